@@ -1,0 +1,34 @@
+//! DeviceVault's domain types and wire contract.
+//!
+//! Everything that crosses a process boundary is defined here: the
+//! `storage.store` task payload, the records of the `device:results` and
+//! `storage:results` streams, and the `storage_ref` handed back by a storage
+//! backend. The names are fixed by the user's specification
+//! (`STORAGE_PIPELINE.md`) and never change; extra optional fields may be
+//! added, none may be renamed.
+//!
+//! Inputs are parsed at the boundary into newtypes ([`RelPath`],
+//! [`BranchName`], [`CommitId`], [`StorageRef`]) that cannot hold an unsafe
+//! value, so code further in never re-validates and can never be handed a
+//! path that escapes a store.
+//!
+//! This crate performs no I/O: it depends on serde and friends only, so every
+//! adapter (storage, collection, bus, database) can depend on it without
+//! pulling the others in.
+
+mod error;
+mod names;
+mod relpath;
+mod storage_ref;
+mod time_fmt;
+mod wire;
+
+pub use error::{Retry, RetryClass};
+pub use names::{BranchName, BranchNameError, CommitId, CommitIdError};
+pub use relpath::{MAX_REL_PATH_BYTES, MAX_SEGMENT_BYTES, RelPath, RelPathError};
+pub use storage_ref::{StorageRef, StorageRefError};
+pub use time_fmt::{Timestamp, TimestampError};
+pub use wire::{
+    DeviceResult, LogEntry, Operation, Severity, Status, StorageBackendKind, StorageResult,
+    StoreTask, UnknownBackend, WireError,
+};
