@@ -1,0 +1,235 @@
+//! The seed's JSON examples parse into the wire types and survive a round
+//! trip, both as JSON and as flat stream fields.
+
+use std::collections::HashMap;
+
+use devicevault_core::{
+    DeviceResult, LogEntry, Operation, Severity, Status, StorageBackendKind, StorageRef,
+    StorageResult, StoreTask, Timestamp, WireError,
+};
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn fields(pairs: Vec<(&'static str, String)>) -> HashMap<String, String> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+#[test]
+fn the_seed_store_payloads_parse_and_round_trip() {
+    for (file, backend) in [
+        ("storage_store_payload_git.json", StorageBackendKind::Git),
+        ("storage_store_payload_fs.json", StorageBackendKind::Fs),
+    ] {
+        let raw = fixture(file);
+        let task = StoreTask::from_json(raw.clone()).unwrap();
+        assert_eq!(task.device_id, 123);
+        assert_eq!(task.storage_backend, backend);
+        assert_eq!(task.storage_backend.queue(), format!("storage.{backend}"));
+        assert_eq!(task.content().unwrap(), b"<raw backup content>");
+        assert!(!task.is_binary && task.storage_rel_path.is_none());
+        assert_eq!(
+            serde_json::to_value(&task).unwrap(),
+            raw,
+            "{file} round trip"
+        );
+    }
+}
+
+#[test]
+fn the_seed_storage_result_parses_and_round_trips() {
+    let raw = fixture("storage_result.json");
+    let result: StorageResult = serde_json::from_value(raw).unwrap();
+    assert_eq!(result.status, Status::Success);
+    assert_eq!(result.operation, Operation::Store);
+    assert_eq!(result.timestamp.to_string(), "2026-01-12T12:34:56.789Z");
+    assert_eq!(result.log[0].message, "stored to git:main:123/...@abc123");
+    let parsed = StorageRef::parse(result.storage_backend, &result.storage_ref).unwrap();
+    assert_eq!(parsed.to_string(), result.storage_ref);
+
+    let again: StorageResult =
+        serde_json::from_value(serde_json::to_value(&result).unwrap()).unwrap();
+    assert_eq!(again, result);
+    let from_fields = StorageResult::from_fields(&fields(result.to_fields())).unwrap();
+    assert_eq!(from_fields, result);
+}
+
+#[test]
+fn storage_result_fields_have_the_contract_names() {
+    let raw = fixture("storage_result.json");
+    let mut result: StorageResult = serde_json::from_value(raw).unwrap();
+    result.changed = Some(true);
+    result.size = Some(10);
+    result.sha256 = Some("ab".repeat(32));
+    let names: Vec<&str> = result.to_fields().iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        names,
+        [
+            "task_id",
+            "task_identifier",
+            "device_id",
+            "storage_backend",
+            "storage_ref",
+            "status",
+            "timestamp",
+            "log",
+            "operation",
+            "storage_duration_ms",
+            "changed",
+            "sha256",
+            "size"
+        ]
+    );
+    assert_eq!(
+        StorageResult::from_fields(&fields(result.to_fields())).unwrap(),
+        result
+    );
+}
+
+#[test]
+fn the_seed_location_config_is_an_object_with_the_seed_keys() {
+    let loc = fixture("git_location.json");
+    assert_eq!(loc["location_type"], "git");
+    let kind: StorageBackendKind = loc["location_type"].as_str().unwrap().parse().unwrap();
+    assert_eq!(kind.queue(), "storage.git");
+    assert_eq!(loc["config"]["repo_path"], "/tmp/devicevault-git-repo");
+}
+
+fn device_result() -> DeviceResult {
+    DeviceResult {
+        task_id: "5f0c6b1e-1c39-4e8e-9a53-0d7f3f1f9a10".into(),
+        task_identifier: "backup_now:1:2026-01-12T12:34:56.789Z".into(),
+        device_id: 1,
+        status: Status::Success,
+        timestamp: Timestamp::parse("2026-01-12T12:34:57.001Z").unwrap(),
+        log: vec![LogEntry::new(
+            "collector",
+            Severity::Info,
+            "collected 812 bytes",
+        )],
+        device_config: "hostname r1\n".into(),
+        collection_duration_ms: 412,
+        initiated_at: Timestamp::parse("2026-01-12T12:34:56.789Z").unwrap(),
+        is_binary: false,
+    }
+}
+
+#[test]
+fn device_results_round_trip_through_stream_fields() {
+    let r = device_result();
+    let f = fields(r.to_fields());
+    for name in [
+        "task_id",
+        "task_identifier",
+        "device_id",
+        "status",
+        "timestamp",
+        "log",
+        "device_config",
+        "collection_duration_ms",
+        "initiated_at",
+        "is_binary",
+    ] {
+        assert!(f.contains_key(name), "missing {name}");
+    }
+    assert_eq!(f["device_id"], "1");
+    assert_eq!(f["status"], "success");
+    let log: Value = serde_json::from_str(&f["log"]).unwrap();
+    assert_eq!(log[0]["source"], "collector");
+    assert_eq!(DeviceResult::from_fields(&f).unwrap(), r);
+}
+
+#[test]
+fn malformed_stream_records_name_the_field() {
+    let mut f = fields(device_result().to_fields());
+    f.remove("task_identifier");
+    assert_eq!(
+        DeviceResult::from_fields(&f).unwrap_err(),
+        WireError::MissingField {
+            field: "task_identifier"
+        }
+    );
+    let mut f = fields(device_result().to_fields());
+    f.insert("device_id".into(), "one".into());
+    assert!(matches!(
+        DeviceResult::from_fields(&f),
+        Err(WireError::InvalidField {
+            field: "device_id",
+            ..
+        })
+    ));
+    let mut f = fields(device_result().to_fields());
+    f.insert("log".into(), "not json".into());
+    assert!(matches!(
+        DeviceResult::from_fields(&f),
+        Err(WireError::InvalidField { field: "log", .. })
+    ));
+    let mut f = fields(device_result().to_fields());
+    f.insert("status".into(), "maybe".into());
+    assert!(matches!(
+        DeviceResult::from_fields(&f),
+        Err(WireError::InvalidField {
+            field: "status",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn binary_content_travels_as_base64() {
+    let bytes = [0u8, 159, 146, 150, b'\r', b'\n'];
+    let task = StoreTask::new(
+        "t".into(),
+        "job".into(),
+        7,
+        StorageBackendKind::Fs,
+        serde_json::Map::new(),
+        None,
+        &bytes,
+        true,
+    )
+    .unwrap();
+    let v = serde_json::to_value(&task).unwrap();
+    assert_eq!(v["is_binary"], true);
+    assert_eq!(StoreTask::from_json(v).unwrap().content().unwrap(), bytes);
+    assert!(
+        StoreTask::new(
+            "t".into(),
+            "job".into(),
+            7,
+            StorageBackendKind::Fs,
+            serde_json::Map::new(),
+            None,
+            &bytes,
+            false
+        )
+        .is_err(),
+        "non-UTF-8 content must be sent as binary"
+    );
+}
+
+#[test]
+fn a_store_task_with_an_unsafe_rel_path_is_rejected() {
+    let mut raw = fixture("storage_store_payload_git.json");
+    raw["storage_rel_path"] = json!("../../etc/passwd");
+    let err = StoreTask::from_json(raw).unwrap_err();
+    assert!(err.to_string().contains(".."), "{err}");
+}
+
+#[test]
+fn a_store_task_with_wrong_types_is_rejected() {
+    for (field, value) in [
+        ("device_id", json!("123")),
+        ("storage_backend", json!("s3")),
+        ("storage_config", json!("repo")),
+        ("device_config", json!(5)),
+    ] {
+        let mut raw = fixture("storage_store_payload_git.json");
+        raw[field] = value;
+        assert!(StoreTask::from_json(raw).is_err(), "{field} accepted");
+    }
+}

@@ -1,0 +1,510 @@
+//! The Git backend: every store is a commit on one branch of a repository.
+//!
+//! Objects are written and the branch ref is moved directly through gix; no
+//! work tree, index or `git` process is involved, so the repository can be
+//! bare (as DeviceVault creates it) or an existing `git init` repository
+//! whose work tree is left untouched.
+//!
+//! Concurrency: a store takes an exclusive `flock` on
+//! `<git dir>/devicevault.lock` for the read-tip / write-tree / commit / move-ref
+//! sequence, so writers on one host (threads or processes) are serialised.
+//! The ref is then moved with compare-and-swap against the tip the commit was
+//! built on; if something that does not take our lock (a person running
+//! `git commit`) moved it meanwhile, the commit is rebuilt on the new tip.
+//! Either way no commit is lost and the ref is never corrupt.
+//!
+//! A store commits only when the blob at `rel_path` differs from the tip's;
+//! unchanged content returns a ref to the tip with `changed = false`, so a
+//! device's history in `git log -- <path>` has one commit per real change.
+//!
+//! Durability: with `fsync` (the default) a store calls `syncfs` on the
+//! repository's filesystem after moving the ref, so the objects and the ref
+//! are on disk before the ref is handed back.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use devicevault_core::{BranchName, CommitId, RelPath, StorageBackendKind, StorageRef};
+use gix::ObjectId;
+use gix::objs::tree::{EntryKind, EntryMode};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::lock::FileLock;
+use crate::{Backend, StorageError, Stored, sha256_hex};
+
+const LOCK_FILE: &str = "devicevault.lock";
+const MAX_CAS_ATTEMPTS: u32 = 8;
+
+/// Configuration of a Git location (the keys of the seed, plus optional
+/// commit metadata).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitConfig {
+    /// The repository: created bare when missing or empty.
+    pub repo_path: PathBuf,
+    /// Branch that receives the commits.
+    #[serde(default)]
+    pub branch: BranchName,
+    /// Commit message; `{rel_path}` is replaced by the stored path.
+    #[serde(default)]
+    pub commit_message: Option<String>,
+    #[serde(default = "default_author_name")]
+    pub author_name: String,
+    #[serde(default = "default_author_email")]
+    pub author_email: String,
+    /// Flush objects and the ref to disk before reporting success.
+    #[serde(default = "yes")]
+    pub fsync: bool,
+    /// How long a store waits for another writer of the same repository.
+    #[serde(default = "default_lock_timeout_ms")]
+    pub lock_timeout_ms: u64,
+}
+
+fn default_author_name() -> String {
+    "DeviceVault".into()
+}
+fn default_author_email() -> String {
+    "devicevault@localhost".into()
+}
+fn yes() -> bool {
+    true
+}
+fn default_lock_timeout_ms() -> u64 {
+    30_000
+}
+
+impl GitConfig {
+    /// Parses a location's JSON config.
+    pub fn from_json(config: &Map<String, Value>) -> Result<Self, StorageError> {
+        let cfg: Self = crate::parse_config(StorageBackendKind::Git, config)?;
+        let invalid = |reason: &str| StorageError::InvalidConfig {
+            backend: StorageBackendKind::Git,
+            reason: reason.into(),
+        };
+        if cfg.repo_path.as_os_str().is_empty() {
+            return Err(invalid("repo_path is empty"));
+        }
+        let bad_ident = |s: &str| s.is_empty() || s.contains(['<', '>', '\n', '\0']);
+        if bad_ident(&cfg.author_name) || bad_ident(&cfg.author_email) {
+            return Err(invalid(
+                "author_name and author_email must be non-empty, without '<', '>' or newlines",
+            ));
+        }
+        Ok(cfg)
+    }
+
+    /// A minimal config: `repo_path` on branch `main`.
+    pub fn new(repo_path: impl Into<PathBuf>) -> Self {
+        Self {
+            repo_path: repo_path.into(),
+            branch: BranchName::default(),
+            commit_message: None,
+            author_name: default_author_name(),
+            author_email: default_author_email(),
+            fsync: true,
+            lock_timeout_ms: default_lock_timeout_ms(),
+        }
+    }
+
+    fn message_for(&self, rel_path: &RelPath) -> String {
+        match &self.commit_message {
+            Some(template) => template.replace("{rel_path}", rel_path.as_str()),
+            None => format!("Backup {rel_path}"),
+        }
+    }
+}
+
+/// The seed's `storage.git.store_backup`.
+pub fn store_backup(
+    content: &[u8],
+    rel_path: &str,
+    config: &Map<String, Value>,
+) -> Result<Stored, StorageError> {
+    let rel_path = RelPath::parse(rel_path)?;
+    GitBackend::new(GitConfig::from_json(config)?).store(content, &rel_path)
+}
+
+/// The seed's `storage.git.read_backup`.
+pub fn read_backup(
+    storage_ref: &str,
+    config: &Map<String, Value>,
+) -> Result<Vec<u8>, StorageError> {
+    let r = StorageRef::parse(StorageBackendKind::Git, storage_ref)?;
+    GitBackend::new(GitConfig::from_json(config)?).read(&r)
+}
+
+/// A Git location.
+#[derive(Debug, Clone)]
+pub struct GitBackend {
+    config: GitConfig,
+}
+
+impl GitBackend {
+    pub fn new(config: GitConfig) -> Self {
+        Self { config }
+    }
+
+    /// Stores `content` with an explicit commit message instead of the
+    /// configured one.
+    pub fn store_with_message(
+        &self,
+        content: &[u8],
+        rel_path: &RelPath,
+        message: &str,
+    ) -> Result<Stored, StorageError> {
+        let cfg = &self.config;
+        let repo = open_or_create(&cfg.repo_path, &cfg.branch)?;
+        let _lock = FileLock::acquire(
+            &repo.git_dir().join(LOCK_FILE),
+            Duration::from_millis(cfg.lock_timeout_ms),
+        )?;
+        let full_ref = cfg.branch.full_ref();
+        let blob_id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, content)
+            .map_err(StorageError::git("hash content"))?;
+        let stored = |commit: ObjectId, changed| {
+            Ok(Stored {
+                storage_ref: StorageRef::Git {
+                    branch: cfg.branch.clone(),
+                    path: rel_path.clone(),
+                    commit: CommitId::parse(&commit.to_hex().to_string())
+                        .expect("gix produces lowercase hex ids"),
+                },
+                changed,
+                sha256: sha256_hex(content),
+                size: content.len() as u64,
+            })
+        };
+
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let tip = branch_tip(&repo, &full_ref)?;
+            let base_tree = match tip {
+                Some(tip) => {
+                    let tree = commit_tree(&repo, tip)?;
+                    if path_entry(&repo, tree, rel_path)? == Some(blob_id) {
+                        return stored(tip, false);
+                    }
+                    tree
+                }
+                None => ObjectId::empty_tree(repo.object_hash()),
+            };
+            repo.write_blob(content)
+                .map_err(StorageError::git("write blob"))?;
+            let mut editor = repo
+                .edit_tree(base_tree)
+                .map_err(StorageError::git("read tree"))?;
+            editor
+                .upsert(rel_path.as_str(), EntryKind::Blob, blob_id)
+                .map_err(StorageError::git(format!("place {rel_path} in tree")))?;
+            let tree = editor.write().map_err(StorageError::git("write tree"))?;
+            let signature = gix::actor::Signature {
+                name: cfg.author_name.as_str().into(),
+                email: cfg.author_email.as_str().into(),
+                time: gix::date::Time::now_utc(),
+            };
+            let mut time_buf = gix::date::parse::TimeBuf::default();
+            let sig = signature.to_ref(&mut time_buf);
+            match repo.commit_as(sig, sig, full_ref.as_str(), message, tree, tip) {
+                Ok(commit) => {
+                    if cfg.fsync {
+                        sync_filesystem(repo.git_dir())?;
+                    }
+                    return stored(commit.detach(), true);
+                }
+                Err(e) => {
+                    // If the branch moved under us, rebuild on the new tip;
+                    // otherwise the failure is real.
+                    if branch_tip(&repo, &full_ref)? == tip {
+                        return Err(StorageError::git(format!("move {full_ref}"))(e));
+                    }
+                }
+            }
+        }
+        Err(StorageError::RefContention {
+            branch: cfg.branch.to_string(),
+            attempts: MAX_CAS_ATTEMPTS,
+        })
+    }
+}
+
+impl Backend for GitBackend {
+    fn kind(&self) -> StorageBackendKind {
+        StorageBackendKind::Git
+    }
+
+    fn store(&self, content: &[u8], rel_path: &RelPath) -> Result<Stored, StorageError> {
+        self.store_with_message(content, rel_path, &self.config.message_for(rel_path))
+    }
+
+    fn read(&self, storage_ref: &StorageRef) -> Result<Vec<u8>, StorageError> {
+        let StorageRef::Git { path, commit, .. } = storage_ref else {
+            return Err(StorageError::InvalidConfig {
+                backend: StorageBackendKind::Git,
+                reason: format!(
+                    "cannot read a {} ref with the git backend",
+                    storage_ref.backend()
+                ),
+            });
+        };
+        let repo = open_existing(&self.config.repo_path)?;
+        let commit_id = resolve_commit(&repo, commit)?;
+        let tree = commit_tree(&repo, commit_id)?;
+        let tree = repo
+            .find_tree(tree)
+            .map_err(StorageError::git("read tree"))?;
+        let entry = tree
+            .lookup_entry(path.segments())
+            .map_err(StorageError::git(format!("look up {path}")))?
+            .ok_or_else(|| StorageError::NotFound {
+                what: format!("{path} in commit {commit}"),
+            })?;
+        check_blob_mode(entry.mode(), path)?;
+        let blob = repo
+            .find_blob(entry.object_id())
+            .map_err(StorageError::git(format!("read blob of {path}")))?;
+        Ok(blob.data.clone())
+    }
+}
+
+fn check_blob_mode(mode: EntryMode, path: &RelPath) -> Result<(), StorageError> {
+    match mode.kind() {
+        EntryKind::Blob | EntryKind::BlobExecutable => Ok(()),
+        EntryKind::Link => Err(StorageError::Unsafe {
+            path: PathBuf::from(path.as_str()),
+            reason: "it is a symlink in the repository; symlinks are not followed".into(),
+        }),
+        EntryKind::Tree | EntryKind::Commit => Err(StorageError::NotFound {
+            what: format!("a file at {path} (it is a directory or submodule)"),
+        }),
+    }
+}
+
+fn branch_tip(repo: &gix::Repository, full_ref: &str) -> Result<Option<ObjectId>, StorageError> {
+    let reference = repo
+        .try_find_reference(full_ref)
+        .map_err(StorageError::git(format!("read {full_ref}")))?;
+    match reference {
+        None => Ok(None),
+        Some(mut r) => r
+            .peel_to_id()
+            .map(|id| Some(id.detach()))
+            .map_err(StorageError::git(format!("resolve {full_ref}"))),
+    }
+}
+
+fn commit_tree(repo: &gix::Repository, commit: ObjectId) -> Result<ObjectId, StorageError> {
+    let commit = repo
+        .find_commit(commit)
+        .map_err(StorageError::git(format!("read commit {commit}")))?;
+    commit
+        .tree_id()
+        .map(|id| id.detach())
+        .map_err(StorageError::git("read commit tree"))
+}
+
+/// The blob id at `rel_path` in `tree`, `None` if nothing is there. A file
+/// where a directory is needed (or the reverse) is a conflict: upserting
+/// would silently drop other backups from the tip tree.
+fn path_entry(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    rel_path: &RelPath,
+) -> Result<Option<ObjectId>, StorageError> {
+    let tree = repo
+        .find_tree(tree)
+        .map_err(StorageError::git("read tree"))?;
+    let segments: Vec<&str> = rel_path.segments().collect();
+    let conflict = |reason: String| StorageError::Conflict {
+        rel_path: rel_path.to_string(),
+        reason,
+    };
+    for depth in 1..segments.len() {
+        let prefix = &segments[..depth];
+        match tree
+            .lookup_entry(prefix.iter().copied())
+            .map_err(StorageError::git("look up path"))?
+        {
+            None => return Ok(None),
+            Some(e) if e.mode().is_tree() => {}
+            Some(_) => {
+                return Err(conflict(format!(
+                    "{} is a file in the repository",
+                    prefix.join("/")
+                )));
+            }
+        }
+    }
+    match tree
+        .lookup_entry(segments.iter().copied())
+        .map_err(StorageError::git("look up path"))?
+    {
+        None => Ok(None),
+        Some(e) if e.mode().is_blob() => Ok(Some(e.object_id())),
+        Some(_) => Err(conflict(
+            "it is a directory, symlink or submodule in the repository".into(),
+        )),
+    }
+}
+
+fn resolve_commit(repo: &gix::Repository, commit: &CommitId) -> Result<ObjectId, StorageError> {
+    let not_found = || StorageError::NotFound {
+        what: format!("commit {commit} in {}", repo.git_dir().display()),
+    };
+    let id = if commit.is_full() {
+        ObjectId::from_hex(commit.as_str().as_bytes()).map_err(|_| not_found())?
+    } else {
+        let prefix = gix::hash::Prefix::from_hex(commit.as_str())
+            .map_err(StorageError::git(format!("parse {commit}")))?;
+        match repo
+            .objects
+            .lookup_prefix(prefix, None)
+            .map_err(StorageError::git(format!("look up {commit}")))?
+        {
+            None => return Err(not_found()),
+            Some(Err(())) => {
+                return Err(StorageError::NotFound {
+                    what: format!(
+                        "a unique commit for the abbreviation {commit} (it is ambiguous)"
+                    ),
+                });
+            }
+            Some(Ok(id)) => id,
+        }
+    };
+    match repo
+        .try_find_header(id)
+        .map_err(StorageError::git(format!("look up {commit}")))?
+    {
+        Some(h) if h.kind() == gix::objs::Kind::Commit => Ok(id),
+        _ => Err(not_found()),
+    }
+}
+
+/// Open repositories, one per path, shared by every thread of the process.
+fn cache() -> &'static Mutex<HashMap<PathBuf, gix::ThreadSafeRepository>> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, gix::ThreadSafeRepository>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn cached(path: &Path) -> Option<gix::Repository> {
+    let cache = cache().lock().unwrap_or_else(|p| p.into_inner());
+    cache.get(path).map(|r| r.to_thread_local())
+}
+
+fn remember(path: &Path, repo: gix::ThreadSafeRepository) -> gix::Repository {
+    let local = repo.to_thread_local();
+    let mut cache = cache().lock().unwrap_or_else(|p| p.into_inner());
+    cache.insert(path.to_owned(), repo);
+    local
+}
+
+fn open_options() -> gix::open::Options {
+    // Isolated: the repository's behaviour must not depend on the
+    // environment or the global git configuration of whoever runs us.
+    gix::open::Options::isolated()
+}
+
+fn open_existing(path: &Path) -> Result<gix::Repository, StorageError> {
+    if let Some(repo) = cached(path) {
+        return Ok(repo);
+    }
+    match fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(StorageError::NotFound {
+                what: format!("git repository {}", path.display()),
+            });
+        }
+        Err(e) => return Err(StorageError::io(format!("inspect {}", path.display()))(e)),
+        Ok(_) => {}
+    }
+    let repo = gix::ThreadSafeRepository::open_opts(path, open_options()).map_err(|e| {
+        StorageError::Unsafe {
+            path: path.to_owned(),
+            reason: format!("not a git repository: {e}"),
+        }
+    })?;
+    Ok(remember(path, repo))
+}
+
+/// Opens the repository, creating it bare (with HEAD on `branch`) when the
+/// path is missing or an empty directory. Creation happens in a temporary
+/// sibling that is renamed into place, so concurrent creators cannot leave a
+/// half-made repository: one rename wins, the others open the winner's.
+fn open_or_create(path: &Path, branch: &BranchName) -> Result<gix::Repository, StorageError> {
+    if let Some(repo) = cached(path) {
+        return Ok(repo);
+    }
+    let needs_creation = match fs::read_dir(path) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => true,
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+            return Err(StorageError::Unsafe {
+                path: path.to_owned(),
+                reason: "repo_path exists and is not a directory".into(),
+            });
+        }
+        Err(e) => return Err(StorageError::io(format!("inspect {}", path.display()))(e)),
+    };
+    if needs_creation {
+        create_bare(path, branch)?;
+    }
+    open_existing(path)
+}
+
+fn create_bare(path: &Path, branch: &BranchName) -> Result<(), StorageError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(StorageError::io(format!(
+        "create directory {}",
+        parent.display()
+    )))?;
+    let tmp = parent.join(format!(
+        ".devicevault-init-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        gix::ThreadSafeRepository::init_opts(
+            &tmp,
+            gix::create::Kind::Bare,
+            gix::create::Options::default(),
+            open_options(),
+        )
+        .map_err(StorageError::git(format!(
+            "create repository {}",
+            path.display()
+        )))?;
+        fs::write(tmp.join("HEAD"), format!("ref: {}\n", branch.full_ref()))
+            .map_err(StorageError::io("write HEAD"))?;
+        match fs::rename(&tmp, path) {
+            Ok(()) => Ok(()),
+            // Someone else created it first (the target is no longer empty).
+            Err(e) if path.join("HEAD").exists() || path.join(".git").exists() => {
+                let _ = e;
+                Ok(())
+            }
+            Err(e) => Err(StorageError::io(format!(
+                "create repository {}",
+                path.display()
+            ))(e)),
+        }
+    })();
+    if tmp.exists() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
+fn sync_filesystem(dir: &Path) -> Result<(), StorageError> {
+    let f = fs::File::open(dir).map_err(StorageError::io(format!("open {}", dir.display())))?;
+    rustix::fs::syncfs(&f)
+        .map_err(|e| StorageError::io(format!("syncfs {}", dir.display()))(e.into()))
+}

@@ -1,0 +1,229 @@
+//! Behaviour specific to the Git backend: history, metadata, existing
+//! repositories and locking.
+
+mod common;
+
+use common::{fsck, git, object};
+use devicevault_core::{RelPath, Retry, RetryClass};
+use devicevault_storage::git::{GitBackend, GitConfig};
+use devicevault_storage::{Backend, StorageError};
+use serde_json::json;
+
+fn path(s: &str) -> RelPath {
+    RelPath::parse(s).unwrap()
+}
+
+fn backend(config: serde_json::Value) -> GitBackend {
+    GitBackend::new(GitConfig::from_json(&object(config)).unwrap())
+}
+
+#[test]
+fn a_missing_repository_is_created_bare_with_head_on_the_branch() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("deep/nested/backups.git");
+    let b = backend(json!({ "repo_path": repo, "branch": "backups/site-a" }));
+    b.store(b"hostname r1\n", &path("1/r1.cfg")).unwrap();
+    assert_eq!(
+        git(&repo, &["rev-parse", "--is-bare-repository"]).trim(),
+        "true"
+    );
+    assert_eq!(
+        git(&repo, &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/backups/site-a"
+    );
+    // `git log` with no arguments shows the backups.
+    assert_eq!(git(&repo, &["log", "--oneline"]).lines().count(), 1);
+    // No temporary directories are left next to it.
+    let siblings: Vec<_> = std::fs::read_dir(repo.parent().unwrap()).unwrap().collect();
+    assert_eq!(siblings.len(), 1);
+    fsck(&repo);
+}
+
+#[test]
+fn an_empty_directory_becomes_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(json!({ "repo_path": dir.path() }));
+    b.store(b"x\n", &path("1/a.cfg")).unwrap();
+    assert_eq!(
+        git(dir.path(), &["rev-parse", "--is-bare-repository"]).trim(),
+        "true"
+    );
+    fsck(dir.path());
+}
+
+#[test]
+fn each_change_is_one_commit_with_the_configured_message_and_author() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let b = backend(json!({
+        "repo_path": repo,
+        "commit_message": "Config of {rel_path} changed",
+        "author_name": "Net Ops",
+        "author_email": "netops@example.net",
+    }));
+    let rel = path("42/edge-1.cfg");
+    for content in ["v1\n", "v1\n", "v2\n", "v2\n", "v2\n", "v3\n"] {
+        b.store(content.as_bytes(), &rel).unwrap();
+    }
+    let log = git(&repo, &["log", "--format=%an <%ae>|%cn <%ce>|%s", "main"]);
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    for line in lines {
+        assert_eq!(
+            line,
+            "Net Ops <netops@example.net>|Net Ops <netops@example.net>|Config of 42/edge-1.cfg changed"
+        );
+    }
+    // `git log -- <device file>` is that device's history.
+    let other = path("43/edge-2.cfg");
+    b.store(b"other\n", &other).unwrap();
+    assert_eq!(
+        git(&repo, &["log", "--oneline", "main", "--", "42/edge-1.cfg"])
+            .lines()
+            .count(),
+        3
+    );
+    assert_eq!(
+        git(&repo, &["log", "--oneline", "main", "--", "43/edge-2.cfg"])
+            .lines()
+            .count(),
+        1
+    );
+    assert_eq!(git(&repo, &["show", "main:42/edge-1.cfg"]), "v3\n");
+    fsck(&repo);
+}
+
+#[test]
+fn a_ref_keeps_reading_the_version_it_names_after_later_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(json!({ "repo_path": dir.path().join("r.git") }));
+    let rel = path("1/r1.cfg");
+    let versions: Vec<Vec<u8>> = (0..10)
+        .map(|i| format!("version {i}\r\n").into_bytes())
+        .collect();
+    let refs: Vec<_> = versions
+        .iter()
+        .map(|v| b.store(v, &rel).unwrap().storage_ref)
+        .collect();
+    b.store(b"unrelated", &path("2/other.cfg")).unwrap();
+    for (r, v) in refs.iter().zip(&versions) {
+        assert_eq!(&b.read(r).unwrap(), v);
+    }
+}
+
+#[test]
+fn unchanged_content_returns_the_tip_even_after_other_devices_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(json!({ "repo_path": dir.path().join("r.git") }));
+    b.store(b"a\n", &path("1/a.cfg")).unwrap();
+    b.store(b"b\n", &path("2/b.cfg")).unwrap();
+    let again = b.store(b"a\n", &path("1/a.cfg")).unwrap();
+    assert!(!again.changed);
+    let tip = git(&dir.path().join("r.git"), &["rev-parse", "main"]);
+    assert!(again.storage_ref.to_string().ends_with(tip.trim()));
+    assert_eq!(b.read(&again.storage_ref).unwrap(), b"a\n");
+}
+
+#[test]
+fn an_existing_git_init_repository_is_used_and_its_work_tree_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("work");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "--quiet", "--initial-branch=main"]);
+    std::fs::write(repo.join("README"), "hand-written notes\n").unwrap();
+    git(&repo, &["add", "README"]);
+    git(&repo, &["commit", "--quiet", "-m", "notes"]);
+    let before = git(&repo, &["rev-parse", "HEAD"]);
+    let listing = |p: &std::path::Path| {
+        let mut v: Vec<_> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    let files_before = listing(&repo);
+
+    let b = backend(json!({ "repo_path": repo, "branch": "main" }));
+    let stored = b.store(b"hostname r1\n", &path("1/r1.cfg")).unwrap();
+
+    assert_eq!(
+        listing(&repo),
+        files_before,
+        "the work tree must not change"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("README")).unwrap(),
+        "hand-written notes\n"
+    );
+    assert_eq!(
+        git(&repo, &["rev-parse", "HEAD~1"]),
+        before,
+        "commits on top of the history"
+    );
+    assert_eq!(git(&repo, &["show", "HEAD:README"]), "hand-written notes\n");
+    assert_eq!(b.read(&stored.storage_ref).unwrap(), b"hostname r1\n");
+    fsck(&repo);
+}
+
+#[test]
+fn a_held_lock_times_out_as_a_transient_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let b = backend(json!({ "repo_path": repo, "lock_timeout_ms": 200 }));
+    b.store(b"first\n", &path("1/a.cfg")).unwrap();
+    let holder = std::fs::File::create(repo.join("devicevault.lock")).unwrap();
+    holder.lock().unwrap();
+    let err = b.store(b"second\n", &path("1/a.cfg")).unwrap_err();
+    assert!(matches!(err, StorageError::LockTimeout { .. }), "{err:?}");
+    assert_eq!(err.retry(), Retry::Transient);
+    holder.unlock().unwrap();
+    assert!(b.store(b"second\n", &path("1/a.cfg")).unwrap().changed);
+}
+
+#[test]
+fn a_repo_path_that_is_a_file_or_not_a_repository_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let err = backend(json!({ "repo_path": file }))
+        .store(b"x", &path("a"))
+        .unwrap_err();
+    assert!(matches!(err, StorageError::Unsafe { .. }), "{err:?}");
+
+    let not_repo = dir.path().join("dir");
+    std::fs::create_dir_all(not_repo.join("stuff")).unwrap();
+    let err = backend(json!({ "repo_path": not_repo }))
+        .store(b"x", &path("a"))
+        .unwrap_err();
+    assert!(matches!(err, StorageError::Unsafe { .. }), "{err:?}");
+    assert_eq!(err.retry(), Retry::Permanent);
+}
+
+#[test]
+fn an_abbreviated_commit_in_a_ref_is_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(json!({ "repo_path": dir.path().join("r.git") }));
+    let stored = b.store(b"abbrev\n", &path("1/a.cfg")).unwrap();
+    let full = stored.storage_ref.to_string();
+    let short = &full[..full.len() - 33];
+    assert_eq!(b.read_str(short).unwrap(), b"abbrev\n");
+}
+
+#[test]
+fn config_typos_are_errors_not_defaults() {
+    for bad in [
+        json!({ "repo_path": "/tmp/x", "brnach": "main" }),
+        json!({ "branch": "main" }),
+        json!({ "repo_path": "" }),
+        json!({ "repo_path": "/tmp/x", "branch": "-main" }),
+        json!({ "repo_path": "/tmp/x", "author_name": "a <b>" }),
+        json!({ "repo_path": 5 }),
+    ] {
+        let err = GitConfig::from_json(&object(bad.clone())).unwrap_err();
+        assert!(
+            matches!(err, StorageError::InvalidConfig { .. }),
+            "{bad}: {err:?}"
+        );
+    }
+}
