@@ -57,7 +57,7 @@ proptest! {
     fn rel_paths_round_trip(s in rel_path()) {
         let p = RelPath::parse(&s).unwrap();
         prop_assert_eq!(p.to_string(), s.clone());
-        prop_assert_eq!(RelPath::parse(&p.to_string()).unwrap(), p);
+        prop_assert_eq!(RelPath::parse(p.as_str()).unwrap(), p);
     }
 
     #[test]

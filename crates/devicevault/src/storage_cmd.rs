@@ -14,7 +14,7 @@ pub enum StorageCommand {
         #[command(flatten)]
         location: Location,
         /// Path of the backup inside the store, e.g. `123/r1.cfg`.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         rel_path: String,
         /// Accept any bytes; without it the content must be UTF-8 text.
         #[arg(long)]
@@ -25,7 +25,7 @@ pub enum StorageCommand {
         #[command(flatten)]
         location: Location,
         /// The storage_ref printed by `store`.
-        #[arg(long = "ref")]
+        #[arg(long = "ref", allow_hyphen_values = true)]
         storage_ref: String,
     },
 }

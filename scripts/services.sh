@@ -1,0 +1,59 @@
+# Sourced by scripts/test: make sure the local services the suite talks to are
+# installed and running. Each function is a no-op when the service answers.
+
+log() { printf '[scripts/test] %s\n' "$*" >&2; }
+
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    log "need root to install $*; install them and re-run"; return 1
+  fi
+  if [ -z "${APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+wait_until() { # wait_until SECONDS CMD...
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 1
+  done
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+ensure_postgres() {
+  port_open 5432 && return 0
+  command -v pg_ctlcluster >/dev/null || apt_install postgresql
+  log "starting PostgreSQL"
+  local version; version=$(ls /etc/postgresql | sort -V | tail -n1)
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start >&2 || true
+  wait_until 30 port_open 5432 || { log "PostgreSQL did not start"; return 1; }
+}
+
+ensure_redis() {
+  port_open 6379 && return 0
+  command -v redis-server >/dev/null || apt_install redis-server
+  log "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no >&2
+  wait_until 30 port_open 6379 || { log "Redis did not start"; return 1; }
+}
+
+ensure_rabbitmq() {
+  port_open 5672 && return 0
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  log "starting RabbitMQ"
+  rabbitmq-server -detached >&2 || true
+  wait_until 60 rabbitmqctl await_startup || { log "RabbitMQ did not start"; return 1; }
+}
+
+ensure_git() {
+  command -v git >/dev/null || apt_install git
+}
+
+ensure_nextest() {
+  cargo nextest --version >/dev/null 2>&1 && return 0
+  log "installing cargo-nextest"
+  cargo install --locked cargo-nextest >&2
+}
