@@ -19,7 +19,9 @@
 //!
 //! Durability: with `fsync` (the default) a store calls `syncfs` on the
 //! repository's filesystem after moving the ref, so the objects and the ref
-//! are on disk before the ref is handed back.
+//! are on disk before the ref is handed back. [`Backend::store_many`] makes
+//! one commit per item but syncs once for the batch (group commit), which is
+//! how a storage worker with several tasks in hand amortises the flush.
 
 use std::collections::HashMap;
 use std::fs;
@@ -36,7 +38,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::lock::FileLock;
-use crate::{Backend, StorageError, Stored, sha256_hex};
+use crate::{Backend, StorageError, StoreItem, Stored, sha256_hex};
 
 const LOCK_FILE: &str = "devicevault.lock";
 const MAX_CAS_ATTEMPTS: u32 = 8;
@@ -158,12 +160,30 @@ impl GitBackend {
         rel_path: &RelPath,
         message: &str,
     ) -> Result<Stored, StorageError> {
+        let item = StoreItem {
+            content,
+            rel_path,
+            message: Some(message),
+        };
+        self.store_many(std::slice::from_ref(&item))?
+            .pop()
+            .expect("one result per item")
+    }
+
+    /// One commit for one item, under the repository lock; no sync.
+    fn commit_one(
+        &self,
+        repo: &gix::Repository,
+        item: &StoreItem<'_>,
+    ) -> Result<Stored, StorageError> {
         let cfg = &self.config;
-        let repo = open_or_create(&cfg.repo_path, &cfg.branch)?;
-        let _lock = FileLock::acquire(
-            &repo.git_dir().join(LOCK_FILE),
-            Duration::from_millis(cfg.lock_timeout_ms),
-        )?;
+        let StoreItem {
+            content, rel_path, ..
+        } = *item;
+        let message = match item.message {
+            Some(m) => m.to_owned(),
+            None => cfg.message_for(rel_path),
+        };
         let full_ref = cfg.branch.full_ref();
         let blob_id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, content)
             .map_err(StorageError::git("hash content"))?;
@@ -182,11 +202,11 @@ impl GitBackend {
         };
 
         for _ in 0..MAX_CAS_ATTEMPTS {
-            let tip = branch_tip(&repo, &full_ref)?;
+            let tip = branch_tip(repo, &full_ref)?;
             let base_tree = match tip {
                 Some(tip) => {
-                    let tree = commit_tree(&repo, tip)?;
-                    if path_entry(&repo, tree, rel_path)? == Some(blob_id) {
+                    let tree = commit_tree(repo, tip)?;
+                    if path_entry(repo, tree, rel_path)? == Some(blob_id) {
                         return stored(tip, false);
                     }
                     tree
@@ -209,17 +229,12 @@ impl GitBackend {
             };
             let mut time_buf = gix::date::parse::TimeBuf::default();
             let sig = signature.to_ref(&mut time_buf);
-            match repo.commit_as(sig, sig, full_ref.as_str(), message, tree, tip) {
-                Ok(commit) => {
-                    if cfg.fsync {
-                        sync_filesystem(repo.git_dir())?;
-                    }
-                    return stored(commit.detach(), true);
-                }
+            match repo.commit_as(sig, sig, full_ref.as_str(), &message, tree, tip) {
+                Ok(commit) => return stored(commit.detach(), true),
                 Err(e) => {
                     // If the branch moved under us, rebuild on the new tip;
                     // otherwise the failure is real.
-                    if branch_tip(&repo, &full_ref)? == tip {
+                    if branch_tip(repo, &full_ref)? == tip {
                         return Err(StorageError::git(format!("move {full_ref}"))(e));
                     }
                 }
@@ -239,6 +254,28 @@ impl Backend for GitBackend {
 
     fn store(&self, content: &[u8], rel_path: &RelPath) -> Result<Stored, StorageError> {
         self.store_with_message(content, rel_path, &self.config.message_for(rel_path))
+    }
+
+    /// Takes the repository lock once, makes one commit per item, then
+    /// syncs once: group commit, so durability costs one flush per batch.
+    fn store_many(
+        &self,
+        items: &[StoreItem<'_>],
+    ) -> Result<Vec<Result<Stored, StorageError>>, StorageError> {
+        let cfg = &self.config;
+        let repo = open_or_create(&cfg.repo_path, &cfg.branch)?;
+        let _lock = FileLock::acquire(
+            &repo.git_dir().join(LOCK_FILE),
+            Duration::from_millis(cfg.lock_timeout_ms),
+        )?;
+        let results: Vec<_> = items
+            .iter()
+            .map(|item| self.commit_one(&repo, item))
+            .collect();
+        if cfg.fsync && results.iter().any(|r| matches!(r, Ok(s) if s.changed)) {
+            sync_filesystem(repo.git_dir())?;
+        }
+        Ok(results)
     }
 
     fn read(&self, storage_ref: &StorageRef) -> Result<Vec<u8>, StorageError> {

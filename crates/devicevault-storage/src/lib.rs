@@ -44,6 +44,16 @@ pub struct Stored {
     pub size: u64,
 }
 
+/// One backup of a [`Backend::store_many`] batch.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreItem<'a> {
+    pub content: &'a [u8],
+    pub rel_path: &'a RelPath,
+    /// Git commit message for this item; the configured one when `None`.
+    /// Ignored by backends without messages.
+    pub message: Option<&'a str>,
+}
+
 /// A configured storage backend.
 pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Which backend this is.
@@ -51,6 +61,20 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 
     /// Persists `content` at `rel_path` and returns where it lives.
     fn store(&self, content: &[u8], rel_path: &RelPath) -> Result<Stored, StorageError>;
+
+    /// Stores several backups, each exactly as [`Backend::store`] would, with
+    /// a result per item. The outer error means the whole batch failed (the
+    /// store could not be opened or made durable) and every item must be
+    /// retried; retrying an item that was in fact written is harmless.
+    fn store_many(
+        &self,
+        items: &[StoreItem<'_>],
+    ) -> Result<Vec<Result<Stored, StorageError>>, StorageError> {
+        Ok(items
+            .iter()
+            .map(|item| self.store(item.content, item.rel_path))
+            .collect())
+    }
 
     /// Reads back the exact bytes a previous store returned `storage_ref` for.
     fn read(&self, storage_ref: &StorageRef) -> Result<Vec<u8>, StorageError>;

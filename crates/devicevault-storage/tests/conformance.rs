@@ -4,7 +4,7 @@ mod common;
 
 use common::{Store, tricky_contents};
 use devicevault_core::{RelPath, Retry, RetryClass, StorageBackendKind, StorageRef};
-use devicevault_storage::StorageError;
+use devicevault_storage::{StorageError, StoreItem};
 
 fn path(s: &str) -> RelPath {
     RelPath::parse(s).unwrap()
@@ -206,6 +206,48 @@ fn a_ref_of_the_other_backend_is_refused(store: Store) {
     assert_eq!(err.retry(), Retry::Permanent, "{err:?}");
 }
 
+fn a_batch_stores_each_item_as_its_own_backup(store: Store) {
+    store.backend.store(b"a\n", &path("1/taken.cfg")).unwrap();
+    let paths: Vec<RelPath> = (0..5).map(|i| path(&format!("2/dev-{i}.cfg"))).collect();
+    let contents: Vec<Vec<u8>> = (0..5)
+        .map(|i| format!("version {i}\n").into_bytes())
+        .collect();
+    let taken = path("1/taken.cfg");
+    let mut items: Vec<StoreItem<'_>> = paths
+        .iter()
+        .zip(&contents)
+        .map(|(rel_path, content)| StoreItem {
+            content,
+            rel_path,
+            message: None,
+        })
+        .collect();
+    // Same path, different content: a new version in git, a conflict in fs.
+    items.push(StoreItem {
+        content: b"b\n",
+        rel_path: &taken,
+        message: Some("replaced"),
+    });
+    let results = store.backend.store_many(&items).unwrap();
+    assert_eq!(results.len(), 6);
+    for (result, content) in results.iter().zip(&contents) {
+        let stored = result.as_ref().unwrap();
+        assert!(stored.changed);
+        assert_eq!(&store.backend.read(&stored.storage_ref).unwrap(), content);
+    }
+    match (&results[5], store.is_git) {
+        (Ok(s), true) => assert_eq!(store.backend.read(&s.storage_ref).unwrap(), b"b\n"),
+        (Err(StorageError::Conflict { .. }), false) => {}
+        (other, _) => panic!("unexpected {other:?}"),
+    }
+    if store.is_git {
+        let count = common::git(&store.root, &["rev-list", "--count", "main"]);
+        assert_eq!(count.trim(), "7", "one commit per item");
+        let last = common::git(&store.root, &["log", "-1", "--format=%s", "main"]);
+        assert_eq!(last.trim(), "replaced");
+    }
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod git {
@@ -228,4 +270,5 @@ conformance!(
     a_symlink_inside_the_store_is_never_followed,
     a_file_where_a_directory_is_needed_is_a_conflict,
     a_ref_of_the_other_backend_is_refused,
+    a_batch_stores_each_item_as_its_own_backup,
 );

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use devicevault_core::{RelPath, StorageRef};
-use devicevault_storage::Backend;
 use devicevault_storage::fs::{FsBackend, FsConfig};
 use devicevault_storage::git::{GitBackend, GitConfig};
+use devicevault_storage::{Backend, StoreItem};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -89,13 +89,19 @@ fn bench_storage(
     let mut rows = vec![("git fast-import (reference)".to_owned(), fast_import)];
 
     let mut git_refs = Vec::new();
-    for fsync in [true, false] {
-        let mut cfg = GitConfig::new(dir.join(format!("git-fsync-{fsync}.git")));
+    for (fsync, batch) in [(true, 1), (true, GROUP_COMMIT), (false, 1)] {
+        let name = format!("git-fsync-{fsync}-batch-{batch}.git");
+        let mut cfg = GitConfig::new(dir.join(&name));
         cfg.fsync = fsync;
         let backend = GitBackend::new(cfg);
-        let (elapsed, refs) = time_stores(&backend, &set)?;
-        rows.push((format!("devicevault git (fsync={fsync})"), elapsed));
-        if fsync {
+        let (elapsed, refs) = time_stores(&backend, &set, batch)?;
+        let label = if batch == 1 {
+            format!("devicevault git (fsync={fsync})")
+        } else {
+            format!("devicevault git (fsync={fsync}, groups of {batch})")
+        };
+        rows.push((label, elapsed));
+        if fsync && batch == 1 {
             git_refs = refs;
         }
     }
@@ -112,7 +118,7 @@ fn bench_storage(
             content: v.content.clone(),
         })
         .collect();
-    let (fs_elapsed, fs_refs) = time_stores(&fs_backend, &fs_set)?;
+    let (fs_elapsed, fs_refs) = time_stores(&fs_backend, &fs_set, 1)?;
     rows.push(("devicevault fs (fsync=true)".to_owned(), fs_elapsed));
 
     println!();
@@ -124,7 +130,7 @@ fn bench_storage(
     for (name, elapsed) in &rows {
         let rate = versions as f64 / elapsed.as_secs_f64();
         println!(
-            "{name:<34} {:>10.3} {rate:>12.0} {:>13.2}x",
+            "{name:<40} {:>10.3} {rate:>12.0} {:>13.2}x",
             elapsed.as_secs_f64(),
             rate / reference
         );
@@ -136,14 +142,14 @@ fn bench_storage(
         "{:<34} {:>10} {:>10} {:>10}",
         "reads (random versions)", "p50 µs", "p99 µs", "max µs"
     );
-    let git_backend = GitBackend::new(GitConfig::new(dir.join("git-fsync-true.git")));
+    let git_backend = GitBackend::new(GitConfig::new(dir.join("git-fsync-true-batch-1.git")));
     for (name, backend, refs) in [
         ("devicevault git", &git_backend as &dyn Backend, &git_refs),
         ("devicevault fs", &fs_backend as &dyn Backend, &fs_refs),
     ] {
         let lat = time_reads(backend, refs, &set, reads)?;
         println!(
-            "{name:<34} {:>10.1} {:>10.1} {:>10.1}",
+            "{name:<40} {:>10.1} {:>10.1} {:>10.1}",
             micros(percentile(&lat, 50.0)),
             micros(percentile(&lat, 99.0)),
             micros(percentile(&lat, 100.0))
@@ -165,17 +171,30 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// Versions a storage worker with several tasks in hand stores as one group.
+const GROUP_COMMIT: usize = 16;
+
 fn time_stores(
     backend: &dyn Backend,
     set: &[Version],
+    batch: usize,
 ) -> anyhow::Result<(Duration, Vec<StorageRef>)> {
     let mut refs = Vec::with_capacity(set.len());
     let start = Instant::now();
-    for v in set {
-        let stored = backend
-            .store(&v.content, &v.rel_path)
-            .with_context(|| format!("store {}", v.rel_path))?;
-        refs.push(stored.storage_ref);
+    for chunk in set.chunks(batch) {
+        let items: Vec<StoreItem<'_>> = chunk
+            .iter()
+            .map(|v| StoreItem {
+                content: &v.content,
+                rel_path: &v.rel_path,
+                message: None,
+            })
+            .collect();
+        for (v, result) in chunk.iter().zip(backend.store_many(&items)?) {
+            let stored = result.with_context(|| format!("store {}", v.rel_path))?;
+            anyhow::ensure!(stored.changed, "{} was not a change", v.rel_path);
+            refs.push(stored.storage_ref);
+        }
     }
     Ok((start.elapsed(), refs))
 }
@@ -359,13 +378,20 @@ fn base_config(device: usize, size: usize, rng: &mut XorShift) -> Vec<String> {
     lines
 }
 
+/// Changes a few lines, as a change window does; always at least one.
 fn mutate(lines: &mut [String], rng: &mut XorShift) {
-    for _ in 0..3 {
+    let mut changed = 0;
+    while changed < 3 {
         let i = 10 + rng.below(lines.len().saturating_sub(11).max(1));
         if lines[i].starts_with(" description") {
-            lines[i] = format!(" description changed in window {}", rng.below(100_000));
+            lines[i] = format!(" description changed in window {}", rng.next());
+            changed += 1;
         } else if lines[i].starts_with("access-list") {
-            lines[i] = format!("{} log", lines[i].trim_end_matches(" log"));
+            lines[i] = match lines[i].strip_suffix(" log") {
+                Some(plain) => plain.to_owned(),
+                None => format!("{} log", lines[i]),
+            };
+            changed += 1;
         }
     }
 }
