@@ -58,6 +58,8 @@ pub(crate) async fn serve(
             _ = shutdown.changed() => return,
         };
         let Ok((socket, _)) = accepted else { continue };
+        // Pager round trips would otherwise wait for delayed ACKs.
+        let _ = socket.set_nodelay(true);
         let config = server_config(&dev);
         let handler = DeviceHandler {
             dev: dev.clone(),
@@ -199,7 +201,10 @@ const PAGE_LINES: usize = 24;
 
 impl Cli {
     async fn run(mut self) {
-        let _ = self.dialogue().await;
+        if self.dialogue().await.is_ok() {
+            // OpenSSH turns a missing exit status into a failure of `ssh`.
+            let _ = self.ch.exit_status(0).await;
+        }
         let _ = self.ch.eof().await;
         let _ = self.ch.close().await;
     }
