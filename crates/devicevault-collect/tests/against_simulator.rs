@@ -368,3 +368,64 @@ async fn a_large_paged_configuration_is_collected_when_paging_cannot_be_disabled
     assert!(paged.lines().count() > 4_900);
     assert_eq!(paged, unpaged);
 }
+
+#[tokio::test]
+async fn transient_failures_are_retried_three_times_and_permanent_ones_once() {
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    let drivers = DriverSet::builtin();
+    let policy = devicevault_collect::RetryPolicy {
+        max_retries: 3,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    };
+    d.set_faults(Faults {
+        disconnect_after_bytes: Some(300),
+        ..Faults::default()
+    });
+    let err = devicevault_collect::collect_with_retry(&target(d), &drivers, &opts(), &policy)
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(d.sessions(), 4);
+    d.set_faults(Faults {
+        refuse_enable: true,
+        ..Faults::default()
+    });
+    let err = devicevault_collect::collect_with_retry(&target(d), &drivers, &opts(), &policy)
+        .await
+        .unwrap_err();
+    assert!(!err.is_transient(), "{err}");
+    assert_eq!(d.sessions(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_fleet_in_one_simulator_is_collected_concurrently() {
+    let s = Simulator::start(SimConfig {
+        devices: 28,
+        password: "pa55word".into(),
+        enable_secret: "en4ble".into(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let drivers = Arc::new(DriverSet::builtin());
+    let o = Arc::new(opts());
+    let mut jobs = tokio::task::JoinSet::new();
+    for d in s.devices() {
+        let (t, drivers, o) = (target(d), drivers.clone(), o.clone());
+        let name = d.name().to_owned();
+        jobs.spawn(async move { (name, collect(&t, &drivers, &o).await) });
+    }
+    let mut ok = 0;
+    while let Some(j) = jobs.join_next().await {
+        let (name, r) = j.unwrap();
+        let c = r.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(String::from_utf8(c.config).unwrap().contains("link-0 rev0"));
+        ok += 1;
+    }
+    assert_eq!(ok, 28);
+    let platforms: std::collections::BTreeSet<_> =
+        s.devices().iter().map(|d| d.platform()).collect();
+    assert_eq!(platforms.len(), 14);
+}
