@@ -205,21 +205,23 @@ impl<'a> CliSession<'a> {
         Ok(result)
     }
 
-    /// Says goodbye and closes the connection; errors are irrelevant by now.
+    /// Says goodbye and closes the connection; errors are irrelevant by now,
+    /// and a device that stopped reading must not hold the job, hence the bound.
     pub(crate) async fn close(mut self) {
-        if !self.closed {
-            if let Some(exit) = self.driver.exit.clone() {
-                let _ = self.send_line(&exit).await;
+        let bye = async {
+            if !self.closed {
+                if let Some(exit) = self.driver.exit.clone() {
+                    let _ = self.send_line(&exit).await;
+                }
+                let _ = self.shell.channel.eof().await;
             }
-            let _ = self.shell.channel.eof().await;
-        }
-        let _ = tokio::time::timeout(
-            Duration::from_secs(1),
-            self.shell
+            let _ = self
+                .shell
                 .handle
-                .disconnect(russh::Disconnect::ByApplication, "backup done", "en"),
-        )
-        .await;
+                .disconnect(russh::Disconnect::ByApplication, "backup done", "en")
+                .await;
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), bye).await;
     }
 
     async fn send_line(&mut self, line: &str) -> Result<(), CollectError> {

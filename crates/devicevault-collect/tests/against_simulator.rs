@@ -33,6 +33,18 @@ fn target(d: &SimDevice) -> DeviceTarget {
     t
 }
 
+/// Waits (bounded) until the device has no open shell: the collector must
+/// not leave a connection behind after a failure.
+async fn assert_no_session_left(d: &SimDevice) {
+    for _ in 0..100 {
+        if d.open_shells() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{} shell(s) still open on {}", d.open_shells(), d.name());
+}
+
 fn opts() -> CollectOptions {
     let mut o = CollectOptions::new(Arc::new(KnownHosts::in_memory()));
     o.connect_timeout = Duration::from_secs(10);
@@ -124,6 +136,7 @@ async fn an_unchanged_device_collected_twice_gives_byte_identical_backups_and_a_
     let b = collect(&target(d), &drivers, &o).await.unwrap().config;
     assert_eq!(a, b);
     assert_eq!(d.sessions(), 2);
+    assert_no_session_left(d).await;
     d.change_config();
     let c = collect(&target(d), &drivers, &o).await.unwrap().config;
     assert_ne!(a, c);
@@ -173,6 +186,7 @@ async fn enable_refused_is_permanent_and_says_so() {
     assert!(matches!(err, CollectError::EnableRefused { .. }), "{err}");
     assert!(!err.is_transient());
     assert!(err.to_string().contains("Access denied"), "{err}");
+    assert_no_session_left(d).await;
 }
 
 #[tokio::test]
@@ -206,6 +220,7 @@ async fn a_device_that_hangs_mid_output_times_out_transiently_within_the_command
     assert!(err.is_transient());
     assert!(err.to_string().contains("show running-config"), "{err}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_no_session_left(d).await;
 }
 
 #[tokio::test]
@@ -225,6 +240,7 @@ async fn the_job_timeout_bounds_a_slow_device() {
     assert!(err.to_string().contains("whole backup job"), "{err}");
     assert!(err.is_transient());
     assert!(started.elapsed() < Duration::from_secs(4));
+    assert_no_session_left(d).await;
 }
 
 #[tokio::test]
@@ -255,6 +271,7 @@ async fn a_disconnect_mid_output_is_a_transient_connection_loss() {
         .unwrap_err();
     assert!(matches!(err, CollectError::ConnectionLost { .. }), "{err}");
     assert!(err.is_transient());
+    assert_no_session_left(d).await;
 }
 
 #[tokio::test]

@@ -34,6 +34,7 @@ pub(crate) struct State {
     pub key_generation: u64,
     pub revision: u32,
     pub sessions: u64,
+    pub open_shells: u64,
 }
 
 #[derive(Debug)]
@@ -187,6 +188,12 @@ impl SimDevice {
     /// How many SSH sessions reached the shell.
     pub fn sessions(&self) -> u64 {
         self.shared.lock().sessions
+    }
+
+    /// How many shells are open right now (a collector that leaks
+    /// connections leaves this above zero).
+    pub fn open_shells(&self) -> u64 {
+        self.shared.lock().open_shells
     }
 
     /// The configuration as a session now would print it, volatile lines included.

@@ -151,6 +151,7 @@ impl Simulator {
                     key_generation: 0,
                     revision: 0,
                     sessions: 0,
+                    open_shells: 0,
                 }),
             });
             devices.push(SimDevice { shared });

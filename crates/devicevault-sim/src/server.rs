@@ -156,6 +156,7 @@ impl server::Handler for DeviceHandler {
         let counter = {
             let mut s = self.dev.lock();
             s.sessions += 1;
+            s.open_shells += 1;
             s.sessions
         };
         let cli = Cli {
@@ -207,6 +208,7 @@ impl Cli {
         }
         let _ = self.ch.eof().await;
         let _ = self.ch.close().await;
+        self.dev.lock().open_shells -= 1;
     }
 
     fn prompt(&self) -> String {
