@@ -126,7 +126,15 @@ async fn collect_inner(
     let result = async {
         cli.enable(device, opts.command_timeout).await?;
         for cmd in &driver.pager_disable {
-            cli.run(cmd, opts.command_timeout).await?;
+            // Not every release knows every pager command (fakenos and older
+            // IOS reject `terminal width 0`); the pager answers cover for it.
+            match cli.run(cmd, opts.command_timeout).await {
+                Ok(_) => {}
+                Err(CollectError::CommandRejected { .. }) => {
+                    tracing::debug!(command = %cmd, driver = %driver.name, "pager command rejected; pager prompts will be answered");
+                }
+                Err(e) => return Err(e),
+            }
         }
         let mut out = String::new();
         for cmd in &driver.commands {
