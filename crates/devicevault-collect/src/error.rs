@@ -1,0 +1,185 @@
+//! The collection error: every variant says what went wrong in words a network
+//! engineer understands, and whether a retry can help.
+
+use std::time::Duration;
+
+use devicevault_core::{Retry, RetryClass};
+
+/// Why a collection failed.
+///
+/// Messages name the device as `user@host:port` and never contain a
+/// password, an enable secret or any part of the configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollectError {
+    /// The TCP connection could not be established (refused, unreachable).
+    #[error("cannot connect to {target}: {reason}")]
+    Connect {
+        /// `user@host:port`
+        target: String,
+        /// What the operating system said.
+        reason: String,
+    },
+    /// The device did not answer in time.
+    #[error("timed out after {}s {stage} on {target}", elapsed.as_secs_f32())]
+    Timeout {
+        /// `user@host:port`
+        target: String,
+        /// What we were doing: "connecting", "waiting for the prompt after `show running-config`", ...
+        stage: String,
+        /// The timeout that expired.
+        elapsed: Duration,
+    },
+    /// The connection broke after it was established.
+    #[error("connection to {target} lost {stage}: {reason}")]
+    ConnectionLost {
+        /// `user@host:port`
+        target: String,
+        /// What we were doing when it broke.
+        stage: String,
+        /// What the SSH layer said.
+        reason: String,
+    },
+    /// The device rejected the username or password (or key).
+    #[error("authentication failed for {target}")]
+    AuthFailed {
+        /// `user@host:port`
+        target: String,
+    },
+    /// The device presented a host key different from the pinned one.
+    #[error(
+        "host key of {host} changed: pinned {pinned}, offered {offered}; \
+         if the device was replaced on purpose, remove its line from {known_hosts}"
+    )]
+    HostKeyMismatch {
+        /// `host:port`
+        host: String,
+        /// Fingerprint of the pinned key.
+        pinned: String,
+        /// Fingerprint of the key the device offered.
+        offered: String,
+        /// The known-hosts file holding the pin.
+        known_hosts: String,
+    },
+    /// The known-hosts file could not be read or written.
+    #[error("known-hosts file {path}: {reason}")]
+    KnownHosts {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// No common SSH algorithm: usually an old device that needs legacy algorithms.
+    #[error(
+        "no common SSH algorithm with {target} ({reason}); \
+         if it is an old device, enable legacy algorithms for it"
+    )]
+    NoCommonAlgorithm {
+        /// `user@host:port`
+        target: String,
+        /// Which kind of algorithm and both lists.
+        reason: String,
+    },
+    /// The SSH handshake failed for another reason.
+    #[error("SSH handshake with {target} failed: {reason}")]
+    Handshake {
+        /// `user@host:port`
+        target: String,
+        /// What the SSH layer said.
+        reason: String,
+    },
+    /// The driver named for the device does not exist.
+    #[error("unknown driver `{0}`; `devicevault drivers` lists the available ones")]
+    UnknownDriver(String),
+    /// A driver file is invalid.
+    #[error("driver {name}: {reason}")]
+    InvalidDriver {
+        /// Driver name or file.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The device refused privileged mode.
+    #[error("enable refused by {target}: {reason}")]
+    EnableRefused {
+        /// `user@host:port`
+        target: String,
+        /// Wrong secret, no secret configured, ...
+        reason: String,
+    },
+    /// The device rejected a backup command.
+    #[error("{target} rejected `{command}`: {reply}")]
+    CommandRejected {
+        /// `user@host:port`
+        target: String,
+        /// The command.
+        command: String,
+        /// The error line the device printed.
+        reply: String,
+    },
+    /// The device refused to open a shell or PTY.
+    #[error("{target} refused an interactive shell: {reason}")]
+    ShellRefused {
+        /// `user@host:port`
+        target: String,
+        /// What the SSH layer said.
+        reason: String,
+    },
+    /// The private key given for key authentication cannot be used.
+    #[error("private key for {target} cannot be used: {reason}")]
+    BadKey {
+        /// `user@host:port`
+        target: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl RetryClass for CollectError {
+    fn retry(&self) -> Retry {
+        match self {
+            CollectError::Connect { .. }
+            | CollectError::Timeout { .. }
+            | CollectError::ConnectionLost { .. }
+            | CollectError::Handshake { .. } => Retry::Transient,
+            CollectError::AuthFailed { .. }
+            | CollectError::HostKeyMismatch { .. }
+            | CollectError::KnownHosts { .. }
+            | CollectError::NoCommonAlgorithm { .. }
+            | CollectError::UnknownDriver(_)
+            | CollectError::InvalidDriver { .. }
+            | CollectError::EnableRefused { .. }
+            | CollectError::CommandRejected { .. }
+            | CollectError::ShellRefused { .. }
+            | CollectError::BadKey { .. } => Retry::Permanent,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_and_resets_are_transient_and_auth_is_permanent() {
+        let t = CollectError::Timeout {
+            target: "admin@10.0.0.1:22".into(),
+            stage: "connecting".into(),
+            elapsed: Duration::from_secs(5),
+        };
+        assert!(t.is_transient());
+        assert_eq!(
+            t.to_string(),
+            "timed out after 5s connecting on admin@10.0.0.1:22"
+        );
+        let a = CollectError::AuthFailed {
+            target: "admin@10.0.0.1:22".into(),
+        };
+        assert_eq!(a.retry(), Retry::Permanent);
+        assert_eq!(a.to_string(), "authentication failed for admin@10.0.0.1:22");
+        assert_eq!(
+            CollectError::UnknownDriver("x".into()).retry(),
+            Retry::Permanent
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! Host keys pinned on first use.
+//!
+//! The file has the OpenSSH `known_hosts` layout (`[host]:port algo base64`),
+//! so an engineer can read it, and remove a line when a device was replaced on
+//! purpose. Many collections run at once in one process: the pins live in
+//! memory behind a mutex and each new pin is appended to the file under it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use russh::keys::{HashAlg, PublicKey};
+
+use crate::error::CollectError;
+
+/// What to do with the host key a device presents.
+#[derive(Debug)]
+pub struct KnownHosts {
+    path: Option<PathBuf>,
+    pins: Mutex<HashMap<String, PublicKey>>,
+}
+
+/// The verdict on a presented host key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostKeyCheck {
+    /// The key matches the pin.
+    Known,
+    /// First contact: the key is now pinned.
+    Pinned,
+    /// The key differs from the pin.
+    Mismatch {
+        /// Fingerprint of the pinned key.
+        pinned: String,
+        /// Fingerprint of the offered key.
+        offered: String,
+    },
+}
+
+/// `[host]:port`, as OpenSSH writes non-default ports (and we write all).
+pub fn host_pattern(host: &str, port: u16) -> String {
+    format!("[{host}]:{port}")
+}
+
+/// SHA-256 fingerprint, as `ssh-keygen -l` prints it.
+pub fn fingerprint(key: &PublicKey) -> String {
+    key.fingerprint(HashAlg::Sha256).to_string()
+}
+
+impl KnownHosts {
+    /// Pins kept in memory only, for tests and one-off runs.
+    pub fn in_memory() -> KnownHosts {
+        KnownHosts {
+            path: None,
+            pins: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Loads (or creates on first pin) a known-hosts file.
+    pub fn open(path: &Path) -> Result<KnownHosts, CollectError> {
+        let err = |reason: String| CollectError::KnownHosts {
+            path: path.display().to_string(),
+            reason,
+        };
+        let mut pins = HashMap::new();
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                for (n, line) in text.lines().enumerate() {
+                    let line = line.trim();
+                    if line.is_empty() || line.starts_with('#') {
+                        continue;
+                    }
+                    let Some((host, key)) = line.split_once(' ') else {
+                        return Err(err(format!("line {}: expected `host key`", n + 1)));
+                    };
+                    let key = PublicKey::from_openssh(key.trim())
+                        .map_err(|e| err(format!("line {}: {e}", n + 1)))?;
+                    pins.insert(host.to_owned(), key);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(err(e.to_string())),
+        }
+        Ok(KnownHosts {
+            path: Some(path.to_owned()),
+            pins: Mutex::new(pins),
+        })
+    }
+
+    /// Where pins are stored, if on disk.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Checks `key` for `host:port`; pins it on first use.
+    pub fn check(
+        &self,
+        host: &str,
+        port: u16,
+        key: &PublicKey,
+    ) -> Result<HostKeyCheck, CollectError> {
+        let pattern = host_pattern(host, port);
+        let mut pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(pinned) = pins.get(&pattern) {
+            return Ok(if pinned.key_data() == key.key_data() {
+                HostKeyCheck::Known
+            } else {
+                HostKeyCheck::Mismatch {
+                    pinned: fingerprint(pinned),
+                    offered: fingerprint(key),
+                }
+            });
+        }
+        if let Some(path) = &self.path {
+            let err = |reason: String| CollectError::KnownHosts {
+                path: path.display().to_string(),
+                reason,
+            };
+            let mut key_only = key.clone();
+            key_only.set_comment("");
+            let line = key_only.to_openssh().map_err(|e| err(e.to_string()))?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+            }
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| err(e.to_string()))?;
+            writeln!(f, "{pattern} {}", line.trim()).map_err(|e| err(e.to_string()))?;
+            f.sync_data().map_err(|e| err(e.to_string()))?;
+        }
+        pins.insert(pattern, key.clone());
+        Ok(HostKeyCheck::Pinned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use russh::keys::PrivateKey;
+    use russh::keys::ssh_key::private::Ed25519Keypair;
+
+    fn key(seed: u8) -> PublicKey {
+        PrivateKey::from(Ed25519Keypair::from_seed(&[seed; 32]))
+            .public_key()
+            .clone()
+    }
+
+    #[test]
+    fn first_use_pins_then_same_key_is_known_and_other_key_mismatches_after_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/known_hosts");
+        let kh = KnownHosts::open(&path).unwrap();
+        assert_eq!(
+            kh.check("10.0.0.1", 22, &key(1)).unwrap(),
+            HostKeyCheck::Pinned
+        );
+        assert_eq!(
+            kh.check("10.0.0.1", 22, &key(1)).unwrap(),
+            HostKeyCheck::Known
+        );
+        assert_eq!(
+            kh.check("10.0.0.1", 2222, &key(2)).unwrap(),
+            HostKeyCheck::Pinned
+        );
+        let reloaded = KnownHosts::open(&path).unwrap();
+        assert_eq!(
+            reloaded.check("10.0.0.1", 22, &key(1)).unwrap(),
+            HostKeyCheck::Known
+        );
+        match reloaded.check("10.0.0.1", 22, &key(3)).unwrap() {
+            HostKeyCheck::Mismatch { pinned, offered } => {
+                assert_eq!(pinned, fingerprint(&key(1)));
+                assert_eq!(offered, fingerprint(&key(3)));
+                assert!(pinned.starts_with("SHA256:"));
+            }
+            other => panic!("expected a mismatch, got {other:?}"),
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("[10.0.0.1]:22 ssh-ed25519 "), "{text}");
+    }
+}

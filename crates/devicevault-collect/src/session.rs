@@ -1,0 +1,294 @@
+//! The CLI dialogue over an interactive shell: wait for the prompt, answer
+//! login banners and pagers, enter privileged mode, run commands and cut
+//! their output out of the echo and the next prompt.
+
+use std::time::Duration;
+
+use russh::ChannelMsg;
+use tokio::time::Instant;
+
+use crate::driver::Driver;
+use crate::error::CollectError;
+use crate::ssh::ShellChannel;
+use crate::target::DeviceTarget;
+use crate::terminal;
+
+/// What the dialogue does when the last line of output matches something.
+enum Step {
+    /// Keep reading.
+    More,
+    /// The expected prompt arrived.
+    Done,
+    /// Send this answer, drop the matched line, keep reading.
+    Answer(String),
+    /// Give up with this error.
+    Fail(CollectError),
+}
+
+/// A logged-in CLI session.
+pub(crate) struct CliSession<'a> {
+    shell: ShellChannel,
+    driver: &'a Driver,
+    target: String,
+    buf: Vec<u8>,
+    closed: bool,
+    /// The prompt line as the device prints it now, e.g. `R1#`.
+    prompt: String,
+}
+
+impl<'a> CliSession<'a> {
+    /// Waits for the first prompt, answering the driver's login sequence.
+    pub(crate) async fn login(
+        shell: ShellChannel,
+        driver: &'a Driver,
+        t: &DeviceTarget,
+        timeout: Duration,
+    ) -> Result<CliSession<'a>, CollectError> {
+        let mut s = CliSession {
+            buf: Vec::new(),
+            shell,
+            driver,
+            target: t.display(),
+            closed: false,
+            prompt: String::new(),
+        };
+        s.buf = std::mem::take(&mut s.shell.early);
+        let username = t.username.clone();
+        let (_, prompt) = s
+            .read_until(timeout, "waiting for the first prompt", |tail, _| {
+                if driver.prompt.is_match(tail) {
+                    return Step::Done;
+                }
+                for l in &driver.login {
+                    if l.expect.is_match(tail) {
+                        return Step::Answer(l.send.replace("{username}", &username));
+                    }
+                }
+                Step::More
+            })
+            .await?;
+        s.prompt = prompt;
+        Ok(s)
+    }
+
+    /// Enters privileged mode if the driver has one and the prompt is not privileged yet.
+    pub(crate) async fn enable(
+        &mut self,
+        t: &DeviceTarget,
+        timeout: Duration,
+    ) -> Result<(), CollectError> {
+        let (Some(enable), Some(privileged)) =
+            (&self.driver.enable, &self.driver.privileged_prompt)
+        else {
+            return Ok(());
+        };
+        if privileged.is_match(&self.prompt) {
+            return Ok(());
+        }
+        self.send_line(&enable.command).await?;
+        let mut asked = 0;
+        let secret = t.enable_secret.clone();
+        let driver = self.driver;
+        let target = self.target.clone();
+        let (out, prompt) = self
+            .read_until(
+                timeout,
+                "waiting for the prompt after `enable`",
+                |tail, _| {
+                    if driver.prompt.is_match(tail) {
+                        return Step::Done;
+                    }
+                    if enable.password_prompt.is_match(tail) {
+                        asked += 1;
+                        return match (&secret, asked) {
+                            (None, _) => Step::Fail(CollectError::EnableRefused {
+                                target: target.clone(),
+                                reason:
+                                    "the device asks for an enable secret and none is configured"
+                                        .into(),
+                            }),
+                            (Some(_), n) if n > 1 => Step::Fail(CollectError::EnableRefused {
+                                target: target.clone(),
+                                reason: "the enable secret was not accepted".into(),
+                            }),
+                            (Some(s), _) => {
+                                Step::Answer(format!("{}{}", s.expose(), driver.newline))
+                            }
+                        };
+                    }
+                    Step::More
+                },
+            )
+            .await?;
+        let refused = |reason: &str| CollectError::EnableRefused {
+            target: self.target.clone(),
+            reason: reason.to_owned(),
+        };
+        if let Some(f) = &enable.failure
+            && let Some(line) = out.lines().find(|l| f.is_match(l))
+        {
+            return Err(refused(line.trim()));
+        }
+        if !privileged.is_match(&prompt) {
+            return Err(refused(&format!(
+                "the prompt is still `{}` after `enable`",
+                prompt.trim()
+            )));
+        }
+        self.prompt = prompt;
+        Ok(())
+    }
+
+    /// Runs one command and returns its clean output: no echo, no prompt, no
+    /// pager prompts, `\n` line ends, ANSI sequences removed.
+    pub(crate) async fn run(
+        &mut self,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<String, CollectError> {
+        self.send_line(command).await?;
+        let prompt = self.prompt.trim_end().to_owned();
+        let driver = self.driver;
+        let echo = command.as_bytes().to_vec();
+        let mut echo_seen = false;
+        let (out, _) = self
+            .read_until(
+                timeout,
+                &format!("waiting for the prompt after `{command}`"),
+                |tail, buf| {
+                    // A stray prompt left from an earlier step must not end this
+                    // command: its output only counts once its echo went by.
+                    if !echo_seen {
+                        let head = &buf[..buf.len().min(echo.len() + 4096)];
+                        echo_seen = head
+                            .windows(echo.len().max(1))
+                            .any(|w| w == echo.as_slice());
+                    }
+                    if echo_seen && tail.trim_end() == prompt {
+                        return Step::Done;
+                    }
+                    for p in &driver.pager {
+                        if p.expect.is_match(tail) {
+                            return Step::Answer(p.send.clone());
+                        }
+                    }
+                    Step::More
+                },
+            )
+            .await?;
+        let mut lines = out.split('\n');
+        let mut result = String::with_capacity(out.len());
+        if let Some(first) = lines.next()
+            && !first.trim_end().ends_with(command.trim())
+        {
+            result.push_str(first);
+            result.push('\n');
+        }
+        for l in lines {
+            result.push_str(l);
+            result.push('\n');
+        }
+        // `out` ended with the newline before the prompt; keep exactly one.
+        while result.ends_with("\n\n") || (result == "\n") {
+            result.pop();
+        }
+        if let Some(line) = result
+            .lines()
+            .find(|l| driver.error_patterns.iter().any(|r| r.is_match(l)))
+        {
+            return Err(CollectError::CommandRejected {
+                target: self.target.clone(),
+                command: command.to_owned(),
+                reply: line.trim().to_owned(),
+            });
+        }
+        Ok(result)
+    }
+
+    /// Says goodbye and closes the connection; errors are irrelevant by now,
+    /// and a device that stopped reading must not hold the job, hence the bound.
+    pub(crate) async fn close(mut self) {
+        let bye = async {
+            if !self.closed {
+                if let Some(exit) = self.driver.exit.clone() {
+                    let _ = self.send_line(&exit).await;
+                }
+                let _ = self.shell.channel.eof().await;
+            }
+            let _ = self
+                .shell
+                .handle
+                .disconnect(russh::Disconnect::ByApplication, "backup done", "en")
+                .await;
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), bye).await;
+    }
+
+    async fn send_line(&mut self, line: &str) -> Result<(), CollectError> {
+        let data = format!("{line}{}", self.driver.newline);
+        self.send(data).await
+    }
+
+    async fn send(&mut self, data: String) -> Result<(), CollectError> {
+        self.shell
+            .channel
+            .data_bytes(data.into_bytes())
+            .await
+            .map_err(|e| crate::ssh::map_ssh_error(&self.target, "sending a command", e))
+    }
+
+    /// Reads until `step` says `Done` on the last, incomplete line. Returns
+    /// the cleaned text before that line, and the line itself.
+    async fn read_until(
+        &mut self,
+        timeout: Duration,
+        stage: &str,
+        mut step: impl FnMut(&str, &[u8]) -> Step,
+    ) -> Result<(String, String), CollectError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let tail_start = self
+                .buf
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let tail = terminal::clean(&self.buf[tail_start..]);
+            match step(&tail, &self.buf) {
+                Step::Done => {
+                    let out = terminal::clean(&self.buf[..tail_start]);
+                    self.buf.clear();
+                    return Ok((out, tail));
+                }
+                Step::Answer(a) => {
+                    // The matched line (a pager or a banner) is not output.
+                    self.buf.truncate(tail_start);
+                    self.send(a).await?;
+                }
+                Step::Fail(e) => return Err(e),
+                Step::More => {}
+            }
+            if self.closed {
+                return Err(CollectError::ConnectionLost {
+                    target: self.target.clone(),
+                    stage: stage.to_owned(),
+                    reason: "the device closed the session".into(),
+                });
+            }
+            match tokio::time::timeout_at(deadline, self.shell.channel.wait()).await {
+                Err(_) => {
+                    return Err(CollectError::Timeout {
+                        target: self.target.clone(),
+                        stage: stage.to_owned(),
+                        elapsed: timeout,
+                    });
+                }
+                Ok(Some(ChannelMsg::Data { data }))
+                | Ok(Some(ChannelMsg::ExtendedData { data, .. })) => {
+                    self.buf.extend_from_slice(&data);
+                }
+                Ok(Some(ChannelMsg::Eof | ChannelMsg::Close)) | Ok(None) => self.closed = true,
+                Ok(Some(_)) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The SSH transport: connect, verify the host key, authenticate, open an
+//! interactive PTY shell.
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
+use russh::keys::{PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::{ChannelMsg, MethodKind, Preferred, cipher, kex, mac};
+use tokio::net::TcpStream;
+
+use crate::error::CollectError;
+use crate::known_hosts::{HostKeyCheck, KnownHosts, fingerprint};
+use crate::target::{Credential, DeviceTarget};
+
+/// An authenticated SSH connection with one interactive shell channel.
+pub(crate) struct ShellChannel {
+    pub handle: client::Handle<HostKeyVerifier>,
+    pub channel: russh::Channel<client::Msg>,
+    /// Bytes that arrived while the shell was being set up.
+    pub early: Vec<u8>,
+}
+
+/// Checks the server key against the known-hosts pins and remembers a
+/// mismatch, because russh only reports "unknown key" to the caller.
+pub(crate) struct HostKeyVerifier {
+    host: String,
+    port: u16,
+    known_hosts: Arc<KnownHosts>,
+    verdict: Arc<Mutex<Option<Result<HostKeyCheck, CollectError>>>>,
+}
+
+impl client::Handler for HostKeyVerifier {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let PublicKeyOrCertificate::PublicKey { key, .. } = key else {
+            // We never advertise certificate algorithms, so a certificate here
+            // is a protocol violation.
+            return Ok(false);
+        };
+        let check = self.known_hosts.check(&self.host, self.port, key);
+        let ok = matches!(check, Ok(HostKeyCheck::Known | HostKeyCheck::Pinned));
+        if let Ok(HostKeyCheck::Pinned) = &check {
+            tracing::info!(host = %self.host, port = self.port, fingerprint = %fingerprint(key), "pinned host key on first use");
+        }
+        *self.verdict.lock().unwrap_or_else(|p| p.into_inner()) = Some(check);
+        Ok(ok)
+    }
+}
+
+/// Algorithms old devices still speak: SHA-1 key exchange, CBC ciphers, HMAC-SHA1.
+fn preferred(legacy: bool) -> Preferred {
+    if !legacy {
+        return Preferred::default();
+    }
+    let d = Preferred::default();
+    let mut kexes = d.kex.to_vec();
+    kexes.extend([kex::DH_GEX_SHA1, kex::DH_G14_SHA1, kex::DH_G1_SHA1]);
+    let mut ciphers = d.cipher.to_vec();
+    ciphers.extend([
+        cipher::AES_128_CBC,
+        cipher::AES_192_CBC,
+        cipher::AES_256_CBC,
+    ]);
+    let mut macs = d.mac.to_vec();
+    macs.extend([mac::HMAC_SHA1, mac::HMAC_SHA1_ETM]);
+    Preferred {
+        kex: Cow::Owned(kexes),
+        cipher: Cow::Owned(ciphers),
+        mac: Cow::Owned(macs),
+        ..d
+    }
+}
+
+/// Maps a russh error to what happened, in the words of a network engineer.
+pub(crate) fn map_ssh_error(target: &str, stage: &str, e: russh::Error) -> CollectError {
+    match e {
+        russh::Error::NoCommonAlgo { kind, ours, theirs } => CollectError::NoCommonAlgorithm {
+            target: target.to_owned(),
+            reason: format!("{kind:?}: we offer {ours:?}, the device offers {theirs:?}"),
+        },
+        russh::Error::ConnectionTimeout
+        | russh::Error::KeepaliveTimeout
+        | russh::Error::InactivityTimeout => CollectError::Timeout {
+            target: target.to_owned(),
+            stage: stage.to_owned(),
+            elapsed: Duration::ZERO,
+        },
+        e @ (russh::Error::Disconnect
+        | russh::Error::HUP
+        | russh::Error::IO(_)
+        | russh::Error::SendError
+        | russh::Error::RecvError) => CollectError::ConnectionLost {
+            target: target.to_owned(),
+            stage: stage.to_owned(),
+            reason: e.to_string(),
+        },
+        e => CollectError::Handshake {
+            target: target.to_owned(),
+            reason: format!("{stage}: {e}"),
+        },
+    }
+}
+
+/// Connects, verifies the host key, authenticates and opens a PTY shell.
+pub(crate) async fn open_shell(
+    t: &DeviceTarget,
+    legacy: bool,
+    known_hosts: Arc<KnownHosts>,
+    connect_timeout: Duration,
+) -> Result<ShellChannel, CollectError> {
+    let target = t.display();
+    let timeout = |stage: &str| CollectError::Timeout {
+        target: target.clone(),
+        stage: stage.to_owned(),
+        elapsed: connect_timeout,
+    };
+    let deadline = tokio::time::Instant::now() + connect_timeout;
+    let tcp = tokio::time::timeout_at(deadline, TcpStream::connect((t.host.as_str(), t.port)))
+        .await
+        .map_err(|_| timeout("connecting"))?
+        .map_err(|e| CollectError::Connect {
+            target: target.clone(),
+            reason: e.to_string(),
+        })?;
+    let _ = tcp.set_nodelay(true);
+
+    let config = Arc::new(client::Config {
+        preferred: preferred(legacy),
+        inactivity_timeout: None,
+        nodelay: true,
+        ..Default::default()
+    });
+    let verdict = Arc::new(Mutex::new(None));
+    let verifier = HostKeyVerifier {
+        host: t.host.clone(),
+        port: t.port,
+        known_hosts: known_hosts.clone(),
+        verdict: verdict.clone(),
+    };
+    let connected =
+        tokio::time::timeout_at(deadline, client::connect_stream(config, tcp, verifier))
+            .await
+            .map_err(|_| timeout("during the SSH handshake"))?;
+    let mut handle = match connected {
+        Ok(h) => h,
+        Err(e) => {
+            let v = verdict.lock().unwrap_or_else(|p| p.into_inner()).take();
+            return Err(match v {
+                Some(Err(e)) => e,
+                Some(Ok(HostKeyCheck::Mismatch { pinned, offered })) => {
+                    CollectError::HostKeyMismatch {
+                        host: format!("{}:{}", t.host, t.port),
+                        pinned,
+                        offered,
+                        known_hosts: known_hosts.path().map_or_else(
+                            || "the in-memory pins".to_owned(),
+                            |p| p.display().to_string(),
+                        ),
+                    }
+                }
+                _ => map_ssh_error(&target, "during the SSH handshake", e),
+            });
+        }
+    };
+
+    let auth = tokio::time::timeout_at(deadline, authenticate(&mut handle, t))
+        .await
+        .map_err(|_| timeout("authenticating"))??;
+    if !auth {
+        return Err(CollectError::AuthFailed { target });
+    }
+
+    let open = async {
+        let mut channel = handle
+            .channel_open_session()
+            .await
+            .map_err(|e| map_ssh_error(&target, "opening a session channel", e))?;
+        channel
+            .request_pty(false, "vt100", 511, 24, 0, 0, &[])
+            .await
+            .map_err(|e| map_ssh_error(&target, "requesting a PTY", e))?;
+        channel
+            .request_shell(true)
+            .await
+            .map_err(|e| map_ssh_error(&target, "requesting a shell", e))?;
+        let mut early = Vec::new();
+        loop {
+            match channel.wait().await {
+                Some(ChannelMsg::Success) => break,
+                Some(ChannelMsg::Failure) => {
+                    return Err(CollectError::ShellRefused {
+                        target: target.clone(),
+                        reason: "the shell request was denied".into(),
+                    });
+                }
+                Some(ChannelMsg::Data { data }) | Some(ChannelMsg::ExtendedData { data, .. }) => {
+                    early.extend_from_slice(&data)
+                }
+                Some(_) => {}
+                None => {
+                    return Err(CollectError::ConnectionLost {
+                        target: target.clone(),
+                        stage: "opening the shell".into(),
+                        reason: "the device closed the session".into(),
+                    });
+                }
+            }
+        }
+        Ok((channel, early))
+    };
+    let (channel, early) = tokio::time::timeout_at(deadline, open)
+        .await
+        .map_err(|_| timeout("opening the shell"))??;
+    Ok(ShellChannel {
+        handle,
+        channel,
+        early,
+    })
+}
+
+async fn authenticate(
+    handle: &mut client::Handle<HostKeyVerifier>,
+    t: &DeviceTarget,
+) -> Result<bool, CollectError> {
+    let target = t.display();
+    let lost = |e| map_ssh_error(&target, "authenticating", e);
+    match &t.credential {
+        Credential::Password(password) => {
+            let r = handle
+                .authenticate_password(&t.username, password.expose())
+                .await
+                .map_err(lost)?;
+            let remaining = match r {
+                AuthResult::Success => return Ok(true),
+                AuthResult::Failure {
+                    remaining_methods, ..
+                } => remaining_methods,
+            };
+            if !remaining.contains(&MethodKind::KeyboardInteractive) {
+                return Ok(false);
+            }
+            // Many network OSes offer only keyboard-interactive: answer every
+            // prompt with the password, a bounded number of rounds.
+            let mut r = handle
+                .authenticate_keyboard_interactive_start(&t.username, None)
+                .await
+                .map_err(lost)?;
+            for _ in 0..4 {
+                match r {
+                    KeyboardInteractiveAuthResponse::Success => return Ok(true),
+                    KeyboardInteractiveAuthResponse::Failure { .. } => return Ok(false),
+                    KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } => {
+                        let answers = prompts
+                            .iter()
+                            .map(|_| password.expose().to_owned())
+                            .collect();
+                        r = handle
+                            .authenticate_keyboard_interactive_respond(answers)
+                            .await
+                            .map_err(lost)?;
+                    }
+                }
+            }
+            Ok(false)
+        }
+        Credential::Key { pem, passphrase } => {
+            let key = russh::keys::decode_secret_key(
+                pem.expose(),
+                passphrase.as_ref().map(|p| p.expose()),
+            )
+            .map_err(|e| CollectError::BadKey {
+                target: target.clone(),
+                reason: e.to_string(),
+            })?;
+            let hash = handle
+                .best_supported_rsa_hash()
+                .await
+                .map_err(lost)?
+                .flatten();
+            let r = handle
+                .authenticate_publickey(
+                    &t.username,
+                    PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+                )
+                .await
+                .map_err(lost)?;
+            Ok(r.success())
+        }
+    }
+}

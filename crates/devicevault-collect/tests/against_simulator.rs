@@ -1,0 +1,448 @@
+//! Real SSH over loopback: the collector against simulated devices.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use devicevault_collect::{
+    CollectError, CollectOptions, DeviceTarget, DriverSet, KnownHosts, collect,
+};
+use devicevault_core::{Retry, RetryClass};
+use devicevault_sim::{Faults, SimConfig, SimDevice, Simulator};
+
+async fn sim(platform: &str, devices: usize) -> Simulator {
+    Simulator::start(SimConfig {
+        devices,
+        platforms: vec![platform.to_owned()],
+        password: "pa55word".into(),
+        enable_secret: "en4ble".into(),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator starts")
+}
+
+fn target(d: &SimDevice) -> DeviceTarget {
+    let mut t = DeviceTarget::password(
+        "127.0.0.1",
+        d.port(),
+        d.username(),
+        d.password(),
+        d.platform(),
+    );
+    t.enable_secret = Some(d.enable_secret().into());
+    t
+}
+
+/// Waits (bounded) until the device has no open shell: the collector must
+/// not leave a connection behind after a failure.
+async fn assert_no_session_left(d: &SimDevice) {
+    for _ in 0..100 {
+        if d.open_shells() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{} shell(s) still open on {}", d.open_shells(), d.name());
+}
+
+fn opts() -> CollectOptions {
+    let mut o = CollectOptions::new(Arc::new(KnownHosts::in_memory()));
+    o.connect_timeout = Duration::from_secs(10);
+    o.command_timeout = Duration::from_secs(20);
+    o.job_timeout = Duration::from_secs(60);
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_builtin_driver_collects_from_its_platform_with_filters_applied() {
+    let drivers = DriverSet::builtin();
+    for name in DriverSet::builtin_names() {
+        let s = sim(name, 1).await;
+        let d = &s.devices()[0];
+        let o = opts();
+        let plain = collect(&target(d), &drivers, &o)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let text = String::from_utf8(plain.config).unwrap();
+        let expected = d.running_config();
+        // The body is there, in order, without prompt, echo or pager debris.
+        for needle in ["link-0 rev0", "link-1 rev0"] {
+            assert!(
+                text.contains(needle),
+                "{name}: `{needle}` missing from:\n{text}"
+            );
+        }
+        assert!(
+            !text.contains("--More--")
+                && !text.contains("MORE")
+                && !text.contains('\r')
+                && !text.contains('\x1b'),
+            "{name}: debris in:\n{text}"
+        );
+        let volatile = |l: &str| d.volatile_prefixes().iter().any(|p| l.starts_with(p));
+        assert!(
+            d.volatile_prefixes().is_empty() || expected.lines().any(volatile),
+            "{name}: the simulator should print volatile lines"
+        );
+        for prefix in d.volatile_prefixes() {
+            assert!(
+                !text.lines().any(|l| l.starts_with(prefix)),
+                "{name}: volatile `{prefix}` kept:\n{text}"
+            );
+        }
+        // Every non-volatile line of the device's configuration is kept, in order.
+        let mut kept: Vec<&str> = expected.lines().filter(|l| !volatile(l)).collect();
+        // Blank lines just before the prompt are not part of the backup.
+        while kept.last() == Some(&"") {
+            kept.pop();
+        }
+        let got: Vec<&str> = text.lines().collect();
+        let first_diff = got.iter().zip(&kept).position(|(a, b)| a != b);
+        assert!(
+            got.len() == kept.len() && first_diff.is_none(),
+            "{name}: body differs at line {first_diff:?}: got {:?}, expected {:?} ({} vs {} lines)",
+            first_diff.map(|i| got[i]),
+            first_diff.map(|i| kept[i]),
+            got.len(),
+            kept.len()
+        );
+
+        let token = d.secret_token();
+        if name != "linux" {
+            assert!(
+                text.contains(&token),
+                "{name}: secrets masked although not asked"
+            );
+            let mut t = target(d);
+            t.remove_secrets = true;
+            let masked =
+                String::from_utf8(collect(&t, &drivers, &o).await.unwrap().config).unwrap();
+            assert!(
+                !masked.contains(&token),
+                "{name}: a secret survived masking:\n{masked}"
+            );
+            assert!(masked.contains("<removed>"), "{name}: no masking marker");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unchanged_device_collected_twice_gives_byte_identical_backups_and_a_change_shows() {
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    let drivers = DriverSet::builtin();
+    let o = opts();
+    let a = collect(&target(d), &drivers, &o).await.unwrap().config;
+    let b = collect(&target(d), &drivers, &o).await.unwrap().config;
+    assert_eq!(a, b);
+    assert_eq!(d.sessions(), 2);
+    assert_no_session_left(d).await;
+    d.change_config();
+    let c = collect(&target(d), &drivers, &o).await.unwrap().config;
+    assert_ne!(a, c);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_a_permanent_authentication_failure_naming_the_device() {
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    let mut t = target(d);
+    t.credential = devicevault_collect::Credential::Password("wrong".into());
+    let err = collect(&t, &DriverSet::builtin(), &opts())
+        .await
+        .unwrap_err();
+    assert_eq!(err.retry(), Retry::Permanent);
+    assert_eq!(
+        err.to_string(),
+        format!("authentication failed for admin@127.0.0.1:{}", d.port())
+    );
+}
+
+#[tokio::test]
+async fn a_device_rejecting_every_password_fails_authentication() {
+    let s = sim("arista_eos", 1).await;
+    let d = &s.devices()[0];
+    d.set_faults(Faults {
+        reject_password: true,
+        ..Faults::default()
+    });
+    let err = collect(&target(d), &DriverSet::builtin(), &opts())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CollectError::AuthFailed { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn enable_refused_is_permanent_and_says_so() {
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    d.set_faults(Faults {
+        refuse_enable: true,
+        ..Faults::default()
+    });
+    let err = collect(&target(d), &DriverSet::builtin(), &opts())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CollectError::EnableRefused { .. }), "{err}");
+    assert!(!err.is_transient());
+    assert!(err.to_string().contains("Access denied"), "{err}");
+    assert_no_session_left(d).await;
+}
+
+#[tokio::test]
+async fn a_missing_enable_secret_is_reported_as_such() {
+    let s = sim("cisco_asa", 1).await;
+    let d = &s.devices()[0];
+    let mut t = target(d);
+    t.enable_secret = None;
+    let err = collect(&t, &DriverSet::builtin(), &opts())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("none is configured"), "{err}");
+}
+
+#[tokio::test]
+async fn a_device_that_hangs_mid_output_times_out_transiently_within_the_command_timeout() {
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    d.set_faults(Faults {
+        hang_after_bytes: Some(500),
+        ..Faults::default()
+    });
+    let mut o = opts();
+    o.command_timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let err = collect(&target(d), &DriverSet::builtin(), &o)
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, CollectError::Timeout { .. }), "{err}");
+    assert!(err.is_transient());
+    assert!(err.to_string().contains("show running-config"), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_no_session_left(d).await;
+}
+
+#[tokio::test]
+async fn the_job_timeout_bounds_a_slow_device() {
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    d.set_faults(Faults {
+        throttle_bytes_per_sec: Some(200),
+        ..Faults::default()
+    });
+    let mut o = opts();
+    o.job_timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let err = collect(&target(d), &DriverSet::builtin(), &o)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("whole backup job"), "{err}");
+    assert!(err.is_transient());
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_no_session_left(d).await;
+}
+
+#[tokio::test]
+async fn a_throttled_device_is_still_collected_completely() {
+    let s = sim("juniper_junos", 1).await;
+    let d = &s.devices()[0];
+    let drivers = DriverSet::builtin();
+    let o = opts();
+    let fast = collect(&target(d), &drivers, &o).await.unwrap().config;
+    d.set_faults(Faults {
+        throttle_bytes_per_sec: Some(20_000),
+        ..Faults::default()
+    });
+    let slow = collect(&target(d), &drivers, &o).await.unwrap().config;
+    assert_eq!(fast, slow);
+}
+
+#[tokio::test]
+async fn a_disconnect_mid_output_is_a_transient_connection_loss() {
+    let s = sim("cisco_nxos", 1).await;
+    let d = &s.devices()[0];
+    d.set_faults(Faults {
+        disconnect_after_bytes: Some(700),
+        ..Faults::default()
+    });
+    let err = collect(&target(d), &DriverSet::builtin(), &opts())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CollectError::ConnectionLost { .. }), "{err}");
+    assert!(err.is_transient());
+    assert_no_session_left(d).await;
+}
+
+#[tokio::test]
+async fn a_changed_host_key_is_a_permanent_mismatch_with_both_fingerprints() {
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("known_hosts");
+    let mut o = opts();
+    o.known_hosts = Arc::new(KnownHosts::open(&path).unwrap());
+    let old = d.host_key_fingerprint();
+    collect(&target(d), &DriverSet::builtin(), &o)
+        .await
+        .unwrap();
+    d.rotate_host_key();
+    // A fresh process reads the pin from the file.
+    o.known_hosts = Arc::new(KnownHosts::open(&path).unwrap());
+    let err = collect(&target(d), &DriverSet::builtin(), &o)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CollectError::HostKeyMismatch { .. }), "{err}");
+    assert!(!err.is_transient());
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&old) && msg.contains(&d.host_key_fingerprint()),
+        "{msg}"
+    );
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+}
+
+#[tokio::test]
+async fn a_legacy_only_device_needs_legacy_algorithms_and_then_works() {
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    d.set_faults(Faults {
+        legacy_only: true,
+        ..Faults::default()
+    });
+    let drivers = DriverSet::builtin();
+    let err = collect(&target(d), &drivers, &opts()).await.unwrap_err();
+    assert!(
+        matches!(err, CollectError::NoCommonAlgorithm { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("legacy"), "{err}");
+    let mut t = target(d);
+    t.legacy_algorithms = true;
+    let ok = collect(&t, &drivers, &opts()).await.unwrap();
+    assert!(
+        String::from_utf8(ok.config)
+            .unwrap()
+            .contains("hostname r0001")
+    );
+}
+
+#[tokio::test]
+async fn a_closed_port_is_a_transient_connect_error() {
+    let s = sim("cisco_ios", 1).await;
+    let port = s.devices()[0].port();
+    s.stop();
+    drop(s);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let t = DeviceTarget::password("127.0.0.1", port, "admin", "x", "cisco_ios");
+    let err = collect(&t, &DriverSet::builtin(), &opts())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CollectError::Connect { .. }), "{err}");
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn an_unknown_driver_fails_before_connecting() {
+    let t = DeviceTarget::password("127.0.0.1", 1, "admin", "x", "nokia_sros");
+    let err = collect(&t, &DriverSet::builtin(), &opts())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CollectError::UnknownDriver(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_paged_configuration_is_collected_when_paging_cannot_be_disabled() {
+    // A user driver without `terminal length 0` forces the pager path.
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = include_str!("../drivers/cisco_ios.toml");
+    let paged = builtin.replace(
+        "pager_disable = [\"terminal length 0\", \"terminal width 0\"]",
+        "pager_disable = []",
+    );
+    assert_ne!(paged, builtin);
+    std::fs::write(dir.path().join("cisco_ios.toml"), paged).unwrap();
+    let drivers = DriverSet::with_user_dir(dir.path()).unwrap();
+    let s = Simulator::start(SimConfig {
+        devices: 1,
+        platforms: vec!["cisco_ios".into()],
+        config_lines: 5_000,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let d = &s.devices()[0];
+    let mut t = target(d);
+    t.enable_secret = Some("enable".into());
+    let paged = String::from_utf8(collect(&t, &drivers, &opts()).await.unwrap().config).unwrap();
+    let unpaged = String::from_utf8(
+        collect(&t, &DriverSet::builtin(), &opts())
+            .await
+            .unwrap()
+            .config,
+    )
+    .unwrap();
+    assert!(paged.lines().count() > 4_900);
+    assert_eq!(paged, unpaged);
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_three_times_and_permanent_ones_once() {
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    let drivers = DriverSet::builtin();
+    let policy = devicevault_collect::RetryPolicy {
+        max_retries: 3,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    };
+    d.set_faults(Faults {
+        disconnect_after_bytes: Some(300),
+        ..Faults::default()
+    });
+    let err = devicevault_collect::collect_with_retry(&target(d), &drivers, &opts(), &policy)
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(d.sessions(), 4);
+    d.set_faults(Faults {
+        refuse_enable: true,
+        ..Faults::default()
+    });
+    let err = devicevault_collect::collect_with_retry(&target(d), &drivers, &opts(), &policy)
+        .await
+        .unwrap_err();
+    assert!(!err.is_transient(), "{err}");
+    assert_eq!(d.sessions(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_fleet_in_one_simulator_is_collected_concurrently() {
+    let s = Simulator::start(SimConfig {
+        devices: 28,
+        password: "pa55word".into(),
+        enable_secret: "en4ble".into(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let drivers = Arc::new(DriverSet::builtin());
+    let o = Arc::new(opts());
+    let mut jobs = tokio::task::JoinSet::new();
+    for d in s.devices() {
+        let (t, drivers, o) = (target(d), drivers.clone(), o.clone());
+        let name = d.name().to_owned();
+        jobs.spawn(async move { (name, collect(&t, &drivers, &o).await) });
+    }
+    let mut ok = 0;
+    while let Some(j) = jobs.join_next().await {
+        let (name, r) = j.unwrap();
+        let c = r.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(String::from_utf8(c.config).unwrap().contains("link-0 rev0"));
+        ok += 1;
+    }
+    assert_eq!(ok, 28);
+    let platforms: std::collections::BTreeSet<_> =
+        s.devices().iter().map(|d| d.platform()).collect();
+    assert_eq!(platforms.len(), 14);
+}

@@ -1,0 +1,591 @@
+//! Deterministic running configurations.
+//!
+//! A device's configuration is a function of its seed, its revision and the
+//! requested size, so an unchanged device prints the same body every time.
+//! Volatile lines (timestamps, counters) are a function of the session and
+//! change every time, as on real devices.
+
+use crate::personality::Style;
+
+/// What varies per session: when, and which session it is.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionStamp {
+    /// Seconds since the Unix epoch.
+    pub unix: u64,
+    /// Milliseconds within the second.
+    pub millis: u32,
+    /// Sessions this device has served, this one included.
+    pub counter: u64,
+}
+
+/// The device-specific inputs of the generator.
+#[derive(Debug, Clone)]
+pub struct ConfigSpec<'a> {
+    /// Hostname.
+    pub host: &'a str,
+    /// Seed from the device index.
+    pub seed: u64,
+    /// Bumped by a configuration change.
+    pub revision: u32,
+    /// Target number of lines (clamped to 50..=50,000).
+    pub lines: usize,
+    /// Embedded in every secret of the configuration (community, hashes, keys).
+    pub secret_token: &'a str,
+}
+
+/// A small, fast, deterministic generator (splitmix64).
+#[derive(Debug, Clone)]
+pub(crate) struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+
+/// Civil date from days since the epoch (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+struct Clock {
+    y: i64,
+    mo: u32,
+    d: u32,
+    h: u64,
+    mi: u64,
+    s: u64,
+    ms: u32,
+    wd: &'static str,
+}
+
+impl Clock {
+    fn new(st: SessionStamp) -> Clock {
+        let days = (st.unix / 86_400) as i64;
+        let (y, mo, d) = civil(days);
+        let rem = st.unix % 86_400;
+        Clock {
+            y,
+            mo,
+            d,
+            h: rem / 3600,
+            mi: rem / 60 % 60,
+            s: rem % 60,
+            ms: st.millis,
+            wd: DAYS[(days.rem_euclid(7)) as usize],
+        }
+    }
+    fn mon(&self) -> &'static str {
+        MONTHS[(self.mo - 1) as usize]
+    }
+    /// `10:00:01 UTC Sat Nov 28 2026`
+    fn cisco(&self) -> String {
+        format!(
+            "{:02}:{:02}:{:02} UTC {} {} {} {}",
+            self.h,
+            self.mi,
+            self.s,
+            self.wd,
+            self.mon(),
+            self.d,
+            self.y
+        )
+    }
+    /// `2026-11-28 10:00:01`
+    fn iso(&self) -> String {
+        format!(
+            "{}-{:02}-{:02} {:02}:{:02}:{:02}",
+            self.y, self.mo, self.d, self.h, self.mi, self.s
+        )
+    }
+}
+
+/// Produces the configuration text, `\n` line ends, no trailing prompt.
+pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String {
+    let c = Clock::new(st);
+    let h = spec.host;
+    let tok = spec.secret_token;
+    let target = spec.lines.clamp(50, 50_000);
+    let mut rng = SplitMix(spec.seed ^ 0xD1CE);
+    let hash = format!("{:016x}{tok}", rng.next());
+    let ntp = 17_179_869 + st.counter;
+    let rev = spec.revision;
+    let mut head: Vec<String> = Vec::new();
+    let mut tail: Vec<String> = Vec::new();
+    // Each interface block: (index, a, b) -> lines.
+    let block: Box<dyn Fn(usize, u64, u64) -> Vec<String>> = match style {
+        Style::Ios => {
+            head.extend([
+                "Building configuration...".into(),
+                String::new(),
+                format!(
+                    "Current configuration : {} bytes",
+                    4000 + target * 30 + (st.counter as usize % 97)
+                ),
+                "!".into(),
+                format!("! Last configuration change at {} by admin", c.cisco()),
+                format!("! NVRAM config last updated at {} by admin", c.cisco()),
+                "!".into(),
+                "version 17.3".into(),
+                "service timestamps debug datetime msec".into(),
+                format!("hostname {h}"),
+                "!".into(),
+                format!("enable secret 5 $1$mERr${hash}"),
+                format!("username admin privilege 15 secret 5 $1$x9Zk${hash}"),
+                "!".into(),
+            ]);
+            tail.extend([
+                format!("snmp-server community {tok} RO"),
+                format!("ntp clock-period {ntp}"),
+                "ntp server 192.0.2.123".into(),
+                "!".into(),
+                "line vty 0 4".into(),
+                " transport input ssh".into(),
+                "!".into(),
+                "end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                vec![
+                    format!("interface GigabitEthernet0/{i}"),
+                    format!(" description link-{i} rev{rev}"),
+                    format!(" ip address 10.{a}.{b}.1 255.255.255.0"),
+                    " no shutdown".into(),
+                    "!".into(),
+                ]
+            })
+        }
+        Style::Nxos => {
+            head.extend([
+                "!Command: show running-config".into(),
+                format!("!Running configuration last done at: {} {} {:02}:{:02}:{:02} {}", c.wd, c.mon(), c.h, c.mi, c.s, c.y),
+                format!("!Time: {} {} {} {:02}:{:02}:{:02}.{:03} {}", c.wd, c.mon(), c.d, c.h, c.mi, c.s, c.ms, c.y),
+                String::new(),
+                "version 9.3(8) Bios:version 05.45".into(),
+                format!("hostname {h}"),
+                "feature interface-vlan".into(),
+                format!("username admin password 5 $5$KQJ{hash}  role network-admin"),
+                format!("snmp-server user admin network-admin auth md5 0x{hash} priv 0x{hash} localizedkey"),
+                format!("snmp-server community {tok} group network-operator"),
+                String::new(),
+            ]);
+            Box::new(move |i, a, b| {
+                vec![
+                    format!("interface Ethernet1/{i}"),
+                    format!("  description link-{i} rev{rev}"),
+                    "  no switchport".into(),
+                    format!("  ip address 10.{a}.{b}.1/24"),
+                    "  no shutdown".into(),
+                    String::new(),
+                ]
+            })
+        }
+        Style::Iosxr => {
+            head.extend([
+                format!(
+                    "{} {} {} {:02}:{:02}:{:02}.{:03} UTC",
+                    c.wd,
+                    c.mon(),
+                    c.d,
+                    c.h,
+                    c.mi,
+                    c.s,
+                    c.ms
+                ),
+                "Building configuration...".into(),
+                "!! IOS XR Configuration 7.3.2".into(),
+                format!("!! Last configuration change at {} by admin", c.cisco()),
+                "!".into(),
+                format!("hostname {h}"),
+                "username admin".into(),
+                " group root-lr".into(),
+                format!(" secret 10 $6${hash}"),
+                "!".into(),
+            ]);
+            tail.extend([format!("snmp-server community {tok} RO"), "end".into()]);
+            Box::new(move |i, a, b| {
+                vec![
+                    format!("interface GigabitEthernet0/0/0/{i}"),
+                    format!(" description link-{i} rev{rev}"),
+                    format!(" ipv4 address 10.{a}.{b}.1 255.255.255.0"),
+                    "!".into(),
+                ]
+            })
+        }
+        Style::Asa => {
+            head.extend([
+                ": Saved".into(),
+                ":".into(),
+                ": Serial Number: JAD2233445X".into(),
+                ": Hardware:   ASA5516, 8192 MB RAM, CPU Atom C2000 series 2416 MHz, 1 CPU (8 cores)".into(),
+                format!(": Written by enable_15 at {:02}:{:02}:{:02}.{:03} UTC {} {} {} {}", c.h, c.mi, c.s, c.ms, c.wd, c.mon(), c.d, c.y),
+                "!".into(),
+                "ASA Version 9.8(4)".into(),
+                "!".into(),
+                format!("hostname {h}"),
+                format!("enable password {hash} encrypted"),
+                format!("username admin password {hash} encrypted privilege 15"),
+                "!".into(),
+            ]);
+            tail.extend([
+                "tunnel-group 203.0.113.1 type ipsec-l2l".into(),
+                "tunnel-group 203.0.113.1 ipsec-attributes".into(),
+                format!(" ikev1 pre-shared-key {tok}"),
+                format!("snmp-server host inside0 192.0.2.5 community {tok}"),
+                format!(
+                    "Cryptochecksum:{:032x}",
+                    u128::from(spec.seed) << 64
+                        | u128::from(rev) << 8
+                        | u128::from(st.counter as u8)
+                ),
+                ": end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                vec![
+                    format!("interface GigabitEthernet1/{i}"),
+                    format!(" description link-{i} rev{rev}"),
+                    format!(" nameif inside{i}"),
+                    " security-level 100".into(),
+                    format!(" ip address 10.{a}.{b}.1 255.255.255.0"),
+                    "!".into(),
+                ]
+            })
+        }
+        Style::Eos => {
+            head.extend([
+                "! Command: show running-config".into(),
+                format!("! device: {h} (vEOS-lab, EOS-4.27.0F)"),
+                "!".into(),
+                format!("! Startup-config last modified at {} {} {} {:02}:{:02}:{:02}.{:03} {} by admin", c.wd, c.mon(), c.d, c.h, c.mi, c.s, c.ms, c.y),
+                "!".into(),
+                format!("hostname {h}"),
+                format!("username admin privilege 15 role network-admin secret sha512 $6${hash}"),
+                format!("enable password sha512 $6${hash}"),
+                format!("snmp-server community {tok} ro"),
+                "!".into(),
+            ]);
+            tail.push("end".into());
+            Box::new(move |i, a, b| {
+                vec![
+                    format!("interface Ethernet{i}"),
+                    format!("   description link-{i} rev{rev}"),
+                    "   no switchport".into(),
+                    format!("   ip address 10.{a}.{b}.1/24"),
+                    "!".into(),
+                ]
+            })
+        }
+        Style::Junos => {
+            head.extend([
+                format!("## Last commit: {} UTC by admin", c.iso()),
+                "version 20.4R3.8;".into(),
+                "system {".into(),
+                format!("    host-name {h};"),
+                "    root-authentication {".into(),
+                format!("        encrypted-password \"$6${hash}\";"),
+                "    }".into(),
+                "}".into(),
+                "snmp {".into(),
+                format!("    community {tok} {{"),
+                "        authorization read-only;".into(),
+                "    }".into(),
+                "}".into(),
+                "interfaces {".into(),
+            ]);
+            tail.push("}".into());
+            Box::new(move |i, a, b| {
+                vec![
+                    format!("    ge-0/0/{i} {{"),
+                    format!("        description \"link-{i} rev{rev}\";"),
+                    "        unit 0 {".into(),
+                    "            family inet {".into(),
+                    format!("                address 10.{a}.{b}.1/24;"),
+                    "            }".into(),
+                    "        }".into(),
+                    "    }".into(),
+                ]
+            })
+        }
+        Style::RouterOs => {
+            let mon = c.mon().to_lowercase();
+            head.extend([
+                format!(
+                    "# {mon}/{:02}/{} {:02}:{:02}:{:02} by RouterOS 7.12.1",
+                    c.d, c.y, c.h, c.mi, c.s
+                ),
+                "# software id = 7XQK-B2N4".into(),
+                "#".into(),
+                "# model = CCR2004-1G-12S+2XS".into(),
+                "/system identity".into(),
+                format!("set name={h}"),
+                "/ppp secret".into(),
+                format!("add name=vpnuser password={tok} service=pptp"),
+                format!("/snmp community set [ find default=yes ] name={tok}"),
+                "/ip address".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                vec![format!(
+                    "add address=10.{a}.{b}.1/24 comment=\"link-{i} rev{rev}\" interface=ether{i} network=10.{a}.{b}.0"
+                )]
+            })
+        }
+        Style::FortiOs => {
+            head.extend([
+                "#config-version=FGT60F-7.0.12-FW-build0523-230523:opmode=0:vdom=0:user=admin"
+                    .into(),
+                format!(
+                    "#conf_file_ver={}",
+                    3_000_000_000u64 + st.counter * 7 + u64::from(st.millis)
+                ),
+                "#buildno=0523".into(),
+                "#global_vdom=1".into(),
+                "config system global".into(),
+                format!("    set hostname \"{h}\""),
+                "end".into(),
+                "config system admin".into(),
+                "    edit \"admin\"".into(),
+                format!("        set password ENC SH2{hash}"),
+                "    next".into(),
+                "end".into(),
+                "config system interface".into(),
+            ]);
+            tail.extend([
+                "end".into(),
+                "config vpn ipsec phase1-interface".into(),
+                "    edit \"vpn1\"".into(),
+                format!("        set psksecret ENC {tok}"),
+                "    next".into(),
+                "end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                vec![
+                    format!("    edit \"port{i}\""),
+                    format!("        set ip 10.{a}.{b}.1 255.255.255.0"),
+                    format!("        set description \"link-{i} rev{rev}\""),
+                    "    next".into(),
+                ]
+            })
+        }
+        Style::PanOs => {
+            head.extend([
+                format!("set deviceconfig system hostname {h}"),
+                format!("set mgt-config users admin phash $1${hash}"),
+                "set mgt-config users admin permissions role-based superuser yes".into(),
+                format!("set deviceconfig system snmp-setting access-setting version v2c snmp-community-string {tok}"),
+            ]);
+            Box::new(move |i, a, b| {
+                vec![
+                    format!(
+                        "set network interface ethernet ethernet1/{i} layer3 ip 10.{a}.{b}.1/24"
+                    ),
+                    format!(
+                        "set network interface ethernet ethernet1/{i} comment \"link-{i} rev{rev}\""
+                    ),
+                ]
+            })
+        }
+        Style::Vrp => {
+            head.extend([
+                "!Software Version V200R010C00SPC600".into(),
+                format!("!Last configuration was updated at {}+00:00", c.iso()),
+                format!("!Last configuration was saved at {}+00:00", c.iso()),
+                "#".into(),
+                format!("sysname {h}"),
+                "#".into(),
+                "aaa".into(),
+                format!(" local-user admin password irreversible-cipher $1a${hash}$"),
+                " local-user admin privilege level 15".into(),
+                "#".into(),
+            ]);
+            tail.extend([
+                format!("snmp-agent community read cipher %^%#{tok}%^%#"),
+                "#".into(),
+                "return".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                vec![
+                    format!("interface GigabitEthernet0/0/{i}"),
+                    format!(" description link-{i} rev{rev}"),
+                    format!(" ip address 10.{a}.{b}.1 255.255.255.0"),
+                    "#".into(),
+                ]
+            })
+        }
+        Style::ProCurve => {
+            head.extend([
+                "Running configuration:".into(),
+                String::new(),
+                "; J9773A Configuration Editor; Created on release #YA.16.10.0012".into(),
+                "; Ver #14:01.44.00.04.19.02.13.98.82.34.61.18.28.f3.84.9c.63.ff.37.27:05".into(),
+                format!("hostname \"{h}\""),
+            ]);
+            tail.extend([
+                format!("snmp-server community \"{tok}\" operator"),
+                format!("password manager user-name \"admin\" sha1 \"{hash}\""),
+            ]);
+            Box::new(move |i, a, b| {
+                vec![
+                    format!("vlan {}", i + 2),
+                    format!("   name \"link-{i} rev{rev}\""),
+                    format!("   untagged {}", i + 1),
+                    format!("   ip address 10.{a}.{b}.1 255.255.255.0"),
+                    "   exit".into(),
+                ]
+            })
+        }
+        Style::Os10 => {
+            head.extend([
+                "! Version 10.5.2.3".into(),
+                format!(
+                    "! Last configuration change at {} {} {:02}:{:02}:{:02} {}",
+                    c.mon(),
+                    c.d,
+                    c.h,
+                    c.mi,
+                    c.s,
+                    c.y
+                ),
+                "!".into(),
+                format!("hostname {h}"),
+                format!("username admin password $6${hash} role sysadmin priv-lvl 15"),
+                format!("snmp-server community {tok} ro"),
+                "!".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                vec![
+                    format!("interface ethernet1/1/{}", i + 1),
+                    format!(" description \"link-{i} rev{rev}\""),
+                    " no shutdown".into(),
+                    " no switchport".into(),
+                    format!(" ip address 10.{a}.{b}.1/24"),
+                    "!".into(),
+                ]
+            })
+        }
+        Style::Vyos => {
+            head.extend([
+                format!("set service snmp community {tok} authorization 'ro'"),
+                format!("set system host-name '{h}'"),
+                format!("set system login user vyos authentication encrypted-password '$6${hash}'"),
+            ]);
+            Box::new(move |i, a, b| {
+                vec![
+                    format!("set interfaces ethernet eth{i} address '10.{a}.{b}.1/24'"),
+                    format!("set interfaces ethernet eth{i} description 'link-{i} rev{rev}'"),
+                ]
+            })
+        }
+        Style::Linux => {
+            head.extend([
+                format!("# /etc/network/interfaces of {h}"),
+                "auto lo".into(),
+                "iface lo inet loopback".into(),
+                String::new(),
+            ]);
+            Box::new(move |i, a, b| {
+                vec![
+                    format!("auto eth{i}"),
+                    format!("iface eth{i} inet static"),
+                    format!("    address 10.{a}.{b}.1/24"),
+                    format!("    # link-{i} rev{rev}"),
+                    String::new(),
+                ]
+            })
+        }
+    };
+    let mut out = String::with_capacity(target * 40);
+    let mut n = 0usize;
+    for l in &head {
+        out.push_str(l);
+        out.push('\n');
+        n += 1;
+    }
+    let mut i = 0usize;
+    while n + tail.len() < target {
+        let a = rng.next() % 250 + 1;
+        let b = (i as u64) % 250 + 1;
+        for l in block(i, a, b) {
+            out.push_str(&l);
+            out.push('\n');
+            n += 1;
+        }
+        i += 1;
+    }
+    for l in &tail {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(rev: u32) -> ConfigSpec<'static> {
+        ConfigSpec {
+            host: "r1",
+            seed: 7,
+            revision: rev,
+            lines: 200,
+            secret_token: "tok",
+        }
+    }
+
+    fn st(counter: u64) -> SessionStamp {
+        SessionStamp {
+            unix: 1_795_860_001 + counter,
+            millis: 5,
+            counter,
+        }
+    }
+
+    #[test]
+    fn the_body_is_deterministic_and_only_volatile_lines_change_between_sessions() {
+        let a = generate(Style::Ios, &spec(0), st(1));
+        let b = generate(Style::Ios, &spec(0), st(2));
+        assert_ne!(a, b);
+        let keep = |s: &str| {
+            s.lines()
+                .filter(|l| {
+                    !l.starts_with("Current configuration")
+                        && !l.starts_with("! Last")
+                        && !l.starts_with("! NVRAM")
+                        && !l.starts_with("ntp clock-period")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(keep(&a), keep(&b));
+        assert_ne!(keep(&a), keep(&generate(Style::Ios, &spec(1), st(1))));
+        assert!(a.lines().count() >= 200);
+    }
+
+    #[test]
+    fn dates_are_civil_dates() {
+        // 2026-11-28 10:00:01 UTC is a Saturday.
+        let c = Clock::new(SessionStamp {
+            unix: 1_795_860_001,
+            millis: 0,
+            counter: 0,
+        });
+        assert_eq!(c.iso(), "2026-11-28 10:00:01");
+        assert_eq!(c.wd, "Sat");
+    }
+}

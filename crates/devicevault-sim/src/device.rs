@@ -1,0 +1,207 @@
+//! One simulated device: identity, state and misbehaviours, shared between
+//! its listener, its sessions and the test that steers it.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use russh::keys::PrivateKey;
+use russh::keys::ssh_key::private::Ed25519Keypair;
+
+use crate::config::{self, ConfigSpec, SessionStamp, SplitMix};
+use crate::personality::Personality;
+
+/// Misbehaviours a device shows on demand. The default is a well-behaved device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Reject every password.
+    pub reject_password: bool,
+    /// Refuse `enable` even with the right secret.
+    pub refuse_enable: bool,
+    /// Send the configuration at most this many bytes per second.
+    pub throttle_bytes_per_sec: Option<u32>,
+    /// Stop sending after this many bytes of configuration, keeping the session open.
+    pub hang_after_bytes: Option<usize>,
+    /// Drop the connection after this many bytes of configuration.
+    pub disconnect_after_bytes: Option<usize>,
+    /// Offer only legacy algorithms (SHA-1 key exchange, AES-CBC, HMAC-SHA1).
+    pub legacy_only: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub faults: Faults,
+    pub key_generation: u64,
+    pub revision: u32,
+    pub sessions: u64,
+    pub open_shells: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub name: String,
+    pub personality: &'static Personality,
+    pub addr: SocketAddr,
+    pub username: String,
+    pub password: String,
+    pub enable_secret: String,
+    pub config_lines: usize,
+    pub seed: u64,
+    pub state: Mutex<State>,
+}
+
+/// A handle on one simulated device. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SimDevice {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn host_key(&self, generation: u64) -> PrivateKey {
+        let mut rng = SplitMix(self.seed ^ generation.wrapping_mul(0x5851_F42D_4C95_7F2D));
+        let mut seed = [0u8; 32];
+        for chunk in seed.chunks_mut(8) {
+            chunk.copy_from_slice(&rng.next().to_le_bytes());
+        }
+        PrivateKey::from(Ed25519Keypair::from_seed(&seed))
+    }
+
+    pub(crate) fn secret_token(&self) -> String {
+        format!("Sx{:08x}q", self.seed as u32)
+    }
+
+    /// The configuration as printed in a session with this stamp.
+    pub(crate) fn render(&self, revision: u32, stamp: SessionStamp) -> String {
+        let token = self.secret_token();
+        config::generate(
+            self.personality.style,
+            &ConfigSpec {
+                host: &self.name,
+                seed: self.seed,
+                revision,
+                lines: self.config_lines,
+                secret_token: &token,
+            },
+            stamp,
+        )
+    }
+}
+
+pub(crate) fn now_stamp(counter: u64) -> SessionStamp {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    SessionStamp {
+        unix: d.as_secs(),
+        millis: d.subsec_millis(),
+        counter,
+    }
+}
+
+impl SimDevice {
+    /// Hostname, e.g. `r0003`.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Platform, e.g. `cisco_ios`.
+    pub fn platform(&self) -> &'static str {
+        self.shared.personality.platform
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.shared.addr.port()
+    }
+
+    /// The login name it accepts.
+    pub fn username(&self) -> &str {
+        &self.shared.username
+    }
+
+    /// The password it accepts.
+    pub fn password(&self) -> &str {
+        &self.shared.password
+    }
+
+    /// The enable secret it accepts (for platforms with an enable step).
+    pub fn enable_secret(&self) -> &str {
+        &self.shared.enable_secret
+    }
+
+    /// A string embedded in every secret of its configuration (community
+    /// strings, password hashes, pre-shared keys), for masking tests.
+    pub fn secret_token(&self) -> String {
+        self.shared.secret_token()
+    }
+
+    /// Prefixes of the volatile lines its platform prints.
+    pub fn volatile_prefixes(&self) -> &'static [&'static str] {
+        self.shared.personality.volatile_prefixes
+    }
+
+    /// The current misbehaviours.
+    pub fn faults(&self) -> Faults {
+        self.shared.lock().faults.clone()
+    }
+
+    /// Replaces the misbehaviours; applies to the next session.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.lock().faults = faults;
+    }
+
+    /// Changes the host key, as a replaced or re-imaged device would.
+    pub fn rotate_host_key(&self) {
+        self.shared.lock().key_generation += 1;
+    }
+
+    /// The SHA-256 fingerprint of the current host key.
+    pub fn host_key_fingerprint(&self) -> String {
+        let generation = self.shared.lock().key_generation;
+        self.shared
+            .host_key(generation)
+            .public_key()
+            .fingerprint(russh::keys::HashAlg::Sha256)
+            .to_string()
+    }
+
+    /// Changes the configuration (as an engineer's commit would); the next
+    /// session prints the new one.
+    pub fn change_config(&self) {
+        self.shared.lock().revision += 1;
+    }
+
+    /// The revision of the configuration (0 at start, +1 per change).
+    pub fn revision(&self) -> u32 {
+        self.shared.lock().revision
+    }
+
+    /// How many SSH sessions reached the shell.
+    pub fn sessions(&self) -> u64 {
+        self.shared.lock().sessions
+    }
+
+    /// How many shells are open right now (a collector that leaks
+    /// connections leaves this above zero).
+    pub fn open_shells(&self) -> u64 {
+        self.shared.lock().open_shells
+    }
+
+    /// The configuration as a session now would print it, volatile lines included.
+    pub fn running_config(&self) -> String {
+        let (rev, n) = {
+            let s = self.shared.lock();
+            (s.revision, s.sessions)
+        };
+        self.shared.render(rev, now_stamp(n))
+    }
+}
