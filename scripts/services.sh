@@ -57,3 +57,25 @@ ensure_nextest() {
   log "installing cargo-nextest"
   cargo install --locked cargo-nextest >&2
 }
+
+ensure_ssh_clients() {
+  command -v ssh >/dev/null || apt_install openssh-client
+  command -v sshpass >/dev/null || apt_install sshpass
+}
+
+# Python peers (fakenos, later netmiko and Celery) live in .venv-peers.
+ensure_python_peers() {
+  local venv=.venv-peers
+  if [ ! -x "$venv/bin/python" ]; then
+    log "creating $venv"
+    python3 -m venv "$venv" >&2 || { apt_install python3-venv && python3 -m venv "$venv" >&2; }
+  fi
+  local missing=()
+  for pkg in "$@"; do
+    "$venv/bin/python" -m pip show -q "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]} into $venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${missing[@]}" >&2
+  fi
+}
