@@ -19,9 +19,14 @@
 //!
 //! Durability: with `fsync` (the default) a store calls `syncfs` on the
 //! repository's filesystem after moving the ref, so the objects and the ref
-//! are on disk before the ref is handed back. [`Backend::store_many`] makes
-//! one commit per item but syncs once for the batch (group commit), which is
-//! how a storage worker with several tasks in hand amortises the flush.
+//! are on disk before the ref is handed back.
+//!
+//! Group commit: [`Backend::store_many`] makes one commit per changed item,
+//! chained on the tip, then moves the branch and syncs once for the batch.
+//! Besides the flush, this saves the ref update per commit — and on ext4 a
+//! ref update is expensive beyond its own cost, because replacing the ref
+//! file frees an inode that every later file creation scans past for a while
+//! (`ext4_create → recently_deleted`, see docs/BENCHMARKS.md).
 
 use std::collections::HashMap;
 use std::fs;
@@ -170,80 +175,117 @@ impl GitBackend {
             .expect("one result per item")
     }
 
-    /// One commit for one item, under the repository lock; no sync.
-    fn commit_one(
+    /// Writes the blob, trees and commit of one item on top of `parent`
+    /// (the branch tip, or the previous commit of the batch), without moving
+    /// the branch. Returns the parent itself when the content is unchanged.
+    fn write_commit(
         &self,
         repo: &gix::Repository,
+        parent: Option<ObjectId>,
         item: &StoreItem<'_>,
-    ) -> Result<Stored, StorageError> {
+    ) -> Result<(ObjectId, bool), StorageError> {
         let cfg = &self.config;
         let StoreItem {
             content, rel_path, ..
         } = *item;
+        let blob_id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, content)
+            .map_err(StorageError::git("hash content"))?;
+        let base_tree = match parent {
+            Some(parent) => {
+                let tree = commit_tree(repo, parent)?;
+                if path_entry(repo, tree, rel_path)? == Some(blob_id) {
+                    return Ok((parent, false));
+                }
+                tree
+            }
+            None => ObjectId::empty_tree(repo.object_hash()),
+        };
+        repo.write_blob(content)
+            .map_err(StorageError::git("write blob"))?;
+        let mut editor = repo
+            .edit_tree(base_tree)
+            .map_err(StorageError::git("read tree"))?;
+        editor
+            .upsert(rel_path.as_str(), EntryKind::Blob, blob_id)
+            .map_err(StorageError::git(format!("place {rel_path} in tree")))?;
+        let tree = editor.write().map_err(StorageError::git("write tree"))?;
+        let signature = gix::actor::Signature {
+            name: cfg.author_name.as_str().into(),
+            email: cfg.author_email.as_str().into(),
+            time: gix::date::Time::now_utc(),
+        };
         let message = match item.message {
             Some(m) => m.to_owned(),
             None => cfg.message_for(rel_path),
         };
-        let full_ref = cfg.branch.full_ref();
-        let blob_id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, content)
-            .map_err(StorageError::git("hash content"))?;
-        let stored = |commit: ObjectId, changed| {
-            Ok(Stored {
-                storage_ref: StorageRef::Git {
-                    branch: cfg.branch.clone(),
-                    path: rel_path.clone(),
-                    commit: CommitId::parse(&commit.to_hex().to_string())
-                        .expect("gix produces lowercase hex ids"),
-                },
-                changed,
-                sha256: sha256_hex(content),
-                size: content.len() as u64,
-            })
+        let commit = gix::objs::Commit {
+            tree: tree.detach(),
+            parents: parent.into_iter().collect(),
+            author: signature.clone(),
+            committer: signature,
+            encoding: None,
+            message: message.into(),
+            extra_headers: Vec::new(),
         };
+        let id = repo
+            .write_object(&commit)
+            .map_err(StorageError::git("write commit"))?;
+        Ok((id.detach(), true))
+    }
 
-        for _ in 0..MAX_CAS_ATTEMPTS {
-            let tip = branch_tip(repo, &full_ref)?;
-            let base_tree = match tip {
-                Some(tip) => {
-                    let tree = commit_tree(repo, tip)?;
-                    if path_entry(repo, tree, rel_path)? == Some(blob_id) {
-                        return stored(tip, false);
-                    }
-                    tree
-                }
-                None => ObjectId::empty_tree(repo.object_hash()),
-            };
-            repo.write_blob(content)
-                .map_err(StorageError::git("write blob"))?;
-            let mut editor = repo
-                .edit_tree(base_tree)
-                .map_err(StorageError::git("read tree"))?;
-            editor
-                .upsert(rel_path.as_str(), EntryKind::Blob, blob_id)
-                .map_err(StorageError::git(format!("place {rel_path} in tree")))?;
-            let tree = editor.write().map_err(StorageError::git("write tree"))?;
-            let signature = gix::actor::Signature {
-                name: cfg.author_name.as_str().into(),
-                email: cfg.author_email.as_str().into(),
-                time: gix::date::Time::now_utc(),
-            };
-            let mut time_buf = gix::date::parse::TimeBuf::default();
-            let sig = signature.to_ref(&mut time_buf);
-            match repo.commit_as(sig, sig, full_ref.as_str(), &message, tree, tip) {
-                Ok(commit) => return stored(commit.detach(), true),
-                Err(e) => {
-                    // If the branch moved under us, rebuild on the new tip;
-                    // otherwise the failure is real.
-                    if branch_tip(repo, &full_ref)? == tip {
-                        return Err(StorageError::git(format!("move {full_ref}"))(e));
-                    }
-                }
-            }
+    /// Moves the branch from `from` to `to`, failing if it is not at `from`.
+    fn move_branch(
+        &self,
+        repo: &gix::Repository,
+        from: Option<ObjectId>,
+        to: ObjectId,
+        commits: usize,
+    ) -> Result<(), StorageError> {
+        use gix::refs::Target;
+        use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+        let full_ref = self.config.branch.full_ref();
+        let edit = RefEdit {
+            change: Change::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: false,
+                    message: format!("devicevault: {commits} backup(s)").into(),
+                },
+                expected: match from {
+                    Some(tip) => PreviousValue::MustExistAndMatch(Target::Object(tip)),
+                    None => PreviousValue::MustNotExist,
+                },
+                new: Target::Object(to),
+            },
+            name: full_ref
+                .as_str()
+                .try_into()
+                .map_err(StorageError::git(format!("name {full_ref}")))?,
+            deref: false,
+        };
+        let signature = gix::actor::Signature {
+            name: self.config.author_name.as_str().into(),
+            email: self.config.author_email.as_str().into(),
+            time: gix::date::Time::now_utc(),
+        };
+        let mut time_buf = gix::date::parse::TimeBuf::default();
+        repo.edit_references_as(Some(edit), Some(signature.to_ref(&mut time_buf)))
+            .map(|_| ())
+            .map_err(StorageError::git(format!("move {full_ref}")))
+    }
+
+    fn stored(&self, item: &StoreItem<'_>, commit: ObjectId, changed: bool) -> Stored {
+        Stored {
+            storage_ref: StorageRef::Git {
+                branch: self.config.branch.clone(),
+                path: item.rel_path.clone(),
+                commit: CommitId::parse(&commit.to_hex().to_string())
+                    .expect("gix produces lowercase hex ids"),
+            },
+            changed,
+            sha256: sha256_hex(item.content),
+            size: item.content.len() as u64,
         }
-        Err(StorageError::RefContention {
-            branch: cfg.branch.to_string(),
-            attempts: MAX_CAS_ATTEMPTS,
-        })
     }
 }
 
@@ -256,8 +298,11 @@ impl Backend for GitBackend {
         self.store_with_message(content, rel_path, &self.config.message_for(rel_path))
     }
 
-    /// Takes the repository lock once, makes one commit per item, then
-    /// syncs once: group commit, so durability costs one flush per batch.
+    /// Takes the repository lock once, writes one commit per changed item
+    /// as a chain on the branch tip, then moves the branch once (compare-and-
+    /// swap) and syncs once: group commit. Each store is still its own
+    /// commit in `git log`; the batch only shares the ref update and the
+    /// flush, which dominate the cost of a small commit.
     fn store_many(
         &self,
         items: &[StoreItem<'_>],
@@ -268,14 +313,41 @@ impl Backend for GitBackend {
             &repo.git_dir().join(LOCK_FILE),
             Duration::from_millis(cfg.lock_timeout_ms),
         )?;
-        let results: Vec<_> = items
-            .iter()
-            .map(|item| self.commit_one(&repo, item))
-            .collect();
-        if cfg.fsync && results.iter().any(|r| matches!(r, Ok(s) if s.changed)) {
-            sync_filesystem(repo.git_dir())?;
+        let full_ref = cfg.branch.full_ref();
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let start = branch_tip(&repo, &full_ref)?;
+            let mut tip = start;
+            let mut commits = 0;
+            let results: Vec<_> = items
+                .iter()
+                .map(|item| {
+                    let (commit, changed) = self.write_commit(&repo, tip, item)?;
+                    if changed {
+                        tip = Some(commit);
+                        commits += 1;
+                    }
+                    Ok(self.stored(item, commit, changed))
+                })
+                .collect();
+            if let Some(new_tip) = tip.filter(|_| tip != start) {
+                if let Err(e) = self.move_branch(&repo, start, new_tip, commits) {
+                    // Something that does not take our lock (a person running
+                    // `git commit`) moved the branch: rebuild on its tip.
+                    if branch_tip(&repo, &full_ref)? != start {
+                        continue;
+                    }
+                    return Err(e);
+                }
+                if cfg.fsync {
+                    sync_filesystem(repo.git_dir())?;
+                }
+            }
+            return Ok(results);
         }
-        Ok(results)
+        Err(StorageError::RefContention {
+            branch: cfg.branch.to_string(),
+            attempts: MAX_CAS_ATTEMPTS,
+        })
     }
 
     fn read(&self, storage_ref: &StorageRef) -> Result<Vec<u8>, StorageError> {

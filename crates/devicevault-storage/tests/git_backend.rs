@@ -6,7 +6,7 @@ mod common;
 use common::{fsck, git, object};
 use devicevault_core::{RelPath, Retry, RetryClass};
 use devicevault_storage::git::{GitBackend, GitConfig};
-use devicevault_storage::{Backend, StorageError};
+use devicevault_storage::{Backend, StorageError, StoreItem};
 use serde_json::json;
 
 fn path(s: &str) -> RelPath {
@@ -226,4 +226,92 @@ fn config_typos_are_errors_not_defaults() {
             "{bad}: {err:?}"
         );
     }
+}
+
+#[test]
+fn a_group_commit_makes_one_commit_per_change_and_moves_the_branch_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let b = backend(json!({ "repo_path": repo }));
+    b.store(b"v0\n", &path("1/a.cfg")).unwrap();
+    let a = path("1/a.cfg");
+    let c = path("2/c.cfg");
+    let items = [
+        StoreItem {
+            content: b"v1\n",
+            rel_path: &a,
+            message: None,
+        },
+        StoreItem {
+            content: b"v1\n",
+            rel_path: &a,
+            message: None,
+        },
+        StoreItem {
+            content: b"c\n",
+            rel_path: &c,
+            message: Some("device c"),
+        },
+        StoreItem {
+            content: b"v2\n",
+            rel_path: &a,
+            message: None,
+        },
+    ];
+    let results: Vec<_> = b
+        .store_many(&items)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        results.iter().map(|s| s.changed).collect::<Vec<_>>(),
+        [true, false, true, true]
+    );
+    // The unchanged item names the commit of the version it matched.
+    assert_eq!(results[0].storage_ref, results[1].storage_ref);
+    for (s, item) in results.iter().zip(&items) {
+        assert_eq!(b.read(&s.storage_ref).unwrap(), item.content);
+    }
+    let log = git(&repo, &["log", "--format=%s", "main"]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        [
+            "Backup 1/a.cfg",
+            "device c",
+            "Backup 1/a.cfg",
+            "Backup 1/a.cfg"
+        ]
+    );
+    // History is linear: each commit's parent is the previous one.
+    assert_eq!(
+        git(&repo, &["rev-list", "--merges", "--count", "main"]).trim(),
+        "0"
+    );
+    assert!(
+        results[3]
+            .storage_ref
+            .to_string()
+            .ends_with(git(&repo, &["rev-parse", "main"]).trim())
+    );
+    fsck(&repo);
+}
+
+#[test]
+fn a_group_commit_of_only_unchanged_items_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let b = backend(json!({ "repo_path": repo }));
+    let a = path("1/a.cfg");
+    b.store(b"same\n", &a).unwrap();
+    let before = git(&repo, &["rev-parse", "main"]);
+    let items = [StoreItem {
+        content: b"same\n",
+        rel_path: &a,
+        message: None,
+    }; 3];
+    for r in b.store_many(&items).unwrap() {
+        assert!(!r.unwrap().changed);
+    }
+    assert_eq!(git(&repo, &["rev-parse", "main"]), before);
 }

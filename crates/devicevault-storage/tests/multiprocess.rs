@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
 use devicevault_core::{RelPath, StorageBackendKind};
-use devicevault_storage::open_backend;
+use devicevault_storage::{StoreItem, open_backend};
 use serde_json::json;
 
 const PROCESSES: usize = 4;
@@ -41,11 +41,29 @@ fn worker_process_entry_point() {
     let worker: usize = worker.parse().unwrap();
     let config = common::object(json!({ "repo_path": repo }));
     let backend = open_backend(StorageBackendKind::Git, &config).unwrap();
-    for i in 0..STORES_PER_PROCESS {
-        let rel = RelPath::parse(&rel_path(worker, i)).unwrap();
-        let stored = backend.store(content(worker, i).as_bytes(), &rel).unwrap();
-        assert!(stored.changed);
-        println!("DVREF\t{i}\t{}", stored.storage_ref);
+    // Even workers store one at a time; odd ones in group commits of 10.
+    let batch = if worker % 2 == 0 { 1 } else { 10 };
+    let indices: Vec<usize> = (0..STORES_PER_PROCESS).collect();
+    for chunk in indices.chunks(batch) {
+        let paths: Vec<RelPath> = chunk
+            .iter()
+            .map(|&i| RelPath::parse(&rel_path(worker, i)).unwrap())
+            .collect();
+        let contents: Vec<String> = chunk.iter().map(|&i| content(worker, i)).collect();
+        let items: Vec<StoreItem<'_>> = paths
+            .iter()
+            .zip(&contents)
+            .map(|(rel_path, c)| StoreItem {
+                content: c.as_bytes(),
+                rel_path,
+                message: None,
+            })
+            .collect();
+        for (&i, result) in chunk.iter().zip(backend.store_many(&items).unwrap()) {
+            let stored = result.unwrap();
+            assert!(stored.changed);
+            println!("DVREF\t{i}\t{}", stored.storage_ref);
+        }
     }
 }
 
