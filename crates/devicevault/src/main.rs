@@ -1,6 +1,7 @@
 //! The `devicevault` binary: every role and operator tool as a subcommand.
 
 mod bench;
+mod device_cmd;
 mod storage_cmd;
 
 use std::process::ExitCode;
@@ -23,6 +24,12 @@ enum Command {
     /// Store or read one backup with a storage backend, as a storage worker would.
     #[command(subcommand)]
     Storage(storage_cmd::StorageCommand),
+    /// Run simulated network devices over SSH (for tests, demos and benchmarks).
+    Sim(device_cmd::SimArgs),
+    /// Log in to one device and print its configuration.
+    Collect(device_cmd::CollectArgs),
+    /// List the built-in and user drivers.
+    Drivers(device_cmd::DriversArgs),
     /// Measure DeviceVault against reference tools and print the figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -33,6 +40,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Storage(cmd) => storage_cmd::run(cmd),
+        Command::Sim(args) => device_cmd::sim(args),
+        Command::Collect(args) => device_cmd::collect(args),
+        Command::Drivers(args) => device_cmd::drivers(args),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

@@ -1,0 +1,227 @@
+//! `devicevault sim`, `collect` and `drivers`: devices from the shell.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use devicevault_collect::{
+    CollectOptions, DeviceTarget, DriverSet, KnownHosts, RetryPolicy, Secret, collect_with_retry,
+};
+use devicevault_sim::SimConfig;
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Number of simulated devices.
+    #[arg(long, default_value_t = 1)]
+    devices: usize,
+    /// Port of the first device; device i listens on base-port + i.
+    #[arg(long)]
+    base_port: u16,
+    /// Platforms, comma-separated, assigned in turn (default: every platform).
+    #[arg(long, value_delimiter = ',')]
+    platform: Vec<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// Login every device accepts.
+    #[arg(long, default_value = "admin")]
+    username: String,
+    /// Password every device accepts.
+    #[arg(long, default_value = "admin")]
+    password: String,
+    /// Enable secret of platforms that have an enable step.
+    #[arg(long, default_value = "enable")]
+    enable_secret: String,
+    /// Lines of running configuration per device (50 to 50,000).
+    #[arg(long, default_value_t = 200)]
+    config_lines: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Device address.
+    #[arg(long)]
+    host: String,
+    /// SSH port.
+    #[arg(long, default_value_t = 22)]
+    port: u16,
+    /// Driver (platform) name; see `devicevault drivers`.
+    #[arg(long)]
+    driver: String,
+    /// Login name.
+    #[arg(long)]
+    username: String,
+    /// Environment variable holding the password (never a flag: flags show in `ps`).
+    #[arg(long)]
+    password_env: Option<String>,
+    /// Environment variable holding the enable secret.
+    #[arg(long)]
+    enable_env: Option<String>,
+    /// Mask secrets (community strings, password hashes, keys) in the output.
+    #[arg(long)]
+    remove_secrets: bool,
+    /// Offer legacy key exchange, ciphers and MACs for old devices.
+    #[arg(long)]
+    legacy: bool,
+    /// Host-key pins (default: <data dir>/known_hosts).
+    #[arg(long)]
+    known_hosts: Option<PathBuf>,
+    /// Seconds allowed for connecting and logging in.
+    #[arg(long, default_value_t = 10)]
+    connect_timeout: u64,
+    /// Seconds allowed for each command's output.
+    #[arg(long, default_value_t = 60)]
+    command_timeout: u64,
+    /// Seconds allowed for the whole job.
+    #[arg(long, default_value_t = 300)]
+    job_timeout: u64,
+    /// Do not retry transient failures.
+    #[arg(long)]
+    no_retry: bool,
+    #[command(flatten)]
+    drivers: DriversArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DriversArgs {
+    /// Directory of user drivers (*.toml) that add or override built-in ones.
+    #[arg(long, env = "DEVICEVAULT_DRIVERS_DIR")]
+    drivers_dir: Option<PathBuf>,
+}
+
+impl DriversArgs {
+    fn load(&self) -> anyhow::Result<DriverSet> {
+        match &self.drivers_dir {
+            Some(dir) => DriverSet::with_user_dir(dir)
+                .with_context(|| format!("load user drivers from {}", dir.display())),
+            None => Ok(DriverSet::builtin()),
+        }
+    }
+}
+
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("DEVICEVAULT_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("devicevault-data"))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")
+}
+
+pub fn sim(args: SimArgs) -> anyhow::Result<()> {
+    if args.devices == 0 {
+        bail!("--devices must be at least 1");
+    }
+    if usize::from(args.base_port) + args.devices - 1 > usize::from(u16::MAX) {
+        bail!(
+            "{} devices from port {} run past port 65535",
+            args.devices,
+            args.base_port
+        );
+    }
+    let known = devicevault_sim::platforms();
+    if let Some(bad) = args.platform.iter().find(|p| !known.contains(&p.as_str())) {
+        bail!("unknown platform {bad:?}; known: {}", known.join(", "));
+    }
+    let cfg = SimConfig {
+        devices: args.devices,
+        bind: args.bind,
+        base_port: args.base_port,
+        platforms: args.platform,
+        username: args.username,
+        password: args.password,
+        enable_secret: args.enable_secret,
+        config_lines: args.config_lines,
+    };
+    runtime()?.block_on(async {
+        devicevault_sim::run(
+            cfg,
+            |sim| {
+                use std::io::Write;
+                println!("{}", sim.summary());
+                let _ = std::io::stdout().flush();
+            },
+            shutdown_signal(),
+        )
+        .await
+        .context("start the simulator")
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("install the SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn secret_from_env(var: &Option<String>, what: &str) -> anyhow::Result<Option<Secret>> {
+    match var {
+        None => Ok(None),
+        Some(name) => std::env::var(name)
+            .map(|v| Some(Secret::new(v)))
+            .with_context(|| format!("{what} environment variable {name} is not set")),
+    }
+}
+
+pub fn collect(args: CollectArgs) -> anyhow::Result<()> {
+    let drivers = args.drivers.load()?;
+    drivers.get(&args.driver)?;
+    let password = secret_from_env(&args.password_env, "password")?
+        .context("--password-env is required (the variable holding the device password)")?;
+    let mut target =
+        DeviceTarget::password(args.host, args.port, args.username, password, args.driver);
+    target.enable_secret = secret_from_env(&args.enable_env, "enable secret")?;
+    target.remove_secrets = args.remove_secrets;
+    target.legacy_algorithms = args.legacy;
+    let known_hosts_path = args
+        .known_hosts
+        .unwrap_or_else(|| data_dir().join("known_hosts"));
+    if let Some(parent) = known_hosts_path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("create {}", parent.display()))?;
+    }
+    let known_hosts = KnownHosts::open(&known_hosts_path)?;
+    let mut opts = CollectOptions::new(Arc::new(known_hosts));
+    opts.connect_timeout = Duration::from_secs(args.connect_timeout);
+    opts.command_timeout = Duration::from_secs(args.command_timeout);
+    opts.job_timeout = Duration::from_secs(args.job_timeout);
+    let policy = if args.no_retry {
+        RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        }
+    } else {
+        RetryPolicy::default()
+    };
+    let collected = runtime()?.block_on(collect_with_retry(&target, &drivers, &opts, &policy))?;
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&collected.config)
+        .context("write to stdout")?;
+    out.flush().context("write to stdout")?;
+    Ok(())
+}
+
+pub fn drivers(args: DriversArgs) -> anyhow::Result<()> {
+    let set = args.load()?;
+    let mut rows: Vec<_> = set.iter().collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    for d in rows {
+        let source = match &d.source {
+            devicevault_collect::DriverSource::BuiltIn => "built-in".to_owned(),
+            devicevault_collect::DriverSource::User(p) => format!("user: {}", p.display()),
+        };
+        println!("{:<20} {:<50} {source}", d.name, d.description);
+    }
+    Ok(())
+}
