@@ -42,7 +42,7 @@ fn worker_process_entry_point() {
     let config = common::object(json!({ "repo_path": repo }));
     let backend = open_backend(StorageBackendKind::Git, &config).unwrap();
     // Even workers store one at a time; odd ones in group commits of 10.
-    let batch = if worker % 2 == 0 { 1 } else { 10 };
+    let batch = if worker.is_multiple_of(2) { 1 } else { 10 };
     let indices: Vec<usize> = (0..STORES_PER_PROCESS).collect();
     for chunk in indices.chunks(batch) {
         let paths: Vec<RelPath> = chunk
