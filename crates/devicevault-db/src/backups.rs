@@ -1,0 +1,380 @@
+//! The backup index: jobs, collection results and stored backups, all
+//! idempotent on `task_identifier`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use devicevault_core::{Status, StorageBackendKind, Timestamp};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{BackupJob, Db, DbError, DeviceBackupResult, Listed, Page, StoredBackup};
+
+/// Where a backup job stands. States only move forward:
+/// `queued → collecting → collected → stored`, or `failed` from any
+/// non-final state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobState {
+    Queued,
+    Collecting,
+    Collected,
+    Stored,
+    Failed,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Collecting => "collecting",
+            Self::Collected => "collected",
+            Self::Stored => "stored",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn rank(self) -> i64 {
+        match self {
+            Self::Queued => 0,
+            Self::Collecting => 1,
+            Self::Collected => 2,
+            Self::Stored | Self::Failed => 3,
+        }
+    }
+
+    /// Stored or failed: nothing more will happen to the job.
+    pub fn is_final(self) -> bool {
+        self.rank() == 3
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobState {
+    type Err = DbError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "queued" => Self::Queued,
+            "collecting" => Self::Collecting,
+            "collected" => Self::Collected,
+            "stored" => Self::Stored,
+            "failed" => Self::Failed,
+            other => return Err(DbError::Invalid(format!("unknown job state {other:?}"))),
+        })
+    }
+}
+
+/// A collection outcome to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDeviceResult {
+    pub task_id: String,
+    pub task_identifier: String,
+    pub device_id: i64,
+    pub status: Status,
+    pub timestamp: Timestamp,
+    pub log: String,
+    pub collection_duration_ms: i64,
+}
+
+/// A storage outcome to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStoredBackup {
+    pub task_id: String,
+    pub task_identifier: String,
+    pub device_id: i64,
+    pub storage_backend: StorageBackendKind,
+    pub storage_ref: String,
+    pub status: Status,
+    pub timestamp: Timestamp,
+    pub log: String,
+    pub location_id: Option<i64>,
+    pub size: Option<i64>,
+    pub sha256: Option<String>,
+    pub changed: Option<bool>,
+    pub is_binary: bool,
+}
+
+fn parse_status(s: &str) -> Result<Status, DbError> {
+    s.parse().map_err(DbError::Invalid)
+}
+
+fn job(row: &AnyRow) -> Result<BackupJob, DbError> {
+    let state: String = row.try_get("state")?;
+    Ok(BackupJob {
+        id: row.try_get("id")?,
+        task_id: row.try_get("task_id")?,
+        task_identifier: row.try_get("task_identifier")?,
+        device_id: row.try_get("device_id")?,
+        state: state.parse()?,
+        reason: row.try_get("reason")?,
+        queued_on: row.try_get("queued_on")?,
+        updated_at: row.try_get("updated_at")?,
+        deadline: row.try_get("deadline")?,
+        attempts: row.try_get("attempts")?,
+    })
+}
+
+fn device_result(row: &AnyRow) -> Result<DeviceBackupResult, DbError> {
+    let status: String = row.try_get("status")?;
+    Ok(DeviceBackupResult {
+        id: row.try_get("id")?,
+        task_id: row.try_get("task_id")?,
+        task_identifier: row.try_get("task_identifier")?,
+        device_id: row.try_get("device_id")?,
+        status: parse_status(&status)?,
+        timestamp: row.try_get("timestamp")?,
+        log: row.try_get("log")?,
+        collection_duration_ms: row.try_get("collection_duration_ms")?,
+    })
+}
+
+fn stored_backup(row: &AnyRow) -> Result<StoredBackup, DbError> {
+    let status: String = row.try_get("status")?;
+    let backend: String = row.try_get("storage_backend")?;
+    Ok(StoredBackup {
+        id: row.try_get("id")?,
+        task_id: row.try_get("task_id")?,
+        task_identifier: row.try_get("task_identifier")?,
+        device_id: row.try_get("device_id")?,
+        storage_backend: backend
+            .parse()
+            .map_err(|e: devicevault_core::UnknownBackend| DbError::Invalid(e.to_string()))?,
+        storage_ref: row.try_get("storage_ref")?,
+        status: parse_status(&status)?,
+        timestamp: row.try_get("timestamp")?,
+        log: row.try_get("log")?,
+        location_id: row.try_get("location_id")?,
+        size: row.try_get("size")?,
+        sha256: row.try_get("sha256")?,
+        changed: row.try_get::<Option<i64>, _>("changed")?.map(|v| v != 0),
+        is_binary: crate::inventory::flag(row, "is_binary")?,
+    })
+}
+
+const JOB_COLUMNS: &str = "id, task_id, task_identifier, device_id, state, reason, queued_on, updated_at, deadline, attempts";
+const RESULT_COLUMNS: &str =
+    "id, task_id, task_identifier, device_id, status, timestamp, log, collection_duration_ms";
+const STORED_COLUMNS: &str = "id, task_id, task_identifier, device_id, storage_backend, storage_ref, \
+     status, timestamp, log, location_id, size, sha256, changed, is_binary";
+
+impl Db {
+    /// Records a requested backup as `queued`. Returns `false` (and changes
+    /// nothing) when a job with this identifier exists already.
+    pub async fn create_job(
+        &self,
+        task_id: &str,
+        task_identifier: &str,
+        device_id: i64,
+        queued_on: Timestamp,
+        deadline: Timestamp,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "INSERT INTO backup_jobs (task_id, task_identifier, device_id, state, state_rank, queued_on, \
+             updated_at, deadline) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) \
+             ON CONFLICT (task_identifier) DO NOTHING",
+        )
+        .bind(task_id)
+        .bind(task_identifier)
+        .bind(device_id)
+        .bind(JobState::Queued.as_str())
+        .bind(JobState::Queued.rank())
+        .bind(queued_on.to_string())
+        .bind(deadline.to_string())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Moves a job forward to `state` (with a reason for `failed`). A move
+    /// backwards or out of a final state changes nothing and returns `false`,
+    /// so replays and late duplicates are harmless.
+    pub async fn advance_job(
+        &self,
+        task_identifier: &str,
+        state: JobState,
+        reason: Option<&str>,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE backup_jobs SET state = $1, state_rank = $2, reason = COALESCE($3, reason), updated_at = $4 \
+             WHERE task_identifier = $5 AND state_rank < $2",
+        )
+        .bind(state.as_str())
+        .bind(state.rank())
+        .bind(reason)
+        .bind(Timestamp::now().to_string())
+        .bind(task_identifier)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn job(&self, task_identifier: &str) -> Result<BackupJob, DbError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {JOB_COLUMNS} FROM backup_jobs WHERE task_identifier = $1"
+        )))
+        .bind(task_identifier)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| DbError::NotFound {
+            what: format!("job {task_identifier}"),
+        })?;
+        job(&row)
+    }
+
+    /// Jobs not yet final whose deadline has passed, oldest first.
+    pub async fn overdue_jobs(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<BackupJob>, DbError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {JOB_COLUMNS} FROM backup_jobs WHERE state_rank < 3 AND deadline < $1 \
+             ORDER BY deadline LIMIT $2"
+        )))
+        .bind(now.to_string())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(job).collect()
+    }
+
+    /// Gives an overdue job a new deadline and counts the attempt, unless it
+    /// moved meanwhile. Returns whether the caller now owns the re-dispatch.
+    pub async fn renew_job(
+        &self,
+        task_identifier: &str,
+        expected_deadline: &str,
+        deadline: Timestamp,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE backup_jobs SET deadline = $1, attempts = attempts + 1, updated_at = $2 \
+             WHERE task_identifier = $3 AND deadline = $4 AND state_rank < 3",
+        )
+        .bind(deadline.to_string())
+        .bind(Timestamp::now().to_string())
+        .bind(task_identifier)
+        .bind(expected_deadline)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a collection outcome once; `false` if it was recorded before.
+    pub async fn record_device_result(&self, r: &NewDeviceResult) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, log, \
+             collection_duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (task_identifier) DO NOTHING",
+        )
+        .bind(&r.task_id)
+        .bind(&r.task_identifier)
+        .bind(r.device_id)
+        .bind(r.status.as_str())
+        .bind(r.timestamp.to_string())
+        .bind(&r.log)
+        .bind(r.collection_duration_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Collection outcomes of a device, newest first.
+    pub async fn device_results(
+        &self,
+        device_id: i64,
+        page: Page,
+    ) -> Result<Listed<DeviceBackupResult>, DbError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {RESULT_COLUMNS}, COUNT(*) OVER () AS total FROM device_backup_results \
+             WHERE device_id = $1 ORDER BY timestamp DESC, id DESC LIMIT $2 OFFSET $3"
+        )))
+        .bind(device_id)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(self.pool())
+        .await?;
+        let total = match rows.first() {
+            Some(r) => r.try_get("total")?,
+            None => self.count("device_backup_results", device_id).await?,
+        };
+        Ok(Listed {
+            rows: rows.iter().map(device_result).collect::<Result<_, _>>()?,
+            total,
+        })
+    }
+
+    /// Records a storage outcome once; `false` if it was recorded before.
+    pub async fn record_stored_backup(&self, s: &NewStoredBackup) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "INSERT INTO stored_backups (task_id, task_identifier, device_id, storage_backend, storage_ref, \
+             status, timestamp, log, location_id, size, sha256, changed, is_binary) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (task_identifier) DO NOTHING",
+        )
+        .bind(&s.task_id)
+        .bind(&s.task_identifier)
+        .bind(s.device_id)
+        .bind(s.storage_backend.as_str())
+        .bind(&s.storage_ref)
+        .bind(s.status.as_str())
+        .bind(s.timestamp.to_string())
+        .bind(&s.log)
+        .bind(s.location_id)
+        .bind(s.size)
+        .bind(s.sha256.as_deref())
+        .bind(s.changed.map(i64::from))
+        .bind(i64::from(s.is_binary))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn stored_backup(&self, id: i64) -> Result<StoredBackup, DbError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {STORED_COLUMNS} FROM stored_backups WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| DbError::NotFound {
+            what: format!("stored backup {id}"),
+        })?;
+        stored_backup(&row)
+    }
+
+    /// Stored backups of a device, newest first.
+    pub async fn stored_backups(
+        &self,
+        device_id: i64,
+        page: Page,
+    ) -> Result<Listed<StoredBackup>, DbError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {STORED_COLUMNS} FROM stored_backups WHERE device_id = $1 \
+             ORDER BY timestamp DESC, id DESC LIMIT $2 OFFSET $3"
+        )))
+        .bind(device_id)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(self.pool())
+        .await?;
+        let total = self.count("stored_backups", device_id).await?;
+        Ok(Listed {
+            rows: rows.iter().map(stored_backup).collect::<Result<_, _>>()?,
+            total,
+        })
+    }
+
+    async fn count(&self, table: &'static str, device_id: i64) -> Result<i64, DbError> {
+        Ok(sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM {table} WHERE device_id = $1"
+        )))
+        .bind(device_id)
+        .fetch_one(self.pool())
+        .await?
+        .try_get("n")?)
+    }
+}

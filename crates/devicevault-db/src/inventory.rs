@@ -1,0 +1,507 @@
+//! Users, tokens, groups, credentials, locations and devices.
+
+use devicevault_core::{StorageBackendKind, Timestamp};
+use serde_json::{Map, Value};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{
+    BackupLocation, CollectionGroup, Credential, Db, DbError, Device, DeviceFields, DeviceType,
+    Listed, Named, Page, User,
+};
+
+fn not_found(what: impl Into<String>) -> DbError {
+    DbError::NotFound { what: what.into() }
+}
+
+/// Booleans are stored as 0/1 in both engines.
+pub(crate) fn flag(row: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
+    Ok(row.try_get::<i64, _>(col)? != 0)
+}
+
+fn opt_id(row: &AnyRow, col: &str) -> Result<Option<i64>, sqlx::Error> {
+    row.try_get::<Option<i64>, _>(col)
+}
+
+fn user(row: &AnyRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        is_admin: flag(row, "is_admin")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn device(row: &AnyRow) -> Result<Device, sqlx::Error> {
+    let port: i64 = row.try_get("port")?;
+    Ok(Device {
+        id: row.try_get("id")?,
+        fields: DeviceFields {
+            name: row.try_get("name")?,
+            address: row.try_get("address")?,
+            port: u16::try_from(port).unwrap_or(0),
+            driver: row.try_get("driver")?,
+            credential: opt_id(row, "credential_id")?,
+            backup_location: opt_id(row, "backup_location_id")?,
+            collection_group: opt_id(row, "collection_group_id")?,
+            device_group: opt_id(row, "device_group_id")?,
+            device_type: opt_id(row, "device_type_id")?,
+            enabled: flag(row, "enabled")?,
+        },
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn location(row: &AnyRow) -> Result<BackupLocation, DbError> {
+    let kind: String = row.try_get("location_type")?;
+    let config: String = row.try_get("config")?;
+    let config: Map<String, Value> = serde_json::from_str(&config).map_err(|e| {
+        DbError::Invalid(format!("stored location config is not a JSON object: {e}"))
+    })?;
+    Ok(BackupLocation {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        location_type: kind
+            .parse::<StorageBackendKind>()
+            .map_err(|e| DbError::Invalid(e.to_string()))?,
+        config,
+    })
+}
+
+fn credential(row: &AnyRow) -> Result<Credential, sqlx::Error> {
+    Ok(Credential {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        username: row.try_get("username")?,
+        password_sealed: row.try_get("password_sealed")?,
+        enable_secret_sealed: row.try_get("enable_secret_sealed")?,
+    })
+}
+
+const DEVICE_COLUMNS: &str = "id, name, address, port, driver, credential_id, backup_location_id, \
+     collection_group_id, device_group_id, device_type_id, enabled, created_at";
+
+/// Which devices a list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceFilter {
+    /// Substring of the name, case-insensitive.
+    pub name: Option<String>,
+    pub device_group: Option<i64>,
+    pub device_type: Option<i64>,
+    pub enabled: Option<bool>,
+}
+
+impl Db {
+    // ---- users and tokens -------------------------------------------------
+
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        is_admin: bool,
+    ) -> Result<User, DbError> {
+        if username.trim().is_empty() {
+            return Err(DbError::Invalid("username is empty".into()));
+        }
+        let row = sqlx::query(
+            "INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING id, username, password_hash, is_admin, created_at",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(i64::from(is_admin))
+        .bind(Timestamp::now().to_string())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(user(&row)?)
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<User>, DbError> {
+        let row = sqlx::query("SELECT id, username, password_hash, is_admin, created_at FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.as_ref().map(user).transpose()?)
+    }
+
+    pub async fn count_users(&self) -> Result<i64, DbError> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?)
+    }
+
+    /// Stores the SHA-256 of a new API token for `user_id`.
+    pub async fn add_token(&self, user_id: i64, token_sha256: &str) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO api_tokens (user_id, token_sha256, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(user_id)
+        .bind(token_sha256)
+        .bind(Timestamp::now().to_string())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The user a token (given as its SHA-256) belongs to.
+    pub async fn user_by_token(&self, token_sha256: &str) -> Result<Option<User>, DbError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.password_hash, u.is_admin, u.created_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = $1",
+        )
+        .bind(token_sha256)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(user).transpose()?)
+    }
+
+    // ---- collection groups ------------------------------------------------
+
+    pub async fn create_collection_group(
+        &self,
+        name: &str,
+        rabbitmq_queue_id: &str,
+    ) -> Result<CollectionGroup, DbError> {
+        validate_queue_id(rabbitmq_queue_id)?;
+        let row = sqlx::query(
+            "INSERT INTO collection_groups (name, rabbitmq_queue_id) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(name)
+        .bind(rabbitmq_queue_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(CollectionGroup {
+            id: row.try_get("id")?,
+            name: name.to_owned(),
+            rabbitmq_queue_id: rabbitmq_queue_id.to_owned(),
+        })
+    }
+
+    pub async fn collection_group(&self, id: i64) -> Result<CollectionGroup, DbError> {
+        let row =
+            sqlx::query("SELECT id, name, rabbitmq_queue_id FROM collection_groups WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or_else(|| not_found(format!("collection group {id}")))?;
+        Ok(CollectionGroup {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            rabbitmq_queue_id: row.try_get("rabbitmq_queue_id")?,
+        })
+    }
+
+    pub async fn list_collection_groups(&self) -> Result<Vec<CollectionGroup>, DbError> {
+        let rows =
+            sqlx::query("SELECT id, name, rabbitmq_queue_id FROM collection_groups ORDER BY id")
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CollectionGroup {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    rabbitmq_queue_id: row.try_get("rabbitmq_queue_id")?,
+                })
+            })
+            .collect()
+    }
+
+    // ---- device groups, manufacturers, device types -----------------------
+
+    pub async fn create_device_group(&self, name: &str) -> Result<Named, DbError> {
+        let row = sqlx::query("INSERT INTO device_groups (name) VALUES ($1) RETURNING id")
+            .bind(name)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(Named {
+            id: row.try_get("id")?,
+            name: name.to_owned(),
+        })
+    }
+
+    pub async fn create_manufacturer(&self, name: &str) -> Result<Named, DbError> {
+        let row = sqlx::query("INSERT INTO manufacturers (name) VALUES ($1) RETURNING id")
+            .bind(name)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(Named {
+            id: row.try_get("id")?,
+            name: name.to_owned(),
+        })
+    }
+
+    pub async fn create_device_type(
+        &self,
+        name: &str,
+        manufacturer: Option<i64>,
+    ) -> Result<DeviceType, DbError> {
+        let row = sqlx::query(
+            "INSERT INTO device_types (name, manufacturer_id) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(name)
+        .bind(manufacturer)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(DeviceType {
+            id: row.try_get("id")?,
+            name: name.to_owned(),
+            manufacturer,
+        })
+    }
+
+    // ---- credentials --------------------------------------------------------
+
+    pub async fn create_credential(
+        &self,
+        name: &str,
+        username: &str,
+        password_sealed: &[u8],
+        enable_secret_sealed: Option<&[u8]>,
+    ) -> Result<Credential, DbError> {
+        let row = sqlx::query(
+            "INSERT INTO credentials (name, username, password_sealed, enable_secret_sealed) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(name)
+        .bind(username)
+        .bind(password_sealed)
+        .bind(enable_secret_sealed)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(Credential {
+            id: row.try_get("id")?,
+            name: name.to_owned(),
+            username: username.to_owned(),
+            password_sealed: password_sealed.to_vec(),
+            enable_secret_sealed: enable_secret_sealed.map(<[u8]>::to_vec),
+        })
+    }
+
+    pub async fn credential(&self, id: i64) -> Result<Credential, DbError> {
+        let row = sqlx::query(
+            "SELECT id, name, username, password_sealed, enable_secret_sealed FROM credentials WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("credential {id}")))?;
+        Ok(credential(&row)?)
+    }
+
+    // ---- backup locations ---------------------------------------------------
+
+    pub async fn create_location(
+        &self,
+        name: &str,
+        location_type: StorageBackendKind,
+        config: &Map<String, Value>,
+    ) -> Result<BackupLocation, DbError> {
+        let row = sqlx::query(
+            "INSERT INTO backup_locations (name, location_type, config) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(name)
+        .bind(location_type.as_str())
+        .bind(Value::Object(config.clone()).to_string())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(BackupLocation {
+            id: row.try_get("id")?,
+            name: name.to_owned(),
+            location_type,
+            config: config.clone(),
+        })
+    }
+
+    pub async fn location(&self, id: i64) -> Result<BackupLocation, DbError> {
+        let row = sqlx::query(
+            "SELECT id, name, location_type, config FROM backup_locations WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("backup location {id}")))?;
+        location(&row)
+    }
+
+    // ---- devices --------------------------------------------------------------
+
+    pub async fn create_device(&self, f: &DeviceFields) -> Result<Device, DbError> {
+        validate_device(f)?;
+        let created_at = Timestamp::now().to_string();
+        let row = sqlx::query(
+            "INSERT INTO devices (name, address, port, driver, credential_id, backup_location_id, \
+             collection_group_id, device_group_id, device_type_id, enabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(&f.name)
+        .bind(&f.address)
+        .bind(i64::from(f.port))
+        .bind(&f.driver)
+        .bind(f.credential)
+        .bind(f.backup_location)
+        .bind(f.collection_group)
+        .bind(f.device_group)
+        .bind(f.device_type)
+        .bind(i64::from(f.enabled))
+        .bind(&created_at)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(Device {
+            id: row.try_get("id")?,
+            fields: f.clone(),
+            created_at,
+        })
+    }
+
+    pub async fn update_device(&self, id: i64, f: &DeviceFields) -> Result<Device, DbError> {
+        validate_device(f)?;
+        let done = sqlx::query(
+            "UPDATE devices SET name = $1, address = $2, port = $3, driver = $4, credential_id = $5, \
+             backup_location_id = $6, collection_group_id = $7, device_group_id = $8, device_type_id = $9, \
+             enabled = $10 WHERE id = $11",
+        )
+        .bind(&f.name)
+        .bind(&f.address)
+        .bind(i64::from(f.port))
+        .bind(&f.driver)
+        .bind(f.credential)
+        .bind(f.backup_location)
+        .bind(f.collection_group)
+        .bind(f.device_group)
+        .bind(f.device_type)
+        .bind(i64::from(f.enabled))
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(format!("device {id}")));
+        }
+        self.device(id).await
+    }
+
+    pub async fn delete_device(&self, id: i64) -> Result<(), DbError> {
+        let done = sqlx::query("DELETE FROM devices WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(format!("device {id}")));
+        }
+        Ok(())
+    }
+
+    pub async fn device(&self, id: i64) -> Result<Device, DbError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("device {id}")))?;
+        Ok(device(&row)?)
+    }
+
+    pub async fn list_devices(
+        &self,
+        filter: &DeviceFilter,
+        page: Page,
+    ) -> Result<Listed<Device>, DbError> {
+        // Parameters are numbered in the order the conditions are added.
+        let mut conditions = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if filter.name.is_some() {
+            conditions.push(format!("LOWER(name) LIKE {}", next()));
+        }
+        if filter.device_group.is_some() {
+            conditions.push(format!("device_group_id = {}", next()));
+        }
+        if filter.device_type.is_some() {
+            conditions.push(format!("device_type_id = {}", next()));
+        }
+        if filter.enabled.is_some() {
+            conditions.push(format!("enabled = {}", next()));
+        }
+        let limit = next();
+        let offset = next();
+        let where_ = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {DEVICE_COLUMNS}, COUNT(*) OVER () AS total FROM devices {where_} \
+             ORDER BY name LIMIT {limit} OFFSET {offset}"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        if let Some(name) = &filter.name {
+            q = q.bind(format!("%{}%", name.to_lowercase()));
+        }
+        if let Some(g) = filter.device_group {
+            q = q.bind(g);
+        }
+        if let Some(t) = filter.device_type {
+            q = q.bind(t);
+        }
+        if let Some(e) = filter.enabled {
+            q = q.bind(i64::from(e));
+        }
+        let rows = q
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(self.pool())
+            .await?;
+        let total = match rows.first() {
+            Some(r) => r.try_get("total")?,
+            None => 0,
+        };
+        Ok(Listed {
+            rows: rows.iter().map(device).collect::<Result<_, _>>()?,
+            total,
+        })
+    }
+}
+
+fn validate_queue_id(id: &str) -> Result<(), DbError> {
+    let ok = !id.is_empty()
+        && id.len() <= 200
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(DbError::Invalid(format!(
+            "rabbitmq_queue_id {id:?} must be 1-200 characters of letters, digits, '-', '_' or '.'"
+        )))
+    }
+}
+
+fn validate_device(f: &DeviceFields) -> Result<(), DbError> {
+    if f.name.trim().is_empty() {
+        return Err(DbError::Invalid("device name is empty".into()));
+    }
+    if f.address.trim().is_empty()
+        || f.address
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(DbError::Invalid(format!(
+            "device address {:?} is not a host name or IP address",
+            f.address
+        )));
+    }
+    if f.port == 0 {
+        return Err(DbError::Invalid("device port must be 1-65535".into()));
+    }
+    if f.driver.trim().is_empty() {
+        return Err(DbError::Invalid("device driver is empty".into()));
+    }
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! Rows as the rest of DeviceVault sees them.
+
+use devicevault_core::{Status, StorageBackendKind};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// A person who can log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    /// Argon2 PHC string; never leaves the server.
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub created_at: String,
+}
+
+/// A collection group: devices whose collection runs on the collectors
+/// that consume `collector.group.<rabbitmq_queue_id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CollectionGroup {
+    pub id: i64,
+    pub name: String,
+    pub rabbitmq_queue_id: String,
+}
+
+impl CollectionGroup {
+    /// The queue its collectors consume.
+    pub fn queue(&self) -> String {
+        format!("collector.group.{}", self.rabbitmq_queue_id)
+    }
+}
+
+/// A device group or a manufacturer: a name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Named {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A device type (model family), optionally of a manufacturer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceType {
+    pub id: i64,
+    pub name: String,
+    pub manufacturer: Option<i64>,
+}
+
+/// Login material for devices. The secrets are sealed (AEAD) by the caller
+/// before they reach the database and are never returned by the API.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub password_sealed: Vec<u8>,
+    pub enable_secret_sealed: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where backups go: a git repository or a directory, with its config.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackupLocation {
+    pub id: i64,
+    pub name: String,
+    pub location_type: StorageBackendKind,
+    pub config: Map<String, Value>,
+}
+
+/// The fields of a device that a caller sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceFields {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub driver: String,
+    pub credential: Option<i64>,
+    pub backup_location: Option<i64>,
+    pub collection_group: Option<i64>,
+    pub device_group: Option<i64>,
+    pub device_type: Option<i64>,
+    pub enabled: bool,
+}
+
+/// A device to back up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: i64,
+    pub fields: DeviceFields,
+    pub created_at: String,
+}
+
+/// One requested backup and how far it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupJob {
+    pub id: i64,
+    pub task_id: String,
+    pub task_identifier: String,
+    pub device_id: i64,
+    pub state: crate::JobState,
+    pub reason: Option<String>,
+    pub queued_on: String,
+    pub updated_at: String,
+    pub deadline: String,
+    pub attempts: i64,
+}
+
+/// The outcome of a collection (`DeviceBackupResult`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceBackupResult {
+    pub id: i64,
+    pub task_id: String,
+    pub task_identifier: String,
+    pub device_id: i64,
+    pub status: Status,
+    pub timestamp: String,
+    /// JSON array of log entries.
+    pub log: String,
+    pub collection_duration_ms: i64,
+}
+
+/// The outcome and location of a stored backup (`StoredBackup`): the
+/// authoritative index for retrieval. It keeps the location it was written
+/// to, so it stays readable after its device moves elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBackup {
+    pub id: i64,
+    pub task_id: String,
+    pub task_identifier: String,
+    pub device_id: i64,
+    pub storage_backend: StorageBackendKind,
+    pub storage_ref: String,
+    pub status: Status,
+    pub timestamp: String,
+    /// JSON array of log entries.
+    pub log: String,
+    pub location_id: Option<i64>,
+    pub size: Option<i64>,
+    pub sha256: Option<String>,
+    pub changed: Option<bool>,
+    pub is_binary: bool,
+}

@@ -1,0 +1,419 @@
+//! One suite, run against SQLite and PostgreSQL.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use devicevault_core::{Status, StorageBackendKind, Timestamp};
+use devicevault_db::{
+    Db, DbError, DeviceFields, DeviceFilter, JobState, NewDeviceResult, NewStoredBackup, Page,
+};
+use serde_json::json;
+
+/// A fresh, migrated database that is removed when dropped.
+struct TestDb {
+    db: Db,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+fn admin_url() -> String {
+    std::env::var("DEVICEVAULT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn unique_name() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "dv_test_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn admin_exec(sql: String) {
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url())
+        .await
+        .expect("PostgreSQL must be running (scripts/test starts it)");
+    sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql))
+        .await
+        .unwrap();
+}
+
+impl TestDb {
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("devicevault.db").display());
+        Self {
+            db: Db::connect(&url).await.unwrap(),
+            _dir: Some(dir),
+            pg_name: None,
+        }
+    }
+
+    async fn postgres() -> Self {
+        let name = unique_name();
+        admin_exec(format!("CREATE DATABASE {name}")).await;
+        let base = admin_url();
+        let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+        Self {
+            db: Db::connect(&url).await.unwrap(),
+            _dir: None,
+            pg_name: Some(name),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            // The test's runtime is blocked here, so its pool cannot be
+            // closed politely; FORCE ends its connections server-side.
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(admin_exec(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )));
+            })
+            .join()
+            .unwrap();
+        }
+    }
+}
+
+fn device_fields(name: &str) -> DeviceFields {
+    DeviceFields {
+        name: name.into(),
+        address: "192.0.2.10".into(),
+        port: 22,
+        driver: "cisco_ios".into(),
+        credential: None,
+        backup_location: None,
+        collection_group: None,
+        device_group: None,
+        device_type: None,
+        enabled: true,
+    }
+}
+
+async fn migrations_are_applied_once_and_reconnecting_is_harmless(t: TestDb) {
+    assert_eq!(t.db.count_users().await.unwrap(), 0);
+    t.db.ping().await.unwrap();
+}
+
+async fn users_are_unique_and_tokens_find_their_user(t: TestDb) {
+    let db = &t.db;
+    let alice = db.create_user("alice", "$argon2id$x", true).await.unwrap();
+    assert!(matches!(
+        db.create_user("alice", "h", false).await,
+        Err(DbError::Conflict(_))
+    ));
+    db.add_token(alice.id, &"ab".repeat(32)).await.unwrap();
+    assert_eq!(
+        db.user_by_token(&"ab".repeat(32)).await.unwrap().unwrap(),
+        alice
+    );
+    assert!(db.user_by_token(&"cd".repeat(32)).await.unwrap().is_none());
+    assert_eq!(
+        db.user_by_name("alice").await.unwrap().unwrap().id,
+        alice.id
+    );
+    assert_eq!(db.count_users().await.unwrap(), 1);
+}
+
+async fn devices_are_validated_listed_filtered_and_paginated(t: TestDb) {
+    let db = &t.db;
+    let group = db.create_device_group("core").await.unwrap();
+    for i in 0..25 {
+        let mut f = device_fields(&format!("sw-{i:02}"));
+        if i % 5 == 0 {
+            f.device_group = Some(group.id);
+            f.enabled = false;
+        }
+        db.create_device(&f).await.unwrap();
+    }
+    let all = db
+        .list_devices(
+            &DeviceFilter::default(),
+            Page {
+                limit: 10,
+                offset: 20,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.total, 25);
+    assert_eq!(all.rows.len(), 5);
+    assert_eq!(all.rows[0].fields.name, "sw-20");
+    let filtered = db
+        .list_devices(
+            &DeviceFilter {
+                device_group: Some(group.id),
+                enabled: Some(false),
+                ..Default::default()
+            },
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(filtered.total, 5);
+    let by_name = db
+        .list_devices(
+            &DeviceFilter {
+                name: Some("SW-1".into()),
+                ..Default::default()
+            },
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_name.total, 10);
+
+    assert!(matches!(
+        db.create_device(&device_fields("sw-00")).await,
+        Err(DbError::Conflict(_))
+    ));
+    let mut bad = device_fields("x");
+    bad.port = 0;
+    assert!(matches!(
+        db.create_device(&bad).await,
+        Err(DbError::Invalid(_))
+    ));
+    let mut dangling = device_fields("y");
+    dangling.credential = Some(9999);
+    assert!(matches!(
+        db.create_device(&dangling).await,
+        Err(DbError::Conflict(_))
+    ));
+
+    let d = db.create_device(&device_fields("edge")).await.unwrap();
+    let mut f = d.fields.clone();
+    f.address = "198.51.100.7".into();
+    f.port = 2222;
+    assert_eq!(db.update_device(d.id, &f).await.unwrap().fields, f);
+    db.delete_device(d.id).await.unwrap();
+    assert!(matches!(
+        db.device(d.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+}
+
+async fn locations_credentials_and_groups_round_trip(t: TestDb) {
+    let db = &t.db;
+    let cfg = json!({ "repo_path": "/tmp/devicevault-git-repo", "branch": "main" });
+    let loc = db
+        .create_location(
+            "Primary Git Repo",
+            StorageBackendKind::Git,
+            cfg.as_object().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(db.location(loc.id).await.unwrap(), loc);
+    let sealed = vec![0u8, 1, 2, 255, 254];
+    let cred = db
+        .create_credential("lab", "admin", &sealed, None)
+        .await
+        .unwrap();
+    let back = db.credential(cred.id).await.unwrap();
+    assert_eq!(back.password_sealed, sealed);
+    assert_eq!(back.enable_secret_sealed, None);
+    assert!(!format!("{back:?}").contains("password_sealed"));
+    let cg = db.create_collection_group("DMZ", "dmz-1").await.unwrap();
+    assert_eq!(
+        db.collection_group(cg.id).await.unwrap().queue(),
+        "collector.group.dmz-1"
+    );
+    assert!(matches!(
+        db.create_collection_group("bad", "a b").await,
+        Err(DbError::Invalid(_))
+    ));
+    let m = db.create_manufacturer("Cisco").await.unwrap();
+    db.create_device_type("Catalyst 9300", Some(m.id))
+        .await
+        .unwrap();
+}
+
+async fn jobs_only_move_forward_and_replays_change_nothing(t: TestDb) {
+    let db = &t.db;
+    let d = db.create_device(&device_fields("r1")).await.unwrap();
+    let now = Timestamp::now();
+    assert!(
+        db.create_job("t1", "backup_now:1:x", d.id, now, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.create_job("t1", "backup_now:1:x", d.id, now, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.advance_job("backup_now:1:x", JobState::Collecting, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.advance_job("backup_now:1:x", JobState::Queued, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.advance_job("backup_now:1:x", JobState::Collected, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.advance_job("backup_now:1:x", JobState::Collected, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.advance_job("backup_now:1:x", JobState::Stored, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.advance_job("backup_now:1:x", JobState::Failed, Some("late"))
+            .await
+            .unwrap()
+    );
+    let job = db.job("backup_now:1:x").await.unwrap();
+    assert_eq!(job.state, JobState::Stored);
+    assert_eq!(job.reason, None);
+
+    assert!(db.create_job("t2", "job-2", d.id, now, now).await.unwrap());
+    assert!(
+        db.advance_job(
+            "job-2",
+            JobState::Failed,
+            Some("authentication failed for admin@r1:22")
+        )
+        .await
+        .unwrap()
+    );
+    let job = db.job("job-2").await.unwrap();
+    assert_eq!(job.state, JobState::Failed);
+    assert_eq!(
+        job.reason.as_deref(),
+        Some("authentication failed for admin@r1:22")
+    );
+}
+
+async fn overdue_jobs_are_found_and_renewed_by_one_caller(t: TestDb) {
+    let db = &t.db;
+    let d = db.create_device(&device_fields("r1")).await.unwrap();
+    let past = Timestamp::parse("2026-01-01T00:00:00.000Z").unwrap();
+    let now = Timestamp::now();
+    db.create_job("t1", "late", d.id, past, past).await.unwrap();
+    db.create_job("t2", "done", d.id, past, past).await.unwrap();
+    db.advance_job("done", JobState::Stored, None)
+        .await
+        .unwrap();
+    let overdue = db.overdue_jobs(now, 10).await.unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(overdue[0].task_identifier, "late");
+    let later = Timestamp::parse("2099-01-01T00:00:00.000Z").unwrap();
+    assert!(
+        db.renew_job("late", &overdue[0].deadline, later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.renew_job("late", &overdue[0].deadline, later)
+            .await
+            .unwrap(),
+        "second renewer loses"
+    );
+    assert!(db.overdue_jobs(now, 10).await.unwrap().is_empty());
+    assert_eq!(db.job("late").await.unwrap().attempts, 2);
+}
+
+async fn results_and_stored_backups_are_recorded_once(t: TestDb) {
+    let db = &t.db;
+    let d = db.create_device(&device_fields("r1")).await.unwrap();
+    let result = NewDeviceResult {
+        task_id: "t1".into(),
+        task_identifier: "job-1".into(),
+        device_id: d.id,
+        status: Status::Success,
+        timestamp: Timestamp::now(),
+        log: r#"[{"message":"collected"}]"#.into(),
+        collection_duration_ms: 412,
+    };
+    assert!(db.record_device_result(&result).await.unwrap());
+    assert!(!db.record_device_result(&result).await.unwrap());
+    let listed = db.device_results(d.id, Page::default()).await.unwrap();
+    assert_eq!(listed.total, 1);
+    assert_eq!(listed.rows[0].collection_duration_ms, 412);
+
+    for i in 0..30 {
+        let s = NewStoredBackup {
+            task_id: format!("t{i}"),
+            task_identifier: format!("job-{i}"),
+            device_id: d.id,
+            storage_backend: StorageBackendKind::Git,
+            storage_ref: format!("main:{}/r1.cfg@{:040x}", d.id, i),
+            status: Status::Success,
+            timestamp: Timestamp::parse(&format!("2026-01-12T12:34:{:02}.000Z", i)).unwrap(),
+            log: "[]".into(),
+            location_id: None,
+            size: Some(812),
+            sha256: Some("ab".repeat(32)),
+            changed: Some(i % 2 == 0),
+            is_binary: false,
+        };
+        assert!(db.record_stored_backup(&s).await.unwrap());
+        assert!(
+            !db.record_stored_backup(&s).await.unwrap(),
+            "replay must change nothing"
+        );
+    }
+    let page = db
+        .stored_backups(
+            d.id,
+            Page {
+                limit: 10,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.total, 30);
+    assert_eq!(page.rows[0].task_identifier, "job-29", "newest first");
+    let one = db.stored_backup(page.rows[0].id).await.unwrap();
+    assert_eq!(one, page.rows[0]);
+    assert_eq!(one.changed, Some(false));
+    assert!(matches!(
+        db.stored_backup(999_999).await,
+        Err(DbError::NotFound { .. })
+    ));
+}
+
+macro_rules! both_engines {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $case() { super::$case(super::TestDb::sqlite().await).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $case() { super::$case(super::TestDb::postgres().await).await } )*
+        }
+    };
+}
+
+both_engines!(
+    migrations_are_applied_once_and_reconnecting_is_harmless,
+    users_are_unique_and_tokens_find_their_user,
+    devices_are_validated_listed_filtered_and_paginated,
+    locations_credentials_and_groups_round_trip,
+    jobs_only_move_forward_and_replays_change_nothing,
+    overdue_jobs_are_found_and_renewed_by_one_caller,
+    results_and_stored_backups_are_recorded_once,
+);
