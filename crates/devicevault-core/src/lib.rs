@@ -16,6 +16,7 @@
 //! adapter (storage, collection, bus, database) can depend on it without
 //! pulling the others in.
 
+pub mod bus;
 mod error;
 mod names;
 mod relpath;

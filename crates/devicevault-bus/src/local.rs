@@ -1,0 +1,443 @@
+//! In-process task bus and result log.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use devicevault_core::bus::{
+    BoxFuture, BusError, Delivery, ResultLog, Settle, StreamEntry, Task, TaskBus, TaskConsumer,
+};
+use serde_json::Value;
+use tokio::sync::{Notify, oneshot};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[derive(Default)]
+struct Queue {
+    ready: VecDeque<Task>,
+    dead: Vec<(Task, String)>,
+    notify: Arc<Notify>,
+}
+
+type Reply = oneshot::Sender<Result<Value, String>>;
+
+#[derive(Default)]
+struct BusState {
+    queues: HashMap<String, Queue>,
+    replies: HashMap<String, Reply>,
+}
+
+/// In-process queues of tasks.
+#[derive(Clone, Default)]
+pub struct LocalBus {
+    state: Arc<Mutex<BusState>>,
+}
+
+impl std::fmt::Debug for LocalBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalBus").finish_non_exhaustive()
+    }
+}
+
+impl LocalBus {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn push(&self, queue: &str, task: Task, front: bool) {
+        let mut state = lock(&self.state);
+        let q = state.queues.entry(queue.to_owned()).or_default();
+        if front {
+            q.ready.push_front(task);
+        } else {
+            q.ready.push_back(task);
+        }
+        q.notify.notify_one();
+    }
+
+    /// Tasks waiting on `queue` (for tests and the health page).
+    pub fn depth(&self, queue: &str) -> usize {
+        lock(&self.state)
+            .queues
+            .get(queue)
+            .map_or(0, |q| q.ready.len())
+    }
+
+    /// Tasks parked on `queue`'s dead-letter list, with their reasons.
+    pub fn dead_letters(&self, queue: &str) -> Vec<(Task, String)> {
+        lock(&self.state)
+            .queues
+            .get(queue)
+            .map_or_else(Vec::new, |q| q.dead.clone())
+    }
+}
+
+impl TaskBus for LocalBus {
+    type Consumer = LocalConsumer;
+
+    async fn publish(&self, queue: &str, task: Task) -> Result<(), BusError> {
+        self.push(queue, task, false);
+        Ok(())
+    }
+
+    async fn consume(&self, queue: &str) -> Result<LocalConsumer, BusError> {
+        let notify = lock(&self.state)
+            .queues
+            .entry(queue.to_owned())
+            .or_default()
+            .notify
+            .clone();
+        Ok(LocalConsumer {
+            bus: self.clone(),
+            queue: queue.to_owned(),
+            notify,
+        })
+    }
+
+    async fn call(&self, queue: &str, task: Task, timeout: Duration) -> Result<Value, BusError> {
+        let (tx, rx) = oneshot::channel();
+        let id = task.id.clone();
+        let name = task.name.clone();
+        lock(&self.state).replies.insert(id.clone(), tx);
+        self.push(queue, task, false);
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(Ok(v))) => Ok(v),
+            Ok(Ok(Err(reason))) => Err(BusError::Remote(reason)),
+            Ok(Err(_)) => Err(BusError::Closed),
+            Err(_) => {
+                lock(&self.state).replies.remove(&id);
+                Err(BusError::Timeout {
+                    task: name,
+                    queue: queue.to_owned(),
+                    timeout,
+                })
+            }
+        }
+    }
+}
+
+/// Deliveries of one in-process queue.
+pub struct LocalConsumer {
+    bus: LocalBus,
+    queue: String,
+    notify: Arc<Notify>,
+}
+
+impl std::fmt::Debug for LocalConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalConsumer")
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
+impl TaskConsumer for LocalConsumer {
+    async fn next(&mut self) -> Result<Delivery, BusError> {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let task = lock(&self.bus.state)
+                .queues
+                .get_mut(&self.queue)
+                .and_then(|q| q.ready.pop_front());
+            if let Some(task) = task {
+                return Ok(Delivery {
+                    task: task.clone(),
+                    queue: self.queue.clone(),
+                    settle: Box::new(LocalSettle {
+                        bus: self.bus.clone(),
+                        queue: self.queue.clone(),
+                        task: Some(task),
+                    }),
+                });
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Settles one delivery; an unsettled one goes back to the queue on drop.
+struct LocalSettle {
+    bus: LocalBus,
+    queue: String,
+    task: Option<Task>,
+}
+
+impl Drop for LocalSettle {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            self.bus.push(&self.queue, task, true);
+        }
+    }
+}
+
+impl Settle for LocalSettle {
+    fn ack(mut self: Box<Self>) -> BoxFuture<'static, Result<(), BusError>> {
+        self.task = None;
+        Box::pin(async { Ok(()) })
+    }
+
+    fn retry_later(
+        mut self: Box<Self>,
+        delay: Duration,
+    ) -> BoxFuture<'static, Result<(), BusError>> {
+        let mut task = self.task.take().expect("settled once");
+        task.retries += 1;
+        let bus = self.bus.clone();
+        let queue = self.queue.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            bus.push(&queue, task, false);
+        });
+        Box::pin(async { Ok(()) })
+    }
+
+    fn dead_letter(
+        mut self: Box<Self>,
+        reason: String,
+    ) -> BoxFuture<'static, Result<(), BusError>> {
+        let task = self.task.take().expect("settled once");
+        lock(&self.bus.state)
+            .queues
+            .entry(self.queue.clone())
+            .or_default()
+            .dead
+            .push((task, reason));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn reply(
+        mut self: Box<Self>,
+        result: Result<Value, String>,
+    ) -> BoxFuture<'static, Result<(), BusError>> {
+        let task = self.task.take().expect("settled once");
+        if let Some(tx) = lock(&self.bus.state).replies.remove(&task.id) {
+            // The caller may have timed out and gone; that is its business.
+            let _ = tx.send(result);
+        }
+        Box::pin(async { Ok(()) })
+    }
+}
+
+struct Pending {
+    consumer: String,
+    since: Instant,
+    deliveries: u64,
+}
+
+#[derive(Default)]
+struct Group {
+    /// Entries before this index were delivered to the group.
+    next: usize,
+    pending: HashMap<String, Pending>,
+}
+
+#[derive(Default)]
+struct Stream {
+    entries: Vec<(String, HashMap<String, String>)>,
+    groups: HashMap<String, Group>,
+    seq: u64,
+    notify: Arc<Notify>,
+}
+
+/// In-process streams with consumer groups.
+#[derive(Clone, Default)]
+pub struct LocalLog {
+    streams: Arc<Mutex<HashMap<String, Stream>>>,
+}
+
+impl std::fmt::Debug for LocalLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalLog").finish_non_exhaustive()
+    }
+}
+
+impl LocalLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every entry of a stream, oldest first (for tests and diagnostics).
+    pub fn entries(&self, stream: &str) -> Vec<StreamEntry> {
+        lock(&self.streams).get(stream).map_or_else(Vec::new, |s| {
+            s.entries
+                .iter()
+                .map(|(id, fields)| StreamEntry {
+                    id: id.clone(),
+                    fields: fields.clone(),
+                    deliveries: 0,
+                })
+                .collect()
+        })
+    }
+
+    /// Entries of `group` delivered but not acked.
+    pub fn pending(&self, stream: &str, group: &str) -> usize {
+        lock(&self.streams)
+            .get(stream)
+            .and_then(|s| s.groups.get(group))
+            .map_or(0, |g| g.pending.len())
+    }
+
+    fn append_now(&self, stream: &str, fields: HashMap<String, String>) -> String {
+        let mut streams = lock(&self.streams);
+        let s = streams.entry(stream.to_owned()).or_default();
+        s.seq += 1;
+        let id = format!("{}-0", s.seq);
+        s.entries.push((id.clone(), fields));
+        s.notify.notify_waiters();
+        id
+    }
+
+    /// Hands the group's next undelivered entries to `consumer`.
+    fn deliver(&self, stream: &str, group: &str, consumer: &str, count: usize) -> Vec<StreamEntry> {
+        let mut streams = lock(&self.streams);
+        let s = streams.entry(stream.to_owned()).or_default();
+        let g = s.groups.entry(group.to_owned()).or_default();
+        let start = g.next;
+        let end = (start + count).min(s.entries.len());
+        g.next = end;
+        let mut out = Vec::with_capacity(end - start);
+        for (id, fields) in &s.entries[start..end] {
+            g.pending.insert(
+                id.clone(),
+                Pending {
+                    consumer: consumer.to_owned(),
+                    since: Instant::now(),
+                    deliveries: 1,
+                },
+            );
+            out.push(StreamEntry {
+                id: id.clone(),
+                fields: fields.clone(),
+                deliveries: 1,
+            });
+        }
+        out
+    }
+
+    fn entry(
+        entries: &[(String, HashMap<String, String>)],
+        id: &str,
+        deliveries: u64,
+    ) -> Option<StreamEntry> {
+        entries
+            .iter()
+            .find(|(eid, _)| eid == id)
+            .map(|(eid, fields)| StreamEntry {
+                id: eid.clone(),
+                fields: fields.clone(),
+                deliveries,
+            })
+    }
+}
+
+impl ResultLog for LocalLog {
+    async fn append(
+        &self,
+        stream: &str,
+        fields: Vec<(&'static str, String)>,
+    ) -> Result<String, BusError> {
+        let fields = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        Ok(self.append_now(stream, fields))
+    }
+
+    async fn read(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        let deadline = tokio::time::Instant::now() + block;
+        let notify = lock(&self.streams)
+            .entry(stream.to_owned())
+            .or_default()
+            .notify
+            .clone();
+        loop {
+            // Register for the wake-up before looking, so an append between
+            // the look and the wait is not missed.
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let out = self.deliver(stream, group, consumer, count);
+            if !out.is_empty() {
+                return Ok(out);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Ok(self.deliver(stream, group, consumer, count));
+            }
+        }
+    }
+
+    async fn ack(&self, stream: &str, group: &str, id: &str) -> Result<(), BusError> {
+        if let Some(g) = lock(&self.streams)
+            .get_mut(stream)
+            .and_then(|s| s.groups.get_mut(group))
+        {
+            g.pending.remove(id);
+        }
+        Ok(())
+    }
+
+    async fn reclaim(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        let mut streams = lock(&self.streams);
+        let Some(s) = streams.get_mut(stream) else {
+            return Ok(Vec::new());
+        };
+        let Stream {
+            entries, groups, ..
+        } = s;
+        let Some(g) = groups.get_mut(group) else {
+            return Ok(Vec::new());
+        };
+        let now = Instant::now();
+        let mut ids: Vec<String> = g
+            .pending
+            .iter()
+            .filter(|(_, p)| now.duration_since(p.since) >= min_idle)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort_by_key(|id| id.split('-').next().and_then(|n| n.parse::<u64>().ok()));
+        ids.truncate(count);
+        let mut out = Vec::new();
+        for id in ids {
+            let p = g.pending.get_mut(&id).expect("listed above");
+            p.consumer = consumer.to_owned();
+            p.since = now;
+            p.deliveries += 1;
+            let deliveries = p.deliveries;
+            if let Some(e) = Self::entry(entries, &id, deliveries) {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn dead_letter(
+        &self,
+        stream: &str,
+        group: &str,
+        entry: &StreamEntry,
+        reason: &str,
+    ) -> Result<(), BusError> {
+        let mut fields = entry.fields.clone();
+        fields.insert("dead_reason".into(), reason.to_owned());
+        fields.insert("dead_entry_id".into(), entry.id.clone());
+        fields.insert("dead_group".into(), group.to_owned());
+        self.append_now(&format!("{stream}:dead"), fields);
+        self.ack(stream, group, &entry.id).await
+    }
+}
