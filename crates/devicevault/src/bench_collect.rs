@@ -29,7 +29,7 @@ pub struct CollectBench {
     /// Lines of configuration per device: `N`, or `MIN-MAX` to give each
     /// device a fixed size in that range (the default makes Cisco IOS
     /// configurations of about 2 KB to 40 KB).
-    #[arg(long, default_value = "90-1800")]
+    #[arg(long, default_value = "100-1800")]
     config_lines: String,
     /// Collections in flight at once.
     #[arg(long, default_value_t = 100)]
