@@ -76,6 +76,8 @@ struct DriverFile {
     legacy_algorithms: bool,
     #[serde(default)]
     exit: Option<String>,
+    #[serde(default)]
+    exec: bool,
 }
 
 fn default_newline() -> String {
@@ -130,7 +132,8 @@ pub struct EnableSequence {
 pub struct ExpectSend {
     /// Matched against the last, incomplete line of output.
     pub expect: Regex,
-    /// Sent as is; `{username}` is replaced by the login name.
+    /// Sent as is; in `login` answers, `{username}` is replaced by the login
+    /// name and `{password}` by the password (for CLIs that ask in-band).
     pub send: String,
 }
 
@@ -178,6 +181,10 @@ pub struct Driver {
     pub legacy_algorithms: bool,
     /// Sent before closing the session, politely.
     pub exit: Option<String>,
+    /// Over SSH, run each command on its own exec channel instead of an
+    /// interactive shell (no prompts, pagers or echo; the exit status says
+    /// whether the command worked). Telnet always uses the shell dialogue.
+    pub exec: bool,
 }
 
 fn compile(driver: &str, what: &str, pattern: &str) -> Result<Regex, CollectError> {
@@ -266,6 +273,7 @@ impl Driver {
             newline: f.newline.clone(),
             legacy_algorithms: f.legacy_algorithms,
             exit: f.exit.clone(),
+            exec: f.exec,
         })
     }
 

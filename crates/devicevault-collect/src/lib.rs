@@ -1,12 +1,17 @@
-//! Collection of network device configurations over SSH.
+//! Collection of network device configurations over SSH and Telnet.
 //!
 //! Design decisions:
 //! - **Drivers are data** ([`driver`]): a platform is a TOML file, not code.
 //!   The engine knows prompts, pagers, enable and filters in general; a
 //!   driver fills in the platform's regexes and commands. Built-in drivers are
 //!   embedded; a user directory adds or overrides them.
-//! - **Interactive PTY shell**, not exec: most network OSes refuse exec
-//!   channels, and a shell is what the platforms' CLIs are built for.
+//! - **Interactive PTY shell** by default: most network OSes refuse exec
+//!   channels, and a shell is what the platforms' CLIs are built for. A
+//!   driver may ask for **exec channels** (`exec = true`, e.g. `linux`):
+//!   one channel per command, no prompt guessing, the exit status decides.
+//! - **Telnet is the same dialogue over another byte stream** ([`Transport`]):
+//!   the session engine reads and writes a `Link`, SSH or Telnet; Telnet
+//!   adds option negotiation and answers the device's login prompts.
 //! - **The prompt is learned, then matched exactly**: the driver's regex finds
 //!   the first prompt; afterwards a command ends only when that exact prompt
 //!   line comes back after the command's echo, so a config line that looks
@@ -25,6 +30,7 @@ mod retry;
 mod session;
 mod ssh;
 mod target;
+mod telnet;
 pub mod terminal;
 
 use std::sync::Arc;
@@ -34,7 +40,7 @@ pub use driver::{Driver, DriverSet, DriverSource};
 pub use error::CollectError;
 pub use known_hosts::{HostKeyCheck, KnownHosts};
 pub use retry::{RetryPolicy, retry};
-pub use target::{Credential, DeviceTarget, Secret};
+pub use target::{Credential, DeviceTarget, Secret, Transport};
 
 /// Timeouts and host-key policy of a collection.
 #[derive(Debug, Clone)]
@@ -114,15 +120,31 @@ async fn collect_inner(
     driver: &Driver,
     opts: &CollectOptions,
 ) -> Result<String, CollectError> {
-    let legacy = device.legacy_algorithms || driver.legacy_algorithms;
-    let shell = ssh::open_shell(
-        device,
-        legacy,
-        opts.known_hosts.clone(),
-        opts.connect_timeout,
-    )
-    .await?;
-    let mut cli = session::CliSession::login(shell, driver, device, opts.command_timeout).await?;
+    let link = match device.transport {
+        Transport::Ssh if driver.exec => return collect_exec(device, driver, opts).await,
+        Transport::Ssh => {
+            let legacy = device.legacy_algorithms || driver.legacy_algorithms;
+            session::Link::Ssh(
+                ssh::open_shell(
+                    device,
+                    legacy,
+                    opts.known_hosts.clone(),
+                    opts.connect_timeout,
+                )
+                .await?,
+            )
+        }
+        Transport::Telnet => session::Link::Telnet(Box::new(
+            telnet::TelnetConn::connect(
+                &device.host,
+                device.port,
+                &device.display(),
+                opts.connect_timeout,
+            )
+            .await?,
+        )),
+    };
+    let mut cli = session::CliSession::login(link, driver, device, opts.command_timeout).await?;
     let result = async {
         cli.enable(device, opts.command_timeout).await?;
         for cmd in &driver.pager_disable {
@@ -144,5 +166,75 @@ async fn collect_inner(
     }
     .await;
     cli.close().await;
+    result
+}
+
+/// Exec mode: one SSH exec channel per backup command, on one connection.
+async fn collect_exec(
+    device: &DeviceTarget,
+    driver: &Driver,
+    opts: &CollectOptions,
+) -> Result<String, CollectError> {
+    let target = device.display();
+    let legacy = device.legacy_algorithms || driver.legacy_algorithms;
+    let deadline = tokio::time::Instant::now() + opts.connect_timeout;
+    let handle = ssh::connect(
+        device,
+        legacy,
+        opts.known_hosts.clone(),
+        deadline,
+        opts.connect_timeout,
+    )
+    .await?;
+    let result = async {
+        let mut out = String::new();
+        for cmd in &driver.commands {
+            let r = tokio::time::timeout(opts.command_timeout, ssh::exec(&handle, &target, cmd))
+                .await
+                .map_err(|_| CollectError::Timeout {
+                    target: target.clone(),
+                    stage: format!("waiting for the output of `{cmd}`"),
+                    elapsed: opts.command_timeout,
+                })??;
+            let stderr = terminal::clean(&r.stderr);
+            let first_error = stderr.lines().map(str::trim).find(|l| !l.is_empty());
+            if r.status != Some(0) {
+                let status = r.status.map_or_else(
+                    || "no exit status".to_owned(),
+                    |s| format!("exit status {s}"),
+                );
+                return Err(CollectError::CommandRejected {
+                    target: target.clone(),
+                    command: cmd.clone(),
+                    reply: match first_error {
+                        Some(line) => format!("{status}: {line}"),
+                        None => status,
+                    },
+                });
+            }
+            let text = terminal::clean(&r.stdout);
+            if let Some(line) = text
+                .lines()
+                .find(|l| driver.error_patterns.iter().any(|p| p.is_match(l)))
+            {
+                return Err(CollectError::CommandRejected {
+                    target: target.clone(),
+                    command: cmd.clone(),
+                    reply: line.trim().to_owned(),
+                });
+            }
+            out.push_str(&text);
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        Ok(driver.filter(&out, device.remove_secrets))
+    }
+    .await;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        handle.disconnect(russh::Disconnect::ByApplication, "backup done", "en"),
+    )
+    .await;
     result
 }

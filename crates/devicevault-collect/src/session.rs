@@ -4,14 +4,66 @@
 
 use std::time::Duration;
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use russh::ChannelMsg;
 use tokio::time::Instant;
 
 use crate::driver::Driver;
 use crate::error::CollectError;
 use crate::ssh::ShellChannel;
-use crate::target::DeviceTarget;
+use crate::target::{Credential, DeviceTarget};
+use crate::telnet::{Received, TelnetConn};
 use crate::terminal;
+
+/// The byte stream under a CLI session.
+pub(crate) enum Link {
+    /// An SSH channel with a PTY shell, authenticated by SSH.
+    Ssh(ShellChannel),
+    /// A Telnet connection; the login happens in the dialogue.
+    Telnet(Box<TelnetConn>),
+}
+
+impl Link {
+    async fn send(&mut self, target: &str, data: Vec<u8>) -> Result<(), CollectError> {
+        match self {
+            Link::Ssh(s) => s
+                .channel
+                .data_bytes(data)
+                .await
+                .map_err(|e| crate::ssh::map_ssh_error(target, "sending a command", e)),
+            Link::Telnet(t) => t.send(&data).await,
+        }
+    }
+
+    /// The next bytes from the device; `None` once it closed the session.
+    async fn recv(&mut self) -> Result<Option<Vec<u8>>, CollectError> {
+        match self {
+            Link::Ssh(s) => loop {
+                match s.channel.wait().await {
+                    Some(ChannelMsg::Data { data })
+                    | Some(ChannelMsg::ExtendedData { data, .. }) => {
+                        return Ok(Some(data.to_vec()));
+                    }
+                    Some(ChannelMsg::Eof | ChannelMsg::Close) | None => return Ok(None),
+                    Some(_) => {}
+                }
+            },
+            Link::Telnet(t) => match t.recv().await? {
+                Received::Data(d) => Ok(Some(d)),
+                Received::Closed => Ok(None),
+            },
+        }
+    }
+}
+
+/// Login prompts of devices reached over Telnet, where the CLI itself asks
+/// for the credentials. Matched after the driver's own `login` answers.
+static TELNET_USERNAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?im)(user ?name|login)\s*:\s*$").expect("static regex"));
+static TELNET_PASSWORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?im)pass(word|code)\s*:\s*$").expect("static regex"));
 
 /// What the dialogue does when the last line of output matches something.
 enum Step {
@@ -27,7 +79,7 @@ enum Step {
 
 /// A logged-in CLI session.
 pub(crate) struct CliSession<'a> {
-    shell: ShellChannel,
+    link: Link,
     driver: &'a Driver,
     target: String,
     buf: Vec<u8>,
@@ -37,36 +89,92 @@ pub(crate) struct CliSession<'a> {
 }
 
 impl<'a> CliSession<'a> {
-    /// Waits for the first prompt, answering the driver's login sequence.
+    /// Waits for the first prompt, answering the driver's login sequence
+    /// and, over Telnet, the device's username and password prompts.
     pub(crate) async fn login(
-        shell: ShellChannel,
+        mut link: Link,
         driver: &'a Driver,
         t: &DeviceTarget,
         timeout: Duration,
     ) -> Result<CliSession<'a>, CollectError> {
+        let early = match &mut link {
+            Link::Ssh(s) => std::mem::take(&mut s.early),
+            Link::Telnet(_) => Vec::new(),
+        };
+        let telnet = matches!(link, Link::Telnet(_));
         let mut s = CliSession {
-            buf: Vec::new(),
-            shell,
+            buf: early,
+            link,
             driver,
             target: t.display(),
             closed: false,
             prompt: String::new(),
         };
-        s.buf = std::mem::take(&mut s.shell.early);
         let username = t.username.clone();
-        let (_, prompt) = s
+        let password = match &t.credential {
+            Credential::Password(p) => Some(p.clone()),
+            Credential::Key { .. } => None,
+        };
+        let target = s.target.clone();
+        let auth_failed = || CollectError::AuthFailed {
+            target: target.clone(),
+        };
+        let (mut users_sent, mut passwords_sent) = (0u32, 0u32);
+        let result = s
             .read_until(timeout, "waiting for the first prompt", |tail, _| {
                 if driver.prompt.is_match(tail) {
                     return Step::Done;
                 }
                 for l in &driver.login {
                     if l.expect.is_match(tail) {
-                        return Step::Answer(l.send.replace("{username}", &username));
+                        let mut answer = l.send.replace("{username}", &username);
+                        if answer.contains("{password}") {
+                            let Some(p) = &password else {
+                                return Step::Fail(CollectError::BadKey {
+                                    target: target.clone(),
+                                    reason: "the driver's login sends a password and the device has a key".into(),
+                                });
+                            };
+                            answer = answer.replace("{password}", p.expose());
+                        }
+                        return Step::Answer(answer);
+                    }
+                }
+                if telnet {
+                    // A second prompt for the same thing means the device
+                    // rejected what we sent.
+                    if TELNET_USERNAME.is_match(tail) {
+                        users_sent += 1;
+                        if users_sent > 1 || passwords_sent > 0 {
+                            return Step::Fail(auth_failed());
+                        }
+                        return Step::Answer(format!("{username}{}", driver.newline));
+                    }
+                    if TELNET_PASSWORD.is_match(tail) {
+                        passwords_sent += 1;
+                        let Some(p) = &password else {
+                            return Step::Fail(CollectError::BadKey {
+                                target: target.clone(),
+                                reason: "Telnet logs in with a password, not a key".into(),
+                            });
+                        };
+                        if passwords_sent > 1 {
+                            return Step::Fail(auth_failed());
+                        }
+                        return Step::Answer(format!("{}{}", p.expose(), driver.newline));
                     }
                 }
                 Step::More
             })
-            .await?;
+            .await;
+        let prompt = match result {
+            Ok((_, prompt)) => prompt,
+            // A device that hangs up right after our password rejected it.
+            Err(CollectError::ConnectionLost { .. }) if passwords_sent > 0 => {
+                return Err(auth_failed());
+            }
+            Err(e) => return Err(e),
+        };
         s.prompt = prompt;
         Ok(s)
     }
@@ -209,17 +317,23 @@ impl<'a> CliSession<'a> {
     /// and a device that stopped reading must not hold the job, hence the bound.
     pub(crate) async fn close(mut self) {
         let bye = async {
-            if !self.closed {
-                if let Some(exit) = self.driver.exit.clone() {
-                    let _ = self.send_line(&exit).await;
-                }
-                let _ = self.shell.channel.eof().await;
+            if !self.closed
+                && let Some(exit) = self.driver.exit.clone()
+            {
+                let _ = self.send_line(&exit).await;
             }
-            let _ = self
-                .shell
-                .handle
-                .disconnect(russh::Disconnect::ByApplication, "backup done", "en")
-                .await;
+            match &mut self.link {
+                Link::Ssh(s) => {
+                    if !self.closed {
+                        let _ = s.channel.eof().await;
+                    }
+                    let _ = s
+                        .handle
+                        .disconnect(russh::Disconnect::ByApplication, "backup done", "en")
+                        .await;
+                }
+                Link::Telnet(t) => t.shutdown().await,
+            }
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), bye).await;
     }
@@ -230,11 +344,7 @@ impl<'a> CliSession<'a> {
     }
 
     async fn send(&mut self, data: String) -> Result<(), CollectError> {
-        self.shell
-            .channel
-            .data_bytes(data.into_bytes())
-            .await
-            .map_err(|e| crate::ssh::map_ssh_error(&self.target, "sending a command", e))
+        self.link.send(&self.target, data.into_bytes()).await
     }
 
     /// Reads until `step` says `Done` on the last, incomplete line. Returns
@@ -274,7 +384,7 @@ impl<'a> CliSession<'a> {
                     reason: "the device closed the session".into(),
                 });
             }
-            match tokio::time::timeout_at(deadline, self.shell.channel.wait()).await {
+            match tokio::time::timeout_at(deadline, self.link.recv()).await {
                 Err(_) => {
                     return Err(CollectError::Timeout {
                         target: self.target.clone(),
@@ -282,12 +392,9 @@ impl<'a> CliSession<'a> {
                         elapsed: timeout,
                     });
                 }
-                Ok(Some(ChannelMsg::Data { data }))
-                | Ok(Some(ChannelMsg::ExtendedData { data, .. })) => {
-                    self.buf.extend_from_slice(&data);
-                }
-                Ok(Some(ChannelMsg::Eof | ChannelMsg::Close)) | Ok(None) => self.closed = true,
-                Ok(Some(_)) => {}
+                Ok(Ok(Some(data))) => self.buf.extend_from_slice(&data),
+                Ok(Ok(None)) => self.closed = true,
+                Ok(Err(e)) => return Err(e),
             }
         }
     }

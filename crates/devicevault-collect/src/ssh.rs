@@ -107,20 +107,20 @@ pub(crate) fn map_ssh_error(target: &str, stage: &str, e: russh::Error) -> Colle
     }
 }
 
-/// Connects, verifies the host key, authenticates and opens a PTY shell.
-pub(crate) async fn open_shell(
+/// Connects, verifies the host key and authenticates.
+pub(crate) async fn connect(
     t: &DeviceTarget,
     legacy: bool,
     known_hosts: Arc<KnownHosts>,
+    deadline: tokio::time::Instant,
     connect_timeout: Duration,
-) -> Result<ShellChannel, CollectError> {
+) -> Result<client::Handle<HostKeyVerifier>, CollectError> {
     let target = t.display();
     let timeout = |stage: &str| CollectError::Timeout {
         target: target.clone(),
         stage: stage.to_owned(),
         elapsed: connect_timeout,
     };
-    let deadline = tokio::time::Instant::now() + connect_timeout;
     let tcp = tokio::time::timeout_at(deadline, TcpStream::connect((t.host.as_str(), t.port)))
         .await
         .map_err(|_| timeout("connecting"))?
@@ -175,7 +175,19 @@ pub(crate) async fn open_shell(
     if !auth {
         return Err(CollectError::AuthFailed { target });
     }
+    Ok(handle)
+}
 
+/// Connects, verifies the host key, authenticates and opens a PTY shell.
+pub(crate) async fn open_shell(
+    t: &DeviceTarget,
+    legacy: bool,
+    known_hosts: Arc<KnownHosts>,
+    connect_timeout: Duration,
+) -> Result<ShellChannel, CollectError> {
+    let target = t.display();
+    let deadline = tokio::time::Instant::now() + connect_timeout;
+    let handle = connect(t, legacy, known_hosts, deadline, connect_timeout).await?;
     let open = async {
         let mut channel = handle
             .channel_open_session()
@@ -216,12 +228,62 @@ pub(crate) async fn open_shell(
     };
     let (channel, early) = tokio::time::timeout_at(deadline, open)
         .await
-        .map_err(|_| timeout("opening the shell"))??;
+        .map_err(|_| CollectError::Timeout {
+            target: target.clone(),
+            stage: "opening the shell".into(),
+            elapsed: connect_timeout,
+        })??;
     Ok(ShellChannel {
         handle,
         channel,
         early,
     })
+}
+
+/// What an exec channel returned.
+pub(crate) struct ExecOutput {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// `None` if the device closed the channel without an exit status.
+    pub status: Option<u32>,
+}
+
+/// Runs one command on its own exec channel (no PTY) and reads it to the end.
+pub(crate) async fn exec(
+    handle: &client::Handle<HostKeyVerifier>,
+    target: &str,
+    command: &str,
+) -> Result<ExecOutput, CollectError> {
+    let mut channel = handle
+        .channel_open_session()
+        .await
+        .map_err(|e| map_ssh_error(target, "opening an exec channel", e))?;
+    channel
+        .exec(true, command)
+        .await
+        .map_err(|e| map_ssh_error(target, "requesting exec", e))?;
+    let mut out = ExecOutput {
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        status: None,
+    };
+    loop {
+        match channel.wait().await {
+            Some(ChannelMsg::Failure) => {
+                return Err(CollectError::ShellRefused {
+                    target: target.to_owned(),
+                    reason: "the exec request was denied (set `exec = false` in the driver to use an interactive shell)".into(),
+                });
+            }
+            Some(ChannelMsg::Data { data }) => out.stdout.extend_from_slice(&data),
+            Some(ChannelMsg::ExtendedData { data, .. }) => out.stderr.extend_from_slice(&data),
+            Some(ChannelMsg::ExitStatus { exit_status }) => out.status = Some(exit_status),
+            // Exit status may follow EOF: wait for the channel to close.
+            Some(ChannelMsg::Close) | None => break,
+            Some(_) => {}
+        }
+    }
+    Ok(out)
 }
 
 async fn authenticate(

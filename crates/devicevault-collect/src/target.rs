@@ -51,13 +51,60 @@ pub enum Credential {
     },
 }
 
+/// How to reach a device's CLI.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// SSH (port 22 by convention): an interactive PTY shell, or exec
+    /// channels for drivers that ask for them.
+    #[default]
+    Ssh,
+    /// Telnet (port 23 by convention): clear text, for devices that have
+    /// nothing else; the device's `Username:`/`Password:` prompts are answered.
+    Telnet,
+}
+
+impl Transport {
+    /// The conventional port: 22 or 23.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Transport::Ssh => 22,
+            Transport::Telnet => 23,
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Transport::Ssh => "ssh",
+            Transport::Telnet => "telnet",
+        })
+    }
+}
+
+impl std::str::FromStr for Transport {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Transport, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "ssh" => Ok(Transport::Ssh),
+            "telnet" => Ok(Transport::Telnet),
+            other => Err(format!(
+                "unknown transport `{other}`: expected ssh or telnet"
+            )),
+        }
+    }
+}
+
 /// One device to back up.
 #[derive(Debug, Clone)]
 pub struct DeviceTarget {
     /// Address or name.
     pub host: String,
-    /// SSH port.
+    /// TCP port of the SSH or Telnet service.
     pub port: u16,
+    /// SSH (default) or Telnet.
+    pub transport: Transport,
     /// Login name.
     pub username: String,
     /// Password or key.
@@ -84,6 +131,7 @@ impl DeviceTarget {
         DeviceTarget {
             host: host.into(),
             port,
+            transport: Transport::Ssh,
             username: username.into(),
             credential: Credential::Password(password.into()),
             enable_secret: None,
@@ -110,5 +158,16 @@ mod tests {
         let dbg = format!("{t:?}");
         assert!(!dbg.contains("hunter2") && !dbg.contains("s3cret"), "{dbg}");
         assert_eq!(t.display(), "admin@10.0.0.1:22");
+    }
+
+    #[test]
+    fn transports_parse_and_default_to_ssh() {
+        assert_eq!("telnet".parse::<Transport>(), Ok(Transport::Telnet));
+        assert_eq!("SSH".parse::<Transport>(), Ok(Transport::Ssh));
+        assert!("rlogin".parse::<Transport>().is_err());
+        assert_eq!(Transport::default(), Transport::Ssh);
+        assert_eq!(Transport::Telnet.default_port(), 23);
+        let t = DeviceTarget::password("10.0.0.1", 22, "admin", "x", "cisco_ios");
+        assert_eq!(t.transport, Transport::Ssh);
     }
 }

@@ -35,6 +35,8 @@ pub(crate) struct State {
     pub revision: u32,
     pub sessions: u64,
     pub open_shells: u64,
+    /// Negotiation commands the last Telnet client sent, e.g. `DO ECHO`.
+    pub telnet_negotiation: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -42,6 +44,7 @@ pub(crate) struct Shared {
     pub name: String,
     pub personality: &'static Personality,
     pub addr: SocketAddr,
+    pub telnet_addr: Option<SocketAddr>,
     pub username: String,
     pub password: String,
     pub enable_secret: String,
@@ -118,9 +121,25 @@ impl SimDevice {
         self.shared.addr
     }
 
-    /// Its port.
+    /// Its SSH port.
     pub fn port(&self) -> u16 {
         self.shared.addr.port()
+    }
+
+    /// Its Telnet port, if the simulator was started with Telnet.
+    pub fn telnet_port(&self) -> Option<u16> {
+        self.shared.telnet_addr.map(|a| a.port())
+    }
+
+    /// The option negotiation the last Telnet client sent, in order, e.g.
+    /// `["DO ECHO", "DO SGA", "WONT TTYPE", "WONT NAWS"]`.
+    pub fn telnet_negotiation(&self) -> Vec<String> {
+        self.shared.lock().telnet_negotiation.clone()
+    }
+
+    /// Lines of configuration it prints (volatile lines included).
+    pub fn config_lines(&self) -> usize {
+        self.shared.config_lines
     }
 
     /// The login name it accepts.

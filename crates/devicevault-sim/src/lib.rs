@@ -20,6 +20,7 @@ pub mod config;
 mod device;
 pub mod personality;
 mod server;
+mod telnet;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -74,6 +75,16 @@ pub struct SimConfig {
     pub enable_secret: String,
     /// Lines of configuration per device (50..=50,000).
     pub config_lines: usize,
+    /// When set, sizes vary per device: device `i` gets a fixed number of
+    /// lines between `config_lines` and this, spread evenly over the fleet
+    /// (a function of `i`, so a device keeps its size across sessions).
+    pub config_lines_max: Option<usize>,
+    /// Also serve Telnet: device `i` listens on this port + `i` (0: any
+    /// free port per device). `None`: SSH only.
+    pub telnet_base_port: Option<u16>,
+    /// Misbehaviours every device starts with (e.g. a throttled fleet for
+    /// benchmarks); tests change one device's with [`SimDevice::set_faults`].
+    pub faults: Faults,
 }
 
 impl Default for SimConfig {
@@ -87,6 +98,9 @@ impl Default for SimConfig {
             password: "admin".into(),
             enable_secret: "enable".into(),
             config_lines: 200,
+            config_lines_max: None,
+            telnet_base_port: None,
+            faults: Faults::default(),
         }
     }
 }
@@ -114,15 +128,21 @@ impl Simulator {
                 })
                 .collect::<Result<_, _>>()?
         };
-        if cfg.base_port != 0 && usize::from(cfg.base_port) + cfg.devices > 65_536 {
-            return Err(SimError::PortRange {
-                devices: cfg.devices,
-                base_port: cfg.base_port,
-            });
+        for base_port in [Some(cfg.base_port), cfg.telnet_base_port]
+            .into_iter()
+            .flatten()
+        {
+            if base_port != 0 && usize::from(base_port) + cfg.devices > 65_536 {
+                return Err(SimError::PortRange {
+                    devices: cfg.devices,
+                    base_port,
+                });
+            }
         }
         let (shutdown, rx) = watch::channel(false);
         let mut devices = Vec::with_capacity(cfg.devices);
         let mut listeners = Vec::with_capacity(cfg.devices);
+        let mut telnet_listeners = Vec::new();
         for i in 0..cfg.devices {
             let port = if cfg.base_port == 0 {
                 0
@@ -136,32 +156,57 @@ impl Simulator {
             let addr = listener
                 .local_addr()
                 .map_err(|source| SimError::Bind { addr, source })?;
+            let telnet_addr = match cfg.telnet_base_port {
+                None => None,
+                Some(base) => {
+                    let port = if base == 0 { 0 } else { base + i as u16 };
+                    let taddr = SocketAddr::new(cfg.bind, port);
+                    let l = TcpListener::bind(taddr)
+                        .await
+                        .map_err(|source| SimError::Bind {
+                            addr: taddr,
+                            source,
+                        })?;
+                    let bound = l.local_addr().map_err(|source| SimError::Bind {
+                        addr: taddr,
+                        source,
+                    })?;
+                    telnet_listeners.push((i, l));
+                    Some(bound)
+                }
+            };
             let personality = names[i % names.len()];
             let shared = Arc::new(device::Shared {
                 name: format!("r{:04}", i + 1),
                 personality,
                 addr,
+                telnet_addr,
                 username: cfg.username.clone(),
                 password: cfg.password.clone(),
                 enable_secret: cfg.enable_secret.clone(),
-                config_lines: cfg.config_lines.clamp(50, 50_000),
+                config_lines: device_lines(&cfg, i),
                 seed: (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
                 state: Mutex::new(device::State {
-                    faults: Faults::default(),
+                    faults: cfg.faults.clone(),
                     key_generation: 0,
                     revision: 0,
                     sessions: 0,
                     open_shells: 0,
+                    telnet_negotiation: Vec::new(),
                 }),
             });
             devices.push(SimDevice { shared });
             listeners.push(listener);
         }
-        let tasks = devices
+        let mut tasks: Vec<JoinHandle<()>> = devices
             .iter()
             .zip(listeners)
             .map(|(d, l)| tokio::spawn(server::serve(d.shared.clone(), l, rx.clone())))
             .collect();
+        for (i, l) in telnet_listeners {
+            let shared = devices[i].shared.clone();
+            tasks.push(tokio::spawn(telnet::serve(shared, l, rx.clone())));
+        }
         Ok(Simulator {
             devices,
             shutdown,
@@ -214,6 +259,23 @@ impl Drop for Simulator {
     }
 }
 
+/// Lines of configuration of device `i`: `config_lines`, or a size between
+/// it and `config_lines_max` picked by a permutation of the index, so that
+/// neighbouring devices differ and the whole range is covered evenly.
+fn device_lines(cfg: &SimConfig, i: usize) -> usize {
+    let min = cfg.config_lines.clamp(50, 50_000);
+    let Some(max) = cfg.config_lines_max.map(|m| m.clamp(min, 50_000)) else {
+        return min;
+    };
+    if cfg.devices <= 1 || max == min {
+        return min;
+    }
+    // Multiplying by a prime permutes the indices (unless the fleet size is
+    // a multiple of it), scattering the evenly spaced sizes over the fleet.
+    let slot = (i.wrapping_mul(7919)) % cfg.devices;
+    min + (max - min) * slot / (cfg.devices - 1)
+}
+
 /// Runs a simulator until `until` completes (the CLI passes Ctrl-C), calling
 /// `ready` once every device listens (the CLI prints [`Simulator::summary`]).
 pub async fn run(
@@ -226,4 +288,36 @@ pub async fn run(
     until.await;
     sim.stop();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_device_sizes_cover_the_range_evenly_and_are_stable() {
+        let cfg = SimConfig {
+            devices: 1000,
+            config_lines: 100,
+            config_lines_max: Some(1900),
+            ..SimConfig::default()
+        };
+        let sizes: Vec<usize> = (0..1000).map(|i| device_lines(&cfg, i)).collect();
+        assert_eq!(*sizes.iter().min().unwrap(), 100);
+        assert_eq!(*sizes.iter().max().unwrap(), 1900);
+        let mut sorted = sizes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert!(sorted.len() > 900, "sizes should be nearly all distinct");
+        assert_ne!(sizes[0], sizes[1], "neighbours should differ");
+        assert_eq!(
+            sizes,
+            (0..1000).map(|i| device_lines(&cfg, i)).collect::<Vec<_>>()
+        );
+        let fixed = SimConfig {
+            config_lines: 300,
+            ..SimConfig::default()
+        };
+        assert_eq!(device_lines(&fixed, 5), 300);
+    }
 }

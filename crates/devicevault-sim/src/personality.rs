@@ -367,6 +367,23 @@ pub static PERSONALITIES: &[Personality] = &[
     },
 ];
 
+impl Personality {
+    /// Whether the platform runs commands on SSH exec channels (the Unix
+    /// ones do; network OSes refuse them).
+    pub fn supports_exec(&self) -> bool {
+        self.style == Style::Linux
+    }
+
+    /// The first login prompt over Telnet: Unix-like systems ask `login:`,
+    /// network OSes `Username:`.
+    pub fn telnet_username_prompt(&self) -> &'static str {
+        match self.style {
+            Style::Linux | Style::Vyos | Style::Junos => "login: ",
+            _ => "Username: ",
+        }
+    }
+}
+
 /// The personality of `platform`.
 pub fn personality(platform: &str) -> Option<&'static Personality> {
     PERSONALITIES.iter().find(|p| p.platform == platform)

@@ -159,16 +159,15 @@ impl server::Handler for DeviceHandler {
             s.open_shells += 1;
             s.sessions
         };
-        let cli = Cli {
-            dev: self.dev.clone(),
-            faults: self.faults.clone(),
-            ch,
-            handle: session.handle(),
-            input: VecDeque::new(),
-            privileged: self.dev.personality.privileged_prompt.is_none(),
-            pager: !self.dev.personality.pager_text.is_empty(),
+        let cli = Cli::new(
+            self.dev.clone(),
+            self.faults.clone(),
+            Io::Ssh {
+                ch,
+                handle: session.handle(),
+            },
             counter,
-        };
+        );
         tokio::spawn(cli.run());
         Ok(())
     }
@@ -176,22 +175,130 @@ impl server::Handler for DeviceHandler {
     async fn exec_request(
         &mut self,
         channel: ChannelId,
-        _data: &[u8],
+        data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        // Like most network OSes, only an interactive shell is offered.
-        session.channel_failure(channel)
+        // Like most network OSes, only an interactive shell is offered,
+        // except by the platforms that are Unix underneath.
+        let Some(ch) = self
+            .channel
+            .take_if(|_| self.dev.personality.supports_exec())
+        else {
+            return session.channel_failure(channel);
+        };
+        session.channel_success(channel)?;
+        let command = String::from_utf8_lossy(data).into_owned();
+        let counter = {
+            let mut s = self.dev.lock();
+            s.sessions += 1;
+            s.open_shells += 1;
+            s.sessions
+        };
+        tokio::spawn(exec(self.dev.clone(), ch, command, counter));
+        Ok(())
+    }
+}
+
+/// Runs one command without a PTY: plain `\n` output, errors on stderr,
+/// an exit status, then the channel closes.
+async fn exec(dev: Arc<Shared>, ch: Channel<Msg>, command: String, counter: u64) {
+    let p = dev.personality;
+    let cmd = command.trim();
+    let (out, err, status) = if cmd == p.config_command {
+        let rev = dev.lock().revision;
+        (dev.render(rev, now_stamp(counter)), String::new(), 0)
+    } else if let Some((_, out)) = p.commands.iter().find(|(c, _)| *c == cmd) {
+        ((*out).to_owned(), String::new(), 0)
+    } else {
+        let name = cmd.split_whitespace().next().unwrap_or_default();
+        (
+            String::new(),
+            format!("bash: line 1: {name}: command not found\n"),
+            127,
+        )
+    };
+    if !out.is_empty() {
+        let _ = ch.data_bytes(out.into_bytes()).await;
+    }
+    if !err.is_empty() {
+        let _ = ch.extended_data(1, err.as_bytes()).await;
+    }
+    let _ = ch.exit_status(status).await;
+    let _ = ch.eof().await;
+    let _ = ch.close().await;
+    dev.lock().open_shells -= 1;
+}
+
+/// The byte stream under a simulated CLI.
+pub(crate) enum Io {
+    Ssh {
+        ch: Channel<Msg>,
+        handle: server::Handle,
+    },
+    Telnet(crate::telnet::TelnetIo),
+}
+
+impl Io {
+    async fn send(&mut self, data: Vec<u8>) -> Result<(), Gone> {
+        match self {
+            Io::Ssh { ch, .. } => ch.data_bytes(data).await.map_err(|_| Gone),
+            Io::Telnet(t) => t.send(&data).await.map_err(|_| Gone),
+        }
+    }
+
+    /// The next input bytes (Telnet commands removed).
+    async fn recv(&mut self) -> Result<Vec<u8>, Gone> {
+        match self {
+            Io::Ssh { ch, .. } => loop {
+                match ch.wait().await {
+                    Some(ChannelMsg::Data { data }) => return Ok(data.to_vec()),
+                    Some(ChannelMsg::Eof | ChannelMsg::Close) | None => return Err(Gone),
+                    Some(_) => {}
+                }
+            },
+            Io::Telnet(t) => t.recv().await.map_err(|_| Gone),
+        }
+    }
+
+    /// Ends the session; `clean` when the user logged out.
+    async fn finish(&mut self, clean: bool) {
+        match self {
+            Io::Ssh { ch, .. } => {
+                if clean {
+                    // OpenSSH turns a missing exit status into a failure of `ssh`.
+                    let _ = ch.exit_status(0).await;
+                }
+                let _ = ch.eof().await;
+                let _ = ch.close().await;
+            }
+            Io::Telnet(t) => t.shutdown().await,
+        }
+    }
+
+    /// Drops the connection abruptly (the disconnect misbehaviour).
+    async fn reset(&mut self) {
+        match self {
+            Io::Ssh { handle, .. } => {
+                let _ = handle
+                    .disconnect(
+                        russh::Disconnect::ByApplication,
+                        "connection reset".into(),
+                        "en".into(),
+                    )
+                    .await;
+            }
+            Io::Telnet(t) => t.shutdown().await,
+        }
     }
 }
 
 /// The connection ended (or must end); unwinds the CLI task.
-struct Gone;
+pub(crate) struct Gone;
 
-struct Cli {
+pub(crate) struct Cli {
     dev: Arc<Shared>,
     faults: Faults,
-    ch: Channel<Msg>,
-    handle: server::Handle,
+    io: Io,
     input: VecDeque<u8>,
     privileged: bool,
     pager: bool,
@@ -201,13 +308,32 @@ struct Cli {
 const PAGE_LINES: usize = 24;
 
 impl Cli {
-    async fn run(mut self) {
-        if self.dialogue().await.is_ok() {
-            // OpenSSH turns a missing exit status into a failure of `ssh`.
-            let _ = self.ch.exit_status(0).await;
+    pub(crate) fn new(dev: Arc<Shared>, faults: Faults, io: Io, counter: u64) -> Cli {
+        Cli {
+            privileged: dev.personality.privileged_prompt.is_none(),
+            pager: !dev.personality.pager_text.is_empty(),
+            dev,
+            faults,
+            io,
+            input: VecDeque::new(),
+            counter,
         }
-        let _ = self.ch.eof().await;
-        let _ = self.ch.close().await;
+    }
+
+    pub(crate) fn set_counter(&mut self, counter: u64) {
+        self.counter = counter;
+    }
+
+    /// Ends a session that never reached the CLI (failed Telnet login).
+    pub(crate) async fn hang_up(mut self) {
+        self.io.finish(false).await;
+    }
+
+    /// Runs the CLI until the user logs out or the connection ends. The
+    /// caller counted the session as open; this counts it closed.
+    pub(crate) async fn run(mut self) {
+        let clean = self.dialogue().await.is_ok();
+        self.io.finish(clean).await;
         self.dev.lock().open_shells -= 1;
     }
 
@@ -228,12 +354,9 @@ impl Cli {
         }
     }
 
-    async fn write(&mut self, text: &str) -> Result<(), Gone> {
+    pub(crate) async fn write(&mut self, text: &str) -> Result<(), Gone> {
         let data = text.replace('\n', "\r\n");
-        self.ch
-            .data_bytes(data.into_bytes())
-            .await
-            .map_err(|_| Gone)
+        self.io.send(data.into_bytes()).await
     }
 
     async fn byte(&mut self) -> Result<u8, Gone> {
@@ -241,22 +364,20 @@ impl Cli {
             if let Some(b) = self.input.pop_front() {
                 return Ok(b);
             }
-            match self.ch.wait().await {
-                Some(ChannelMsg::Data { data }) => self.input.extend(data.iter()),
-                Some(ChannelMsg::Eof | ChannelMsg::Close) | None => return Err(Gone),
-                Some(_) => {}
-            }
+            let data = self.io.recv().await?;
+            self.input.extend(data);
         }
     }
 
     /// Reads a line as a terminal in cooked mode would, echoing unless `secret`.
-    async fn line(&mut self, secret: bool) -> Result<String, Gone> {
+    pub(crate) async fn line(&mut self, secret: bool) -> Result<String, Gone> {
         let mut line = Vec::new();
         loop {
             let b = self.byte().await?;
             match b {
                 b'\r' | b'\n' => {
-                    if b == b'\r' && self.input.front() == Some(&b'\n') {
+                    // CR LF and Telnet's CR NUL are one line end.
+                    if b == b'\r' && matches!(self.input.front(), Some(&b'\n' | &0)) {
                         self.input.pop_front();
                     }
                     self.write("\n").await?;
@@ -275,7 +396,7 @@ impl Cli {
                 b => {
                     line.push(b);
                     if !secret {
-                        self.ch.data_bytes(vec![b]).await.map_err(|_| Gone)?;
+                        self.io.send(vec![b]).await?;
                     }
                 }
             }
@@ -375,10 +496,7 @@ impl Cli {
                     i += 1;
                 }
             }
-            self.ch
-                .data_bytes(bytes[start..end].to_vec())
-                .await
-                .map_err(|_| Gone)?;
+            self.io.send(bytes[start..end].to_vec()).await?;
             start = end;
             if let Some(_bps) = self.faults.throttle_bytes_per_sec {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -396,14 +514,7 @@ impl Cli {
         }
         match cut {
             Some((_, true)) => {
-                let _ = self
-                    .handle
-                    .disconnect(
-                        russh::Disconnect::ByApplication,
-                        "connection reset".into(),
-                        "en".into(),
-                    )
-                    .await;
+                self.io.reset().await;
                 Err(Gone)
             }
             Some((_, false)) => {

@@ -36,6 +36,11 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Collect every device of a simulated fleet (a `devicevault sim` child
+    /// process, so its CPU and memory are not counted as the collector's)
+    /// with the real collector at bounded concurrency; time OpenSSH fetching
+    /// one device's configuration for reference.
+    Collect(crate::bench_collect::CollectBench),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -47,6 +52,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             reads,
             dir,
         } => bench_storage(versions, devices, size, reads, dir),
+        BenchCommand::Collect(args) => crate::bench_collect::run(args),
     }
 }
 

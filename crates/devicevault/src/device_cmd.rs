@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use devicevault_collect::{
-    CollectOptions, DeviceTarget, DriverSet, KnownHosts, RetryPolicy, Secret, collect_with_retry,
+    CollectOptions, DeviceTarget, DriverSet, KnownHosts, RetryPolicy, Secret, Transport,
+    collect_with_retry,
 };
 use devicevault_sim::SimConfig;
 
@@ -37,6 +38,16 @@ pub struct SimArgs {
     /// Lines of running configuration per device (50 to 50,000).
     #[arg(long, default_value_t = 200)]
     config_lines: usize,
+    /// Vary sizes over the fleet: each device gets a fixed size between
+    /// --config-lines and this.
+    #[arg(long)]
+    config_lines_max: Option<usize>,
+    /// Also serve Telnet, device i on telnet-base-port + i.
+    #[arg(long)]
+    telnet_base_port: Option<u16>,
+    /// Send configurations at most this many bytes per second (slow devices).
+    #[arg(long)]
+    throttle_bytes_per_sec: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -44,9 +55,15 @@ pub struct CollectArgs {
     /// Device address.
     #[arg(long)]
     host: String,
-    /// SSH port.
-    #[arg(long, default_value_t = 22)]
-    port: u16,
+    /// TCP port (default: 22 for SSH, 23 for Telnet).
+    #[arg(long)]
+    port: Option<u16>,
+    /// How to reach the device: ssh or telnet.
+    #[arg(long, default_value = "ssh")]
+    transport: Transport,
+    /// Same as --transport telnet.
+    #[arg(long, conflicts_with = "transport")]
+    telnet: bool,
     /// Driver (platform) name; see `devicevault drivers`.
     #[arg(long)]
     driver: String,
@@ -129,6 +146,26 @@ pub fn sim(args: SimArgs) -> anyhow::Result<()> {
     if let Some(bad) = args.platform.iter().find(|p| !known.contains(&p.as_str())) {
         bail!("unknown platform {bad:?}; known: {}", known.join(", "));
     }
+    if let Some(max) = args.config_lines_max
+        && max < args.config_lines
+    {
+        bail!("--config-lines-max must be at least --config-lines");
+    }
+    if let Some(telnet) = args.telnet_base_port
+        && usize::from(telnet) + args.devices - 1 > usize::from(u16::MAX)
+    {
+        bail!(
+            "{} devices from Telnet port {telnet} run past port 65535",
+            args.devices
+        );
+    }
+    // One or two listeners per device, plus the sessions.
+    let listeners = if args.telnet_base_port.is_some() {
+        2
+    } else {
+        1
+    };
+    crate::limits::raise_nofile_limit(args.devices as u64 * listeners + 64)?;
     let cfg = SimConfig {
         devices: args.devices,
         bind: args.bind,
@@ -138,6 +175,12 @@ pub fn sim(args: SimArgs) -> anyhow::Result<()> {
         password: args.password,
         enable_secret: args.enable_secret,
         config_lines: args.config_lines,
+        config_lines_max: args.config_lines_max,
+        telnet_base_port: args.telnet_base_port,
+        faults: devicevault_sim::Faults {
+            throttle_bytes_per_sec: args.throttle_bytes_per_sec,
+            ..devicevault_sim::Faults::default()
+        },
     };
     runtime()?.block_on(async {
         devicevault_sim::run(
@@ -179,8 +222,14 @@ pub fn collect(args: CollectArgs) -> anyhow::Result<()> {
     drivers.get(&args.driver)?;
     let password = secret_from_env(&args.password_env, "password")?
         .context("--password-env is required (the variable holding the device password)")?;
-    let mut target =
-        DeviceTarget::password(args.host, args.port, args.username, password, args.driver);
+    let transport = if args.telnet {
+        Transport::Telnet
+    } else {
+        args.transport
+    };
+    let port = args.port.unwrap_or(transport.default_port());
+    let mut target = DeviceTarget::password(args.host, port, args.username, password, args.driver);
+    target.transport = transport;
     target.enable_secret = secret_from_env(&args.enable_env, "enable secret")?;
     target.remove_secrets = args.remove_secrets;
     target.legacy_algorithms = args.legacy;

@@ -1,7 +1,9 @@
 //! The `devicevault` binary: every role and operator tool as a subcommand.
 
 mod bench;
+mod bench_collect;
 mod device_cmd;
+mod limits;
 mod storage_cmd;
 
 use std::process::ExitCode;

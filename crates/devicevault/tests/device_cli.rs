@@ -185,3 +185,98 @@ fn drivers_lists_the_fourteen_built_in_platforms_and_user_ones() {
     let user = stdout.lines().find(|l| l.starts_with("acme_os")).unwrap();
     assert!(user.contains("user: "), "{user}");
 }
+
+/// A simulated device serving SSH and Telnet, started through the CLI.
+fn start_sim_with_telnet(platform: &str) -> (Sim, u16) {
+    let (port, telnet) = (free_port(), free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_devicevault"))
+        .args(["sim", "--devices", "1", "--base-port", &port.to_string()])
+        .args(["--telnet-base-port", &telnet.to_string()])
+        .args(["--platform", platform, "--username", "netops"])
+        .args(["--password", "s3cret"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("listening"), "{line:?}");
+    (Sim { child, port }, telnet)
+}
+
+fn collect_telnet(flag: &[&str], port: u16, password: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_devicevault"))
+        .args([
+            "collect",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .args(flag)
+        .args(["--driver", "cisco_ios", "--username", "netops"])
+        .args(["--password-env", "DV_TEST_PW", "--enable-env", "DV_TEST_EN"])
+        .arg("--no-retry")
+        .env("DV_TEST_PW", password)
+        .env("DV_TEST_EN", "enable")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn collect_over_telnet_with_either_flag_and_a_wrong_password_fails_as_authentication() {
+    let (_sim, telnet) = start_sim_with_telnet("cisco_ios");
+    for flag in [&["--telnet"][..], &["--transport", "telnet"][..]] {
+        let out = collect_telnet(flag, telnet, "s3cret");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{flag:?}: {stderr}");
+        let config = String::from_utf8(out.stdout).unwrap();
+        assert!(config.contains("hostname r0001\n"), "{config}");
+    }
+    let out = collect_telnet(&["--telnet"], telnet, "wr0ng");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "authentication failed for netops@127.0.0.1:{telnet}"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wr0ng"), "the password leaked: {stderr}");
+}
+
+#[test]
+fn an_unknown_transport_is_rejected_by_name() {
+    let out = collect_telnet(&["--transport", "rlogin"], 1, "x");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rlogin"), "{stderr}");
+}
+
+#[test]
+fn the_collection_benchmark_runs_end_to_end_on_a_small_fleet() {
+    let out = Command::new(env!("CARGO_BIN_EXE_devicevault"))
+        .args([
+            "bench",
+            "collect",
+            "--devices",
+            "12",
+            "--config-lines",
+            "60-400",
+        ])
+        .args(["--concurrency", "4", "--ssh-runs", "1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\n{stdout}");
+    assert!(
+        stdout.contains("collected            12 of 12 devices"),
+        "{stdout}"
+    );
+    for figure in ["devices/s", "ms per device", "peak", "configuration size"] {
+        assert!(stdout.contains(figure), "`{figure}` missing:\n{stdout}");
+    }
+}
