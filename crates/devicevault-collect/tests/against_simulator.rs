@@ -447,3 +447,53 @@ async fn a_mixed_fleet_in_one_simulator_is_collected_concurrently() {
         s.devices().iter().map(|d| d.platform()).collect();
     assert_eq!(platforms.len(), 14);
 }
+
+fn client_key(seed: u8) -> russh::keys::PrivateKey {
+    use russh::keys::ssh_key::private::Ed25519Keypair;
+    russh::keys::PrivateKey::from(Ed25519Keypair::from_seed(&[seed; 32]))
+}
+
+fn key_credential(key: &russh::keys::PrivateKey) -> devicevault_collect::Credential {
+    let pem = key
+        .to_openssh(russh::keys::ssh_key::LineEnding::LF)
+        .unwrap();
+    devicevault_collect::Credential::Key {
+        pem: pem.as_str().into(),
+        passphrase: None,
+    }
+}
+
+#[tokio::test]
+async fn key_authentication_logs_in_with_an_authorized_key_only() {
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    let good = client_key(7);
+    d.authorize_key(good.public_key().clone());
+
+    let mut t = target(d);
+    t.credential = key_credential(&good);
+    let got = collect(&t, &DriverSet::builtin(), &opts()).await.unwrap();
+    let text = String::from_utf8(got.config).unwrap();
+    assert!(text.contains(&format!("hostname {}", d.name())), "{text}");
+
+    t.credential = key_credential(&client_key(8));
+    let err = collect(&t, &DriverSet::builtin(), &opts())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CollectError::AuthFailed { .. }), "{err}");
+    assert_eq!(err.retry(), Retry::Permanent);
+
+    t.credential = devicevault_collect::Credential::Key {
+        pem: "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n".into(),
+        passphrase: None,
+    };
+    let err = collect(&t, &DriverSet::builtin(), &opts())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CollectError::BadKey { .. }), "{err}");
+    assert!(
+        !err.to_string().contains("not a key"),
+        "key material leaked: {err}"
+    );
+    assert_no_session_left(d).await;
+}

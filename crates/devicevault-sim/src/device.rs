@@ -37,6 +37,8 @@ pub(crate) struct State {
     pub open_shells: u64,
     /// Negotiation commands the last Telnet client sent, e.g. `DO ECHO`.
     pub telnet_negotiation: Vec<String>,
+    /// Public keys that log in as the device's user.
+    pub authorized_keys: Vec<russh::keys::PublicKey>,
 }
 
 #[derive(Debug)]
@@ -176,6 +178,11 @@ impl SimDevice {
     /// Replaces the misbehaviours; applies to the next session.
     pub fn set_faults(&self, faults: Faults) {
         self.shared.lock().faults = faults;
+    }
+
+    /// Lets `key` log in as the device's user (public-key authentication).
+    pub fn authorize_key(&self, key: russh::keys::PublicKey) {
+        self.shared.lock().authorized_keys.push(key);
     }
 
     /// Changes the host key, as a replaced or re-imaged device would.

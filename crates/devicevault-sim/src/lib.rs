@@ -193,6 +193,7 @@ impl Simulator {
                     sessions: 0,
                     open_shells: 0,
                     telnet_negotiation: Vec::new(),
+                    authorized_keys: Vec::new(),
                 }),
             });
             devices.push(SimDevice { shared });

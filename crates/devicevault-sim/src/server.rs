@@ -104,6 +104,25 @@ impl server::Handler for DeviceHandler {
         }
     }
 
+    async fn auth_publickey(
+        &mut self,
+        user: &str,
+        key: server::VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        let authorized = user == self.dev.username
+            && self
+                .dev
+                .lock()
+                .authorized_keys
+                .iter()
+                .any(|k| k.key_data() == key.public_key.key_data());
+        if authorized {
+            Ok(Auth::Accept)
+        } else {
+            Ok(Auth::reject())
+        }
+    }
+
     async fn channel_open_session(
         &mut self,
         channel: Channel<Msg>,
