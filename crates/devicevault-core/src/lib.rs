@@ -12,7 +12,11 @@
 //! value, so code further in never re-validates and can never be handed a
 //! path that escapes a store.
 //!
-//! This crate performs no I/O: it depends on serde and friends only, so every
+//! Device secrets travel sealed ([`SealingKey`], XChaCha20-Poly1305): the
+//! database, the bus and the streams only ever see ciphertext.
+//!
+//! This crate performs no I/O beyond reading the clock and the system's random
+//! source: it depends on serde, time and the AEAD crate only, so every
 //! adapter (storage, collection, bus, database) can depend on it without
 //! pulling the others in.
 
@@ -20,6 +24,7 @@ pub mod bus;
 mod error;
 mod names;
 mod relpath;
+mod sealed;
 mod storage_ref;
 mod time_fmt;
 mod wire;
@@ -27,6 +32,7 @@ mod wire;
 pub use error::{Retry, RetryClass};
 pub use names::{BranchName, BranchNameError, CommitId, CommitIdError};
 pub use relpath::{MAX_REL_PATH_BYTES, MAX_SEGMENT_BYTES, RelPath, RelPathError};
+pub use sealed::{SealError, SealingKey};
 pub use storage_ref::{StorageRef, StorageRefError};
 pub use time_fmt::{Timestamp, TimestampError};
 pub use wire::{
