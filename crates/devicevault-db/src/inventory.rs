@@ -331,24 +331,15 @@ impl Db {
     pub async fn create_device(&self, f: &DeviceFields) -> Result<Device, DbError> {
         validate_device(f)?;
         let created_at = Timestamp::now().to_string();
-        let row = sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO devices (name, address, port, driver, credential_id, backup_location_id, \
              collection_group_id, device_group_id, device_type_id, enabled, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-        )
-        .bind(&f.name)
-        .bind(&f.address)
-        .bind(i64::from(f.port))
-        .bind(&f.driver)
-        .bind(f.credential)
-        .bind(f.backup_location)
-        .bind(f.collection_group)
-        .bind(f.device_group)
-        .bind(f.device_type)
-        .bind(i64::from(f.enabled))
-        .bind(&created_at)
-        .fetch_one(self.pool())
-        .await?;
+        );
+        let row = bind_device(query, f)
+            .bind(&created_at)
+            .fetch_one(self.pool())
+            .await?;
         Ok(Device {
             id: row.try_get("id")?,
             fields: f.clone(),
@@ -358,24 +349,12 @@ impl Db {
 
     pub async fn update_device(&self, id: i64, f: &DeviceFields) -> Result<Device, DbError> {
         validate_device(f)?;
-        let done = sqlx::query(
+        let query = sqlx::query(
             "UPDATE devices SET name = $1, address = $2, port = $3, driver = $4, credential_id = $5, \
              backup_location_id = $6, collection_group_id = $7, device_group_id = $8, device_type_id = $9, \
              enabled = $10 WHERE id = $11",
-        )
-        .bind(&f.name)
-        .bind(&f.address)
-        .bind(i64::from(f.port))
-        .bind(&f.driver)
-        .bind(f.credential)
-        .bind(f.backup_location)
-        .bind(f.collection_group)
-        .bind(f.device_group)
-        .bind(f.device_type)
-        .bind(i64::from(f.enabled))
-        .bind(id)
-        .execute(self.pool())
-        .await?;
+        );
+        let done = bind_device(query, f).bind(id).execute(self.pool()).await?;
         if done.rows_affected() == 0 {
             return Err(not_found(format!("device {id}")));
         }
@@ -466,6 +445,24 @@ impl Db {
             total,
         })
     }
+}
+
+/// Binds the ten device fields as `$1`…`$10`, in column order.
+fn bind_device<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    f: &'q DeviceFields,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(&f.name)
+        .bind(&f.address)
+        .bind(i64::from(f.port))
+        .bind(&f.driver)
+        .bind(f.credential)
+        .bind(f.backup_location)
+        .bind(f.collection_group)
+        .bind(f.device_group)
+        .bind(f.device_type)
+        .bind(i64::from(f.enabled))
 }
 
 fn validate_queue_id(id: &str) -> Result<(), DbError> {
