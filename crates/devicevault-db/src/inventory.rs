@@ -33,6 +33,14 @@ fn user(row: &AnyRow) -> Result<User, sqlx::Error> {
     })
 }
 
+fn collection_group(row: &AnyRow) -> Result<CollectionGroup, sqlx::Error> {
+    Ok(CollectionGroup {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        rabbitmq_queue_id: row.try_get("rabbitmq_queue_id")?,
+    })
+}
+
 fn device(row: &AnyRow) -> Result<Device, sqlx::Error> {
     let port: i64 = row.try_get("port")?;
     Ok(Device {
@@ -186,11 +194,7 @@ impl Db {
                 .fetch_optional(self.pool())
                 .await?
                 .ok_or_else(|| not_found(format!("collection group {id}")))?;
-        Ok(CollectionGroup {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            rabbitmq_queue_id: row.try_get("rabbitmq_queue_id")?,
-        })
+        Ok(collection_group(&row)?)
     }
 
     pub async fn list_collection_groups(&self) -> Result<Vec<CollectionGroup>, DbError> {
@@ -198,15 +202,7 @@ impl Db {
             sqlx::query("SELECT id, name, rabbitmq_queue_id FROM collection_groups ORDER BY id")
                 .fetch_all(self.pool())
                 .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(CollectionGroup {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    rabbitmq_queue_id: row.try_get("rabbitmq_queue_id")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|row| Ok(collection_group(row)?)).collect()
     }
 
     // ---- device groups, manufacturers, device types -----------------------
