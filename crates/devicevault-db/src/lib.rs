@@ -20,6 +20,8 @@
 mod backups;
 mod error;
 mod inventory;
+mod jobs;
+pub use jobs::JobTarget;
 pub use inventory::DeviceFilter;
 mod models;
 

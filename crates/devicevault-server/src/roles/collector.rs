@@ -1,0 +1,247 @@
+//! The collector worker: consumes `device.collect` tasks of one collection
+//! group's queue, logs in to each device and appends the outcome to the
+//! results stream (`device:results`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use devicevault_collect::{
+    CollectOptions, DeviceTarget, DriverSet, RetryPolicy, Secret, collect_with_retry,
+};
+use devicevault_core::bus::{Delivery, ResultLog, TaskBus, TaskConsumer};
+use devicevault_core::{DeviceResult, LogEntry, SealingKey, Severity, Status, Timestamp};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::dispatcher::COLLECT_TASK;
+use crate::Settings;
+use crate::collect_job::{CollectJob, decode_sealed};
+
+const SOURCE: &str = "collector";
+
+/// What a collector needs besides the bus.
+#[derive(Debug)]
+pub struct Collector<L> {
+    pub log: L,
+    pub key: SealingKey,
+    pub drivers: Arc<DriverSet>,
+    pub options: CollectOptions,
+    pub retry: RetryPolicy,
+    pub settings: Arc<Settings>,
+    /// Bounds collections in flight across every queue of this collector.
+    pub slots: Arc<Semaphore>,
+}
+
+/// Consumes `queue` until `shutdown`; collections in flight finish first.
+pub async fn run_collector<B: TaskBus, L: ResultLog>(
+    bus: B,
+    collector: Arc<Collector<L>>,
+    queue: String,
+    shutdown: CancellationToken,
+) {
+    let mut consumer = loop {
+        match bus.consume(&queue).await {
+            Ok(c) => break c,
+            Err(e) => {
+                tracing::warn!(queue = %queue, error = %e, "cannot consume the queue; retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    };
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            () = shutdown.cancelled() => break,
+            p = collector.slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+        };
+        let delivery = tokio::select! {
+            () = shutdown.cancelled() => break,
+            d = consumer.next() => d,
+        };
+        match delivery {
+            Ok(delivery) => {
+                let c = collector.clone();
+                running.spawn(async move {
+                    handle(&c, delivery).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                tracing::warn!(queue = %queue, error = %e, "receiving from the queue failed");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+        while running.try_join_next().is_some() {}
+    }
+    while running.join_next().await.is_some() {}
+}
+
+async fn handle<L: ResultLog>(c: &Collector<L>, delivery: Delivery) {
+    let Delivery {
+        task,
+        queue,
+        settle,
+    } = delivery;
+    if task.name != COLLECT_TASK {
+        let reason = format!("{queue} carries {COLLECT_TASK} tasks, not {:?}", task.name);
+        tracing::error!(queue = %queue, task_id = %task.id, reason = %reason, "task moved to the dead-letter queue");
+        let _ = settle.dead_letter(reason).await;
+        return;
+    }
+    let arg = task.args.first().cloned().unwrap_or_default();
+    let job: CollectJob = match serde_json::from_value(arg.clone()) {
+        Ok(job) => job,
+        Err(e) => {
+            let reason = format!("malformed {COLLECT_TASK} task: {e}");
+            // If the task names its job, the job fails visibly; otherwise
+            // only the dead-letter queue can keep it.
+            match partial_result(&arg, &reason) {
+                Some(result)
+                    if c.log
+                        .append(&c.settings.results_stream, result.to_fields())
+                        .await
+                        .is_ok() =>
+                {
+                    tracing::error!(queue = %queue, task_identifier = %result.task_identifier, device_id = result.device_id, reason = %reason, "malformed task recorded as a failed collection");
+                    let _ = settle.ack().await;
+                }
+                _ => {
+                    tracing::error!(queue = %queue, task_id = %task.id, reason = %reason, "task moved to the dead-letter queue");
+                    let _ = settle.dead_letter(reason).await;
+                }
+            }
+            return;
+        }
+    };
+    tracing::info!(device_id = job.device_id, task_identifier = %job.task_identifier, queue = %queue, "device_collect_start");
+    let result = collect_one(c, &job).await;
+    let status = result.status;
+    match c
+        .log
+        .append(&c.settings.results_stream, result.to_fields())
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(device_id = job.device_id, task_identifier = %job.task_identifier, queue = %queue, status = status.as_str(), duration_ms = result.collection_duration_ms, "device_collect_done");
+            let _ = settle.ack().await;
+        }
+        Err(e) => {
+            tracing::warn!(device_id = job.device_id, task_identifier = %job.task_identifier, queue = %queue, error = %e, "publishing the result failed; the collection will run again");
+            let _ = settle.retry_later(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+/// A failure result for a task whose body is malformed but names its job.
+fn partial_result(arg: &serde_json::Value, reason: &str) -> Option<DeviceResult> {
+    let task_identifier = arg.get("task_identifier")?.as_str()?.to_owned();
+    let device_id = arg.get("device_id")?.as_i64()?;
+    let task_id = arg
+        .get("task_id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let now = Timestamp::now();
+    Some(DeviceResult {
+        task_id,
+        task_identifier,
+        device_id,
+        status: Status::Failure,
+        timestamp: now,
+        log: vec![LogEntry::new(SOURCE, Severity::Error, reason)],
+        device_config: String::new(),
+        collection_duration_ms: 0,
+        initiated_at: now,
+        is_binary: false,
+    })
+}
+
+fn target(c: &Collector<impl ResultLog>, job: &CollectJob) -> Result<DeviceTarget, String> {
+    let cred = job
+        .credential
+        .as_ref()
+        .ok_or_else(|| format!("device {} has no credential", job.device_id))?;
+    let open = |sealed: &str, what: &str| -> Result<Secret, String> {
+        let bytes = c.key.open(&decode_sealed(sealed)?).map_err(|e| {
+            format!("cannot open the {what}: {e} (is this collector's key file the server's?)")
+        })?;
+        String::from_utf8(bytes)
+            .map(Secret::new)
+            .map_err(|_| format!("the {what} is not UTF-8"))
+    };
+    let mut t = DeviceTarget::password(
+        job.address.clone(),
+        job.port,
+        cred.username.clone(),
+        open(&cred.password_sealed, "password")?,
+        job.driver.clone(),
+    );
+    if let Some(s) = &cred.enable_secret_sealed {
+        t.enable_secret = Some(open(s, "enable secret")?);
+    }
+    Ok(t)
+}
+
+async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> DeviceResult {
+    let started = Instant::now();
+    let mut log = Vec::new();
+    let outcome = match target(c, job) {
+        Err(reason) => Err(reason),
+        Ok(t) => {
+            log.push(LogEntry::new(
+                SOURCE,
+                Severity::Info,
+                format!("connecting to {} with driver {}", t.display(), job.driver),
+            ));
+            let mut opts = c.options.clone();
+            if job.timeout > 0 {
+                opts.job_timeout = Duration::from_secs(job.timeout);
+            }
+            collect_with_retry(&t, &c.drivers, &opts, &c.retry)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (status, device_config, is_binary) = match outcome {
+        Ok(collected) => {
+            log.push(LogEntry::new(
+                SOURCE,
+                Severity::Info,
+                format!(
+                    "collected {} bytes in {} ms",
+                    collected.config.len(),
+                    collected.duration.as_millis()
+                ),
+            ));
+            match String::from_utf8(collected.config) {
+                Ok(text) => (Status::Success, text, false),
+                Err(e) => (
+                    Status::Success,
+                    base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
+                    true,
+                ),
+            }
+        }
+        Err(reason) => {
+            log.push(LogEntry::new(SOURCE, Severity::Error, reason));
+            (Status::Failure, String::new(), false)
+        }
+    };
+    DeviceResult {
+        task_id: job.task_id.clone(),
+        task_identifier: job.task_identifier.clone(),
+        device_id: job.device_id,
+        status,
+        timestamp: Timestamp::now(),
+        log,
+        device_config,
+        collection_duration_ms: duration_ms,
+        initiated_at: job.initiated_at,
+        is_binary,
+    }
+}

@@ -1,0 +1,169 @@
+//! The device-results consumer: records each collection outcome
+//! (`DeviceBackupResult`) and, for a success, sends `storage.store` to the
+//! queue of the device's backup location (`storage.git` / `storage.fs`).
+
+use std::sync::Arc;
+
+use devicevault_core::bus::{StreamEntry, Task, TaskBus};
+use devicevault_core::{DeviceResult, RelPath, Status, StorageBackendKind, StoreTask};
+use devicevault_db::{Db, DbError, Device, JobState, JobTarget, NewDeviceResult};
+
+use super::{HandleError, new_task_id};
+use crate::Settings;
+
+/// The task name of a store.
+pub const STORE_TASK: &str = "storage.store";
+
+/// What the consumer needs.
+#[derive(Debug, Clone)]
+pub struct DeviceResults<B> {
+    pub db: Db,
+    pub bus: B,
+    pub settings: Arc<Settings>,
+}
+
+/// Where a backup of `device` goes in a location of `kind`: git keeps one
+/// file per device (its history is the device's history), fs one file per
+/// backup.
+pub fn rel_path_for(
+    kind: StorageBackendKind,
+    device: &Device,
+    task_identifier: &str,
+) -> Result<RelPath, String> {
+    let file = match kind {
+        StorageBackendKind::Git => {
+            format!("{}.cfg", RelPath::sanitize_segment(&device.fields.name))
+        }
+        StorageBackendKind::Fs => format!("{}.txt", RelPath::sanitize_segment(task_identifier)),
+    };
+    RelPath::parse(&format!("{}/{file}", device.id)).map_err(|e| e.to_string())
+}
+
+fn db_error(e: DbError) -> HandleError {
+    HandleError::from_class(e)
+}
+
+/// The last error message of a log, the reason a person reads first.
+pub fn failure_reason(log: &[devicevault_core::LogEntry]) -> String {
+    log.iter()
+        .rev()
+        .find(|e| e.severity == devicevault_core::Severity::Error)
+        .or(log.last())
+        .map(|e| e.message.clone())
+        .unwrap_or_else(|| "failed without a log".into())
+}
+
+impl<B: TaskBus> DeviceResults<B> {
+    /// Handles one stream entry; idempotent, so a replay changes nothing.
+    pub async fn handle(&self, entry: StreamEntry) -> Result<(), HandleError> {
+        let result = match DeviceResult::from_fields(&entry.fields) {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = format!("malformed collection result: {e}");
+                if let Some(ti) = entry.fields.get("task_identifier") {
+                    self.db
+                        .advance_job(ti, JobState::Failed, Some(&reason))
+                        .await
+                        .map_err(db_error)?;
+                }
+                return Err(HandleError::permanent(reason));
+            }
+        };
+        let ti = result.task_identifier.as_str();
+        let log = serde_json::to_string(&result.log).expect("log entries serialize");
+        self.db
+            .record_device_result(&NewDeviceResult {
+                task_id: result.task_id.clone(),
+                task_identifier: result.task_identifier.clone(),
+                device_id: result.device_id,
+                status: result.status,
+                timestamp: result.timestamp,
+                log,
+                collection_duration_ms: i64::try_from(result.collection_duration_ms)
+                    .unwrap_or(i64::MAX),
+            })
+            .await
+            .map_err(db_error)?;
+        if result.status == Status::Failure {
+            let reason = failure_reason(&result.log);
+            self.db
+                .advance_job(ti, JobState::Failed, Some(&reason))
+                .await
+                .map_err(db_error)?;
+            tracing::info!(device_id = result.device_id, task_identifier = ti, reason = %reason, "Collection failed; no storage task");
+            return Ok(());
+        }
+        match self.db.job(ti).await {
+            Ok(job) if job.state.is_final() => return Ok(()),
+            Ok(_) | Err(DbError::NotFound { .. }) => {}
+            Err(e) => return Err(db_error(e)),
+        }
+        self.db
+            .advance_job(ti, JobState::Collected, None)
+            .await
+            .map_err(db_error)?;
+        match self.dispatch_store(&result).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.retry == devicevault_core::Retry::Permanent => {
+                self.db
+                    .advance_job(ti, JobState::Failed, Some(&e.reason))
+                    .await
+                    .map_err(db_error)?;
+                tracing::error!(device_id = result.device_id, task_identifier = ti, reason = %e.reason, "cannot store the backup");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn dispatch_store(&self, result: &DeviceResult) -> Result<(), HandleError> {
+        let ti = result.task_identifier.as_str();
+        let device = self.db.device(result.device_id).await.map_err(db_error)?;
+        let location_id = device.fields.backup_location.ok_or_else(|| {
+            HandleError::permanent(format!(
+                "device {} has no backup location; nothing stored",
+                device.id
+            ))
+        })?;
+        let location = self.db.location(location_id).await.map_err(db_error)?;
+        let kind = location.location_type;
+        let rel_path = rel_path_for(kind, &device, ti).map_err(HandleError::permanent)?;
+        let content = result.content().map_err(HandleError::permanent)?;
+        self.db
+            .set_job_target(
+                ti,
+                JobTarget {
+                    location_id: Some(location.id),
+                    is_binary: result.is_binary,
+                },
+            )
+            .await
+            .map_err(db_error)?;
+        let task_id = new_task_id();
+        let task = StoreTask::new(
+            task_id.clone(),
+            result.task_identifier.clone(),
+            device.id,
+            kind,
+            location.config.clone(),
+            Some(rel_path),
+            &content,
+            result.is_binary,
+        )
+        .map_err(HandleError::permanent)?;
+        let body = serde_json::to_value(&task).expect("a store task serializes");
+        let queue = kind.queue();
+        self.bus
+            .publish(queue, Task::with_arg(task_id, STORE_TASK, body))
+            .await
+            .map_err(HandleError::from_class)?;
+        tracing::info!(
+            storage_backend = kind.as_str(),
+            device_id = device.id,
+            task_identifier = ti,
+            queue,
+            "Storage task queued on {queue}"
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,313 @@
+//! The dispatcher: a requested backup becomes a job row (the durable record
+//! that it was accepted) and a `device.collect` task on the device's
+//! collection-group queue. Jobs that pass their deadline are dispatched
+//! again, so a lost message or a dead process never loses an accepted job.
+
+use std::sync::Arc;
+
+use devicevault_core::Timestamp;
+use devicevault_core::bus::{BoxFuture, Task, TaskBus};
+use devicevault_db::{BackupJob, Db, DbError, Device, JobState};
+use tokio_util::sync::CancellationToken;
+
+use crate::Settings;
+use crate::collect_job::{CollectJob, SealedCredential};
+
+/// The queue of devices without a collection group.
+pub const DEFAULT_GROUP_QUEUE_ID: &str = "default";
+
+/// The task name of a collection.
+pub const COLLECT_TASK: &str = "device.collect";
+
+/// Why a backup could not be dispatched.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    /// The device cannot be backed up as configured (no credential, no
+    /// location, disabled); retrying cannot help until someone changes it.
+    #[error("{0}")]
+    NotReady(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A job the dispatcher accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub task_id: String,
+    pub task_identifier: String,
+    pub queued_on: Timestamp,
+    /// False when a job with this identifier existed already (nothing new
+    /// was published).
+    pub created: bool,
+}
+
+/// Creates and publishes backup jobs.
+#[derive(Debug, Clone)]
+pub struct Dispatcher<B> {
+    db: Db,
+    bus: B,
+    settings: Arc<Settings>,
+}
+
+/// The task identifier of a "backup now" request.
+pub fn backup_now_identifier(device_id: i64, at: Timestamp) -> String {
+    format!("backup_now:{device_id}:{at}")
+}
+
+impl<B: TaskBus> Dispatcher<B> {
+    pub fn new(db: Db, bus: B, settings: Arc<Settings>) -> Self {
+        Self { db, bus, settings }
+    }
+
+    /// Checks that `device` can be backed up at all.
+    pub async fn check_ready(&self, device: &Device) -> Result<(), DispatchError> {
+        let f = &device.fields;
+        if !f.enabled {
+            return Err(DispatchError::NotReady(format!(
+                "device {} is disabled; enable it to back it up",
+                device.id
+            )));
+        }
+        if f.credential.is_none() {
+            return Err(DispatchError::NotReady(format!(
+                "device {} has no credential",
+                device.id
+            )));
+        }
+        if f.backup_location.is_none() {
+            return Err(DispatchError::NotReady(format!(
+                "device {} has no backup location",
+                device.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// "Backup now": a new job for `device`, published at once.
+    pub async fn backup_now(&self, device: &Device) -> Result<Accepted, DispatchError> {
+        self.check_ready(device).await?;
+        let now = Timestamp::now();
+        self.enqueue_at(device, &backup_now_identifier(device.id, now), now)
+            .await
+    }
+
+    /// Creates the job `task_identifier` for `device` and publishes it,
+    /// unless it exists already (then nothing is published).
+    pub async fn enqueue_at(
+        &self,
+        device: &Device,
+        task_identifier: &str,
+        now: Timestamp,
+    ) -> Result<Accepted, DispatchError> {
+        let task_id = super::new_task_id();
+        let created = self
+            .db
+            .create_job(
+                &task_id,
+                task_identifier,
+                device.id,
+                now,
+                self.deadline(now),
+            )
+            .await?;
+        if !created {
+            let job = self.db.job(task_identifier).await?;
+            return Ok(Accepted {
+                task_id: job.task_id,
+                task_identifier: job.task_identifier,
+                queued_on: Timestamp::parse(&job.queued_on).unwrap_or(now),
+                created: false,
+            });
+        }
+        if let Err(e) = self.check_ready(device).await {
+            self.db
+                .advance_job(task_identifier, JobState::Failed, Some(&e.to_string()))
+                .await?;
+        } else {
+            self.publish(device, &task_id, task_identifier, now).await;
+        }
+        Ok(Accepted {
+            task_id,
+            task_identifier: task_identifier.to_owned(),
+            queued_on: now,
+            created: true,
+        })
+    }
+
+    fn deadline(&self, from: Timestamp) -> Timestamp {
+        let d = time::Duration::try_from(self.settings.job_deadline)
+            .unwrap_or(time::Duration::MINUTE * 15);
+        Timestamp::from_datetime(from.as_datetime() + d)
+    }
+
+    /// Publishes the collection of a queued job. A failure to publish is
+    /// logged and left to the deadline sweep: the job row is the record.
+    async fn publish(
+        &self,
+        device: &Device,
+        task_id: &str,
+        task_identifier: &str,
+        initiated_at: Timestamp,
+    ) {
+        match self
+            .collect_task(device, task_id, task_identifier, initiated_at)
+            .await
+        {
+            Ok((queue, task)) => match self.bus.publish(&queue, task).await {
+                Ok(()) => {
+                    tracing::info!(device_id = device.id, task_identifier, queue = %queue, "Collection task queued on {queue}");
+                    if let Err(e) = self
+                        .db
+                        .advance_job(task_identifier, JobState::Collecting, None)
+                        .await
+                    {
+                        tracing::warn!(task_identifier, error = %e, "marking the job collecting failed");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(device_id = device.id, task_identifier, queue = %queue, error = %e, "publishing the collection failed; the deadline sweep will dispatch it again");
+                }
+            },
+            Err(e) => {
+                let reason = e.to_string();
+                tracing::warn!(device_id = device.id, task_identifier, reason = %reason, "the job cannot be dispatched");
+                if let Err(e) = self
+                    .db
+                    .advance_job(task_identifier, JobState::Failed, Some(&reason))
+                    .await
+                {
+                    tracing::warn!(task_identifier, error = %e, "failing the job failed");
+                }
+            }
+        }
+    }
+
+    async fn collect_task(
+        &self,
+        device: &Device,
+        task_id: &str,
+        task_identifier: &str,
+        initiated_at: Timestamp,
+    ) -> Result<(String, Task), DispatchError> {
+        let f = &device.fields;
+        let queue = match f.collection_group {
+            Some(id) => self.db.collection_group(id).await?.queue(),
+            None => format!("collector.group.{DEFAULT_GROUP_QUEUE_ID}"),
+        };
+        let credential = match f.credential {
+            Some(id) => {
+                let c = self.db.credential(id).await?;
+                Some(SealedCredential::new(
+                    &c.username,
+                    &c.password_sealed,
+                    c.enable_secret_sealed.as_deref(),
+                ))
+            }
+            None => None,
+        };
+        let job = CollectJob {
+            task_id: task_id.to_owned(),
+            task_identifier: task_identifier.to_owned(),
+            device_id: device.id,
+            address: f.address.clone(),
+            port: f.port,
+            driver: f.driver.clone(),
+            credential,
+            timeout: 300,
+            initiated_at,
+        };
+        let arg = serde_json::to_value(&job).expect("a collect job serializes");
+        Ok((queue, Task::with_arg(task_id.to_owned(), COLLECT_TASK, arg)))
+    }
+
+    /// Dispatches again every unfinished job whose deadline passed before
+    /// `cutoff`, or fails it once it used up its dispatches. Returns how many
+    /// jobs it dispatched or failed.
+    pub async fn sweep(&self, cutoff: Timestamp) -> Result<usize, DispatchError> {
+        let mut handled = 0;
+        loop {
+            let jobs = self.db.overdue_jobs(cutoff, 200).await?;
+            if jobs.is_empty() {
+                return Ok(handled);
+            }
+            let mut progressed = false;
+            for job in jobs {
+                if self.redispatch(&job).await? {
+                    progressed = true;
+                    handled += 1;
+                }
+            }
+            if !progressed {
+                return Ok(handled);
+            }
+        }
+    }
+
+    async fn redispatch(&self, job: &BackupJob) -> Result<bool, DispatchError> {
+        let ti = job.task_identifier.as_str();
+        if job.attempts >= self.settings.max_dispatches {
+            let reason = format!(
+                "no result after {} dispatches (each allowed {} s); giving up",
+                job.attempts,
+                self.settings.job_deadline.as_secs()
+            );
+            tracing::error!(device_id = job.device_id, task_identifier = ti, reason = %reason, "backup job failed");
+            return Ok(self
+                .db
+                .advance_job(ti, JobState::Failed, Some(&reason))
+                .await?);
+        }
+        let now = Timestamp::now();
+        if !self
+            .db
+            .renew_job(ti, &job.deadline, self.deadline(now))
+            .await?
+        {
+            return Ok(false);
+        }
+        let device = match self.db.device(job.device_id).await {
+            Ok(d) => d,
+            Err(DbError::NotFound { .. }) => return Ok(true),
+            Err(e) => return Err(e.into()),
+        };
+        tracing::warn!(
+            device_id = job.device_id,
+            task_identifier = ti,
+            attempt = job.attempts + 1,
+            "job passed its deadline; dispatching it again"
+        );
+        let initiated = Timestamp::parse(&job.queued_on).unwrap_or(now);
+        self.publish(&device, &job.task_id, ti, initiated).await;
+        Ok(true)
+    }
+}
+
+/// The scheduler's view of the dispatcher.
+impl<B: TaskBus> crate::scheduler::Enqueue for Dispatcher<B> {
+    fn enqueue<'a>(
+        &'a self,
+        device: &'a Device,
+        task_identifier: &'a str,
+    ) -> BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async move {
+            self.enqueue_at(device, task_identifier, Timestamp::now())
+                .await
+                .map(|a| a.created)
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// Sweeps overdue jobs every `settings.sweep_interval` until `shutdown`.
+pub async fn run_sweeper<B: TaskBus>(dispatcher: Dispatcher<B>, shutdown: CancellationToken) {
+    let every = dispatcher.settings.sweep_interval;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        if let Err(e) = dispatcher.sweep(Timestamp::now()).await {
+            tracing::warn!(error = %e, "sweeping overdue jobs failed");
+        }
+    }
+}

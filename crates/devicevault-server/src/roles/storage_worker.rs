@@ -1,0 +1,490 @@
+//! The storage worker: consumes `storage.store` and `storage.read` on
+//! `storage.git` or `storage.fs`. Stores to one repository are group
+//! committed: while one batch is being written and flushed, the next one
+//! gathers, so a busy worker makes one branch move and one flush per batch
+//! instead of per backup.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use devicevault_core::bus::{Delivery, ResultLog, Task, TaskBus, TaskConsumer};
+use devicevault_core::{
+    LogEntry, Operation, RelPath, RelPathError, Retry, Severity, Status, StorageBackendKind,
+    StorageResult, StoreTask, Timestamp,
+};
+use devicevault_storage::{Backend, StoreItem, Stored, open_backend};
+use serde_json::{Map, Value, json};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::HandleError;
+use super::device_results::STORE_TASK;
+use crate::Settings;
+
+/// The task name of a read.
+pub const READ_TASK: &str = "storage.read";
+
+const SOURCE: &str = "storage";
+
+type Config = Map<String, Value>;
+
+/// A storage worker's state: open backends and one group-commit writer per
+/// store.
+#[derive(Debug)]
+pub struct StorageWorker<L> {
+    log: L,
+    settings: Arc<Settings>,
+    slots: Arc<Semaphore>,
+    backends: Mutex<HashMap<String, Arc<dyn Backend>>>,
+    writers: Mutex<HashMap<String, mpsc::Sender<WriteRequest>>>,
+}
+
+struct WriteRequest {
+    content: Vec<u8>,
+    rel_path: RelPath,
+    reply: oneshot::Sender<Result<Stored, HandleError>>,
+}
+
+fn store_key(kind: StorageBackendKind, config: &Config) -> String {
+    format!("{}:{}", kind.as_str(), Value::Object(config.clone()))
+}
+
+impl<L: ResultLog> StorageWorker<L> {
+    pub fn new(log: L, settings: Arc<Settings>) -> Self {
+        let slots = Arc::new(Semaphore::new(settings.storage_concurrency.max(1)));
+        Self {
+            log,
+            settings,
+            slots,
+            backends: Mutex::default(),
+            writers: Mutex::default(),
+        }
+    }
+
+    fn backend(
+        &self,
+        kind: StorageBackendKind,
+        config: &Config,
+    ) -> Result<Arc<dyn Backend>, HandleError> {
+        let key = store_key(kind, config);
+        if let Some(b) = lock(&self.backends).get(&key) {
+            return Ok(b.clone());
+        }
+        let backend: Arc<dyn Backend> =
+            Arc::from(open_backend(kind, config).map_err(HandleError::from_class)?);
+        lock(&self.backends).insert(key, backend.clone());
+        Ok(backend)
+    }
+
+    /// Writes through the store's group-commit writer.
+    async fn write(
+        &self,
+        kind: StorageBackendKind,
+        config: &Config,
+        content: Vec<u8>,
+        rel_path: RelPath,
+    ) -> Result<Stored, HandleError> {
+        let backend = self.backend(kind, config)?;
+        let key = store_key(kind, config);
+        let sender = {
+            let mut writers = lock(&self.writers);
+            writers
+                .entry(key)
+                .or_insert_with(|| {
+                    let (tx, rx) = mpsc::channel(self.settings.storage_batch.max(1) * 4);
+                    tokio::spawn(write_batches(
+                        backend,
+                        rx,
+                        self.settings.storage_batch.max(1),
+                    ));
+                    tx
+                })
+                .clone()
+        };
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(WriteRequest {
+                content,
+                rel_path,
+                reply,
+            })
+            .await
+            .map_err(|_| HandleError::transient("the store's writer stopped"))?;
+        answer
+            .await
+            .map_err(|_| HandleError::transient("the store's writer stopped"))?
+    }
+
+    /// Reads a stored backup (the `storage.read` task's work).
+    pub async fn read(
+        &self,
+        kind: StorageBackendKind,
+        config: &Config,
+        storage_ref: &str,
+    ) -> Result<Vec<u8>, HandleError> {
+        let backend = self.backend(kind, config)?;
+        let storage_ref = storage_ref.to_owned();
+        tokio::task::spawn_blocking(move || backend.read_str(&storage_ref))
+            .await
+            .map_err(|e| HandleError::transient(format!("the read panicked: {e}")))?
+            .map_err(HandleError::from_class)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+async fn write_batches(
+    backend: Arc<dyn Backend>,
+    mut rx: mpsc::Receiver<WriteRequest>,
+    max_batch: usize,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let backend = backend.clone();
+        let (items, replies): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|r| ((r.content, r.rel_path), r.reply))
+            .unzip();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let store_items: Vec<StoreItem<'_>> = items
+                .iter()
+                .map(|(content, rel_path)| StoreItem {
+                    content,
+                    rel_path,
+                    message: None,
+                })
+                .collect();
+            backend.store_many(&store_items).map(|results| {
+                results
+                    .into_iter()
+                    .map(|r| r.map_err(HandleError::from_class))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await;
+        let results: Vec<Result<Stored, HandleError>> = match outcome {
+            Ok(Ok(results)) => results,
+            Ok(Err(e)) => {
+                let e = HandleError::from_class(e);
+                replies.iter().map(|_| Err(e.clone())).collect()
+            }
+            Err(e) => {
+                let e = HandleError::transient(format!("the store panicked: {e}"));
+                replies.iter().map(|_| Err(e.clone())).collect()
+            }
+        };
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+/// The default place of a backup whose task names none: one file per backup.
+fn default_rel_path(device_id: i64, task_identifier: &str) -> Result<RelPath, RelPathError> {
+    RelPath::parse(&format!(
+        "{device_id}/{}.txt",
+        RelPath::sanitize_segment(task_identifier)
+    ))
+}
+
+/// Consumes `storage.<kind>` until `shutdown`; work in flight finishes first.
+pub async fn run_storage_worker<B: TaskBus, L: ResultLog>(
+    bus: B,
+    worker: Arc<StorageWorker<L>>,
+    kind: StorageBackendKind,
+    shutdown: CancellationToken,
+) {
+    let queue = kind.queue();
+    let mut consumer = loop {
+        match bus.consume(queue).await {
+            Ok(c) => break c,
+            Err(e) => {
+                tracing::warn!(queue, error = %e, "cannot consume the queue; retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    };
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            () = shutdown.cancelled() => break,
+            p = worker.slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+        };
+        let delivery = tokio::select! {
+            () = shutdown.cancelled() => break,
+            d = consumer.next() => d,
+        };
+        match delivery {
+            Ok(delivery) => {
+                let w = worker.clone();
+                running.spawn(async move {
+                    w.handle(kind, delivery).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                tracing::warn!(queue, error = %e, "receiving from the queue failed");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+        while running.try_join_next().is_some() {}
+    }
+    while running.join_next().await.is_some() {}
+}
+
+impl<L: ResultLog> StorageWorker<L> {
+    async fn handle(&self, kind: StorageBackendKind, delivery: Delivery) {
+        match delivery.task.name.as_str() {
+            STORE_TASK => self.handle_store(kind, delivery).await,
+            READ_TASK => self.handle_read(kind, delivery).await,
+            other => {
+                let reason = format!(
+                    "{} carries {STORE_TASK} and {READ_TASK} tasks, not {other:?}",
+                    delivery.queue
+                );
+                tracing::error!(queue = %delivery.queue, task_id = %delivery.task.id, reason = %reason, "task moved to the dead-letter queue");
+                let _ = delivery.settle.dead_letter(reason).await;
+            }
+        }
+    }
+
+    async fn handle_store(&self, kind: StorageBackendKind, delivery: Delivery) {
+        let Delivery {
+            task,
+            queue,
+            settle,
+        } = delivery;
+        let arg = task.args.first().cloned().unwrap_or_default();
+        let st = match StoreTask::from_json(arg.clone()) {
+            Ok(st) => st,
+            Err(e) => {
+                let reason = format!("malformed {STORE_TASK} task: {e}");
+                match malformed_result(&task, &arg, kind, &reason) {
+                    Some(result) if self.publish(&result).await.is_ok() => {
+                        tracing::error!(queue = %queue, task_identifier = %result.task_identifier, reason = %reason, "malformed task recorded as a failed store");
+                        let _ = settle.ack().await;
+                    }
+                    _ => {
+                        tracing::error!(queue = %queue, task_id = %task.id, reason = %reason, "task moved to the dead-letter queue");
+                        let _ = settle.dead_letter(reason).await;
+                    }
+                }
+                return;
+            }
+        };
+        let ti = st.task_identifier.as_str();
+        tracing::info!(storage_backend = kind.as_str(), device_id = st.device_id, task_identifier = ti, queue = %queue, "storage_store_start");
+        let started = Instant::now();
+        let outcome = if st.storage_backend != kind {
+            Err(HandleError::permanent(format!(
+                "a {} backup arrived on {queue}; it belongs on {}",
+                st.storage_backend,
+                st.storage_backend.queue()
+            )))
+        } else {
+            self.store(&st).await
+        };
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let result = match outcome {
+            Ok(stored) => {
+                let mut log = vec![LogEntry::new(
+                    SOURCE,
+                    Severity::Info,
+                    format!("stored to {}:{}", kind, stored.storage_ref),
+                )];
+                if !stored.changed {
+                    log.push(LogEntry::new(
+                        SOURCE,
+                        Severity::Info,
+                        "unchanged since the previous backup; nothing new written",
+                    ));
+                }
+                StorageResult {
+                    task_id: task.id.clone(),
+                    task_identifier: st.task_identifier.clone(),
+                    device_id: st.device_id,
+                    storage_backend: kind,
+                    storage_ref: stored.storage_ref.to_string(),
+                    status: Status::Success,
+                    timestamp: Timestamp::now(),
+                    log,
+                    operation: Operation::Store,
+                    storage_duration_ms: duration_ms,
+                    changed: Some(stored.changed),
+                    sha256: Some(stored.sha256),
+                    size: Some(stored.size),
+                }
+            }
+            Err(e)
+                if e.retry == Retry::Transient && task.retries < self.settings.storage_retries =>
+            {
+                let delay = self.settings.storage_retry_base * 2u32.saturating_pow(task.retries);
+                tracing::warn!(storage_backend = kind.as_str(), device_id = st.device_id, task_identifier = ti, queue = %queue, reason = %e.reason, retry = task.retries + 1, "store failed; retrying later");
+                let _ = settle.retry_later(delay).await;
+                return;
+            }
+            Err(e) => {
+                let message = if e.retry == Retry::Transient {
+                    format!("store failed after {} retries: {}", task.retries, e.reason)
+                } else {
+                    format!("store failed: {}", e.reason)
+                };
+                failure(
+                    &task,
+                    st.task_identifier.clone(),
+                    st.device_id,
+                    kind,
+                    message,
+                    duration_ms,
+                )
+            }
+        };
+        let status = result.status;
+        match self.publish(&result).await {
+            Ok(()) => {
+                tracing::info!(storage_backend = kind.as_str(), device_id = st.device_id, task_identifier = ti, queue = %queue, status = status.as_str(), duration_ms, "storage_store_done");
+                let _ = settle.ack().await;
+            }
+            Err(e) => {
+                tracing::warn!(storage_backend = kind.as_str(), device_id = st.device_id, task_identifier = ti, queue = %queue, error = %e, "publishing the result failed; the store will run again");
+                let _ = settle.retry_later(Duration::from_secs(2)).await;
+            }
+        }
+    }
+
+    async fn store(&self, st: &StoreTask) -> Result<Stored, HandleError> {
+        let content = st.content().map_err(HandleError::permanent)?;
+        let rel_path = match &st.storage_rel_path {
+            Some(p) => p.clone(),
+            None => default_rel_path(st.device_id, &st.task_identifier)
+                .map_err(HandleError::permanent)?,
+        };
+        self.write(st.storage_backend, &st.storage_config, content, rel_path)
+            .await
+    }
+
+    async fn publish(&self, result: &StorageResult) -> Result<(), devicevault_core::bus::BusError> {
+        self.log
+            .append(&self.settings.storage_results_stream, result.to_fields())
+            .await
+            .map(|_| ())
+    }
+
+    async fn handle_read(&self, kind: StorageBackendKind, delivery: Delivery) {
+        let Delivery { task, settle, .. } = delivery;
+        let reply = self.read_reply(kind, &task).await;
+        if let Err(reason) = &reply {
+            tracing::warn!(storage_backend = kind.as_str(), task_id = %task.id, reason = %reason, "storage_read_failed");
+        }
+        if let Err(e) = settle.reply(reply).await {
+            tracing::warn!(task_id = %task.id, error = %e, "replying to storage.read failed");
+        }
+    }
+
+    async fn read_reply(&self, kind: StorageBackendKind, task: &Task) -> Result<Value, String> {
+        let k = &task.kwargs;
+        let text = |name: &str| -> Result<String, String> {
+            k.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{READ_TASK}: missing or non-string {name:?}"))
+        };
+        let backend: StorageBackendKind = text("storage_backend")?
+            .parse()
+            .map_err(|e: devicevault_core::UnknownBackend| format!("{READ_TASK}: {e}"))?;
+        if backend != kind {
+            return Err(format!("a {backend} read arrived on {}", kind.queue()));
+        }
+        let storage_ref = text("storage_ref")?;
+        let task_identifier = k
+            .get("task_identifier")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let config = k
+            .get("storage_config")
+            .and_then(Value::as_object)
+            .cloned()
+            .ok_or_else(|| format!("{READ_TASK}: missing or non-object \"storage_config\""))?;
+        let want_binary = k.get("is_binary").and_then(Value::as_bool).unwrap_or(false);
+        let started = Instant::now();
+        let content = self
+            .read(kind, &config, &storage_ref)
+            .await
+            .map_err(|e| e.reason)?;
+        let (content, is_binary) = match (want_binary, String::from_utf8(content)) {
+            (false, Ok(text)) => (text, false),
+            (true, Ok(text)) => (
+                base64::engine::general_purpose::STANDARD.encode(text.as_bytes()),
+                true,
+            ),
+            (_, Err(e)) => (
+                base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
+                true,
+            ),
+        };
+        Ok(json!({
+            "task_id": task.id,
+            "task_identifier": task_identifier,
+            "status": "success",
+            "timestamp": Timestamp::now().to_string(),
+            "log": [LogEntry::new(SOURCE, Severity::Info, format!("read {kind}:{storage_ref}"))],
+            "storage_backend": kind.as_str(),
+            "storage_ref": storage_ref,
+            "operation": "read",
+            "storage_duration_ms": started.elapsed().as_millis() as u64,
+            "is_binary": is_binary,
+            "content": content,
+        }))
+    }
+}
+
+fn failure(
+    task: &Task,
+    task_identifier: String,
+    device_id: i64,
+    kind: StorageBackendKind,
+    message: String,
+    duration_ms: u64,
+) -> StorageResult {
+    StorageResult {
+        task_id: task.id.clone(),
+        task_identifier,
+        device_id,
+        storage_backend: kind,
+        storage_ref: String::new(),
+        status: Status::Failure,
+        timestamp: Timestamp::now(),
+        log: vec![LogEntry::new(SOURCE, Severity::Error, message)],
+        operation: Operation::Store,
+        storage_duration_ms: duration_ms,
+        changed: None,
+        sha256: None,
+        size: None,
+    }
+}
+
+/// A failure result for a store task whose body is malformed but names its job.
+fn malformed_result(
+    task: &Task,
+    arg: &Value,
+    kind: StorageBackendKind,
+    reason: &str,
+) -> Option<StorageResult> {
+    let ti = arg.get("task_identifier")?.as_str()?.to_owned();
+    let device_id = arg.get("device_id")?.as_i64()?;
+    Some(failure(task, ti, device_id, kind, reason.to_owned(), 0))
+}

@@ -1,0 +1,136 @@
+//! The consumer-group loop shared by the two result consumers: read a
+//! batch, handle each entry, ack only what was handled, take over entries a
+//! dead consumer left pending, and dead-letter what keeps failing.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use devicevault_core::Retry;
+use devicevault_core::bus::{ResultLog, StreamEntry};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::HandleError;
+
+/// Where and how one consumer reads.
+#[derive(Debug, Clone)]
+pub struct StreamConsumer<L> {
+    pub log: L,
+    pub stream: String,
+    pub group: String,
+    /// Stable per process, so a restarted consumer finds its own pending entries.
+    pub consumer: String,
+    pub batch: usize,
+    pub block: Duration,
+    pub reclaim_idle: Duration,
+    pub max_deliveries: u64,
+}
+
+/// Runs `handle` on every entry of the stream until `shutdown`. An entry is
+/// acked only after `handle` succeeded (its effect is committed); a
+/// permanent failure, or a transient one on its `max_deliveries`-th
+/// delivery, moves it to `<stream>:dead` with the reason; other transient
+/// failures stay pending and are retried after `reclaim_idle`.
+pub async fn consume_stream<L, H, Fut>(c: StreamConsumer<L>, shutdown: CancellationToken, handle: H)
+where
+    L: ResultLog,
+    H: Fn(StreamEntry) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), HandleError>> + Send + 'static,
+{
+    let mut last_reclaim = Instant::now();
+    let mut failures = 0u32;
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let mut entries = Vec::new();
+        if last_reclaim.elapsed() >= c.reclaim_idle / 2 {
+            last_reclaim = Instant::now();
+            match c
+                .log
+                .reclaim(&c.stream, &c.group, &c.consumer, c.reclaim_idle, c.batch)
+                .await
+            {
+                Ok(found) => entries = found,
+                Err(e) => {
+                    tracing::warn!(stream = %c.stream, error = %e, "reclaiming pending entries failed")
+                }
+            }
+        }
+        if entries.is_empty() {
+            let read = tokio::select! {
+                () = shutdown.cancelled() => break,
+                r = c.log.read(&c.stream, &c.group, &c.consumer, c.batch, c.block) => r,
+            };
+            match read {
+                Ok(found) => {
+                    failures = 0;
+                    entries = found;
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let pause = Duration::from_millis(200 * u64::from(failures.min(25)));
+                    tracing::warn!(stream = %c.stream, error = %e, "reading the stream failed; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(pause) => continue,
+                    }
+                }
+            }
+        }
+        handle_batch(&c, entries, &handle).await;
+    }
+}
+
+async fn handle_batch<L, H, Fut>(c: &StreamConsumer<L>, entries: Vec<StreamEntry>, handle: &H)
+where
+    L: ResultLog,
+    H: Fn(StreamEntry) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), HandleError>> + Send + 'static,
+{
+    let mut running = JoinSet::new();
+    for entry in entries {
+        let handle = handle.clone();
+        running.spawn(async move {
+            let outcome = handle(entry.clone()).await;
+            (entry, outcome)
+        });
+    }
+    while let Some(joined) = running.join_next().await {
+        let (entry, outcome) = match joined {
+            Ok(done) => done,
+            Err(e) => {
+                // A panicking handler leaves its entry pending; it is
+                // reclaimed and, if it keeps failing, dead-lettered.
+                tracing::error!(stream = %c.stream, error = %e, "a stream handler panicked");
+                continue;
+            }
+        };
+        let settled = match outcome {
+            Ok(()) => c.log.ack(&c.stream, &c.group, &entry.id).await,
+            Err(e) if e.retry == Retry::Permanent => {
+                tracing::error!(stream = %c.stream, entry = %entry.id, reason = %e.reason, "entry cannot be handled; moved to the dead-letter stream");
+                c.log
+                    .dead_letter(&c.stream, &c.group, &entry, &e.reason)
+                    .await
+            }
+            Err(e) if entry.deliveries >= c.max_deliveries => {
+                let reason = format!(
+                    "gave up after {} deliveries: {}",
+                    entry.deliveries, e.reason
+                );
+                tracing::error!(stream = %c.stream, entry = %entry.id, reason = %reason, "entry keeps failing; moved to the dead-letter stream");
+                c.log
+                    .dead_letter(&c.stream, &c.group, &entry, &reason)
+                    .await
+            }
+            Err(e) => {
+                tracing::warn!(stream = %c.stream, entry = %entry.id, reason = %e.reason, "handling failed; the entry stays pending and will be retried");
+                Ok(())
+            }
+        };
+        if let Err(e) = settled {
+            tracing::warn!(stream = %c.stream, entry = %entry.id, error = %e, "settling the entry failed; it will be delivered again");
+        }
+    }
+}
