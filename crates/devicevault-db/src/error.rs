@@ -21,16 +21,27 @@ impl From<sqlx::Error> for DbError {
             sqlx::Error::Database(d) if d.is_unique_violation() => {
                 Self::Conflict(format!("already exists: {}", d.message()))
             }
-            sqlx::Error::Database(d) if d.is_foreign_key_violation() => Self::Conflict(format!(
-                "still referenced or refers to a missing object: {}",
-                d.message()
-            )),
+            sqlx::Error::Database(d)
+                if d.is_foreign_key_violation() || is_sqlite_restrict(&**d) =>
+            {
+                Self::Conflict(format!(
+                    "still referenced or refers to a missing object: {}",
+                    d.message()
+                ))
+            }
             sqlx::Error::Database(d) if d.is_check_violation() => {
                 Self::Invalid(format!("invalid value: {}", d.message()))
             }
             _ => Self::Sqlx(e),
         }
     }
+}
+
+/// SQLite reports an `ON DELETE RESTRICT` violation as
+/// `SQLITE_CONSTRAINT_TRIGGER` (1811), not `SQLITE_CONSTRAINT_FOREIGNKEY`
+/// (787), so sqlx does not see a foreign key violation in it.
+fn is_sqlite_restrict(d: &dyn sqlx::error::DatabaseError) -> bool {
+    d.code().as_deref() == Some("1811") && d.message().contains("FOREIGN KEY")
 }
 
 impl RetryClass for DbError {

@@ -10,8 +10,27 @@ use crate::{
     Listed, Named, Page, User,
 };
 
-fn not_found(what: impl Into<String>) -> DbError {
+pub(crate) fn not_found(what: impl Into<String>) -> DbError {
     DbError::NotFound { what: what.into() }
+}
+
+/// Rejects a negative limit or offset, which the two engines would treat
+/// differently (SQLite: no limit; PostgreSQL: an error).
+pub(crate) fn check_page(page: Page) -> Result<(), DbError> {
+    if page.limit < 0 || page.offset < 0 {
+        return Err(DbError::Invalid(format!(
+            "page limit and offset must not be negative (limit {}, offset {})",
+            page.limit, page.offset
+        )));
+    }
+    Ok(())
+}
+
+fn non_empty(what: &str, value: &str) -> Result<(), DbError> {
+    if value.trim().is_empty() {
+        return Err(DbError::Invalid(format!("{what} is empty")));
+    }
+    Ok(())
 }
 
 /// Booleans are stored as 0/1 in both engines.
@@ -33,6 +52,21 @@ fn user(row: &AnyRow) -> Result<User, sqlx::Error> {
     })
 }
 
+fn named(row: &AnyRow) -> Result<Named, sqlx::Error> {
+    Ok(Named {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+    })
+}
+
+fn device_type(row: &AnyRow) -> Result<DeviceType, sqlx::Error> {
+    Ok(DeviceType {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        manufacturer: opt_id(row, "manufacturer_id")?,
+    })
+}
+
 fn collection_group(row: &AnyRow) -> Result<CollectionGroup, sqlx::Error> {
     Ok(CollectionGroup {
         id: row.try_get("id")?,
@@ -41,7 +75,7 @@ fn collection_group(row: &AnyRow) -> Result<CollectionGroup, sqlx::Error> {
     })
 }
 
-fn device(row: &AnyRow) -> Result<Device, sqlx::Error> {
+pub(crate) fn device(row: &AnyRow) -> Result<Device, sqlx::Error> {
     let port: i64 = row.try_get("port")?;
     Ok(Device {
         id: row.try_get("id")?,
@@ -87,7 +121,13 @@ fn credential(row: &AnyRow) -> Result<Credential, sqlx::Error> {
     })
 }
 
-const DEVICE_COLUMNS: &str = "id, name, address, port, driver, credential_id, backup_location_id, \
+const USER_COLUMNS: &str = "id, username, password_hash, is_admin, created_at";
+const LOCATION_COLUMNS: &str = "id, name, location_type, config";
+const CREDENTIAL_COLUMNS: &str = "id, name, username, password_sealed, enable_secret_sealed";
+const COLLECTION_GROUP_COLUMNS: &str = "id, name, rabbitmq_queue_id";
+const DEVICE_TYPE_COLUMNS: &str = "id, name, manufacturer_id";
+
+pub(crate) const DEVICE_COLUMNS: &str = "id, name, address, port, driver, credential_id, backup_location_id, \
      collection_group_id, device_group_id, device_type_id, enabled, created_at";
 
 /// Which devices a list shows.
@@ -126,11 +166,61 @@ impl Db {
     }
 
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>, DbError> {
-        let row = sqlx::query("SELECT id, username, password_hash, is_admin, created_at FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+        )))
+        .bind(username)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(row.as_ref().map(user).transpose()?)
+    }
+
+    pub async fn user(&self, id: i64) -> Result<User, DbError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("user {id}")))?;
+        Ok(user(&row)?)
+    }
+
+    /// Every user, by id (an installation has a handful).
+    pub async fn list_users(&self) -> Result<Vec<User>, DbError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY id"
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok(user(r)?)).collect()
+    }
+
+    /// Replaces a user's password hash. Existing tokens stay valid.
+    pub async fn set_user_password(&self, id: i64, password_hash: &str) -> Result<(), DbError> {
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(format!("user {id}")));
+        }
+        Ok(())
+    }
+
+    /// Deletes a user and, by cascade, its tokens.
+    pub async fn delete_user(&self, id: i64) -> Result<(), DbError> {
+        self.delete_by_id("users", id, "user").await
+    }
+
+    pub async fn count_admins(&self) -> Result<i64, DbError> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) AS n FROM users WHERE is_admin = 1")
+                .fetch_one(self.pool())
+                .await?
+                .try_get("n")?,
+        )
     }
 
     pub async fn count_users(&self) -> Result<i64, DbError> {
@@ -153,6 +243,15 @@ impl Db {
         Ok(())
     }
 
+    /// Forgets a token (given as its SHA-256). Returns whether it existed.
+    pub async fn revoke_token(&self, token_sha256: &str) -> Result<bool, DbError> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE token_sha256 = $1")
+            .bind(token_sha256)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// The user a token (given as its SHA-256) belongs to.
     pub async fn user_by_token(&self, token_sha256: &str) -> Result<Option<User>, DbError> {
         let row = sqlx::query(
@@ -172,6 +271,7 @@ impl Db {
         name: &str,
         rabbitmq_queue_id: &str,
     ) -> Result<CollectionGroup, DbError> {
+        non_empty("collection group name", name)?;
         validate_queue_id(rabbitmq_queue_id)?;
         let row = sqlx::query(
             "INSERT INTO collection_groups (name, rabbitmq_queue_id) VALUES ($1, $2) RETURNING id",
@@ -197,6 +297,77 @@ impl Db {
         Ok(collection_group(&row)?)
     }
 
+    /// The collection group of a queue, created when missing. Safe against a
+    /// concurrent caller doing the same: the insert does nothing on conflict
+    /// and the row is read back by its queue id. A `Conflict` means the name
+    /// belongs to a group of another queue.
+    pub async fn ensure_collection_group(
+        &self,
+        name: &str,
+        rabbitmq_queue_id: &str,
+    ) -> Result<CollectionGroup, DbError> {
+        non_empty("collection group name", name)?;
+        validate_queue_id(rabbitmq_queue_id)?;
+        sqlx::query(
+            "INSERT INTO collection_groups (name, rabbitmq_queue_id) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(rabbitmq_queue_id)
+        .execute(self.pool())
+        .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLLECTION_GROUP_COLUMNS} FROM collection_groups WHERE rabbitmq_queue_id = $1"
+        )))
+        .bind(rabbitmq_queue_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| {
+            DbError::Conflict(format!(
+                "collection group name {name:?} is taken by a group of another queue"
+            ))
+        })?;
+        Ok(collection_group(&row)?)
+    }
+
+    pub async fn update_collection_group(
+        &self,
+        id: i64,
+        name: &str,
+        rabbitmq_queue_id: &str,
+    ) -> Result<CollectionGroup, DbError> {
+        non_empty("collection group name", name)?;
+        validate_queue_id(rabbitmq_queue_id)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE collection_groups SET name = $1, rabbitmq_queue_id = $2 WHERE id = $3 \
+             RETURNING {COLLECTION_GROUP_COLUMNS}"
+        )))
+        .bind(name)
+        .bind(rabbitmq_queue_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("collection group {id}")))?;
+        Ok(collection_group(&row)?)
+    }
+
+    /// Deletes a collection group; its devices keep running without one.
+    pub async fn delete_collection_group(&self, id: i64) -> Result<(), DbError> {
+        self.delete_by_id("collection_groups", id, "collection group")
+            .await
+    }
+
+    pub async fn list_collection_groups_page(
+        &self,
+        page: Page,
+    ) -> Result<Listed<CollectionGroup>, DbError> {
+        self.list_table("collection_groups", COLLECTION_GROUP_COLUMNS, page, |r| {
+            Ok(collection_group(r)?)
+        })
+        .await
+    }
+
+    /// Every collection group, by id.
     pub async fn list_collection_groups(&self) -> Result<Vec<CollectionGroup>, DbError> {
         let rows =
             sqlx::query("SELECT id, name, rabbitmq_queue_id FROM collection_groups ORDER BY id")
@@ -208,6 +379,7 @@ impl Db {
     // ---- device groups, manufacturers, device types -----------------------
 
     pub async fn create_device_group(&self, name: &str) -> Result<Named, DbError> {
+        non_empty("device group name", name)?;
         let row = sqlx::query("INSERT INTO device_groups (name) VALUES ($1) RETURNING id")
             .bind(name)
             .fetch_one(self.pool())
@@ -218,7 +390,40 @@ impl Db {
         })
     }
 
+    pub async fn device_group(&self, id: i64) -> Result<Named, DbError> {
+        let row = sqlx::query("SELECT id, name FROM device_groups WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| not_found(format!("device group {id}")))?;
+        Ok(named(&row)?)
+    }
+
+    pub async fn list_device_groups(&self, page: Page) -> Result<Listed<Named>, DbError> {
+        self.list_table("device_groups", "id, name", page, |r| Ok(named(r)?))
+            .await
+    }
+
+    pub async fn update_device_group(&self, id: i64, name: &str) -> Result<Named, DbError> {
+        non_empty("device group name", name)?;
+        let row =
+            sqlx::query("UPDATE device_groups SET name = $1 WHERE id = $2 RETURNING id, name")
+                .bind(name)
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or_else(|| not_found(format!("device group {id}")))?;
+        Ok(named(&row)?)
+    }
+
+    /// Deletes a device group: its devices stay, without a group, and the
+    /// schedules that targeted it lose that target.
+    pub async fn delete_device_group(&self, id: i64) -> Result<(), DbError> {
+        self.delete_by_id("device_groups", id, "device group").await
+    }
+
     pub async fn create_manufacturer(&self, name: &str) -> Result<Named, DbError> {
+        non_empty("manufacturer name", name)?;
         let row = sqlx::query("INSERT INTO manufacturers (name) VALUES ($1) RETURNING id")
             .bind(name)
             .fetch_one(self.pool())
@@ -229,11 +434,17 @@ impl Db {
         })
     }
 
+    pub async fn list_manufacturers(&self, page: Page) -> Result<Listed<Named>, DbError> {
+        self.list_table("manufacturers", "id, name", page, |r| Ok(named(r)?))
+            .await
+    }
+
     pub async fn create_device_type(
         &self,
         name: &str,
         manufacturer: Option<i64>,
     ) -> Result<DeviceType, DbError> {
+        non_empty("device type name", name)?;
         let row = sqlx::query(
             "INSERT INTO device_types (name, manufacturer_id) VALUES ($1, $2) RETURNING id",
         )
@@ -248,6 +459,51 @@ impl Db {
         })
     }
 
+    pub async fn device_type(&self, id: i64) -> Result<DeviceType, DbError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DEVICE_TYPE_COLUMNS} FROM device_types WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("device type {id}")))?;
+        Ok(device_type(&row)?)
+    }
+
+    pub async fn list_device_types(&self, page: Page) -> Result<Listed<DeviceType>, DbError> {
+        self.list_table("device_types", DEVICE_TYPE_COLUMNS, page, |r| {
+            Ok(device_type(r)?)
+        })
+        .await
+    }
+
+    /// Renames a device type and sets its manufacturer (`Conflict` when that
+    /// manufacturer does not exist).
+    pub async fn update_device_type(
+        &self,
+        id: i64,
+        name: &str,
+        manufacturer: Option<i64>,
+    ) -> Result<DeviceType, DbError> {
+        non_empty("device type name", name)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE device_types SET name = $1, manufacturer_id = $2 WHERE id = $3 \
+             RETURNING {DEVICE_TYPE_COLUMNS}"
+        )))
+        .bind(name)
+        .bind(manufacturer)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("device type {id}")))?;
+        Ok(device_type(&row)?)
+    }
+
+    /// Deletes a device type; its devices stay, without a type.
+    pub async fn delete_device_type(&self, id: i64) -> Result<(), DbError> {
+        self.delete_by_id("device_types", id, "device type").await
+    }
+
     // ---- credentials --------------------------------------------------------
 
     pub async fn create_credential(
@@ -257,6 +513,7 @@ impl Db {
         password_sealed: &[u8],
         enable_secret_sealed: Option<&[u8]>,
     ) -> Result<Credential, DbError> {
+        non_empty("credential name", name)?;
         let row = sqlx::query(
             "INSERT INTO credentials (name, username, password_sealed, enable_secret_sealed) \
              VALUES ($1, $2, $3, $4) RETURNING id",
@@ -277,14 +534,44 @@ impl Db {
     }
 
     pub async fn credential(&self, id: i64) -> Result<Credential, DbError> {
-        let row = sqlx::query(
-            "SELECT id, name, username, password_sealed, enable_secret_sealed FROM credentials WHERE id = $1",
-        )
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE id = $1"
+        )))
         .bind(id)
         .fetch_optional(self.pool())
         .await?
         .ok_or_else(|| not_found(format!("credential {id}")))?;
         Ok(credential(&row)?)
+    }
+
+    pub async fn list_credentials(&self, page: Page) -> Result<Listed<Credential>, DbError> {
+        self.list_table("credentials", CREDENTIAL_COLUMNS, page, |r| {
+            Ok(credential(r)?)
+        })
+        .await
+    }
+
+    /// Writes every field of `c` but its id to credential `id`.
+    pub async fn update_credential(&self, id: i64, c: &Credential) -> Result<Credential, DbError> {
+        non_empty("credential name", &c.name)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE credentials SET name = $1, username = $2, password_sealed = $3, \
+             enable_secret_sealed = $4 WHERE id = $5 RETURNING {CREDENTIAL_COLUMNS}"
+        )))
+        .bind(&c.name)
+        .bind(&c.username)
+        .bind(c.password_sealed.as_slice())
+        .bind(c.enable_secret_sealed.as_deref())
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("credential {id}")))?;
+        Ok(credential(&row)?)
+    }
+
+    /// Deletes a credential; `Conflict` while a device uses it.
+    pub async fn delete_credential(&self, id: i64) -> Result<(), DbError> {
+        self.delete_by_id("credentials", id, "credential").await
     }
 
     // ---- backup locations ---------------------------------------------------
@@ -295,6 +582,7 @@ impl Db {
         location_type: StorageBackendKind,
         config: &Map<String, Value>,
     ) -> Result<BackupLocation, DbError> {
+        non_empty("backup location name", name)?;
         let row = sqlx::query(
             "INSERT INTO backup_locations (name, location_type, config) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -312,14 +600,49 @@ impl Db {
     }
 
     pub async fn location(&self, id: i64) -> Result<BackupLocation, DbError> {
-        let row = sqlx::query(
-            "SELECT id, name, location_type, config FROM backup_locations WHERE id = $1",
-        )
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {LOCATION_COLUMNS} FROM backup_locations WHERE id = $1"
+        )))
         .bind(id)
         .fetch_optional(self.pool())
         .await?
         .ok_or_else(|| not_found(format!("backup location {id}")))?;
         location(&row)
+    }
+
+    pub async fn list_locations(&self, page: Page) -> Result<Listed<BackupLocation>, DbError> {
+        self.list_table("backup_locations", LOCATION_COLUMNS, page, location)
+            .await
+    }
+
+    pub async fn update_location(
+        &self,
+        id: i64,
+        name: &str,
+        location_type: StorageBackendKind,
+        config: &Map<String, Value>,
+    ) -> Result<BackupLocation, DbError> {
+        non_empty("backup location name", name)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE backup_locations SET name = $1, location_type = $2, config = $3 WHERE id = $4 \
+             RETURNING {LOCATION_COLUMNS}"
+        )))
+        .bind(name)
+        .bind(location_type.as_str())
+        .bind(Value::Object(config.clone()).to_string())
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("backup location {id}")))?;
+        location(&row)
+    }
+
+    /// Deletes a backup location; `Conflict` while a device or a stored
+    /// backup refers to it (stored backups keep the location they were
+    /// written to, so it cannot go away under them).
+    pub async fn delete_location(&self, id: i64) -> Result<(), DbError> {
+        self.delete_by_id("backup_locations", id, "backup location")
+            .await
     }
 
     // ---- devices --------------------------------------------------------------
@@ -358,14 +681,7 @@ impl Db {
     }
 
     pub async fn delete_device(&self, id: i64) -> Result<(), DbError> {
-        let done = sqlx::query("DELETE FROM devices WHERE id = $1")
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(not_found(format!("device {id}")));
-        }
-        Ok(())
+        self.delete_by_id("devices", id, "device").await
     }
 
     pub async fn device(&self, id: i64) -> Result<Device, DbError> {
@@ -384,6 +700,7 @@ impl Db {
         filter: &DeviceFilter,
         page: Page,
     ) -> Result<Listed<Device>, DbError> {
+        check_page(page)?;
         // Parameters are numbered in the order the conditions are added.
         let mut conditions = Vec::new();
         let mut n = 0;
@@ -440,6 +757,56 @@ impl Db {
             rows: rows.iter().map(device).collect::<Result<_, _>>()?,
             total,
         })
+    }
+}
+
+impl Db {
+    /// One page of a small table, by id, and the table's row count.
+    pub(crate) async fn list_table<T>(
+        &self,
+        table: &'static str,
+        columns: &'static str,
+        page: Page,
+        map: impl Fn(&AnyRow) -> Result<T, DbError>,
+    ) -> Result<Listed<T>, DbError> {
+        check_page(page)?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {columns} FROM {table} ORDER BY id LIMIT $1 OFFSET $2"
+        )))
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(self.pool())
+        .await?;
+        let total = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table}")))
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?;
+        Ok(Listed {
+            rows: rows.iter().map(map).collect::<Result<_, _>>()?,
+            total,
+        })
+    }
+
+    /// Deletes one row: `NotFound` when missing, `Conflict` when a
+    /// `RESTRICT` foreign key still points at it.
+    pub(crate) async fn delete_by_id(
+        &self,
+        table: &'static str,
+        id: i64,
+        what: &str,
+    ) -> Result<(), DbError> {
+        let done = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE id = $1")))
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| match DbError::from(e) {
+                DbError::Conflict(_) => DbError::Conflict(format!("{what} {id} is still in use")),
+                other => other,
+            })?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(format!("{what} {id}")));
+        }
+        Ok(())
     }
 }
 

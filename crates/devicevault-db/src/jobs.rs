@@ -19,12 +19,14 @@ impl Db {
         task_identifier: &str,
         target: JobTarget,
     ) -> Result<(), DbError> {
-        sqlx::query("UPDATE backup_jobs SET location_id = $1, is_binary = $2 WHERE task_identifier = $3")
-            .bind(target.location_id)
-            .bind(i64::from(target.is_binary))
-            .bind(task_identifier)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE backup_jobs SET location_id = $1, is_binary = $2 WHERE task_identifier = $3",
+        )
+        .bind(target.location_id)
+        .bind(i64::from(target.is_binary))
+        .bind(task_identifier)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 

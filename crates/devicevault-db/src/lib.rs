@@ -21,8 +21,8 @@ mod backups;
 mod error;
 mod inventory;
 mod jobs;
-pub use jobs::JobTarget;
 pub use inventory::DeviceFilter;
+pub use jobs::JobTarget;
 mod models;
 
 use std::str::FromStr;

@@ -397,6 +397,348 @@ async fn results_and_stored_backups_are_recorded_once(t: TestDb) {
     ));
 }
 
+fn stored_backup_of(device_id: i64, location_id: Option<i64>, i: u32) -> NewStoredBackup {
+    NewStoredBackup {
+        task_id: format!("t{device_id}-{i}"),
+        task_identifier: format!("job-{device_id}-{i}"),
+        device_id,
+        storage_backend: StorageBackendKind::Git,
+        storage_ref: format!("main:{device_id}/r.cfg@{i:040x}"),
+        status: Status::Success,
+        timestamp: Timestamp::parse(&format!("2026-01-12T12:{:02}:{:02}.000Z", i / 60, i % 60))
+            .unwrap(),
+        log: "[]".into(),
+        location_id,
+        size: Some(812),
+        sha256: None,
+        changed: None,
+        is_binary: false,
+    }
+}
+
+async fn locations_are_listed_updated_and_deleted_only_when_unused(t: TestDb) {
+    let db = &t.db;
+    let cfg = json!({ "repo_path": "/srv/a", "branch": "main" });
+    let cfg = cfg.as_object().unwrap();
+    let mut locs = Vec::new();
+    for name in ["a", "b", "c"] {
+        locs.push(
+            db.create_location(name, StorageBackendKind::Git, cfg)
+                .await
+                .unwrap(),
+        );
+    }
+    let page = db
+        .list_locations(Page {
+            limit: 2,
+            offset: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, 3);
+    assert_eq!(page.rows, locs[1..].to_vec());
+
+    let fs_cfg = json!({ "base_path": "/srv/fs" });
+    let updated = db
+        .update_location(
+            locs[0].id,
+            "a2",
+            StorageBackendKind::Fs,
+            fs_cfg.as_object().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.location_type, StorageBackendKind::Fs);
+    assert_eq!(db.location(locs[0].id).await.unwrap(), updated);
+    assert!(matches!(
+        db.update_location(locs[0].id, "b", StorageBackendKind::Git, cfg)
+            .await,
+        Err(DbError::Conflict(_))
+    ));
+    assert!(matches!(
+        db.update_location(999_999, "z", StorageBackendKind::Git, cfg)
+            .await,
+        Err(DbError::NotFound { .. })
+    ));
+
+    // Referenced by a device.
+    let mut f = device_fields("r1");
+    f.backup_location = Some(locs[1].id);
+    db.create_device(&f).await.unwrap();
+    assert!(matches!(
+        db.delete_location(locs[1].id).await,
+        Err(DbError::Conflict(_))
+    ));
+    // Referenced only by a stored backup (its device uses no location).
+    let d = db.create_device(&device_fields("r2")).await.unwrap();
+    db.record_stored_backup(&stored_backup_of(d.id, Some(locs[2].id), 0))
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.delete_location(locs[2].id).await,
+        Err(DbError::Conflict(_))
+    ));
+    assert_eq!(db.list_locations(Page::default()).await.unwrap().total, 3);
+
+    db.delete_location(locs[0].id).await.unwrap();
+    assert!(matches!(
+        db.delete_location(locs[0].id).await,
+        Err(DbError::NotFound { .. })
+    ));
+    assert!(matches!(
+        db.list_locations(Page {
+            limit: -1,
+            offset: 0
+        })
+        .await,
+        Err(DbError::Invalid(_))
+    ));
+}
+
+async fn credentials_are_listed_updated_and_deleted_only_when_unused(t: TestDb) {
+    let db = &t.db;
+    let a = db
+        .create_credential("a", "admin", b"sealed-a", Some(b"enable-a"))
+        .await
+        .unwrap();
+    let b = db
+        .create_credential("b", "oper", b"sealed-b", None)
+        .await
+        .unwrap();
+    let listed = db.list_credentials(Page::default()).await.unwrap();
+    assert_eq!(listed.total, 2);
+    assert_eq!(listed.rows, vec![a.clone(), b.clone()]);
+
+    let new = devicevault_db::Credential {
+        id: 424_242, // ignored
+        name: "a-renamed".into(),
+        username: "root".into(),
+        password_sealed: vec![9, 8, 7],
+        enable_secret_sealed: None,
+    };
+    let updated = db.update_credential(a.id, &new).await.unwrap();
+    assert_eq!(updated.id, a.id);
+    assert_eq!(updated.username, "root");
+    assert_eq!(updated.password_sealed, vec![9, 8, 7]);
+    assert_eq!(updated.enable_secret_sealed, None);
+    assert_eq!(db.credential(a.id).await.unwrap(), updated);
+    let mut dup = new.clone();
+    dup.name = "b".into();
+    assert!(matches!(
+        db.update_credential(a.id, &dup).await,
+        Err(DbError::Conflict(_))
+    ));
+    assert!(matches!(
+        db.update_credential(999_999, &new).await,
+        Err(DbError::NotFound { .. })
+    ));
+
+    let mut f = device_fields("r1");
+    f.credential = Some(b.id);
+    let d = db.create_device(&f).await.unwrap();
+    assert!(matches!(
+        db.delete_credential(b.id).await,
+        Err(DbError::Conflict(_))
+    ));
+    db.delete_device(d.id).await.unwrap();
+    db.delete_credential(b.id).await.unwrap();
+    assert!(matches!(
+        db.delete_credential(b.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+}
+
+async fn collection_groups_are_ensured_once_updated_and_deleted(t: TestDb) {
+    let db = &t.db;
+    let first = db.ensure_collection_group("DMZ", "dmz").await.unwrap();
+    let again = db
+        .ensure_collection_group("other name", "dmz")
+        .await
+        .unwrap();
+    assert_eq!(again, first, "the existing group of the queue is returned");
+    assert!(matches!(
+        db.ensure_collection_group("DMZ", "dmz-2").await,
+        Err(DbError::Conflict(_))
+    ));
+    assert!(matches!(
+        db.ensure_collection_group("bad", "a b").await,
+        Err(DbError::Invalid(_))
+    ));
+
+    // Concurrent callers all get the one row.
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { db.ensure_collection_group("Core", "core").await })
+        })
+        .collect();
+    let mut groups = Vec::new();
+    for r in racers {
+        groups.push(r.await.unwrap().unwrap());
+    }
+    let core = groups[0].clone();
+    assert!(groups.iter().all(|g| *g == core));
+    let page = db
+        .list_collection_groups_page(Page {
+            limit: 1,
+            offset: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(page.rows, vec![core.clone()]);
+
+    let renamed = db
+        .update_collection_group(core.id, "Core 2", "core-2")
+        .await
+        .unwrap();
+    assert_eq!(renamed.queue(), "collector.group.core-2");
+    assert_eq!(db.collection_group(core.id).await.unwrap(), renamed);
+    assert!(matches!(
+        db.update_collection_group(core.id, "x", "dmz").await,
+        Err(DbError::Conflict(_))
+    ));
+    assert!(matches!(
+        db.update_collection_group(core.id, "x", "no/slash").await,
+        Err(DbError::Invalid(_))
+    ));
+    assert!(matches!(
+        db.update_collection_group(999_999, "x", "x").await,
+        Err(DbError::NotFound { .. })
+    ));
+
+    let mut f = device_fields("r1");
+    f.collection_group = Some(core.id);
+    let d = db.create_device(&f).await.unwrap();
+    db.delete_collection_group(core.id).await.unwrap();
+    assert_eq!(db.device(d.id).await.unwrap().fields.collection_group, None);
+    assert!(matches!(
+        db.delete_collection_group(core.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+}
+
+async fn device_groups_types_and_manufacturers_are_managed(t: TestDb) {
+    let db = &t.db;
+    let core = db.create_device_group("core").await.unwrap();
+    let edge = db.create_device_group("edge").await.unwrap();
+    assert_eq!(db.device_group(core.id).await.unwrap(), core);
+    let listed = db.list_device_groups(Page::default()).await.unwrap();
+    assert_eq!(
+        (listed.total, listed.rows),
+        (2, vec![core.clone(), edge.clone()])
+    );
+    let renamed = db.update_device_group(core.id, "backbone").await.unwrap();
+    assert_eq!(renamed.name, "backbone");
+    assert!(matches!(
+        db.update_device_group(core.id, "edge").await,
+        Err(DbError::Conflict(_))
+    ));
+    assert!(matches!(
+        db.update_device_group(core.id, " ").await,
+        Err(DbError::Invalid(_))
+    ));
+    assert!(matches!(
+        db.device_group(999_999).await,
+        Err(DbError::NotFound { .. })
+    ));
+
+    let cisco = db.create_manufacturer("Cisco").await.unwrap();
+    let juniper = db.create_manufacturer("Juniper").await.unwrap();
+    let listed = db
+        .list_manufacturers(Page {
+            limit: 1,
+            offset: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!((listed.total, listed.rows), (2, vec![cisco.clone()]));
+    let cat = db
+        .create_device_type("Catalyst", Some(cisco.id))
+        .await
+        .unwrap();
+    assert_eq!(db.device_type(cat.id).await.unwrap(), cat);
+    let mx = db
+        .update_device_type(cat.id, "MX", Some(juniper.id))
+        .await
+        .unwrap();
+    assert_eq!(mx.manufacturer, Some(juniper.id));
+    assert!(matches!(
+        db.update_device_type(cat.id, "MX", Some(999_999)).await,
+        Err(DbError::Conflict(_))
+    ));
+    assert!(matches!(
+        db.update_device_type(999_999, "MX", None).await,
+        Err(DbError::NotFound { .. })
+    ));
+    assert_eq!(
+        db.list_device_types(Page::default()).await.unwrap().rows,
+        vec![mx.clone()]
+    );
+
+    let mut f = device_fields("r1");
+    f.device_group = Some(core.id);
+    f.device_type = Some(mx.id);
+    let d = db.create_device(&f).await.unwrap();
+    db.delete_device_group(core.id).await.unwrap();
+    db.delete_device_type(mx.id).await.unwrap();
+    let d = db.device(d.id).await.unwrap();
+    assert_eq!((d.fields.device_group, d.fields.device_type), (None, None));
+    assert!(matches!(
+        db.delete_device_group(core.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+    assert!(matches!(
+        db.delete_device_type(mx.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+    assert!(matches!(
+        db.device_type(mx.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+}
+
+async fn users_are_listed_changed_and_deleted_and_tokens_revoked(t: TestDb) {
+    let db = &t.db;
+    let alice = db.create_user("alice", "h1", true).await.unwrap();
+    let bob = db.create_user("bob", "h2", false).await.unwrap();
+    assert_eq!(
+        db.list_users().await.unwrap(),
+        vec![alice.clone(), bob.clone()]
+    );
+    assert_eq!(db.user(bob.id).await.unwrap(), bob);
+    assert_eq!(db.count_admins().await.unwrap(), 1);
+
+    db.set_user_password(bob.id, "h3").await.unwrap();
+    assert_eq!(db.user(bob.id).await.unwrap().password_hash, "h3");
+    assert!(matches!(
+        db.set_user_password(999_999, "x").await,
+        Err(DbError::NotFound { .. })
+    ));
+
+    let token = "ef".repeat(32);
+    db.add_token(bob.id, &token).await.unwrap();
+    assert!(db.revoke_token(&token).await.unwrap());
+    assert!(!db.revoke_token(&token).await.unwrap());
+    assert!(db.user_by_token(&token).await.unwrap().is_none());
+
+    db.add_token(bob.id, &token).await.unwrap();
+    db.delete_user(bob.id).await.unwrap();
+    assert!(
+        db.user_by_token(&token).await.unwrap().is_none(),
+        "tokens go with their user"
+    );
+    assert!(matches!(
+        db.user(bob.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+    assert!(matches!(
+        db.delete_user(bob.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+    assert_eq!(db.list_users().await.unwrap(), vec![alice]);
+}
+
 macro_rules! both_engines {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -416,4 +758,9 @@ both_engines!(
     jobs_only_move_forward_and_replays_change_nothing,
     overdue_jobs_are_found_and_renewed_by_one_caller,
     results_and_stored_backups_are_recorded_once,
+    locations_are_listed_updated_and_deleted_only_when_unused,
+    credentials_are_listed_updated_and_deleted_only_when_unused,
+    collection_groups_are_ensured_once_updated_and_deleted,
+    device_groups_types_and_manufacturers_are_managed,
+    users_are_listed_changed_and_deleted_and_tokens_revoked,
 );
