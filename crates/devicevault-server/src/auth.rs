@@ -1,1 +1,88 @@
+//! Passwords (argon2id) and API tokens (random, stored as SHA-256).
 
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use sha2::Digest as _;
+
+/// Why a password could not be hashed.
+#[derive(Debug, thiserror::Error)]
+#[error("hashing the password failed: {0}")]
+pub struct HashError(String);
+
+/// The argon2id PHC string of `password`, with a fresh salt.
+pub fn hash_password(password: &str) -> Result<String, HashError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| HashError(e.to_string()))
+}
+
+/// Whether `password` matches the PHC string `hash`.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+/// A hash no password matches, verified when a user does not exist so
+/// that a login takes as long for unknown users as for known ones.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&random_hex(16)).unwrap_or_default())
+}
+
+/// `n` random bytes as lowercase hex.
+pub fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).expect("the OS random source works");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A new API token (40 hex digits, like Django REST framework's).
+pub fn new_token() -> String {
+    random_hex(20)
+}
+
+/// A password for a generated account: 20 characters from an alphabet
+/// without look-alikes.
+pub fn new_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut b = [0u8; 20];
+    getrandom::fill(&mut b).expect("the OS random source works");
+    b.iter()
+        .map(|x| ALPHABET[usize::from(*x) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// What the database keeps of a token.
+pub fn token_digest(token: &str) -> String {
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let h = hash_password("s3cret").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password("s3cret", &h));
+        assert!(!verify_password("s3cret ", &h));
+        assert!(!verify_password("s3cret", "not a hash"));
+        assert!(!verify_password("anything", dummy_hash()));
+    }
+
+    #[test]
+    fn tokens_are_random_and_digested() {
+        let t = new_token();
+        assert_eq!(t.len(), 40);
+        assert_ne!(t, new_token());
+        assert_eq!(token_digest(&t).len(), 64);
+        assert_ne!(token_digest(&t), t);
+        assert_eq!(new_password().len(), 20);
+    }
+}

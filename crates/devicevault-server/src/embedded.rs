@@ -1,1 +1,357 @@
+//! Embedded mode: the API and every role in one process, on the in-process
+//! bus, with SQLite (or PostgreSQL) as the database. The job rows are the
+//! durable record: after a crash, every job that was accepted but not
+//! finished is dispatched again at start.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use devicevault_bus::{LocalBus, LocalLog};
+use devicevault_collect::{CollectOptions, DriverSet, KnownHosts, RetryPolicy};
+use devicevault_core::{StorageBackendKind, Timestamp};
+use devicevault_db::{Db, DbError, Page};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{AppState, router};
+use crate::pipeline::BusPipeline;
+use crate::roles::collector::{Collector, run_collector};
+use crate::roles::device_results::DeviceResults;
+use crate::roles::dispatcher::{DEFAULT_GROUP_QUEUE_ID, Dispatcher, run_sweeper};
+use crate::roles::storage_results::StorageResults;
+use crate::roles::storage_worker::{StorageWorker, run_storage_worker};
+use crate::roles::{StreamConsumer, consume_stream};
+use crate::{Settings, auth, keyfile};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Holds the SQLite database, the key file and the SSH host-key pins.
+    pub data_dir: PathBuf,
+    /// `sqlite:` or `postgres:` URL; the data dir's SQLite file when `None`.
+    pub database_url: Option<String>,
+    pub http_addr: SocketAddr,
+    pub settings: Settings,
+    /// User drivers added to the built-in ones.
+    pub driver_dir: Option<PathBuf>,
+    /// Collection retries (transient failures only).
+    pub collect_retry: RetryPolicy,
+    /// TCP connect + login timeout of a collection.
+    pub connect_timeout: Duration,
+}
+
+impl ServeConfig {
+    pub fn new(data_dir: PathBuf, http_addr: SocketAddr) -> Self {
+        Self {
+            data_dir,
+            database_url: None,
+            http_addr,
+            settings: Settings::from_env(),
+            driver_dir: None,
+            collect_retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite:{}",
+                self.data_dir.join("devicevault.sqlite3").display()
+            )
+        })
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database {url}: {source}")]
+    Database { url: String, source: DbError },
+    #[error(transparent)]
+    Key(#[from] keyfile::KeyFileError),
+    #[error("SSH host-key pins: {0}")]
+    KnownHosts(String),
+    #[error("drivers: {0}")]
+    Drivers(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("creating the first admin failed: {0}")]
+    FirstAdmin(String),
+}
+
+/// A running embedded server.
+#[derive(Debug)]
+pub struct Embedded {
+    /// Where the API listens (useful with port 0).
+    pub addr: SocketAddr,
+    pub db: Db,
+    /// Username and one-time password of the admin created at first start.
+    pub first_admin: Option<(String, String)>,
+    pub bus: LocalBus,
+    pub log: LocalLog,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+const GROUP: &str = "devicevault";
+const CONSUMER: &str = "embedded";
+
+impl Embedded {
+    /// Opens the database, starts every role and the API.
+    pub async fn start(cfg: ServeConfig) -> Result<Self, ServeError> {
+        std::fs::create_dir_all(&cfg.data_dir).map_err(|source| ServeError::DataDir {
+            path: cfg.data_dir.display().to_string(),
+            source,
+        })?;
+        let url = cfg.database_url();
+        let db_err = |source| ServeError::Database {
+            url: devicevault_db::redact_url(&url),
+            source,
+        };
+        let db = Db::connect(&url).await.map_err(db_err)?;
+        let no_secrets = db
+            .list_credentials(Page {
+                limit: 1,
+                offset: 0,
+            })
+            .await
+            .map_err(db_err)?
+            .total
+            == 0;
+        let key = keyfile::load_or_create(&cfg.data_dir.join("secret.key"), no_secrets)?;
+        let known_hosts = KnownHosts::open(&cfg.data_dir.join("known_hosts"))
+            .map_err(|e| ServeError::KnownHosts(e.to_string()))?;
+        let drivers = match &cfg.driver_dir {
+            Some(dir) => {
+                DriverSet::with_user_dir(dir).map_err(|e| ServeError::Drivers(e.to_string()))?
+            }
+            None => DriverSet::builtin(),
+        };
+        let drivers = Arc::new(drivers);
+        let first_admin = create_first_admin(&db).await?;
+        db.ensure_collection_group("Default", DEFAULT_GROUP_QUEUE_ID)
+            .await
+            .map_err(db_err)?;
+
+        let settings = Arc::new(cfg.settings.clone());
+        let bus = LocalBus::new();
+        let log = LocalLog::new();
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+
+        // Storage workers.
+        let worker = Arc::new(StorageWorker::new(log.clone(), settings.clone()));
+        for kind in StorageBackendKind::ALL {
+            tasks.spawn(run_storage_worker(
+                bus.clone(),
+                worker.clone(),
+                kind,
+                shutdown.clone(),
+            ));
+        }
+
+        // Result consumers.
+        let stream = |name: &str| StreamConsumer {
+            log: log.clone(),
+            stream: name.to_owned(),
+            group: GROUP.to_owned(),
+            consumer: CONSUMER.to_owned(),
+            batch: 64,
+            block: Duration::from_secs(1),
+            reclaim_idle: settings.reclaim_idle,
+            max_deliveries: settings.max_deliveries,
+        };
+        let device_results = DeviceResults {
+            db: db.clone(),
+            bus: bus.clone(),
+            settings: settings.clone(),
+        };
+        tasks.spawn(consume_stream(
+            stream(&settings.results_stream),
+            shutdown.clone(),
+            move |entry| {
+                let c = device_results.clone();
+                async move { c.handle(entry).await }
+            },
+        ));
+        let storage_results = StorageResults { db: db.clone() };
+        tasks.spawn(consume_stream(
+            stream(&settings.storage_results_stream),
+            shutdown.clone(),
+            move |entry| {
+                let c = storage_results.clone();
+                async move { c.handle(entry).await }
+            },
+        ));
+
+        // Collectors: one consumer per collection group, new groups picked up
+        // as they are created.
+        let mut options = CollectOptions::new(Arc::new(known_hosts));
+        options.connect_timeout = cfg.connect_timeout;
+        let collector = Arc::new(Collector {
+            log: log.clone(),
+            key: key.clone(),
+            drivers: drivers.clone(),
+            options,
+            retry: cfg.collect_retry,
+            settings: settings.clone(),
+            slots: Arc::new(tokio::sync::Semaphore::new(
+                settings.collector_concurrency.max(1),
+            )),
+        });
+        tasks.spawn(watch_groups(
+            db.clone(),
+            bus.clone(),
+            collector,
+            shutdown.clone(),
+        ));
+
+        // Dispatcher: jobs a previous run accepted but did not finish are
+        // dispatched again now (the in-process queues start empty), then
+        // overdue jobs are swept periodically.
+        let dispatcher = Dispatcher::new(db.clone(), bus.clone(), settings.clone());
+        let far = Timestamp::from_datetime(
+            Timestamp::now().as_datetime() + time::Duration::days(365 * 100),
+        );
+        match dispatcher.sweep(far).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                jobs = n,
+                "dispatched again the unfinished jobs of the previous run"
+            ),
+            Err(e) => tracing::error!(error = %e, "re-dispatching unfinished jobs failed"),
+        }
+        tasks.spawn(run_sweeper(dispatcher.clone(), shutdown.clone()));
+
+        // The API.
+        let state = Arc::new(AppState {
+            db: db.clone(),
+            pipeline: Arc::new(BusPipeline {
+                dispatcher,
+                bus: bus.clone(),
+                settings: settings.clone(),
+            }),
+            key,
+            drivers,
+        });
+        let listener = tokio::net::TcpListener::bind(cfg.http_addr)
+            .await
+            .map_err(|source| ServeError::Listen {
+                addr: cfg.http_addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServeError::Listen {
+            addr: cfg.http_addr,
+            source,
+        })?;
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            let app = router(state);
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+            {
+                tracing::error!(error = %e, "the HTTP server stopped");
+            }
+        });
+        tracing::info!(%addr, database = %devicevault_db::redact_url(&url), "DeviceVault is serving");
+        Ok(Self {
+            addr,
+            db,
+            first_admin,
+            bus,
+            log,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// A token that stops the server when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops accepting work, lets work in flight finish (at most `grace`),
+    /// and closes the database.
+    pub async fn stop(mut self, grace: Duration) {
+        self.shutdown.cancel();
+        let drained = tokio::time::timeout(grace, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("work still running after the grace period; stopping it");
+            self.tasks.abort_all();
+        }
+        self.db.close().await;
+    }
+}
+
+async fn create_first_admin(db: &Db) -> Result<Option<(String, String)>, ServeError> {
+    let users = db
+        .count_users()
+        .await
+        .map_err(|e| ServeError::FirstAdmin(e.to_string()))?;
+    if users > 0 {
+        return Ok(None);
+    }
+    let password = auth::new_password();
+    let hash = auth::hash_password(&password).map_err(|e| ServeError::FirstAdmin(e.to_string()))?;
+    match db.create_user("admin", &hash, true).await {
+        Ok(_) => Ok(Some(("admin".into(), password))),
+        // Another process created it first.
+        Err(DbError::Conflict(_)) => Ok(None),
+        Err(e) => Err(ServeError::FirstAdmin(e.to_string())),
+    }
+}
+
+/// Starts a collector for every collection group's queue, and for groups
+/// created later within seconds.
+async fn watch_groups(
+    db: Db,
+    bus: LocalBus,
+    collector: Arc<Collector<LocalLog>>,
+    shutdown: CancellationToken,
+) {
+    let mut started = std::collections::HashSet::new();
+    let mut running = JoinSet::new();
+    loop {
+        match db.list_collection_groups().await {
+            Ok(groups) => {
+                let queues = groups
+                    .iter()
+                    .map(|g| g.queue())
+                    .chain([format!("collector.group.{DEFAULT_GROUP_QUEUE_ID}")]);
+                for queue in queues {
+                    if started.insert(queue.clone()) {
+                        tracing::info!(queue = %queue, "collector consuming");
+                        running.spawn(run_collector(
+                            bus.clone(),
+                            collector.clone(),
+                            queue,
+                            shutdown.clone(),
+                        ));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "listing collection groups failed"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+    }
+    while running.join_next().await.is_some() {}
+}

@@ -1,1 +1,137 @@
+//! A small keep-alive HTTP/1.1 client for DeviceVault's own API, used by
+//! the end-to-end tests, the benchmarks and the demo.
 
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, Request, header};
+use http_body_util::{BodyExt as _, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+/// Why a request failed before a response arrived.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("connecting to {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("HTTP: {0}")]
+    Http(String),
+}
+
+/// A response, body read in full.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The body as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// One keep-alive connection to the API, reopened when the server closed it.
+#[derive(Debug)]
+pub struct HttpClient {
+    addr: SocketAddr,
+    sender: Option<SendRequest<Full<Bytes>>>,
+    /// Sent as `Authorization: Token <token>` when set.
+    pub token: Option<String>,
+}
+
+impl HttpClient {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            sender: None,
+            token: None,
+        }
+    }
+
+    async fn sender(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, HttpError> {
+        let usable = match &mut self.sender {
+            Some(s) => s.ready().await.is_ok(),
+            None => false,
+        };
+        if !usable {
+            let stream = tokio::net::TcpStream::connect(self.addr)
+                .await
+                .map_err(|source| HttpError::Connect {
+                    addr: self.addr,
+                    source,
+                })?;
+            stream.set_nodelay(true).ok();
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| HttpError::Http(e.to_string()))?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            self.sender = Some(sender);
+        }
+        Ok(self.sender.as_mut().expect("set above"))
+    }
+
+    /// Sends `method path` with an optional JSON body.
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<HttpResponse, HttpError> {
+        let method =
+            Method::from_bytes(method.as_bytes()).map_err(|e| HttpError::Http(e.to_string()))?;
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, self.addr.to_string());
+        if let Some(t) = &self.token {
+            req = req.header(header::AUTHORIZATION, format!("Token {t}"));
+        }
+        let body = match body {
+            Some(v) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Full::new(Bytes::from(v.to_string()))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        let req = req.body(body).map_err(|e| HttpError::Http(e.to_string()))?;
+        let sender = self.sender().await?;
+        let response = sender
+            .send_request(req)
+            .await
+            .map_err(|e| HttpError::Http(e.to_string()))?;
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| HttpError::Http(e.to_string()))?
+            .to_bytes()
+            .to_vec();
+        Ok(HttpResponse {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    pub async fn get(&mut self, path: &str) -> Result<HttpResponse, HttpError> {
+        self.request("GET", path, None).await
+    }
+
+    pub async fn post(&mut self, path: &str, body: &Value) -> Result<HttpResponse, HttpError> {
+        self.request("POST", path, Some(body)).await
+    }
+}

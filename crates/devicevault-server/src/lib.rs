@@ -23,6 +23,7 @@ pub mod collect_job;
 pub mod embedded;
 pub mod http_client;
 pub mod keyfile;
+pub mod pipeline;
 pub mod roles;
 pub mod scheduler;
 pub mod settings;

@@ -4,6 +4,7 @@ mod bench;
 mod bench_collect;
 mod device_cmd;
 mod limits;
+mod server_cmd;
 mod storage_cmd;
 
 use std::process::ExitCode;
@@ -32,19 +33,37 @@ enum Command {
     Collect(device_cmd::CollectArgs),
     /// List the built-in and user drivers.
     Drivers(device_cmd::DriversArgs),
+    /// Run the REST API and every role in one process (embedded mode).
+    Serve(server_cmd::ServeArgs),
+    /// Start simulated devices and DeviceVault, back them all up, and keep serving.
+    Demo(server_cmd::DemoArgs),
+    /// Manage the users who can log in.
+    #[command(subcommand)]
+    User(server_cmd::UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(server_cmd::TokenCommand),
     /// Measure DeviceVault against reference tools and print the figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    init_logging(match cli.command {
+        // A server's log is its record of the pipeline's steps.
+        Command::Serve(_) => "info",
+        _ => "warn",
+    });
     let result = match cli.command {
         Command::Storage(cmd) => storage_cmd::run(cmd),
         Command::Sim(args) => device_cmd::sim(args),
         Command::Collect(args) => device_cmd::collect(args),
         Command::Drivers(args) => device_cmd::drivers(args),
+        Command::Serve(args) => server_cmd::serve(args),
+        Command::Demo(args) => server_cmd::demo(args),
+        Command::User(cmd) => server_cmd::user(cmd),
+        Command::Token(cmd) => server_cmd::token(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {
@@ -58,10 +77,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// JSON log lines on stderr; `RUST_LOG` filters (default: warnings).
-fn init_logging() {
+/// JSON log lines on stderr; `RUST_LOG` filters (default: `default_level`).
+fn init_logging(default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

@@ -1,0 +1,214 @@
+//! Backup routes: "backup now", job state, collection results, stored
+//! backups and their download through `storage.read`.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use devicevault_core::{RelPath, Status};
+use devicevault_db::{BackupJob, DeviceBackupResult, StoredBackup};
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiResult, Authed, Paging, Shared, id_of, int_param, paginated, query_of};
+use crate::pipeline::ReadRequest;
+use crate::roles::dispatcher::DispatchError;
+
+type IdPath = Result<Path<i64>, PathRejection>;
+type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/api/devices/{id}/backup_now/", post(backup_now))
+        .route("/api/jobs/{task_identifier}/", get(get_job))
+        .route("/api/backup-results/", get(list_results))
+        .route("/api/stored-backups/", get(list_stored))
+        .route("/api/stored-backups/{id}/", get(get_stored))
+        .route("/api/stored-backups/{id}/download/", get(download))
+}
+
+/// A stored log (JSON text) as JSON; a log that is not JSON stays text.
+fn log_json(log: &str) -> Value {
+    serde_json::from_str(log).unwrap_or_else(|_| Value::String(log.to_owned()))
+}
+
+fn job_json(j: &BackupJob) -> Value {
+    json!({
+        "task_id": j.task_id,
+        "task_identifier": j.task_identifier,
+        "device": j.device_id,
+        "state": j.state.as_str(),
+        "reason": j.reason,
+        "queued_on": j.queued_on,
+        "updated_at": j.updated_at,
+        "attempts": j.attempts,
+    })
+}
+
+fn result_json(r: &DeviceBackupResult) -> Value {
+    json!({
+        "id": r.id,
+        "device": r.device_id,
+        "task_id": r.task_id,
+        "task_identifier": r.task_identifier,
+        "status": r.status.as_str(),
+        "timestamp": r.timestamp,
+        "log": log_json(&r.log),
+        "collection_duration_ms": r.collection_duration_ms,
+    })
+}
+
+fn stored_json(s: &StoredBackup) -> Value {
+    json!({
+        "id": s.id,
+        "device": s.device_id,
+        "task_id": s.task_id,
+        "task_identifier": s.task_identifier,
+        "storage_backend": s.storage_backend.as_str(),
+        "storage_ref": s.storage_ref,
+        "status": s.status.as_str(),
+        "timestamp": s.timestamp,
+        "log": log_json(&s.log),
+        "size": s.size,
+        "sha256": s.sha256,
+        "changed": s.changed,
+        "location": s.location_id,
+        "is_binary": s.is_binary,
+    })
+}
+
+async fn backup_now(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
+    let device = state.db.device(id_of(id)?).await?;
+    match state.pipeline.backup_now(&device).await {
+        Ok(a) => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(json!({
+                "task_id": a.task_id,
+                "task_identifier": a.task_identifier,
+                "queued_on": a.queued_on.to_string(),
+                "job": format!("/api/jobs/{}/", a.task_identifier),
+            })),
+        )
+            .into_response()),
+        Err(DispatchError::NotReady(reason)) => Err(ApiError::conflict(reason)),
+        Err(DispatchError::Db(e)) => Err(e.into()),
+    }
+}
+
+async fn get_job(
+    _: Authed,
+    State(state): State<Shared>,
+    ti: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
+    let Path(ti) = ti.map_err(|_| ApiError::not_found("no such job"))?;
+    Ok(axum::Json(job_json(&state.db.job(&ti).await?)).into_response())
+}
+
+async fn list_results(
+    _: Authed,
+    State(state): State<Shared>,
+    q: QueryMap,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let q = query_of(q)?;
+    let paging = Paging::from_query(&q)?;
+    let listed = state
+        .db
+        .device_results(int_param(&q, "device")?, paging.db())
+        .await?;
+    Ok(axum::Json(paginated(&uri, &headers, paging, listed, |r| {
+        result_json(&r)
+    }))
+    .into_response())
+}
+
+async fn list_stored(
+    _: Authed,
+    State(state): State<Shared>,
+    q: QueryMap,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let q = query_of(q)?;
+    let paging = Paging::from_query(&q)?;
+    let listed = state
+        .db
+        .stored_backups(int_param(&q, "device")?, paging.db())
+        .await?;
+    Ok(axum::Json(paginated(&uri, &headers, paging, listed, |s| {
+        stored_json(&s)
+    }))
+    .into_response())
+}
+
+async fn get_stored(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
+    Ok(axum::Json(stored_json(&state.db.stored_backup(id_of(id)?).await?)).into_response())
+}
+
+/// Reads the content of a stored backup through its storage worker.
+pub async fn read_stored(state: &Shared, s: &StoredBackup) -> ApiResult<Vec<u8>> {
+    if s.status != Status::Success {
+        return Err(ApiError::conflict(format!(
+            "backup {} failed to store; there is nothing to download (see its log)",
+            s.id
+        )));
+    }
+    let location_id = s.location_id.ok_or_else(|| {
+        ApiError::internal(
+            "retrieval_failed",
+            format!("stored backup {} does not record its location", s.id),
+        )
+    })?;
+    let location = state.db.location(location_id).await.map_err(|e| {
+        ApiError::internal("retrieval_failed", format!("location {location_id}: {e}"))
+    })?;
+    state
+        .pipeline
+        .read(ReadRequest {
+            storage_backend: s.storage_backend,
+            storage_config: location.config,
+            storage_ref: s.storage_ref.clone(),
+            task_identifier: s.task_identifier.clone(),
+            is_binary: s.is_binary,
+        })
+        .await
+        .map_err(|e| {
+            tracing::warn!(stored_backup = s.id, storage_backend = s.storage_backend.as_str(), task_identifier = %s.task_identifier, error = %e, "retrieval failed");
+            ApiError::internal("retrieval_failed", e.to_string())
+        })
+}
+
+async fn download(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
+    let s = state.db.stored_backup(id_of(id)?).await?;
+    let content = read_stored(&state, &s).await?;
+    let device = state.db.device(s.device_id).await.ok();
+    let stem = device
+        .map(|d| RelPath::sanitize_segment(&d.fields.name))
+        .unwrap_or_else(|| format!("device-{}", s.device_id));
+    let (content_type, ext) = if s.is_binary {
+        ("application/octet-stream", "bin")
+    } else {
+        ("text/plain; charset=utf-8", "cfg")
+    };
+    let stamp: String = s
+        .timestamp
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let filename = format!("{stem}-{stamp}.{ext}");
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    let mut response = content.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CONTENT_DISPOSITION, disposition);
+    h.insert(
+        header::HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,394 @@
+//! `serve`, `user`, `token` and `demo`: running DeviceVault in embedded mode
+//! and managing access from the shell.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use devicevault_db::{Db, DbError};
+use devicevault_server::embedded::{Embedded, ServeConfig};
+use devicevault_server::http_client::HttpClient;
+use devicevault_server::{Settings, auth};
+use serde_json::{Value, json};
+
+use crate::device_cmd::shutdown_signal;
+
+/// Where the API listens and where the data lives.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address of the REST API.
+    #[arg(long, env = "DEVICEVAULT_HTTP_ADDR", default_value = "127.0.0.1:8000")]
+    pub http_addr: SocketAddr,
+    /// Holds the SQLite database, the key file and SSH host-key pins.
+    #[arg(long, env = "DEVICEVAULT_DATA_DIR", default_value = "devicevault-data")]
+    pub data_dir: PathBuf,
+    /// `sqlite:<path>` or `postgres://…`; default: SQLite in the data dir.
+    #[arg(long, env = "DEVICEVAULT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory of user drivers (`<name>.toml`) added to the built-in ones.
+    #[arg(long, env = "DEVICEVAULT_DRIVER_DIR")]
+    pub driver_dir: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn config(&self) -> ServeConfig {
+        let mut cfg = ServeConfig::new(self.data_dir.clone(), self.http_addr);
+        cfg.database_url = self.database_url.clone();
+        cfg.driver_dir = self.driver_dir.clone();
+        cfg.settings = Settings::from_env();
+        cfg
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")
+}
+
+fn announce_first_admin(server: &Embedded) {
+    if let Some((user, password)) = &server.first_admin {
+        println!(
+            "Created the first user {user:?} with password {password} — shown only this once; \
+             change it with `devicevault user password --username {user} --password-env VAR`."
+        );
+    }
+}
+
+/// `devicevault serve`: the API and every role in one process.
+pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    crate::limits::raise_nofile_limit(4096)?;
+    runtime()?.block_on(async {
+        let server = Embedded::start(args.config()).await?;
+        announce_first_admin(&server);
+        println!(
+            "DeviceVault is serving on http://{}/ (data in {})",
+            server.addr,
+            args.data_dir.display()
+        );
+        shutdown_signal().await;
+        println!("Stopping: finishing work in flight…");
+        server.stop(Duration::from_secs(30)).await;
+        Ok(())
+    })
+}
+
+/// Connection to the database of a data dir, for the shell commands.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[arg(long, env = "DEVICEVAULT_DATA_DIR", default_value = "devicevault-data")]
+    pub data_dir: PathBuf,
+    #[arg(long, env = "DEVICEVAULT_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl DbArgs {
+    async fn connect(&self) -> anyhow::Result<Db> {
+        let url = match &self.database_url {
+            Some(u) => u.clone(),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("create {}", self.data_dir.display()))?;
+                format!(
+                    "sqlite:{}",
+                    self.data_dir.join("devicevault.sqlite3").display()
+                )
+            }
+        };
+        Db::connect(&url)
+            .await
+            .with_context(|| format!("open the database {}", devicevault_db::redact_url(&url)))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user who can log in to the API and the web UI.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// Name of the environment variable that holds the password.
+        #[arg(long)]
+        password_env: String,
+        /// May change the inventory (otherwise read-only plus "backup now").
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Set a user's password.
+    Password {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password_env: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+fn password_from(var: &str) -> anyhow::Result<String> {
+    let p = std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?;
+    if p.chars().count() < 8 {
+        bail!("the password in {var} is shorter than 8 characters");
+    }
+    Ok(p)
+}
+
+pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        match cmd {
+            UserCommand::Create {
+                username,
+                password_env,
+                admin,
+                db,
+            } => {
+                if username.trim().is_empty()
+                    || username
+                        .chars()
+                        .any(|c| c.is_whitespace() || c.is_control())
+                {
+                    bail!("--username must be non-empty, without spaces");
+                }
+                let password = password_from(&password_env)?;
+                let hash = auth::hash_password(&password)?;
+                let db = db.connect().await?;
+                match db.create_user(&username, &hash, admin).await {
+                    Ok(u) => println!(
+                        "created user {} (id {}, admin: {})",
+                        u.username, u.id, u.is_admin
+                    ),
+                    Err(DbError::Conflict(_)) => bail!("user {username:?} exists already"),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            UserCommand::Password {
+                username,
+                password_env,
+                db,
+            } => {
+                let password = password_from(&password_env)?;
+                let db = db.connect().await?;
+                let u = db
+                    .user_by_name(&username)
+                    .await?
+                    .with_context(|| format!("no user {username:?}"))?;
+                db.set_user_password(u.id, &auth::hash_password(&password)?)
+                    .await?;
+                println!("password of {username} changed");
+            }
+        }
+        Ok(())
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let TokenCommand::Create { username, db } = cmd;
+        let db = db.connect().await?;
+        let u = db.user_by_name(&username).await?.with_context(|| {
+            format!("no user {username:?}; create it with `devicevault user create`")
+        })?;
+        let token = auth::new_token();
+        db.add_token(u.id, &auth::token_digest(&token)).await?;
+        println!("{token}");
+        Ok(())
+    })
+}
+
+/// `devicevault demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[arg(long, env = "DEVICEVAULT_HTTP_ADDR", default_value = "127.0.0.1:8000")]
+    pub http_addr: SocketAddr,
+    /// Demo data (recreated on every run; refuses a directory it did not make).
+    #[arg(long, default_value = "devicevault-demo")]
+    pub data_dir: PathBuf,
+    /// Simulated devices.
+    #[arg(long, default_value_t = 20)]
+    pub devices: usize,
+    /// Back up, print the summary and exit instead of serving.
+    #[arg(long)]
+    pub exit: bool,
+}
+
+const DEMO_MARKER: &str = ".devicevault-demo";
+const DEMO_PLATFORMS: &[&str] = &[
+    "cisco_ios",
+    "arista_eos",
+    "juniper_junos",
+    "cisco_nxos",
+    "mikrotik_routeros",
+];
+
+fn fresh_demo_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        let non_empty = std::fs::read_dir(dir)
+            .with_context(|| format!("read {}", dir.display()))?
+            .next()
+            .is_some();
+        if non_empty && !dir.join(DEMO_MARKER).exists() {
+            bail!(
+                "{} exists and was not made by the demo; pass another --data-dir",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("remove {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    std::fs::write(
+        dir.join(DEMO_MARKER),
+        "made by `devicevault demo`; deleted by its next run\n",
+    )?;
+    Ok(())
+}
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    if args.devices == 0 {
+        bail!("--devices must be at least 1");
+    }
+    crate::limits::raise_nofile_limit(args.devices as u64 + 4096)?;
+    fresh_demo_dir(&args.data_dir)?;
+    let data_dir = std::path::absolute(&args.data_dir)?;
+    let known = devicevault_sim::platforms();
+    let platforms: Vec<String> = DEMO_PLATFORMS
+        .iter()
+        .filter(|p| known.contains(p))
+        .map(|p| (*p).to_owned())
+        .collect();
+    runtime()?.block_on(async {
+        let sim = devicevault_sim::Simulator::start(devicevault_sim::SimConfig {
+            devices: args.devices,
+            platforms,
+            password: auth::new_password(),
+            enable_secret: auth::new_password(),
+            config_lines: 300,
+            ..devicevault_sim::SimConfig::default()
+        })
+        .await
+        .context("start the simulated devices")?;
+        let server = Embedded::start(ServeConfig::new(data_dir.clone(), args.http_addr)).await?;
+        let (admin, password) = server
+            .first_admin
+            .clone()
+            .context("the demo's database already had users")?;
+        let token = auth::new_token();
+        let user = server.db.user_by_name(&admin).await?.context("admin user")?;
+        server.db.add_token(user.id, &auth::token_digest(&token)).await?;
+        let repo = data_dir.join("backups.git");
+
+        let mut api = HttpClient::new(server.addr);
+        api.token = Some(token.clone());
+        let created = |r: devicevault_server::http_client::HttpResponse, what: &str| -> anyhow::Result<Value> {
+            if r.status != 201 {
+                bail!("creating {what}: HTTP {} {}", r.status, String::from_utf8_lossy(&r.body));
+            }
+            Ok(r.json())
+        };
+        let location = created(
+            api.post(
+                "/api/backup-locations/",
+                &json!({"name": "Demo Git", "location_type": "git",
+                        "config": {"repo_path": repo, "branch": "main"}}),
+            )
+            .await?,
+            "the location",
+        )?;
+        let d0 = &sim.devices()[0];
+        let credential = created(
+            api.post(
+                "/api/credentials/",
+                &json!({"name": "Lab devices", "username": d0.username(),
+                        "password": d0.password(), "enable_secret": d0.enable_secret()}),
+            )
+            .await?,
+            "the credential",
+        )?;
+        let mut ids = Vec::new();
+        for d in sim.devices() {
+            let device = created(
+                api.post(
+                    "/api/devices/",
+                    &json!({"name": d.name(), "address": d.addr().ip().to_string(), "port": d.port(),
+                            "driver": d.platform(), "credential": credential["id"],
+                            "backup_location": location["id"]}),
+                )
+                .await?,
+                "a device",
+            )?;
+            ids.push(device["id"].as_i64().context("device id")?);
+        }
+        println!("Backing up {} simulated devices…", ids.len());
+        let started = Instant::now();
+        let mut jobs = Vec::new();
+        for id in &ids {
+            let r = api.post(&format!("/api/devices/{id}/backup_now/"), &json!({})).await?;
+            if r.status != 202 {
+                bail!("backup_now of device {id}: HTTP {} {}", r.status, String::from_utf8_lossy(&r.body));
+            }
+            jobs.push(r.json()["task_identifier"].as_str().unwrap_or_default().to_owned());
+        }
+        let (mut stored, mut failed) = (0, Vec::new());
+        for ti in &jobs {
+            loop {
+                let j = api.get(&format!("/api/jobs/{}/", ti)).await?.json();
+                match j["state"].as_str() {
+                    Some("stored") => {
+                        stored += 1;
+                        break;
+                    }
+                    Some("failed") => {
+                        failed.push(format!("{ti}: {}", j["reason"]));
+                        break;
+                    }
+                    _ if started.elapsed() > Duration::from_secs(300) => bail!("job {ti} did not finish in 5 minutes"),
+                    _ => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        }
+        println!(
+            "{stored} backups stored, {} failed, in {:.1} s.",
+            failed.len(),
+            started.elapsed().as_secs_f64()
+        );
+        for f in &failed {
+            println!("  failed: {f}");
+        }
+        let url = format!("http://{}", server.addr);
+        println!();
+        println!("DeviceVault demo is running at {url}/");
+        println!("  log in:      {admin} / {password}");
+        println!("  API token:   {token}");
+        println!("  Git history: git -C {} log --oneline", repo.display());
+        println!("  try:         curl -s -H 'Authorization: Token {token}' '{url}/api/stored-backups/?device={}'", ids[0]);
+        println!("               curl -s -H 'Authorization: Token {token}' {url}/api/stored-backups/1/download/");
+        if args.exit {
+            server.stop(Duration::from_secs(10)).await;
+            drop(sim);
+            if !failed.is_empty() {
+                bail!("{} backups failed", failed.len());
+            }
+            return Ok(());
+        }
+        println!("Press Ctrl-C to stop.");
+        shutdown_signal().await;
+        server.stop(Duration::from_secs(10)).await;
+        drop(sim);
+        Ok(())
+    })
+}
