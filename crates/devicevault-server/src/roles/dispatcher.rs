@@ -224,21 +224,23 @@ impl<B: TaskBus> Dispatcher<B> {
     /// `cutoff`, or fails it once it used up its dispatches. Returns how many
     /// jobs it dispatched or failed.
     pub async fn sweep(&self, cutoff: Timestamp) -> Result<usize, DispatchError> {
+        // Each job at most once per sweep: a renewed deadline can still lie
+        // before `cutoff` (at start the cutoff is far in the future).
+        let mut seen = std::collections::HashSet::new();
         let mut handled = 0;
         loop {
             let jobs = self.db.overdue_jobs(cutoff, 200).await?;
-            if jobs.is_empty() {
+            let fresh: Vec<_> = jobs
+                .into_iter()
+                .filter(|j| seen.insert(j.task_identifier.clone()))
+                .collect();
+            if fresh.is_empty() {
                 return Ok(handled);
             }
-            let mut progressed = false;
-            for job in jobs {
+            for job in fresh {
                 if self.redispatch(&job).await? {
-                    progressed = true;
                     handled += 1;
                 }
-            }
-            if !progressed {
-                return Ok(handled);
             }
         }
     }

@@ -1,0 +1,233 @@
+//! Replays, lost messages, malformed input: the pipeline changes nothing
+//! twice, loses nothing, and keeps running.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Engine, Harness, git};
+use devicevault_bus::LocalBus;
+use devicevault_core::bus::{ResultLog, StreamEntry, Task, TaskBus};
+use devicevault_server::Settings;
+use devicevault_server::roles::dispatcher::Dispatcher;
+use devicevault_sim::SimConfig;
+use serde_json::json;
+
+fn sim() -> SimConfig {
+    SimConfig {
+        devices: 1,
+        platforms: vec!["cisco_ios".into()],
+        ..SimConfig::default()
+    }
+}
+
+fn fields(e: &StreamEntry) -> Vec<(&'static str, String)> {
+    e.fields
+        .iter()
+        .map(|(k, v)| (&*Box::leak(k.clone().into_boxed_str()), v.clone()))
+        .collect()
+}
+
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_stream_records_and_store_tasks_changes_nothing() {
+    let mut h = Harness::start(Engine::Sqlite, sim()).await;
+    let (_, ids) = h.inventory().await;
+    let ti = h.backup_now(ids[0]).await;
+    let job = h.wait_job(&ti).await;
+    assert_eq!(job["state"], "stored");
+    let log = h.server().log.clone();
+    let device_entries = log.entries("device:results");
+    let storage_entries = log.entries("storage:results");
+    assert_eq!((device_entries.len(), storage_entries.len()), (1, 1));
+
+    // Every record delivered again, twice.
+    for _ in 0..2 {
+        log.append("device:results", fields(&device_entries[0]))
+            .await
+            .unwrap();
+        log.append("storage:results", fields(&storage_entries[0]))
+            .await
+            .unwrap();
+    }
+    // And the store task itself again, as a redelivery would.
+    let r = &device_entries[0].fields;
+    let store = json!({
+        "task_id": "replayed", "task_identifier": ti, "device_id": ids[0], "storage_backend": "git",
+        "storage_config": {"repo_path": h.repo_path(), "branch": "main"},
+        "device_config": r["device_config"],
+        "storage_rel_path": format!("{}/{}.cfg", ids[0], h.sim.devices()[0].name()),
+    });
+    h.server()
+        .bus
+        .publish(
+            "storage.git",
+            Task::with_arg("replayed".into(), "storage.store", store),
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while log.entries("storage:results").len() < 4 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    settle().await;
+    assert_eq!(h.list("/api/backup-results/").await.len(), 1);
+    assert_eq!(h.list("/api/stored-backups/").await.len(), 1);
+    assert_eq!(
+        git(&h.repo_path(), &["rev-list", "--count", "main"]).trim(),
+        "1"
+    );
+    assert_eq!(h.wait_job(&ti).await, job, "the job did not move");
+    assert!(log.entries("device:results:dead").is_empty());
+    assert!(log.entries("storage:results:dead").is_empty());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_collection_task_is_dispatched_again_after_its_deadline() {
+    let mut h = Harness::start_with(Engine::Sqlite, sim(), |cfg| {
+        cfg.settings.job_deadline = Duration::from_secs(1);
+        cfg.settings.sweep_interval = Duration::from_millis(100);
+    })
+    .await;
+    let (_, ids) = h.inventory().await;
+    // A dispatcher whose bus nobody consumes: its message is lost.
+    let lost = Dispatcher::new(
+        h.server().db.clone(),
+        LocalBus::new(),
+        Arc::new(Settings {
+            job_deadline: Duration::from_secs(1),
+            ..Settings::default()
+        }),
+    );
+    let device = h.server().db.device(ids[0]).await.unwrap();
+    let accepted = lost.backup_now(&device).await.unwrap();
+    let job = h.wait_job(&accepted.task_identifier).await;
+    assert_eq!(job["state"], "stored", "{job}");
+    assert_eq!(job["attempts"], 2, "{job}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_never_finishes_fails_with_a_reason() {
+    let mut h = Harness::start_with(Engine::Sqlite, sim(), |cfg| {
+        cfg.settings.job_deadline = Duration::from_millis(300);
+        cfg.settings.sweep_interval = Duration::from_millis(100);
+        cfg.settings.max_dispatches = 1;
+    })
+    .await;
+    let (_, ids) = h.inventory().await;
+    let lost = Dispatcher::new(
+        h.server().db.clone(),
+        LocalBus::new(),
+        Arc::new(Settings {
+            job_deadline: Duration::from_millis(300),
+            ..Settings::default()
+        }),
+    );
+    let device = h.server().db.device(ids[0]).await.unwrap();
+    let accepted = lost.backup_now(&device).await.unwrap();
+    let job = h.wait_job(&accepted.task_identifier).await;
+    assert_eq!(job["state"], "failed");
+    assert!(
+        job["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no result after 1 dispatches"),
+        "{job}"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_records_and_tasks_are_dead_lettered_and_work_goes_on() {
+    let mut h = Harness::start_with(Engine::Sqlite, sim(), |cfg| {
+        cfg.settings.reclaim_idle = Duration::from_millis(200);
+    })
+    .await;
+    let (_, ids) = h.inventory().await;
+    let log = h.server().log.clone();
+    let bus = h.server().bus.clone();
+    log.append("device:results", vec![("garbage", "{".into())])
+        .await
+        .unwrap();
+    log.append(
+        "storage:results",
+        vec![
+            ("task_identifier", "x".into()),
+            ("device_id", "not a number".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    bus.publish(
+        "storage.git",
+        Task::with_arg("t1".into(), "storage.store", json!("not an object")),
+    )
+    .await
+    .unwrap();
+    bus.publish(
+        "storage.fs",
+        Task::with_arg("t2".into(), "no.such.task", json!({})),
+    )
+    .await
+    .unwrap();
+    bus.publish(
+        "collector.group.default",
+        Task::with_arg("t3".into(), "device.collect", json!([1, 2])),
+    )
+    .await
+    .unwrap();
+    // A store task that names its job but is otherwise wrong: a visible
+    // failure record, not only a dead letter.
+    bus.publish(
+        "storage.git",
+        Task::with_arg(
+            "t4".into(),
+            "storage.store",
+            json!({"task_identifier": "half", "device_id": ids[0], "storage_backend": "git"}),
+        ),
+    )
+    .await
+    .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let dead = (
+            log.entries("device:results:dead").len(),
+            log.entries("storage:results:dead").len(),
+            bus.dead_letters("storage.git").len(),
+            bus.dead_letters("storage.fs").len(),
+            bus.dead_letters("collector.group.default").len(),
+        );
+        if dead == (1, 1, 1, 1, 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "dead letters so far: {dead:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let reason = &log.entries("device:results:dead")[0].fields["dead_reason"];
+    assert!(reason.contains("malformed collection result"), "{reason}");
+    let (_, reason) = &bus.dead_letters("storage.git")[0];
+    assert!(reason.contains("malformed storage.store"), "{reason}");
+    let (_, reason) = &bus.dead_letters("storage.fs")[0];
+    assert!(reason.contains("no.such.task"), "{reason}");
+    // The half-formed store became a failure record with its reason.
+    let failed = log
+        .entries("storage:results")
+        .into_iter()
+        .find(|e| e.fields.get("task_identifier").map(String::as_str) == Some("half"))
+        .expect("a failure result for the half-formed task");
+    assert_eq!(failed.fields["status"], "failure");
+    assert!(failed.fields["log"].contains("malformed storage.store"));
+
+    // Everything keeps working.
+    let ti = h.backup_now(ids[0]).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    h.stop().await;
+}

@@ -1,0 +1,350 @@
+//! `devicevault serve`, `user` and `token` as an operator runs them,
+//! including a kill -9 in the middle of a run of backups.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use devicevault_server::http_client::HttpClient;
+use devicevault_sim::{Faults, SimConfig, Simulator};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_devicevault");
+
+struct Serve {
+    child: Child,
+    addr: SocketAddr,
+    first_line: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `devicevault serve` on a free port; returns once it listens.
+fn serve(data: &Path) -> Serve {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--http-addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first_line = String::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "serve exited");
+        if first_line.is_empty() {
+            first_line = line.clone();
+        }
+        if let Some(rest) = line.strip_prefix("DeviceVault is serving on http://") {
+            let addr = rest.split('/').next().unwrap().parse().unwrap();
+            // Keep draining stdout so the server never blocks on it.
+            std::thread::spawn(move || for _ in out.lines() {});
+            return Serve {
+                child,
+                addr,
+                first_line,
+            };
+        }
+    }
+}
+
+fn run(args: &[&str], data: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn first_start_creates_an_admin_and_users_and_tokens_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = serve(&data);
+    assert!(
+        s.first_line
+            .contains("Created the first user \"admin\" with password "),
+        "{}",
+        s.first_line
+    );
+    let key = data.join("secret.key");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    drop(s);
+
+    let out = run(
+        &[
+            "user",
+            "create",
+            "--username",
+            "ops",
+            "--password-env",
+            "DV_PW",
+            "--admin",
+        ],
+        &data,
+        &[("DV_PW", "correct horse battery")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &[
+            "user",
+            "create",
+            "--username",
+            "ops",
+            "--password-env",
+            "DV_PW",
+        ],
+        &data,
+        &[("DV_PW", "correct horse battery")],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+    let out = run(
+        &[
+            "user",
+            "create",
+            "--username",
+            "x",
+            "--password-env",
+            "MISSING_VAR",
+        ],
+        &data,
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MISSING_VAR"));
+    let out = run(&["token", "create", "--username", "ops"], &data, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(token.len(), 40);
+    let out = run(&["token", "create", "--username", "nobody"], &data, &[]);
+    assert!(!out.status.success());
+
+    // A restarted server keeps its users and does not create another admin.
+    let s = serve(&data);
+    assert!(
+        !s.first_line.contains("Created the first user"),
+        "{}",
+        s.first_line
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut api = HttpClient::new(s.addr);
+        assert_eq!(api.get("/api/devices/").await.unwrap().status, 401);
+        api.token = Some(token);
+        assert_eq!(api.get("/api/devices/").await.unwrap().status, 200);
+        let r = api
+            .post(
+                "/api/auth/login/",
+                &json!({"username": "ops", "password": "correct horse battery"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+    });
+}
+
+/// kill -9 in the middle of 200 backups: after a restart every accepted
+/// job ends stored, with exactly one row per job and one commit per device.
+#[test]
+fn kill_9_mid_run_loses_no_job_and_duplicates_nothing() {
+    const DEVICES: usize = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let repo = dir.path().join("repo.git");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Slow devices, so the kill lands while most backups are in flight.
+    let sim = rt
+        .block_on(Simulator::start(SimConfig {
+            devices: DEVICES,
+            platforms: vec!["cisco_ios".into(), "arista_eos".into()],
+            config_lines: 100,
+            faults: Faults {
+                throttle_bytes_per_sec: Some(2_000),
+                ..Faults::default()
+            },
+            ..SimConfig::default()
+        }))
+        .unwrap();
+    let out = run(
+        &[
+            "user",
+            "create",
+            "--username",
+            "ops",
+            "--password-env",
+            "DV_PW",
+            "--admin",
+        ],
+        &data,
+        &[("DV_PW", "correct horse battery")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token =
+        String::from_utf8(run(&["token", "create", "--username", "ops"], &data, &[]).stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+
+    let mut first = serve(&data);
+    let tis: Vec<String> = rt.block_on(async {
+        let mut api = HttpClient::new(first.addr);
+        api.token = Some(token.clone());
+        let post = |r: devicevault_server::http_client::HttpResponse| {
+            assert!(r.status == 201 || r.status == 202, "{} {}", r.status, String::from_utf8_lossy(&r.body));
+            r.json()
+        };
+        let loc = post(api.post("/api/backup-locations/", &json!({"name": "git", "location_type": "git", "config": {"repo_path": repo}})).await.unwrap());
+        let d0 = &sim.devices()[0];
+        let cred = post(api.post("/api/credentials/", &json!({"name": "c", "username": d0.username(), "password": d0.password(), "enable_secret": d0.enable_secret()})).await.unwrap());
+        let mut ids = Vec::new();
+        for d in sim.devices() {
+            let dev = post(api.post("/api/devices/", &json!({"name": d.name(), "address": "127.0.0.1", "port": d.port(), "driver": d.platform(), "credential": cred["id"], "backup_location": loc["id"]})).await.unwrap());
+            ids.push(dev["id"].as_i64().unwrap());
+        }
+        let mut tis = Vec::new();
+        for id in ids {
+            let r = post(api.post(&format!("/api/devices/{id}/backup_now/"), &json!({})).await.unwrap());
+            tis.push(r["task_identifier"].as_str().unwrap().to_owned());
+        }
+        // Let some backups finish, then pull the plug.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let n = api.get("/api/stored-backups/?page_size=1").await.unwrap().json()["count"].as_i64().unwrap();
+            if n >= 1 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "nothing stored in 60 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tis
+    });
+    first.child.kill().unwrap(); // SIGKILL
+    first.child.wait().unwrap();
+    let stored_before = rt.block_on(count_stored(&data));
+    assert!(
+        stored_before < DEVICES as i64,
+        "the kill must land mid-run ({stored_before} of {DEVICES} stored)"
+    );
+
+    let second = serve(&data);
+    rt.block_on(async {
+        let mut api = HttpClient::new(second.addr);
+        api.token = Some(token);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        for ti in &tis {
+            loop {
+                let j = api.get(&format!("/api/jobs/{ti}/")).await.unwrap().json();
+                match j["state"].as_str() {
+                    Some("stored") => break,
+                    Some("failed") => panic!("job failed: {j}"),
+                    _ => {
+                        assert!(
+                            Instant::now() < deadline,
+                            "job not finished after the restart: {j}"
+                        );
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }
+        let list = |v: Value| v["results"].as_array().unwrap().clone();
+        let stored = list(
+            api.get("/api/stored-backups/?page_size=1000")
+                .await
+                .unwrap()
+                .json(),
+        );
+        let results = list(
+            api.get("/api/backup-results/?page_size=1000")
+                .await
+                .unwrap()
+                .json(),
+        );
+        assert_eq!(stored.len(), DEVICES, "exactly one StoredBackup per job");
+        assert_eq!(
+            results.len(),
+            DEVICES,
+            "exactly one DeviceBackupResult per job"
+        );
+        let mut seen: Vec<&str> = stored
+            .iter()
+            .map(|s| s["task_identifier"].as_str().unwrap())
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), DEVICES);
+        assert!(stored.iter().all(|s| s["status"] == "success"));
+    });
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    git(&["fsck", "--strict"]);
+    assert_eq!(
+        git(&["rev-list", "--count", "main"]).trim(),
+        DEVICES.to_string(),
+        "one commit per device: a re-collected, unchanged backup commits nothing"
+    );
+    drop(sim);
+}
+
+async fn count_stored(data: &Path) -> i64 {
+    let db = devicevault_db::Db::connect(&format!(
+        "sqlite:{}",
+        data.join("devicevault.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    let n = db
+        .stored_backups(
+            None,
+            devicevault_db::Page {
+                limit: 1,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap()
+        .total;
+    db.close().await;
+    n
+}
