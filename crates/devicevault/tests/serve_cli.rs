@@ -348,3 +348,44 @@ async fn count_stored(data: &Path) -> i64 {
     db.close().await;
     n
 }
+
+#[test]
+fn demo_backs_up_simulated_devices_and_refuses_a_foreign_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = Command::new(BIN)
+        .args(["demo", "--exit", "--devices", "5", "--http-addr", "127.0.0.1:0", "--data-dir"])
+        .arg(&demo)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("5 backups stored, 0 failed"), "{stdout}");
+    assert!(stdout.contains("log in:      admin / "), "{stdout}");
+    let log = Command::new("git")
+        .arg("-C")
+        .arg(demo.join("backups.git"))
+        .args(["log", "--oneline"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&log.stdout).lines().count(), 5);
+    // A second run starts afresh in its own directory...
+    let again = Command::new(BIN)
+        .args(["demo", "--exit", "--devices", "1", "--http-addr", "127.0.0.1:0", "--data-dir"])
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    // ...but never deletes a directory it did not make.
+    let foreign = dir.path().join("mine");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("important.txt"), "keep me").unwrap();
+    let out = Command::new(BIN)
+        .args(["demo", "--exit", "--devices", "1", "--http-addr", "127.0.0.1:0", "--data-dir"])
+        .arg(&foreign)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was not made by the demo"));
+    assert!(foreign.join("important.txt").exists());
+}
