@@ -243,10 +243,40 @@ struct Stream {
     notify: Arc<Notify>,
 }
 
-/// In-process streams with consumer groups.
-#[derive(Clone, Default)]
+impl Stream {
+    /// Drops the oldest entries, down to `max_len`, that every group has
+    /// read and none holds pending.
+    fn trim(&mut self, max_len: usize) {
+        let read_by_all = self.groups.values().map(|g| g.next).min().unwrap_or(0);
+        let excess = self.entries.len().saturating_sub(max_len);
+        let settled = self.entries[..read_by_all.min(excess)]
+            .iter()
+            .take_while(|(id, _)| !self.groups.values().any(|g| g.pending.contains_key(id)))
+            .count();
+        if settled == 0 {
+            return;
+        }
+        self.entries.drain(..settled);
+        for g in self.groups.values_mut() {
+            g.next -= settled;
+        }
+    }
+}
+
+/// In-process streams with consumer groups. Like a Redis stream with an
+/// approximate `MAXLEN`, a stream keeps a bounded history: past `max_len`
+/// entries, the oldest ones that every group has read and acknowledged are
+/// dropped (an entry still pending somewhere is never dropped).
+#[derive(Clone)]
 pub struct LocalLog {
     streams: Arc<Mutex<HashMap<String, Stream>>>,
+    max_len: usize,
+}
+
+impl Default for LocalLog {
+    fn default() -> Self {
+        Self::with_max_len(1_000)
+    }
 }
 
 impl std::fmt::Debug for LocalLog {
@@ -256,8 +286,17 @@ impl std::fmt::Debug for LocalLog {
 }
 
 impl LocalLog {
+    /// Streams that keep about 1,000 settled entries each.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Streams that keep about `max_len` settled entries each.
+    pub fn with_max_len(max_len: usize) -> Self {
+        Self {
+            streams: Arc::default(),
+            max_len: max_len.max(1),
+        }
     }
 
     /// Every entry of a stream, oldest first (for tests and diagnostics).
@@ -288,6 +327,9 @@ impl LocalLog {
         s.seq += 1;
         let id = format!("{}-0", s.seq);
         s.entries.push((id.clone(), fields));
+        if s.entries.len() > self.max_len + self.max_len / 10 {
+            s.trim(self.max_len);
+        }
         s.notify.notify_waiters();
         id
     }
