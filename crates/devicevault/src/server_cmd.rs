@@ -28,7 +28,7 @@ pub struct ServeArgs {
     #[arg(long, env = "DEVICEVAULT_DATABASE_URL")]
     pub database_url: Option<String>,
     /// Directory of user drivers (`<name>.toml`) added to the built-in ones.
-    #[arg(long, env = "DEVICEVAULT_DRIVER_DIR")]
+    #[arg(long = "drivers-dir", env = "DEVICEVAULT_DRIVERS_DIR")]
     pub driver_dir: Option<PathBuf>,
 }
 
