@@ -567,3 +567,36 @@ async fn lists_paginate() {
     assert!(!names.is_empty());
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_in_a_new_collection_group_is_collected_by_that_group() {
+    let mut h = Harness::start(Engine::Sqlite, sim(1)).await;
+    let (_, ids) = h.inventory().await;
+    let g = h
+        .create(
+            "/api/collection-groups/",
+            json!({"name": "DMZ", "rabbitmq_queue_id": "dmz"}),
+        )
+        .await;
+    assert_eq!(g["queue"], "collector.group.dmz");
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/devices/{}/", ids[0]),
+            Some(json!({"collection_group": g["id"]})),
+        )
+        .await;
+    assert_eq!(r.json()["collection_group"], g["id"]);
+    let ti = h.backup_now(ids[0]).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_revokes_the_token() {
+    let mut h = Harness::start(Engine::Sqlite, sim(1)).await;
+    assert_eq!(h.call("GET", "/api/devices/", None).await.status, 200);
+    assert_eq!(h.call("POST", "/api/auth/logout/", None).await.status, 204);
+    assert_eq!(h.call("GET", "/api/devices/", None).await.status, 401);
+    h.stop().await;
+}

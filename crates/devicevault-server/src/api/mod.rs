@@ -46,6 +46,7 @@ pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/api/health/", get(health))
         .route("/api/auth/login/", post(login))
+        .route("/api/auth/logout/", post(logout))
         .merge(inventory::routes())
         .merge(backups::routes())
         .fallback(not_found_route)
@@ -376,4 +377,16 @@ async fn login(State(state): State<Shared>, body: axum::body::Bytes) -> ApiResul
             ))
         }
     }
+}
+
+/// Revokes the token the request carries.
+async fn logout(State(state): State<Shared>, _: Authed, headers: HeaderMap) -> ApiResult<Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .map(|(_, t)| t.trim())
+        .unwrap_or_default();
+    state.db.revoke_token(&auth::token_digest(token)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
