@@ -27,6 +27,8 @@ impl Drop for Serve {
 }
 
 /// Starts `devicevault serve` on a free port; returns once it listens.
+// The child is reaped by `Serve`'s Drop, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn serve(data: &Path) -> Serve {
     let mut child = Command::new(BIN)
         .args(["serve", "--http-addr", "127.0.0.1:0", "--data-dir"])
@@ -41,7 +43,11 @@ fn serve(data: &Path) -> Serve {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "serve exited");
+        if out.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!("serve exited before listening: {status:?}");
+        }
         if first_line.is_empty() {
             first_line = line.clone();
         }
@@ -354,12 +360,24 @@ fn demo_backs_up_simulated_devices_and_refuses_a_foreign_directory() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
     let out = Command::new(BIN)
-        .args(["demo", "--exit", "--devices", "5", "--http-addr", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "demo",
+            "--exit",
+            "--devices",
+            "5",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(&demo)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("5 backups stored, 0 failed"), "{stdout}");
     assert!(stdout.contains("log in:      admin / "), "{stdout}");
     let log = Command::new("git")
@@ -371,17 +389,37 @@ fn demo_backs_up_simulated_devices_and_refuses_a_foreign_directory() {
     assert_eq!(String::from_utf8_lossy(&log.stdout).lines().count(), 5);
     // A second run starts afresh in its own directory...
     let again = Command::new(BIN)
-        .args(["demo", "--exit", "--devices", "1", "--http-addr", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "demo",
+            "--exit",
+            "--devices",
+            "1",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(&demo)
         .output()
         .unwrap();
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     // ...but never deletes a directory it did not make.
     let foreign = dir.path().join("mine");
     std::fs::create_dir(&foreign).unwrap();
     std::fs::write(foreign.join("important.txt"), "keep me").unwrap();
     let out = Command::new(BIN)
-        .args(["demo", "--exit", "--devices", "1", "--http-addr", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "demo",
+            "--exit",
+            "--devices",
+            "1",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(&foreign)
         .output()
         .unwrap();
