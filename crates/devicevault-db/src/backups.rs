@@ -8,6 +8,7 @@ use devicevault_core::{Status, StorageBackendKind, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::inventory::check_page;
 use crate::{BackupJob, Db, DbError, DeviceBackupResult, Listed, Page, StoredBackup};
 
 /// Where a backup job stands. States only move forward:
@@ -282,29 +283,21 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Collection outcomes of a device, newest first.
+    /// Collection outcomes, newest first: of one device, or of all devices
+    /// when `device` is `None`.
     pub async fn device_results(
         &self,
-        device_id: i64,
+        device: Option<i64>,
         page: Page,
     ) -> Result<Listed<DeviceBackupResult>, DbError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {RESULT_COLUMNS}, COUNT(*) OVER () AS total FROM device_backup_results \
-             WHERE device_id = $1 ORDER BY timestamp DESC, id DESC LIMIT $2 OFFSET $3"
-        )))
-        .bind(device_id)
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(self.pool())
-        .await?;
-        let total = match rows.first() {
-            Some(r) => r.try_get("total")?,
-            None => self.count("device_backup_results", device_id).await?,
-        };
-        Ok(Listed {
-            rows: rows.iter().map(device_result).collect::<Result<_, _>>()?,
-            total,
-        })
+        self.newest_first(
+            "device_backup_results",
+            RESULT_COLUMNS,
+            device,
+            page,
+            device_result,
+        )
+        .await
     }
 
     /// Records a storage outcome once; `false` if it was recorded before.
@@ -346,35 +339,62 @@ impl Db {
         stored_backup(&row)
     }
 
-    /// Stored backups of a device, newest first.
+    /// Stored backups, newest first: of one device, or of all devices when
+    /// `device` is `None`.
     pub async fn stored_backups(
         &self,
-        device_id: i64,
+        device: Option<i64>,
         page: Page,
     ) -> Result<Listed<StoredBackup>, DbError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {STORED_COLUMNS} FROM stored_backups WHERE device_id = $1 \
-             ORDER BY timestamp DESC, id DESC LIMIT $2 OFFSET $3"
-        )))
-        .bind(device_id)
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(self.pool())
-        .await?;
-        let total = self.count("stored_backups", device_id).await?;
-        Ok(Listed {
-            rows: rows.iter().map(stored_backup).collect::<Result<_, _>>()?,
-            total,
-        })
+        self.newest_first(
+            "stored_backups",
+            STORED_COLUMNS,
+            device,
+            page,
+            stored_backup,
+        )
+        .await
     }
 
-    async fn count(&self, table: &'static str, device_id: i64) -> Result<i64, DbError> {
-        Ok(sqlx::query(AssertSqlSafe(format!(
-            "SELECT COUNT(*) AS n FROM {table} WHERE device_id = $1"
-        )))
-        .bind(device_id)
-        .fetch_one(self.pool())
-        .await?
-        .try_get("n")?)
+    /// One page of a result table, newest first, and its row count. Both
+    /// queries walk an index: `(device_id, timestamp, id)` for one device,
+    /// `(timestamp, id)` for all, so a page costs about the same at a million
+    /// rows (deep offsets aside). The count is a separate `COUNT(*)` rather
+    /// than a window over the page query, which would read every match.
+    async fn newest_first<T>(
+        &self,
+        table: &'static str,
+        columns: &'static str,
+        device: Option<i64>,
+        page: Page,
+        map: fn(&AnyRow) -> Result<T, DbError>,
+    ) -> Result<Listed<T>, DbError> {
+        check_page(page)?;
+        // SQLite numbers `$n` by first use, so the filter comes first.
+        let (where_, limit, offset) = match device {
+            Some(_) => ("WHERE device_id = $1", "$2", "$3"),
+            None => ("", "$1", "$2"),
+        };
+        let mut rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {columns} FROM {table} {where_} \
+             ORDER BY timestamp DESC, id DESC LIMIT {limit} OFFSET {offset}"
+        )));
+        let mut count = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM {table} {where_}"
+        )));
+        if let Some(d) = device {
+            rows = rows.bind(d);
+            count = count.bind(d);
+        }
+        let rows = rows
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(self.pool())
+            .await?;
+        let total = count.fetch_one(self.pool()).await?.try_get("n")?;
+        Ok(Listed {
+            rows: rows.iter().map(map).collect::<Result<_, _>>()?,
+            total,
+        })
     }
 }

@@ -350,7 +350,10 @@ async fn results_and_stored_backups_are_recorded_once(t: TestDb) {
     };
     assert!(db.record_device_result(&result).await.unwrap());
     assert!(!db.record_device_result(&result).await.unwrap());
-    let listed = db.device_results(d.id, Page::default()).await.unwrap();
+    let listed = db
+        .device_results(Some(d.id), Page::default())
+        .await
+        .unwrap();
     assert_eq!(listed.total, 1);
     assert_eq!(listed.rows[0].collection_duration_ms, 412);
 
@@ -378,7 +381,7 @@ async fn results_and_stored_backups_are_recorded_once(t: TestDb) {
     }
     let page = db
         .stored_backups(
-            d.id,
+            Some(d.id),
             Page {
                 limit: 10,
                 offset: 0,
@@ -414,6 +417,85 @@ fn stored_backup_of(device_id: i64, location_id: Option<i64>, i: u32) -> NewStor
         changed: None,
         is_binary: false,
     }
+}
+
+fn result_of(device_id: i64, i: u32) -> NewDeviceResult {
+    NewDeviceResult {
+        task_id: format!("t{device_id}-{i}"),
+        task_identifier: format!("job-{device_id}-{i}"),
+        device_id,
+        status: Status::Success,
+        timestamp: Timestamp::parse(&format!("2026-01-12T12:{:02}:{:02}.000Z", i / 60, i % 60))
+            .unwrap(),
+        log: "[]".into(),
+        collection_duration_ms: 10,
+    }
+}
+
+async fn backup_lists_filter_by_device_or_show_all_newest_first(t: TestDb) {
+    let db = &t.db;
+    let a = db.create_device(&device_fields("a")).await.unwrap();
+    let b = db.create_device(&device_fields("b")).await.unwrap();
+    // Interleaved in time: a at even seconds, b at odd ones.
+    for i in 0..10 {
+        let d = if i % 2 == 0 { a.id } else { b.id };
+        db.record_stored_backup(&stored_backup_of(d, None, i))
+            .await
+            .unwrap();
+        db.record_device_result(&result_of(d, i)).await.unwrap();
+    }
+    let page = Page {
+        limit: 3,
+        offset: 1,
+    };
+
+    let all = db.stored_backups(None, page).await.unwrap();
+    assert_eq!(all.total, 10);
+    let times: Vec<_> = all.rows.iter().map(|r| r.timestamp.as_str()).collect();
+    assert_eq!(
+        times,
+        [
+            "2026-01-12T12:00:08.000Z",
+            "2026-01-12T12:00:07.000Z",
+            "2026-01-12T12:00:06.000Z"
+        ]
+    );
+    let only_b = db.stored_backups(Some(b.id), page).await.unwrap();
+    assert_eq!(only_b.total, 5);
+    assert!(only_b.rows.iter().all(|r| r.device_id == b.id));
+    assert_eq!(only_b.rows[0].timestamp, "2026-01-12T12:00:07.000Z");
+
+    let all = db.device_results(None, page).await.unwrap();
+    assert_eq!(all.total, 10);
+    assert_eq!(all.rows[0].task_identifier, format!("job-{}-8", a.id));
+    let only_a = db.device_results(Some(a.id), page).await.unwrap();
+    assert_eq!(only_a.total, 5);
+    assert!(only_a.rows.iter().all(|r| r.device_id == a.id));
+    assert_eq!(only_a.rows[0].task_identifier, format!("job-{}-6", a.id));
+
+    // Past the end: no rows, the total still right.
+    let far = Page {
+        limit: 10,
+        offset: 100,
+    };
+    let past = db.stored_backups(Some(a.id), far).await.unwrap();
+    assert_eq!((past.rows.len(), past.total), (0, 5));
+    let none = db
+        .device_results(Some(999_999), Page::default())
+        .await
+        .unwrap();
+    assert_eq!((none.rows.len(), none.total), (0, 0));
+    assert!(matches!(
+        db.stored_backups(
+            None,
+            Page {
+                limit: 10,
+                offset: -1
+            }
+        )
+        .await,
+        Err(DbError::Invalid(_))
+    ));
 }
 
 async fn locations_are_listed_updated_and_deleted_only_when_unused(t: TestDb) {
@@ -763,4 +845,5 @@ both_engines!(
     collection_groups_are_ensured_once_updated_and_deleted,
     device_groups_types_and_manufacturers_are_managed,
     users_are_listed_changed_and_deleted_and_tokens_revoked,
+    backup_lists_filter_by_device_or_show_all_newest_first,
 );
