@@ -24,6 +24,7 @@ mod jobs;
 pub use inventory::DeviceFilter;
 pub use jobs::JobTarget;
 mod models;
+mod schedules;
 
 use std::str::FromStr;
 

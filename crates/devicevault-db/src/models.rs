@@ -149,3 +149,32 @@ pub struct StoredBackup {
     pub changed: Option<bool>,
     pub is_binary: bool,
 }
+
+/// The fields of a backup schedule that a caller sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleFields {
+    pub name: String,
+    /// A 5-field cron expression (minute hour day-of-month month
+    /// day-of-week). Checked by the scheduler, not here.
+    pub cron: String,
+    /// The IANA time zone the expression is evaluated in (`UTC`,
+    /// `Europe/Paris`).
+    pub timezone: String,
+    pub enabled: bool,
+    /// Devices backed up directly. Stored without duplicates and read back
+    /// sorted by id.
+    pub devices: Vec<i64>,
+    /// Device groups whose devices are backed up. Same normalisation.
+    pub device_groups: Vec<i64>,
+}
+
+/// A backup schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub id: i64,
+    pub fields: ScheduleFields,
+    /// The slot the scheduler runs next (RFC 3339 UTC); `None` until the
+    /// scheduler computes it.
+    pub next_run: Option<String>,
+    pub created_at: String,
+}

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use devicevault_core::{Status, StorageBackendKind, Timestamp};
 use devicevault_db::{
     Db, DbError, DeviceFields, DeviceFilter, JobState, NewDeviceResult, NewStoredBackup, Page,
+    ScheduleFields,
 };
 use serde_json::json;
 
@@ -821,6 +822,281 @@ async fn users_are_listed_changed_and_deleted_and_tokens_revoked(t: TestDb) {
     assert_eq!(db.list_users().await.unwrap(), vec![alice]);
 }
 
+fn schedule_fields(name: &str, devices: Vec<i64>, device_groups: Vec<i64>) -> ScheduleFields {
+    ScheduleFields {
+        name: name.into(),
+        cron: "0 2 * * *".into(),
+        timezone: "Europe/Paris".into(),
+        enabled: true,
+        devices,
+        device_groups,
+    }
+}
+
+fn ts(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+async fn schedules_are_created_updated_listed_and_deleted(t: TestDb) {
+    let db = &t.db;
+    let d1 = db.create_device(&device_fields("r1")).await.unwrap();
+    let d2 = db.create_device(&device_fields("r2")).await.unwrap();
+    let g = db.create_device_group("core").await.unwrap();
+
+    let created = db
+        .create_schedule(
+            &schedule_fields("nightly", vec![d2.id, d1.id, d2.id], vec![g.id]),
+            Some(ts("2026-03-01T01:00:00Z")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.fields.devices, vec![d1.id, d2.id], "sorted, once");
+    assert_eq!(created.fields.device_groups, vec![g.id]);
+    assert_eq!(
+        created.next_run.as_deref(),
+        Some("2026-03-01T01:00:00.000Z")
+    );
+    assert_eq!(db.schedule(created.id).await.unwrap(), created);
+
+    assert!(matches!(
+        db.create_schedule(&schedule_fields("nightly", vec![], vec![]), None)
+            .await,
+        Err(DbError::Conflict(_))
+    ));
+    let mut empty_cron = schedule_fields("x", vec![], vec![]);
+    empty_cron.cron = " ".into();
+    assert!(matches!(
+        db.create_schedule(&empty_cron, None).await,
+        Err(DbError::Invalid(_))
+    ));
+    // A missing target fails the whole creation.
+    let err = db
+        .create_schedule(
+            &schedule_fields("dangling", vec![d1.id, 999_999], vec![]),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, DbError::Conflict(m) if m.contains("device 999999")),
+        "{err}"
+    );
+    assert_eq!(db.list_schedules(Page::default()).await.unwrap().total, 1);
+
+    let second = db
+        .create_schedule(&schedule_fields("weekly", vec![d1.id], vec![]), None)
+        .await
+        .unwrap();
+    assert_eq!(second.next_run, None);
+    let page = db
+        .list_schedules(Page {
+            limit: 1,
+            offset: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.rows), (2, vec![second.clone()]));
+
+    let mut f = schedule_fields("nightly-2", vec![d2.id], vec![]);
+    f.cron = "30 3 * * 1-5".into();
+    f.timezone = "UTC".into();
+    f.enabled = false;
+    let updated = db.update_schedule(created.id, &f, None).await.unwrap();
+    assert_eq!(updated.fields, f);
+    assert_eq!(updated.next_run, None);
+    assert_eq!(updated.created_at, created.created_at);
+    assert_eq!(db.schedule(created.id).await.unwrap(), updated);
+    assert!(matches!(
+        db.update_schedule(created.id, &schedule_fields("weekly", vec![], vec![]), None)
+            .await,
+        Err(DbError::Conflict(_))
+    ));
+    assert!(matches!(
+        db.update_schedule(
+            created.id,
+            &schedule_fields("y", vec![], vec![999_999]),
+            None
+        )
+        .await,
+        Err(DbError::Conflict(_))
+    ));
+    assert_eq!(
+        db.schedule(created.id).await.unwrap(),
+        updated,
+        "a failed update changes nothing"
+    );
+    assert!(matches!(
+        db.update_schedule(999_999, &f, None).await,
+        Err(DbError::NotFound { .. })
+    ));
+
+    // Deleting a target removes it from the schedules.
+    let with_group = db
+        .update_schedule(
+            second.id,
+            &schedule_fields("weekly", vec![d1.id, d2.id], vec![g.id]),
+            None,
+        )
+        .await
+        .unwrap();
+    db.delete_device(d1.id).await.unwrap();
+    db.delete_device_group(g.id).await.unwrap();
+    let after = db.schedule(with_group.id).await.unwrap();
+    assert_eq!(
+        (after.fields.devices, after.fields.device_groups),
+        (vec![d2.id], vec![])
+    );
+
+    db.delete_schedule(created.id).await.unwrap();
+    assert!(matches!(
+        db.delete_schedule(created.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+    assert!(matches!(
+        db.schedule(created.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+    assert_eq!(db.list_schedules(Page::default()).await.unwrap().total, 1);
+}
+
+async fn due_schedules_are_found_and_advanced_by_one_caller(t: TestDb) {
+    let db = &t.db;
+    let now = ts("2026-03-01T12:00:00Z");
+    let past = Some(ts("2026-03-01T01:00:00Z"));
+    let due = db
+        .create_schedule(&schedule_fields("due", vec![], vec![]), past)
+        .await
+        .unwrap();
+    let exactly_now = db
+        .create_schedule(&schedule_fields("now", vec![], vec![]), Some(now))
+        .await
+        .unwrap();
+    db.create_schedule(
+        &schedule_fields("later", vec![], vec![]),
+        Some(ts("2026-03-02T01:00:00Z")),
+    )
+    .await
+    .unwrap();
+    let mut disabled = schedule_fields("disabled", vec![], vec![]);
+    disabled.enabled = false;
+    db.create_schedule(&disabled, past).await.unwrap();
+    let unset = db
+        .create_schedule(&schedule_fields("unset", vec![], vec![]), None)
+        .await
+        .unwrap();
+
+    let found = db.due_schedules(now, 10).await.unwrap();
+    assert_eq!(
+        found.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![due.id, exactly_now.id],
+        "most overdue first; disabled, future and unset skipped"
+    );
+    assert_eq!(db.due_schedules(now, 1).await.unwrap().len(), 1);
+
+    let slot = found[0].next_run.clone().unwrap();
+    let next = ts("2026-03-02T01:00:00Z");
+    assert!(
+        !db.advance_schedule(due.id, "2026-01-01T00:00:00.000Z", next)
+            .await
+            .unwrap(),
+        "a stale expectation changes nothing"
+    );
+    assert!(db.advance_schedule(due.id, &slot, next).await.unwrap());
+    assert!(
+        !db.advance_schedule(due.id, &slot, next).await.unwrap(),
+        "the second caller loses"
+    );
+    assert_eq!(
+        db.schedule(due.id).await.unwrap().next_run.as_deref(),
+        Some("2026-03-02T01:00:00.000Z")
+    );
+    assert!(
+        !db.advance_schedule(999_999, &slot, next).await.unwrap(),
+        "a missing schedule is not advanced"
+    );
+    assert_eq!(
+        db.due_schedules(now, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>(),
+        vec![exactly_now.id]
+    );
+
+    let without = db.schedules_without_next_run(10).await.unwrap();
+    assert_eq!(
+        without.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![unset.id]
+    );
+    assert!(db.init_schedule_next_run(unset.id, next).await.unwrap());
+    assert!(
+        !db.init_schedule_next_run(unset.id, now).await.unwrap(),
+        "only a missing next_run is initialised"
+    );
+    assert!(db.schedules_without_next_run(10).await.unwrap().is_empty());
+    assert_eq!(
+        db.schedule(unset.id).await.unwrap().next_run.as_deref(),
+        Some("2026-03-02T01:00:00.000Z")
+    );
+}
+
+async fn schedule_targets_are_enabled_devices_once_by_id(t: TestDb) {
+    let db = &t.db;
+    let core = db.create_device_group("core").await.unwrap();
+    let other = db.create_device_group("other").await.unwrap();
+    let mk = |name: &'static str, group: Option<i64>, enabled: bool| {
+        let mut f = device_fields(name);
+        f.device_group = group;
+        f.enabled = enabled;
+        f
+    };
+    let direct_and_grouped = db
+        .create_device(&mk("a", Some(core.id), true))
+        .await
+        .unwrap();
+    let grouped = db
+        .create_device(&mk("b", Some(core.id), true))
+        .await
+        .unwrap();
+    let disabled_direct = db.create_device(&mk("c", None, false)).await.unwrap();
+    db.create_device(&mk("d", Some(core.id), false))
+        .await
+        .unwrap();
+    db.create_device(&mk("e", Some(other.id), true))
+        .await
+        .unwrap();
+    let direct = db.create_device(&mk("f", None, true)).await.unwrap();
+
+    let s = db
+        .create_schedule(
+            &schedule_fields(
+                "nightly",
+                vec![direct.id, direct_and_grouped.id, disabled_direct.id],
+                vec![core.id],
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    let targets = db.schedule_targets(s.id).await.unwrap();
+    assert_eq!(
+        targets.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![direct_and_grouped.id, grouped.id, direct.id]
+    );
+    assert_eq!(targets[0], db.device(direct_and_grouped.id).await.unwrap());
+
+    let empty = db
+        .create_schedule(&schedule_fields("empty", vec![], vec![]), None)
+        .await
+        .unwrap();
+    assert!(db.schedule_targets(empty.id).await.unwrap().is_empty());
+    assert!(matches!(
+        db.schedule_targets(999_999).await,
+        Err(DbError::NotFound { .. })
+    ));
+}
+
 macro_rules! both_engines {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -846,4 +1122,7 @@ both_engines!(
     device_groups_types_and_manufacturers_are_managed,
     users_are_listed_changed_and_deleted_and_tokens_revoked,
     backup_lists_filter_by_device_or_show_all_newest_first,
+    schedules_are_created_updated_listed_and_deleted,
+    due_schedules_are_found_and_advanced_by_one_caller,
+    schedule_targets_are_enabled_devices_once_by_id,
 );
