@@ -234,6 +234,12 @@ impl Embedded {
             Err(e) => tracing::error!(error = %e, "re-dispatching unfinished jobs failed"),
         }
         tasks.spawn(run_sweeper(dispatcher.clone(), shutdown.clone()));
+        tasks.spawn(crate::scheduler::run_scheduler(
+            db.clone(),
+            Arc::new(dispatcher.clone()),
+            settings.scheduler_tick,
+            shutdown.clone().cancelled_owned(),
+        ));
 
         // The API.
         let state = Arc::new(AppState {

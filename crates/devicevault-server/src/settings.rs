@@ -31,6 +31,8 @@ pub struct Settings {
     pub storage_retries: u32,
     /// Delay before the first storage retry; doubled for each next one.
     pub storage_retry_base: Duration,
+    /// How often the scheduler looks for due schedules.
+    pub scheduler_tick: Duration,
 }
 
 impl Default for Settings {
@@ -49,6 +51,7 @@ impl Default for Settings {
             max_deliveries: 5,
             storage_retries: 3,
             storage_retry_base: Duration::from_secs(1),
+            scheduler_tick: Duration::from_secs(5),
         }
     }
 }

@@ -600,3 +600,115 @@ async fn logout_revokes_the_token() {
     assert_eq!(h.call("GET", "/api/devices/", None).await.status, 401);
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_back_up_their_devices_once_per_slot() {
+    use devicevault_server::roles::dispatcher::Dispatcher;
+    let mut h = Harness::start(Engine::Sqlite, sim(3)).await;
+    let (_, ids) = h.inventory().await;
+    let group = h
+        .create("/api/device-groups/", json!({"name": "core"}))
+        .await;
+    // Device 1 directly, 2 and 3 through the group; 3 is disabled.
+    for id in &ids[1..] {
+        h.call(
+            "PATCH",
+            &format!("/api/devices/{id}/"),
+            Some(json!({"device_group": group["id"]})),
+        )
+        .await;
+    }
+    h.call(
+        "PATCH",
+        &format!("/api/devices/{}/", ids[2]),
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    for (body, field) in [
+        (json!({"name": "x", "cron": "not cron"}), "cron"),
+        (json!({"name": "x", "cron": "0 2 * * * *"}), "cron"),
+        (
+            json!({"name": "x", "cron": "0 2 * * *", "timezone": "Mars/Base"}),
+            "timezone",
+        ),
+        (
+            json!({"name": "x", "cron": "0 2 * * *", "devices": [9999]}),
+            "devices",
+        ),
+    ] {
+        let r = h
+            .call("POST", "/api/backup-schedules/", Some(body.clone()))
+            .await;
+        assert_eq!(r.status, 400, "{body}");
+        assert!(r.json()["detail"][field].is_array(), "{body}: {}", r.json());
+    }
+    let s = h
+        .create(
+            "/api/backup-schedules/",
+            json!({"name": "nightly", "cron": "0 2 * * *", "timezone": "Europe/Paris",
+                   "devices": [ids[0]], "device_groups": [group["id"]]}),
+        )
+        .await;
+    let next = s["next_run"].as_str().unwrap().to_owned();
+    let slot = Timestamp::parse(&next).unwrap();
+    assert!(slot.as_datetime() > Timestamp::now().as_datetime());
+    assert!(
+        next.contains("T00:00:00") || next.contains("T01:00:00"),
+        "02:00 Paris is 00:00 or 01:00 UTC: {next}"
+    );
+    // Renaming keeps the slot; changing the time moves it.
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/backup-schedules/{}/", s["id"]),
+            Some(json!({"name": "nightly-2"})),
+        )
+        .await;
+    assert_eq!(r.json()["next_run"], next.as_str());
+
+    // The slot comes: every enabled target is backed up once.
+    let server = h.server();
+    let dispatcher = Dispatcher::new(
+        server.db.clone(),
+        server.bus.clone(),
+        Arc::new(devicevault_server::Settings::default()),
+    );
+    let after = Timestamp::from_datetime(slot.as_datetime() + time::Duration::seconds(1));
+    let n = devicevault_server::scheduler::run_due(&server.db, &dispatcher, after)
+        .await
+        .unwrap();
+    assert_eq!(n, 2, "devices 1 and 2; 3 is disabled");
+    let again = devicevault_server::scheduler::run_due(&server.db, &dispatcher, after)
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "a slot runs once");
+    for id in &ids[..2] {
+        let ti = format!("schedule:{}:{id}:{next}", s["id"]);
+        assert_eq!(h.wait_job(&ti).await["state"], "stored", "{ti}");
+    }
+    assert!(
+        h.list(&format!("/api/stored-backups/?device={}", ids[2]))
+            .await
+            .is_empty()
+    );
+    let moved = h
+        .call("GET", &format!("/api/backup-schedules/{}/", s["id"]), None)
+        .await
+        .json();
+    assert_ne!(
+        moved["next_run"],
+        next.as_str(),
+        "the next slot is recorded"
+    );
+    assert_eq!(
+        h.call(
+            "DELETE",
+            &format!("/api/backup-schedules/{}/", s["id"]),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    h.stop().await;
+}

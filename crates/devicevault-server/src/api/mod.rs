@@ -4,6 +4,7 @@
 
 mod backups;
 mod inventory;
+mod schedules;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/auth/logout/", post(logout))
         .merge(inventory::routes())
         .merge(backups::routes())
+        .merge(schedules::routes())
         .fallback(not_found_route)
         .with_state(state)
 }
