@@ -18,11 +18,10 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{AppState, router};
 use crate::pipeline::BusPipeline;
 use crate::roles::collector::{Collector, run_collector};
-use crate::roles::device_results::DeviceResults;
+use crate::roles::device_results::{self, DeviceResults};
 use crate::roles::dispatcher::{DEFAULT_GROUP_QUEUE_ID, Dispatcher, run_sweeper};
-use crate::roles::storage_results::StorageResults;
+use crate::roles::storage_results::{self, StorageResults};
 use crate::roles::storage_worker::{StorageWorker, run_storage_worker};
-use crate::roles::{StreamConsumer, consume_stream};
 use crate::{Settings, auth, keyfile};
 
 /// How to run.
@@ -105,7 +104,6 @@ pub struct Embedded {
     tasks: JoinSet<()>,
 }
 
-const GROUP: &str = "devicevault";
 const CONSUMER: &str = "embedded";
 
 impl Embedded {
@@ -163,38 +161,20 @@ impl Embedded {
         }
 
         // Result consumers.
-        let stream = |name: &str| StreamConsumer {
-            log: log.clone(),
-            stream: name.to_owned(),
-            group: GROUP.to_owned(),
-            consumer: CONSUMER.to_owned(),
-            batch: 64,
-            block: Duration::from_secs(1),
-            reclaim_idle: settings.reclaim_idle,
-            max_deliveries: settings.max_deliveries,
-        };
-        let device_results = DeviceResults {
-            db: db.clone(),
-            bus: bus.clone(),
-            settings: settings.clone(),
-        };
-        tasks.spawn(consume_stream(
-            stream(&settings.results_stream),
-            shutdown.clone(),
-            move |entry| {
-                let c = device_results.clone();
-                async move { c.handle(entry).await }
-            },
-        ));
-        let storage_results = StorageResults { db: db.clone() };
-        tasks.spawn(consume_stream(
-            stream(&settings.storage_results_stream),
-            shutdown.clone(),
-            move |entry| {
-                let c = storage_results.clone();
-                async move { c.handle(entry).await }
-            },
-        ));
+        tasks.spawn({
+            let c = DeviceResults {
+                db: db.clone(),
+                bus: bus.clone(),
+                settings: settings.clone(),
+            };
+            let (log, stop) = (log.clone(), shutdown.clone());
+            async move { device_results::run(c, log, CONSUMER, stop).await }
+        });
+        tasks.spawn({
+            let c = StorageResults { db: db.clone() };
+            let (log, stop, settings) = (log.clone(), shutdown.clone(), settings.clone());
+            async move { storage_results::run(c, log, &settings, CONSUMER, stop).await }
+        });
 
         // Collectors: one consumer per collection group, new groups picked up
         // as they are created.

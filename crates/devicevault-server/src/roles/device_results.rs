@@ -53,6 +53,21 @@ pub fn failure_reason(log: &[devicevault_core::LogEntry]) -> String {
         .unwrap_or_else(|| "failed without a log".into())
 }
 
+/// Consumes the results stream as `consumer` until `shutdown`.
+pub async fn run<B: TaskBus, L: devicevault_core::bus::ResultLog>(
+    c: DeviceResults<B>,
+    log: L,
+    consumer: &str,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let stream = super::StreamConsumer::new(log, &c.settings.results_stream, consumer, &c.settings);
+    super::consume_stream(stream, shutdown, move |entry| {
+        let c = c.clone();
+        async move { c.handle(entry).await }
+    })
+    .await;
+}
+
 impl<B: TaskBus> DeviceResults<B> {
     /// Handles one stream entry; idempotent, so a replay changes nothing.
     pub async fn handle(&self, entry: StreamEntry) -> Result<(), HandleError> {

@@ -10,7 +10,7 @@ mod stream;
 
 use devicevault_core::Retry;
 
-pub use stream::{StreamConsumer, consume_stream};
+pub use stream::{GROUP, StreamConsumer, consume_stream};
 
 /// A random UUID (version 4), the form Celery uses for task ids.
 pub fn new_task_id() -> String {

@@ -15,6 +15,23 @@ pub struct StorageResults {
     pub db: Db,
 }
 
+/// Consumes the storage results stream as `consumer` until `shutdown`.
+pub async fn run<L: devicevault_core::bus::ResultLog>(
+    c: StorageResults,
+    log: L,
+    settings: &crate::Settings,
+    consumer: &str,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let stream =
+        super::StreamConsumer::new(log, &settings.storage_results_stream, consumer, settings);
+    super::consume_stream(stream, shutdown, move |entry| {
+        let c = c.clone();
+        async move { c.handle(entry).await }
+    })
+    .await;
+}
+
 impl StorageResults {
     /// Handles one stream entry; idempotent, so a replay changes nothing.
     pub async fn handle(&self, entry: StreamEntry) -> Result<(), HandleError> {

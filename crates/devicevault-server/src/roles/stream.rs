@@ -26,6 +26,26 @@ pub struct StreamConsumer<L> {
     pub max_deliveries: u64,
 }
 
+/// The consumer group every DeviceVault consumer of a stream joins.
+pub const GROUP: &str = "devicevault";
+
+impl<L: ResultLog> StreamConsumer<L> {
+    /// A member of [`GROUP`] on `stream`, named `consumer` (stable across
+    /// restarts of one process, distinct between processes).
+    pub fn new(log: L, stream: &str, consumer: &str, settings: &crate::Settings) -> Self {
+        Self {
+            log,
+            stream: stream.to_owned(),
+            group: GROUP.to_owned(),
+            consumer: consumer.to_owned(),
+            batch: 64,
+            block: Duration::from_secs(1),
+            reclaim_idle: settings.reclaim_idle,
+            max_deliveries: settings.max_deliveries,
+        }
+    }
+}
+
 /// Runs `handle` on every entry of the stream until `shutdown`. An entry is
 /// acked only after `handle` succeeded (its effect is committed); a
 /// permanent failure, or a transient one on its `max_deliveries`-th
