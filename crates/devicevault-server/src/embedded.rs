@@ -285,7 +285,9 @@ impl Embedded {
     }
 }
 
-async fn create_first_admin(db: &Db) -> Result<Option<(String, String)>, ServeError> {
+/// Creates the user `admin` with a random password when no user exists;
+/// returns the credentials to show once.
+pub async fn create_first_admin(db: &Db) -> Result<Option<(String, String)>, ServeError> {
     let users = db
         .count_users()
         .await
