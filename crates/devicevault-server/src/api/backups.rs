@@ -13,7 +13,7 @@ use devicevault_core::{RelPath, Status};
 use devicevault_db::{BackupJob, DeviceBackupResult, StoredBackup};
 use serde_json::{Value, json};
 
-use super::{ApiError, ApiResult, Authed, Paging, Shared, id_of, int_param, paginated, query_of};
+use super::{ApiError, ApiResult, Authed, Shared, id_of, int_param, query_of};
 use crate::pipeline::ReadRequest;
 use crate::roles::dispatcher::DispatchError;
 
@@ -115,15 +115,9 @@ async fn list_results(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
-    let paging = Paging::from_query(&q)?;
-    let listed = state
-        .db
-        .device_results(int_param(&q, "device")?, paging.db())
-        .await?;
-    Ok(axum::Json(paginated(&uri, &headers, paging, listed, |r| {
-        result_json(&r)
-    }))
-    .into_response())
+    let device = int_param(&q, "device")?;
+    let list = |p| state.db.device_results(device, p);
+    super::list_page(&q, &uri, &headers, list, |r| result_json(&r)).await
 }
 
 async fn list_stored(
@@ -134,15 +128,9 @@ async fn list_stored(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
-    let paging = Paging::from_query(&q)?;
-    let listed = state
-        .db
-        .stored_backups(int_param(&q, "device")?, paging.db())
-        .await?;
-    Ok(axum::Json(paginated(&uri, &headers, paging, listed, |s| {
-        stored_json(&s)
-    }))
-    .into_response())
+    let device = int_param(&q, "device")?;
+    let list = |p| state.db.stored_backups(device, p);
+    super::list_page(&q, &uri, &headers, list, |s| stored_json(&s)).await
 }
 
 async fn get_stored(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {

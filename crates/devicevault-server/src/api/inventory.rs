@@ -22,8 +22,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{
-    Admin, ApiError, ApiResult, Authed, Paging, Shared, bool_param, id_of, int_param, merge_patch,
-    paginated, parse_body, query_of,
+    Admin, ApiError, ApiResult, Authed, Shared, bool_param, id_of, int_param, merge_patch,
+    parse_body, query_of,
 };
 
 type IdPath = Result<Path<i64>, PathRejection>;
@@ -282,17 +282,14 @@ async fn list_devices(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
-    let paging = Paging::from_query(&q)?;
     let filter = DeviceFilter {
         name: q.get("name").filter(|s| !s.is_empty()).cloned(),
         device_group: int_param(&q, "device_group")?,
         device_type: int_param(&q, "device_type")?,
         enabled: bool_param(&q, "enabled")?,
     };
-    let listed = state.db.list_devices(&filter, paging.db()).await?;
-    Ok(ok(paginated(&uri, &headers, paging, listed, |d| {
-        device_json(&d)
-    })))
+    let list = |p| state.db.list_devices(&filter, p);
+    super::list_page(&q, &uri, &headers, list, |d| device_json(&d)).await
 }
 
 async fn create_device(_: Admin, State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
@@ -403,11 +400,15 @@ async fn list_locations(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let paging = Paging::from_query(&query_of(q)?)?;
-    let listed = state.db.list_locations(paging.db()).await?;
-    Ok(ok(paginated(&uri, &headers, paging, listed, |l| {
-        location_json(&l)
-    })))
+    let q = query_of(q)?;
+    super::list_page(
+        &q,
+        &uri,
+        &headers,
+        |p| state.db.list_locations(p),
+        |l| location_json(&l),
+    )
+    .await
 }
 
 async fn create_location(
@@ -535,11 +536,15 @@ async fn list_credentials(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let paging = Paging::from_query(&query_of(q)?)?;
-    let listed = state.db.list_credentials(paging.db()).await?;
-    Ok(ok(paginated(&uri, &headers, paging, listed, |c| {
-        credential_json(&c)
-    })))
+    let q = query_of(q)?;
+    super::list_page(
+        &q,
+        &uri,
+        &headers,
+        |p| state.db.list_credentials(p),
+        |c| credential_json(&c),
+    )
+    .await
 }
 
 async fn create_credential(
@@ -647,11 +652,15 @@ async fn list_collection_groups(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let paging = Paging::from_query(&query_of(q)?)?;
-    let listed = state.db.list_collection_groups_page(paging.db()).await?;
-    Ok(ok(paginated(&uri, &headers, paging, listed, |g| {
-        collection_group_json(&g)
-    })))
+    let q = query_of(q)?;
+    super::list_page(
+        &q,
+        &uri,
+        &headers,
+        |p| state.db.list_collection_groups_page(p),
+        |g| collection_group_json(&g),
+    )
+    .await
 }
 
 async fn create_collection_group(
@@ -745,11 +754,15 @@ async fn list_device_groups(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let paging = Paging::from_query(&query_of(q)?)?;
-    let listed = state.db.list_device_groups(paging.db()).await?;
-    Ok(ok(paginated(&uri, &headers, paging, listed, |g| {
-        named_json(&g)
-    })))
+    let q = query_of(q)?;
+    super::list_page(
+        &q,
+        &uri,
+        &headers,
+        |p| state.db.list_device_groups(p),
+        |g| named_json(&g),
+    )
+    .await
 }
 
 async fn create_device_group(
@@ -832,11 +845,15 @@ async fn list_device_types(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let paging = Paging::from_query(&query_of(q)?)?;
-    let listed = state.db.list_device_types(paging.db()).await?;
-    Ok(ok(paginated(&uri, &headers, paging, listed, |t| {
-        device_type_json(&t)
-    })))
+    let q = query_of(q)?;
+    super::list_page(
+        &q,
+        &uri,
+        &headers,
+        |p| state.db.list_device_types(p),
+        |t| device_type_json(&t),
+    )
+    .await
 }
 
 async fn create_device_type(

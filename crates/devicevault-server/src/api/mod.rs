@@ -51,6 +51,7 @@ pub fn router(state: Shared) -> Router {
         .merge(inventory::routes())
         .merge(backups::routes())
         .merge(schedules::routes())
+        .merge(crate::web::routes())
         .fallback(not_found_route)
         .with_state(state)
 }
@@ -320,6 +321,24 @@ pub fn paginated<T, R: Serialize>(
         "previous": if paging.page > 1 { link(paging.page - 1) } else { Value::Null },
         "results": listed.rows.into_iter().map(render).collect::<Vec<_>>(),
     })
+}
+
+/// Answers a list route: pages the query asks for, fetched by `fetch` and
+/// rendered row by row.
+pub async fn list_page<T, R, Fut>(
+    q: &HashMap<String, String>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    fetch: impl FnOnce(Page) -> Fut,
+    render: impl Fn(T) -> R,
+) -> ApiResult<Response>
+where
+    R: Serialize,
+    Fut: std::future::Future<Output = Result<Listed<T>, DbError>>,
+{
+    let paging = Paging::from_query(q)?;
+    let listed = fetch(paging.db()).await?;
+    Ok(axum::Json(paginated(uri, headers, paging, listed, render)).into_response())
 }
 
 // ---- health and login --------------------------------------------------------

@@ -16,10 +16,7 @@ use devicevault_db::{DbError, Schedule, ScheduleFields};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{
-    Admin, ApiError, ApiResult, Authed, Paging, Shared, id_of, merge_patch, paginated, parse_body,
-    query_of,
-};
+use super::{Admin, ApiError, ApiResult, Authed, Shared, id_of, merge_patch, parse_body, query_of};
 use crate::scheduler;
 
 type IdPath = Result<Path<i64>, PathRejection>;
@@ -147,12 +144,14 @@ async fn list(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let paging = Paging::from_query(&query_of(q)?)?;
-    let listed = state.db.list_schedules(paging.db()).await?;
-    Ok(axum::Json(paginated(&uri, &headers, paging, listed, |s| {
-        schedule_json(&s)
-    }))
-    .into_response())
+    super::list_page(
+        &query_of(q)?,
+        &uri,
+        &headers,
+        |p| state.db.list_schedules(p),
+        |s| schedule_json(&s),
+    )
+    .await
 }
 
 async fn create(_: Admin, State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {

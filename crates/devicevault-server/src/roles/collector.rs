@@ -9,7 +9,7 @@ use base64::Engine as _;
 use devicevault_collect::{
     CollectOptions, DeviceTarget, DriverSet, RetryPolicy, Secret, collect_with_retry,
 };
-use devicevault_core::bus::{Delivery, ResultLog, TaskBus, TaskConsumer};
+use devicevault_core::bus::{Delivery, ResultLog, TaskBus};
 use devicevault_core::{DeviceResult, LogEntry, SealingKey, Severity, Status, Timestamp};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -40,44 +40,12 @@ pub async fn run_collector<B: TaskBus, L: ResultLog>(
     queue: String,
     shutdown: CancellationToken,
 ) {
-    let mut consumer = loop {
-        match bus.consume(&queue).await {
-            Ok(c) => break c,
-            Err(e) => {
-                tracing::warn!(queue = %queue, error = %e, "cannot consume the queue; retrying");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
-    };
-    let mut running = tokio::task::JoinSet::new();
-    loop {
-        let permit = tokio::select! {
-            () = shutdown.cancelled() => break,
-            p = collector.slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-        };
-        let delivery = tokio::select! {
-            () = shutdown.cancelled() => break,
-            d = consumer.next() => d,
-        };
-        match delivery {
-            Ok(delivery) => {
-                let c = collector.clone();
-                running.spawn(async move {
-                    handle(&c, delivery).await;
-                    drop(permit);
-                });
-            }
-            Err(e) => {
-                tracing::warn!(queue = %queue, error = %e, "receiving from the queue failed");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-        while running.try_join_next().is_some() {}
-    }
-    while running.join_next().await.is_some() {}
+    let slots = collector.slots.clone();
+    super::consume_queue(bus, queue, slots, shutdown, move |delivery| {
+        let c = collector.clone();
+        async move { handle(&c, delivery).await }
+    })
+    .await;
 }
 
 async fn handle<L: ResultLog>(c: &Collector<L>, delivery: Delivery) {

@@ -8,9 +8,71 @@ pub mod storage_results;
 pub mod storage_worker;
 mod stream;
 
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
 use devicevault_core::Retry;
+use devicevault_core::bus::{Delivery, TaskBus, TaskConsumer};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 pub use stream::{GROUP, StreamConsumer, consume_stream};
+
+/// Consumes `queue` until `shutdown`, running `handle` on each delivery with
+/// at most `slots` deliveries in flight (a delivery is only taken when a slot
+/// is free, so a busy worker leaves the rest to others). Work in flight
+/// finishes before it returns.
+pub async fn consume_queue<B, H, Fut>(
+    bus: B,
+    queue: String,
+    slots: Arc<Semaphore>,
+    shutdown: CancellationToken,
+    handle: H,
+) where
+    B: TaskBus,
+    H: Fn(Delivery) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut consumer = loop {
+        match bus.consume(&queue).await {
+            Ok(c) => break c,
+            Err(e) => {
+                tracing::warn!(queue = %queue, error = %e, "cannot consume the queue; retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    };
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            () = shutdown.cancelled() => break,
+            p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+        };
+        let delivery = tokio::select! {
+            () = shutdown.cancelled() => break,
+            d = consumer.next() => d,
+        };
+        match delivery {
+            Ok(delivery) => {
+                let work = handle(delivery);
+                running.spawn(async move {
+                    work.await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                tracing::warn!(queue = %queue, error = %e, "receiving from the queue failed");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+        while running.try_join_next().is_some() {}
+    }
+    while running.join_next().await.is_some() {}
+}
 
 /// A random UUID (version 4), the form Celery uses for task ids.
 pub fn new_task_id() -> String {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use devicevault_core::bus::{Delivery, ResultLog, Task, TaskBus, TaskConsumer};
+use devicevault_core::bus::{Delivery, ResultLog, Task, TaskBus};
 use devicevault_core::{
     LogEntry, Operation, RelPath, RelPathError, Retry, Severity, Status, StorageBackendKind,
     StorageResult, StoreTask, Timestamp,
@@ -204,45 +204,18 @@ pub async fn run_storage_worker<B: TaskBus, L: ResultLog>(
     kind: StorageBackendKind,
     shutdown: CancellationToken,
 ) {
-    let queue = kind.queue();
-    let mut consumer = loop {
-        match bus.consume(queue).await {
-            Ok(c) => break c,
-            Err(e) => {
-                tracing::warn!(queue, error = %e, "cannot consume the queue; retrying");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
-    };
-    let mut running = tokio::task::JoinSet::new();
-    loop {
-        let permit = tokio::select! {
-            () = shutdown.cancelled() => break,
-            p = worker.slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-        };
-        let delivery = tokio::select! {
-            () = shutdown.cancelled() => break,
-            d = consumer.next() => d,
-        };
-        match delivery {
-            Ok(delivery) => {
-                let w = worker.clone();
-                running.spawn(async move {
-                    w.handle(kind, delivery).await;
-                    drop(permit);
-                });
-            }
-            Err(e) => {
-                tracing::warn!(queue, error = %e, "receiving from the queue failed");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-        while running.try_join_next().is_some() {}
-    }
-    while running.join_next().await.is_some() {}
+    let slots = worker.slots.clone();
+    super::consume_queue(
+        bus,
+        kind.queue().to_owned(),
+        slots,
+        shutdown,
+        move |delivery| {
+            let w = worker.clone();
+            async move { w.handle(kind, delivery).await }
+        },
+    )
+    .await;
 }
 
 impl<L: ResultLog> StorageWorker<L> {
