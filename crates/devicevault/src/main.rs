@@ -4,6 +4,7 @@ mod bench;
 mod bench_collect;
 mod device_cmd;
 mod limits;
+mod roles_cmd;
 mod server_cmd;
 mod storage_cmd;
 
@@ -37,6 +38,9 @@ enum Command {
     Serve(server_cmd::ServeArgs),
     /// Start simulated devices and DeviceVault, back them all up, and keep serving.
     Demo(server_cmd::DemoArgs),
+    /// Distributed mode: run one role of the pipeline as this process.
+    #[command(flatten)]
+    Role(roles_cmd::Role),
     /// Manage the users who can log in.
     #[command(subcommand)]
     User(server_cmd::UserCommand),
@@ -52,7 +56,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(match cli.command {
         // A server's log is its record of the pipeline's steps.
-        Command::Serve(_) => "info",
+        Command::Serve(_) | Command::Role(_) => "info,sqlx=warn",
         _ => "warn",
     });
     let result = match cli.command {
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Command::Drivers(args) => device_cmd::drivers(args),
         Command::Serve(args) => server_cmd::serve(args),
         Command::Demo(args) => server_cmd::demo(args),
+        Command::Role(role) => roles_cmd::run(role),
         Command::User(cmd) => server_cmd::user(cmd),
         Command::Token(cmd) => server_cmd::token(cmd),
         Command::Bench(cmd) => bench::run(cmd),
