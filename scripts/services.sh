@@ -79,3 +79,16 @@ ensure_python_peers() {
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "${missing[@]}" >&2
   fi
 }
+
+# Debian's headless Chromium and npm's playwright-core, for the web UI's
+# browser tests (crates/devicevault-server/tests/browser; no browser is
+# downloaded by npm: playwright-core drives /usr/bin/chromium).
+ensure_browser() {
+  [ -x /usr/bin/chromium ] || apt_install chromium fonts-dejavu-core
+  { command -v node >/dev/null && command -v npm >/dev/null; } || apt_install nodejs npm
+  local dir=crates/devicevault-server/tests/browser
+  if [ ! -d "$dir/node_modules/playwright-core" ]; then
+    log "installing playwright-core into $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
+}

@@ -18,6 +18,7 @@
 //! stream record therefore changes nothing.
 
 mod backups;
+pub mod dashboard;
 mod error;
 mod inventory;
 mod jobs;

@@ -27,5 +27,6 @@ pub mod pipeline;
 pub mod roles;
 pub mod scheduler;
 pub mod settings;
+pub mod web;
 
 pub use settings::Settings;

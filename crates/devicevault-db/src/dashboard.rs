@@ -1,0 +1,705 @@
+//! Queries of the web UI: the device list with each device's last job
+//! (filtered and sorted by it, paginated in SQL), the dashboard's
+//! aggregates, one job's records, and web sessions.
+//!
+//! The aggregates read the result tables through their `(timestamp, id)`
+//! indexes, so the dashboard costs the same however long the history is.
+//! A device's last job is found through the `(device_id, queued_on)` index
+//! of `backup_jobs`: one probe per device, and only for the page's devices
+//! unless the list is filtered or sorted by it.
+//!
+//! Web sessions are rows of `api_tokens` whose digest carries the
+//! [`SESSION_PREFIX`]: the digest of an API token is bare hex, so a session
+//! cookie is never accepted as an API token nor the reverse, and deleting a
+//! user ends its sessions by the same cascade as its tokens.
+
+use devicevault_core::{Status, Timestamp};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::inventory::{DEVICE_COLUMNS, check_page, device, not_found};
+use crate::{Db, DbError, Device, DeviceBackupResult, DeviceFilter, JobState, Listed, Page, User};
+
+/// What the digest of a web session starts with in `api_tokens`.
+pub const SESSION_PREFIX: &str = "session:";
+
+/// A device with the names of its type and group and its last job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRow {
+    pub device: Device,
+    pub device_type: Option<String>,
+    pub device_group: Option<String>,
+    pub last_job: Option<LastJob>,
+}
+
+/// The newest job of a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastJob {
+    pub task_identifier: String,
+    pub state: JobState,
+    pub reason: Option<String>,
+    pub queued_on: String,
+    pub updated_at: String,
+}
+
+/// Devices by the state of their last job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastStatus {
+    /// No job yet.
+    Never,
+    /// Queued, collecting or collected.
+    Running,
+    Stored,
+    Failed,
+}
+
+impl LastStatus {
+    pub const ALL: [LastStatus; 4] = [Self::Failed, Self::Running, Self::Stored, Self::Never];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Never => "never",
+            Self::Running => "running",
+            Self::Stored => "stored",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// The status of a device whose last job is `job`.
+    pub fn of(job: Option<&LastJob>) -> Self {
+        match job.map(|j| j.state) {
+            None => Self::Never,
+            Some(JobState::Stored) => Self::Stored,
+            Some(JobState::Failed) => Self::Failed,
+            Some(_) => Self::Running,
+        }
+    }
+}
+
+/// The column a device list is sorted by (then by name and id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceSort {
+    #[default]
+    Name,
+    Address,
+    Driver,
+    DeviceType,
+    DeviceGroup,
+    Enabled,
+    /// Failed first, then running, stored, never backed up.
+    LastStatus,
+    /// When the last job was queued; devices never backed up last.
+    LastBackup,
+}
+
+impl DeviceSort {
+    pub const ALL: [DeviceSort; 8] = [
+        Self::Name,
+        Self::Address,
+        Self::Driver,
+        Self::DeviceType,
+        Self::DeviceGroup,
+        Self::Enabled,
+        Self::LastStatus,
+        Self::LastBackup,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Address => "address",
+            Self::Driver => "driver",
+            Self::DeviceType => "type",
+            Self::DeviceGroup => "group",
+            Self::Enabled => "enabled",
+            Self::LastStatus => "status",
+            Self::LastBackup => "last_backup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    fn needs_last_job(self) -> bool {
+        matches!(self, Self::LastStatus | Self::LastBackup)
+    }
+
+    /// The ORDER BY expression, NULLs last in both directions and engines.
+    fn order(self, desc: bool) -> String {
+        let dir = if desc { "DESC" } else { "ASC" };
+        let nulls_last = |col: &str| format!("({col} IS NULL), {col} {dir}");
+        let key = match self {
+            Self::Name => format!("d.name {dir}"),
+            Self::Address => format!("d.address {dir}"),
+            Self::Driver => format!("d.driver {dir}"),
+            Self::DeviceType => nulls_last("t.name"),
+            Self::DeviceGroup => nulls_last("g.name"),
+            Self::Enabled => format!("d.enabled {dir}"),
+            Self::LastStatus => format!("{STATUS_RANK} {dir}"),
+            Self::LastBackup => nulls_last("j.queued_on"),
+        };
+        format!("{key}, d.name ASC, d.id ASC")
+    }
+}
+
+/// Failed 0, running 1, stored 2, never 3.
+const STATUS_RANK: &str = "(CASE WHEN j.state IS NULL THEN 3 WHEN j.state = 'failed' THEN 0 \
+     WHEN j.state = 'stored' THEN 2 ELSE 1 END)";
+
+/// The newest job of device `d`.
+const LAST_JOB_JOIN: &str = "LEFT JOIN backup_jobs j ON j.id = (SELECT jj.id FROM backup_jobs jj \
+     WHERE jj.device_id = d.id ORDER BY jj.queued_on DESC, jj.id DESC LIMIT 1)";
+
+/// Which devices a web list shows, and in which order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceQuery {
+    pub filter: DeviceFilter,
+    pub last_status: Option<LastStatus>,
+    pub sort: DeviceSort,
+    pub descending: bool,
+}
+
+/// Counts and rates for the dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardStats {
+    pub devices: i64,
+    pub enabled_devices: i64,
+    /// Device type name (`None`: no type) and how many devices have it,
+    /// most numerous first.
+    pub by_type: Vec<(Option<String>, i64)>,
+    /// Stored backups that succeeded since the cut-off.
+    pub succeeded: i64,
+    /// Collections and stores that failed since the cut-off.
+    pub failed: i64,
+    /// Average collection duration of the collections since the cut-off.
+    pub avg_duration_ms: Option<f64>,
+    /// Jobs not yet stored or failed.
+    pub running: i64,
+}
+
+/// Successes and failures of one UTC day (`YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayOutcomes {
+    pub day: String,
+    pub succeeded: i64,
+    pub failed: i64,
+}
+
+/// One collection outcome with what happened to its storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    pub task_identifier: String,
+    pub device_id: i64,
+    pub device_name: String,
+    pub timestamp: String,
+    pub collection: Status,
+    pub duration_ms: i64,
+    /// The stored backup, once the storage worker reported.
+    pub stored_id: Option<i64>,
+    pub stored: Option<Status>,
+    pub changed: Option<bool>,
+    /// The job's failure reason, when it failed.
+    pub reason: Option<String>,
+}
+
+/// An API token or web session of a user (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub user_id: i64,
+    pub is_session: bool,
+    pub created_at: String,
+}
+
+fn status(s: &str) -> Result<Status, DbError> {
+    s.parse().map_err(DbError::Invalid)
+}
+
+fn last_job(row: &AnyRow) -> Result<Option<LastJob>, DbError> {
+    let Some(ti) = row.try_get::<Option<String>, _>("j_task_identifier")? else {
+        return Ok(None);
+    };
+    let state: String = row.try_get("j_state")?;
+    Ok(Some(LastJob {
+        task_identifier: ti,
+        state: state.parse()?,
+        reason: row.try_get("j_reason")?,
+        queued_on: row.try_get("j_queued_on")?,
+        updated_at: row.try_get("j_updated_at")?,
+    }))
+}
+
+const LAST_JOB_COLUMNS: &str = "j.task_identifier AS j_task_identifier, j.state AS j_state, \
+     j.reason AS j_reason, j.queued_on AS j_queued_on, j.updated_at AS j_updated_at";
+
+fn device_row(row: &AnyRow) -> Result<DeviceRow, DbError> {
+    Ok(DeviceRow {
+        device: device(row)?,
+        device_type: row.try_get("type_name")?,
+        device_group: row.try_get("group_name")?,
+        last_job: last_job(row)?,
+    })
+}
+
+impl Db {
+    /// One page of devices with their type, group and last job.
+    ///
+    /// Without a status filter or sort, the page is chosen first and only
+    /// its devices' last jobs are looked up; otherwise every matching
+    /// device's last job is (one index probe each).
+    pub async fn device_rows(
+        &self,
+        q: &DeviceQuery,
+        page: Page,
+    ) -> Result<Listed<DeviceRow>, DbError> {
+        check_page(page)?;
+        let mut conditions = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        let f = &q.filter;
+        if f.name.is_some() {
+            conditions.push(format!("LOWER(d.name) LIKE {}", next()));
+        }
+        if f.device_group.is_some() {
+            conditions.push(format!("d.device_group_id = {}", next()));
+        }
+        if f.device_type.is_some() {
+            conditions.push(format!("d.device_type_id = {}", next()));
+        }
+        if f.enabled.is_some() {
+            conditions.push(format!("d.enabled = {}", next()));
+        }
+        if let Some(s) = q.last_status {
+            conditions.push(
+                match s {
+                    LastStatus::Never => "j.id IS NULL",
+                    LastStatus::Running => "j.state_rank < 3",
+                    LastStatus::Stored => "j.state = 'stored'",
+                    LastStatus::Failed => "j.state = 'failed'",
+                }
+                .to_owned(),
+            );
+        }
+        let limit = next();
+        let offset = next();
+        let where_ = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let joins = "LEFT JOIN device_types t ON t.id = d.device_type_id \
+                     LEFT JOIN device_groups g ON g.id = d.device_group_id";
+        let columns = DEVICE_COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let order = q.sort.order(q.descending);
+        let needs_job = q.last_status.is_some() || q.sort.needs_last_job();
+        let sql = if needs_job {
+            format!(
+                "SELECT {columns}, t.name AS type_name, g.name AS group_name, {LAST_JOB_COLUMNS} \
+                 FROM devices d {joins} {LAST_JOB_JOIN} {where_} \
+                 ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+            )
+        } else {
+            // The page first, then the last job of its devices only.
+            format!(
+                "SELECT p.*, {LAST_JOB_COLUMNS} FROM (\
+                   SELECT {columns}, t.name AS type_name, g.name AS group_name \
+                   FROM devices d {joins} {where_} ORDER BY {order} LIMIT {limit} OFFSET {offset}\
+                 ) p LEFT JOIN backup_jobs j ON j.id = (SELECT jj.id FROM backup_jobs jj \
+                   WHERE jj.device_id = p.id ORDER BY jj.queued_on DESC, jj.id DESC LIMIT 1) \
+                 ORDER BY {}",
+                order_outer(q.sort, q.descending)
+            )
+        };
+        let count_sql = if q.last_status.is_some() {
+            format!("SELECT COUNT(*) AS n FROM devices d {LAST_JOB_JOIN} {where_}")
+        } else {
+            format!("SELECT COUNT(*) AS n FROM devices d {where_}")
+        };
+        let mut rows = sqlx::query(AssertSqlSafe(sql));
+        let mut count = sqlx::query(AssertSqlSafe(count_sql));
+        if let Some(name) = &f.name {
+            let pattern = format!("%{}%", name.to_lowercase());
+            rows = rows.bind(pattern.clone());
+            count = count.bind(pattern);
+        }
+        if let Some(g) = f.device_group {
+            rows = rows.bind(g);
+            count = count.bind(g);
+        }
+        if let Some(t) = f.device_type {
+            rows = rows.bind(t);
+            count = count.bind(t);
+        }
+        if let Some(e) = f.enabled {
+            rows = rows.bind(i64::from(e));
+            count = count.bind(i64::from(e));
+        }
+        let rows = rows
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(self.pool())
+            .await?;
+        let total = count.fetch_one(self.pool()).await?.try_get("n")?;
+        Ok(Listed {
+            rows: rows.iter().map(device_row).collect::<Result<_, _>>()?,
+            total,
+        })
+    }
+
+    /// One device with its type, group and last job.
+    pub async fn device_row(&self, id: i64) -> Result<DeviceRow, DbError> {
+        let columns = DEVICE_COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {columns}, t.name AS type_name, g.name AS group_name, {LAST_JOB_COLUMNS} \
+             FROM devices d LEFT JOIN device_types t ON t.id = d.device_type_id \
+             LEFT JOIN device_groups g ON g.id = d.device_group_id {LAST_JOB_JOIN} WHERE d.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("device {id}")))?;
+        device_row(&row)
+    }
+
+    /// Counts for the dashboard since `since` (RFC 3339 UTC).
+    pub async fn dashboard_stats(&self, since: Timestamp) -> Result<DashboardStats, DbError> {
+        let since = since.to_string();
+        let counts = sqlx::query(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(enabled), 0) AS BIGINT) AS enabled FROM devices",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        let by_type = sqlx::query(
+            "SELECT t.name AS name, COUNT(*) AS n FROM devices d \
+             LEFT JOIN device_types t ON t.id = d.device_type_id \
+             GROUP BY t.name ORDER BY COUNT(*) DESC, t.name",
+        )
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("name")?, r.try_get("n")?)))
+        .collect::<Result<Vec<_>, DbError>>()?;
+        let stored = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM stored_backups WHERE timestamp >= $1 GROUP BY status",
+        )
+        .bind(&since)
+        .fetch_all(self.pool())
+        .await?;
+        let collected = sqlx::query(
+            "SELECT CAST(SUM(CASE WHEN status = 'failure' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
+             CAST(AVG(collection_duration_ms) AS DOUBLE PRECISION) AS avg_ms \
+             FROM device_backup_results WHERE timestamp >= $1",
+        )
+        .bind(&since)
+        .fetch_one(self.pool())
+        .await?;
+        let running = sqlx::query("SELECT COUNT(*) AS n FROM backup_jobs WHERE state_rank < 3")
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?;
+        let mut succeeded = 0;
+        let mut failed: i64 = collected.try_get::<Option<i64>, _>("failed")?.unwrap_or(0);
+        for r in &stored {
+            let s: String = r.try_get("status")?;
+            let n: i64 = r.try_get("n")?;
+            match status(&s)? {
+                Status::Success => succeeded += n,
+                Status::Failure => failed += n,
+            }
+        }
+        Ok(DashboardStats {
+            devices: counts.try_get("n")?,
+            enabled_devices: counts.try_get("enabled")?,
+            by_type,
+            succeeded,
+            failed,
+            avg_duration_ms: collected.try_get("avg_ms")?,
+            running,
+        })
+    }
+
+    /// Successes (stored backups) and failures (failed collections and
+    /// stores) per UTC day since `since`, oldest first; days without any
+    /// are absent.
+    pub async fn outcomes_per_day(&self, since: Timestamp) -> Result<Vec<DayOutcomes>, DbError> {
+        let since = since.to_string();
+        let rows = sqlx::query(
+            "SELECT day, CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(ko) AS BIGINT) AS ko FROM (\
+               SELECT SUBSTR(timestamp, 1, 10) AS day, \
+                 CASE WHEN status = 'success' THEN 1 ELSE 0 END AS ok, \
+                 CASE WHEN status = 'failure' THEN 1 ELSE 0 END AS ko \
+               FROM stored_backups WHERE timestamp >= $1 \
+               UNION ALL \
+               SELECT SUBSTR(timestamp, 1, 10) AS day, 0 AS ok, 1 AS ko \
+               FROM device_backup_results WHERE timestamp >= $1 AND status = 'failure'\
+             ) x GROUP BY day ORDER BY day",
+        )
+        .bind(&since)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DayOutcomes {
+                    day: r.try_get("day")?,
+                    succeeded: r.try_get("ok")?,
+                    failed: r.try_get("ko")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The newest collection outcomes with their storage outcome; only the
+    /// failed ones when `failed_only`, and only those since `since` when set.
+    pub async fn recent_activity(
+        &self,
+        limit: i64,
+        failed_only: bool,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<Activity>, DbError> {
+        let mut conditions = Vec::new();
+        let mut n = 0;
+        if since.is_some() {
+            n += 1;
+            conditions.push(format!("r.timestamp >= ${n}"));
+        }
+        if failed_only {
+            conditions.push(
+                "(r.status = 'failure' OR s.status = 'failure' OR jb.state = 'failed')".into(),
+            );
+        }
+        let where_ = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT r.task_identifier, r.device_id, d.name AS device_name, r.timestamp, \
+             r.status AS collection, r.collection_duration_ms, s.id AS stored_id, \
+             s.status AS stored, s.changed, jb.reason \
+             FROM device_backup_results r JOIN devices d ON d.id = r.device_id \
+             LEFT JOIN stored_backups s ON s.task_identifier = r.task_identifier \
+             LEFT JOIN backup_jobs jb ON jb.task_identifier = r.task_identifier \
+             {where_} ORDER BY r.timestamp DESC, r.id DESC LIMIT ${}",
+            n + 1
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        if let Some(s) = since {
+            q = q.bind(s.to_string());
+        }
+        let rows = q.bind(limit).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let collection: String = r.try_get("collection")?;
+                let stored: Option<String> = r.try_get("stored")?;
+                Ok(Activity {
+                    task_identifier: r.try_get("task_identifier")?,
+                    device_id: r.try_get("device_id")?,
+                    device_name: r.try_get("device_name")?,
+                    timestamp: r.try_get("timestamp")?,
+                    collection: status(&collection)?,
+                    duration_ms: r.try_get("collection_duration_ms")?,
+                    stored_id: r.try_get("stored_id")?,
+                    stored: stored.as_deref().map(status).transpose()?,
+                    changed: r.try_get::<Option<i64>, _>("changed")?.map(|v| v != 0),
+                    reason: r.try_get("reason")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The collection outcome of a job, if recorded.
+    pub async fn device_result_by_task(
+        &self,
+        task_identifier: &str,
+    ) -> Result<Option<DeviceBackupResult>, DbError> {
+        let row = sqlx::query(
+            "SELECT id, task_id, task_identifier, device_id, status, timestamp, log, \
+             collection_duration_ms FROM device_backup_results WHERE task_identifier = $1",
+        )
+        .bind(task_identifier)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            let s: String = r.try_get("status")?;
+            Ok(DeviceBackupResult {
+                id: r.try_get("id")?,
+                task_id: r.try_get("task_id")?,
+                task_identifier: r.try_get("task_identifier")?,
+                device_id: r.try_get("device_id")?,
+                status: status(&s)?,
+                timestamp: r.try_get("timestamp")?,
+                log: r.try_get("log")?,
+                collection_duration_ms: r.try_get("collection_duration_ms")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The id of the stored backup of a job, if recorded.
+    pub async fn stored_backup_id_by_task(
+        &self,
+        task_identifier: &str,
+    ) -> Result<Option<i64>, DbError> {
+        let row = sqlx::query("SELECT id FROM stored_backups WHERE task_identifier = $1")
+            .bind(task_identifier)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
+    /// The stored version of the same device just before `backup` (by
+    /// time, then id), skipping failed stores.
+    pub async fn previous_stored_backup(
+        &self,
+        device_id: i64,
+        timestamp: &str,
+        id: i64,
+    ) -> Result<Option<i64>, DbError> {
+        let row = sqlx::query(
+            "SELECT id FROM stored_backups WHERE device_id = $1 AND status = 'success' \
+             AND (timestamp < $2 OR (timestamp = $2 AND id < $3)) \
+             ORDER BY timestamp DESC, id DESC LIMIT 1",
+        )
+        .bind(device_id)
+        .bind(timestamp)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
+    // ---- sessions and tokens ---------------------------------------------------
+
+    /// Records a web session (given as the SHA-256 hex of its cookie).
+    pub async fn create_session(&self, user_id: i64, digest: &str) -> Result<(), DbError> {
+        self.add_token(user_id, &format!("{SESSION_PREFIX}{digest}"))
+            .await
+    }
+
+    /// The user of a web session created at or after `not_before`.
+    pub async fn session_user(
+        &self,
+        digest: &str,
+        not_before: Timestamp,
+    ) -> Result<Option<User>, DbError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.password_hash, u.is_admin, u.created_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_sha256 = $1 AND t.created_at >= $2",
+        )
+        .bind(format!("{SESSION_PREFIX}{digest}"))
+        .bind(not_before.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(User {
+                id: r.try_get("id")?,
+                username: r.try_get("username")?,
+                password_hash: r.try_get("password_hash")?,
+                is_admin: r.try_get::<i64, _>("is_admin")? != 0,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ends a web session.
+    pub async fn delete_session(&self, digest: &str) -> Result<(), DbError> {
+        self.revoke_token(&format!("{SESSION_PREFIX}{digest}"))
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets web sessions created before `before`.
+    pub async fn delete_sessions_before(&self, before: Timestamp) -> Result<u64, DbError> {
+        let done =
+            sqlx::query("DELETE FROM api_tokens WHERE token_sha256 LIKE $1 AND created_at < $2")
+                .bind(format!("{SESSION_PREFIX}%"))
+                .bind(before.to_string())
+                .execute(self.pool())
+                .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The API tokens and web sessions of a user, newest first.
+    pub async fn list_tokens(&self, user_id: i64) -> Result<Vec<TokenInfo>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, token_sha256, created_at FROM api_tokens WHERE user_id = $1 \
+             ORDER BY created_at DESC, id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let digest: String = r.try_get("token_sha256")?;
+                Ok(TokenInfo {
+                    id: r.try_get("id")?,
+                    user_id: r.try_get("user_id")?,
+                    is_session: digest.starts_with(SESSION_PREFIX),
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes one token or session of a user.
+    pub async fn delete_token(&self, user_id: i64, id: i64) -> Result<(), DbError> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(format!("token {id}")));
+        }
+        Ok(())
+    }
+
+    /// Grants or removes the administrator role.
+    pub async fn set_user_admin(&self, id: i64, is_admin: bool) -> Result<(), DbError> {
+        let done = sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2")
+            .bind(i64::from(is_admin))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(format!("user {id}")));
+        }
+        Ok(())
+    }
+}
+
+/// The outer ORDER BY of the page-first query: same keys, on the page's
+/// columns.
+fn order_outer(sort: DeviceSort, desc: bool) -> String {
+    let dir = if desc { "DESC" } else { "ASC" };
+    let nulls_last = |col: &str| format!("({col} IS NULL), {col} {dir}");
+    let key = match sort {
+        DeviceSort::Name => format!("p.name {dir}"),
+        DeviceSort::Address => format!("p.address {dir}"),
+        DeviceSort::Driver => format!("p.driver {dir}"),
+        DeviceSort::DeviceType => nulls_last("p.type_name"),
+        DeviceSort::DeviceGroup => nulls_last("p.group_name"),
+        DeviceSort::Enabled => format!("p.enabled {dir}"),
+        // Not used: these sorts take the other query.
+        DeviceSort::LastStatus | DeviceSort::LastBackup => format!("p.name {dir}"),
+    };
+    format!("{key}, p.name ASC, p.id ASC")
+}

@@ -1,0 +1,207 @@
+// DeviceVault web UI: small enhancements over pages that work without
+// them. "Backup now" progress without reloads, job pages that follow their
+// job, dashboard auto-refresh, local times, the theme toggle, confirmations.
+(function () {
+  "use strict";
+
+  var root = document.documentElement;
+  root.classList.add("js");
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
+
+  // ---- theme -------------------------------------------------------------
+  function currentTheme() {
+    var t = root.getAttribute("data-theme");
+    if (t) return t;
+    return window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+  }
+  var toggle = document.getElementById("theme-toggle");
+  if (toggle) {
+    var label = function () {
+      var next = currentTheme() === "dark" ? "light" : "dark";
+      toggle.setAttribute("aria-label", "Switch to the " + next + " theme");
+      toggle.title = "Switch to the " + next + " theme";
+    };
+    label();
+    toggle.addEventListener("click", function () {
+      var next = currentTheme() === "dark" ? "light" : "dark";
+      root.setAttribute("data-theme", next);
+      document.cookie = "dv_theme=" + next + "; Path=/; Max-Age=31536000; SameSite=Strict";
+      label();
+    });
+  }
+
+  // ---- times in the reader's time zone ----------------------------------
+  function localTimes(scope) {
+    var fmt;
+    try {
+      fmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+    } catch (e) {
+      return;
+    }
+    scope.querySelectorAll("time[datetime]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (!isNaN(d)) el.textContent = fmt.format(d);
+    });
+  }
+  localTimes(document);
+
+  // ---- confirmations ------------------------------------------------------
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    var msg = form.getAttribute && form.getAttribute("data-confirm");
+    if (msg && !window.confirm(msg)) ev.preventDefault();
+  }, true);
+
+  // Selects that apply at once (the page size).
+  document.querySelectorAll("select.js-autosubmit").forEach(function (sel) {
+    sel.addEventListener("change", function () { sel.form.submit(); });
+  });
+
+  // ---- jobs ---------------------------------------------------------------
+  var LABELS = { queued: "queued", collecting: "collecting", collected: "collected", stored: "stored", failed: "failed" };
+
+  function badge(state) {
+    var cls = state === "stored" ? "ok" : state === "failed" ? "bad" : "run";
+    var span = document.createElement("span");
+    span.className = "badge " + cls;
+    span.textContent = LABELS[state] || state;
+    return span;
+  }
+
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) throw new Error(body.detail || body.error || ("HTTP " + r.status));
+        return body;
+      });
+    });
+  }
+
+  // Polls a job until it is final; calls onState with each new state.
+  function follow(stateUrl, onState) {
+    var last = null;
+    var delay = 300;
+    function tick() {
+      getJSON(stateUrl).then(function (job) {
+        if (job.state !== last) {
+          last = job.state;
+          onState(job);
+        }
+        if (!job["final"]) {
+          delay = Math.min(delay * 1.3, 2000);
+          setTimeout(tick, delay);
+        }
+      }).catch(function (err) {
+        onState({ state: "failed", "final": true, reason: "lost track of the job: " + err.message });
+      });
+    }
+    tick();
+  }
+
+  function showJob(cell, job) {
+    cell.textContent = "";
+    var a = document.createElement("a");
+    a.href = job.job_url || "#";
+    a.className = "status-link";
+    a.appendChild(badge(job.state));
+    cell.appendChild(a);
+    if (job.state === "stored" && job.view_url) {
+      cell.appendChild(document.createTextNode(" "));
+      var v = document.createElement("a");
+      v.href = job.view_url;
+      v.textContent = "view";
+      v.className = "small";
+      cell.appendChild(v);
+    }
+    if (job.state === "failed" && job.reason) {
+      var r = document.createElement("div");
+      r.className = "reason small";
+      r.textContent = job.reason;
+      cell.appendChild(r);
+    }
+  }
+
+  // "Backup now": post in the background, then show the job progressing.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.classList || !form.classList.contains("js-backup") || ev.defaultPrevented) return;
+    ev.preventDefault();
+    var button = form.querySelector("button");
+    var cell = document.getElementById(form.getAttribute("data-status"));
+    button.disabled = true;
+    fetch(form.action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": csrf, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(new FormData(form)).toString()
+    }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) throw new Error(body.detail || body.error || ("HTTP " + r.status));
+        return body;
+      });
+    }).then(function (accepted) {
+      var job = { state: "queued", job_url: accepted.job_url };
+      if (cell) showJob(cell, job);
+      follow(accepted.state_url, function (j) {
+        if (cell) showJob(cell, j);
+        if (j["final"]) button.disabled = false;
+      });
+    }).catch(function (err) {
+      button.disabled = false;
+      if (cell) showJob(cell, { state: "failed", reason: err.message });
+    });
+  });
+
+  // A job page that is not final follows its job and reloads when it is.
+  var jobState = document.querySelector("[data-poll-job]");
+  if (jobState) {
+    follow(jobState.getAttribute("data-poll-job"), function (job) {
+      jobState.textContent = "";
+      jobState.appendChild(badge(job.state));
+      if (job["final"]) window.location.reload();
+    });
+  }
+
+  // ---- dashboard auto-refresh ------------------------------------------------
+  var dash = document.querySelector("[data-refresh]");
+  if (dash) {
+    var secs = parseInt(dash.getAttribute("data-refresh"), 10) || 30;
+    setInterval(function () {
+      if (document.hidden) return;
+      fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { if (!r.ok) throw new Error(); return r.text(); })
+        .then(function (text) {
+          var doc = new DOMParser().parseFromString(text, "text/html");
+          var fresh = doc.getElementById(dash.id);
+          var current = document.getElementById(dash.id);
+          if (fresh && current && !current.contains(document.activeElement)) {
+            current.replaceWith(fresh);
+            localTimes(fresh);
+            var note = fresh.querySelector("#refreshed");
+            if (note) note.textContent = "Updated " + new Date().toLocaleTimeString();
+          }
+        })
+        .catch(function () { /* keep the last view; try again next time */ });
+    }, secs * 1000);
+  }
+
+  // ---- forms ------------------------------------------------------------------
+  // Git-only fields of the location form follow the chosen type.
+  document.querySelectorAll("select.js-location-type").forEach(function (sel) {
+    var form = sel.form;
+    function sync() {
+      var git = sel.value === "git";
+      form.querySelectorAll("[data-git-only]").forEach(function (el) {
+        var field = el.closest(".field");
+        if (field) field.hidden = !git;
+      });
+    }
+    sel.addEventListener("change", sync);
+    sync();
+  });
+
+  // Focus the error summary of a form that came back with errors.
+  var errors = document.getElementById("form-errors");
+  if (errors) errors.focus();
+})();

@@ -1,0 +1,493 @@
+//! Signing in and out, the session cookie, and CSRF protection.
+//!
+//! A session is a random token in an `HttpOnly; SameSite=Strict` cookie;
+//! the database keeps only its SHA-256 (as a row of `api_tokens` marked as a
+//! session, see [`devicevault_db::dashboard`]), so logging out or deleting
+//! the user ends it. Sessions last [`SESSION_LIFETIME`].
+//!
+//! Every POST goes through [`Posted`], which refuses it unless it carries
+//! the session's CSRF token (a form field or the `X-CSRF-Token` header)
+//! and, when the browser says where it comes from (`Origin`,
+//! `Sec-Fetch-Site`), it comes from this site. The token is a hash of the
+//! session token, so it needs no storage and dies with the session. The
+//! login form, which has no session yet, uses a double-submit cookie.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use devicevault_core::Timestamp;
+use sha2::Digest as _;
+
+use super::WebError;
+use super::html::{self, Ctx, Nav, esc};
+use crate::api::Shared;
+use crate::auth;
+
+pub const SESSION_COOKIE: &str = "dv_session";
+const LOGIN_COOKIE: &str = "dv_login";
+const THEME_COOKIE: &str = "dv_theme";
+
+/// How long a session lasts after signing in.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+
+/// The largest form body accepted.
+const MAX_FORM: usize = 1 << 20;
+
+/// The value of cookie `name`.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+fn sha256_hex(s: &str) -> String {
+    sha2::Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The CSRF token of a session: derived from its secret, so it cannot be
+/// guessed without the cookie and needs no storage.
+pub fn csrf_token(session_token: &str) -> String {
+    sha256_hex(&format!("devicevault web csrf\0{session_token}"))[..32].to_owned()
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn theme(headers: &HeaderMap) -> Option<&'static str> {
+    match cookie(headers, THEME_COOKIE) {
+        Some("dark") => Some("dark"),
+        Some("light") => Some("light"),
+        _ => None,
+    }
+}
+
+/// `; Secure` when the request reached us over HTTPS through a proxy.
+fn secure(headers: &HeaderMap) -> &'static str {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    if https { "; Secure" } else { "" }
+}
+
+fn set_cookie(r: &mut Response, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// Whether the client asked for JSON (the page scripts do).
+pub fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct Session(pub Ctx);
+
+/// A signed-in administrator.
+#[derive(Debug, Clone)]
+pub struct AdminSession(pub Ctx);
+
+async fn session_of(parts: &Parts, state: &Shared) -> Result<Option<Ctx>, WebError> {
+    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let not_before = Timestamp::from_datetime(
+        Timestamp::now().as_datetime() - time::Duration::seconds(SESSION_LIFETIME.as_secs() as i64),
+    );
+    let user = state
+        .db
+        .session_user(&sha256_hex(token), not_before)
+        .await?;
+    Ok(user.map(|user| Ctx {
+        user,
+        csrf: csrf_token(token),
+        theme: theme(&parts.headers),
+    }))
+}
+
+fn login_redirect(parts: &Parts) -> Response {
+    if wants_json(&parts.headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(
+                serde_json::json!({"error": "not_authenticated", "detail": "sign in again"}),
+            ),
+        )
+            .into_response();
+    }
+    let next = if parts.method == axum::http::Method::GET {
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let to = if next.is_empty() || next == "/" {
+        "/login".to_owned()
+    } else {
+        format!("/login?next={}", html::enc(&next))
+    };
+    Redirect::to(&to).into_response()
+}
+
+impl FromRequestParts<Shared> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        match session_of(parts, state).await {
+            Ok(Some(ctx)) => Ok(Self(ctx)),
+            Ok(None) => Err(login_redirect(parts)),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+fn forbidden(ctx: Ctx) -> Response {
+    WebError::new(
+        StatusCode::FORBIDDEN,
+        "Administrators only",
+        format!(
+            "{} may read everything and press “Backup now”, but only an administrator may change the inventory.",
+            ctx.user.username
+        ),
+    )
+    .with_ctx(ctx)
+    .into_response()
+}
+
+impl FromRequestParts<Shared> for AdminSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        let Session(ctx) = Session::from_request_parts(parts, state).await?;
+        if ctx.user.is_admin {
+            Ok(Self(ctx))
+        } else {
+            Err(forbidden(ctx))
+        }
+    }
+}
+
+/// The fields of a submitted form, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Form(pub Vec<(String, String)>);
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Self {
+        Self(
+            form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`, or `""`.
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    /// Whether a checkbox `name` was checked.
+    pub fn checked(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, v)| k == name && !v.is_empty())
+    }
+}
+
+/// Refuses a request another site made the browser send.
+fn check_origin(headers: &HeaderMap) -> Result<(), &'static str> {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err("the request came from another site");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
+        if origin == "null" || origin_host != host {
+            return Err("the request came from another origin");
+        }
+    }
+    Ok(())
+}
+
+fn csrf_refused(detail: &str) -> WebError {
+    WebError::new(
+        StatusCode::FORBIDDEN,
+        "Form refused",
+        format!(
+            "This form was refused because {detail}. Go back, reload the page and submit it again."
+        ),
+    )
+}
+
+/// A POST from a signed-in user, its CSRF token checked.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub ctx: Ctx,
+    pub form: Form,
+}
+
+/// A POST from an administrator, its CSRF token checked.
+#[derive(Debug, Clone)]
+pub struct AdminPosted {
+    pub ctx: Ctx,
+    pub form: Form,
+}
+
+impl FromRequest<Shared> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Session(ctx) = Session::from_request_parts(&mut parts, state).await?;
+        if let Err(detail) = check_origin(&parts.headers) {
+            return Err(csrf_refused(detail).with_ctx(ctx).into_response());
+        }
+        let bytes = axum::body::to_bytes(body, MAX_FORM).await.map_err(|_| {
+            WebError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Form too large",
+                "The form is larger than 1 MB.",
+            )
+            .into_response()
+        })?;
+        let form = Form::parse(&bytes);
+        let sent = match form.get("csrf") {
+            "" => parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+            t => t,
+        };
+        if !same(sent, &ctx.csrf) {
+            let detail = if sent.is_empty() {
+                "it carried no security token"
+            } else {
+                "its security token is not this session's (it may be from before you last signed in)"
+            };
+            tracing::warn!(user = %ctx.user.username, path = %parts.uri.path(), "CSRF check refused a form");
+            return Err(csrf_refused(detail).with_ctx(ctx).into_response());
+        }
+        Ok(Self { ctx, form })
+    }
+}
+
+impl FromRequest<Shared> for AdminPosted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, Response> {
+        let Posted { ctx, form } = Posted::from_request(req, state).await?;
+        if ctx.user.is_admin {
+            Ok(Self { ctx, form })
+        } else {
+            Err(forbidden(ctx))
+        }
+    }
+}
+
+// ---- login and logout ---------------------------------------------------------
+
+/// Only a local path may follow a login, never another site.
+fn safe_next(next: &str) -> &str {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.starts_with("/login")
+        && !next.chars().any(|c| c.is_control());
+    if ok { next } else { "/" }
+}
+
+fn login_page(headers: &HeaderMap, next: &str, username: &str, error: Option<&str>) -> Response {
+    let token = auth::random_hex(16);
+    let mut body = String::from(r#"<div class="login"><h1>Sign in</h1>"#);
+    if let Some(e) = error {
+        body.push_str(&html::notice("error", e));
+    }
+    body.push_str(&format!(
+        r#"<form method="post" action="/login" class="form">
+<input type="hidden" name="csrf" value="{token}">
+<input type="hidden" name="next" value="{next}">
+<div class="field"><label for="f-username">Username</label><input type="text" id="f-username" name="username" value="{username}" autocomplete="username" required autofocus></div>
+<div class="field"><label for="f-password">Password</label><input type="password" id="f-password" name="password" autocomplete="current-password" required></div>
+<div class="buttons"><button type="submit" class="primary">Sign in</button></div>
+</form>
+<p class="hint">The same accounts as the REST API. Administrators change the inventory; everyone may read and press “Backup now”.</p></div>"#,
+        next = esc(safe_next(next)),
+        username = esc(username),
+    ));
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    let mut r = (
+        status,
+        axum::response::Html(html::page(
+            None,
+            theme(headers),
+            "Sign in",
+            Nav::None,
+            &body,
+        )),
+    )
+        .into_response();
+    set_cookie(
+        &mut r,
+        format!(
+            "{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+            secure(headers)
+        ),
+    );
+    r
+}
+
+pub async fn login_form(State(state): State<Shared>, parts: Parts) -> Response {
+    let next = super::query(&parts.uri).get("next").to_owned();
+    if let Ok(Some(_)) = session_of(&parts, &state).await {
+        return Redirect::to(safe_next(&next)).into_response();
+    }
+    login_page(&parts.headers, &next, "", None)
+}
+
+pub async fn login(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    let next = form.get("next").to_owned();
+    let username = form.get("username").trim().to_owned();
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    if expected.is_empty() || !same(form.get("csrf"), expected) || check_origin(&headers).is_err() {
+        let mut r = login_page(
+            &headers,
+            &next,
+            &username,
+            Some("The sign-in form expired or came from elsewhere. Please sign in again."),
+        );
+        *r.status_mut() = StatusCode::FORBIDDEN;
+        return r;
+    }
+    let user = match state.db.user_by_name(&username).await {
+        Ok(u) => u,
+        Err(e) => return WebError::from(e).into_response(),
+    };
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| auth::dummy_hash().to_owned());
+    let password = form.get("password").to_owned();
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|_| ok) else {
+        tracing::warn!(user = %username, "failed web login");
+        return login_page(
+            &headers,
+            &next,
+            &username,
+            Some("Unknown username or wrong password."),
+        );
+    };
+    let token = auth::random_hex(32);
+    if let Err(e) = state.db.create_session(user.id, &sha256_hex(&token)).await {
+        return WebError::from(e).into_response();
+    }
+    // Expired sessions of everyone go when someone signs in.
+    let cutoff = Timestamp::from_datetime(
+        Timestamp::now().as_datetime() - time::Duration::seconds(SESSION_LIFETIME.as_secs() as i64),
+    );
+    if let Err(e) = state.db.delete_sessions_before(cutoff).await {
+        tracing::warn!(error = %e, "forgetting expired sessions failed");
+    }
+    tracing::info!(user = %user.username, "web login");
+    let mut r = Redirect::to(safe_next(&next)).into_response();
+    let secure = secure(&headers);
+    set_cookie(
+        &mut r,
+        format!(
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+            SESSION_LIFETIME.as_secs()
+        ),
+    );
+    set_cookie(
+        &mut r,
+        format!("{LOGIN_COOKIE}=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+    );
+    r
+}
+
+pub async fn logout(State(state): State<Shared>, headers: HeaderMap, p: Posted) -> Response {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = state.db.delete_session(&sha256_hex(token)).await
+    {
+        return WebError::from(e).into_response();
+    }
+    tracing::info!(user = %p.ctx.user.username, "web logout");
+    let mut r = Redirect::to("/login").into_response();
+    set_cookie(
+        &mut r,
+        format!(
+            "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+            secure(&headers)
+        ),
+    );
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_follow_a_login() {
+        assert_eq!(safe_next("/devices?page=2"), "/devices?page=2");
+        assert_eq!(safe_next("//evil.example/"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("https://evil.example/"), "/");
+        assert_eq!(safe_next(""), "/");
+        assert_eq!(safe_next("/login?next=/x"), "/");
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, "a=1; dv_session=abc; b=2".parse().unwrap());
+        assert_eq!(cookie(&h, "dv_session"), Some("abc"));
+        assert_eq!(cookie(&h, "dv"), None);
+    }
+
+    #[test]
+    fn csrf_tokens_depend_on_the_session() {
+        assert_ne!(csrf_token("a"), csrf_token("b"));
+        assert_eq!(csrf_token("a"), csrf_token("a"));
+        assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
+    }
+}

@@ -1,0 +1,146 @@
+//! The web UI in a real browser: Debian's headless Chromium driven by
+//! Playwright (`tests/browser/*.mjs`, run with node), against a server on
+//! port 0 with simulated devices. The scripts ask this side, line by line,
+//! for what only it can do (change a device's configuration in the
+//! simulator, check downloaded bytes against the API). Screenshots of every
+//! page land in `target/web-screenshots/` for a person to look at.
+//!
+//! Needs `/usr/bin/chromium` and `tests/browser/node_modules`
+//! (`scripts/test` installs both: `ensure_browser` in `scripts/services.sh`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{Engine, Harness};
+use devicevault_sim::SimConfig;
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// `target/web-screenshots/<name>`, emptied.
+fn screenshots(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("web-screenshots").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn require_browser() {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run scripts/test (ensure_browser), or apt-get install chromium"
+    );
+    assert!(
+        browser_dir().join("node_modules/playwright-core").exists(),
+        "playwright-core is missing: run scripts/test (ensure_browser), or npm ci --prefix {}",
+        browser_dir().display()
+    );
+}
+
+/// Answers one request of a browser script.
+async fn answer(h: &mut Harness, request: &str) -> String {
+    let mut words = request.split_whitespace();
+    match words.next() {
+        Some("CHANGE_CONFIG") => {
+            h.sim.devices()[0].change_config();
+            "changed".into()
+        }
+        Some("CHECK_DOWNLOAD") => {
+            let id = words.next().expect("a stored backup id");
+            let path = words.next().expect("a file");
+            let downloaded = std::fs::read(path).unwrap();
+            let r = h
+                .call("GET", &format!("/api/stored-backups/{id}/download/"), None)
+                .await;
+            assert_eq!(r.status, 200);
+            assert!(
+                String::from_utf8_lossy(&downloaded).contains("rev1"),
+                "the newest version has the change"
+            );
+            if downloaded == r.body {
+                "same".into()
+            } else {
+                "different".into()
+            }
+        }
+        other => panic!("unknown request from the browser script: {other:?}"),
+    }
+}
+
+/// Runs `node <script> <url> <user> <password> <outdir>` to its end,
+/// answering its requests; panics unless it exits 0.
+async fn run_script(h: &mut Harness, script: &str, outdir: &Path, env: &[(&str, String)]) {
+    let (user, password) = h.server().first_admin.clone().unwrap();
+    let mut child = tokio::process::Command::new("node")
+        .arg(browser_dir().join(script))
+        .arg(format!("http://{}", h.server().addr))
+        .arg(user)
+        .arg(password)
+        .arg(outdir)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs (apt-get install nodejs)");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let dialogue = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            eprintln!("[{script}] {line}");
+            if let Some(request) = line.strip_prefix("ASK ") {
+                let reply = answer(h, request).await;
+                stdin
+                    .write_all(format!("{reply}\n").as_bytes())
+                    .await
+                    .unwrap();
+                stdin.flush().await.unwrap();
+            }
+        }
+        child.wait().await.unwrap()
+    };
+    let status = tokio::time::timeout(Duration::from_secs(300), dialogue)
+        .await
+        .unwrap_or_else(|_| panic!("{script} did not finish in 5 minutes"));
+    assert!(
+        status.success(),
+        "{script} failed ({status}); see its output above"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engineer_backs_up_a_device_changes_it_and_compares_versions_in_chromium() {
+    require_browser();
+    let sim = SimConfig {
+        devices: 1,
+        platforms: vec!["cisco_ios".into()],
+        config_lines: 300,
+        ..SimConfig::default()
+    };
+    let mut h = Harness::start(Engine::Sqlite, sim).await;
+    let d = h.sim.devices()[0].clone();
+    let out = screenshots("e2e");
+    let env = [
+        ("DV_REPO", h.repo_path().display().to_string()),
+        ("DV_SIM_PORT", d.port().to_string()),
+        ("DV_SIM_DRIVER", d.platform().to_owned()),
+        ("DV_SIM_USER", d.username().to_owned()),
+        ("DV_SIM_PASSWORD", d.password().to_owned()),
+        ("DV_SIM_ENABLE", d.enable_secret().to_owned()),
+    ];
+    run_script(&mut h, "e2e.mjs", &out, &env).await;
+    assert_eq!(d.revision(), 1, "the configuration was changed once");
+    let listed = h.list("/api/stored-backups/").await;
+    assert_eq!(listed.len(), 2, "two versions stored: {listed:?}");
+    h.stop().await;
+}
