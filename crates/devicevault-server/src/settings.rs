@@ -57,8 +57,9 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Defaults overridden by `DEVICEVAULT_RESULTS_STREAM` and
-    /// `DEVICEVAULT_STORAGE_RESULTS_STREAM`.
+    /// Defaults overridden by `DEVICEVAULT_RESULTS_STREAM`,
+    /// `DEVICEVAULT_STORAGE_RESULTS_STREAM` and `DEVICEVAULT_RETRY_BASE_MS`
+    /// (the first retry delay of collections and stores).
     pub fn from_env() -> Self {
         let mut s = Self::default();
         if let Ok(v) = std::env::var("DEVICEVAULT_RESULTS_STREAM")
@@ -70,6 +71,12 @@ impl Settings {
             && !v.is_empty()
         {
             s.storage_results_stream = v;
+        }
+        if let Some(ms) = std::env::var("DEVICEVAULT_RETRY_BASE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            s.storage_retry_base = Duration::from_millis(ms);
         }
         s
     }

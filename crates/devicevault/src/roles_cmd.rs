@@ -311,7 +311,10 @@ async fn collector(
         key: services.key(false)?,
         drivers: Arc::new(drivers),
         options: CollectOptions::new(Arc::new(known_hosts)),
-        retry: RetryPolicy::default(),
+        retry: RetryPolicy {
+            base_delay: settings.storage_retry_base,
+            ..RetryPolicy::default()
+        },
         slots: Arc::new(tokio::sync::Semaphore::new(
             settings.collector_concurrency.max(1),
         )),

@@ -1,0 +1,600 @@
+//! The pipeline suite: every scenario runs against an embedded deployment
+//! (one process, SQLite, in-process bus) and a distributed one (every role
+//! its own OS process over RabbitMQ, Redis Streams and PostgreSQL), through
+//! HTTP with simulated devices.
+
+mod suite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use devicevault_collect::{CollectOptions, DeviceTarget, DriverSet, KnownHosts, collect};
+use devicevault_core::{StorageBackendKind, Timestamp};
+use devicevault_sim::SimConfig;
+use serde_json::{Value, json};
+use suite::harness::{Harness, Mode, git};
+
+fn sim(devices: usize) -> SimConfig {
+    SimConfig {
+        devices,
+        platforms: vec![
+            "cisco_ios".into(),
+            "arista_eos".into(),
+            "juniper_junos".into(),
+        ],
+        password: "Pa55-unique-7f3e9c".into(),
+        enable_secret: "En4ble-unique-a81d".into(),
+        config_lines: 120,
+        ..SimConfig::default()
+    }
+}
+
+/// Each scenario as a test per deployment.
+macro_rules! suite {
+    ($($name:ident: $devices:expr;)*) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let mut h = super::Harness::start(super::Mode::Embedded, super::sim($devices)).await;
+                    super::$name(&mut h).await;
+                    h.stop().await;
+                }
+            )*
+        }
+        mod distributed {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let mut h = super::Harness::start(super::Mode::Distributed, super::sim($devices)).await;
+                    super::$name(&mut h).await;
+                    h.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+suite! {
+    backup_now_stores_and_downloads: 3;
+    unchanged_device_makes_one_commit_and_a_change_makes_another: 1;
+    fs_location_keeps_one_file_per_backup: 1;
+    unreachable_device_fails_with_a_reason_and_no_storage_task: 1;
+    unwritable_repository_records_a_storage_failure_with_its_log: 1;
+    missing_ref_is_a_500_with_details: 1;
+    every_route_needs_a_token: 1;
+    validation_not_found_conflict_and_permissions: 1;
+    lists_paginate: 5;
+    a_device_in_a_new_collection_group_is_collected_by_that_group: 1;
+    logout_revokes_the_token: 1;
+}
+
+/// What the collection engine gets from the device (after the driver's
+/// filters), fetched independently of the server.
+async fn device_config(h: &Harness, i: usize) -> Vec<u8> {
+    let d = &h.sim.devices()[i];
+    let mut t = DeviceTarget::password(
+        "127.0.0.1",
+        d.port(),
+        d.username(),
+        d.password(),
+        d.platform(),
+    );
+    t.enable_secret = Some(devicevault_collect::Secret::new(d.enable_secret()));
+    let opts = CollectOptions::new(Arc::new(KnownHosts::in_memory()));
+    collect(&t, &DriverSet::builtin(), &opts)
+        .await
+        .unwrap()
+        .config
+}
+
+async fn backup_now_stores_and_downloads(h: &mut Harness) {
+    let (_, ids) = h.inventory().await;
+    let ti = h.backup_now(ids[0]).await;
+    assert!(ti.starts_with(&format!("backup_now:{}:", ids[0])), "{ti}");
+    let job = h.wait_job(&ti).await;
+    assert_eq!(job["state"], "stored", "{job}");
+
+    let results = h
+        .list(&format!("/api/backup-results/?device={}", ids[0]))
+        .await;
+    assert_eq!(results.len(), 1);
+    let r = &results[0];
+    assert_eq!(r["status"], "success", "{r}");
+    assert_eq!(r["task_identifier"], ti.as_str());
+    for field in [
+        "id",
+        "device",
+        "task_id",
+        "timestamp",
+        "log",
+        "collection_duration_ms",
+    ] {
+        assert!(!r[field].is_null(), "backup result lacks {field}: {r}");
+    }
+
+    let stored = h
+        .list(&format!("/api/stored-backups/?device={}", ids[0]))
+        .await;
+    assert_eq!(stored.len(), 1);
+    let s = &stored[0];
+    assert_eq!(s["status"], "success", "{s}");
+    assert_eq!(s["storage_backend"], "git");
+    assert_eq!(s["changed"], true);
+    let sref = s["storage_ref"].as_str().unwrap();
+    assert!(
+        sref.starts_with(&format!("main:{}/", ids[0])) && sref.contains(".cfg@"),
+        "{sref}"
+    );
+    for field in [
+        "id",
+        "device",
+        "task_id",
+        "task_identifier",
+        "timestamp",
+        "log",
+        "size",
+        "sha256",
+    ] {
+        assert!(!s[field].is_null(), "stored backup lacks {field}: {s}");
+    }
+
+    let id = s["id"].as_i64().unwrap();
+    let one = h
+        .call("GET", &format!("/api/stored-backups/{id}/"), None)
+        .await;
+    assert_eq!(one.json(), *s);
+    let dl = h
+        .call("GET", &format!("/api/stored-backups/{id}/download/"), None)
+        .await;
+    assert_eq!(dl.status, 200);
+    assert!(
+        dl.header("content-disposition")
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert_eq!(dl.header("content-type"), Some("text/plain; charset=utf-8"));
+    let expected = device_config(&h, 0).await;
+    assert_eq!(dl.body, expected, "the download is what the device sent");
+    assert_eq!(s["size"].as_u64().unwrap(), expected.len() as u64);
+
+    // Git keeps one file per device: its history is the device's history.
+    let log = git(&h.repo_path(), &["log", "--oneline", "main"]);
+    assert_eq!(log.lines().count(), 1, "{log}");
+    git(&h.repo_path(), &["fsck", "--strict"]);
+}
+
+async fn unchanged_device_makes_one_commit_and_a_change_makes_another(h: &mut Harness) {
+    let (_, ids) = h.inventory().await;
+    for _ in 0..2 {
+        let ti = h.backup_now(ids[0]).await;
+        assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    }
+    assert_eq!(
+        git(&h.repo_path(), &["rev-list", "--count", "main"]).trim(),
+        "1"
+    );
+    let stored = h
+        .list(&format!("/api/stored-backups/?device={}", ids[0]))
+        .await;
+    assert_eq!(stored.len(), 2);
+    // Newest first: the second backup changed nothing.
+    assert_eq!(stored[0]["changed"], false, "{}", stored[0]);
+    assert_eq!(stored[1]["changed"], true);
+    assert_eq!(stored[0]["storage_ref"], stored[1]["storage_ref"]);
+
+    h.sim.devices()[0].change_config();
+    let ti = h.backup_now(ids[0]).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    assert_eq!(
+        git(&h.repo_path(), &["rev-list", "--count", "main"]).trim(),
+        "2"
+    );
+    let stored = h
+        .list(&format!("/api/stored-backups/?device={}", ids[0]))
+        .await;
+    assert_eq!(stored[0]["changed"], true);
+    assert_ne!(stored[0]["storage_ref"], stored[1]["storage_ref"]);
+    // Both versions stay downloadable and differ.
+    let mut bodies = Vec::new();
+    for s in &stored[..2] {
+        let id = s["id"].as_i64().unwrap();
+        let dl = h
+            .call("GET", &format!("/api/stored-backups/{id}/download/"), None)
+            .await;
+        assert_eq!(dl.status, 200);
+        bodies.push(dl.body);
+    }
+    assert_ne!(bodies[0], bodies[1]);
+}
+
+async fn fs_location_keeps_one_file_per_backup(h: &mut Harness) {
+    let base = h.dir.path().join("fs-backups");
+    let loc = h
+        .create(
+            "/api/backup-locations/",
+            json!({"name": "fs", "location_type": "fs", "config": {"base_path": base}}),
+        )
+        .await;
+    let d = h.sim.devices()[0].clone();
+    let cred = h
+        .create("/api/credentials/", json!({"name": "c", "username": d.username(), "password": d.password(), "enable_secret": d.enable_secret()}))
+        .await;
+    let dev = h
+        .create("/api/devices/", json!({"name": "fs-dev", "address": "127.0.0.1", "port": d.port(), "driver": d.platform(), "credential": cred["id"], "backup_location": loc["id"]}))
+        .await;
+    let id = dev["id"].as_i64().unwrap();
+    let mut tis = Vec::new();
+    for _ in 0..2 {
+        let ti = h.backup_now(id).await;
+        assert_eq!(h.wait_job(&ti).await["state"], "stored");
+        tis.push(ti);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let files: Vec<_> = std::fs::read_dir(base.join(id.to_string()))
+        .unwrap()
+        .collect();
+    assert_eq!(files.len(), 2, "one file per backup");
+    let stored = h.list(&format!("/api/stored-backups/?device={id}")).await;
+    for s in &stored {
+        assert_eq!(s["storage_backend"], "fs");
+        let r = s["storage_ref"].as_str().unwrap();
+        assert!(
+            r.starts_with(&format!("{id}/backup_now")) && r.ends_with(".txt"),
+            "{r}"
+        );
+        let sid = s["id"].as_i64().unwrap();
+        let dl = h
+            .call("GET", &format!("/api/stored-backups/{sid}/download/"), None)
+            .await;
+        assert_eq!(dl.status, 200);
+        assert_eq!(dl.body, std::fs::read(base.join(r)).unwrap());
+    }
+}
+
+async fn unreachable_device_fails_with_a_reason_and_no_storage_task(h: &mut Harness) {
+    let (_, ids) = h.inventory().await;
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/devices/{}/", ids[0]),
+            Some(json!({"port": port})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let ti = h.backup_now(ids[0]).await;
+    let job = h.wait_job(&ti).await;
+    assert_eq!(job["state"], "failed");
+    let reason = job["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&port.to_string()),
+        "the reason names the target: {reason}"
+    );
+    let results = h
+        .list(&format!("/api/backup-results/?device={}", ids[0]))
+        .await;
+    assert_eq!(results[0]["status"], "failure");
+    let log = results[0]["log"].to_string();
+    assert!(log.contains("refused") || log.contains("connect"), "{log}");
+    assert!(
+        h.list(&format!("/api/stored-backups/?device={}", ids[0]))
+            .await
+            .is_empty()
+    );
+}
+
+async fn unwritable_repository_records_a_storage_failure_with_its_log(h: &mut Harness) {
+    // The repository path is a regular file: nothing can be written there.
+    let blocker = h.dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "x").unwrap();
+    let repo = blocker.join("repo.git");
+    let loc = h
+        .create(
+            "/api/backup-locations/",
+            json!({"name": "bad", "location_type": "git", "config": {"repo_path": repo}}),
+        )
+        .await;
+    let d = h.sim.devices()[0].clone();
+    let cred = h
+        .create("/api/credentials/", json!({"name": "c", "username": d.username(), "password": d.password(), "enable_secret": d.enable_secret()}))
+        .await;
+    let dev = h
+        .create("/api/devices/", json!({"name": "d", "address": "127.0.0.1", "port": d.port(), "driver": d.platform(), "credential": cred["id"], "backup_location": loc["id"]}))
+        .await;
+    let id = dev["id"].as_i64().unwrap();
+    let ti = h.backup_now(id).await;
+    let job = h.wait_job(&ti).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    let results = h.list(&format!("/api/backup-results/?device={id}")).await;
+    assert_eq!(results[0]["status"], "success", "collection itself worked");
+    let stored = h.list(&format!("/api/stored-backups/?device={id}")).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["status"], "failure");
+    let log = stored[0]["log"].to_string();
+    assert!(log.contains("store failed"), "{log}");
+    assert!(log.contains("not-a-dir"), "the log names the path: {log}");
+    // Nothing to download from a failed store.
+    let sid = stored[0]["id"].as_i64().unwrap();
+    let dl = h
+        .call("GET", &format!("/api/stored-backups/{sid}/download/"), None)
+        .await;
+    assert_eq!(dl.status, 409, "{}", String::from_utf8_lossy(&dl.body));
+}
+
+async fn missing_ref_is_a_500_with_details(h: &mut Harness) {
+    let (loc, ids) = h.inventory().await;
+    let ti = h.backup_now(ids[0]).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    // An index row pointing at a commit the repository does not have.
+    let db = h.db.clone();
+    db.record_stored_backup(&devicevault_db::NewStoredBackup {
+        task_id: "t".into(),
+        task_identifier: "made-up".into(),
+        device_id: ids[0],
+        storage_backend: StorageBackendKind::Git,
+        storage_ref: format!("main:{}/x.cfg@{}", ids[0], "ab".repeat(20)),
+        status: devicevault_core::Status::Success,
+        timestamp: Timestamp::now(),
+        log: "[]".into(),
+        location_id: Some(loc),
+        size: Some(1),
+        sha256: None,
+        changed: Some(true),
+        is_binary: false,
+    })
+    .await
+    .unwrap();
+    let stored = h
+        .list(&format!("/api/stored-backups/?device={}", ids[0]))
+        .await;
+    let bad = stored
+        .iter()
+        .find(|s| s["task_identifier"] == "made-up")
+        .unwrap();
+    let r = h
+        .call(
+            "GET",
+            &format!("/api/stored-backups/{}/download/", bad["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 500);
+    let v = r.json();
+    assert_eq!(v["error"], "retrieval_failed", "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("abab"), "{v}");
+}
+
+async fn every_route_needs_a_token(h: &mut Harness) {
+    let (_, ids) = h.inventory().await;
+    let id = ids[0];
+    let routes: Vec<(&str, String)> = vec![
+        ("GET", "/api/devices/".into()),
+        ("POST", "/api/devices/".into()),
+        ("GET", format!("/api/devices/{id}/")),
+        ("PUT", format!("/api/devices/{id}/")),
+        ("PATCH", format!("/api/devices/{id}/")),
+        ("DELETE", format!("/api/devices/{id}/")),
+        ("POST", format!("/api/devices/{id}/backup_now/")),
+        ("GET", "/api/backup-locations/".into()),
+        ("POST", "/api/backup-locations/".into()),
+        ("GET", "/api/backup-locations/1/".into()),
+        ("DELETE", "/api/backup-locations/1/".into()),
+        ("GET", "/api/credentials/".into()),
+        ("POST", "/api/credentials/".into()),
+        ("GET", "/api/credentials/1/".into()),
+        ("PATCH", "/api/credentials/1/".into()),
+        ("GET", "/api/collection-groups/".into()),
+        ("POST", "/api/collection-groups/".into()),
+        ("GET", "/api/collection-groups/1/".into()),
+        ("GET", "/api/device-groups/".into()),
+        ("POST", "/api/device-groups/".into()),
+        ("GET", "/api/device-types/".into()),
+        ("POST", "/api/device-types/".into()),
+        ("GET", "/api/backup-results/".into()),
+        ("GET", "/api/jobs/x/".into()),
+        ("GET", "/api/stored-backups/".into()),
+        ("GET", "/api/stored-backups/1/".into()),
+        ("GET", "/api/stored-backups/1/download/".into()),
+        ("GET", "/api/backup-schedules/".into()),
+        ("POST", "/api/backup-schedules/".into()),
+    ];
+    for token in [
+        None,
+        Some("0123456789abcdef0123456789abcdef01234567".to_owned()),
+    ] {
+        h.api.token = token.clone();
+        for (method, path) in &routes {
+            let r = h.call(method, path, Some(json!({}))).await;
+            assert_eq!(r.status, 401, "{method} {path} with {token:?}");
+            assert_eq!(r.json()["error"], "not_authenticated");
+        }
+    }
+    h.api.token = None;
+    assert_eq!(h.call("GET", "/api/health/", None).await.status, 200);
+}
+
+async fn validation_not_found_conflict_and_permissions(h: &mut Harness) {
+    let (loc, ids) = h.inventory().await;
+    // 400 with field errors.
+    let r = h
+        .call("POST", "/api/devices/", Some(json!({"name": "", "address": "a b", "port": 0, "driver": "nope", "credential": 999})))
+        .await;
+    assert_eq!(r.status, 400);
+    let v = r.json();
+    assert_eq!(v["error"], "validation");
+    for field in ["name", "address", "port", "driver", "credential"] {
+        assert!(v["detail"][field].is_array(), "{field}: {v}");
+    }
+    let r = h.call("POST", "/api/devices/", None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"], "invalid_json");
+    let r = h
+        .call(
+            "POST",
+            "/api/backup-locations/",
+            Some(json!({"name": "x", "location_type": "svn", "config": {}})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.json());
+    let r = h
+        .call("POST", "/api/backup-locations/", Some(json!({"name": "x", "location_type": "git", "config": {"repo_path": "relative/path"}})))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.json());
+    let r = h
+        .call("POST", "/api/backup-locations/", Some(json!({"name": "x", "location_type": "git", "config": {"repo_path": "/tmp/x", "colour": "red"}})))
+        .await;
+    assert_eq!(
+        r.status,
+        400,
+        "unknown config keys are refused: {}",
+        r.json()
+    );
+    let r = h
+        .call(
+            "POST",
+            "/api/credentials/",
+            Some(json!({"name": "nopw", "username": "u"})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["detail"]["password"].is_array());
+    // 404.
+    for path in [
+        "/api/devices/99999/",
+        "/api/devices/abc/",
+        "/api/stored-backups/99999/download/",
+        "/api/jobs/nope/",
+        "/api/nothing/",
+    ] {
+        let r = h.call("GET", path, None).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert_eq!(r.json()["error"], "not_found", "{path}");
+    }
+    // 409: duplicate name; location still used by a device.
+    let r = h
+        .call("POST", "/api/device-groups/", Some(json!({"name": "core"})))
+        .await;
+    assert_eq!(r.status, 201);
+    let r = h
+        .call("POST", "/api/device-groups/", Some(json!({"name": "core"})))
+        .await;
+    assert_eq!(r.status, 409, "{}", r.json());
+    let r = h
+        .call("DELETE", &format!("/api/backup-locations/{loc}/"), None)
+        .await;
+    assert_eq!(r.status, 409, "{}", r.json());
+    // A disabled device is not backed up.
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/devices/{}/", ids[0]),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(r.json()["enabled"], false);
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/devices/{}/backup_now/", ids[0]),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    // 403: a read-only user reads, cannot change.
+    let db = h.db.clone();
+    let hash = devicevault_server::auth::hash_password("viewer-password").unwrap();
+    db.create_user("viewer", &hash, false).await.unwrap();
+    let r = h
+        .call(
+            "POST",
+            "/api/auth/login/",
+            Some(json!({"username": "viewer", "password": "viewer-password"})),
+        )
+        .await;
+    h.api.token = Some(r.json()["token"].as_str().unwrap().to_owned());
+    assert_eq!(h.call("GET", "/api/devices/", None).await.status, 200);
+    let r = h
+        .call("POST", "/api/device-groups/", Some(json!({"name": "edge"})))
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["error"], "permission_denied");
+    // Wrong password.
+    h.api.token = None;
+    let r = h
+        .call(
+            "POST",
+            "/api/auth/login/",
+            Some(json!({"username": "viewer", "password": "wrong"})),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+}
+
+async fn lists_paginate(h: &mut Harness) {
+    h.inventory().await;
+    let r = h.call("GET", "/api/devices/?page_size=2", None).await;
+    let v = r.json();
+    assert_eq!(v["count"], 5);
+    assert_eq!(v["results"].as_array().unwrap().len(), 2);
+    assert!(v["previous"].is_null());
+    let next = v["next"].as_str().unwrap();
+    assert!(
+        next.contains("page=2") && next.contains("page_size=2"),
+        "{next}"
+    );
+    let r = h
+        .call("GET", "/api/devices/?page_size=2&page=3", None)
+        .await;
+    let v = r.json();
+    assert_eq!(v["results"].as_array().unwrap().len(), 1);
+    assert!(v["next"].is_null());
+    assert!(v["previous"].as_str().unwrap().contains("page=2"));
+    assert_eq!(
+        h.call("GET", "/api/devices/?page=0", None).await.status,
+        400
+    );
+    assert_eq!(
+        h.call("GET", "/api/devices/?page_size=5000", None)
+            .await
+            .status,
+        400
+    );
+    let names: Vec<Value> = h
+        .list("/api/devices/?name=r000")
+        .await
+        .iter()
+        .map(|d| d["name"].clone())
+        .collect();
+    assert!(!names.is_empty());
+}
+
+async fn a_device_in_a_new_collection_group_is_collected_by_that_group(h: &mut Harness) {
+    let (_, ids) = h.inventory().await;
+    let g = h
+        .create(
+            "/api/collection-groups/",
+            json!({"name": "DMZ", "rabbitmq_queue_id": "dmz"}),
+        )
+        .await;
+    assert_eq!(g["queue"], "collector.group.dmz");
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/devices/{}/", ids[0]),
+            Some(json!({"collection_group": g["id"]})),
+        )
+        .await;
+    assert_eq!(r.json()["collection_group"], g["id"]);
+    let ti = h.backup_now(ids[0]).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+}
+
+async fn logout_revokes_the_token(h: &mut Harness) {
+    assert_eq!(h.call("GET", "/api/devices/", None).await.status, 200);
+    assert_eq!(h.call("POST", "/api/auth/logout/", None).await.status, 204);
+    assert_eq!(h.call("GET", "/api/devices/", None).await.status, 401);
+}
