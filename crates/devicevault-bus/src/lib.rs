@@ -7,6 +7,8 @@
 //! restart on purpose: the database's job rows are the durable record, and a
 //! job whose messages vanished is re-dispatched when its deadline passes.
 
+pub mod amqp;
 pub mod local;
 
+pub use amqp::{AmqpBus, AmqpConsumer};
 pub use local::{LocalBus, LocalLog};
