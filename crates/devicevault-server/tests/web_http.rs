@@ -1,0 +1,789 @@
+//! The web UI over plain HTTP: the session cookie's flags, CSRF refusals,
+//! permissions (readers may not post administration forms), the device
+//! list's filters, sorting and pagination, error pages.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use common::{Engine, Harness};
+use devicevault_core::Timestamp;
+use devicevault_db::{DeviceFields, JobState};
+use devicevault_server::auth;
+use devicevault_sim::SimConfig;
+use http_body_util::{BodyExt as _, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+
+/// A response, body as text.
+#[derive(Debug)]
+struct Page {
+    status: u16,
+    headers: hyper::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+
+    /// The page's CSRF token (`<meta name="csrf-token">`, or the login
+    /// form's hidden field).
+    fn csrf(&self) -> String {
+        for marker in [r#"name="csrf-token" content=""#, r#"name="csrf" value=""#] {
+            if let Some(i) = self.body.find(marker) {
+                let rest = &self.body[i + marker.len()..];
+                return rest[..rest.find('"').unwrap()].to_owned();
+            }
+        }
+        panic!("no CSRF token in {}", self.body);
+    }
+
+    /// Device names in list order.
+    fn device_names(&self) -> Vec<String> {
+        let marker = r#"class="strong">"#;
+        self.body
+            .match_indices(marker)
+            .map(|(i, _)| {
+                let rest = &self.body[i + marker.len()..];
+                rest[..rest.find('<').unwrap()].to_owned()
+            })
+            .collect()
+    }
+}
+
+/// A cookie-keeping HTTP client, like a browser without the script.
+struct Browser {
+    addr: SocketAddr,
+    cookies: HashMap<String, String>,
+}
+
+impl Browser {
+    fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.addr.to_string());
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            req = req.header("cookie", jar.join("; "));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let body = match form {
+            Some(fields) => {
+                req = req.header("content-type", "application/x-www-form-urlencoded");
+                let mut s = form_urlencoded::Serializer::new(String::new());
+                for (k, v) in fields {
+                    s.append_pair(k, v);
+                }
+                Full::new(Bytes::from(s.finish()))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        let response = sender.send_request(req.body(body).unwrap()).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        let page = Page {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        };
+        for c in page.set_cookies() {
+            let (kv, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = kv.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        page
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send("GET", path, None, &[]).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send("POST", path, Some(form), &[]).await
+    }
+
+    async fn login(&mut self, user: &str, password: &str) {
+        let form = self.get("/login").await;
+        assert_eq!(form.status, 200);
+        let csrf = form.csrf();
+        let r = self
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("username", user),
+                    ("password", password),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "login: {}", r.body);
+        assert!(self.cookies.contains_key("dv_session"));
+    }
+}
+
+fn sim() -> SimConfig {
+    SimConfig {
+        devices: 1,
+        platforms: vec!["cisco_ios".into()],
+        ..SimConfig::default()
+    }
+}
+
+async fn admin(h: &Harness) -> Browser {
+    let (user, password) = h.server().first_admin.clone().unwrap();
+    let mut b = Browser::new(h.server().addr);
+    b.login(&user, &password).await;
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_cookie_is_http_only_same_site_strict_and_ends_at_logout() {
+    let h = Harness::start(Engine::Sqlite, sim()).await;
+    let (user, password) = h.server().first_admin.clone().unwrap();
+    let mut b = Browser::new(h.server().addr);
+
+    let anonymous = b.get("/devices?page=2").await;
+    assert_eq!(anonymous.status, 303);
+    assert_eq!(
+        anonymous.header("location"),
+        "/login?next=%2Fdevices%3Fpage%3D2"
+    );
+
+    let form = b.get("/login").await;
+    let login_cookie = form.set_cookies().join("\n");
+    assert!(login_cookie.contains("dv_login="), "{login_cookie}");
+    assert!(login_cookie.contains("HttpOnly") && login_cookie.contains("SameSite=Strict"));
+    let csrf = form.csrf();
+
+    let wrong = b
+        .post(
+            "/login",
+            &[("csrf", &csrf), ("username", &user), ("password", "nope")],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("Unknown username or wrong password."));
+    assert!(!b.cookies.contains_key("dv_session"));
+
+    let csrf = wrong.csrf();
+    let ok = b
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("username", &user),
+                ("password", &password),
+                ("next", "/devices"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303);
+    assert_eq!(ok.header("location"), "/devices");
+    let session = ok
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("dv_session="))
+        .expect("a session cookie")
+        .to_owned();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(session.contains(flag), "{flag} in {session}");
+    }
+    assert!(
+        !session.contains("Secure"),
+        "plain HTTP gets no Secure flag: {session}"
+    );
+    let token = b.cookies["dv_session"].clone();
+    assert_eq!(token.len(), 64);
+
+    let devices = b.get("/devices").await;
+    assert_eq!(devices.status, 200);
+    for (header, value) in [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(devices.header(header), value);
+    }
+    assert!(
+        devices
+            .header("content-security-policy")
+            .contains("script-src 'self'")
+    );
+    assert!(devices.header("server-timing").starts_with("app;dur="));
+
+    // The session is not an API token.
+    let mut api = devicevault_server::http_client::HttpClient::new(h.server().addr);
+    api.token = Some(token.clone());
+    assert_eq!(api.get("/api/devices/").await.unwrap().status, 401);
+
+    // Signed in, the login page leads on; behind a TLS proxy the cookie is Secure.
+    assert_eq!(b.get("/login").await.status, 303);
+    let mut p = Browser::new(h.server().addr);
+    let csrf = p.get("/login").await.csrf();
+    let proxied = p
+        .send(
+            "POST",
+            "/login",
+            Some(&[
+                ("csrf", &csrf),
+                ("username", &user),
+                ("password", &password),
+            ]),
+            &[("x-forwarded-proto", "https")],
+        )
+        .await;
+    assert!(
+        proxied
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("dv_session=") && c.contains("; Secure"))
+    );
+
+    // Logging out ends the session on the server, not only in the browser.
+    let csrf = b.get("/devices").await.csrf();
+    let old = b.cookies["dv_session"].clone();
+    let out = b.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    assert!(!b.cookies.contains_key("dv_session"));
+    b.cookies.insert("dv_session".into(), old);
+    assert_eq!(
+        b.get("/devices").await.status,
+        303,
+        "a logged-out session is refused"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_without_this_sessions_csrf_token_are_refused() {
+    let mut h = Harness::start(Engine::Sqlite, sim()).await;
+    let (_, ids) = h.inventory().await;
+    let mut b = admin(&h).await;
+    let mut other = admin(&h).await;
+    let csrf = b.get("/devices").await.csrf();
+    let others = other.get("/devices").await.csrf();
+    assert_ne!(csrf, others, "each session has its own token");
+    let group = [("name", "core")];
+
+    for (label, form) in [
+        ("no token", group.to_vec()),
+        (
+            "a wrong token",
+            [&group[..], &[("csrf", "0123456789abcdef0123456789abcdef")]].concat(),
+        ),
+        (
+            "another session's token",
+            [&group[..], &[("csrf", others.as_str())]].concat(),
+        ),
+    ] {
+        let r = b.post("/admin/device-groups", &form).await;
+        assert_eq!(r.status, 403, "{label}");
+        assert!(r.body.contains("Form refused"), "{label}: {}", r.body);
+    }
+    let with = [("name", "core"), ("csrf", csrf.as_str())];
+    let cross = b
+        .send(
+            "POST",
+            "/admin/device-groups",
+            Some(&with),
+            &[("origin", "http://evil.example")],
+        )
+        .await;
+    assert_eq!(cross.status, 403, "another origin");
+    let cross = b
+        .send(
+            "POST",
+            "/admin/device-groups",
+            Some(&with),
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(cross.status, 403, "a cross-site fetch");
+    assert_eq!(
+        h.list("/api/device-groups/").await.len(),
+        0,
+        "nothing was created"
+    );
+
+    // "Backup now" from a script sends the token as a header.
+    let r = b.post(&format!("/devices/{}/backup", ids[0]), &[]).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(h.list("/api/backup-results/").await.len(), 0);
+    let r = b
+        .send(
+            "POST",
+            &format!("/devices/{}/backup", ids[0]),
+            Some(&[]),
+            &[("x-csrf-token", &csrf), ("accept", "application/json")],
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let accepted: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let ti = accepted["task_identifier"].as_str().unwrap();
+    assert_eq!(h.wait_job(ti).await["state"], "stored");
+
+    let ok = b.post("/admin/device-groups", &with).await;
+    assert_eq!(ok.status, 303);
+    assert_eq!(h.list("/api/device-groups/").await.len(), 1);
+
+    // The login form has its own token, bound to a cookie.
+    let mut fresh = Browser::new(h.server().addr);
+    let (user, password) = h.server().first_admin.clone().unwrap();
+    let r = fresh
+        .post(
+            "/login",
+            &[("csrf", "x"), ("username", &user), ("password", &password)],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(!fresh.cookies.contains_key("dv_session"));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_may_back_up_but_not_post_administration_forms() {
+    let mut h = Harness::start(Engine::Sqlite, sim()).await;
+    let (location, ids) = h.inventory().await;
+    let db = h.server().db.clone();
+    let hash = auth::hash_password("reader password 1").unwrap();
+    db.create_user("rita", &hash, false).await.unwrap();
+    let mut b = Browser::new(h.server().addr);
+    b.login("rita", "reader password 1").await;
+
+    let list = b.get("/devices").await;
+    assert_eq!(list.status, 200);
+    assert!(
+        !list.body.contains("Add device"),
+        "readers get no inventory buttons"
+    );
+    assert!(list.body.contains("Backup now"));
+    let csrf = list.csrf();
+    let device = format!("/devices/{}", ids[0]);
+
+    for path in [
+        "/devices/new",
+        &format!("{device}/edit"),
+        "/admin/users",
+        "/admin/locations/1",
+    ] {
+        let r = b.get(path).await;
+        assert_eq!(r.status, 403, "GET {path}");
+        assert!(r.body.contains("Administrators only"), "{path}");
+    }
+    let loc = location.to_string();
+    let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            "/devices/new".into(),
+            vec![
+                ("name", "x"),
+                ("address", "127.0.0.1"),
+                ("port", "22"),
+                ("driver", "cisco_ios"),
+            ],
+        ),
+        (
+            format!("{device}/edit"),
+            vec![
+                ("name", "renamed"),
+                ("address", "127.0.0.1"),
+                ("port", "22"),
+                ("driver", "cisco_ios"),
+            ],
+        ),
+        (format!("{device}/enabled"), vec![("enabled", "no")]),
+        (format!("{device}/delete"), vec![]),
+        (
+            "/admin/locations".into(),
+            vec![("name", "l"), ("location_type", "fs"), ("path", "/tmp/x")],
+        ),
+        (format!("/admin/locations/{loc}/delete"), vec![]),
+        (
+            "/admin/credentials".into(),
+            vec![("name", "c"), ("username", "u"), ("password", "p")],
+        ),
+        ("/admin/device-groups".into(), vec![("name", "g")]),
+        ("/admin/device-types".into(), vec![("name", "t")]),
+        (
+            "/admin/collection-groups".into(),
+            vec![("name", "cg"), ("rabbitmq_queue_id", "q")],
+        ),
+        (
+            "/admin/users".into(),
+            vec![
+                ("username", "mallory"),
+                ("password", "long enough pw"),
+                ("password_confirm", "long enough pw"),
+                ("is_admin", "on"),
+            ],
+        ),
+        (
+            "/admin/users/1/password".into(),
+            vec![
+                ("password", "long enough pw"),
+                ("password_confirm", "long enough pw"),
+            ],
+        ),
+        ("/admin/users/1/tokens".into(), vec![]),
+    ];
+    for (path, fields) in &posts {
+        let mut form = fields.clone();
+        form.push(("csrf", &csrf));
+        let r = b.post(path, &form).await;
+        assert_eq!(r.status, 403, "POST {path}: {}", r.body);
+    }
+    let d = db.device(ids[0]).await.unwrap();
+    assert_eq!(d.fields.name, h.sim.devices()[0].name());
+    assert!(d.fields.enabled);
+    assert_eq!(db.count_users().await.unwrap(), 2);
+    assert_eq!(
+        db.list_tokens(1).await.unwrap().len(),
+        1,
+        "only the harness's API token"
+    );
+
+    // Readers read everything and press "Backup now".
+    assert_eq!(b.get(&device).await.status, 200);
+    assert_eq!(b.get("/admin/locations").await.status, 200);
+    let r = b
+        .post(&format!("{device}/backup"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        r.header("location").starts_with("/jobs/backup_now%3A"),
+        "{}",
+        r.header("location")
+    );
+    let job = b.get(r.header("location")).await;
+    assert_eq!(job.status, 200);
+    assert!(job.body.contains("Backup job"));
+    h.stop().await;
+}
+
+async fn seed_devices(h: &Harness, n: usize) {
+    let db = h.server().db.clone();
+    let types = [
+        db.create_device_type("ISR 4451", None).await.unwrap().id,
+        db.create_device_type("Nexus 9300", None).await.unwrap().id,
+    ];
+    let groups = [
+        db.create_device_group("core").await.unwrap().id,
+        db.create_device_group("edge").await.unwrap().id,
+    ];
+    for i in 0..n {
+        let d = db
+            .create_device(&DeviceFields {
+                name: format!("sw-{i:03}"),
+                address: format!("10.0.{}.{}", i / 250, i % 250 + 1),
+                port: 22,
+                driver: "cisco_ios".into(),
+                credential: None,
+                backup_location: None,
+                collection_group: None,
+                device_group: (i % 3 != 2).then(|| groups[i % 2]),
+                device_type: Some(types[i % 2]),
+                enabled: i % 10 != 9,
+            })
+            .await
+            .unwrap();
+        // Every 4th device failed last, every 4th+1 was stored, the others never ran.
+        let state = match i % 4 {
+            0 => Some(JobState::Failed),
+            1 => Some(JobState::Stored),
+            _ => None,
+        };
+        if let Some(state) = state {
+            let ti = format!("seed:{i}");
+            let now = Timestamp::now();
+            db.create_job("t", &ti, d.id, now, now).await.unwrap();
+            db.advance_job(
+                &ti,
+                state,
+                (state == JobState::Failed).then_some("timed out"),
+            )
+            .await
+            .unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_list_filters_sorts_and_pages_in_sqlite() {
+    device_list(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_list_filters_sorts_and_pages_in_postgres() {
+    device_list(Engine::Postgres).await;
+}
+
+async fn device_list(engine: Engine) {
+    let h = Harness::start(engine, sim()).await;
+    seed_devices(&h, 120).await;
+    let mut b = admin(&h).await;
+
+    let first = b.get("/devices").await;
+    assert!(first.body.contains("1–50 of 120"), "{}", first.body);
+    let names = first.device_names();
+    assert_eq!(names.len(), 50);
+    assert_eq!(names[0], "sw-000");
+    assert_eq!(names[49], "sw-049");
+    let third = b.get("/devices?page=3").await;
+    assert!(third.body.contains("101–120 of 120"));
+    assert_eq!(third.device_names().first().unwrap(), "sw-100");
+    assert_eq!(
+        b.get("/devices?page=2&size=25").await.device_names()[0],
+        "sw-025"
+    );
+    assert_eq!(b.get("/devices?page=99").await.device_names().len(), 0);
+
+    let desc = b.get("/devices?sort=name&dir=desc").await;
+    assert_eq!(desc.device_names()[0], "sw-119");
+    assert!(desc.body.contains(r#"aria-sort="descending""#));
+    let by_address = b.get("/devices?sort=address").await.device_names();
+    assert_eq!(by_address[0], "sw-000", "10.0.0.1 first");
+
+    let filtered = b.get("/devices?name=SW-11").await;
+    assert_eq!(
+        filtered.device_names(),
+        (110..120).map(|i| format!("sw-{i}")).collect::<Vec<_>>()
+    );
+    let core = b.get("/devices?group=1&size=200").await.device_names();
+    assert_eq!(core.len(), 40, "i % 3 != 2 and i even: {core:?}");
+    assert!(
+        core.iter()
+            .all(|n| n[3..].parse::<usize>().unwrap() % 2 == 0)
+    );
+    let nexus = b.get("/devices?type=2&size=200").await.device_names();
+    assert_eq!(nexus.len(), 60);
+    let disabled = b.get("/devices?enabled=no&size=200").await.device_names();
+    assert_eq!(disabled.len(), 12);
+    assert!(disabled.iter().all(|n| n.ends_with('9')));
+
+    let failed = b.get("/devices?status=failed&size=200").await;
+    assert_eq!(failed.device_names().len(), 30);
+    assert!(failed.body.contains("timed out"));
+    assert_eq!(
+        b.get("/devices?status=stored&size=200")
+            .await
+            .device_names()
+            .len(),
+        30
+    );
+    assert_eq!(
+        b.get("/devices?status=never&size=200")
+            .await
+            .device_names()
+            .len(),
+        60
+    );
+    let combined = b
+        .get("/devices?status=failed&type=1&enabled=yes&size=200")
+        .await
+        .device_names();
+    assert_eq!(
+        combined.len(),
+        30,
+        "every failed one is of type 1 (i % 4 == 0) and enabled"
+    );
+
+    // Sorted by status: failures first, then stored, then never backed up.
+    let by_status = b.get("/devices?sort=status&size=200").await.device_names();
+    let rank = |n: &str| match n[3..].parse::<usize>().unwrap() % 4 {
+        0 => 0,
+        1 => 2,
+        _ => 3,
+    };
+    assert!(
+        by_status.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])),
+        "{by_status:?}"
+    );
+    let by_type_desc = b.get("/devices?sort=type&dir=desc").await.device_names();
+    assert!(
+        by_type_desc
+            .iter()
+            .all(|n| n[3..].parse::<usize>().unwrap() % 2 == 1),
+        "Nexus first"
+    );
+
+    let empty = b.get("/devices?name=nothing-like-this").await;
+    assert!(empty.body.contains("No device matches these filters."));
+    // Nonsense parameters fall back to defaults instead of failing.
+    assert_eq!(
+        b.get("/devices?page=-3&size=7&sort=bogus&status=x")
+            .await
+            .device_names()
+            .len(),
+        50
+    );
+
+    // The dashboard counts them on either engine.
+    let dash = b.get("/").await;
+    assert_eq!(dash.status, 200, "{}", dash.body);
+    assert!(
+        dash.body.contains(
+            r#"<span class="card-value">120</span><span class="card-sub">108 enabled</span>"#
+        ),
+        "{}",
+        dash.body
+    );
+    assert!(dash.body.contains("ISR 4451") && dash.body.contains("Nexus 9300"));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_form_puts_messages_next_to_the_fields_and_pages_fail_politely() {
+    let mut h = Harness::start(Engine::Sqlite, sim()).await;
+    let (_, ids) = h.inventory().await;
+    let mut b = admin(&h).await;
+    let csrf = b.get("/devices/new").await.csrf();
+    let taken = h.sim.devices()[0].name().to_owned();
+    let r = b
+        .post(
+            "/devices/new",
+            &[
+                ("csrf", &csrf),
+                ("name", ""),
+                ("address", "a b"),
+                ("port", "0"),
+                ("driver", "nope"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    for (field, message) in [
+        ("name", "A name is required."),
+        ("address", "A host name or IP address, without spaces."),
+        ("port", "A port number between 1 and 65535."),
+        ("driver", "Choose a driver from the list."),
+    ] {
+        let at = r.body.find(&format!(r#"id="f-{field}-err">{message}"#));
+        assert!(at.is_some(), "{field}: {message} in {}", r.body);
+    }
+    assert!(
+        r.body.contains(r#"value="a b""#),
+        "the typed values are kept"
+    );
+    let r = b
+        .post(
+            "/devices/new",
+            &[
+                ("csrf", &csrf),
+                ("name", &taken),
+                ("address", "10.0.0.1"),
+                ("port", "22"),
+                ("driver", "cisco_ios"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("A device with this name exists already."));
+
+    let r = b
+        .post(
+            "/devices/new",
+            &[
+                ("csrf", &csrf),
+                ("name", "new-one"),
+                ("address", "10.0.0.1"),
+                ("port", "2222"),
+                ("driver", "arista_eos"),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let page = b.get(r.header("location")).await;
+    assert!(page.body.contains("Device added."));
+    assert!(page.body.contains("No stored versions yet."));
+    assert!(page.body.contains("none — it cannot be backed up"));
+
+    // Disable, then "Backup now" is refused with the reason.
+    let id = r
+        .header("location")
+        .trim_start_matches("/devices/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let off = b
+        .post(
+            &format!("/devices/{id}/enabled"),
+            &[("csrf", &csrf), ("enabled", "no")],
+        )
+        .await;
+    assert_eq!(off.status, 303);
+    let refused = b
+        .send(
+            "POST",
+            &format!("/devices/{id}/backup"),
+            Some(&[]),
+            &[("x-csrf-token", &csrf), ("accept", "application/json")],
+        )
+        .await;
+    assert_eq!(refused.status, 409);
+    assert!(refused.body.contains("disabled"), "{}", refused.body);
+
+    // Error pages.
+    let missing = b.get("/devices/999999").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("device 999999 does not exist"));
+    let nowhere = b.get("/no/such/page").await;
+    assert_eq!(nowhere.status, 404);
+    assert!(nowhere.body.contains("Page not found"));
+    let api = b.get("/api/no-such-route/").await;
+    assert_eq!(api.status, 404);
+    assert!(
+        api.body.starts_with('{'),
+        "the API keeps its JSON errors: {}",
+        api.body
+    );
+    let compare = b.get(&format!("/devices/{}/compare?a=1", ids[0])).await;
+    assert_eq!(compare.status, 400);
+    assert!(compare.body.contains("Pick two versions"));
+    h.stop().await;
+}
