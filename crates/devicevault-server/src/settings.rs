@@ -58,8 +58,10 @@ impl Default for Settings {
 
 impl Settings {
     /// Defaults overridden by `DEVICEVAULT_RESULTS_STREAM`,
-    /// `DEVICEVAULT_STORAGE_RESULTS_STREAM` and `DEVICEVAULT_RETRY_BASE_MS`
-    /// (the first retry delay of collections and stores).
+    /// `DEVICEVAULT_STORAGE_RESULTS_STREAM`, `DEVICEVAULT_JOB_DEADLINE_S`,
+    /// `DEVICEVAULT_SWEEP_INTERVAL_S`, `DEVICEVAULT_RECLAIM_IDLE_S` and
+    /// `DEVICEVAULT_RETRY_BASE_MS` (the
+    /// first retry delay of collections and stores).
     pub fn from_env() -> Self {
         let mut s = Self::default();
         if let Ok(v) = std::env::var("DEVICEVAULT_RESULTS_STREAM")
@@ -71,6 +73,22 @@ impl Settings {
             && !v.is_empty()
         {
             s.storage_results_stream = v;
+        }
+        let secs = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|&v| v > 0)
+                .map(Duration::from_secs)
+        };
+        if let Some(d) = secs("DEVICEVAULT_JOB_DEADLINE_S") {
+            s.job_deadline = d;
+        }
+        if let Some(d) = secs("DEVICEVAULT_SWEEP_INTERVAL_S") {
+            s.sweep_interval = d;
+        }
+        if let Some(d) = secs("DEVICEVAULT_RECLAIM_IDLE_S") {
+            s.reclaim_idle = d;
         }
         if let Some(ms) = std::env::var("DEVICEVAULT_RETRY_BASE_MS")
             .ok()

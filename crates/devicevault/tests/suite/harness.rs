@@ -60,7 +60,7 @@ pub struct Processes {
 }
 
 impl Processes {
-    fn start(dir: &Path) -> (Self, std::net::SocketAddr, String) {
+    fn start(dir: &Path, overrides: &[(String, String)]) -> (Self, std::net::SocketAddr, String) {
         let name = unique("dvt");
         sh(Command::new("rabbitmqctl").args(["add_vhost", &name]));
         sh(Command::new("rabbitmqctl").args([
@@ -103,6 +103,8 @@ impl Processes {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
+        .filter(|(k, _)| !overrides.iter().any(|(o, _)| o == k))
+        .chain(overrides.iter().cloned())
         .collect();
         let mut p = Self {
             name,
@@ -171,6 +173,30 @@ impl Processes {
         child.wait().unwrap();
     }
 
+    /// Closes every client connection of this deployment's RabbitMQ vhost
+    /// and restarts the vhost (its queues come back from disk): a broker
+    /// restart as the roles see it, without disturbing other tests' vhosts.
+    pub fn restart_broker(&self) {
+        let conns = sh(Command::new("rabbitmqctl").args([
+            "list_connections",
+            "-q",
+            "--no-table-headers",
+            "pid",
+            "vhost",
+        ]));
+        for line in conns.lines() {
+            let mut f = line.split_whitespace();
+            if let (Some(pid), Some(vhost)) = (f.next(), f.next())
+                && vhost == self.name
+            {
+                let _ = Command::new("rabbitmqctl")
+                    .args(["close_connection", pid, "test: broker restart"])
+                    .output();
+            }
+        }
+        sh(Command::new("rabbitmqctl").args(["restart_vhost", "--vhost", &self.name]));
+    }
+
     pub fn database_url(&self) -> &str {
         &self
             .env
@@ -229,6 +255,12 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(mode: Mode, sim: SimConfig) -> Self {
+        Self::start_with(mode, sim, Vec::new()).await
+    }
+
+    /// As [`Harness::start`], with environment overrides for the roles of a
+    /// distributed deployment.
+    pub async fn start_with(mode: Mode, sim: SimConfig, env: Vec<(String, String)>) -> Self {
         let sim = Simulator::start(sim).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let (deployment, addr, password, db) = match mode {
@@ -250,7 +282,7 @@ impl Harness {
             Mode::Distributed => {
                 let dir_path = dir.path().to_owned();
                 let (p, addr, password) =
-                    tokio::task::spawn_blocking(move || Processes::start(&dir_path))
+                    tokio::task::spawn_blocking(move || Processes::start(&dir_path, &env))
                         .await
                         .unwrap();
                 let db = Db::connect(p.database_url()).await.unwrap();
