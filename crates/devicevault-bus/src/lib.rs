@@ -9,6 +9,8 @@
 
 pub mod amqp;
 pub mod local;
+pub mod redis;
 
 pub use amqp::{AmqpBus, AmqpConsumer};
 pub use local::{LocalBus, LocalLog};
+pub use redis::{RedisLog, RedisLogOptions};
