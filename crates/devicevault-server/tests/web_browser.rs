@@ -144,3 +144,108 @@ async fn an_engineer_backs_up_a_device_changes_it_and_compares_versions_in_chrom
     assert_eq!(listed.len(), 2, "two versions stored: {listed:?}");
     h.stop().await;
 }
+
+/// A fleet worth looking at: types, groups, two versions of one device,
+/// devices that fail (nothing listens on their port), filler for pages.
+async fn realistic_fleet(h: &mut Harness) -> Vec<(&'static str, String)> {
+    let (location, ids) = h.inventory().await;
+    let db = h.server().db.clone();
+    let types = [
+        db.create_device_type("ISR 4451", None).await.unwrap().id,
+        db.create_device_type("Nexus 9300", None).await.unwrap().id,
+        db.create_device_type("MX204", None).await.unwrap().id,
+    ];
+    let groups = [
+        db.create_device_group("core").await.unwrap().id,
+        db.create_device_group("branch").await.unwrap().id,
+    ];
+    db.create_collection_group("Paris DC", "paris")
+        .await
+        .unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let mut d = db.device(*id).await.unwrap();
+        d.fields.device_type = Some(types[i % 3]);
+        d.fields.device_group = Some(groups[i % 2]);
+        db.update_device(*id, &d.fields).await.unwrap();
+    }
+    let credential = db.device(ids[0]).await.unwrap().fields.credential;
+    let mut failing = Vec::new();
+    for i in 0..3 {
+        let d = db
+            .create_device(&devicevault_db::DeviceFields {
+                name: format!("fw-branch-{:02}", i + 1),
+                address: "127.0.0.1".into(),
+                port: 1,
+                driver: "cisco_ios".into(),
+                credential,
+                backup_location: Some(location),
+                collection_group: None,
+                device_group: Some(groups[1]),
+                device_type: Some(types[0]),
+                enabled: true,
+            })
+            .await
+            .unwrap();
+        failing.push(d.id);
+    }
+    for i in 0..40 {
+        db.create_device(&devicevault_db::DeviceFields {
+            name: format!("access-sw-{:03}", i + 1),
+            address: format!("10.20.{}.{}", i / 200, i % 200 + 1),
+            port: 22,
+            driver: "arista_eos".into(),
+            credential,
+            backup_location: Some(location),
+            collection_group: None,
+            device_group: None,
+            device_type: Some(types[1]),
+            enabled: i % 7 != 3,
+        })
+        .await
+        .unwrap();
+    }
+    for id in &ids {
+        let ti = h.backup_now(*id).await;
+        assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    }
+    h.sim.devices()[0].change_config();
+    let ti = h.backup_now(ids[0]).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    let mut failed_job = String::new();
+    for id in &failing {
+        failed_job = h.backup_now(*id).await;
+        assert_eq!(h.wait_job(&failed_job).await["state"], "failed");
+    }
+    let versions = h
+        .list(&format!("/api/stored-backups/?device={}", ids[0]))
+        .await;
+    assert_eq!(versions.len(), 2);
+    vec![
+        ("DV_DEVICE", ids[0].to_string()),
+        ("DV_A", versions[1]["id"].to_string()),
+        ("DV_B", versions[0]["id"].to_string()),
+        ("DV_FAILED_JOB", failed_job),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_is_screenshotted_wide_narrow_and_dark() {
+    require_browser();
+    let sim = SimConfig {
+        devices: 4,
+        platforms: vec![
+            "cisco_ios".into(),
+            "arista_eos".into(),
+            "juniper_junos".into(),
+        ],
+        config_lines: 400,
+        ..SimConfig::default()
+    };
+    let mut h = Harness::start(Engine::Sqlite, sim).await;
+    let env = realistic_fleet(&mut h).await;
+    let out = screenshots("pages");
+    run_script(&mut h, "screens.mjs", &out, &env).await;
+    let shots = std::fs::read_dir(&out).unwrap().count();
+    assert!(shots >= 30, "{shots} screenshots in {}", out.display());
+    h.stop().await;
+}

@@ -1590,6 +1590,7 @@ async fn user_view(
         }
         b.push_str("</tbody></table></div>");
     }
+    b.push_str(r#"<div class="buttons">"#);
     b.push_str(&html::post_button(
         ctx,
         &format!("/admin/users/{}/tokens", u.id),
@@ -1598,6 +1599,7 @@ async fn user_view(
         None,
         &[],
     ));
+    b.push_str("</div>");
     b.push_str("</section>");
     if u.id != ctx.user.id {
         b.push_str(&delete_section(

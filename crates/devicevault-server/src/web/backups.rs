@@ -695,6 +695,15 @@ async fn job_page(
             s.id
         );
     }
+    if job.state.is_final() && device.fields.enabled {
+        // A plain form: the new job's page follows it.
+        let _ = write!(
+            actions,
+            r#" <form method="post" action="/devices/{}/backup" class="inline">{}<button type="submit">Back up again</button></form>"#,
+            device.id,
+            ctx.csrf_field()
+        );
+    }
     b.push_str(&heading("Backup job", &actions));
     let state_url = format!("/jobs/{}/state", enc(&ti));
     let _ = write!(
@@ -735,7 +744,8 @@ async fn job_page(
     }
     b.push_str(r#"</section><section aria-labelledby="st-h"><h2 id="st-h">Storage</h2>"#);
     match &stored {
-        None => b.push_str(r#"<p class="muted">Not stored (yet).</p>"#),
+        None if job.state.is_final() => b.push_str(r#"<p class="muted">Nothing was stored.</p>"#),
+        None => b.push_str(r#"<p class="muted">Not stored yet.</p>"#),
         Some(s) => {
             let _ = write!(
                 b,

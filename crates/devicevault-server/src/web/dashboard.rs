@@ -196,11 +196,11 @@ fn activity_table(rows: &[Activity], with_reason: bool) -> String {
 
 /// Bars of the daily success rate, with counts, as an accessible SVG.
 pub fn chart(days: &[DayOutcomes]) -> String {
-    const W: f64 = 560.0;
+    const W: f64 = 440.0;
     const H: f64 = 220.0;
     const TOP: f64 = 16.0;
     const BOTTOM: f64 = 44.0;
-    const LEFT: f64 = 40.0;
+    const LEFT: f64 = 38.0;
     let plot_h = H - TOP - BOTTOM;
     let slot = (W - LEFT) / days.len().max(1) as f64;
     let bar_w = (slot * 0.6).min(48.0);

@@ -416,34 +416,21 @@ async fn list(Session(ctx): Session, State(state): State<Shared>, uri: Uri) -> W
         let f = &d.fields;
         let _ = write!(
             b,
-            r#"<tr data-device="{id}"><td><a href="/devices/{id}" class="strong">{name}</a></td><td class="mono">{addr}:{port}</td><td>{driver}</td><td>{ty}</td><td>{group}</td><td>{enabled}</td><td class="status" id="status-{id}" aria-live="polite">{status}</td><td class="row-actions">{backup}"#,
+            r#"<tr data-device="{id}"><td class="c-name"><a href="/devices/{id}" class="strong">{name}</a></td><td class="c-meta mono">{addr}:{port}</td><td class="c-meta">{driver}</td>{ty}{group}{enabled}<td class="status" id="status-{id}" aria-live="polite">{status}</td><td class="row-actions">{backup}"#,
             id = d.id,
             name = esc(&f.name),
             addr = esc(&f.address),
             port = f.port,
             driver = esc(&f.driver),
-            ty = row
-                .device_type
-                .as_deref()
-                .map(|s| esc(s).to_string())
-                .unwrap_or_else(|| "<span class=\"muted\">—</span>".into()),
-            group = row
-                .device_group
-                .as_deref()
-                .map(|s| esc(s).to_string())
-                .unwrap_or_else(|| "<span class=\"muted\">—</span>".into()),
+            ty = optional_cell(row.device_type.as_deref()),
+            group = optional_cell(row.device_group.as_deref()),
             enabled = if f.enabled {
-                "Yes"
+                r#"<td class="c-meta c-yes">Yes</td>"#
             } else {
-                r#"<span class="badge none">disabled</span>"#
+                r#"<td class="c-meta"><span class="badge none">disabled</span></td>"#
             },
             status = status_cell(row),
             backup = backup_button(&ctx, d),
-        );
-        let _ = write!(
-            b,
-            r#" <a href="/devices/{}" class="button small subtle">Backups</a>"#,
-            d.id
         );
         if ctx.user.is_admin {
             let _ = write!(
@@ -515,6 +502,14 @@ async fn list(Session(ctx): Session, State(state): State<Shared>, uri: Uri) -> W
         r#" <button type="submit" class="small subtle js-hide">Apply</button></form></div>"#,
     );
     Ok(html_page(&ctx, "Devices", Nav::Devices, &b))
+}
+
+/// A type or group cell; empty ones are dropped from the narrow layout.
+fn optional_cell(v: Option<&str>) -> String {
+    match v {
+        Some(v) => format!(r#"<td class="c-meta nowrap">{}</td>"#, esc(v)),
+        None => r#"<td class="c-meta c-none"><span class="muted">—</span></td>"#.into(),
+    }
 }
 
 /// Fixed messages shown after a redirect (never text from the URL).

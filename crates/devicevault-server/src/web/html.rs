@@ -105,7 +105,7 @@ pub fn page(ctx: Option<&Ctx>, theme: Option<&str>, title: &str, nav: Nav, body:
     if let Some(c) = ctx {
         let _ = writeln!(h, r#"<meta name="csrf-token" content="{}">"#, esc(&c.csrf));
     }
-    h.push_str("</head>\n<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n");
+    h.push_str("</head>\n<body>\n<a class=\"skip-link\" href=\"#main\">Skip to content</a>\n");
     h.push_str(r#"<header class="top"><a class="brand" href="/">"#);
     h.push_str(LOGO);
     h.push_str("<span>DeviceVault</span></a>");

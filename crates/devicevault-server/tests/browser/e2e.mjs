@@ -139,6 +139,8 @@ run(async () => {
   const bg = await ins.evaluate((el) => getComputedStyle(el).backgroundColor);
   const markBg = await ins.locator("ins").first().evaluate((el) => getComputedStyle(el).backgroundColor);
   check(bg !== "rgba(0, 0, 0, 0)" && markBg !== bg, `changed lines and words are highlighted (${bg}, ${markBg})`);
+  const folded = await page.locator("table.diff tr.skip").allTextContents();
+  check(folded.length > 0 && /unchanged lines/.test(folded[0]), `unchanged stretches are folded: ${folded.slice(0, 2)}`);
   await shot(page, outdir, "07-compare");
   await page.getByRole("link", { name: "Show every line" }).click();
   await page.getByRole("link", { name: "Show only the changes" }).waitFor();

@@ -64,9 +64,9 @@ export function watch(page, problems) {
   page.on("pageerror", (e) => problems.push(`page error: ${e.message} (${page.url()})`));
 }
 
-export async function shot(page, outdir, name) {
+export async function shot(page, outdir, name, fullPage = true) {
   const file = path.join(outdir, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   console.log(`SCREENSHOT ${file}`);
 }
 
