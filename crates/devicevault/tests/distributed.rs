@@ -331,3 +331,264 @@ async fn every_job_ends_stored_once_through_kill_9_and_broker_and_redis_restarts
     assert_eq!(r.status, 200, "{}", json!(r.json()));
     h.stop().await;
 }
+
+fn python() -> std::path::PathBuf {
+    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv-peers/bin/python");
+    let p = std::path::PathBuf::from(venv);
+    assert!(
+        p.exists(),
+        "{venv} is missing: scripts/test installs the Python peers (celery)"
+    );
+    p
+}
+
+const CELERY_PEER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../devicevault-bus/tests/python/celery_peer.py"
+);
+
+fn celery_client(h: &mut Harness, args: &[&str]) -> String {
+    let url = format!("amqp://guest:guest@127.0.0.1:5672/{}", h.processes().name);
+    let out = Command::new(python())
+        .arg(CELERY_PEER)
+        .args(args)
+        .env("DEVICEVAULT_TEST_AMQP_URL", url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "celery_peer {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A Python Celery 5 client stores through our storage worker (the result
+/// lands on storage:results) and reads back with `.get(timeout=60)`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_celery_clients_store_and_read_through_our_storage_worker() {
+    let mut h = Harness::start(Mode::Distributed, SimConfig::default()).await;
+    let repo = h.repo_path();
+    let name = h.processes().name.clone();
+    let payload = json!({
+        "task_id": "py-1", "task_identifier": "python:7:1", "device_id": 7, "storage_backend": "git",
+        "storage_config": {"repo_path": repo, "branch": "main"},
+        "device_config": "hostname from-python\n",
+    });
+    let h2 = &mut h;
+    tokio::task::block_in_place(|| {
+        celery_client(h2, &["send", "storage.git", &payload.to_string()])
+    });
+    let stream = format!("{name}:storage:results");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let entry = loop {
+        let out = redis_cli(&["-n", "1", "XRANGE", &stream, "-", "+"]);
+        if out.contains("python:7:1") {
+            break out;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no storage result for the Python task"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(entry.lines().any(|l| l == "success"), "{entry}");
+    let storage_ref = entry
+        .lines()
+        .find(|l| l.starts_with("main:7/"))
+        .expect("a git storage_ref")
+        .to_owned();
+    assert_eq!(
+        git(
+            &repo,
+            &[
+                "show",
+                &format!(
+                    "main:{}",
+                    storage_ref
+                        .split('@')
+                        .next()
+                        .unwrap()
+                        .trim_start_matches("main:")
+                )
+            ]
+        ),
+        "hostname from-python\n"
+    );
+
+    let kwargs = json!({"storage_backend": "git", "storage_ref": storage_ref,
+                        "storage_config": {"repo_path": repo}, "task_identifier": "python:7:1"});
+    let h2 = &mut h;
+    let out = tokio::task::block_in_place(|| {
+        celery_client(h2, &["call", "storage.git", &kwargs.to_string()])
+    });
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["result"]["content"], "hostname from-python\n", "{v}");
+    assert_eq!(v["result"]["operation"], "read");
+    // A read of a ref that does not exist raises in Python with our reason.
+    let bad = json!({"storage_backend": "git", "storage_ref": format!("main:7/x.cfg@{}", "ab".repeat(20)),
+                     "storage_config": {"repo_path": repo}});
+    let h2 = &mut h;
+    let out = tokio::task::block_in_place(|| {
+        celery_client(h2, &["call", "storage.git", &bad.to_string()])
+    });
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(v["error"].is_string(), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("abab"), "{v}");
+    h.stop().await;
+}
+
+/// Malformed task bodies and stream entries go to dead letters with a
+/// reason, and every role keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_tasks_and_entries_are_dead_lettered_and_roles_keep_running() {
+    let mut h = Harness::start(
+        Mode::Distributed,
+        SimConfig {
+            devices: 1,
+            platforms: vec!["cisco_ios".into()],
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let (_, ids) = h.inventory().await;
+    let name = h.processes().name.clone();
+    let url = format!("amqp://guest:guest@127.0.0.1:5672/{name}");
+    // Raw AMQP messages a Celery client could never have sent.
+    let script = r#"
+import sys, kombu
+with kombu.Connection(sys.argv[1]) as conn:
+    p = conn.Producer()
+    for q in ["storage.git", "collector.group.default"]:
+        p.publish(b"not json {", exchange=q, routing_key=q, content_type="application/json",
+                  content_encoding="utf-8", headers={"task": "storage.store", "id": "bad-" + q})
+        p.publish(b'{"wrong": "shape"}', exchange=q, routing_key=q, content_type="application/json",
+                  content_encoding="utf-8", headers={"task": "device.collect", "id": "shape-" + q})
+    # 100 MB, larger than a worker accepts.
+    p.publish(b"[" + b"1," * (50 << 20) + b"1]", exchange="storage.git", routing_key="storage.git",
+              content_type="application/json", content_encoding="utf-8",
+              headers={"task": "storage.store", "id": "huge"})
+"#;
+    let out = Command::new(python())
+        .args(["-c", script, &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Stream entries that are not results: garbage, wrong types, a 1 MB field.
+    let stream = format!("{name}:device:results");
+    redis_cli(&["-n", "1", "XADD", &stream, "*", "garbage", "{"]);
+    redis_cli(&[
+        "-n",
+        "1",
+        "XADD",
+        &stream,
+        "*",
+        "task_identifier",
+        "t",
+        "device_id",
+        "not-a-number",
+        "status",
+        "success",
+    ]);
+    // A 100 MB field, through stdin (`-x` makes it the last argument).
+    let mut xadd = Command::new("redis-cli")
+        .args([
+            "-n",
+            "1",
+            "-x",
+            "XADD",
+            &stream,
+            "*",
+            "task_identifier",
+            "big",
+            "device_id",
+            "1",
+            "status",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = xadd.stdin.take().unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..100 {
+            stdin.write_all(&chunk).unwrap();
+        }
+    }
+    assert!(xadd.wait().unwrap().success());
+    redis_cli(&[
+        "-n",
+        "1",
+        "XADD",
+        &format!("{name}:storage:results"),
+        "*",
+        "status",
+        "maybe",
+    ]);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let dead_stream = redis_cli(&["-n", "1", "XLEN", &format!("{stream}:dead")])
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(0);
+        let dead_storage = redis_cli(&["-n", "1", "XLEN", &format!("{name}:storage:results:dead")])
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(0);
+        let queues = String::from_utf8_lossy(
+            &Command::new("rabbitmqctl")
+                .args([
+                    "list_queues",
+                    "-q",
+                    "--no-table-headers",
+                    "-p",
+                    &name,
+                    "name",
+                    "messages",
+                ])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .into_owned();
+        let dead_in = |q: &str| {
+            queues
+                .lines()
+                .find_map(|l| {
+                    let mut f = l.split_whitespace();
+                    (f.next() == Some(q))
+                        .then(|| f.next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0))
+                })
+                .unwrap_or(0)
+        };
+        if dead_stream >= 3
+            && dead_storage >= 1
+            && dead_in("storage.git.dead") >= 3
+            && dead_in("collector.group.default.dead") >= 1
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "dead letters: stream {dead_stream}, storage stream {dead_storage}, queues {queues}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let reasons = redis_cli(&["-n", "1", "XRANGE", &format!("{stream}:dead"), "-", "+"]);
+    assert!(
+        reasons.contains("dead_reason") && reasons.contains("malformed collection result"),
+        "{}",
+        &reasons[..reasons.len().min(2000)]
+    );
+    // Every role still works.
+    let ti = h.backup_now(ids[0]).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    h.stop().await;
+}
