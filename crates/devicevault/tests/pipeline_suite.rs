@@ -154,7 +154,7 @@ async fn backup_now_stores_and_downloads(h: &mut Harness) {
             .starts_with("attachment;")
     );
     assert_eq!(dl.header("content-type"), Some("text/plain; charset=utf-8"));
-    let expected = device_config(&h, 0).await;
+    let expected = device_config(h, 0).await;
     assert_eq!(dl.body, expected, "the download is what the device sent");
     assert_eq!(s["size"].as_u64().unwrap(), expected.len() as u64);
 

@@ -3,6 +3,9 @@
 //! its own OS process, over RabbitMQ, Redis Streams and PostgreSQL), driven
 //! the same way: over HTTP, with simulated devices.
 
+// Shared by several test binaries, each of which uses a part of it.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
