@@ -15,6 +15,10 @@ use devicevault_storage::fs::{FsBackend, FsConfig};
 use devicevault_storage::git::{GitBackend, GitConfig};
 use devicevault_storage::{Backend, StoreItem};
 
+// `src/bench_web.rs`: the web UI's compare page and device list.
+#[path = "bench_web.rs"]
+mod web;
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Store the same versions with our git backend, our fs backend and
@@ -41,6 +45,9 @@ pub enum BenchCommand {
     /// with the real collector at bounded concurrency; time OpenSSH fetching
     /// one device's configuration for reference.
     Collect(crate::bench_collect::CollectBench),
+    /// Server time of the web UI's heaviest pages: the comparison of two
+    /// 20,000-line configurations and the device list with 10,000 devices.
+    Web(web::WebBench),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -53,6 +60,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             dir,
         } => bench_storage(versions, devices, size, reads, dir),
         BenchCommand::Collect(args) => crate::bench_collect::run(args),
+        BenchCommand::Web(args) => web::run(args),
     }
 }
 

@@ -1,0 +1,551 @@
+//! `devicevault bench web`: server time of the web UI's heaviest pages, read
+//! from their `Server-Timing` header (handler, database and rendering; not
+//! the network), with the wall time of the whole request beside it.
+//!
+//! 1. The compare page of two stored 20,000-line configurations (read
+//!    through the storage worker like any other), with only the changes
+//!    and context shown (the default), with every line, and for two
+//!    unrelated files (the line diff's deadline case).
+//! 2. The device list with 10,000 devices (with types, groups and a last
+//!    job each, inserted with SQL): first, middle and last pages, sorted by
+//!    name, by last status and by last backup, and filtered.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use clap::Args;
+use devicevault_core::{RelPath, Status, StorageBackendKind, Timestamp};
+use devicevault_db::{DeviceFields, NewStoredBackup};
+use devicevault_server::auth;
+use devicevault_server::embedded::{Embedded, ServeConfig};
+use devicevault_storage::Backend as _;
+use devicevault_storage::fs::{FsBackend, FsConfig};
+use sqlx::{AnyConnection, Connection as _};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+#[derive(Debug, Args)]
+pub struct WebBench {
+    /// Lines of each of the two compared configurations.
+    #[arg(long, default_value_t = 20_000)]
+    lines: usize,
+    /// Devices in the database for the device list.
+    #[arg(long, default_value_t = 10_000)]
+    devices: usize,
+    /// Jobs per device already in the history (the newest one is the
+    /// device's last status; the list looks it up through an index).
+    #[arg(long, default_value_t = 10)]
+    history: usize,
+    /// Requests timed per page (after 3 not timed).
+    #[arg(long, default_value_t = 30)]
+    requests: usize,
+    /// Directory under which the run's data directory is made (default:
+    /// the current directory).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Keep the run's data directory instead of deleting it.
+    #[arg(long)]
+    keep: bool,
+}
+
+const COMPARE_TARGET_MS: f64 = 300.0;
+const DEVICES_TARGET_MS: f64 = 100.0;
+
+pub fn run(args: WebBench) -> anyhow::Result<()> {
+    if args.lines == 0 || args.devices == 0 || args.requests == 0 {
+        bail!("--lines, --devices and --requests must be positive");
+    }
+    let parent = args.work_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&parent).with_context(|| format!("create {}", parent.display()))?;
+    let work = tempfile::Builder::new()
+        .prefix("devicevault-bench-web-")
+        .tempdir_in(&parent)
+        .with_context(|| format!("make a directory under {}", parent.display()))?;
+    let work_path = std::path::absolute(work.path())?;
+    println!(
+        "web UI benchmark: compare two {}-line configurations; list {} devices; {} timed requests per page",
+        thousands(args.lines),
+        thousands(args.devices),
+        args.requests
+    );
+    println!(
+        "server time is the Server-Timing header of the response (handler, database, storage read, \
+         rendering); wall time adds HTTP on loopback and the client"
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    let outcome = runtime.block_on(bench(&args, &work_path));
+    drop(runtime);
+    if args.keep {
+        println!("data kept in {}", work.keep().display());
+    }
+    outcome
+}
+
+async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
+    let cfg = ServeConfig::new(work.join("data"), "127.0.0.1:0".parse()?);
+    let server = Embedded::start(cfg).await.context("start the server")?;
+    let db = server.db.clone();
+    let admin = db
+        .user_by_name("admin")
+        .await?
+        .context("the first start creates admin")?;
+    let token = auth::new_token();
+    db.create_session(admin.id, &auth::token_digest(&token))
+        .await?;
+    let client = Client {
+        addr: server.addr,
+        cookie: format!("dv_session={token}"),
+    };
+
+    // ---- the compare page -----------------------------------------------------
+    let base = work.join("fs");
+    let mut config = serde_json::Map::new();
+    config.insert("base_path".into(), base.display().to_string().into());
+    let location = db
+        .create_location("bench", StorageBackendKind::Fs, &config)
+        .await?;
+    let backend = FsBackend::new(FsConfig {
+        base_path: base,
+        fsync: false,
+    });
+    let device = db
+        .create_device(&DeviceFields {
+            name: "core-rtr-01".into(),
+            address: "192.0.2.1".into(),
+            port: 22,
+            driver: "cisco_ios".into(),
+            credential: None,
+            backup_location: Some(location.id),
+            collection_group: None,
+            device_group: None,
+            device_type: None,
+            enabled: true,
+        })
+        .await?;
+    let old = config_text(args.lines, 0);
+    let new = edited(&old, 100);
+    let unrelated = config_text(args.lines, 7);
+    let mut ids = Vec::new();
+    for (i, text) in [&old, &new, &unrelated].into_iter().enumerate() {
+        let rel = RelPath::parse(&format!("{}/v{i}.cfg", device.id))?;
+        let stored = backend.store(text.as_bytes(), &rel)?;
+        let ti = format!("bench:{i}");
+        db.record_stored_backup(&NewStoredBackup {
+            task_id: ti.clone(),
+            task_identifier: ti.clone(),
+            device_id: device.id,
+            storage_backend: StorageBackendKind::Fs,
+            storage_ref: stored.storage_ref.to_string(),
+            status: Status::Success,
+            timestamp: Timestamp::now(),
+            log: "[]".into(),
+            location_id: Some(location.id),
+            size: Some(stored.size as i64),
+            sha256: Some(stored.sha256),
+            changed: Some(true),
+            is_binary: false,
+        })
+        .await?;
+        ids.push(
+            db.stored_backup_id_by_task(&ti)
+                .await?
+                .context("just recorded")?,
+        );
+    }
+    let d = device.id;
+    let pages = [
+        (
+            format!(
+                "compare, {} lines, 1% changed (changes and 3 lines of context)",
+                thousands(args.lines)
+            ),
+            format!("/devices/{d}/compare?a={}&b={}", ids[0], ids[1]),
+            COMPARE_TARGET_MS,
+        ),
+        (
+            format!(
+                "compare, {} lines, 1% changed, every line (context=all)",
+                thousands(args.lines)
+            ),
+            format!("/devices/{d}/compare?a={}&b={}&context=all", ids[0], ids[1]),
+            COMPARE_TARGET_MS,
+        ),
+        (
+            format!(
+                "compare, two different devices' {}-line configurations",
+                thousands(args.lines)
+            ),
+            format!("/devices/{d}/compare?a={}&b={}", ids[0], ids[2]),
+            COMPARE_TARGET_MS,
+        ),
+    ];
+    println!();
+    println!(
+        "{:<72} {:>20} {:>10} {:>9} {:>9}",
+        "page", "server p50 / p95", "wall p50", "size", "target"
+    );
+    for (label, path, target) in &pages {
+        report(
+            &client,
+            label,
+            path,
+            *target,
+            args.requests,
+            "Compare versions",
+        )
+        .await?;
+    }
+
+    // ---- the device list ------------------------------------------------------------
+    let started = Instant::now();
+    fill_devices(work, args.devices, args.history).await?;
+    println!(
+        "({} devices, their types and groups, and {} jobs of history each inserted in {:.1} s)",
+        thousands(args.devices),
+        args.history,
+        started.elapsed().as_secs_f64()
+    );
+    let last_page = args.devices.div_ceil(50);
+    let list_pages = [
+        ("devices, page 1 by name".to_owned(), "/devices".to_owned()),
+        (
+            format!("devices, page {} by name (middle)", last_page / 2),
+            format!("/devices?page={}", last_page / 2),
+        ),
+        (
+            format!("devices, page {last_page} by name (last)"),
+            format!("/devices?page={last_page}"),
+        ),
+        (
+            "devices, sorted by last status (failed first), page 1".into(),
+            "/devices?sort=status".into(),
+        ),
+        (
+            format!(
+                "devices, sorted by last backup, newest first, page {}",
+                last_page / 2
+            ),
+            format!("/devices?sort=last_backup&dir=desc&page={}", last_page / 2),
+        ),
+        (
+            "devices, filtered: last status failed".into(),
+            "/devices?status=failed".into(),
+        ),
+        (
+            "devices, filtered: name contains \"sw-1\", type, enabled".into(),
+            "/devices?name=sw-1&type=3&enabled=yes".into(),
+        ),
+        (
+            "devices, sorted by type, 200 per page, page 3".into(),
+            "/devices?sort=type&size=200&page=3".into(),
+        ),
+    ];
+    for (label, path) in &list_pages {
+        report(
+            &client,
+            label,
+            path,
+            DEVICES_TARGET_MS,
+            args.requests,
+            "Devices",
+        )
+        .await?;
+    }
+    server.stop(Duration::from_secs(5)).await;
+    Ok(())
+}
+
+/// Times `path` and prints one row of the table.
+async fn report(
+    client: &Client,
+    label: &str,
+    path: &str,
+    target_ms: f64,
+    requests: usize,
+    expect: &str,
+) -> anyhow::Result<()> {
+    for _ in 0..3 {
+        client.get(path).await?;
+    }
+    let mut server = Vec::with_capacity(requests);
+    let mut wall = Vec::with_capacity(requests);
+    let mut size = 0;
+    for _ in 0..requests {
+        let started = Instant::now();
+        let r = client.get(path).await?;
+        wall.push(started.elapsed());
+        ensure!(r.status == 200, "GET {path}: HTTP {}", r.status);
+        ensure!(
+            r.body.contains(expect),
+            "GET {path}: the page does not say {expect:?}"
+        );
+        server.push(
+            r.server_time
+                .with_context(|| format!("GET {path}: no Server-Timing"))?,
+        );
+        size = r.body.len();
+    }
+    server.sort();
+    wall.sort();
+    let p50 = ms(percentile(&server, 0.50));
+    let p95 = ms(percentile(&server, 0.95));
+    println!(
+        "{label:<72} {:>20} {:>10} {:>9} {:>9}",
+        format!("{p50:.1} / {p95:.1} ms"),
+        format!("{:.1} ms", ms(percentile(&wall, 0.50))),
+        format!("{:.0} KB", size as f64 / 1024.0),
+        format!(
+            "< {target_ms:.0} ms{}",
+            if p95 < target_ms { "" } else { " ✗" }
+        ),
+    );
+    Ok(())
+}
+
+/// A Cisco-like configuration of `lines` lines; `seed` varies the values.
+fn config_text(lines: usize, seed: usize) -> String {
+    let mut out = String::with_capacity(lines * 40);
+    let mut n = 0;
+    let mut i = 0;
+    out.push_str("hostname core-rtr-01\n");
+    n += 1;
+    while n < lines {
+        let block = [
+            format!(
+                "interface TenGigabitEthernet{}/{}/{}",
+                i / 480,
+                (i / 48) % 10,
+                i % 48
+            ),
+            format!(
+                " description uplink-{i} to dist-{} port {}",
+                (i * 7 + seed) % 97,
+                (i * 13 + seed) % 48
+            ),
+            format!(
+                " ip address 10.{}.{}.{} 255.255.255.252",
+                (i / 256 + seed) % 256,
+                i % 256,
+                (i * 4 + 1) % 256
+            ),
+            " ip ospf network point-to-point".to_owned(),
+            format!(" ip ospf cost {}", 10 + (i + seed) % 90),
+            format!(
+                " mtu {}",
+                if (i + seed).is_multiple_of(3) {
+                    9216
+                } else {
+                    1500
+                }
+            ),
+            " no shutdown".to_owned(),
+            "!".to_owned(),
+        ];
+        for l in block {
+            if n == lines {
+                break;
+            }
+            out.push_str(&l);
+            out.push('\n');
+            n += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `text` with one line in `every` changed (a number in it), and a few
+/// lines inserted and removed, as an engineer's change window would.
+fn edited(text: &str, every: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 4096);
+    for (i, line) in text.lines().enumerate() {
+        if i % (every * 10) == 5 {
+            continue; // removed
+        }
+        if i % every == 1 {
+            out.push_str(&line.replace("dist-", "dist-new-"));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+        if i % (every * 10) == 50 {
+            out.push_str(" ip access-group EDGE-IN in\n");
+        }
+    }
+    out
+}
+
+/// Inserts `n` devices (20 types, 50 groups, a tenth disabled) and, for
+/// most of them, `history` jobs: stored ones on earlier days, then the last
+/// one (stored, failed or running), in one transaction.
+async fn fill_devices(work: &std::path::Path, n: usize, history: usize) -> anyhow::Result<()> {
+    let url = format!("sqlite:{}", work.join("data/devicevault.sqlite3").display());
+    let mut db = AnyConnection::connect(&url).await?;
+    let mut tx = db.begin().await?;
+    for t in 0..20 {
+        sqlx::query("INSERT INTO device_types (name) VALUES ($1)")
+            .bind(format!("model-{t:02}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    for g in 0..50 {
+        sqlx::query("INSERT INTO device_groups (name) VALUES ($1)")
+            .bind(format!("site-{g:02}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    let created = Timestamp::now().to_string();
+    for i in 0..n {
+        let id: i64 = sqlx::Row::try_get(
+            &sqlx::query(
+                "INSERT INTO devices (name, address, port, driver, device_group_id, device_type_id, \
+                 enabled, created_at) VALUES ($1, $2, 22, 'cisco_ios', $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(format!("sw-{i:05}"))
+            .bind(format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256))
+            .bind((i % 50 + 1) as i64)
+            .bind((i % 20 + 1) as i64)
+            .bind(i64::from(i % 10 != 9))
+            .bind(&created)
+            .fetch_one(&mut *tx)
+            .await?,
+            "id",
+        )?;
+        let (state, rank) = match i % 20 {
+            0 | 1 => ("failed", 3),
+            2 => ("collecting", 1),
+            3..=16 => ("stored", 3),
+            _ => continue, // never backed up
+        };
+        for k in 0..history.max(1) {
+            let last = k + 1 == history.max(1);
+            // The last job spread over one day, so that sorting by last
+            // backup has work to do; earlier ones on earlier days.
+            let secs = i * 37 % 86_400;
+            let queued = if last {
+                format!(
+                    "2026-11-27T{:02}:{:02}:{:02}.{:03}Z",
+                    secs / 3600,
+                    secs / 60 % 60,
+                    secs % 60,
+                    i % 1000
+                )
+            } else {
+                format!("2026-10-{:02}T02:00:00.000Z", k % 28 + 1)
+            };
+            let (state, rank) = if last { (state, rank) } else { ("stored", 3) };
+            sqlx::query(
+                "INSERT INTO backup_jobs (task_id, task_identifier, device_id, state, state_rank, reason, \
+                 queued_on, updated_at, deadline, attempts) VALUES ($1, $1, $2, $3, $4, $5, $6, $6, $6, 1)",
+            )
+            .bind(format!("bench-job-{i}-{k}"))
+            .bind(id)
+            .bind(state)
+            .bind(rank)
+            .bind((state == "failed").then_some("cannot connect: connection timed out"))
+            .bind(&queued)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    // Move the bulk insert out of the WAL, as SQLite's automatic
+    // checkpoints do over time on a live server.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut db)
+        .await?;
+    db.close().await?;
+    Ok(())
+}
+
+/// One GET per connection with the session cookie, like a browser tab.
+struct Client {
+    addr: SocketAddr,
+    cookie: String,
+}
+
+struct Page {
+    status: u16,
+    server_time: Option<Duration>,
+    body: String,
+}
+
+impl Client {
+    async fn get(&self, path: &str) -> anyhow::Result<Page> {
+        let mut s = tokio::net::TcpStream::connect(self.addr).await?;
+        s.set_nodelay(true)?;
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nAccept: text/html\r\nConnection: close\r\n\r\n",
+            self.addr, self.cookie
+        );
+        s.write_all(req.as_bytes()).await?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await?;
+        let text = String::from_utf8_lossy(&raw);
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .context("a response without headers")?;
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .context("no status")?;
+        let server_time = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("server-timing").then_some(v)
+            })
+            .and_then(|v| v.split("dur=").nth(1))
+            .and_then(|d| d.trim().parse::<f64>().ok())
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0));
+        Ok(Page {
+            status,
+            server_time,
+            body: body.to_owned(),
+        })
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_configurations_have_the_asked_length_and_edits() {
+        let old = config_text(20_000, 0);
+        assert_eq!(old.lines().count(), 20_000);
+        let new = edited(&old, 100);
+        let changed = old.lines().zip(new.lines()).filter(|(a, b)| a != b).count();
+        assert!(changed > 100, "{changed}");
+        assert_ne!(config_text(100, 7), config_text(100, 0));
+    }
+}
