@@ -370,6 +370,20 @@ async fn forms_without_this_sessions_csrf_token_are_refused() {
     let ok = b.post("/admin/device-groups", &with).await;
     assert_eq!(ok.status, 303);
     assert_eq!(h.list("/api/device-groups/").await.len(), 1);
+    // Behind a proxy that rewrites Host, the browser's host is forwarded.
+    let proxied = b
+        .send(
+            "POST",
+            "/admin/device-groups",
+            Some(&[("name", "edge"), ("csrf", csrf.as_str())]),
+            &[
+                ("origin", "https://vault.example"),
+                ("x-forwarded-host", "vault.example"),
+            ],
+        )
+        .await;
+    assert_eq!(proxied.status, 303, "{}", proxied.body);
+    assert_eq!(h.list("/api/device-groups/").await.len(), 2);
 
     // The login form has its own token, bound to a cookie.
     let mut fresh = Browser::new(h.server().addr);

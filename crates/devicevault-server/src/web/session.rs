@@ -228,12 +228,19 @@ fn check_origin(headers: &HeaderMap) -> Result<(), &'static str> {
         return Err("the request came from another site");
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let header_of = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
-        if origin == "null" || origin_host != host {
+        // Behind a reverse proxy that rewrites Host, the browser's host is
+        // in X-Forwarded-Host.
+        let ours = [
+            header_of(header::HOST.as_str()),
+            header_of("x-forwarded-host"),
+        ];
+        if origin == "null" || !ours.iter().flatten().any(|h| *h == origin_host) {
             return Err("the request came from another origin");
         }
     }
