@@ -245,7 +245,7 @@ async fn device_page(
             };
             let _ = write!(
                 b,
-                r#"<tr><td class="pick">{ra}</td><td class="pick">{rb}</td><td>{time} <span class="muted small">{ago}</span></td><td class="num">{size}</td><td>{changed}</td><td>{status}</td><td>{backend}</td><td class="row-actions">"#,
+                r#"<tr><td class="pick">{ra}</td><td class="pick">{rb}</td><td class="nowrap">{time} <span class="muted small">{ago}</span></td><td class="num">{size}</td><td>{changed}</td><td>{status}</td><td>{backend}</td><td class="row-actions">"#,
                 ra = radio("a", s.id == default_a),
                 rb = radio("b", s.id == default_b),
                 time = html::time(&s.timestamp),
@@ -286,7 +286,7 @@ async fn device_page(
         for r in &results.rows {
             let _ = write!(
                 b,
-                r#"<tr><td>{}</td><td>{}</td><td class="num">{}</td><td><a href="{}">Log</a></td></tr>"#,
+                r#"<tr><td class="nowrap">{}</td><td>{}</td><td class="num">{}</td><td><a href="{}">Log</a></td></tr>"#,
                 html::time(&r.timestamp),
                 html::state_badge(r.status.as_str()),
                 html::duration_ms(r.collection_duration_ms as f64),
@@ -366,7 +366,8 @@ async fn version(
             for l in &lines {
                 b.push_str(r#"<span class="l">"#);
                 html::push_esc(&mut b, l);
-                b.push_str("</span>\n");
+                // Block spans: a newline between them would double the spacing.
+                b.push_str("</span>");
             }
             b.push_str("</code></pre></div>");
         }
