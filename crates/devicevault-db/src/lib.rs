@@ -104,6 +104,11 @@ impl Db {
                 Engine::Sqlite => 8,
                 Engine::Postgres => 16,
             })
+            // A SQLite connection is a file handle in this process: pinging
+            // it before every checkout only adds a round trip to its worker
+            // thread. A PostgreSQL connection can die with its server, so
+            // it is checked.
+            .test_before_acquire(engine == Engine::Postgres)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
