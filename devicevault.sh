@@ -61,7 +61,7 @@ start() {
     nohup "$DEVICEVAULT_BIN" $args >>"$DEVICEVAULT_RUN_DIR/$name.log" 2>&1 &
     echo $! >"$DEVICEVAULT_RUN_DIR/$name.pid"
     echo "started $name (pid $!)"
-    [ "$name" = api ] && sleep 2
+    if [ "$name" = api ]; then sleep 2; fi
   done < <(roles)
 }
 

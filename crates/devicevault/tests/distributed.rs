@@ -592,3 +592,125 @@ with kombu.Connection(sys.argv[1]) as conn:
     assert_eq!(h.wait_job(&ti).await["state"], "stored");
     h.stop().await;
 }
+
+/// `devicevault.sh start | status | stop`: every role comes up against the
+/// local services, serves, and stops on SIGTERM.
+#[test]
+fn the_launcher_starts_reports_and_stops_every_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("dvsh_{}", std::process::id());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../devicevault.sh");
+    // A vhost of its own, so its roles never meet another test's tasks.
+    for args in [
+        vec!["add_vhost", name.as_str()],
+        vec![
+            "set_permissions",
+            "-p",
+            name.as_str(),
+            "guest",
+            ".*",
+            ".*",
+            ".*",
+        ],
+    ] {
+        assert!(
+            Command::new("rabbitmqctl")
+                .args(&args)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
+    }
+    let run = |cmd: &str| {
+        Command::new("bash")
+            .arg(script)
+            .arg(cmd)
+            .env("DEVICEVAULT_BIN", env!("CARGO_BIN_EXE_devicevault"))
+            .env("DEVICEVAULT_RUN_DIR", dir.path().join("run"))
+            .env("DEVICEVAULT_DATA_DIR", dir.path().join("data"))
+            .env(
+                "DEVICEVAULT_DATABASE_URL",
+                format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            )
+            .env("DEVICEVAULT_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env(
+                "DEVICEVAULT_BROKER_URL",
+                format!("amqp://guest:guest@127.0.0.1:5672/{name}"),
+            )
+            .env(
+                "DEVICEVAULT_RESULTS_STREAM",
+                format!("{name}:device:results"),
+            )
+            .env(
+                "DEVICEVAULT_STORAGE_RESULTS_STREAM",
+                format!("{name}:storage:results"),
+            )
+            .output()
+            .unwrap()
+    };
+    let started = run("start");
+    let cleanup = || {
+        let _ = Command::new("psql")
+            .arg("postgres://postgres@127.0.0.1:5432/postgres")
+            .args([
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            ])
+            .output();
+        let _ = Command::new("rabbitmqctl")
+            .args(["delete_vhost", &name])
+            .output();
+    };
+    if !started.status.success() {
+        run("stop");
+        cleanup();
+        panic!("start: {}", String::from_utf8_lossy(&started.stderr));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let healthy = loop {
+        let ok = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        if ok || Instant::now() > deadline {
+            break ok;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let status = run("status");
+    let stopped = run("stop");
+    let after = run("status");
+    cleanup();
+    assert!(healthy, "the api did not listen on {port}");
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{text}");
+    for role in [
+        "api",
+        "scheduler",
+        "consume-device-results",
+        "consume-storage-results",
+        "storage-worker-git",
+        "storage-worker-fs",
+        "collector",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(role) && l.contains("running")),
+            "{role}: {text}"
+        );
+    }
+    assert!(stopped.status.success());
+    assert!(
+        !String::from_utf8_lossy(&stopped.stdout).contains("killed"),
+        "every role stopped on SIGTERM"
+    );
+    assert_eq!(
+        after.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&after.stdout)
+    );
+}
