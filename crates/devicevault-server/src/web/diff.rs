@@ -496,10 +496,10 @@ mod tests {
         assert!(u.contains("\n-b\n+B\n"), "{u}");
     }
 
-    /// Two 20,000-line configurations with scattered edits diff and render
-    /// well within the compare page's 300 ms budget, even in a debug build.
+    /// Two 20,000-line configurations with scattered edits diff exactly
+    /// (their speed is `devicevault bench web`'s business, not a test's).
     #[test]
-    fn twenty_thousand_lines_diff_quickly() {
+    fn twenty_thousand_lines_diff_exactly() {
         let old: String = (0..10_000)
             .map(|i| format!("interface Gi0/{i}\n description link-{i} rev0\n"))
             .collect();
@@ -515,14 +515,11 @@ mod tests {
             })
             .collect();
         assert_eq!(lines(&old).len(), 20_000);
-        let started = Instant::now();
         let d = Diff::new(&old, &new);
         let mut out = String::new();
         d.render_rows(Some(3), &mut out);
-        let elapsed = started.elapsed();
         assert_eq!(d.stats().added, 40);
         assert_eq!(out.matches("<ins>rev1</ins>").count(), 40);
-        assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     }
 
     /// Completely different files stop searching at the deadline and still
