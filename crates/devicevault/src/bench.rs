@@ -15,6 +15,11 @@ use devicevault_storage::fs::{FsBackend, FsConfig};
 use devicevault_storage::git::{GitBackend, GitConfig};
 use devicevault_storage::{Backend, StoreItem};
 
+// `src/bench_pipeline.rs`, declared here so that all of `bench` is wired in
+// this file.
+#[path = "bench_pipeline.rs"]
+mod pipeline;
+
 // `src/bench_web.rs`: the web UI's compare page and device list.
 #[path = "bench_web.rs"]
 mod web;
@@ -45,6 +50,10 @@ pub enum BenchCommand {
     /// with the real collector at bounded concurrency; time OpenSSH fetching
     /// one device's configuration for reference.
     Collect(crate::bench_collect::CollectBench),
+    /// Back up a simulated fleet end to end with the server in embedded mode
+    /// (SQLite, a git location, everything in this process), then time
+    /// downloads and per-device lists of stored backups through the API.
+    Pipeline(pipeline::PipelineBench),
     /// Server time of the web UI's heaviest pages: the comparison of two
     /// 20,000-line configurations and the device list with 10,000 devices.
     Web(web::WebBench),
@@ -60,6 +69,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             dir,
         } => bench_storage(versions, devices, size, reads, dir),
         BenchCommand::Collect(args) => crate::bench_collect::run(args),
+        BenchCommand::Pipeline(args) => pipeline::run(args),
         BenchCommand::Web(args) => web::run(args),
     }
 }
