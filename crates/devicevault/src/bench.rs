@@ -24,6 +24,10 @@ mod pipeline;
 #[path = "bench_web.rs"]
 mod web;
 
+// `src/bench_distributed.rs`: every role its own process (issue 6).
+#[path = "bench_distributed.rs"]
+mod distributed;
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Store the same versions with our git backend, our fs backend and
@@ -57,6 +61,11 @@ pub enum BenchCommand {
     /// Server time of the web UI's heaviest pages: the comparison of two
     /// 20,000-line configurations and the device list with 10,000 devices.
     Web(web::WebBench),
+    /// Back up a simulated fleet with every role its own process (RabbitMQ,
+    /// Redis, PostgreSQL, in a vhost, database and streams of its own), time
+    /// downloads, and compare a Python Celery client's `storage.read`
+    /// against our worker and GitPython Celery workers.
+    Distributed(distributed::DistributedBench),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -71,6 +80,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Collect(args) => crate::bench_collect::run(args),
         BenchCommand::Pipeline(args) => pipeline::run(args),
         BenchCommand::Web(args) => web::run(args),
+        BenchCommand::Distributed(args) => distributed::run(args),
     }
 }
 

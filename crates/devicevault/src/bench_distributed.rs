@@ -1,0 +1,1552 @@
+//! `devicevault bench distributed`: the distributed deployment measured end
+//! to end, every role its own process (issue 6's performance figures).
+//!
+//! The bench starts a deployment isolated from everything else on the
+//! machine (its own RabbitMQ vhost, PostgreSQL database and Redis stream
+//! names, as the test harness does), runs each role as a child process of
+//! this binary, and the device simulator inside this process. Then:
+//!
+//! 1. devices backed up per second, from the first `backup_now` until the
+//!    last job is `stored`, with the CPU each role and each service used;
+//! 2. latency of `GET /api/stored-backups/<id>/download/` (HTTP, the API's
+//!    database lookups, and `storage.read` request/reply over RabbitMQ to
+//!    the git storage worker), beside the parts it is made of;
+//! 3. a Python Celery 5 client's `storage.read(...).get()` against our
+//!    storage worker and against Python Celery workers reading the same
+//!    version with GitPython (`bench/celery_read_bench.py`, the original's
+//!    way: one keeps the repository open, one opens it per call), in the
+//!    same run.
+//!
+//! Everything it created (vhost, database, streams, work directory) is
+//! removed at the end, also when a phase fails.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use clap::Args;
+use devicevault_core::Timestamp;
+use devicevault_core::bus::{BusError, Task, TaskBus as _};
+use devicevault_server::http_client::{HttpClient, HttpResponse};
+use devicevault_sim::{SimConfig, Simulator};
+use serde_json::{Value, json};
+use sqlx::{AnyConnection, Connection as _, Row as _};
+
+use crate::limits::{cpu_time, raise_nofile_limit};
+
+/// The reference worker's module, written into the work directory at run
+/// time so that the binary needs no source tree.
+const CELERY_SCRIPT: &str = include_str!("../bench/celery_read_bench.py");
+const CELERY_MODULE: &str = "celery_read_bench";
+/// The GitPython workers: (name in the client's report, queue in the
+/// bench's own vhost, `DEVICEVAULT_BENCH_GITPYTHON_REPO`, label).
+const REFERENCES: [(&str, &str, &str, &str); 2] = [
+    (
+        "kept_open",
+        "bench.gitpython.kept-open",
+        "kept-open",
+        "GitPython worker, repository kept open",
+    ),
+    (
+        "per_call",
+        "bench.gitpython.per-call",
+        "per-call",
+        "GitPython worker, repository opened per call",
+    ),
+];
+
+#[derive(Debug, Args)]
+pub struct DistributedBench {
+    /// Devices in the simulated fleet, all backed up once.
+    #[arg(long, default_value_t = 10_000)]
+    devices: usize,
+    /// Lines of configuration per device: `N`, or `MIN-MAX` to give each
+    /// device a fixed size in that range (the default makes Cisco IOS
+    /// configurations of about 2 KB to 40 KB, as `bench collect`).
+    #[arg(long, default_value = "100-1800")]
+    config_lines: String,
+    /// Platforms of the fleet, comma-separated, assigned in turn.
+    #[arg(long, value_delimiter = ',', default_value = "cisco_ios")]
+    platform: Vec<String>,
+    /// Connections sending the "backup now" requests at once.
+    #[arg(long, default_value_t = 4)]
+    clients: usize,
+    /// Collector processes (each `collector --group default`).
+    #[arg(long, default_value_t = 1)]
+    collectors: usize,
+    /// Git storage worker processes.
+    #[arg(long, default_value_t = 1)]
+    storage_workers: usize,
+    /// `DEVICEVAULT_PREFETCH` of every role (default: the roles' own).
+    #[arg(long)]
+    prefetch: Option<u16>,
+    /// Downloads timed (random stored backups, one keep-alive connection).
+    #[arg(long, default_value_t = 2000)]
+    downloads: usize,
+    /// `storage.read` calls the Python client times against each worker.
+    #[arg(long, default_value_t = 500)]
+    celery_calls: usize,
+    /// Skip the Python Celery comparison.
+    #[arg(long)]
+    no_celery: bool,
+    /// Python with Celery (GitPython is installed into it when missing).
+    /// Default: the workspace's `.venv-peers`, else `python3`.
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Directory under which the run's work directory is made (default:
+    /// the system's temporary directory). Its file system is printed.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Keep the work directory (repository, role logs) instead of deleting it.
+    #[arg(long)]
+    keep: bool,
+}
+
+pub fn run(args: DistributedBench) -> anyhow::Result<()> {
+    if args.devices == 0
+        || args.clients == 0
+        || args.collectors == 0
+        || args.storage_workers == 0
+        || args.downloads == 0
+        || args.celery_calls == 0
+    {
+        bail!(
+            "--devices, --clients, --collectors, --storage-workers, --downloads and \
+             --celery-calls must be positive"
+        );
+    }
+    let known = devicevault_sim::platforms();
+    if args.platform.is_empty() {
+        bail!("--platform needs at least one platform");
+    }
+    if let Some(p) = args.platform.iter().find(|p| !known.contains(&p.as_str())) {
+        bail!(
+            "--platform: the simulator has no {p:?} (it has {})",
+            known.join(", ")
+        );
+    }
+    let lines = parse_lines(&args.config_lines)?;
+    // One listener per device and the client end of every collection in
+    // flight live in this process.
+    raise_nofile_limit(args.devices as u64 + 4096)?;
+    for tool in ["rabbitmqctl", "psql", "redis-cli", "git"] {
+        ensure!(
+            have(tool),
+            "`{tool}` is not installed; `scripts/test` installs the services this bench needs"
+        );
+    }
+    let python = if args.no_celery {
+        None
+    } else {
+        Some(python_with_celery(args.python.clone())?)
+    };
+
+    let parent = args.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&parent).with_context(|| format!("create {}", parent.display()))?;
+    let work = tempfile::Builder::new()
+        .prefix("devicevault-bench-distributed-")
+        .tempdir_in(&parent)
+        .with_context(|| format!("make a directory under {}", parent.display()))?;
+    let work_path = std::path::absolute(work.path())?;
+
+    println!(
+        "distributed pipeline benchmark: {} devices ({}), {} lines of configuration each; \
+         every role its own process, the simulator in this one",
+        thousands(args.devices),
+        args.platform.join(","),
+        args.config_lines
+    );
+    print_machine(&work_path);
+
+    let base_port = free_port_range(args.devices)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    let sim = runtime
+        .block_on(Simulator::start(SimConfig {
+            devices: args.devices,
+            base_port,
+            platforms: args.platform.clone(),
+            config_lines: lines.0,
+            config_lines_max: lines.1,
+            ..SimConfig::default()
+        }))
+        .context("start the simulated devices")?;
+    let outcome = match Deployment::start(&work_path, &args) {
+        Ok(mut deployment) => {
+            let outcome = runtime.block_on(measure(
+                &args,
+                &sim,
+                &mut deployment,
+                &work_path,
+                python.as_deref(),
+            ));
+            if outcome.is_err() {
+                println!(
+                    "the roles' logs are in {} (kept)",
+                    deployment.logs.display()
+                );
+            }
+            let cleaned = deployment.clean_up();
+            outcome.and(cleaned)
+        }
+        Err(e) => Err(e),
+    };
+    drop(sim);
+    drop(runtime);
+    if args.keep || outcome.is_err() {
+        let kept = work.keep();
+        println!("work directory kept: {}", kept.display());
+    }
+    outcome
+}
+
+// ---- the deployment ----------------------------------------------------------
+
+fn pg_admin_url() -> String {
+    std::env::var("DEVICEVAULT_BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+const REDIS_URL: &str = "redis://127.0.0.1:6379/1";
+const REDIS_DB: &str = "1";
+
+fn sh(cmd: &mut Command) -> anyhow::Result<String> {
+    let out = cmd.output().with_context(|| format!("run {cmd:?}"))?;
+    ensure!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Every role of a distributed deployment as a child process, in a vhost,
+/// a database and streams of its own; removed by [`Deployment::clean_up`]
+/// (or, failing that, on drop).
+struct Deployment {
+    name: String,
+    env: Vec<(String, String)>,
+    children: Vec<(String, Child)>,
+    logs: PathBuf,
+    addr: SocketAddr,
+    password: String,
+    repo: PathBuf,
+    cleaned: bool,
+}
+
+impl Deployment {
+    fn start(work: &Path, args: &DistributedBench) -> anyhow::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let name = format!("dvbench_{}_{nanos}", std::process::id());
+        let logs = work.join("logs");
+        std::fs::create_dir_all(&logs)?;
+        let db_url = format!(
+            "{}/{name}",
+            pg_admin_url()
+                .rsplit_once('/')
+                .map_or("postgres://postgres@127.0.0.1:5432", |(base, _)| base)
+        );
+        let mut env: Vec<(String, String)> = vec![
+            (
+                "DEVICEVAULT_BROKER_URL".into(),
+                format!("amqp://guest:guest@127.0.0.1:5672/{name}"),
+            ),
+            ("DEVICEVAULT_REDIS_URL".into(), REDIS_URL.into()),
+            (
+                "DEVICEVAULT_RESULTS_STREAM".into(),
+                format!("{name}:device:results"),
+            ),
+            (
+                "DEVICEVAULT_STORAGE_RESULTS_STREAM".into(),
+                format!("{name}:storage:results"),
+            ),
+            ("DEVICEVAULT_DATABASE_URL".into(), db_url),
+            (
+                "DEVICEVAULT_DATA_DIR".into(),
+                work.join("data").display().to_string(),
+            ),
+            ("RUST_LOG".into(), "warn".into()),
+        ];
+        if let Some(p) = args.prefetch {
+            env.push(("DEVICEVAULT_PREFETCH".into(), p.to_string()));
+        }
+        let mut d = Self {
+            name: name.clone(),
+            env,
+            children: Vec::new(),
+            logs,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            password: String::new(),
+            repo: work.join("backups.git"),
+            cleaned: false,
+        };
+        println!(
+            "deployment           vhost, database and stream prefix {name} (removed at the end)"
+        );
+        // From here on, `d` removes whatever was made if a step fails.
+        sh(Command::new("rabbitmqctl").args(["-q", "add_vhost", &name]))?;
+        sh(Command::new("rabbitmqctl").args([
+            "-q",
+            "set_permissions",
+            "-p",
+            &name,
+            "guest",
+            ".*",
+            ".*",
+            ".*",
+        ]))?;
+        sh(Command::new("psql")
+            .arg(pg_admin_url())
+            .args(["-qc", &format!("CREATE DATABASE {name}")]))?;
+
+        // The API first: it migrates the database and creates the key file.
+        let mut child = d
+            .command(&["api", "--http-addr", "127.0.0.1:0"], "api")?
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("start the api role")?;
+        let stdout = child.stdout.take().context("the api's stdout")?;
+        d.children.push(("api".into(), child));
+        let mut out = BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if out.read_line(&mut line).unwrap_or(0) == 0 {
+                bail!(
+                    "the api role exited before listening; see {}",
+                    d.logs.join("api.log").display()
+                );
+            }
+            if let Some(rest) = line.split("with password ").nth(1) {
+                d.password = rest.split_whitespace().next().unwrap_or_default().into();
+            }
+            if let Some(rest) = line.strip_prefix("DeviceVault API is serving on http://") {
+                d.addr = rest
+                    .trim()
+                    .trim_end_matches('/')
+                    .parse()
+                    .context("the api's address")?;
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in out.lines() {});
+        ensure!(
+            !d.password.is_empty(),
+            "the api did not print the first admin's password"
+        );
+        let mut roles: Vec<Vec<&str>> = vec![
+            vec!["scheduler"],
+            vec!["consume", "device-results"],
+            vec!["consume", "storage-results"],
+        ];
+        for _ in 0..args.storage_workers {
+            roles.push(vec!["storage-worker", "--backend", "git"]);
+        }
+        for _ in 0..args.collectors {
+            roles.push(vec!["collector", "--group", "default"]);
+        }
+        for (i, role) in roles.iter().enumerate() {
+            let label = role.join(" ");
+            let log = format!("{i}-{}", role.join("-"));
+            let child = d
+                .command(role, &log)?
+                .stdout(Stdio::null())
+                .spawn()
+                .with_context(|| format!("start the {label} role"))?;
+            d.children.push((label, child));
+        }
+        Ok(d)
+    }
+
+    /// This binary with `args`, the deployment's environment, stderr to
+    /// `<logs>/<log>.log`.
+    fn command(&self, args: &[&str], log: &str) -> anyhow::Result<Command> {
+        let exe = std::env::current_exe().context("find the devicevault binary")?;
+        let log = File::create(self.logs.join(format!("{log}.log")))?;
+        let mut c = Command::new(exe);
+        c.args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stderr(log);
+        Ok(c)
+    }
+
+    fn var(&self, key: &str) -> &str {
+        self.env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Waits until each queue has a consumer, so the clock starts with
+    /// every role ready.
+    fn wait_for_consumers(&self, queues: &[&str]) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let listed = sh(Command::new("rabbitmqctl").args([
+                "-q",
+                "list_queues",
+                "-p",
+                &self.name,
+                "--no-table-headers",
+                "name",
+                "consumers",
+            ]))?;
+            let consumers: HashMap<&str, u64> = listed
+                .lines()
+                .filter_map(|l| {
+                    let mut f = l.split_whitespace();
+                    Some((f.next()?, f.next()?.parse().ok()?))
+                })
+                .collect();
+            if queues
+                .iter()
+                .all(|q| consumers.get(q).is_some_and(|&n| n > 0))
+            {
+                return Ok(());
+            }
+            if let Some((role, _)) = self.children.iter().find(|(_, c)| !is_running(c.id())) {
+                bail!(
+                    "the {role} role exited; see its log in {}",
+                    self.logs.display()
+                );
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "after 60 s the queues {queues:?} still lack consumers (have {consumers:?})"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Stops every process and removes the vhost, the database and the
+    /// streams; says what could not be removed.
+    fn clean_up(&mut self) -> anyhow::Result<()> {
+        if self.cleaned {
+            return Ok(());
+        }
+        self.cleaned = true;
+        for (_, c) in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let mut left = Vec::new();
+        if let Err(e) = sh(Command::new("psql").arg(pg_admin_url()).args([
+            "-qc",
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        ])) {
+            left.push(format!("database: {e:#}"));
+        }
+        if let Err(e) = sh(Command::new("rabbitmqctl").args(["-q", "delete_vhost", &self.name])) {
+            left.push(format!("vhost: {e:#}"));
+        }
+        let streams = [
+            ":device:results",
+            ":storage:results",
+            ":device:results:dead",
+            ":storage:results:dead",
+        ]
+        .map(|s| format!("{}{s}", self.name));
+        if let Err(e) = sh(Command::new("redis-cli")
+            .args(["-n", REDIS_DB, "DEL"])
+            .args(&streams))
+        {
+            left.push(format!("streams: {e:#}"));
+        }
+        ensure!(
+            left.is_empty(),
+            "cleaning up {} left: {}",
+            self.name,
+            left.join("; ")
+        );
+        Ok(())
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        if let Err(e) = self.clean_up() {
+            eprintln!("devicevault bench: {e:#}");
+        }
+    }
+}
+
+fn is_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().next().map(|st| st != "Z"))
+        })
+        .unwrap_or(false)
+}
+
+// ---- CPU per process -----------------------------------------------------------
+
+/// CPU time of each role, of this process, and of the services' processes
+/// (found by name in `/proc`), at one instant.
+struct CpuSnapshot {
+    at: Instant,
+    /// pid → (group, CPU time).
+    procs: HashMap<u32, (String, Duration)>,
+    order: Vec<String>,
+}
+
+impl CpuSnapshot {
+    fn take(d: &Deployment) -> Self {
+        let mut procs = HashMap::new();
+        let mut order = Vec::new();
+        let mut add = |pid: u32, group: &str, children: bool| {
+            if let Ok(cpu) = cpu_time(&pid.to_string(), children) {
+                procs.insert(pid, (group.to_owned(), cpu));
+                if !order.iter().any(|g| g == group) {
+                    order.push(group.to_owned());
+                }
+            }
+        };
+        for (label, child) in &d.children {
+            // With children: the GitPython worker's `git` processes.
+            add(child.id(), label, true);
+        }
+        add(
+            std::process::id(),
+            "bench process (simulator, HTTP clients)",
+            false,
+        );
+        if let Ok(dir) = std::fs::read_dir("/proc") {
+            for e in dir.filter_map(Result::ok) {
+                let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                    continue;
+                };
+                let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+                let group = match comm.trim() {
+                    "beam.smp" => "RabbitMQ (beam.smp)",
+                    "redis-server" => "Redis",
+                    "postgres" => "PostgreSQL (every postgres process)",
+                    _ => continue,
+                };
+                add(pid, group, false);
+            }
+        }
+        Self {
+            at: Instant::now(),
+            procs,
+            order,
+        }
+    }
+
+    /// CPU used per group since `before` (processes that exited in between
+    /// are not counted), in the order groups were first seen.
+    fn since(&self, before: &Self) -> (Duration, Vec<(String, Duration)>) {
+        let mut by_group: HashMap<&str, Duration> = HashMap::new();
+        for (pid, (group, cpu)) in &self.procs {
+            let was = before
+                .procs
+                .get(pid)
+                .filter(|(g, _)| g == group)
+                .map_or(Duration::ZERO, |(_, c)| *c);
+            *by_group.entry(group).or_default() += cpu.saturating_sub(was);
+        }
+        let rows = self
+            .order
+            .iter()
+            .map(|g| {
+                (
+                    g.clone(),
+                    by_group.get(g.as_str()).copied().unwrap_or_default(),
+                )
+            })
+            .collect();
+        (self.at - before.at, rows)
+    }
+}
+
+/// Prints CPU per group: seconds, cores busy on average, and per unit.
+fn print_cpu(before: &CpuSnapshot, after: &CpuSnapshot, units: usize, unit: &str) {
+    let (wall, rows) = after.since(before);
+    let total: Duration = rows.iter().map(|(_, c)| *c).sum();
+    println!(
+        "  {:<54} {:>8} {:>7} {:>12}",
+        "process",
+        "CPU s",
+        "cores",
+        format!("ms per {unit}")
+    );
+    for (group, cpu) in rows
+        .iter()
+        .chain(std::iter::once(&("all of the above".to_owned(), total)))
+    {
+        println!(
+            "  {:<54} {:>8.2} {:>7.2} {:>12.3}",
+            group,
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9),
+            ms(*cpu) / units.max(1) as f64
+        );
+    }
+}
+
+// ---- the measurements ----------------------------------------------------------
+
+async fn measure(
+    args: &DistributedBench,
+    sim: &Simulator,
+    d: &mut Deployment,
+    work: &Path,
+    python: Option<&Path>,
+) -> anyhow::Result<()> {
+    let mut api = HttpClient::new(d.addr);
+    let r = api
+        .post(
+            "/api/auth/login/",
+            &json!({"username": "admin", "password": d.password}),
+        )
+        .await?;
+    expect_status(&r, 200, "logging in as the first admin")?;
+    let token = r.json()["token"]
+        .as_str()
+        .context("the login answered without a token")?
+        .to_owned();
+    api.token = Some(token.clone());
+    let addr = d.addr;
+    let client = move || {
+        let mut c = HttpClient::new(addr);
+        c.token = Some(token.clone());
+        c
+    };
+
+    // ---- inventory, through the API ----------------------------------------
+    let t = Instant::now();
+    let r = api
+        .post(
+            "/api/backup-locations/",
+            &json!({"name": "Bench Git", "location_type": "git",
+                    "config": {"repo_path": d.repo, "branch": "main"}}),
+        )
+        .await?;
+    expect_status(&r, 201, "creating the location")?;
+    let location = r.json();
+    let d0 = &sim.devices()[0];
+    let r = api
+        .post(
+            "/api/credentials/",
+            &json!({"name": "Bench devices", "username": d0.username(),
+                    "password": d0.password(), "enable_secret": d0.enable_secret()}),
+        )
+        .await?;
+    expect_status(&r, 201, "creating the credential")?;
+    let credential = r.json()["id"].clone();
+    let devices: Vec<Value> = sim
+        .devices()
+        .iter()
+        .map(|s| {
+            json!({"name": s.name(), "address": s.addr().ip().to_string(), "port": s.port(),
+                   "driver": s.platform(), "credential": credential,
+                   "backup_location": location["id"]})
+        })
+        .collect();
+    let mut creators = tokio::task::JoinSet::new();
+    for c in 0..args.clients.min(devices.len()) {
+        let share: Vec<Value> = devices
+            .iter()
+            .skip(c)
+            .step_by(args.clients)
+            .cloned()
+            .collect();
+        let mut conn = client();
+        creators.spawn(async move {
+            for body in share {
+                let r = conn.post("/api/devices/", &body).await?;
+                expect_status(&r, 201, "creating a device")?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(r) = creators.join_next().await {
+        r.context("a device-creating task panicked")??;
+    }
+    println!(
+        "inventory            {} devices, one credential, one git location, created through the API \
+         on {} connections in {:.1} s",
+        thousands(devices.len()),
+        args.clients,
+        t.elapsed().as_secs_f64()
+    );
+
+    let queues = ["collector.group.default", "storage.git"];
+    tokio::task::block_in_place(|| d.wait_for_consumers(&queues))?;
+    sqlx::any::install_default_drivers();
+    let db_url = d.var("DEVICEVAULT_DATABASE_URL").to_owned();
+    let mut db = AnyConnection::connect(&db_url)
+        .await
+        .context("connect to the bench's database")?;
+    let ids: Vec<i64> = sqlx::query("SELECT id FROM devices ORDER BY id")
+        .fetch_all(&mut db)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, _>>()?;
+    ensure!(
+        ids.len() == args.devices,
+        "{} devices in the database",
+        ids.len()
+    );
+
+    backups(args, d, &ids, &client, &mut db).await?;
+    downloads(args, d, &client, &mut db).await?;
+    match python {
+        Some(python) => celery(args, d, work, python, &location["config"], &mut db).await?,
+        None => println!("\nPython Celery comparison skipped (--no-celery)"),
+    }
+    println!("\nmachine at the end   {}", load());
+    db.close().await?;
+    Ok(())
+}
+
+/// Phase 1: "backup now" of every device, until every job is `stored`.
+async fn backups(
+    args: &DistributedBench,
+    d: &Deployment,
+    ids: &[i64],
+    client: &impl Fn() -> HttpClient,
+    db: &mut AnyConnection,
+) -> anyhow::Result<()> {
+    println!();
+    println!(
+        "1. backup of every device: {} `backup_now` on {} connection(s); collector prefetch {}, \
+         {} collector process(es), {} git storage worker(s)",
+        thousands(ids.len()),
+        args.clients,
+        args.prefetch
+            .map_or("default (64)".to_owned(), |p| p.to_string()),
+        args.collectors,
+        args.storage_workers
+    );
+    let cpu0 = CpuSnapshot::take(d);
+    let t0 = Instant::now();
+    let t0_millis = Timestamp::now().unix_millis();
+    let posted = Arc::new(AtomicUsize::new(0));
+    let mut posters = tokio::task::JoinSet::new();
+    for c in 0..args.clients.min(ids.len()) {
+        let share: Vec<i64> = ids.iter().copied().skip(c).step_by(args.clients).collect();
+        let mut conn = client();
+        let posted = posted.clone();
+        posters.spawn(async move {
+            let mut lat = Vec::with_capacity(share.len());
+            for id in share {
+                let t = Instant::now();
+                let r = conn
+                    .post(&format!("/api/devices/{id}/backup_now/"), &json!({}))
+                    .await?;
+                lat.push(t.elapsed());
+                expect_status(&r, 202, &format!("backup_now of device {id}"))?;
+                posted.fetch_add(1, Ordering::Relaxed);
+            }
+            anyhow::Ok(lat)
+        });
+    }
+    let mut post_lat = Vec::with_capacity(ids.len());
+    let mut posts_done = None;
+    let mut timeline = Vec::new();
+    let mut next_sample = Duration::ZERO;
+    let (mut last_stored, mut last_progress) = (-1i64, Instant::now());
+    let want = ids.len() as i64;
+    loop {
+        while let Some(joined) = posters.try_join_next() {
+            post_lat.extend(joined.context("a backup_now task panicked")??);
+        }
+        if posts_done.is_none() && posters.is_empty() {
+            posts_done = Some(t0.elapsed());
+        }
+        let states = job_states(db).await?;
+        let n = |k: &str| states.get(k).copied().unwrap_or(0);
+        if n("failed") > 0 {
+            let reasons: Vec<String> = sqlx::query(
+                "SELECT task_identifier, reason FROM backup_jobs WHERE state = 'failed' \
+                 ORDER BY id LIMIT 5",
+            )
+            .fetch_all(&mut *db)
+            .await?
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}: {}",
+                    r.try_get::<String, _>("task_identifier")
+                        .unwrap_or_default(),
+                    r.try_get::<Option<String>, _>("reason")
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+            bail!(
+                "{} backup jobs FAILED after {:.1} s, e.g. {}",
+                n("failed"),
+                t0.elapsed().as_secs_f64(),
+                reasons.join("; ")
+            );
+        }
+        if t0.elapsed() >= next_sample {
+            timeline.push(format!(
+                "{:>6.1} s  {:>6} {:>6} {:>6} {:>6}   {:>6}",
+                t0.elapsed().as_secs_f64(),
+                n("queued"),
+                n("collecting"),
+                n("collected"),
+                n("stored"),
+                posted.load(Ordering::Relaxed)
+            ));
+            next_sample += Duration::from_secs(5);
+        }
+        let stored = n("stored");
+        if stored >= want && posters.is_empty() {
+            break;
+        }
+        if stored != last_stored {
+            (last_stored, last_progress) = (stored, Instant::now());
+        } else if last_progress.elapsed() > Duration::from_secs(120) {
+            bail!(
+                "no job reached `stored` for 120 s ({stored} of {want} after {:.0} s; {states:?})",
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let seen = t0.elapsed();
+    let cpu1 = CpuSnapshot::take(d);
+    let last: String =
+        sqlx::query("SELECT MAX(updated_at) AS t FROM backup_jobs WHERE state = 'stored'")
+            .fetch_one(&mut *db)
+            .await?
+            .try_get("t")?;
+    let wall = Duration::from_millis(
+        u64::try_from(Timestamp::parse(&last)?.unix_millis() - t0_millis).unwrap_or(0),
+    );
+    let stored_ok: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM stored_backups WHERE status = 'success'")
+            .fetch_one(&mut *db)
+            .await?
+            .try_get("n")?;
+    ensure!(
+        stored_ok == want,
+        "{stored_ok} successful stored backups for {want} jobs"
+    );
+    let rate = want as f64 / wall.as_secs_f64();
+    post_lat.sort();
+    println!(
+        "backed up            {} of {} devices in {:.2} s (first POST to the last job `stored`), \
+         0 failed; the POSTs took {:.2} s",
+        thousands(ids.len()),
+        thousands(ids.len()),
+        wall.as_secs_f64(),
+        posts_done.unwrap_or(seen).as_secs_f64()
+    );
+    println!(
+        "throughput           {rate:.0} devices/s end to end (target: >= 100 devices/s for 10,000 devices) {}",
+        if ids.len() >= 10_000 {
+            verdict(rate >= 100.0)
+        } else {
+            "(a smaller fleet: no verdict)"
+        }
+    );
+    println!("backup_now request   {}", spread(&post_lat));
+    let sizes: Vec<i64> = sqlx::query("SELECT size FROM stored_backups")
+        .fetch_all(&mut *db)
+        .await?
+        .iter()
+        .filter_map(|r| r.try_get::<Option<i64>, _>("size").ok().flatten())
+        .collect();
+    if let (Some(min), Some(max)) = (sizes.iter().min(), sizes.iter().max()) {
+        println!(
+            "configuration size   {:.1} KB to {:.1} KB, {:.1} KB average (as stored)",
+            *min as f64 / 1000.0,
+            *max as f64 / 1000.0,
+            sizes.iter().sum::<i64>() as f64 / sizes.len() as f64 / 1000.0
+        );
+    }
+    print_stages(db).await?;
+    println!(
+        "CPU while backing up (from /proc; {:.1} s)",
+        seen.as_secs_f64()
+    );
+    print_cpu(&cpu0, &cpu1, ids.len(), "device");
+    println!("jobs by state, every 5 s:");
+    println!(
+        "  {:>8}  {:>6} {:>6} {:>6} {:>6}   {:>6}",
+        "time", "queued", "collec", "colled", "stored", "POSTed"
+    );
+    for line in timeline {
+        println!("  {line}");
+    }
+    Ok(())
+}
+
+async fn job_states(db: &mut AnyConnection) -> anyhow::Result<HashMap<String, i64>> {
+    let mut states = HashMap::new();
+    for r in sqlx::query("SELECT state, COUNT(*) AS n FROM backup_jobs GROUP BY state")
+        .fetch_all(db)
+        .await?
+    {
+        states.insert(r.try_get("state")?, r.try_get("n")?);
+    }
+    Ok(states)
+}
+
+/// Where a job's time went, from the rows each stage wrote.
+async fn print_stages(db: &mut AnyConnection) -> anyhow::Result<()> {
+    let rows = sqlx::query(
+        "SELECT j.queued_on AS q, r.timestamp AS c, r.collection_duration_ms AS d, \
+         s.timestamp AS s, j.updated_at AS u FROM backup_jobs j \
+         JOIN device_backup_results r ON r.task_identifier = j.task_identifier \
+         JOIN stored_backups s ON s.task_identifier = j.task_identifier",
+    )
+    .fetch_all(db)
+    .await?;
+    let millis = |s: String| Timestamp::parse(&s).map(|t| t.unix_millis()).ok();
+    let mut stages: [Vec<Duration>; 5] = Default::default();
+    for r in &rows {
+        let (Some(q), Some(c), Some(s), Some(u)) = (
+            millis(r.try_get("q")?),
+            millis(r.try_get("c")?),
+            millis(r.try_get("s")?),
+            millis(r.try_get("u")?),
+        ) else {
+            continue;
+        };
+        let span = |a: i128, b: i128| Duration::from_millis(u64::try_from(b - a).unwrap_or(0));
+        stages[0].push(span(q, u));
+        stages[1].push(span(q, c));
+        stages[2].push(Duration::from_millis(
+            u64::try_from(r.try_get::<i64, _>("d")?).unwrap_or(0),
+        ));
+        stages[3].push(span(c, s));
+        stages[4].push(span(s, u));
+    }
+    for s in &mut stages {
+        s.sort();
+    }
+    println!("job latency          {}", spread_whole(&stages[0]));
+    println!(
+        "  queued → collected {} (waiting in collector.group.default included)",
+        spread_whole(&stages[1])
+    );
+    println!(
+        "    of which the collection itself {}",
+        spread_whole(&stages[2])
+    );
+    println!(
+        "  collected → stored {} (device:results, result consumer, storage.git, git group commit)",
+        spread_whole(&stages[3])
+    );
+    println!(
+        "  stored → job final {} (storage:results, storage-results consumer)",
+        spread_whole(&stages[4])
+    );
+    Ok(())
+}
+
+/// Phase 2: downloads through the API, and the parts they are made of.
+async fn downloads(
+    args: &DistributedBench,
+    d: &Deployment,
+    client: &impl Fn() -> HttpClient,
+    db: &mut AnyConnection,
+) -> anyhow::Result<()> {
+    let stored: Vec<(i64, i64)> = sqlx::query("SELECT id, size FROM stored_backups ORDER BY id")
+        .fetch_all(&mut *db)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get::<Option<i64>, _>("size")?.unwrap_or(-1),
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    ensure!(!stored.is_empty(), "nothing was stored");
+    println!();
+    println!(
+        "2. download: GET /api/stored-backups/<random id>/download/, sequential, one keep-alive connection"
+    );
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut conn = client();
+    const WARM_UP: usize = 50;
+    let mut dl = Vec::with_capacity(args.downloads);
+    let mut bytes = 0usize;
+    let mut cpu0 = None;
+    for i in 0..args.downloads + WARM_UP {
+        if i == WARM_UP {
+            cpu0 = Some(CpuSnapshot::take(d));
+        }
+        let (id, size) = stored[rng.below(stored.len())];
+        let path = format!("/api/stored-backups/{id}/download/");
+        let t = Instant::now();
+        let r = conn.get(&path).await?;
+        let took = t.elapsed();
+        expect_status(&r, 200, &format!("GET {path}"))?;
+        ensure!(
+            size < 0 || r.body.len() as i64 == size,
+            "GET {path} returned {} bytes; the stored backup has {size}",
+            r.body.len()
+        );
+        if i >= WARM_UP {
+            dl.push(took);
+            bytes += r.body.len();
+        }
+    }
+    let cpu1 = CpuSnapshot::take(d);
+    dl.sort();
+    let p50 = percentile(&dl, 50.0);
+    println!(
+        "download             {} over {} GETs ({:.1} KB average), HTTP included \
+         (target: p50 <= 2 ms) {}",
+        spread(&dl),
+        thousands(dl.len()),
+        bytes as f64 / dl.len() as f64 / 1000.0,
+        verdict(p50 <= Duration::from_millis(2))
+    );
+
+    // The parts: the same API without storage.read, and storage.read
+    // without the API.
+    let mut meta = Vec::with_capacity(500);
+    for i in 0..500 + WARM_UP {
+        let (id, _) = stored[rng.below(stored.len())];
+        let path = format!("/api/stored-backups/{id}/");
+        let t = Instant::now();
+        let r = conn.get(&path).await?;
+        let took = t.elapsed();
+        expect_status(&r, 200, &format!("GET {path}"))?;
+        if i >= WARM_UP {
+            meta.push(took);
+        }
+    }
+    meta.sort();
+    println!(
+        "  without storage.read: GET /api/stored-backups/<id>/ (token check, the row) {}",
+        spread(&meta)
+    );
+    let refs: Vec<(String, String)> =
+        sqlx::query("SELECT storage_ref, task_identifier FROM stored_backups ORDER BY id")
+            .fetch_all(&mut *db)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("storage_ref")?, r.try_get("task_identifier")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+    let bus = devicevault_bus::amqp::AmqpBus::connect(d.var("DEVICEVAULT_BROKER_URL"), 1)
+        .await
+        .context("connect to the bench's vhost")?;
+    let read_task = |storage_ref: &str, ti: &str| {
+        let mut kwargs = serde_json::Map::new();
+        kwargs.insert("storage_backend".into(), "git".into());
+        kwargs.insert("storage_ref".into(), storage_ref.into());
+        kwargs.insert(
+            "storage_config".into(),
+            json!({"repo_path": d.repo, "branch": "main"}),
+        );
+        kwargs.insert("task_identifier".into(), ti.into());
+        kwargs.insert("is_binary".into(), false.into());
+        Task {
+            id: devicevault_server::roles::new_task_id(),
+            name: "storage.read".into(),
+            args: Vec::new(),
+            kwargs,
+            retries: 0,
+        }
+    };
+    let mut calls = Vec::with_capacity(500);
+    for i in 0..500 + WARM_UP {
+        let (storage_ref, ti) = &refs[rng.below(refs.len())];
+        let task = read_task(storage_ref, ti);
+        let t = Instant::now();
+        let reply = bus
+            .call("storage.git", task, Duration::from_secs(60))
+            .await
+            .context("storage.read from the bench")?;
+        let took = t.elapsed();
+        ensure!(
+            reply["content"].is_string(),
+            "storage.read replied without content: {reply}"
+        );
+        if i >= WARM_UP {
+            calls.push(took);
+        }
+    }
+    calls.sort();
+    println!(
+        "  without the API: storage.read request/reply on storage.git from this process (lapin) {}",
+        spread(&calls)
+    );
+    // A ref the worker rejects before touching the repository: what is
+    // left is RabbitMQ both ways and the worker's dispatch.
+    let mut bare = Vec::with_capacity(500);
+    for i in 0..500 + WARM_UP {
+        let task = read_task("bench-not-a-git-ref", "bench");
+        let t = Instant::now();
+        let reply = bus.call("storage.git", task, Duration::from_secs(60)).await;
+        let took = t.elapsed();
+        ensure!(
+            matches!(reply, Err(BusError::Remote(_))),
+            "storage.read of a malformed ref: expected the worker's refusal, got {reply:?}"
+        );
+        if i >= WARM_UP {
+            bare.push(took);
+        }
+    }
+    bare.sort();
+    println!(
+        "  without git: the same request/reply with a ref the worker refuses before any read {}",
+        spread(&bare)
+    );
+    println!(
+        "CPU during the {} downloads (from /proc)",
+        thousands(dl.len())
+    );
+    if let Some(cpu0) = cpu0 {
+        print_cpu(&cpu0, &cpu1, dl.len(), "download");
+    }
+    Ok(())
+}
+
+/// Phase 3: a Python Celery client's `storage.read(...).get()` against our
+/// worker and against the GitPython Celery workers, on the same version.
+async fn celery(
+    args: &DistributedBench,
+    d: &mut Deployment,
+    work: &Path,
+    python: &Path,
+    location_config: &Value,
+    db: &mut AnyConnection,
+) -> anyhow::Result<()> {
+    // The stored backup of median size.
+    let rows = sqlx::query(
+        "SELECT storage_ref, task_identifier, sha256, size FROM stored_backups ORDER BY size, id",
+    )
+    .fetch_all(&mut *db)
+    .await?;
+    let row = rows.get(rows.len() / 2).context("nothing was stored")?;
+    let storage_ref: String = row.try_get("storage_ref")?;
+    let sha256: Option<String> = row.try_get("sha256")?;
+    let size: Option<i64> = row.try_get("size")?;
+    let kwargs = json!({
+        "storage_backend": "git",
+        "storage_ref": storage_ref,
+        "storage_config": location_config,
+        "task_identifier": row.try_get::<String, _>("task_identifier")?,
+        "is_binary": false,
+    });
+    println!();
+    println!(
+        "3. Python Celery 5 client, storage.read(...).get(timeout=60), {} sequential calls against each \
+         worker, the same version ({}, {:.1} KB, the median size)",
+        args.celery_calls,
+        storage_ref,
+        size.unwrap_or(0) as f64 / 1000.0
+    );
+    std::fs::write(work.join(format!("{CELERY_MODULE}.py")), CELERY_SCRIPT)?;
+    let broker = d.var("DEVICEVAULT_BROKER_URL").to_owned();
+    for (name, queue, mode, label) in REFERENCES {
+        let log = File::create(d.logs.join(format!("celery-{name}.log")))?;
+        let worker = Command::new(python)
+            .args(["-m", "celery", "-A", CELERY_MODULE, "worker", "-Q", queue])
+            .args(["--pool=solo", "--without-heartbeat", "--without-gossip"])
+            .args(["--without-mingle", "-l", "warning", "-n"])
+            .arg(format!("{name}@%h"))
+            .current_dir(work)
+            .env("DEVICEVAULT_BENCH_BROKER_URL", &broker)
+            .env("DEVICEVAULT_BENCH_GITPYTHON_REPO", mode)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("start a GitPython Celery worker")?;
+        d.children.push((format!("Celery {label} (solo)"), worker));
+    }
+    let queues: Vec<&str> = REFERENCES.iter().map(|r| r.1).collect();
+    tokio::task::block_in_place(|| d.wait_for_consumers(&queues))?;
+
+    let cpu0 = CpuSnapshot::take(d);
+    let out = tokio::task::block_in_place(|| {
+        Command::new(python)
+            .arg(format!("{CELERY_MODULE}.py"))
+            .arg("client")
+            .arg(args.celery_calls.to_string())
+            .arg(kwargs.to_string())
+            .arg("ours=storage.git")
+            .args(REFERENCES.iter().map(|r| format!("{}={}", r.0, r.1)))
+            .current_dir(work)
+            .env("DEVICEVAULT_BENCH_BROKER_URL", &broker)
+            .stdin(Stdio::null())
+            .output()
+    })
+    .context("run the Python Celery client")?;
+    let cpu1 = CpuSnapshot::take(d);
+    ensure!(
+        out.status.success(),
+        "the Python Celery client failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    let report: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .context("the Python Celery client printed no JSON report")?;
+    let latencies = |name: &str| -> anyhow::Result<Vec<Duration>> {
+        let c = &report["content"][name];
+        ensure!(
+            sha256.is_none() || c["sha256"].as_str() == sha256.as_deref(),
+            "the {name} worker returned other content ({} bytes, sha256 {}) than was stored \
+             ({size:?} bytes, sha256 {sha256:?})",
+            c["bytes"],
+            c["sha256"]
+        );
+        let mut v: Vec<Duration> = report["latencies_ms"][name]
+            .as_array()
+            .with_context(|| format!("no latencies for {name}"))?
+            .iter()
+            .filter_map(Value::as_f64)
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+            .collect();
+        v.sort();
+        Ok(v)
+    };
+    let ours = latencies("ours")?;
+    println!(
+        "  {:<48} {}",
+        "devicevault storage-worker (storage.git)",
+        spread(&ours)
+    );
+    let mut refs = Vec::new();
+    for (name, _, _, label) in REFERENCES {
+        let v = latencies(name)?;
+        println!("  {label:<48} {}", spread(&v));
+        refs.push((label, v));
+    }
+    for (label, v) in &refs {
+        let ratio =
+            |p: f64| percentile(&ours, p).as_secs_f64() / percentile(v, p).as_secs_f64().max(1e-9);
+        println!(
+            "  ratio ours / {label}: p50 {:.2}x, p99 {:.2}x",
+            ratio(50.0),
+            ratio(99.0)
+        );
+    }
+    println!(
+        "  (every worker returned the stored bytes; the Python client's own Celery overhead is in every figure; \
+         the 3.7 ms anchor for the original was measured on this machine)"
+    );
+    let calls = (1 + REFERENCES.len()) * args.celery_calls;
+    println!(
+        "CPU during the {} Celery calls (from /proc)",
+        thousands(calls)
+    );
+    print_cpu(&cpu0, &cpu1, calls, "call");
+    // Each worker served its own share (20 warm-up calls included).
+    let served = args.celery_calls + 20;
+    let (_, rows) = cpu1.since(&cpu0);
+    let per_call = |group: &str| {
+        rows.iter()
+            .find(|(g, _)| g == group)
+            .map_or(f64::NAN, |(_, c)| ms(*c) / served as f64)
+    };
+    let mut parts = vec![format!(
+        "ours {:.2} ms",
+        per_call("storage-worker --backend git")
+    )];
+    for (_, _, _, label) in REFERENCES {
+        parts.push(format!(
+            "{label} {:.2} ms",
+            per_call(&format!("Celery {label} (solo)"))
+        ));
+    }
+    println!(
+        "  worker CPU per call it served: {} (GitPython's include its git processes)",
+        parts.join(", ")
+    );
+    Ok(())
+}
+
+// ---- Python --------------------------------------------------------------------
+
+/// A Python that imports Celery and GitPython, installing GitPython (with
+/// that Python's pip) when it is missing.
+fn python_with_celery(choice: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let python = choice.unwrap_or_else(|| {
+        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv-peers/bin/python");
+        if venv.exists() {
+            venv
+        } else {
+            PathBuf::from("python3")
+        }
+    });
+    let imports = |module: &str| {
+        Command::new(&python)
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    ensure!(
+        imports("celery"),
+        "{} cannot import celery; create the peers' venv (`python3 -m venv .venv-peers && \
+         .venv-peers/bin/pip install celery GitPython`), pass --python, or --no-celery",
+        python.display()
+    );
+    if !imports("git") {
+        println!(
+            "installing GitPython into {} (pip), for the reference worker",
+            python.display()
+        );
+        let status = Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "GitPython"])
+            .status()
+            .context("run pip")?;
+        ensure!(
+            status.success() && imports("git"),
+            "installing GitPython failed"
+        );
+    }
+    Ok(python)
+}
+
+// ---- small helpers ---------------------------------------------------------------
+
+fn expect_status(r: &HttpResponse, status: u16, what: &str) -> anyhow::Result<()> {
+    if r.status != status {
+        bail!(
+            "{what}: HTTP {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+    Ok(())
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "MET" } else { "MISSED" }
+}
+
+fn print_machine(work: &Path) {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
+        })
+        .map_or("?".into(), |kb| {
+            format!("{:.1} GiB", kb as f64 / 1_048_576.0)
+        });
+    println!(
+        "machine              {cores} cores ({model}), {mem} RAM, {}",
+        load()
+    );
+    let fs =
+        filesystem_of(work).map_or("unknown file system".into(), |(t, s)| format!("{t} on {s}"));
+    println!(
+        "work dir             {} ({fs}); the git repository and the roles' logs live there",
+        work.display()
+    );
+    let first_line = |cmd: &mut Command| {
+        cmd.output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "?".into())
+    };
+    let rabbit = first_line(Command::new("rabbitmqctl").args(["-q", "version"]));
+    let pg = first_line(
+        Command::new("psql")
+            .arg(pg_admin_url())
+            .args(["-tAc", "SHOW server_version"]),
+    );
+    let redis = first_line(Command::new("redis-cli").args(["INFO", "server"]));
+    let redis = redis
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .unwrap_or("?")
+        .trim()
+        .to_owned();
+    println!(
+        "services             RabbitMQ {rabbit}, PostgreSQL {pg}, Redis {redis} (shared with the machine's other users)"
+    );
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or("load average unknown".into(), |l| {
+        let f: Vec<&str> = l.split_whitespace().take(3).collect();
+        format!("load average {}", f.join(" "))
+    })
+}
+
+/// File system type and source of `path` (the longest mount point that
+/// contains it, from `/proc/self/mountinfo`).
+fn filesystem_of(path: &Path) -> Option<(String, String)> {
+    let path = std::fs::canonicalize(path).ok()?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mut best: Option<(usize, String, String)> = None;
+    for line in info.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(dash) = fields.iter().position(|f| *f == "-") else {
+            continue;
+        };
+        let (Some(mount), Some(fstype), Some(source)) =
+            (fields.get(4), fields.get(dash + 1), fields.get(dash + 2))
+        else {
+            continue;
+        };
+        // Mount points with spaces are escaped (`\040`); none matters here.
+        if path.starts_with(mount) {
+            let depth = Path::new(mount).components().count();
+            if best.as_ref().is_none_or(|b| depth >= b.0) {
+                best = Some((depth, (*fstype).to_owned(), (*source).to_owned()));
+            }
+        }
+    }
+    best.map(|(_, t, s)| (t, s))
+}
+
+/// The first `n` consecutive free ports from 10000, below the ephemeral
+/// range, so the roles' own connections keep theirs.
+fn free_port_range(n: usize) -> anyhow::Result<u16> {
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<usize>().ok())
+        .unwrap_or(32768);
+    let mut base = 10_000usize;
+    while base + n <= ephemeral_start {
+        let taken = (base..base + n)
+            .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_err());
+        match taken {
+            Some(port) => base = port + 1,
+            None => return Ok(base as u16),
+        }
+    }
+    bail!(
+        "no {n} consecutive free ports between 10000 and the ephemeral range (from {ephemeral_start})"
+    )
+}
+
+fn parse_lines(spec: &str) -> anyhow::Result<(usize, Option<usize>)> {
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .with_context(|| format!("--config-lines: `{s}` is not a number of lines"))
+    };
+    match spec.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (parse(a)?, parse(b)?);
+            if a > b {
+                bail!("--config-lines: {a}-{b} is an empty range");
+            }
+            Ok((a, Some(b)))
+        }
+        None => Ok((parse(spec)?, None)),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// `p50 …, p99 …, max …` of sorted latencies, in milliseconds.
+fn spread(sorted: &[Duration]) -> String {
+    format!(
+        "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        ms(percentile(sorted, 50.0)),
+        ms(percentile(sorted, 99.0)),
+        ms(percentile(sorted, 100.0))
+    )
+}
+
+/// The same for durations read from millisecond timestamps.
+fn spread_whole(sorted: &[Duration]) -> String {
+    format!(
+        "p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        ms(percentile(sorted, 50.0)),
+        ms(percentile(sorted, 99.0)),
+        ms(percentile(sorted, 100.0))
+    )
+}
+
+/// Thousands separated by commas.
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Deterministic pseudo-random numbers; no dependency needed for a bench.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        (x % n as u64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_the_nearest_rank() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&v, 50.0), Duration::from_millis(51));
+        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&v, 100.0), Duration::from_millis(100));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_reference_worker_script_is_embedded_whole() {
+        assert!(CELERY_SCRIPT.contains("name=\"storage.read\""));
+        assert!(CELERY_SCRIPT.contains("def client("));
+    }
+}
