@@ -208,7 +208,15 @@ impl GitBackend {
         editor
             .upsert(rel_path.as_str(), EntryKind::Blob, blob_id)
             .map_err(StorageError::git(format!("place {rel_path} in tree")))?;
-        let tree = editor.write().map_err(StorageError::git("write tree"))?;
+        // The checked editor stats every entry of every tree it writes (one
+        // per device in a large repository) to prove the objects exist; ours
+        // do: the blob was written above, the subtrees are written by the
+        // editor itself, and the rest comes from the parent commit. The path
+        // was validated when it became a `RelPath`.
+        let tree = editor
+            .detach()
+            .write(|tree| repo.write_object(tree).map(gix::Id::detach))
+            .map_err(StorageError::git("write tree"))?;
         let signature = gix::actor::Signature {
             name: cfg.author_name.as_str().into(),
             email: cfg.author_email.as_str().into(),
@@ -219,7 +227,7 @@ impl GitBackend {
             None => cfg.message_for(rel_path),
         };
         let commit = gix::objs::Commit {
-            tree: tree.detach(),
+            tree,
             parents: parent.into_iter().collect(),
             author: signature.clone(),
             committer: signature,
