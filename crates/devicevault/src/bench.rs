@@ -3,6 +3,7 @@
 //! Benchmarks measure and print; they never assert. Each prints the target
 //! beside the figure so a reader sees at once where we stand.
 
+use crate::bench_util::{XorShift, percentile};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -197,14 +198,6 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
 /// Versions a storage worker with several tasks in hand stores as one group.
 const GROUP_COMMIT: usize = 16;
 
@@ -299,24 +292,6 @@ fn time_fast_import(repo: &Path, set: &[Version]) -> anyhow::Result<Duration> {
         bail!("git fast-import failed");
     }
     Ok(elapsed)
-}
-
-/// Deterministic pseudo-random numbers; no dependency needed for a bench.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// `versions` configurations of about `size` bytes over `devices` devices,

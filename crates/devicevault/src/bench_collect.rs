@@ -5,6 +5,7 @@
 //! CPU time and peak memory read from `/proc/self` are the collector's alone;
 //! the simulator's own figures are read from `/proc/<pid>` and printed beside.
 
+use crate::bench_util::{free_port_range, ms, parse_lines};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -62,44 +63,6 @@ impl Drop for SimChild {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn parse_lines(spec: &str) -> anyhow::Result<(usize, Option<usize>)> {
-    let parse = |s: &str| {
-        s.trim()
-            .parse::<usize>()
-            .with_context(|| format!("--config-lines: `{s}` is not a number of lines"))
-    };
-    match spec.split_once('-') {
-        Some((a, b)) => {
-            let (a, b) = (parse(a)?, parse(b)?);
-            if a > b {
-                bail!("--config-lines: {a}-{b} is an empty range");
-            }
-            Ok((a, Some(b)))
-        }
-        None => Ok((parse(spec)?, None)),
-    }
-}
-
-/// The first `n` consecutive free ports from 10000, below the ephemeral range.
-fn free_port_range(n: usize) -> anyhow::Result<u16> {
-    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<usize>().ok())
-        .unwrap_or(32768);
-    let mut base = 10_000usize;
-    while base + n <= ephemeral_start {
-        let taken = (base..base + n)
-            .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_err());
-        match taken {
-            Some(port) => base = port + 1,
-            None => return Ok(base as u16),
-        }
-    }
-    bail!(
-        "no {n} consecutive free ports between 10000 and the ephemeral range (from {ephemeral_start}); pass --base-port"
-    )
 }
 
 fn start_sim(
@@ -316,10 +279,6 @@ async fn time_single(
 
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 pub fn run(args: CollectBench) -> anyhow::Result<()> {

@@ -20,6 +20,9 @@
 //! Everything it created (vhost, database, streams, work directory) is
 //! removed at the end, also when a phase fails.
 
+use crate::bench_util::{
+    XorShift, free_port_range, ms, parse_lines, percentile, spread, spread_whole, thousands,
+};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -1431,104 +1434,6 @@ fn filesystem_of(path: &Path) -> Option<(String, String)> {
         }
     }
     best.map(|(_, t, s)| (t, s))
-}
-
-/// The first `n` consecutive free ports from 10000, below the ephemeral
-/// range, so the roles' own connections keep theirs.
-fn free_port_range(n: usize) -> anyhow::Result<u16> {
-    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<usize>().ok())
-        .unwrap_or(32768);
-    let mut base = 10_000usize;
-    while base + n <= ephemeral_start {
-        let taken = (base..base + n)
-            .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_err());
-        match taken {
-            Some(port) => base = port + 1,
-            None => return Ok(base as u16),
-        }
-    }
-    bail!(
-        "no {n} consecutive free ports between 10000 and the ephemeral range (from {ephemeral_start})"
-    )
-}
-
-fn parse_lines(spec: &str) -> anyhow::Result<(usize, Option<usize>)> {
-    let parse = |s: &str| {
-        s.trim()
-            .parse::<usize>()
-            .with_context(|| format!("--config-lines: `{s}` is not a number of lines"))
-    };
-    match spec.split_once('-') {
-        Some((a, b)) => {
-            let (a, b) = (parse(a)?, parse(b)?);
-            if a > b {
-                bail!("--config-lines: {a}-{b} is an empty range");
-            }
-            Ok((a, Some(b)))
-        }
-        None => Ok((parse(spec)?, None)),
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-/// `p50 …, p99 …, max …` of sorted latencies, in milliseconds.
-fn spread(sorted: &[Duration]) -> String {
-    format!(
-        "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        ms(percentile(sorted, 50.0)),
-        ms(percentile(sorted, 99.0)),
-        ms(percentile(sorted, 100.0))
-    )
-}
-
-/// The same for durations read from millisecond timestamps.
-fn spread_whole(sorted: &[Duration]) -> String {
-    format!(
-        "p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
-        ms(percentile(sorted, 50.0)),
-        ms(percentile(sorted, 99.0)),
-        ms(percentile(sorted, 100.0))
-    )
-}
-
-/// Thousands separated by commas.
-fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Deterministic pseudo-random numbers; no dependency needed for a bench.
-struct XorShift(u64);
-
-impl XorShift {
-    fn below(&mut self, n: usize) -> usize {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        (x % n as u64) as usize
-    }
 }
 
 #[cfg(test)]

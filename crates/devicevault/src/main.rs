@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_collect;
+mod bench_util;
 mod device_cmd;
 mod limits;
 mod roles_cmd;
