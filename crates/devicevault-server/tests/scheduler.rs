@@ -2,7 +2,6 @@
 //! `Enqueue` that creates the job rows as the dispatcher does and records
 //! every call.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,84 +13,12 @@ use devicevault_server::scheduler::{
     validate,
 };
 
-// ---- a fresh database per test (the pattern of devicevault-db's tests) ----
+// ---- a fresh database per test (devicevault-db's helper) ----
 
-struct TestDb {
-    db: Db,
-    _dir: Option<tempfile::TempDir>,
-    pg_name: Option<String>,
-}
+#[path = "../../devicevault-db/tests/support/test_db.rs"]
+mod test_db;
 
-fn admin_url() -> String {
-    std::env::var("DEVICEVAULT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn unique_name() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "dv_sched_{}_{}_{}",
-        std::process::id(),
-        nanos,
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-async fn admin_exec(sql: String) {
-    sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url())
-        .await
-        .expect("PostgreSQL must be running (scripts/test starts it)");
-    sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql))
-        .await
-        .unwrap();
-}
-
-impl TestDb {
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("devicevault.db").display());
-        Self {
-            db: Db::connect(&url).await.unwrap(),
-            _dir: Some(dir),
-            pg_name: None,
-        }
-    }
-
-    async fn postgres() -> Self {
-        let name = unique_name();
-        admin_exec(format!("CREATE DATABASE {name}")).await;
-        let base = admin_url();
-        let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-        Self {
-            db: Db::connect(&url).await.unwrap(),
-            _dir: None,
-            pg_name: Some(name),
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some(name) = self.pg_name.take() {
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(admin_exec(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )));
-            })
-            .join()
-            .unwrap();
-        }
-    }
-}
+use test_db::TestDb;
 
 // ---- the test Enqueue -------------------------------------------------------
 
@@ -480,17 +407,6 @@ async fn the_loop_initialises_new_schedules_and_runs_due_ones_until_shutdown(t: 
         "the first slot after now: {fresh_next}"
     );
     assert_eq!(init_next_runs(db, Timestamp::now()).await.unwrap(), 0);
-}
-
-macro_rules! both_engines {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test] async fn $case() { super::$case(super::TestDb::sqlite().await).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test] async fn $case() { super::$case(super::TestDb::postgres().await).await } )*
-        }
-    };
 }
 
 both_engines!(
