@@ -11,6 +11,8 @@ use devicevault_db::Db;
 /// A fresh, migrated database that is removed when dropped.
 pub struct TestDb {
     pub db: Db,
+    /// What `db` connected to, for a raw connection beside it.
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg_name: Option<String>,
 }
@@ -50,6 +52,7 @@ impl TestDb {
         let url = format!("sqlite:{}", dir.path().join("devicevault.db").display());
         Self {
             db: Db::connect(&url).await.unwrap(),
+            url,
             _dir: Some(dir),
             pg_name: None,
         }
@@ -62,6 +65,7 @@ impl TestDb {
         let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
         Self {
             db: Db::connect(&url).await.unwrap(),
+            url,
             _dir: None,
             pg_name: Some(name),
         }

@@ -1,0 +1,94 @@
+//! The backup lists stay fast at millions of rows because each page walks
+//! an index in the list's order instead of sorting the table. This checks
+//! the plans each engine chooses for the lists' queries (the same SQL as
+//! `Db::stored_backups` / `Db::backup_results`), so that a migration that
+//! drops or reorders an index fails here rather than in production. The
+//! time a page takes at a million rows is a benchmark figure
+//! (`devicevault bench pipeline`), not a test.
+
+#[path = "support/test_db.rs"]
+mod test_db;
+
+use sqlx::{AnyConnection, Connection as _, Executor as _, Row as _};
+use test_db::TestDb;
+
+const TABLES: [&str; 2] = ["stored_backups", "device_backup_results"];
+
+/// The page queries as `Db::newest_first` writes them, with and without the
+/// device filter.
+fn page_queries(table: &str) -> [String; 2] {
+    [
+        format!(
+            "SELECT * FROM {table} WHERE device_id = 7 \
+             ORDER BY timestamp DESC, id DESC LIMIT 50 OFFSET 0"
+        ),
+        format!("SELECT * FROM {table} ORDER BY timestamp DESC, id DESC LIMIT 50 OFFSET 0"),
+    ]
+}
+
+async fn plan_lines(conn: &mut AnyConnection, explain: &str, sql: &str) -> Vec<String> {
+    let rows = conn
+        .fetch_all(sqlx::AssertSqlSafe(format!("{explain} {sql}")))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            // SQLite: (id, parent, notused, detail); PostgreSQL: one text column.
+            let last = r.len() - 1;
+            r.try_get::<String, _>(last).unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn sqlite_pages_walk_an_index_in_list_order() {
+    let t = TestDb::sqlite().await;
+    let mut conn = AnyConnection::connect(&t.url).await.unwrap();
+    for table in TABLES {
+        for sql in page_queries(table) {
+            let plan = plan_lines(&mut conn, "EXPLAIN QUERY PLAN", &sql).await;
+            let text = plan.join(" | ");
+            assert!(
+                plan.iter()
+                    .any(|l| l.contains(" USING INDEX ") || l.contains(" USING COVERING INDEX ")),
+                "{sql}: no index in the plan: {text}"
+            );
+            assert!(
+                !text.contains("TEMP B-TREE"),
+                "{sql}: sorts instead of walking an index: {text}"
+            );
+        }
+        let count = format!("SELECT COUNT(*) FROM {table} WHERE device_id = 7");
+        let text = plan_lines(&mut conn, "EXPLAIN QUERY PLAN", &count)
+            .await
+            .join(" | ");
+        assert!(text.contains("INDEX"), "{count}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn postgres_pages_walk_an_index_in_list_order() {
+    let t = TestDb::postgres().await;
+    let mut conn = AnyConnection::connect(&t.url).await.unwrap();
+    // An empty table is cheapest to scan and sort; with scans and sorts
+    // priced out, a Sort left in the plan means no index gives the order.
+    for off in ["enable_seqscan", "enable_bitmapscan", "enable_sort"] {
+        conn.execute(sqlx::AssertSqlSafe(format!("SET {off} = off")))
+            .await
+            .unwrap();
+    }
+    for table in TABLES {
+        for sql in page_queries(table) {
+            let plan = plan_lines(&mut conn, "EXPLAIN", &sql).await;
+            let text = plan.join(" | ");
+            assert!(
+                text.contains("Index Scan Backward") || text.contains("Index Only Scan Backward"),
+                "{sql}: not an index walk newest first: {text}"
+            );
+            assert!(
+                !text.contains("Sort"),
+                "{sql}: sorts instead of walking an index: {text}"
+            );
+        }
+    }
+}
