@@ -440,7 +440,14 @@ impl AmqpBus {
         task: &Task,
         reply_to: Option<&str>,
     ) -> Result<(), BusError> {
-        let m = celery::task_message(task, reply_to, None).map_err(BusError::Malformed)?;
+        let mut m = celery::task_message(task, reply_to, None).map_err(BusError::Malformed)?;
+        if reply_to.is_some() {
+            // A request whose caller waits for the reply gains nothing from
+            // surviving a broker restart (the caller's exclusive reply queue
+            // does not), and a transient message is confirmed without a
+            // disk write: one less wait on every download.
+            m.properties = m.properties.with_delivery_mode(1);
+        }
         self.send(&Route::Task(queue), &m.body, m.properties).await
     }
 

@@ -549,6 +549,47 @@ async fn queues_are_declared_exactly_as_celery_declares_them() {
 }
 
 #[tokio::test]
+async fn a_call_request_is_transient_and_names_its_reply_queue() {
+    // A caller waits for its reply at most its timeout, on an exclusive
+    // queue that a broker restart removes: its request is not persisted
+    // (no disk write before the confirm), while published tasks are.
+    let bus = bus().await;
+    let q = unique("transient");
+    bus.publish(&q, task("t0")).await.unwrap();
+    let caller = bus.clone();
+    let call_q = q.clone();
+    let call = tokio::spawn(async move {
+        caller
+            .call(&call_q, task("t1"), Duration::from_millis(1500))
+            .await
+    });
+    let (_conn, ch) = raw_channel().await;
+    let mut got = Vec::new();
+    within(5, async {
+        while got.len() < 2 {
+            got.extend(drain(&ch, &q).await);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let mode = |id: &str| {
+        let m = got
+            .iter()
+            .find(|m| m.properties.correlation_id().as_ref().unwrap().as_str() == id)
+            .unwrap();
+        (
+            *m.properties.delivery_mode(),
+            m.properties.reply_to().is_some(),
+        )
+    };
+    assert_eq!(mode("t0"), (Some(2), false), "a task is persistent");
+    assert_eq!(mode("t1"), (Some(1), true), "a call's request is transient");
+    let e = call.await.unwrap().unwrap_err();
+    assert!(matches!(e, BusError::Timeout { .. }), "{e:?}");
+    cleanup(&bus, &q, &[]).await;
+}
+
+#[tokio::test]
 async fn debug_output_hides_the_password() {
     let url = url();
     let password = url
