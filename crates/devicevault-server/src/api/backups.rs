@@ -172,8 +172,9 @@ pub async fn read_stored(state: &Shared, s: &StoredBackup) -> ApiResult<Vec<u8>>
 
 async fn download(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
     let s = state.db.stored_backup(id_of(id)?).await?;
-    let content = read_stored(&state, &s).await?;
-    let device = state.db.device(s.device_id).await.ok();
+    // The device only names the file: look it up while the content is read.
+    let (content, device) = tokio::join!(read_stored(&state, &s), state.db.device(s.device_id));
+    let (content, device) = (content?, device.ok());
     let stem = device
         .map(|d| RelPath::sanitize_segment(&d.fields.name))
         .unwrap_or_else(|| format!("device-{}", s.device_id));
