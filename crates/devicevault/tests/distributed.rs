@@ -187,8 +187,31 @@ impl Drop for PrivateRedis {
     }
 }
 
+/// How the broker is restarted in the middle of the fault run.
+#[derive(Clone, Copy)]
+enum BrokerRestart {
+    /// The deployment's own vhost (connections closed, queues recovered
+    /// from disk): runs beside the other tests.
+    Vhost,
+    /// The whole RabbitMQ node (`stop_app`, `start_app`): disturbs every
+    /// other user of the broker, so it runs alone.
+    Node,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_job_ends_stored_once_through_kill_9_and_broker_and_redis_restarts() {
+    fault_run(BrokerRestart::Vhost).await;
+}
+
+/// The same run through a restart of the whole RabbitMQ node. `scripts/test`
+/// runs the ignored tests after the parallel suite has finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "restarts the shared RabbitMQ node; scripts/test runs it alone"]
+async fn every_job_ends_stored_once_through_kill_9_and_a_rabbitmq_node_restart() {
+    fault_run(BrokerRestart::Node).await;
+}
+
+async fn fault_run(broker: BrokerRestart) {
     const DEVICES: usize = 1000;
     let mut redis = PrivateRedis::start();
     let env = vec![
@@ -251,7 +274,10 @@ async fn every_job_ends_stored_once_through_kill_9_and_broker_and_redis_restarts
         .await
         .unwrap()
         .total;
-    tokio::task::block_in_place(|| h.processes().restart_broker());
+    tokio::task::block_in_place(|| match broker {
+        BrokerRestart::Vhost => h.processes().restart_broker(),
+        BrokerRestart::Node => h.processes().restart_broker_node(),
+    });
     tokio::time::sleep(Duration::from_millis(500)).await;
     tokio::task::block_in_place(|| redis.restart());
     assert!(

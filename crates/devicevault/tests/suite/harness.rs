@@ -200,6 +200,16 @@ impl Processes {
         sh(Command::new("rabbitmqctl").args(["restart_vhost", "--vhost", &self.name]));
     }
 
+    /// Stops and starts the whole RabbitMQ application: every vhost, every
+    /// connection. Only for tests that run alone (`#[ignore]`d; `scripts/test`
+    /// runs them after the parallel suite).
+    pub fn restart_broker_node(&self) {
+        sh(Command::new("rabbitmqctl").arg("stop_app"));
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        sh(Command::new("rabbitmqctl").arg("start_app"));
+        sh(Command::new("rabbitmqctl").arg("await_startup"));
+    }
+
     pub fn database_url(&self) -> &str {
         &self
             .env
