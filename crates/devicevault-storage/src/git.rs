@@ -32,9 +32,10 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use devicevault_core::{BranchName, CommitId, RelPath, StorageBackendKind, StorageRef};
 use gix::ObjectId;
@@ -43,9 +44,18 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::lock::FileLock;
-use crate::{Backend, StorageError, StoreItem, Stored, sha256_hex};
+use crate::{Backend, Maintenance, StorageError, StoreItem, Stored, sha256_hex};
 
 const LOCK_FILE: &str = "devicevault.lock";
+/// Held while the repository is repacked, so that two workers of one
+/// repository do not pack the same objects at once.
+const MAINTENANCE_LOCK_FILE: &str = "devicevault-maintenance.lock";
+/// Loose objects are counted in this many of the 256 fan-out directories
+/// and scaled up (git samples one; sixteen keep small repositories exact
+/// enough for a low threshold).
+const SAMPLED_FANOUT_DIRS: u64 = 16;
+/// Past this many packs, a repack merges them all into one.
+const MAX_PACKS: usize = 16;
 const MAX_CAS_ATTEMPTS: u32 = 8;
 
 /// Configuration of a Git location (the keys of the seed, plus optional
@@ -71,6 +81,13 @@ pub struct GitConfig {
     /// How long a store waits for another writer of the same repository.
     #[serde(default = "default_lock_timeout_ms")]
     pub lock_timeout_ms: u64,
+    /// Pack the repository's loose objects (`git repack`) once about this
+    /// many have accumulated; 0 never does. Every commit writes its root
+    /// tree again (one entry per device), so an unpacked repository of a
+    /// large fleet grows by megabytes a minute; packed, git stores those
+    /// trees as deltas. The default is git's own `gc.auto`.
+    #[serde(default = "default_pack_loose_objects")]
+    pub pack_loose_objects: u64,
 }
 
 fn default_author_name() -> String {
@@ -84,6 +101,9 @@ fn yes() -> bool {
 }
 fn default_lock_timeout_ms() -> u64 {
     30_000
+}
+fn default_pack_loose_objects() -> u64 {
+    6_700
 }
 
 impl GitConfig {
@@ -116,6 +136,7 @@ impl GitConfig {
             author_email: default_author_email(),
             fsync: true,
             lock_timeout_ms: default_lock_timeout_ms(),
+            pack_loose_objects: default_pack_loose_objects(),
         }
     }
 
@@ -200,8 +221,7 @@ impl GitBackend {
             }
             None => ObjectId::empty_tree(repo.object_hash()),
         };
-        repo.write_blob(content)
-            .map_err(StorageError::git("write blob"))?;
+        write_retrying("write blob", || repo.write_blob(content))?;
         let mut editor = repo
             .edit_tree(base_tree)
             .map_err(StorageError::git("read tree"))?;
@@ -213,10 +233,9 @@ impl GitBackend {
         // do: the blob was written above, the subtrees are written by the
         // editor itself, and the rest comes from the parent commit. The path
         // was validated when it became a `RelPath`.
-        let tree = editor
-            .detach()
-            .write(|tree| repo.write_object(tree).map(gix::Id::detach))
-            .map_err(StorageError::git("write tree"))?;
+        let tree = editor.detach().write(|tree| {
+            write_retrying("write tree", || repo.write_object(tree)).map(gix::Id::detach)
+        })?;
         let signature = gix::actor::Signature {
             name: cfg.author_name.as_str().into(),
             email: cfg.author_email.as_str().into(),
@@ -235,9 +254,7 @@ impl GitBackend {
             message: message.into(),
             extra_headers: Vec::new(),
         };
-        let id = repo
-            .write_object(&commit)
-            .map_err(StorageError::git("write commit"))?;
+        let id = write_retrying("write commit", || repo.write_object(&commit))?;
         Ok((id.detach(), true))
     }
 
@@ -358,6 +375,10 @@ impl Backend for GitBackend {
         })
     }
 
+    fn maintain(&self) -> Result<Maintenance, StorageError> {
+        self.repack()
+    }
+
     fn read(&self, storage_ref: &StorageRef) -> Result<Vec<u8>, StorageError> {
         let StorageRef::Git { path, commit, .. } = storage_ref else {
             return Err(StorageError::InvalidConfig {
@@ -385,6 +406,132 @@ impl Backend for GitBackend {
             .find_blob(entry.object_id())
             .map_err(StorageError::git(format!("read blob of {path}")))?;
         Ok(blob.data.clone())
+    }
+}
+
+impl GitBackend {
+    /// Packs loose objects with `git repack -d` once about
+    /// `pack_loose_objects` of them have accumulated (all packs into one
+    /// with `-a` once there are more than [`MAX_PACKS`]). Runs beside stores
+    /// and reads: git writes the new pack before removing the loose copies,
+    /// and a reader that misses an object looks for new packs; unreachable
+    /// objects are left alone (a batch being written may not be on the
+    /// branch yet).
+    fn repack(&self) -> Result<Maintenance, StorageError> {
+        let threshold = self.config.pack_loose_objects;
+        if threshold == 0 {
+            return Ok(Maintenance::NotNeeded);
+        }
+        let repo = match open_existing(&self.config.repo_path) {
+            Ok(repo) => repo,
+            // Nothing stored yet.
+            Err(StorageError::NotFound { .. }) => return Ok(Maintenance::NotNeeded),
+            Err(e) => return Err(e),
+        };
+        let git_dir = repo.common_dir().to_owned();
+        let objects = git_dir.join("objects");
+        let loose_before = estimate_loose_objects(&objects)?;
+        if loose_before < threshold {
+            return Ok(Maintenance::NotNeeded);
+        }
+        let _lock = match FileLock::acquire(&git_dir.join(MAINTENANCE_LOCK_FILE), Duration::ZERO) {
+            Ok(lock) => lock,
+            Err(StorageError::LockTimeout { .. }) => return Ok(Maintenance::Busy),
+            Err(e) => return Err(e),
+        };
+        let started = Instant::now();
+        let all = count_packs(&objects)? > MAX_PACKS;
+        let mut git = Command::new("git");
+        // As isolated as the repository is opened: no system or user
+        // configuration, no GIT_* variables of whoever runs the worker.
+        git.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .arg("--git-dir")
+            .arg(&git_dir)
+            .arg("-c")
+            .arg(format!("safe.directory={}", git_dir.display()))
+            // One core: stores and reads go on beside it.
+            .args(["-c", "pack.threads=1", "repack", "-d", "-q"]);
+        if all {
+            git.arg("-a");
+        }
+        let out = git.output().map_err(|e| StorageError::Git {
+            context: "run git repack (is git installed?)".into(),
+            message: e.to_string(),
+        })?;
+        if !out.status.success() {
+            return Err(StorageError::Git {
+                context: format!("git repack in {}", git_dir.display()),
+                message: format!(
+                    "{}: {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
+        Ok(Maintenance::Packed {
+            loose_before,
+            loose_after: estimate_loose_objects(&objects)?,
+            took: started.elapsed(),
+        })
+    }
+}
+
+/// Runs `write` (of one object) up to three times. A loose object write can
+/// lose a race with a concurrent `git repack`, whose prune-packed removes a
+/// fan-out directory the moment it is empty: between gix creating the
+/// directory and moving the object into it. Writing an object again is
+/// harmless, its name is its content; an error that is not that race (a
+/// full disk) fails the same way three times.
+fn write_retrying<T, E: std::fmt::Display>(
+    what: &str,
+    mut write: impl FnMut() -> Result<T, E>,
+) -> Result<T, StorageError> {
+    let mut attempt = 1;
+    loop {
+        match write() {
+            Ok(v) => return Ok(v),
+            Err(_) if attempt < 3 => attempt += 1,
+            Err(e) => return Err(StorageError::git(what)(e)),
+        }
+    }
+}
+
+/// Loose objects in `objects`, estimated from the first
+/// [`SAMPLED_FANOUT_DIRS`] fan-out directories (object ids are uniformly
+/// distributed).
+fn estimate_loose_objects(objects: &Path) -> Result<u64, StorageError> {
+    let mut sampled = 0u64;
+    for dir in 0..SAMPLED_FANOUT_DIRS {
+        let path = objects.join(format!("{dir:02x}"));
+        let entries = match fs::read_dir(&path) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(StorageError::io(format!("list {}", path.display()))(e)),
+        };
+        sampled += entries
+            .filter_map(Result::ok)
+            .filter(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.len() >= 38 && name.bytes().all(|b| b.is_ascii_hexdigit())
+            })
+            .count() as u64;
+    }
+    Ok(sampled * (256 / SAMPLED_FANOUT_DIRS))
+}
+
+fn count_packs(objects: &Path) -> Result<usize, StorageError> {
+    let path = objects.join("pack");
+    match fs::read_dir(&path) {
+        Ok(entries) => Ok(entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".pack"))
+            .count()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(StorageError::io(format!("list {}", path.display()))(e)),
     }
 }
 

@@ -79,11 +79,35 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Reads back the exact bytes a previous store returned `storage_ref` for.
     fn read(&self, storage_ref: &StorageRef) -> Result<Vec<u8>, StorageError>;
 
+    /// Housekeeping that keeps the store compact (the Git backend packs
+    /// loose objects once enough have accumulated). Cheap when there is
+    /// nothing to do, safe beside stores and reads in any process, and never
+    /// needed for correctness: a failure only means the store stays larger.
+    fn maintain(&self) -> Result<Maintenance, StorageError> {
+        Ok(Maintenance::NotNeeded)
+    }
+
     /// Parses the text form of a ref and reads it.
     fn read_str(&self, storage_ref: &str) -> Result<Vec<u8>, StorageError> {
         let r = StorageRef::parse(self.kind(), storage_ref)?;
         self.read(&r)
     }
+}
+
+/// What [`Backend::maintain`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Maintenance {
+    /// Nothing to do.
+    NotNeeded,
+    /// Another process is maintaining the same store.
+    Busy,
+    /// Loose objects were packed: about `loose_before` of them (an estimate
+    /// from a sample of the object directories, as git makes it), in `took`.
+    Packed {
+        loose_before: u64,
+        loose_after: u64,
+        took: std::time::Duration,
+    },
 }
 
 /// Builds the backend of `kind` from a location's JSON `config`. The one

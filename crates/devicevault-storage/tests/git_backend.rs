@@ -6,7 +6,7 @@ mod common;
 use common::{fsck, git, object};
 use devicevault_core::{RelPath, Retry, RetryClass};
 use devicevault_storage::git::{GitBackend, GitConfig};
-use devicevault_storage::{Backend, StorageError, StoreItem};
+use devicevault_storage::{Backend, Maintenance, StorageError, StoreItem};
 use serde_json::json;
 
 fn path(s: &str) -> RelPath {
@@ -314,4 +314,161 @@ fn a_group_commit_of_only_unchanged_items_writes_nothing() {
         assert!(!r.unwrap().changed);
     }
     assert_eq!(git(&repo, &["rev-parse", "main"]), before);
+}
+
+// ---- packing (maintenance) ----
+
+/// Stores `n` devices' configurations in batches of 25, returning each
+/// store's ref and content.
+fn fill(b: &GitBackend, n: usize, round: usize) -> Vec<(devicevault_core::StorageRef, Vec<u8>)> {
+    let items: Vec<(RelPath, Vec<u8>)> = (0..n)
+        .map(|i| {
+            (
+                path(&format!("{i}/r{i}.cfg")),
+                format!("hostname r{i}\n! round {round}\n").into_bytes(),
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    for chunk in items.chunks(25) {
+        let batch: Vec<StoreItem<'_>> = chunk
+            .iter()
+            .map(|(rel_path, content)| StoreItem {
+                content,
+                rel_path,
+                message: None,
+            })
+            .collect();
+        for (stored, (_, content)) in b.store_many(&batch).unwrap().into_iter().zip(chunk) {
+            out.push((stored.unwrap().storage_ref, content.clone()));
+        }
+    }
+    out
+}
+
+fn count_objects(repo: &std::path::Path) -> std::collections::HashMap<String, u64> {
+    git(repo, &["count-objects", "-v"])
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .filter_map(|(k, v)| Some((k.to_owned(), v.trim().parse().ok()?)))
+        .collect()
+}
+
+#[test]
+fn loose_objects_are_packed_once_past_the_threshold_and_every_version_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let b = backend(json!({ "repo_path": repo, "fsync": false, "pack_loose_objects": 400 }));
+    assert_eq!(
+        b.maintain().unwrap(),
+        Maintenance::NotNeeded,
+        "no repository yet"
+    );
+    let mut stored = fill(&b, 40, 0);
+    // 4 objects per commit (blob, device tree, root tree, commit): ~160.
+    assert_eq!(b.maintain().unwrap(), Maintenance::NotNeeded);
+    assert_eq!(count_objects(&repo)["packs"], 0);
+    stored.extend(fill(&b, 200, 1));
+    let loose = count_objects(&repo)["count"];
+    assert!(loose >= 900, "{loose} loose objects");
+    match b.maintain().unwrap() {
+        Maintenance::Packed {
+            loose_before,
+            loose_after,
+            ..
+        } => {
+            assert!(loose_before >= 400, "estimated {loose_before}");
+            assert!(loose_after < 400, "estimated {loose_after} after");
+        }
+        other => panic!("expected a repack, got {other:?}"),
+    }
+    let counts = count_objects(&repo);
+    assert_eq!(
+        counts["count"], 0,
+        "every reachable object packed: {counts:?}"
+    );
+    assert_eq!(counts["packs"], 1);
+    assert_eq!(b.maintain().unwrap(), Maintenance::NotNeeded);
+    // The same handle (its cached repository) and a fresh process both
+    // read every version; history and fsck are intact.
+    for (r, content) in &stored {
+        assert_eq!(&b.read(r).unwrap(), content, "{r}");
+    }
+    let (r, content) = &stored[17];
+    let fresh = backend(json!({ "repo_path": repo }));
+    assert_eq!(&fresh.read(r).unwrap(), content);
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "240");
+    fsck(&repo);
+    // Stores go on after the repack.
+    b.store(b"after\n", &path("1/r1.cfg")).unwrap();
+    fsck(&repo);
+}
+
+#[test]
+fn packing_is_off_at_zero_and_skipped_while_another_process_packs() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let off = backend(json!({ "repo_path": repo, "fsync": false, "pack_loose_objects": 0 }));
+    fill(&off, 100, 0);
+    assert_eq!(off.maintain().unwrap(), Maintenance::NotNeeded);
+    let on = backend(json!({ "repo_path": repo, "fsync": false, "pack_loose_objects": 50 }));
+    let held = std::fs::File::create(repo.join("devicevault-maintenance.lock")).unwrap();
+    held.lock().unwrap();
+    assert_eq!(on.maintain().unwrap(), Maintenance::Busy);
+    drop(held);
+    assert!(matches!(on.maintain().unwrap(), Maintenance::Packed { .. }));
+}
+
+#[test]
+fn stores_and_reads_go_on_while_the_repository_is_packed() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let config = json!({ "repo_path": repo, "fsync": false, "pack_loose_objects": 100 });
+    let b = std::sync::Arc::new(backend(config.clone()));
+    let mut stored = fill(&b, 300, 0);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|t| {
+            let b = b.clone();
+            let stop = stop.clone();
+            let stored = stored.clone();
+            std::thread::spawn(move || {
+                let mut reads = 0;
+                let mut i = t;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) || reads < stored.len() {
+                    let (r, content) = &stored[i % stored.len()];
+                    assert_eq!(&b.read(r).unwrap(), content, "{r}");
+                    reads += 1;
+                    i += 7;
+                }
+                reads
+            })
+        })
+        .collect();
+    let writer = {
+        let b = b.clone();
+        std::thread::spawn(move || fill(&b, 300, 1))
+    };
+    // A second worker process's handle packs, concurrently with both.
+    let packer = backend(config);
+    let mut packed = 0;
+    while !writer.is_finished() {
+        if matches!(packer.maintain().unwrap(), Maintenance::Packed { .. }) {
+            packed += 1;
+        }
+    }
+    stored.extend(writer.join().unwrap());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        assert!(r.join().unwrap() >= 300);
+    }
+    if matches!(packer.maintain().unwrap(), Maintenance::Packed { .. }) {
+        packed += 1;
+    }
+    assert!(packed >= 1, "the repository was never packed");
+    for (r, content) in &stored {
+        assert_eq!(&b.read(r).unwrap(), content, "{r}");
+    }
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "600");
+    fsck(&repo);
 }
