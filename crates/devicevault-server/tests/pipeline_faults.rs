@@ -231,3 +231,67 @@ async fn malformed_records_and_tasks_are_dead_lettered_and_work_goes_on() {
     assert_eq!(h.wait_job(&ti).await["state"], "stored");
     h.stop().await;
 }
+
+/// A git location's `pack_loose_objects`: the storage worker packs the
+/// repository in the background once that many loose objects have
+/// accumulated, and every stored version still downloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_storage_worker_packs_a_repository_past_its_threshold() {
+    let mut h = Harness::start(
+        Engine::Sqlite,
+        SimConfig {
+            devices: 60,
+            platforms: vec!["cisco_ios".into()],
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let (loc, ids) = h.inventory().await;
+    let repo = h.repo_path();
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/backup-locations/{loc}/"),
+            Some(
+                json!({"config": {"repo_path": repo, "branch": "main", "pack_loose_objects": 20}}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let mut jobs = Vec::new();
+    for id in &ids {
+        jobs.push(h.backup_now(*id).await);
+    }
+    for ti in &jobs {
+        assert_eq!(h.wait_job(ti).await["state"], "stored");
+    }
+    // Four objects per commit: 240 loose objects were written, and the
+    // worker packs after a batch once it estimates more than 20 (from a
+    // sample of the fan-out directories; 240 leaves no doubt).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let counts = git(&repo, &["count-objects", "-v"]);
+        if counts
+            .lines()
+            .any(|l| l.starts_with("packs: ") && l != "packs: 0")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never packed: {counts}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for s in h.list("/api/stored-backups/").await {
+        let r = h
+            .call(
+                "GET",
+                &format!("/api/stored-backups/{}/download/", s["id"]),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert!(!r.body.is_empty());
+    }
+    git(&repo, &["fsck", "--strict"]);
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "60");
+    h.stop().await;
+}

@@ -5,6 +5,7 @@
 //! instead of per backup.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use devicevault_core::{
     LogEntry, Operation, RelPath, RelPathError, Retry, Severity, Status, StorageBackendKind,
     StorageResult, StoreTask, Timestamp,
 };
-use devicevault_storage::{Backend, StoreItem, Stored, open_backend};
+use devicevault_storage::{Backend, Maintenance, StoreItem, Stored, open_backend};
 use serde_json::{Map, Value, json};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -137,11 +138,51 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Starts the store's housekeeping ([`Backend::maintain`]: packing a git
+/// repository's loose objects) on a blocking thread unless it is already
+/// running. Stores and reads go on meanwhile; a failure is logged and
+/// retried after a later batch, it never fails a store.
+fn maintain_in_background(backend: &Arc<dyn Backend>, running: &Arc<AtomicBool>) {
+    if running.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let backend = backend.clone();
+    let running = running.clone();
+    tokio::task::spawn_blocking(move || {
+        let outcome = backend.maintain();
+        running.store(false, Ordering::Release);
+        let storage_backend = backend.kind().as_str();
+        match outcome {
+            Ok(Maintenance::Packed {
+                loose_before,
+                loose_after,
+                took,
+            }) => tracing::info!(
+                storage_backend,
+                loose_before,
+                loose_after,
+                took_ms = took.as_millis() as u64,
+                "Packed the repository's loose objects"
+            ),
+            Ok(Maintenance::Busy) => {
+                tracing::debug!(storage_backend, "another worker is packing the repository")
+            }
+            Ok(Maintenance::NotNeeded) => {}
+            Err(e) => tracing::warn!(
+                storage_backend,
+                error = %e,
+                "Repository maintenance failed; stores go on, the repository stays larger until it succeeds"
+            ),
+        }
+    });
+}
+
 async fn write_batches(
     backend: Arc<dyn Backend>,
     mut rx: mpsc::Receiver<WriteRequest>,
     max_batch: usize,
 ) {
+    let maintaining = Arc::new(AtomicBool::new(false));
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -150,7 +191,7 @@ async fn write_batches(
                 Err(_) => break,
             }
         }
-        let backend = backend.clone();
+        let writer = backend.clone();
         let (items, replies): (Vec<_>, Vec<_>) = batch
             .into_iter()
             .map(|r| ((r.content, r.rel_path), r.reply))
@@ -164,7 +205,7 @@ async fn write_batches(
                     message: None,
                 })
                 .collect();
-            backend.store_many(&store_items).map(|results| {
+            writer.store_many(&store_items).map(|results| {
                 results
                     .into_iter()
                     .map(|r| r.map_err(HandleError::from_class))
@@ -173,7 +214,12 @@ async fn write_batches(
         })
         .await;
         let results: Vec<Result<Stored, HandleError>> = match outcome {
-            Ok(Ok(results)) => results,
+            Ok(Ok(results)) => {
+                // The check is a few directory listings; the work, when
+                // there is some, runs beside the next batches.
+                maintain_in_background(&backend, &maintaining);
+                results
+            }
             Ok(Err(e)) => {
                 let e = HandleError::from_class(e);
                 replies.iter().map(|_| Err(e.clone())).collect()
