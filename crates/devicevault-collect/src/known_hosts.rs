@@ -92,7 +92,16 @@ impl KnownHosts {
         self.path.as_deref()
     }
 
-    /// Checks `key` for `host:port`; pins it on first use.
+    /// The verdict for a host already pinned, from memory; `None` on first
+    /// contact (then [`KnownHosts::check`] pins, which writes the file).
+    pub fn lookup(&self, host: &str, port: u16, key: &PublicKey) -> Option<HostKeyCheck> {
+        let pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
+        pins.get(&host_pattern(host, port))
+            .map(|pinned| verdict(pinned, key))
+    }
+
+    /// Checks `key` for `host:port`; pins it on first use. Blocks on the
+    /// file's flush when it pins.
     pub fn check(
         &self,
         host: &str,
@@ -102,14 +111,7 @@ impl KnownHosts {
         let pattern = host_pattern(host, port);
         let mut pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(pinned) = pins.get(&pattern) {
-            return Ok(if pinned.key_data() == key.key_data() {
-                HostKeyCheck::Known
-            } else {
-                HostKeyCheck::Mismatch {
-                    pinned: fingerprint(pinned),
-                    offered: fingerprint(key),
-                }
-            });
+            return Ok(verdict(pinned, key));
         }
         if let Some(path) = &self.path {
             let err = |reason: String| CollectError::KnownHosts {
@@ -135,6 +137,17 @@ impl KnownHosts {
     }
 }
 
+fn verdict(pinned: &PublicKey, offered: &PublicKey) -> HostKeyCheck {
+    if pinned.key_data() == offered.key_data() {
+        HostKeyCheck::Known
+    } else {
+        HostKeyCheck::Mismatch {
+            pinned: fingerprint(pinned),
+            offered: fingerprint(offered),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,10 +165,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/known_hosts");
         let kh = KnownHosts::open(&path).unwrap();
+        assert_eq!(kh.lookup("10.0.0.1", 22, &key(1)), None, "not pinned yet");
         assert_eq!(
             kh.check("10.0.0.1", 22, &key(1)).unwrap(),
             HostKeyCheck::Pinned
         );
+        assert_eq!(
+            kh.lookup("10.0.0.1", 22, &key(1)),
+            Some(HostKeyCheck::Known)
+        );
+        assert!(matches!(
+            kh.lookup("10.0.0.1", 22, &key(4)),
+            Some(HostKeyCheck::Mismatch { .. })
+        ));
         assert_eq!(
             kh.check("10.0.0.1", 22, &key(1)).unwrap(),
             HostKeyCheck::Known

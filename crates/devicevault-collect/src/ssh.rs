@@ -43,7 +43,31 @@ impl client::Handler for HostKeyVerifier {
             // is a protocol violation.
             return Ok(false);
         };
-        let check = self.known_hosts.check(&self.host, self.port, key);
+        // A known host is answered from memory; a first contact appends
+        // the pin and flushes it to disk, which must not stall the
+        // runtime's threads (thousands of first contacts at once).
+        let check = match self.known_hosts.lookup(&self.host, self.port, key) {
+            Some(known) => Ok(known),
+            None => {
+                let (known_hosts, host, port, key) = (
+                    self.known_hosts.clone(),
+                    self.host.clone(),
+                    self.port,
+                    key.clone(),
+                );
+                tokio::task::spawn_blocking(move || known_hosts.check(&host, port, &key))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(CollectError::KnownHosts {
+                            path: self
+                                .known_hosts
+                                .path()
+                                .map_or_else(|| "(memory)".into(), |p| p.display().to_string()),
+                            reason: format!("pinning panicked: {e}"),
+                        })
+                    })
+            }
+        };
         let ok = matches!(check, Ok(HostKeyCheck::Known | HostKeyCheck::Pinned));
         if let Ok(HostKeyCheck::Pinned) = &check {
             tracing::info!(host = %self.host, port = self.port, fingerprint = %fingerprint(key), "pinned host key on first use");
