@@ -740,3 +740,114 @@ fn the_launcher_starts_reports_and_stops_every_role() {
         String::from_utf8_lossy(&after.stdout)
     );
 }
+
+const PASSWORD: &str = "Zq9-distributed-password-41c7";
+const ENABLE: &str = "Xk2-distributed-enable-93b0";
+
+fn assert_sealed(what: &str, text: &str) {
+    for secret in [PASSWORD, ENABLE] {
+        assert!(!text.contains(secret), "{what} contains a device secret");
+    }
+}
+
+/// A device credential's secrets appear in no role's log (at trace level),
+/// no stream entry, no task on the broker, no API response and no database
+/// row, with every role its own process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_secrets_stay_sealed_across_every_process_queue_and_stream() {
+    use devicevault_core::bus::{TaskBus as _, TaskConsumer as _};
+
+    let mut h = Harness::start_with(
+        Mode::Distributed,
+        SimConfig {
+            devices: 2,
+            platforms: vec!["cisco_ios".into()],
+            password: PASSWORD.into(),
+            enable_secret: ENABLE.into(),
+            ..SimConfig::default()
+        },
+        vec![("RUST_LOG".to_owned(), "trace".to_owned())],
+    )
+    .await;
+    let (_, ids) = h.inventory().await;
+    for id in &ids {
+        let ti = h.backup_now(*id).await;
+        assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    }
+    let mut bodies = String::new();
+    for path in [
+        "/api/credentials/".to_owned(),
+        "/api/devices/".into(),
+        format!("/api/devices/{}/", ids[0]),
+        "/api/backup-results/".into(),
+        "/api/stored-backups/".into(),
+    ] {
+        let r = h.call("GET", &path, None).await;
+        assert_eq!(r.status, 200, "{path}");
+        bodies.push_str(&String::from_utf8_lossy(&r.body));
+    }
+    assert_sealed("an API response", &bodies);
+
+    let name = h.processes().name.clone();
+    for stream in ["device:results", "storage:results"] {
+        let entries = redis_cli(&["-n", "1", "XRANGE", &format!("{name}:{stream}"), "-", "+"]);
+        assert!(entries.contains("task_identifier"), "{stream}: {entries}");
+        assert_sealed(stream, &entries);
+    }
+
+    // A collection task left on the broker (no collector consumes this
+    // group's queue) carries the credential sealed.
+    let g = h
+        .create(
+            "/api/collection-groups/",
+            json!({"name": "Vault", "rabbitmq_queue_id": "sealed-check"}),
+        )
+        .await;
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/devices/{}/", ids[0]),
+            Some(json!({"collection_group": g["id"]})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    h.backup_now(ids[0]).await;
+    let broker_url = h
+        .processes()
+        .env
+        .iter()
+        .find(|(k, _)| k == "DEVICEVAULT_BROKER_URL")
+        .unwrap()
+        .1
+        .clone();
+    let bus = devicevault_bus::AmqpBus::connect(&broker_url, 1)
+        .await
+        .unwrap();
+    let mut queue = bus.consume("collector.group.sealed-check").await.unwrap();
+    let task = tokio::time::timeout(Duration::from_secs(30), queue.next())
+        .await
+        .expect("the collection task reaches its group's queue")
+        .unwrap();
+    let body = serde_json::to_string(&(&task.task.args, &task.task.kwargs)).unwrap();
+    assert!(body.contains("password_sealed"), "{body}");
+    assert_sealed("the device.collect task on RabbitMQ", &body);
+    drop(task);
+
+    let rows = Command::new("psql")
+        .arg(h.processes().database_url())
+        .args(["-Atc", "SELECT * FROM credentials"])
+        .output()
+        .unwrap();
+    assert!(rows.status.success());
+    let rows = String::from_utf8_lossy(&rows.stdout);
+    assert!(!rows.trim().is_empty());
+    assert_sealed("the credentials table", &rows);
+
+    let logs = h.processes().log_text();
+    assert!(
+        logs.contains("Persisted storage result") && logs.contains("TRACE"),
+        "the roles' trace logs are captured"
+    );
+    assert_sealed("a role's log", &logs);
+    h.stop().await;
+}

@@ -60,6 +60,8 @@ pub struct Processes {
     pub name: String,
     pub env: Vec<(String, String)>,
     pub children: Vec<(String, Child)>,
+    /// Each role's stderr (its JSON log lines), one file per process start.
+    pub logs: PathBuf,
 }
 
 impl Processes {
@@ -109,14 +111,21 @@ impl Processes {
         .filter(|(k, _)| !overrides.iter().any(|(o, _)| o == k))
         .chain(overrides.iter().cloned())
         .collect();
+        let logs = dir.join("logs");
+        std::fs::create_dir_all(&logs).unwrap();
         let mut p = Self {
             name,
             env,
             children: Vec::new(),
+            logs,
         };
         // The API first: it migrates the database and creates the key file.
         let mut api = p.command(&["api", "--http-addr", "127.0.0.1:0"]);
-        let mut child = api.stdout(Stdio::piped()).spawn().unwrap();
+        let mut child = api
+            .stdout(Stdio::piped())
+            .stderr(p.log_file(&["api"]))
+            .spawn()
+            .unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let (mut password, mut addr) = (String::new(), None);
         let mut line = String::new();
@@ -160,8 +169,35 @@ impl Processes {
 
     /// Starts one role (again).
     pub fn spawn(&mut self, args: &[&str]) {
-        let child = self.command(args).spawn().unwrap();
+        let child = self
+            .command(args)
+            .stderr(self.log_file(args))
+            .spawn()
+            .unwrap();
         self.children.push((args.join(" "), child));
+    }
+
+    fn log_file(&self, args: &[&str]) -> std::fs::File {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "{:02}-{}.log",
+            SEQ.fetch_add(1, Ordering::Relaxed),
+            args.join("-").replace(['/', ' '], "_")
+        );
+        std::fs::File::create(self.logs.join(name)).unwrap()
+    }
+
+    /// Every log line every role has written so far.
+    pub fn log_text(&self) -> String {
+        let mut files: Vec<_> = std::fs::read_dir(&self.logs)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect()
     }
 
     /// `kill -9` of the role whose command line starts with `role`.
