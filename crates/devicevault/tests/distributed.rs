@@ -238,9 +238,22 @@ async fn fault_run(broker: BrokerRestart) {
         env,
     )
     .await;
-    // Two storage workers on the one repository.
+    // Two storage workers on the one repository, which they pack (git
+    // repack beside the stores) every ~500 loose objects: several times in
+    // the run, through the kills.
     h.processes().spawn(&["storage-worker", "--backend", "git"]);
-    let (_, ids) = h.inventory().await;
+    let (loc, ids) = h.inventory().await;
+    let repo = h.repo_path();
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/backup-locations/{loc}/"),
+            Some(
+                json!({"config": {"repo_path": repo, "branch": "main", "pack_loose_objects": 500}}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 200);
     // Faults while the run is in flight: a role killed (-9) and restarted
     // after every fifth of the submissions.
     let faults: [(&str, &[&str]); 4] = [
@@ -345,6 +358,11 @@ async fn fault_run(broker: BrokerRestart) {
         "only {stored} of {DEVICES} stored"
     );
     git(&h.repo_path(), &["fsck", "--strict"]);
+    let packs = git(&h.repo_path(), &["count-objects", "-v"]);
+    assert!(
+        !packs.contains("\npacks: 0\n"),
+        "the workers packed the repository: {packs}"
+    );
     let commits: usize = git(&h.repo_path(), &["rev-list", "--count", "main"])
         .trim()
         .parse()
