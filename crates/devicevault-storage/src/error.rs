@@ -45,13 +45,32 @@ impl StorageError {
         move |source| Self::Io { context, source }
     }
 
-    pub(crate) fn git<E: std::fmt::Display>(context: impl Into<String>) -> impl FnOnce(E) -> Self {
+    /// A gix error, with its causes: gix's own message says what it was
+    /// doing ("Could not write loose object header"), the innermost cause
+    /// why ("No space left on device").
+    pub(crate) fn git<E: std::error::Error>(context: impl Into<String>) -> impl FnOnce(E) -> Self {
         let context = context.into();
         move |e| Self::Git {
             context,
-            message: e.to_string(),
+            message: with_causes(&e),
         }
     }
+}
+
+/// `error: cause: cause…`, each cause once (some errors repeat their
+/// source's text in their own).
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 impl RetryClass for StorageError {

@@ -485,7 +485,7 @@ impl GitBackend {
 /// directory and moving the object into it. Writing an object again is
 /// harmless, its name is its content; an error that is not that race (a
 /// full disk) fails the same way three times.
-fn write_retrying<T, E: std::fmt::Display>(
+fn write_retrying<T, E: std::error::Error>(
     what: &str,
     mut write: impl FnMut() -> Result<T, E>,
 ) -> Result<T, StorageError> {
