@@ -12,7 +12,7 @@ use devicevault_collect::{CollectOptions, DeviceTarget, DriverSet, KnownHosts, c
 use devicevault_core::{StorageBackendKind, Timestamp};
 use devicevault_sim::SimConfig;
 use serde_json::{Value, json};
-use suite::harness::{Harness, Mode, git};
+use suite::harness::{Harness, Mode, SmallDisk, git};
 
 fn sim(devices: usize) -> SimConfig {
     SimConfig {
@@ -61,6 +61,7 @@ suite! {
     fs_location_keeps_one_file_per_backup: 1;
     unreachable_device_fails_with_a_reason_and_no_storage_task: 1;
     unwritable_repository_records_a_storage_failure_with_its_log: 1;
+    a_full_disk_fails_the_store_with_its_cause_and_stores_again_once_there_is_room: 1;
     missing_ref_is_a_500_with_details: 1;
     every_route_needs_a_token: 1;
     validation_not_found_conflict_and_permissions: 1;
@@ -323,6 +324,75 @@ async fn unwritable_repository_records_a_storage_failure_with_its_log(h: &mut Ha
         .call("GET", &format!("/api/stored-backups/{sid}/download/"), None)
         .await;
     assert_eq!(dl.status, 409, "{}", String::from_utf8_lossy(&dl.body));
+}
+
+async fn a_full_disk_fails_the_store_with_its_cause_and_stores_again_once_there_is_room(
+    h: &mut Harness,
+) {
+    let disk = SmallDisk::mount("4m");
+    let repo = disk.path().join("repo.git");
+    let loc = h
+        .create(
+            "/api/backup-locations/",
+            json!({"name": "small", "location_type": "git", "config": {"repo_path": repo}}),
+        )
+        .await;
+    let d = h.sim.devices()[0].clone();
+    let cred = h
+        .create("/api/credentials/", json!({"name": "c", "username": d.username(), "password": d.password(), "enable_secret": d.enable_secret()}))
+        .await;
+    let dev = h
+        .create("/api/devices/", json!({"name": "d", "address": "127.0.0.1", "port": d.port(), "driver": d.platform(), "credential": cred["id"], "backup_location": loc["id"]}))
+        .await;
+    let id = dev["id"].as_i64().unwrap();
+    let ti = h.backup_now(id).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+
+    // The disk fills up; the device's configuration changes.
+    let filler = disk.fill();
+    d.change_config();
+    let ti = h.backup_now(id).await;
+    let job = h.wait_job(&ti).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    let reason = job["reason"].to_string();
+    assert!(
+        reason.contains("No space left on device"),
+        "the job says why: {reason}"
+    );
+    let stored = h.list(&format!("/api/stored-backups/?device={id}")).await;
+    assert_eq!(stored.len(), 2, "one record per job, the failure included");
+    assert_eq!(stored[0]["status"], "failure");
+    let log = stored[0]["log"].to_string();
+    assert!(log.contains("No space left on device"), "{log}");
+    // The first version is intact and still downloads.
+    let first = stored[1]["id"].as_i64().unwrap();
+    let dl = h
+        .call(
+            "GET",
+            &format!("/api/stored-backups/{first}/download/"),
+            None,
+        )
+        .await;
+    assert_eq!(dl.status, 200, "{}", String::from_utf8_lossy(&dl.body));
+
+    // Room again: the next backup stores the changed configuration.
+    std::fs::remove_file(filler).unwrap();
+    let ti = h.backup_now(id).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    let stored = h.list(&format!("/api/stored-backups/?device={id}")).await;
+    assert_eq!(stored[0]["changed"], true);
+    let newest = stored[0]["id"].as_i64().unwrap();
+    let dl = h
+        .call(
+            "GET",
+            &format!("/api/stored-backups/{newest}/download/"),
+            None,
+        )
+        .await;
+    assert_eq!(dl.status, 200);
+    assert_eq!(dl.body, device_config(h, 0).await);
+    git(&repo, &["fsck", "--strict"]);
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "2");
 }
 
 async fn missing_ref_is_a_500_with_details(h: &mut Harness) {
