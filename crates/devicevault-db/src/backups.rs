@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::inventory::check_page;
-use crate::{BackupJob, Db, DbError, DeviceBackupResult, Listed, Page, StoredBackup};
+use crate::{BackupJob, Db, DbError, DeviceBackupResult, Listed, Page, Scope, StoredBackup};
 
 /// Where a backup job stands. States only move forward:
 /// `queued → collecting → collected → stored`, or `failed` from any
@@ -288,12 +288,14 @@ impl Db {
     pub async fn device_results(
         &self,
         device: Option<i64>,
+        scope: &Scope,
         page: Page,
     ) -> Result<Listed<DeviceBackupResult>, DbError> {
         self.newest_first(
             "device_backup_results",
             RESULT_COLUMNS,
             device,
+            scope,
             page,
             device_result,
         )
@@ -344,12 +346,14 @@ impl Db {
     pub async fn stored_backups(
         &self,
         device: Option<i64>,
+        scope: &Scope,
         page: Page,
     ) -> Result<Listed<StoredBackup>, DbError> {
         self.newest_first(
             "stored_backups",
             STORED_COLUMNS,
             device,
+            scope,
             page,
             stored_backup,
         )
@@ -366,14 +370,17 @@ impl Db {
         table: &'static str,
         columns: &'static str,
         device: Option<i64>,
+        scope: &Scope,
         page: Page,
         map: fn(&AnyRow) -> Result<T, DbError>,
     ) -> Result<Listed<T>, DbError> {
         check_page(page)?;
-        // SQLite numbers `$n` by first use, so the filter comes first.
+        // SQLite numbers `$n` by first use, so the filter comes first. The
+        // scope's condition has no parameters.
+        let in_scope = scope.on_device("device_id");
         let (where_, limit, offset) = match device {
-            Some(_) => ("WHERE device_id = $1", "$2", "$3"),
-            None => ("", "$1", "$2"),
+            Some(_) => (format!("WHERE device_id = $1 AND {in_scope}"), "$2", "$3"),
+            None => (format!("WHERE {in_scope}"), "$1", "$2"),
         };
         let mut rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {columns} FROM {table} {where_} \

@@ -18,7 +18,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::inventory::{DEVICE_COLUMNS, check_page, device, not_found};
-use crate::{Db, DbError, Device, DeviceBackupResult, DeviceFilter, JobState, Listed, Page, User};
+use crate::{
+    Db, DbError, Device, DeviceBackupResult, DeviceFilter, JobState, Listed, Page, Scope, User,
+};
 
 /// What the digest of a web session starts with in `api_tokens`.
 pub const SESSION_PREFIX: &str = "session:";
@@ -255,10 +257,12 @@ impl Db {
     pub async fn device_rows(
         &self,
         q: &DeviceQuery,
+        scope: &Scope,
         page: Page,
     ) -> Result<Listed<DeviceRow>, DbError> {
         check_page(page)?;
-        let mut conditions = Vec::new();
+        // The scope's condition has no parameters.
+        let mut conditions = vec![scope.on_group("d.device_group_id")];
         let mut n = 0;
         let mut next = || {
             n += 1;
@@ -290,11 +294,7 @@ impl Db {
         }
         let limit = next();
         let offset = next();
-        let where_ = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
+        let where_ = format!("WHERE {}", conditions.join(" AND "));
         let joins = "LEFT JOIN device_types t ON t.id = d.device_type_id \
                      LEFT JOIN device_groups g ON g.id = d.device_group_id";
         let columns = DEVICE_COLUMNS
@@ -378,41 +378,52 @@ impl Db {
     }
 
     /// Counts for the dashboard since `since` (RFC 3339 UTC).
-    pub async fn dashboard_stats(&self, since: Timestamp) -> Result<DashboardStats, DbError> {
+    pub async fn dashboard_stats(
+        &self,
+        since: Timestamp,
+        scope: &Scope,
+    ) -> Result<DashboardStats, DbError> {
         let since = since.to_string();
-        let counts = sqlx::query(
-            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(enabled), 0) AS BIGINT) AS enabled FROM devices",
-        )
+        let devices_in_scope = scope.on_group("device_group_id");
+        let in_scope = scope.on_device("device_id");
+        let counts = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(enabled), 0) AS BIGINT) AS enabled FROM devices \
+             WHERE {devices_in_scope}"
+        )))
         .fetch_one(self.pool())
         .await?;
-        let by_type = sqlx::query(
+        let by_type = sqlx::query(AssertSqlSafe(format!(
             "SELECT t.name AS name, COUNT(*) AS n FROM devices d \
              LEFT JOIN device_types t ON t.id = d.device_type_id \
-             GROUP BY t.name ORDER BY COUNT(*) DESC, t.name",
-        )
+             WHERE {} GROUP BY t.name ORDER BY COUNT(*) DESC, t.name",
+            scope.on_group("d.device_group_id")
+        )))
         .fetch_all(self.pool())
         .await?
         .iter()
         .map(|r| Ok((r.try_get("name")?, r.try_get("n")?)))
         .collect::<Result<Vec<_>, DbError>>()?;
-        let stored = sqlx::query(
-            "SELECT status, COUNT(*) AS n FROM stored_backups WHERE timestamp >= $1 GROUP BY status",
-        )
+        let stored = sqlx::query(AssertSqlSafe(format!(
+            "SELECT status, COUNT(*) AS n FROM stored_backups WHERE timestamp >= $1 \
+             AND {in_scope} GROUP BY status"
+        )))
         .bind(&since)
         .fetch_all(self.pool())
         .await?;
-        let collected = sqlx::query(
+        let collected = sqlx::query(AssertSqlSafe(format!(
             "SELECT CAST(SUM(CASE WHEN status = 'failure' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
              CAST(AVG(collection_duration_ms) AS DOUBLE PRECISION) AS avg_ms \
-             FROM device_backup_results WHERE timestamp >= $1",
-        )
+             FROM device_backup_results WHERE timestamp >= $1 AND {in_scope}"
+        )))
         .bind(&since)
         .fetch_one(self.pool())
         .await?;
-        let running = sqlx::query("SELECT COUNT(*) AS n FROM backup_jobs WHERE state_rank < 3")
-            .fetch_one(self.pool())
-            .await?
-            .try_get("n")?;
+        let running = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM backup_jobs WHERE state_rank < 3 AND {in_scope}"
+        )))
+        .fetch_one(self.pool())
+        .await?
+        .try_get("n")?;
         let mut succeeded = 0;
         let mut failed: i64 = collected.try_get::<Option<i64>, _>("failed")?.unwrap_or(0);
         for r in &stored {
@@ -437,19 +448,25 @@ impl Db {
     /// Successes (stored backups) and failures (failed collections and
     /// stores) per UTC day since `since`, oldest first; days without any
     /// are absent.
-    pub async fn outcomes_per_day(&self, since: Timestamp) -> Result<Vec<DayOutcomes>, DbError> {
+    pub async fn outcomes_per_day(
+        &self,
+        since: Timestamp,
+        scope: &Scope,
+    ) -> Result<Vec<DayOutcomes>, DbError> {
         let since = since.to_string();
-        let rows = sqlx::query(
+        let in_scope = scope.on_device("device_id");
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT day, CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(ko) AS BIGINT) AS ko FROM (\
                SELECT SUBSTR(timestamp, 1, 10) AS day, \
                  CASE WHEN status = 'success' THEN 1 ELSE 0 END AS ok, \
                  CASE WHEN status = 'failure' THEN 1 ELSE 0 END AS ko \
-               FROM stored_backups WHERE timestamp >= $1 \
+               FROM stored_backups WHERE timestamp >= $1 AND {in_scope} \
                UNION ALL \
                SELECT SUBSTR(timestamp, 1, 10) AS day, 0 AS ok, 1 AS ko \
-               FROM device_backup_results WHERE timestamp >= $1 AND status = 'failure'\
-             ) x GROUP BY day ORDER BY day",
-        )
+               FROM device_backup_results WHERE timestamp >= $1 AND status = 'failure' \
+               AND {in_scope}\
+             ) x GROUP BY day ORDER BY day"
+        )))
         .bind(&since)
         .fetch_all(self.pool())
         .await?;
@@ -471,8 +488,9 @@ impl Db {
         limit: i64,
         failed_only: bool,
         since: Option<Timestamp>,
+        scope: &Scope,
     ) -> Result<Vec<Activity>, DbError> {
-        let mut conditions = Vec::new();
+        let mut conditions = vec![scope.on_group("d.device_group_id")];
         let mut n = 0;
         if since.is_some() {
             n += 1;
@@ -483,11 +501,7 @@ impl Db {
                 "(r.status = 'failure' OR s.status = 'failure' OR jb.state = 'failed')".into(),
             );
         }
-        let where_ = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
+        let where_ = format!("WHERE {}", conditions.join(" AND "));
         let sql = format!(
             "SELECT r.task_identifier, r.device_id, d.name AS device_name, r.timestamp, \
              r.status AS collection, r.collection_duration_ms, s.id AS stored_id, \
@@ -599,7 +613,7 @@ impl Db {
         not_before: Timestamp,
     ) -> Result<Option<User>, DbError> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.password_hash, u.is_admin, u.created_at \
+            "SELECT u.id, u.username, u.password_hash, u.is_admin, u.restricted, u.created_at \
              FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_sha256 = $1 AND t.created_at >= $2",
         )
@@ -613,6 +627,7 @@ impl Db {
                 username: r.try_get("username")?,
                 password_hash: r.try_get("password_hash")?,
                 is_admin: r.try_get::<i64, _>("is_admin")? != 0,
+                restricted: r.try_get::<i64, _>("restricted")? != 0,
                 created_at: r.try_get("created_at")?,
             })
         })

@@ -48,6 +48,7 @@ fn user(row: &AnyRow) -> Result<User, sqlx::Error> {
         username: row.try_get("username")?,
         password_hash: row.try_get("password_hash")?,
         is_admin: flag(row, "is_admin")?,
+        restricted: flag(row, "restricted")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -121,7 +122,7 @@ fn credential(row: &AnyRow) -> Result<Credential, sqlx::Error> {
     })
 }
 
-const USER_COLUMNS: &str = "id, username, password_hash, is_admin, created_at";
+const USER_COLUMNS: &str = "id, username, password_hash, is_admin, restricted, created_at";
 const LOCATION_COLUMNS: &str = "id, name, location_type, config";
 const CREDENTIAL_COLUMNS: &str = "id, name, username, password_sealed, enable_secret_sealed";
 const COLLECTION_GROUP_COLUMNS: &str = "id, name, rabbitmq_queue_id";
@@ -154,7 +155,7 @@ impl Db {
         }
         let row = sqlx::query(
             "INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id, username, password_hash, is_admin, created_at",
+             RETURNING id, username, password_hash, is_admin, restricted, created_at",
         )
         .bind(username)
         .bind(password_hash)
@@ -255,7 +256,7 @@ impl Db {
     /// The user a token (given as its SHA-256) belongs to.
     pub async fn user_by_token(&self, token_sha256: &str) -> Result<Option<User>, DbError> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.password_hash, u.is_admin, u.created_at \
+            "SELECT u.id, u.username, u.password_hash, u.is_admin, u.restricted, u.created_at \
              FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = $1",
         )
         .bind(token_sha256)
@@ -698,11 +699,13 @@ impl Db {
     pub async fn list_devices(
         &self,
         filter: &DeviceFilter,
+        scope: &crate::Scope,
         page: Page,
     ) -> Result<Listed<Device>, DbError> {
         check_page(page)?;
-        // Parameters are numbered in the order the conditions are added.
-        let mut conditions = Vec::new();
+        // Parameters are numbered in the order the conditions are added
+        // (the scope's condition has none).
+        let mut conditions = vec![scope.on_group("device_group_id")];
         let mut n = 0;
         let mut next = || {
             n += 1;
@@ -722,11 +725,7 @@ impl Db {
         }
         let limit = next();
         let offset = next();
-        let where_ = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
+        let where_ = format!("WHERE {}", conditions.join(" AND "));
         let sql = format!(
             "SELECT {DEVICE_COLUMNS}, COUNT(*) OVER () AS total FROM devices {where_} \
              ORDER BY name LIMIT {limit} OFFSET {offset}"

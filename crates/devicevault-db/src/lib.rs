@@ -26,6 +26,8 @@ pub use inventory::DeviceFilter;
 pub use jobs::JobTarget;
 mod models;
 mod schedules;
+mod scope;
+pub use scope::Scope;
 
 use std::str::FromStr;
 

@@ -12,6 +12,8 @@ pub struct User {
     /// Argon2 PHC string; never leaves the server.
     pub password_hash: String,
     pub is_admin: bool,
+    /// Sees only the devices of its device groups (see [`crate::Scope`]).
+    pub restricted: bool,
     pub created_at: String,
 }
 

@@ -3,7 +3,7 @@
 use devicevault_core::{Status, StorageBackendKind, Timestamp};
 use devicevault_db::{
     DbError, DeviceFields, DeviceFilter, JobState, NewDeviceResult, NewStoredBackup, Page,
-    ScheduleFields,
+    ScheduleFields, Scope,
 };
 use serde_json::json;
 
@@ -66,6 +66,7 @@ async fn devices_are_validated_listed_filtered_and_paginated(t: TestDb) {
     let all = db
         .list_devices(
             &DeviceFilter::default(),
+            &Scope::All,
             Page {
                 limit: 10,
                 offset: 20,
@@ -83,6 +84,7 @@ async fn devices_are_validated_listed_filtered_and_paginated(t: TestDb) {
                 enabled: Some(false),
                 ..Default::default()
             },
+            &Scope::All,
             Page::default(),
         )
         .await
@@ -94,6 +96,7 @@ async fn devices_are_validated_listed_filtered_and_paginated(t: TestDb) {
                 name: Some("SW-1".into()),
                 ..Default::default()
             },
+            &Scope::All,
             Page::default(),
         )
         .await
@@ -275,7 +278,7 @@ async fn results_and_stored_backups_are_recorded_once(t: TestDb) {
     assert!(db.record_device_result(&result).await.unwrap());
     assert!(!db.record_device_result(&result).await.unwrap());
     let listed = db
-        .device_results(Some(d.id), Page::default())
+        .device_results(Some(d.id), &Scope::All, Page::default())
         .await
         .unwrap();
     assert_eq!(listed.total, 1);
@@ -306,6 +309,7 @@ async fn results_and_stored_backups_are_recorded_once(t: TestDb) {
     let page = db
         .stored_backups(
             Some(d.id),
+            &Scope::All,
             Page {
                 limit: 10,
                 offset: 0,
@@ -373,7 +377,7 @@ async fn backup_lists_filter_by_device_or_show_all_newest_first(t: TestDb) {
         offset: 1,
     };
 
-    let all = db.stored_backups(None, page).await.unwrap();
+    let all = db.stored_backups(None, &Scope::All, page).await.unwrap();
     assert_eq!(all.total, 10);
     let times: Vec<_> = all.rows.iter().map(|r| r.timestamp.as_str()).collect();
     assert_eq!(
@@ -384,15 +388,21 @@ async fn backup_lists_filter_by_device_or_show_all_newest_first(t: TestDb) {
             "2026-01-12T12:00:06.000Z"
         ]
     );
-    let only_b = db.stored_backups(Some(b.id), page).await.unwrap();
+    let only_b = db
+        .stored_backups(Some(b.id), &Scope::All, page)
+        .await
+        .unwrap();
     assert_eq!(only_b.total, 5);
     assert!(only_b.rows.iter().all(|r| r.device_id == b.id));
     assert_eq!(only_b.rows[0].timestamp, "2026-01-12T12:00:07.000Z");
 
-    let all = db.device_results(None, page).await.unwrap();
+    let all = db.device_results(None, &Scope::All, page).await.unwrap();
     assert_eq!(all.total, 10);
     assert_eq!(all.rows[0].task_identifier, format!("job-{}-8", a.id));
-    let only_a = db.device_results(Some(a.id), page).await.unwrap();
+    let only_a = db
+        .device_results(Some(a.id), &Scope::All, page)
+        .await
+        .unwrap();
     assert_eq!(only_a.total, 5);
     assert!(only_a.rows.iter().all(|r| r.device_id == a.id));
     assert_eq!(only_a.rows[0].task_identifier, format!("job-{}-6", a.id));
@@ -402,16 +412,20 @@ async fn backup_lists_filter_by_device_or_show_all_newest_first(t: TestDb) {
         limit: 10,
         offset: 100,
     };
-    let past = db.stored_backups(Some(a.id), far).await.unwrap();
+    let past = db
+        .stored_backups(Some(a.id), &Scope::All, far)
+        .await
+        .unwrap();
     assert_eq!((past.rows.len(), past.total), (0, 5));
     let none = db
-        .device_results(Some(999_999), Page::default())
+        .device_results(Some(999_999), &Scope::All, Page::default())
         .await
         .unwrap();
     assert_eq!((none.rows.len(), none.total), (0, 0));
     assert!(matches!(
         db.stored_backups(
             None,
+            &Scope::All,
             Page {
                 limit: 10,
                 offset: -1
@@ -1020,7 +1034,55 @@ async fn schedule_targets_are_enabled_devices_once_by_id(t: TestDb) {
     ));
 }
 
+async fn a_users_scope_is_every_device_or_exactly_their_device_groups(t: TestDb) {
+    let db = &t.db;
+    let admin = db.create_user("admin", "h", true).await.unwrap();
+    let reader = db.create_user("reader", "h", false).await.unwrap();
+    assert!(!reader.restricted);
+    assert_eq!(db.scope_of(&reader).await.unwrap(), Scope::All);
+    let core = db.create_device_group("core").await.unwrap();
+    let edge = db.create_device_group("edge").await.unwrap();
+    db.set_user_scope(reader.id, Some(&[edge.id, core.id]))
+        .await
+        .unwrap();
+    let reader = db.user(reader.id).await.unwrap();
+    assert!(reader.restricted);
+    let mut both = vec![core.id, edge.id];
+    both.sort_unstable();
+    assert_eq!(db.scope_of(&reader).await.unwrap(), Scope::Groups(both));
+    // An unknown group is refused and changes nothing.
+    let e = db
+        .set_user_scope(reader.id, Some(&[core.id, 999_999]))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DbError::Invalid(_)), "{e:?}");
+    assert_eq!(db.user_device_groups(reader.id).await.unwrap().len(), 2);
+    // Restricted to nothing stays restricted (never every device).
+    db.set_user_scope(reader.id, Some(&[])).await.unwrap();
+    let reader = db.user(reader.id).await.unwrap();
+    assert_eq!(db.scope_of(&reader).await.unwrap(), Scope::Groups(vec![]));
+    db.set_user_scope(reader.id, None).await.unwrap();
+    let reader = db.user(reader.id).await.unwrap();
+    assert_eq!(db.scope_of(&reader).await.unwrap(), Scope::All);
+    // Administrators see every device whatever their groups.
+    db.set_user_scope(admin.id, Some(&[core.id])).await.unwrap();
+    let admin = db.user(admin.id).await.unwrap();
+    assert_eq!(db.scope_of(&admin).await.unwrap(), Scope::All);
+    assert!(matches!(
+        db.set_user_scope(999_999, None).await.unwrap_err(),
+        DbError::NotFound { .. }
+    ));
+    // A deleted group leaves its members' scope, not the users.
+    db.set_user_scope(reader.id, Some(&[core.id]))
+        .await
+        .unwrap();
+    db.delete_device_group(core.id).await.unwrap();
+    assert!(db.user_device_groups(reader.id).await.unwrap().is_empty());
+    assert!(db.user(reader.id).await.unwrap().restricted);
+}
+
 both_engines!(
+    a_users_scope_is_every_device_or_exactly_their_device_groups,
     migrations_are_applied_once_and_reconnecting_is_harmless,
     users_are_unique_and_tokens_find_their_user,
     devices_are_validated_listed_filtered_and_paginated,

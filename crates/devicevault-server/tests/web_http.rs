@@ -801,3 +801,111 @@ async fn the_device_form_puts_messages_next_to_the_fields_and_pages_fail_politel
     assert!(compare.body.contains("Pick two versions"));
     h.stop().await;
 }
+
+/// Device groups scope the web UI as they scope the API: an administrator
+/// restricts a reader on the user's page, and the reader then sees, opens
+/// and backs up only those devices; the rest answer 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_restricted_to_a_device_group_sees_only_its_devices() {
+    let mut h = Harness::start(
+        Engine::Sqlite,
+        SimConfig {
+            devices: 2,
+            platforms: vec!["cisco_ios".into()],
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let (_, ids) = h.inventory().await;
+    let core = h
+        .create("/api/device-groups/", serde_json::json!({"name": "core"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/devices/{}/", ids[0]),
+            Some(serde_json::json!({ "device_group": core })),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let mut jobs = Vec::new();
+    for id in &ids {
+        let ti = h.backup_now(*id).await;
+        assert_eq!(h.wait_job(&ti).await["state"], "stored");
+        jobs.push(ti);
+    }
+    let other_stored = h
+        .list(&format!("/api/stored-backups/?device={}", ids[1]))
+        .await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let names: Vec<String> = h
+        .sim
+        .devices()
+        .iter()
+        .map(|d| d.name().to_owned())
+        .collect();
+
+    let db = h.server().db.clone();
+    let hash = auth::hash_password("reader password 1").unwrap();
+    let rita = db.create_user("rita", &hash, false).await.unwrap();
+    // The administrator restricts her to "core" on her user page.
+    let mut a = admin(&h).await;
+    let page = a.get(&format!("/admin/users/{}", rita.id)).await;
+    assert!(
+        page.body.contains(r#"name="scope" value="all" checked"#),
+        "unrestricted at first"
+    );
+    let csrf = page.csrf();
+    let core_s = core.to_string();
+    let r = a
+        .post(
+            &format!("/admin/users/{}/scope", rita.id),
+            &[("csrf", &csrf), ("scope", "groups"), ("group", &core_s)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(db.user(rita.id).await.unwrap().restricted);
+    assert_eq!(db.user_device_groups(rita.id).await.unwrap(), vec![core]);
+    let page = a.get(&format!("/admin/users/{}", rita.id)).await;
+    assert!(page.body.contains(r#"name="scope" value="groups" checked"#));
+
+    let mut b = Browser::new(h.server().addr);
+    b.login("rita", "reader password 1").await;
+    let list = b.get("/devices").await;
+    assert_eq!(list.device_names(), vec![names[0].clone()]);
+    let dashboard = b.get("/").await;
+    assert_eq!(dashboard.status, 200);
+    assert!(
+        !dashboard.body.contains(&names[1]),
+        "the dashboard's activity shows no other device"
+    );
+    assert_eq!(b.get(&format!("/devices/{}", ids[0])).await.status, 200);
+    for path in [
+        format!("/devices/{}", ids[1]),
+        format!("/backups/{other_stored}"),
+        format!("/backups/{other_stored}/download"),
+        format!(
+            "/devices/{}/compare?a={other_stored}&b={other_stored}",
+            ids[1]
+        ),
+        format!("/jobs/{}", jobs[1]),
+        format!("/jobs/{}/state", jobs[1]),
+    ] {
+        let r = b.get(&path).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(!r.body.contains(&names[1]), "{path} names the device");
+    }
+    let csrf = list.csrf();
+    let r = b
+        .post(&format!("/devices/{}/backup", ids[1]), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, 404);
+    let r = b
+        .post(&format!("/devices/{}/backup", ids[0]), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    h.stop().await;
+}

@@ -116,6 +116,10 @@ pub enum UserCommand {
         /// May change the inventory (otherwise read-only plus "backup now").
         #[arg(long)]
         admin: bool,
+        /// Restrict a reader to the devices of this device group (by name;
+        /// repeat for several). Without it, a reader sees every device.
+        #[arg(long = "device-group", value_name = "NAME", conflicts_with = "admin")]
+        device_groups: Vec<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -145,6 +149,7 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 username,
                 password_env,
                 admin,
+                device_groups,
                 db,
             } => {
                 if username.trim().is_empty()
@@ -157,14 +162,54 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 let password = password_from(&password_env)?;
                 let hash = auth::hash_password(&password)?;
                 let db = db.connect().await?;
-                match db.create_user(&username, &hash, admin).await {
-                    Ok(u) => println!(
-                        "created user {} (id {}, admin: {})",
-                        u.username, u.id, u.is_admin
-                    ),
+                // Resolved before the user exists: a typo must not leave a
+                // user who sees every device.
+                let mut group_ids = Vec::new();
+                if !device_groups.is_empty() {
+                    let known = db
+                        .list_device_groups(devicevault_db::Page {
+                            limit: 1_000_000,
+                            offset: 0,
+                        })
+                        .await?
+                        .rows;
+                    for name in &device_groups {
+                        match known.iter().find(|g| &g.name == name) {
+                            Some(g) => group_ids.push(g.id),
+                            None => bail!(
+                                "no device group {name:?} (there are: {})",
+                                known
+                                    .iter()
+                                    .map(|g| g.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        }
+                    }
+                }
+                let u = match db.create_user(&username, &hash, admin).await {
+                    Ok(u) => u,
                     Err(DbError::Conflict(_)) => bail!("user {username:?} exists already"),
                     Err(e) => return Err(e.into()),
+                };
+                if !group_ids.is_empty()
+                    && let Err(e) = db.set_user_scope(u.id, Some(&group_ids)).await
+                {
+                    // Never leave behind a user who would see every device.
+                    let _ = db.delete_user(u.id).await;
+                    return Err(anyhow::Error::from(e).context("restrict the new user"));
                 }
+                println!(
+                    "created user {} (id {}, admin: {}{})",
+                    u.username,
+                    u.id,
+                    u.is_admin,
+                    if group_ids.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", devices of: {}", device_groups.join(", "))
+                    }
+                );
             }
             UserCommand::Password {
                 username,

@@ -92,14 +92,22 @@ async fn the_seeds_verification_steps_pass_as_written() {
     }
     // 5. The database rows.
     let results =
-        h.db.device_results(Some(ids[0]), devicevault_db::Page::default())
-            .await
-            .unwrap();
+        h.db.device_results(
+            Some(ids[0]),
+            &devicevault_db::Scope::All,
+            devicevault_db::Page::default(),
+        )
+        .await
+        .unwrap();
     assert_eq!(results.rows.len(), 1);
     let stored =
-        h.db.stored_backups(Some(ids[0]), devicevault_db::Page::default())
-            .await
-            .unwrap();
+        h.db.stored_backups(
+            Some(ids[0]),
+            &devicevault_db::Scope::All,
+            devicevault_db::Page::default(),
+        )
+        .await
+        .unwrap();
     assert_eq!(stored.rows.len(), 1);
     assert!(storage.contains(&stored.rows[0].storage_ref));
     // 6. Retrieval through storage.read over RabbitMQ.
@@ -279,6 +287,7 @@ async fn fault_run(broker: BrokerRestart) {
     let done_before =
         h.db.stored_backups(
             None,
+            &devicevault_db::Scope::All,
             devicevault_db::Page {
                 limit: 1,
                 offset: 0,
@@ -328,6 +337,7 @@ async fn fault_run(broker: BrokerRestart) {
     let rows =
         h.db.stored_backups(
             None,
+            &devicevault_db::Scope::All,
             devicevault_db::Page {
                 limit: 5000,
                 offset: 0,

@@ -171,7 +171,85 @@ fn first_start_creates_an_admin_and_users_and_tokens_work() {
             .await
             .unwrap();
         assert_eq!(r.status, 200);
+        // A device group with one of two devices, for a restricted reader.
+        let r = api
+            .post("/api/device-groups/", &json!({"name": "core"}))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 201);
+        let core = r.json()["id"].clone();
+        for (name, group) in [("r1", core), ("r2", serde_json::Value::Null)] {
+            let r = api
+                .post(
+                    "/api/devices/",
+                    &json!({"name": name, "address": "192.0.2.1", "port": 22,
+                            "driver": "cisco_ios", "device_group": group}),
+                )
+                .await
+                .unwrap();
+            assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        }
     });
+    let reader = |groups: &[&str]| {
+        let mut args = vec![
+            "user",
+            "create",
+            "--username",
+            "rita",
+            "--password-env",
+            "DV_PW",
+        ];
+        for g in groups {
+            args.extend(["--device-group", g]);
+        }
+        run(&args, &data, &[("DV_PW", "reader password 1")])
+    };
+    // A typo creates no user (who would otherwise see every device).
+    let out = reader(&["core", "cor"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no device group \"cor\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = reader(&["core"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("devices of: core"));
+    rt.block_on(async {
+        let mut api = HttpClient::new(s.addr);
+        let r = api
+            .post(
+                "/api/auth/login/",
+                &json!({"username": "rita", "password": "reader password 1"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+        api.token = Some(r.json()["token"].as_str().unwrap().to_owned());
+        let r = api.get("/api/devices/").await.unwrap();
+        assert_eq!(r.json()["count"], 1, "only the core device");
+        assert_eq!(r.json()["results"][0]["name"], "r1");
+    });
+    let out = run(
+        &[
+            "user",
+            "create",
+            "--username",
+            "boss",
+            "--password-env",
+            "DV_PW",
+            "--admin",
+            "--device-group",
+            "core",
+        ],
+        &data,
+        &[("DV_PW", "correct horse battery")],
+    );
+    assert!(!out.status.success(), "an admin sees every device");
 }
 
 /// kill -9 in the middle of 200 backups: after a restart every accepted
@@ -343,6 +421,7 @@ async fn count_stored(data: &Path) -> i64 {
     let n = db
         .stored_backups(
             None,
+            &devicevault_db::Scope::All,
             devicevault_db::Page {
                 limit: 1,
                 offset: 0,

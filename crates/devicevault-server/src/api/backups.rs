@@ -80,8 +80,10 @@ fn stored_json(s: &StoredBackup) -> Value {
     })
 }
 
-async fn backup_now(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
-    let device = state.db.device(id_of(id)?).await?;
+async fn backup_now(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
+    let id = id_of(id)?;
+    auth.check_device(&state, id).await?;
+    let device = state.db.device(id).await?;
     match state.pipeline.backup_now(&device).await {
         Ok(a) => Ok((
             StatusCode::ACCEPTED,
@@ -99,16 +101,20 @@ async fn backup_now(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiRe
 }
 
 async fn get_job(
-    _: Authed,
+    auth: Authed,
     State(state): State<Shared>,
     ti: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     let Path(ti) = ti.map_err(|_| ApiError::not_found("no such job"))?;
-    Ok(axum::Json(job_json(&state.db.job(&ti).await?)).into_response())
+    let job = state.db.job(&ti).await?;
+    auth.check_device(&state, job.device_id)
+        .await
+        .map_err(|_| ApiError::not_found(format!("job {ti} not found")))?;
+    Ok(axum::Json(job_json(&job)).into_response())
 }
 
 async fn list_results(
-    _: Authed,
+    auth: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
@@ -116,12 +122,12 @@ async fn list_results(
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
     let device = int_param(&q, "device")?;
-    let list = |p| state.db.device_results(device, p);
+    let list = |p| state.db.device_results(device, &auth.1, p);
     super::list_page(&q, &uri, &headers, list, |r| result_json(&r)).await
 }
 
 async fn list_stored(
-    _: Authed,
+    auth: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
@@ -129,12 +135,22 @@ async fn list_stored(
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
     let device = int_param(&q, "device")?;
-    let list = |p| state.db.stored_backups(device, p);
+    let list = |p| state.db.stored_backups(device, &auth.1, p);
     super::list_page(&q, &uri, &headers, list, |s| stored_json(&s)).await
 }
 
-async fn get_stored(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
-    Ok(axum::Json(stored_json(&state.db.stored_backup(id_of(id)?).await?)).into_response())
+/// A stored backup the user may see: not found otherwise.
+async fn visible_stored(auth: &Authed, state: &Shared, id: IdPath) -> ApiResult<StoredBackup> {
+    let id = id_of(id)?;
+    let s = state.db.stored_backup(id).await?;
+    auth.check_device(state, s.device_id)
+        .await
+        .map_err(|_| ApiError::not_found(format!("stored backup {id} not found")))?;
+    Ok(s)
+}
+
+async fn get_stored(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
+    Ok(axum::Json(stored_json(&visible_stored(&auth, &state, id).await?)).into_response())
 }
 
 /// Reads the content of a stored backup through its storage worker.
@@ -170,8 +186,8 @@ pub async fn read_stored(state: &Shared, s: &StoredBackup) -> ApiResult<Vec<u8>>
         })
 }
 
-async fn download(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
-    let s = state.db.stored_backup(id_of(id)?).await?;
+async fn download(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
+    let s = visible_stored(&auth, &state, id).await?;
     // The device only names the file: look it up while the content is read.
     let (content, device) = tokio::join!(read_stored(&state, &s), state.db.device(s.device_id));
     let (content, device) = (content?, device.ok());

@@ -275,7 +275,7 @@ async fn device_fields(state: &Shared, v: Value) -> ApiResult<DeviceFields> {
 }
 
 async fn list_devices(
-    _: Authed,
+    auth: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
@@ -288,7 +288,7 @@ async fn list_devices(
         device_type: int_param(&q, "device_type")?,
         enabled: bool_param(&q, "enabled")?,
     };
-    let list = |p| state.db.list_devices(&filter, p);
+    let list = |p| state.db.list_devices(&filter, &auth.1, p);
     super::list_page(&q, &uri, &headers, list, |d| device_json(&d)).await
 }
 
@@ -298,8 +298,10 @@ async fn create_device(_: Admin, State(state): State<Shared>, body: Bytes) -> Ap
     Ok(created(device_json(&d)))
 }
 
-async fn get_device(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
-    Ok(ok(device_json(&state.db.device(id_of(id)?).await?)))
+async fn get_device(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
+    let id = id_of(id)?;
+    auth.check_device(&state, id).await?;
+    Ok(ok(device_json(&state.db.device(id).await?)))
 }
 
 async fn put_device(

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use devicevault_collect::DriverSet;
 use devicevault_core::SealingKey;
-use devicevault_db::{Db, DbError, Listed, Page, User};
+use devicevault_db::{Db, DbError, Listed, Page, Scope, User};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -144,7 +144,19 @@ async fn not_found_route(uri: Uri) -> ApiError {
 
 /// The user a request's token belongs to.
 #[derive(Debug, Clone)]
-pub struct Authed(pub User);
+pub struct Authed(pub User, pub Scope);
+
+impl Authed {
+    /// Not found unless device `device_id` is in this user's scope (an
+    /// object outside it does not exist as far as the user can tell).
+    pub async fn check_device(&self, state: &Shared, device_id: i64) -> ApiResult<()> {
+        if state.db.device_in_scope(&self.1, device_id).await? {
+            Ok(())
+        } else {
+            Err(ApiError::not_found(format!("device {device_id} not found")))
+        }
+    }
+}
 
 /// An authenticated administrator.
 #[derive(Debug, Clone)]
@@ -174,7 +186,10 @@ impl FromRequestParts<Shared> for Authed {
             ));
         };
         match state.db.user_by_token(&auth::token_digest(token)).await? {
-            Some(user) => Ok(Self(user)),
+            Some(user) => {
+                let scope = state.db.scope_of(&user).await?;
+                Ok(Self(user, scope))
+            }
             None => Err(unauthorized("invalid token")),
         }
     }
@@ -184,7 +199,7 @@ impl FromRequestParts<Shared> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
-        let Authed(user) = Authed::from_request_parts(parts, state).await?;
+        let Authed(user, _) = Authed::from_request_parts(parts, state).await?;
         if user.is_admin {
             Ok(Self(user))
         } else {

@@ -78,6 +78,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/admin/users/{id}", get(user_page))
         .route("/admin/users/{id}/password", post(user_password))
         .route("/admin/users/{id}/role", post(user_role))
+        .route("/admin/users/{id}/scope", post(user_scope))
         .route("/admin/users/{id}/delete", post(delete_user))
         .route("/admin/users/{id}/tokens", post(create_token))
         .route(
@@ -163,6 +164,7 @@ fn flash(code: &str) -> Option<&'static str> {
         "deleted" => "Deleted.",
         "password" => "Password changed.",
         "role" => "Role changed.",
+        "scope" => "The devices this user sees changed.",
         "revoked" => "Token revoked.",
         _ => return None,
     })
@@ -1546,7 +1548,7 @@ async fn user_view(
         if u.is_admin {
             "an administrator"
         } else {
-            "a reader (reads everything, presses “Backup now”)"
+            "a reader (reads and presses “Backup now” on the devices below, changes nothing)"
         }
     );
     b.push_str(&html::post_button(
@@ -1562,6 +1564,7 @@ async fn user_view(
         &[("is_admin", if u.is_admin { "no" } else { "yes" })],
     ));
     b.push_str("</section>");
+    b.push_str(&scope_form(ctx, state, u).await?);
     // Tokens.
     b.push_str(r#"<section class="panel"><h2>API tokens and sessions</h2>"#);
     if tokens.is_empty() {
@@ -1673,6 +1676,76 @@ async fn user_role(
     state.db.set_user_admin(id, admin).await?;
     tracing::info!(by = %p.ctx.user.username, user = %u.username, is_admin = admin, "role changed from the web UI");
     Ok(Redirect::to(&format!("/admin/users/{id}?flash=role")).into_response())
+}
+
+/// Which devices a user sees: every device, or those of some device groups.
+async fn scope_form(ctx: &Ctx, state: &Shared, u: &User) -> WebResult<String> {
+    let groups = state.db.list_device_groups(ALL).await?.rows;
+    let mine = state.db.user_device_groups(u.id).await?;
+    let mut f = form_open(ctx, &format!("/admin/users/{}/scope", u.id), "Devices");
+    if u.is_admin {
+        f.push_str(r#"<p class="small muted">Administrators see every device whatever is chosen here; it applies if this user becomes a reader.</p>"#);
+    }
+    let checked = |on: bool| if on { " checked" } else { "" };
+    let _ = write!(
+        f,
+        r#"<fieldset><legend>{} sees</legend><label><input type="radio" name="scope" value="all"{}> every device</label><label><input type="radio" name="scope" value="groups"{}> only the devices of these device groups (none if none is ticked):</label><div class="checks">"#,
+        esc(&u.username),
+        checked(!u.restricted),
+        checked(u.restricted)
+    );
+    if groups.is_empty() {
+        f.push_str(r#"<p class="muted small">There are no device groups yet.</p>"#);
+    }
+    for g in &groups {
+        let _ = write!(
+            f,
+            r#"<label><input type="checkbox" name="group" value="{}"{}> {}</label>"#,
+            g.id,
+            checked(mine.contains(&g.id)),
+            esc(&g.name)
+        );
+    }
+    f.push_str("</div></fieldset>");
+    f.push_str(&form_close("Save", None));
+    Ok(f)
+}
+
+async fn user_scope(
+    State(state): State<Shared>,
+    Path(id): Path<i64>,
+    p: AdminPosted,
+) -> WebResult<Response> {
+    let u = state.db.user(id).await?;
+    let groups: Vec<i64> = p
+        .form
+        .0
+        .iter()
+        .filter(|(k, _)| k == "group")
+        .map(|(_, v)| {
+            v.parse().map_err(|_| {
+                WebError::bad_request(format!("{v:?} is not a device group"))
+                    .with_ctx(p.ctx.clone())
+            })
+        })
+        .collect::<WebResult<_>>()?;
+    let scope = match p.form.get("scope") {
+        "all" => None,
+        "groups" => Some(groups.as_slice()),
+        other => {
+            return Err(WebError::bad_request(format!(
+                "Choose every device or some device groups (got {other:?})."
+            ))
+            .with_ctx(p.ctx.clone()));
+        }
+    };
+    state
+        .db
+        .set_user_scope(id, scope)
+        .await
+        .map_err(|e| WebError::from(e).with_ctx(p.ctx.clone()))?;
+    tracing::info!(by = %p.ctx.user.username, user = %u.username, restricted = scope.is_some(), device_groups = ?groups, "device scope changed from the web UI");
+    Ok(Redirect::to(&format!("/admin/users/{id}?flash=scope")).into_response())
 }
 
 async fn delete_user(

@@ -14,7 +14,7 @@ use devicevault_db::{Page, StoredBackup};
 use super::devices::{backup_button, flash, status_cell};
 use super::diff::{self, Diff};
 use super::html::{self, Ctx, Nav, enc, esc, heading, notice};
-use super::session::Session;
+use super::session::{Session, check_device};
 use super::{WebError, WebResult, html_page, query};
 use crate::api::Shared;
 use crate::pipeline::ReadRequest;
@@ -100,6 +100,7 @@ async fn device_page(
     uri: Uri,
 ) -> WebResult<Response> {
     let q = query(&uri);
+    check_device(&state, &ctx, id).await?;
     let row = state.db.device_row(id).await?;
     let d = &row.device;
     let f = &d.fields;
@@ -108,6 +109,7 @@ async fn device_page(
         .db
         .stored_backups(
             Some(id),
+            &ctx.scope,
             Page {
                 limit: VERSIONS_PER_PAGE,
                 offset: (page - 1) * VERSIONS_PER_PAGE,
@@ -118,6 +120,7 @@ async fn device_page(
         .db
         .device_results(
             Some(id),
+            &ctx.scope,
             Page {
                 limit: 10,
                 offset: 0,
@@ -314,6 +317,7 @@ async fn version(
     Path(id): Path<i64>,
 ) -> WebResult<Response> {
     let s = stored_or_404(state.db.stored_backup(id).await, &ctx)?;
+    check_device(&state, &ctx, s.device_id).await?;
     let device = state.db.device(s.device_id).await?;
     let content = read(&state, &s)
         .await
@@ -393,6 +397,7 @@ async fn download(
     Path(id): Path<i64>,
 ) -> WebResult<Response> {
     let s = stored_or_404(state.db.stored_backup(id).await, &ctx)?;
+    check_device(&state, &ctx, s.device_id).await?;
     let content = read(&state, &s)
         .await
         .map_err(|e| e.with_ctx(ctx.clone()))?;
@@ -448,6 +453,7 @@ async fn pair(state: &Shared, ctx: &Ctx, id: i64, uri: &Uri) -> WebResult<Pair> 
         })
     };
     let (ia, ib) = (pick("a")?, pick("b")?);
+    check_device(state, ctx, id).await?;
     let device = state
         .db
         .device(id)
@@ -494,6 +500,7 @@ async fn compare(
         .db
         .stored_backups(
             Some(id),
+            &ctx.scope,
             Page {
                 limit: 200,
                 offset: 0,
@@ -677,6 +684,7 @@ async fn job_page(
         .job(&ti)
         .await
         .map_err(|e| WebError::from(e).with_ctx(ctx.clone()))?;
+    check_device(&state, &ctx, job.device_id).await?;
     let device = state.db.device(job.device_id).await?;
     let result = state.db.device_result_by_task(&ti).await?;
     let stored = match state.db.stored_backup_id_by_task(&ti).await? {

@@ -29,10 +29,10 @@ pub(super) async fn page(
     let week_start = now.date() - time::Duration::days(6);
     let week_ts = Timestamp::from_datetime(week_start.midnight().assume_utc());
     let (stats, days, failed, recent) = tokio::try_join!(
-        state.db.dashboard_stats(day),
-        state.db.outcomes_per_day(week_ts),
-        state.db.recent_activity(10, true, Some(day)),
-        state.db.recent_activity(15, false, None),
+        state.db.dashboard_stats(day, &ctx.scope),
+        state.db.outcomes_per_day(week_ts, &ctx.scope),
+        state.db.recent_activity(10, true, Some(day), &ctx.scope),
+        state.db.recent_activity(15, false, None, &ctx.scope),
     )?;
 
     let mut b = heading(

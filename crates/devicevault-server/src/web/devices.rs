@@ -14,7 +14,7 @@ use serde_json::json;
 use super::html::{
     self, Ctx, Errors, Nav, checkbox, enc, esc, field, heading, link, notice, select, text_input,
 };
-use super::session::{AdminPosted, AdminSession, Form, Posted, Session, wants_json};
+use super::session::{AdminPosted, AdminSession, Form, Posted, Session, check_device, wants_json};
 use super::{WebError, WebResult, html_page, query};
 use crate::api::Shared;
 use crate::roles::dispatcher::DispatchError;
@@ -262,6 +262,7 @@ async fn list(Session(ctx): Session, State(state): State<Shared>, uri: Uri) -> W
         .db
         .device_rows(
             &p.query(),
+            &ctx.scope,
             Page {
                 limit: p.size,
                 offset: (p.page - 1).saturating_mul(p.size),
@@ -950,6 +951,9 @@ async fn backup_now(
                 .into_response()
         }
     };
+    if let Err(e) = check_device(&state, &p.ctx, id).await {
+        return fail(e.status, &e.title, e.detail);
+    }
     let device = match state.db.device(id).await {
         Ok(d) => d,
         Err(e) => {
@@ -986,8 +990,22 @@ async fn backup_now(
 }
 
 /// A job's state, for the page scripts that follow a backup.
-async fn job_state(_: Session, State(state): State<Shared>, Path(ti): Path<String>) -> Response {
-    match state.db.job(&ti).await {
+async fn job_state(
+    Session(ctx): Session,
+    State(state): State<Shared>,
+    Path(ti): Path<String>,
+) -> Response {
+    let job = match state.db.job(&ti).await {
+        Ok(j) => match state.db.device_in_scope(&ctx.scope, j.device_id).await {
+            Ok(true) => Ok(j),
+            Ok(false) => Err(DbError::NotFound {
+                what: format!("job {ti}"),
+            }),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    match job {
         Ok(j) => {
             let stored = if j.state.as_str() == "stored" {
                 state.db.stored_backup_id_by_task(&ti).await.ok().flatten()

@@ -62,6 +62,8 @@ pub enum Nav {
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub user: User,
+    /// The devices this user may see and back up.
+    pub scope: devicevault_db::Scope,
     pub csrf: String,
     pub theme: Option<&'static str>,
 }

@@ -120,8 +120,13 @@ async fn session_of(parts: &Parts, state: &Shared) -> Result<Option<Ctx>, WebErr
         .db
         .session_user(&sha256_hex(token), not_before)
         .await?;
-    Ok(user.map(|user| Ctx {
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    let scope = state.db.scope_of(&user).await?;
+    Ok(Some(Ctx {
         user,
+        scope,
         csrf: csrf_token(token),
         theme: theme(&parts.headers),
     }))
@@ -467,6 +472,16 @@ pub async fn logout(State(state): State<Shared>, headers: HeaderMap, p: Posted) 
         ),
     );
     r
+}
+
+/// Not found unless device `device_id` is in the signed-in user's scope:
+/// a device outside it, and everything of it, does not exist for them.
+pub async fn check_device(state: &Shared, ctx: &Ctx, device_id: i64) -> Result<(), WebError> {
+    if state.db.device_in_scope(&ctx.scope, device_id).await? {
+        Ok(())
+    } else {
+        Err(WebError::not_found(format!("There is no device {device_id}.")).with_ctx(ctx.clone()))
+    }
 }
 
 #[cfg(test)]

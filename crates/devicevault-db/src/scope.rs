@@ -1,0 +1,145 @@
+//! Which devices a user may see and back up (DESIGN §6: device groups scope
+//! what a user sees and may do).
+//!
+//! Administrators and unrestricted users see every device. A restricted
+//! user sees the devices of their device groups only — none when they have
+//! no group, never every device by accident — and with them only those
+//! devices' jobs, collection results and stored backups. Lists filter in
+//! SQL; single objects outside the scope are "not found", so their
+//! existence does not leak either.
+
+use sqlx::{AssertSqlSafe, Row as _};
+
+use crate::{Db, DbError, User};
+
+/// The devices a request may touch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// Every device.
+    #[default]
+    All,
+    /// The devices of these device groups (none if empty).
+    Groups(Vec<i64>),
+}
+
+impl Scope {
+    /// Whether a device of `device_group` is in scope.
+    pub fn allows(&self, device_group: Option<i64>) -> bool {
+        match self {
+            Self::All => true,
+            Self::Groups(groups) => device_group.is_some_and(|g| groups.contains(&g)),
+        }
+    }
+
+    /// An SQL condition on a device's group column (`devices.device_group_id`).
+    /// The ids are integers from the database, written inline.
+    pub(crate) fn on_group(&self, column: &str) -> String {
+        match self {
+            Self::All => "1 = 1".into(),
+            Self::Groups(groups) if groups.is_empty() => "1 = 0".into(),
+            Self::Groups(groups) => format!("{column} IN ({})", id_list(groups)),
+        }
+    }
+
+    /// An SQL condition on a device id column of another table.
+    pub(crate) fn on_device(&self, column: &str) -> String {
+        match self {
+            Self::All => "1 = 1".into(),
+            Self::Groups(groups) if groups.is_empty() => "1 = 0".into(),
+            Self::Groups(groups) => format!(
+                "{column} IN (SELECT id FROM devices WHERE device_group_id IN ({}))",
+                id_list(groups)
+            ),
+        }
+    }
+}
+
+fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Db {
+    /// The scope of `user`'s requests.
+    pub async fn scope_of(&self, user: &User) -> Result<Scope, DbError> {
+        if user.is_admin || !user.restricted {
+            return Ok(Scope::All);
+        }
+        Ok(Scope::Groups(self.user_device_groups(user.id).await?))
+    }
+
+    /// The device groups a user is restricted to, by id.
+    pub async fn user_device_groups(&self, user_id: i64) -> Result<Vec<i64>, DbError> {
+        let rows = sqlx::query(
+            "SELECT device_group_id FROM user_device_groups WHERE user_id = $1 \
+             ORDER BY device_group_id",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get("device_group_id")?))
+            .collect()
+    }
+
+    /// Restricts a user to `groups` (`Some`, possibly empty) or lets them
+    /// see every device (`None`). Unknown group ids are an error.
+    pub async fn set_user_scope(
+        &self,
+        user_id: i64,
+        groups: Option<&[i64]>,
+    ) -> Result<(), DbError> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query("UPDATE users SET restricted = $1 WHERE id = $2")
+            .bind(i64::from(groups.is_some()))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(crate::inventory::not_found(format!("user {user_id}")));
+        }
+        sqlx::query("DELETE FROM user_device_groups WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        for g in groups.unwrap_or_default() {
+            let known = sqlx::query(AssertSqlSafe(
+                "SELECT COUNT(*) AS n FROM device_groups WHERE id = $1".to_owned(),
+            ))
+            .bind(*g)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get::<i64, _>("n")?;
+            if known == 0 {
+                return Err(DbError::Invalid(format!("device group {g} does not exist")));
+            }
+            sqlx::query(
+                "INSERT INTO user_device_groups (user_id, device_group_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(*g)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Whether device `device_id` is in `scope` (no query for [`Scope::All`]).
+    /// A device that does not exist is not.
+    pub async fn device_in_scope(&self, scope: &Scope, device_id: i64) -> Result<bool, DbError> {
+        if *scope == Scope::All {
+            return Ok(true);
+        }
+        match self.device(device_id).await {
+            Ok(d) => Ok(scope.allows(d.fields.device_group)),
+            Err(DbError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
