@@ -288,15 +288,13 @@ async fn unreachable_device_fails_with_a_reason_and_no_storage_task(h: &mut Harn
     );
 }
 
-async fn unwritable_repository_records_a_storage_failure_with_its_log(h: &mut Harness) {
-    // The repository path is a regular file: nothing can be written there.
-    let blocker = h.dir.path().join("not-a-dir");
-    std::fs::write(&blocker, "x").unwrap();
-    let repo = blocker.join("repo.git");
+/// The first simulated device, backed up to a git location of its own at
+/// `repo`. Returns the device's id.
+async fn device_on_git_repository(h: &mut Harness, repo: &std::path::Path) -> i64 {
     let loc = h
         .create(
             "/api/backup-locations/",
-            json!({"name": "bad", "location_type": "git", "config": {"repo_path": repo}}),
+            json!({"name": "own", "location_type": "git", "config": {"repo_path": repo}}),
         )
         .await;
     let d = h.sim.devices()[0].clone();
@@ -307,6 +305,14 @@ async fn unwritable_repository_records_a_storage_failure_with_its_log(h: &mut Ha
         .create("/api/devices/", json!({"name": "d", "address": "127.0.0.1", "port": d.port(), "driver": d.platform(), "credential": cred["id"], "backup_location": loc["id"]}))
         .await;
     let id = dev["id"].as_i64().unwrap();
+    id
+}
+
+async fn unwritable_repository_records_a_storage_failure_with_its_log(h: &mut Harness) {
+    // The repository path is a regular file: nothing can be written there.
+    let blocker = h.dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "x").unwrap();
+    let id = device_on_git_repository(h, &blocker.join("repo.git")).await;
     let ti = h.backup_now(id).await;
     let job = h.wait_job(&ti).await;
     assert_eq!(job["state"], "failed", "{job}");
@@ -331,26 +337,13 @@ async fn a_full_disk_fails_the_store_with_its_cause_and_stores_again_once_there_
 ) {
     let disk = SmallDisk::mount("4m");
     let repo = disk.path().join("repo.git");
-    let loc = h
-        .create(
-            "/api/backup-locations/",
-            json!({"name": "small", "location_type": "git", "config": {"repo_path": repo}}),
-        )
-        .await;
-    let d = h.sim.devices()[0].clone();
-    let cred = h
-        .create("/api/credentials/", json!({"name": "c", "username": d.username(), "password": d.password(), "enable_secret": d.enable_secret()}))
-        .await;
-    let dev = h
-        .create("/api/devices/", json!({"name": "d", "address": "127.0.0.1", "port": d.port(), "driver": d.platform(), "credential": cred["id"], "backup_location": loc["id"]}))
-        .await;
-    let id = dev["id"].as_i64().unwrap();
+    let id = device_on_git_repository(h, &repo).await;
     let ti = h.backup_now(id).await;
     assert_eq!(h.wait_job(&ti).await["state"], "stored");
 
     // The disk fills up; the device's configuration changes.
     let filler = disk.fill();
-    d.change_config();
+    h.sim.devices()[0].change_config();
     let ti = h.backup_now(id).await;
     let job = h.wait_job(&ti).await;
     assert_eq!(job["state"], "failed", "{job}");
