@@ -304,8 +304,7 @@ async fn device_on_git_repository(h: &mut Harness, repo: &std::path::Path) -> i6
     let dev = h
         .create("/api/devices/", json!({"name": "d", "address": "127.0.0.1", "port": d.port(), "driver": d.platform(), "credential": cred["id"], "backup_location": loc["id"]}))
         .await;
-    let id = dev["id"].as_i64().unwrap();
-    id
+    dev["id"].as_i64().unwrap()
 }
 
 async fn unwritable_repository_records_a_storage_failure_with_its_log(h: &mut Harness) {
