@@ -176,7 +176,7 @@ fn forbidden(ctx: Ctx) -> Response {
         StatusCode::FORBIDDEN,
         "Administrators only",
         format!(
-            "{} may read everything and press “Backup now”, but only an administrator may change the inventory.",
+            "{} may read and press “Backup now”, but only an administrator may change the inventory.",
             ctx.user.username
         ),
     )
