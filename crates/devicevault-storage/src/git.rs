@@ -452,8 +452,11 @@ impl GitBackend {
             .arg(&git_dir)
             .arg("-c")
             .arg(format!("safe.directory={}", git_dir.display()))
-            // One core: stores and reads go on beside it.
-            .args(["-c", "pack.threads=1", "repack", "-d", "-q"]);
+            // One core: stores and reads go on beside it. Delta chains of
+            // at most 10 (git's default is 50): every read of an old
+            // version resolves its root tree's chain, ~300 KB per link at
+            // 10,000 devices.
+            .args(["-c", "pack.threads=1", "repack", "-d", "-q", "--depth=10"]);
         if all {
             git.arg("-a");
         }

@@ -715,6 +715,17 @@ async fn measure(
     );
 
     backups(args, d, &ids, &client, &mut db).await?;
+    // A repack the last stores started would share the cores with the
+    // downloads: phase 2 measures the quiet system, after saying how long
+    // the packing went on.
+    let waited = tokio::task::block_in_place(|| d.wait_for_repacks(Duration::from_secs(300)))?;
+    if !waited.is_zero() {
+        println!(
+            "packing              the storage worker's `git repack` ran {:.1} s past the last store; \
+             downloads start after it",
+            waited.as_secs_f64()
+        );
+    }
     downloads(args, d, &client, &mut db).await?;
     match python {
         Some(python) => celery(args, d, work, python, &location["config"], &mut db).await?,
@@ -966,6 +977,50 @@ async fn print_stages(db: &mut AnyConnection) -> anyhow::Result<()> {
         spread_whole(&stages[4])
     );
     Ok(())
+}
+
+impl Deployment {
+    /// Waits until no storage worker has a `git` child (its background
+    /// repack); returns how long that took.
+    fn wait_for_repacks(&self, patience: Duration) -> anyhow::Result<Duration> {
+        let workers: Vec<u32> = self
+            .children
+            .iter()
+            .filter(|(role, _)| role.starts_with("storage-worker"))
+            .map(|(_, c)| c.id())
+            .collect();
+        let started = Instant::now();
+        while git_children(&workers) {
+            ensure!(
+                started.elapsed() < patience,
+                "a storage worker's git repack still runs after {patience:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(started.elapsed())
+    }
+}
+
+/// Whether any of `parents` has a child process named `git`.
+fn git_children(parents: &[u32]) -> bool {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    procs.filter_map(Result::ok).any(|p| {
+        let Ok(stat) = std::fs::read_to_string(p.path().join("stat")) else {
+            return false;
+        };
+        // pid (comm) state ppid …; comm may hold spaces, so split after ')'.
+        let Some((head, rest)) = stat.rsplit_once(") ") else {
+            return false;
+        };
+        let comm = head.split_once(" (").map_or("", |(_, c)| c);
+        let ppid = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse::<u32>().ok());
+        comm == "git" && ppid.is_some_and(|pp| parents.contains(&pp))
+    })
 }
 
 /// Phase 2: downloads through the API, and the parts they are made of.
