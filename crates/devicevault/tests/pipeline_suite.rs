@@ -211,20 +211,7 @@ async fn unchanged_device_makes_one_commit_and_a_change_makes_another(h: &mut Ha
 
 async fn fs_location_keeps_one_file_per_backup(h: &mut Harness) {
     let base = h.dir.path().join("fs-backups");
-    let loc = h
-        .create(
-            "/api/backup-locations/",
-            json!({"name": "fs", "location_type": "fs", "config": {"base_path": base}}),
-        )
-        .await;
-    let d = h.sim.devices()[0].clone();
-    let cred = h
-        .create("/api/credentials/", json!({"name": "c", "username": d.username(), "password": d.password(), "enable_secret": d.enable_secret()}))
-        .await;
-    let dev = h
-        .create("/api/devices/", json!({"name": "fs-dev", "address": "127.0.0.1", "port": d.port(), "driver": d.platform(), "credential": cred["id"], "backup_location": loc["id"]}))
-        .await;
-    let id = dev["id"].as_i64().unwrap();
+    let id = device_on_own_location(h, "fs", json!({"base_path": base})).await;
     let mut tis = Vec::new();
     for _ in 0..2 {
         let ti = h.backup_now(id).await;
@@ -288,13 +275,13 @@ async fn unreachable_device_fails_with_a_reason_and_no_storage_task(h: &mut Harn
     );
 }
 
-/// The first simulated device, backed up to a git location of its own at
-/// `repo`. Returns the device's id.
-async fn device_on_git_repository(h: &mut Harness, repo: &std::path::Path) -> i64 {
+/// The first simulated device, backed up to a location of its own
+/// (`location_type`, `config`). Returns the device's id.
+async fn device_on_own_location(h: &mut Harness, location_type: &str, config: Value) -> i64 {
     let loc = h
         .create(
             "/api/backup-locations/",
-            json!({"name": "own", "location_type": "git", "config": {"repo_path": repo}}),
+            json!({"name": "own", "location_type": location_type, "config": config}),
         )
         .await;
     let d = h.sim.devices()[0].clone();
@@ -311,7 +298,7 @@ async fn unwritable_repository_records_a_storage_failure_with_its_log(h: &mut Ha
     // The repository path is a regular file: nothing can be written there.
     let blocker = h.dir.path().join("not-a-dir");
     std::fs::write(&blocker, "x").unwrap();
-    let id = device_on_git_repository(h, &blocker.join("repo.git")).await;
+    let id = device_on_own_location(h, "git", json!({"repo_path": blocker.join("repo.git")})).await;
     let ti = h.backup_now(id).await;
     let job = h.wait_job(&ti).await;
     assert_eq!(job["state"], "failed", "{job}");
@@ -336,7 +323,7 @@ async fn a_full_disk_fails_the_store_with_its_cause_and_stores_again_once_there_
 ) {
     let disk = SmallDisk::mount("4m");
     let repo = disk.path().join("repo.git");
-    let id = device_on_git_repository(h, &repo).await;
+    let id = device_on_own_location(h, "git", json!({"repo_path": repo})).await;
     let ti = h.backup_now(id).await;
     assert_eq!(h.wait_job(&ti).await["state"], "stored");
 
