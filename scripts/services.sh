@@ -58,6 +58,11 @@ ensure_nextest() {
   cargo install --locked cargo-nextest >&2
 }
 
+# libfaketime, to run the date-sensitive suites under shifted clocks.
+ensure_faketime() {
+  command -v faketime >/dev/null || apt_install faketime
+}
+
 ensure_ssh_clients() {
   command -v ssh >/dev/null || apt_install openssh-client
   command -v sshpass >/dev/null || apt_install sshpass

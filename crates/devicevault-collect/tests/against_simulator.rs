@@ -7,7 +7,7 @@ use devicevault_collect::{
     CollectError, CollectOptions, DeviceTarget, DriverSet, KnownHosts, collect,
 };
 use devicevault_core::{Retry, RetryClass};
-use devicevault_sim::{Faults, SimConfig, SimDevice, Simulator};
+use devicevault_sim::{DATE_BOUNDARIES, Faults, SimClock, SimConfig, SimDevice, Simulator};
 
 async fn sim(platform: &str, devices: usize) -> Simulator {
     Simulator::start(SimConfig {
@@ -53,6 +53,20 @@ fn opts() -> CollectOptions {
     o
 }
 
+/// The instants the dated tests run at: every date boundary, then the
+/// system's now (`None`).
+fn instants() -> impl Iterator<Item = Option<&'static str>> {
+    DATE_BOUNDARIES.into_iter().map(Some).chain([None])
+}
+
+/// Sets the device's clock to `at` (`None`: follow the system clock).
+fn set_clock(d: &SimDevice, at: Option<&str>) {
+    match at {
+        Some(t) => d.clock().set(SimClock::at(t).unwrap().now()),
+        None => d.clock().follow_system(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_builtin_driver_collects_from_its_platform_with_filters_applied() {
     let drivers = DriverSet::builtin();
@@ -60,55 +74,64 @@ async fn every_builtin_driver_collects_from_its_platform_with_filters_applied() 
         let s = sim(name, 1).await;
         let d = &s.devices()[0];
         let o = opts();
-        let plain = collect(&target(d), &drivers, &o)
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let text = String::from_utf8(plain.config).unwrap();
-        let expected = d.running_config();
-        // The body is there, in order, without prompt, echo or pager debris.
-        for needle in ["link-0 rev0", "link-1 rev0"] {
+        for at in instants() {
+            set_clock(d, at);
+            let when = at.unwrap_or("now");
+            let plain = collect(&target(d), &drivers, &o)
+                .await
+                .unwrap_or_else(|e| panic!("{name} at {when}: {e}"));
+            let text = String::from_utf8(plain.config).unwrap();
+            // The body is there, in order, without prompt, echo or pager debris.
+            for needle in ["link-0 rev0", "link-1 rev0"] {
+                assert!(
+                    text.contains(needle),
+                    "{name}: `{needle}` missing from:\n{text}"
+                );
+            }
             assert!(
-                text.contains(needle),
-                "{name}: `{needle}` missing from:\n{text}"
+                !text.contains("--More--")
+                    && !text.contains("MORE")
+                    && !text.contains('\r')
+                    && !text.contains('\x1b'),
+                "{name}: debris in:\n{text}"
+            );
+            // Exactly the device's lines minus the volatile ones, in order:
+            // a volatile line kept (a filter that misses this instant's date)
+            // or a stable line dropped both show here. The simulator tags its
+            // volatile lines where it prints them.
+            let printed = d.running_config_lines();
+            let has_filters = !drivers.get(name).unwrap().remove_lines.is_empty();
+            assert_eq!(
+                has_filters,
+                printed.iter().any(|l| l.volatile),
+                "{name}: the driver's filters and the platform's volatile lines disagree"
+            );
+            let mut kept: Vec<String> = printed
+                .into_iter()
+                .filter(|l| !l.volatile)
+                .map(|l| l.text)
+                .collect();
+            // Blank lines just before the prompt are not part of the backup; an
+            // exec channel has no prompt and returns the output byte for byte.
+            while kept.last().is_some_and(String::is_empty) && !drivers.get(name).unwrap().exec {
+                kept.pop();
+            }
+            let got: Vec<&str> = text.lines().collect();
+            let first_diff = got.iter().zip(&kept).position(|(a, b)| a != b);
+            assert!(
+                got.len() == kept.len() && first_diff.is_none(),
+                "{name} at {when}: body differs at line {first_diff:?}: got {:?}, expected {:?} ({} vs {} lines)",
+                first_diff.map(|i| got[i]),
+                first_diff.map(|i| &kept[i]),
+                got.len(),
+                kept.len()
             );
         }
-        assert!(
-            !text.contains("--More--")
-                && !text.contains("MORE")
-                && !text.contains('\r')
-                && !text.contains('\x1b'),
-            "{name}: debris in:\n{text}"
-        );
-        let volatile = |l: &str| d.volatile_prefixes().iter().any(|p| l.starts_with(p));
-        assert!(
-            d.volatile_prefixes().is_empty() || expected.lines().any(volatile),
-            "{name}: the simulator should print volatile lines"
-        );
-        for prefix in d.volatile_prefixes() {
-            assert!(
-                !text.lines().any(|l| l.starts_with(prefix)),
-                "{name}: volatile `{prefix}` kept:\n{text}"
-            );
-        }
-        // Every non-volatile line of the device's configuration is kept, in order.
-        let mut kept: Vec<&str> = expected.lines().filter(|l| !volatile(l)).collect();
-        // Blank lines just before the prompt are not part of the backup; an
-        // exec channel has no prompt and returns the output byte for byte.
-        while kept.last() == Some(&"") && !drivers.get(name).unwrap().exec {
-            kept.pop();
-        }
-        let got: Vec<&str> = text.lines().collect();
-        let first_diff = got.iter().zip(&kept).position(|(a, b)| a != b);
-        assert!(
-            got.len() == kept.len() && first_diff.is_none(),
-            "{name}: body differs at line {first_diff:?}: got {:?}, expected {:?} ({} vs {} lines)",
-            first_diff.map(|i| got[i]),
-            first_diff.map(|i| kept[i]),
-            got.len(),
-            kept.len()
-        );
+        d.clock().follow_system();
 
         let token = d.secret_token();
+        let text =
+            String::from_utf8(collect(&target(d), &drivers, &o).await.unwrap().config).unwrap();
         if name != "linux" {
             assert!(
                 text.contains(&token),

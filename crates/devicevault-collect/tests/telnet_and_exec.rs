@@ -9,7 +9,7 @@ use devicevault_collect::{
     KnownHosts, Transport, collect,
 };
 use devicevault_core::{Retry, RetryClass};
-use devicevault_sim::{Faults, SimConfig, SimDevice, Simulator};
+use devicevault_sim::{DATE_BOUNDARIES, Faults, SimClock, SimConfig, SimDevice, Simulator};
 
 async fn sim(platform: &str) -> Simulator {
     Simulator::start(SimConfig {
@@ -50,22 +50,6 @@ async fn assert_no_session_left(d: &SimDevice) {
     panic!("{} session(s) still open on {}", d.open_shells(), d.name());
 }
 
-/// The configuration the device holds, minus its volatile lines and the
-/// blank lines before the prompt: what a backup must contain, in order.
-fn expected_body(d: &SimDevice) -> Vec<String> {
-    let volatile = |l: &str| d.volatile_prefixes().iter().any(|p| l.starts_with(p));
-    let mut kept: Vec<String> = d
-        .running_config()
-        .lines()
-        .filter(|l| !volatile(l))
-        .map(str::to_owned)
-        .collect();
-    while kept.last().is_some_and(String::is_empty) {
-        kept.pop();
-    }
-    kept
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cisco_ios_is_collected_over_telnet_with_login_enable_and_negotiation() {
     let s = sim("cisco_ios").await;
@@ -75,7 +59,7 @@ async fn cisco_ios_is_collected_over_telnet_with_login_enable_and_negotiation() 
         .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8(got.config).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines, expected_body(d), "body differs:\n{text}");
+    assert_eq!(lines, d.stable_config_lines(), "body differs:\n{text}");
     assert!(text.contains("hostname r0001\n"));
     // The device offered WILL ECHO, WILL SGA and asked DO TTYPE, DO NAWS:
     // we accept the first two and refuse the others.
@@ -93,12 +77,23 @@ async fn every_builtin_driver_collects_over_telnet() {
     for name in DriverSet::builtin_names() {
         let s = sim(name).await;
         let d = &s.devices()[0];
-        let got = collect(&telnet_target(d), &drivers, &opts())
-            .await
-            .unwrap_or_else(|e| panic!("{name} over Telnet: {e}"));
-        let text = String::from_utf8(got.config).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines, expected_body(d), "{name}: body differs:\n{text}");
+        // At every date boundary, then at the system's now.
+        for at in DATE_BOUNDARIES.into_iter().map(Some).chain([None]) {
+            match at {
+                Some(t) => d.clock().set(SimClock::at(t).unwrap().now()),
+                None => d.clock().follow_system(),
+            }
+            let got = collect(&telnet_target(d), &drivers, &opts())
+                .await
+                .unwrap_or_else(|e| panic!("{name} over Telnet at {at:?}: {e}"));
+            let text = String::from_utf8(got.config).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(
+                lines,
+                d.stable_config_lines(),
+                "{name} at {at:?}: body differs:\n{text}"
+            );
+        }
         assert_no_session_left(d).await;
     }
 }

@@ -108,6 +108,20 @@ impl Clock {
             self.y
         )
     }
+    /// C's `ctime` without the newline, the day padded with a space:
+    /// `Sun Dec  6 10:00:01 2026`.
+    fn ctime(&self) -> String {
+        format!(
+            "{} {} {:>2} {:02}:{:02}:{:02} {}",
+            self.wd,
+            self.mon(),
+            self.d,
+            self.h,
+            self.mi,
+            self.s,
+            self.y
+        )
+    }
     /// `2026-11-28 10:00:01`
     fn iso(&self) -> String {
         format!(
@@ -117,8 +131,50 @@ impl Clock {
     }
 }
 
+/// Marks a line as volatile in the generator's head and tail lists; never
+/// part of a printed line (the generator prints no control characters).
+const VOLATILE: char = '\u{1}';
+
+/// A line that a backup must not keep: it changes every session (a date, a
+/// counter) or is the command's own chatter ("Building configuration...").
+fn vol(line: String) -> String {
+    format!("{VOLATILE}{line}")
+}
+
+/// One printed line and whether it is volatile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigLine {
+    /// The text, without its line end.
+    pub text: String,
+    /// Whether a backup must drop it: it changes from session to session or
+    /// is the command's own chatter. Decided where the line is printed, so
+    /// tests never guess it from a date's shape.
+    pub volatile: bool,
+}
+
 /// Produces the configuration text, `\n` line ends, no trailing prompt.
 pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String {
+    let mut out = String::with_capacity(spec.lines.clamp(50, 50_000) * 40);
+    render(style, spec, st, &mut |line, _| {
+        out.push_str(line);
+        out.push('\n');
+    });
+    out
+}
+
+/// The lines [`generate`] prints, each tagged volatile or not.
+pub fn generate_lines(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> Vec<ConfigLine> {
+    let mut lines = Vec::new();
+    render(style, spec, st, &mut |line, volatile| {
+        lines.push(ConfigLine {
+            text: line.to_owned(),
+            volatile,
+        });
+    });
+    lines
+}
+
+fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn FnMut(&str, bool)) {
     let c = Clock::new(st);
     let h = spec.host;
     let tok = spec.secret_token;
@@ -133,15 +189,21 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
     let block: Box<dyn Fn(usize, u64, u64) -> Vec<String>> = match style {
         Style::Ios => {
             head.extend([
-                "Building configuration...".into(),
+                vol("Building configuration...".into()),
                 String::new(),
-                format!(
+                vol(format!(
                     "Current configuration : {} bytes",
                     4000 + target * 30 + (st.counter as usize % 97)
-                ),
+                )),
                 "!".into(),
-                format!("! Last configuration change at {} by admin", c.cisco()),
-                format!("! NVRAM config last updated at {} by admin", c.cisco()),
+                vol(format!(
+                    "! Last configuration change at {} by admin",
+                    c.cisco()
+                )),
+                vol(format!(
+                    "! NVRAM config last updated at {} by admin",
+                    c.cisco()
+                )),
                 "!".into(),
                 "version 17.3".into(),
                 "service timestamps debug datetime msec".into(),
@@ -153,7 +215,7 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
             ]);
             tail.extend([
                 format!("snmp-server community {tok} RO"),
-                format!("ntp clock-period {ntp}"),
+                vol(format!("ntp clock-period {ntp}")),
                 "ntp server 192.0.2.123".into(),
                 "!".into(),
                 "line vty 0 4".into(),
@@ -173,9 +235,9 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
         }
         Style::Nxos => {
             head.extend([
-                "!Command: show running-config".into(),
-                format!("!Running configuration last done at: {} {} {:02}:{:02}:{:02} {}", c.wd, c.mon(), c.h, c.mi, c.s, c.y),
-                format!("!Time: {} {} {} {:02}:{:02}:{:02}.{:03} {}", c.wd, c.mon(), c.d, c.h, c.mi, c.s, c.ms, c.y),
+                vol("!Command: show running-config".into()),
+                vol(format!("!Running configuration last done at: {}", c.ctime())),
+                vol(format!("!Time: {}", c.ctime())),
                 String::new(),
                 "version 9.3(8) Bios:version 05.45".into(),
                 format!("hostname {h}"),
@@ -198,7 +260,7 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
         }
         Style::Iosxr => {
             head.extend([
-                format!(
+                vol(format!(
                     "{} {} {} {:02}:{:02}:{:02}.{:03} UTC",
                     c.wd,
                     c.mon(),
@@ -207,10 +269,13 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
                     c.mi,
                     c.s,
                     c.ms
-                ),
-                "Building configuration...".into(),
+                )),
+                vol("Building configuration...".into()),
                 "!! IOS XR Configuration 7.3.2".into(),
-                format!("!! Last configuration change at {} by admin", c.cisco()),
+                vol(format!(
+                    "!! Last configuration change at {} by admin",
+                    c.cisco()
+                )),
                 "!".into(),
                 format!("hostname {h}"),
                 "username admin".into(),
@@ -234,7 +299,7 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
                 ":".into(),
                 ": Serial Number: JAD2233445X".into(),
                 ": Hardware:   ASA5516, 8192 MB RAM, CPU Atom C2000 series 2416 MHz, 1 CPU (8 cores)".into(),
-                format!(": Written by enable_15 at {:02}:{:02}:{:02}.{:03} UTC {} {} {} {}", c.h, c.mi, c.s, c.ms, c.wd, c.mon(), c.d, c.y),
+                vol(format!(": Written by enable_15 at {:02}:{:02}:{:02}.{:03} UTC {} {} {} {}", c.h, c.mi, c.s, c.ms, c.wd, c.mon(), c.d, c.y)),
                 "!".into(),
                 "ASA Version 9.8(4)".into(),
                 "!".into(),
@@ -248,12 +313,12 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
                 "tunnel-group 203.0.113.1 ipsec-attributes".into(),
                 format!(" ikev1 pre-shared-key {tok}"),
                 format!("snmp-server host inside0 192.0.2.5 community {tok}"),
-                format!(
+                vol(format!(
                     "Cryptochecksum:{:032x}",
                     u128::from(spec.seed) << 64
                         | u128::from(rev) << 8
                         | u128::from(st.counter as u8)
-                ),
+                )),
                 ": end".into(),
             ]);
             Box::new(move |i, a, b| {
@@ -269,10 +334,10 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
         }
         Style::Eos => {
             head.extend([
-                "! Command: show running-config".into(),
+                vol("! Command: show running-config".into()),
                 format!("! device: {h} (vEOS-lab, EOS-4.27.0F)"),
                 "!".into(),
-                format!("! Startup-config last modified at {} {} {} {:02}:{:02}:{:02}.{:03} {} by admin", c.wd, c.mon(), c.d, c.h, c.mi, c.s, c.ms, c.y),
+                vol(format!("! Startup-config last modified at {} {} {} {:02}:{:02}:{:02}.{:03} {} by admin", c.wd, c.mon(), c.d, c.h, c.mi, c.s, c.ms, c.y)),
                 "!".into(),
                 format!("hostname {h}"),
                 format!("username admin privilege 15 role network-admin secret sha512 $6${hash}"),
@@ -293,7 +358,7 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
         }
         Style::Junos => {
             head.extend([
-                format!("## Last commit: {} UTC by admin", c.iso()),
+                vol(format!("## Last commit: {} UTC by admin", c.iso())),
                 "version 20.4R3.8;".into(),
                 "system {".into(),
                 format!("    host-name {h};"),
@@ -323,12 +388,10 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
             })
         }
         Style::RouterOs => {
-            let mon = c.mon().to_lowercase();
             head.extend([
-                format!(
-                    "# {mon}/{:02}/{} {:02}:{:02}:{:02} by RouterOS 7.12.1",
-                    c.d, c.y, c.h, c.mi, c.s
-                ),
+                // RouterOS 7.10 and later date the export in ISO form
+                // (`mmm/dd/yyyy` before).
+                vol(format!("# {} by RouterOS 7.12.1", c.iso())),
                 "# software id = 7XQK-B2N4".into(),
                 "#".into(),
                 "# model = CCR2004-1G-12S+2XS".into(),
@@ -347,12 +410,14 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
         }
         Style::FortiOs => {
             head.extend([
-                "#config-version=FGT60F-7.0.12-FW-build0523-230523:opmode=0:vdom=0:user=admin"
-                    .into(),
-                format!(
+                vol(
+                    "#config-version=FGT60F-7.0.12-FW-build0523-230523:opmode=0:vdom=0:user=admin"
+                        .into(),
+                ),
+                vol(format!(
                     "#conf_file_ver={}",
                     3_000_000_000u64 + st.counter * 7 + u64::from(st.millis)
-                ),
+                )),
                 "#buildno=0523".into(),
                 "#global_vdom=1".into(),
                 "config system global".into(),
@@ -402,9 +467,15 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
         }
         Style::Vrp => {
             head.extend([
-                "!Software Version V200R010C00SPC600".into(),
-                format!("!Last configuration was updated at {}+00:00", c.iso()),
-                format!("!Last configuration was saved at {}+00:00", c.iso()),
+                vol("!Software Version V200R010C00SPC600".into()),
+                vol(format!(
+                    "!Last configuration was updated at {}+00:00",
+                    c.iso()
+                )),
+                vol(format!(
+                    "!Last configuration was saved at {}+00:00",
+                    c.iso()
+                )),
                 "#".into(),
                 format!("sysname {h}"),
                 "#".into(),
@@ -429,7 +500,7 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
         }
         Style::ProCurve => {
             head.extend([
-                "Running configuration:".into(),
+                vol("Running configuration:".into()),
                 String::new(),
                 "; J9773A Configuration Editor; Created on release #YA.16.10.0012".into(),
                 "; Ver #14:01.44.00.04.19.02.13.98.82.34.61.18.28.f3.84.9c.63.ff.37.27:05".into(),
@@ -451,8 +522,8 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
         }
         Style::Os10 => {
             head.extend([
-                "! Version 10.5.2.3".into(),
-                format!(
+                vol("! Version 10.5.2.3".into()),
+                vol(format!(
                     "! Last configuration change at {} {} {:02}:{:02}:{:02} {}",
                     c.mon(),
                     c.d,
@@ -460,7 +531,7 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
                     c.mi,
                     c.s,
                     c.y
-                ),
+                )),
                 "!".into(),
                 format!("hostname {h}"),
                 format!("username admin password $6${hash} role sysadmin priv-lvl 15"),
@@ -509,29 +580,27 @@ pub fn generate(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> String
             })
         }
     };
-    let mut out = String::with_capacity(target * 40);
-    let mut n = 0usize;
+    let tagged = |l: &str, emit: &mut dyn FnMut(&str, bool)| match l.strip_prefix(VOLATILE) {
+        Some(text) => emit(text, true),
+        None => emit(l, false),
+    };
     for l in &head {
-        out.push_str(l);
-        out.push('\n');
-        n += 1;
+        tagged(l, emit);
     }
+    let mut n = head.len();
     let mut i = 0usize;
     while n + tail.len() < target {
         let a = rng.next() % 250 + 1;
         let b = (i as u64) % 250 + 1;
         for l in block(i, a, b) {
-            out.push_str(&l);
-            out.push('\n');
+            emit(&l, false);
             n += 1;
         }
         i += 1;
     }
     for l in &tail {
-        out.push_str(l);
-        out.push('\n');
+        tagged(l, emit);
     }
-    out
 }
 
 #[cfg(test)]
@@ -561,20 +630,113 @@ mod tests {
         let a = generate(Style::Ios, &spec(0), st(1));
         let b = generate(Style::Ios, &spec(0), st(2));
         assert_ne!(a, b);
-        let keep = |s: &str| {
-            s.lines()
-                .filter(|l| {
-                    !l.starts_with("Current configuration")
-                        && !l.starts_with("! Last")
-                        && !l.starts_with("! NVRAM")
-                        && !l.starts_with("ntp clock-period")
-                })
+        let keep = |rev, stamp| {
+            generate_lines(Style::Ios, &spec(rev), stamp)
+                .into_iter()
+                .filter(|l| !l.volatile)
+                .map(|l| l.text)
                 .collect::<Vec<_>>()
-                .join("\n")
         };
-        assert_eq!(keep(&a), keep(&b));
-        assert_ne!(keep(&a), keep(&generate(Style::Ios, &spec(1), st(1))));
+        assert_eq!(keep(0, st(1)), keep(0, st(2)));
+        assert_ne!(keep(0, st(1)), keep(1, st(1)));
         assert!(a.lines().count() >= 200);
+    }
+
+    const STYLES: [Style; 14] = [
+        Style::Ios,
+        Style::Nxos,
+        Style::Iosxr,
+        Style::Asa,
+        Style::Eos,
+        Style::Junos,
+        Style::RouterOs,
+        Style::FortiOs,
+        Style::PanOs,
+        Style::Vrp,
+        Style::ProCurve,
+        Style::Os10,
+        Style::Vyos,
+        Style::Linux,
+    ];
+
+    fn at(unix: u64, millis: u32, counter: u64) -> SessionStamp {
+        SessionStamp {
+            unix,
+            millis,
+            counter,
+        }
+    }
+
+    #[test]
+    fn only_lines_tagged_volatile_change_between_sessions_at_any_date() {
+        // Every field of the stamp differs between the two sessions: year,
+        // month, day (one and two digits), time, milliseconds, counter.
+        let a = at(1_798_761_599, 999, 1); // 2026-12-31 23:59:59
+        let b = at(1_804_219_506, 7, 2); // 2027-03-05 04:05:06
+        for style in STYLES {
+            let x = generate_lines(style, &spec(3), a);
+            let y = generate_lines(style, &spec(3), b);
+            assert_eq!(x.len(), y.len(), "{style:?}");
+            for (l, m) in x.iter().zip(&y) {
+                assert_eq!(l.volatile, m.volatile, "{style:?}");
+                assert!(
+                    l.volatile || l.text == m.text,
+                    "{style:?}: `{}` changed to `{}` but is not tagged volatile",
+                    l.text,
+                    m.text
+                );
+            }
+            let text: String = x.iter().map(|l| format!("{}\n", l.text)).collect();
+            assert_eq!(text, generate(style, &spec(3), a), "{style:?}");
+            assert!(!text.contains(VOLATILE), "{style:?}");
+        }
+    }
+
+    fn dated(style: Style, unix: u64) -> Vec<String> {
+        generate_lines(style, &spec(0), at(unix, 5, 1))
+            .into_iter()
+            .filter(|l| l.volatile)
+            .map(|l| l.text)
+            .collect()
+    }
+
+    #[test]
+    fn dated_lines_carry_the_session_date_in_each_platform_format() {
+        // 2027-03-05 04:05:06 UTC, a Friday: single-digit day, month and hour.
+        let t = 1_804_219_506;
+        let has = |style, line: &str| {
+            let d = dated(style, t);
+            assert!(
+                d.iter().any(|l| l == line),
+                "{style:?}: no `{line}` in {d:#?}"
+            );
+        };
+        has(
+            Style::Ios,
+            "! Last configuration change at 04:05:06 UTC Fri Mar 5 2027 by admin",
+        );
+        has(
+            Style::Nxos,
+            "!Running configuration last done at: Fri Mar  5 04:05:06 2027",
+        );
+        has(Style::Nxos, "!Time: Fri Mar  5 04:05:06 2027");
+        has(
+            Style::Junos,
+            "## Last commit: 2027-03-05 04:05:06 UTC by admin",
+        );
+        has(Style::RouterOs, "# 2027-03-05 04:05:06 by RouterOS 7.12.1");
+        has(
+            Style::Vrp,
+            "!Last configuration was updated at 2027-03-05 04:05:06+00:00",
+        );
+        has(
+            Style::Os10,
+            "! Last configuration change at Mar 5 04:05:06 2027",
+        );
+        // The leap day and the turn of the year.
+        assert!(dated(Style::Junos, 1_835_438_400)[0].contains("2028-02-29 12:00:00"));
+        assert!(dated(Style::Nxos, 1_798_761_600)[1].ends_with("Fri Jan  1 00:00:00 2027"));
+        assert!(dated(Style::RouterOs, 1_798_761_599)[0].starts_with("# 2026-12-31 23:59:59"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use russh::keys::PrivateKey;
 use russh::keys::ssh_key::private::Ed25519Keypair;
 
-use crate::config::{self, ConfigSpec, SessionStamp, SplitMix};
+use crate::config::{self, ConfigLine, ConfigSpec, SessionStamp, SplitMix};
 use crate::personality::Personality;
 
 /// Misbehaviours a device shows on demand. The default is a well-behaved device.
@@ -52,6 +52,7 @@ pub(crate) struct Shared {
     pub enable_secret: String,
     pub config_lines: usize,
     pub seed: u64,
+    pub clock: SimClock,
     pub state: Mutex<State>,
 }
 
@@ -79,31 +80,91 @@ impl Shared {
         format!("Sx{:08x}q", self.seed as u32)
     }
 
-    /// The configuration as printed in a session with this stamp.
-    pub(crate) fn render(&self, revision: u32, stamp: SessionStamp) -> String {
+    /// The configuration as printed by session number `counter`, now.
+    pub(crate) fn render(&self, revision: u32, counter: u64) -> String {
         let token = self.secret_token();
         config::generate(
             self.personality.style,
-            &ConfigSpec {
-                host: &self.name,
-                seed: self.seed,
-                revision,
-                lines: self.config_lines,
-                secret_token: &token,
-            },
-            stamp,
+            &self.spec(revision, &token),
+            self.clock.stamp(counter),
         )
+    }
+
+    fn spec<'a>(&'a self, revision: u32, token: &'a str) -> ConfigSpec<'a> {
+        ConfigSpec {
+            host: &self.name,
+            seed: self.seed,
+            revision,
+            lines: self.config_lines,
+            secret_token: token,
+        }
     }
 }
 
-pub(crate) fn now_stamp(counter: u64) -> SessionStamp {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO);
-    SessionStamp {
-        unix: d.as_secs(),
-        millis: d.subsec_millis(),
-        counter,
+/// The simulator's wall clock, which dates the volatile lines of every
+/// configuration: the system's by default, or an instant a test sets.
+/// Cheap to clone; clones share the setting.
+#[derive(Debug, Clone, Default)]
+pub struct SimClock(Arc<Mutex<Option<SystemTime>>>);
+
+/// Instants where date formatting breaks when it is written for one month:
+/// the last second of a month and of a year, the first second of a year, a
+/// leap day, and single-digit days, months and hours. Tests that look at
+/// dated lines run at each of these and at the system's now.
+pub const DATE_BOUNDARIES: [&str; 5] = [
+    "2026-11-30T23:59:59Z",
+    "2026-12-31T23:59:59Z",
+    "2027-01-01T00:00:00Z",
+    "2028-02-29T12:00:00Z",
+    "2027-03-05T04:05:06Z",
+];
+
+impl SimClock {
+    /// Follows the system clock.
+    pub fn system() -> SimClock {
+        SimClock::default()
+    }
+
+    /// Stopped at `at`.
+    pub fn fixed(at: SystemTime) -> SimClock {
+        SimClock(Arc::new(Mutex::new(Some(at))))
+    }
+
+    /// Stopped at an RFC 3339 instant, e.g. one of [`DATE_BOUNDARIES`].
+    pub fn at(rfc3339: &str) -> Result<SimClock, devicevault_core::TimestampError> {
+        let t = devicevault_core::Timestamp::parse(rfc3339)?;
+        let millis = u64::try_from(t.unix_millis()).unwrap_or(0);
+        Ok(SimClock::fixed(UNIX_EPOCH + Duration::from_millis(millis)))
+    }
+
+    /// Stops the clock at `at` (every clone sees it from the next session).
+    pub fn set(&self, at: SystemTime) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+    }
+
+    /// Follows the system clock again.
+    pub fn follow_system(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// The time it shows now.
+    pub fn now(&self) -> SystemTime {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(SystemTime::now)
+    }
+
+    pub(crate) fn stamp(&self, counter: u64) -> SessionStamp {
+        let d = self
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        SessionStamp {
+            unix: d.as_secs(),
+            millis: d.subsec_millis(),
+            counter,
+        }
     }
 }
 
@@ -165,9 +226,9 @@ impl SimDevice {
         self.shared.secret_token()
     }
 
-    /// Prefixes of the volatile lines its platform prints.
-    pub fn volatile_prefixes(&self) -> &'static [&'static str] {
-        self.shared.personality.volatile_prefixes
+    /// The clock that dates its configurations (shared by the whole fleet).
+    pub fn clock(&self) -> &SimClock {
+        &self.shared.clock
     }
 
     /// The current misbehaviours.
@@ -228,6 +289,37 @@ impl SimDevice {
             let s = self.shared.lock();
             (s.revision, s.sessions)
         };
-        self.shared.render(rev, now_stamp(n))
+        self.shared.render(rev, n)
+    }
+
+    /// The lines a session now would print, each tagged volatile (changes
+    /// between sessions, so a backup must drop it) or not.
+    pub fn running_config_lines(&self) -> Vec<ConfigLine> {
+        let (rev, n) = {
+            let s = self.shared.lock();
+            (s.revision, s.sessions)
+        };
+        let token = self.shared.secret_token();
+        config::generate_lines(
+            self.shared.personality.style,
+            &self.shared.spec(rev, &token),
+            self.shared.clock.stamp(n),
+        )
+    }
+
+    /// What a backup of the configuration must hold, in order: the lines a
+    /// session now would print minus the volatile ones and the blank lines
+    /// at the end (the prompt follows them on an interactive shell).
+    pub fn stable_config_lines(&self) -> Vec<String> {
+        let mut kept: Vec<String> = self
+            .running_config_lines()
+            .into_iter()
+            .filter(|l| !l.volatile)
+            .map(|l| l.text)
+            .collect();
+        while kept.last().is_some_and(String::is_empty) {
+            kept.pop();
+        }
+        kept
     }
 }

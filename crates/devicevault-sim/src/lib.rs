@@ -29,7 +29,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use device::{Faults, SimDevice};
+pub use config::ConfigLine;
+pub use device::{DATE_BOUNDARIES, Faults, SimClock, SimDevice};
 pub use personality::{Personality, platforms};
 
 /// Why the simulator could not start.
@@ -85,6 +86,9 @@ pub struct SimConfig {
     /// Misbehaviours every device starts with (e.g. a throttled fleet for
     /// benchmarks); tests change one device's with [`SimDevice::set_faults`].
     pub faults: Faults,
+    /// The wall clock that dates configurations (the system's by default;
+    /// tests set instants on it).
+    pub clock: SimClock,
 }
 
 impl Default for SimConfig {
@@ -101,6 +105,7 @@ impl Default for SimConfig {
             config_lines_max: None,
             telnet_base_port: None,
             faults: Faults::default(),
+            clock: SimClock::system(),
         }
     }
 }
@@ -186,6 +191,7 @@ impl Simulator {
                 enable_secret: cfg.enable_secret.clone(),
                 config_lines: device_lines(&cfg, i),
                 seed: (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                clock: cfg.clock.clone(),
                 state: Mutex::new(device::State {
                     faults: cfg.faults.clone(),
                     key_generation: 0,

@@ -68,10 +68,9 @@ pub struct Personality {
     pub exit_commands: &'static [&'static str],
     /// Colours the prompt with ANSI escapes.
     pub ansi: bool,
-    /// Configuration layout.
+    /// Configuration layout; which of its lines are volatile is decided
+    /// where they are printed ([`crate::config::ConfigLine`]).
     pub style: Style,
-    /// Line prefixes of the volatile lines this platform prints (they change every session).
-    pub volatile_prefixes: &'static [&'static str],
 }
 
 const CISCO_PAGER_OFF: &[&str] = &[
@@ -103,13 +102,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["exit", "logout", "quit"],
         ansi: false,
         style: Style::Ios,
-        volatile_prefixes: &[
-            "Building configuration",
-            "Current configuration :",
-            "! Last configuration change at",
-            "! NVRAM config last updated",
-            "ntp clock-period",
-        ],
     },
     Personality {
         platform: "cisco_nxos",
@@ -130,11 +122,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["exit"],
         ansi: false,
         style: Style::Nxos,
-        volatile_prefixes: &[
-            "!Command: show running-config",
-            "!Running configuration last done at:",
-            "!Time:",
-        ],
     },
     Personality {
         platform: "cisco_iosxr",
@@ -152,17 +139,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["exit"],
         ansi: false,
         style: Style::Iosxr,
-        volatile_prefixes: &[
-            "Sat ",
-            "Sun ",
-            "Mon ",
-            "Tue ",
-            "Wed ",
-            "Thu ",
-            "Fri ",
-            "Building configuration",
-            "!! Last configuration change",
-        ],
     },
     Personality {
         platform: "cisco_asa",
@@ -180,7 +156,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["exit", "logout"],
         ansi: false,
         style: Style::Asa,
-        volatile_prefixes: &[": Written by", "Cryptochecksum:"],
     },
     Personality {
         platform: "arista_eos",
@@ -198,10 +173,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["exit", "logout"],
         ansi: false,
         style: Style::Eos,
-        volatile_prefixes: &[
-            "! Command: show running-config",
-            "! Startup-config last modified at",
-        ],
     },
     Personality {
         platform: "juniper_junos",
@@ -219,7 +190,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["exit", "quit"],
         ansi: false,
         style: Style::Junos,
-        volatile_prefixes: &["## Last commit:"],
     },
     Personality {
         platform: "mikrotik_routeros",
@@ -237,7 +207,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["/quit", "quit"],
         ansi: true,
         style: Style::RouterOs,
-        volatile_prefixes: &["# nov/", "# 2026-"],
     },
     Personality {
         platform: "fortinet_fortios",
@@ -255,7 +224,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["exit"],
         ansi: false,
         style: Style::FortiOs,
-        volatile_prefixes: &["#conf_file_ver=", "#config-version="],
     },
     Personality {
         platform: "paloalto_panos",
@@ -273,7 +241,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["exit", "quit"],
         ansi: false,
         style: Style::PanOs,
-        volatile_prefixes: &[],
     },
     Personality {
         platform: "huawei_vrp",
@@ -291,7 +258,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["quit"],
         ansi: false,
         style: Style::Vrp,
-        volatile_prefixes: &["!Software Version", "!Last configuration was"],
     },
     Personality {
         platform: "hp_procurve",
@@ -309,7 +275,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["logout", "exit"],
         ansi: true,
         style: Style::ProCurve,
-        volatile_prefixes: &["Running configuration:"],
     },
     Personality {
         platform: "dell_os10",
@@ -327,7 +292,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["exit"],
         ansi: false,
         style: Style::Os10,
-        volatile_prefixes: &["! Version", "! Last configuration change at"],
     },
     Personality {
         platform: "vyos",
@@ -345,7 +309,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["exit", "logout"],
         ansi: false,
         style: Style::Vyos,
-        volatile_prefixes: &[],
     },
     Personality {
         platform: "linux",
@@ -363,7 +326,6 @@ pub static PERSONALITIES: &[Personality] = &[
         exit_commands: &["exit", "logout"],
         ansi: false,
         style: Style::Linux,
-        volatile_prefixes: &[],
     },
 ];
 

@@ -13,7 +13,7 @@ use russh::{
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::device::{Faults, Shared, now_stamp};
+use crate::device::{Faults, Shared};
 
 pub(crate) fn server_config(dev: &Shared) -> Arc<server::Config> {
     let (generation, legacy) = {
@@ -225,7 +225,7 @@ async fn exec(dev: Arc<Shared>, ch: Channel<Msg>, command: String, counter: u64)
     let cmd = command.trim();
     let (out, err, status) = if cmd == p.config_command {
         let rev = dev.lock().revision;
-        (dev.render(rev, now_stamp(counter)), String::new(), 0)
+        (dev.render(rev, counter), String::new(), 0)
     } else if let Some((_, out)) = p.commands.iter().find(|(c, _)| *c == cmd) {
         ((*out).to_owned(), String::new(), 0)
     } else {
@@ -464,7 +464,7 @@ impl Cli {
                     continue;
                 }
                 let (rev, counter) = (self.dev.lock().revision, self.counter);
-                let text = self.dev.render(rev, now_stamp(counter));
+                let text = self.dev.render(rev, counter);
                 self.send_config(&text).await?;
                 continue;
             }

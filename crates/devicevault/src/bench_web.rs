@@ -399,7 +399,8 @@ async fn fill_devices(work: &std::path::Path, n: usize, history: usize) -> anyho
             .execute(&mut *tx)
             .await?;
     }
-    let created = Timestamp::now().to_string();
+    let now = Timestamp::now();
+    let created = now.to_string();
     for i in 0..n {
         let id: i64 = sqlx::Row::try_get(
             &sqlx::query(
@@ -426,18 +427,14 @@ async fn fill_devices(work: &std::path::Path, n: usize, history: usize) -> anyho
             let last = k + 1 == history.max(1);
             // The last job spread over one day, so that sorting by last
             // backup has work to do; earlier ones on earlier days.
-            let secs = i * 37 % 86_400;
-            let queued = if last {
-                format!(
-                    "2026-11-27T{:02}:{:02}:{:02}.{:03}Z",
-                    secs / 3600,
-                    secs / 60 % 60,
-                    secs % 60,
-                    i % 1000
-                )
+            // Relative to now, so that the dashboard's "last 24 h" and
+            // per-day figures have the same work on any day the bench runs.
+            let ago = if last {
+                Duration::from_millis((i * 37 % 86_400 * 1000 + i % 1000) as u64)
             } else {
-                format!("2026-10-{:02}T02:00:00.000Z", k % 28 + 1)
+                Duration::from_secs(86_400 * ((history - k) as u64 + 1))
             };
+            let queued = Timestamp::from_datetime(now.as_datetime() - ago).to_string();
             let (state, rank) = if last { (state, rank) } else { ("stored", 3) };
             sqlx::query(
                 "INSERT INTO backup_jobs (task_id, task_identifier, device_id, state, state_rank, reason, \

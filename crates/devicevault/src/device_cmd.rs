@@ -48,6 +48,10 @@ pub struct SimArgs {
     /// Send configurations at most this many bytes per second (slow devices).
     #[arg(long)]
     throttle_bytes_per_sec: Option<u32>,
+    /// Date the configurations' volatile lines at this RFC 3339 instant
+    /// (e.g. 2027-01-01T00:00:00Z) instead of the system's time.
+    #[arg(long, value_name = "RFC3339")]
+    clock: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +170,10 @@ pub fn sim(args: SimArgs) -> anyhow::Result<()> {
         1
     };
     crate::limits::raise_nofile_limit(args.devices as u64 * listeners + 64)?;
+    let clock = match &args.clock {
+        Some(at) => devicevault_sim::SimClock::at(at).with_context(|| format!("--clock {at}"))?,
+        None => devicevault_sim::SimClock::system(),
+    };
     let cfg = SimConfig {
         devices: args.devices,
         bind: args.bind,
@@ -181,6 +189,7 @@ pub fn sim(args: SimArgs) -> anyhow::Result<()> {
             throttle_bytes_per_sec: args.throttle_bytes_per_sec,
             ..devicevault_sim::Faults::default()
         },
+        clock,
     };
     runtime()?.block_on(async {
         devicevault_sim::run(
