@@ -22,6 +22,7 @@
 
 pub mod bus;
 mod error;
+mod name;
 mod names;
 mod relpath;
 mod sealed;
@@ -30,6 +31,7 @@ mod time_fmt;
 mod wire;
 
 pub use error::{Retry, RetryClass};
+pub use name::{MAX_NAME_CHARS, Name, NameError};
 pub use names::{BranchName, BranchNameError, CommitId, CommitIdError};
 pub use relpath::{MAX_REL_PATH_BYTES, MAX_SEGMENT_BYTES, RelPath, RelPathError};
 pub use sealed::{SealError, SealingKey};

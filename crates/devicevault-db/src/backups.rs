@@ -164,7 +164,9 @@ const STORED_COLUMNS: &str = "id, task_id, task_identifier, device_id, storage_b
 
 impl Db {
     /// Records a requested backup as `queued`. Returns `false` (and changes
-    /// nothing) when a job with this identifier exists already.
+    /// nothing) when a job with this identifier exists already, or when the
+    /// device has a job queued or collecting (single-flight: at most one
+    /// open job per device; see [`Db::open_job`]).
     pub async fn create_job(
         &self,
         task_id: &str,
@@ -176,7 +178,7 @@ impl Db {
         let done = sqlx::query(
             "INSERT INTO backup_jobs (task_id, task_identifier, device_id, state, state_rank, queued_on, \
              updated_at, deadline) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) \
-             ON CONFLICT (task_identifier) DO NOTHING",
+             ON CONFLICT DO NOTHING",
         )
         .bind(task_id)
         .bind(task_identifier)
@@ -211,6 +213,17 @@ impl Db {
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// The job of `device_id` that is queued or collecting, if any.
+    pub async fn open_job(&self, device_id: i64) -> Result<Option<BackupJob>, DbError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {JOB_COLUMNS} FROM backup_jobs WHERE device_id = $1 AND state_rank < 2"
+        )))
+        .bind(device_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(job).transpose()
     }
 
     pub async fn job(&self, task_identifier: &str) -> Result<BackupJob, DbError> {

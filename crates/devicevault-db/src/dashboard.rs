@@ -1,29 +1,19 @@
 //! Queries of the web UI: the device list with each device's last job
 //! (filtered and sorted by it, paginated in SQL), the dashboard's
-//! aggregates, one job's records, and web sessions.
+//! aggregates and one job's records.
 //!
 //! The aggregates read the result tables through their `(timestamp, id)`
 //! indexes, so the dashboard costs the same however long the history is.
 //! A device's last job is found through the `(device_id, queued_on)` index
 //! of `backup_jobs`: one probe per device, and only for the page's devices
 //! unless the list is filtered or sorted by it.
-//!
-//! Web sessions are rows of `api_tokens` whose digest carries the
-//! [`SESSION_PREFIX`]: the digest of an API token is bare hex, so a session
-//! cookie is never accepted as an API token nor the reverse, and deleting a
-//! user ends its sessions by the same cascade as its tokens.
 
 use devicevault_core::{Status, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::inventory::{DEVICE_COLUMNS, check_page, device, not_found};
-use crate::{
-    Db, DbError, Device, DeviceBackupResult, DeviceFilter, JobState, Listed, Page, Scope, User,
-};
-
-/// What the digest of a web session starts with in `api_tokens`.
-pub const SESSION_PREFIX: &str = "session:";
+use crate::{Db, DbError, Device, DeviceBackupResult, DeviceFilter, JobState, Listed, Page, Scope};
 
 /// A device with the names of its type and group and its last job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,15 +199,6 @@ pub struct Activity {
     pub reason: Option<String>,
 }
 
-/// An API token or web session of a user (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenInfo {
-    pub id: i64,
-    pub user_id: i64,
-    pub is_session: bool,
-    pub created_at: String,
-}
-
 fn status(s: &str) -> Result<Status, DbError> {
     s.parse().map_err(DbError::Invalid)
 }
@@ -261,8 +242,11 @@ impl Db {
         page: Page,
     ) -> Result<Listed<DeviceRow>, DbError> {
         check_page(page)?;
-        // The scope's condition has no parameters.
-        let mut conditions = vec![scope.on_group("d.device_group_id")];
+        // The scope's and the archive's conditions have no parameters.
+        let mut conditions = vec![
+            scope.on_group("d.device_group_id"),
+            q.filter.on_archived(scope, "d."),
+        ];
         let mut n = 0;
         let mut next = || {
             n += 1;
@@ -388,14 +372,14 @@ impl Db {
         let in_scope = scope.on_device("device_id");
         let counts = sqlx::query(AssertSqlSafe(format!(
             "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(enabled), 0) AS BIGINT) AS enabled FROM devices \
-             WHERE {devices_in_scope}"
+             WHERE {devices_in_scope} AND archived_at IS NULL"
         )))
         .fetch_one(self.pool())
         .await?;
         let by_type = sqlx::query(AssertSqlSafe(format!(
             "SELECT t.name AS name, COUNT(*) AS n FROM devices d \
              LEFT JOIN device_types t ON t.id = d.device_type_id \
-             WHERE {} GROUP BY t.name ORDER BY COUNT(*) DESC, t.name",
+             WHERE {} AND d.archived_at IS NULL GROUP BY t.name ORDER BY COUNT(*) DESC, t.name",
             scope.on_group("d.device_group_id")
         )))
         .fetch_all(self.pool())
@@ -596,95 +580,6 @@ impl Db {
         .fetch_optional(self.pool())
         .await?;
         Ok(row.map(|r| r.try_get("id")).transpose()?)
-    }
-
-    // ---- sessions and tokens ---------------------------------------------------
-
-    /// Records a web session (given as the SHA-256 hex of its cookie).
-    pub async fn create_session(&self, user_id: i64, digest: &str) -> Result<(), DbError> {
-        self.add_token(user_id, &format!("{SESSION_PREFIX}{digest}"))
-            .await
-    }
-
-    /// The user of a web session created at or after `not_before`.
-    pub async fn session_user(
-        &self,
-        digest: &str,
-        not_before: Timestamp,
-    ) -> Result<Option<User>, DbError> {
-        let row = sqlx::query(
-            "SELECT u.id, u.username, u.password_hash, u.is_admin, u.restricted, u.created_at \
-             FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_sha256 = $1 AND t.created_at >= $2",
-        )
-        .bind(format!("{SESSION_PREFIX}{digest}"))
-        .bind(not_before.to_string())
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(User {
-                id: r.try_get("id")?,
-                username: r.try_get("username")?,
-                password_hash: r.try_get("password_hash")?,
-                is_admin: r.try_get::<i64, _>("is_admin")? != 0,
-                restricted: r.try_get::<i64, _>("restricted")? != 0,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .transpose()
-    }
-
-    /// Ends a web session.
-    pub async fn delete_session(&self, digest: &str) -> Result<(), DbError> {
-        self.revoke_token(&format!("{SESSION_PREFIX}{digest}"))
-            .await?;
-        Ok(())
-    }
-
-    /// Forgets web sessions created before `before`.
-    pub async fn delete_sessions_before(&self, before: Timestamp) -> Result<u64, DbError> {
-        let done =
-            sqlx::query("DELETE FROM api_tokens WHERE token_sha256 LIKE $1 AND created_at < $2")
-                .bind(format!("{SESSION_PREFIX}%"))
-                .bind(before.to_string())
-                .execute(self.pool())
-                .await?;
-        Ok(done.rows_affected())
-    }
-
-    /// The API tokens and web sessions of a user, newest first.
-    pub async fn list_tokens(&self, user_id: i64) -> Result<Vec<TokenInfo>, DbError> {
-        let rows = sqlx::query(
-            "SELECT id, user_id, token_sha256, created_at FROM api_tokens WHERE user_id = $1 \
-             ORDER BY created_at DESC, id DESC",
-        )
-        .bind(user_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let digest: String = r.try_get("token_sha256")?;
-                Ok(TokenInfo {
-                    id: r.try_get("id")?,
-                    user_id: r.try_get("user_id")?,
-                    is_session: digest.starts_with(SESSION_PREFIX),
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Revokes one token or session of a user.
-    pub async fn delete_token(&self, user_id: i64, id: i64) -> Result<(), DbError> {
-        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(not_found(format!("token {id}")));
-        }
-        Ok(())
     }
 
     /// Grants or removes the administrator role.

@@ -26,11 +26,13 @@ pub(crate) fn check_page(page: Page) -> Result<(), DbError> {
     Ok(())
 }
 
-fn non_empty(what: &str, value: &str) -> Result<(), DbError> {
-    if value.trim().is_empty() {
-        return Err(DbError::Invalid(format!("{what} is empty")));
-    }
-    Ok(())
+/// The normalised form of a name (see [`devicevault_core::Name`]): the
+/// front ends report a bad name on its field first; this is the backstop
+/// that keeps every stored name clean.
+fn checked_name(what: &str, value: &str) -> Result<String, DbError> {
+    devicevault_core::Name::parse(value)
+        .map(devicevault_core::Name::into_string)
+        .map_err(|e| DbError::Invalid(format!("{what}: {e}")))
 }
 
 /// Booleans are stored as 0/1 in both engines.
@@ -42,13 +44,14 @@ fn opt_id(row: &AnyRow, col: &str) -> Result<Option<i64>, sqlx::Error> {
     row.try_get::<Option<i64>, _>(col)
 }
 
-fn user(row: &AnyRow) -> Result<User, sqlx::Error> {
+pub(crate) fn user(row: &AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         password_hash: row.try_get("password_hash")?,
         is_admin: flag(row, "is_admin")?,
         restricted: flag(row, "restricted")?,
+        view_secrets: flag(row, "view_secrets")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -65,6 +68,7 @@ fn device_type(row: &AnyRow) -> Result<DeviceType, sqlx::Error> {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         manufacturer: opt_id(row, "manufacturer_id")?,
+        max_config_bytes: row.try_get("max_config_bytes")?,
     })
 }
 
@@ -93,6 +97,7 @@ pub(crate) fn device(row: &AnyRow) -> Result<Device, sqlx::Error> {
             enabled: flag(row, "enabled")?,
         },
         created_at: row.try_get("created_at")?,
+        archived_at: row.try_get("archived_at")?,
     })
 }
 
@@ -122,14 +127,18 @@ fn credential(row: &AnyRow) -> Result<Credential, sqlx::Error> {
     })
 }
 
-const USER_COLUMNS: &str = "id, username, password_hash, is_admin, restricted, created_at";
+const USER_COLUMNS: &str =
+    "id, username, password_hash, is_admin, restricted, view_secrets, created_at";
+/// [`USER_COLUMNS`] of a query where `users` is aliased `u`.
+pub(crate) const USER_COLUMNS_U: &str = "u.id, u.username, u.password_hash, u.is_admin, u.restricted, \
+     u.view_secrets, u.created_at";
 const LOCATION_COLUMNS: &str = "id, name, location_type, config";
 const CREDENTIAL_COLUMNS: &str = "id, name, username, password_sealed, enable_secret_sealed";
 const COLLECTION_GROUP_COLUMNS: &str = "id, name, rabbitmq_queue_id";
-const DEVICE_TYPE_COLUMNS: &str = "id, name, manufacturer_id";
+const DEVICE_TYPE_COLUMNS: &str = "id, name, manufacturer_id, max_config_bytes";
 
 pub(crate) const DEVICE_COLUMNS: &str = "id, name, address, port, driver, credential_id, backup_location_id, \
-     collection_group_id, device_group_id, device_type_id, enabled, created_at";
+     collection_group_id, device_group_id, device_type_id, enabled, created_at, archived_at";
 
 /// Which devices a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -139,6 +148,30 @@ pub struct DeviceFilter {
     pub device_group: Option<i64>,
     pub device_type: Option<i64>,
     pub enabled: Option<bool>,
+    /// Archived devices instead of live ones (administrators only: the
+    /// caller's scope must be [`crate::Scope::Admin`]).
+    pub archived: bool,
+}
+
+impl DeviceFilter {
+    /// The SQL condition on `archived_at` of devices aliased `alias`.
+    pub(crate) fn on_archived(&self, scope: &crate::Scope, alias: &str) -> String {
+        if self.archived && scope.sees_archived() {
+            format!("{alias}archived_at IS NOT NULL")
+        } else if self.archived {
+            "1 = 0".into()
+        } else {
+            format!("{alias}archived_at IS NULL")
+        }
+    }
+}
+
+/// What purging a device destroyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub jobs: i64,
+    pub results: i64,
+    pub stored_backups: i64,
 }
 
 impl Db {
@@ -155,7 +188,7 @@ impl Db {
         }
         let row = sqlx::query(
             "INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id, username, password_hash, is_admin, restricted, created_at",
+             RETURNING id, username, password_hash, is_admin, restricted, view_secrets, created_at",
         )
         .bind(username)
         .bind(password_hash)
@@ -197,19 +230,6 @@ impl Db {
         rows.iter().map(|r| Ok(user(r)?)).collect()
     }
 
-    /// Replaces a user's password hash. Existing tokens stay valid.
-    pub async fn set_user_password(&self, id: i64, password_hash: &str) -> Result<(), DbError> {
-        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(not_found(format!("user {id}")));
-        }
-        Ok(())
-    }
-
     /// Deletes a user and, by cascade, its tokens.
     pub async fn delete_user(&self, id: i64) -> Result<(), DbError> {
         self.delete_by_id("users", id, "user").await
@@ -231,40 +251,6 @@ impl Db {
             .try_get("n")?)
     }
 
-    /// Stores the SHA-256 of a new API token for `user_id`.
-    pub async fn add_token(&self, user_id: i64, token_sha256: &str) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO api_tokens (user_id, token_sha256, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(user_id)
-        .bind(token_sha256)
-        .bind(Timestamp::now().to_string())
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Forgets a token (given as its SHA-256). Returns whether it existed.
-    pub async fn revoke_token(&self, token_sha256: &str) -> Result<bool, DbError> {
-        let done = sqlx::query("DELETE FROM api_tokens WHERE token_sha256 = $1")
-            .bind(token_sha256)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    /// The user a token (given as its SHA-256) belongs to.
-    pub async fn user_by_token(&self, token_sha256: &str) -> Result<Option<User>, DbError> {
-        let row = sqlx::query(
-            "SELECT u.id, u.username, u.password_hash, u.is_admin, u.restricted, u.created_at \
-             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = $1",
-        )
-        .bind(token_sha256)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.as_ref().map(user).transpose()?)
-    }
-
     // ---- collection groups ------------------------------------------------
 
     pub async fn create_collection_group(
@@ -272,7 +258,8 @@ impl Db {
         name: &str,
         rabbitmq_queue_id: &str,
     ) -> Result<CollectionGroup, DbError> {
-        non_empty("collection group name", name)?;
+        let name = checked_name("collection group name", name)?;
+        let name = name.as_str();
         validate_queue_id(rabbitmq_queue_id)?;
         let row = sqlx::query(
             "INSERT INTO collection_groups (name, rabbitmq_queue_id) VALUES ($1, $2) RETURNING id",
@@ -307,7 +294,8 @@ impl Db {
         name: &str,
         rabbitmq_queue_id: &str,
     ) -> Result<CollectionGroup, DbError> {
-        non_empty("collection group name", name)?;
+        let name = checked_name("collection group name", name)?;
+        let name = name.as_str();
         validate_queue_id(rabbitmq_queue_id)?;
         sqlx::query(
             "INSERT INTO collection_groups (name, rabbitmq_queue_id) VALUES ($1, $2) \
@@ -337,7 +325,8 @@ impl Db {
         name: &str,
         rabbitmq_queue_id: &str,
     ) -> Result<CollectionGroup, DbError> {
-        non_empty("collection group name", name)?;
+        let name = checked_name("collection group name", name)?;
+        let name = name.as_str();
         validate_queue_id(rabbitmq_queue_id)?;
         let row = sqlx::query(AssertSqlSafe(format!(
             "UPDATE collection_groups SET name = $1, rabbitmq_queue_id = $2 WHERE id = $3 \
@@ -380,7 +369,8 @@ impl Db {
     // ---- device groups, manufacturers, device types -----------------------
 
     pub async fn create_device_group(&self, name: &str) -> Result<Named, DbError> {
-        non_empty("device group name", name)?;
+        let name = checked_name("device group name", name)?;
+        let name = name.as_str();
         let row = sqlx::query("INSERT INTO device_groups (name) VALUES ($1) RETURNING id")
             .bind(name)
             .fetch_one(self.pool())
@@ -406,7 +396,8 @@ impl Db {
     }
 
     pub async fn update_device_group(&self, id: i64, name: &str) -> Result<Named, DbError> {
-        non_empty("device group name", name)?;
+        let name = checked_name("device group name", name)?;
+        let name = name.as_str();
         let row =
             sqlx::query("UPDATE device_groups SET name = $1 WHERE id = $2 RETURNING id, name")
                 .bind(name)
@@ -424,7 +415,8 @@ impl Db {
     }
 
     pub async fn create_manufacturer(&self, name: &str) -> Result<Named, DbError> {
-        non_empty("manufacturer name", name)?;
+        let name = checked_name("manufacturer name", name)?;
+        let name = name.as_str();
         let row = sqlx::query("INSERT INTO manufacturers (name) VALUES ($1) RETURNING id")
             .bind(name)
             .fetch_one(self.pool())
@@ -444,19 +436,25 @@ impl Db {
         &self,
         name: &str,
         manufacturer: Option<i64>,
+        max_config_bytes: Option<i64>,
     ) -> Result<DeviceType, DbError> {
-        non_empty("device type name", name)?;
+        let name = checked_name("device type name", name)?;
+        let name = name.as_str();
+        positive("max_config_bytes", max_config_bytes)?;
         let row = sqlx::query(
-            "INSERT INTO device_types (name, manufacturer_id) VALUES ($1, $2) RETURNING id",
+            "INSERT INTO device_types (name, manufacturer_id, max_config_bytes) VALUES ($1, $2, $3) \
+             RETURNING id",
         )
         .bind(name)
         .bind(manufacturer)
+        .bind(max_config_bytes)
         .fetch_one(self.pool())
         .await?;
         Ok(DeviceType {
             id: row.try_get("id")?,
             name: name.to_owned(),
             manufacturer,
+            max_config_bytes,
         })
     }
 
@@ -479,20 +477,24 @@ impl Db {
     }
 
     /// Renames a device type and sets its manufacturer (`Conflict` when that
-    /// manufacturer does not exist).
+    /// manufacturer does not exist) and its configuration size limit.
     pub async fn update_device_type(
         &self,
         id: i64,
         name: &str,
         manufacturer: Option<i64>,
+        max_config_bytes: Option<i64>,
     ) -> Result<DeviceType, DbError> {
-        non_empty("device type name", name)?;
+        let name = checked_name("device type name", name)?;
+        let name = name.as_str();
+        positive("max_config_bytes", max_config_bytes)?;
         let row = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE device_types SET name = $1, manufacturer_id = $2 WHERE id = $3 \
+            "UPDATE device_types SET name = $1, manufacturer_id = $2, max_config_bytes = $3 WHERE id = $4 \
              RETURNING {DEVICE_TYPE_COLUMNS}"
         )))
         .bind(name)
         .bind(manufacturer)
+        .bind(max_config_bytes)
         .bind(id)
         .fetch_optional(self.pool())
         .await?
@@ -514,7 +516,8 @@ impl Db {
         password_sealed: &[u8],
         enable_secret_sealed: Option<&[u8]>,
     ) -> Result<Credential, DbError> {
-        non_empty("credential name", name)?;
+        let name = checked_name("credential name", name)?;
+        let name = name.as_str();
         let row = sqlx::query(
             "INSERT INTO credentials (name, username, password_sealed, enable_secret_sealed) \
              VALUES ($1, $2, $3, $4) RETURNING id",
@@ -554,12 +557,12 @@ impl Db {
 
     /// Writes every field of `c` but its id to credential `id`.
     pub async fn update_credential(&self, id: i64, c: &Credential) -> Result<Credential, DbError> {
-        non_empty("credential name", &c.name)?;
+        let name = checked_name("credential name", &c.name)?;
         let row = sqlx::query(AssertSqlSafe(format!(
             "UPDATE credentials SET name = $1, username = $2, password_sealed = $3, \
              enable_secret_sealed = $4 WHERE id = $5 RETURNING {CREDENTIAL_COLUMNS}"
         )))
-        .bind(&c.name)
+        .bind(&name)
         .bind(&c.username)
         .bind(c.password_sealed.as_slice())
         .bind(c.enable_secret_sealed.as_deref())
@@ -583,7 +586,8 @@ impl Db {
         location_type: StorageBackendKind,
         config: &Map<String, Value>,
     ) -> Result<BackupLocation, DbError> {
-        non_empty("backup location name", name)?;
+        let name = checked_name("backup location name", name)?;
+        let name = name.as_str();
         let row = sqlx::query(
             "INSERT INTO backup_locations (name, location_type, config) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -623,7 +627,8 @@ impl Db {
         location_type: StorageBackendKind,
         config: &Map<String, Value>,
     ) -> Result<BackupLocation, DbError> {
-        non_empty("backup location name", name)?;
+        let name = checked_name("backup location name", name)?;
+        let name = name.as_str();
         let row = sqlx::query(AssertSqlSafe(format!(
             "UPDATE backup_locations SET name = $1, location_type = $2, config = $3 WHERE id = $4 \
              RETURNING {LOCATION_COLUMNS}"
@@ -649,7 +654,7 @@ impl Db {
     // ---- devices --------------------------------------------------------------
 
     pub async fn create_device(&self, f: &DeviceFields) -> Result<Device, DbError> {
-        validate_device(f)?;
+        let f = &validate_device(f)?;
         let created_at = Timestamp::now().to_string();
         let query = sqlx::query(
             "INSERT INTO devices (name, address, port, driver, credential_id, backup_location_id, \
@@ -664,11 +669,12 @@ impl Db {
             id: row.try_get("id")?,
             fields: f.clone(),
             created_at,
+            archived_at: None,
         })
     }
 
     pub async fn update_device(&self, id: i64, f: &DeviceFields) -> Result<Device, DbError> {
-        validate_device(f)?;
+        let f = &validate_device(f)?;
         let query = sqlx::query(
             "UPDATE devices SET name = $1, address = $2, port = $3, driver = $4, credential_id = $5, \
              backup_location_id = $6, collection_group_id = $7, device_group_id = $8, device_type_id = $9, \
@@ -681,8 +687,73 @@ impl Db {
         self.device(id).await
     }
 
-    pub async fn delete_device(&self, id: i64) -> Result<(), DbError> {
-        self.delete_by_id("devices", id, "device").await
+    /// Archives a device: it leaves lists and schedules and is no longer
+    /// backed up (its open jobs fail with that reason), and its history
+    /// stays. Archiving an archived device changes nothing.
+    pub async fn archive_device(&self, id: i64) -> Result<Device, DbError> {
+        let now = Timestamp::now().to_string();
+        let mut tx = self.pool().begin().await?;
+        let done =
+            sqlx::query("UPDATE devices SET archived_at = COALESCE(archived_at, $1) WHERE id = $2")
+                .bind(&now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(format!("device {id}")));
+        }
+        sqlx::query(
+            "UPDATE backup_jobs SET state = 'failed', state_rank = 3, reason = $1, updated_at = $2 \
+             WHERE device_id = $3 AND state_rank < 2",
+        )
+        .bind("the device was archived before its backup started")
+        .bind(&now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.device(id).await
+    }
+
+    /// Brings an archived device back, with its history.
+    pub async fn restore_device(&self, id: i64) -> Result<Device, DbError> {
+        let done = sqlx::query("UPDATE devices SET archived_at = NULL WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(format!("device {id}")));
+        }
+        self.device(id).await
+    }
+
+    /// How many stored backups (versions), collection results and jobs a
+    /// device has: what purging it would destroy.
+    pub async fn device_history_counts(&self, id: i64) -> Result<Purged, DbError> {
+        let count = |table: &'static str| async move {
+            let n: i64 = sqlx::query(AssertSqlSafe(format!(
+                "SELECT COUNT(*) AS n FROM {table} WHERE device_id = $1"
+            )))
+            .bind(id)
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?;
+            Ok::<_, DbError>(n)
+        };
+        Ok(Purged {
+            jobs: count("backup_jobs").await?,
+            results: count("device_backup_results").await?,
+            stored_backups: count("stored_backups").await?,
+        })
+    }
+
+    /// Destroys a device and every record of its history (the files in
+    /// the backup locations stay where they are). Returns what went.
+    pub async fn purge_device(&self, id: i64) -> Result<Purged, DbError> {
+        self.device(id).await?;
+        let counts = self.device_history_counts(id).await?;
+        self.delete_by_id("devices", id, "device").await?;
+        Ok(counts)
     }
 
     pub async fn device(&self, id: i64) -> Result<Device, DbError> {
@@ -704,8 +775,11 @@ impl Db {
     ) -> Result<Listed<Device>, DbError> {
         check_page(page)?;
         // Parameters are numbered in the order the conditions are added
-        // (the scope's condition has none).
-        let mut conditions = vec![scope.on_group("device_group_id")];
+        // (the scope's and the archive's conditions have none).
+        let mut conditions = vec![
+            scope.on_group("device_group_id"),
+            filter.on_archived(scope, ""),
+        ];
         let mut n = 0;
         let mut next = || {
             n += 1;
@@ -827,6 +901,13 @@ fn bind_device<'q>(
         .bind(i64::from(f.enabled))
 }
 
+fn positive(what: &str, n: Option<i64>) -> Result<(), DbError> {
+    match n {
+        Some(n) if n < 1 => Err(DbError::Invalid(format!("{what} must be at least 1"))),
+        _ => Ok(()),
+    }
+}
+
 fn validate_queue_id(id: &str) -> Result<(), DbError> {
     let ok = !id.is_empty()
         && id.len() <= 200
@@ -842,10 +923,9 @@ fn validate_queue_id(id: &str) -> Result<(), DbError> {
     }
 }
 
-fn validate_device(f: &DeviceFields) -> Result<(), DbError> {
-    if f.name.trim().is_empty() {
-        return Err(DbError::Invalid("device name is empty".into()));
-    }
+/// The fields with the name normalised, or why they cannot be stored.
+fn validate_device(f: &DeviceFields) -> Result<DeviceFields, DbError> {
+    let name = checked_name("device name", &f.name)?;
     if f.address.trim().is_empty()
         || f.address
             .chars()
@@ -862,5 +942,5 @@ fn validate_device(f: &DeviceFields) -> Result<(), DbError> {
     if f.driver.trim().is_empty() {
         return Err(DbError::Invalid("device driver is empty".into()));
     }
-    Ok(())
+    Ok(DeviceFields { name, ..f.clone() })
 }

@@ -17,6 +17,8 @@
 //! NOTHING`, and a job's state only moves forward. Replaying a message or a
 //! stream record therefore changes nothing.
 
+mod access;
+pub use access::{LoginThrottle, NewToken, TokenInfo, TokenKind, TokenPolicy, TokenUse};
 mod backups;
 pub mod dashboard;
 mod error;

@@ -14,7 +14,16 @@ pub struct User {
     pub is_admin: bool,
     /// Sees only the devices of its device groups (see [`crate::Scope`]).
     pub restricted: bool,
+    /// May see device secrets in configurations (admins always may).
+    pub view_secrets: bool,
     pub created_at: String,
+}
+
+impl User {
+    /// Whether configurations are shown to this user with their secrets.
+    pub fn sees_secrets(&self) -> bool {
+        self.is_admin || self.view_secrets
+    }
 }
 
 /// A collection group: devices whose collection runs on the collectors
@@ -46,6 +55,9 @@ pub struct DeviceType {
     pub id: i64,
     pub name: String,
     pub manufacturer: Option<i64>,
+    /// The largest configuration its devices may send (`None`: the
+    /// driver's or the installation's limit).
+    pub max_config_bytes: Option<i64>,
 }
 
 /// Login material for devices. The secrets are sealed (AEAD) by the caller
@@ -99,6 +111,9 @@ pub struct Device {
     pub id: i64,
     pub fields: DeviceFields,
     pub created_at: String,
+    /// When it was archived ("deleted"): out of lists, schedules and
+    /// backups, its history kept. `None` for a live device.
+    pub archived_at: Option<String>,
 }
 
 /// One requested backup and how far it got.

@@ -277,7 +277,7 @@ impl Db {
             return Err(not_found(format!("schedule {schedule_id}")));
         }
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE enabled = 1 AND ( \
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE enabled = 1 AND archived_at IS NULL AND ( \
                id IN (SELECT device_id FROM backup_schedule_devices WHERE schedule_id = $1) \
                OR device_group_id IN (SELECT device_group_id FROM backup_schedule_device_groups \
                                       WHERE schedule_id = $1)) \

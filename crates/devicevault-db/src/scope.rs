@@ -1,53 +1,68 @@
 //! Which devices a user may see and back up (DESIGN §6: device groups scope
 //! what a user sees and may do).
 //!
-//! Administrators and unrestricted users see every device. A restricted
-//! user sees the devices of their device groups only — none when they have
-//! no group, never every device by accident — and with them only those
-//! devices' jobs, collection results and stored backups. Lists filter in
-//! SQL; single objects outside the scope are "not found", so their
-//! existence does not leak either.
+//! Administrators see every device, archived ones and their history
+//! included. Unrestricted users see every device that is not archived. A
+//! restricted user sees the live devices of their device groups only — none
+//! when they have no group, never every device by accident — and with them
+//! only those devices' jobs, collection results and stored backups. Lists
+//! filter in SQL; single objects outside the scope are "not found", so
+//! their existence does not leak either. There is no default scope: every
+//! request states whose it is.
 
 use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::{Db, DbError, User};
 
 /// The devices a request may touch.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
-    /// Every device.
-    #[default]
+    /// Every device, archived ones included (administrators).
+    Admin,
+    /// Every device that is not archived.
     All,
-    /// The devices of these device groups (none if empty).
+    /// The live devices of these device groups (none if empty).
     Groups(Vec<i64>),
 }
 
 impl Scope {
-    /// Whether a device of `device_group` is in scope.
-    pub fn allows(&self, device_group: Option<i64>) -> bool {
+    /// Whether a device of `device_group`, archived or not, is in scope.
+    pub fn allows(&self, device_group: Option<i64>, archived: bool) -> bool {
         match self {
-            Self::All => true,
-            Self::Groups(groups) => device_group.is_some_and(|g| groups.contains(&g)),
+            Self::Admin => true,
+            Self::All => !archived,
+            Self::Groups(groups) => !archived && device_group.is_some_and(|g| groups.contains(&g)),
         }
     }
 
+    /// Whether archived devices are visible at all.
+    pub fn sees_archived(&self) -> bool {
+        matches!(self, Self::Admin)
+    }
+
     /// An SQL condition on a device's group column (`devices.device_group_id`).
+    /// Lists of devices state separately whether they show archived ones.
     /// The ids are integers from the database, written inline.
     pub(crate) fn on_group(&self, column: &str) -> String {
         match self {
-            Self::All => "1 = 1".into(),
+            Self::Admin | Self::All => "1 = 1".into(),
             Self::Groups(groups) if groups.is_empty() => "1 = 0".into(),
             Self::Groups(groups) => format!("{column} IN ({})", id_list(groups)),
         }
     }
 
-    /// An SQL condition on a device id column of another table.
+    /// An SQL condition on a device id column of another table (jobs,
+    /// results, stored backups): the history of archived devices is for
+    /// administrators only.
     pub(crate) fn on_device(&self, column: &str) -> String {
         match self {
-            Self::All => "1 = 1".into(),
+            Self::Admin => "1 = 1".into(),
+            Self::All => {
+                format!("{column} NOT IN (SELECT id FROM devices WHERE archived_at IS NOT NULL)")
+            }
             Self::Groups(groups) if groups.is_empty() => "1 = 0".into(),
             Self::Groups(groups) => format!(
-                "{column} IN (SELECT id FROM devices WHERE device_group_id IN ({}))",
+                "{column} IN (SELECT id FROM devices WHERE device_group_id IN ({}) AND archived_at IS NULL)",
                 id_list(groups)
             ),
         }
@@ -64,7 +79,10 @@ fn id_list(ids: &[i64]) -> String {
 impl Db {
     /// The scope of `user`'s requests.
     pub async fn scope_of(&self, user: &User) -> Result<Scope, DbError> {
-        if user.is_admin || !user.restricted {
+        if user.is_admin {
+            return Ok(Scope::Admin);
+        }
+        if !user.restricted {
             return Ok(Scope::All);
         }
         Ok(Scope::Groups(self.user_device_groups(user.id).await?))
@@ -130,16 +148,39 @@ impl Db {
 }
 
 impl Db {
-    /// Whether device `device_id` is in `scope` (no query for [`Scope::All`]).
-    /// A device that does not exist is not.
+    /// Whether device `device_id` is in `scope` (no query for
+    /// [`Scope::Admin`]). A device that does not exist is not.
     pub async fn device_in_scope(&self, scope: &Scope, device_id: i64) -> Result<bool, DbError> {
-        if *scope == Scope::All {
+        if *scope == Scope::Admin {
             return Ok(true);
         }
         match self.device(device_id).await {
-            Ok(d) => Ok(scope.allows(d.fields.device_group)),
+            Ok(d) => Ok(scope.allows(d.fields.device_group, d.archived_at.is_some())),
             Err(DbError::NotFound { .. }) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Those of `ids` that are in `scope`, in the order given.
+    pub async fn devices_in_scope(&self, scope: &Scope, ids: &[i64]) -> Result<Vec<i64>, DbError> {
+        if ids.is_empty() || *scope == Scope::Admin {
+            return Ok(ids.to_vec());
+        }
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id FROM devices WHERE id IN ({}) AND {} AND archived_at IS NULL",
+            id_list(ids),
+            scope.on_group("device_group_id")
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        let visible: std::collections::HashSet<i64> = rows
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        Ok(ids
+            .iter()
+            .copied()
+            .filter(|i| visible.contains(i))
+            .collect())
     }
 }

@@ -2,8 +2,8 @@
 
 use devicevault_core::{Status, StorageBackendKind, Timestamp};
 use devicevault_db::{
-    DbError, DeviceFields, DeviceFilter, JobState, NewDeviceResult, NewStoredBackup, Page,
-    ScheduleFields, Scope,
+    DbError, DeviceFields, DeviceFilter, JobState, NewDeviceResult, NewStoredBackup, NewToken,
+    Page, ScheduleFields, Scope, TokenKind, TokenPolicy, TokenUse,
 };
 use serde_json::json;
 
@@ -27,6 +27,29 @@ fn device_fields(name: &str) -> DeviceFields {
     }
 }
 
+fn named(user_id: i64, digest: &str) -> NewToken<'_> {
+    NewToken {
+        user_id,
+        digest,
+        kind: TokenKind::Named,
+        name: Some("t"),
+        expires_at: None,
+    }
+}
+
+/// The user an API token belongs to, now, with the default policy.
+async fn api_user(db: &devicevault_db::Db, digest: &str) -> Option<devicevault_db::User> {
+    db.authenticate(
+        digest,
+        TokenUse::Api,
+        Timestamp::now(),
+        &TokenPolicy::default(),
+    )
+    .await
+    .unwrap()
+    .map(|(u, _)| u)
+}
+
 async fn migrations_are_applied_once_and_reconnecting_is_harmless(t: TestDb) {
     assert_eq!(t.db.count_users().await.unwrap(), 0);
     t.db.ping().await.unwrap();
@@ -39,12 +62,11 @@ async fn users_are_unique_and_tokens_find_their_user(t: TestDb) {
         db.create_user("alice", "h", false).await,
         Err(DbError::Conflict(_))
     ));
-    db.add_token(alice.id, &"ab".repeat(32)).await.unwrap();
-    assert_eq!(
-        db.user_by_token(&"ab".repeat(32)).await.unwrap().unwrap(),
-        alice
-    );
-    assert!(db.user_by_token(&"cd".repeat(32)).await.unwrap().is_none());
+    db.add_token(named(alice.id, &"ab".repeat(32)))
+        .await
+        .unwrap();
+    assert_eq!(api_user(db, &"ab".repeat(32)).await.unwrap(), alice);
+    assert!(api_user(db, &"cd".repeat(32)).await.is_none());
     assert_eq!(
         db.user_by_name("alice").await.unwrap().unwrap().id,
         alice.id
@@ -125,7 +147,7 @@ async fn devices_are_validated_listed_filtered_and_paginated(t: TestDb) {
     f.address = "198.51.100.7".into();
     f.port = 2222;
     assert_eq!(db.update_device(d.id, &f).await.unwrap().fields, f);
-    db.delete_device(d.id).await.unwrap();
+    db.purge_device(d.id).await.unwrap();
     assert!(matches!(
         db.device(d.id).await,
         Err(DbError::NotFound { .. })
@@ -163,7 +185,7 @@ async fn locations_credentials_and_groups_round_trip(t: TestDb) {
         Err(DbError::Invalid(_))
     ));
     let m = db.create_manufacturer("Cisco").await.unwrap();
-    db.create_device_type("Catalyst 9300", Some(m.id))
+    db.create_device_type("Catalyst 9300", Some(m.id), None)
         .await
         .unwrap();
 }
@@ -560,7 +582,7 @@ async fn credentials_are_listed_updated_and_deleted_only_when_unused(t: TestDb) 
         db.delete_credential(b.id).await,
         Err(DbError::Conflict(_))
     ));
-    db.delete_device(d.id).await.unwrap();
+    db.purge_device(d.id).await.unwrap();
     db.delete_credential(b.id).await.unwrap();
     assert!(matches!(
         db.delete_credential(b.id).await,
@@ -674,21 +696,22 @@ async fn device_groups_types_and_manufacturers_are_managed(t: TestDb) {
         .unwrap();
     assert_eq!((listed.total, listed.rows), (2, vec![cisco.clone()]));
     let cat = db
-        .create_device_type("Catalyst", Some(cisco.id))
+        .create_device_type("Catalyst", Some(cisco.id), None)
         .await
         .unwrap();
     assert_eq!(db.device_type(cat.id).await.unwrap(), cat);
     let mx = db
-        .update_device_type(cat.id, "MX", Some(juniper.id))
+        .update_device_type(cat.id, "MX", Some(juniper.id), None)
         .await
         .unwrap();
     assert_eq!(mx.manufacturer, Some(juniper.id));
     assert!(matches!(
-        db.update_device_type(cat.id, "MX", Some(999_999)).await,
+        db.update_device_type(cat.id, "MX", Some(999_999), None)
+            .await,
         Err(DbError::Conflict(_))
     ));
     assert!(matches!(
-        db.update_device_type(999_999, "MX", None).await,
+        db.update_device_type(999_999, "MX", None, None).await,
         Err(DbError::NotFound { .. })
     ));
     assert_eq!(
@@ -729,23 +752,23 @@ async fn users_are_listed_changed_and_deleted_and_tokens_revoked(t: TestDb) {
     assert_eq!(db.user(bob.id).await.unwrap(), bob);
     assert_eq!(db.count_admins().await.unwrap(), 1);
 
-    db.set_user_password(bob.id, "h3").await.unwrap();
+    db.change_password(bob.id, "h3", None).await.unwrap();
     assert_eq!(db.user(bob.id).await.unwrap().password_hash, "h3");
     assert!(matches!(
-        db.set_user_password(999_999, "x").await,
+        db.change_password(999_999, "x", None).await,
         Err(DbError::NotFound { .. })
     ));
 
     let token = "ef".repeat(32);
-    db.add_token(bob.id, &token).await.unwrap();
+    db.add_token(named(bob.id, &token)).await.unwrap();
     assert!(db.revoke_token(&token).await.unwrap());
     assert!(!db.revoke_token(&token).await.unwrap());
-    assert!(db.user_by_token(&token).await.unwrap().is_none());
+    assert!(api_user(db, &token).await.is_none());
 
-    db.add_token(bob.id, &token).await.unwrap();
+    db.add_token(named(bob.id, &token)).await.unwrap();
     db.delete_user(bob.id).await.unwrap();
     assert!(
-        db.user_by_token(&token).await.unwrap().is_none(),
+        api_user(db, &token).await.is_none(),
         "tokens go with their user"
     );
     assert!(matches!(
@@ -876,7 +899,7 @@ async fn schedules_are_created_updated_listed_and_deleted(t: TestDb) {
         )
         .await
         .unwrap();
-    db.delete_device(d1.id).await.unwrap();
+    db.purge_device(d1.id).await.unwrap();
     db.delete_device_group(g.id).await.unwrap();
     let after = db.schedule(with_group.id).await.unwrap();
     assert_eq!(
@@ -1067,7 +1090,7 @@ async fn a_users_scope_is_every_device_or_exactly_their_device_groups(t: TestDb)
     // Administrators see every device whatever their groups.
     db.set_user_scope(admin.id, Some(&[core.id])).await.unwrap();
     let admin = db.user(admin.id).await.unwrap();
-    assert_eq!(db.scope_of(&admin).await.unwrap(), Scope::All);
+    assert_eq!(db.scope_of(&admin).await.unwrap(), Scope::Admin);
     assert!(matches!(
         db.set_user_scope(999_999, None).await.unwrap_err(),
         DbError::NotFound { .. }
@@ -1081,7 +1104,287 @@ async fn a_users_scope_is_every_device_or_exactly_their_device_groups(t: TestDb)
     assert!(db.user(reader.id).await.unwrap().restricted);
 }
 
+async fn tokens_work_where_their_kind_belongs_expire_and_go_with_a_password_change(t: TestDb) {
+    let db = &t.db;
+    let u = db.create_user("carol", "h", false).await.unwrap();
+    let policy = TokenPolicy::default();
+    let add = |kind, digest: &'static str, expires: Option<Timestamp>| NewToken {
+        user_id: u.id,
+        digest,
+        kind,
+        name: (kind == TokenKind::Named).then_some("script"),
+        expires_at: expires,
+    };
+    let login = db
+        .add_token(add(TokenKind::Login, "login", None))
+        .await
+        .unwrap();
+    let script = db
+        .add_token(add(
+            TokenKind::Named,
+            "script",
+            Some(ts("2099-01-01T00:00:00Z")),
+        ))
+        .await
+        .unwrap();
+    let old = db
+        .add_token(add(
+            TokenKind::Named,
+            "old",
+            Some(ts("2001-01-01T00:00:00Z")),
+        ))
+        .await
+        .unwrap();
+    let session = db
+        .add_token(add(
+            TokenKind::Session,
+            "session",
+            Some(ts("2099-01-01T00:00:00Z")),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(script.name.as_deref(), Some("script"));
+    let now = Timestamp::now();
+    let auth = |digest: &'static str, usage| async move {
+        db.authenticate(digest, usage, now, &policy)
+            .await
+            .unwrap()
+            .map(|(_, t)| t.id)
+    };
+    // Each kind only where it belongs.
+    assert_eq!(auth("login", TokenUse::Api).await, Some(login.id));
+    assert_eq!(auth("script", TokenUse::Api).await, Some(script.id));
+    assert_eq!(auth("session", TokenUse::Session).await, Some(session.id));
+    assert_eq!(auth("session", TokenUse::Api).await, None);
+    assert_eq!(auth("script", TokenUse::Session).await, None);
+    // Expired.
+    assert_eq!(auth("old", TokenUse::Api).await, None);
+    // A login token idle longer than the policy is dead.
+    let later = Timestamp::from_datetime(
+        now.as_datetime() + policy.login_idle + std::time::Duration::from_secs(60),
+    );
+    assert!(
+        db.authenticate("login", TokenUse::Api, later, &policy)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.authenticate("script", TokenUse::Api, later, &policy)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Pruning forgets the dead ones only.
+    assert_eq!(db.prune_tokens(later, &policy).await.unwrap(), 2);
+    assert!(matches!(
+        db.token(old.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+    // Another user's token is not found for a non-admin revoke.
+    let other = db.create_user("dave", "h", false).await.unwrap();
+    assert!(matches!(
+        db.delete_token(Some(other.id), script.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+    // A password change revokes everything but the session kept.
+    let revoked = db
+        .change_password(u.id, "h2", Some(session.id))
+        .await
+        .unwrap();
+    assert_eq!(revoked, 1, "the named token goes");
+    assert_eq!(auth("script", TokenUse::Api).await, None);
+    assert_eq!(auth("session", TokenUse::Session).await, Some(session.id));
+    assert_eq!(db.revoke_user_tokens(u.id, None).await.unwrap(), 1);
+    assert!(db.list_tokens(Some(u.id)).await.unwrap().is_empty());
+}
+
+async fn failed_logins_are_counted_per_username_locked_and_cleared(t: TestDb) {
+    let db = &t.db;
+    let now = ts("2030-01-01T00:00:00Z");
+    assert!(db.login_throttle("nobody").await.unwrap().is_none());
+    for n in 1..=3 {
+        let r = db
+            .record_login_failure("nobody", now, |n| {
+                (n >= 3).then(|| ts("2030-01-01T00:00:01Z"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(r.failures, n);
+    }
+    let r = db.login_throttle("nobody").await.unwrap().unwrap();
+    assert_eq!(r.locked_until, Some(ts("2030-01-01T00:00:01Z")));
+    assert!(
+        db.login_throttle("Nobody").await.unwrap().is_none(),
+        "per exact username"
+    );
+    db.clear_login_failures("nobody").await.unwrap();
+    assert!(db.login_throttle("nobody").await.unwrap().is_none());
+    db.record_login_failure("old", ts("2020-01-01T00:00:00Z"), |_| None)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.prune_login_throttle(ts("2021-01-01T00:00:00Z"))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn archived_devices_leave_lists_schedules_and_readers_and_come_back(t: TestDb) {
+    let db = &t.db;
+    let g = db.create_device_group("core").await.unwrap();
+    let mut f = device_fields("r1");
+    f.device_group = Some(g.id);
+    let d = db.create_device(&f).await.unwrap();
+    let keep = db.create_device(&device_fields("r2")).await.unwrap();
+    let sched = db
+        .create_schedule(
+            &schedule_fields("nightly", vec![d.id, keep.id], vec![]),
+            None,
+        )
+        .await
+        .unwrap();
+    // An open job fails when its device is archived.
+    db.create_job("t1", "job-1", d.id, Timestamp::now(), Timestamp::now())
+        .await
+        .unwrap();
+    let a = db.archive_device(d.id).await.unwrap();
+    assert!(a.archived_at.is_some());
+    let job = db.job("job-1").await.unwrap();
+    assert_eq!(job.state, JobState::Failed);
+    assert!(job.reason.unwrap().contains("archived"));
+    let live = db
+        .list_devices(&DeviceFilter::default(), &Scope::Admin, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        live.rows.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![keep.id]
+    );
+    let archived = DeviceFilter {
+        archived: true,
+        ..DeviceFilter::default()
+    };
+    let listed = db
+        .list_devices(&archived, &Scope::Admin, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.rows.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![d.id]
+    );
+    // Readers never see archived devices, even when asking for them.
+    assert_eq!(
+        db.list_devices(&archived, &Scope::All, Page::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert!(!db.device_in_scope(&Scope::All, d.id).await.unwrap());
+    assert!(
+        !db.device_in_scope(&Scope::Groups(vec![g.id]), d.id)
+            .await
+            .unwrap()
+    );
+    assert!(db.device_in_scope(&Scope::Admin, d.id).await.unwrap());
+    assert_eq!(
+        db.devices_in_scope(&Scope::All, &[d.id, keep.id])
+            .await
+            .unwrap(),
+        vec![keep.id]
+    );
+    // Schedules skip it.
+    let targets = db.schedule_targets(sched.id).await.unwrap();
+    assert_eq!(
+        targets.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![keep.id]
+    );
+    // The name stays taken while archived.
+    assert!(matches!(
+        db.create_device(&device_fields("r1")).await,
+        Err(DbError::Conflict(_))
+    ));
+    // Restored, with everything it had.
+    let r = db.restore_device(d.id).await.unwrap();
+    assert!(r.archived_at.is_none());
+    assert!(db.device_in_scope(&Scope::All, d.id).await.unwrap());
+    assert_eq!(db.schedule_targets(sched.id).await.unwrap().len(), 2);
+    assert_eq!(db.device_history_counts(d.id).await.unwrap().jobs, 1);
+    let purged = db.purge_device(d.id).await.unwrap();
+    assert_eq!(purged.jobs, 1);
+    assert!(matches!(
+        db.device(d.id).await,
+        Err(DbError::NotFound { .. })
+    ));
+}
+
+async fn a_device_has_at_most_one_job_queued_or_collecting(t: TestDb) {
+    let db = &t.db;
+    let d = db.create_device(&device_fields("r1")).await.unwrap();
+    let now = Timestamp::now();
+    assert!(db.create_job("t1", "a", d.id, now, now).await.unwrap());
+    assert!(
+        !db.create_job("t2", "b", d.id, now, now).await.unwrap(),
+        "joins the open job"
+    );
+    assert_eq!(
+        db.open_job(d.id).await.unwrap().unwrap().task_identifier,
+        "a"
+    );
+    assert!(matches!(db.job("b").await, Err(DbError::NotFound { .. })));
+    db.advance_job("a", JobState::Collecting, None)
+        .await
+        .unwrap();
+    assert!(!db.create_job("t3", "c", d.id, now, now).await.unwrap());
+    // Once collected, the next backup may start.
+    db.advance_job("a", JobState::Collected, None)
+        .await
+        .unwrap();
+    assert!(db.open_job(d.id).await.unwrap().is_none());
+    assert!(db.create_job("t4", "d", d.id, now, now).await.unwrap());
+    // Another device is independent.
+    let e = db.create_device(&device_fields("r2")).await.unwrap();
+    assert!(db.create_job("t5", "e", e.id, now, now).await.unwrap());
+}
+
+async fn names_are_stored_normalised_and_invisible_characters_refused(t: TestDb) {
+    let db = &t.db;
+    let d = db
+        .create_device(&device_fields("  cafe\u{301} "))
+        .await
+        .unwrap();
+    assert_eq!(d.fields.name, "caf\u{e9}");
+    assert_eq!(db.device(d.id).await.unwrap().fields.name, "caf\u{e9}");
+    assert!(matches!(
+        db.create_device(&device_fields("r\u{200B}1")).await,
+        Err(DbError::Invalid(_))
+    ));
+    assert!(matches!(
+        db.create_device_group("g\u{202E}1").await,
+        Err(DbError::Invalid(_))
+    ));
+    let t = db
+        .create_device_type("big", None, Some(64 << 20))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.device_type(t.id).await.unwrap().max_config_bytes,
+        Some(64 << 20)
+    );
+    assert!(matches!(
+        db.create_device_type("neg", None, Some(0)).await,
+        Err(DbError::Invalid(_))
+    ));
+}
+
 both_engines!(
+    tokens_work_where_their_kind_belongs_expire_and_go_with_a_password_change,
+    failed_logins_are_counted_per_username_locked_and_cleared,
+    archived_devices_leave_lists_schedules_and_readers_and_come_back,
+    a_device_has_at_most_one_job_queued_or_collecting,
+    names_are_stored_normalised_and_invisible_characters_refused,
     a_users_scope_is_every_device_or_exactly_their_device_groups,
     migrations_are_applied_once_and_reconnecting_is_harmless,
     users_are_unique_and_tokens_find_their_user,

@@ -24,6 +24,21 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .is_ok()
 }
 
+/// The shortest password accepted for an account.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Checks a new password: at least [`MIN_PASSWORD_CHARS`] characters, at
+/// most 1,024 bytes (argon2 hashes every byte it is given).
+pub fn check_new_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!("at least {MIN_PASSWORD_CHARS} characters"));
+    }
+    if password.len() > 1024 {
+        return Err("at most 1024 bytes".into());
+    }
+    Ok(())
+}
+
 /// A hash no password matches, verified when a user does not exist so
 /// that a login takes as long for unknown users as for known ones.
 pub fn dummy_hash() -> &'static str {
@@ -52,6 +67,28 @@ pub fn new_password() -> String {
     b.iter()
         .map(|x| ALPHABET[usize::from(*x) % ALPHABET.len()] as char)
         .collect()
+}
+
+/// Makes a token of `kind` for `user_id` and returns its secret (the
+/// database keeps only the digest).
+pub async fn issue_token(
+    db: &devicevault_db::Db,
+    user_id: i64,
+    kind: devicevault_db::TokenKind,
+    name: Option<&str>,
+    expires_at: Option<devicevault_core::Timestamp>,
+) -> Result<String, devicevault_db::DbError> {
+    let secret = new_token();
+    let digest = token_digest(&secret);
+    db.add_token(devicevault_db::NewToken {
+        user_id,
+        digest: &digest,
+        kind,
+        name,
+        expires_at,
+    })
+    .await?;
+    Ok(secret)
 }
 
 /// What the database keeps of a token.

@@ -15,7 +15,7 @@ use devicevault_db::{Db, DbError, Page};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{AppState, router};
+use crate::api::AppState;
 use crate::pipeline::BusPipeline;
 use crate::roles::collector::{Collector, run_collector};
 use crate::roles::device_results::{self, DeviceResults};
@@ -47,7 +47,7 @@ impl ServeConfig {
             data_dir,
             database_url: None,
             http_addr,
-            settings: Settings::from_env(),
+            settings: Settings::default(),
             driver_dir: None,
             collect_retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(10),
@@ -88,6 +88,8 @@ pub enum ServeError {
     },
     #[error("creating the first admin failed: {0}")]
     FirstAdmin(String),
+    #[error(transparent)]
+    Tls(#[from] crate::http_server::TlsError),
 }
 
 /// A running embedded server.
@@ -231,7 +233,9 @@ impl Embedded {
             }),
             key,
             drivers,
+            access: crate::api::Access::from_settings(&settings),
         });
+        let http = crate::api::http_options(&settings)?;
         let listener = tokio::net::TcpListener::bind(cfg.http_addr)
             .await
             .map_err(|source| ServeError::Listen {
@@ -242,16 +246,7 @@ impl Embedded {
             addr: cfg.http_addr,
             source,
         })?;
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            let app = router(state);
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-            {
-                tracing::error!(error = %e, "the HTTP server stopped");
-            }
-        });
+        tasks.spawn(crate::api::serve(state, listener, http, shutdown.clone()));
         tracing::info!(%addr, database = %devicevault_db::redact_url(&url), "DeviceVault is serving");
         Ok(Self {
             addr,

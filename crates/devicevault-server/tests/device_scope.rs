@@ -20,8 +20,7 @@ async fn reader(h: &Harness, name: &str, groups: Option<&[i64]>) -> HttpClient {
     if let Some(groups) = groups {
         db.set_user_scope(u.id, Some(groups)).await.unwrap();
     }
-    let token = auth::new_token();
-    db.add_token(u.id, &auth::token_digest(&token))
+    let token = auth::issue_token(db, u.id, devicevault_db::TokenKind::Named, Some("t"), None)
         .await
         .unwrap();
     let mut c = HttpClient::new(h.server().addr);

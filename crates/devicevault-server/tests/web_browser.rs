@@ -151,9 +151,15 @@ async fn realistic_fleet(h: &mut Harness) -> Vec<(&'static str, String)> {
     let (location, ids) = h.inventory().await;
     let db = h.server().db.clone();
     let types = [
-        db.create_device_type("ISR 4451", None).await.unwrap().id,
-        db.create_device_type("Nexus 9300", None).await.unwrap().id,
-        db.create_device_type("MX204", None).await.unwrap().id,
+        db.create_device_type("ISR 4451", None, None)
+            .await
+            .unwrap()
+            .id,
+        db.create_device_type("Nexus 9300", None, None)
+            .await
+            .unwrap()
+            .id,
+        db.create_device_type("MX204", None, None).await.unwrap().id,
     ];
     let groups = [
         db.create_device_group("core").await.unwrap().id,

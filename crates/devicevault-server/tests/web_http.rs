@@ -4,167 +4,12 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-
-use axum::body::Bytes;
+use common::browser::Browser;
 use common::{Engine, Harness};
 use devicevault_core::Timestamp;
 use devicevault_db::{DeviceFields, JobState};
 use devicevault_server::auth;
 use devicevault_sim::SimConfig;
-use http_body_util::{BodyExt as _, Full};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
-
-/// A response, body as text.
-#[derive(Debug)]
-struct Page {
-    status: u16,
-    headers: hyper::HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    fn set_cookies(&self) -> Vec<&str> {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect()
-    }
-
-    /// The page's CSRF token (`<meta name="csrf-token">`, or the login
-    /// form's hidden field).
-    fn csrf(&self) -> String {
-        for marker in [r#"name="csrf-token" content=""#, r#"name="csrf" value=""#] {
-            if let Some(i) = self.body.find(marker) {
-                let rest = &self.body[i + marker.len()..];
-                return rest[..rest.find('"').unwrap()].to_owned();
-            }
-        }
-        panic!("no CSRF token in {}", self.body);
-    }
-
-    /// Device names in list order.
-    fn device_names(&self) -> Vec<String> {
-        let marker = r#"class="strong">"#;
-        self.body
-            .match_indices(marker)
-            .map(|(i, _)| {
-                let rest = &self.body[i + marker.len()..];
-                rest[..rest.find('<').unwrap()].to_owned()
-            })
-            .collect()
-    }
-}
-
-/// A cookie-keeping HTTP client, like a browser without the script.
-struct Browser {
-    addr: SocketAddr,
-    cookies: HashMap<String, String>,
-}
-
-impl Browser {
-    fn new(addr: SocketAddr) -> Self {
-        Self {
-            addr,
-            cookies: HashMap::new(),
-        }
-    }
-
-    async fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        form: Option<&[(&str, &str)]>,
-        headers: &[(&str, &str)],
-    ) -> Page {
-        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", self.addr.to_string());
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            req = req.header("cookie", jar.join("; "));
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let body = match form {
-            Some(fields) => {
-                req = req.header("content-type", "application/x-www-form-urlencoded");
-                let mut s = form_urlencoded::Serializer::new(String::new());
-                for (k, v) in fields {
-                    s.append_pair(k, v);
-                }
-                Full::new(Bytes::from(s.finish()))
-            }
-            None => Full::new(Bytes::new()),
-        };
-        let response = sender.send_request(req.body(body).unwrap()).await.unwrap();
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.unwrap().to_bytes();
-        let page = Page {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        };
-        for c in page.set_cookies() {
-            let (kv, attrs) = c.split_once(';').unwrap_or((c, ""));
-            let (k, v) = kv.split_once('=').unwrap();
-            if attrs.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_owned(), v.to_owned());
-            }
-        }
-        page
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        self.send("GET", path, None, &[]).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send("POST", path, Some(form), &[]).await
-    }
-
-    async fn login(&mut self, user: &str, password: &str) {
-        let form = self.get("/login").await;
-        assert_eq!(form.status, 200);
-        let csrf = form.csrf();
-        let r = self
-            .post(
-                "/login",
-                &[
-                    ("csrf", &csrf),
-                    ("username", user),
-                    ("password", password),
-                    ("next", "/"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, 303, "login: {}", r.body);
-        assert!(self.cookies.contains_key("dv_session"));
-    }
-}
 
 fn sim() -> SimConfig {
     SimConfig {
@@ -495,7 +340,7 @@ async fn readers_may_back_up_but_not_post_administration_forms() {
     assert!(d.fields.enabled);
     assert_eq!(db.count_users().await.unwrap(), 2);
     assert_eq!(
-        db.list_tokens(1).await.unwrap().len(),
+        db.list_tokens(Some(1)).await.unwrap().len(),
         1,
         "only the harness's API token"
     );
@@ -521,8 +366,14 @@ async fn readers_may_back_up_but_not_post_administration_forms() {
 async fn seed_devices(h: &Harness, n: usize) {
     let db = h.server().db.clone();
     let types = [
-        db.create_device_type("ISR 4451", None).await.unwrap().id,
-        db.create_device_type("Nexus 9300", None).await.unwrap().id,
+        db.create_device_type("ISR 4451", None, None)
+            .await
+            .unwrap()
+            .id,
+        db.create_device_type("Nexus 9300", None, None)
+            .await
+            .unwrap()
+            .id,
     ];
     let groups = [
         db.create_device_group("core").await.unwrap().id,

@@ -286,16 +286,19 @@ async fn measure(
         .as_ref()
         .map(|(name, _)| name.clone())
         .context("the fresh database has no first admin")?;
-    let token = auth::new_token();
     let user = server
         .db
         .user_by_name(&admin)
         .await?
         .context("the admin user")?;
-    server
-        .db
-        .add_token(user.id, &auth::token_digest(&token))
-        .await?;
+    let token = auth::issue_token(
+        &server.db,
+        user.id,
+        devicevault_db::TokenKind::Named,
+        Some("bench"),
+        None,
+    )
+    .await?;
     let client = || {
         let mut c = HttpClient::new(server.addr);
         c.token = Some(token.clone());

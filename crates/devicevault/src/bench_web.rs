@@ -94,9 +94,14 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
         .user_by_name("admin")
         .await?
         .context("the first start creates admin")?;
-    let token = auth::new_token();
-    db.create_session(admin.id, &auth::token_digest(&token))
-        .await?;
+    let token = auth::issue_token(
+        &db,
+        admin.id,
+        devicevault_db::TokenKind::Session,
+        None,
+        None,
+    )
+    .await?;
     let client = Client {
         addr: server.addr,
         cookie: format!("dv_session={token}"),

@@ -14,7 +14,7 @@ use devicevault_bus::redis::RedisLog;
 use devicevault_collect::{CollectOptions, DriverSet, KnownHosts, RetryPolicy};
 use devicevault_core::{SealingKey, StorageBackendKind};
 use devicevault_db::Db;
-use devicevault_server::api::{AppState, router};
+use devicevault_server::api::AppState;
 use devicevault_server::pipeline::BusPipeline;
 use devicevault_server::roles::collector::{Collector, run_collector};
 use devicevault_server::roles::device_results::{self, DeviceResults};
@@ -173,7 +173,7 @@ fn stop_on_signal() -> CancellationToken {
 
 pub fn run(role: Role) -> anyhow::Result<()> {
     crate::limits::raise_nofile_limit(4096)?;
-    let settings = Arc::new(Settings::from_env());
+    let settings = Arc::new(Settings::from_env()?);
     runtime()?.block_on(async move {
         let stop = stop_on_signal();
         match role {
@@ -261,26 +261,27 @@ async fn api(
         );
     }
     let bus = services.bus().await?;
+    let http = devicevault_server::api::http_options(&settings)?;
+    let scheme = if http.tls.is_some() { "https" } else { "http" };
     let state = Arc::new(AppState {
         db: db.clone(),
         pipeline: Arc::new(BusPipeline {
             dispatcher: Dispatcher::new(db, bus.clone(), settings.clone()),
             bus,
-            settings,
+            settings: settings.clone(),
         }),
         key,
         drivers: Arc::new(DriverSet::builtin()),
+        access: devicevault_server::api::Access::from_settings(&settings),
     });
     let listener = tokio::net::TcpListener::bind(http_addr)
         .await
         .with_context(|| format!("listen on {http_addr}"))?;
     println!(
-        "DeviceVault API is serving on http://{}/",
+        "DeviceVault API is serving on {scheme}://{}/",
         listener.local_addr()?
     );
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await?;
+    devicevault_server::api::serve(state, listener, http, stop).await;
     Ok(())
 }
 

@@ -33,12 +33,12 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    fn config(&self) -> ServeConfig {
+    fn config(&self) -> anyhow::Result<ServeConfig> {
         let mut cfg = ServeConfig::new(self.data_dir.clone(), self.http_addr);
         cfg.database_url = self.database_url.clone();
         cfg.driver_dir = self.driver_dir.clone();
-        cfg.settings = Settings::from_env();
-        cfg
+        cfg.settings = Settings::from_env()?;
+        Ok(cfg)
     }
 }
 
@@ -62,10 +62,16 @@ fn announce_first_admin(server: &Embedded) {
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     crate::limits::raise_nofile_limit(4096)?;
     runtime()?.block_on(async {
-        let server = Embedded::start(args.config()).await?;
+        let cfg = args.config()?;
+        let scheme = if cfg.settings.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let server = Embedded::start(cfg).await?;
         announce_first_admin(&server);
         println!(
-            "DeviceVault is serving on http://{}/ (data in {})",
+            "DeviceVault is serving on {scheme}://{}/ (data in {})",
             server.addr,
             args.data_dir.display()
         );
@@ -222,9 +228,12 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                     .user_by_name(&username)
                     .await?
                     .with_context(|| format!("no user {username:?}"))?;
-                db.set_user_password(u.id, &auth::hash_password(&password)?)
+                let revoked = db
+                    .change_password(u.id, &auth::hash_password(&password)?, None)
                     .await?;
-                println!("password of {username} changed");
+                println!(
+                    "password of {username} changed; {revoked} token(s) and session(s) of theirs revoked"
+                );
             }
         }
         Ok(())
@@ -233,10 +242,16 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create an API token for a user and print it.
+    /// Create a named API token for a user and print it (shown only once).
     Create {
         #[arg(long)]
         username: String,
+        /// What the token is for, e.g. "nightly export" (default: "cli").
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Days until it expires, or `never` (default 90).
+        #[arg(long, default_value = "90")]
+        expires_in_days: String,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -244,13 +259,34 @@ pub enum TokenCommand {
 
 pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let TokenCommand::Create { username, db } = cmd;
+        let TokenCommand::Create {
+            username,
+            name,
+            expires_in_days,
+            db,
+        } = cmd;
+        let name = devicevault_core::Name::parse(&name)
+            .map_err(|e| anyhow::anyhow!("--name {name:?}: {e}"))?;
+        let days = match expires_in_days.as_str() {
+            "never" => None,
+            d => Some(d.parse::<i64>().map_err(|_| {
+                anyhow::anyhow!("--expires-in-days {d:?}: a number of days, or never")
+            })?),
+        };
+        let expires = devicevault_server::api::expiry_in_days(days)
+            .map_err(|e| anyhow::anyhow!("--expires-in-days {expires_in_days}: {e}"))?;
         let db = db.connect().await?;
         let u = db.user_by_name(&username).await?.with_context(|| {
             format!("no user {username:?}; create it with `devicevault user create`")
         })?;
-        let token = auth::new_token();
-        db.add_token(u.id, &auth::token_digest(&token)).await?;
+        let token = auth::issue_token(
+            &db,
+            u.id,
+            devicevault_db::TokenKind::Named,
+            Some(name.as_str()),
+            expires,
+        )
+        .await?;
         println!("{token}");
         Ok(())
     })
@@ -332,9 +368,15 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
             .first_admin
             .clone()
             .context("the demo's database already had users")?;
-        let token = auth::new_token();
         let user = server.db.user_by_name(&admin).await?.context("admin user")?;
-        server.db.add_token(user.id, &auth::token_digest(&token)).await?;
+        let token = auth::issue_token(
+            &server.db,
+            user.id,
+            devicevault_db::TokenKind::Named,
+            Some("demo"),
+            None,
+        )
+        .await?;
         let repo = data_dir.join("backups.git");
 
         let mut api = HttpClient::new(server.addr);

@@ -6,15 +6,15 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use devicevault_core::{RelPath, Status};
+use devicevault_core::RelPath;
 use devicevault_db::{BackupJob, DeviceBackupResult, StoredBackup};
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiResult, Authed, Shared, id_of, int_param, query_of};
-use crate::pipeline::ReadRequest;
+use crate::reading::{self, ReadFailure};
 use crate::roles::dispatcher::DispatchError;
 
 type IdPath = Result<Path<i64>, PathRejection>;
@@ -84,6 +84,11 @@ async fn backup_now(auth: Authed, State(state): State<Shared>, id: IdPath) -> Ap
     let id = id_of(id)?;
     auth.check_device(&state, id).await?;
     let device = state.db.device(id).await?;
+    if device.archived_at.is_some() {
+        return Err(ApiError::conflict(format!(
+            "device {id} is archived; restore it to back it up"
+        )));
+    }
     match state.pipeline.backup_now(&device).await {
         Ok(a) => Ok((
             StatusCode::ACCEPTED,
@@ -118,12 +123,11 @@ async fn list_results(
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
     let device = int_param(&q, "device")?;
-    let list = |p| state.db.device_results(device, &auth.1, p);
-    super::list_page(&q, &uri, &headers, list, |r| result_json(&r)).await
+    let list = |p| state.db.device_results(device, &auth.scope, p);
+    super::list_page(&state, &q, &uri, list, |r| result_json(&r)).await
 }
 
 async fn list_stored(
@@ -131,12 +135,11 @@ async fn list_stored(
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
     let device = int_param(&q, "device")?;
-    let list = |p| state.db.stored_backups(device, &auth.1, p);
-    super::list_page(&q, &uri, &headers, list, |s| stored_json(&s)).await
+    let list = |p| state.db.stored_backups(device, &auth.scope, p);
+    super::list_page(&state, &q, &uri, list, |s| stored_json(&s)).await
 }
 
 /// A stored backup the user may see: not found otherwise.
@@ -153,43 +156,25 @@ async fn get_stored(auth: Authed, State(state): State<Shared>, id: IdPath) -> Ap
     Ok(axum::Json(stored_json(&visible_stored(&auth, &state, id).await?)).into_response())
 }
 
-/// Reads the content of a stored backup through its storage worker.
-pub async fn read_stored(state: &Shared, s: &StoredBackup) -> ApiResult<Vec<u8>> {
-    if s.status != Status::Success {
-        return Err(ApiError::conflict(format!(
-            "backup {} failed to store; there is nothing to download (see its log)",
-            s.id
-        )));
+impl From<ReadFailure> for ApiError {
+    fn from(e: ReadFailure) -> Self {
+        match e {
+            ReadFailure::NothingStored(_) => ApiError::conflict(e.to_string()),
+            ReadFailure::CannotMask(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "cannot_mask_secrets", e.to_string())
+            }
+            other => ApiError::internal("retrieval_failed", other.to_string()),
+        }
     }
-    let location_id = s.location_id.ok_or_else(|| {
-        ApiError::internal(
-            "retrieval_failed",
-            format!("stored backup {} does not record its location", s.id),
-        )
-    })?;
-    let location = state.db.location(location_id).await.map_err(|e| {
-        ApiError::internal("retrieval_failed", format!("location {location_id}: {e}"))
-    })?;
-    state
-        .pipeline
-        .read(ReadRequest {
-            storage_backend: s.storage_backend,
-            storage_config: location.config,
-            storage_ref: s.storage_ref.clone(),
-            task_identifier: s.task_identifier.clone(),
-            is_binary: s.is_binary,
-        })
-        .await
-        .map_err(|e| {
-            tracing::warn!(stored_backup = s.id, storage_backend = s.storage_backend.as_str(), task_identifier = %s.task_identifier, error = %e, "retrieval failed");
-            ApiError::internal("retrieval_failed", e.to_string())
-        })
 }
 
 async fn download(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
     let s = visible_stored(&auth, &state, id).await?;
     // The device only names the file: look it up while the content is read.
-    let (content, device) = tokio::join!(read_stored(&state, &s), state.db.device(s.device_id));
+    let (content, device) = tokio::join!(
+        reading::read_for(&state, &auth.user, &s),
+        state.db.device(s.device_id)
+    );
     let (content, device) = (content?, device.ok());
     let stem = device
         .map(|d| RelPath::sanitize_segment(&d.fields.name))
@@ -204,10 +189,11 @@ async fn download(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiR
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
-    let filename = format!("{stem}-{stamp}.{ext}");
+    let masked = if content.masked { "-masked" } else { "" };
+    let filename = format!("{stem}-{stamp}{masked}.{ext}");
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
-    let mut response = content.into_response();
+    let mut response = content.content.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CONTENT_DISPOSITION, disposition);
@@ -215,5 +201,12 @@ async fn download(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiR
         header::HeaderName::from_static("x-content-type-options"),
         HeaderValue::from_static("nosniff"),
     );
+    h.insert(
+        header::HeaderName::from_static(MASKED_HEADER),
+        HeaderValue::from_static(if content.masked { "true" } else { "false" }),
+    );
     Ok(response)
 }
+
+/// Says whether a downloaded configuration had its secrets masked.
+pub const MASKED_HEADER: &str = "x-devicevault-secrets-masked";

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use devicevault_core::StorageBackendKind;
@@ -38,6 +38,10 @@ pub(super) fn routes() -> Router<Shared> {
                 .put(put_device)
                 .patch(patch_device)
                 .delete(delete_device),
+        )
+        .route(
+            "/api/devices/{id}/restore/",
+            axum::routing::post(restore_device),
         )
         .route(
             "/api/backup-locations/",
@@ -124,12 +128,8 @@ fn input<T: serde::de::DeserializeOwned>(v: Value, read_only: &[&str]) -> ApiRes
 }
 
 fn check_name(errors: &mut Vec<(&'static str, String)>, field: &'static str, name: &str) {
-    if name.trim().is_empty() {
-        errors.push((field, "may not be blank".into()));
-    } else if name.len() > 200 {
-        errors.push((field, "at most 200 characters".into()));
-    } else if name.chars().any(char::is_control) {
-        errors.push((field, "may not contain control characters".into()));
+    if let Err(e) = devicevault_core::Name::parse(name) {
+        errors.push((field, e.to_string()));
     }
 }
 
@@ -165,7 +165,7 @@ fn finish(errors: Vec<(&'static str, String)>) -> ApiResult<()> {
 
 // ---- devices -------------------------------------------------------------------
 
-const DEVICE_READ_ONLY: &[&str] = &["id", "created_at"];
+const DEVICE_READ_ONLY: &[&str] = &["id", "created_at", "archived", "archived_at"];
 
 fn yes() -> bool {
     true
@@ -211,6 +211,8 @@ pub(super) fn device_json(d: &Device) -> Value {
         "device_type": f.device_type,
         "enabled": f.enabled,
         "created_at": d.created_at,
+        "archived": d.archived_at.is_some(),
+        "archived_at": d.archived_at,
     })
 }
 
@@ -279,29 +281,66 @@ async fn list_devices(
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
+    let archived = bool_param(&q, "archived")?.unwrap_or(false);
+    if archived && !auth.user.is_admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "permission_denied",
+            "archived devices are listed for administrators only",
+        ));
+    }
     let filter = DeviceFilter {
         name: q.get("name").filter(|s| !s.is_empty()).cloned(),
         device_group: int_param(&q, "device_group")?,
         device_type: int_param(&q, "device_type")?,
         enabled: bool_param(&q, "enabled")?,
+        archived,
     };
-    let list = |p| state.db.list_devices(&filter, &auth.1, p);
-    super::list_page(&q, &uri, &headers, list, |d| device_json(&d)).await
+    let list = |p| state.db.list_devices(&filter, &auth.scope, p);
+    super::list_page(&state, &q, &uri, list, |d| device_json(&d)).await
 }
 
 async fn create_device(_: Admin, State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
     let fields = device_fields(&state, parse_body(&body)?).await?;
-    let d = state.db.create_device(&fields).await?;
+    let d = state
+        .db
+        .create_device(&fields)
+        .await
+        .map_err(|e| name_taken(&state, e, &fields.name))?;
     Ok(created(device_json(&d)))
+}
+
+/// A duplicate name says whether an archived device holds it.
+fn name_taken(_: &Shared, e: DbError, name: &str) -> ApiError {
+    match e {
+        DbError::Conflict(_) => ApiError::fields(vec![(
+            "name",
+            format!(
+                "a device named {name:?} exists already (it may be archived: restore it, or purge it to reuse the name)"
+            ),
+        )]),
+        other => other.into(),
+    }
 }
 
 async fn get_device(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
     let id = id_of(id)?;
     auth.check_device(&state, id).await?;
     Ok(ok(device_json(&state.db.device(id).await?)))
+}
+
+/// A device that exists and is not archived (an archived one is read-only
+/// until restored).
+async fn live_device(state: &Shared, id: i64) -> ApiResult<Device> {
+    let d = state.db.device(id).await?;
+    if d.archived_at.is_some() {
+        return Err(ApiError::conflict(format!(
+            "device {id} is archived; restore it first (POST /api/devices/{id}/restore/)"
+        )));
+    }
+    Ok(d)
 }
 
 async fn put_device(
@@ -311,9 +350,14 @@ async fn put_device(
     body: Bytes,
 ) -> ApiResult<Response> {
     let id = id_of(id)?;
-    state.db.device(id).await?;
+    live_device(&state, id).await?;
     let fields = device_fields(&state, parse_body(&body)?).await?;
-    Ok(ok(device_json(&state.db.update_device(id, &fields).await?)))
+    let d = state
+        .db
+        .update_device(id, &fields)
+        .await
+        .map_err(|e| name_taken(&state, e, &fields.name))?;
+    Ok(ok(device_json(&d)))
 }
 
 async fn patch_device(
@@ -323,14 +367,55 @@ async fn patch_device(
     body: Bytes,
 ) -> ApiResult<Response> {
     let id = id_of(id)?;
-    let current = device_json(&state.db.device(id).await?);
+    let current = device_json(&live_device(&state, id).await?);
     let fields = device_fields(&state, merge_patch(current, &body)?).await?;
-    Ok(ok(device_json(&state.db.update_device(id, &fields).await?)))
+    let d = state
+        .db
+        .update_device(id, &fields)
+        .await
+        .map_err(|e| name_taken(&state, e, &fields.name))?;
+    Ok(ok(device_json(&d)))
 }
 
-async fn delete_device(_: Admin, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
-    state.db.delete_device(id_of(id)?).await?;
+/// `DELETE` archives (the history stays); `?purge=true` destroys the
+/// device and every record of its history.
+async fn delete_device(
+    Admin(admin): Admin,
+    State(state): State<Shared>,
+    id: IdPath,
+    q: QueryMap,
+) -> ApiResult<Response> {
+    let id = id_of(id)?;
+    let q = query_of(q)?;
+    if bool_param(&q, "purge")?.unwrap_or(false) {
+        let d = state.db.device(id).await?;
+        let purged = state.db.purge_device(id).await?;
+        tracing::warn!(
+            admin = %admin.user.username, device_id = id, device = %d.fields.name,
+            stored_backups = purged.stored_backups, results = purged.results, jobs = purged.jobs,
+            "device purged with its history"
+        );
+        return Ok(ok(json!({
+            "purged": id,
+            "stored_backups": purged.stored_backups,
+            "results": purged.results,
+            "jobs": purged.jobs,
+        })));
+    }
+    let d = state.db.archive_device(id).await?;
+    tracing::info!(admin = %admin.user.username, device_id = id, device = %d.fields.name, "device archived");
     Ok(no_content())
+}
+
+async fn restore_device(
+    Admin(admin): Admin,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Response> {
+    let id = id_of(id)?;
+    let d = state.db.restore_device(id).await?;
+    tracing::info!(admin = %admin.user.username, device_id = id, device = %d.fields.name, "device restored");
+    Ok(ok(device_json(&d)))
 }
 
 // ---- backup locations ------------------------------------------------------------
@@ -400,13 +485,12 @@ async fn list_locations(
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
     super::list_page(
+        &state,
         &q,
         &uri,
-        &headers,
         |p| state.db.list_locations(p),
         |l| location_json(&l),
     )
@@ -536,13 +620,12 @@ async fn list_credentials(
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
     super::list_page(
+        &state,
         &q,
         &uri,
-        &headers,
         |p| state.db.list_credentials(p),
         |c| credential_json(&c),
     )
@@ -652,13 +735,12 @@ async fn list_collection_groups(
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
     super::list_page(
+        &state,
         &q,
         &uri,
-        &headers,
         |p| state.db.list_collection_groups_page(p),
         |g| collection_group_json(&g),
     )
@@ -754,13 +836,12 @@ async fn list_device_groups(
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
     super::list_page(
+        &state,
         &q,
         &uri,
-        &headers,
         |p| state.db.list_device_groups(p),
         |g| named_json(&g),
     )
@@ -826,16 +907,31 @@ struct DeviceTypeInput {
     name: String,
     #[serde(default)]
     manufacturer: Option<i64>,
+    #[serde(default)]
+    max_config_bytes: Option<i64>,
 }
 
 fn device_type_json(t: &DeviceType) -> Value {
-    json!({"id": t.id, "name": t.name, "manufacturer": t.manufacturer})
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "manufacturer": t.manufacturer,
+        "max_config_bytes": t.max_config_bytes,
+    })
 }
 
 fn device_type_fields(v: Value) -> ApiResult<DeviceTypeInput> {
     let i: DeviceTypeInput = input(v, &["id"])?;
     let mut errors = Vec::new();
     check_name(&mut errors, "name", &i.name);
+    if let Some(n) = i.max_config_bytes
+        && !(1024..=1 << 30).contains(&n)
+    {
+        errors.push((
+            "max_config_bytes",
+            "between 1024 and 1073741824 bytes, or null for the default".into(),
+        ));
+    }
     finish(errors)?;
     Ok(i)
 }
@@ -845,13 +941,12 @@ async fn list_device_types(
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let q = query_of(q)?;
     super::list_page(
+        &state,
         &q,
         &uri,
-        &headers,
         |p| state.db.list_device_types(p),
         |t| device_type_json(&t),
     )
@@ -866,7 +961,7 @@ async fn create_device_type(
     let i = device_type_fields(parse_body(&body)?)?;
     let t = state
         .db
-        .create_device_type(i.name.trim(), i.manufacturer)
+        .create_device_type(i.name.trim(), i.manufacturer, i.max_config_bytes)
         .await?;
     Ok(created(device_type_json(&t)))
 }
@@ -892,7 +987,7 @@ async fn put_device_type(
     let i = device_type_fields(merge_patch(current, &body)?)?;
     let t = state
         .db
-        .update_device_type(id, i.name.trim(), i.manufacturer)
+        .update_device_type(id, i.name.trim(), i.manufacturer, i.max_config_bytes)
         .await?;
     Ok(ok(device_type_json(&t)))
 }

@@ -5,6 +5,9 @@
 mod backups;
 mod inventory;
 mod schedules;
+pub(crate) mod tokens;
+pub use backups::MASKED_HEADER;
+pub use tokens::expiry_in_days;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,17 +16,18 @@ use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use devicevault_collect::DriverSet;
 use devicevault_core::SealingKey;
-use devicevault_db::{Db, DbError, Listed, Page, Scope, User};
+use devicevault_db::{Db, DbError, Listed, Page, Scope, TokenInfo, TokenPolicy, TokenUse, User};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::auth;
+use crate::login::{LoginError, LoginGuard};
 use crate::pipeline::Pipeline;
 
 /// What every handler can reach.
@@ -32,6 +36,79 @@ pub struct AppState {
     pub pipeline: Arc<dyn Pipeline>,
     pub key: SealingKey,
     pub drivers: Arc<DriverSet>,
+    pub access: Access,
+}
+
+/// How clients sign in and how the server names itself to them.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub login: LoginGuard,
+    pub tokens: TokenPolicy,
+    /// `DEVICEVAULT_PUBLIC_URL`: absolute links start with it; without it,
+    /// links are relative (never built from the request's `Host`).
+    pub public_url: Option<String>,
+    /// Cookies are `Secure`: TLS is on or the public URL is https.
+    pub secure_cookies: bool,
+}
+
+impl Access {
+    /// Sign-in rules and names from the settings.
+    pub fn from_settings(s: &crate::Settings) -> Self {
+        Self {
+            login: LoginGuard::new(s.login_concurrency),
+            tokens: TokenPolicy {
+                login_idle: s.login_token_ttl,
+                ..TokenPolicy::default()
+            },
+            public_url: s.public_url.clone(),
+            secure_cookies: s.secure_cookies(),
+        }
+    }
+}
+
+/// The listener's TLS and limits from the settings (the certificate is
+/// read here, so a bad one stops the start with its reason).
+pub fn http_options(
+    s: &crate::Settings,
+) -> Result<crate::http_server::HttpOptions, crate::http_server::TlsError> {
+    Ok(crate::http_server::HttpOptions {
+        tls: s.tls.as_ref().map(|t| t.load()).transpose()?,
+        max_connections: s.max_connections,
+        header_read_timeout: s.header_read_timeout,
+    })
+}
+
+/// Serves the API and the web UI until `stop`, and forgets dead tokens and
+/// stale failed-login records every hour meanwhile.
+pub async fn serve(
+    state: Shared,
+    listener: tokio::net::TcpListener,
+    opts: crate::http_server::HttpOptions,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let housekeeping = {
+        let (db, policy, stop) = (state.db.clone(), state.access.tokens, stop.clone());
+        tokio::spawn(async move {
+            loop {
+                let now = devicevault_core::Timestamp::now();
+                if let Err(e) = db.prune_tokens(now, &policy).await {
+                    tracing::warn!(error = %e, "forgetting expired tokens failed");
+                }
+                let day_ago = devicevault_core::Timestamp::from_datetime(
+                    now.as_datetime() - time::Duration::DAY,
+                );
+                if let Err(e) = db.prune_login_throttle(day_ago).await {
+                    tracing::warn!(error = %e, "forgetting old failed logins failed");
+                }
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+                }
+            }
+        })
+    };
+    crate::http_server::serve(listener, router(state), opts, stop).await;
+    let _ = housekeeping.await;
 }
 
 impl std::fmt::Debug for AppState {
@@ -51,6 +128,7 @@ pub fn router(state: Shared) -> Router {
         .merge(inventory::routes())
         .merge(backups::routes())
         .merge(schedules::routes())
+        .merge(tokens::routes())
         .merge(crate::web::routes())
         .fallback(not_found_route)
         .with_state(state)
@@ -142,15 +220,19 @@ async fn not_found_route(uri: Uri) -> ApiError {
 
 // ---- authentication ----------------------------------------------------------
 
-/// The user a request's token belongs to.
+/// The user a request's token belongs to, what it may see, and the token.
 #[derive(Debug, Clone)]
-pub struct Authed(pub User, pub Scope);
+pub struct Authed {
+    pub user: User,
+    pub scope: Scope,
+    pub token: TokenInfo,
+}
 
 impl Authed {
     /// Not found unless device `device_id` is in this user's scope (an
     /// object outside it does not exist as far as the user can tell).
     pub async fn check_device(&self, state: &Shared, device_id: i64) -> ApiResult<()> {
-        if state.db.device_in_scope(&self.1, device_id).await? {
+        if state.db.device_in_scope(&self.scope, device_id).await? {
             Ok(())
         } else {
             Err(ApiError::not_found(format!("device {device_id} not found")))
@@ -160,7 +242,7 @@ impl Authed {
 
 /// An authenticated administrator.
 #[derive(Debug, Clone)]
-pub struct Admin(pub User);
+pub struct Admin(pub Authed);
 
 fn token_of(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -185,12 +267,21 @@ impl FromRequestParts<Shared> for Authed {
                 "authentication credentials were not provided: send Authorization: Token <token>",
             ));
         };
-        match state.db.user_by_token(&auth::token_digest(token)).await? {
-            Some(user) => {
+        let found = state
+            .db
+            .authenticate(
+                &auth::token_digest(token),
+                TokenUse::Api,
+                devicevault_core::Timestamp::now(),
+                &state.access.tokens,
+            )
+            .await?;
+        match found {
+            Some((user, token)) => {
                 let scope = state.db.scope_of(&user).await?;
-                Ok(Self(user, scope))
+                Ok(Self { user, scope, token })
             }
-            None => Err(unauthorized("invalid token")),
+            None => Err(unauthorized("invalid or expired token")),
         }
     }
 }
@@ -199,14 +290,14 @@ impl FromRequestParts<Shared> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
-        let Authed(user, _) = Authed::from_request_parts(parts, state).await?;
-        if user.is_admin {
-            Ok(Self(user))
+        let a = Authed::from_request_parts(parts, state).await?;
+        if a.user.is_admin {
+            Ok(Self(a))
         } else {
             Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "permission_denied",
-                format!("{} may read but not change the inventory", user.username),
+                format!("{} may read but not change the inventory", a.user.username),
             ))
         }
     }
@@ -305,10 +396,12 @@ impl Paging {
     }
 }
 
-/// A list page as `{count, next, previous, results}`.
+/// A list page as `{count, next, previous, results}`. The links are
+/// relative (`/api/…?page=2`), or absolute under the public URL when one is
+/// configured — never built from the request's `Host` header.
 pub fn paginated<T, R: Serialize>(
     uri: &Uri,
-    headers: &HeaderMap,
+    public_url: Option<&str>,
     paging: Paging,
     listed: Listed<T>,
     render: impl Fn(T) -> R,
@@ -322,12 +415,8 @@ pub fn paginated<T, R: Serialize>(
             .map(str::to_owned)
             .collect();
         query.push(format!("page={page}"));
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(|h| format!("http://{h}"))
-            .unwrap_or_default();
-        Value::String(format!("{host}{}?{}", uri.path(), query.join("&")))
+        let base = public_url.unwrap_or("").trim_end_matches('/');
+        Value::String(format!("{base}{}?{}", uri.path(), query.join("&")))
     };
     let pages = (listed.total + paging.size - 1) / paging.size;
     json!({
@@ -341,9 +430,9 @@ pub fn paginated<T, R: Serialize>(
 /// Answers a list route: pages the query asks for, fetched by `fetch` and
 /// rendered row by row.
 pub async fn list_page<T, R, Fut>(
+    state: &Shared,
     q: &HashMap<String, String>,
     uri: &Uri,
-    headers: &HeaderMap,
     fetch: impl FnOnce(Page) -> Fut,
     render: impl Fn(T) -> R,
 ) -> ApiResult<Response>
@@ -353,7 +442,14 @@ where
 {
     let paging = Paging::from_query(q)?;
     let listed = fetch(paging.db()).await?;
-    Ok(axum::Json(paginated(uri, headers, paging, listed, render)).into_response())
+    Ok(axum::Json(paginated(
+        uri,
+        state.access.public_url.as_deref(),
+        paging,
+        listed,
+        render,
+    ))
+    .into_response())
 }
 
 // ---- health and login --------------------------------------------------------
@@ -381,48 +477,83 @@ struct Login {
     password: String,
 }
 
-async fn login(State(state): State<Shared>, body: axum::body::Bytes) -> ApiResult<Response> {
-    let Login { username, password } = parse_body(&body)?;
-    let user = state.db.user_by_name(&username).await?;
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| auth::dummy_hash().to_owned());
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
-    match user {
-        Some(user) if ok => {
-            let token = auth::new_token();
-            state
-                .db
-                .add_token(user.id, &auth::token_digest(&token))
-                .await?;
-            tracing::info!(user = %user.username, "login");
-            Ok(axum::Json(
-                json!({"token": token, "username": user.username, "is_admin": user.is_admin}),
-            )
-            .into_response())
-        }
-        _ => {
-            tracing::warn!(user = %username, "failed login");
-            Err(ApiError::new(
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::Invalid => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
-                "unable to log in with the provided username and password",
-            ))
+                e.to_string(),
+            ),
+            LoginError::Throttled { .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string())
+            }
+            LoginError::Busy { .. } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+            }
+            LoginError::Db(e) => e.into(),
         }
     }
 }
 
+/// An error response with a `Retry-After` header when the login can be
+/// retried later.
+pub(crate) fn login_refused(e: LoginError) -> Response {
+    let retry = e.retry_after_secs();
+    let mut r = ApiError::from(e).into_response();
+    if let Some(secs) = retry
+        && let Ok(v) = header::HeaderValue::from_str(&secs.to_string())
+    {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+async fn login(State(state): State<Shared>, parts: Parts, body: axum::body::Bytes) -> Response {
+    let Login { username, password } = match parse_body(&body) {
+        Ok(l) => l,
+        Err(e) => return e.into_response(),
+    };
+    let addr = crate::http_server::client_addr(&parts).ip();
+    let user = match state
+        .access
+        .login
+        .check(&state.db, &username, &password, addr, "api")
+        .await
+    {
+        Ok(u) => u,
+        Err(e) => return login_refused(e),
+    };
+    let token = auth::new_token();
+    let digest = auth::token_digest(&token);
+    let added = state
+        .db
+        .add_token(devicevault_db::NewToken {
+            user_id: user.id,
+            digest: &digest,
+            kind: devicevault_db::TokenKind::Login,
+            name: None,
+            expires_at: None,
+        })
+        .await;
+    if let Err(e) = added {
+        return ApiError::from(e).into_response();
+    }
+    tracing::info!(user = %user.username, address = %addr, "login");
+    axum::Json(json!({
+        "token": token,
+        "username": user.username,
+        "is_admin": user.is_admin,
+        "expires_after_idle_s": state.access.tokens.login_idle.as_secs(),
+    }))
+    .into_response()
+}
+
 /// Revokes the token the request carries.
-async fn logout(State(state): State<Shared>, _: Authed, headers: HeaderMap) -> ApiResult<Response> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .map(|(_, t)| t.trim())
-        .unwrap_or_default();
-    state.db.revoke_token(&auth::token_digest(token)).await?;
+async fn logout(State(state): State<Shared>, auth: Authed) -> ApiResult<Response> {
+    state
+        .db
+        .delete_token(Some(auth.user.id), auth.token.id)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

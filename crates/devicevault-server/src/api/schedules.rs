@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use devicevault_core::Timestamp;
@@ -82,8 +82,8 @@ async fn fields(state: &Shared, v: Value) -> ApiResult<(ScheduleFields, Option<T
     let i: Input = serde_json::from_value(v)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?;
     let mut errors: Vec<(&'static str, String)> = Vec::new();
-    if i.name.trim().is_empty() {
-        errors.push(("name", "may not be blank".into()));
+    if let Err(e) = devicevault_core::Name::parse(&i.name) {
+        errors.push(("name", e.to_string()));
     }
     let next = match scheduler::next_slot(i.cron.trim(), i.timezone.trim(), Timestamp::now()) {
         Ok(t) => Some(t),
@@ -126,7 +126,9 @@ async fn fields(state: &Shared, v: Value) -> ApiResult<(ScheduleFields, Option<T
     device_groups.dedup();
     Ok((
         ScheduleFields {
-            name: i.name.trim().to_owned(),
+            name: devicevault_core::Name::parse(&i.name)
+                .map(devicevault_core::Name::into_string)
+                .unwrap_or_default(),
             cron: i.cron.trim().to_owned(),
             timezone: i.timezone.trim().to_owned(),
             enabled: i.enabled,
@@ -137,21 +139,43 @@ async fn fields(state: &Shared, v: Value) -> ApiResult<(ScheduleFields, Option<T
     ))
 }
 
+/// A schedule as `auth` may see it: the devices it names are limited to
+/// those in the caller's scope.
+async fn visible_json(state: &Shared, auth: &Authed, s: &Schedule) -> ApiResult<Value> {
+    let mut v = schedule_json(s);
+    let devices = state
+        .db
+        .devices_in_scope(&auth.scope, &s.fields.devices)
+        .await?;
+    v["devices"] = json!(devices);
+    Ok(v)
+}
+
 async fn list(
-    _: Authed,
+    auth: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    super::list_page(
-        &query_of(q)?,
+    let q = query_of(q)?;
+    let paging = super::Paging::from_query(&q)?;
+    let listed = state.db.list_schedules(paging.db()).await?;
+    let mut rows = Vec::with_capacity(listed.rows.len());
+    for s in &listed.rows {
+        rows.push(visible_json(&state, &auth, s).await?);
+    }
+    let listed = devicevault_db::Listed {
+        rows,
+        total: listed.total,
+    };
+    Ok(axum::Json(super::paginated(
         &uri,
-        &headers,
-        |p| state.db.list_schedules(p),
-        |s| schedule_json(&s),
-    )
-    .await
+        state.access.public_url.as_deref(),
+        paging,
+        listed,
+        |v| v,
+    ))
+    .into_response())
 }
 
 async fn create(_: Admin, State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
@@ -160,8 +184,9 @@ async fn create(_: Admin, State(state): State<Shared>, body: Bytes) -> ApiResult
     Ok((StatusCode::CREATED, axum::Json(schedule_json(&s))).into_response())
 }
 
-async fn get_one(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
-    Ok(axum::Json(schedule_json(&state.db.schedule(id_of(id)?).await?)).into_response())
+async fn get_one(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
+    let s = state.db.schedule(id_of(id)?).await?;
+    Ok(axum::Json(visible_json(&state, &auth, &s).await?).into_response())
 }
 
 async fn update(state: &Shared, id: i64, v: Value) -> ApiResult<Response> {

@@ -111,7 +111,18 @@ impl<B: TaskBus> Dispatcher<B> {
             )
             .await?;
         if !created {
-            let job = self.db.job(task_identifier).await?;
+            // Either this identifier exists already (a replay), or the
+            // device has a job queued or collecting: single-flight joins it.
+            let job = match self.db.job(task_identifier).await {
+                Ok(job) => job,
+                Err(DbError::NotFound { .. }) => match self.db.open_job(device.id).await? {
+                    Some(job) => job,
+                    // The open job finished in between: nothing runs now,
+                    // so this request deserves its own.
+                    None => return Box::pin(self.enqueue_at(device, task_identifier, now)).await,
+                },
+                Err(e) => return Err(e.into()),
+            };
             return Ok(Accepted {
                 task_id: job.task_id,
                 task_identifier: job.task_identifier,

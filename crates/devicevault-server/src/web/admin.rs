@@ -80,6 +80,11 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/admin/users/{id}/role", post(user_role))
         .route("/admin/users/{id}/scope", post(user_scope))
         .route("/admin/users/{id}/delete", post(delete_user))
+        .route("/admin/users/{id}/secrets", post(user_secrets))
+        .route(
+            "/admin/users/{id}/sign-out-everywhere",
+            post(sign_out_user_everywhere),
+        )
         .route("/admin/users/{id}/tokens", post(create_token))
         .route(
             "/admin/users/{id}/tokens/{token}/delete",
@@ -101,9 +106,11 @@ enum Section {
     DeviceGroups,
     DeviceTypes,
     Users,
+    Tokens,
+    Archive,
 }
 
-const SECTIONS: [(Section, &str, &str); 6] = [
+const SECTIONS: [(Section, &str, &str); 8] = [
     (Section::Locations, "/admin/locations", "Backup locations"),
     (Section::Credentials, "/admin/credentials", "Credentials"),
     (
@@ -117,8 +124,35 @@ const SECTIONS: [(Section, &str, &str); 6] = [
         "Device groups",
     ),
     (Section::DeviceTypes, "/admin/device-types", "Device types"),
-    (Section::Users, "/admin/users", "Users and tokens"),
+    (Section::Users, "/admin/users", "Users"),
+    (Section::Tokens, "/admin/tokens", "Tokens"),
+    (
+        Section::Archive,
+        "/admin/archived-devices",
+        "Archived devices",
+    ),
 ];
+
+/// The administrators-only sections.
+fn admins_only(s: Section) -> bool {
+    matches!(s, Section::Users | Section::Tokens | Section::Archive)
+}
+
+/// The page of every token (see `account::all_tokens`).
+pub(super) fn tokens_page(ctx: &Ctx, body: &str) -> Response {
+    admin_page(ctx, Section::Tokens, "Tokens", body, StatusCode::OK)
+}
+
+/// The page of archived devices (see `devices::archived`).
+pub(super) fn archive_page(ctx: &Ctx, body: &str) -> Response {
+    admin_page(
+        ctx,
+        Section::Archive,
+        "Archived devices",
+        body,
+        StatusCode::OK,
+    )
+}
 
 /// An administration page: the section tabs, then `body`.
 fn admin_page(
@@ -130,7 +164,7 @@ fn admin_page(
 ) -> Response {
     let mut b = String::from(r#"<nav class="tabs" aria-label="Administration">"#);
     for (s, href, label) in SECTIONS {
-        if s == Section::Users && !ctx.user.is_admin {
+        if admins_only(s) && !ctx.user.is_admin {
             continue;
         }
         let _ = write!(
@@ -166,6 +200,8 @@ fn flash(code: &str) -> Option<&'static str> {
         "role" => "Role changed.",
         "scope" => "The devices this user sees changed.",
         "revoked" => "Token revoked.",
+        "everywhere" => "Signed out everywhere: every session and token of this user has ended.",
+        "secrets" => "Permission to see secrets changed.",
         _ => return None,
     })
 }
@@ -191,12 +227,9 @@ fn in_use(ctx: &Ctx, what: &str, back: &str, e: DbError) -> Response {
 }
 
 fn check_name(e: &mut Errors, name: &str) {
-    if name.is_empty() {
-        e.add("name", "A name is required.");
-    } else if name.len() > 200 {
-        e.add("name", "At most 200 characters.");
-    } else if name.chars().any(char::is_control) {
-        e.add("name", "No control characters.");
+    if let Err(err) = devicevault_core::Name::parse(name) {
+        let m = err.to_string();
+        e.add("name", format!("{}{}.", &m[..1].to_uppercase(), &m[1..]));
     }
 }
 
@@ -1027,7 +1060,7 @@ impl Kind {
                 .await?
                 .rows
                 .into_iter()
-                .map(|t| (t.id, t.name, String::new()))
+                .map(|t| (t.id, t.name, mib_text(t.max_config_bytes)))
                 .collect(),
         })
     }
@@ -1040,7 +1073,10 @@ impl Kind {
                 (g.name, g.rabbitmq_queue_id)
             }
             Self::DeviceGroup => (db.device_group(id).await?.name, String::new()),
-            Self::DeviceType => (db.device_type(id).await?.name, String::new()),
+            Self::DeviceType => {
+                let t = db.device_type(id).await?;
+                (t.name, mib_text(t.max_config_bytes))
+            }
         })
     }
 
@@ -1062,6 +1098,16 @@ impl Kind {
                 );
             }
         }
+        if let Self::DeviceType = self {
+            let mib = f.get("max_config_mib").trim().to_owned();
+            if parse_mib(&mib).is_err() {
+                e.add(
+                    "max_config_mib",
+                    "A whole number of MiB from 1 to 1024, or empty for the default.",
+                );
+            }
+            return (name, mib, e);
+        }
         (name, queue, e)
     }
 
@@ -1082,10 +1128,13 @@ impl Kind {
             }
             (Self::DeviceGroup, None) => db.create_device_group(name).await.map(drop),
             (Self::DeviceGroup, Some(id)) => db.update_device_group(id, name).await.map(drop),
-            (Self::DeviceType, None) => db.create_device_type(name, None).await.map(drop),
+            (Self::DeviceType, None) => db
+                .create_device_type(name, None, parse_mib(queue).unwrap_or(None))
+                .await
+                .map(drop),
             (Self::DeviceType, Some(id)) => {
                 let manufacturer = db.device_type(id).await?.manufacturer;
-                db.update_device_type(id, name, manufacturer)
+                db.update_device_type(id, name, manufacturer, parse_mib(queue).unwrap_or(None))
                     .await
                     .map(drop)
             }
@@ -1135,9 +1184,36 @@ impl Kind {
                 errors,
             ));
         }
+        if let Self::DeviceType = self {
+            b.push_str(&field(
+                "max_config_mib",
+                "Largest configuration (MiB)",
+                "A device sending more fails its backup for good. Empty: the driver's or the installation's limit (16 MiB by default).",
+                &text_input(queue, r#"inputmode="numeric""#),
+                errors,
+            ));
+        }
         b.push_str("</div>");
         b.push_str(&form_close(&submit, cancel));
         b
+    }
+}
+
+/// A byte limit as whole MiB for the form ("" when unset).
+fn mib_text(bytes: Option<i64>) -> String {
+    bytes
+        .map(|b| (b >> 20).max(1).to_string())
+        .unwrap_or_default()
+}
+
+/// The form's MiB as bytes (`None` when empty).
+fn parse_mib(s: &str) -> Result<Option<i64>, ()> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    match s.parse::<i64>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(Some(n << 20)),
+        _ => Err(()),
     }
 }
 
@@ -1344,11 +1420,11 @@ named_routes!(
 
 // ---- users and tokens ----------------------------------------------------------------------------
 
-const MIN_PASSWORD: usize = 10;
+const MIN_PASSWORD: usize = auth::MIN_PASSWORD_CHARS;
 
 fn check_password(e: &mut Errors, field: &str, password: &str, confirm: &str) {
-    if password.chars().count() < MIN_PASSWORD {
-        e.add(field, format!("At least {MIN_PASSWORD} characters."));
+    if let Err(m) = auth::check_new_password(password) {
+        e.add(field, format!("{}{}.", &m[..1].to_uppercase(), &m[1..]));
     } else if password != confirm {
         e.add(&format!("{field}_confirm"), "The two passwords differ.");
     }
@@ -1455,7 +1531,7 @@ async fn create_user(State(state): State<Shared>, p: AdminPosted) -> WebResult<R
         p.form.get("password_confirm"),
     );
     if e.is_empty() {
-        let hash = hash(password).await?;
+        let hash = super::account::hash(password).await?;
         match state.db.create_user(&username, &hash, admin).await {
             Ok(u) => {
                 return Ok(
@@ -1469,25 +1545,6 @@ async fn create_user(State(state): State<Shared>, p: AdminPosted) -> WebResult<R
     users_page(&p.ctx, &state, &username, admin, &e, "").await
 }
 
-async fn hash(password: String) -> WebResult<String> {
-    tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|e| {
-            WebError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Hashing failed",
-                e.to_string(),
-            )
-        })?
-        .map_err(|e| {
-            WebError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Hashing failed",
-                e.to_string(),
-            )
-        })
-}
-
 async fn user_view(
     ctx: &Ctx,
     state: &Shared,
@@ -1495,8 +1552,9 @@ async fn user_view(
     errors: &Errors,
     flash: &str,
     new_token: Option<&str>,
+    token_name: &str,
 ) -> WebResult<Response> {
-    let tokens = state.db.list_tokens(u.id).await?;
+    let tokens = state.db.list_tokens(Some(u.id)).await?;
     let mut b = String::from(r#"<p class="crumbs"><a href="/admin/users">Users</a> ›</p>"#);
     b.push_str(&html::heading(
         &u.username,
@@ -1508,12 +1566,7 @@ async fn user_view(
     ));
     b.push_str(flash);
     if let Some(t) = new_token {
-        let _ = write!(
-            b,
-            r#"<div class="notice ok" role="status"><p>New API token for {} — copy it now, it is not shown again:</p><p><code class="token" id="new-token">{}</code></p><p class="small">Send it as <code>Authorization: Token …</code>.</p></div>"#,
-            esc(&u.username),
-            esc(t)
-        );
+        b.push_str(&super::account::new_token_notice(&u.username, t));
     }
     // Password.
     let mut f = form_open(
@@ -1526,7 +1579,7 @@ async fn user_view(
     f.push_str(&field(
         "password",
         "New password",
-        &format!("At least {MIN_PASSWORD} characters. Existing tokens and sessions stay valid."),
+        &format!("At least {MIN_PASSWORD} characters. Every session and API token of the user ends (yours stays if it is your account)."),
         r#"<input type="password" {attrs} autocomplete="new-password" required>"#,
         errors,
     ));
@@ -1565,45 +1618,54 @@ async fn user_view(
     ));
     b.push_str("</section>");
     b.push_str(&scope_form(ctx, state, u).await?);
+    // Secrets.
+    let _ = write!(
+        b,
+        r#"<section class="panel"><h2>Secrets in configurations</h2><p>{}</p>"#,
+        if u.is_admin {
+            "Administrators always see configurations whole, secrets included."
+        } else if u.view_secrets {
+            "This user sees configurations whole, secrets included (enable secrets, SNMP communities, keys)."
+        } else {
+            "This user sees configurations with their secrets masked by the device driver's rules (the default for readers)."
+        }
+    );
+    if !u.is_admin {
+        b.push_str(&html::post_button(
+            ctx,
+            &format!("/admin/users/{}/secrets", u.id),
+            if u.view_secrets {
+                "Mask secrets for this user"
+            } else {
+                "Let this user see secrets"
+            },
+            "",
+            None,
+            &[("view_secrets", if u.view_secrets { "no" } else { "yes" })],
+        ));
+    }
+    b.push_str("</section>");
     // Tokens.
     b.push_str(r#"<section class="panel"><h2>API tokens and sessions</h2>"#);
-    if tokens.is_empty() {
-        b.push_str(r#"<p class="muted">None.</p>"#);
-    } else {
-        b.push_str(r#"<div class="table-wrap"><table class="list"><thead><tr><th scope="col">Kind</th><th scope="col">Created</th><th scope="col">Actions</th></tr></thead><tbody>"#);
-        for t in &tokens {
-            let _ = write!(
-                b,
-                r#"<tr><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-                if t.is_session {
-                    "web session"
-                } else {
-                    "API token"
-                },
-                html::time(&t.created_at),
-                html::post_button(
-                    ctx,
-                    &format!("/admin/users/{}/tokens/{}/delete", u.id, t.id),
-                    "Revoke",
-                    "small subtle",
-                    Some("Revoke this token? Clients using it will be refused."),
-                    &[]
-                ),
-            );
-        }
-        b.push_str("</tbody></table></div>");
-    }
+    b.push_str(&super::account::tokens_table(ctx, &tokens, false, |t| {
+        Some(format!("/admin/users/{}/tokens/{}/delete", u.id, t.id))
+    }));
     b.push_str(r#"<div class="buttons">"#);
     b.push_str(&html::post_button(
         ctx,
-        &format!("/admin/users/{}/tokens", u.id),
-        "Create an API token",
+        &format!("/admin/users/{}/sign-out-everywhere", u.id),
+        "Sign out everywhere",
         "",
-        None,
+        Some("End every session and API token of this user?"),
         &[],
     ));
-    b.push_str("</div>");
-    b.push_str("</section>");
+    b.push_str("</div></section>");
+    b.push_str(&super::account::new_token_form(
+        ctx,
+        &format!("/admin/users/{}/tokens", u.id),
+        token_name,
+        errors,
+    ));
     if u.id != ctx.user.id {
         b.push_str(&delete_section(
             ctx,
@@ -1629,7 +1691,16 @@ async fn user_page(
     uri: axum::http::Uri,
 ) -> WebResult<Response> {
     let u = state.db.user(id).await?;
-    user_view(&ctx, &state, &u, &Errors::default(), &flash_of(&uri), None).await
+    user_view(
+        &ctx,
+        &state,
+        &u,
+        &Errors::default(),
+        &flash_of(&uri),
+        None,
+        "",
+    )
+    .await
 }
 
 async fn user_password(
@@ -1647,11 +1718,12 @@ async fn user_password(
         p.form.get("password_confirm"),
     );
     if !e.is_empty() {
-        return user_view(&p.ctx, &state, &u, &e, "", None).await;
+        return user_view(&p.ctx, &state, &u, &e, "", None, "").await;
     }
-    let h = hash(password).await?;
-    state.db.set_user_password(id, &h).await?;
-    tracing::info!(by = %p.ctx.user.username, user = %u.username, "password changed from the web UI");
+    let h = super::account::hash(password).await?;
+    let keep = (id == p.ctx.user.id).then_some(p.ctx.session_id);
+    let revoked = state.db.change_password(id, &h, keep).await?;
+    tracing::info!(by = %p.ctx.user.username, user = %u.username, revoked, "password changed from the web UI; the user's tokens and sessions revoked");
     Ok(Redirect::to(&format!("/admin/users/{id}?flash=password")).into_response())
 }
 
@@ -1778,14 +1850,26 @@ async fn create_token(
     p: AdminPosted,
 ) -> WebResult<Response> {
     let u = state.db.user(id).await?;
-    let token = auth::new_token();
-    state
-        .db
-        .add_token(u.id, &auth::token_digest(&token))
-        .await?;
-    tracing::info!(by = %p.ctx.user.username, user = %u.username, "API token created from the web UI");
+    let mut e = Errors::default();
+    let (name, expires) = super::account::token_form_input(&p.form, &mut e);
+    if !e.is_empty() {
+        return user_view(&p.ctx, &state, &u, &e, "", None, &name).await;
+    }
+    let (t, secret) = crate::api::tokens::make_named_token(&state, u.id, &name, expires)
+        .await
+        .map_err(WebError::from)?;
+    tracing::info!(by = %p.ctx.user.username, user = %u.username, token = t.id, name = %name, "API token created from the web UI");
     // Shown once, in this response only (never in a URL).
-    user_view(&p.ctx, &state, &u, &Errors::default(), "", Some(&token)).await
+    user_view(
+        &p.ctx,
+        &state,
+        &u,
+        &Errors::default(),
+        "",
+        Some(&secret),
+        "",
+    )
+    .await
 }
 
 async fn delete_token(
@@ -1793,10 +1877,35 @@ async fn delete_token(
     Path((id, token)): Path<(i64, i64)>,
     p: AdminPosted,
 ) -> WebResult<Response> {
-    state
+    let t = state
         .db
-        .delete_token(id, token)
+        .delete_token(Some(id), token)
         .await
         .map_err(|e| WebError::from(e).with_ctx(p.ctx.clone()))?;
+    tracing::info!(by = %p.ctx.user.username, user = %t.username, token = t.id, "token revoked from the web UI");
     Ok(Redirect::to(&format!("/admin/users/{id}?flash=revoked")).into_response())
+}
+
+async fn sign_out_user_everywhere(
+    State(state): State<Shared>,
+    Path(id): Path<i64>,
+    p: AdminPosted,
+) -> WebResult<Response> {
+    let u = state.db.user(id).await?;
+    let keep = (id == p.ctx.user.id).then_some(p.ctx.session_id);
+    let revoked = state.db.revoke_user_tokens(id, keep).await?;
+    tracing::info!(by = %p.ctx.user.username, user = %u.username, revoked, "signed a user out everywhere from the web UI");
+    Ok(Redirect::to(&format!("/admin/users/{id}?flash=everywhere")).into_response())
+}
+
+async fn user_secrets(
+    State(state): State<Shared>,
+    Path(id): Path<i64>,
+    p: AdminPosted,
+) -> WebResult<Response> {
+    let u = state.db.user(id).await?;
+    let allowed = p.form.get("view_secrets") == "yes";
+    state.db.set_user_view_secrets(id, allowed).await?;
+    tracing::info!(by = %p.ctx.user.username, user = %u.username, view_secrets = allowed, "view_secrets changed from the web UI");
+    Ok(Redirect::to(&format!("/admin/users/{id}?flash=secrets")).into_response())
 }

@@ -14,10 +14,10 @@ use devicevault_db::{Page, StoredBackup};
 use super::devices::{backup_button, flash, status_cell};
 use super::diff::{self, Diff};
 use super::html::{self, Ctx, Nav, enc, esc, heading, notice};
-use super::session::{Session, check_device};
+use super::session::{Session, check_device, check_visible};
 use super::{WebError, WebResult, html_page, query};
 use crate::api::Shared;
-use crate::pipeline::ReadRequest;
+use crate::reading::{self, DISPLAY_CAP, ReadFailure, Readable};
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -31,44 +31,32 @@ pub(super) fn routes() -> Router<Shared> {
 
 const VERSIONS_PER_PAGE: i64 = 50;
 
-/// Reads a stored version through the storage worker of its backend.
-async fn read(state: &Shared, s: &StoredBackup) -> WebResult<Vec<u8>> {
-    if s.status != Status::Success {
-        return Err(WebError::new(
-            StatusCode::CONFLICT,
-            "Nothing was stored",
-            format!("Backup {} failed to store; its log says why.", s.id),
-        ));
-    }
-    let unreadable = |detail: String| {
-        WebError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Could not read the backup",
-            detail,
+/// Reads a stored version as the signed-in user may see it (secrets
+/// masked unless they have `view_secrets`; see [`crate::reading`]).
+async fn read(state: &Shared, ctx: &Ctx, s: &StoredBackup) -> WebResult<Readable> {
+    reading::read_for(state, &ctx.user, s).await.map_err(|e| {
+        let (status, title) = match e {
+            ReadFailure::NothingStored(_) => (StatusCode::CONFLICT, "Nothing was stored"),
+            ReadFailure::CannotMask(_) => (StatusCode::FORBIDDEN, "Secrets cannot be masked"),
+            _ => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Could not read the backup",
+            ),
+        };
+        WebError::new(status, title, e.to_string()).with_ctx(ctx.clone())
+    })
+}
+
+/// The notice on a page that shows a masked configuration.
+fn masked_notice(r: &Readable) -> String {
+    if r.masked {
+        notice(
+            "info",
+            "Secrets (enable secrets, SNMP communities, keys) are masked for your account; the stored backup is complete.",
         )
-    };
-    let location_id = s
-        .location_id
-        .ok_or_else(|| unreadable(format!("Backup {} does not record its location.", s.id)))?;
-    let location = state
-        .db
-        .location(location_id)
-        .await
-        .map_err(|e| unreadable(format!("Backup location {location_id}: {e}")))?;
-    state
-        .pipeline
-        .read(ReadRequest {
-            storage_backend: s.storage_backend,
-            storage_config: location.config,
-            storage_ref: s.storage_ref.clone(),
-            task_identifier: s.task_identifier.clone(),
-            is_binary: s.is_binary,
-        })
-        .await
-        .map_err(|e| {
-            tracing::warn!(stored_backup = s.id, error = %e, "retrieval failed");
-            unreadable(format!("The storage worker could not read it: {e}"))
-        })
+    } else {
+        String::new()
+    }
 }
 
 fn job_href(ti: &str) -> String {
@@ -317,11 +305,9 @@ async fn version(
     Path(id): Path<i64>,
 ) -> WebResult<Response> {
     let s = stored_or_404(state.db.stored_backup(id).await, &ctx)?;
-    check_device(&state, &ctx, s.device_id).await?;
+    check_visible(&state, &ctx, s.device_id, format!("stored backup {id}")).await?;
     let device = state.db.device(s.device_id).await?;
-    let content = read(&state, &s)
-        .await
-        .map_err(|e| e.with_ctx(ctx.clone()))?;
+    let readable = read(&state, &ctx, &s).await?;
     let previous = state
         .db
         .previous_stored_backup(s.device_id, &s.timestamp, s.id)
@@ -359,7 +345,16 @@ async fn version(
         esc(&s.storage_ref),
         esc(s.sha256.as_deref().unwrap_or("—")),
     );
-    match String::from_utf8(content) {
+    b.push_str(&masked_notice(&readable));
+    let size = readable.content.len();
+    match String::from_utf8(readable.content) {
+        Ok(_) if size > DISPLAY_CAP => {
+            let _ = write!(
+                b,
+                r#"<div class="notice info" role="status"><p>This version is {}, too large to show in a page. <a href="/backups/{id}/download" download>Download it</a> to read it.</p></div>"#,
+                html::bytes(size as i64)
+            );
+        }
         Ok(text) if !s.is_binary => {
             let lines = diff::lines(&text);
             let _ = write!(
@@ -397,10 +392,8 @@ async fn download(
     Path(id): Path<i64>,
 ) -> WebResult<Response> {
     let s = stored_or_404(state.db.stored_backup(id).await, &ctx)?;
-    check_device(&state, &ctx, s.device_id).await?;
-    let content = read(&state, &s)
-        .await
-        .map_err(|e| e.with_ctx(ctx.clone()))?;
+    check_visible(&state, &ctx, s.device_id, format!("stored backup {id}")).await?;
+    let readable = read(&state, &ctx, &s).await?;
     let stem = state
         .db
         .device(s.device_id)
@@ -412,11 +405,17 @@ async fn download(
     } else {
         ("text/plain; charset=utf-8", "cfg")
     };
-    attachment(
-        content,
+    let masked = if readable.masked { "-masked" } else { "" };
+    let mut r = attachment(
+        readable.content,
         content_type,
-        &format!("{stem}-{}.{ext}", short_stamp(&s.timestamp)),
-    )
+        &format!("{stem}-{}{masked}.{ext}", short_stamp(&s.timestamp)),
+    )?;
+    r.headers_mut().insert(
+        crate::api::MASKED_HEADER,
+        HeaderValue::from_static(if readable.masked { "true" } else { "false" }),
+    );
+    Ok(r)
 }
 
 fn attachment(content: Vec<u8>, content_type: &'static str, filename: &str) -> WebResult<Response> {
@@ -435,6 +434,8 @@ fn attachment(content: Vec<u8>, content_type: &'static str, filename: &str) -> W
 
 struct Pair {
     device_name: String,
+    /// Secrets were masked for this user.
+    masked: bool,
     a: StoredBackup,
     b: StoredBackup,
     old: String,
@@ -459,29 +460,35 @@ async fn pair(state: &Shared, ctx: &Ctx, id: i64, uri: &Uri) -> WebResult<Pair> 
         .device(id)
         .await
         .map_err(|e| WebError::from(e).with_ctx(ctx.clone()))?;
-    let a = stored_or_404(state.db.stored_backup(ia).await, ctx)?;
-    let b = stored_or_404(state.db.stored_backup(ib).await, ctx)?;
-    if a.device_id != id || b.device_id != id {
-        return Err(
-            WebError::not_found("These versions are not of this device.").with_ctx(ctx.clone()),
-        );
-    }
+    // A version of another device is answered as missing: it may be one
+    // the user may not see.
+    let version_of = |r: Result<StoredBackup, devicevault_db::DbError>, n: i64| match r {
+        Ok(s) if s.device_id == id => Ok(s),
+        Ok(_) => Err(devicevault_db::DbError::NotFound {
+            what: format!("stored backup {n}"),
+        }),
+        Err(e) => Err(e),
+    };
+    let a = stored_or_404(version_of(state.db.stored_backup(ia).await, ia), ctx)?;
+    let b = stored_or_404(version_of(state.db.stored_backup(ib).await, ib), ctx)?;
     if a.is_binary || b.is_binary {
         return Err(WebError::bad_request(
             "Binary versions cannot be compared line by line; download them instead.",
         )
         .with_ctx(ctx.clone()));
     }
-    let (ra, rb) = tokio::join!(read(state, &a), read(state, &b));
-    let text = |r: WebResult<Vec<u8>>| -> WebResult<String> {
-        let bytes = r.map_err(|e| e.with_ctx(ctx.clone()))?;
-        Ok(String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    let (ra, rb) = tokio::join!(read(state, ctx, &a), read(state, ctx, &b));
+    let (ra, rb) = (ra?, rb?);
+    let masked = ra.masked || rb.masked;
+    let text = |bytes: Vec<u8>| -> String {
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     };
     Ok(Pair {
         device_name: device.fields.name,
-        old: text(ra)?,
-        new: text(rb)?,
+        old: text(ra.content),
+        new: text(rb.content),
+        masked,
         a,
         b,
     })
@@ -496,6 +503,19 @@ async fn compare(
     let q = query(&uri);
     let full = q.get("context") == "all";
     let p = pair(&state, &ctx, id, &uri).await?;
+    if p.old.len().max(p.new.len()) > DISPLAY_CAP {
+        return Err(WebError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too large to compare here",
+            format!(
+                "These versions are larger than {} and are not compared in a page; download the unified diff (/devices/{id}/compare/diff?a={}&b={}) or the versions instead.",
+                html::bytes(DISPLAY_CAP as i64),
+                p.a.id,
+                p.b.id
+            ),
+        )
+        .with_ctx(ctx.clone()));
+    }
     let versions = state
         .db
         .stored_backups(
@@ -520,6 +540,12 @@ async fn compare(
         ctxq = if full { "&amp;context=all" } else { "" },
     );
     b.push_str(&heading("Compare versions", &actions));
+    if p.masked {
+        b.push_str(&notice(
+            "info",
+            "Secrets (enable secrets, SNMP communities, keys) are masked for your account; the stored backups are complete.",
+        ));
+    }
 
     // Pickers for another pair.
     let options = |selected: i64| {
@@ -684,7 +710,7 @@ async fn job_page(
         .job(&ti)
         .await
         .map_err(|e| WebError::from(e).with_ctx(ctx.clone()))?;
-    check_device(&state, &ctx, job.device_id).await?;
+    check_visible(&state, &ctx, job.device_id, format!("job {ti}")).await?;
     let device = state.db.device(job.device_id).await?;
     let result = state.db.device_result_by_task(&ti).await?;
     let stored = match state.db.stored_backup_id_by_task(&ti).await? {

@@ -26,6 +26,9 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/devices/{id}/edit", get(edit_form).post(update))
         .route("/devices/{id}/enabled", post(set_enabled))
         .route("/devices/{id}/delete", post(delete))
+        .route("/devices/{id}/restore", post(restore))
+        .route("/devices/{id}/purge", get(purge_form).post(purge))
+        .route("/admin/archived-devices", get(archived))
         .route("/devices/{id}/backup", post(backup_now))
         .route("/jobs/{ti}/state", get(job_state))
 }
@@ -73,6 +76,7 @@ impl ListParams {
                 device_group: self.device_group,
                 device_type: self.device_type,
                 enabled: self.enabled,
+                archived: false,
             },
             last_status: self.status,
             sort: self.sort,
@@ -518,7 +522,11 @@ pub(super) fn flash(code: &str) -> Option<&'static str> {
     Some(match code {
         "created" => "Device added.",
         "saved" => "Device saved.",
-        "deleted" => "Device deleted.",
+        "deleted" => {
+            "Device archived: it is no longer backed up; its history stays (Administration → Archived devices)."
+        }
+        "restored" => "Device restored with its history.",
+        "purged" => "Device purged with its history.",
         "enabled" => "Device enabled.",
         "disabled" => "Device disabled.",
         _ => return None,
@@ -797,13 +805,16 @@ async fn form_page(
         esc(&cancel)
     );
     if let Some(d) = device {
-        b.push_str(r#"<section class="danger-zone"><h2>Delete</h2><p>Deleting a device deletes its jobs and the index of its backups; the stored files stay in the backup location.</p>"#);
+        b.push_str(r#"<section class="danger-zone"><h2>Delete</h2><p>Deleting a device archives it: it leaves the lists and schedules and is no longer backed up; its whole history stays readable by administrators, and it can be restored.</p>"#);
         b.push_str(&html::post_button(
             ctx,
             &format!("/devices/{}/delete", d.id),
-            "Delete device",
+            "Delete (archive) device",
             "danger",
-            Some(&format!("Delete {} and its backup history?", d.fields.name)),
+            Some(&format!(
+                "Archive {}? It will no longer be backed up; its history stays.",
+                d.fields.name
+            )),
             &[],
         ));
         b.push_str("</section>");
@@ -883,10 +894,10 @@ async fn update(
     }
 }
 
-/// Only a local path may be returned to.
+/// Only a path of this site may be returned to.
 fn back_to(form: &Form, default: &str) -> String {
     let back = form.get("back");
-    if back.starts_with('/') && !back.starts_with("//") && !back.contains('\\') {
+    if super::session::is_local_path(back) {
         back.to_owned()
     } else {
         default.to_owned()
@@ -923,10 +934,141 @@ async fn delete(
     Path(id): Path<i64>,
     p: AdminPosted,
 ) -> WebResult<Response> {
-    match state.db.delete_device(id).await {
-        Ok(()) => Ok(Redirect::to("/devices?flash=deleted").into_response()),
-        Err(e) => Err(WebError::from(e).with_ctx(p.ctx)),
+    let d = state
+        .db
+        .archive_device(id)
+        .await
+        .map_err(|e| WebError::from(e).with_ctx(p.ctx.clone()))?;
+    tracing::info!(admin = %p.ctx.user.username, device_id = id, device = %d.fields.name, "device archived from the web UI");
+    Ok(Redirect::to("/devices?flash=deleted").into_response())
+}
+
+async fn restore(
+    State(state): State<Shared>,
+    Path(id): Path<i64>,
+    p: AdminPosted,
+) -> WebResult<Response> {
+    let d = state
+        .db
+        .restore_device(id)
+        .await
+        .map_err(|e| WebError::from(e).with_ctx(p.ctx.clone()))?;
+    tracing::info!(admin = %p.ctx.user.username, device_id = id, device = %d.fields.name, "device restored from the web UI");
+    Ok(Redirect::to(&format!("/devices/{id}?flash=restored")).into_response())
+}
+
+/// The confirmation page of a purge: what will be destroyed, counted.
+async fn purge_form(
+    AdminSession(ctx): AdminSession,
+    State(state): State<Shared>,
+    Path(id): Path<i64>,
+) -> WebResult<Response> {
+    let d = state
+        .db
+        .device(id)
+        .await
+        .map_err(|e| WebError::from(e).with_ctx(ctx.clone()))?;
+    let n = state.db.device_history_counts(id).await?;
+    let mut b = format!(
+        r#"<p class="crumbs"><a href="/admin/archived-devices">Archived devices</a> ›</p>{}"#,
+        heading(&format!("Purge {}", d.fields.name), "")
+    );
+    let _ = write!(
+        b,
+        r#"<section class="danger-zone"><p>Purging destroys the device and its whole history in the index: <strong>{} stored versions</strong>, {} collection results and {} jobs. The files already written to the backup location stay there, but DeviceVault will no longer list, show or download them. This cannot be undone.</p>"#,
+        html::count(n.stored_backups),
+        html::count(n.results),
+        html::count(n.jobs)
+    );
+    b.push_str(&html::post_button(
+        &ctx,
+        &format!("/devices/{id}/purge"),
+        &format!("Purge {} and {} versions", d.fields.name, n.stored_backups),
+        "danger",
+        None,
+        &[("confirm", "yes")],
+    ));
+    b.push_str("</section>");
+    Ok(html_page(&ctx, "Purge a device", Nav::Admin, &b))
+}
+
+async fn purge(
+    State(state): State<Shared>,
+    Path(id): Path<i64>,
+    p: AdminPosted,
+) -> WebResult<Response> {
+    if p.form.get("confirm") != "yes" {
+        return Ok(Redirect::to(&format!("/devices/{id}/purge")).into_response());
     }
+    let d = state
+        .db
+        .device(id)
+        .await
+        .map_err(|e| WebError::from(e).with_ctx(p.ctx.clone()))?;
+    let n = state.db.purge_device(id).await?;
+    tracing::warn!(
+        admin = %p.ctx.user.username, device_id = id, device = %d.fields.name,
+        stored_backups = n.stored_backups, results = n.results, jobs = n.jobs,
+        "device purged with its history from the web UI"
+    );
+    Ok(Redirect::to("/admin/archived-devices?flash=purged").into_response())
+}
+
+/// Archived devices, with restore and purge (administrators).
+async fn archived(
+    AdminSession(ctx): AdminSession,
+    State(state): State<Shared>,
+    uri: Uri,
+) -> WebResult<Response> {
+    let q = query(&uri);
+    let page = q.get("page").parse::<i64>().unwrap_or(1).max(1);
+    let listed = state
+        .db
+        .list_devices(
+            &DeviceFilter {
+                archived: true,
+                ..DeviceFilter::default()
+            },
+            &ctx.scope,
+            Page {
+                limit: 100,
+                offset: (page - 1) * 100,
+            },
+        )
+        .await?;
+    let mut b = String::new();
+    if let Some(m) = flash(q.get("flash")) {
+        b.push_str(&notice("ok", m));
+    }
+    b.push_str(r#"<p class="muted">Deleted devices are archived: not backed up, not in lists or schedules, their history kept. Open one to read its versions.</p>"#);
+    if listed.rows.is_empty() {
+        b.push_str(&html::empty(
+            "No archived devices.",
+            "Deleting a device archives it.",
+        ));
+    } else {
+        b.push_str(r#"<div class="table-wrap"><table class="list"><thead><tr><th scope="col">Name</th><th scope="col">Address</th><th scope="col">Archived</th><th scope="col">Actions</th></tr></thead><tbody>"#);
+        for d in &listed.rows {
+            let _ = write!(
+                b,
+                r#"<tr><td><a href="/devices/{id}">{}</a></td><td class="mono">{}</td><td>{}</td><td>{} <a class="button small subtle" href="/devices/{id}/purge">Purge…</a></td></tr>"#,
+                esc(&d.fields.name),
+                esc(&d.fields.address),
+                d.archived_at.as_deref().map(html::time).unwrap_or_default(),
+                html::post_button(
+                    &ctx,
+                    &format!("/devices/{}/restore", d.id),
+                    "Restore",
+                    "small",
+                    None,
+                    &[]
+                ),
+                id = d.id,
+            );
+        }
+        b.push_str("</tbody></table></div>");
+    }
+    Ok(super::admin::archive_page(&ctx, &b))
 }
 
 // ---- backup now and job progress ------------------------------------------------------

@@ -66,6 +66,9 @@ pub struct Ctx {
     pub scope: devicevault_db::Scope,
     pub csrf: String,
     pub theme: Option<&'static str>,
+    /// The id of this sign-in's session (kept when the user signs out
+    /// everywhere else or changes the password).
+    pub session_id: i64,
 }
 
 impl Ctx {
@@ -254,6 +257,15 @@ pub fn duration_ms(ms: f64) -> String {
         format!("{:.1} s", ms / 1000.0)
     } else {
         format!("{:.1} min", ms / 60_000.0)
+    }
+}
+
+/// A wait in seconds for people: `45 s`, `4 min`, `15 min`.
+pub fn duration_words(secs: u64) -> String {
+    if secs < 60 {
+        format!("{secs} s")
+    } else {
+        format!("{} min", secs.div_ceil(60))
     }
 }
 

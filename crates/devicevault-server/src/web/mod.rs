@@ -14,6 +14,7 @@
 //! - [`dashboard`]: counts, the 7-day chart (SVG drawn here), activity;
 //! - [`admin`]: locations, credentials, groups, types, users and tokens.
 
+mod account;
 mod admin;
 mod assets;
 mod backups;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<Shared> {
         .merge(devices::routes())
         .merge(backups::routes())
         .merge(admin::routes())
+        .merge(account::routes())
         .route("/{*rest}", any(not_found))
         .layer(middleware::from_fn(headers));
     Router::new().merge(pages)

@@ -20,12 +20,14 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use devicevault_core::Timestamp;
+use devicevault_db::{NewToken, TokenKind, TokenUse};
 use sha2::Digest as _;
 
 use super::WebError;
 use super::html::{self, Ctx, Nav, esc};
 use crate::api::Shared;
 use crate::auth;
+use crate::login::LoginError;
 
 pub const SESSION_COOKIE: &str = "dv_session";
 const LOGIN_COOKIE: &str = "dv_login";
@@ -78,13 +80,18 @@ fn theme(headers: &HeaderMap) -> Option<&'static str> {
     }
 }
 
-/// `; Secure` when the request reached us over HTTPS through a proxy.
-fn secure(headers: &HeaderMap) -> &'static str {
-    let https = headers
+/// `; Secure` when TLS is on, the public URL is https, or the request
+/// reached us over HTTPS through a proxy.
+fn secure(state: &Shared, headers: &HeaderMap) -> &'static str {
+    let proxied_https = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("https"));
-    if https { "; Secure" } else { "" }
+    if state.access.secure_cookies || proxied_https {
+        "; Secure"
+    } else {
+        ""
+    }
 }
 
 fn set_cookie(r: &mut Response, value: String) {
@@ -113,14 +120,16 @@ async fn session_of(parts: &Parts, state: &Shared) -> Result<Option<Ctx>, WebErr
     let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let not_before = Timestamp::from_datetime(
-        Timestamp::now().as_datetime() - time::Duration::seconds(SESSION_LIFETIME.as_secs() as i64),
-    );
-    let user = state
+    let found = state
         .db
-        .session_user(&sha256_hex(token), not_before)
+        .authenticate(
+            &sha256_hex(token),
+            TokenUse::Session,
+            Timestamp::now(),
+            &state.access.tokens,
+        )
         .await?;
-    let Some(user) = user else {
+    let Some((user, session)) = found else {
         return Ok(None);
     };
     let scope = state.db.scope_of(&user).await?;
@@ -129,6 +138,7 @@ async fn session_of(parts: &Parts, state: &Shared) -> Result<Option<Ctx>, WebErr
         scope,
         csrf: csrf_token(token),
         theme: theme(&parts.headers),
+        session_id: session.id,
     }))
 }
 
@@ -330,17 +340,32 @@ impl FromRequest<Shared> for AdminPosted {
 
 // ---- login and logout ---------------------------------------------------------
 
-/// Only a local path may follow a login, never another site.
-fn safe_next(next: &str) -> &str {
-    let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.starts_with("/login")
-        && !next.chars().any(|c| c.is_control());
-    if ok { next } else { "/" }
+/// Whether `path` is a path of this site: it starts with one `/`, and
+/// has no backslash and no control character (browsers drop tabs and line
+/// breaks from URLs, so `/\t/evil.example` would become `//evil.example`).
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
 }
 
-fn login_page(headers: &HeaderMap, next: &str, username: &str, error: Option<&str>) -> Response {
+/// Only a local path may follow a login, never another site.
+fn safe_next(next: &str) -> &str {
+    if is_local_path(next) && !next.starts_with("/login") {
+        next
+    } else {
+        "/"
+    }
+}
+
+fn login_page(
+    state: &Shared,
+    headers: &HeaderMap,
+    next: &str,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
     let token = auth::random_hex(16);
     let mut body = String::from(r#"<div class="login"><h1>Sign in</h1>"#);
     if let Some(e) = error {
@@ -378,7 +403,7 @@ fn login_page(headers: &HeaderMap, next: &str, username: &str, error: Option<&st
         &mut r,
         format!(
             "{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{}",
-            secure(headers)
+            secure(state, headers)
         ),
     );
     r
@@ -389,17 +414,19 @@ pub async fn login_form(State(state): State<Shared>, parts: Parts) -> Response {
     if let Ok(Some(_)) = session_of(&parts, &state).await {
         return Redirect::to(safe_next(&next)).into_response();
     }
-    login_page(&parts.headers, &next, "", None)
+    login_page(&state, &parts.headers, &next, "", None)
 }
 
-pub async fn login(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn login(State(state): State<Shared>, parts: Parts, body: Bytes) -> Response {
+    let headers = &parts.headers;
     let form = Form::parse(&body);
     let next = form.get("next").to_owned();
     let username = form.get("username").trim().to_owned();
-    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
-    if expected.is_empty() || !same(form.get("csrf"), expected) || check_origin(&headers).is_err() {
+    let expected = cookie(headers, LOGIN_COOKIE).unwrap_or("");
+    if expected.is_empty() || !same(form.get("csrf"), expected) || check_origin(headers).is_err() {
         let mut r = login_page(
-            &headers,
+            &state,
+            headers,
             &next,
             &username,
             Some("The sign-in form expired or came from elsewhere. Please sign in again."),
@@ -407,41 +434,79 @@ pub async fn login(State(state): State<Shared>, headers: HeaderMap, body: Bytes)
         *r.status_mut() = StatusCode::FORBIDDEN;
         return r;
     }
-    let user = match state.db.user_by_name(&username).await {
+    let addr = crate::http_server::client_addr(&parts).ip();
+    let checked = state
+        .access
+        .login
+        .check(&state.db, &username, form.get("password"), addr, "web")
+        .await;
+    let user = match checked {
         Ok(u) => u,
-        Err(e) => return WebError::from(e).into_response(),
-    };
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| auth::dummy_hash().to_owned());
-    let password = form.get("password").to_owned();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
-    let Some(user) = user.filter(|_| ok) else {
-        tracing::warn!(user = %username, "failed web login");
-        return login_page(
-            &headers,
-            &next,
-            &username,
-            Some("Unknown username or wrong password."),
-        );
+        Err(LoginError::Db(e)) => return WebError::from(e).into_response(),
+        Err(e @ LoginError::Invalid) => {
+            let _ = e;
+            return login_page(
+                &state,
+                headers,
+                &next,
+                &username,
+                Some("Unknown username or wrong password."),
+            );
+        }
+        Err(e) => {
+            // Throttled or busy: say how long to wait, with the status and
+            // Retry-After a script would read.
+            let retry = e.retry_after_secs().unwrap_or(1);
+            let (status, message) = match e {
+                LoginError::Busy { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "The server is busy checking other sign-ins. Wait {retry} s and sign in again."
+                    ),
+                ),
+                _ => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!(
+                        "Too many failed sign-ins. Wait {} and try again.",
+                        html::duration_words(retry)
+                    ),
+                ),
+            };
+            let mut r = login_page(&state, headers, &next, &username, Some(&message));
+            *r.status_mut() = status;
+            if let Ok(v) = HeaderValue::from_str(&retry.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
     };
     let token = auth::random_hex(32);
-    if let Err(e) = state.db.create_session(user.id, &sha256_hex(&token)).await {
+    let digest = sha256_hex(&token);
+    let expires = Timestamp::from_datetime(Timestamp::now().as_datetime() + SESSION_LIFETIME);
+    let added = state
+        .db
+        .add_token(NewToken {
+            user_id: user.id,
+            digest: &digest,
+            kind: TokenKind::Session,
+            name: None,
+            expires_at: Some(expires),
+        })
+        .await;
+    if let Err(e) = added {
         return WebError::from(e).into_response();
     }
-    // Expired sessions of everyone go when someone signs in.
-    let cutoff = Timestamp::from_datetime(
-        Timestamp::now().as_datetime() - time::Duration::seconds(SESSION_LIFETIME.as_secs() as i64),
-    );
-    if let Err(e) = state.db.delete_sessions_before(cutoff).await {
-        tracing::warn!(error = %e, "forgetting expired sessions failed");
+    // Dead sessions and tokens of everyone go when someone signs in.
+    if let Err(e) = state
+        .db
+        .prune_tokens(Timestamp::now(), &state.access.tokens)
+        .await
+    {
+        tracing::warn!(error = %e, "forgetting expired tokens failed");
     }
-    tracing::info!(user = %user.username, "web login");
+    tracing::info!(user = %user.username, address = %addr, "web login");
     let mut r = Redirect::to(safe_next(&next)).into_response();
-    let secure = secure(&headers);
+    let secure = secure(&state, headers);
     set_cookie(
         &mut r,
         format!(
@@ -457,8 +522,10 @@ pub async fn login(State(state): State<Shared>, headers: HeaderMap, body: Bytes)
 }
 
 pub async fn logout(State(state): State<Shared>, headers: HeaderMap, p: Posted) -> Response {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE)
-        && let Err(e) = state.db.delete_session(&sha256_hex(token)).await
+    if let Err(e) = state
+        .db
+        .delete_token(Some(p.ctx.user.id), p.ctx.session_id)
+        .await
     {
         return WebError::from(e).into_response();
     }
@@ -468,19 +535,32 @@ pub async fn logout(State(state): State<Shared>, headers: HeaderMap, p: Posted) 
         &mut r,
         format!(
             "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-            secure(&headers)
+            secure(&state, &headers)
         ),
     );
     r
 }
 
 /// Not found unless device `device_id` is in the signed-in user's scope:
-/// a device outside it, and everything of it, does not exist for them.
+/// a device outside it, and everything of it, does not exist for them —
+/// the answer is word for word the one for a device that never existed.
 pub async fn check_device(state: &Shared, ctx: &Ctx, device_id: i64) -> Result<(), WebError> {
+    check_visible(state, ctx, device_id, format!("device {device_id}")).await
+}
+
+/// Not found, as `what` (e.g. "stored backup 7"), unless the object's
+/// device `device_id` is in the user's scope: a hidden object answers
+/// exactly as a missing one, naming neither its device nor its existence.
+pub async fn check_visible(
+    state: &Shared,
+    ctx: &Ctx,
+    device_id: i64,
+    what: String,
+) -> Result<(), WebError> {
     if state.db.device_in_scope(&ctx.scope, device_id).await? {
         Ok(())
     } else {
-        Err(WebError::not_found(format!("There is no device {device_id}.")).with_ctx(ctx.clone()))
+        Err(WebError::from(devicevault_db::DbError::NotFound { what }).with_ctx(ctx.clone()))
     }
 }
 
