@@ -192,6 +192,7 @@ impl Embedded {
             slots: Arc::new(tokio::sync::Semaphore::new(
                 settings.collector_concurrency.max(1),
             )),
+            devices: Default::default(),
         });
         tasks.spawn(watch_groups(
             db.clone(),

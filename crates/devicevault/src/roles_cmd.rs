@@ -319,6 +319,7 @@ async fn collector(
         slots: Arc::new(tokio::sync::Semaphore::new(
             settings.collector_concurrency.max(1),
         )),
+        devices: Default::default(),
         settings,
     });
     let mut running = tokio::task::JoinSet::new();

@@ -2,6 +2,7 @@
 //! group's queue, logs in to each device and appends the outcome to the
 //! results stream (`device:results`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,59 @@ pub struct Collector<L> {
     pub settings: Arc<Settings>,
     /// Bounds collections in flight across every queue of this collector.
     pub slots: Arc<Semaphore>,
+    /// One session per device at a time: a second task for a device waits
+    /// for the first to finish (devices lock out or drop parallel logins).
+    pub devices: DeviceLocks,
+}
+
+/// Locks keyed by device id; an entry lives while someone holds or waits
+/// for it.
+#[derive(Debug, Default)]
+pub struct DeviceLocks(std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>);
+
+/// Held while a device is being collected.
+#[derive(Debug)]
+pub struct DeviceGuard<'a> {
+    locks: &'a DeviceLocks,
+    id: i64,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl DeviceLocks {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<tokio::sync::Mutex<()>>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until no other collection of device `id` runs here.
+    pub async fn lock(&self, id: i64) -> DeviceGuard<'_> {
+        let m = self.map().entry(id).or_default().clone();
+        let guard = m.lock_owned().await;
+        DeviceGuard {
+            locks: self,
+            id,
+            guard: Some(guard),
+        }
+    }
+
+    /// Devices being collected or waited for.
+    pub fn len(&self) -> usize {
+        self.map().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Drop for DeviceGuard<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut map = self.locks.map();
+        // Only the map holds it now: nobody waits, forget the entry.
+        if map.get(&self.id).is_some_and(|m| Arc::strong_count(m) == 1) {
+            map.remove(&self.id);
+        }
+    }
 }
 
 /// Consumes `queue` until `shutdown`; collections in flight finish first.
@@ -169,6 +223,7 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
             if job.timeout > 0 {
                 opts.job_timeout = Duration::from_secs(job.timeout);
             }
+            let _one_session = c.devices.lock(job.device_id).await;
             collect_with_retry(&t, &c.drivers, &opts, &c.retry)
                 .await
                 .map_err(|e| e.to_string())
@@ -211,5 +266,27 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
         collection_duration_ms: duration_ms,
         initiated_at: job.initiated_at,
         is_binary,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_device_is_collected_by_one_task_at_a_time_and_its_lock_is_forgotten() {
+        let locks = Arc::new(DeviceLocks::default());
+        let first = locks.lock(7).await;
+        let l = locks.clone();
+        let waiter = tokio::spawn(async move {
+            let _g = l.lock(7).await;
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "a second session of device 7 waits");
+        let other = locks.lock(8).await;
+        drop(other);
+        drop(first);
+        waiter.await.unwrap();
+        assert!(locks.is_empty(), "no entry outlives its users");
     }
 }

@@ -74,6 +74,25 @@ impl Harness {
         sim: SimConfig,
         tweak: impl FnOnce(&mut ServeConfig),
     ) -> Self {
+        Self::start_inner(engine, sim, tweak, true).await
+    }
+
+    /// Like [`Harness::start_with`], without signing in over plain HTTP
+    /// (for a server that speaks HTTPS).
+    pub async fn start_with_plain(
+        engine: Engine,
+        sim: SimConfig,
+        tweak: impl FnOnce(&mut ServeConfig),
+    ) -> Self {
+        Self::start_inner(engine, sim, tweak, false).await
+    }
+
+    async fn start_inner(
+        engine: Engine,
+        sim: SimConfig,
+        tweak: impl FnOnce(&mut ServeConfig),
+        sign_in: bool,
+    ) -> Self {
         let sim = Simulator::start(sim).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = test_config(dir.path());
@@ -94,6 +113,16 @@ impl Harness {
             .clone()
             .expect("a fresh database gets an admin");
         let mut api = HttpClient::new(server.addr);
+        if !sign_in {
+            return Self {
+                server: Some(server),
+                api,
+                sim,
+                dir,
+                token: String::new(),
+                pg_name,
+            };
+        }
         let r = api
             .post(
                 "/api/auth/login/",
