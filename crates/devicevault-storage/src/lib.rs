@@ -36,12 +36,17 @@ pub struct Stored {
     /// Where the content now lives; reads it back.
     pub storage_ref: StorageRef,
     /// False when the store already held exactly this content at this path
-    /// (git: the branch tip; fs: the file), so nothing was written.
+    /// (git: the branch tip; fs: the file), so nothing was written — or,
+    /// in git, at the previous path the store moved it from (the commit
+    /// that moves an unchanged file is not a change of the device).
     pub changed: bool,
     /// Lowercase hex SHA-256 of the content.
     pub sha256: String,
     /// Size of the content in bytes.
     pub size: u64,
+    /// The previous path this store removed in the same commit (a renamed
+    /// device's file moved), if any.
+    pub moved_from: Option<RelPath>,
 }
 
 /// One backup of a [`Backend::store_many`] batch.
@@ -52,6 +57,13 @@ pub struct StoreItem<'a> {
     /// Git commit message for this item; the configured one when `None`.
     /// Ignored by backends without messages.
     pub message: Option<&'a str>,
+    /// Where the previous version of this file lives when its path changed
+    /// (a renamed device): the Git backend removes it in the commit that
+    /// writes `rel_path`, so `git log --follow` keeps the history, and
+    /// `changed` compares with the version there. It must be in the same
+    /// directory as `rel_path`; a path with no file is no error (a plain
+    /// store). Ignored by backends that keep one file per backup (fs).
+    pub previous_rel_path: Option<&'a RelPath>,
 }
 
 /// A configured storage backend.
