@@ -231,6 +231,7 @@ impl Embedded {
             }),
             key,
             drivers,
+            storage_roots: settings.storage_roots.clone(),
         });
         let listener = tokio::net::TcpListener::bind(cfg.http_addr)
             .await

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use devicevault_storage::StorageRoots;
+
 /// Stream names, deadlines and limits of the pipeline.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -33,6 +35,11 @@ pub struct Settings {
     pub storage_retry_base: Duration,
     /// How often the scheduler looks for due schedules.
     pub scheduler_tick: Duration,
+    /// `DEVICEVAULT_STORAGE_ROOTS` (read by the binary, which refuses a
+    /// malformed list at start): the directories every location must
+    /// resolve under, for the storage worker's stores and reads and the
+    /// API's location checks. `None`: any path an admin configures.
+    pub storage_roots: Option<StorageRoots>,
 }
 
 impl Default for Settings {
@@ -52,6 +59,7 @@ impl Default for Settings {
             storage_retries: 3,
             storage_retry_base: Duration::from_secs(1),
             scheduler_tick: Duration::from_secs(5),
+            storage_roots: None,
         }
     }
 }

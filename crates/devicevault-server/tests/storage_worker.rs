@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use devicevault_bus::{LocalBus, LocalLog};
-use devicevault_core::bus::{StreamEntry, Task, TaskBus};
+use devicevault_core::bus::{BusError, StreamEntry, Task, TaskBus};
 use devicevault_core::{StorageBackendKind, StorageResult};
 use devicevault_server::Settings;
 use devicevault_server::roles::storage_worker::{StorageWorker, run_storage_worker};
+use devicevault_storage::StorageRoots;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -143,5 +144,113 @@ async fn a_store_cannot_move_another_devices_file() {
     assert_eq!(
         git(&repo, &["ls-tree", "-r", "--name-only", "main"]),
         "7/new.cfg\n8/edge.cfg\n"
+    );
+}
+
+/// A worker whose storage roots are `<dir>/roots`, and that directory.
+fn rooted_worker() -> (Worker, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("roots");
+    std::fs::create_dir(&root).unwrap();
+    let mut w = Worker::start(Settings {
+        storage_roots: Some(StorageRoots::parse(&root.display().to_string()).unwrap()),
+        ..Settings::default()
+    });
+    w.dir = dir;
+    (w, root)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outside_the_storage_roots_fails_for_good_and_writes_nothing() {
+    let (w, root) = rooted_worker();
+    let outside = w.dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
+    let cases = [
+        ("git", json!({"repo_path": outside.join("repo.git")})),
+        ("fs", json!({"base_path": outside.join("fs")})),
+        (
+            "dotdot",
+            json!({"repo_path": root.join("../outside/dotdot.git")}),
+        ),
+        ("symlink", json!({"base_path": root.join("link/fs")})),
+    ];
+    for (i, (name, config)) in cases.into_iter().enumerate() {
+        let path = config
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = w
+            .store(store_task(&format!("out-{i}"), 7, config, "7/r.cfg"))
+            .await;
+        assert_eq!(r.status.as_str(), "failure", "{name}");
+        assert_eq!(r.storage_ref, "");
+        let log = serde_json::to_string(&r.log).unwrap();
+        assert!(
+            log.contains(&format!("store failed: refusing {path}"))
+                && log.contains(&format!("outside the storage roots {}", root.display())),
+            "{name}: the log names the path and the roots: {log}"
+        );
+    }
+    // Permanent: one record each, no retry.
+    assert_eq!(w.log.entries("storage:results").len(), 4);
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "nothing written outside the roots"
+    );
+
+    // Inside the roots, stores work as ever.
+    let inside = w
+        .store(store_task(
+            "in",
+            7,
+            json!({"repo_path": root.join("site/repo.git")}),
+            "7/r.cfg",
+        ))
+        .await;
+    assert_eq!(inside.status.as_str(), "success", "{:?}", inside.log);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_outside_the_storage_roots_answers_a_failure_with_the_reason() {
+    let (w, root) = rooted_worker();
+    // A repository outside the roots that holds a backup.
+    let outside = w.dir.path().join("outside.git");
+    let stored = devicevault_storage::store_backup(
+        StorageBackendKind::Git,
+        b"secret config\n",
+        "7/r.cfg",
+        json!({"repo_path": outside}).as_object().unwrap(),
+    )
+    .unwrap();
+    let mut kwargs = serde_json::Map::new();
+    kwargs.insert("storage_backend".into(), "git".into());
+    kwargs.insert("storage_ref".into(), stored.storage_ref.to_string().into());
+    kwargs.insert("storage_config".into(), json!({"repo_path": outside}));
+    let task = Task {
+        id: "read-1".into(),
+        name: "storage.read".into(),
+        args: Vec::new(),
+        kwargs,
+        retries: 0,
+    };
+    let err = w
+        .bus
+        .call("storage.git", task, Duration::from_secs(20))
+        .await
+        .unwrap_err();
+    let BusError::Remote(reason) = err else {
+        panic!("expected a failure reply, got {err:?}");
+    };
+    assert!(
+        reason.contains(&outside.display().to_string())
+            && reason.contains(&root.display().to_string()),
+        "{reason}"
     );
 }

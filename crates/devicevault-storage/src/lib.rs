@@ -18,17 +18,23 @@
 //! Path safety is layered: a [`RelPath`] cannot hold `..`, an absolute path or
 //! a `.git` component, so joining it to a store root is lexically safe; the
 //! backends then refuse to follow a symlink found inside the store. All
-//! validation happens before the first filesystem call.
+//! validation happens before the first filesystem call. Where the store
+//! itself may be is the caller's policy: [`StorageRoots`] checks that a
+//! location resolves under configured directories.
 
 mod error;
 pub mod fs;
 pub mod git;
 mod lock;
+mod roots;
+
+use std::path::PathBuf;
 
 use devicevault_core::{RelPath, StorageBackendKind, StorageRef};
 use serde_json::{Map, Value};
 
 pub use error::StorageError;
+pub use roots::{StorageRoots, StorageRootsError};
 
 /// The outcome of a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +139,18 @@ pub fn open_backend(
             Box::new(git::GitBackend::new(git::GitConfig::from_json(config)?))
         }
         StorageBackendKind::Fs => Box::new(fs::FsBackend::new(fs::FsConfig::from_json(config)?)),
+    })
+}
+
+/// The directory a location's `config` names: the git `repo_path` or the fs
+/// `base_path`, the config checked as [`open_backend`] checks it.
+pub fn location_path(
+    kind: StorageBackendKind,
+    config: &Map<String, Value>,
+) -> Result<PathBuf, StorageError> {
+    Ok(match kind {
+        StorageBackendKind::Git => git::GitConfig::from_json(config)?.repo_path,
+        StorageBackendKind::Fs => fs::FsConfig::from_json(config)?.base_path,
     })
 }
 

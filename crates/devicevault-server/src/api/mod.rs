@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use devicevault_collect::DriverSet;
 use devicevault_core::SealingKey;
 use devicevault_db::{Db, DbError, Listed, Page, Scope, User};
+use devicevault_storage::StorageRoots;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -32,6 +33,10 @@ pub struct AppState {
     pub pipeline: Arc<dyn Pipeline>,
     pub key: SealingKey,
     pub drivers: Arc<DriverSet>,
+    /// The directories locations must be under, when this process knows
+    /// them (`DEVICEVAULT_STORAGE_ROOTS`); a location elsewhere is refused
+    /// when it is saved, not only by the storage worker.
+    pub storage_roots: Option<StorageRoots>,
 }
 
 impl std::fmt::Debug for AppState {

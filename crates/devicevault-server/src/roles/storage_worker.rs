@@ -65,11 +65,20 @@ impl<L: ResultLog> StorageWorker<L> {
         }
     }
 
+    /// The location's backend, once its path is checked against the
+    /// storage roots. The check runs for every task, not once per cached
+    /// backend: a symlink on the way may have changed since. It is a few
+    /// `stat`s of directories, cheap beside the store it guards.
     fn backend(
         &self,
         kind: StorageBackendKind,
         config: &Config,
     ) -> Result<Arc<dyn Backend>, HandleError> {
+        if let Some(roots) = &self.settings.storage_roots {
+            roots
+                .check_location(kind, config)
+                .map_err(HandleError::from_class)?;
+        }
         let key = store_key(kind, config);
         if let Some(b) = lock(&self.backends).get(&key) {
             return Ok(b.clone());
