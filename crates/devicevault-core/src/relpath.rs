@@ -107,6 +107,20 @@ impl RelPath {
         self.segments().next_back().unwrap_or(&self.0)
     }
 
+    /// The directory holding the file: every segment but the last, `None`
+    /// for a file at the top.
+    pub fn parent(&self) -> Option<&str> {
+        self.0.rsplit_once('/').map(|(dir, _)| dir)
+    }
+
+    /// Whether the path is inside the top-level directory `dir` (a file
+    /// below it, not `dir` itself).
+    pub fn is_under(&self, dir: &str) -> bool {
+        self.0
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+
     /// Turns an arbitrary label (a task identifier, a device name) into one
     /// safe path segment: every byte outside `[A-Za-z0-9._-]` becomes `_`,
     /// runs of dots are broken up, and the result is cut to fit a segment.
@@ -205,6 +219,17 @@ mod tests {
         ] {
             RelPath::parse(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
         }
+    }
+
+    #[test]
+    fn parent_and_is_under_see_whole_segments() {
+        let p = RelPath::parse("12/sub/r1.cfg").unwrap();
+        assert_eq!(p.parent(), Some("12/sub"));
+        assert!(p.is_under("12") && p.is_under("12/sub"));
+        assert!(!p.is_under("1") && !p.is_under("12/su"));
+        let top = RelPath::parse("r1.cfg").unwrap();
+        assert_eq!(top.parent(), None);
+        assert!(!top.is_under("r1.cfg"));
     }
 
     #[test]

@@ -228,7 +228,11 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// The `storage.store` task: the seed's payload, plus the optional
-/// `storage_rel_path` and `is_binary` (content then base64) of DESIGN §3.
+/// `storage_rel_path` and `is_binary` (content then base64) of DESIGN §3,
+/// and `storage_previous_rel_path`: where the device's previous version
+/// lives when its path changed (a renamed device), so that the store moves
+/// the file instead of starting a new one. Absent fields are not sent, so
+/// the seed's payload shape is unchanged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreTask {
     pub task_id: String,
@@ -241,6 +245,13 @@ pub struct StoreTask {
     pub storage_rel_path: Option<RelPath>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub is_binary: bool,
+    /// The path of the device's previous version, to be removed by the same
+    /// commit that writes `storage_rel_path`. Always under the device's own
+    /// directory (`<device_id>/`), as is `storage_rel_path` then:
+    /// [`StoreTask::from_json`] refuses anything else, so a task can never
+    /// remove another device's file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_previous_rel_path: Option<RelPath>,
 }
 
 impl StoreTask {
@@ -266,12 +277,38 @@ impl StoreTask {
             device_config,
             storage_rel_path,
             is_binary,
+            storage_previous_rel_path: None,
         })
     }
 
     /// Parses a task body (the first positional argument of the Celery task).
     pub fn from_json(v: serde_json::Value) -> Result<Self, WireError> {
-        serde_json::from_value(v).map_err(|e| WireError::Json(e.to_string()))
+        let task: Self = serde_json::from_value(v).map_err(|e| WireError::Json(e.to_string()))?;
+        task.check_previous_rel_path()?;
+        Ok(task)
+    }
+
+    /// A move stays inside the device's directory: the previous path and
+    /// the new one (when the task names it) are both under `<device_id>/`.
+    fn check_previous_rel_path(&self) -> Result<(), WireError> {
+        let Some(previous) = &self.storage_previous_rel_path else {
+            return Ok(());
+        };
+        let dir = self.device_id.to_string();
+        let outside = [Some(previous), self.storage_rel_path.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|p| !p.is_under(&dir));
+        match outside {
+            None => Ok(()),
+            Some(p) => Err(WireError::InvalidField {
+                field: "storage_previous_rel_path",
+                reason: format!(
+                    "{p} is not under device {}'s directory {dir}/; a store moves only its own device's file",
+                    self.device_id
+                ),
+            }),
+        }
     }
 
     /// The configuration bytes, decoded from base64 when `is_binary`.

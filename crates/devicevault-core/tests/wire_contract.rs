@@ -221,6 +221,54 @@ fn a_store_task_with_an_unsafe_rel_path_is_rejected() {
 }
 
 #[test]
+fn a_store_task_names_the_previous_path_of_a_renamed_device() {
+    let mut raw = fixture("storage_store_payload_git.json");
+    raw["storage_rel_path"] = json!("123/core-new.cfg");
+    raw["storage_previous_rel_path"] = json!("123/core-old.cfg");
+    let task = StoreTask::from_json(raw.clone()).unwrap();
+    assert_eq!(
+        task.storage_previous_rel_path.as_ref().map(|p| p.as_str()),
+        Some("123/core-old.cfg")
+    );
+    assert_eq!(serde_json::to_value(&task).unwrap(), raw, "round trip");
+    // Without a storage_rel_path the worker's default is the device's too.
+    raw.as_object_mut().unwrap().remove("storage_rel_path");
+    StoreTask::from_json(raw).unwrap();
+}
+
+#[test]
+fn a_store_task_cannot_move_a_file_outside_its_devices_directory() {
+    for (rel_path, previous) in [
+        (Some("123/r1.cfg"), "124/r1.cfg"),
+        (Some("123/r1.cfg"), "1234/r1.cfg"),
+        (Some("123/r1.cfg"), "r1.cfg"),
+        (Some("124/r1.cfg"), "123/r1.cfg"),
+        (None, "12/r1.cfg"),
+    ] {
+        let mut raw = fixture("storage_store_payload_git.json");
+        if let Some(p) = rel_path {
+            raw["storage_rel_path"] = json!(p);
+        }
+        raw["storage_previous_rel_path"] = json!(previous);
+        let err = StoreTask::from_json(raw).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WireError::InvalidField {
+                    field: "storage_previous_rel_path",
+                    ..
+                }
+            ) && err.to_string().contains("123/"),
+            "{rel_path:?} from {previous}: {err}"
+        );
+    }
+    let mut raw = fixture("storage_store_payload_git.json");
+    raw["storage_previous_rel_path"] = json!("123/../124/r1.cfg");
+    let err = StoreTask::from_json(raw).unwrap_err();
+    assert!(err.to_string().contains(".."), "{err}");
+}
+
+#[test]
 fn a_store_task_with_wrong_types_is_rejected() {
     for (field, value) in [
         ("device_id", json!("123")),

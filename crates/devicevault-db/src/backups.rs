@@ -354,6 +354,27 @@ impl Db {
         stored_backup(&row)
     }
 
+    /// The newest successful stored backup of `device_id` at location
+    /// `location_id`: where that location holds the device's previous
+    /// version. Walks the `(device_id, timestamp, id)` index.
+    pub async fn latest_stored_backup(
+        &self,
+        device_id: i64,
+        location_id: i64,
+    ) -> Result<Option<StoredBackup>, DbError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {STORED_COLUMNS} FROM stored_backups \
+             WHERE device_id = $1 AND location_id = $2 AND status = $3 \
+             ORDER BY timestamp DESC, id DESC LIMIT 1"
+        )))
+        .bind(device_id)
+        .bind(location_id)
+        .bind(Status::Success.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(stored_backup).transpose()
+    }
+
     /// Stored backups, newest first: of one device, or of all devices when
     /// `device` is `None`.
     pub async fn stored_backups(

@@ -458,6 +458,46 @@ async fn backup_lists_filter_by_device_or_show_all_newest_first(t: TestDb) {
     ));
 }
 
+async fn the_latest_stored_backup_is_the_newest_success_at_that_location(t: TestDb) {
+    let db = &t.db;
+    let cfg = json!({ "repo_path": "/srv/a" });
+    let (here, there) = (
+        db.create_location("here", StorageBackendKind::Git, cfg.as_object().unwrap())
+            .await
+            .unwrap(),
+        db.create_location("there", StorageBackendKind::Git, cfg.as_object().unwrap())
+            .await
+            .unwrap(),
+    );
+    let a = db.create_device(&device_fields("a")).await.unwrap();
+    let b = db.create_device(&device_fields("b")).await.unwrap();
+    assert_eq!(db.latest_stored_backup(a.id, here.id).await.unwrap(), None);
+    // a: 0 and 1 here, 2 there, 3 here but failed; b: 4 here.
+    for (device, location, i, status) in [
+        (a.id, here.id, 0, Status::Success),
+        (a.id, here.id, 1, Status::Success),
+        (a.id, there.id, 2, Status::Success),
+        (a.id, here.id, 3, Status::Failure),
+        (b.id, here.id, 4, Status::Success),
+    ] {
+        let mut s = stored_backup_of(device, Some(location), i);
+        s.status = status;
+        db.record_stored_backup(&s).await.unwrap();
+    }
+    let latest = |device, location| async move {
+        db.latest_stored_backup(device, location)
+            .await
+            .unwrap()
+            .map(|s| s.task_identifier)
+    };
+    assert_eq!(latest(a.id, here.id).await, Some(format!("job-{}-1", a.id)));
+    assert_eq!(
+        latest(a.id, there.id).await,
+        Some(format!("job-{}-2", a.id))
+    );
+    assert_eq!(latest(b.id, there.id).await, None);
+}
+
 async fn locations_are_listed_updated_and_deleted_only_when_unused(t: TestDb) {
     let db = &t.db;
     let cfg = json!({ "repo_path": "/srv/a", "branch": "main" });
@@ -1399,6 +1439,7 @@ both_engines!(
     device_groups_types_and_manufacturers_are_managed,
     users_are_listed_changed_and_deleted_and_tokens_revoked,
     backup_lists_filter_by_device_or_show_all_newest_first,
+    the_latest_stored_backup_is_the_newest_success_at_that_location,
     schedules_are_created_updated_listed_and_deleted,
     due_schedules_are_found_and_advanced_by_one_caller,
     schedule_targets_are_enabled_devices_once_by_id,

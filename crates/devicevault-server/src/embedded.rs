@@ -235,6 +235,7 @@ impl Embedded {
             key,
             drivers,
             access: crate::api::Access::from_settings(&settings),
+            storage_roots: settings.storage_roots.clone(),
         });
         let http = crate::api::http_options(&settings)?;
         let listener = tokio::net::TcpListener::bind(cfg.http_addr)

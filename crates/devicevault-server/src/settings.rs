@@ -17,6 +17,9 @@ pub struct SettingsError {
 }
 
 /// Stream names, deadlines and limits of the pipeline and the API.
+use devicevault_storage::StorageRoots;
+
+/// Stream names, deadlines and limits of the pipeline.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `DEVICEVAULT_RESULTS_STREAM`: collection results.
@@ -64,6 +67,11 @@ pub struct Settings {
     /// `DEVICEVAULT_HEADER_READ_TIMEOUT`: a request's headers must arrive
     /// within this.
     pub header_read_timeout: Duration,
+    /// `DEVICEVAULT_STORAGE_ROOTS` (read by the binary, which refuses a
+    /// malformed list at start): the directories every location must
+    /// resolve under, for the storage worker's stores and reads and the
+    /// API's location checks. `None`: any path an admin configures.
+    pub storage_roots: Option<StorageRoots>,
 }
 
 impl Default for Settings {
@@ -90,6 +98,7 @@ impl Default for Settings {
             tls: None,
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(30),
+            storage_roots: None,
         }
     }
 }

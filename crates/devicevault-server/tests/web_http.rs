@@ -760,3 +760,50 @@ async fn a_reader_restricted_to_a_device_group_sees_only_its_devices() {
     assert_eq!(r.status, 303, "{}", r.body);
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_location_form_refuses_a_path_outside_the_storage_roots() {
+    let h = Harness::start_with(Engine::Sqlite, sim(), |cfg| {
+        let root = cfg.data_dir.parent().unwrap().display().to_string();
+        cfg.settings.storage_roots = Some(devicevault_storage::StorageRoots::parse(&root).unwrap());
+    })
+    .await;
+    let root = h.dir.path().display().to_string();
+    let mut b = admin(&h).await;
+    let csrf = b.get("/admin/locations").await.csrf();
+    let outside = tempfile::tempdir().unwrap();
+    let out = outside.path().join("repo.git").display().to_string();
+    let r = b
+        .post(
+            "/admin/locations",
+            &[
+                ("csrf", &csrf),
+                ("name", "out"),
+                ("location_type", "git"),
+                ("path", &out),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body.contains(r#"id="f-path-err">refusing "#)
+            && r.body
+                .contains(&format!("outside the storage roots {root}")),
+        "{}",
+        r.body
+    );
+    let inside = h.dir.path().join("repo.git").display().to_string();
+    let r = b
+        .post(
+            "/admin/locations",
+            &[
+                ("csrf", &csrf),
+                ("name", "in"),
+                ("location_type", "git"),
+                ("path", &inside),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    h.stop().await;
+}

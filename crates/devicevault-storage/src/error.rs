@@ -25,6 +25,16 @@ pub enum StorageError {
     Conflict { rel_path: String, reason: String },
     #[error("refusing unsafe store at {}: {reason}", path.display())]
     Unsafe { path: PathBuf, reason: String },
+    #[error(
+        "refusing {}: it is outside the storage roots {roots} (it resolves to {})",
+        path.display(),
+        resolved.display()
+    )]
+    OutsideRoots {
+        path: PathBuf,
+        resolved: PathBuf,
+        roots: String,
+    },
     #[error("timed out after {waited_ms} ms waiting for the lock on {}", path.display())]
     LockTimeout { path: PathBuf, waited_ms: u64 },
     #[error("branch {branch} kept moving under us: gave up after {attempts} attempts")]
@@ -95,7 +105,8 @@ impl RetryClass for StorageError {
             | Self::InvalidBranch(_)
             | Self::NotFound { .. }
             | Self::Conflict { .. }
-            | Self::Unsafe { .. } => Retry::Permanent,
+            | Self::Unsafe { .. }
+            | Self::OutsideRoots { .. } => Retry::Permanent,
         }
     }
 }

@@ -184,6 +184,7 @@ impl Backend for FsBackend {
             changed,
             sha256: sha256_hex(content),
             size: content.len() as u64,
+            moved_from: None,
         };
         // An existing file is compared first, so a replayed task never
         // writes a temporary file.

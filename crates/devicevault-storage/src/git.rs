@@ -17,6 +17,13 @@
 //! unchanged content returns a ref to the tip with `changed = false`, so a
 //! device's history in `git log -- <path>` has one commit per real change.
 //!
+//! Renames: a store may name the `previous_rel_path` of the file (a device
+//! renamed since its last backup). When the tip holds that path, the one
+//! commit removes it and writes `rel_path`, so git sees a rename and
+//! `git log --follow -- <new path>` shows every version; `changed` then
+//! compares with the blob at the previous path, so an unchanged
+//! configuration is `changed = false` even though a commit moved it.
+//!
 //! Durability: with `fsync` (the default) a store calls `syncfs` on the
 //! repository's filesystem after moving the ref, so the objects and the ref
 //! are on disk before the ref is handed back.
@@ -173,6 +180,17 @@ pub struct GitBackend {
     config: GitConfig,
 }
 
+/// What [`GitBackend::write_commit`] did with one item.
+struct Written {
+    /// The new commit, or the parent when nothing was committed.
+    commit: ObjectId,
+    committed: bool,
+    /// The content differs from the device's previous version.
+    changed: bool,
+    /// The path the commit removed (a move).
+    moved_from: Option<RelPath>,
+}
+
 impl GitBackend {
     pub fn new(config: GitConfig) -> Self {
         Self { config }
@@ -190,6 +208,7 @@ impl GitBackend {
             content,
             rel_path,
             message: Some(message),
+            previous_rel_path: None,
         };
         self.store_many(std::slice::from_ref(&item))?
             .pop()
@@ -198,29 +217,47 @@ impl GitBackend {
 
     /// Writes the blob, trees and commit of one item on top of `parent`
     /// (the branch tip, or the previous commit of the batch), without moving
-    /// the branch. Returns the parent itself when the content is unchanged.
+    /// the branch. With a `previous_rel_path` that the parent holds, the
+    /// same commit removes it: the file moves, and `changed` compares with
+    /// the version there. No commit (the parent itself) when the tree would
+    /// stay the same.
     fn write_commit(
         &self,
         repo: &gix::Repository,
         parent: Option<ObjectId>,
         item: &StoreItem<'_>,
-    ) -> Result<(ObjectId, bool), StorageError> {
+    ) -> Result<Written, StorageError> {
         let cfg = &self.config;
         let StoreItem {
             content, rel_path, ..
         } = *item;
+        let previous = moving_from(item)?;
         let blob_id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, content)
             .map_err(StorageError::git("hash content"))?;
-        let base_tree = match parent {
+        let (base_tree, current, moved) = match parent {
             Some(parent) => {
                 let tree = commit_tree(repo, parent)?;
-                if path_entry(repo, tree, rel_path)? == Some(blob_id) {
-                    return Ok((parent, false));
+                let current = path_entry(repo, tree, rel_path)?;
+                let moved = match previous {
+                    Some(previous) => {
+                        previous_entry(repo, tree, previous)?.map(|blob| (previous, blob))
+                    }
+                    None => None,
+                };
+                if moved.is_none() && current == Some(blob_id) {
+                    return Ok(Written {
+                        commit: parent,
+                        committed: false,
+                        changed: false,
+                        moved_from: None,
+                    });
                 }
-                tree
+                (tree, current, moved)
             }
-            None => ObjectId::empty_tree(repo.object_hash()),
+            None => (ObjectId::empty_tree(repo.object_hash()), None, None),
         };
+        // The device's previous version: where it was before a move.
+        let changed = moved.map(|(_, blob)| blob).or(current) != Some(blob_id);
         write_retrying("write blob", || repo.write_blob(content))?;
         let mut editor = repo
             .edit_tree(base_tree)
@@ -228,6 +265,11 @@ impl GitBackend {
         editor
             .upsert(rel_path.as_str(), EntryKind::Blob, blob_id)
             .map_err(StorageError::git(format!("place {rel_path} in tree")))?;
+        if let Some((previous, _)) = moved {
+            editor
+                .remove(previous.as_str())
+                .map_err(StorageError::git(format!("remove {previous} from tree")))?;
+        }
         // The checked editor stats every entry of every tree it writes (one
         // per device in a large repository) to prove the objects exist; ours
         // do: the blob was written above, the subtrees are written by the
@@ -241,10 +283,13 @@ impl GitBackend {
             email: cfg.author_email.as_str().into(),
             time: gix::date::Time::now_utc(),
         };
-        let message = match item.message {
+        let mut message = match item.message {
             Some(m) => m.to_owned(),
             None => cfg.message_for(rel_path),
         };
+        if let Some((previous, _)) = moved {
+            message = format!("{}\n\nRenamed from {previous}\n", message.trim_end());
+        }
         let commit = gix::objs::Commit {
             tree,
             parents: parent.into_iter().collect(),
@@ -255,7 +300,12 @@ impl GitBackend {
             extra_headers: Vec::new(),
         };
         let id = write_retrying("write commit", || repo.write_object(&commit))?;
-        Ok((id.detach(), true))
+        Ok(Written {
+            commit: id.detach(),
+            committed: true,
+            changed,
+            moved_from: moved.map(|(previous, _)| previous.clone()),
+        })
     }
 
     /// Moves the branch from `from` to `to`, failing if it is not at `from`.
@@ -299,17 +349,18 @@ impl GitBackend {
             .map_err(StorageError::git(format!("move {full_ref}")))
     }
 
-    fn stored(&self, item: &StoreItem<'_>, commit: ObjectId, changed: bool) -> Stored {
+    fn stored(&self, item: &StoreItem<'_>, written: Written) -> Stored {
         Stored {
             storage_ref: StorageRef::Git {
                 branch: self.config.branch.clone(),
                 path: item.rel_path.clone(),
-                commit: CommitId::parse(&commit.to_hex().to_string())
+                commit: CommitId::parse(&written.commit.to_hex().to_string())
                     .expect("gix produces lowercase hex ids"),
             },
-            changed,
+            changed: written.changed,
             sha256: sha256_hex(item.content),
             size: item.content.len() as u64,
+            moved_from: written.moved_from,
         }
     }
 }
@@ -346,12 +397,12 @@ impl Backend for GitBackend {
             let results: Vec<_> = items
                 .iter()
                 .map(|item| {
-                    let (commit, changed) = self.write_commit(&repo, tip, item)?;
-                    if changed {
-                        tip = Some(commit);
+                    let written = self.write_commit(&repo, tip, item)?;
+                    if written.committed {
+                        tip = Some(written.commit);
                         commits += 1;
                     }
-                    Ok(self.stored(item, commit, changed))
+                    Ok(self.stored(item, written))
                 })
                 .collect();
             if let Some(new_tip) = tip.filter(|_| tip != start) {
@@ -615,6 +666,38 @@ fn path_entry(
         Some(_) => Err(conflict(
             "it is a directory, symlink or submodule in the repository".into(),
         )),
+    }
+}
+
+/// The item's previous path when it names another file of the same
+/// directory; a move never crosses directories, so a store cannot remove a
+/// file of another device.
+fn moving_from<'a>(item: &StoreItem<'a>) -> Result<Option<&'a RelPath>, StorageError> {
+    match item.previous_rel_path {
+        Some(previous) if previous == item.rel_path => Ok(None),
+        Some(previous) if previous.parent() == item.rel_path.parent() => Ok(Some(previous)),
+        Some(previous) => Err(StorageError::Unsafe {
+            path: PathBuf::from(previous.as_str()),
+            reason: format!(
+                "it is not in the directory of {}; a rename moves a file within its directory",
+                item.rel_path
+            ),
+        }),
+        None => Ok(None),
+    }
+}
+
+/// The blob at a previous path, `None` when there is no file there: a
+/// previous path that is missing (or is not a file) is not moved, and the
+/// store is a plain add.
+fn previous_entry(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    previous: &RelPath,
+) -> Result<Option<ObjectId>, StorageError> {
+    match path_entry(repo, tree, previous) {
+        Err(StorageError::Conflict { .. }) => Ok(None),
+        other => other,
     }
 }
 

@@ -18,17 +18,23 @@
 //! Path safety is layered: a [`RelPath`] cannot hold `..`, an absolute path or
 //! a `.git` component, so joining it to a store root is lexically safe; the
 //! backends then refuse to follow a symlink found inside the store. All
-//! validation happens before the first filesystem call.
+//! validation happens before the first filesystem call. Where the store
+//! itself may be is the caller's policy: [`StorageRoots`] checks that a
+//! location resolves under configured directories.
 
 mod error;
 pub mod fs;
 pub mod git;
 mod lock;
+mod roots;
+
+use std::path::PathBuf;
 
 use devicevault_core::{RelPath, StorageBackendKind, StorageRef};
 use serde_json::{Map, Value};
 
 pub use error::StorageError;
+pub use roots::{StorageRoots, StorageRootsError};
 
 /// The outcome of a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,12 +42,17 @@ pub struct Stored {
     /// Where the content now lives; reads it back.
     pub storage_ref: StorageRef,
     /// False when the store already held exactly this content at this path
-    /// (git: the branch tip; fs: the file), so nothing was written.
+    /// (git: the branch tip; fs: the file), so nothing was written — or,
+    /// in git, at the previous path the store moved it from (the commit
+    /// that moves an unchanged file is not a change of the device).
     pub changed: bool,
     /// Lowercase hex SHA-256 of the content.
     pub sha256: String,
     /// Size of the content in bytes.
     pub size: u64,
+    /// The previous path this store removed in the same commit (a renamed
+    /// device's file moved), if any.
+    pub moved_from: Option<RelPath>,
 }
 
 /// One backup of a [`Backend::store_many`] batch.
@@ -52,6 +63,13 @@ pub struct StoreItem<'a> {
     /// Git commit message for this item; the configured one when `None`.
     /// Ignored by backends without messages.
     pub message: Option<&'a str>,
+    /// Where the previous version of this file lives when its path changed
+    /// (a renamed device): the Git backend removes it in the commit that
+    /// writes `rel_path`, so `git log --follow` keeps the history, and
+    /// `changed` compares with the version there. It must be in the same
+    /// directory as `rel_path`; a path with no file is no error (a plain
+    /// store). Ignored by backends that keep one file per backup (fs).
+    pub previous_rel_path: Option<&'a RelPath>,
 }
 
 /// A configured storage backend.
@@ -121,6 +139,18 @@ pub fn open_backend(
             Box::new(git::GitBackend::new(git::GitConfig::from_json(config)?))
         }
         StorageBackendKind::Fs => Box::new(fs::FsBackend::new(fs::FsConfig::from_json(config)?)),
+    })
+}
+
+/// The directory a location's `config` names: the git `repo_path` or the fs
+/// `base_path`, the config checked as [`open_backend`] checks it.
+pub fn location_path(
+    kind: StorageBackendKind,
+    config: &Map<String, Value>,
+) -> Result<PathBuf, StorageError> {
+    Ok(match kind {
+        StorageBackendKind::Git => git::GitConfig::from_json(config)?.repo_path,
+        StorageBackendKind::Fs => fs::FsConfig::from_json(config)?.base_path,
     })
 }
 

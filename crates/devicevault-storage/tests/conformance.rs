@@ -220,6 +220,7 @@ fn a_batch_stores_each_item_as_its_own_backup(store: Store) {
             content,
             rel_path,
             message: None,
+            previous_rel_path: None,
         })
         .collect();
     // Same path, different content: a new version in git, a conflict in fs.
@@ -227,6 +228,7 @@ fn a_batch_stores_each_item_as_its_own_backup(store: Store) {
         content: b"b\n",
         rel_path: &taken,
         message: Some("replaced"),
+        previous_rel_path: None,
     });
     let results = store.backend.store_many(&items).unwrap();
     assert_eq!(results.len(), 6);
@@ -245,6 +247,39 @@ fn a_batch_stores_each_item_as_its_own_backup(store: Store) {
         assert_eq!(count.trim(), "7", "one commit per item");
         let last = common::git(&store.root, &["log", "-1", "--format=%s", "main"]);
         assert_eq!(last.trim(), "replaced");
+    }
+}
+
+fn a_renamed_file_reads_at_its_new_path_and_old_refs_still_read(store: Store) {
+    let (old, new) = (path("7/core-old.cfg"), path("7/core-new.cfg"));
+    let before = store.backend.store(b"hostname core\n", &old).unwrap();
+    let item = StoreItem {
+        content: b"hostname core\n",
+        rel_path: &new,
+        message: None,
+        previous_rel_path: Some(&old),
+    };
+    let after = store
+        .backend
+        .store_many(std::slice::from_ref(&item))
+        .unwrap()
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.storage_ref.path(), &new);
+    for r in [&before.storage_ref, &after.storage_ref] {
+        assert_eq!(store.backend.read(r).unwrap(), b"hostname core\n");
+    }
+    if store.is_git {
+        // One file per device: it moved, and the content did not change.
+        assert!(!after.changed);
+        assert_eq!(after.moved_from.as_ref(), Some(&old));
+    } else {
+        // One file per backup: a new file, the old one kept.
+        assert!(after.changed);
+        assert_eq!(after.moved_from, None);
+        assert!(store.root.join("7/core-old.cfg").is_file());
+        assert!(store.root.join("7/core-new.cfg").is_file());
     }
 }
 
@@ -271,4 +306,5 @@ conformance!(
     a_file_where_a_directory_is_needed_is_a_conflict,
     a_ref_of_the_other_backend_is_refused,
     a_batch_stores_each_item_as_its_own_backup,
+    a_renamed_file_reads_at_its_new_path_and_old_refs_still_read,
 );

@@ -241,21 +241,25 @@ fn a_group_commit_makes_one_commit_per_change_and_moves_the_branch_once() {
             content: b"v1\n",
             rel_path: &a,
             message: None,
+            previous_rel_path: None,
         },
         StoreItem {
             content: b"v1\n",
             rel_path: &a,
             message: None,
+            previous_rel_path: None,
         },
         StoreItem {
             content: b"c\n",
             rel_path: &c,
             message: Some("device c"),
+            previous_rel_path: None,
         },
         StoreItem {
             content: b"v2\n",
             rel_path: &a,
             message: None,
+            previous_rel_path: None,
         },
     ];
     let results: Vec<_> = b
@@ -309,11 +313,189 @@ fn a_group_commit_of_only_unchanged_items_writes_nothing() {
         content: b"same\n",
         rel_path: &a,
         message: None,
+        previous_rel_path: None,
     }; 3];
     for r in b.store_many(&items).unwrap() {
         assert!(!r.unwrap().changed);
     }
     assert_eq!(git(&repo, &["rev-parse", "main"]), before);
+}
+
+// ---- renames ----
+
+/// Stores `content` at `rel_path`, moving the file from `previous`.
+fn store_moving(
+    b: &GitBackend,
+    content: &[u8],
+    rel_path: &RelPath,
+    previous: &RelPath,
+) -> Result<devicevault_storage::Stored, StorageError> {
+    let item = StoreItem {
+        content,
+        rel_path,
+        message: None,
+        previous_rel_path: Some(previous),
+    };
+    b.store_many(std::slice::from_ref(&item))?.pop().unwrap()
+}
+
+/// A configuration of `lines` lines whose line `changed_line` says `tag`:
+/// long enough for git's rename detection to see two versions as similar.
+fn config(lines: usize, changed_line: usize, tag: &str) -> Vec<u8> {
+    (0..lines)
+        .map(|i| {
+            if i == changed_line {
+                format!("description {tag}\n")
+            } else {
+                format!("interface Ethernet{i}\n no shutdown\n")
+            }
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
+fn tree_paths(repo: &std::path::Path) -> Vec<String> {
+    git(repo, &["ls-tree", "-r", "--name-only", "main"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_rename_moves_the_file_in_one_commit_and_git_log_follow_shows_every_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let b = backend(json!({ "repo_path": repo }));
+    let (old, new) = (path("7/core-old.cfg"), path("7/core-new.cfg"));
+    let v1 = config(40, 3, "one");
+    let v2 = config(40, 3, "two");
+    let mut refs = vec![
+        b.store(&v1, &old).unwrap().storage_ref,
+        b.store(&v2, &old).unwrap().storage_ref,
+    ];
+    b.store(b"other device\n", &path("8/edge.cfg")).unwrap();
+
+    // Renamed, configuration unchanged: one commit moves the file.
+    let moved = store_moving(&b, &v2, &new, &old).unwrap();
+    assert!(!moved.changed, "same configuration as before the rename");
+    assert_eq!(moved.moved_from.as_ref(), Some(&old));
+    assert_eq!(moved.storage_ref.path(), &new);
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "4");
+    assert!(
+        moved
+            .storage_ref
+            .to_string()
+            .ends_with(git(&repo, &["rev-parse", "main"]).trim()),
+        "the ref names the commit that moved the file"
+    );
+    assert_eq!(tree_paths(&repo), ["7/core-new.cfg", "8/edge.cfg"]);
+    assert_eq!(
+        git(
+            &repo,
+            &["diff-tree", "-r", "-M", "--name-status", "main~1", "main"]
+        )
+        .trim(),
+        "R100\t7/core-old.cfg\t7/core-new.cfg"
+    );
+    let message = git(&repo, &["log", "-1", "--format=%B", "main"]);
+    assert!(message.contains("Renamed from 7/core-old.cfg"), "{message}");
+    refs.push(moved.storage_ref);
+
+    // Renamed again with a changed configuration: still one commit.
+    let newer = path("7/core-newer.cfg");
+    let v3 = config(40, 3, "three");
+    let changed = store_moving(&b, &v3, &newer, &new).unwrap();
+    assert!(changed.changed);
+    assert_eq!(tree_paths(&repo), ["7/core-newer.cfg", "8/edge.cfg"]);
+    refs.push(changed.storage_ref);
+
+    let follow = git(
+        &repo,
+        &[
+            "log",
+            "--follow",
+            "--format=%H",
+            "main",
+            "--",
+            "7/core-newer.cfg",
+        ],
+    );
+    assert_eq!(follow.lines().count(), 4, "every version: {follow}");
+    // Every ref ever handed out still reads its version.
+    for (r, content) in refs.iter().zip([&v1, &v2, &v2, &v3]) {
+        assert_eq!(&b.read(r).unwrap(), content, "{r}");
+    }
+    fsck(&repo);
+}
+
+#[test]
+fn replaying_a_rename_commits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let b = backend(json!({ "repo_path": repo }));
+    let (old, new) = (path("7/a.cfg"), path("7/b.cfg"));
+    b.store(b"hostname a\n", &old).unwrap();
+    let first = store_moving(&b, b"hostname a\n", &new, &old).unwrap();
+    let again = store_moving(&b, b"hostname a\n", &new, &old).unwrap();
+    assert!(!again.changed);
+    assert_eq!(again.moved_from, None);
+    assert_eq!(again.storage_ref, first.storage_ref);
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "2");
+    // In one batch too: the second item sees the first one's move.
+    let (c, d) = (path("9/c.cfg"), path("9/d.cfg"));
+    b.store(b"c\n", &c).unwrap();
+    let item = StoreItem {
+        content: b"c\n",
+        rel_path: &d,
+        message: None,
+        previous_rel_path: Some(&c),
+    };
+    let results = b.store_many(&[item, item]).unwrap();
+    let results: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    assert_eq!(results[0].moved_from.as_ref(), Some(&c));
+    assert_eq!(results[1].moved_from, None);
+    assert_eq!(results[0].storage_ref, results[1].storage_ref);
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "4");
+    fsck(&repo);
+}
+
+#[test]
+fn a_previous_path_with_no_file_is_a_plain_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let b = backend(json!({ "repo_path": repo }));
+    // Into an empty repository, and into one without that path.
+    let first = store_moving(&b, b"x\n", &path("7/new.cfg"), &path("7/gone.cfg")).unwrap();
+    assert!(first.changed);
+    assert_eq!(first.moved_from, None);
+    let again = store_moving(&b, b"x\n", &path("7/new.cfg"), &path("7/gone.cfg")).unwrap();
+    assert!(!again.changed);
+    // A directory where the previous file was is left alone.
+    b.store(b"y\n", &path("7/dir.cfg/inner")).unwrap();
+    let third = store_moving(&b, b"z\n", &path("7/new.cfg"), &path("7/dir.cfg")).unwrap();
+    assert!(third.changed);
+    assert_eq!(third.moved_from, None);
+    assert_eq!(tree_paths(&repo), ["7/dir.cfg/inner", "7/new.cfg"]);
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "3");
+    fsck(&repo);
+}
+
+#[test]
+fn a_previous_path_in_another_directory_is_refused_and_nothing_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let b = backend(json!({ "repo_path": repo }));
+    b.store(b"other\n", &path("8/edge.cfg")).unwrap();
+    let before = git(&repo, &["rev-parse", "main"]);
+    for previous in ["8/edge.cfg", "7/sub/core.cfg", "core.cfg"] {
+        let err = store_moving(&b, b"mine\n", &path("7/core.cfg"), &path(previous)).unwrap_err();
+        assert!(
+            matches!(err, StorageError::Unsafe { .. }) && err.retry() == Retry::Permanent,
+            "{previous}: {err:?}"
+        );
+    }
+    assert_eq!(git(&repo, &["rev-parse", "main"]), before);
+    assert_eq!(tree_paths(&repo), ["8/edge.cfg"]);
 }
 
 // ---- packing (maintenance) ----
@@ -337,6 +519,7 @@ fn fill(b: &GitBackend, n: usize, round: usize) -> Vec<(devicevault_core::Storag
                 content,
                 rel_path,
                 message: None,
+                previous_rel_path: None,
             })
             .collect();
         for (stored, (_, content)) in b.store_many(&batch).unwrap().into_iter().zip(chunk) {

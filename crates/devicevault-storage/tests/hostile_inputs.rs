@@ -238,3 +238,87 @@ fn the_fs_backend_never_replaces_a_stored_file() {
         .collect();
     assert_eq!(names, ["a.txt"]);
 }
+
+// ---- storage roots ----
+
+#[test]
+fn a_location_outside_the_storage_roots_is_refused_however_it_is_spelled() {
+    use devicevault_storage::StorageRoots;
+    use std::os::unix::fs::symlink;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("roots/backups");
+    let outside = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    // A symlink inside the root that leads out of it, and one to nowhere.
+    symlink(&outside, root.join("escape")).unwrap();
+    symlink(dir.path().join("nothing"), root.join("dangling")).unwrap();
+    // A second root reached through a symlink.
+    let real_second = dir.path().join("real-second");
+    std::fs::create_dir_all(&real_second).unwrap();
+    let second = dir.path().join("second");
+    symlink(&real_second, &second).unwrap();
+    let roots = StorageRoots::parse(&format!("{}:{}", root.display(), second.display())).unwrap();
+
+    for ok in [
+        root.clone(),
+        root.join("site-a/repo.git"),
+        root.join("new/../still-inside"),
+        second.join("repo.git"),
+        real_second.join("repo.git"),
+    ] {
+        roots
+            .check(&ok)
+            .unwrap_or_else(|e| panic!("{} refused: {e}", ok.display()));
+    }
+    for bad in [
+        outside.join("repo.git"),
+        root.join("../backups-evil/repo.git"),
+        root.join("new/../../x"),
+        dir.path().join("roots/backups2"),
+        root.join("escape/repo.git"),
+        root.join("escape"),
+        std::path::PathBuf::from("/"),
+        std::path::PathBuf::from("relative/repo.git"),
+    ] {
+        let err = roots.check(&bad).unwrap_err();
+        assert!(
+            matches!(err, StorageError::OutsideRoots { .. }) && err.retry() == Retry::Permanent,
+            "{}: {err:?}",
+            bad.display()
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(&bad.display().to_string()) && message.contains(&roots.to_string()),
+            "the error names the path and the roots: {message}"
+        );
+    }
+    let err = roots.check(&root.join("dangling/repo.git")).unwrap_err();
+    assert_eq!(err.retry(), Retry::Permanent, "{err:?}");
+    // Through a location's config, for either backend.
+    for (kind, config) in [
+        (
+            StorageBackendKind::Git,
+            json!({"repo_path": outside.join("r.git")}),
+        ),
+        (
+            StorageBackendKind::Fs,
+            json!({"base_path": outside.join("fs")}),
+        ),
+    ] {
+        assert!(matches!(
+            roots.check_location(kind, &object(config)),
+            Err(StorageError::OutsideRoots { .. })
+        ));
+    }
+    assert!(
+        roots
+            .check_location(
+                StorageBackendKind::Fs,
+                &object(json!({"path": root.join("fs")}))
+            )
+            .is_ok()
+    );
+    assert!(!outside.join("repo.git").exists(), "checking wrote nothing");
+}

@@ -57,6 +57,7 @@ fn worker_process_entry_point() {
                 content: c.as_bytes(),
                 rel_path,
                 message: None,
+                previous_rel_path: None,
             })
             .collect();
         for (&i, result) in chunk.iter().zip(backend.store_many(&items).unwrap()) {

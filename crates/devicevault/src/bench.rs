@@ -215,6 +215,7 @@ fn time_stores(
                 content: &v.content,
                 rel_path: &v.rel_path,
                 message: None,
+                previous_rel_path: None,
             })
             .collect();
         for (v, result) in chunk.iter().zip(backend.store_many(&items)?) {

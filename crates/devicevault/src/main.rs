@@ -54,6 +54,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // What DeviceVault writes (the database, secret.key, repositories, fs
+    // backups, known_hosts) holds device configurations and keys: its
+    // user's alone, whatever umask it was started with — a login shell's
+    // 022 or a systemd unit without UMask= would leave it world-readable.
+    rustix::process::umask(rustix::fs::Mode::RWXG | rustix::fs::Mode::RWXO);
     let cli = Cli::parse();
     init_logging(match cli.command {
         // A server's log is its record of the pipeline's steps.

@@ -22,6 +22,7 @@ use devicevault_server::roles::dispatcher::{Dispatcher, run_sweeper};
 use devicevault_server::roles::storage_results::{self, StorageResults};
 use devicevault_server::roles::storage_worker::{StorageWorker, run_storage_worker};
 use devicevault_server::{Settings, keyfile, scheduler};
+use devicevault_storage::StorageRoots;
 use tokio_util::sync::CancellationToken;
 
 use crate::device_cmd::shutdown_signal;
@@ -98,6 +99,21 @@ impl Services {
     }
 }
 
+/// `DEVICEVAULT_STORAGE_ROOTS`, for the processes that store, read or
+/// accept backup locations.
+#[derive(Debug, Clone, Args)]
+pub struct StorageRootsArg {
+    /// Directories every backup location must be under, `:`-separated like
+    /// PATH (stores, reads and new locations elsewhere are refused). Unset:
+    /// any path an admin configures.
+    #[arg(
+        long = "storage-roots",
+        env = "DEVICEVAULT_STORAGE_ROOTS",
+        value_name = "DIR[:DIR...]"
+    )]
+    pub storage_roots: Option<StorageRoots>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Stream {
     /// `device:results` → DeviceBackupResult, then `storage.store`.
@@ -119,6 +135,8 @@ pub enum Role {
         #[arg(long, env = "DEVICEVAULT_HTTP_ADDR", default_value = "127.0.0.1:8000")]
         http_addr: SocketAddr,
         #[command(flatten)]
+        roots: StorageRootsArg,
+        #[command(flatten)]
         services: Services,
     },
     /// A collector: consumes `collector.group.<id>` for each --group.
@@ -135,6 +153,8 @@ pub enum Role {
     StorageWorker {
         #[arg(long, value_enum)]
         backend: Backend,
+        #[command(flatten)]
+        roots: StorageRootsArg,
         #[command(flatten)]
         services: Services,
     },
@@ -173,20 +193,27 @@ fn stop_on_signal() -> CancellationToken {
 
 pub fn run(role: Role) -> anyhow::Result<()> {
     crate::limits::raise_nofile_limit(4096)?;
-    let settings = Arc::new(Settings::from_env()?);
+    let mut settings = Settings::from_env()?;
+    if let Role::Api { roots, .. } | Role::StorageWorker { roots, .. } = &role {
+        settings.storage_roots = roots.storage_roots.clone();
+    }
+    let settings = Arc::new(settings);
     runtime()?.block_on(async move {
         let stop = stop_on_signal();
         match role {
             Role::Api {
                 http_addr,
                 services,
+                ..
             } => api(services, settings, http_addr, stop).await,
             Role::Collector {
                 groups,
                 drivers_dir,
                 services,
             } => collector(services, settings, groups, drivers_dir, stop).await,
-            Role::StorageWorker { backend, services } => {
+            Role::StorageWorker {
+                backend, services, ..
+            } => {
                 let kind = match backend {
                     Backend::Git => StorageBackendKind::Git,
                     Backend::Fs => StorageBackendKind::Fs,
@@ -265,6 +292,7 @@ async fn api(
     let scheme = if http.tls.is_some() { "https" } else { "http" };
     let state = Arc::new(AppState {
         db: db.clone(),
+        storage_roots: settings.storage_roots.clone(),
         pipeline: Arc::new(BusPipeline {
             dispatcher: Dispatcher::new(db, bus.clone(), settings.clone()),
             bus,

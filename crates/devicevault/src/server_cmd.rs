@@ -30,6 +30,8 @@ pub struct ServeArgs {
     /// Directory of user drivers (`<name>.toml`) added to the built-in ones.
     #[arg(long = "drivers-dir", env = "DEVICEVAULT_DRIVERS_DIR")]
     pub driver_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub roots: crate::roles_cmd::StorageRootsArg,
 }
 
 impl ServeArgs {
@@ -38,6 +40,7 @@ impl ServeArgs {
         cfg.database_url = self.database_url.clone();
         cfg.driver_dir = self.driver_dir.clone();
         cfg.settings = Settings::from_env()?;
+        cfg.settings.storage_roots = self.roots.storage_roots.clone();
         Ok(cfg)
     }
 }

@@ -11,6 +11,30 @@ use devicevault_sim::{Faults, SimConfig};
 use serde_json::json;
 use suite::harness::{Harness, Mode, git};
 
+/// The entries of `redis-cli XRANGE` output: an id line, then field and
+/// value lines.
+fn stream_entries(xrange: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let is_id = |l: &str| {
+        l.split_once('-').is_some_and(|(a, b)| {
+            !a.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+        })
+    };
+    let mut entries = Vec::new();
+    let mut lines = xrange.lines().peekable();
+    while let Some(line) = lines.next() {
+        if !is_id(line) {
+            continue;
+        }
+        let mut fields = std::collections::HashMap::new();
+        while let Some(field) = lines.next_if(|l| !is_id(l)) {
+            let value = lines.next().unwrap_or_default();
+            fields.insert(field.to_owned(), value.to_owned());
+        }
+        entries.push(fields);
+    }
+    entries
+}
+
 fn redis_cli(args: &[&str]) -> String {
     let out = Command::new("redis-cli").args(args).output().unwrap();
     assert!(out.status.success(), "redis-cli {args:?}");
@@ -489,6 +513,107 @@ async fn python_celery_clients_store_and_read_through_our_storage_worker() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert!(v["error"].is_string(), "{v}");
     assert!(v["message"].as_str().unwrap().contains("abab"), "{v}");
+    h.stop().await;
+}
+
+/// With `DEVICEVAULT_STORAGE_ROOTS` set, a `storage.store` that names a
+/// repository outside the roots (sent straight to the broker, as any Celery
+/// producer could) leaves a failure record that says which path and which
+/// roots, and nothing is written there; the API refuses such a location.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outside_the_storage_roots_fails_with_the_reason_and_writes_nothing() {
+    use devicevault_core::bus::{Task, TaskBus as _};
+
+    let roots = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = roots.path().display().to_string();
+    let mut h = Harness::start_with(
+        Mode::Distributed,
+        SimConfig {
+            devices: 1,
+            platforms: vec!["cisco_ios".into()],
+            ..SimConfig::default()
+        },
+        vec![("DEVICEVAULT_STORAGE_ROOTS".to_owned(), root.clone())],
+    )
+    .await;
+    let r = h
+        .call(
+            "POST",
+            "/api/backup-locations/",
+            Some(json!({"name": "out", "location_type": "git",
+                        "config": {"repo_path": outside.path().join("repo.git")}})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["detail"]["config"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("outside the storage roots {root}")),
+        "{}",
+        r.json()
+    );
+
+    let broker_url = h
+        .processes()
+        .env
+        .iter()
+        .find(|(k, _)| k == "DEVICEVAULT_BROKER_URL")
+        .unwrap()
+        .1
+        .clone();
+    let bus = devicevault_bus::AmqpBus::connect(&broker_url, 1)
+        .await
+        .unwrap();
+    let out_repo = outside.path().join("repo.git");
+    let in_repo = roots.path().join("repo.git");
+    for (ti, repo) in [("roots:7:out", &out_repo), ("roots:7:in", &in_repo)] {
+        let payload = json!({
+            "task_id": ti, "task_identifier": ti, "device_id": 7, "storage_backend": "git",
+            "storage_config": {"repo_path": repo},
+            "device_config": "hostname r7\n",
+        });
+        bus.publish(
+            "storage.git",
+            Task::with_arg(ti.to_owned(), "storage.store", payload),
+        )
+        .await
+        .unwrap();
+    }
+    let name = h.processes().name.clone();
+    let stream = format!("{name}:storage:results");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let entries = loop {
+        let out = redis_cli(&["-n", "1", "XRANGE", &stream, "-", "+"]);
+        if out.contains("roots:7:out") && out.contains("roots:7:in") {
+            break out;
+        }
+        assert!(Instant::now() < deadline, "no storage results: {out}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let record = |ti: &str| {
+        stream_entries(&entries)
+            .into_iter()
+            .find(|e| e.get("task_identifier").map(String::as_str) == Some(ti))
+            .unwrap_or_else(|| panic!("no record of {ti}: {entries}"))
+    };
+    let failed = record("roots:7:out");
+    assert_eq!(failed["status"], "failure", "{failed:?}");
+    assert!(
+        failed["log"].contains(&format!(
+            "store failed: refusing {}: it is outside the storage roots {root}",
+            out_repo.display()
+        )),
+        "the log says which path and which roots: {failed:?}"
+    );
+    assert_eq!(record("roots:7:in")["status"], "success");
+    assert_eq!(
+        std::fs::read_dir(outside.path()).unwrap().count(),
+        0,
+        "nothing written outside the roots"
+    );
+    git(&in_repo, &["fsck", "--strict"]);
     h.stop().await;
 }
 

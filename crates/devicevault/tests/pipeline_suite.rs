@@ -59,6 +59,8 @@ suite! {
     backup_now_stores_and_downloads: 3;
     unchanged_device_makes_one_commit_and_a_change_makes_another: 1;
     fs_location_keeps_one_file_per_backup: 1;
+    renaming_a_device_moves_its_git_file_in_one_commit_that_keeps_its_history: 1;
+    renaming_a_device_keeps_its_fs_backups_in_its_directory: 1;
     unreachable_device_fails_with_a_reason_and_no_storage_task: 1;
     unwritable_repository_records_a_storage_failure_with_its_log: 1;
     a_full_disk_fails_the_store_with_its_cause_and_stores_again_once_there_is_room: 1;
@@ -237,6 +239,131 @@ async fn fs_location_keeps_one_file_per_backup(h: &mut Harness) {
             .await;
         assert_eq!(dl.status, 200);
         assert_eq!(dl.body, std::fs::read(base.join(r)).unwrap());
+    }
+}
+
+/// The path part of a git `storage_ref` (`main:<path>@<sha>`).
+fn ref_path(storage_ref: &Value) -> String {
+    let r = storage_ref.as_str().unwrap();
+    let (_, rest) = r.split_once(':').unwrap();
+    rest.rsplit_once('@').unwrap().0.to_owned()
+}
+
+async fn rename(h: &mut Harness, id: i64, name: &str) {
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/devices/{id}/"),
+            Some(json!({"name": name})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["name"], name);
+}
+
+async fn renaming_a_device_moves_its_git_file_in_one_commit_that_keeps_its_history(
+    h: &mut Harness,
+) {
+    let (_, ids) = h.inventory().await;
+    let id = ids[0];
+    let ti = h.backup_now(id).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    rename(h, id, "core renamed").await;
+    let ti = h.backup_now(id).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+
+    let stored = h.list(&format!("/api/stored-backups/?device={id}")).await;
+    assert_eq!(stored.len(), 2);
+    let (old, new) = (
+        ref_path(&stored[1]["storage_ref"]),
+        ref_path(&stored[0]["storage_ref"]),
+    );
+    assert_eq!(new, format!("{id}/core_renamed.cfg"));
+    assert_ne!(old, new);
+    assert_eq!(
+        stored[0]["changed"], false,
+        "the configuration did not change: {}",
+        stored[0]
+    );
+    assert!(
+        stored[0]["log"]
+            .to_string()
+            .contains(&format!("moved from {old}")),
+        "{}",
+        stored[0]["log"]
+    );
+    // One more commit, which moves the file.
+    let repo = h.repo_path();
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "2");
+    let tree = git(&repo, &["ls-tree", "-r", "--name-only", "main"]);
+    assert!(tree.lines().any(|l| l == new), "{tree}");
+    assert!(
+        !tree.lines().any(|l| l == old),
+        "the old path is gone: {tree}"
+    );
+    assert_eq!(
+        git(
+            &repo,
+            &["diff-tree", "-r", "-M", "--name-status", "main~1", "main"]
+        )
+        .trim(),
+        format!("R100\t{old}\t{new}")
+    );
+    let follow = git(
+        &repo,
+        &["log", "--follow", "--format=%H", "main", "--", &new],
+    );
+    assert_eq!(follow.lines().count(), 2, "both versions: {follow}");
+    git(&repo, &["fsck", "--strict"]);
+    // Both versions download, and they are what the device sent.
+    let expected = device_config(h, 0).await;
+    for s in &stored {
+        let sid = s["id"].as_i64().unwrap();
+        let dl = h
+            .call("GET", &format!("/api/stored-backups/{sid}/download/"), None)
+            .await;
+        assert_eq!(dl.status, 200, "{}", String::from_utf8_lossy(&dl.body));
+        assert_eq!(dl.body, expected);
+    }
+}
+
+async fn renaming_a_device_keeps_its_fs_backups_in_its_directory(h: &mut Harness) {
+    let base = h.dir.path().join("fs-backups");
+    let id = device_on_own_location(h, "fs", json!({"base_path": base})).await;
+    let ti = h.backup_now(id).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    rename(h, id, "renamed").await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let ti = h.backup_now(id).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+
+    // One directory per device id, whatever its name.
+    let dirs: Vec<_> = std::fs::read_dir(&base)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(dirs, [id.to_string()]);
+    assert_eq!(
+        std::fs::read_dir(base.join(id.to_string()))
+            .unwrap()
+            .count(),
+        2
+    );
+    let stored = h.list(&format!("/api/stored-backups/?device={id}")).await;
+    assert_eq!(stored.len(), 2);
+    let expected = device_config(h, 0).await;
+    for s in &stored {
+        // Each fs backup is a file of its own: written, so changed.
+        assert_eq!(s["changed"], true, "{s}");
+        assert!(!s["log"].to_string().contains("moved from"), "{s}");
+        let r = s["storage_ref"].as_str().unwrap();
+        assert!(r.starts_with(&format!("{id}/")), "{r}");
+        let sid = s["id"].as_i64().unwrap();
+        let dl = h
+            .call("GET", &format!("/api/stored-backups/{sid}/download/"), None)
+            .await;
+        assert_eq!(dl.status, 200);
+        assert_eq!(dl.body, expected);
     }
 }
 

@@ -27,12 +27,18 @@ impl Drop for Serve {
 }
 
 /// Starts `devicevault serve` on a free port; returns once it listens.
+fn serve(data: &Path) -> Serve {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--http-addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data);
+    spawn_serve(cmd)
+}
+
+/// Starts `cmd`, a `devicevault serve`; returns once it listens.
 // The child is reaped by `Serve`'s Drop, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
-fn serve(data: &Path) -> Serve {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--http-addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
+fn spawn_serve(mut cmd: Command) -> Serve {
+    let mut child = cmd
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -505,4 +511,139 @@ fn demo_backs_up_simulated_devices_and_refuses_a_foreign_directory() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("was not made by the demo"));
     assert!(foreign.join("important.txt").exists());
+}
+
+/// POSTs `body` and expects 201 or 202; returns the answer.
+async fn post(api: &mut HttpClient, path: &str, body: Value) -> Value {
+    let r = api.post(path, &body).await.unwrap();
+    assert!(
+        r.status == 201 || r.status == 202,
+        "{path}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    r.json()
+}
+
+/// Every file and directory under `dir`, with its permission bits.
+fn modes(dir: &Path) -> Vec<(std::path::PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(p) = todo.pop() {
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        if meta.is_dir() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                todo.push(e.unwrap().path());
+            }
+        }
+        out.push((p, meta.permissions().mode() & 0o777));
+    }
+    out
+}
+
+/// Started with the umask of a login shell (022), `serve` still creates
+/// its database, key, host-key pins, repository and fs backups readable by
+/// its user only.
+#[test]
+fn what_serve_writes_is_private_to_its_user_even_under_umask_022() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, repo, fs_base) = (
+        dir.path().join("data"),
+        dir.path().join("repo.git"),
+        dir.path().join("fs"),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt
+        .block_on(Simulator::start(SimConfig {
+            devices: 1,
+            platforms: vec!["cisco_ios".into()],
+            ..SimConfig::default()
+        }))
+        .unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", r#"umask 022 && exec "$0" "$@""#, BIN])
+        .args(["serve", "--http-addr", "127.0.0.1:0", "--data-dir"])
+        .arg(&data);
+    let s = spawn_serve(cmd);
+    let password = s
+        .first_line
+        .split("with password ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    rt.block_on(async {
+        let mut api = HttpClient::new(s.addr);
+        let r = api
+            .post("/api/auth/login/", &json!({"username": "admin", "password": password}))
+            .await
+            .unwrap();
+        api.token = Some(r.json()["token"].as_str().unwrap().to_owned());
+        let git = post(&mut api, "/api/backup-locations/", json!({"name": "git", "location_type": "git", "config": {"repo_path": repo}})).await;
+        let fs = post(&mut api, "/api/backup-locations/", json!({"name": "fs", "location_type": "fs", "config": {"base_path": fs_base}})).await;
+        let d = &sim.devices()[0];
+        let cred = post(&mut api, "/api/credentials/", json!({"name": "c", "username": d.username(), "password": d.password(), "enable_secret": d.enable_secret()})).await;
+        let dev = post(&mut api, "/api/devices/", json!({"name": d.name(), "address": "127.0.0.1", "port": d.port(), "driver": d.platform(), "credential": cred["id"], "backup_location": git["id"]})).await;
+        let id = dev["id"].as_i64().unwrap();
+        for location in [&git, &fs] {
+            let r = api
+                .request("PATCH", &format!("/api/devices/{id}/"), Some(&json!({"backup_location": location["id"]})))
+                .await
+                .unwrap();
+            assert_eq!(r.status, 200);
+            let ti = post(&mut api, &format!("/api/devices/{id}/backup_now/"), json!({})).await["task_identifier"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let j = api.get(&format!("/api/jobs/{ti}/")).await.unwrap().json();
+                match j["state"].as_str() {
+                    Some("stored") => break,
+                    Some("failed") => panic!("{j}"),
+                    _ => {
+                        assert!(Instant::now() < deadline, "{j}");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+        }
+    });
+    // While it runs: the SQLite journal files exist too.
+    let mut written = Vec::new();
+    for top in [&data, &repo, &fs_base] {
+        written.extend(modes(top));
+    }
+    drop(s);
+    for expected in [
+        data.join("devicevault.sqlite3"),
+        data.join("devicevault.sqlite3-wal"),
+        data.join("secret.key"),
+        data.join("known_hosts"),
+        repo.join("HEAD"),
+        repo.join("refs/heads/main"),
+    ] {
+        assert!(
+            written.iter().any(|(p, _)| p == &expected),
+            "{} was written",
+            expected.display()
+        );
+    }
+    assert!(
+        written
+            .iter()
+            .any(|(p, _)| p.starts_with(repo.join("objects")) && p.is_file())
+    );
+    assert!(
+        written
+            .iter()
+            .any(|(p, _)| p.starts_with(&fs_base) && p.is_file())
+    );
+    let open: Vec<_> = written
+        .iter()
+        .filter(|(_, mode)| mode & 0o077 != 0)
+        .map(|(p, mode)| format!("{:o} {}", mode, p.display()))
+        .collect();
+    assert!(open.is_empty(), "readable by others:\n{}", open.join("\n"));
+    drop(sim);
 }

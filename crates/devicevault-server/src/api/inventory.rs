@@ -17,7 +17,7 @@ use devicevault_db::{
     BackupLocation, CollectionGroup, Credential, DbError, Device, DeviceFields, DeviceFilter,
     DeviceType, Named,
 };
-use devicevault_storage::{fs::FsConfig, git::GitConfig};
+use devicevault_storage::StorageRoots;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -437,7 +437,12 @@ fn location_json(l: &BackupLocation) -> Value {
     })
 }
 
-fn location_fields(v: Value) -> ApiResult<(String, StorageBackendKind, Map<String, Value>)> {
+/// The fields of a location, its config checked as the storage worker
+/// checks it, and its path against the storage roots when they are known.
+fn location_fields(
+    v: Value,
+    roots: Option<&StorageRoots>,
+) -> ApiResult<(String, StorageBackendKind, Map<String, Value>)> {
     let i: LocationInput = input(v, &["id"])?;
     let mut errors = Vec::new();
     check_name(&mut errors, "name", &i.name);
@@ -459,17 +464,17 @@ fn location_fields(v: Value) -> ApiResult<(String, StorageBackendKind, Map<Strin
         }
     };
     if let (Some(kind), Some(config)) = (kind, &config) {
-        let path = match kind {
-            StorageBackendKind::Git => GitConfig::from_json(config).map(|c| c.repo_path),
-            StorageBackendKind::Fs => FsConfig::from_json(config).map(|c| c.base_path),
-        };
-        match path {
+        match devicevault_storage::location_path(kind, config) {
             Err(e) => errors.push(("config", e.to_string())),
             Ok(p) if !FsPath::new(&p).is_absolute() => errors.push((
                 "config",
                 format!("{} must be an absolute path", p.display()),
             )),
-            Ok(_) => {}
+            Ok(p) => {
+                if let Some(Err(e)) = roots.map(|r| r.check(&p)) {
+                    errors.push(("config", e.to_string()));
+                }
+            }
         }
     }
     finish(errors)?;
@@ -502,7 +507,7 @@ async fn create_location(
     State(state): State<Shared>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (name, kind, config) = location_fields(parse_body(&body)?)?;
+    let (name, kind, config) = location_fields(parse_body(&body)?, state.storage_roots.as_ref())?;
     Ok(created(location_json(
         &state.db.create_location(&name, kind, &config).await?,
     )))
@@ -520,7 +525,7 @@ async fn put_location(
 ) -> ApiResult<Response> {
     let id = id_of(id)?;
     state.db.location(id).await?;
-    let (name, kind, config) = location_fields(parse_body(&body)?)?;
+    let (name, kind, config) = location_fields(parse_body(&body)?, state.storage_roots.as_ref())?;
     Ok(ok(location_json(
         &state.db.update_location(id, &name, kind, &config).await?,
     )))
@@ -534,7 +539,8 @@ async fn patch_location(
 ) -> ApiResult<Response> {
     let id = id_of(id)?;
     let current = location_json(&state.db.location(id).await?);
-    let (name, kind, config) = location_fields(merge_patch(current, &body)?)?;
+    let (name, kind, config) =
+        location_fields(merge_patch(current, &body)?, state.storage_roots.as_ref())?;
     Ok(ok(location_json(
         &state.db.update_location(id, &name, kind, &config).await?,
     )))

@@ -22,6 +22,7 @@ use axum::routing::{get, post};
 use devicevault_collect::DriverSet;
 use devicevault_core::SealingKey;
 use devicevault_db::{Db, DbError, Listed, Page, Scope, TokenInfo, TokenPolicy, TokenUse, User};
+use devicevault_storage::StorageRoots;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -37,6 +38,10 @@ pub struct AppState {
     pub key: SealingKey,
     pub drivers: Arc<DriverSet>,
     pub access: Access,
+    /// The directories locations must be under, when this process knows
+    /// them (`DEVICEVAULT_STORAGE_ROOTS`); a location elsewhere is refused
+    /// when it is saved, not only by the storage worker.
+    pub storage_roots: Option<StorageRoots>,
 }
 
 /// How clients sign in and how the server names itself to them.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use devicevault_core::bus::{StreamEntry, Task, TaskBus};
-use devicevault_core::{DeviceResult, RelPath, Status, StorageBackendKind, StoreTask};
+use devicevault_core::{DeviceResult, RelPath, Status, StorageBackendKind, StorageRef, StoreTask};
 use devicevault_db::{Db, DbError, Device, JobState, JobTarget, NewDeviceResult};
 
 use super::{HandleError, new_task_id};
@@ -131,6 +131,46 @@ impl<B: TaskBus> DeviceResults<B> {
         }
     }
 
+    /// Where the location holds the device's previous version, when that is
+    /// not `rel_path` (the device was renamed since): the path of its newest
+    /// successful stored backup there. Only git keeps one file per device;
+    /// an fs backup is a file of its own, so nothing ever moves there.
+    async fn previous_rel_path(
+        &self,
+        device: &Device,
+        location_id: i64,
+        kind: StorageBackendKind,
+        rel_path: &RelPath,
+    ) -> Result<Option<RelPath>, HandleError> {
+        if kind != StorageBackendKind::Git {
+            return Ok(None);
+        }
+        let Some(latest) = self
+            .db
+            .latest_stored_backup(device.id, location_id)
+            .await
+            .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        if latest.storage_backend != kind {
+            return Ok(None);
+        }
+        let previous = match StorageRef::parse(kind, &latest.storage_ref) {
+            Ok(r) => r.path().clone(),
+            Err(e) => {
+                tracing::warn!(device_id = device.id, stored_backup = latest.id, error = %e, "the latest stored backup's ref does not parse; storing without a move");
+                return Ok(None);
+            }
+        };
+        // A file outside the device's directory (stored by another
+        // producer) is never the device's to move.
+        Ok(
+            (&previous != rel_path && previous.is_under(&device.id.to_string()))
+                .then_some(previous),
+        )
+    }
+
     async fn dispatch_store(&self, result: &DeviceResult) -> Result<(), HandleError> {
         let ti = result.task_identifier.as_str();
         let device = self.db.device(result.device_id).await.map_err(db_error)?;
@@ -143,6 +183,9 @@ impl<B: TaskBus> DeviceResults<B> {
         let location = self.db.location(location_id).await.map_err(db_error)?;
         let kind = location.location_type;
         let rel_path = rel_path_for(kind, &device, ti).map_err(HandleError::permanent)?;
+        let previous = self
+            .previous_rel_path(&device, location.id, kind, &rel_path)
+            .await?;
         let content = result.content().map_err(HandleError::permanent)?;
         self.db
             .set_job_target(
@@ -155,7 +198,7 @@ impl<B: TaskBus> DeviceResults<B> {
             .await
             .map_err(db_error)?;
         let task_id = new_task_id();
-        let task = StoreTask::new(
+        let mut task = StoreTask::new(
             task_id.clone(),
             result.task_identifier.clone(),
             device.id,
@@ -166,6 +209,15 @@ impl<B: TaskBus> DeviceResults<B> {
             result.is_binary,
         )
         .map_err(HandleError::permanent)?;
+        if let Some(previous) = previous {
+            tracing::info!(
+                device_id = device.id,
+                task_identifier = ti,
+                from = %previous,
+                "the device's file moved (renamed); the store moves it in the same commit"
+            );
+            task.storage_previous_rel_path = Some(previous);
+        }
         let body = serde_json::to_value(&task).expect("a store task serializes");
         let queue = kind.queue();
         self.bus

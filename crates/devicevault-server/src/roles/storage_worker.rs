@@ -45,6 +45,7 @@ pub struct StorageWorker<L> {
 struct WriteRequest {
     content: Vec<u8>,
     rel_path: RelPath,
+    previous_rel_path: Option<RelPath>,
     reply: oneshot::Sender<Result<Stored, HandleError>>,
 }
 
@@ -64,11 +65,20 @@ impl<L: ResultLog> StorageWorker<L> {
         }
     }
 
+    /// The location's backend, once its path is checked against the
+    /// storage roots. The check runs for every task, not once per cached
+    /// backend: a symlink on the way may have changed since. It is a few
+    /// `stat`s of directories, cheap beside the store it guards.
     fn backend(
         &self,
         kind: StorageBackendKind,
         config: &Config,
     ) -> Result<Arc<dyn Backend>, HandleError> {
+        if let Some(roots) = &self.settings.storage_roots {
+            roots
+                .check_location(kind, config)
+                .map_err(HandleError::from_class)?;
+        }
         let key = store_key(kind, config);
         if let Some(b) = lock(&self.backends).get(&key) {
             return Ok(b.clone());
@@ -86,6 +96,7 @@ impl<L: ResultLog> StorageWorker<L> {
         config: &Config,
         content: Vec<u8>,
         rel_path: RelPath,
+        previous_rel_path: Option<RelPath>,
     ) -> Result<Stored, HandleError> {
         let backend = self.backend(kind, config)?;
         let key = store_key(kind, config);
@@ -109,6 +120,7 @@ impl<L: ResultLog> StorageWorker<L> {
             .send(WriteRequest {
                 content,
                 rel_path,
+                previous_rel_path,
                 reply,
             })
             .await
@@ -194,15 +206,16 @@ async fn write_batches(
         let writer = backend.clone();
         let (items, replies): (Vec<_>, Vec<_>) = batch
             .into_iter()
-            .map(|r| ((r.content, r.rel_path), r.reply))
+            .map(|r| ((r.content, r.rel_path, r.previous_rel_path), r.reply))
             .unzip();
         let outcome = tokio::task::spawn_blocking(move || {
             let store_items: Vec<StoreItem<'_>> = items
                 .iter()
-                .map(|(content, rel_path)| StoreItem {
+                .map(|(content, rel_path, previous)| StoreItem {
                     content,
                     rel_path,
                     message: None,
+                    previous_rel_path: previous.as_ref(),
                 })
                 .collect();
             writer.store_many(&store_items).map(|results| {
@@ -324,6 +337,13 @@ impl<L: ResultLog> StorageWorker<L> {
                     Severity::Info,
                     format!("stored to {}:{}", kind, stored.storage_ref),
                 )];
+                if let Some(from) = &stored.moved_from {
+                    log.push(LogEntry::new(
+                        SOURCE,
+                        Severity::Info,
+                        format!("moved from {from} in the same commit (the device was renamed)"),
+                    ));
+                }
                 if !stored.changed {
                     log.push(LogEntry::new(
                         SOURCE,
@@ -391,8 +411,14 @@ impl<L: ResultLog> StorageWorker<L> {
             None => default_rel_path(st.device_id, &st.task_identifier)
                 .map_err(HandleError::permanent)?,
         };
-        self.write(st.storage_backend, &st.storage_config, content, rel_path)
-            .await
+        self.write(
+            st.storage_backend,
+            &st.storage_config,
+            content,
+            rel_path,
+            st.storage_previous_rel_path.clone(),
+        )
+        .await
     }
 
     async fn publish(&self, result: &StorageResult) -> Result<(), devicevault_core::bus::BusError> {

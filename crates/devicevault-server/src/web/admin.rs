@@ -13,8 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use devicevault_core::StorageBackendKind;
 use devicevault_db::{BackupLocation, Credential, DbError, Page, User};
-use devicevault_storage::fs::FsConfig;
-use devicevault_storage::git::GitConfig;
+use devicevault_storage::StorageRoots;
 use serde_json::{Map, Value};
 
 use super::html::{self, Ctx, Errors, Nav, checkbox, esc, field, notice, select, text_input};
@@ -421,8 +420,12 @@ impl LocationForm {
     }
 
     /// The location's fields, checked the way the API and the storage
-    /// backends check them.
-    fn validate(&self) -> Result<(StorageBackendKind, Map<String, Value>), Errors> {
+    /// backends check them (the path against the storage roots, when
+    /// known).
+    fn validate(
+        &self,
+        roots: Option<&StorageRoots>,
+    ) -> Result<(StorageBackendKind, Map<String, Value>), Errors> {
         let mut e = Errors::default();
         check_name(&mut e, &self.name);
         let kind = self.kind.parse::<StorageBackendKind>().ok();
@@ -463,18 +466,21 @@ impl LocationForm {
                 }
             }
             if e.of("path").is_empty() && e.of("extra").is_empty() {
-                let checked = match kind {
-                    StorageBackendKind::Git => GitConfig::from_json(&config).map(|_| ()),
-                    StorageBackendKind::Fs => FsConfig::from_json(&config).map(|_| ()),
-                };
-                if let Err(err) = checked {
-                    let msg = err.to_string();
-                    let target = if msg.contains("branch") {
-                        "branch"
-                    } else {
-                        "extra"
-                    };
-                    e.add(target, msg);
+                match devicevault_storage::location_path(kind, &config) {
+                    Ok(path) => {
+                        if let Some(Err(err)) = roots.map(|r| r.check(&path)) {
+                            e.add("path", err.to_string());
+                        }
+                    }
+                    Err(err) => {
+                        let msg = err.to_string();
+                        let target = if msg.contains("branch") {
+                            "branch"
+                        } else {
+                            "extra"
+                        };
+                        e.add(target, msg);
+                    }
                 }
             }
         }
@@ -639,7 +645,7 @@ async fn locations(
 
 async fn create_location(State(state): State<Shared>, p: AdminPosted) -> WebResult<Response> {
     let v = LocationForm::from_form(&p.form);
-    let mut e = match v.validate() {
+    let mut e = match v.validate(state.storage_roots.as_ref()) {
         Ok((kind, config)) => {
             let mut e = Errors::default();
             if save_result(
@@ -707,7 +713,7 @@ async fn update_location(
 ) -> WebResult<Response> {
     let l = state.db.location(id).await?;
     let v = LocationForm::from_form(&p.form);
-    let e = match v.validate() {
+    let e = match v.validate(state.storage_roots.as_ref()) {
         Ok((kind, config)) => {
             let mut e = Errors::default();
             if save_result(
