@@ -888,3 +888,115 @@ fn rustls_pem(pem: &[u8]) -> Vec<tokio_rustls::rustls::pki_types::CertificateDer
         .collect::<Result<_, _>>()
         .unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_ui_manages_tokens_passwords_archives_and_secrets() {
+    let mut h = Harness::start(Engine::Sqlite, ios()).await;
+    let (device, stored) = backed_up(&mut h).await;
+    let (_, rid) = reader(&h, "rita", None).await;
+    let secret = h.sim.devices()[0].secret_token();
+    let (user, password) = h.server().first_admin.clone().unwrap();
+    let mut admin = Browser::new(h.server().addr);
+    admin.login(&user, &password).await;
+
+    // A reader makes a named token and changes its own password.
+    let mut rita = Browser::new(h.server().addr);
+    rita.login("rita", "reader password 1").await;
+    let mut other = Browser::new(h.server().addr);
+    other.login("rita", "reader password 1").await;
+    let page = rita.get("/account").await;
+    assert_eq!(page.status, 200);
+    let csrf = page.csrf();
+    let made = rita
+        .post(
+            "/account/tokens",
+            &[("csrf", &csrf), ("name", "laptop script"), ("expires_in_days", "30")],
+        )
+        .await;
+    assert_eq!(made.status, 200);
+    let marker = r#"<code class="token" id="new-token">"#;
+    let at = made.body.find(marker).expect("the new token, shown once") + marker.len();
+    let token = made.body[at..at + 40].to_owned();
+    let mut api = HttpClient::new(h.server().addr);
+    api.token = Some(token);
+    assert_eq!(api.get("/api/devices/").await.unwrap().status, 200);
+    assert!(rita.get("/account").await.body.contains("laptop script"));
+    let wrong = rita
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", "not mine"),
+                ("password", "a brand new password"),
+                ("password_confirm", "a brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("This is not your password."));
+    let changed = rita
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", "reader password 1"),
+                ("password", "a brand new password"),
+                ("password_confirm", "a brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    assert_eq!(rita.get("/devices").await.status, 200, "this session stays");
+    assert_eq!(other.get("/devices").await.status, 303, "the other session ended");
+    assert_eq!(api.get("/api/devices/").await.unwrap().status, 401, "the token ended");
+
+    // The administrator sees every token, grants view_secrets.
+    let tokens = admin.get("/admin/tokens").await;
+    assert_eq!(tokens.status, 200);
+    assert!(tokens.body.contains("rita") && tokens.body.contains("web session"));
+    let user_page = admin.get(&format!("/admin/users/{rid}")).await;
+    assert!(user_page.body.contains("masked by the device driver"));
+    let csrf = user_page.csrf();
+    let r = admin
+        .post(
+            &format!("/admin/users/{rid}/secrets"),
+            &[("csrf", &csrf), ("view_secrets", "yes")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(rita.get(&format!("/backups/{stored}")).await.body.contains(&secret));
+    let r = admin
+        .post(
+            &format!("/admin/users/{rid}/sign-out-everywhere"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(rita.get("/devices").await.status, 303);
+
+    // Deleting archives; the archive page restores; purging says how many.
+    let r = admin
+        .post(&format!("/devices/{device}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(!admin.get("/devices").await.body.contains("r0001"));
+    let archived = admin.get("/admin/archived-devices").await;
+    assert!(archived.body.contains("r0001"), "{}", archived.body);
+    assert_eq!(admin.get(&format!("/backups/{stored}")).await.status, 200);
+    let confirm = admin.get(&format!("/devices/{device}/purge")).await;
+    assert!(confirm.body.contains("<strong>1 stored versions</strong>"), "{}", confirm.body);
+    let r = admin
+        .post(&format!("/devices/{device}/restore"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(admin.get("/devices").await.body.contains("r0001"));
+    let r = admin
+        .post(
+            &format!("/devices/{device}/purge"),
+            &[("csrf", &csrf), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(admin.get(&format!("/backups/{stored}")).await.status, 404);
+    h.stop().await;
+}

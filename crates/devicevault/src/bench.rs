@@ -25,6 +25,10 @@ mod pipeline;
 #[path = "bench_web.rs"]
 mod web;
 
+// `src/bench_login.rs`: a flood of wrong logins against `serve`.
+#[path = "bench_login.rs"]
+mod login;
+
 // `src/bench_distributed.rs`: every role its own process (issue 6).
 #[path = "bench_distributed.rs"]
 mod distributed;
@@ -67,6 +71,9 @@ pub enum BenchCommand {
     /// downloads, and compare a Python Celery client's `storage.read`
     /// against our worker and GitPython Celery workers.
     Distributed(distributed::DistributedBench),
+    /// Wrong logins from many addresses at once against `serve` (a child
+    /// process): its peak memory, and a correct login during the flood.
+    Login(login::LoginBench),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -82,6 +89,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Pipeline(args) => pipeline::run(args),
         BenchCommand::Web(args) => web::run(args),
         BenchCommand::Distributed(args) => distributed::run(args),
+        BenchCommand::Login(args) => login::run(args),
     }
 }
 
