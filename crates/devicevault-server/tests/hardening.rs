@@ -910,7 +910,11 @@ async fn the_web_ui_manages_tokens_passwords_archives_and_secrets() {
     let made = rita
         .post(
             "/account/tokens",
-            &[("csrf", &csrf), ("name", "laptop script"), ("expires_in_days", "30")],
+            &[
+                ("csrf", &csrf),
+                ("name", "laptop script"),
+                ("expires_in_days", "30"),
+            ],
         )
         .await;
     assert_eq!(made.status, 200);
@@ -947,8 +951,16 @@ async fn the_web_ui_manages_tokens_passwords_archives_and_secrets() {
         .await;
     assert_eq!(changed.status, 303, "{}", changed.body);
     assert_eq!(rita.get("/devices").await.status, 200, "this session stays");
-    assert_eq!(other.get("/devices").await.status, 303, "the other session ended");
-    assert_eq!(api.get("/api/devices/").await.unwrap().status, 401, "the token ended");
+    assert_eq!(
+        other.get("/devices").await.status,
+        303,
+        "the other session ended"
+    );
+    assert_eq!(
+        api.get("/api/devices/").await.unwrap().status,
+        401,
+        "the token ended"
+    );
 
     // The administrator sees every token, grants view_secrets.
     let tokens = admin.get("/admin/tokens").await;
@@ -964,7 +976,12 @@ async fn the_web_ui_manages_tokens_passwords_archives_and_secrets() {
         )
         .await;
     assert_eq!(r.status, 303);
-    assert!(rita.get(&format!("/backups/{stored}")).await.body.contains(&secret));
+    assert!(
+        rita.get(&format!("/backups/{stored}"))
+            .await
+            .body
+            .contains(&secret)
+    );
     let r = admin
         .post(
             &format!("/admin/users/{rid}/sign-out-everywhere"),
@@ -984,7 +1001,11 @@ async fn the_web_ui_manages_tokens_passwords_archives_and_secrets() {
     assert!(archived.body.contains("r0001"), "{}", archived.body);
     assert_eq!(admin.get(&format!("/backups/{stored}")).await.status, 200);
     let confirm = admin.get(&format!("/devices/{device}/purge")).await;
-    assert!(confirm.body.contains("<strong>1 stored versions</strong>"), "{}", confirm.body);
+    assert!(
+        confirm.body.contains("<strong>1 stored versions</strong>"),
+        "{}",
+        confirm.body
+    );
     let r = admin
         .post(&format!("/devices/{device}/restore"), &[("csrf", &csrf)])
         .await;

@@ -75,7 +75,14 @@ fn hwm(pid: u32) -> f64 {
 
 fn user_create(exe: &Path, data: &Path, name: &str, password: &str) -> anyhow::Result<()> {
     let out = Command::new(exe)
-        .args(["user", "create", "--username", name, "--password-env", "DV_BENCH_PW"])
+        .args([
+            "user",
+            "create",
+            "--username",
+            name,
+            "--password-env",
+            "DV_BENCH_PW",
+        ])
         .arg("--data-dir")
         .arg(data)
         .env("DV_BENCH_PW", password)
@@ -112,7 +119,10 @@ pub fn run(args: LoginBench) -> anyhow::Result<()> {
     std::thread::spawn(move || {
         use std::io::BufRead as _;
         let mut ready = Some(ready_tx);
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             if line.contains("is serving")
                 && let Some(tx) = ready.take()
             {

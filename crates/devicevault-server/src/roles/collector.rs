@@ -111,7 +111,7 @@ async fn handle<L: ResultLog>(c: &Collector<L>, delivery: Delivery) {
     if task.name != COLLECT_TASK {
         let reason = format!("{queue} carries {COLLECT_TASK} tasks, not {:?}", task.name);
         tracing::error!(queue = %queue, task_id = %task.id, reason = %reason, "task moved to the dead-letter queue");
-        let _ = settle.dead_letter(reason).await;
+        super::settled("dead-letter", &queue, &task.id, settle.dead_letter(reason)).await;
         return;
     }
     let arg = task.args.first().cloned().unwrap_or_default();
@@ -129,11 +129,12 @@ async fn handle<L: ResultLog>(c: &Collector<L>, delivery: Delivery) {
                         .is_ok() =>
                 {
                     tracing::error!(queue = %queue, task_identifier = %result.task_identifier, device_id = result.device_id, reason = %reason, "malformed task recorded as a failed collection");
-                    let _ = settle.ack().await;
+                    super::settled("ack", &queue, &task.id, settle.ack()).await;
                 }
                 _ => {
                     tracing::error!(queue = %queue, task_id = %task.id, reason = %reason, "task moved to the dead-letter queue");
-                    let _ = settle.dead_letter(reason).await;
+                    super::settled("dead-letter", &queue, &task.id, settle.dead_letter(reason))
+                        .await;
                 }
             }
             return;
@@ -149,11 +150,17 @@ async fn handle<L: ResultLog>(c: &Collector<L>, delivery: Delivery) {
     {
         Ok(_) => {
             tracing::info!(device_id = job.device_id, task_identifier = %job.task_identifier, queue = %queue, status = status.as_str(), duration_ms = result.collection_duration_ms, "device_collect_done");
-            let _ = settle.ack().await;
+            super::settled("ack", &queue, &task.id, settle.ack()).await;
         }
         Err(e) => {
             tracing::warn!(device_id = job.device_id, task_identifier = %job.task_identifier, queue = %queue, error = %e, "publishing the result failed; the collection will run again");
-            let _ = settle.retry_later(Duration::from_secs(2)).await;
+            super::settled(
+                "retry",
+                &queue,
+                &task.id,
+                settle.retry_later(Duration::from_secs(2)),
+            )
+            .await;
         }
     }
 }

@@ -74,6 +74,20 @@ pub async fn consume_queue<B, H, Fut>(
     while running.join_next().await.is_some() {}
 }
 
+/// Awaits a settle (`ack`, `retry_later`, `dead_letter`, `reply`) and logs
+/// a failure instead of dropping it: the broker will deliver the task
+/// again, and the log says why the work is repeated.
+pub async fn settled(
+    what: &'static str,
+    queue: &str,
+    task_id: &str,
+    settle: impl Future<Output = Result<(), devicevault_core::bus::BusError>>,
+) {
+    if let Err(e) = settle.await {
+        tracing::warn!(queue = %queue, task_id = %task_id, error = %e, "could not {what} the task; the broker will deliver it again");
+    }
+}
+
 /// A random UUID (version 4), the form Celery uses for task ids.
 pub fn new_task_id() -> String {
     let mut b = [0u8; 16];

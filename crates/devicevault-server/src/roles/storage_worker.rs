@@ -288,7 +288,13 @@ impl<L: ResultLog> StorageWorker<L> {
                     delivery.queue
                 );
                 tracing::error!(queue = %delivery.queue, task_id = %delivery.task.id, reason = %reason, "task moved to the dead-letter queue");
-                let _ = delivery.settle.dead_letter(reason).await;
+                super::settled(
+                    "dead-letter",
+                    &delivery.queue,
+                    &delivery.task.id,
+                    delivery.settle.dead_letter(reason),
+                )
+                .await;
             }
         }
     }
@@ -307,11 +313,12 @@ impl<L: ResultLog> StorageWorker<L> {
                 match malformed_result(&task, &arg, kind, &reason) {
                     Some(result) if self.publish(&result).await.is_ok() => {
                         tracing::error!(queue = %queue, task_identifier = %result.task_identifier, reason = %reason, "malformed task recorded as a failed store");
-                        let _ = settle.ack().await;
+                        super::settled("ack", &queue, &task.id, settle.ack()).await;
                     }
                     _ => {
                         tracing::error!(queue = %queue, task_id = %task.id, reason = %reason, "task moved to the dead-letter queue");
-                        let _ = settle.dead_letter(reason).await;
+                        super::settled("dead-letter", &queue, &task.id, settle.dead_letter(reason))
+                            .await;
                     }
                 }
                 return;
@@ -372,7 +379,7 @@ impl<L: ResultLog> StorageWorker<L> {
             {
                 let delay = self.settings.storage_retry_base * 2u32.saturating_pow(task.retries);
                 tracing::warn!(storage_backend = kind.as_str(), device_id = st.device_id, task_identifier = ti, queue = %queue, reason = %e.reason, retry = task.retries + 1, "store failed; retrying later");
-                let _ = settle.retry_later(delay).await;
+                super::settled("retry", &queue, &task.id, settle.retry_later(delay)).await;
                 return;
             }
             Err(e) => {
@@ -395,11 +402,17 @@ impl<L: ResultLog> StorageWorker<L> {
         match self.publish(&result).await {
             Ok(()) => {
                 tracing::info!(storage_backend = kind.as_str(), device_id = st.device_id, task_identifier = ti, queue = %queue, status = status.as_str(), duration_ms, "storage_store_done");
-                let _ = settle.ack().await;
+                super::settled("ack", &queue, &task.id, settle.ack()).await;
             }
             Err(e) => {
                 tracing::warn!(storage_backend = kind.as_str(), device_id = st.device_id, task_identifier = ti, queue = %queue, error = %e, "publishing the result failed; the store will run again");
-                let _ = settle.retry_later(Duration::from_secs(2)).await;
+                super::settled(
+                    "retry",
+                    &queue,
+                    &task.id,
+                    settle.retry_later(Duration::from_secs(2)),
+                )
+                .await;
             }
         }
     }

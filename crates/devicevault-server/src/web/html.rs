@@ -131,7 +131,7 @@ pub fn page(ctx: Option<&Ctx>, theme: Option<&str>, title: &str, nav: Nav, body:
         h.push_str("</nav>");
         let _ = write!(
             h,
-            r#"<div class="who"><button type="button" class="icon-btn" id="theme-toggle" title="Switch between light and dark theme" aria-label="Switch between light and dark theme">{THEME_ICON}</button><span class="user" title="{role}">{name}{badge}</span><form method="post" action="/logout">{csrf}<button type="submit" class="link-btn">Log out</button></form></div>"#,
+            r#"<div class="who"><button type="button" class="icon-btn" id="theme-toggle" title="Switch between light and dark theme" aria-label="Switch between light and dark theme">{THEME_ICON}</button><a class="user" href="/account" title="Your account ({role})">{name}{badge}</a><form method="post" action="/logout">{csrf}<button type="submit" class="link-btn">Log out</button></form></div>"#,
             role = if c.user.is_admin {
                 "administrator"
             } else {
