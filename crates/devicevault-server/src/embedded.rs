@@ -9,20 +9,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use devicevault_bus::{LocalBus, LocalLog};
-use devicevault_collect::{CollectOptions, DriverSet, KnownHosts, RetryPolicy};
 use devicevault_core::{StorageBackendKind, Timestamp};
 use devicevault_db::{Db, DbError, Page};
+use devicevault_pipeline::roles::collector::{Collector, run_collector};
+use devicevault_pipeline::roles::device_results;
+use devicevault_pipeline::roles::dispatcher::{DEFAULT_GROUP_QUEUE_ID, run_sweeper};
+use devicevault_pipeline::roles::storage_results;
+use devicevault_pipeline::roles::storage_worker::run_storage_worker;
+use devicevault_pipeline::{Settings, keyfile};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::AppState;
-use crate::pipeline::BusPipeline;
-use crate::roles::collector::{Collector, run_collector};
-use crate::roles::device_results::{self, DeviceResults};
-use crate::roles::dispatcher::{DEFAULT_GROUP_QUEUE_ID, Dispatcher, run_sweeper};
-use crate::roles::storage_results::{self, StorageResults};
-use crate::roles::storage_worker::{StorageWorker, run_storage_worker};
-use crate::{Settings, auth, keyfile};
+use crate::assembly::{self, AssemblyError};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -35,10 +33,6 @@ pub struct ServeConfig {
     pub settings: Settings,
     /// User drivers added to the built-in ones.
     pub driver_dir: Option<PathBuf>,
-    /// Collection retries (transient failures only).
-    pub collect_retry: RetryPolicy,
-    /// TCP connect + login timeout of a collection.
-    pub connect_timeout: Duration,
 }
 
 impl ServeConfig {
@@ -49,8 +43,6 @@ impl ServeConfig {
             http_addr,
             settings: Settings::default(),
             driver_dir: None,
-            collect_retry: RetryPolicy::default(),
-            connect_timeout: Duration::from_secs(10),
         }
     }
 
@@ -77,19 +69,15 @@ pub enum ServeError {
     Database { url: String, source: DbError },
     #[error(transparent)]
     Key(#[from] keyfile::KeyFileError),
-    #[error("SSH host-key pins: {0}")]
-    KnownHosts(String),
-    #[error("drivers: {0}")]
-    Drivers(String),
+    #[error(transparent)]
+    Assembly(#[from] AssemblyError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("creating the first admin failed: {0}")]
-    FirstAdmin(String),
     #[error(transparent)]
-    Tls(#[from] crate::http_server::TlsError),
+    Tls(#[from] devicevault_http::http_server::TlsError),
 }
 
 /// A running embedded server.
@@ -131,16 +119,8 @@ impl Embedded {
             .total
             == 0;
         let key = keyfile::load_or_create(&cfg.data_dir.join("secret.key"), no_secrets)?;
-        let known_hosts = KnownHosts::open(&cfg.data_dir.join("known_hosts"))
-            .map_err(|e| ServeError::KnownHosts(e.to_string()))?;
-        let drivers = match &cfg.driver_dir {
-            Some(dir) => {
-                DriverSet::with_user_dir(dir).map_err(|e| ServeError::Drivers(e.to_string()))?
-            }
-            None => DriverSet::builtin(),
-        };
-        let drivers = Arc::new(drivers);
-        let first_admin = create_first_admin(&db).await?;
+        let drivers = assembly::drivers(cfg.driver_dir.as_deref())?;
+        let first_admin = assembly::create_first_admin(&db).await?;
         db.ensure_collection_group("Default", DEFAULT_GROUP_QUEUE_ID)
             .await
             .map_err(db_err)?;
@@ -152,7 +132,7 @@ impl Embedded {
         let mut tasks = JoinSet::new();
 
         // Storage workers.
-        let worker = Arc::new(StorageWorker::new(log.clone(), settings.clone()));
+        let worker = assembly::storage_worker(log.clone(), &settings);
         for kind in StorageBackendKind::ALL {
             tasks.spawn(run_storage_worker(
                 bus.clone(),
@@ -164,36 +144,25 @@ impl Embedded {
 
         // Result consumers.
         tasks.spawn({
-            let c = DeviceResults {
-                db: db.clone(),
-                bus: bus.clone(),
-                settings: settings.clone(),
-            };
+            let c = assembly::device_results(db.clone(), bus.clone(), &settings);
             let (log, stop) = (log.clone(), shutdown.clone());
             async move { device_results::run(c, log, CONSUMER, stop).await }
         });
         tasks.spawn({
-            let c = StorageResults { db: db.clone() };
+            let c = assembly::storage_results(db.clone());
             let (log, stop, settings) = (log.clone(), shutdown.clone(), settings.clone());
             async move { storage_results::run(c, log, &settings, CONSUMER, stop).await }
         });
 
         // Collectors: one consumer per collection group, new groups picked up
         // as they are created.
-        let mut options = CollectOptions::new(Arc::new(known_hosts));
-        options.connect_timeout = cfg.connect_timeout;
-        let collector = Arc::new(Collector {
-            log: log.clone(),
-            key: key.clone(),
-            drivers: drivers.clone(),
-            options,
-            retry: cfg.collect_retry,
-            settings: settings.clone(),
-            slots: Arc::new(tokio::sync::Semaphore::new(
-                settings.collector_concurrency.max(1),
-            )),
-            devices: Default::default(),
-        });
+        let collector = assembly::collector(
+            log.clone(),
+            key.clone(),
+            drivers.clone(),
+            &cfg.data_dir,
+            &settings,
+        )?;
         tasks.spawn(watch_groups(
             db.clone(),
             bus.clone(),
@@ -204,7 +173,7 @@ impl Embedded {
         // Dispatcher: jobs a previous run accepted but did not finish are
         // dispatched again now (the in-process queues start empty), then
         // overdue jobs are swept periodically.
-        let dispatcher = Dispatcher::new(db.clone(), bus.clone(), settings.clone());
+        let dispatcher = assembly::dispatcher(db.clone(), bus.clone(), &settings);
         let far = Timestamp::from_datetime(
             Timestamp::now().as_datetime() + time::Duration::days(365 * 100),
         );
@@ -217,27 +186,17 @@ impl Embedded {
             Err(e) => tracing::error!(error = %e, "re-dispatching unfinished jobs failed"),
         }
         tasks.spawn(run_sweeper(dispatcher.clone(), shutdown.clone()));
-        tasks.spawn(crate::scheduler::run_scheduler(
+        tasks.spawn(devicevault_pipeline::scheduler::run_scheduler(
             db.clone(),
-            Arc::new(dispatcher.clone()),
+            Arc::new(dispatcher),
             settings.scheduler_tick,
             shutdown.clone().cancelled_owned(),
         ));
 
-        // The API.
-        let state = Arc::new(AppState {
-            db: db.clone(),
-            pipeline: Arc::new(BusPipeline {
-                dispatcher,
-                bus: bus.clone(),
-                settings: settings.clone(),
-            }),
-            key,
-            drivers,
-            access: crate::api::Access::from_settings(&settings),
-            storage_roots: settings.storage_roots.clone(),
-        });
-        let http = crate::api::http_options(&settings)?;
+        // The API and the web UI.
+        let app = assembly::app(db.clone(), bus.clone(), key, drivers, &settings);
+        let state = assembly::http_state(app, &settings);
+        let http = devicevault_http::http_options(&settings)?;
         let listener = tokio::net::TcpListener::bind(cfg.http_addr)
             .await
             .map_err(|source| ServeError::Listen {
@@ -248,7 +207,12 @@ impl Embedded {
             addr: cfg.http_addr,
             source,
         })?;
-        tasks.spawn(crate::api::serve(state, listener, http, shutdown.clone()));
+        tasks.spawn(devicevault_http::serve(
+            state,
+            listener,
+            http,
+            shutdown.clone(),
+        ));
         tracing::info!(%addr, database = %devicevault_db::redact_url(&url), "DeviceVault is serving");
         Ok(Self {
             addr,
@@ -279,26 +243,6 @@ impl Embedded {
             self.tasks.abort_all();
         }
         self.db.close().await;
-    }
-}
-
-/// Creates the user `admin` with a random password when no user exists;
-/// returns the credentials to show once.
-pub async fn create_first_admin(db: &Db) -> Result<Option<(String, String)>, ServeError> {
-    let users = db
-        .count_users()
-        .await
-        .map_err(|e| ServeError::FirstAdmin(e.to_string()))?;
-    if users > 0 {
-        return Ok(None);
-    }
-    let password = auth::new_password();
-    let hash = auth::hash_password(&password).map_err(|e| ServeError::FirstAdmin(e.to_string()))?;
-    match db.create_user("admin", &hash, true).await {
-        Ok(_) => Ok(Some(("admin".into(), password))),
-        // Another process created it first.
-        Err(DbError::Conflict(_)) => Ok(None),
-        Err(e) => Err(ServeError::FirstAdmin(e.to_string())),
     }
 }
 

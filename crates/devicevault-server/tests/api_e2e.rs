@@ -28,7 +28,7 @@ fn sim(devices: usize) -> SimConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedules_back_up_their_devices_once_per_slot() {
-    use devicevault_server::roles::dispatcher::Dispatcher;
+    use devicevault_pipeline::roles::dispatcher::Dispatcher;
     let mut h = Harness::start(Engine::Sqlite, sim(3)).await;
     let (_, ids) = h.inventory().await;
     let group = h
@@ -96,14 +96,14 @@ async fn schedules_back_up_their_devices_once_per_slot() {
     let dispatcher = Dispatcher::new(
         server.db.clone(),
         server.bus.clone(),
-        Arc::new(devicevault_server::Settings::default()),
+        Arc::new(devicevault_pipeline::Settings::default()),
     );
     let after = Timestamp::from_datetime(slot.as_datetime() + time::Duration::seconds(1));
-    let n = devicevault_server::scheduler::run_due(&server.db, &dispatcher, after)
+    let n = devicevault_pipeline::scheduler::run_due(&server.db, &dispatcher, after)
         .await
         .unwrap();
     assert_eq!(n, 2, "devices 1 and 2; 3 is disabled");
-    let again = devicevault_server::scheduler::run_due(&server.db, &dispatcher, after)
+    let again = devicevault_pipeline::scheduler::run_due(&server.db, &dispatcher, after)
         .await
         .unwrap();
     assert_eq!(again, 0, "a slot runs once");

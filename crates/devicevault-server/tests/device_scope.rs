@@ -6,8 +6,8 @@
 mod common;
 
 use common::{Engine, Harness};
-use devicevault_server::auth;
-use devicevault_server::http_client::HttpClient;
+use devicevault_client::HttpClient;
+use devicevault_pipeline::app::auth;
 use devicevault_sim::SimConfig;
 use serde_json::{Value, json};
 
@@ -22,7 +22,8 @@ async fn reader(h: &Harness, name: &str, groups: Option<&[i64]>) -> HttpClient {
     }
     let token = auth::issue_token(db, u.id, devicevault_db::TokenKind::Named, Some("t"), None)
         .await
-        .unwrap();
+        .unwrap()
+        .1;
     let mut c = HttpClient::new(h.server().addr);
     c.token = Some(token);
     c

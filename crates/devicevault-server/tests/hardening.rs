@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use common::browser::Browser;
 use common::{Engine, Harness};
-use devicevault_server::auth;
-use devicevault_server::http_client::HttpClient;
+use devicevault_client::HttpClient;
+use devicevault_pipeline::app::auth;
 use devicevault_sim::{Faults, SimConfig};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -52,11 +52,7 @@ fn login_request(server: SocketAddr, user: &str, password: &str) -> String {
     )
 }
 
-async fn login(
-    h: &Harness,
-    user: &str,
-    password: &str,
-) -> devicevault_server::http_client::HttpResponse {
+async fn login(h: &Harness, user: &str, password: &str) -> devicevault_client::HttpResponse {
     HttpClient::new(h.server().addr)
         .post(
             "/api/auth/login/",
@@ -76,13 +72,14 @@ async fn reader(h: &Harness, name: &str, groups: Option<&[i64]>) -> (HttpClient,
     }
     let token = auth::issue_token(db, u.id, devicevault_db::TokenKind::Named, Some("t"), None)
         .await
-        .unwrap();
+        .unwrap()
+        .1;
     let mut c = HttpClient::new(h.server().addr);
     c.token = Some(token);
     (c, u.id)
 }
 
-fn retry_after(r: &devicevault_server::http_client::HttpResponse) -> u64 {
+fn retry_after(r: &devicevault_client::HttpResponse) -> u64 {
     r.header("retry-after")
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no Retry-After on {}", r.status))
@@ -835,7 +832,7 @@ async fn https_is_served_with_the_configured_certificate_and_cookies_are_secure(
     use tokio_rustls::rustls;
     let certs = tempfile::tempdir().unwrap();
     let (cert, key) = certificate(certs.path());
-    let files = devicevault_server::http_server::TlsFiles {
+    let files = devicevault_http::http_server::TlsFiles {
         cert: cert.clone(),
         key,
     };

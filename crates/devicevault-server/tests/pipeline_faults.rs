@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use common::{Engine, Harness, git};
 use devicevault_bus::LocalBus;
 use devicevault_core::bus::{ResultLog, StreamEntry, Task, TaskBus};
-use devicevault_server::Settings;
-use devicevault_server::roles::dispatcher::Dispatcher;
+use devicevault_pipeline::Settings;
+use devicevault_pipeline::roles::dispatcher::Dispatcher;
 use devicevault_sim::SimConfig;
 use serde_json::json;
 

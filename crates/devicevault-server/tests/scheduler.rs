@@ -8,7 +8,7 @@ use std::time::Duration;
 use devicevault_core::Timestamp;
 use devicevault_core::bus::BoxFuture;
 use devicevault_db::{Db, Device, DeviceFields, Schedule, ScheduleFields};
-use devicevault_server::scheduler::{
+use devicevault_pipeline::scheduler::{
     Enqueue, ScheduleError, init_next_runs, next_slot, run_due, run_scheduler, task_identifier,
     validate,
 };

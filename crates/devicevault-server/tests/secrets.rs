@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use common::{Engine, Harness};
 use devicevault_bus::LocalBus;
 use devicevault_core::bus::{TaskBus, TaskConsumer};
-use devicevault_server::Settings;
-use devicevault_server::roles::dispatcher::Dispatcher;
+use devicevault_pipeline::Settings;
+use devicevault_pipeline::roles::dispatcher::Dispatcher;
 use devicevault_sim::SimConfig;
 
 const PASSWORD: &str = "Zq9-device-password-41c7";

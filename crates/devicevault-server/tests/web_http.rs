@@ -8,7 +8,7 @@ use common::browser::Browser;
 use common::{Engine, Harness};
 use devicevault_core::Timestamp;
 use devicevault_db::{DeviceFields, JobState};
-use devicevault_server::auth;
+use devicevault_pipeline::app::auth;
 use devicevault_sim::SimConfig;
 
 fn sim() -> SimConfig {
@@ -102,7 +102,7 @@ async fn the_session_cookie_is_http_only_same_site_strict_and_ends_at_logout() {
     assert!(devices.header("server-timing").starts_with("app;dur="));
 
     // The session is not an API token.
-    let mut api = devicevault_server::http_client::HttpClient::new(h.server().addr);
+    let mut api = devicevault_client::HttpClient::new(h.server().addr);
     api.token = Some(token.clone());
     assert_eq!(api.get("/api/devices/").await.unwrap().status, 401);
 

@@ -35,9 +35,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use clap::Args;
+use devicevault_client::{HttpClient, HttpResponse};
 use devicevault_core::Timestamp;
 use devicevault_core::bus::{BusError, Task, TaskBus as _};
-use devicevault_server::http_client::{HttpClient, HttpResponse};
 use devicevault_sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Connection as _, Row as _};
@@ -1124,7 +1124,7 @@ async fn downloads(
         kwargs.insert("task_identifier".into(), ti.into());
         kwargs.insert("is_binary".into(), false.into());
         Task {
-            id: devicevault_server::roles::new_task_id(),
+            id: devicevault_pipeline::roles::new_task_id(),
             name: "storage.read".into(),
             args: Vec::new(),
             kwargs,

@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use clap::Args;
+use devicevault_client::{HttpClient, HttpResponse};
 use devicevault_core::Timestamp;
-use devicevault_server::auth;
+use devicevault_pipeline::app::auth;
 use devicevault_server::embedded::{Embedded, ServeConfig};
-use devicevault_server::http_client::{HttpClient, HttpResponse};
 use serde_json::json;
 use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, AssertSqlSafe, ConnectOptions as _, Connection as _, Row as _};
@@ -298,7 +298,8 @@ async fn measure(
         Some("bench"),
         None,
     )
-    .await?;
+    .await?
+    .1;
     let client = || {
         let mut c = HttpClient::new(server.addr);
         c.token = Some(token.clone());

@@ -19,7 +19,7 @@ use anyhow::{Context, bail, ensure};
 use clap::Args;
 use devicevault_core::{RelPath, Status, StorageBackendKind, Timestamp};
 use devicevault_db::{DeviceFields, NewStoredBackup};
-use devicevault_server::auth;
+use devicevault_pipeline::app::auth;
 use devicevault_server::embedded::{Embedded, ServeConfig};
 use devicevault_storage::Backend as _;
 use devicevault_storage::fs::{FsBackend, FsConfig};
@@ -101,7 +101,8 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
         None,
         None,
     )
-    .await?;
+    .await?
+    .1;
     let client = Client {
         addr: server.addr,
         cookie: format!("dv_session={token}"),

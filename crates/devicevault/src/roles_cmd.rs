@@ -11,17 +11,15 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use devicevault_bus::amqp::AmqpBus;
 use devicevault_bus::redis::RedisLog;
-use devicevault_collect::{CollectOptions, DriverSet, KnownHosts, RetryPolicy};
 use devicevault_core::{SealingKey, StorageBackendKind};
 use devicevault_db::Db;
-use devicevault_server::api::AppState;
-use devicevault_server::pipeline::BusPipeline;
-use devicevault_server::roles::collector::{Collector, run_collector};
-use devicevault_server::roles::device_results::{self, DeviceResults};
-use devicevault_server::roles::dispatcher::{Dispatcher, run_sweeper};
-use devicevault_server::roles::storage_results::{self, StorageResults};
-use devicevault_server::roles::storage_worker::{StorageWorker, run_storage_worker};
-use devicevault_server::{Settings, keyfile, scheduler};
+use devicevault_pipeline::roles::collector::run_collector;
+use devicevault_pipeline::roles::device_results;
+use devicevault_pipeline::roles::dispatcher::run_sweeper;
+use devicevault_pipeline::roles::storage_results;
+use devicevault_pipeline::roles::storage_worker::run_storage_worker;
+use devicevault_pipeline::{Settings, keyfile, scheduler};
+use devicevault_server::assembly;
 use devicevault_storage::StorageRoots;
 use tokio_util::sync::CancellationToken;
 
@@ -134,6 +132,9 @@ pub enum Role {
     Api {
         #[arg(long, env = "DEVICEVAULT_HTTP_ADDR", default_value = "127.0.0.1:8000")]
         http_addr: SocketAddr,
+        /// User drivers (the API validates devices' drivers against them).
+        #[arg(long = "drivers-dir", env = "DEVICEVAULT_DRIVERS_DIR")]
+        drivers_dir: Option<PathBuf>,
         #[command(flatten)]
         roots: StorageRootsArg,
         #[command(flatten)]
@@ -203,9 +204,10 @@ pub fn run(role: Role) -> anyhow::Result<()> {
         match role {
             Role::Api {
                 http_addr,
+                drivers_dir,
                 services,
                 ..
-            } => api(services, settings, http_addr, stop).await,
+            } => api(services, settings, http_addr, drivers_dir, stop).await,
             Role::Collector {
                 groups,
                 drivers_dir,
@@ -220,7 +222,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                 };
                 let bus = services.bus().await?;
                 let log = services.log().await?;
-                let worker = Arc::new(StorageWorker::new(log, settings));
+                let worker = assembly::storage_worker(log, &settings);
                 tracing::info!(queue = kind.queue(), "storage worker consuming");
                 run_storage_worker(bus, worker, kind, stop).await;
                 Ok(())
@@ -231,16 +233,12 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                 match stream {
                     Stream::DeviceResults => {
                         let bus = services.bus().await?;
-                        let c = DeviceResults {
-                            db,
-                            bus,
-                            settings: settings.clone(),
-                        };
+                        let c = assembly::device_results(db, bus, &settings);
                         device_results::run(c, log, &services.consumer("device-results"), stop)
                             .await;
                     }
                     Stream::StorageResults => {
-                        let c = StorageResults { db };
+                        let c = assembly::storage_results(db);
                         let name = services.consumer("storage-results");
                         storage_results::run(c, log, &settings, &name, stop).await;
                     }
@@ -250,7 +248,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
             Role::Scheduler { services } => {
                 let db = services.db().await?;
                 let bus = services.bus().await?;
-                let dispatcher = Dispatcher::new(db.clone(), bus, settings.clone());
+                let dispatcher = assembly::dispatcher(db.clone(), bus, &settings);
                 let sweeper = tokio::spawn(run_sweeper(dispatcher.clone(), stop.clone()));
                 scheduler::run_scheduler(
                     db,
@@ -270,6 +268,7 @@ async fn api(
     services: Services,
     settings: Arc<Settings>,
     http_addr: SocketAddr,
+    drivers_dir: Option<PathBuf>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let db = services.db().await?;
@@ -282,26 +281,17 @@ async fn api(
         .total
         == 0;
     let key = services.key(no_secrets)?;
-    if let Some((user, password)) = devicevault_server::embedded::create_first_admin(&db).await? {
+    if let Some((user, password)) = assembly::create_first_admin(&db).await? {
         println!(
             "Created the first user {user:?} with password {password} — shown only this once."
         );
     }
     let bus = services.bus().await?;
-    let http = devicevault_server::api::http_options(&settings)?;
+    let http = devicevault_http::http_options(&settings)?;
     let scheme = if http.tls.is_some() { "https" } else { "http" };
-    let state = Arc::new(AppState {
-        db: db.clone(),
-        storage_roots: settings.storage_roots.clone(),
-        pipeline: Arc::new(BusPipeline {
-            dispatcher: Dispatcher::new(db, bus.clone(), settings.clone()),
-            bus,
-            settings: settings.clone(),
-        }),
-        key,
-        drivers: Arc::new(DriverSet::builtin()),
-        access: devicevault_server::api::Access::from_settings(&settings),
-    });
+    let drivers = assembly::drivers(drivers_dir.as_deref())?;
+    let app = assembly::app(db, bus, key, drivers, &settings);
+    let state = assembly::http_state(app, &settings);
     let listener = tokio::net::TcpListener::bind(http_addr)
         .await
         .with_context(|| format!("listen on {http_addr}"))?;
@@ -309,7 +299,7 @@ async fn api(
         "DeviceVault API is serving on {scheme}://{}/",
         listener.local_addr()?
     );
-    devicevault_server::api::serve(state, listener, http, stop).await;
+    devicevault_http::serve(state, listener, http, stop).await;
     Ok(())
 }
 
@@ -328,28 +318,16 @@ async fn collector(
     }) {
         bail!("--group {bad:?}: a rabbitmq_queue_id is letters, digits, '-', '_' and '.'");
     }
-    let drivers = match drivers_dir {
-        Some(dir) => DriverSet::with_user_dir(&dir)?,
-        None => DriverSet::builtin(),
-    };
-    let known_hosts = KnownHosts::open(&services.data_dir.join("known_hosts"))?;
+    let drivers = assembly::drivers(drivers_dir.as_deref())?;
     let bus = services.bus().await?;
     let log = services.log().await?;
-    let collector = Arc::new(Collector {
+    let collector = assembly::collector(
         log,
-        key: services.key(false)?,
-        drivers: Arc::new(drivers),
-        options: CollectOptions::new(Arc::new(known_hosts)),
-        retry: RetryPolicy {
-            base_delay: settings.storage_retry_base,
-            ..RetryPolicy::default()
-        },
-        slots: Arc::new(tokio::sync::Semaphore::new(
-            settings.collector_concurrency.max(1),
-        )),
-        devices: Default::default(),
-        settings,
-    });
+        services.key(false)?,
+        drivers,
+        &services.data_dir,
+        &settings,
+    )?;
     let mut running = tokio::task::JoinSet::new();
     for g in groups {
         let queue = format!("collector.group.{g}");

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
+use devicevault_client::HttpClient;
 use devicevault_db::{Db, DbError};
+use devicevault_pipeline::Settings;
+use devicevault_pipeline::app::auth;
 use devicevault_server::embedded::{Embedded, ServeConfig};
-use devicevault_server::http_client::HttpClient;
-use devicevault_server::{Settings, auth};
 use serde_json::{Value, json};
 
 use crate::device_cmd::shutdown_signal;
@@ -276,7 +277,7 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
                 anyhow::anyhow!("--expires-in-days {d:?}: a number of days, or never")
             })?),
         };
-        let expires = devicevault_server::api::expiry_in_days(days)
+        let expires = devicevault_pipeline::app::tokens::expiry_in_days(days)
             .map_err(|e| anyhow::anyhow!("--expires-in-days {expires_in_days}: {e}"))?;
         let db = db.connect().await?;
         let u = db.user_by_name(&username).await?.with_context(|| {
@@ -289,7 +290,8 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
             Some(name.as_str()),
             expires,
         )
-        .await?;
+        .await?
+        .1;
         println!("{token}");
         Ok(())
     })
@@ -379,12 +381,13 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
             Some("demo"),
             None,
         )
-        .await?;
+        .await?
+    .1;
         let repo = data_dir.join("backups.git");
 
         let mut api = HttpClient::new(server.addr);
         api.token = Some(token.clone());
-        let created = |r: devicevault_server::http_client::HttpResponse, what: &str| -> anyhow::Result<Value> {
+        let created = |r: devicevault_client::HttpResponse, what: &str| -> anyhow::Result<Value> {
             if r.status != 201 {
                 bail!("creating {what}: HTTP {} {}", r.status, String::from_utf8_lossy(&r.body));
             }

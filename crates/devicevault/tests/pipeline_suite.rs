@@ -682,7 +682,7 @@ async fn validation_not_found_conflict_and_permissions(h: &mut Harness) {
     assert_eq!(r.status, 409);
     // 403: a read-only user reads, cannot change.
     let db = h.db.clone();
-    let hash = devicevault_server::auth::hash_password("viewer-password").unwrap();
+    let hash = devicevault_pipeline::app::auth::hash_password("viewer-password").unwrap();
     db.create_user("viewer", &hash, false).await.unwrap();
     let r = h
         .call(

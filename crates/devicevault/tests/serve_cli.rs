@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use devicevault_server::http_client::HttpClient;
+use devicevault_client::HttpClient;
 use devicevault_sim::{Faults, SimConfig, Simulator};
 use serde_json::{Value, json};
 
@@ -308,7 +308,7 @@ fn kill_9_mid_run_loses_no_job_and_duplicates_nothing() {
     let tis: Vec<String> = rt.block_on(async {
         let mut api = HttpClient::new(first.addr);
         api.token = Some(token.clone());
-        let post = |r: devicevault_server::http_client::HttpResponse| {
+        let post = |r: devicevault_client::HttpResponse| {
             assert!(r.status == 201 || r.status == 202, "{} {}", r.status, String::from_utf8_lossy(&r.body));
             r.json()
         };

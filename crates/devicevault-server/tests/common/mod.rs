@@ -7,9 +7,9 @@ pub mod browser;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use devicevault_client::{HttpClient, HttpResponse};
 use devicevault_collect::RetryPolicy;
 use devicevault_server::embedded::{Embedded, ServeConfig};
-use devicevault_server::http_client::{HttpClient, HttpResponse};
 use devicevault_sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
 
@@ -54,12 +54,12 @@ fn unique(prefix: &str) -> String {
 /// Fast retries so failure tests take milliseconds, not seconds.
 pub fn test_config(dir: &std::path::Path) -> ServeConfig {
     let mut cfg = ServeConfig::new(dir.join("data"), "127.0.0.1:0".parse().unwrap());
-    cfg.collect_retry = RetryPolicy {
+    cfg.settings.collect_retry = RetryPolicy {
         max_retries: 1,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(20),
     };
-    cfg.connect_timeout = Duration::from_secs(3);
+    cfg.settings.connect_timeout = Duration::from_secs(3);
     cfg.settings.storage_retry_base = Duration::from_millis(20);
     cfg
 }

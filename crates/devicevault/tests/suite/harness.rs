@@ -12,10 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use devicevault_client::{HttpClient, HttpResponse};
 use devicevault_collect::RetryPolicy;
 use devicevault_db::Db;
 use devicevault_server::embedded::{Embedded, ServeConfig};
-use devicevault_server::http_client::{HttpClient, HttpResponse};
 use devicevault_sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
 
@@ -316,12 +316,12 @@ impl Harness {
             Mode::Embedded => {
                 let mut cfg =
                     ServeConfig::new(dir.path().join("data"), "127.0.0.1:0".parse().unwrap());
-                cfg.collect_retry = RetryPolicy {
+                cfg.settings.collect_retry = RetryPolicy {
                     max_retries: 1,
                     base_delay: Duration::from_millis(10),
                     max_delay: Duration::from_millis(20),
                 };
-                cfg.connect_timeout = Duration::from_secs(3);
+                cfg.settings.connect_timeout = Duration::from_secs(3);
                 cfg.settings.storage_retry_base = Duration::from_millis(20);
                 let server = Embedded::start(cfg).await.unwrap();
                 let (_, password) = server.first_admin.clone().unwrap();

@@ -1,6 +1,6 @@
 //! A signed-in user's own account (`/account`: password, API tokens,
 //! "sign out everywhere"), and the administrators' list of every token
-//! (`/admin/tokens`). The rules are the API's (`api::tokens`): a named
+//! (`/admin/tokens`). The rules are the application's (`app::tokens`): a named
 //! token has a name and an expiry, its secret is shown once; a password
 //! change or "sign out everywhere" ends every other session and token.
 
@@ -16,10 +16,12 @@ use devicevault_db::{TokenInfo, TokenKind, User};
 use super::html::{self, Ctx, Errors, Nav, esc, field, notice, select, text_input};
 use super::session::{AdminSession, Posted, Session};
 use super::{WebError, WebResult, html_page, query};
-use crate::api::Shared;
-use crate::api::tokens::{DEFAULT_TOKEN_DAYS, check_token_name, expiry_in_days, make_named_token};
-use crate::auth;
-use crate::login::LoginError;
+use crate::Shared;
+use devicevault_pipeline::app::auth;
+use devicevault_pipeline::app::login::LoginError;
+use devicevault_pipeline::app::tokens::{
+    DEFAULT_TOKEN_DAYS, check_token_name, expiry_in_days, make_named_token,
+};
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -304,7 +306,6 @@ async fn change_password(
     if e.is_empty() {
         let addr = crate::http_server::client_addr(&parts).ip();
         match state
-            .access
             .login
             .check(
                 &state.db,
@@ -348,9 +349,7 @@ async fn create_own_token(State(state): State<Shared>, p: Posted) -> WebResult<R
     if !e.is_empty() {
         return account_view(&p.ctx, &state, &e, "", None, &name).await;
     }
-    let (t, secret) = make_named_token(&state, p.ctx.user.id, &name, expires)
-        .await
-        .map_err(WebError::from)?;
+    let (t, secret) = make_named_token(&state, p.ctx.user.id, &name, expires).await?;
     tracing::info!(user = %p.ctx.user.username, token = t.id, name = %name, "API token created from the web UI");
     // Shown once, in this response only (never in a URL).
     account_view(&p.ctx, &state, &Errors::default(), "", Some(&secret), "").await

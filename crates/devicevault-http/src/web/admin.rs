@@ -19,8 +19,8 @@ use serde_json::{Map, Value};
 use super::html::{self, Ctx, Errors, Nav, checkbox, esc, field, notice, select, text_input};
 use super::session::{AdminPosted, AdminSession, Form, Session};
 use super::{WebError, WebResult, html_page, query};
-use crate::api::Shared;
-use crate::auth;
+use crate::Shared;
+use devicevault_pipeline::app::auth;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -1861,9 +1861,8 @@ async fn create_token(
     if !e.is_empty() {
         return user_view(&p.ctx, &state, &u, &e, "", None, &name).await;
     }
-    let (t, secret) = crate::api::tokens::make_named_token(&state, u.id, &name, expires)
-        .await
-        .map_err(WebError::from)?;
+    let (t, secret) =
+        devicevault_pipeline::app::tokens::make_named_token(&state, u.id, &name, expires).await?;
     tracing::info!(by = %p.ctx.user.username, user = %u.username, token = t.id, name = %name, "API token created from the web UI");
     // Shown once, in this response only (never in a URL).
     user_view(

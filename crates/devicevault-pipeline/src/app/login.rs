@@ -30,7 +30,7 @@ use devicevault_core::Timestamp;
 use devicevault_db::{Db, DbError, User};
 use tokio::sync::Semaphore;
 
-use crate::auth;
+use super::auth;
 
 /// Consecutive failures of one username before it is locked.
 pub const LOCK_AFTER: i64 = 5;

@@ -29,12 +29,12 @@ use std::time::Instant;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use devicevault_db::DbError;
 
-use crate::api::{ApiError, Shared};
+use crate::Shared;
 use html::{Ctx, Nav, esc};
 use session::Form;
 
@@ -48,15 +48,13 @@ pub fn routes() -> Router<Shared> {
         .merge(devices::routes())
         .merge(backups::routes())
         .merge(admin::routes())
-        .merge(account::routes())
-        .route("/{*rest}", any(not_found))
-        .layer(middleware::from_fn(headers));
+        .merge(account::routes());
     Router::new().merge(pages)
 }
 
 /// Security headers on every page, and the server time of each response
 /// (`Server-Timing`, read by `devicevault bench web`).
-async fn headers(req: Request, next: Next) -> Response {
+pub async fn headers(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let is_api = req.uri().path().starts_with("/api/");
     let mut r = next.run(req).await;
@@ -149,22 +147,6 @@ impl From<DbError> for WebError {
     }
 }
 
-impl From<ApiError> for WebError {
-    fn from(e: ApiError) -> Self {
-        let detail = match &e.detail {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let title = match e.status {
-            StatusCode::NOT_FOUND => "Not found",
-            StatusCode::CONFLICT => "Not possible now",
-            s if s.is_server_error() => "Something failed",
-            _ => "Refused",
-        };
-        Self::new(e.status, title, detail)
-    }
-}
-
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let body = format!(
@@ -190,11 +172,8 @@ pub fn html_page(ctx: &Ctx, title: &str, nav: Nav, body: &str) -> Response {
     Html(html::page(Some(ctx), None, title, nav, body)).into_response()
 }
 
-/// Unknown paths: an HTML page, or the API's JSON error under `/api/`.
-async fn not_found(uri: Uri, headers: axum::http::HeaderMap) -> Response {
-    if uri.path().starts_with("/api/") {
-        return ApiError::not_found(format!("no route {}", uri.path())).into_response();
-    }
+/// An unknown page.
+pub async fn not_found(uri: Uri, headers: axum::http::HeaderMap) -> Response {
     let theme = session::cookie(&headers, "dv_theme").filter(|t| matches!(*t, "light" | "dark"));
     let body = format!(
         r#"<div class="error-page"><p class="code">404</p><h1>Page not found</h1><p>There is no page at <code>{}</code>.</p><p class="links"><a href="/">Dashboard</a> · <a href="/devices">Devices</a></p></div>"#,

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Admin, ApiError, ApiResult, Authed, Shared, id_of, merge_patch, parse_body, query_of};
-use crate::scheduler;
+use devicevault_pipeline::scheduler;
 
 type IdPath = Result<Path<i64>, PathRejection>;
 type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -170,7 +170,7 @@ async fn list(
     };
     Ok(axum::Json(super::paginated(
         &uri,
-        state.access.public_url.as_deref(),
+        state.public_url.as_deref(),
         paging,
         listed,
         |v| v,

@@ -11,7 +11,7 @@ use devicevault_db::dashboard::{Activity, DayOutcomes};
 use super::html::{self, Nav, enc, esc, heading};
 use super::session::Session;
 use super::{WebResult, html_page};
-use crate::api::Shared;
+use crate::Shared;
 
 /// Seconds between automatic refreshes of the dashboard.
 const REFRESH_SECS: u32 = 30;

@@ -3,10 +3,10 @@
 
 use std::net::SocketAddr;
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, Request, header};
 use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
+use hyper::{HeaderMap, Method, Request, header};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 

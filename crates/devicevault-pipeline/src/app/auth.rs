@@ -69,26 +69,27 @@ pub fn new_password() -> String {
         .collect()
 }
 
-/// Makes a token of `kind` for `user_id` and returns its secret (the
-/// database keeps only the digest).
+/// Makes a token of `kind` for `user_id`; returns it as lists show it and
+/// its secret (the database keeps only the digest).
 pub async fn issue_token(
     db: &devicevault_db::Db,
     user_id: i64,
     kind: devicevault_db::TokenKind,
     name: Option<&str>,
     expires_at: Option<devicevault_core::Timestamp>,
-) -> Result<String, devicevault_db::DbError> {
+) -> Result<(devicevault_db::TokenInfo, String), devicevault_db::DbError> {
     let secret = new_token();
     let digest = token_digest(&secret);
-    db.add_token(devicevault_db::NewToken {
-        user_id,
-        digest: &digest,
-        kind,
-        name,
-        expires_at,
-    })
-    .await?;
-    Ok(secret)
+    let info = db
+        .add_token(devicevault_db::NewToken {
+            user_id,
+            digest: &digest,
+            kind,
+            name,
+            expires_at,
+        })
+        .await?;
+    Ok((info, secret))
 }
 
 /// What the database keeps of a token.

@@ -5,12 +5,9 @@
 mod backups;
 mod inventory;
 mod schedules;
-pub(crate) mod tokens;
-pub use backups::MASKED_HEADER;
-pub use tokens::expiry_in_days;
+mod tokens;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -19,113 +16,17 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use devicevault_collect::DriverSet;
-use devicevault_core::SealingKey;
-use devicevault_db::{Db, DbError, Listed, Page, Scope, TokenInfo, TokenPolicy, TokenUse, User};
-use devicevault_storage::StorageRoots;
+use devicevault_db::{DbError, Listed, Page, Scope, TokenInfo, TokenUse, User};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::auth;
-use crate::login::{LoginError, LoginGuard};
-use crate::pipeline::Pipeline;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Db,
-    pub pipeline: Arc<dyn Pipeline>,
-    pub key: SealingKey,
-    pub drivers: Arc<DriverSet>,
-    pub access: Access,
-    /// The directories locations must be under, when this process knows
-    /// them (`DEVICEVAULT_STORAGE_ROOTS`); a location elsewhere is refused
-    /// when it is saved, not only by the storage worker.
-    pub storage_roots: Option<StorageRoots>,
-}
-
-/// How clients sign in and how the server names itself to them.
-#[derive(Debug, Clone)]
-pub struct Access {
-    pub login: LoginGuard,
-    pub tokens: TokenPolicy,
-    /// `DEVICEVAULT_PUBLIC_URL`: absolute links start with it; without it,
-    /// links are relative (never built from the request's `Host`).
-    pub public_url: Option<String>,
-    /// Cookies are `Secure`: TLS is on or the public URL is https.
-    pub secure_cookies: bool,
-}
-
-impl Access {
-    /// Sign-in rules and names from the settings.
-    pub fn from_settings(s: &crate::Settings) -> Self {
-        Self {
-            login: LoginGuard::new(s.login_concurrency),
-            tokens: TokenPolicy {
-                login_idle: s.login_token_ttl,
-                ..TokenPolicy::default()
-            },
-            public_url: s.public_url.clone(),
-            secure_cookies: s.secure_cookies(),
-        }
-    }
-}
-
-/// The listener's TLS and limits from the settings (the certificate is
-/// read here, so a bad one stops the start with its reason).
-pub fn http_options(
-    s: &crate::Settings,
-) -> Result<crate::http_server::HttpOptions, crate::http_server::TlsError> {
-    Ok(crate::http_server::HttpOptions {
-        tls: s.tls.as_ref().map(|t| t.load()).transpose()?,
-        max_connections: s.max_connections,
-        header_read_timeout: s.header_read_timeout,
-    })
-}
-
-/// Serves the API and the web UI until `stop`, and forgets dead tokens and
-/// stale failed-login records every hour meanwhile.
-pub async fn serve(
-    state: Shared,
-    listener: tokio::net::TcpListener,
-    opts: crate::http_server::HttpOptions,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    let housekeeping = {
-        let (db, policy, stop) = (state.db.clone(), state.access.tokens, stop.clone());
-        tokio::spawn(async move {
-            loop {
-                let now = devicevault_core::Timestamp::now();
-                if let Err(e) = db.prune_tokens(now, &policy).await {
-                    tracing::warn!(error = %e, "forgetting expired tokens failed");
-                }
-                let day_ago = devicevault_core::Timestamp::from_datetime(
-                    now.as_datetime() - time::Duration::DAY,
-                );
-                if let Err(e) = db.prune_login_throttle(day_ago).await {
-                    tracing::warn!(error = %e, "forgetting old failed logins failed");
-                }
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
-                }
-            }
-        })
-    };
-    crate::http_server::serve(listener, router(state), opts, stop).await;
-    let _ = housekeeping.await;
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").finish_non_exhaustive()
-    }
-}
-
-pub type Shared = Arc<AppState>;
+use crate::Shared;
+use devicevault_pipeline::app::auth;
+use devicevault_pipeline::app::login::LoginError;
 
 /// The API's routes.
-pub fn router(state: Shared) -> Router {
+pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/health/", get(health))
         .route("/api/auth/login/", post(login))
@@ -134,9 +35,6 @@ pub fn router(state: Shared) -> Router {
         .merge(backups::routes())
         .merge(schedules::routes())
         .merge(tokens::routes())
-        .merge(crate::web::routes())
-        .fallback(not_found_route)
-        .with_state(state)
 }
 
 // ---- errors ----------------------------------------------------------------
@@ -219,7 +117,8 @@ impl From<DbError> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-async fn not_found_route(uri: Uri) -> ApiError {
+/// An unknown path under `/api/`.
+pub async fn not_found_route(uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route {}", uri.path()))
 }
 
@@ -278,7 +177,7 @@ impl FromRequestParts<Shared> for Authed {
                 &auth::token_digest(token),
                 TokenUse::Api,
                 devicevault_core::Timestamp::now(),
-                &state.access.tokens,
+                &state.tokens,
             )
             .await?;
         match found {
@@ -449,7 +348,7 @@ where
     let listed = fetch(paging.db()).await?;
     Ok(axum::Json(paginated(
         uri,
-        state.access.public_url.as_deref(),
+        state.public_url.as_deref(),
         paging,
         listed,
         render,
@@ -521,7 +420,6 @@ async fn login(State(state): State<Shared>, parts: Parts, body: axum::body::Byte
     };
     let addr = crate::http_server::client_addr(&parts).ip();
     let user = match state
-        .access
         .login
         .check(&state.db, &username, &password, addr, "api")
         .await
@@ -549,7 +447,7 @@ async fn login(State(state): State<Shared>, parts: Parts, body: axum::body::Byte
         "token": token,
         "username": user.username,
         "is_admin": user.is_admin,
-        "expires_after_idle_s": state.access.tokens.login_idle.as_secs(),
+        "expires_after_idle_s": state.tokens.login_idle.as_secs(),
     }))
     .into_response()
 }

@@ -16,8 +16,8 @@ use super::diff::{self, Diff};
 use super::html::{self, Ctx, Nav, enc, esc, heading, notice};
 use super::session::{Session, check_device, check_visible};
 use super::{WebError, WebResult, html_page, query};
-use crate::api::Shared;
-use crate::reading::{self, DISPLAY_CAP, ReadFailure, Readable};
+use crate::Shared;
+use devicevault_pipeline::app::reading::{self, DISPLAY_CAP, ReadFailure, Readable};
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -32,7 +32,7 @@ pub(super) fn routes() -> Router<Shared> {
 const VERSIONS_PER_PAGE: i64 = 50;
 
 /// Reads a stored version as the signed-in user may see it (secrets
-/// masked unless they have `view_secrets`; see [`crate::reading`]).
+/// masked unless they have `view_secrets`; see [`devicevault_pipeline::app::reading`]).
 async fn read(state: &Shared, ctx: &Ctx, s: &StoredBackup) -> WebResult<Readable> {
     reading::read_for(state, &ctx.user, s).await.map_err(|e| {
         let (status, title) = match e {
@@ -412,7 +412,7 @@ async fn download(
         &format!("{stem}-{}{masked}.{ext}", short_stamp(&s.timestamp)),
     )?;
     r.headers_mut().insert(
-        crate::api::MASKED_HEADER,
+        crate::MASKED_HEADER,
         HeaderValue::from_static(if readable.masked { "true" } else { "false" }),
     );
     Ok(r)

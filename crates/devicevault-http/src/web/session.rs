@@ -25,9 +25,9 @@ use sha2::Digest as _;
 
 use super::WebError;
 use super::html::{self, Ctx, Nav, esc};
-use crate::api::Shared;
-use crate::auth;
-use crate::login::LoginError;
+use crate::Shared;
+use devicevault_pipeline::app::auth;
+use devicevault_pipeline::app::login::LoginError;
 
 pub const SESSION_COOKIE: &str = "dv_session";
 const LOGIN_COOKIE: &str = "dv_login";
@@ -87,7 +87,7 @@ fn secure(state: &Shared, headers: &HeaderMap) -> &'static str {
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("https"));
-    if state.access.secure_cookies || proxied_https {
+    if state.secure_cookies || proxied_https {
         "; Secure"
     } else {
         ""
@@ -126,7 +126,7 @@ async fn session_of(parts: &Parts, state: &Shared) -> Result<Option<Ctx>, WebErr
             &sha256_hex(token),
             TokenUse::Session,
             Timestamp::now(),
-            &state.access.tokens,
+            &state.tokens,
         )
         .await?;
     let Some((user, session)) = found else {
@@ -436,7 +436,6 @@ pub async fn login(State(state): State<Shared>, parts: Parts, body: Bytes) -> Re
     }
     let addr = crate::http_server::client_addr(&parts).ip();
     let checked = state
-        .access
         .login
         .check(&state.db, &username, form.get("password"), addr, "web")
         .await;
@@ -497,11 +496,7 @@ pub async fn login(State(state): State<Shared>, parts: Parts, body: Bytes) -> Re
         return WebError::from(e).into_response();
     }
     // Dead sessions and tokens of everyone go when someone signs in.
-    if let Err(e) = state
-        .db
-        .prune_tokens(Timestamp::now(), &state.access.tokens)
-        .await
-    {
+    if let Err(e) = state.db.prune_tokens(Timestamp::now(), &state.tokens).await {
         tracing::warn!(error = %e, "forgetting expired tokens failed");
     }
     tracing::info!(user = %user.username, address = %addr, "web login");

@@ -14,8 +14,8 @@ use devicevault_collect::Driver;
 use devicevault_core::Status;
 use devicevault_db::{StoredBackup, User};
 
-use crate::api::Shared;
-use crate::pipeline::ReadRequest;
+use super::App;
+use crate::requests::ReadRequest;
 
 /// Configurations larger than this are offered as a download instead of
 /// being rendered in a page.
@@ -45,12 +45,12 @@ pub struct Readable {
 }
 
 /// The full content of a stored backup, through its storage worker.
-pub async fn read_stored(state: &Shared, s: &StoredBackup) -> Result<Vec<u8>, ReadFailure> {
+pub async fn read_stored(app: &App, s: &StoredBackup) -> Result<Vec<u8>, ReadFailure> {
     if s.status != Status::Success {
         return Err(ReadFailure::NothingStored(s.id));
     }
     let location_id = s.location_id.ok_or(ReadFailure::NoLocation(s.id))?;
-    let location = state
+    let location = app
         .db
         .location(location_id)
         .await
@@ -58,7 +58,7 @@ pub async fn read_stored(state: &Shared, s: &StoredBackup) -> Result<Vec<u8>, Re
             id: location_id,
             reason: e.to_string(),
         })?;
-    state
+    app
         .pipeline
         .read(ReadRequest {
             storage_backend: s.storage_backend,
@@ -75,19 +75,15 @@ pub async fn read_stored(state: &Shared, s: &StoredBackup) -> Result<Vec<u8>, Re
 }
 
 /// The content of a stored backup as `user` may see it.
-pub async fn read_for(
-    state: &Shared,
-    user: &User,
-    s: &StoredBackup,
-) -> Result<Readable, ReadFailure> {
+pub async fn read_for(app: &App, user: &User, s: &StoredBackup) -> Result<Readable, ReadFailure> {
     if user.sees_secrets() {
         return Ok(Readable {
-            content: read_stored(state, s).await?,
+            content: read_stored(app, s).await?,
             masked: false,
         });
     }
-    let driver = masking_driver(state, s).await?;
-    let content = read_stored(state, s).await?;
+    let driver = masking_driver(app, s).await?;
+    let content = read_stored(app, s).await?;
     let text = String::from_utf8(content).map_err(|_| {
         ReadFailure::CannotMask(format!(
             "backup {} is not text, so its secrets cannot be masked; an administrator can grant you view_secrets",
@@ -103,7 +99,7 @@ pub async fn read_for(
 /// The driver whose rules mask a backup of its device, or why there is
 /// none (checked before anything is read).
 async fn masking_driver(
-    state: &Shared,
+    app: &App,
     s: &StoredBackup,
 ) -> Result<std::sync::Arc<Driver>, ReadFailure> {
     if s.is_binary {
@@ -112,12 +108,12 @@ async fn masking_driver(
             s.id
         )));
     }
-    let device = state
+    let device = app
         .db
         .device(s.device_id)
         .await
         .map_err(|e| ReadFailure::CannotMask(format!("device {}: {e}", s.device_id)))?;
-    state.drivers.get(&device.fields.driver).map_err(|_| {
+    app.drivers.get(&device.fields.driver).map_err(|_| {
         ReadFailure::CannotMask(format!(
             "the driver {:?} of device {} is not installed, so its secret rules are unknown",
             device.fields.driver, s.device_id

@@ -5,7 +5,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::http_server::TlsFiles;
+/// Certificate chain and key files (PEM), as `DEVICEVAULT_TLS_CERT` and
+/// `DEVICEVAULT_TLS_KEY` name them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
 
 /// Why the settings could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +56,12 @@ pub struct Settings {
     pub storage_retry_base: Duration,
     /// How often the scheduler looks for due schedules.
     pub scheduler_tick: Duration,
+    /// `DEVICEVAULT_CONNECT_TIMEOUT`: TCP connect, SSH handshake and login
+    /// of a collection.
+    pub connect_timeout: Duration,
+    /// Retries of a transient collection failure; its first delay is
+    /// `DEVICEVAULT_RETRY_BASE_MS`, like the stores'.
+    pub collect_retry: devicevault_collect::RetryPolicy,
     /// `DEVICEVAULT_MAX_CONFIG_BYTES`: the largest configuration a device
     /// may send unless its device type or driver says otherwise.
     pub max_config_bytes: u64,
@@ -91,8 +103,10 @@ impl Default for Settings {
             storage_retries: 3,
             storage_retry_base: Duration::from_secs(1),
             scheduler_tick: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(10),
+            collect_retry: devicevault_collect::RetryPolicy::default(),
             max_config_bytes: 16 << 20,
-            login_concurrency: crate::login::LoginGuard::default_concurrency(),
+            login_concurrency: crate::app::login::LoginGuard::default_concurrency(),
             login_token_ttl: Duration::from_secs(12 * 3600),
             public_url: None,
             tls: None,
@@ -185,6 +199,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
 impl Settings {
     /// Defaults overridden by the environment: `DEVICEVAULT_RESULTS_STREAM`,
     /// `DEVICEVAULT_STORAGE_RESULTS_STREAM`, `DEVICEVAULT_JOB_DEADLINE_S`,
+    /// `DEVICEVAULT_CONNECT_TIMEOUT`,
     /// `DEVICEVAULT_SWEEP_INTERVAL_S`, `DEVICEVAULT_RECLAIM_IDLE_S`,
     /// `DEVICEVAULT_RETRY_BASE_MS` (the first retry delay of collections
     /// and stores), `DEVICEVAULT_MAX_CONFIG_BYTES`,
@@ -211,6 +226,8 @@ impl Settings {
         let mut ms = s.storage_retry_base.as_millis() as u64;
         v.number("DEVICEVAULT_RETRY_BASE_MS", 0, &mut ms)?;
         s.storage_retry_base = Duration::from_millis(ms);
+        s.collect_retry.base_delay = s.storage_retry_base;
+        v.duration("DEVICEVAULT_CONNECT_TIMEOUT", &mut s.connect_timeout)?;
         v.number(
             "DEVICEVAULT_MAX_CONFIG_BYTES",
             1024,

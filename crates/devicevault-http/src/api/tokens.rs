@@ -22,22 +22,19 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use devicevault_core::Timestamp;
-use devicevault_db::{Listed, NewToken, TokenInfo, TokenKind};
+use devicevault_db::{Listed, TokenInfo};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
 use super::{Admin, ApiError, ApiResult, Authed, Shared, id_of, int_param, parse_body, query_of};
-use crate::auth;
+use devicevault_pipeline::app::auth;
+use devicevault_pipeline::app::tokens::{
+    DEFAULT_TOKEN_DAYS, check_token_name, expiry_in_days, make_named_token,
+};
 
 type IdPath = Result<Path<i64>, PathRejection>;
 type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
-
-/// Lifetime of a named token when the request does not say.
-pub const DEFAULT_TOKEN_DAYS: i64 = 90;
-/// The longest lifetime a named token may ask for (ten years).
-pub const MAX_TOKEN_DAYS: i64 = 3650;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -51,7 +48,7 @@ pub(super) fn routes() -> Router<Shared> {
         )
 }
 
-pub(crate) fn token_json(t: &TokenInfo) -> Value {
+fn token_json(t: &TokenInfo) -> Value {
     json!({
         "id": t.id,
         "user": t.user_id,
@@ -62,48 +59,6 @@ pub(crate) fn token_json(t: &TokenInfo) -> Value {
         "last_used_at": t.last_used_at,
         "expires_at": t.expires_at,
     })
-}
-
-/// The expiry of a named token asked to live `days` (`None`: never).
-pub fn expiry_in_days(days: Option<i64>) -> Result<Option<Timestamp>, String> {
-    match days {
-        None => Ok(None),
-        Some(d) if (1..=MAX_TOKEN_DAYS).contains(&d) => Ok(Some(Timestamp::from_datetime(
-            Timestamp::now().as_datetime() + time::Duration::days(d),
-        ))),
-        Some(_) => Err(format!(
-            "must be between 1 and {MAX_TOKEN_DAYS} days, or null for a token that never expires"
-        )),
-    }
-}
-
-/// A token name: what a person will recognise in a list.
-pub fn check_token_name(name: &str) -> Result<String, String> {
-    devicevault_core::Name::parse(name)
-        .map(|n| n.into_string())
-        .map_err(|e| e.to_string())
-}
-
-/// Makes a named token for `user_id`; returns it and its secret.
-pub async fn make_named_token(
-    state: &Shared,
-    user_id: i64,
-    name: &str,
-    expires_at: Option<Timestamp>,
-) -> ApiResult<(TokenInfo, String)> {
-    let secret = auth::new_token();
-    let digest = auth::token_digest(&secret);
-    let t = state
-        .db
-        .add_token(NewToken {
-            user_id,
-            digest: &digest,
-            kind: TokenKind::Named,
-            name: Some(name),
-            expires_at,
-        })
-        .await?;
-    Ok((t, secret))
 }
 
 async fn create(auth: Authed, State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
@@ -228,7 +183,6 @@ async fn change_password(
     // stolen token must not become a password-guessing oracle.
     let addr = crate::http_server::client_addr(&parts).ip();
     if let Err(e) = state
-        .access
         .login
         .check(
             &state.db,
@@ -240,7 +194,7 @@ async fn change_password(
         .await
     {
         return match e {
-            crate::login::LoginError::Invalid => {
+            devicevault_pipeline::app::login::LoginError::Invalid => {
                 ApiError::fields(vec![("current_password", "is not your password".into())])
                     .into_response()
             }

@@ -14,8 +14,8 @@ use devicevault_db::{BackupJob, DeviceBackupResult, StoredBackup};
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiResult, Authed, Shared, id_of, int_param, query_of};
-use crate::reading::{self, ReadFailure};
-use crate::roles::dispatcher::DispatchError;
+use devicevault_pipeline::app::reading::{self, ReadFailure};
+use devicevault_pipeline::roles::dispatcher::DispatchError;
 
 type IdPath = Result<Path<i64>, PathRejection>;
 type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;

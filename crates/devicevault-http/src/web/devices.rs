@@ -16,8 +16,8 @@ use super::html::{
 };
 use super::session::{AdminPosted, AdminSession, Form, Posted, Session, check_device, wants_json};
 use super::{WebError, WebResult, html_page, query};
-use crate::api::Shared;
-use crate::roles::dispatcher::DispatchError;
+use crate::Shared;
+use devicevault_pipeline::roles::dispatcher::DispatchError;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()

@@ -13,7 +13,7 @@
 //!   flight finish.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,35 +40,28 @@ pub enum TlsError {
     Config(String),
 }
 
-/// Certificate chain and key files (PEM), as `DEVICEVAULT_TLS_CERT` and
-/// `DEVICEVAULT_TLS_KEY` name them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
-    pub cert: PathBuf,
-    pub key: PathBuf,
-}
+pub use devicevault_pipeline::settings::TlsFiles;
 
-impl TlsFiles {
-    /// Loads the files into a server configuration (HTTP/1.1 over TLS 1.2+).
-    pub fn load(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-        let certs = load_certs(&self.cert)?;
-        let key = PrivateKeyDer::from_pem_file(&self.key).map_err(|e| TlsError::Key {
-            path: self.key.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        // ring is in the tree already (russh uses it); its provider lacks
-        // post-quantum key exchange, which rustls now flags.
-        #[allow(deprecated)]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::Config(e.to_string()))?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .map_err(|e| TlsError::Config(e.to_string()))?;
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Arc::new(cfg))
-    }
+/// Loads certificate and key files into a server configuration (HTTP/1.1
+/// over TLS 1.2+).
+pub fn load_tls(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let certs = load_certs(&files.cert)?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| TlsError::Key {
+        path: files.key.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    // ring is in the tree already (russh uses it); its provider lacks
+    // post-quantum key exchange, which rustls now flags.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
 }
 
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {

@@ -1,0 +1,38 @@
+//! The application layer: the operations the front ends call, written
+//! once. A handler of the API or the web UI parses its request, calls one
+//! of these, and renders the answer in its own format.
+
+pub mod auth;
+pub mod login;
+pub mod reading;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use devicevault_collect::DriverSet;
+use devicevault_core::SealingKey;
+use devicevault_db::{Db, TokenPolicy};
+use devicevault_storage::StorageRoots;
+
+use crate::requests::Pipeline;
+use login::LoginGuard;
+
+/// What the operations of the application reach.
+pub struct App {
+    pub db: Db,
+    pub pipeline: Arc<dyn Pipeline>,
+    pub key: SealingKey,
+    pub drivers: Arc<DriverSet>,
+    pub login: LoginGuard,
+    pub tokens: TokenPolicy,
+    /// The directories locations must be under, when this process knows
+    /// them (`DEVICEVAULT_STORAGE_ROOTS`); a location elsewhere is refused
+    /// when it is saved, not only by the storage worker.
+    pub storage_roots: Option<StorageRoots>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,31 @@
+//! DeviceVault's pipeline and its application layer — everything but the
+//! HTTP front ends and the process assembly.
+//!
+//! Every role is an async function that talks to the others only through
+//! the bus traits of [`devicevault_core::bus`] (a task bus and a result log)
+//! and to the database through [`devicevault_db::Db`]:
+//!
+//! - [`roles::dispatcher`] turns "back up this device" into a job row and a
+//!   `device.collect` task on `collector.group.<id>`, and re-dispatches jobs
+//!   that passed their deadline;
+//! - [`roles::collector`] logs in to devices and appends to `device:results`;
+//! - [`roles::device_results`] records collection outcomes and sends
+//!   `storage.store` to `storage.git` / `storage.fs`;
+//! - [`roles::storage_worker`] writes backups (group commits per repository)
+//!   and appends to `storage:results`, and answers `storage.read`;
+//! - [`roles::storage_results`] records `StoredBackup` rows;
+//! - [`scheduler`] runs cron schedules.
+//!
+//! [`app`] is the application layer the front ends (API, web UI, CLI) call,
+//! so that a rule is written once: sign-in and tokens, reading a stored
+//! configuration as a user may see it. This crate knows nothing of HTTP.
+
+pub mod app;
+pub mod collect_job;
+pub mod keyfile;
+pub mod requests;
+pub mod roles;
+pub mod scheduler;
+pub mod settings;
+
+pub use settings::Settings;

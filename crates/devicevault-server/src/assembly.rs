@@ -1,0 +1,155 @@
+//! One assembly of DeviceVault's parts, generic over the bus traits, used
+//! by embedded `serve` (in-process bus) and by every distributed role
+//! (RabbitMQ and Redis) alike: the same settings build the same collector,
+//! storage worker, consumers, dispatcher and application, so the two
+//! deployments cannot drift apart.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use devicevault_collect::{CollectOptions, DriverSet, KnownHosts};
+use devicevault_core::SealingKey;
+use devicevault_core::bus::{ResultLog, TaskBus};
+use devicevault_db::TokenPolicy;
+use devicevault_db::{Db, DbError};
+use devicevault_http::{AppState, Shared};
+use devicevault_pipeline::Settings;
+use devicevault_pipeline::app::App;
+use devicevault_pipeline::app::auth;
+use devicevault_pipeline::app::login::LoginGuard;
+use devicevault_pipeline::requests::BusPipeline;
+use devicevault_pipeline::roles::collector::Collector;
+use devicevault_pipeline::roles::device_results::DeviceResults;
+use devicevault_pipeline::roles::dispatcher::Dispatcher;
+use devicevault_pipeline::roles::storage_results::StorageResults;
+use devicevault_pipeline::roles::storage_worker::StorageWorker;
+
+/// Why a part could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum AssemblyError {
+    #[error("drivers: {0}")]
+    Drivers(String),
+    #[error("SSH host-key pins: {0}")]
+    KnownHosts(String),
+    #[error("creating the first admin failed: {0}")]
+    FirstAdmin(String),
+}
+
+/// The built-in drivers plus those of `dir`: every process that names
+/// drivers (collectors, the API that validates devices) reads the same.
+pub fn drivers(dir: Option<&Path>) -> Result<Arc<DriverSet>, AssemblyError> {
+    let set = match dir {
+        Some(dir) => {
+            DriverSet::with_user_dir(dir).map_err(|e| AssemblyError::Drivers(e.to_string()))?
+        }
+        None => DriverSet::builtin(),
+    };
+    Ok(Arc::new(set))
+}
+
+/// A collector: pins in `<data dir>/known_hosts`, the settings' timeouts,
+/// retries and concurrency.
+pub fn collector<L: ResultLog>(
+    log: L,
+    key: SealingKey,
+    drivers: Arc<DriverSet>,
+    data_dir: &Path,
+    settings: &Arc<Settings>,
+) -> Result<Arc<Collector<L>>, AssemblyError> {
+    let known_hosts = KnownHosts::open(&data_dir.join("known_hosts"))
+        .map_err(|e| AssemblyError::KnownHosts(e.to_string()))?;
+    let mut options = CollectOptions::new(Arc::new(known_hosts));
+    options.connect_timeout = settings.connect_timeout;
+    Ok(Arc::new(Collector {
+        log,
+        key,
+        drivers,
+        options,
+        retry: settings.collect_retry,
+        slots: Arc::new(tokio::sync::Semaphore::new(
+            settings.collector_concurrency.max(1),
+        )),
+        devices: Default::default(),
+        settings: settings.clone(),
+    }))
+}
+
+/// A storage worker writing results to `log`.
+pub fn storage_worker<L: ResultLog>(log: L, settings: &Arc<Settings>) -> Arc<StorageWorker<L>> {
+    Arc::new(StorageWorker::new(log, settings.clone()))
+}
+
+/// The consumer of collection results.
+pub fn device_results<B: TaskBus>(db: Db, bus: B, settings: &Arc<Settings>) -> DeviceResults<B> {
+    DeviceResults {
+        db,
+        bus,
+        settings: settings.clone(),
+    }
+}
+
+/// The consumer of storage results.
+pub fn storage_results(db: Db) -> StorageResults {
+    StorageResults { db }
+}
+
+/// The dispatcher of backup jobs.
+pub fn dispatcher<B: TaskBus>(db: Db, bus: B, settings: &Arc<Settings>) -> Dispatcher<B> {
+    Dispatcher::new(db, bus, settings.clone())
+}
+
+/// The application layer over `bus`.
+pub fn app<B: TaskBus>(
+    db: Db,
+    bus: B,
+    key: SealingKey,
+    drivers: Arc<DriverSet>,
+    settings: &Arc<Settings>,
+) -> Arc<App> {
+    Arc::new(App {
+        pipeline: Arc::new(BusPipeline {
+            dispatcher: dispatcher(db.clone(), bus.clone(), settings),
+            bus,
+            settings: settings.clone(),
+        }),
+        db,
+        key,
+        drivers,
+        login: LoginGuard::new(settings.login_concurrency),
+        tokens: TokenPolicy {
+            login_idle: settings.login_token_ttl,
+            ..TokenPolicy::default()
+        },
+        storage_roots: settings.storage_roots.clone(),
+    })
+}
+
+/// What the HTTP front ends hold.
+pub fn http_state(app: Arc<App>, settings: &Settings) -> Shared {
+    Arc::new(AppState {
+        app,
+        public_url: settings.public_url.clone(),
+        secure_cookies: settings.secure_cookies(),
+    })
+}
+
+/// Creates the user `admin` with a random password when no user exists;
+/// returns the credentials to show once.
+pub async fn create_first_admin(db: &Db) -> Result<Option<(String, String)>, AssemblyError> {
+    let users = db
+        .count_users()
+        .await
+        .map_err(|e| AssemblyError::FirstAdmin(e.to_string()))?;
+    if users > 0 {
+        return Ok(None);
+    }
+    let password = auth::new_password();
+    let hash =
+        auth::hash_password(&password).map_err(|e| AssemblyError::FirstAdmin(e.to_string()))?;
+    match db.create_user("admin", &hash, true).await {
+        Ok(_) => Ok(Some(("admin".into(), password))),
+        // Another process created it first.
+        Err(DbError::Conflict(_)) => Ok(None),
+        Err(e) => Err(AssemblyError::FirstAdmin(e.to_string())),
+    }
+}
