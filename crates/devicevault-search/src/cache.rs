@@ -228,7 +228,9 @@ mod tests {
 
     fn doc(id: i64, size: usize) -> Arc<Document> {
         let at = Timestamp::parse("2026-01-12T12:34:56.789Z").unwrap();
-        Arc::new(Document::new(id, at, vec![b'x'; size], |t| Cow::Borrowed(t)))
+        Arc::new(Document::new(id, at, vec![b'x'; size], |t| {
+            Cow::Borrowed(t)
+        }))
     }
 
     fn target(device: i64, stored_backup_id: i64) -> Target {

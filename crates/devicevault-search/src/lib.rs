@@ -77,6 +77,7 @@
 pub mod cache;
 pub mod compliance;
 pub mod document;
+mod prefilter;
 pub mod query;
 pub mod search;
 
@@ -90,5 +91,6 @@ pub use query::{
     Query, QueryError, QuerySpec,
 };
 pub use search::{
-    DeviceMatches, MAX_PAGE_SIZE, Match, Page, SearchResults, search, search_with_threads,
+    DeviceMatches, MAX_PAGE_SIZE, Match, Page, SearchError, SearchOptions, SearchResults, search,
+    search_with,
 };

@@ -3,6 +3,8 @@
 use grep_regex::{ErrorKind, RegexMatcher, RegexMatcherBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::prefilter::Required;
+
 /// The longest pattern accepted, in bytes.
 pub const MAX_PATTERN_BYTES: usize = 1024;
 /// The most context lines accepted on either side of a match.
@@ -100,6 +102,8 @@ pub enum QueryError {
 pub struct Query {
     spec: QuerySpec,
     matcher: RegexMatcher,
+    /// What every match contains, so a document without it is skipped.
+    required: Required,
 }
 
 impl Query {
@@ -157,7 +161,12 @@ impl Query {
                     _ => e.to_string(),
                 },
             })?;
-        Ok(Self { spec, matcher })
+        let required = Required::of(&spec);
+        Ok(Self {
+            spec,
+            matcher,
+            required,
+        })
     }
 
     /// A literal, case-sensitive query for `pattern`.
@@ -177,6 +186,12 @@ impl Query {
 
     pub(crate) fn matcher(&self) -> &RegexMatcher {
         &self.matcher
+    }
+
+    /// False when `text` cannot hold a match: it lacks a literal every
+    /// match contains (see the `prefilter` module).
+    pub(crate) fn may_match(&self, text: &[u8]) -> bool {
+        self.required.may_match(text)
     }
 }
 

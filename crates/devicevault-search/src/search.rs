@@ -2,7 +2,8 @@
 //! matching lines of one page of them.
 
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use devicevault_core::Timestamp;
 use grep_matcher::LineTerminator;
@@ -78,7 +79,41 @@ pub struct Match {
     pub context_after: Vec<String>,
 }
 
-/// Searches `candidates` with the threads the machine has.
+/// How a search may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchOptions {
+    /// Threads for the first phase (default: the machine's cores).
+    pub threads: NonZeroUsize,
+    /// Give up after this long. A regex whose literals are on nearly every
+    /// line can take seconds over a fleet; the API should bound what one
+    /// request may take of a machine that also collects and stores.
+    pub time_limit: Option<Duration>,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        Self {
+            threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
+            time_limit: None,
+        }
+    }
+}
+
+/// Why a search gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SearchError {
+    #[error(
+        "the search was stopped after {limit:?}, having searched {searched} of {candidates} devices; narrow the pattern or the device filters"
+    )]
+    TimeLimit {
+        limit: Duration,
+        searched: usize,
+        candidates: usize,
+    },
+}
+
+/// Searches `candidates` with the default [`SearchOptions`] (all cores,
+/// no time limit).
 ///
 /// `candidates` is the set the caller decided the user may see and asked
 /// for (scope and filters applied), each paired with the document of its
@@ -90,19 +125,25 @@ pub fn search(
     audience: Audience,
     page: Page,
 ) -> SearchResults {
-    let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
-    search_with_threads(candidates, query, audience, page, threads)
+    let options = SearchOptions::default();
+    match search_with(candidates, query, audience, page, &options) {
+        Ok(r) => r,
+        // Without a time limit there is no other outcome.
+        Err(SearchError::TimeLimit { .. }) => unreachable!("no time limit was set"),
+    }
 }
 
-/// [`search`] on at most `threads` threads (the bench compares).
-pub fn search_with_threads(
+/// [`search`] with options.
+pub fn search_with(
     candidates: &[Candidate],
     query: &Query,
     audience: Audience,
     page: Page,
-    threads: NonZeroUsize,
-) -> SearchResults {
-    let (mut selected, unsearchable) = select(candidates, query, audience, threads.get());
+    options: &SearchOptions,
+) -> Result<SearchResults, SearchError> {
+    let deadline = options.time_limit.map(|d| (d, Instant::now() + d));
+    let (mut selected, unsearchable) =
+        select(candidates, query, audience, options.threads.get(), deadline)?;
     selected.sort_unstable_by(|&a, &b| {
         let (a, b) = (&candidates[a].device, &candidates[b].device);
         a.name.cmp(&b.name).then(a.id.cmp(&b.id))
@@ -130,12 +171,12 @@ pub fn search_with_threads(
             }
         })
         .collect();
-    SearchResults {
+    Ok(SearchResults {
         total_devices: selected.len(),
         searched_devices: candidates.len() - unsearchable,
         unsearchable_devices: unsearchable,
         results,
-    }
+    })
 }
 
 /// Indexes of the selected candidates, and how many were unsearchable.
@@ -144,44 +185,66 @@ fn select(
     query: &Query,
     audience: Audience,
     threads: usize,
-) -> (Vec<usize>, usize) {
+    deadline: Option<(Duration, Instant)>,
+) -> Result<(Vec<usize>, usize), SearchError> {
     let threads = threads.min(candidates.len().div_ceil(CHUNK)).max(1);
     let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let expired = AtomicBool::new(false);
     let run = || {
         let mut worker = Worker::new();
         let mut selected = Vec::new();
         let mut unsearchable = 0;
         loop {
+            if expired.load(Ordering::Relaxed)
+                || deadline.is_some_and(|(_, at)| Instant::now() >= at)
+            {
+                expired.store(true, Ordering::Relaxed);
+                break;
+            }
             let start = next.fetch_add(CHUNK, Ordering::Relaxed);
             if start >= candidates.len() {
                 break;
             }
-            for (i, c) in candidates.iter().enumerate().skip(start).take(CHUNK) {
+            let chunk = candidates.iter().enumerate().skip(start).take(CHUNK);
+            let mut n = 0;
+            for (i, c) in chunk {
+                n += 1;
                 match worker.has_match(c, query, audience) {
                     Some(found) if found != query.spec().negate => selected.push(i),
                     Some(_) => {}
                     None => unsearchable += 1,
                 }
             }
+            done.fetch_add(n, Ordering::Relaxed);
         }
         (selected, unsearchable)
     };
-    if threads == 1 {
-        return run();
+    let (selected, unsearchable) = if threads == 1 {
+        run()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads).map(|_| s.spawn(run)).collect();
+            let mut selected = Vec::with_capacity(candidates.len());
+            let mut unsearchable = 0;
+            for h in handles {
+                // A panic in a worker is a bug; surface it rather than
+                // answer with a partial result.
+                let (s, u) = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                selected.extend(s);
+                unsearchable += u;
+            }
+            (selected, unsearchable)
+        })
+    };
+    if let Some((limit, _)) = deadline.filter(|_| expired.load(Ordering::Relaxed)) {
+        return Err(SearchError::TimeLimit {
+            limit,
+            searched: done.load(Ordering::Relaxed),
+            candidates: candidates.len(),
+        });
     }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|_| s.spawn(run)).collect();
-        let mut selected = Vec::with_capacity(candidates.len());
-        let mut unsearchable = 0;
-        for h in handles {
-            // A panic in a worker is a bug; surface it rather than
-            // answer with a partial result.
-            let (s, u) = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            selected.extend(s);
-            unsearchable += u;
-        }
-        (selected, unsearchable)
-    })
+    Ok((selected, unsearchable))
 }
 
 /// One thread's searchers (they keep buffers between searches).
@@ -212,6 +275,9 @@ impl Worker {
         let matcher = query.matcher();
         match c.document.view(audience)? {
             View::Plain(text) => {
+                if !query.may_match(text) {
+                    return Some(false);
+                }
                 let mut sink = FirstMatch::default();
                 self.plain.search_slice(matcher, text, &mut sink).ok()?;
                 Some(sink.found)
@@ -221,6 +287,9 @@ impl Worker {
                 index,
                 lines,
             } => {
+                if !query.may_match(content) && !lines.iter().any(|l| query.may_match(l)) {
+                    return Some(false);
+                }
                 // The full content, passing over the lines that masking
                 // changed (their secrets must not be matched) …
                 let mut sink = FirstMatch {

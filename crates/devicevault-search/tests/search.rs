@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use devicevault_core::Timestamp;
 use devicevault_search::{
-    Audience, Candidate, ContentCache, DeviceRef, Document, Page, Query, QuerySpec, SearchResults,
-    Target, search, search_with_threads,
+    Audience, Candidate, ContentCache, DeviceRef, Document, Page, Query, QuerySpec, SearchError,
+    SearchOptions, SearchResults, Target, search, search_with,
 };
 
 fn at() -> Timestamp {
@@ -281,20 +281,26 @@ fn many_threads_select_exactly_what_one_thread_selects() {
         })
         .collect();
     let q = Query::literal("ip http server").unwrap();
-    let one = search_with_threads(
+    let with = |threads| SearchOptions {
+        threads,
+        time_limit: None,
+    };
+    let one = search_with(
         &cands,
         &q,
         Audience::Masked,
         Page::first(1000),
-        NonZeroUsize::MIN,
-    );
-    let four = search_with_threads(
+        &with(NonZeroUsize::MIN),
+    )
+    .unwrap();
+    let four = search_with(
         &cands,
         &q,
         Audience::Masked,
         Page::first(1000),
-        NonZeroUsize::new(4).unwrap(),
-    );
+        &with(NonZeroUsize::new(4).unwrap()),
+    )
+    .unwrap();
     assert_eq!(one.total_devices, 72);
     assert_eq!(ids(&one), ids(&four));
 }
@@ -324,4 +330,56 @@ fn a_search_over_the_cache_reads_missing_devices_from_the_callers_loader() {
         Audience::Everything,
     );
     assert_eq!(ids(&r), [3, 2]);
+}
+
+#[test]
+fn a_regex_whose_literal_only_the_masked_text_holds_matches_for_the_reader() {
+    // The required literal `community <removed> R` is in no stored
+    // configuration, only in the reader's view: the whole-document check
+    // must look there too.
+    let f = fleet();
+    let spec = QuerySpec::regex(r"^snmp-server community <removed> R[OW]$");
+    assert_eq!(run(&f, spec.clone(), Audience::Masked).total_devices, 4);
+    assert_eq!(run(&f, spec, Audience::Everything).total_devices, 0);
+    let whole = Candidate {
+        device: DeviceRef::new(7, "whole"),
+        document: Arc::new(Document::new(
+            700,
+            at(),
+            b"a\nsnmp-server community x RO\n".to_vec(),
+            |t| Cow::Owned(t.replace("community x RO\n", "community <removed> RO\n\n")),
+        )),
+    };
+    let r = run(
+        &[whole],
+        QuerySpec::regex(r"community <removed> R[OW]"),
+        Audience::Masked,
+    );
+    assert_eq!(r.total_devices, 1, "a reader view kept whole is searched");
+}
+
+#[test]
+fn a_search_past_its_time_limit_is_an_error_not_a_partial_answer() {
+    let cands: Vec<_> = (0..200)
+        .map(|i| candidate(i, &format!("r{i:03}"), &config("r", "c", "")))
+        .collect();
+    let q = Query::literal("ip http server").unwrap();
+    let options = SearchOptions {
+        time_limit: Some(std::time::Duration::ZERO),
+        ..SearchOptions::default()
+    };
+    let err = search_with(&cands, &q, Audience::Everything, Page::first(10), &options).unwrap_err();
+    let SearchError::TimeLimit {
+        searched,
+        candidates,
+        ..
+    } = err.clone();
+    assert_eq!(candidates, 200);
+    assert!(searched < 200, "{err}");
+    assert!(err.to_string().contains("narrow the pattern"), "{err}");
+    let roomy = SearchOptions {
+        time_limit: Some(std::time::Duration::from_secs(60)),
+        ..SearchOptions::default()
+    };
+    assert!(search_with(&cands, &q, Audience::Everything, Page::first(10), &roomy).is_ok());
 }
