@@ -383,3 +383,21 @@ fn a_search_past_its_time_limit_is_an_error_not_a_partial_answer() {
     };
     assert!(search_with(&cands, &q, Audience::Everything, Page::first(10), &roomy).is_ok());
 }
+
+#[test]
+fn in_a_crlf_configuration_a_masked_line_matches_an_end_anchored_regex() {
+    let text = config("r1", "S3cr3t", "").replace('\n', "\r\n");
+    let cands = [candidate(1, "r1", &text)];
+    let r = run(
+        &cands,
+        QuerySpec::regex(r"^snmp-server community <removed> RO$"),
+        Audience::Masked,
+    );
+    assert_eq!(r.total_devices, 1);
+    assert_eq!(
+        r.results[0].matches[0].line,
+        "snmp-server community <removed> RO"
+    );
+    let r = run(&cands, QuerySpec::regex(r"S3cr3t RO$"), Audience::Masked);
+    assert_eq!(r.total_devices, 0);
+}
