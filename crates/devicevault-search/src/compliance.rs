@@ -14,6 +14,13 @@
 //! one interface (`ge-0/0/0 {` is indented, hence not a header). Rules for
 //! Junos that need a finer scope are written against `display set` output,
 //! where every statement is one full line (`^set interfaces \S+ disable`).
+//!
+//! A state computed on the full configuration says something about its
+//! secrets when the rule is about them ("must not contain `snmp-server
+//! community public`"), so only users with `view_secrets` should author
+//! rules evaluated with [`Rule::evaluate`]; [`Rule::evaluate_document`]
+//! with [`Audience::Masked`] gives a state and lines anyone who may see
+//! the device may read.
 
 use std::fmt;
 
