@@ -117,7 +117,8 @@ pub trait TaskBus: Clone + Send + Sync + 'static {
     -> impl Future<Output = Result<(), BusError>> + Send;
 
     /// Starts consuming `queue`. Unsettled deliveries of a dropped consumer
-    /// go back to the queue.
+    /// go back to the queue, even those a handler still holds: settling one
+    /// of those afterwards fails.
     fn consume(&self, queue: &str)
     -> impl Future<Output = Result<Self::Consumer, BusError>> + Send;
 
