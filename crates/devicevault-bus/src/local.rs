@@ -425,6 +425,13 @@ impl ResultLog for LocalLog {
         stream: &str,
         fields: Vec<(&'static str, String)>,
     ) -> Result<String, BusError> {
+        // As in Redis, where a stream entry cannot be empty: embedded mode
+        // must not accept what distributed mode refuses.
+        if fields.is_empty() {
+            return Err(BusError::Malformed(format!(
+                "a record for {stream} needs at least one field"
+            )));
+        }
         let fields = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         Ok(self.append_now(stream, fields))
     }
