@@ -533,3 +533,67 @@ impl ResultLog for LocalLog {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The in-process stream keeps a bounded history, but never drops an entry
+    /// that a group has not read or still holds pending.
+    #[tokio::test]
+    async fn streams_keep_a_bounded_history() {
+        let log = LocalLog::with_max_len(100);
+        let s = "bounded";
+        for i in 0..50 {
+            log.append(s, vec![("n", i.to_string())]).await.unwrap();
+        }
+        // The group has read nothing yet: nothing may be dropped.
+        for i in 50..500 {
+            log.append(s, vec![("n", i.to_string())]).await.unwrap();
+        }
+        assert_eq!(log.entries(s).len(), 500);
+        let first = log
+            .read(s, "g", "c", 1, Duration::from_millis(1))
+            .await
+            .unwrap();
+        let held = first[0].id.clone();
+        loop {
+            let batch = log
+                .read(s, "g", "c", 64, Duration::from_millis(1))
+                .await
+                .unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            for e in batch {
+                log.ack(s, "g", &e.id).await.unwrap();
+            }
+        }
+        for i in 500..700 {
+            log.append(s, vec![("n", i.to_string())]).await.unwrap();
+        }
+        // The first entry is still pending: it pins everything after it.
+        assert!(log.entries(s).iter().any(|e| e.id == held));
+        log.ack(s, "g", &held).await.unwrap();
+        let fresh = log
+            .read(s, "g", "c", 1000, Duration::from_millis(1))
+            .await
+            .unwrap();
+        assert_eq!(fresh.len(), 200, "unread entries are all still there");
+        for e in &fresh {
+            log.ack(s, "g", &e.id).await.unwrap();
+        }
+        log.append(s, vec![("n", "last".into())]).await.unwrap();
+        let kept = log.entries(s);
+        assert!(kept.len() <= 110, "history bounded: {}", kept.len());
+        assert!(!kept.iter().any(|e| e.id == held));
+        assert_eq!(kept.last().unwrap().fields["n"], "last");
+        // Reading continues where it was.
+        log.append(s, vec![("n", "next".into())]).await.unwrap();
+        let next = log
+            .read(s, "g", "c", 10, Duration::from_millis(1))
+            .await
+            .unwrap();
+        let names: Vec<&str> = next.iter().map(|e| e.fields["n"].as_str()).collect();
+        assert_eq!(names, ["last", "next"]);
+    }
+}
