@@ -1,7 +1,7 @@
 //! In-process task bus and result log.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use devicevault_core::bus::{
@@ -93,6 +93,7 @@ impl TaskBus for LocalBus {
             bus: self.clone(),
             queue: queue.to_owned(),
             notify,
+            out: Vec::new(),
         })
     }
 
@@ -118,11 +119,31 @@ impl TaskBus for LocalBus {
     }
 }
 
-/// Deliveries of one in-process queue.
+/// A delivered task until it is settled. The delivery's settle and its
+/// consumer share it: whichever takes it first decides, the settle to settle
+/// it, the consumer (when dropped) to hand it back to the queue.
+type Out = Arc<Mutex<Option<Task>>>;
+
+/// Deliveries of one in-process queue. Dropped, it hands back what it
+/// delivered and was not settled, even while a handler still holds it (as
+/// a broker does when a consumer's channel closes).
 pub struct LocalConsumer {
     bus: LocalBus,
     queue: String,
     notify: Arc<Notify>,
+    out: Vec<Weak<Mutex<Option<Task>>>>,
+}
+
+impl Drop for LocalConsumer {
+    fn drop(&mut self) {
+        // Newest first, each to the front: they go back in delivery order.
+        for out in self.out.drain(..).rev() {
+            let task = out.upgrade().and_then(|out| lock(&out).take());
+            if let Some(task) = task {
+                self.bus.push(&self.queue, task, true);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for LocalConsumer {
@@ -144,13 +165,17 @@ impl TaskConsumer for LocalConsumer {
                 .get_mut(&self.queue)
                 .and_then(|q| q.ready.pop_front());
             if let Some(task) = task {
+                // Settled deliveries are gone: forget them.
+                self.out.retain(|out| out.strong_count() > 0);
+                let out = Arc::new(Mutex::new(Some(task.clone())));
+                self.out.push(Arc::downgrade(&out));
                 return Ok(Delivery {
-                    task: task.clone(),
+                    task,
                     queue: self.queue.clone(),
                     settle: Box::new(LocalSettle {
                         bus: self.bus.clone(),
                         queue: self.queue.clone(),
-                        task: Some(task),
+                        task: out,
                     }),
                 });
             }
@@ -163,28 +188,42 @@ impl TaskConsumer for LocalConsumer {
 struct LocalSettle {
     bus: LocalBus,
     queue: String,
-    task: Option<Task>,
+    task: Out,
+}
+
+impl LocalSettle {
+    /// The task to settle, unless its consumer was dropped and handed it
+    /// back to the queue: then it is someone else's.
+    fn take(&self) -> Result<Task, BusError> {
+        lock(&self.task).take().ok_or_else(|| {
+            BusError::Unavailable(format!(
+                "the consumer of {} was dropped; the task went back to the queue",
+                self.queue
+            ))
+        })
+    }
 }
 
 impl Drop for LocalSettle {
     fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
+        let task = lock(&self.task).take();
+        if let Some(task) = task {
             self.bus.push(&self.queue, task, true);
         }
     }
 }
 
 impl Settle for LocalSettle {
-    fn ack(mut self: Box<Self>) -> BoxFuture<'static, Result<(), BusError>> {
-        self.task = None;
-        Box::pin(async { Ok(()) })
+    fn ack(self: Box<Self>) -> BoxFuture<'static, Result<(), BusError>> {
+        let taken = self.take().map(drop);
+        Box::pin(async { taken })
     }
 
-    fn retry_later(
-        mut self: Box<Self>,
-        delay: Duration,
-    ) -> BoxFuture<'static, Result<(), BusError>> {
-        let mut task = self.task.take().expect("settled once");
+    fn retry_later(self: Box<Self>, delay: Duration) -> BoxFuture<'static, Result<(), BusError>> {
+        let mut task = match self.take() {
+            Ok(task) => task,
+            Err(e) => return Box::pin(async { Err(e) }),
+        };
         task.retries += 1;
         let bus = self.bus.clone();
         let queue = self.queue.clone();
@@ -195,11 +234,11 @@ impl Settle for LocalSettle {
         Box::pin(async { Ok(()) })
     }
 
-    fn dead_letter(
-        mut self: Box<Self>,
-        reason: String,
-    ) -> BoxFuture<'static, Result<(), BusError>> {
-        let task = self.task.take().expect("settled once");
+    fn dead_letter(self: Box<Self>, reason: String) -> BoxFuture<'static, Result<(), BusError>> {
+        let task = match self.take() {
+            Ok(task) => task,
+            Err(e) => return Box::pin(async { Err(e) }),
+        };
         lock(&self.bus.state)
             .queues
             .entry(self.queue.clone())
@@ -210,10 +249,13 @@ impl Settle for LocalSettle {
     }
 
     fn reply(
-        mut self: Box<Self>,
+        self: Box<Self>,
         result: Result<Value, String>,
     ) -> BoxFuture<'static, Result<(), BusError>> {
-        let task = self.task.take().expect("settled once");
+        let task = match self.take() {
+            Ok(task) => task,
+            Err(e) => return Box::pin(async { Err(e) }),
+        };
         if let Some(tx) = lock(&self.bus.state).replies.remove(&task.id) {
             // The caller may have timed out and gone; that is its business.
             let _ = tx.send(result);
@@ -383,6 +425,13 @@ impl ResultLog for LocalLog {
         stream: &str,
         fields: Vec<(&'static str, String)>,
     ) -> Result<String, BusError> {
+        // As in Redis, where a stream entry cannot be empty: embedded mode
+        // must not accept what distributed mode refuses.
+        if fields.is_empty() {
+            return Err(BusError::Malformed(format!(
+                "a record for {stream} needs at least one field"
+            )));
+        }
         let fields = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         Ok(self.append_now(stream, fields))
     }
@@ -481,5 +530,70 @@ impl ResultLog for LocalLog {
         fields.insert("dead_group".into(), group.to_owned());
         self.append_now(&format!("{stream}:dead"), fields);
         self.ack(stream, group, &entry.id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The in-process stream keeps a bounded history, but never drops an entry
+    /// that a group has not read or still holds pending.
+    #[tokio::test]
+    async fn streams_keep_a_bounded_history() {
+        let log = LocalLog::with_max_len(100);
+        let s = "bounded";
+        for i in 0..50 {
+            log.append(s, vec![("n", i.to_string())]).await.unwrap();
+        }
+        // The group has read nothing yet: nothing may be dropped.
+        for i in 50..500 {
+            log.append(s, vec![("n", i.to_string())]).await.unwrap();
+        }
+        assert_eq!(log.entries(s).len(), 500);
+        let first = log
+            .read(s, "g", "c", 1, Duration::from_millis(1))
+            .await
+            .unwrap();
+        let held = first[0].id.clone();
+        loop {
+            let batch = log
+                .read(s, "g", "c", 64, Duration::from_millis(1))
+                .await
+                .unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            for e in batch {
+                log.ack(s, "g", &e.id).await.unwrap();
+            }
+        }
+        for i in 500..700 {
+            log.append(s, vec![("n", i.to_string())]).await.unwrap();
+        }
+        // The first entry is still pending: it pins everything after it.
+        assert!(log.entries(s).iter().any(|e| e.id == held));
+        log.ack(s, "g", &held).await.unwrap();
+        let fresh = log
+            .read(s, "g", "c", 1000, Duration::from_millis(1))
+            .await
+            .unwrap();
+        assert_eq!(fresh.len(), 200, "unread entries are all still there");
+        for e in &fresh {
+            log.ack(s, "g", &e.id).await.unwrap();
+        }
+        log.append(s, vec![("n", "last".into())]).await.unwrap();
+        let kept = log.entries(s);
+        assert!(kept.len() <= 110, "history bounded: {}", kept.len());
+        assert!(!kept.iter().any(|e| e.id == held));
+        assert_eq!(kept.last().unwrap().fields["n"], "last");
+        // Reading continues where it was.
+        log.append(s, vec![("n", "next".into())]).await.unwrap();
+        let next = log
+            .read(s, "g", "c", 10, Duration::from_millis(1))
+            .await
+            .unwrap();
+        let names: Vec<&str> = next.iter().map(|e| e.fields["n"].as_str()).collect();
+        assert_eq!(names, ["last", "next"]);
     }
 }

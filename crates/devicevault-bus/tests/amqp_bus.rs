@@ -1,108 +1,31 @@
 //! `AmqpBus` against a real RabbitMQ (`DEVICEVAULT_TEST_AMQP_URL`, default
-//! guest/guest on 127.0.0.1:5672, started by `scripts/test`): the bus
-//! contract of `conformance.rs`, then what only a broker has — dead-lettering
-//! of malformed messages, delays, eta, prefetch, reconnection. Every test
-//! uses its own queue names and deletes them at the end.
+//! guest/guest on 127.0.0.1:5672, started by `scripts/test`): what only a
+//! broker has — Celery's wire format and queue topology, dead-lettering of
+//! malformed messages, delay queues, eta, prefetch, reconnection. The bus
+//! contract runs on it in `conformance.rs`. Every test uses queue names of
+//! its own, deleted at the end.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
+
 use std::time::{Duration, Instant, SystemTime};
 
+use common::{BusUnderTest, RETRY_DELAY, amqp_url, drain, header_text, raw_channel, raw_publish};
 use devicevault_bus::AmqpBus;
 use devicevault_bus::amqp::{QUEUE_HEADER, REASON_HEADER};
 use devicevault_core::bus::{BusError, Task, TaskBus, TaskConsumer};
-use lapin::options::{
-    BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
-    QueueDeclareOptions,
-};
+use lapin::options::{ExchangeDeclareOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{BasicProperties, ExchangeKind};
 use serde_json::json;
-
-fn url() -> String {
-    std::env::var("DEVICEVAULT_TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
-
-async fn bus() -> AmqpBus {
-    AmqpBus::connect(&url(), 8)
-        .await
-        .expect("RabbitMQ on DEVICEVAULT_TEST_AMQP_URL")
-}
-
-fn unique(tag: &str) -> String {
-    static SEQ: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "dvtest.{tag}.{}.{nanos}.{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 fn task(id: &str) -> Task {
     Task::with_arg(id.into(), "storage.store", json!({ "n": id }))
-}
-
-async fn cleanup(bus: &AmqpBus, queue: &str, delays: &[Duration]) {
-    bus.delete_delay_queues(queue, delays).await.unwrap();
-    bus.delete_queue(queue).await.unwrap();
 }
 
 async fn within<T>(secs: u64, f: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(secs), f)
         .await
         .expect("timed out")
-}
-
-/// A plain lapin channel, to do what a foreign client would.
-async fn raw_channel() -> (Connection, Channel) {
-    let conn = Connection::connect(&url(), ConnectionProperties::default())
-        .await
-        .unwrap();
-    let ch = conn.create_channel().await.unwrap();
-    // Confirms, so a raw publish is on its queue before the next step.
-    ch.confirm_select(ConfirmSelectOptions::default())
-        .await
-        .unwrap();
-    (conn, ch)
-}
-
-async fn raw_publish(ch: &Channel, queue: &str, body: &[u8], props: BasicProperties) {
-    ch.basic_publish(
-        queue.into(),
-        queue.into(),
-        BasicPublishOptions::default(),
-        body,
-        props,
-    )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
-}
-
-fn header_text(props: &BasicProperties, key: &str) -> Option<String> {
-    match props.headers().as_ref()?.inner().get(key)? {
-        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
-        AMQPValue::ShortString(s) => Some(s.to_string()),
-        _ => None,
-    }
-}
-
-/// Everything on `queue`, taken off it.
-async fn drain(ch: &Channel, queue: &str) -> Vec<lapin::message::Delivery> {
-    let mut out = Vec::new();
-    while let Some(m) = ch
-        .basic_get(queue.into(), BasicGetOptions { no_ack: true })
-        .await
-        .unwrap()
-    {
-        out.push(m.delivery);
-    }
-    out
 }
 
 fn celery_headers(name: Option<&str>, id: &str) -> FieldTable {
@@ -115,166 +38,15 @@ fn celery_headers(name: Option<&str>, id: &str) -> FieldTable {
     h
 }
 
-// ---- the bus contract (tests/conformance.rs), on RabbitMQ ----
-
-#[tokio::test]
-async fn tasks_are_delivered_in_order_and_acked() {
-    let bus = bus().await;
-    let q = unique("order");
-    let mut c = bus.consume(&q).await.unwrap();
-    for i in 0..3 {
-        bus.publish(&q, task(&format!("t{i}"))).await.unwrap();
-    }
-    for i in 0..3 {
-        let d = within(10, c.next()).await.unwrap();
-        assert_eq!(d.task.id, format!("t{i}"));
-        assert_eq!(d.task.name, "storage.store");
-        assert_eq!(d.task.args, vec![json!({ "n": format!("t{i}") })]);
-        assert_eq!(d.queue, q);
-        d.settle.ack().await.unwrap();
-    }
-    let nothing = tokio::time::timeout(Duration::from_millis(300), c.next()).await;
-    assert!(nothing.is_err(), "acked tasks must not come back");
-    drop(c);
-    cleanup(&bus, &q, &[]).await;
-}
-
-#[tokio::test]
-async fn an_unsettled_delivery_is_delivered_again() {
-    let bus = bus().await;
-    let q = unique("drop");
-    bus.publish(&q, task("t1")).await.unwrap();
-    {
-        let mut c = bus.consume(&q).await.unwrap();
-        let d = within(10, c.next()).await.unwrap();
-        assert_eq!(d.task.id, "t1");
-        drop(d); // a worker that died mid-task
-    }
-    let mut c = bus.consume(&q).await.unwrap();
-    let d = within(5, c.next()).await.unwrap();
-    assert_eq!(d.task.id, "t1");
-    d.settle.ack().await.unwrap();
-    drop(c);
-    cleanup(&bus, &q, &[]).await;
-}
-
-#[tokio::test]
-async fn a_dropped_consumer_hands_its_deliveries_back() {
-    let bus = bus().await;
-    let q = unique("dropconsumer");
-    bus.publish(&q, task("t1")).await.unwrap();
-    let mut c = bus.consume(&q).await.unwrap();
-    let d = within(10, c.next()).await.unwrap();
-    // Keep the delivery (a settle that was never called) but lose the
-    // consumer: the channel closes and the broker requeues it.
-    std::mem::forget(d.settle);
-    drop(c);
-    let mut c = bus.consume(&q).await.unwrap();
-    let d = within(10, c.next()).await.unwrap();
-    assert_eq!(d.task.id, "t1");
-    d.settle.ack().await.unwrap();
-    drop(c);
-    cleanup(&bus, &q, &[]).await;
-}
-
-#[tokio::test]
-async fn retry_later_redelivers_with_the_count_incremented() {
-    let bus = bus().await;
-    let q = unique("retry");
-    let mut c = bus.consume(&q).await.unwrap();
-    bus.publish(&q, task("t1")).await.unwrap();
-    let d = within(10, c.next()).await.unwrap();
-    assert_eq!(d.task.retries, 0);
-    d.settle
-        .retry_later(Duration::from_millis(50))
-        .await
-        .unwrap();
-    let d = within(5, c.next()).await.unwrap();
-    assert_eq!(d.task.id, "t1");
-    assert_eq!(d.task.retries, 1);
-    d.settle.ack().await.unwrap();
-    drop(c);
-    cleanup(&bus, &q, &[Duration::from_millis(50)]).await;
-}
-
-#[tokio::test]
-async fn a_call_gets_its_reply_or_times_out() {
-    let bus = bus().await;
-    let q = unique("call");
-    let nobody = unique("nobody");
-    let mut c = bus.consume(&q).await.unwrap();
-    let server = tokio::spawn(async move {
-        for _ in 0..2 {
-            let d = c.next().await.unwrap();
-            let answer = if d.task.id == "ok" {
-                Ok(json!({ "content": "hostname r1\n" }))
-            } else {
-                Err("storage_ref not found".to_owned())
-            };
-            d.settle.reply(answer).await.unwrap();
-        }
-        c
-    });
-    let v = bus
-        .call(&q, task("ok"), Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(v["content"], "hostname r1\n");
-    let e = bus
-        .call(&q, task("bad"), Duration::from_secs(5))
-        .await
-        .unwrap_err();
-    assert_eq!(e, BusError::Remote("storage_ref not found".into()));
-    drop(server.await.unwrap());
-    let started = Instant::now();
-    let e = bus
-        .call(&nobody, task("t"), Duration::from_millis(300))
-        .await
-        .unwrap_err();
-    assert!(matches!(e, BusError::Timeout { .. }), "{e:?}");
-    assert!(started.elapsed() < Duration::from_secs(3));
-    cleanup(&bus, &q, &[]).await;
-    cleanup(&bus, &nobody, &[]).await;
-}
-
 // ---- what only a broker has ----
 
 #[tokio::test]
-async fn concurrent_calls_each_get_their_own_reply() {
-    let bus = bus().await;
-    let q = unique("calls");
-    let mut c = bus.consume(&q).await.unwrap();
-    let server = tokio::spawn(async move {
-        for _ in 0..6 {
-            let d = c.next().await.unwrap();
-            let id = d.task.id.clone();
-            d.settle.reply(Ok(json!({ "echo": id }))).await.unwrap();
-        }
-    });
-    let mut calls = Vec::new();
-    for i in 0..6 {
-        let bus = bus.clone();
-        let q = q.clone();
-        calls.push(tokio::spawn(async move {
-            let id = format!("c{i}");
-            let v = bus
-                .call(&q, task(&id), Duration::from_secs(10))
-                .await
-                .unwrap();
-            assert_eq!(v["echo"], id);
-        }));
-    }
-    for call in calls {
-        call.await.unwrap();
-    }
-    server.await.unwrap();
-    cleanup(&bus, &q, &[]).await;
-}
-
-#[tokio::test]
 async fn malformed_messages_go_to_the_dead_letter_queue_and_the_consumer_keeps_going() {
-    let bus = bus().await.with_max_message_bytes(4096);
-    let q = unique("malformed");
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (
+        t.bus.clone().with_max_message_bytes(4096),
+        t.queue("malformed"),
+    );
     let mut c = bus.consume(&q).await.unwrap();
     let (_conn, ch) = raw_channel().await;
     let json_props = |name: Option<&str>, id: &str| {
@@ -339,14 +111,14 @@ async fn malformed_messages_go_to_the_dead_letter_queue_and_the_consumer_keeps_g
         nothing.is_err(),
         "malformed messages were acked, not requeued"
     );
-    drop(c);
-    cleanup(&bus, &q, &[]).await;
 }
 
+/// What `dead_letter` parks is the Celery message as it came, with the
+/// reason and the queue in headers (`conformance.rs` checks the contract).
 #[tokio::test]
-async fn dead_letter_parks_the_task_with_its_reason() {
-    let bus = bus().await;
-    let q = unique("dead");
+async fn a_dead_lettered_task_keeps_its_celery_message_and_says_why_in_headers() {
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (&t.bus, t.queue("dead"));
     let mut c = bus.consume(&q).await.unwrap();
     bus.publish(&q, task("t1")).await.unwrap();
     let d = within(10, c.next()).await.unwrap();
@@ -357,46 +129,33 @@ async fn dead_letter_parks_the_task_with_its_reason() {
     let (_conn, ch) = raw_channel().await;
     let dead = drain(&ch, &format!("{q}.dead")).await;
     assert_eq!(dead.len(), 1);
+    let p = &dead[0].properties;
     assert_eq!(
-        header_text(&dead[0].properties, REASON_HEADER).as_deref(),
+        header_text(p, REASON_HEADER).as_deref(),
         Some("device_id is not a number")
     );
-    assert_eq!(
-        header_text(&dead[0].properties, "task").as_deref(),
-        Some("storage.store"),
-        "the Celery message is kept whole"
-    );
-    let nothing = tokio::time::timeout(Duration::from_millis(300), c.next()).await;
-    assert!(nothing.is_err(), "a dead-lettered task is not redelivered");
-    drop(c);
-    cleanup(&bus, &q, &[]).await;
+    assert_eq!(header_text(p, QUEUE_HEADER).as_deref(), Some(q.as_str()));
+    assert_eq!(header_text(p, "task").as_deref(), Some("storage.store"));
+    let body: serde_json::Value = serde_json::from_slice(&dead[0].data).unwrap();
+    assert_eq!(body[0], json!([{ "n": "t1" }]), "the body is kept whole");
 }
 
+/// The delay is RabbitMQ's own TTL and dead-letter route, no plugin
+/// (`conformance.rs` checks that the task comes back after it).
 #[tokio::test]
-async fn retry_later_waits_the_delay_then_counts_each_retry() {
-    let bus = bus().await;
-    let q = unique("delay");
-    let delay = Duration::from_millis(800);
+async fn retry_later_parks_the_task_on_a_ttl_queue_that_routes_it_back() {
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (&t.bus, t.queue("delay"));
     let mut c = bus.consume(&q).await.unwrap();
     bus.publish(&q, task("t1")).await.unwrap();
-    let mut d = within(10, c.next()).await.unwrap();
-    for expected in 1..=2 {
-        let parked = Instant::now();
-        d.settle.retry_later(delay).await.unwrap();
-        d = within(10, c.next()).await.unwrap();
-        assert!(
-            parked.elapsed() >= delay - Duration::from_millis(50),
-            "redelivered after {:?}, before the {delay:?} delay",
-            parked.elapsed()
-        );
-        assert_eq!(d.task.id, "t1");
-        assert_eq!(d.task.retries, expected);
-    }
-    d.settle.ack().await.unwrap();
-    // The delay queue is RabbitMQ's own TTL + dead-letter route, no plugin.
-    let (_conn, ch) = raw_channel().await;
+    let d = within(10, c.next()).await.unwrap();
+    d.settle.retry_later(RETRY_DELAY).await.unwrap();
+    let ms = RETRY_DELAY.as_millis();
     let mut args = FieldTable::default();
-    args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(800));
+    args.insert(
+        "x-message-ttl".into(),
+        AMQPValue::LongLongInt(i64::try_from(ms).unwrap()),
+    );
     args.insert(
         "x-dead-letter-exchange".into(),
         AMQPValue::LongString("".into()),
@@ -405,8 +164,9 @@ async fn retry_later_waits_the_delay_then_counts_each_retry() {
         "x-dead-letter-routing-key".into(),
         AMQPValue::LongString(LongString::from(q.clone())),
     );
+    let (_conn, ch) = raw_channel().await;
     ch.queue_declare(
-        format!("{q}.delay.800").as_str().into(),
+        format!("{q}.delay.{ms}").as_str().into(),
         QueueDeclareOptions {
             durable: true,
             ..QueueDeclareOptions::default()
@@ -415,14 +175,15 @@ async fn retry_later_waits_the_delay_then_counts_each_retry() {
     )
     .await
     .expect("the delay queue has exactly these arguments");
-    drop(c);
-    cleanup(&bus, &q, &[delay]).await;
+    let d = within(10, c.next()).await.unwrap();
+    assert_eq!(d.task.retries, 1);
+    d.settle.ack().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_task_is_not_delivered_before_its_eta() {
-    let bus = bus().await;
-    let q = unique("eta");
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (&t.bus, t.queue("eta"));
     let mut c = bus.consume(&q).await.unwrap();
     let eta = SystemTime::now() + Duration::from_millis(1500);
     bus.publish_at(&q, task("later"), eta).await.unwrap();
@@ -439,14 +200,12 @@ async fn a_task_is_not_delivered_before_its_eta() {
     );
     assert_eq!(d.task.retries, 0, "parking is not a retry");
     d.settle.ack().await.unwrap();
-    drop(c);
-    cleanup(&bus, &q, &[]).await;
 }
 
 #[tokio::test]
 async fn an_expired_task_is_dead_lettered_not_run() {
-    let bus = bus().await;
-    let q = unique("expired");
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (&t.bus, t.queue("expired"));
     let mut c = bus.consume(&q).await.unwrap();
     let (_conn, ch) = raw_channel().await;
     let mut h = celery_headers(Some("storage.store"), "old");
@@ -466,14 +225,12 @@ async fn an_expired_task_is_dead_lettered_not_run() {
     assert_eq!(dead.len(), 1);
     let reason = header_text(&dead[0].properties, REASON_HEADER).unwrap();
     assert!(reason.contains("expired"), "{reason}");
-    drop(c);
-    cleanup(&bus, &q, &[]).await;
 }
 
 #[tokio::test]
 async fn prefetch_bounds_the_unacked_deliveries_of_a_consumer() {
-    let bus = AmqpBus::connect(&url(), 2).await.unwrap();
-    let q = unique("prefetch");
+    let t = BusUnderTest::amqp_with_prefetch(2).await;
+    let (bus, q) = (&t.bus, t.queue("prefetch"));
     let mut c = bus.consume(&q).await.unwrap();
     for i in 0..3 {
         bus.publish(&q, task(&format!("t{i}"))).await.unwrap();
@@ -487,14 +244,12 @@ async fn prefetch_bounds_the_unacked_deliveries_of_a_consumer() {
     assert_eq!(third.task.id, "t2");
     second.settle.ack().await.unwrap();
     third.settle.ack().await.unwrap();
-    drop(c);
-    cleanup(&bus, &q, &[]).await;
 }
 
 #[tokio::test]
 async fn queues_are_declared_exactly_as_celery_declares_them() {
-    let bus = bus().await;
-    let q = unique("declare");
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (&t.bus, t.queue("declare"));
     bus.publish(&q, task("t1")).await.unwrap();
     // kombu's declaration of Queue(q, Exchange(q), q): any difference in
     // durability, type or arguments would be PRECONDITION_FAILED.
@@ -545,7 +300,6 @@ async fn queues_are_declared_exactly_as_celery_declares_them() {
         body,
         json!([[{"n": "t1"}], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}])
     );
-    cleanup(&bus, &q, &[]).await;
 }
 
 #[tokio::test]
@@ -553,8 +307,8 @@ async fn a_call_request_is_transient_and_names_its_reply_queue() {
     // A caller waits for its reply at most its timeout, on an exclusive
     // queue that a broker restart removes: its request is not persisted
     // (no disk write before the confirm), while published tasks are.
-    let bus = bus().await;
-    let q = unique("transient");
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (&t.bus, t.queue("transient"));
     bus.publish(&q, task("t0")).await.unwrap();
     let caller = bus.clone();
     let call_q = q.clone();
@@ -586,12 +340,11 @@ async fn a_call_request_is_transient_and_names_its_reply_queue() {
     assert_eq!(mode("t1"), (Some(1), true), "a call's request is transient");
     let e = call.await.unwrap().unwrap_err();
     assert!(matches!(e, BusError::Timeout { .. }), "{e:?}");
-    cleanup(&bus, &q, &[]).await;
 }
 
 #[tokio::test]
 async fn debug_output_hides_the_password() {
-    let url = url();
+    let url = amqp_url();
     let password = url
         .split_once("://")
         .and_then(|(_, rest)| rest.split_once('@'))
@@ -647,8 +400,8 @@ fn kill_connection(bus: &AmqpBus) {
 
 #[tokio::test]
 async fn publishing_and_consuming_resume_after_the_broker_drops_the_connection() {
-    let bus = bus().await;
-    let q = unique("reconnect");
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (&t.bus, t.queue("reconnect"));
     let mut c = bus.consume(&q).await.unwrap();
     bus.publish(&q, task("before")).await.unwrap();
     let d = within(10, c.next()).await.unwrap();
@@ -701,7 +454,6 @@ async fn publishing_and_consuming_resume_after_the_broker_drops_the_connection()
         .unwrap();
     assert_eq!(v, json!("pong"));
     answer.await.unwrap();
-    cleanup(&bus, &q, &[]).await;
 }
 
 fn rabbitmqctl(args: &[&str]) {
@@ -718,8 +470,8 @@ fn rabbitmqctl(args: &[&str]) {
 #[tokio::test]
 #[ignore = "restarts the shared broker; run alone"]
 async fn a_broker_restart_loses_no_durable_task_and_everything_resumes() {
-    let bus = bus().await;
-    let q = unique("restart");
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (&t.bus, t.queue("restart"));
     let mut c = bus.consume(&q).await.unwrap();
     bus.publish(&q, task("queued")).await.unwrap();
     let first = within(10, c.next()).await.unwrap();
@@ -758,6 +510,4 @@ async fn a_broker_restart_loses_no_durable_task_and_everything_resumes() {
     }
     seen.sort();
     assert_eq!(seen, ["during", "queued"]);
-    drop(c);
-    cleanup(&bus, &q, &[]).await;
 }

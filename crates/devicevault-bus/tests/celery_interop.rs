@@ -5,32 +5,15 @@
 //! Without Celery these tests say so loudly and pass, except under CI
 //! (`CI` set), where a missing peer is a failure.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use devicevault_bus::AmqpBus;
+use common::{BusUnderTest, amqp_url};
 use devicevault_core::bus::{BusError, Task, TaskBus, TaskConsumer};
 use serde_json::{Value, json};
-
-fn url() -> String {
-    std::env::var("DEVICEVAULT_TEST_AMQP_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
-
-fn unique(tag: &str) -> String {
-    static SEQ: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "dvtest.celery.{tag}.{}.{nanos}.{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 fn python_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python")
@@ -70,7 +53,7 @@ async fn python_client(python: &Path, args: &[&str]) -> String {
         .arg("celery_peer.py")
         .args(args)
         .current_dir(python_dir())
-        .env("DEVICEVAULT_TEST_AMQP_URL", url())
+        .env("DEVICEVAULT_TEST_AMQP_URL", amqp_url())
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(90), out)
@@ -117,7 +100,7 @@ impl Worker {
             ])
             .arg(format!("{}@%h", queue.replace('.', "-")))
             .current_dir(python_dir())
-            .env("DEVICEVAULT_TEST_AMQP_URL", url())
+            .env("DEVICEVAULT_TEST_AMQP_URL", amqp_url())
             .env("CELERY_PEER_DIR", dir.path())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -155,11 +138,6 @@ impl Drop for Worker {
     }
 }
 
-async fn cleanup(bus: &AmqpBus, queue: &str) {
-    bus.delete_delay_queues(queue, &[]).await.unwrap();
-    bus.delete_queue(queue).await.unwrap();
-}
-
 fn store_payload(tag: &str) -> Value {
     json!({
         "task_id": format!("job-{tag}"),
@@ -177,8 +155,8 @@ async fn a_task_sent_by_python_celery_reaches_our_consumer() {
     let Some(python) = celery_python() else {
         return;
     };
-    let bus = AmqpBus::connect(&url(), 4).await.unwrap();
-    let q = unique("send");
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (&t.bus, t.queue("send"));
     let mut c = bus.consume(&q).await.unwrap();
     let payload = store_payload("py-send");
     let id = python_client(&python, &["send", &q, &payload.to_string()]).await;
@@ -192,8 +170,6 @@ async fn a_task_sent_by_python_celery_reaches_our_consumer() {
     assert!(d.task.kwargs.is_empty());
     assert_eq!(d.task.retries, 0);
     d.settle.ack().await.unwrap();
-    drop(c);
-    cleanup(&bus, &q).await;
 }
 
 #[tokio::test]
@@ -201,8 +177,8 @@ async fn a_python_countdown_is_honoured() {
     let Some(python) = celery_python() else {
         return;
     };
-    let bus = AmqpBus::connect(&url(), 4).await.unwrap();
-    let q = unique("countdown");
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (&t.bus, t.queue("countdown"));
     let mut c = bus.consume(&q).await.unwrap();
     let sent = Instant::now();
     let id = python_client(
@@ -223,8 +199,6 @@ async fn a_python_countdown_is_honoured() {
         sent.elapsed()
     );
     d.settle.ack().await.unwrap();
-    drop(c);
-    cleanup(&bus, &q).await;
 }
 
 #[tokio::test]
@@ -232,8 +206,8 @@ async fn a_python_rpc_call_gets_our_reply_or_our_failure() {
     let Some(python) = celery_python() else {
         return;
     };
-    let bus = AmqpBus::connect(&url(), 4).await.unwrap();
-    let q = unique("rpc");
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (&t.bus, t.queue("rpc"));
     let mut c = bus.consume(&q).await.unwrap();
     let server = tokio::spawn(async move {
         for _ in 0..2 {
@@ -273,7 +247,6 @@ async fn a_python_rpc_call_gets_our_reply_or_our_failure() {
     assert_eq!(out["error"], "RuntimeError", "{out}");
     assert_eq!(out["message"], "storage_ref not found: missing");
     server.await.unwrap();
-    cleanup(&bus, &q).await;
 }
 
 #[tokio::test]
@@ -281,8 +254,8 @@ async fn a_python_celery_worker_runs_what_we_publish_and_answers_our_calls() {
     let Some(_python) = celery_python() else {
         return;
     };
-    let bus = AmqpBus::connect(&url(), 4).await.unwrap();
-    let q = unique("worker");
+    let t = BusUnderTest::amqp().await;
+    let (bus, q) = (&t.bus, t.queue("worker"));
     // Declared by us first: the worker's own declaration must agree with it.
     bus.publish(
         &q,
@@ -312,6 +285,4 @@ async fn a_python_celery_worker_runs_what_we_publish_and_answers_our_calls() {
         .await
         .unwrap_err();
     assert_eq!(e, BusError::Remote("ValueError: no such ref".into()));
-    drop(worker);
-    cleanup(&bus, &q).await;
 }

@@ -117,7 +117,8 @@ pub trait TaskBus: Clone + Send + Sync + 'static {
     -> impl Future<Output = Result<(), BusError>> + Send;
 
     /// Starts consuming `queue`. Unsettled deliveries of a dropped consumer
-    /// go back to the queue.
+    /// go back to the queue, even those a handler still holds: settling one
+    /// of those afterwards fails.
     fn consume(&self, queue: &str)
     -> impl Future<Output = Result<Self::Consumer, BusError>> + Send;
 
@@ -147,7 +148,8 @@ pub struct StreamEntry {
 
 /// Append-only streams with consumer groups.
 pub trait ResultLog: Clone + Send + Sync + 'static {
-    /// Appends a record and returns its id.
+    /// Appends a record and returns its id. A record has at least one
+    /// field; an empty one is [`BusError::Malformed`].
     fn append(
         &self,
         stream: &str,
@@ -183,7 +185,9 @@ pub trait ResultLog: Clone + Send + Sync + 'static {
         count: usize,
     ) -> impl Future<Output = Result<Vec<StreamEntry>, BusError>> + Send;
 
-    /// Moves an entry to `<stream>:dead` with the reason, and acks it.
+    /// Moves an entry to `<stream>:dead` with the reason, and acks it. The
+    /// dead record is the entry's fields plus `dead_reason`,
+    /// `dead_entry_id` and `dead_group`.
     fn dead_letter(
         &self,
         stream: &str,
