@@ -24,6 +24,8 @@ use crate::error::{DeliveryError, excerpt};
 
 /// Bytes of a response body read for the error message.
 const EXCERPT_BYTES: usize = 1024;
+/// How long to wait for them.
+const EXCERPT_WAIT: Duration = Duration::from_secs(2);
 
 /// A parsed webhook URL.
 #[derive(Debug, Clone)]
@@ -185,16 +187,21 @@ where
         .map(Duration::from_secs);
     let mut body = resp.into_body();
     let mut start = Vec::new();
-    while start.len() < EXCERPT_BYTES {
-        match body.frame().await {
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    start.extend_from_slice(data);
+    // The status is the answer; a body that trickles must not turn it into
+    // a timeout.
+    let _ = tokio::time::timeout(EXCERPT_WAIT, async {
+        while start.len() < EXCERPT_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        start.extend_from_slice(data);
+                    }
                 }
+                _ => break,
             }
-            _ => break,
         }
-    }
+    })
+    .await;
     Err(DeliveryError::HttpStatus {
         target: target.redacted.clone(),
         status: status.as_u16(),

@@ -109,11 +109,14 @@ fn classify(
             after: connect_timeout,
         };
     }
-    if e.is_tls() {
+    // lettre reports a refused certificate as a connection error, so look
+    // for rustls's verdict in the chain whatever the kind.
+    let certificate = certificate_problem(e);
+    if certificate || e.is_tls() {
         return DeliveryError::Tls {
             target: target.to_owned(),
             reason: excerpt(&detail, 300),
-            retry: if certificate_problem(e) {
+            retry: if certificate {
                 Retry::Permanent
             } else {
                 Retry::Transient
