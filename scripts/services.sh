@@ -63,6 +63,13 @@ ensure_faketime() {
   command -v faketime >/dev/null || apt_install faketime
 }
 
+# Tools the tests call: openssl makes test certificates, GNU patch applies
+# a diff that arrived by mail.
+ensure_cli_tools() {
+  command -v openssl >/dev/null || apt_install openssl
+  command -v patch >/dev/null || apt_install patch
+}
+
 ensure_ssh_clients() {
   command -v ssh >/dev/null || apt_install openssh-client
   command -v sshpass >/dev/null || apt_install sshpass
