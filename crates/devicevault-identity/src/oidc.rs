@@ -127,13 +127,21 @@ const ASYMMETRIC: [CoreJwsSigningAlgorithm; 10] = [
 /// A discovered provider: its metadata, its current keys and an HTTP
 /// client that follows no redirect (a redirect could send the client
 /// secret or a code elsewhere).
-#[derive(Debug)]
 pub struct OidcProvider {
     cfg: OidcConfig,
     http: reqwest::Client,
     metadata: ProviderMetadataWithLogout,
     redirect: RedirectUrl,
     keys: RwLock<Arc<CoreJsonWebKeySet>>,
+}
+
+impl std::fmt::Debug for OidcProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcProvider")
+            .field("cfg", &self.cfg)
+            .field("issuer", &self.metadata.issuer().as_str())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the server keeps between sending the user to the provider and the
@@ -397,8 +405,7 @@ impl OidcProvider {
             })?;
         let subject = claims.subject().as_str().to_owned();
         let needs_user_info = lookup(&token_claims, &self.cfg.groups_claim).is_none()
-            || (lookup(&token_claims, &self.cfg.username_claim).is_none()
-                && lookup(&token_claims, "email").is_none());
+            || lookup(&token_claims, &self.cfg.username_claim).is_none();
         let user_info = match (needs_user_info, self.metadata.userinfo_endpoint()) {
             (true, Some(endpoint)) => {
                 self.user_info(endpoint.url(), response.access_token().secret(), &subject)

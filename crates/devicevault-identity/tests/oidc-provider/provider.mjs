@@ -4,15 +4,17 @@
 //
 //   node provider.mjs CONFIG.json
 //
-// CONFIG.json: { "tls_key": path, "tls_cert": path,
+// CONFIG.json: { "tls_key": path, "tls_cert": path, "port_file": path,
 //   "accounts": { "<login>": { "password": "...", "claims": { ... } } },
 //   "clients": [ { "client_id", "client_secret", "redirect_uris",
-//                  "post_logout_redirect_uris", "id_token_ttl"? } ] }
+//                  "post_logout_redirect_uris", "id_token_ttl"?, and any
+//                  other client metadata oidc-provider knows } ] }
 //
-// It listens on a free port of 127.0.0.1 and prints one line, `listening
-// <port>`, once it serves. The sign-in pages are the test's own (a login
-// form that checks the password, then a consent form), so a script can
-// drive them with plain HTTP requests and a browser can too.
+// It listens on a free port of 127.0.0.1 and writes that port to
+// port_file once it serves (stdout is left to oidc-provider's notices).
+// The sign-in pages are the test's own (a login form that checks the
+// password, then a consent form), so a script can drive them with plain
+// HTTP requests and a browser can too.
 //
 // Test controls, under /__test/ (never part of a real provider):
 //   POST /__test/rotate               sign with a new RSA key from now on; the
@@ -20,7 +22,7 @@
 //   POST /__test/next-id-token TOKEN  the next token response carries TOKEN
 //                                     as its id_token instead of the real one
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 
 import Provider from 'oidc-provider';
@@ -84,6 +86,9 @@ function makeProvider(issuer) {
       groups: ['groups'],
     },
     scopes: ['openid', 'profile', 'email', 'groups'],
+    // HS256 too, so a test can check that the client refuses ID tokens
+    // signed with its own secret (id_token_signed_response_alg: HS256).
+    enabledJWA: { idTokenSigningAlgValues: ['RS256', 'HS256'] },
     // Every client must use PKCE, confidential ones included.
     pkce: { required: () => true },
     features: {
@@ -178,7 +183,8 @@ server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
   provider = makeProvider(`https://127.0.0.1:${port}`);
   handler = provider.callback();
-  process.stdout.write(`listening ${port}\n`);
+  writeFileSync(`${config.port_file}.tmp`, `${port}\n`);
+  renameSync(`${config.port_file}.tmp`, config.port_file);
 });
 
 // The test owns this process: end with it.
