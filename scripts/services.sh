@@ -104,3 +104,35 @@ ensure_browser() {
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2
   fi
 }
+
+# OpenLDAP's slapd, its client tools and openssl, for devicevault-identity's
+# directory tests: each test starts its own slapd on free ports with its own
+# configuration. Installing the package would start a system slapd on port
+# 389; a policy-rc.d (Debian's switch for that) keeps it stopped.
+ensure_slapd() {
+  [ -x /usr/sbin/slapd ] && command -v ldapmodify >/dev/null && command -v openssl >/dev/null \
+    && return 0
+  local policy=/usr/sbin/policy-rc.d created=""
+  if [ "$(id -u)" = 0 ] && [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# scripts/test: no service starts while slapd is installed\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    created=1
+  fi
+  log "installing slapd and ldap-utils (the system service is not started)"
+  local rc=0
+  apt_install slapd ldap-utils openssl || rc=$?
+  [ -z "$created" ] || rm -f "$policy"
+  return "$rc"
+}
+
+# npm's oidc-provider (a certified OpenID Connect implementation) for
+# devicevault-identity's single sign-on tests, which run it under Node
+# (crates/devicevault-identity/tests/oidc-provider; Node 20 or later).
+ensure_oidc_provider() {
+  { command -v node >/dev/null && command -v npm >/dev/null; } || apt_install nodejs npm
+  local dir=crates/devicevault-identity/tests/oidc-provider
+  if [ ! -d "$dir/node_modules/oidc-provider" ]; then
+    log "installing oidc-provider into $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
+}
