@@ -1,5 +1,6 @@
 //! Users, tokens, groups, credentials, locations and devices.
 
+use devicevault_core::QueueId;
 use devicevault_core::{StorageBackendKind, Timestamp};
 use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
@@ -256,11 +257,11 @@ impl Db {
     pub async fn create_collection_group(
         &self,
         name: &str,
-        rabbitmq_queue_id: &str,
+        rabbitmq_queue_id: &QueueId,
     ) -> Result<CollectionGroup, DbError> {
         let name = checked_name("collection group name", name)?;
         let name = name.as_str();
-        validate_queue_id(rabbitmq_queue_id)?;
+        let rabbitmq_queue_id = rabbitmq_queue_id.as_str();
         let row = sqlx::query(
             "INSERT INTO collection_groups (name, rabbitmq_queue_id) VALUES ($1, $2) RETURNING id",
         )
@@ -292,11 +293,11 @@ impl Db {
     pub async fn ensure_collection_group(
         &self,
         name: &str,
-        rabbitmq_queue_id: &str,
+        rabbitmq_queue_id: &QueueId,
     ) -> Result<CollectionGroup, DbError> {
         let name = checked_name("collection group name", name)?;
         let name = name.as_str();
-        validate_queue_id(rabbitmq_queue_id)?;
+        let rabbitmq_queue_id = rabbitmq_queue_id.as_str();
         sqlx::query(
             "INSERT INTO collection_groups (name, rabbitmq_queue_id) VALUES ($1, $2) \
              ON CONFLICT DO NOTHING",
@@ -323,11 +324,11 @@ impl Db {
         &self,
         id: i64,
         name: &str,
-        rabbitmq_queue_id: &str,
+        rabbitmq_queue_id: &QueueId,
     ) -> Result<CollectionGroup, DbError> {
         let name = checked_name("collection group name", name)?;
         let name = name.as_str();
-        validate_queue_id(rabbitmq_queue_id)?;
+        let rabbitmq_queue_id = rabbitmq_queue_id.as_str();
         let row = sqlx::query(AssertSqlSafe(format!(
             "UPDATE collection_groups SET name = $1, rabbitmq_queue_id = $2 WHERE id = $3 \
              RETURNING {COLLECTION_GROUP_COLUMNS}"
@@ -425,6 +426,15 @@ impl Db {
             id: row.try_get("id")?,
             name: name.to_owned(),
         })
+    }
+
+    pub async fn manufacturer(&self, id: i64) -> Result<Named, DbError> {
+        let row = sqlx::query("SELECT id, name FROM manufacturers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| not_found(format!("manufacturer {id}")))?;
+        Ok(named(&row)?)
     }
 
     pub async fn list_manufacturers(&self, page: Page) -> Result<Listed<Named>, DbError> {
@@ -905,21 +915,6 @@ fn positive(what: &str, n: Option<i64>) -> Result<(), DbError> {
     match n {
         Some(n) if n < 1 => Err(DbError::Invalid(format!("{what} must be at least 1"))),
         _ => Ok(()),
-    }
-}
-
-fn validate_queue_id(id: &str) -> Result<(), DbError> {
-    let ok = !id.is_empty()
-        && id.len() <= 200
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(DbError::Invalid(format!(
-            "rabbitmq_queue_id {id:?} must be 1-200 characters of letters, digits, '-', '_' or '.'"
-        )))
     }
 }
 

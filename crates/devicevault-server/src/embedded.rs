@@ -121,9 +121,12 @@ impl Embedded {
         let key = keyfile::load_or_create(&cfg.data_dir.join("secret.key"), no_secrets)?;
         let drivers = assembly::drivers(cfg.driver_dir.as_deref())?;
         let first_admin = assembly::create_first_admin(&db).await?;
-        db.ensure_collection_group("Default", DEFAULT_GROUP_QUEUE_ID)
-            .await
-            .map_err(db_err)?;
+        db.ensure_collection_group(
+            "Default",
+            &devicevault_core::QueueId::parse(DEFAULT_GROUP_QUEUE_ID).expect("a valid queue id"),
+        )
+        .await
+        .map_err(db_err)?;
 
         let settings = Arc::new(cfg.settings.clone());
         let bus = LocalBus::new();

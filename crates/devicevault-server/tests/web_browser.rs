@@ -165,9 +165,12 @@ async fn realistic_fleet(h: &mut Harness) -> Vec<(&'static str, String)> {
         db.create_device_group("core").await.unwrap().id,
         db.create_device_group("branch").await.unwrap().id,
     ];
-    db.create_collection_group("Paris DC", "paris")
-        .await
-        .unwrap();
+    db.create_collection_group(
+        "Paris DC",
+        &devicevault_core::QueueId::parse("paris").unwrap(),
+    )
+    .await
+    .unwrap();
     for (i, id) in ids.iter().enumerate() {
         let mut d = db.device(*id).await.unwrap();
         d.fields.device_type = Some(types[i % 3]);

@@ -761,7 +761,7 @@ async fn create_collection_group(
     let i = collection_group_fields(parse_body(&body)?)?;
     let g = state
         .db
-        .create_collection_group(i.name.trim(), &i.rabbitmq_queue_id)
+        .create_collection_group(i.name.trim(), &queue_id(&i.rabbitmq_queue_id)?)
         .await?;
     Ok(created(collection_group_json(&g)))
 }
@@ -787,7 +787,7 @@ async fn put_collection_group(
     let i = collection_group_fields(parse_body(&body)?)?;
     let g = state
         .db
-        .update_collection_group(id, i.name.trim(), &i.rabbitmq_queue_id)
+        .update_collection_group(id, i.name.trim(), &queue_id(&i.rabbitmq_queue_id)?)
         .await?;
     Ok(ok(collection_group_json(&g)))
 }
@@ -803,7 +803,7 @@ async fn patch_collection_group(
     let i = collection_group_fields(merge_patch(current, &body)?)?;
     let g = state
         .db
-        .update_collection_group(id, i.name.trim(), &i.rabbitmq_queue_id)
+        .update_collection_group(id, i.name.trim(), &queue_id(&i.rabbitmq_queue_id)?)
         .await?;
     Ok(ok(collection_group_json(&g)))
 }
@@ -815,6 +815,11 @@ async fn delete_collection_group(
 ) -> ApiResult<Response> {
     state.db.delete_collection_group(id_of(id)?).await?;
     Ok(no_content())
+}
+
+fn queue_id(q: &str) -> ApiResult<devicevault_core::QueueId> {
+    devicevault_core::QueueId::parse(q)
+        .map_err(|e| ApiError::fields(vec![("rabbitmq_queue_id", e.to_string())]))
 }
 
 // ---- device groups -------------------------------------------------------------------

@@ -1127,10 +1127,12 @@ impl Kind {
         let db = &state.db;
         match (self, id) {
             (Self::CollectionGroup, None) => {
-                db.create_collection_group(name, queue).await.map(drop)
+                let queue = queue_id(queue)?;
+                db.create_collection_group(name, &queue).await.map(drop)
             }
             (Self::CollectionGroup, Some(id)) => {
-                db.update_collection_group(id, name, queue).await.map(drop)
+                let queue = queue_id(queue)?;
+                db.update_collection_group(id, name, &queue).await.map(drop)
             }
             (Self::DeviceGroup, None) => db.create_device_group(name).await.map(drop),
             (Self::DeviceGroup, Some(id)) => db.update_device_group(id, name).await.map(drop),
@@ -1203,6 +1205,10 @@ impl Kind {
         b.push_str(&form_close(&submit, cancel));
         b
     }
+}
+
+fn queue_id(q: &str) -> Result<devicevault_core::QueueId, DbError> {
+    devicevault_core::QueueId::parse(q).map_err(|e| DbError::Invalid(e.to_string()))
 }
 
 /// A byte limit as whole MiB for the form ("" when unset).

@@ -12,11 +12,12 @@ use devicevault_core::{LogEntry, RelPath, Status};
 use devicevault_db::{Page, StoredBackup};
 
 use super::devices::{backup_button, flash, status_cell};
-use super::diff::{self, Diff};
+use super::diff;
 use super::html::{self, Ctx, Nav, enc, esc, heading, notice};
 use super::session::{Session, check_device, check_visible};
 use super::{WebError, WebResult, html_page, query};
 use crate::Shared;
+use devicevault_pipeline::app::diff::{self as engine, Diff};
 use devicevault_pipeline::app::reading::{self, DISPLAY_CAP, ReadFailure, Readable};
 
 pub(super) fn routes() -> Router<Shared> {
@@ -356,7 +357,7 @@ async fn version(
             );
         }
         Ok(text) if !s.is_binary => {
-            let lines = diff::lines(&text);
+            let lines = engine::lines(&text);
             let _ = write!(
                 b,
                 r#"<p class="muted small">{} lines</p><div class="code-wrap"><pre class="code"><code>"#,
@@ -585,7 +586,7 @@ async fn compare(
     let rendered = tokio::task::spawn_blocking(move || {
         let d = Diff::new(&old, &new);
         let mut rows = String::with_capacity(if full { old.len() * 3 } else { 16 * 1024 });
-        d.render_rows(if full { None } else { Some(3) }, &mut rows);
+        diff::render_rows(&d, if full { None } else { Some(3) }, &mut rows);
         (d.is_identical(), d.stats(), d.old.len(), d.new.len(), rows)
     })
     .await
@@ -651,7 +652,7 @@ async fn unified_download(
         format!("{stem}@{}", p.b.timestamp),
     );
     let (old, new) = (p.old, p.new);
-    let text = tokio::task::spawn_blocking(move || diff::unified(&old, &new, &na, &nb, 3))
+    let text = tokio::task::spawn_blocking(move || engine::unified(&old, &new, &na, &nb, 3))
         .await
         .map_err(|e| {
             WebError::new(

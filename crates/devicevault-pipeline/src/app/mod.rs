@@ -3,6 +3,8 @@
 //! of these, and renders the answer in its own format.
 
 pub mod auth;
+pub mod diff;
+pub mod inventory;
 pub mod login;
 pub mod reading;
 pub mod tokens;

@@ -1,0 +1,497 @@
+//! The inventory's inputs and their one validator each. A front end turns
+//! what it received (a JSON body, a form) into one of these inputs and asks
+//! it to validate; the answer is either the fields to store or the field
+//! errors, which the API renders as `{"field": ["message"]}` and the web UI
+//! next to its fields. Adding a field to a resource touches its input here,
+//! and nothing else decides what is valid.
+
+use std::path::Path;
+
+use devicevault_core::{Name, QueueId, StorageBackendKind};
+use devicevault_db::{Credential, DbError, DeviceFields};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::App;
+
+/// What is wrong with the fields of an input, field by field, in the order
+/// found. The messages read after the field's label ("name: may not be
+/// blank"); a front end may capitalise them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The messages of one field.
+    pub fn of(&self, field: &str) -> impl Iterator<Item = &str> {
+        self.0
+            .iter()
+            .filter(move |(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    /// `Ok(value)` when there is nothing to report.
+    pub fn or<T>(self, value: T) -> Result<T, FieldErrors> {
+        if self.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl std::fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|(k, m)| format!("{k}: {m}")).collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+/// The outcome of validating an input: the database may fail on its own
+/// (outer error), or the input may be wrong (inner error).
+pub type Checked<T> = Result<Result<T, FieldErrors>, DbError>;
+
+/// A name field: normalised, or its problem.
+fn name(errors: &mut FieldErrors, field: &'static str, value: &str) -> String {
+    match Name::parse(value) {
+        Ok(n) => n.into_string(),
+        Err(e) => {
+            errors.add(field, e.to_string());
+            value.trim().to_owned()
+        }
+    }
+}
+
+/// A reference to another object: a field error when it does not exist.
+async fn reference<T, F>(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    id: Option<i64>,
+    lookup: impl FnOnce(i64) -> F,
+) -> Result<(), DbError>
+where
+    F: std::future::Future<Output = Result<T, DbError>>,
+{
+    if let Some(id) = id {
+        match lookup(id).await {
+            Ok(_) => {}
+            Err(DbError::NotFound { what }) => errors.add(field, format!("{what} does not exist")),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+// ---- devices -----------------------------------------------------------------
+
+fn ssh_port() -> u16 {
+    22
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A device as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceInput {
+    pub name: String,
+    pub address: String,
+    #[serde(default = "ssh_port")]
+    pub port: u16,
+    pub driver: String,
+    #[serde(default)]
+    pub credential: Option<i64>,
+    #[serde(default)]
+    pub backup_location: Option<i64>,
+    #[serde(default)]
+    pub collection_group: Option<i64>,
+    #[serde(default)]
+    pub device_group: Option<i64>,
+    #[serde(default)]
+    pub device_type: Option<i64>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl DeviceInput {
+    /// The input that would store `f` unchanged (edit forms, PATCH).
+    pub fn of(f: &DeviceFields) -> Self {
+        Self {
+            name: f.name.clone(),
+            address: f.address.clone(),
+            port: f.port,
+            driver: f.driver.clone(),
+            credential: f.credential,
+            backup_location: f.backup_location,
+            collection_group: f.collection_group,
+            device_group: f.device_group,
+            device_type: f.device_type,
+            enabled: f.enabled,
+        }
+    }
+
+    /// Checks every field: a name, an address without spaces, a port, a
+    /// driver this process knows, and references that exist.
+    pub async fn validate(&self, app: &App) -> Checked<DeviceFields> {
+        let mut e = FieldErrors::default();
+        let name = name(&mut e, "name", &self.name);
+        let address = self.address.trim();
+        if address.is_empty() {
+            e.add("address", "a host name or IP address is required");
+        } else if address.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            e.add("address", "a host name or IP address, without spaces");
+        }
+        if self.port == 0 {
+            e.add("port", "must be between 1 and 65535");
+        }
+        if app.drivers.get(&self.driver).is_err() {
+            let known: Vec<&str> = app.drivers.iter().map(|d| d.name.as_str()).collect();
+            e.add(
+                "driver",
+                format!(
+                    "unknown driver {:?}; known: {}",
+                    self.driver,
+                    known.join(", ")
+                ),
+            );
+        }
+        let db = &app.db;
+        reference(&mut e, "credential", self.credential, |id| {
+            db.credential(id)
+        })
+        .await?;
+        reference(&mut e, "backup_location", self.backup_location, |id| {
+            db.location(id)
+        })
+        .await?;
+        reference(&mut e, "collection_group", self.collection_group, |id| {
+            db.collection_group(id)
+        })
+        .await?;
+        reference(&mut e, "device_group", self.device_group, |id| {
+            db.device_group(id)
+        })
+        .await?;
+        reference(&mut e, "device_type", self.device_type, |id| {
+            db.device_type(id)
+        })
+        .await?;
+        Ok(e.or(DeviceFields {
+            name,
+            address: address.to_owned(),
+            port: self.port,
+            driver: self.driver.clone(),
+            credential: self.credential,
+            backup_location: self.backup_location,
+            collection_group: self.collection_group,
+            device_group: self.device_group,
+            device_type: self.device_type,
+            enabled: self.enabled,
+        }))
+    }
+}
+
+/// The field error of a device name that is taken (by a live device or an
+/// archived one).
+pub fn device_name_taken(name: &str) -> FieldErrors {
+    let mut e = FieldErrors::default();
+    e.add(
+        "name",
+        format!(
+            "a device named {name:?} exists already (it may be archived: restore it, or purge it to reuse the name)"
+        ),
+    );
+    e
+}
+
+// ---- backup locations ----------------------------------------------------------------
+
+/// A backup location as submitted.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationInput {
+    pub name: String,
+    pub location_type: String,
+    pub config: Value,
+}
+
+/// A location ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocationFields {
+    pub name: String,
+    pub kind: StorageBackendKind,
+    pub config: Map<String, Value>,
+}
+
+impl LocationInput {
+    /// Checks the name, the type, and the config as the storage worker will
+    /// read it: an absolute path, under the storage roots when this process
+    /// knows them.
+    pub fn validate(&self, app: &App) -> Result<LocationFields, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let name = name(&mut e, "name", &self.name);
+        let kind = match self.location_type.parse::<StorageBackendKind>() {
+            Ok(k) => Some(k),
+            Err(_) => {
+                e.add(
+                    "location_type",
+                    format!("{:?} is not \"git\" or \"fs\"", self.location_type),
+                );
+                None
+            }
+        };
+        let config = match &self.config {
+            Value::Object(m) => Some(m.clone()),
+            _ => {
+                e.add("config", "must be a JSON object");
+                None
+            }
+        };
+        if let (Some(kind), Some(config)) = (kind, &config) {
+            match devicevault_storage::location_path(kind, config) {
+                Err(err) => e.add("config", err.to_string()),
+                Ok(p) if !Path::new(&p).is_absolute() => e.add(
+                    "config",
+                    format!("{} must be an absolute path", p.display()),
+                ),
+                Ok(p) => {
+                    if let Some(Err(err)) = app.storage_roots.as_ref().map(|r| r.check(&p)) {
+                        e.add("config", err.to_string());
+                    }
+                }
+            }
+        }
+        e.or(())?;
+        Ok(LocationFields {
+            name,
+            kind: kind.expect("checked"),
+            config: config.expect("checked"),
+        })
+    }
+}
+
+// ---- credentials ---------------------------------------------------------------------
+
+/// A change to a field that may be left out (keep), cleared or set.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Change<T> {
+    /// Not in the request: keep the stored value.
+    #[default]
+    Keep,
+    /// Cleared (`null`, or an empty secret in a form).
+    Clear,
+    Set(T),
+}
+
+/// A credential as submitted. Secrets are write-only: left out, they keep
+/// their sealed value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CredentialInput {
+    pub name: Change<String>,
+    pub username: Change<String>,
+    pub password: Change<String>,
+    pub enable_secret: Change<String>,
+}
+
+impl CredentialInput {
+    /// Parses a JSON body: strings or `null` for each field, nothing else.
+    pub fn from_json(v: &Value) -> Result<Self, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let Value::Object(m) = v else {
+            e.add("non_field_errors", "the body must be a JSON object");
+            return Err(e);
+        };
+        let mut input = Self::default();
+        for (k, v) in m {
+            let slot = match k.as_str() {
+                "name" => &mut input.name,
+                "username" => &mut input.username,
+                "password" => &mut input.password,
+                "enable_secret" => &mut input.enable_secret,
+                // What a GET shows, sent back unchanged.
+                "id" | "has_enable_secret" => continue,
+                other => {
+                    e.add("non_field_errors", format!("unknown field {other:?}"));
+                    continue;
+                }
+            };
+            *slot = match v {
+                Value::Null => Change::Clear,
+                Value::String(s) => Change::Set(s.clone()),
+                _ => {
+                    e.add(
+                        match k.as_str() {
+                            "name" => "name",
+                            "username" => "username",
+                            "password" => "password",
+                            _ => "enable_secret",
+                        },
+                        "must be a string",
+                    );
+                    continue;
+                }
+            };
+        }
+        e.or(input)
+    }
+
+    /// Applies the input to `base` (the stored credential, or `None` for a
+    /// new one), sealing new secrets with the application's key.
+    pub fn apply(&self, app: &App, base: Option<Credential>) -> Result<Credential, FieldErrors> {
+        let creating = base.is_none();
+        let mut c = base.unwrap_or(Credential {
+            id: 0,
+            name: String::new(),
+            username: String::new(),
+            password_sealed: Vec::new(),
+            enable_secret_sealed: None,
+        });
+        let mut e = FieldErrors::default();
+        match &self.name {
+            Change::Set(n) => c.name = name(&mut e, "name", n),
+            Change::Clear => c.name = name(&mut e, "name", ""),
+            Change::Keep if creating => c.name = name(&mut e, "name", ""),
+            Change::Keep => {}
+        }
+        match &self.username {
+            Change::Set(u) if !u.trim().is_empty() => c.username = u.clone(),
+            Change::Keep if !creating => {}
+            _ => e.add("username", "may not be blank"),
+        }
+        match &self.password {
+            Change::Set(p) if !p.is_empty() => c.password_sealed = app.key.seal(p.as_bytes()),
+            Change::Keep if !creating => {}
+            Change::Keep => e.add("password", "is required"),
+            _ => e.add("password", "may not be blank"),
+        }
+        match &self.enable_secret {
+            Change::Set(s) if !s.is_empty() => {
+                c.enable_secret_sealed = Some(app.key.seal(s.as_bytes()))
+            }
+            Change::Set(_) | Change::Clear => c.enable_secret_sealed = None,
+            Change::Keep => {}
+        }
+        e.or(c)
+    }
+}
+
+// ---- collection groups, device groups, device types --------------------------------------
+
+/// A collection group as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionGroupInput {
+    pub name: String,
+    pub rabbitmq_queue_id: String,
+}
+
+impl CollectionGroupInput {
+    pub fn validate(&self) -> Result<(String, QueueId), FieldErrors> {
+        let mut e = FieldErrors::default();
+        let name = name(&mut e, "name", &self.name);
+        let queue = QueueId::parse(self.rabbitmq_queue_id.trim());
+        if let Err(err) = &queue {
+            e.add("rabbitmq_queue_id", err.to_string());
+        }
+        e.or(())?;
+        Ok((name, queue.expect("checked")))
+    }
+}
+
+/// A device group (or a manufacturer): a name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedInput {
+    pub name: String,
+}
+
+impl NamedInput {
+    pub fn validate(&self) -> Result<String, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let name = name(&mut e, "name", &self.name);
+        e.or(name)
+    }
+}
+
+/// The smallest and largest per-type configuration size limits.
+pub const MAX_CONFIG_BYTES_RANGE: std::ops::RangeInclusive<i64> = 1024..=(1 << 30);
+
+/// A device type as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceTypeInput {
+    pub name: String,
+    #[serde(default)]
+    pub manufacturer: Option<i64>,
+    /// The largest configuration its devices may send (`None`: the
+    /// driver's or the installation's limit).
+    #[serde(default)]
+    pub max_config_bytes: Option<i64>,
+}
+
+impl DeviceTypeInput {
+    pub async fn validate(&self, app: &App) -> Checked<(String, Option<i64>, Option<i64>)> {
+        let mut e = FieldErrors::default();
+        let name = name(&mut e, "name", &self.name);
+        if let Some(n) = self.max_config_bytes
+            && !MAX_CONFIG_BYTES_RANGE.contains(&n)
+        {
+            e.add(
+                "max_config_bytes",
+                "between 1024 and 1073741824 bytes, or empty for the default",
+            );
+        }
+        reference(&mut e, "manufacturer", self.manufacturer, |id| {
+            app.db.manufacturer(id)
+        })
+        .await?;
+        Ok(e.or((name, self.manufacturer, self.max_config_bytes)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_json_distinguishes_keep_clear_and_set() {
+        let i = CredentialInput::from_json(&serde_json::json!({
+            "name": "lab", "enable_secret": null, "id": 3
+        }))
+        .unwrap();
+        assert_eq!(i.name, Change::Set("lab".into()));
+        assert_eq!(i.enable_secret, Change::Clear);
+        assert_eq!(i.password, Change::Keep);
+        let e =
+            CredentialInput::from_json(&serde_json::json!({"password": 5, "x": 1})).unwrap_err();
+        assert_eq!(e.of("password").collect::<Vec<_>>(), ["must be a string"]);
+        assert_eq!(e.of("non_field_errors").count(), 1);
+    }
+
+    #[test]
+    fn a_collection_group_needs_a_name_and_a_plain_queue_id() {
+        let ok = CollectionGroupInput {
+            name: " DMZ ".into(),
+            rabbitmq_queue_id: "dmz-1".into(),
+        }
+        .validate()
+        .unwrap();
+        assert_eq!((ok.0.as_str(), ok.1.as_str()), ("DMZ", "dmz-1"));
+        let e = CollectionGroupInput {
+            name: "".into(),
+            rabbitmq_queue_id: "a b".into(),
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(e.0.len(), 2);
+    }
+}
