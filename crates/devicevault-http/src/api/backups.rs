@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -10,12 +11,12 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use devicevault_core::RelPath;
-use devicevault_db::{BackupJob, DeviceBackupResult, StoredBackup};
-use serde_json::{Value, json};
-
-use super::{ApiError, ApiResult, Authed, Shared, id_of, int_param, query_of};
+use devicevault_db::StoredBackup;
+use devicevault_pipeline::app::backups::{self as app_backups, BackupNowError};
 use devicevault_pipeline::app::reading::{self, ReadFailure};
-use devicevault_pipeline::roles::dispatcher::DispatchError;
+
+use super::types::{AcceptedOut, ErrorBody, JobOut, Paginated, ResultOut, StoredBackupOut};
+use super::{ApiError, ApiResult, Authed, Shared, id_of, int_param, query_of};
 
 type IdPath = Result<Path<i64>, PathRejection>;
 type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -30,116 +31,92 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/api/stored-backups/{id}/download/", get(download))
 }
 
-/// A stored log (JSON text) as JSON; a log that is not JSON stays text.
-fn log_json(log: &str) -> Value {
-    serde_json::from_str(log).unwrap_or_else(|_| Value::String(log.to_owned()))
+/// Filters of the results and stored-backups lists.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ListQuery {
+    /// Only this device's.
+    device: Option<i64>,
+    page: Option<i64>,
+    page_size: Option<i64>,
 }
 
-fn job_json(j: &BackupJob) -> Value {
-    json!({
-        "task_id": j.task_id,
-        "task_identifier": j.task_identifier,
-        "device": j.device_id,
-        "state": j.state.as_str(),
-        "reason": j.reason,
-        "queued_on": j.queued_on,
-        "updated_at": j.updated_at,
-        "attempts": j.attempts,
-    })
+impl From<BackupNowError> for ApiError {
+    fn from(e: BackupNowError) -> Self {
+        match e {
+            BackupNowError::NotFound(_) => ApiError::not_found(e.to_string()),
+            BackupNowError::Archived(_) | BackupNowError::NotReady(_) => {
+                ApiError::conflict(e.to_string())
+            }
+            BackupNowError::Db(e) => e.into(),
+        }
+    }
 }
 
-fn result_json(r: &DeviceBackupResult) -> Value {
-    json!({
-        "id": r.id,
-        "device": r.device_id,
-        "task_id": r.task_id,
-        "task_identifier": r.task_identifier,
-        "status": r.status.as_str(),
-        "timestamp": r.timestamp,
-        "log": log_json(&r.log),
-        "collection_duration_ms": r.collection_duration_ms,
-    })
-}
-
-fn stored_json(s: &StoredBackup) -> Value {
-    json!({
-        "id": s.id,
-        "device": s.device_id,
-        "task_id": s.task_id,
-        "task_identifier": s.task_identifier,
-        "storage_backend": s.storage_backend.as_str(),
-        "storage_ref": s.storage_ref,
-        "status": s.status.as_str(),
-        "timestamp": s.timestamp,
-        "log": log_json(&s.log),
-        "size": s.size,
-        "sha256": s.sha256,
-        "changed": s.changed,
-        "location": s.location_id,
-        "is_binary": s.is_binary,
-    })
-}
-
+/// Accepts a backup of the device: a new job, or — while one is queued or
+/// collecting — that job again.
+#[utoipa::path(post, path = "/api/devices/{id}/backup_now/", tag = "backups",
+    params(("id" = i64, Path)),
+    responses((status = 202, body = AcceptedOut), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "archived, disabled, or missing a credential or location")))]
 async fn backup_now(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
     let id = id_of(id)?;
-    auth.check_device(&state, id).await?;
-    let device = state.db.device(id).await?;
-    if device.archived_at.is_some() {
-        return Err(ApiError::conflict(format!(
-            "device {id} is archived; restore it to back it up"
-        )));
-    }
-    match state.pipeline.backup_now(&device).await {
-        Ok(a) => Ok((
-            StatusCode::ACCEPTED,
-            axum::Json(json!({
-                "task_id": a.task_id,
-                "task_identifier": a.task_identifier,
-                "queued_on": a.queued_on.to_string(),
-                "job": format!("/api/jobs/{}/", a.task_identifier),
-            })),
-        )
-            .into_response()),
-        Err(DispatchError::NotReady(reason)) => Err(ApiError::conflict(reason)),
-        Err(DispatchError::Db(e)) => Err(e.into()),
-    }
+    let a = app_backups::backup_now(&state, &auth.scope, id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(AcceptedOut {
+            task_id: a.task_id,
+            job: format!("/api/jobs/{}/", a.task_identifier),
+            task_identifier: a.task_identifier,
+            queued_on: a.queued_on.to_string(),
+        }),
+    )
+        .into_response())
 }
 
+#[utoipa::path(get, path = "/api/jobs/{task_identifier}/", tag = "backups",
+    params(("task_identifier" = String, Path)),
+    responses((status = 200, body = JobOut), (status = 404, body = ErrorBody)))]
 async fn get_job(
     auth: Authed,
     State(state): State<Shared>,
     ti: Result<Path<String>, PathRejection>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<JobOut>> {
     let Path(ti) = ti.map_err(|_| ApiError::not_found("no such job"))?;
     let job = state.db.job(&ti).await?;
     auth.check_device(&state, job.device_id)
         .await
         .map_err(|_| ApiError::not_found(format!("job {ti} not found")))?;
-    Ok(axum::Json(job_json(&job)).into_response())
+    Ok(Json(JobOut::from(&job)))
 }
 
+#[utoipa::path(get, path = "/api/backup-results/", tag = "backups", params(ListQuery),
+    responses((status = 200, body = Paginated<ResultOut>), (status = 400, body = ErrorBody)))]
 async fn list_results(
     auth: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Paginated<ResultOut>>> {
     let q = query_of(q)?;
     let device = int_param(&q, "device")?;
     let list = |p| state.db.device_results(device, &auth.scope, p);
-    super::list_page(&state, &q, &uri, list, |r| result_json(&r)).await
+    super::list_page(&state, &q, &uri, list, |r| ResultOut::from(&r)).await
 }
 
+#[utoipa::path(get, path = "/api/stored-backups/", tag = "backups", params(ListQuery),
+    responses((status = 200, body = Paginated<StoredBackupOut>), (status = 400, body = ErrorBody)))]
 async fn list_stored(
     auth: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Paginated<StoredBackupOut>>> {
     let q = query_of(q)?;
     let device = int_param(&q, "device")?;
     let list = |p| state.db.stored_backups(device, &auth.scope, p);
-    super::list_page(&state, &q, &uri, list, |s| stored_json(&s)).await
+    super::list_page(&state, &q, &uri, list, |s| StoredBackupOut::from(&s)).await
 }
 
 /// A stored backup the user may see: not found otherwise.
@@ -152,8 +129,17 @@ async fn visible_stored(auth: &Authed, state: &Shared, id: IdPath) -> ApiResult<
     Ok(s)
 }
 
-async fn get_stored(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
-    Ok(axum::Json(stored_json(&visible_stored(&auth, &state, id).await?)).into_response())
+#[utoipa::path(get, path = "/api/stored-backups/{id}/", tag = "backups",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = StoredBackupOut), (status = 404, body = ErrorBody)))]
+async fn get_stored(
+    auth: Authed,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Json<StoredBackupOut>> {
+    Ok(Json(StoredBackupOut::from(
+        &visible_stored(&auth, &state, id).await?,
+    )))
 }
 
 impl From<ReadFailure> for ApiError {
@@ -168,6 +154,17 @@ impl From<ReadFailure> for ApiError {
     }
 }
 
+/// The stored configuration (through `storage.read` on its backend's
+/// queue), with its secrets masked for users without `view_secrets`.
+#[utoipa::path(get, path = "/api/stored-backups/{id}/download/", tag = "backups",
+    params(("id" = i64, Path)),
+    responses((status = 200, content_type = "text/plain", body = String,
+               headers(("x-devicevault-secrets-masked" = String, description = "true when secrets were masked"))),
+              (status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+              (status = 403, body = ErrorBody, description = "secrets cannot be masked for this user"),
+              (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "the backup failed to store"),
+              (status = 500, body = ErrorBody, description = "retrieval_failed")))]
 async fn download(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
     let s = visible_stored(&auth, &state, id).await?;
     // The device only names the file: look it up while the content is read.
@@ -202,11 +199,13 @@ async fn download(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiR
         HeaderValue::from_static("nosniff"),
     );
     h.insert(
-        header::HeaderName::from_static(MASKED_HEADER),
+        header::HeaderName::from_static(crate::MASKED_HEADER),
         HeaderValue::from_static(if content.masked { "true" } else { "false" }),
     );
     Ok(response)
 }
 
-/// Says whether a downloaded configuration had its secrets masked.
-pub const MASKED_HEADER: &str = "x-devicevault-secrets-masked";
+/// The operations of this module, for the OpenAPI document.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(paths(backup_now, get_job, list_results, list_stored, get_stored, download))]
+pub(super) struct Doc;

@@ -1,26 +1,32 @@
 //! Inventory routes: devices, backup locations, credentials, collection
 //! groups, device groups and device types. Lists are paginated; PUT
 //! replaces the writable fields, PATCH changes only the fields it names.
+//! Every body is checked by the application layer's one validator of its
+//! input ([`devicevault_pipeline::app::inventory`]); this module only
+//! parses and renders.
 
 use std::collections::HashMap;
-use std::path::Path as FsPath;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use devicevault_core::StorageBackendKind;
-use devicevault_db::{
-    BackupLocation, CollectionGroup, Credential, DbError, Device, DeviceFields, DeviceFilter,
-    DeviceType, Named,
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use devicevault_db::{DbError, DeviceFilter};
+use devicevault_pipeline::app::inventory::{
+    CollectionGroupInput, CredentialInput, DeviceInput, DeviceTypeInput, LocationInput, NamedInput,
+    device_name_taken,
 };
-use devicevault_storage::StorageRoots;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
+use super::types::{
+    CollectionGroupOut, CredentialOut, DeviceOut, DeviceTypeOut, ErrorBody, LocationOut, NamedOut,
+    Paginated, PurgedOut,
+};
 use super::{
     Admin, ApiError, ApiResult, Authed, Shared, bool_param, id_of, int_param, merge_patch,
     parse_body, query_of,
@@ -39,10 +45,7 @@ pub(super) fn routes() -> Router<Shared> {
                 .patch(patch_device)
                 .delete(delete_device),
         )
-        .route(
-            "/api/devices/{id}/restore/",
-            axum::routing::post(restore_device),
-        )
+        .route("/api/devices/{id}/restore/", post(restore_device))
         .route(
             "/api/backup-locations/",
             get(list_locations).post(create_location),
@@ -61,8 +64,8 @@ pub(super) fn routes() -> Router<Shared> {
         .route(
             "/api/credentials/{id}/",
             get(get_credential)
-                .put(put_credential)
-                .patch(patch_credential)
+                .put(update_credential)
+                .patch(update_credential)
                 .delete(delete_credential),
         )
         .route(
@@ -72,8 +75,8 @@ pub(super) fn routes() -> Router<Shared> {
         .route(
             "/api/collection-groups/{id}/",
             get(get_collection_group)
-                .put(put_collection_group)
-                .patch(patch_collection_group)
+                .put(update_collection_group)
+                .patch(update_collection_group)
                 .delete(delete_collection_group),
         )
         .route(
@@ -83,8 +86,8 @@ pub(super) fn routes() -> Router<Shared> {
         .route(
             "/api/device-groups/{id}/",
             get(get_device_group)
-                .put(put_device_group)
-                .patch(patch_device_group)
+                .put(update_device_group)
+                .patch(update_device_group)
                 .delete(delete_device_group),
         )
         .route(
@@ -94,18 +97,14 @@ pub(super) fn routes() -> Router<Shared> {
         .route(
             "/api/device-types/{id}/",
             get(get_device_type)
-                .put(put_device_type)
-                .patch(patch_device_type)
+                .put(update_device_type)
+                .patch(update_device_type)
                 .delete(delete_device_type),
         )
 }
 
-fn created(v: Value) -> Response {
-    (StatusCode::CREATED, axum::Json(v)).into_response()
-}
-
-fn ok(v: Value) -> Response {
-    axum::Json(v).into_response()
+fn created<T: Serialize>(v: T) -> Response {
+    (StatusCode::CREATED, Json(v)).into_response()
 }
 
 fn no_content() -> Response {
@@ -113,175 +112,47 @@ fn no_content() -> Response {
 }
 
 /// Read-only fields a client may send back from a GET; they are ignored.
-fn without_read_only(mut v: Value, read_only: &[&str]) -> Value {
+fn input<T: DeserializeOwned>(mut v: Value, read_only: &[&str]) -> ApiResult<T> {
     if let Value::Object(m) = &mut v {
         for k in read_only {
             m.remove(*k);
         }
     }
-    v
-}
-
-fn input<T: serde::de::DeserializeOwned>(v: Value, read_only: &[&str]) -> ApiResult<T> {
-    serde_json::from_value(without_read_only(v, read_only))
+    serde_json::from_value(v)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))
-}
-
-fn check_name(errors: &mut Vec<(&'static str, String)>, field: &'static str, name: &str) {
-    if let Err(e) = devicevault_core::Name::parse(name) {
-        errors.push((field, e.to_string()));
-    }
-}
-
-/// Turns a missing referenced object into a field error.
-async fn check_ref<T, F>(
-    errors: &mut Vec<(&'static str, String)>,
-    field: &'static str,
-    id: Option<i64>,
-    lookup: impl FnOnce(i64) -> F,
-) -> ApiResult<()>
-where
-    F: std::future::Future<Output = Result<T, DbError>>,
-{
-    if let Some(id) = id {
-        match lookup(id).await {
-            Ok(_) => {}
-            Err(DbError::NotFound { what }) => {
-                errors.push((field, format!("{what} does not exist")))
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
-}
-
-fn finish(errors: Vec<(&'static str, String)>) -> ApiResult<()> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::fields(errors))
-    }
 }
 
 // ---- devices -------------------------------------------------------------------
 
 const DEVICE_READ_ONLY: &[&str] = &["id", "created_at", "archived", "archived_at"];
 
-fn yes() -> bool {
-    true
-}
-fn ssh_port() -> u16 {
-    22
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeviceInput {
-    name: String,
-    address: String,
-    #[serde(default = "ssh_port")]
-    port: u16,
-    driver: String,
-    #[serde(default)]
-    credential: Option<i64>,
-    #[serde(default)]
-    backup_location: Option<i64>,
-    #[serde(default)]
-    collection_group: Option<i64>,
-    #[serde(default)]
+/// The query of the device list.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct DeviceListQuery {
+    /// Part of the name, case-insensitive.
+    name: Option<String>,
+    enabled: Option<bool>,
     device_group: Option<i64>,
-    #[serde(default)]
     device_type: Option<i64>,
-    #[serde(default = "yes")]
-    enabled: bool,
+    /// Archived devices instead of live ones (administrators).
+    archived: Option<bool>,
+    /// From 1.
+    page: Option<i64>,
+    /// 1–1000, default 50.
+    page_size: Option<i64>,
 }
 
-pub(super) fn device_json(d: &Device) -> Value {
-    let f = &d.fields;
-    json!({
-        "id": d.id,
-        "name": f.name,
-        "address": f.address,
-        "port": f.port,
-        "driver": f.driver,
-        "credential": f.credential,
-        "backup_location": f.backup_location,
-        "collection_group": f.collection_group,
-        "device_group": f.device_group,
-        "device_type": f.device_type,
-        "enabled": f.enabled,
-        "created_at": d.created_at,
-        "archived": d.archived_at.is_some(),
-        "archived_at": d.archived_at,
-    })
-}
-
-async fn device_fields(state: &Shared, v: Value) -> ApiResult<DeviceFields> {
-    let i: DeviceInput = input(v, DEVICE_READ_ONLY)?;
-    let mut errors = Vec::new();
-    check_name(&mut errors, "name", &i.name);
-    if i.address.trim().is_empty()
-        || i.address
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-    {
-        errors.push((
-            "address",
-            "a host name or IP address, without spaces".into(),
-        ));
-    }
-    if i.port == 0 {
-        errors.push(("port", "must be between 1 and 65535".into()));
-    }
-    if state.drivers.get(&i.driver).is_err() {
-        let known: Vec<&str> = state.drivers.iter().map(|d| d.name.as_str()).collect();
-        errors.push((
-            "driver",
-            format!("unknown driver {:?}; known: {}", i.driver, known.join(", ")),
-        ));
-    }
-    let db = &state.db;
-    check_ref(&mut errors, "credential", i.credential, |id| {
-        db.credential(id)
-    })
-    .await?;
-    check_ref(&mut errors, "backup_location", i.backup_location, |id| {
-        db.location(id)
-    })
-    .await?;
-    check_ref(&mut errors, "collection_group", i.collection_group, |id| {
-        db.collection_group(id)
-    })
-    .await?;
-    check_ref(&mut errors, "device_group", i.device_group, |id| {
-        db.device_group(id)
-    })
-    .await?;
-    check_ref(&mut errors, "device_type", i.device_type, |id| {
-        db.device_type(id)
-    })
-    .await?;
-    finish(errors)?;
-    Ok(DeviceFields {
-        name: i.name.trim().to_owned(),
-        address: i.address.trim().to_owned(),
-        port: i.port,
-        driver: i.driver,
-        credential: i.credential,
-        backup_location: i.backup_location,
-        collection_group: i.collection_group,
-        device_group: i.device_group,
-        device_type: i.device_type,
-        enabled: i.enabled,
-    })
-}
-
+#[utoipa::path(get, path = "/api/devices/", tag = "devices", params(DeviceListQuery),
+    responses((status = 200, body = Paginated<DeviceOut>), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
 async fn list_devices(
     auth: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Paginated<DeviceOut>>> {
     let q = query_of(q)?;
     let archived = bool_param(&q, "archived")?.unwrap_or(false);
     if archived && !auth.user.is_admin {
@@ -299,41 +170,46 @@ async fn list_devices(
         archived,
     };
     let list = |p| state.db.list_devices(&filter, &auth.scope, p);
-    super::list_page(&state, &q, &uri, list, |d| device_json(&d)).await
+    super::list_page(&state, &q, &uri, list, |d| DeviceOut::from(&d)).await
 }
 
-async fn create_device(_: Admin, State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
-    let fields = device_fields(&state, parse_body(&body)?).await?;
-    let d = state
-        .db
-        .create_device(&fields)
-        .await
-        .map_err(|e| name_taken(&state, e, &fields.name))?;
-    Ok(created(device_json(&d)))
-}
-
-/// A duplicate name says whether an archived device holds it.
-fn name_taken(_: &Shared, e: DbError, name: &str) -> ApiError {
-    match e {
-        DbError::Conflict(_) => ApiError::fields(vec![(
-            "name",
-            format!(
-                "a device named {name:?} exists already (it may be archived: restore it, or purge it to reuse the name)"
-            ),
-        )]),
-        other => other.into(),
+/// Validates a device body and stores it as device `id` (or a new one).
+async fn save_device(state: &Shared, id: Option<i64>, input: DeviceInput) -> ApiResult<DeviceOut> {
+    let fields = input.validate(state).await??;
+    let saved = match id {
+        None => state.db.create_device(&fields).await,
+        Some(id) => state.db.update_device(id, &fields).await,
+    };
+    match saved {
+        Ok(d) => Ok(DeviceOut::from(&d)),
+        Err(DbError::Conflict(_)) => Err(device_name_taken(&fields.name).into()),
+        Err(e) => Err(e.into()),
     }
 }
 
-async fn get_device(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
+#[utoipa::path(post, path = "/api/devices/", tag = "devices", request_body = DeviceInput,
+    responses((status = 201, body = DeviceOut), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+async fn create_device(_: Admin, State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
+    let input = parse_body(&body)?;
+    Ok(created(save_device(&state, None, input).await?))
+}
+
+#[utoipa::path(get, path = "/api/devices/{id}/", tag = "devices", params(("id" = i64, Path)),
+    responses((status = 200, body = DeviceOut), (status = 404, body = ErrorBody)))]
+async fn get_device(
+    auth: Authed,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Json<DeviceOut>> {
     let id = id_of(id)?;
     auth.check_device(&state, id).await?;
-    Ok(ok(device_json(&state.db.device(id).await?)))
+    Ok(Json(DeviceOut::from(&state.db.device(id).await?)))
 }
 
 /// A device that exists and is not archived (an archived one is read-only
 /// until restored).
-async fn live_device(state: &Shared, id: i64) -> ApiResult<Device> {
+async fn live_device(state: &Shared, id: i64) -> ApiResult<devicevault_db::Device> {
     let d = state.db.device(id).await?;
     if d.archived_at.is_some() {
         return Err(ApiError::conflict(format!(
@@ -343,42 +219,54 @@ async fn live_device(state: &Shared, id: i64) -> ApiResult<Device> {
     Ok(d)
 }
 
+#[utoipa::path(put, path = "/api/devices/{id}/", tag = "devices", params(("id" = i64, Path)),
+    request_body = DeviceInput,
+    responses((status = 200, body = DeviceOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn put_device(
     _: Admin,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<DeviceOut>> {
     let id = id_of(id)?;
     live_device(&state, id).await?;
-    let fields = device_fields(&state, parse_body(&body)?).await?;
-    let d = state
-        .db
-        .update_device(id, &fields)
-        .await
-        .map_err(|e| name_taken(&state, e, &fields.name))?;
-    Ok(ok(device_json(&d)))
+    let input = input(parse_body(&body)?, DEVICE_READ_ONLY)?;
+    Ok(Json(save_device(&state, Some(id), input).await?))
 }
 
+#[utoipa::path(patch, path = "/api/devices/{id}/", tag = "devices", params(("id" = i64, Path)),
+    request_body = Object,
+    responses((status = 200, body = DeviceOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn patch_device(
     _: Admin,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<DeviceOut>> {
     let id = id_of(id)?;
-    let current = device_json(&live_device(&state, id).await?);
-    let fields = device_fields(&state, merge_patch(current, &body)?).await?;
-    let d = state
-        .db
-        .update_device(id, &fields)
-        .await
-        .map_err(|e| name_taken(&state, e, &fields.name))?;
-    Ok(ok(device_json(&d)))
+    let current = DeviceInput::of(&live_device(&state, id).await?.fields);
+    let current =
+        serde_json::to_value(current).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let input = input(merge_patch(current, &body)?, DEVICE_READ_ONLY)?;
+    Ok(Json(save_device(&state, Some(id), input).await?))
+}
+
+/// `?purge=true` destroys the device's records.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct DeleteQuery {
+    purge: Option<bool>,
 }
 
 /// `DELETE` archives (the history stays); `?purge=true` destroys the
 /// device and every record of its history.
+#[utoipa::path(delete, path = "/api/devices/{id}/", tag = "devices",
+    params(("id" = i64, Path), DeleteQuery),
+    responses((status = 204, description = "archived"), (status = 200, body = PurgedOut),
+              (status = 404, body = ErrorBody)))]
 async fn delete_device(
     Admin(admin): Admin,
     State(state): State<Shared>,
@@ -395,157 +283,138 @@ async fn delete_device(
             stored_backups = purged.stored_backups, results = purged.results, jobs = purged.jobs,
             "device purged with its history"
         );
-        return Ok(ok(json!({
-            "purged": id,
-            "stored_backups": purged.stored_backups,
-            "results": purged.results,
-            "jobs": purged.jobs,
-        })));
+        return Ok(Json(PurgedOut {
+            purged: id,
+            stored_backups: purged.stored_backups,
+            results: purged.results,
+            jobs: purged.jobs,
+        })
+        .into_response());
     }
     let d = state.db.archive_device(id).await?;
     tracing::info!(admin = %admin.user.username, device_id = id, device = %d.fields.name, "device archived");
     Ok(no_content())
 }
 
+#[utoipa::path(post, path = "/api/devices/{id}/restore/", tag = "devices",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = DeviceOut), (status = 404, body = ErrorBody)))]
 async fn restore_device(
     Admin(admin): Admin,
     State(state): State<Shared>,
     id: IdPath,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<DeviceOut>> {
     let id = id_of(id)?;
     let d = state.db.restore_device(id).await?;
     tracing::info!(admin = %admin.user.username, device_id = id, device = %d.fields.name, "device restored");
-    Ok(ok(device_json(&d)))
+    Ok(Json(DeviceOut::from(&d)))
 }
 
 // ---- backup locations ------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LocationInput {
-    name: String,
-    location_type: String,
-    config: Value,
+/// A list's paging.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct PageQuery {
+    page: Option<i64>,
+    page_size: Option<i64>,
 }
 
-fn location_json(l: &BackupLocation) -> Value {
-    json!({
-        "id": l.id,
-        "name": l.name,
-        "location_type": l.location_type.as_str(),
-        "config": l.config,
-    })
-}
-
-/// The fields of a location, its config checked as the storage worker
-/// checks it, and its path against the storage roots when they are known.
-fn location_fields(
-    v: Value,
-    roots: Option<&StorageRoots>,
-) -> ApiResult<(String, StorageBackendKind, Map<String, Value>)> {
-    let i: LocationInput = input(v, &["id"])?;
-    let mut errors = Vec::new();
-    check_name(&mut errors, "name", &i.name);
-    let kind = match i.location_type.parse::<StorageBackendKind>() {
-        Ok(k) => Some(k),
-        Err(_) => {
-            errors.push((
-                "location_type",
-                format!("{:?} is not \"git\" or \"fs\"", i.location_type),
-            ));
-            None
-        }
-    };
-    let config = match i.config {
-        Value::Object(m) => Some(m),
-        _ => {
-            errors.push(("config", "must be a JSON object".into()));
-            None
-        }
-    };
-    if let (Some(kind), Some(config)) = (kind, &config) {
-        match devicevault_storage::location_path(kind, config) {
-            Err(e) => errors.push(("config", e.to_string())),
-            Ok(p) if !FsPath::new(&p).is_absolute() => errors.push((
-                "config",
-                format!("{} must be an absolute path", p.display()),
-            )),
-            Ok(p) => {
-                if let Some(Err(e)) = roots.map(|r| r.check(&p)) {
-                    errors.push(("config", e.to_string()));
-                }
-            }
-        }
-    }
-    finish(errors)?;
-    Ok((
-        i.name.trim().to_owned(),
-        kind.expect("checked"),
-        config.expect("checked"),
-    ))
-}
-
+#[utoipa::path(get, path = "/api/backup-locations/", tag = "inventory", params(PageQuery),
+    responses((status = 200, body = Paginated<LocationOut>), (status = 400, body = ErrorBody)))]
 async fn list_locations(
     _: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Paginated<LocationOut>>> {
     let q = query_of(q)?;
-    super::list_page(
-        &state,
-        &q,
-        &uri,
-        |p| state.db.list_locations(p),
-        |l| location_json(&l),
-    )
-    .await
+    let list = |p| state.db.list_locations(p);
+    super::list_page(&state, &q, &uri, list, |l| LocationOut::from(&l)).await
 }
 
+async fn save_location(state: &Shared, id: Option<i64>, v: Value) -> ApiResult<LocationOut> {
+    let input: LocationInput = input(v, &["id"])?;
+    let f = input.validate(state)?;
+    let l = match id {
+        None => state.db.create_location(&f.name, f.kind, &f.config).await?,
+        Some(id) => {
+            state
+                .db
+                .update_location(id, &f.name, f.kind, &f.config)
+                .await?
+        }
+    };
+    Ok(LocationOut::from(&l))
+}
+
+#[utoipa::path(post, path = "/api/backup-locations/", tag = "inventory",
+    request_body = LocationInput,
+    responses((status = 201, body = LocationOut), (status = 400, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 async fn create_location(
     _: Admin,
     State(state): State<Shared>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (name, kind, config) = location_fields(parse_body(&body)?, state.storage_roots.as_ref())?;
-    Ok(created(location_json(
-        &state.db.create_location(&name, kind, &config).await?,
+    Ok(created(
+        save_location(&state, None, parse_body(&body)?).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/backup-locations/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = LocationOut), (status = 404, body = ErrorBody)))]
+async fn get_location(
+    _: Authed,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Json<LocationOut>> {
+    Ok(Json(LocationOut::from(
+        &state.db.location(id_of(id)?).await?,
     )))
 }
 
-async fn get_location(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
-    Ok(ok(location_json(&state.db.location(id_of(id)?).await?)))
-}
-
+#[utoipa::path(put, path = "/api/backup-locations/{id}/", tag = "inventory",
+    params(("id" = i64, Path)), request_body = LocationInput,
+    responses((status = 200, body = LocationOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn put_location(
     _: Admin,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<LocationOut>> {
     let id = id_of(id)?;
     state.db.location(id).await?;
-    let (name, kind, config) = location_fields(parse_body(&body)?, state.storage_roots.as_ref())?;
-    Ok(ok(location_json(
-        &state.db.update_location(id, &name, kind, &config).await?,
-    )))
+    Ok(Json(
+        save_location(&state, Some(id), parse_body(&body)?).await?,
+    ))
 }
 
+#[utoipa::path(patch, path = "/api/backup-locations/{id}/", tag = "inventory",
+    params(("id" = i64, Path)), request_body = Object,
+    responses((status = 200, body = LocationOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn patch_location(
     _: Admin,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<LocationOut>> {
     let id = id_of(id)?;
-    let current = location_json(&state.db.location(id).await?);
-    let (name, kind, config) =
-        location_fields(merge_patch(current, &body)?, state.storage_roots.as_ref())?;
-    Ok(ok(location_json(
-        &state.db.update_location(id, &name, kind, &config).await?,
-    )))
+    let current = serde_json::to_value(LocationOut::from(&state.db.location(id).await?))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(Json(
+        save_location(&state, Some(id), merge_patch(current, &body)?).await?,
+    ))
 }
 
+#[utoipa::path(delete, path = "/api/backup-locations/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "devices or stored backups refer to it")))]
 async fn delete_location(_: Admin, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
     state.db.delete_location(id_of(id)?).await?;
     Ok(no_content())
@@ -553,104 +422,39 @@ async fn delete_location(_: Admin, State(state): State<Shared>, id: IdPath) -> A
 
 // ---- credentials -------------------------------------------------------------------
 
-/// A credential as the API shows it: the secrets are write-only.
-fn credential_json(c: &Credential) -> Value {
-    json!({
-        "id": c.id,
-        "name": c.name,
-        "username": c.username,
-        "has_enable_secret": c.enable_secret_sealed.is_some(),
-    })
+/// A credential body: secrets are write-only; a field left out keeps its
+/// value, `"enable_secret": null` removes the enable secret.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct CredentialBody {
+    name: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    enable_secret: Option<String>,
 }
 
-/// Applies a credential body to `base` (the stored row, or an empty one
-/// for a create). Secrets absent from the body keep their sealed value;
-/// `"enable_secret": null` removes the enable secret.
-fn credential_fields(
-    state: &Shared,
-    v: Value,
-    mut base: Credential,
-    creating: bool,
-) -> ApiResult<Credential> {
-    let Value::Object(mut m) = without_read_only(v, &["id", "has_enable_secret"]) else {
-        return Err(ApiError::bad_request("the body must be a JSON object"));
-    };
-    let mut errors = Vec::new();
-    let mut text = |m: &mut Map<String, Value>, field: &'static str| -> Option<Option<String>> {
-        match m.remove(field) {
-            None => None,
-            Some(Value::Null) => Some(None),
-            Some(Value::String(s)) => Some(Some(s)),
-            Some(_) => {
-                errors.push((field, "must be a string".to_owned()));
-                None
-            }
-        }
-    };
-    let name = text(&mut m, "name");
-    let username = text(&mut m, "username");
-    let password = text(&mut m, "password");
-    let enable = text(&mut m, "enable_secret");
-    for k in m.keys() {
-        errors.push(("non_field_errors", format!("unknown field {k:?}")));
-    }
-    if let Some(n) = name {
-        base.name = n.unwrap_or_default().trim().to_owned();
-    }
-    check_name(&mut errors, "name", &base.name);
-    if let Some(u) = username {
-        base.username = u.unwrap_or_default();
-    }
-    if base.username.is_empty() {
-        errors.push(("username", "may not be blank".into()));
-    }
-    match password {
-        Some(Some(p)) if !p.is_empty() => base.password_sealed = state.key.seal(p.as_bytes()),
-        Some(_) => errors.push(("password", "may not be blank".into())),
-        None if creating => errors.push(("password", "is required".into())),
-        None => {}
-    }
-    match enable {
-        Some(Some(s)) if !s.is_empty() => {
-            base.enable_secret_sealed = Some(state.key.seal(s.as_bytes()))
-        }
-        Some(_) => base.enable_secret_sealed = None,
-        None => {}
-    }
-    finish(errors)?;
-    Ok(base)
-}
-
+#[utoipa::path(get, path = "/api/credentials/", tag = "inventory", params(PageQuery),
+    responses((status = 200, body = Paginated<CredentialOut>), (status = 400, body = ErrorBody)))]
 async fn list_credentials(
     _: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Paginated<CredentialOut>>> {
     let q = query_of(q)?;
-    super::list_page(
-        &state,
-        &q,
-        &uri,
-        |p| state.db.list_credentials(p),
-        |c| credential_json(&c),
-    )
-    .await
+    let list = |p| state.db.list_credentials(p);
+    super::list_page(&state, &q, &uri, list, |c| CredentialOut::from(&c)).await
 }
 
+#[utoipa::path(post, path = "/api/credentials/", tag = "inventory", request_body = CredentialBody,
+    responses((status = 201, body = CredentialOut), (status = 400, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 async fn create_credential(
     _: Admin,
     State(state): State<Shared>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let empty = Credential {
-        id: 0,
-        name: String::new(),
-        username: String::new(),
-        password_sealed: Vec::new(),
-        enable_secret_sealed: None,
-    };
-    let c = credential_fields(&state, parse_body(&body)?, empty, true)?;
+    let c = CredentialInput::from_json(&parse_body(&body)?)?.apply(&state, None)?;
     let c = state
         .db
         .create_credential(
@@ -660,40 +464,45 @@ async fn create_credential(
             c.enable_secret_sealed.as_deref(),
         )
         .await?;
-    Ok(created(credential_json(&c)))
+    Ok(created(CredentialOut::from(&c)))
 }
 
-async fn get_credential(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
-    Ok(ok(credential_json(&state.db.credential(id_of(id)?).await?)))
+#[utoipa::path(get, path = "/api/credentials/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = CredentialOut), (status = 404, body = ErrorBody)))]
+async fn get_credential(
+    _: Authed,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Json<CredentialOut>> {
+    Ok(Json(CredentialOut::from(
+        &state.db.credential(id_of(id)?).await?,
+    )))
 }
 
-async fn put_credential(
+/// PUT and PATCH alike: the fields sent change, the others keep.
+#[utoipa::path(patch, path = "/api/credentials/{id}/", tag = "inventory",
+    params(("id" = i64, Path)), request_body = CredentialBody,
+    responses((status = 200, body = CredentialOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn update_credential(
     _: Admin,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
-) -> ApiResult<Response> {
-    update_credential(state, id, body).await
-}
-
-async fn patch_credential(
-    _: Admin,
-    State(state): State<Shared>,
-    id: IdPath,
-    body: Bytes,
-) -> ApiResult<Response> {
-    update_credential(state, id, body).await
-}
-
-async fn update_credential(state: Shared, id: IdPath, body: Bytes) -> ApiResult<Response> {
+) -> ApiResult<Json<CredentialOut>> {
     let id = id_of(id)?;
     let current = state.db.credential(id).await?;
-    let c = credential_fields(&state, parse_body(&body)?, current, false)?;
-    Ok(ok(credential_json(
+    let c = CredentialInput::from_json(&parse_body(&body)?)?.apply(&state, Some(current))?;
+    Ok(Json(CredentialOut::from(
         &state.db.update_credential(id, &c).await?,
     )))
 }
 
+#[utoipa::path(delete, path = "/api/credentials/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 async fn delete_credential(
     _: Admin,
     State(state): State<Shared>,
@@ -705,109 +514,74 @@ async fn delete_credential(
 
 // ---- collection groups -------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CollectionGroupInput {
-    name: String,
-    rabbitmq_queue_id: String,
-}
-
-fn collection_group_json(g: &CollectionGroup) -> Value {
-    json!({"id": g.id, "name": g.name, "rabbitmq_queue_id": g.rabbitmq_queue_id, "queue": g.queue()})
-}
-
-fn collection_group_fields(v: Value) -> ApiResult<CollectionGroupInput> {
-    let i: CollectionGroupInput = input(v, &["id", "queue"])?;
-    let mut errors = Vec::new();
-    check_name(&mut errors, "name", &i.name);
-    let q = &i.rabbitmq_queue_id;
-    if q.is_empty()
-        || q.len() > 100
-        || !q
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        errors.push((
-            "rabbitmq_queue_id",
-            "1–100 characters of A–Z, a–z, 0–9, '-', '_' and '.'".into(),
-        ));
-    }
-    finish(errors)?;
-    Ok(i)
-}
-
+#[utoipa::path(get, path = "/api/collection-groups/", tag = "inventory", params(PageQuery),
+    responses((status = 200, body = Paginated<CollectionGroupOut>), (status = 400, body = ErrorBody)))]
 async fn list_collection_groups(
     _: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Paginated<CollectionGroupOut>>> {
     let q = query_of(q)?;
-    super::list_page(
-        &state,
-        &q,
-        &uri,
-        |p| state.db.list_collection_groups_page(p),
-        |g| collection_group_json(&g),
-    )
-    .await
+    let list = |p| state.db.list_collection_groups_page(p);
+    super::list_page(&state, &q, &uri, list, |g| CollectionGroupOut::from(&g)).await
 }
 
+#[utoipa::path(post, path = "/api/collection-groups/", tag = "inventory",
+    request_body = CollectionGroupInput,
+    responses((status = 201, body = CollectionGroupOut), (status = 400, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 async fn create_collection_group(
     _: Admin,
     State(state): State<Shared>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let i = collection_group_fields(parse_body(&body)?)?;
-    let g = state
-        .db
-        .create_collection_group(i.name.trim(), &queue_id(&i.rabbitmq_queue_id)?)
-        .await?;
-    Ok(created(collection_group_json(&g)))
+    let i: CollectionGroupInput = input(parse_body(&body)?, &["id", "queue"])?;
+    let (name, queue) = i.validate()?;
+    let g = state.db.create_collection_group(&name, &queue).await?;
+    Ok(created(CollectionGroupOut::from(&g)))
 }
 
+#[utoipa::path(get, path = "/api/collection-groups/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = CollectionGroupOut), (status = 404, body = ErrorBody)))]
 async fn get_collection_group(
     _: Authed,
     State(state): State<Shared>,
     id: IdPath,
-) -> ApiResult<Response> {
-    Ok(ok(collection_group_json(
+) -> ApiResult<Json<CollectionGroupOut>> {
+    Ok(Json(CollectionGroupOut::from(
         &state.db.collection_group(id_of(id)?).await?,
     )))
 }
 
-async fn put_collection_group(
+/// PUT and PATCH alike: the fields sent change, the others keep.
+#[utoipa::path(patch, path = "/api/collection-groups/{id}/", tag = "inventory",
+    params(("id" = i64, Path)), request_body = Object,
+    responses((status = 200, body = CollectionGroupOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn update_collection_group(
     _: Admin,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<CollectionGroupOut>> {
     let id = id_of(id)?;
-    state.db.collection_group(id).await?;
-    let i = collection_group_fields(parse_body(&body)?)?;
-    let g = state
-        .db
-        .update_collection_group(id, i.name.trim(), &queue_id(&i.rabbitmq_queue_id)?)
-        .await?;
-    Ok(ok(collection_group_json(&g)))
+    let current = serde_json::to_value(CollectionGroupOut::from(
+        &state.db.collection_group(id).await?,
+    ))
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let i: CollectionGroupInput = input(merge_patch(current, &body)?, &["id", "queue"])?;
+    let (name, queue) = i.validate()?;
+    Ok(Json(CollectionGroupOut::from(
+        &state.db.update_collection_group(id, &name, &queue).await?,
+    )))
 }
 
-async fn patch_collection_group(
-    _: Admin,
-    State(state): State<Shared>,
-    id: IdPath,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let id = id_of(id)?;
-    let current = collection_group_json(&state.db.collection_group(id).await?);
-    let i = collection_group_fields(merge_patch(current, &body)?)?;
-    let g = state
-        .db
-        .update_collection_group(id, i.name.trim(), &queue_id(&i.rabbitmq_queue_id)?)
-        .await?;
-    Ok(ok(collection_group_json(&g)))
-}
-
+#[utoipa::path(delete, path = "/api/collection-groups/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 async fn delete_collection_group(
     _: Admin,
     State(state): State<Shared>,
@@ -817,90 +591,73 @@ async fn delete_collection_group(
     Ok(no_content())
 }
 
-fn queue_id(q: &str) -> ApiResult<devicevault_core::QueueId> {
-    devicevault_core::QueueId::parse(q)
-        .map_err(|e| ApiError::fields(vec![("rabbitmq_queue_id", e.to_string())]))
-}
-
 // ---- device groups -------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NameInput {
-    name: String,
-}
-
-fn named_json(n: &Named) -> Value {
-    json!({"id": n.id, "name": n.name})
-}
-
-fn name_field(v: Value) -> ApiResult<String> {
-    let i: NameInput = input(v, &["id"])?;
-    let mut errors = Vec::new();
-    check_name(&mut errors, "name", &i.name);
-    finish(errors)?;
-    Ok(i.name.trim().to_owned())
-}
-
+#[utoipa::path(get, path = "/api/device-groups/", tag = "inventory", params(PageQuery),
+    responses((status = 200, body = Paginated<NamedOut>), (status = 400, body = ErrorBody)))]
 async fn list_device_groups(
     _: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Paginated<NamedOut>>> {
     let q = query_of(q)?;
-    super::list_page(
-        &state,
-        &q,
-        &uri,
-        |p| state.db.list_device_groups(p),
-        |g| named_json(&g),
-    )
-    .await
+    let list = |p| state.db.list_device_groups(p);
+    super::list_page(&state, &q, &uri, list, |g| NamedOut::from(&g)).await
 }
 
+#[utoipa::path(post, path = "/api/device-groups/", tag = "inventory", request_body = NamedInput,
+    responses((status = 201, body = NamedOut), (status = 400, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 async fn create_device_group(
     _: Admin,
     State(state): State<Shared>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let name = name_field(parse_body(&body)?)?;
-    Ok(created(named_json(
+    let i: NamedInput = input(parse_body(&body)?, &["id"])?;
+    let name = i.validate()?;
+    Ok(created(NamedOut::from(
         &state.db.create_device_group(&name).await?,
     )))
 }
 
+#[utoipa::path(get, path = "/api/device-groups/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = NamedOut), (status = 404, body = ErrorBody)))]
 async fn get_device_group(
     _: Authed,
     State(state): State<Shared>,
     id: IdPath,
-) -> ApiResult<Response> {
-    Ok(ok(named_json(&state.db.device_group(id_of(id)?).await?)))
+) -> ApiResult<Json<NamedOut>> {
+    Ok(Json(NamedOut::from(
+        &state.db.device_group(id_of(id)?).await?,
+    )))
 }
 
-async fn put_device_group(
+/// PUT and PATCH alike: the fields sent change, the others keep.
+#[utoipa::path(patch, path = "/api/device-groups/{id}/", tag = "inventory",
+    params(("id" = i64, Path)), request_body = NamedInput,
+    responses((status = 200, body = NamedOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn update_device_group(
     _: Admin,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<NamedOut>> {
     let id = id_of(id)?;
-    let current = named_json(&state.db.device_group(id).await?);
-    let name = name_field(merge_patch(current, &body)?)?;
-    Ok(ok(named_json(
+    let current = serde_json::to_value(NamedOut::from(&state.db.device_group(id).await?))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let i: NamedInput = input(merge_patch(current, &body)?, &["id"])?;
+    let name = i.validate()?;
+    Ok(Json(NamedOut::from(
         &state.db.update_device_group(id, &name).await?,
     )))
 }
 
-async fn patch_device_group(
-    s: Admin,
-    st: State<Shared>,
-    id: IdPath,
-    body: Bytes,
-) -> ApiResult<Response> {
-    put_device_group(s, st, id, body).await
-}
-
+#[utoipa::path(delete, path = "/api/device-groups/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
 async fn delete_device_group(
     _: Admin,
     State(state): State<Shared>,
@@ -912,106 +669,88 @@ async fn delete_device_group(
 
 // ---- device types ----------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeviceTypeInput {
-    name: String,
-    #[serde(default)]
-    manufacturer: Option<i64>,
-    #[serde(default)]
-    max_config_bytes: Option<i64>,
-}
-
-fn device_type_json(t: &DeviceType) -> Value {
-    json!({
-        "id": t.id,
-        "name": t.name,
-        "manufacturer": t.manufacturer,
-        "max_config_bytes": t.max_config_bytes,
-    })
-}
-
-fn device_type_fields(v: Value) -> ApiResult<DeviceTypeInput> {
-    let i: DeviceTypeInput = input(v, &["id"])?;
-    let mut errors = Vec::new();
-    check_name(&mut errors, "name", &i.name);
-    if let Some(n) = i.max_config_bytes
-        && !(1024..=1 << 30).contains(&n)
-    {
-        errors.push((
-            "max_config_bytes",
-            "between 1024 and 1073741824 bytes, or null for the default".into(),
-        ));
-    }
-    finish(errors)?;
-    Ok(i)
-}
-
+#[utoipa::path(get, path = "/api/device-types/", tag = "inventory", params(PageQuery),
+    responses((status = 200, body = Paginated<DeviceTypeOut>), (status = 400, body = ErrorBody)))]
 async fn list_device_types(
     _: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Paginated<DeviceTypeOut>>> {
     let q = query_of(q)?;
-    super::list_page(
-        &state,
-        &q,
-        &uri,
-        |p| state.db.list_device_types(p),
-        |t| device_type_json(&t),
-    )
-    .await
+    let list = |p| state.db.list_device_types(p);
+    super::list_page(&state, &q, &uri, list, |t| DeviceTypeOut::from(&t)).await
 }
 
+async fn save_device_type(state: &Shared, id: Option<i64>, v: Value) -> ApiResult<DeviceTypeOut> {
+    let i: DeviceTypeInput = input(v, &["id"])?;
+    let (name, manufacturer, max) = i.validate(state).await??;
+    let t = match id {
+        None => {
+            state
+                .db
+                .create_device_type(&name, manufacturer, max)
+                .await?
+        }
+        Some(id) => {
+            state
+                .db
+                .update_device_type(id, &name, manufacturer, max)
+                .await?
+        }
+    };
+    Ok(DeviceTypeOut::from(&t))
+}
+
+#[utoipa::path(post, path = "/api/device-types/", tag = "inventory",
+    request_body = DeviceTypeInput,
+    responses((status = 201, body = DeviceTypeOut), (status = 400, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 async fn create_device_type(
     _: Admin,
     State(state): State<Shared>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let i = device_type_fields(parse_body(&body)?)?;
-    let t = state
-        .db
-        .create_device_type(i.name.trim(), i.manufacturer, i.max_config_bytes)
-        .await?;
-    Ok(created(device_type_json(&t)))
+    Ok(created(
+        save_device_type(&state, None, parse_body(&body)?).await?,
+    ))
 }
 
+#[utoipa::path(get, path = "/api/device-types/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = DeviceTypeOut), (status = 404, body = ErrorBody)))]
 async fn get_device_type(
     _: Authed,
     State(state): State<Shared>,
     id: IdPath,
-) -> ApiResult<Response> {
-    Ok(ok(device_type_json(
+) -> ApiResult<Json<DeviceTypeOut>> {
+    Ok(Json(DeviceTypeOut::from(
         &state.db.device_type(id_of(id)?).await?,
     )))
 }
 
-async fn put_device_type(
+/// PUT and PATCH alike: the fields sent change, the others keep.
+#[utoipa::path(patch, path = "/api/device-types/{id}/", tag = "inventory",
+    params(("id" = i64, Path)), request_body = Object,
+    responses((status = 200, body = DeviceTypeOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn update_device_type(
     _: Admin,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<DeviceTypeOut>> {
     let id = id_of(id)?;
-    let current = device_type_json(&state.db.device_type(id).await?);
-    let i = device_type_fields(merge_patch(current, &body)?)?;
-    let t = state
-        .db
-        .update_device_type(id, i.name.trim(), i.manufacturer, i.max_config_bytes)
-        .await?;
-    Ok(ok(device_type_json(&t)))
+    let current = serde_json::to_value(DeviceTypeOut::from(&state.db.device_type(id).await?))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(Json(
+        save_device_type(&state, Some(id), merge_patch(current, &body)?).await?,
+    ))
 }
 
-async fn patch_device_type(
-    s: Admin,
-    st: State<Shared>,
-    id: IdPath,
-    body: Bytes,
-) -> ApiResult<Response> {
-    put_device_type(s, st, id, body).await
-}
-
+#[utoipa::path(delete, path = "/api/device-types/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
 async fn delete_device_type(
     _: Admin,
     State(state): State<Shared>,
@@ -1020,3 +759,45 @@ async fn delete_device_type(
     state.db.delete_device_type(id_of(id)?).await?;
     Ok(no_content())
 }
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    paths(
+        list_devices,
+        create_device,
+        get_device,
+        put_device,
+        patch_device,
+        delete_device,
+        restore_device,
+        list_locations,
+        create_location,
+        get_location,
+        put_location,
+        patch_location,
+        delete_location,
+        list_credentials,
+        create_credential,
+        get_credential,
+        update_credential,
+        delete_credential,
+        list_collection_groups,
+        create_collection_group,
+        get_collection_group,
+        update_collection_group,
+        delete_collection_group,
+        list_device_groups,
+        create_device_group,
+        get_device_group,
+        update_device_group,
+        delete_device_group,
+        list_device_types,
+        create_device_type,
+        get_device_type,
+        update_device_type,
+        delete_device_type
+    ),
+    components(schemas(CredentialBody))
+)]
+pub(super) struct Doc;

@@ -3,19 +3,21 @@
 //! Errors are `{"error": "<code>", "detail": ...}`.
 
 mod backups;
+pub mod docs;
 mod inventory;
 mod schedules;
 mod tokens;
+pub mod types;
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use devicevault_db::{DbError, Listed, Page, Scope, TokenInfo, TokenUse, User};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,6 +37,7 @@ pub fn routes() -> Router<Shared> {
         .merge(backups::routes())
         .merge(schedules::routes())
         .merge(tokens::routes())
+        .merge(docs::routes())
 }
 
 // ---- errors ----------------------------------------------------------------
@@ -94,6 +97,12 @@ impl IntoResponse for ApiError {
             axum::Json(json!({"error": self.code, "detail": self.detail})),
         )
             .into_response()
+    }
+}
+
+impl From<devicevault_pipeline::app::inventory::FieldErrors> for ApiError {
+    fn from(e: devicevault_pipeline::app::inventory::FieldErrors) -> Self {
+        Self::fields(e.0)
     }
 }
 
@@ -309,8 +318,8 @@ pub fn paginated<T, R: Serialize>(
     paging: Paging,
     listed: Listed<T>,
     render: impl Fn(T) -> R,
-) -> Value {
-    let link = |page: i64| -> Value {
+) -> types::Paginated<R> {
+    let link = |page: i64| -> String {
         let mut query: Vec<String> = uri
             .query()
             .unwrap_or("")
@@ -320,15 +329,15 @@ pub fn paginated<T, R: Serialize>(
             .collect();
         query.push(format!("page={page}"));
         let base = public_url.unwrap_or("").trim_end_matches('/');
-        Value::String(format!("{base}{}?{}", uri.path(), query.join("&")))
+        format!("{base}{}?{}", uri.path(), query.join("&"))
     };
     let pages = (listed.total + paging.size - 1) / paging.size;
-    json!({
-        "count": listed.total,
-        "next": if paging.page < pages { link(paging.page + 1) } else { Value::Null },
-        "previous": if paging.page > 1 { link(paging.page - 1) } else { Value::Null },
-        "results": listed.rows.into_iter().map(render).collect::<Vec<_>>(),
-    })
+    types::Paginated {
+        count: listed.total,
+        next: (paging.page < pages).then(|| link(paging.page + 1)),
+        previous: (paging.page > 1).then(|| link(paging.page - 1)),
+        results: listed.rows.into_iter().map(render).collect(),
+    }
 }
 
 /// Answers a list route: pages the query asks for, fetched by `fetch` and
@@ -339,42 +348,48 @@ pub async fn list_page<T, R, Fut>(
     uri: &Uri,
     fetch: impl FnOnce(Page) -> Fut,
     render: impl Fn(T) -> R,
-) -> ApiResult<Response>
+) -> ApiResult<Json<types::Paginated<R>>>
 where
     R: Serialize,
     Fut: std::future::Future<Output = Result<Listed<T>, DbError>>,
 {
     let paging = Paging::from_query(q)?;
     let listed = fetch(paging.db()).await?;
-    Ok(axum::Json(paginated(
+    Ok(Json(paginated(
         uri,
         state.public_url.as_deref(),
         paging,
         listed,
         render,
-    ))
-    .into_response())
+    )))
 }
 
 // ---- health and login --------------------------------------------------------
 
+/// Liveness: whether the database answers. No token needed.
+#[utoipa::path(get, path = "/api/health/", tag = "access", security(()),
+    responses((status = 200, body = types::HealthOut), (status = 503, body = types::HealthOut)))]
 async fn health(State(state): State<Shared>) -> Response {
     match state.db.ping().await {
-        Ok(()) => axum::Json(json!({
-            "status": "ok",
-            "database": "ok",
-            "version": env!("CARGO_PKG_VERSION"),
-        }))
+        Ok(()) => Json(types::HealthOut {
+            status: "ok".into(),
+            database: "ok".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+        })
         .into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({"status": "unavailable", "database": e.to_string()})),
+            Json(types::HealthOut {
+                status: "unavailable".into(),
+                database: e.to_string(),
+                version: None,
+            }),
         )
             .into_response(),
     }
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Login {
     username: String,
@@ -413,6 +428,13 @@ pub(crate) fn login_refused(e: LoginError) -> Response {
     r
 }
 
+/// Signs in: a token that dies after `DEVICEVAULT_LOGIN_TOKEN_TTL` unused.
+/// No token needed.
+#[utoipa::path(post, path = "/api/auth/login/", tag = "access", security(()), request_body = Login,
+    responses((status = 200, body = types::LoginOut), (status = 400, body = types::ErrorBody),
+              (status = 401, body = types::ErrorBody),
+              (status = 429, body = types::ErrorBody, description = "too many failures; see Retry-After"),
+              (status = 503, body = types::ErrorBody, description = "busy; see Retry-After")))]
 async fn login(State(state): State<Shared>, parts: Parts, body: axum::body::Bytes) -> Response {
     let Login { username, password } = match parse_body(&body) {
         Ok(l) => l,
@@ -427,32 +449,31 @@ async fn login(State(state): State<Shared>, parts: Parts, body: axum::body::Byte
         Ok(u) => u,
         Err(e) => return login_refused(e),
     };
-    let token = auth::new_token();
-    let digest = auth::token_digest(&token);
-    let added = state
-        .db
-        .add_token(devicevault_db::NewToken {
-            user_id: user.id,
-            digest: &digest,
-            kind: devicevault_db::TokenKind::Login,
-            name: None,
-            expires_at: None,
-        })
-        .await;
-    if let Err(e) = added {
-        return ApiError::from(e).into_response();
-    }
+    let token = match auth::issue_token(
+        &state.db,
+        user.id,
+        devicevault_db::TokenKind::Login,
+        None,
+        None,
+    )
+    .await
+    {
+        Ok((_, secret)) => secret,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     tracing::info!(user = %user.username, address = %addr, "login");
-    axum::Json(json!({
-        "token": token,
-        "username": user.username,
-        "is_admin": user.is_admin,
-        "expires_after_idle_s": state.tokens.login_idle.as_secs(),
-    }))
+    Json(types::LoginOut {
+        token,
+        username: user.username,
+        is_admin: user.is_admin,
+        expires_after_idle_s: state.tokens.login_idle.as_secs(),
+    })
     .into_response()
 }
 
 /// Revokes the token the request carries.
+#[utoipa::path(post, path = "/api/auth/logout/", tag = "access",
+    responses((status = 204, description = "revoked"), (status = 401, body = types::ErrorBody)))]
 async fn logout(State(state): State<Shared>, auth: Authed) -> ApiResult<Response> {
     state
         .db

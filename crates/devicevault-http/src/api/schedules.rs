@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -11,13 +12,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use devicevault_core::Timestamp;
-use devicevault_db::{DbError, Schedule, ScheduleFields};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use devicevault_db::Schedule;
+use devicevault_pipeline::app::schedules::{self as app_schedules, ScheduleInput};
+use serde_json::Value;
+
+use super::types::{ErrorBody, Paginated, ScheduleOut};
 
 use super::{Admin, ApiError, ApiResult, Authed, Shared, id_of, merge_patch, parse_body, query_of};
-use devicevault_pipeline::scheduler;
 
 type IdPath = Result<Path<i64>, PathRejection>;
 type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -31,45 +32,82 @@ pub(super) fn routes() -> Router<Shared> {
         )
 }
 
-fn yes() -> bool {
-    true
-}
-fn utc() -> String {
-    "UTC".into()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Input {
-    name: String,
-    cron: String,
-    #[serde(default = "utc")]
-    timezone: String,
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default)]
-    devices: Vec<i64>,
-    #[serde(default)]
-    device_groups: Vec<i64>,
+/// A schedule as `auth` may see it: the devices it names are limited to
+/// those in the caller's scope.
+async fn visible(state: &Shared, auth: &Authed, s: &Schedule) -> ApiResult<ScheduleOut> {
+    let devices = state
+        .db
+        .devices_in_scope(&auth.scope, &s.fields.devices)
+        .await?;
+    Ok(ScheduleOut::of(s, devices))
 }
 
-fn schedule_json(s: &Schedule) -> Value {
-    let f = &s.fields;
-    json!({
-        "id": s.id,
-        "name": f.name,
-        "cron": f.cron,
-        "timezone": f.timezone,
-        "enabled": f.enabled,
-        "devices": f.devices,
-        "device_groups": f.device_groups,
-        "next_run": s.next_run,
-        "created_at": s.created_at,
-    })
+/// A list's paging.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct PageQuery {
+    page: Option<i64>,
+    page_size: Option<i64>,
 }
 
-/// Validates a body; returns the fields and their first slot from now.
-async fn fields(state: &Shared, v: Value) -> ApiResult<(ScheduleFields, Option<Timestamp>)> {
+#[utoipa::path(get, path = "/api/backup-schedules/", tag = "schedules", params(PageQuery),
+    responses((status = 200, body = Paginated<ScheduleOut>), (status = 400, body = ErrorBody)))]
+async fn list(
+    auth: Authed,
+    State(state): State<Shared>,
+    q: QueryMap,
+    uri: Uri,
+) -> ApiResult<Json<Paginated<ScheduleOut>>> {
+    let q = query_of(q)?;
+    let paging = super::Paging::from_query(&q)?;
+    let listed = state.db.list_schedules(paging.db()).await?;
+    let mut rows = Vec::with_capacity(listed.rows.len());
+    for s in &listed.rows {
+        rows.push(visible(&state, &auth, s).await?);
+    }
+    let listed = devicevault_db::Listed {
+        rows,
+        total: listed.total,
+    };
+    Ok(Json(super::paginated(
+        &uri,
+        state.public_url.as_deref(),
+        paging,
+        listed,
+        |v| v,
+    )))
+}
+
+#[utoipa::path(post, path = "/api/backup-schedules/", tag = "schedules",
+    request_body = ScheduleInput,
+    responses((status = 201, body = ScheduleOut), (status = 400, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+async fn create(
+    Admin(auth): Admin,
+    State(state): State<Shared>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let input: ScheduleInput = input(parse_body(&body)?)?;
+    let (f, next) = input.validate(&state).await??;
+    let s = state.db.create_schedule(&f, next).await?;
+    Ok((StatusCode::CREATED, Json(visible(&state, &auth, &s).await?)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/backup-schedules/{id}/", tag = "schedules",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = ScheduleOut), (status = 404, body = ErrorBody)))]
+async fn get_one(
+    auth: Authed,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Json<ScheduleOut>> {
+    let s = state.db.schedule(id_of(id)?).await?;
+    Ok(Json(visible(&state, &auth, &s).await?))
+}
+
+/// The input of a body, ignoring the read-only fields a GET shows.
+fn input(v: Value) -> ApiResult<ScheduleInput> {
     let v = match v {
         Value::Object(mut m) => {
             for k in ["id", "next_run", "created_at"] {
@@ -79,154 +117,50 @@ async fn fields(state: &Shared, v: Value) -> ApiResult<(ScheduleFields, Option<T
         }
         other => other,
     };
-    let i: Input = serde_json::from_value(v)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?;
-    let mut errors: Vec<(&'static str, String)> = Vec::new();
-    if let Err(e) = devicevault_core::Name::parse(&i.name) {
-        errors.push(("name", e.to_string()));
-    }
-    let next = match scheduler::next_slot(i.cron.trim(), i.timezone.trim(), Timestamp::now()) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            let field = if e.to_string().contains("time zone") {
-                "timezone"
-            } else {
-                "cron"
-            };
-            errors.push((field, e.to_string()));
-            None
-        }
-    };
-    for id in &i.devices {
-        match state.db.device(*id).await {
-            Ok(_) => {}
-            Err(DbError::NotFound { .. }) => {
-                errors.push(("devices", format!("device {id} does not exist")))
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    for id in &i.device_groups {
-        match state.db.device_group(*id).await {
-            Ok(_) => {}
-            Err(DbError::NotFound { .. }) => {
-                errors.push(("device_groups", format!("device group {id} does not exist")));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::fields(errors));
-    }
-    let mut devices = i.devices;
-    devices.sort_unstable();
-    devices.dedup();
-    let mut device_groups = i.device_groups;
-    device_groups.sort_unstable();
-    device_groups.dedup();
-    Ok((
-        ScheduleFields {
-            name: devicevault_core::Name::parse(&i.name)
-                .map(devicevault_core::Name::into_string)
-                .unwrap_or_default(),
-            cron: i.cron.trim().to_owned(),
-            timezone: i.timezone.trim().to_owned(),
-            enabled: i.enabled,
-            devices,
-            device_groups,
-        },
-        next,
-    ))
+    serde_json::from_value(v)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))
 }
 
-/// A schedule as `auth` may see it: the devices it names are limited to
-/// those in the caller's scope.
-async fn visible_json(state: &Shared, auth: &Authed, s: &Schedule) -> ApiResult<Value> {
-    let mut v = schedule_json(s);
-    let devices = state
-        .db
-        .devices_in_scope(&auth.scope, &s.fields.devices)
-        .await?;
-    v["devices"] = json!(devices);
-    Ok(v)
-}
-
-async fn list(
-    auth: Authed,
-    State(state): State<Shared>,
-    q: QueryMap,
-    uri: Uri,
-) -> ApiResult<Response> {
-    let q = query_of(q)?;
-    let paging = super::Paging::from_query(&q)?;
-    let listed = state.db.list_schedules(paging.db()).await?;
-    let mut rows = Vec::with_capacity(listed.rows.len());
-    for s in &listed.rows {
-        rows.push(visible_json(&state, &auth, s).await?);
-    }
-    let listed = devicevault_db::Listed {
-        rows,
-        total: listed.total,
-    };
-    Ok(axum::Json(super::paginated(
-        &uri,
-        state.public_url.as_deref(),
-        paging,
-        listed,
-        |v| v,
-    ))
-    .into_response())
-}
-
-async fn create(_: Admin, State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
-    let (f, next) = fields(&state, parse_body(&body)?).await?;
-    let s = state.db.create_schedule(&f, next).await?;
-    Ok((StatusCode::CREATED, axum::Json(schedule_json(&s))).into_response())
-}
-
-async fn get_one(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
-    let s = state.db.schedule(id_of(id)?).await?;
-    Ok(axum::Json(visible_json(&state, &auth, &s).await?).into_response())
-}
-
-async fn update(state: &Shared, id: i64, v: Value) -> ApiResult<Response> {
-    let current = state.db.schedule(id).await?;
-    let (f, next) = fields(state, v).await?;
-    // The next run only moves when the timing changed.
-    let next = if f.cron == current.fields.cron && f.timezone == current.fields.timezone {
-        current
-            .next_run
-            .as_deref()
-            .and_then(|s| Timestamp::parse(s).ok())
-            .or(next)
-    } else {
-        next
-    };
-    let s = state.db.update_schedule(id, &f, next).await?;
-    Ok(axum::Json(schedule_json(&s)).into_response())
-}
-
+#[utoipa::path(put, path = "/api/backup-schedules/{id}/", tag = "schedules",
+    params(("id" = i64, Path)), request_body = ScheduleInput,
+    responses((status = 200, body = ScheduleOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn put(
-    _: Admin,
+    Admin(auth): Admin,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
-) -> ApiResult<Response> {
-    update(&state, id_of(id)?, parse_body(&body)?).await
+) -> ApiResult<Json<ScheduleOut>> {
+    let s = app_schedules::update(&state, id_of(id)?, &input(parse_body(&body)?)?).await??;
+    Ok(Json(visible(&state, &auth, &s).await?))
 }
 
+#[utoipa::path(patch, path = "/api/backup-schedules/{id}/", tag = "schedules",
+    params(("id" = i64, Path)), request_body = Object,
+    responses((status = 200, body = ScheduleOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn patch(
-    _: Admin,
+    Admin(auth): Admin,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<ScheduleOut>> {
     let id = id_of(id)?;
-    let current = schedule_json(&state.db.schedule(id).await?);
-    update(&state, id, merge_patch(current, &body)?).await
+    let current = serde_json::to_value(ScheduleInput::of(&state.db.schedule(id).await?))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let s = app_schedules::update(&state, id, &input(merge_patch(current, &body)?)?).await??;
+    Ok(Json(visible(&state, &auth, &s).await?))
 }
 
+#[utoipa::path(delete, path = "/api/backup-schedules/{id}/", tag = "schedules",
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
 async fn delete(_: Admin, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
     state.db.delete_schedule(id_of(id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(paths(list, create, get_one, put, patch, delete))]
+pub(super) struct Doc;

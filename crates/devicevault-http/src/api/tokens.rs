@@ -15,6 +15,7 @@
 //!   `POST /api/users/<id>/sign-out-everywhere/` does it for another user
 //!   (administrators).
 
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -22,9 +23,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use devicevault_db::{Listed, TokenInfo};
+use devicevault_db::Listed;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use super::types::{ErrorBody, Paginated, RevokedOut, TokenOut};
 use std::collections::HashMap;
 
 use super::{Admin, ApiError, ApiResult, Authed, Shared, id_of, int_param, parse_body, query_of};
@@ -48,19 +51,36 @@ pub(super) fn routes() -> Router<Shared> {
         )
 }
 
-fn token_json(t: &TokenInfo) -> Value {
-    json!({
-        "id": t.id,
-        "user": t.user_id,
-        "username": t.username,
-        "kind": t.kind.as_str(),
-        "name": t.name,
-        "created_at": t.created_at,
-        "last_used_at": t.last_used_at,
-        "expires_at": t.expires_at,
-    })
+/// A new named token: `expires_in_days` left out is 90 days, `null` is
+/// never.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct TokenBody {
+    name: String,
+    expires_in_days: Option<i64>,
 }
 
+/// A password change.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct TokenListQuery {
+    /// Only this user's (administrators; others always see their own).
+    user: Option<i64>,
+    page: Option<i64>,
+    page_size: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/tokens/", tag = "tokens", request_body = TokenBody,
+    responses((status = 201, body = TokenOut, description = "the token, with its secret shown once"),
+              (status = 400, body = ErrorBody)))]
 async fn create(auth: Authed, State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
     let v: Value = parse_body(&body)?;
     let Value::Object(m) = v else {
@@ -110,17 +130,19 @@ async fn create(auth: Authed, State(state): State<Shared>, body: Bytes) -> ApiRe
     let name = name.expect("checked");
     let (t, secret) = make_named_token(&state, auth.user.id, &name, expires_at).await?;
     tracing::info!(user = %auth.user.username, token = t.id, name = %name, "API token created");
-    let mut v = token_json(&t);
-    v["token"] = Value::String(secret);
-    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+    let mut out = TokenOut::from(&t);
+    out.token = Some(secret);
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
+#[utoipa::path(get, path = "/api/tokens/", tag = "tokens", params(TokenListQuery),
+    responses((status = 200, body = Paginated<TokenOut>), (status = 400, body = ErrorBody)))]
 async fn list(
     auth: Authed,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<Paginated<TokenOut>>> {
     let q = query_of(q)?;
     let user = int_param(&q, "user")?;
     let owner = if auth.user.is_admin {
@@ -143,11 +165,13 @@ async fn list(
                 .collect();
             Ok(Listed { rows, total })
         },
-        |t| token_json(&t),
+        |t| TokenOut::from(&t),
     )
     .await
 }
 
+#[utoipa::path(delete, path = "/api/tokens/{id}/", tag = "tokens", params(("id" = i64, Path)),
+    responses((status = 204, description = "revoked"), (status = 404, body = ErrorBody)))]
 async fn revoke(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
     let id = id_of(id)?;
     let owner = (!auth.user.is_admin).then_some(auth.user.id);
@@ -163,6 +187,11 @@ struct PasswordChange {
     new_password: String,
 }
 
+/// Changes the caller's password; every other token and session of the
+/// caller is revoked.
+#[utoipa::path(post, path = "/api/auth/password/", tag = "tokens", request_body = PasswordBody,
+    responses((status = 200, body = RevokedOut), (status = 400, body = ErrorBody),
+              (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn change_password(
     auth: Authed,
     State(state): State<Shared>,
@@ -211,31 +240,57 @@ async fn change_password(
             .change_password(auth.user.id, &hash, Some(auth.token.id))
             .await?;
         tracing::info!(user = %auth.user.username, revoked, "password changed; other tokens and sessions revoked");
-        Ok::<_, ApiError>(axum::Json(json!({"revoked": revoked})).into_response())
+        Ok::<_, ApiError>(Json(RevokedOut { revoked }).into_response())
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn sign_out_everywhere(auth: Authed, State(state): State<Shared>) -> ApiResult<Response> {
+/// Revokes every other token and session of the caller.
+#[utoipa::path(post, path = "/api/auth/sign-out-everywhere/", tag = "tokens",
+    responses((status = 200, body = RevokedOut)))]
+async fn sign_out_everywhere(
+    auth: Authed,
+    State(state): State<Shared>,
+) -> ApiResult<Json<RevokedOut>> {
     let revoked = state
         .db
         .revoke_user_tokens(auth.user.id, Some(auth.token.id))
         .await?;
     tracing::info!(user = %auth.user.username, revoked, "signed out everywhere");
-    Ok(axum::Json(json!({"revoked": revoked})).into_response())
+    Ok(Json(RevokedOut { revoked }))
 }
 
+/// Revokes every token and session of a user (administrators).
+#[utoipa::path(post, path = "/api/users/{id}/sign-out-everywhere/", tag = "tokens",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = RevokedOut), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
 async fn sign_out_user_everywhere(
     Admin(admin): Admin,
     State(state): State<Shared>,
     id: IdPath,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<RevokedOut>> {
     let id = id_of(id)?;
     let user = state.db.user(id).await?;
     // The administrator's own current token survives, as on the web.
     let keep = (id == admin.user.id).then_some(admin.token.id);
     let revoked = state.db.revoke_user_tokens(id, keep).await?;
     tracing::info!(admin = %admin.user.username, user = %user.username, revoked, "signed a user out everywhere");
-    Ok(axum::Json(json!({"revoked": revoked})).into_response())
+    Ok(Json(RevokedOut { revoked }))
 }
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    paths(
+        create,
+        list,
+        revoke,
+        change_password,
+        sign_out_everywhere,
+        sign_out_user_everywhere
+    ),
+    components(schemas(TokenBody, PasswordBody))
+)]
+pub(super) struct Doc;

@@ -87,14 +87,21 @@ pub struct Diff<'a> {
 }
 
 impl<'a> Diff<'a> {
+    /// The diff of two texts, its search bounded by the line deadline.
     pub fn new(old: &'a str, new: &'a str) -> Self {
+        Self::within(old, new, Some(LINE_DEADLINE))
+    }
+
+    /// The diff of two texts, searching at most `deadline` for a minimal
+    /// one (`None`: as long as it takes).
+    pub fn within(old: &'a str, new: &'a str, deadline: Option<Duration>) -> Self {
         let old = lines(old);
         let new = lines(new);
         let ops = capture_diff_slices_deadline(
             Algorithm::Patience,
             &old,
             &new,
-            Some(Instant::now() + LINE_DEADLINE),
+            deadline.map(|d| Instant::now() + d),
         );
         Self { old, new, ops }
     }
@@ -126,8 +133,14 @@ impl<'a> Diff<'a> {
     /// line when `context` is `None`. Identical texts have no rows around
     /// their (no) changes.
     pub fn rows(&self, context: Option<usize>) -> Vec<Row<'a>> {
+        self.rows_within(context, Some(INLINE_BUDGET))
+    }
+
+    /// [`Diff::rows`], with all intra-line marks computed within `budget`
+    /// (`None`: as long as they take).
+    pub fn rows_within(&self, context: Option<usize>, budget: Option<Duration>) -> Vec<Row<'a>> {
         let mut out = Vec::new();
-        let mut budget = InlineBudget::new();
+        let mut budget = InlineBudget::new(budget);
         match context {
             None => {
                 for op in &self.ops {
@@ -276,18 +289,18 @@ pub type Marks = (Vec<Range<usize>>, Vec<Range<usize>>);
 
 /// Time left for intra-line diffs.
 struct InlineBudget {
-    until: Instant,
+    until: Option<Instant>,
 }
 
 impl InlineBudget {
-    fn new() -> Self {
+    fn new(budget: Option<Duration>) -> Self {
         Self {
-            until: Instant::now() + INLINE_BUDGET,
+            until: budget.map(|b| Instant::now() + b),
         }
     }
 
     fn inline(&mut self, old: &str, new: &str) -> Option<Marks> {
-        if Instant::now() > self.until {
+        if self.until.is_some_and(|u| Instant::now() > u) {
             return None;
         }
         inline_changes(old, new)
@@ -507,8 +520,9 @@ mod tests {
             })
             .collect();
         assert_eq!(lines(&old).len(), 20_000);
-        let d = Diff::new(&old, &new);
-        let rows = d.rows(Some(3));
+        // Exactness, not speed: a loaded machine must not cut the search.
+        let d = Diff::within(&old, &new, None);
+        let rows = d.rows_within(Some(3), None);
         assert_eq!(d.stats().added, 40);
         let marked = rows
             .iter()

@@ -9,8 +9,9 @@ use std::path::Path;
 
 use devicevault_core::{Name, QueueId, StorageBackendKind};
 use devicevault_db::{Credential, DbError, DeviceFields};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::App;
 
@@ -100,7 +101,7 @@ fn yes() -> bool {
 }
 
 /// A device as submitted.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInput {
     pub name: String,
@@ -216,11 +217,15 @@ pub fn device_name_taken(name: &str) -> FieldErrors {
 // ---- backup locations ----------------------------------------------------------------
 
 /// A backup location as submitted.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationInput {
     pub name: String,
+    /// `git` or `fs`.
     pub location_type: String,
+    /// The backend's settings: `repo_path`, `branch`, … for git; `base_path`
+    /// for fs.
+    #[schema(value_type = Object)]
     pub config: Value,
 }
 
@@ -387,7 +392,7 @@ impl CredentialInput {
 // ---- collection groups, device groups, device types --------------------------------------
 
 /// A collection group as submitted.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CollectionGroupInput {
     pub name: String,
@@ -408,7 +413,7 @@ impl CollectionGroupInput {
 }
 
 /// A device group (or a manufacturer): a name.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamedInput {
     pub name: String,
@@ -426,7 +431,7 @@ impl NamedInput {
 pub const MAX_CONFIG_BYTES_RANGE: std::ops::RangeInclusive<i64> = 1024..=(1 << 30);
 
 /// A device type as submitted.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceTypeInput {
     pub name: String,

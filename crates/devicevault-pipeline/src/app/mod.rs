@@ -3,10 +3,12 @@
 //! of these, and renders the answer in its own format.
 
 pub mod auth;
+pub mod backups;
 pub mod diff;
 pub mod inventory;
 pub mod login;
 pub mod reading;
+pub mod schedules;
 pub mod tokens;
 
 use std::sync::Arc;

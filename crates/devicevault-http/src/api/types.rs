@@ -1,0 +1,386 @@
+//! The API's answers as typed structs: the JSON field names are the
+//! contract (kept exactly as they have always been), and the OpenAPI
+//! document at `/api/openapi.json` is generated from these types.
+
+use devicevault_db::{
+    BackupJob, BackupLocation, CollectionGroup, Credential, Device, DeviceBackupResult, DeviceType,
+    Named, Schedule, StoredBackup, TokenInfo,
+};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// An error: a short machine-readable code and details (a message, or
+/// `{"field": ["message"]}` for field errors).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+    #[schema(value_type = Object)]
+    pub detail: Value,
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paginated<T> {
+    /// Rows of the whole list.
+    pub count: i64,
+    /// The next page, relative or under the public URL.
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<T>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceOut {
+    pub id: i64,
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub driver: String,
+    pub credential: Option<i64>,
+    pub backup_location: Option<i64>,
+    pub collection_group: Option<i64>,
+    pub device_group: Option<i64>,
+    pub device_type: Option<i64>,
+    pub enabled: bool,
+    pub created_at: String,
+    pub archived: bool,
+    pub archived_at: Option<String>,
+}
+
+impl From<&Device> for DeviceOut {
+    fn from(d: &Device) -> Self {
+        let f = &d.fields;
+        Self {
+            id: d.id,
+            name: f.name.clone(),
+            address: f.address.clone(),
+            port: f.port,
+            driver: f.driver.clone(),
+            credential: f.credential,
+            backup_location: f.backup_location,
+            collection_group: f.collection_group,
+            device_group: f.device_group,
+            device_type: f.device_type,
+            enabled: f.enabled,
+            created_at: d.created_at.clone(),
+            archived: d.archived_at.is_some(),
+            archived_at: d.archived_at.clone(),
+        }
+    }
+}
+
+/// What purging a device destroyed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PurgedOut {
+    pub purged: i64,
+    pub stored_backups: i64,
+    pub results: i64,
+    pub jobs: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LocationOut {
+    pub id: i64,
+    pub name: String,
+    /// `git` or `fs`.
+    pub location_type: String,
+    #[schema(value_type = Object)]
+    pub config: Map<String, Value>,
+}
+
+impl From<&BackupLocation> for LocationOut {
+    fn from(l: &BackupLocation) -> Self {
+        Self {
+            id: l.id,
+            name: l.name.clone(),
+            location_type: l.location_type.as_str().to_owned(),
+            config: l.config.clone(),
+        }
+    }
+}
+
+/// A credential: its secrets are write-only and never shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CredentialOut {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub has_enable_secret: bool,
+}
+
+impl From<&Credential> for CredentialOut {
+    fn from(c: &Credential) -> Self {
+        Self {
+            id: c.id,
+            name: c.name.clone(),
+            username: c.username.clone(),
+            has_enable_secret: c.enable_secret_sealed.is_some(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionGroupOut {
+    pub id: i64,
+    pub name: String,
+    pub rabbitmq_queue_id: String,
+    /// `collector.group.<rabbitmq_queue_id>`.
+    pub queue: String,
+}
+
+impl From<&CollectionGroup> for CollectionGroupOut {
+    fn from(g: &CollectionGroup) -> Self {
+        Self {
+            id: g.id,
+            name: g.name.clone(),
+            rabbitmq_queue_id: g.rabbitmq_queue_id.clone(),
+            queue: g.queue(),
+        }
+    }
+}
+
+/// A device group: a name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NamedOut {
+    pub id: i64,
+    pub name: String,
+}
+
+impl From<&Named> for NamedOut {
+    fn from(n: &Named) -> Self {
+        Self {
+            id: n.id,
+            name: n.name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceTypeOut {
+    pub id: i64,
+    pub name: String,
+    pub manufacturer: Option<i64>,
+    pub max_config_bytes: Option<i64>,
+}
+
+impl From<&DeviceType> for DeviceTypeOut {
+    fn from(t: &DeviceType) -> Self {
+        Self {
+            id: t.id,
+            name: t.name.clone(),
+            manufacturer: t.manufacturer,
+            max_config_bytes: t.max_config_bytes,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleOut {
+    pub id: i64,
+    pub name: String,
+    /// 5-field cron expression.
+    pub cron: String,
+    /// IANA time zone.
+    pub timezone: String,
+    pub enabled: bool,
+    /// The devices it names that the caller may see.
+    pub devices: Vec<i64>,
+    pub device_groups: Vec<i64>,
+    pub next_run: Option<String>,
+    pub created_at: String,
+}
+
+impl ScheduleOut {
+    /// `s` with its devices limited to `visible`.
+    pub fn of(s: &Schedule, visible: Vec<i64>) -> Self {
+        let f = &s.fields;
+        Self {
+            id: s.id,
+            name: f.name.clone(),
+            cron: f.cron.clone(),
+            timezone: f.timezone.clone(),
+            enabled: f.enabled,
+            devices: visible,
+            device_groups: f.device_groups.clone(),
+            next_run: s.next_run.clone(),
+            created_at: s.created_at.clone(),
+        }
+    }
+}
+
+/// A stored log (JSON text) as JSON; a log that is not JSON stays text.
+fn log_json(log: &str) -> Value {
+    serde_json::from_str(log).unwrap_or_else(|_| Value::String(log.to_owned()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobOut {
+    pub task_id: String,
+    pub task_identifier: String,
+    pub device: i64,
+    /// `queued`, `collecting`, `collected`, `stored` or `failed`.
+    pub state: String,
+    pub reason: Option<String>,
+    pub queued_on: String,
+    pub updated_at: String,
+    pub attempts: i64,
+}
+
+impl From<&BackupJob> for JobOut {
+    fn from(j: &BackupJob) -> Self {
+        Self {
+            task_id: j.task_id.clone(),
+            task_identifier: j.task_identifier.clone(),
+            device: j.device_id,
+            state: j.state.as_str().to_owned(),
+            reason: j.reason.clone(),
+            queued_on: j.queued_on.clone(),
+            updated_at: j.updated_at.clone(),
+            attempts: j.attempts,
+        }
+    }
+}
+
+/// A collection outcome (DeviceBackupResult).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultOut {
+    pub id: i64,
+    pub device: i64,
+    pub task_id: String,
+    pub task_identifier: String,
+    /// `success` or `failure`.
+    pub status: String,
+    pub timestamp: String,
+    /// The log entries (`{source, timestamp, severity, message}`).
+    #[schema(value_type = Object)]
+    pub log: Value,
+    pub collection_duration_ms: i64,
+}
+
+impl From<&DeviceBackupResult> for ResultOut {
+    fn from(r: &DeviceBackupResult) -> Self {
+        Self {
+            id: r.id,
+            device: r.device_id,
+            task_id: r.task_id.clone(),
+            task_identifier: r.task_identifier.clone(),
+            status: r.status.as_str().to_owned(),
+            timestamp: r.timestamp.clone(),
+            log: log_json(&r.log),
+            collection_duration_ms: r.collection_duration_ms,
+        }
+    }
+}
+
+/// A storage outcome (StoredBackup), the index of a stored version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredBackupOut {
+    pub id: i64,
+    pub device: i64,
+    pub task_id: String,
+    pub task_identifier: String,
+    /// `git` or `fs`.
+    pub storage_backend: String,
+    pub storage_ref: String,
+    pub status: String,
+    pub timestamp: String,
+    #[schema(value_type = Object)]
+    pub log: Value,
+    pub size: Option<i64>,
+    pub sha256: Option<String>,
+    pub changed: Option<bool>,
+    pub location: Option<i64>,
+    pub is_binary: bool,
+}
+
+impl From<&StoredBackup> for StoredBackupOut {
+    fn from(s: &StoredBackup) -> Self {
+        Self {
+            id: s.id,
+            device: s.device_id,
+            task_id: s.task_id.clone(),
+            task_identifier: s.task_identifier.clone(),
+            storage_backend: s.storage_backend.as_str().to_owned(),
+            storage_ref: s.storage_ref.clone(),
+            status: s.status.as_str().to_owned(),
+            timestamp: s.timestamp.clone(),
+            log: log_json(&s.log),
+            size: s.size,
+            sha256: s.sha256.clone(),
+            changed: s.changed,
+            location: s.location_id,
+            is_binary: s.is_binary,
+        }
+    }
+}
+
+/// An accepted "backup now".
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcceptedOut {
+    pub task_id: String,
+    pub task_identifier: String,
+    pub queued_on: String,
+    /// `/api/jobs/<task_identifier>/`.
+    pub job: String,
+}
+
+/// A token or session as lists show it (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenOut {
+    pub id: i64,
+    pub user: i64,
+    pub username: String,
+    /// `login`, `named` or `session`.
+    pub kind: String,
+    pub name: Option<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub expires_at: Option<String>,
+    /// The secret: only in the answer that created a named token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl From<&TokenInfo> for TokenOut {
+    fn from(t: &TokenInfo) -> Self {
+        Self {
+            id: t.id,
+            user: t.user_id,
+            username: t.username.clone(),
+            kind: t.kind.as_str().to_owned(),
+            name: t.name.clone(),
+            created_at: t.created_at.clone(),
+            last_used_at: t.last_used_at.clone(),
+            expires_at: t.expires_at.clone(),
+            token: None,
+        }
+    }
+}
+
+/// How many tokens and sessions an operation revoked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevokedOut {
+    pub revoked: u64,
+}
+
+/// A login's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginOut {
+    pub token: String,
+    pub username: String,
+    pub is_admin: bool,
+    /// The token dies after this many seconds unused.
+    pub expires_after_idle_s: u64,
+}
+
+/// `GET /api/health/`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthOut {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// `ok`, or why the database did not answer.
+    pub database: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}

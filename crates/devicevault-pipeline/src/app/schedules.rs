@@ -1,0 +1,134 @@
+//! Backup schedules as submitted: a 5-field cron in a time zone, assigned
+//! to devices and device groups. One validator, for every front end.
+
+use devicevault_core::Timestamp;
+use devicevault_db::{DbError, Schedule, ScheduleFields};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::App;
+use super::inventory::{Checked, FieldErrors};
+use crate::scheduler;
+
+fn yes() -> bool {
+    true
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+/// A schedule as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleInput {
+    pub name: String,
+    /// 5-field cron expression, e.g. `0 2 * * *`.
+    pub cron: String,
+    /// IANA time zone (default UTC).
+    #[serde(default = "utc")]
+    pub timezone: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub devices: Vec<i64>,
+    #[serde(default)]
+    pub device_groups: Vec<i64>,
+}
+
+impl ScheduleInput {
+    /// The input that would store `s` unchanged.
+    pub fn of(s: &Schedule) -> Self {
+        let f = &s.fields;
+        Self {
+            name: f.name.clone(),
+            cron: f.cron.clone(),
+            timezone: f.timezone.clone(),
+            enabled: f.enabled,
+            devices: f.devices.clone(),
+            device_groups: f.device_groups.clone(),
+        }
+    }
+
+    /// Checks the name, the cron expression and the time zone, and that
+    /// every device and group exists. Returns the fields and the first slot
+    /// from now.
+    pub async fn validate(&self, app: &App) -> Checked<(ScheduleFields, Option<Timestamp>)> {
+        let mut e = FieldErrors::default();
+        let name = match devicevault_core::Name::parse(&self.name) {
+            Ok(n) => n.into_string(),
+            Err(err) => {
+                e.add("name", err.to_string());
+                String::new()
+            }
+        };
+        let next =
+            match scheduler::next_slot(self.cron.trim(), self.timezone.trim(), Timestamp::now()) {
+                Ok(t) => Some(t),
+                Err(err) => {
+                    let field = if err.to_string().contains("time zone") {
+                        "timezone"
+                    } else {
+                        "cron"
+                    };
+                    e.add(field, err.to_string());
+                    None
+                }
+            };
+        for id in &self.devices {
+            match app.db.device(*id).await {
+                Ok(_) => {}
+                Err(DbError::NotFound { .. }) => {
+                    e.add("devices", format!("device {id} does not exist"))
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        for id in &self.device_groups {
+            match app.db.device_group(*id).await {
+                Ok(_) => {}
+                Err(DbError::NotFound { .. }) => {
+                    e.add("device_groups", format!("device group {id} does not exist"))
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        let mut devices = self.devices.clone();
+        devices.sort_unstable();
+        devices.dedup();
+        let mut device_groups = self.device_groups.clone();
+        device_groups.sort_unstable();
+        device_groups.dedup();
+        Ok(e.or((
+            ScheduleFields {
+                name,
+                cron: self.cron.trim().to_owned(),
+                timezone: self.timezone.trim().to_owned(),
+                enabled: self.enabled,
+                devices,
+                device_groups,
+            },
+            next,
+        )))
+    }
+}
+
+/// Stores `input` as schedule `id`: the next run only moves when the
+/// timing changed.
+pub async fn update(app: &App, id: i64, input: &ScheduleInput) -> Checked<Schedule> {
+    let current = app.db.schedule(id).await?;
+    let (f, next) = match input.validate(app).await? {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
+    };
+    let next = if f.cron == current.fields.cron && f.timezone == current.fields.timezone {
+        current
+            .next_run
+            .as_deref()
+            .and_then(|s| Timestamp::parse(s).ok())
+            .or(next)
+    } else {
+        next
+    };
+    Ok(Ok(app.db.update_schedule(id, &f, next).await?))
+}
