@@ -208,7 +208,13 @@ async fn collect_inner(
         finish(device, driver, &out)
     }
     .await;
-    cli.close().await;
+    // A device cut off at the size limit, or one that stalled, may still be
+    // sending: no goodbye, the connection goes at once.
+    let polite = !matches!(
+        result,
+        Err(CollectError::OutputTooLarge { .. } | CollectError::Timeout { .. })
+    );
+    cli.close(polite).await;
     result
 }
 

@@ -332,25 +332,44 @@ impl<'a> CliSession<'a> {
     }
 
     /// Says goodbye and closes the connection; errors are irrelevant by now,
-    /// and a device that stopped reading must not hold the job, hence the bound.
-    pub(crate) async fn close(mut self) {
-        let bye = async {
-            if !self.closed
-                && let Some(exit) = self.driver.exit.clone()
-            {
-                let _ = self.send_line(&exit).await;
-            }
-            match &mut self.link {
-                Link::Ssh(s) => {
-                    if !self.closed {
-                        let _ = s.channel.eof().await;
+    /// and a device that stopped reading must not hold the job, hence the
+    /// bound. Not `polite` when the device may still be sending (it was cut
+    /// off at the size limit, or it stalled): then the channel is dropped at
+    /// once, so that nothing waits for output nobody reads, and the
+    /// connection is torn down.
+    pub(crate) async fn close(self, polite: bool) {
+        let CliSession {
+            link,
+            driver,
+            closed,
+            ..
+        } = self;
+        let bye = async move {
+            match link {
+                Link::Ssh(crate::ssh::ShellChannel {
+                    handle, channel, ..
+                }) => {
+                    if polite && !closed {
+                        if let Some(exit) = &driver.exit {
+                            let line = format!("{exit}{}", driver.newline);
+                            let _ = channel.data_bytes(line.into_bytes()).await;
+                        }
+                        let _ = channel.eof().await;
                     }
-                    let _ = s
-                        .handle
+                    drop(channel);
+                    let _ = handle
                         .disconnect(russh::Disconnect::ByApplication, "backup done", "en")
                         .await;
                 }
-                Link::Telnet(t) => t.shutdown().await,
+                Link::Telnet(mut t) => {
+                    if polite
+                        && !closed
+                        && let Some(exit) = &driver.exit
+                    {
+                        let _ = t.send(format!("{exit}{}", driver.newline).as_bytes()).await;
+                    }
+                    t.shutdown().await;
+                }
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), bye).await;

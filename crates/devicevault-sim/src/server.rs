@@ -276,10 +276,7 @@ impl server::Handler for DeviceHandler {
         let mut cli = Cli::new(
             self.dev.clone(),
             self.faults.clone(),
-            Io::Ssh {
-                ch,
-                handle: session.handle(),
-            },
+            Io::ssh(ch, session.handle()),
             counter,
         );
         cli.set_login_options(self.login);
@@ -329,7 +326,21 @@ async fn exec(dev: Arc<Shared>, faults: Faults, ch: Channel<Msg>, command: Strin
         // Until the client closes the channel.
         let text = dev.render(dev.lock().revision, counter, None);
         let chunk = text.into_bytes();
-        while ch.data_bytes(chunk.clone()).await.is_ok() {}
+        let (mut read, write) = ch.split();
+        'endless: loop {
+            // Window space never comes back from a client that left: watch
+            // the input side for the end meanwhile.
+            let send = write.data_bytes(chunk.clone());
+            tokio::pin!(send);
+            loop {
+                tokio::select! {
+                    r = &mut send => if r.is_err() { break 'endless } else { break },
+                    msg = read.wait() => if matches!(msg, None | Some(ChannelMsg::Eof | ChannelMsg::Close)) {
+                        break 'endless;
+                    },
+                }
+            }
+        }
         dev.lock().open_shells -= 1;
         return;
     }
@@ -365,16 +376,58 @@ async fn exec(dev: Arc<Shared>, faults: Faults, ch: Channel<Msg>, command: Strin
 /// The byte stream under a simulated CLI.
 pub(crate) enum Io {
     Ssh {
-        ch: Channel<Msg>,
+        /// Input, read while output waits for window space (see `send`).
+        read: russh::ChannelReadHalf,
+        ch: russh::ChannelWriteHalf<Msg>,
         handle: server::Handle,
+        /// Input that arrived while output was being sent.
+        early: VecDeque<Vec<u8>>,
+        /// The client closed its side or the session ended.
+        gone: bool,
     },
     Telnet(crate::telnet::TelnetIo),
 }
 
 impl Io {
+    pub(crate) fn ssh(ch: Channel<Msg>, handle: server::Handle) -> Io {
+        let (read, ch) = ch.split();
+        Io::Ssh {
+            read,
+            ch,
+            handle,
+            early: VecDeque::new(),
+            gone: false,
+        }
+    }
+
     async fn send(&mut self, data: Vec<u8>) -> Result<(), Gone> {
         match self {
-            Io::Ssh { ch, .. } => ch.data_bytes(data).await.map_err(|_| Gone),
+            Io::Ssh {
+                read,
+                ch,
+                early,
+                gone,
+                ..
+            } => {
+                // Output waits for the client's window; a client that went
+                // away never opens it again, so input (and its end) is read
+                // meanwhile, or the device would wait forever.
+                let send = ch.data_bytes(data);
+                tokio::pin!(send);
+                loop {
+                    if *gone {
+                        return Err(Gone);
+                    }
+                    tokio::select! {
+                        r = &mut send => return r.map_err(|_| Gone),
+                        msg = read.wait() => match msg {
+                            Some(ChannelMsg::Data { data }) => early.push_back(data.to_vec()),
+                            Some(ChannelMsg::Eof | ChannelMsg::Close) | None => *gone = true,
+                            Some(_) => {}
+                        },
+                    }
+                }
+            }
             Io::Telnet(t) => t.send(&data).await.map_err(|_| Gone),
         }
     }
@@ -382,13 +435,23 @@ impl Io {
     /// The next input bytes (Telnet commands removed).
     async fn recv(&mut self) -> Result<Vec<u8>, Gone> {
         match self {
-            Io::Ssh { ch, .. } => loop {
-                match ch.wait().await {
-                    Some(ChannelMsg::Data { data }) => return Ok(data.to_vec()),
-                    Some(ChannelMsg::Eof | ChannelMsg::Close) | None => return Err(Gone),
-                    Some(_) => {}
+            Io::Ssh {
+                read, early, gone, ..
+            } => {
+                if let Some(data) = early.pop_front() {
+                    return Ok(data);
                 }
-            },
+                if *gone {
+                    return Err(Gone);
+                }
+                loop {
+                    match read.wait().await {
+                        Some(ChannelMsg::Data { data }) => return Ok(data.to_vec()),
+                        Some(ChannelMsg::Eof | ChannelMsg::Close) | None => return Err(Gone),
+                        Some(_) => {}
+                    }
+                }
+            }
             Io::Telnet(t) => t.recv().await.map_err(|_| Gone),
         }
     }
