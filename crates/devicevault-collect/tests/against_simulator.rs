@@ -542,3 +542,24 @@ async fn a_prompt_the_driver_never_recognises_fails_within_the_connect_timeout()
     assert!(took < Duration::from_secs(3), "took {took:?}");
     assert_no_session_left(d).await;
 }
+
+#[tokio::test]
+async fn a_vyos_error_indented_by_two_spaces_rejects_the_command() {
+    // VyOS prints `  Invalid command: show configuration [commandz]`.
+    let s = sim("vyos", 1).await;
+    let d = &s.devices()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let vyos = include_str!("../drivers/vyos.toml").replace(
+        "commands = [\"show configuration commands\"]",
+        "commands = [\"show configuration commandz\"]",
+    );
+    std::fs::write(dir.path().join("vyos.toml"), vyos).unwrap();
+    let drivers = DriverSet::with_user_dir(dir.path()).unwrap();
+    let err = collect(&target(d), &drivers, &opts()).await.unwrap_err();
+    assert!(matches!(err, CollectError::CommandRejected { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Invalid command: show configuration [commandz]"),
+        "{err}"
+    );
+}

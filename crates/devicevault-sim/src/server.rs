@@ -335,7 +335,7 @@ async fn exec(dev: Arc<Shared>, faults: Faults, ch: Channel<Msg>, command: Strin
             loop {
                 tokio::select! {
                     r = &mut send => if r.is_err() { break 'endless } else { break },
-                    msg = read.wait() => if matches!(msg, None | Some(ChannelMsg::Eof | ChannelMsg::Close)) {
+                    msg = read.wait() => if matches!(msg, None | Some(ChannelMsg::Close)) {
                         break 'endless;
                     },
                 }
@@ -382,7 +382,10 @@ pub(crate) enum Io {
         handle: server::Handle,
         /// Input that arrived while output was being sent.
         early: VecDeque<Vec<u8>>,
-        /// The client closed its side or the session ended.
+        /// The client will send nothing more (its input stays readable
+        /// from `early`, and output may still go out).
+        eof: bool,
+        /// The channel closed or the session ended: nothing can be sent.
         gone: bool,
     },
     Telnet(crate::telnet::TelnetIo),
@@ -396,6 +399,7 @@ impl Io {
             ch,
             handle,
             early: VecDeque::new(),
+            eof: false,
             gone: false,
         }
     }
@@ -406,6 +410,7 @@ impl Io {
                 read,
                 ch,
                 early,
+                eof,
                 gone,
                 ..
             } => {
@@ -422,7 +427,9 @@ impl Io {
                         r = &mut send => return r.map_err(|_| Gone),
                         msg = read.wait() => match msg {
                             Some(ChannelMsg::Data { data }) => early.push_back(data.to_vec()),
-                            Some(ChannelMsg::Eof | ChannelMsg::Close) | None => *gone = true,
+                            // Half-closed: what it sent is still to be read.
+                            Some(ChannelMsg::Eof) => *eof = true,
+                            Some(ChannelMsg::Close) | None => *gone = true,
                             Some(_) => {}
                         },
                     }
@@ -436,12 +443,16 @@ impl Io {
     async fn recv(&mut self) -> Result<Vec<u8>, Gone> {
         match self {
             Io::Ssh {
-                read, early, gone, ..
+                read,
+                early,
+                eof,
+                gone,
+                ..
             } => {
                 if let Some(data) = early.pop_front() {
                     return Ok(data);
                 }
-                if *gone {
+                if *gone || *eof {
                     return Err(Gone);
                 }
                 loop {
