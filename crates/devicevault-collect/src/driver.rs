@@ -6,6 +6,15 @@
 //! The built-in drivers are embedded in the binary; a directory of user
 //! drivers adds platforms or overrides built-in ones by name, without
 //! recompiling.
+//!
+//! Every driver says how a complete configuration of its platform looks
+//! (`[complete]`): the line it always ends with, balanced braces, the line it
+//! starts with, a minimum size. The engine checks the output against it
+//! before anything is stored, so a refusal the error patterns miss (an AAA
+//! server's "Command authorization failed.") or an output cut short fails the
+//! job instead of replacing a good backup. A driver whose platform prints no
+//! fixed ending must say why (`reason`); a driver without a rule does not
+//! load.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -78,6 +87,32 @@ struct DriverFile {
     exit: Option<String>,
     #[serde(default)]
     exec: bool,
+    #[serde(default)]
+    max_config_bytes: Option<usize>,
+    #[serde(default)]
+    complete: Option<CompleteFile>,
+}
+
+/// `[complete]`: how a whole configuration of the platform looks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompleteFile {
+    #[serde(default = "yes")]
+    check: bool,
+    #[serde(default)]
+    ends_with: Option<String>,
+    #[serde(default)]
+    starts_with: Option<String>,
+    #[serde(default)]
+    balanced_braces: bool,
+    #[serde(default)]
+    min_bytes: Option<usize>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_newline() -> String {
@@ -146,6 +181,131 @@ pub struct SecretRule {
     pub replace: String,
 }
 
+/// How a complete configuration of a platform looks, checked on the raw
+/// output of the backup commands (echo and prompt removed, volatile lines
+/// and secrets not yet filtered) before anything is stored.
+#[derive(Debug, Clone)]
+pub struct Completeness {
+    /// `false`: nothing is checked (a platform whose output has no shape,
+    /// e.g. a file of a Linux host); `reason` says why.
+    pub check: bool,
+    /// Matches the last non-blank line of every complete configuration
+    /// (`end` on IOS, `return` on VRP).
+    pub ends_with: Option<Regex>,
+    /// Matches the first non-blank line of every configuration (NX-OS's
+    /// `!Command: show running-config`): catches a refusal printed instead.
+    pub starts_with: Option<Regex>,
+    /// Curly braces open and close in balance, and there is at least one
+    /// (Junos): a cut-off configuration has open blocks.
+    pub balanced_braces: bool,
+    /// The smallest size a real configuration of the platform has, as a
+    /// backstop.
+    pub min_bytes: usize,
+    /// Why the platform's ending cannot be checked (or why nothing is).
+    pub reason: Option<String>,
+}
+
+impl Completeness {
+    /// `Err(why)` when `text` is not a complete configuration.
+    pub fn check(&self, text: &str) -> Result<(), String> {
+        if !self.check {
+            return Ok(());
+        }
+        if text.len() < self.min_bytes {
+            return Err(format!(
+                "only {} bytes arrived and a configuration of this platform has at least {}",
+                text.len(),
+                self.min_bytes
+            ));
+        }
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        if let Some(re) = &self.starts_with {
+            match lines.next() {
+                Some(first) if re.is_match(first) => {}
+                _ => {
+                    return Err(format!(
+                        "it does not begin as this platform's configuration does (first line matching `{}`)",
+                        re.as_str()
+                    ));
+                }
+            }
+        }
+        if let Some(re) = &self.ends_with {
+            match text.lines().rev().find(|l| !l.trim().is_empty()) {
+                Some(last) if re.is_match(last) => {}
+                _ => {
+                    return Err(format!(
+                        "it does not end as this platform's configuration always does (last line matching `{}`)",
+                        re.as_str()
+                    ));
+                }
+            }
+        }
+        if self.balanced_braces {
+            braces_balance(text)?;
+        }
+        Ok(())
+    }
+}
+
+/// Junos-style braces: every `{` closed by a `}`, never more `}` than `{`,
+/// at least one block. Braces inside double-quoted strings and after `#`
+/// or inside `/* */` annotations do not count.
+fn braces_balance(text: &str) -> Result<(), String> {
+    let (mut depth, mut blocks) = (0i64, 0u64);
+    let mut in_comment = false;
+    for line in text.lines() {
+        let mut in_quote = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            if in_comment {
+                if c == '*' && chars.peek() == Some(&'/') {
+                    chars.next();
+                    in_comment = false;
+                }
+                continue;
+            }
+            match c {
+                '\\' if in_quote => {
+                    chars.next();
+                }
+                '"' => in_quote = !in_quote,
+                '#' if !in_quote => break,
+                '/' if !in_quote && chars.peek() == Some(&'*') => {
+                    chars.next();
+                    in_comment = true;
+                }
+                '{' if !in_quote => {
+                    depth += 1;
+                    blocks += 1;
+                }
+                '}' if !in_quote => {
+                    depth -= 1;
+                    if depth < 0 {
+                        return Err("a closing brace has no opening one".into());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if blocks == 0 {
+        return Err("it holds no configuration block (`{ ... }`)".into());
+    }
+    if depth > 0 {
+        return Err(format!(
+            "{depth} configuration block(s) are still open at the end (cut off)"
+        ));
+    }
+    Ok(())
+}
+
+/// How many lines, and how many characters in all, an incomplete output's
+/// tail may show in an error.
+const TAIL_LINES: usize = 5;
+const TAIL_LINE_CHARS: usize = 96;
+const TAIL_CHARS: usize = 500;
+
 /// A compiled driver.
 #[derive(Debug, Clone)]
 pub struct Driver {
@@ -185,6 +345,10 @@ pub struct Driver {
     /// interactive shell (no prompts, pagers or echo; the exit status says
     /// whether the command worked). Telnet always uses the shell dialogue.
     pub exec: bool,
+    /// Overrides the collection's `max_config_bytes` for this platform.
+    pub max_config_bytes: Option<usize>,
+    /// How a complete configuration looks.
+    pub complete: Completeness,
 }
 
 fn compile(driver: &str, what: &str, pattern: &str) -> Result<Regex, CollectError> {
@@ -195,6 +359,60 @@ fn compile(driver: &str, what: &str, pattern: &str) -> Result<Regex, CollectErro
             name: driver.to_owned(),
             reason: format!("{what}: {e}"),
         })
+}
+
+/// Compiles `[complete]`, refusing a driver that neither says how its
+/// configuration ends nor why it cannot.
+fn completeness(n: &str, c: Option<&CompleteFile>) -> Result<Completeness, CollectError> {
+    let invalid = |reason: &str| CollectError::InvalidDriver {
+        name: n.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let Some(c) = c else {
+        return Err(invalid(
+            "no `[complete]` rule: say how a complete configuration ends \
+             (`ends_with = '<regex on the last line>'` or `balanced_braces = true`), \
+             or why it cannot be told (`reason = \"...\"`, with `check = false` to check nothing)",
+        ));
+    };
+    let reason = c.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if !c.check {
+        if reason.is_none() {
+            return Err(invalid("`[complete] check = false` needs a `reason`"));
+        }
+    } else {
+        if c.ends_with.is_none() && !c.balanced_braces && reason.is_none() {
+            return Err(invalid(
+                "`[complete]` gives no ending (`ends_with` or `balanced_braces`) and no `reason` why",
+            ));
+        }
+        if c.ends_with.is_none()
+            && !c.balanced_braces
+            && c.starts_with.is_none()
+            && c.min_bytes.is_none()
+        {
+            return Err(invalid(
+                "`[complete]` checks nothing: give `starts_with` or `min_bytes`, or `check = false`",
+            ));
+        }
+    }
+    Ok(Completeness {
+        check: c.check,
+        ends_with: c
+            .ends_with
+            .as_deref()
+            .map(|p| compile(n, "complete.ends_with", p))
+            .transpose()?,
+        starts_with: c
+            .starts_with
+            .as_deref()
+            .map(|p| compile(n, "complete.starts_with", p))
+            .transpose()?,
+        balanced_braces: c.balanced_braces,
+        // Checked output is never empty: an empty answer is no configuration.
+        min_bytes: c.min_bytes.unwrap_or(1),
+        reason: reason.map(str::to_owned),
+    })
 }
 
 impl Driver {
@@ -229,6 +447,13 @@ impl Driver {
         let all = |what: &str, v: &[String]| -> Result<Vec<Regex>, CollectError> {
             v.iter().map(|p| compile(n, what, p)).collect()
         };
+        let complete = completeness(n, f.complete.as_ref())?;
+        if f.max_config_bytes == Some(0) {
+            return Err(CollectError::InvalidDriver {
+                name: n.to_owned(),
+                reason: "`max_config_bytes` must be above 0".into(),
+            });
+        }
         Ok(Driver {
             name: f.name.clone(),
             description: f.description.clone(),
@@ -274,7 +499,51 @@ impl Driver {
             legacy_algorithms: f.legacy_algorithms,
             exit: f.exit.clone(),
             exec: f.exec,
+            max_config_bytes: f.max_config_bytes,
+            complete,
         })
+    }
+
+    /// `Err(why)` when `text`, the raw output of the backup commands, is
+    /// not a complete configuration of the platform.
+    pub fn check_complete(&self, text: &str) -> Result<(), String> {
+        self.complete.check(text)
+    }
+
+    /// The last few non-blank lines of `text` for an error message: the
+    /// driver's secret rules applied whatever the device asked, each line
+    /// and the whole bounded, ` | `-separated.
+    pub fn masked_tail(&self, text: &str) -> String {
+        let mut tail: Vec<String> = text
+            .lines()
+            .rev()
+            .filter(|l| !l.trim().is_empty())
+            .take(TAIL_LINES)
+            .map(|l| {
+                let mut masked = l.trim_end().to_owned();
+                for s in &self.secrets {
+                    masked = s
+                        .pattern
+                        .replace_all(&masked, s.replace.as_str())
+                        .into_owned();
+                }
+                // Masked first, cut after: a cut must not hide a secret
+                // from the rule that would have masked it.
+                if masked.chars().count() > TAIL_LINE_CHARS {
+                    masked = masked.chars().take(TAIL_LINE_CHARS - 1).collect();
+                    masked.push('…');
+                }
+                masked
+            })
+            .collect();
+        tail.reverse();
+        let joined = tail.join(" | ");
+        if joined.chars().count() <= TAIL_CHARS {
+            return joined;
+        }
+        // Keep the end, where the cut or the refusal is.
+        let skip = joined.chars().count() - (TAIL_CHARS - 1);
+        format!("…{}", joined.chars().skip(skip).collect::<String>())
     }
 
     /// Applies the driver's filters to clean command output: removes volatile
@@ -450,6 +719,8 @@ name = "cisco_ios"
 description = "site-specific IOS"
 prompt = '^\S+[>#]\s*$'
 commands = ["show startup-config"]
+[complete]
+ends_with = '^end$'
 "#;
         std::fs::write(dir.path().join("cisco_ios.toml"), custom).unwrap();
         let extra = custom
@@ -469,7 +740,7 @@ commands = ["show startup-config"]
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("bad.toml"),
-            "name = \"bad\"\ndescription = \"x\"\nprompt = '(['\ncommands = [\"x\"]\n",
+            "name = \"bad\"\ndescription = \"x\"\nprompt = '(['\ncommands = [\"x\"]\n[complete]\nends_with = 'end'\n",
         )
         .unwrap();
         let err = DriverSet::with_user_dir(dir.path()).unwrap_err();
@@ -484,5 +755,155 @@ commands = ["show startup-config"]
         )
         .unwrap_err();
         assert!(err.to_string().contains("prompmt"), "{err}");
+    }
+
+    const MINIMAL: &str = "name = \"x\"\ndescription = \"x\"\nprompt = '>'\ncommands = [\"x\"]\n";
+
+    #[test]
+    fn a_driver_without_a_completeness_rule_or_a_reason_does_not_load() {
+        let err = Driver::from_toml(MINIMAL, DriverSource::BuiltIn).unwrap_err();
+        assert!(err.to_string().contains("[complete]"), "{err}");
+        for bad in [
+            "[complete]\nstarts_with = '^!'\n",
+            "[complete]\ncheck = false\n",
+            "[complete]\nreason = \"no ending\"\n",
+        ] {
+            let err =
+                Driver::from_toml(&format!("{MINIMAL}{bad}"), DriverSource::BuiltIn).unwrap_err();
+            assert!(
+                matches!(err, CollectError::InvalidDriver { .. }),
+                "{bad}: {err}"
+            );
+        }
+        for good in [
+            "[complete]\nends_with = '^end$'\n",
+            "[complete]\nbalanced_braces = true\n",
+            "[complete]\nstarts_with = '^!'\nreason = \"no closing line\"\n",
+            "[complete]\ncheck = false\nreason = \"a plain file\"\n",
+        ] {
+            Driver::from_toml(&format!("{MINIMAL}{good}"), DriverSource::BuiltIn)
+                .unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+    }
+
+    #[test]
+    fn every_builtin_driver_states_its_completeness_rule() {
+        for d in DriverSet::builtin().iter() {
+            let c = &d.complete;
+            assert!(
+                c.ends_with.is_some() || c.balanced_braces || c.reason.is_some(),
+                "{}",
+                d.name
+            );
+            assert!(c.check || d.name == "linux", "{} opts out", d.name);
+        }
+    }
+
+    #[test]
+    fn aaa_refusals_are_not_configurations() {
+        let set = DriverSet::builtin();
+        // Each refusal as its platform prints it instead of the configuration.
+        for (driver, refusal) in [
+            ("cisco_ios", "Command authorization failed.\n"),
+            (
+                "arista_eos",
+                "% Authorization denied for command 'show running-config': Authorization denied by TACACS+ server\n",
+            ),
+            ("cisco_nxos", "% Permission denied for the role\n"),
+            ("cisco_iosxr", "% This command is not authorized\n"),
+            (
+                "huawei_vrp",
+                "Error: You do not have permission to run the command or the command is incomplete.\n",
+            ),
+            ("fortinet_fortios", "Permission denied\n"),
+            ("paloalto_panos", "Server error : access denied\n"),
+        ] {
+            let d = set.get(driver).unwrap();
+            assert!(
+                refusal
+                    .lines()
+                    .any(|l| d.error_patterns.iter().any(|p| p.is_match(l))),
+                "{driver}: `{refusal}` not an error"
+            );
+            assert!(d.check_complete(refusal).is_err(), "{driver}");
+        }
+        // A refusal no pattern knows is still no configuration.
+        for d in set.iter().filter(|d| d.complete.check) {
+            assert!(
+                d.check_complete("% Access to this command is denied by policy\n")
+                    .is_err(),
+                "{}",
+                d.name
+            );
+        }
+    }
+
+    #[test]
+    fn endings_and_braces_tell_a_whole_configuration_from_a_cut_one() {
+        let set = DriverSet::builtin();
+        let ios = set.get("cisco_ios").unwrap();
+        let whole = "Building configuration...\n\nhostname R1\n!\ninterface Gi0/0\n ip address 10.0.0.1 255.255.255.0\n!\nend\n\n";
+        assert_eq!(ios.check_complete(whole), Ok(()));
+        let cut = &whole[..whole.find("!\nend").unwrap()];
+        let why = ios.check_complete(cut).unwrap_err();
+        assert!(why.contains("last line"), "{why}");
+        assert!(ios.check_complete("end\n").unwrap_err().contains("bytes"));
+
+        let junos = set.get("juniper_junos").unwrap();
+        let tree = "## Last commit: 2026-11-28 10:00:01 UTC by admin\nversion 20.4R3.8;\nsystem {\n    host-name r1;\n    login {\n        message \"{ not a block\";\n    }\n}\n";
+        assert_eq!(junos.check_complete(tree), Ok(()));
+        let cut = &tree[..tree.find("    }").unwrap()];
+        assert!(junos.check_complete(cut).unwrap_err().contains("open"));
+        assert!(junos.check_complete("}\nsystem {\n}\n{\n").is_err());
+
+        let nxos = set.get("cisco_nxos").unwrap();
+        let cfg = "\n!Command: show running-config\n!Time: Sun Dec  6 10:00:01 2026\n\nversion 9.3(8)\nhostname n1\n";
+        assert_eq!(nxos.check_complete(cfg), Ok(()));
+        assert!(
+            nxos.check_complete(
+                "% Invalid command at '^' marker.\nmore text to pass the size backstop\n"
+            )
+            .is_err()
+        );
+        assert_eq!(set.get("linux").unwrap().check_complete(""), Ok(()));
+    }
+
+    #[test]
+    fn the_tail_in_an_error_is_short_and_masks_secrets() {
+        let ios = DriverSet::builtin().get("cisco_ios").unwrap();
+        let mut text = String::new();
+        for i in 0..50 {
+            text.push_str(&format!("interface Gi0/{i}\n"));
+        }
+        text.push_str("snmp-server community S3cr3tC0mm RO\n");
+        text.push_str(&format!("banner motd {}\n", "x".repeat(2000)));
+        let tail = ios.masked_tail(&text);
+        assert!(!tail.contains("S3cr3tC0mm"), "{tail}");
+        assert!(tail.contains("<removed>"), "{tail}");
+        assert!(tail.chars().count() <= 500, "{}", tail.len());
+        assert!(!tail.contains("Gi0/40"), "at most five lines: {tail}");
+        let short = ios.masked_tail("a\n\nb\nCommand authorization failed.\n");
+        assert_eq!(short, "a | b | Command authorization failed.");
+    }
+
+    #[test]
+    fn vyos_errors_indented_by_two_spaces_are_detected() {
+        let d = DriverSet::builtin().get("vyos").unwrap();
+        // As VyOS prints them (an Ansible vyos_command failure log on GitHub).
+        for line in [
+            "  Invalid command: show [interfacess]",
+            "  Ambiguous command: show [i]",
+            "  Incomplete command: set [terminal]",
+        ] {
+            assert!(
+                d.error_patterns.iter().any(|p| p.is_match(line)),
+                "`{line}` not detected"
+            );
+        }
+        assert!(
+            !d.error_patterns.iter().any(
+                |p| p.is_match("set interfaces ethernet eth0 description 'Invalid command: x'")
+            )
+        );
     }
 }

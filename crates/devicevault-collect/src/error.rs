@@ -125,6 +125,41 @@ pub enum CollectError {
         /// What the SSH layer said.
         reason: String,
     },
+    /// What came back is not a whole configuration: a refusal the driver's
+    /// error patterns missed, or an output cut short. Retrying cannot help
+    /// (the device answers the same), and storing it would replace a good
+    /// backup with a fragment.
+    #[error(
+        "{target} did not send a complete configuration for `{command}`: {reason}; \
+         last lines received (secrets masked): {last_lines}"
+    )]
+    Incomplete {
+        /// `user@host:port`
+        target: String,
+        /// The backup command(s).
+        command: String,
+        /// Which completeness rule failed, in words.
+        reason: String,
+        /// The last few lines received, the driver's secret rules applied,
+        /// bounded in length, ` | `-separated.
+        last_lines: String,
+    },
+    /// The device sent more than `max_config_bytes`: reading stopped there
+    /// and the session was closed. Permanent: a device that sends that much
+    /// once does it again (and an endless one never stops).
+    #[error(
+        "{target} sent more than {limit} bytes ({}) for `{command}`, the maximum configuration size \
+         (max_config_bytes); reading stopped and nothing was stored",
+        human_size(*limit)
+    )]
+    OutputTooLarge {
+        /// `user@host:port`
+        target: String,
+        /// The command whose output was too large.
+        command: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// The private key given for key authentication cannot be used.
     #[error("private key for {target} cannot be used: {reason}")]
     BadKey {
@@ -133,6 +168,21 @@ pub enum CollectError {
         /// Why.
         reason: String,
     },
+}
+
+/// `16 MiB`, `512 KiB`, `100 B`: a limit as an operator would write it.
+fn human_size(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * KIB;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else if bytes >= KIB {
+        format!("{:.1} KiB", bytes as f64 / KIB as f64)
+    } else {
+        format!("{bytes} B")
+    }
 }
 
 impl RetryClass for CollectError {
@@ -151,7 +201,9 @@ impl RetryClass for CollectError {
             | CollectError::EnableRefused { .. }
             | CollectError::CommandRejected { .. }
             | CollectError::ShellRefused { .. }
-            | CollectError::BadKey { .. } => Retry::Permanent,
+            | CollectError::BadKey { .. }
+            | CollectError::Incomplete { .. }
+            | CollectError::OutputTooLarge { .. } => Retry::Permanent,
         }
     }
 }
@@ -181,5 +233,27 @@ mod tests {
             CollectError::UnknownDriver("x".into()).retry(),
             Retry::Permanent
         );
+    }
+
+    #[test]
+    fn an_incomplete_or_oversized_output_is_permanent_and_says_why() {
+        let e = CollectError::Incomplete {
+            target: "admin@10.0.0.1:22".into(),
+            command: "show running-config".into(),
+            reason: "the last line is not `end`".into(),
+            last_lines: "Command authorization failed.".into(),
+        };
+        assert_eq!(e.retry(), Retry::Permanent);
+        let msg = e.to_string();
+        assert!(msg.contains("the last line is not `end`"), "{msg}");
+        assert!(msg.contains("Command authorization failed."), "{msg}");
+        let big = CollectError::OutputTooLarge {
+            target: "admin@10.0.0.1:22".into(),
+            command: "show running-config".into(),
+            limit: 16 * 1024 * 1024,
+        };
+        assert_eq!(big.retry(), Retry::Permanent);
+        assert!(big.to_string().contains("16777216 bytes (16 MiB)"), "{big}");
+        assert!(big.to_string().contains("max_config_bytes"), "{big}");
     }
 }

@@ -22,6 +22,14 @@
 //!   and never include a secret or configuration text.
 //! - **Host keys are pinned on first use** ([`KnownHosts`]); a changed key is
 //!   a permanent failure that says which file holds the pin.
+//! - **Nothing is stored that is not a whole configuration**: every driver
+//!   says how its platform's configuration ends (`[complete]`), and the
+//!   output is checked before it is filtered or returned. A refusal or a
+//!   cut-off output is a permanent [`CollectError::Incomplete`] naming the
+//!   rule and the last lines received, secrets masked.
+//! - **Output is bounded**: more than `max_config_bytes` raw bytes stop the
+//!   reading at once and fail permanently ([`CollectError::OutputTooLarge`]);
+//!   the terminal replay is linear in what arrives, newlines or not.
 
 pub mod driver;
 mod error;
@@ -36,16 +44,18 @@ pub mod terminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use driver::{Driver, DriverSet, DriverSource};
+pub use driver::{Completeness, Driver, DriverSet, DriverSource};
 pub use error::CollectError;
 pub use known_hosts::{HostKeyCheck, KnownHosts};
 pub use retry::{RetryPolicy, retry};
 pub use target::{Credential, DeviceTarget, Secret, Transport};
 
-/// Timeouts and host-key policy of a collection.
+/// Timeouts, size limit and host-key policy of a collection.
 #[derive(Debug, Clone)]
 pub struct CollectOptions {
-    /// TCP connect, SSH handshake, authentication and shell opening.
+    /// TCP connect, SSH handshake, authentication, shell opening and the
+    /// wait for the first prompt (the Telnet login included): everything
+    /// before the first command.
     pub connect_timeout: Duration,
     /// Waiting for the prompt after one command (including the whole output).
     pub command_timeout: Duration,
@@ -53,18 +63,33 @@ pub struct CollectOptions {
     pub job_timeout: Duration,
     /// Host-key pins.
     pub known_hosts: Arc<KnownHosts>,
+    /// The most raw bytes one command may send (a driver's own
+    /// `max_config_bytes` overrides it). Beyond it, reading stops at once
+    /// and the collection fails permanently.
+    pub max_config_bytes: usize,
 }
 
+/// The default `max_config_bytes`: 16 MiB, far above the largest real
+/// configurations and small enough that a runaway device cannot exhaust a
+/// collector.
+pub const DEFAULT_MAX_CONFIG_BYTES: usize = 16 * 1024 * 1024;
+
 impl CollectOptions {
-    /// Default timeouts (10 s connect, 60 s per command, 300 s per job) with
-    /// the given pins.
+    /// Default timeouts (10 s connect, 60 s per command, 300 s per job) and
+    /// size limit ([`DEFAULT_MAX_CONFIG_BYTES`]) with the given pins.
     pub fn new(known_hosts: Arc<KnownHosts>) -> CollectOptions {
         CollectOptions {
             connect_timeout: Duration::from_secs(10),
             command_timeout: Duration::from_secs(60),
             job_timeout: Duration::from_secs(300),
             known_hosts,
+            max_config_bytes: DEFAULT_MAX_CONFIG_BYTES,
         }
+    }
+
+    /// The size limit for `driver`: its own, or this collection's.
+    pub fn max_config_bytes_for(&self, driver: &Driver) -> usize {
+        driver.max_config_bytes.unwrap_or(self.max_config_bytes)
     }
 }
 
@@ -120,6 +145,12 @@ async fn collect_inner(
     driver: &Driver,
     opts: &CollectOptions,
 ) -> Result<String, CollectError> {
+    let max_bytes = opts.max_config_bytes_for(driver);
+    // One deadline for everything before the first command: connecting,
+    // the handshake, authentication, the shell and the first prompt. A
+    // prompt the driver does not recognise must not wait for the (longer)
+    // command timeout.
+    let started = tokio::time::Instant::now();
     let link = match device.transport {
         Transport::Ssh if driver.exec => return collect_exec(device, driver, opts).await,
         Transport::Ssh => {
@@ -144,7 +175,19 @@ async fn collect_inner(
             .await?,
         )),
     };
-    let mut cli = session::CliSession::login(link, driver, device, opts.command_timeout).await?;
+    let login_left = opts.connect_timeout.saturating_sub(started.elapsed());
+    let mut cli =
+        match session::CliSession::login(link, driver, device, login_left, max_bytes).await {
+            Ok(cli) => cli,
+            Err(CollectError::Timeout { target, stage, .. }) => {
+                return Err(CollectError::Timeout {
+                    target,
+                    stage: format!("{stage} (connect timeout)"),
+                    elapsed: opts.connect_timeout,
+                });
+            }
+            Err(e) => return Err(e),
+        };
     let result = async {
         cli.enable(device, opts.command_timeout).await?;
         for cmd in &driver.pager_disable {
@@ -162,11 +205,35 @@ async fn collect_inner(
         for cmd in &driver.commands {
             out.push_str(&cli.run(cmd, opts.command_timeout).await?);
         }
-        Ok(driver.filter(&out, device.remove_secrets))
+        finish(device, driver, &out)
     }
     .await;
-    cli.close().await;
+    // A device cut off at the size limit, or one that stalled, may still be
+    // sending: no goodbye, the connection goes at once.
+    let polite = !matches!(
+        result,
+        Err(CollectError::OutputTooLarge { .. } | CollectError::Timeout { .. })
+    );
+    cli.close(polite).await;
     result
+}
+
+/// Checks that `out`, the raw output of the backup commands, is a whole
+/// configuration, then filters it.
+///
+/// The check runs before the filters on purpose: `remove_lines` may drop the
+/// very header a rule looks for (NX-OS's `!Command:` line), and a filtered
+/// text no longer shows what the device sent.
+fn finish(device: &DeviceTarget, driver: &Driver, out: &str) -> Result<String, CollectError> {
+    if let Err(reason) = driver.check_complete(out) {
+        return Err(CollectError::Incomplete {
+            target: device.display(),
+            command: driver.commands.join("; "),
+            reason,
+            last_lines: driver.masked_tail(out),
+        });
+    }
+    Ok(driver.filter(out, device.remove_secrets))
 }
 
 /// Exec mode: one SSH exec channel per backup command, on one connection.
@@ -189,13 +256,16 @@ async fn collect_exec(
     let result = async {
         let mut out = String::new();
         for cmd in &driver.commands {
-            let r = tokio::time::timeout(opts.command_timeout, ssh::exec(&handle, &target, cmd))
-                .await
-                .map_err(|_| CollectError::Timeout {
-                    target: target.clone(),
-                    stage: format!("waiting for the output of `{cmd}`"),
-                    elapsed: opts.command_timeout,
-                })??;
+            let r = tokio::time::timeout(
+                opts.command_timeout,
+                ssh::exec(&handle, &target, cmd, opts.max_config_bytes_for(driver)),
+            )
+            .await
+            .map_err(|_| CollectError::Timeout {
+                target: target.clone(),
+                stage: format!("waiting for the output of `{cmd}`"),
+                elapsed: opts.command_timeout,
+            })??;
             let stderr = terminal::clean(&r.stderr);
             let first_error = stderr.lines().map(str::trim).find(|l| !l.is_empty());
             if r.status != Some(0) {
@@ -228,7 +298,7 @@ async fn collect_exec(
                 out.push('\n');
             }
         }
-        Ok(driver.filter(&out, device.remove_secrets))
+        finish(device, driver, &out)
     }
     .await;
     let _ = tokio::time::timeout(

@@ -77,15 +77,29 @@ enum Step {
     Fail(CollectError),
 }
 
+/// The longest unfinished line the dialogue looks at for a prompt, a pager
+/// or a banner. Those are short and always follow a line break; matching a
+/// longer line on every chunk would make a device that sends megabytes
+/// without a newline cost quadratic time.
+const MAX_PROMPT_LINE: usize = 4096;
+
+/// How much of a command's raw output is kept to find its echo in.
+const ECHO_WINDOW: usize = 4096;
+
 /// A logged-in CLI session.
 pub(crate) struct CliSession<'a> {
     link: Link,
     driver: &'a Driver,
     target: String,
-    buf: Vec<u8>,
+    /// Replays what arrives into lines, one byte at a time.
+    screen: terminal::Screen,
+    /// Bytes that arrived before the dialogue started (SSH shell opening).
+    pending: Vec<u8>,
     closed: bool,
     /// The prompt line as the device prints it now, e.g. `R1#`.
     prompt: String,
+    /// Raw bytes any one step may receive before it fails.
+    max_bytes: usize,
 }
 
 impl<'a> CliSession<'a> {
@@ -96,6 +110,7 @@ impl<'a> CliSession<'a> {
         driver: &'a Driver,
         t: &DeviceTarget,
         timeout: Duration,
+        max_bytes: usize,
     ) -> Result<CliSession<'a>, CollectError> {
         let early = match &mut link {
             Link::Ssh(s) => std::mem::take(&mut s.early),
@@ -103,12 +118,14 @@ impl<'a> CliSession<'a> {
         };
         let telnet = matches!(link, Link::Telnet(_));
         let mut s = CliSession {
-            buf: early,
+            screen: terminal::Screen::new(),
+            pending: early,
             link,
             driver,
             target: t.display(),
             closed: false,
             prompt: String::new(),
+            max_bytes,
         };
         let username = t.username.clone();
         let password = match &t.credential {
@@ -121,7 +138,7 @@ impl<'a> CliSession<'a> {
         };
         let (mut users_sent, mut passwords_sent) = (0u32, 0u32);
         let result = s
-            .read_until(timeout, "waiting for the first prompt", |tail, _| {
+            .read_until(timeout, "waiting for the first prompt", "(login)", |tail, _| {
                 if driver.prompt.is_match(tail) {
                     return Step::Done;
                 }
@@ -202,6 +219,7 @@ impl<'a> CliSession<'a> {
             .read_until(
                 timeout,
                 "waiting for the prompt after `enable`",
+                &enable.command,
                 |tail, _| {
                     if driver.prompt.is_match(tail) {
                         return Step::Done;
@@ -263,11 +281,11 @@ impl<'a> CliSession<'a> {
             .read_until(
                 timeout,
                 &format!("waiting for the prompt after `{command}`"),
-                |tail, buf| {
+                command,
+                |tail, head| {
                     // A stray prompt left from an earlier step must not end this
                     // command: its output only counts once its echo went by.
                     if !echo_seen {
-                        let head = &buf[..buf.len().min(echo.len() + 4096)];
                         echo_seen = head
                             .windows(echo.len().max(1))
                             .any(|w| w == echo.as_slice());
@@ -314,25 +332,44 @@ impl<'a> CliSession<'a> {
     }
 
     /// Says goodbye and closes the connection; errors are irrelevant by now,
-    /// and a device that stopped reading must not hold the job, hence the bound.
-    pub(crate) async fn close(mut self) {
-        let bye = async {
-            if !self.closed
-                && let Some(exit) = self.driver.exit.clone()
-            {
-                let _ = self.send_line(&exit).await;
-            }
-            match &mut self.link {
-                Link::Ssh(s) => {
-                    if !self.closed {
-                        let _ = s.channel.eof().await;
+    /// and a device that stopped reading must not hold the job, hence the
+    /// bound. Not `polite` when the device may still be sending (it was cut
+    /// off at the size limit, or it stalled): then the channel is dropped at
+    /// once, so that nothing waits for output nobody reads, and the
+    /// connection is torn down.
+    pub(crate) async fn close(self, polite: bool) {
+        let CliSession {
+            link,
+            driver,
+            closed,
+            ..
+        } = self;
+        let bye = async move {
+            match link {
+                Link::Ssh(crate::ssh::ShellChannel {
+                    handle, channel, ..
+                }) => {
+                    if polite && !closed {
+                        if let Some(exit) = &driver.exit {
+                            let line = format!("{exit}{}", driver.newline);
+                            let _ = channel.data_bytes(line.into_bytes()).await;
+                        }
+                        let _ = channel.eof().await;
                     }
-                    let _ = s
-                        .handle
+                    drop(channel);
+                    let _ = handle
                         .disconnect(russh::Disconnect::ByApplication, "backup done", "en")
                         .await;
                 }
-                Link::Telnet(t) => t.shutdown().await,
+                Link::Telnet(mut t) => {
+                    if polite
+                        && !closed
+                        && let Some(exit) = &driver.exit
+                    {
+                        let _ = t.send(format!("{exit}{}", driver.newline).as_bytes()).await;
+                    }
+                    t.shutdown().await;
+                }
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), bye).await;
@@ -349,33 +386,53 @@ impl<'a> CliSession<'a> {
 
     /// Reads until `step` says `Done` on the last, incomplete line. Returns
     /// the cleaned text before that line, and the line itself.
+    ///
+    /// Linear in what arrives: each byte goes through the [`terminal::Screen`]
+    /// once, and `step` sees the unfinished line only while it is short
+    /// enough to be a prompt. More than `max_bytes` raw bytes fail the step
+    /// at once with [`CollectError::OutputTooLarge`]; what was read is dropped.
     async fn read_until(
         &mut self,
         timeout: Duration,
         stage: &str,
+        command: &str,
         mut step: impl FnMut(&str, &[u8]) -> Step,
     ) -> Result<(String, String), CollectError> {
         let deadline = Instant::now() + timeout;
+        let mut out = String::new();
+        // The first raw bytes of this step, where a command's echo is.
+        let mut head: Vec<u8> = Vec::new();
+        let mut received = 0usize;
+        let mut data = std::mem::take(&mut self.pending);
         loop {
-            let tail_start = self
-                .buf
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |i| i + 1);
-            let tail = terminal::clean(&self.buf[tail_start..]);
-            match step(&tail, &self.buf) {
-                Step::Done => {
-                    let out = terminal::clean(&self.buf[..tail_start]);
-                    self.buf.clear();
-                    return Ok((out, tail));
+            received = received.saturating_add(data.len());
+            if received > self.max_bytes {
+                return Err(CollectError::OutputTooLarge {
+                    target: self.target.clone(),
+                    command: command.to_owned(),
+                    limit: self.max_bytes,
+                });
+            }
+            if head.len() < ECHO_WINDOW {
+                let room = ECHO_WINDOW - head.len();
+                head.extend_from_slice(&data[..data.len().min(room)]);
+            }
+            self.screen.feed(&data, &mut out);
+            if self.screen.current_len() <= MAX_PROMPT_LINE {
+                let tail = self.screen.current_line();
+                match step(&tail, &head) {
+                    Step::Done => {
+                        self.screen.clear_current();
+                        return Ok((out, tail));
+                    }
+                    Step::Answer(a) => {
+                        // The matched line (a pager or a banner) is not output.
+                        self.screen.clear_current();
+                        self.send(a).await?;
+                    }
+                    Step::Fail(e) => return Err(e),
+                    Step::More => {}
                 }
-                Step::Answer(a) => {
-                    // The matched line (a pager or a banner) is not output.
-                    self.buf.truncate(tail_start);
-                    self.send(a).await?;
-                }
-                Step::Fail(e) => return Err(e),
-                Step::More => {}
             }
             if self.closed {
                 return Err(CollectError::ConnectionLost {
@@ -384,7 +441,7 @@ impl<'a> CliSession<'a> {
                     reason: "the device closed the session".into(),
                 });
             }
-            match tokio::time::timeout_at(deadline, self.link.recv()).await {
+            data = match tokio::time::timeout_at(deadline, self.link.recv()).await {
                 Err(_) => {
                     return Err(CollectError::Timeout {
                         target: self.target.clone(),
@@ -392,10 +449,13 @@ impl<'a> CliSession<'a> {
                         elapsed: timeout,
                     });
                 }
-                Ok(Ok(Some(data))) => self.buf.extend_from_slice(&data),
-                Ok(Ok(None)) => self.closed = true,
+                Ok(Ok(Some(data))) => data,
+                Ok(Ok(None)) => {
+                    self.closed = true;
+                    Vec::new()
+                }
                 Ok(Err(e)) => return Err(e),
-            }
+            };
         }
     }
 }

@@ -272,11 +272,14 @@ pub(crate) struct ExecOutput {
     pub status: Option<u32>,
 }
 
-/// Runs one command on its own exec channel (no PTY) and reads it to the end.
+/// Runs one command on its own exec channel (no PTY) and reads it to the
+/// end, or until more than `max_bytes` arrived: then the channel is closed at
+/// once and the output dropped.
 pub(crate) async fn exec(
     handle: &client::Handle<HostKeyVerifier>,
     target: &str,
     command: &str,
+    max_bytes: usize,
 ) -> Result<ExecOutput, CollectError> {
     let mut channel = handle
         .channel_open_session()
@@ -292,6 +295,14 @@ pub(crate) async fn exec(
         status: None,
     };
     loop {
+        if out.stdout.len() + out.stderr.len() > max_bytes {
+            let _ = channel.close().await;
+            return Err(CollectError::OutputTooLarge {
+                target: target.to_owned(),
+                command: command.to_owned(),
+                limit: max_bytes,
+            });
+        }
         match channel.wait().await {
             Some(ChannelMsg::Failure) => {
                 return Err(CollectError::ShellRefused {

@@ -42,20 +42,181 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// One host per platform fakenos emulates that a built-in driver covers:
+/// (host name = prompt base, our driver, fakenos platform or NOS file of
+/// ours in tests/fakenos/, lines the backup must hold, lines it must not).
+struct Case {
+    host: &'static str,
+    driver: &'static str,
+    /// `platform:` fakenos's own NOS; `nos:` a file of tests/fakenos/.
+    nos: Nos,
+    present: &'static [&'static str],
+    absent: &'static [&'static str],
+}
+
+enum Nos {
+    Platform(&'static str),
+    File(&'static str),
+}
+
+const CASES: &[Case] = &[
+    // fakenos's own IOS and EOS NOS print real configurations.
+    Case {
+        host: "R1",
+        driver: "cisco_ios",
+        nos: Nos::Platform("cisco_ios"),
+        present: &["hostname R1", "aaa new-model", "vrf definition MGMT", "end"],
+        absent: &["R1#", "show running-config"],
+    },
+    Case {
+        host: "SW1",
+        driver: "arista_eos",
+        nos: Nos::Platform("arista_eos"),
+        present: &[
+            "service routing protocols model ribd",
+            "logging host 1.1.1.1 514",
+            "end",
+        ],
+        absent: &["SW1#", "! Command: show running-config"],
+    },
+    Case {
+        host: "N9K1",
+        driver: "cisco_nxos",
+        nos: Nos::File("cisco_nxos.yaml"),
+        present: &[
+            "hostname N9K1",
+            "interface Ethernet1/1",
+            "boot nxos bootflash:/nxos.9.3.8.bin",
+        ],
+        absent: &[
+            "N9K1#",
+            "!Time: Sat Nov 28 10:00:01 2026",
+            "!Command: show running-config",
+        ],
+    },
+    Case {
+        host: "XR1",
+        driver: "cisco_iosxr",
+        nos: Nos::File("cisco_xr.yaml"),
+        present: &[
+            "hostname XR1",
+            "!! IOS XR Configuration 7.3.2",
+            " net 49.0001.0102.5500.0001.00",
+            "end",
+        ],
+        absent: &[
+            "Sat Nov 28 10:00:01.123 UTC",
+            "Building configuration...",
+            "CPU0:XR1#",
+        ],
+    },
+    Case {
+        host: "ASA1",
+        driver: "cisco_asa",
+        nos: Nos::File("cisco_asa.yaml"),
+        present: &["hostname ASA1", " ikev1 pre-shared-key fakenosPSK", ": end"],
+        absent: &["ASA1#", "Cryptochecksum:4a1b2c3d4e5f60718293a4b5c6d7e8f9"],
+    },
+    Case {
+        host: "FGT1",
+        driver: "fortinet_fortios",
+        nos: Nos::File("fortinet.yaml"),
+        present: &[
+            "    set hostname \"FGT1\"",
+            "config vpn ipsec phase1-interface",
+            "end",
+        ],
+        absent: &["FGT1 # ", "#conf_file_ver=3817214093021"],
+    },
+    Case {
+        host: "SW2",
+        driver: "hp_procurve",
+        nos: Nos::File("hp_procurve.yaml"),
+        present: &["hostname \"SW2\"", "vlan 10", "   name \"servers\""],
+        absent: &["SW2# ", "Running configuration:"],
+    },
+    Case {
+        host: "HW1",
+        driver: "huawei_vrp",
+        nos: Nos::File("huawei_vrp.yaml"),
+        present: &["sysname HW1", " port trunk allow-pass vlan 10 20", "return"],
+        absent: &[
+            "<HW1>",
+            "!Last configuration was updated at 2026-11-26 14:02:11+00:00",
+        ],
+    },
+    Case {
+        host: "J1",
+        driver: "juniper_junos",
+        nos: Nos::File("juniper_junos.yaml"),
+        present: &[
+            "    host-name J1;",
+            "        description \"uplink { not a block\";",
+        ],
+        absent: &[
+            "admin@J1> ",
+            "## Last commit: 2026-11-26 14:02:11 UTC by admin",
+        ],
+    },
+    Case {
+        host: "lnx1",
+        driver: "linux",
+        nos: Nos::File("linux.yaml"),
+        present: &["iface ens18 inet static", "    gateway 192.0.2.1"],
+        absent: &["admin@lnx1:~$"],
+    },
+    Case {
+        host: "MT1",
+        driver: "mikrotik_routeros",
+        nos: Nos::File("mikrotik_routeros.yaml"),
+        present: &["/system identity", "set name=MT1", "# model = RB5009UG+S+"],
+        absent: &["[admin@MT1] >", "# 2026-11-28 10:00:01 by RouterOS 7.12.1"],
+    },
+    Case {
+        host: "PA1",
+        driver: "paloalto_panos",
+        nos: Nos::File("paloalto_panos.yaml"),
+        present: &[
+            "set deviceconfig system hostname PA1",
+            "set zone trust network layer3 ethernet1/2",
+        ],
+        absent: &["admin@PA1>"],
+    },
+    Case {
+        host: "vyos1",
+        driver: "vyos",
+        nos: Nos::File("vyatta_vyos.yaml"),
+        present: &[
+            "set system host-name 'vyos1'",
+            "set interfaces ethernet eth1 address '10.1.1.1/24'",
+        ],
+        absent: &["vyos@vyos1:~$"],
+    },
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_collector_backs_up_fakenos_cisco_ios_and_arista_eos() {
+async fn the_collector_backs_up_every_platform_fakenos_emulates_with_its_builtin_driver() {
     let bin = fakenos_binary();
-    let (ios_port, eos_port) = (free_port(), free_port());
+    let nos_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fakenos");
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("inventory.yaml");
-    std::fs::write(
-        &inventory,
-        format!(
-            "default:\n  username: admin\n  password: admin\n  server: {{plugin: ParamikoSshServer, configuration: {{address: 127.0.0.1, timeout: 1}}}}\n\
-             hosts:\n  R1: {{port: {ios_port}, platform: cisco_ios}}\n  SW1: {{port: {eos_port}, platform: arista_eos}}\n"
-        ),
-    )
-    .unwrap();
+    let ports: Vec<u16> = CASES.iter().map(|_| free_port()).collect();
+    let mut inv = String::from(
+        "default:\n  username: admin\n  password: admin\n  server: {plugin: ParamikoSshServer, configuration: {address: 127.0.0.1, timeout: 1}}\nhosts:\n",
+    );
+    for (c, port) in CASES.iter().zip(&ports) {
+        match c.nos {
+            Nos::Platform(p) => {
+                inv.push_str(&format!("  {}: {{port: {port}, platform: {p}}}\n", c.host))
+            }
+            Nos::File(f) => inv.push_str(&format!(
+                "  {}: {{port: {port}, nos: {{plugin: \"{}\"}}}}\n",
+                c.host,
+                nos_dir.join(f).display()
+            )),
+        }
+    }
+    std::fs::write(&inventory, inv).unwrap();
     let _peer = Fakenos(
         Command::new(&bin)
             .arg("-i")
@@ -65,11 +226,11 @@ async fn the_collector_backs_up_fakenos_cisco_ios_and_arista_eos() {
             .spawn()
             .expect("fakenos starts"),
     );
-    // fakenos needs a few seconds to listen; wait for both ports, bounded.
-    for port in [ios_port, eos_port] {
+    // fakenos needs a few seconds to listen; wait for every port, bounded.
+    for port in &ports {
         let mut up = false;
-        for _ in 0..150 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", *port))
                 .await
                 .is_ok()
             {
@@ -78,39 +239,58 @@ async fn the_collector_backs_up_fakenos_cisco_ios_and_arista_eos() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(up, "fakenos did not listen on {port} within 15 s");
+        assert!(up, "fakenos did not listen on {port} within 30 s");
     }
-    let drivers = DriverSet::builtin();
+    // fakenos has no exec channel (PEERS.md): the Linux driver talks to its
+    // shell instead, prompt, pager command and all.
+    let user = tempfile::tempdir().unwrap();
+    let linux = include_str!("../drivers/linux.toml").replace("exec = true", "exec = false");
+    std::fs::write(user.path().join("linux.toml"), linux).unwrap();
+    let drivers = DriverSet::with_user_dir(user.path()).unwrap();
     let opts = CollectOptions::new(Arc::new(KnownHosts::in_memory()));
-
-    let mut r1 = DeviceTarget::password("127.0.0.1", ios_port, "admin", "admin", "cisco_ios");
-    r1.enable_secret = Some("admin".into());
-    let ios = String::from_utf8(collect(&r1, &drivers, &opts).await.unwrap().config).unwrap();
-    assert!(ios.lines().any(|l| l == "hostname R1"), "{ios}");
-    assert!(ios.lines().any(|l| l == "aaa new-model"), "{ios}");
-    assert!(ios.lines().any(|l| l == "vrf definition MGMT"), "{ios}");
-    assert!(
-        !ios.contains("R1#") && !ios.contains("show running-config"),
-        "{ios}"
-    );
-
-    let mut sw1 = DeviceTarget::password("127.0.0.1", eos_port, "admin", "admin", "arista_eos");
-    sw1.enable_secret = Some("admin".into());
-    let eos = String::from_utf8(collect(&sw1, &drivers, &opts).await.unwrap().config).unwrap();
-    assert!(
-        eos.lines().any(|l| l.starts_with("! device: SW1 (cEOSLab")),
-        "{eos}"
-    );
-    assert!(
-        eos.lines()
-            .any(|l| l == "service routing protocols model ribd"),
-        "{eos}"
-    );
-    assert!(
-        eos.lines().any(|l| l == "logging host 1.1.1.1 514"),
-        "{eos}"
-    );
-    // The volatile header line is filtered out.
-    assert!(!eos.contains("! Command: show running-config"), "{eos}");
-    assert!(!eos.contains("SW1#"), "{eos}");
+    let mut failures = Vec::new();
+    for (c, port) in CASES.iter().zip(&ports) {
+        let mut t = DeviceTarget::password("127.0.0.1", *port, "admin", "admin", c.driver);
+        t.enable_secret = Some("admin".into());
+        let text = match collect(&t, &drivers, &opts).await {
+            Ok(got) => String::from_utf8(got.config).unwrap(),
+            Err(e) => {
+                failures.push(format!("{} ({}): {e}", c.host, c.driver));
+                continue;
+            }
+        };
+        for line in c.present {
+            if !text.lines().any(|l| l == *line) {
+                failures.push(format!(
+                    "{} ({}): `{line}` missing from:\n{text}",
+                    c.host, c.driver
+                ));
+            }
+        }
+        for bad in c.absent {
+            if text.contains(bad) {
+                failures.push(format!(
+                    "{} ({}): `{bad}` kept in:\n{text}",
+                    c.host, c.driver
+                ));
+            }
+        }
+        // Masking works on the real formats too.
+        t.remove_secrets = true;
+        if c.driver != "linux" {
+            match collect(&t, &drivers, &opts).await {
+                Ok(got) => {
+                    let masked = String::from_utf8(got.config).unwrap();
+                    if !masked.contains("<removed>") {
+                        failures.push(format!(
+                            "{} ({}): nothing masked:\n{masked}",
+                            c.host, c.driver
+                        ));
+                    }
+                }
+                Err(e) => failures.push(format!("{} ({}) masked: {e}", c.host, c.driver)),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -520,3 +520,46 @@ async fn key_authentication_logs_in_with_an_authorized_key_only() {
     );
     assert_no_session_left(d).await;
 }
+
+#[tokio::test]
+async fn a_prompt_the_driver_never_recognises_fails_within_the_connect_timeout() {
+    // A Junos driver on an IOS device: the login succeeds, the prompt never
+    // matches. The wait is bounded by the connect timeout, not the (longer)
+    // command timeout.
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    let mut t = target(d);
+    t.driver = "juniper_junos".into();
+    let mut o = opts();
+    o.connect_timeout = Duration::from_secs(1);
+    o.command_timeout = Duration::from_secs(9);
+    let started = Instant::now();
+    let err = collect(&t, &DriverSet::builtin(), &o).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, CollectError::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains("first prompt"), "{err}");
+    assert!(err.to_string().contains("after 1s"), "{err}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert_no_session_left(d).await;
+}
+
+#[tokio::test]
+async fn a_vyos_error_indented_by_two_spaces_rejects_the_command() {
+    // VyOS prints `  Invalid command: show configuration [commandz]`.
+    let s = sim("vyos", 1).await;
+    let d = &s.devices()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let vyos = include_str!("../drivers/vyos.toml").replace(
+        "commands = [\"show configuration commands\"]",
+        "commands = [\"show configuration commandz\"]",
+    );
+    std::fs::write(dir.path().join("vyos.toml"), vyos).unwrap();
+    let drivers = DriverSet::with_user_dir(dir.path()).unwrap();
+    let err = collect(&target(d), &drivers, &opts()).await.unwrap_err();
+    assert!(matches!(err, CollectError::CommandRejected { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Invalid command: show configuration [commandz]"),
+        "{err}"
+    );
+}

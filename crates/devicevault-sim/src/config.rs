@@ -31,6 +31,9 @@ pub struct ConfigSpec<'a> {
     pub lines: usize,
     /// Embedded in every secret of the configuration (community, hashes, keys).
     pub secret_token: &'a str,
+    /// One line of this many bytes in the middle of the body (a banner or
+    /// certificate pasted on one line); `None` for none.
+    pub long_line: Option<usize>,
 }
 
 /// A small, fast, deterministic generator (splitmix64).
@@ -589,6 +592,21 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
     }
     let mut n = head.len();
     let mut i = 0usize;
+    if let Some(len) = spec.long_line {
+        // A comment or description nobody filters, on every platform: its
+        // text only has to be one line. Set-format platforms keep `set`.
+        let prefix = match style {
+            Style::Vyos | Style::PanOs => "set system description x",
+            _ => "",
+        };
+        let mut line = String::with_capacity(len);
+        line.push_str(prefix);
+        while line.len() < len {
+            line.push(char::from(b'a' + (line.len() % 26) as u8));
+        }
+        emit(&line, false);
+        n += 1;
+    }
     while n + tail.len() < target {
         let a = rng.next() % 250 + 1;
         let b = (i as u64) % 250 + 1;
@@ -614,6 +632,7 @@ mod tests {
             revision: rev,
             lines: 200,
             secret_token: "tok",
+            long_line: None,
         }
     }
 

@@ -26,6 +26,20 @@ pub struct Faults {
     pub disconnect_after_bytes: Option<usize>,
     /// Offer only legacy algorithms (SHA-1 key exchange, AES-CBC, HMAC-SHA1).
     pub legacy_only: bool,
+    /// Print this text instead of the configuration, as a device does when
+    /// an AAA server refuses the command (IOS: `Command authorization
+    /// failed.`; EOS: `% Authorization denied for command ...`), then the
+    /// prompt.
+    pub refuse_config_command: Option<String>,
+    /// End the configuration after this many bytes (at a line end) and
+    /// print the prompt as if it were complete: a cut-off output that only
+    /// a completeness check can tell.
+    pub truncate_after_bytes: Option<usize>,
+    /// Never stop sending configuration lines (no prompt ever comes).
+    pub endless_output: bool,
+    /// Put one line of this many bytes (no line break in it) in the
+    /// middle of the configuration.
+    pub single_line_bytes: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -81,22 +95,28 @@ impl Shared {
     }
 
     /// The configuration as printed by session number `counter`, now.
-    pub(crate) fn render(&self, revision: u32, counter: u64) -> String {
+    pub(crate) fn render(&self, revision: u32, counter: u64, long_line: Option<usize>) -> String {
         let token = self.secret_token();
         config::generate(
             self.personality.style,
-            &self.spec(revision, &token),
+            &self.spec(revision, &token, long_line),
             self.clock.stamp(counter),
         )
     }
 
-    fn spec<'a>(&'a self, revision: u32, token: &'a str) -> ConfigSpec<'a> {
+    fn spec<'a>(
+        &'a self,
+        revision: u32,
+        token: &'a str,
+        long_line: Option<usize>,
+    ) -> ConfigSpec<'a> {
         ConfigSpec {
             host: &self.name,
             seed: self.seed,
             revision,
             lines: self.config_lines,
             secret_token: token,
+            long_line,
         }
     }
 }
@@ -285,24 +305,24 @@ impl SimDevice {
 
     /// The configuration as a session now would print it, volatile lines included.
     pub fn running_config(&self) -> String {
-        let (rev, n) = {
+        let (rev, n, long) = {
             let s = self.shared.lock();
-            (s.revision, s.sessions)
+            (s.revision, s.sessions, s.faults.single_line_bytes)
         };
-        self.shared.render(rev, n)
+        self.shared.render(rev, n, long)
     }
 
     /// The lines a session now would print, each tagged volatile (changes
     /// between sessions, so a backup must drop it) or not.
     pub fn running_config_lines(&self) -> Vec<ConfigLine> {
-        let (rev, n) = {
+        let (rev, n, long) = {
             let s = self.shared.lock();
-            (s.revision, s.sessions)
+            (s.revision, s.sessions, s.faults.single_line_bytes)
         };
         let token = self.shared.secret_token();
         config::generate_lines(
             self.shared.personality.style,
-            &self.shared.spec(rev, &token),
+            &self.shared.spec(rev, &token, long),
             self.shared.clock.stamp(n),
         )
     }

@@ -16,6 +16,7 @@
 //!   ([`SimDevice::rotate_host_key`], [`SimDevice::change_config`]) are set
 //!   from the test through a [`SimDevice`] handle.
 
+mod cli;
 pub mod config;
 mod device;
 pub mod personality;
@@ -31,7 +32,7 @@ use tokio::task::JoinHandle;
 
 pub use config::ConfigLine;
 pub use device::{DATE_BOUNDARIES, Faults, SimClock, SimDevice};
-pub use personality::{Personality, platforms};
+pub use personality::{LineBreaks, Personality, platforms};
 
 /// Why the simulator could not start.
 #[derive(Debug, thiserror::Error)]

@@ -37,6 +37,23 @@ pub enum Style {
     Linux,
 }
 
+/// How a platform ends the lines it prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineBreaks {
+    /// `\r\n`, as most platforms print over a PTY.
+    CrLf,
+    /// HP ProCurve / ArubaOS-Switch: VT100 screen control. Lines end with
+    /// `ESC E` (NEL), runs of blank lines are `ESC [ n L` (insert lines),
+    /// every screenful scrolls with `ESC[1M ESC[24;1H ESC[1L`, and the prompt
+    /// is redrawn at the bottom row with `ESC[24;1H ESC[2K ... ESC[?25h`
+    /// (netmiko base_connection.py `strip_ansi_escape_codes`: "HP does ESC-E",
+    /// "Aruba and ProCurve switches can use code_insert_line for <enter>",
+    /// `ESC[24;27H`, `ESC[?25h`, `ESC[2K`, `ESC[1;24r`; oxidized
+    /// lib/oxidized/model/procurve.rb: prompt after `ESC[24;1H`, the
+    /// `ESC[1M ESC[..H ESC[1L` next-line sequence).
+    Vt100,
+}
+
 /// How a platform behaves on its CLI.
 #[derive(Debug, Clone)]
 pub struct Personality {
@@ -54,31 +71,80 @@ pub struct Personality {
     pub privileged_prompt: Option<&'static str>,
     /// What the device says when enable is refused.
     pub enable_denied: &'static str,
-    /// Commands that turn the pager off for the session.
+    /// Commands that turn the pager off for the session. A `<n>` word is a
+    /// number; the pager goes off when it is 0 (`terminal length 0`).
     pub pager_off: &'static [&'static str],
+    /// Commands accepted with no other effect than their reply (`{n}` is the
+    /// number given for `<n>`; an empty reply prints nothing).
+    pub settings: &'static [(&'static str, &'static str)],
     /// Pager prompt shown after each page while the pager is on.
     pub pager_text: &'static str,
     /// The command that prints the configuration.
     pub config_command: &'static str,
-    /// Other commands and their output.
+    /// Output filters (`| ...`) that may follow the configuration command
+    /// and change nothing in it.
+    pub config_filters: &'static [&'static str],
+    /// Other commands that print the configuration.
+    pub config_aliases: &'static [&'static str],
+    /// Other commands and their output (`{host}` is replaced).
     pub commands: &'static [(&'static str, &'static str)],
-    /// Reply to an unknown command.
+    /// Reply to an unknown command; `{cmd}` is the command, `{word}` its
+    /// first unknown word, `{known}` the words before it.
     pub unknown_command: &'static str,
+    /// Reply to an abbreviation that fits several commands (`{word}`).
+    pub ambiguous_command: &'static str,
+    /// Unique abbreviations of command words are accepted (`sh run`).
+    pub abbreviations: bool,
     /// Commands that end the session.
     pub exit_commands: &'static [&'static str],
     /// Colours the prompt with ANSI escapes.
     pub ansi: bool,
+    /// How printed lines end.
+    pub line_breaks: LineBreaks,
     /// Configuration layout; which of its lines are volatile is decided
     /// where they are printed ([`crate::config::ConfigLine`]).
     pub style: Style,
 }
 
-const CISCO_PAGER_OFF: &[&str] = &[
-    "terminal length 0",
-    "terminal width 0",
-    "terminal width 511",
-    "terminal width 512",
-    "terminal width 32767",
+/// Cisco-style pager and terminal commands: any length and width is
+/// accepted, as on the devices (scrapli definitions/cisco_iosxe.yaml and
+/// cisco_iosxr.yaml send `term width 512` and `term len 0`; netmiko sends
+/// `terminal width 511`).
+const CISCO_PAGER_OFF: &[&str] = &["terminal length <n>"];
+const CISCO_SETTINGS: &[(&str, &str)] = &[("terminal width <n>", "")];
+
+/// Words of the IOS-family exec command set besides the simulated ones
+/// (Cisco IOS command reference, `?` at the exec prompt), so that an
+/// abbreviation ambiguous on a device is ambiguous here too (`s`, `te`).
+pub(crate) const CISCO_EXEC_WORDS: &[&str] = &[
+    "clear",
+    "clock",
+    "configure",
+    "connect",
+    "copy",
+    "debug",
+    "dir",
+    "disable",
+    "disconnect",
+    "enable",
+    "exit",
+    "logout",
+    "more",
+    "ping",
+    "reload",
+    "send",
+    "set",
+    "setup",
+    "show",
+    "ssh",
+    "systat",
+    "tclsh",
+    "telnet",
+    "terminal",
+    "traceroute",
+    "undebug",
+    "verify",
+    "write",
 ];
 
 /// Every simulated platform.
@@ -92,15 +158,21 @@ pub static PERSONALITIES: &[Personality] = &[
         privileged_prompt: Some("{host}#"),
         enable_denied: "% Access denied",
         pager_off: CISCO_PAGER_OFF,
+        settings: CISCO_SETTINGS,
         pager_text: " --More-- ",
         config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
         commands: &[(
             "show version",
             "Cisco IOS XE Software, Version 17.03.04a\nROM: IOS-XE ROMMON\n",
         )],
         unknown_command: "% Invalid input detected at '^' marker.",
+        ambiguous_command: "% Ambiguous command:  \"{word}\"",
+        abbreviations: true,
         exit_commands: &["exit", "logout", "quit"],
         ansi: false,
+        line_breaks: LineBreaks::CrLf,
         style: Style::Ios,
     },
     Personality {
@@ -112,15 +184,44 @@ pub static PERSONALITIES: &[Personality] = &[
         privileged_prompt: None,
         enable_denied: "",
         pager_off: CISCO_PAGER_OFF,
+        settings: CISCO_SETTINGS,
         pager_text: "--More--",
         config_command: "show running-config",
-        commands: &[(
-            "show version",
-            "Cisco Nexus Operating System (NX-OS) Software\n  NXOS: version 9.3(8)\n",
-        )],
+        config_filters: &[],
+        config_aliases: &[],
+        // What collection tools run beside the configuration (oxidized
+        // lib/oxidized/model/nxos.rb: show version, show inventory; netmiko
+        // and NAPALM: show module, dir bootflash:, show interface
+        // transceiver). Formats from NX-OS captures in fakenos
+        // platforms_yaml/cisco_nxos.yaml and oxidized spec/model/data/nxos#*.
+        commands: &[
+            (
+                "show version",
+                "Cisco Nexus Operating System (NX-OS) Software\nTAC support: http://www.cisco.com/tac\nCopyright (C) 2002-2021, Cisco and/or its affiliates.\nAll rights reserved.\n\nSoftware\n  BIOS: version 05.45\n  NXOS: version 9.3(8)\n  BIOS compile time:  05/17/2021\n  NXOS image file is: bootflash:///nxos.9.3.8.bin\n  NXOS compile time:  8/18/2021 11:00:00 [08/18/2021 20:53:37]\n\nHardware\n  cisco Nexus9000 C93180YC-FX Chassis\n  Intel(R) Xeon(R) CPU D-1528 @ 1.90GHz with 24632888 kB of memory.\n  Processor Board ID FDO23170MXY\n\n  Device name: {host}\n  bootflash:   53298520 kB\n\nKernel uptime is 12 day(s), 3 hour(s), 4 minute(s), 5 second(s)\n",
+            ),
+            (
+                "show module",
+                "Mod Ports             Module-Type                      Model           Status\n--- ----- ------------------------------------- --------------------- ---------\n1    54   48x10/25G + 6x40/100G Ethernet Module N9K-C93180YC-FX       active *\n\nMod  Sw                       Hw    Slot\n---  ----------------------- ------ ----\n1    9.3(8)                   1.0    NA\n\nMod  MAC-Address(es)                         Serial-Num\n---  --------------------------------------  ----------\n1    00-3a-9c-5a-00-00 to 00-3a-9c-5a-00-ff  FDO23170MXY\n\n* this terminal session\n",
+            ),
+            (
+                "show inventory",
+                "NAME: \"Chassis\",  DESCR: \"Nexus9000 C93180YC-FX Chassis\"\nPID: N9K-C93180YC-FX     ,  VID: V02 ,  SN: FDO23170MXY\n\nNAME: \"Slot 1\",  DESCR: \"48x10/25G + 6x40/100G Ethernet Module\"\nPID: N9K-C93180YC-FX     ,  VID: V02 ,  SN: FDO23170MXY\n\nNAME: \"Power Supply 1\",  DESCR: \"Nexus9000 C93180YC-FX Chassis Power Supply\"\nPID: NXA-PAC-650W-PE     ,  VID: V01 ,  SN: POG2321A1B2\n\nNAME: \"Fan 1\",  DESCR: \"Nexus9000 C93180YC-FX Chassis Fan Module\"\nPID: NXA-FAN-30CFM-F     ,  VID: V01 ,  SN: N/A\n\n",
+            ),
+            (
+                "dir bootflash:",
+                "       4096    Aug 18 21:11:23 2021  .rpmstore/\n       4096    Aug 18 21:12:02 2021  scripts/\n 1978203136    Aug 18 21:09:44 2021  nxos.9.3.8.bin\n\nUsage for bootflash://sup-local\n 4289175552 bytes used\n48812290048 bytes free\n53101465600 bytes total\n",
+            ),
+            (
+                "show interface transceiver",
+                "Ethernet1/1\n    transceiver is present\n    type is 10Gbase-SR\n    name is CISCO-FINISAR\n    part number is FTLX8571D3BCL-C2\n    revision is A\n    serial number is FNS17171A2B\n    nominal bitrate is 10300 MBit/sec\n    Link length supported for 50/125um OM3 fiber is 300 m\n    cisco id is 3\n    cisco extended id number is 4\n\nEthernet1/2\n    transceiver is not present\n\n",
+            ),
+        ],
         unknown_command: "% Invalid command at '^' marker.",
+        ambiguous_command: "% Ambiguous command at '^' marker.",
+        abbreviations: true,
         exit_commands: &["exit"],
         ansi: false,
+        line_breaks: LineBreaks::CrLf,
         style: Style::Nxos,
     },
     Personality {
@@ -132,12 +233,18 @@ pub static PERSONALITIES: &[Personality] = &[
         privileged_prompt: None,
         enable_denied: "",
         pager_off: CISCO_PAGER_OFF,
+        settings: CISCO_SETTINGS,
         pager_text: " --More-- ",
         config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
         commands: &[],
         unknown_command: "% Invalid input detected at '^' marker.",
+        ambiguous_command: "% Ambiguous command:  \"{word}\"",
+        abbreviations: true,
         exit_commands: &["exit"],
         ansi: false,
+        line_breaks: LineBreaks::CrLf,
         style: Style::Iosxr,
     },
     Personality {
@@ -148,13 +255,19 @@ pub static PERSONALITIES: &[Personality] = &[
         prompt: "{host}>",
         privileged_prompt: Some("{host}#"),
         enable_denied: "Invalid password",
-        pager_off: &["terminal pager 0"],
+        pager_off: &["terminal pager <n>"],
+        settings: CISCO_SETTINGS,
         pager_text: "<--- More --->",
         config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
         commands: &[],
         unknown_command: "ERROR: % Invalid input detected at '^' marker.",
+        ambiguous_command: "ERROR: % Ambiguous command",
+        abbreviations: true,
         exit_commands: &["exit", "logout"],
         ansi: false,
+        line_breaks: LineBreaks::CrLf,
         style: Style::Asa,
     },
     Personality {
@@ -166,12 +279,25 @@ pub static PERSONALITIES: &[Personality] = &[
         privileged_prompt: Some("{host}#"),
         enable_denied: "% Access denied",
         pager_off: CISCO_PAGER_OFF,
+        // EOS confirms both: netmiko arista/arista.py waits for "Width set
+        // to" after `terminal width 511` and "Pagination disabled" after
+        // `terminal length 0` (fakenos platforms_yaml/arista_eos.yaml prints
+        // the same); the reply names the columns (issue #12, real EOS).
+        settings: &[
+            ("terminal width <n>", "Width set to {n} columns."),
+            ("terminal length <n>", "Pagination disabled."),
+        ],
         pager_text: " --More-- ",
         config_command: "show running-config",
+        config_filters: &["no-more"],
+        config_aliases: &[],
         commands: &[],
         unknown_command: "% Invalid input",
+        ambiguous_command: "% Ambiguous command",
+        abbreviations: true,
         exit_commands: &["exit", "logout"],
         ansi: false,
+        line_breaks: LineBreaks::CrLf,
         style: Style::Eos,
     },
     Personality {
@@ -182,13 +308,33 @@ pub static PERSONALITIES: &[Personality] = &[
         prompt: "{user}@{host}> ",
         privileged_prompt: None,
         enable_denied: "",
-        pager_off: &["set cli screen-length 0", "set cli screen-width 0"],
+        pager_off: &["set cli screen-length <n>"],
+        // Junos confirms each CLI setting; netmiko juniper/juniper.py waits
+        // for "Screen width set to", "Disabling complete-on-space" and
+        // "Screen length set to" (fakenos juniper_junos.yaml: "Screen width
+        // set to 511"). Any width is accepted.
+        settings: &[
+            ("set cli screen-width <n>", "Screen width set to {n}"),
+            ("set cli screen-length <n>", "Screen length set to {n}"),
+            (
+                "set cli complete-on-space off",
+                "Disabling complete-on-space",
+            ),
+        ],
         pager_text: "---(more)---",
-        config_command: "show configuration | display omit",
-        commands: &[("show configuration", "")],
-        unknown_command: "unknown command.",
+        // A plain `show configuration` prints the whole configuration
+        // (oxidized junos.rb runs `show configuration | display omit`,
+        // netmiko users `show configuration`).
+        config_command: "show configuration",
+        config_filters: &["display omit", "no-more"],
+        config_aliases: &[],
+        commands: &[],
+        unknown_command: "                   ^\nunknown command.",
+        ambiguous_command: "                   ^\n'{word}' is ambiguous.",
+        abbreviations: false,
         exit_commands: &["exit", "quit"],
         ansi: false,
+        line_breaks: LineBreaks::CrLf,
         style: Style::Junos,
     },
     Personality {
@@ -200,12 +346,18 @@ pub static PERSONALITIES: &[Personality] = &[
         privileged_prompt: None,
         enable_denied: "",
         pager_off: &[],
+        settings: &[],
         pager_text: "-- [Q quit|D dump|down]",
         config_command: "/export",
+        config_filters: &[],
+        config_aliases: &[],
         commands: &[],
-        unknown_command: "bad command name",
+        unknown_command: "bad command name {word} (line 1 column 1)",
+        ambiguous_command: "ambiguous command name {word} (line 1 column 1)",
+        abbreviations: false,
         exit_commands: &["/quit", "quit"],
         ansi: true,
+        line_breaks: LineBreaks::CrLf,
         style: Style::RouterOs,
     },
     Personality {
@@ -217,12 +369,27 @@ pub static PERSONALITIES: &[Personality] = &[
         privileged_prompt: None,
         enable_denied: "",
         pager_off: &[],
+        settings: &[],
         pager_text: "--More-- ",
         config_command: "show full-configuration",
-        commands: &[],
+        config_filters: &[],
+        // `show` prints the configuration too (oxidized fortios.rb runs
+        // `show`; the FortiGate capture in oxidized spec/model/data).
+        config_aliases: &["show"],
+        // `get system status` is what clients read the version from first
+        // (netmiko fortinet/fortinet_ssh.py `get system status | grep
+        // Version`, oxidized fortios.rb); the text follows oxidized
+        // spec/model/data/fortigate#FortiGate-91G_7.4.7#simulation.yaml.
+        commands: &[(
+            "get system status",
+            "Version: FortiGate-60F v7.0.12,build0523,230523 (GA.M)\nFirmware Signature: certified\nVirus-DB: 1.00000(2018-04-09 18:07)\nExtended DB: 1.00000(2018-04-09 18:07)\nIPS-DB: 6.00741(2015-12-01 02:30)\nIPS-ETDB: 0.00000(2001-01-01 00:00)\nAPP-DB: 6.00741(2015-12-01 02:30)\nSerial-Number: FGT60FTK20000000\nBIOS version: 05000006\nSystem Part-Number: P24287-03\nLog hard disk: Not available\nHostname: {host}\nPrivate Encryption: Disable\nOperation Mode: NAT\nCurrent virtual domain: root\nMax number of virtual domains: 10\nVirtual domains status: 1 in NAT mode, 0 in TP mode\nVirtual domain configuration: disable\nFIPS-CC mode: disable\nCurrent HA mode: standalone\nBranch point: 0523\nRelease Version Information: GA\nFortiOS x86-64: No\nSystem time: Sat Nov 28 10:00:01 2026\nLast reboot reason: warm reboot\n",
+        )],
         unknown_command: "Unknown action 0\nCommand fail. Return code -1",
+        ambiguous_command: "Ambiguous command\nCommand fail. Return code -1",
+        abbreviations: false,
         exit_commands: &["exit"],
         ansi: false,
+        line_breaks: LineBreaks::CrLf,
         style: Style::FortiOs,
     },
     Personality {
@@ -234,12 +401,32 @@ pub static PERSONALITIES: &[Personality] = &[
         privileged_prompt: None,
         enable_denied: "",
         pager_off: &["set cli pager off", "set cli config-output-format set"],
+        // netmiko paloalto/paloalto_panos.py turns scripting mode on and sets
+        // the width before anything else (scrapli paloalto_panos.yaml too).
+        settings: &[
+            ("set cli scripting-mode on", ""),
+            ("set cli terminal width <n>", ""),
+        ],
         pager_text: "lines 1-24 ",
         config_command: "show config running",
-        commands: &[],
-        unknown_command: "Unknown command: ",
+        config_filters: &[],
+        config_aliases: &[],
+        // netmiko reads `show system info` up to `operational-mode` before
+        // the session is ready; the text follows fakenos
+        // platforms_yaml/paloalto_panos.yaml (a PA-VM capture).
+        commands: &[(
+            "show system info",
+            "\nhostname: {host}\nip-address: 10.0.0.90\nnetmask: 255.255.255.0\ndefault-gateway: 10.0.0.2\nipv6-address: unknown\nmac-address: 00:0c:29:6d:c6:7e\ntime: Sat Nov 28 10:00:01 2026\nuptime: 2 days, 2:38:49\nfamily: vm\nmodel: PA-VM\nserial: unknown\nsw-version: 10.1.9\napp-version: 8700-8026\nthreat-version: 0\nurl-filtering-version: 0000.00.00.000\nlogdb-version: 10.1.2\nplatform-family: vm\nvpn-disable-mode: off\nmulti-vsys: off\noperational-mode: normal\n\n",
+        )],
+        // PAN-OS names the word it does not know (scrapli
+        // paloalto_panos.yaml failure_indicators: "Unknown command:",
+        // "Invalid syntax.").
+        unknown_command: "Unknown command: {word}",
+        ambiguous_command: "Invalid syntax.",
+        abbreviations: false,
         exit_commands: &["exit", "quit"],
         ansi: false,
+        line_breaks: LineBreaks::CrLf,
         style: Style::PanOs,
     },
     Personality {
@@ -251,12 +438,18 @@ pub static PERSONALITIES: &[Personality] = &[
         privileged_prompt: None,
         enable_denied: "",
         pager_off: &["screen-length 0 temporary"],
+        settings: &[],
         pager_text: "  ---- More ----",
         config_command: "display current-configuration",
+        config_filters: &[],
+        config_aliases: &[],
         commands: &[],
         unknown_command: "Error: Unrecognized command found at '^' position.",
+        ambiguous_command: "Error: Ambiguous command found at '^' position.",
+        abbreviations: false,
         exit_commands: &["quit"],
         ansi: false,
+        line_breaks: LineBreaks::CrLf,
         style: Style::Vrp,
     },
     Personality {
@@ -264,16 +457,25 @@ pub static PERSONALITIES: &[Personality] = &[
         ssh_version: "OpenSSH_6.2",
         banner: "HP J9773A 2530-24G-PoEP Switch\nSoftware revision YA.16.10.0012\n\nPress any key to continue",
         press_any_key: true,
+        // ProCurve never colours its prompt; it redraws it on the bottom row
+        // (see LineBreaks::Vt100).
         prompt: "{host}> ",
         privileged_prompt: Some("{host}# "),
         enable_denied: "Invalid password",
         pager_off: &["no page"],
+        // netmiko hp/hp_procurve.py sends `terminal width 511`.
+        settings: &[("terminal width <n>", "")],
         pager_text: "-- MORE --, next page: Space, next line: Enter, quit: Control-C",
         config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
         commands: &[],
-        unknown_command: "Invalid input: ",
+        unknown_command: "Invalid input: {word}",
+        ambiguous_command: "Ambiguous input: {word}",
+        abbreviations: false,
         exit_commands: &["logout", "exit"],
-        ansi: true,
+        ansi: false,
+        line_breaks: LineBreaks::Vt100,
         style: Style::ProCurve,
     },
     Personality {
@@ -284,13 +486,19 @@ pub static PERSONALITIES: &[Personality] = &[
         prompt: "{host}# ",
         privileged_prompt: None,
         enable_denied: "",
-        pager_off: &["terminal length 0"],
+        pager_off: &["terminal length <n>"],
+        settings: &[],
         pager_text: "--more--",
         config_command: "show running-configuration",
+        config_filters: &[],
+        config_aliases: &[],
         commands: &[],
         unknown_command: "% Error: Unrecognized command.",
+        ambiguous_command: "% Error: Ambiguous command.",
+        abbreviations: false,
         exit_commands: &["exit"],
         ansi: false,
+        line_breaks: LineBreaks::CrLf,
         style: Style::Os10,
     },
     Personality {
@@ -301,13 +509,22 @@ pub static PERSONALITIES: &[Personality] = &[
         prompt: "{user}@{host}:~$ ",
         privileged_prompt: None,
         enable_denied: "",
-        pager_off: &["set terminal length 0", "set terminal width 0"],
+        pager_off: &["set terminal length <n>"],
+        settings: &[("set terminal width <n>", "")],
         pager_text: ":",
         config_command: "show configuration commands",
+        config_filters: &[],
+        config_aliases: &[],
         commands: &[],
-        unknown_command: "Invalid command: ",
+        // Indented by two spaces between blank lines, the unknown word in
+        // brackets (an Ansible vyos_command failure log on GitHub:
+        // "show interfacess\r\n\r\n  Invalid command: show [interfacess]\r\n\r\n").
+        unknown_command: "\n  Invalid command: {known}[{word}]\n",
+        ambiguous_command: "\n  Ambiguous command: {known}[{word}]\n",
+        abbreviations: false,
         exit_commands: &["exit", "logout"],
         ansi: false,
+        line_breaks: LineBreaks::CrLf,
         style: Style::Vyos,
     },
     Personality {
@@ -318,13 +535,19 @@ pub static PERSONALITIES: &[Personality] = &[
         prompt: "{user}@{host}:~$ ",
         privileged_prompt: None,
         enable_denied: "",
-        pager_off: &["export PAGER=cat TERM=dumb"],
+        pager_off: &[],
+        settings: &[("export PAGER=cat TERM=dumb", "")],
         pager_text: "",
         config_command: "cat /etc/network/interfaces",
+        config_filters: &[],
+        config_aliases: &[],
         commands: &[],
-        unknown_command: "-bash: command not found",
+        unknown_command: "-bash: {word}: command not found",
+        ambiguous_command: "-bash: {word}: command not found",
+        abbreviations: false,
         exit_commands: &["exit", "logout"],
         ansi: false,
+        line_breaks: LineBreaks::CrLf,
         style: Style::Linux,
     },
 ];

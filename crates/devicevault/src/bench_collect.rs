@@ -22,7 +22,7 @@ const USERNAME: &str = "admin";
 const PASSWORD: &str = "admin";
 const ENABLE: &str = "enable";
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct CollectBench {
     /// Devices in the simulated fleet (one listener each).
     #[arg(long, default_value_t = 1000)]
@@ -50,6 +50,12 @@ pub struct CollectBench {
     /// OpenSSH fetches (and single collections) timed for the reference.
     #[arg(long, default_value_t = 10)]
     ssh_runs: usize,
+    /// Instead of throughput: one device that never stops sending (it would
+    /// send 1 GB and more), collected with the default `max_config_bytes`
+    /// (peak memory above the baseline), then one whose configuration holds
+    /// a 16,000,000-byte line (time).
+    #[arg(long)]
+    unbounded_output: bool,
 }
 
 /// The simulator child; killed when dropped, so no path leaves it running.
@@ -71,6 +77,16 @@ fn start_sim(
     lines: (usize, Option<usize>),
     throttle: Option<u32>,
 ) -> anyhow::Result<SimChild> {
+    start_sim_with(args, base_port, lines, throttle, &[])
+}
+
+fn start_sim_with(
+    args: &CollectBench,
+    base_port: u16,
+    lines: (usize, Option<usize>),
+    throttle: Option<u32>,
+    extra: &[String],
+) -> anyhow::Result<SimChild> {
     let exe = std::env::current_exe().context("find the devicevault binary")?;
     let mut cmd = Command::new(exe);
     cmd.args(["sim", "--devices", &args.devices.to_string()])
@@ -85,6 +101,7 @@ fn start_sim(
     if let Some(bps) = throttle {
         cmd.args(["--throttle-bytes-per-sec", &bps.to_string()]);
     }
+    cmd.args(extra);
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -281,12 +298,109 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
 }
 
-pub fn run(args: CollectBench) -> anyhow::Result<()> {
-    if args.devices == 0 || args.concurrency == 0 || args.ssh_runs == 0 {
-        bail!("--devices, --concurrency and --ssh-runs must be positive");
+/// `--unbounded-output`: the size limit against a runaway device, and the
+/// cost of one huge line. The collector runs in this process and the devices
+/// in a child, so VmHWM is the collector's alone; this mode runs first and
+/// alone, so the peak is this measurement's.
+fn run_unbounded(args: &CollectBench) -> anyhow::Result<()> {
+    const LINE: usize = 16_000_000;
+    let base_port = match args.base_port {
+        Some(p) => p,
+        None => free_port_range(1)?,
+    };
+    let platform = args.platform[0].clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    let opts = CollectOptions::new(Arc::new(KnownHosts::in_memory()));
+    let drivers = DriverSet::builtin();
+    let one = CollectBench {
+        devices: 1,
+        ..args.clone()
+    };
+    println!(
+        "unbounded output: one {platform} device, max_config_bytes {} (the default)",
+        opts.max_config_bytes
+    );
+
+    let sim = start_sim_with(
+        &one,
+        base_port,
+        (200, None),
+        None,
+        &["--endless-output".into()],
+    )?;
+    let t = target(base_port, &platform);
+    let baseline = status_bytes("self", "VmRSS")?;
+    let started = Instant::now();
+    let r = runtime.block_on(collect(&t, &drivers, &opts));
+    let took = started.elapsed();
+    let hwm = status_bytes("self", "VmHWM")?;
+    let sim_cpu = cpu_time(&sim.pid, false)?;
+    drop(sim);
+    match r {
+        Err(e @ devicevault_collect::CollectError::OutputTooLarge { .. }) => {
+            println!(
+                "endless device       stopped after {:.2} s: {e}",
+                took.as_secs_f64()
+            );
+        }
+        Err(e) => bail!("the endless device failed otherwise: {e}"),
+        Ok(c) => bail!("the endless device was stored ({} bytes)", c.config.len()),
     }
+    println!(
+        "collector memory     baseline {:.1} MB, peak {:.1} MB (VmHWM): {:.1} MB above the baseline (target < 100 MB)",
+        mb(baseline),
+        mb(hwm),
+        mb(hwm.saturating_sub(baseline))
+    );
+    println!(
+        "simulator (child)    CPU {:.2} s sending",
+        sim_cpu.as_secs_f64()
+    );
+
+    let port = base_port;
+    let sim = start_sim_with(
+        &one,
+        port,
+        (200, None),
+        None,
+        &["--single-line-bytes".into(), LINE.to_string()],
+    )?;
+    let t = target(port, &platform);
+    let mut walls = Vec::new();
+    let mut size = 0;
+    for _ in 0..args.ssh_runs.clamp(1, 5) {
+        let started = Instant::now();
+        let c = runtime
+            .block_on(collect(&t, &drivers, &opts))
+            .context("collect the device with one huge line")?;
+        walls.push(started.elapsed());
+        size = c.config.len();
+    }
+    drop(sim);
+    walls.sort();
+    println!(
+        "one {LINE}-byte line collected in {:.2} s (median of {}, {:.2} s to {:.2} s), {:.1} MB stored, target < 1 s",
+        walls[walls.len() / 2].as_secs_f64(),
+        walls.len(),
+        walls[0].as_secs_f64(),
+        walls[walls.len() - 1].as_secs_f64(),
+        size as f64 / 1e6
+    );
+    Ok(())
+}
+
+pub fn run(args: CollectBench) -> anyhow::Result<()> {
     if args.platform.is_empty() {
         bail!("--platform needs at least one platform");
+    }
+    if args.unbounded_output {
+        return run_unbounded(&args);
+    }
+    if args.devices == 0 || args.concurrency == 0 || args.ssh_runs == 0 {
+        bail!("--devices, --concurrency and --ssh-runs must be positive");
     }
     let lines = parse_lines(&args.config_lines)?;
     let concurrency = if args.hold_open {

@@ -48,6 +48,12 @@ pub struct SimArgs {
     /// Send configurations at most this many bytes per second (slow devices).
     #[arg(long)]
     throttle_bytes_per_sec: Option<u32>,
+    /// Never stop sending configuration lines (a runaway device).
+    #[arg(long)]
+    endless_output: bool,
+    /// Put one line of this many bytes in every configuration.
+    #[arg(long)]
+    single_line_bytes: Option<usize>,
     /// Date the configurations' volatile lines at this RFC 3339 instant
     /// (e.g. 2027-01-01T00:00:00Z) instead of the system's time.
     #[arg(long, value_name = "RFC3339")]
@@ -187,6 +193,8 @@ pub fn sim(args: SimArgs) -> anyhow::Result<()> {
         telnet_base_port: args.telnet_base_port,
         faults: devicevault_sim::Faults {
             throttle_bytes_per_sec: args.throttle_bytes_per_sec,
+            endless_output: args.endless_output,
+            single_line_bytes: args.single_line_bytes,
             ..devicevault_sim::Faults::default()
         },
         clock,

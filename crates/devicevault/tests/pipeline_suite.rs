@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use devicevault_collect::{CollectOptions, DeviceTarget, DriverSet, KnownHosts, collect};
 use devicevault_core::{StorageBackendKind, Timestamp};
-use devicevault_sim::SimConfig;
+use devicevault_sim::{Faults, SimConfig};
 use serde_json::{Value, json};
-use suite::harness::{Harness, Mode, SmallDisk, git};
+use suite::harness::{Harness, Mode, SmallDisk, git, url_component};
 
 fn sim(devices: usize) -> SimConfig {
     SimConfig {
@@ -70,6 +70,7 @@ suite! {
     lists_paginate: 5;
     a_device_in_a_new_collection_group_is_collected_by_that_group: 1;
     logout_revokes_the_token: 1;
+    a_refused_or_cut_off_configuration_fails_the_job_and_the_previous_version_stays_the_latest: 1;
 }
 
 /// What the collection engine gets from the device (after the driver's
@@ -773,4 +774,116 @@ async fn logout_revokes_the_token(h: &mut Harness) {
     assert_eq!(h.call("GET", "/api/devices/", None).await.status, 200);
     assert_eq!(h.call("POST", "/api/auth/logout/", None).await.status, 204);
     assert_eq!(h.call("GET", "/api/devices/", None).await.status, 401);
+}
+
+/// Never store a refusal as a configuration (#12): an AAA refusal the
+/// driver knows, one it does not, and an output cut short with a clean
+/// prompt each fail the job permanently with the reason; the previous
+/// version stays the latest, and the web UI shows why.
+async fn a_refused_or_cut_off_configuration_fails_the_job_and_the_previous_version_stays_the_latest(
+    h: &mut Harness,
+) {
+    let (_, ids) = h.inventory().await;
+    let id = ids[0];
+    let d = h.sim.devices()[0].clone();
+    assert_eq!(d.platform(), "cisco_ios");
+    let ti = h.backup_now(id).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    let before = h.list(&format!("/api/stored-backups/?device={id}")).await;
+    assert_eq!(before.len(), 1);
+    let good_id = before[0]["id"].as_i64().unwrap();
+    let good = h
+        .call(
+            "GET",
+            &format!("/api/stored-backups/{good_id}/download/"),
+            None,
+        )
+        .await
+        .body;
+    let commits = git(&h.repo_path(), &["rev-list", "--count", "main"]);
+
+    let half = d.running_config().len() / 2;
+    let cases = [
+        // IOS's own text under TACACS+ command authorization.
+        (
+            Faults {
+                refuse_config_command: Some("Command authorization failed.".into()),
+                ..Faults::default()
+            },
+            "Command authorization failed.",
+        ),
+        // A refusal no pattern knows.
+        (
+            Faults {
+                refuse_config_command: Some(
+                    "% Access to this command is denied by site policy".into(),
+                ),
+                ..Faults::default()
+            },
+            "did not send a complete configuration",
+        ),
+        // Half the configuration, then the prompt as if it were whole.
+        (
+            Faults {
+                truncate_after_bytes: Some(half),
+                ..Faults::default()
+            },
+            "did not send a complete configuration",
+        ),
+    ];
+    for (faults, why) in cases {
+        d.set_faults(faults);
+        // A new configuration on the device: a stored fragment would be a
+        // new version, not a no-op.
+        d.change_config();
+        let sessions = d.sessions();
+        let ti = h.backup_now(id).await;
+        let job = h.wait_job(&ti).await;
+        assert_eq!(job["state"], "failed", "{job}");
+        let reason = job["reason"].as_str().unwrap();
+        assert!(reason.contains(why), "{why}: {reason}");
+        assert_eq!(
+            d.sessions(),
+            sessions + 1,
+            "{why}: a permanent failure is not retried"
+        );
+
+        let after = h.list(&format!("/api/stored-backups/?device={id}")).await;
+        assert_eq!(after.len(), 1, "{why}: nothing stored");
+        assert_eq!(after[0]["id"], before[0]["id"]);
+        assert_eq!(after[0]["storage_ref"], before[0]["storage_ref"]);
+        assert_eq!(
+            git(&h.repo_path(), &["rev-list", "--count", "main"]),
+            commits,
+            "{why}: no commit"
+        );
+        let dl = h
+            .call(
+                "GET",
+                &format!("/api/stored-backups/{good_id}/download/"),
+                None,
+            )
+            .await;
+        assert_eq!(dl.status, 200);
+        assert_eq!(dl.body, good, "{why}: the previous version still downloads");
+        let results = h.list(&format!("/api/backup-results/?device={id}")).await;
+        assert_eq!(results[0]["task_identifier"], ti.as_str());
+        assert_eq!(results[0]["status"], "failure");
+
+        // The web UI: the job's page and the device's page say why.
+        let fragment = why.replace('&', "&amp;");
+        let (status, page) = h.web_page(&format!("/jobs/{}", url_component(&ti))).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(
+            page.contains(&fragment),
+            "{why}: not on the job page:\n{page}"
+        );
+        let (status, page) = h.web_page(&format!("/devices/{id}")).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(
+            page.contains("failed"),
+            "{why}: the device page shows no failure"
+        );
+    }
+    d.set_faults(Faults::default());
 }

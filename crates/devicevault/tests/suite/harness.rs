@@ -300,6 +300,9 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
     pub db: Db,
     pub token: String,
+    /// The first administrator's password, for the web UI.
+    pub admin_password: String,
+    pub addr: std::net::SocketAddr,
 }
 
 impl Harness {
@@ -357,7 +360,40 @@ impl Harness {
             dir,
             db,
             token,
+            admin_password: password,
+            addr,
         }
+    }
+
+    /// A page of the web UI as the first administrator sees it: logs in
+    /// through the login form (CSRF token, session cookie), then GETs
+    /// `path`. Returns the status and the HTML.
+    pub async fn web_page(&self, path: &str) -> (u16, String) {
+        let form = web_request(self.addr, "GET", "/login", None, None).await;
+        let csrf = {
+            let marker = r#"name="csrf" value=""#;
+            let i = form.body.find(marker).expect("a CSRF field on /login") + marker.len();
+            form.body[i..i + form.body[i..].find('"').unwrap()].to_owned()
+        };
+        let mut cookies: Vec<String> = form.cookies.clone();
+        let body: String = form_urlencoded_pairs(&[
+            ("csrf", &csrf),
+            ("username", "admin"),
+            ("password", &self.admin_password),
+            ("next", "/"),
+        ]);
+        let login = web_request(
+            self.addr,
+            "POST",
+            "/login",
+            Some(&cookies.join("; ")),
+            Some(&body),
+        )
+        .await;
+        assert_eq!(login.status, 303, "web login: {}", login.body);
+        cookies.extend(login.cookies);
+        let page = web_request(self.addr, "GET", path, Some(&cookies.join("; ")), None).await;
+        (page.status, page.body)
     }
 
     pub fn processes(&mut self) -> &mut Processes {
@@ -519,4 +555,79 @@ impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(self.dir.path()).output();
     }
+}
+
+/// One HTTP/1.0 exchange (the server answers without chunking and closes).
+pub struct WebResponse {
+    pub status: u16,
+    /// `name=value` of each Set-Cookie.
+    pub cookies: Vec<String>,
+    pub body: String,
+}
+
+pub async fn web_request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> WebResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    if let Some(c) = cookie.filter(|c| !c.is_empty()) {
+        req.push_str(&format!("Cookie: {c}\r\n"));
+    }
+    if let Some(f) = form {
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            f.len()
+        ));
+    }
+    req.push_str("\r\n");
+    req.push_str(form.unwrap_or_default());
+    sock.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    sock.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let cookies = head
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("set-cookie")
+                .then(|| v.trim().split(';').next().unwrap_or_default().to_owned())
+        })
+        .collect();
+    WebResponse {
+        status,
+        cookies,
+        body: body.to_owned(),
+    }
+}
+
+/// `k=v&k=v`, percent-encoded as a browser posts a form.
+pub fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", url_component(k), url_component(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn url_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -1,0 +1,496 @@
+//! Facts about real devices that clients rely on, checked on the simulator
+//! byte for byte with a plain SSH client (russh) or a raw TCP socket: each
+//! test states the fact and where it comes from.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use devicevault_sim::{Faults, SimConfig, SimDevice, Simulator};
+use russh::client::{self, AuthResult};
+use russh::keys::PublicKeyOrCertificate;
+use russh::{ChannelMsg, MethodKind};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct AnyKey;
+
+impl client::Handler for AnyKey {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, _: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+async fn sim(platform: &str) -> Simulator {
+    Simulator::start(SimConfig {
+        devices: 1,
+        platforms: vec![platform.to_owned()],
+        password: "pa55word".into(),
+        enable_secret: "en4ble".into(),
+        config_lines: 60,
+        telnet_base_port: Some(0),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn connect(d: &SimDevice) -> client::Handle<AnyKey> {
+    let config = Arc::new(client::Config::default());
+    client::connect(config, ("127.0.0.1", d.port()), AnyKey)
+        .await
+        .unwrap()
+}
+
+/// An interactive shell on a PTY, as a person at a terminal has it.
+struct Shell {
+    _handle: client::Handle<AnyKey>,
+    channel: russh::Channel<client::Msg>,
+    /// Everything received so far, raw.
+    seen: Vec<u8>,
+}
+
+impl Shell {
+    async fn open(d: &SimDevice, user: &str) -> Shell {
+        let mut handle = connect(d).await;
+        let auth = handle
+            .authenticate_password(user, d.password())
+            .await
+            .unwrap();
+        assert!(auth.success(), "login as {user} refused");
+        let channel = handle.channel_open_session().await.unwrap();
+        channel
+            .request_pty(false, "vt100", 200, 24, 0, 0, &[])
+            .await
+            .unwrap();
+        channel.request_shell(false).await.unwrap();
+        Shell {
+            _handle: handle,
+            channel,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads until `needle` shows up in what arrived after `from`; returns
+    /// what arrived from `from` to the end of the needle (raw).
+    async fn read_until(&mut self, from: usize, needle: &[u8]) -> Vec<u8> {
+        let read = async {
+            loop {
+                if let Some(at) = self.seen[from..]
+                    .windows(needle.len())
+                    .position(|w| w == needle)
+                {
+                    return self.seen[from..from + at + needle.len()].to_vec();
+                }
+                match self.channel.wait().await {
+                    Some(ChannelMsg::Data { data }) => self.seen.extend_from_slice(&data),
+                    Some(_) => {}
+                    None => panic!(
+                        "closed before {:?}; got {:?}",
+                        String::from_utf8_lossy(needle),
+                        String::from_utf8_lossy(&self.seen[from..])
+                    ),
+                }
+            }
+        };
+        match tokio::time::timeout(Duration::from_secs(5), read).await {
+            Ok(v) => v,
+            Err(_) => panic!(
+                "no {:?} within 5 s; got {:?}",
+                String::from_utf8_lossy(needle),
+                String::from_utf8_lossy(&self.seen[from..])
+            ),
+        }
+    }
+
+    async fn send(&mut self, bytes: &[u8]) {
+        self.channel.data(bytes).await.unwrap();
+    }
+
+    /// Sends `line` with CR and returns what came back up to `prompt`, as
+    /// text with `\r` removed.
+    async fn run(&mut self, line: &str, prompt: &str) -> String {
+        let from = self.seen.len();
+        self.send(format!("{line}\r").as_bytes()).await;
+        let echo = self.read_until(from, line.as_bytes()).await;
+        let out = self.read_until(from + echo.len(), prompt.as_bytes()).await;
+        String::from_utf8_lossy(&out).replace('\r', "")
+    }
+
+    /// Sends a secret (not echoed) and waits for `prompt`.
+    async fn secret(&mut self, secret: &str, prompt: &str) {
+        let from = self.seen.len();
+        self.send(format!("{secret}\r").as_bytes()).await;
+        self.read_until(from, prompt.as_bytes()).await;
+    }
+}
+
+#[tokio::test]
+async fn ios_nxos_and_eos_accept_unique_abbreviations_and_any_terminal_width() {
+    // Cisco's command-line guides: a command may be abbreviated to its
+    // shortest unique prefix; scrapli sends `term width 512`, `term len 0`.
+    for (platform, prompt) in [
+        ("cisco_ios", "r0001#"),
+        ("cisco_nxos", "r0001#"),
+        ("arista_eos", "r0001#"),
+    ] {
+        let s = sim(platform).await;
+        let d = &s.devices()[0];
+        let mut sh = Shell::open(d, "admin").await;
+        sh.read_until(0, b"r0001").await;
+        if platform != "cisco_nxos" {
+            sh.run("en", "Password:").await;
+            sh.secret("en4ble", prompt).await;
+        }
+        for cmd in ["term width 137", "term len 0"] {
+            let out = sh.run(cmd, prompt).await;
+            assert!(!out.contains('%'), "{platform}: `{cmd}` refused: {out}");
+        }
+        let out = sh.run("sh run", prompt).await;
+        assert!(out.contains("hostname r0001"), "{platform}: {out}");
+        assert!(
+            !out.contains("More"),
+            "{platform}: the pager stayed on: {out}"
+        );
+        let out = sh.run("s run", prompt).await;
+        assert!(out.contains("% Ambiguous command"), "{platform}: {out}");
+    }
+}
+
+#[tokio::test]
+async fn eos_and_junos_confirm_the_terminal_width_they_were_given() {
+    // netmiko arista.py waits for "Width set to", juniper.py for "Screen
+    // width set to"; any width is accepted.
+    let s = sim("arista_eos").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"r0001>").await;
+    let out = sh.run("terminal width 511", "r0001>").await;
+    assert!(out.contains("Width set to 511 columns."), "{out}");
+    let out = sh.run("terminal width 300", "r0001>").await;
+    assert!(out.contains("Width set to 300 columns."), "{out}");
+    let out = sh.run("terminal length 0", "r0001>").await;
+    assert!(out.contains("Pagination disabled."), "{out}");
+
+    let s = sim("juniper_junos").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"admin@r0001> ").await;
+    let out = sh.run("set cli screen-width 511", "admin@r0001> ").await;
+    assert!(out.contains("Screen width set to 511"), "{out}");
+    let out = sh.run("set cli screen-width 80", "admin@r0001> ").await;
+    assert!(out.contains("Screen width set to 80"), "{out}");
+    let out = sh
+        .run("set cli complete-on-space off", "admin@r0001> ")
+        .await;
+    assert!(out.contains("Disabling complete-on-space"), "{out}");
+    let out = sh.run("set cli screen-length 0", "admin@r0001> ").await;
+    assert!(out.contains("Screen length set to 0"), "{out}");
+}
+
+#[tokio::test]
+async fn junos_prints_the_whole_configuration_for_a_plain_show_configuration() {
+    let s = sim("juniper_junos").await;
+    let d = &s.devices()[0];
+    let mut sh = Shell::open(d, "admin").await;
+    sh.read_until(0, b"admin@r0001> ").await;
+    sh.run("set cli screen-length 0", "admin@r0001> ").await;
+    for cmd in ["show configuration", "show configuration | display omit"] {
+        let out = sh.run(cmd, "admin@r0001> ").await;
+        assert!(out.contains("    host-name r0001;"), "{cmd}: {out}");
+        assert!(out.contains("interfaces {"), "{cmd}: {out}");
+    }
+}
+
+#[tokio::test]
+async fn routeros_accepts_console_options_after_a_plus_in_the_login_name() {
+    // netmiko logs in as `admin+ct511w4098h`, gnetcli as `admin+cte999w255h`:
+    // `c` turns the colours off.
+    let s = sim("mikrotik_routeros").await;
+    let d = &s.devices()[0];
+    let mut plain = Shell::open(d, "admin").await;
+    let greeting = plain.read_until(0, b"] > ").await;
+    assert!(greeting.contains(&0x1b), "RouterOS colours its prompt");
+    for user in ["admin+ct", "admin+ct511w4098h", "admin+cte999w255h"] {
+        let mut sh = Shell::open(d, user).await;
+        let greeting = sh.read_until(0, b"[admin@r0001] > ").await;
+        assert!(
+            !greeting.contains(&0x1b),
+            "{user}: colours: {:?}",
+            String::from_utf8_lossy(&greeting)
+        );
+        if user.ends_with('h') {
+            // A terminal 4098 or 255 lines high: no page break in 60 lines.
+            let out = sh.run("/export", "[admin@r0001] > ").await;
+            assert!(out.contains("set name=r0001"), "{user}: {out}");
+            assert!(!out.contains("-- [Q quit"), "{user}: paged: {out}");
+        }
+    }
+    let mut handle = connect(d).await;
+    let auth = handle
+        .authenticate_password("admin+q", d.password())
+        .await
+        .unwrap();
+    assert!(!auth.success(), "an unknown option is refused");
+}
+
+#[tokio::test]
+async fn fortios_answers_get_system_status_show_and_the_console_settings() {
+    // netmiko fortinet_ssh.py: `get system status | grep Version`, then
+    // `get system console`, `config system console` / `set output
+    // standard` / `end`; oxidized fortios.rb: `get system status`, `show`.
+    let s = sim("fortinet_fortios").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    let p = "r0001 # ";
+    sh.read_until(0, p.as_bytes()).await;
+    let out = sh.run("get system status", p).await;
+    assert!(out.contains("Version: FortiGate-60F v7.0.12"), "{out}");
+    assert!(out.contains("Hostname: r0001"), "{out}");
+    let out = sh.run("get system status | grep Version", p).await;
+    assert!(out.contains("Version: FortiGate"), "{out}");
+    assert!(!out.contains("Hostname"), "grep filters: {out}");
+    let out = sh.run("get system console", p).await;
+    assert!(out.contains("output              : more"), "{out}");
+    sh.run("config system console", "r0001 (console) # ").await;
+    sh.run("set output standard", "r0001 (console) # ").await;
+    sh.run("end", p).await;
+    let out = sh.run("get system console", p).await;
+    assert!(out.contains("output              : standard"), "{out}");
+    let out = sh.run("show", p).await;
+    assert!(out.contains("set hostname \"r0001\""), "{out}");
+    assert!(!out.contains("--More--"), "{out}");
+}
+
+#[tokio::test]
+async fn panos_offers_keyboard_interactive_and_answers_what_clients_send_first() {
+    // netmiko paloalto_panos.py logs in with keyboard-interactive, sends
+    // `set cli scripting-mode on` and reads `show system info` up to
+    // `operational-mode`; PAN-OS names the word it does not know.
+    let s = sim("paloalto_panos").await;
+    let d = &s.devices()[0];
+    let mut handle = connect(d).await;
+    let mut r = handle
+        .authenticate_keyboard_interactive_start("admin", None)
+        .await
+        .unwrap();
+    let mut rounds = 0;
+    let ok = loop {
+        match r {
+            client::KeyboardInteractiveAuthResponse::Success => break true,
+            client::KeyboardInteractiveAuthResponse::Failure { .. } => break false,
+            client::KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } => {
+                assert_eq!(prompts.len(), 1);
+                assert!(
+                    prompts[0].prompt.contains("assword"),
+                    "{:?}",
+                    prompts[0].prompt
+                );
+                rounds += 1;
+                r = handle
+                    .authenticate_keyboard_interactive_respond(vec![d.password().to_owned()])
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    assert!(ok && rounds == 1);
+    let mut sh = Shell::open(d, "admin").await;
+    let p = "admin@r0001> ";
+    sh.read_until(0, p.as_bytes()).await;
+    let out = sh.run("set cli scripting-mode on", p).await;
+    assert!(!out.contains("Unknown"), "{out}");
+    let out = sh.run("show system info", p).await;
+    assert!(out.contains("hostname: r0001"), "{out}");
+    assert!(out.contains("operational-mode: normal"), "{out}");
+    let out = sh.run("shwo clock", p).await;
+    assert!(out.contains("Unknown command: shwo"), "{out}");
+}
+
+#[tokio::test]
+async fn nxos_answers_the_inventory_commands_collectors_run() {
+    let s = sim("cisco_nxos").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    let p = "r0001#";
+    sh.read_until(0, p.as_bytes()).await;
+    for (cmd, expect) in [
+        ("show version", "NXOS: version 9.3(8)"),
+        ("show module", "Module-Type"),
+        ("show inventory", "NAME: \"Chassis\""),
+        ("dir bootflash:", "bytes free"),
+        ("show interface transceiver", "transceiver is present"),
+    ] {
+        let out = sh.run(cmd, p).await;
+        assert!(out.contains(expect), "{cmd}: {out}");
+        assert!(!out.contains("% Invalid"), "{cmd}: {out}");
+    }
+}
+
+#[tokio::test]
+async fn procurve_draws_with_vt100_sequences_and_never_colours_its_prompt() {
+    // netmiko strip_ansi_escape_codes: "HP does ESC-E", "Aruba and ProCurve
+    // switches can use code_insert_line for <enter>", ESC[24;27H, ESC[?25h,
+    // ESC[2K, ESC[1;24r; oxidized procurve.rb: prompt after ESC[24;1H.
+    let s = sim("hp_procurve").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"Press any key to continue").await;
+    let from = sh.seen.len();
+    sh.send(b" ").await;
+    sh.read_until(from, b"r0001> ").await;
+    sh.run("enable", "Password:").await;
+    sh.secret("en4ble", "r0001# ").await;
+    sh.run("no page", "r0001# ").await;
+    let from = sh.seen.len();
+    sh.send(b"show running-config\r").await;
+    sh.read_until(from, b"password manager").await;
+    let raw = sh.read_until(from, b"r0001# ").await;
+    let all = sh.seen.clone();
+    for seq in [
+        &b"\x1bE"[..],
+        b"\x1b[1L",
+        b"\x1b[24;1H",
+        b"\x1b[2K",
+        b"\x1b[?25h",
+        b"\x1b[1;24r",
+    ] {
+        assert!(
+            all.windows(seq.len()).any(|w| w == seq),
+            "no {:?} in the session",
+            String::from_utf8_lossy(seq)
+        );
+    }
+    assert!(
+        !raw.windows(2).any(|w| w == b"\r\n"),
+        "lines end with ESC E, not CR LF"
+    );
+    // No SGR (colour) sequence anywhere: `ESC [ ... m`.
+    let text = String::from_utf8_lossy(&all);
+    let coloured = text.split('\x1b').skip(1).any(|seq| {
+        seq.strip_prefix('[').is_some_and(|rest| {
+            rest.find(|c: char| c.is_ascii_alphabetic()) == rest.find('m') && rest.contains('m')
+        })
+    });
+    assert!(!coloured, "the prompt is coloured: {text:?}");
+}
+
+#[tokio::test]
+async fn vyos_indents_its_errors_by_two_spaces() {
+    // "show interfacess\r\n\r\n  Invalid command: show [interfacess]\r\n\r\n"
+    // (an Ansible vyos_command failure log on GitHub).
+    let s = sim("vyos").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    let p = "admin@r0001:~$ ";
+    sh.read_until(0, p.as_bytes()).await;
+    let out = sh.run("show interfacess", p).await;
+    assert!(
+        out.contains("\n\n  Invalid command: show [interfacess]\n\n"),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_password_answers_with_the_methods_that_can_continue() {
+    let s = sim("cisco_ios").await;
+    let mut handle = connect(&s.devices()[0]).await;
+    let r = handle
+        .authenticate_password("admin", "wrong")
+        .await
+        .unwrap();
+    let AuthResult::Failure {
+        remaining_methods, ..
+    } = r
+    else {
+        panic!("a wrong password was accepted");
+    };
+    for m in [
+        MethodKind::PublicKey,
+        MethodKind::Password,
+        MethodKind::KeyboardInteractive,
+    ] {
+        assert!(
+            remaining_methods.contains(&m),
+            "{m:?} missing from {remaining_methods:?}"
+        );
+    }
+}
+
+/// A raw Telnet client: answers nothing, sends what it is told.
+async fn telnet_until(sock: &mut tokio::net::TcpStream, seen: &mut Vec<u8>, needle: &[u8]) {
+    let read = async {
+        let mut buf = [0u8; 4096];
+        while !seen.windows(needle.len()).any(|w| w == needle) {
+            let n = sock.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed; got {:?}", String::from_utf8_lossy(seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "no {:?}; got {:?}",
+                String::from_utf8_lossy(needle),
+                String::from_utf8_lossy(seen)
+            )
+        });
+    seen.clear();
+}
+
+#[tokio::test]
+async fn cr_nul_and_cr_lf_are_one_line_end_whatever_the_segmentation() {
+    // RFC 854: "CR NUL" and "CR LF" each end a line; a NUL or LF arriving
+    // in the next TCP segment belongs to the same line end.
+    let s = sim("cisco_ios").await;
+    let d = &s.devices()[0];
+    let mut sock = tokio::net::TcpStream::connect(("127.0.0.1", d.telnet_port().unwrap()))
+        .await
+        .unwrap();
+    sock.set_nodelay(true).unwrap();
+    let mut seen = Vec::new();
+    let pause = || tokio::time::sleep(Duration::from_millis(60));
+    telnet_until(&mut sock, &mut seen, b"Username: ").await;
+    sock.write_all(b"admin\r").await.unwrap();
+    pause().await;
+    sock.write_all(b"\0").await.unwrap();
+    telnet_until(&mut sock, &mut seen, b"Password: ").await;
+    sock.write_all(b"pa55word\r").await.unwrap();
+    pause().await;
+    sock.write_all(b"\0").await.unwrap();
+    telnet_until(&mut sock, &mut seen, b"r0001>").await;
+    sock.write_all(b"enable\r").await.unwrap();
+    pause().await;
+    sock.write_all(b"\n").await.unwrap();
+    telnet_until(&mut sock, &mut seen, b"Password: ").await;
+    sock.write_all(b"en4ble\r").await.unwrap();
+    pause().await;
+    sock.write_all(b"\0").await.unwrap();
+    telnet_until(&mut sock, &mut seen, b"r0001#").await;
+
+    // The same over SSH with CR LF split across two packets.
+    let mut sh = Shell::open(d, "admin").await;
+    sh.read_until(0, b"r0001>").await;
+    let from = sh.seen.len();
+    sh.send(b"enable\r").await;
+    pause().await;
+    sh.send(b"\n").await;
+    sh.read_until(from, b"Password: ").await;
+    let from = sh.seen.len();
+    sh.send(b"en4ble\r").await;
+    pause().await;
+    sh.send(b"\n").await;
+    sh.read_until(from, b"r0001#").await;
+}
+
+#[tokio::test]
+async fn a_refusal_fault_prints_the_text_instead_of_the_configuration() {
+    let s = sim("cisco_ios").await;
+    let d = &s.devices()[0];
+    d.set_faults(Faults {
+        refuse_config_command: Some("Command authorization failed.".into()),
+        ..Faults::default()
+    });
+    let mut sh = Shell::open(d, "admin").await;
+    sh.read_until(0, b"r0001>").await;
+    sh.run("enable", "Password:").await;
+    sh.secret("en4ble", "r0001#").await;
+    let out = sh.run("show running-config", "r0001#").await;
+    assert!(out.contains("Command authorization failed."), "{out}");
+    assert!(!out.contains("hostname"), "{out}");
+}
