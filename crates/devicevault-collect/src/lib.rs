@@ -87,9 +87,13 @@ impl CollectOptions {
         }
     }
 
-    /// The size limit for `driver`: its own, or this collection's.
-    pub fn max_config_bytes_for(&self, driver: &Driver) -> usize {
-        driver.max_config_bytes.unwrap_or(self.max_config_bytes)
+    /// The size limit of `device` on `driver`: the device's own (its
+    /// device type's), else the driver's, else this collection's.
+    pub fn max_config_bytes_for(&self, device: &DeviceTarget, driver: &Driver) -> usize {
+        device
+            .max_config_bytes
+            .or(driver.max_config_bytes)
+            .unwrap_or(self.max_config_bytes)
     }
 }
 
@@ -145,7 +149,7 @@ async fn collect_inner(
     driver: &Driver,
     opts: &CollectOptions,
 ) -> Result<String, CollectError> {
-    let max_bytes = opts.max_config_bytes_for(driver);
+    let max_bytes = opts.max_config_bytes_for(device, driver);
     // One deadline for everything before the first command: connecting,
     // the handshake, authentication, the shell and the first prompt. A
     // prompt the driver does not recognise must not wait for the (longer)
@@ -258,7 +262,7 @@ async fn collect_exec(
         for cmd in &driver.commands {
             let r = tokio::time::timeout(
                 opts.command_timeout,
-                ssh::exec(&handle, &target, cmd, opts.max_config_bytes_for(driver)),
+                ssh::exec(&handle, &target, cmd, opts.max_config_bytes_for(device, driver)),
             )
             .await
             .map_err(|_| CollectError::Timeout {

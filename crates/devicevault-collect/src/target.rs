@@ -117,6 +117,9 @@ pub struct DeviceTarget {
     pub remove_secrets: bool,
     /// Offer legacy SSH algorithms (SHA-1 key exchange, CBC, HMAC-SHA1) for old devices.
     pub legacy_algorithms: bool,
+    /// The largest configuration this device may send (its device type's
+    /// limit); `None`: the driver's or the collection's.
+    pub max_config_bytes: Option<usize>,
 }
 
 impl DeviceTarget {
@@ -138,6 +141,7 @@ impl DeviceTarget {
             driver: driver.into(),
             remove_secrets: false,
             legacy_algorithms: false,
+            max_config_bytes: None,
         }
     }
 

@@ -20,6 +20,10 @@ pub struct CollectJob {
     /// Seconds the whole collection may take.
     pub timeout: u64,
     pub initiated_at: Timestamp,
+    /// The largest configuration the device may send (its device type's
+    /// limit); absent: the driver's, or the collector's setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_config_bytes: Option<u64>,
 }
 
 /// A device credential with its secrets sealed (base64 of the sealed bytes).

@@ -60,6 +60,7 @@ pub fn collector<L: ResultLog>(
         .map_err(|e| AssemblyError::KnownHosts(e.to_string()))?;
     let mut options = CollectOptions::new(Arc::new(known_hosts));
     options.connect_timeout = settings.connect_timeout;
+    options.max_config_bytes = usize::try_from(settings.max_config_bytes).unwrap_or(usize::MAX);
     Ok(Arc::new(Collector {
         log,
         key,

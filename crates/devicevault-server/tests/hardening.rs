@@ -1018,3 +1018,40 @@ async fn the_web_ui_manages_tokens_passwords_archives_and_secrets() {
     assert_eq!(admin.get(&format!("/backups/{stored}")).await.status, 404);
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_sending_more_than_its_types_limit_fails_for_good_naming_the_limit() {
+    let mut h = Harness::start(Engine::Sqlite, ios()).await;
+    let (_, ids) = h.inventory().await;
+    let t = h
+        .create(
+            "/api/device-types/",
+            json!({"name": "small", "max_config_bytes": 65536}),
+        )
+        .await;
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/devices/{}/", ids[0]),
+            Some(json!({"device_type": t["id"]})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    h.sim.devices()[0].set_faults(Faults {
+        endless_output: true,
+        ..Faults::default()
+    });
+    let ti = h.backup_now(ids[0]).await;
+    let job = h.wait_job(&ti).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    let reason = job["reason"].as_str().unwrap();
+    assert!(reason.contains("65536 bytes") && reason.contains("max_config_bytes"), "{reason}");
+    assert_eq!(job["attempts"], 1);
+    let results = h.list(&format!("/api/backup-results/?device={}", ids[0])).await;
+    assert_eq!(results.len(), 1, "not retried: one collection result");
+    // Without the type's limit, the default applies to an ordinary device.
+    h.sim.devices()[0].set_faults(Faults::default());
+    let ti = h.backup_now(ids[0]).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    h.stop().await;
+}

@@ -34,17 +34,69 @@ impl Modify for TokenAuth {
     ),
     paths(super::health, super::login, super::logout),
     security(("token" = [])),
-    modifiers(&TokenAuth),
-    nest(
-        (path = "/", api = super::inventory::Doc),
-        (path = "/", api = super::backups::Doc),
-        (path = "/", api = super::schedules::Doc),
-        (path = "/", api = super::tokens::Doc),
-    )
+    modifiers(&TokenAuth)
 )]
-pub struct ApiDoc;
+struct Root;
+
+/// The whole document: the root and every module's operations, each
+/// operation that needs a token answering 401 (no or a dead token) and 403
+/// (a right the user lacks) besides its own answers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{RefOr, Response};
+    let mut doc = Root::openapi();
+    for part in [
+        super::inventory::Doc::openapi(),
+        super::backups::Doc::openapi(),
+        super::schedules::Doc::openapi(),
+        super::tokens::Doc::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    let error = |description: &str| -> RefOr<Response> {
+        RefOr::T(
+            utoipa::openapi::ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            // `security(())` marks the operations open to everyone.
+            let open = op.security.as_ref().is_some_and(|s| {
+                s.iter()
+                    .all(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
+            });
+            if open {
+                continue;
+            }
+            let responses = &mut op.responses.responses;
+            responses
+                .entry("401".into())
+                .or_insert_with(|| error("no token, or an invalid or expired one"));
+            responses
+                .entry("403".into())
+                .or_insert_with(|| error("the user lacks the right"));
+        }
+    }
+    doc
+}
 
 /// `/api/openapi.json` and `/api/docs/`.
 pub(super) fn routes() -> Router<Shared> {
-    Router::from(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
+    Router::from(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi()))
 }

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     pub error: String,
-    #[schema(value_type = Object)]
+    /// A message (text), or the field errors (an object).
     pub detail: Value,
 }
 

@@ -216,6 +216,15 @@ impl<B: TaskBus> Dispatcher<B> {
             }
             None => None,
         };
+        let max_config_bytes = match f.device_type {
+            Some(id) => match self.db.device_type(id).await {
+                Ok(t) => t.max_config_bytes.and_then(|n| u64::try_from(n).ok()),
+                // A type deleted since: no limit of its own.
+                Err(DbError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
         let job = CollectJob {
             task_id: task_id.to_owned(),
             task_identifier: task_identifier.to_owned(),
@@ -226,6 +235,7 @@ impl<B: TaskBus> Dispatcher<B> {
             credential,
             timeout: 300,
             initiated_at,
+            max_config_bytes,
         };
         let arg = serde_json::to_value(&job).expect("a collect job serializes");
         Ok((queue, Task::with_arg(task_id.to_owned(), COLLECT_TASK, arg)))
