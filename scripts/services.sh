@@ -84,7 +84,7 @@ ensure_python_peers() {
   fi
   local missing=()
   for pkg in "$@"; do
-    "$venv/bin/python" -m pip show -q "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    "$venv/bin/python" -m pip show -q "${pkg%%==*}" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]} into $venv"

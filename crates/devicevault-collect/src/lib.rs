@@ -262,7 +262,12 @@ async fn collect_exec(
         for cmd in &driver.commands {
             let r = tokio::time::timeout(
                 opts.command_timeout,
-                ssh::exec(&handle, &target, cmd, opts.max_config_bytes_for(device, driver)),
+                ssh::exec(
+                    &handle,
+                    &target,
+                    cmd,
+                    opts.max_config_bytes_for(device, driver),
+                ),
             )
             .await
             .map_err(|_| CollectError::Timeout {

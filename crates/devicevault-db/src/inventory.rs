@@ -8,7 +8,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::{
     BackupLocation, CollectionGroup, Credential, Db, DbError, Device, DeviceFields, DeviceType,
-    Listed, Named, Page, User,
+    Listed, Named, NamedKind, Page, User,
 };
 
 pub(crate) fn not_found(what: impl Into<String>) -> DbError {
@@ -369,77 +369,93 @@ impl Db {
 
     // ---- device groups, manufacturers, device types -----------------------
 
-    pub async fn create_device_group(&self, name: &str) -> Result<Named, DbError> {
-        let name = checked_name("device group name", name)?;
+    // A device group and a manufacturer are each just a name.
+
+    pub async fn create_named(&self, kind: NamedKind, name: &str) -> Result<Named, DbError> {
+        let name = checked_name(kind.name_field(), name)?;
         let name = name.as_str();
-        let row = sqlx::query("INSERT INTO device_groups (name) VALUES ($1) RETURNING id")
-            .bind(name)
-            .fetch_one(self.pool())
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {} (name) VALUES ($1) RETURNING id",
+            kind.table()
+        )))
+        .bind(name)
+        .fetch_one(self.pool())
+        .await?;
         Ok(Named {
             id: row.try_get("id")?,
             name: name.to_owned(),
         })
+    }
+
+    pub async fn named(&self, kind: NamedKind, id: i64) -> Result<Named, DbError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, name FROM {} WHERE id = $1",
+            kind.table()
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("{} {id}", kind.what())))?;
+        Ok(named(&row)?)
+    }
+
+    pub async fn list_named(&self, kind: NamedKind, page: Page) -> Result<Listed<Named>, DbError> {
+        self.list_table(kind.table(), "id, name", page, |r| Ok(named(r)?))
+            .await
+    }
+
+    pub async fn update_named(
+        &self,
+        kind: NamedKind,
+        id: i64,
+        name: &str,
+    ) -> Result<Named, DbError> {
+        let name = checked_name(kind.name_field(), name)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE {} SET name = $1 WHERE id = $2 RETURNING id, name",
+            kind.table()
+        )))
+        .bind(name.as_str())
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("{} {id}", kind.what())))?;
+        Ok(named(&row)?)
+    }
+
+    /// Deletes a device group (its devices stay, without a group, and the
+    /// schedules that targeted it lose that target) or a manufacturer (its
+    /// device types stay, without one).
+    pub async fn delete_named(&self, kind: NamedKind, id: i64) -> Result<(), DbError> {
+        self.delete_by_id(kind.table(), id, kind.what()).await
+    }
+
+    pub async fn create_device_group(&self, name: &str) -> Result<Named, DbError> {
+        self.create_named(NamedKind::DeviceGroup, name).await
     }
 
     pub async fn device_group(&self, id: i64) -> Result<Named, DbError> {
-        let row = sqlx::query("SELECT id, name FROM device_groups WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| not_found(format!("device group {id}")))?;
-        Ok(named(&row)?)
+        self.named(NamedKind::DeviceGroup, id).await
     }
 
     pub async fn list_device_groups(&self, page: Page) -> Result<Listed<Named>, DbError> {
-        self.list_table("device_groups", "id, name", page, |r| Ok(named(r)?))
-            .await
+        self.list_named(NamedKind::DeviceGroup, page).await
     }
 
     pub async fn update_device_group(&self, id: i64, name: &str) -> Result<Named, DbError> {
-        let name = checked_name("device group name", name)?;
-        let name = name.as_str();
-        let row =
-            sqlx::query("UPDATE device_groups SET name = $1 WHERE id = $2 RETURNING id, name")
-                .bind(name)
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?
-                .ok_or_else(|| not_found(format!("device group {id}")))?;
-        Ok(named(&row)?)
+        self.update_named(NamedKind::DeviceGroup, id, name).await
     }
 
-    /// Deletes a device group: its devices stay, without a group, and the
-    /// schedules that targeted it lose that target.
     pub async fn delete_device_group(&self, id: i64) -> Result<(), DbError> {
-        self.delete_by_id("device_groups", id, "device group").await
+        self.delete_named(NamedKind::DeviceGroup, id).await
     }
 
     pub async fn create_manufacturer(&self, name: &str) -> Result<Named, DbError> {
-        let name = checked_name("manufacturer name", name)?;
-        let name = name.as_str();
-        let row = sqlx::query("INSERT INTO manufacturers (name) VALUES ($1) RETURNING id")
-            .bind(name)
-            .fetch_one(self.pool())
-            .await?;
-        Ok(Named {
-            id: row.try_get("id")?,
-            name: name.to_owned(),
-        })
+        self.create_named(NamedKind::Manufacturer, name).await
     }
 
     pub async fn manufacturer(&self, id: i64) -> Result<Named, DbError> {
-        let row = sqlx::query("SELECT id, name FROM manufacturers WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| not_found(format!("manufacturer {id}")))?;
-        Ok(named(&row)?)
-    }
-
-    pub async fn list_manufacturers(&self, page: Page) -> Result<Listed<Named>, DbError> {
-        self.list_table("manufacturers", "id, name", page, |r| Ok(named(r)?))
-            .await
+        self.named(NamedKind::Manufacturer, id).await
     }
 
     pub async fn create_device_type(

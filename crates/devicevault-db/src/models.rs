@@ -49,6 +49,37 @@ pub struct Named {
     pub name: String,
 }
 
+/// The kinds of [`Named`] object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedKind {
+    DeviceGroup,
+    Manufacturer,
+}
+
+impl NamedKind {
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            Self::DeviceGroup => "device_groups",
+            Self::Manufacturer => "manufacturers",
+        }
+    }
+
+    /// What an error calls one: "device group 7".
+    pub fn what(self) -> &'static str {
+        match self {
+            Self::DeviceGroup => "device group",
+            Self::Manufacturer => "manufacturer",
+        }
+    }
+
+    pub(crate) fn name_field(self) -> &'static str {
+        match self {
+            Self::DeviceGroup => "device group name",
+            Self::Manufacturer => "manufacturer name",
+        }
+    }
+}
+
 /// A device type (model family), optionally of a manufacturer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeviceType {

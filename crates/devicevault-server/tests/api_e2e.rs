@@ -137,3 +137,71 @@ async fn schedules_back_up_their_devices_once_per_slot() {
     );
     h.stop().await;
 }
+
+/// Manufacturers are managed like device groups; deleting one leaves its
+/// device types in place, without a manufacturer.
+async fn manufacturers_round_trip(engine: Engine) {
+    let mut h = Harness::start(engine, sim(1)).await;
+    let m = h
+        .create("/api/manufacturers/", json!({"name": "Cisco"}))
+        .await;
+    let id = m["id"].as_i64().unwrap();
+    let t = h
+        .create(
+            "/api/device-types/",
+            json!({"name": "c8000", "manufacturer": id}),
+        )
+        .await;
+    assert_eq!(t["manufacturer"], id);
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/manufacturers/{id}/"),
+            Some(json!({"name": "Cisco Systems"})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["name"], "Cisco Systems");
+    let dup = h
+        .call(
+            "POST",
+            "/api/manufacturers/",
+            Some(json!({"name": "Cisco Systems"})),
+        )
+        .await;
+    assert_eq!(dup.status, 409, "{}", String::from_utf8_lossy(&dup.body));
+    let bad = h
+        .call(
+            "POST",
+            "/api/manufacturers/",
+            Some(json!({"name": " \u{202e}x"})),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["detail"]["name"].is_array(), "{}", bad.json());
+    let r = h
+        .call("DELETE", &format!("/api/manufacturers/{id}/"), None)
+        .await;
+    assert_eq!(r.status, 204);
+    let r = h
+        .call("GET", &format!("/api/manufacturers/{id}/"), None)
+        .await;
+    assert_eq!(r.status, 404);
+    let tid = t["id"].as_i64().unwrap();
+    let r = h
+        .call("GET", &format!("/api/device-types/{tid}/"), None)
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.json()["manufacturer"].is_null(), "{}", r.json());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manufacturers_round_trip_on_sqlite() {
+    manufacturers_round_trip(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manufacturers_round_trip_on_postgres() {
+    manufacturers_round_trip(Engine::Postgres).await;
+}

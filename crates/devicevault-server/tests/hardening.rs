@@ -1045,9 +1045,14 @@ async fn a_device_sending_more_than_its_types_limit_fails_for_good_naming_the_li
     let job = h.wait_job(&ti).await;
     assert_eq!(job["state"], "failed", "{job}");
     let reason = job["reason"].as_str().unwrap();
-    assert!(reason.contains("65536 bytes") && reason.contains("max_config_bytes"), "{reason}");
+    assert!(
+        reason.contains("65536 bytes") && reason.contains("max_config_bytes"),
+        "{reason}"
+    );
     assert_eq!(job["attempts"], 1);
-    let results = h.list(&format!("/api/backup-results/?device={}", ids[0])).await;
+    let results = h
+        .list(&format!("/api/backup-results/?device={}", ids[0]))
+        .await;
     assert_eq!(results.len(), 1, "not retried: one collection result");
     // Without the type's limit, the default applies to an ordinary device.
     h.sim.devices()[0].set_faults(Faults::default());

@@ -38,7 +38,9 @@ pub(super) fn routes() -> Router<Shared> {
 struct ListQuery {
     /// Only this device's.
     device: Option<i64>,
+    #[param(minimum = 1)]
     page: Option<i64>,
+    #[param(minimum = 1, maximum = 1000)]
     page_size: Option<i64>,
 }
 
@@ -158,9 +160,9 @@ impl From<ReadFailure> for ApiError {
 /// queue), with its secrets masked for users without `view_secrets`.
 #[utoipa::path(get, path = "/api/stored-backups/{id}/download/", tag = "backups",
     params(("id" = i64, Path)),
-    responses((status = 200, content_type = "text/plain", body = String,
+    responses((status = 200, description = "the configuration: text, or bytes for a binary backup",
+               content((String = "text/plain"), (Vec<u8> = "application/octet-stream")),
                headers(("x-devicevault-secrets-masked" = String, description = "true when secrets were masked"))),
-              (status = 200, content_type = "application/octet-stream", body = Vec<u8>),
               (status = 403, body = ErrorBody, description = "secrets cannot be masked for this user"),
               (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "the backup failed to store"),

@@ -76,6 +76,21 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .into_iter()
         .flatten()
         {
+            // Anything that reads a query string or a body can refuse it.
+            let takes_input = op.request_body.is_some()
+                || op.parameters.as_ref().is_some_and(|ps| {
+                    ps.iter().any(|p| {
+                        matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+                    })
+                });
+            if takes_input {
+                op.responses
+                    .responses
+                    .entry("400".into())
+                    .or_insert_with(|| {
+                        error("the query string or the body is malformed or invalid")
+                    });
+            }
             // `security(())` marks the operations open to everyone.
             let open = op.security.as_ref().is_some_and(|s| {
                 s.iter()

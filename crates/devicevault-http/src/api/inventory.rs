@@ -14,7 +14,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use devicevault_db::{DbError, DeviceFilter};
+use devicevault_db::{DbError, DeviceFilter, NamedKind};
 use devicevault_pipeline::app::inventory::{
     CollectionGroupInput, CredentialInput, DeviceInput, DeviceTypeInput, LocationInput, NamedInput,
     device_name_taken,
@@ -91,6 +91,17 @@ pub(super) fn routes() -> Router<Shared> {
                 .delete(delete_device_group),
         )
         .route(
+            "/api/manufacturers/",
+            get(list_manufacturers).post(create_manufacturer),
+        )
+        .route(
+            "/api/manufacturers/{id}/",
+            get(get_manufacturer)
+                .put(update_manufacturer)
+                .patch(update_manufacturer)
+                .delete(delete_manufacturer),
+        )
+        .route(
             "/api/device-types/",
             get(list_device_types).post(create_device_type),
         )
@@ -139,8 +150,10 @@ struct DeviceListQuery {
     /// Archived devices instead of live ones (administrators).
     archived: Option<bool>,
     /// From 1.
+    #[param(minimum = 1)]
     page: Option<i64>,
     /// 1–1000, default 50.
+    #[param(minimum = 1, maximum = 1000)]
     page_size: Option<i64>,
 }
 
@@ -317,7 +330,9 @@ async fn restore_device(
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct PageQuery {
+    #[param(minimum = 1)]
     page: Option<i64>,
+    #[param(minimum = 1, maximum = 1000)]
     page_size: Option<i64>,
 }
 
@@ -591,7 +606,54 @@ async fn delete_collection_group(
     Ok(no_content())
 }
 
-// ---- device groups -------------------------------------------------------------------
+// ---- device groups and manufacturers: a name each --------------------------------------
+
+async fn list_named(
+    state: &Shared,
+    kind: NamedKind,
+    q: QueryMap,
+    uri: &Uri,
+) -> ApiResult<Json<Paginated<NamedOut>>> {
+    let q = query_of(q)?;
+    let list = |p| state.db.list_named(kind, p);
+    super::list_page(state, &q, uri, list, |g| NamedOut::from(&g)).await
+}
+
+async fn create_named(state: &Shared, kind: NamedKind, body: &[u8]) -> ApiResult<Response> {
+    let i: NamedInput = input(parse_body(body)?, &["id"])?;
+    let name = i.validate()?;
+    Ok(created(NamedOut::from(
+        &state.db.create_named(kind, &name).await?,
+    )))
+}
+
+async fn get_named(state: &Shared, kind: NamedKind, id: IdPath) -> ApiResult<Json<NamedOut>> {
+    Ok(Json(NamedOut::from(
+        &state.db.named(kind, id_of(id)?).await?,
+    )))
+}
+
+/// PUT and PATCH alike: the fields sent change, the others keep.
+async fn update_named(
+    state: &Shared,
+    kind: NamedKind,
+    id: IdPath,
+    body: &[u8],
+) -> ApiResult<Json<NamedOut>> {
+    let id = id_of(id)?;
+    let current = serde_json::to_value(NamedOut::from(&state.db.named(kind, id).await?))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let i: NamedInput = input(merge_patch(current, body)?, &["id"])?;
+    let name = i.validate()?;
+    Ok(Json(NamedOut::from(
+        &state.db.update_named(kind, id, &name).await?,
+    )))
+}
+
+async fn delete_named(state: &Shared, kind: NamedKind, id: IdPath) -> ApiResult<Response> {
+    state.db.delete_named(kind, id_of(id)?).await?;
+    Ok(no_content())
+}
 
 #[utoipa::path(get, path = "/api/device-groups/", tag = "inventory", params(PageQuery),
     responses((status = 200, body = Paginated<NamedOut>), (status = 400, body = ErrorBody)))]
@@ -601,9 +663,7 @@ async fn list_device_groups(
     q: QueryMap,
     uri: Uri,
 ) -> ApiResult<Json<Paginated<NamedOut>>> {
-    let q = query_of(q)?;
-    let list = |p| state.db.list_device_groups(p);
-    super::list_page(&state, &q, &uri, list, |g| NamedOut::from(&g)).await
+    list_named(&state, NamedKind::DeviceGroup, q, &uri).await
 }
 
 #[utoipa::path(post, path = "/api/device-groups/", tag = "inventory", request_body = NamedInput,
@@ -614,11 +674,7 @@ async fn create_device_group(
     State(state): State<Shared>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let i: NamedInput = input(parse_body(&body)?, &["id"])?;
-    let name = i.validate()?;
-    Ok(created(NamedOut::from(
-        &state.db.create_device_group(&name).await?,
-    )))
+    create_named(&state, NamedKind::DeviceGroup, &body).await
 }
 
 #[utoipa::path(get, path = "/api/device-groups/{id}/", tag = "inventory",
@@ -629,9 +685,7 @@ async fn get_device_group(
     State(state): State<Shared>,
     id: IdPath,
 ) -> ApiResult<Json<NamedOut>> {
-    Ok(Json(NamedOut::from(
-        &state.db.device_group(id_of(id)?).await?,
-    )))
+    get_named(&state, NamedKind::DeviceGroup, id).await
 }
 
 /// PUT and PATCH alike: the fields sent change, the others keep.
@@ -645,16 +699,10 @@ async fn update_device_group(
     id: IdPath,
     body: Bytes,
 ) -> ApiResult<Json<NamedOut>> {
-    let id = id_of(id)?;
-    let current = serde_json::to_value(NamedOut::from(&state.db.device_group(id).await?))
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let i: NamedInput = input(merge_patch(current, &body)?, &["id"])?;
-    let name = i.validate()?;
-    Ok(Json(NamedOut::from(
-        &state.db.update_device_group(id, &name).await?,
-    )))
+    update_named(&state, NamedKind::DeviceGroup, id, &body).await
 }
 
+/// Its devices stay, without a group; schedules lose it as a target.
 #[utoipa::path(delete, path = "/api/device-groups/{id}/", tag = "inventory",
     params(("id" = i64, Path)),
     responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
@@ -663,8 +711,66 @@ async fn delete_device_group(
     State(state): State<Shared>,
     id: IdPath,
 ) -> ApiResult<Response> {
-    state.db.delete_device_group(id_of(id)?).await?;
-    Ok(no_content())
+    delete_named(&state, NamedKind::DeviceGroup, id).await
+}
+
+#[utoipa::path(get, path = "/api/manufacturers/", tag = "inventory", params(PageQuery),
+    responses((status = 200, body = Paginated<NamedOut>), (status = 400, body = ErrorBody)))]
+async fn list_manufacturers(
+    _: Authed,
+    State(state): State<Shared>,
+    q: QueryMap,
+    uri: Uri,
+) -> ApiResult<Json<Paginated<NamedOut>>> {
+    list_named(&state, NamedKind::Manufacturer, q, &uri).await
+}
+
+#[utoipa::path(post, path = "/api/manufacturers/", tag = "inventory", request_body = NamedInput,
+    responses((status = 201, body = NamedOut), (status = 400, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+async fn create_manufacturer(
+    _: Admin,
+    State(state): State<Shared>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    create_named(&state, NamedKind::Manufacturer, &body).await
+}
+
+#[utoipa::path(get, path = "/api/manufacturers/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = NamedOut), (status = 404, body = ErrorBody)))]
+async fn get_manufacturer(
+    _: Authed,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Json<NamedOut>> {
+    get_named(&state, NamedKind::Manufacturer, id).await
+}
+
+/// PUT and PATCH alike: the fields sent change, the others keep.
+#[utoipa::path(patch, path = "/api/manufacturers/{id}/", tag = "inventory",
+    params(("id" = i64, Path)), request_body = NamedInput,
+    responses((status = 200, body = NamedOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn update_manufacturer(
+    _: Admin,
+    State(state): State<Shared>,
+    id: IdPath,
+    body: Bytes,
+) -> ApiResult<Json<NamedOut>> {
+    update_named(&state, NamedKind::Manufacturer, id, &body).await
+}
+
+/// Its device types stay, without a manufacturer.
+#[utoipa::path(delete, path = "/api/manufacturers/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
+async fn delete_manufacturer(
+    _: Admin,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Response> {
+    delete_named(&state, NamedKind::Manufacturer, id).await
 }
 
 // ---- device types ----------------------------------------------------------------------
@@ -792,6 +898,11 @@ async fn delete_device_type(
         get_device_group,
         update_device_group,
         delete_device_group,
+        list_manufacturers,
+        create_manufacturer,
+        get_manufacturer,
+        update_manufacturer,
+        delete_manufacturer,
         list_device_types,
         create_device_type,
         get_device_type,

@@ -47,7 +47,9 @@ async fn visible(state: &Shared, auth: &Authed, s: &Schedule) -> ApiResult<Sched
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct PageQuery {
+    #[param(minimum = 1)]
     page: Option<i64>,
+    #[param(minimum = 1, maximum = 1000)]
     page_size: Option<i64>,
 }
 

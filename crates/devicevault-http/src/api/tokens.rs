@@ -56,7 +56,13 @@ pub(super) fn routes() -> Router<Shared> {
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(dead_code)]
 struct TokenBody {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     name: String,
+    #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<i64>,
 }
 
@@ -74,7 +80,9 @@ struct PasswordBody {
 struct TokenListQuery {
     /// Only this user's (administrators; others always see their own).
     user: Option<i64>,
+    #[param(minimum = 1)]
     page: Option<i64>,
+    #[param(minimum = 1, maximum = 1000)]
     page_size: Option<i64>,
 }
 

@@ -209,9 +209,29 @@ impl ScheduleOut {
     }
 }
 
-/// A stored log (JSON text) as JSON; a log that is not JSON stays text.
-fn log_json(log: &str) -> Value {
-    serde_json::from_str(log).unwrap_or_else(|_| Value::String(log.to_owned()))
+/// One entry of a result's log.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+pub struct LogEntryOut {
+    /// `collector`, `storage`, `dispatcher`, …
+    pub source: String,
+    pub timestamp: String,
+    /// `info`, `warning` or `error`.
+    pub severity: String,
+    pub message: String,
+}
+
+/// A result's log: its entries, or the text of a log that is not JSON.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LogOut {
+    Entries(Vec<LogEntryOut>),
+    Text(String),
+}
+
+/// A stored log (JSON text) as entries; a log of another shape stays the
+/// text it is, so what the schema promises always holds.
+fn log_json(log: &str) -> LogOut {
+    serde_json::from_str(log).map_or_else(|_| LogOut::Text(log.to_owned()), LogOut::Entries)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -252,9 +272,7 @@ pub struct ResultOut {
     /// `success` or `failure`.
     pub status: String,
     pub timestamp: String,
-    /// The log entries (`{source, timestamp, severity, message}`).
-    #[schema(value_type = Object)]
-    pub log: Value,
+    pub log: LogOut,
     pub collection_duration_ms: i64,
 }
 
@@ -285,8 +303,7 @@ pub struct StoredBackupOut {
     pub storage_ref: String,
     pub status: String,
     pub timestamp: String,
-    #[schema(value_type = Object)]
-    pub log: Value,
+    pub log: LogOut,
     pub size: Option<i64>,
     pub sha256: Option<String>,
     pub changed: Option<bool>,

@@ -104,9 +104,15 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInput {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
     pub address: String,
     #[serde(default = "ssh_port")]
+    #[schema(minimum = 1)]
     pub port: u16,
     pub driver: String,
     #[serde(default)]
@@ -220,6 +226,11 @@ pub fn device_name_taken(name: &str) -> FieldErrors {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationInput {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
     /// `git` or `fs`.
     pub location_type: String,
@@ -395,7 +406,13 @@ impl CredentialInput {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CollectionGroupInput {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
+    #[schema(pattern = "^\\s*[A-Za-z0-9._-]{1,100}\\s*$")]
     pub rabbitmq_queue_id: String,
 }
 
@@ -416,6 +433,11 @@ impl CollectionGroupInput {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamedInput {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
 }
 
@@ -434,12 +456,18 @@ pub const MAX_CONFIG_BYTES_RANGE: std::ops::RangeInclusive<i64> = 1024..=(1 << 3
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceTypeInput {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
     #[serde(default)]
     pub manufacturer: Option<i64>,
     /// The largest configuration its devices may send (`None`: the
     /// driver's or the installation's limit).
     #[serde(default)]
+    #[schema(minimum = 1024, maximum = 1073741824)]
     pub max_config_bytes: Option<i64>,
 }
 

@@ -212,9 +212,7 @@ fn target(c: &Collector<impl ResultLog>, job: &CollectJob) -> Result<DeviceTarge
     if let Some(s) = &cred.enable_secret_sealed {
         t.enable_secret = Some(open(s, "enable secret")?);
     }
-    t.max_config_bytes = job
-        .max_config_bytes
-        .and_then(|n| usize::try_from(n).ok());
+    t.max_config_bytes = job.max_config_bytes.and_then(|n| usize::try_from(n).ok());
     Ok(t)
 }
 
