@@ -189,8 +189,9 @@ impl AmqpBus {
     /// Each consumer gets `prefetch` unacked deliveries at most (0: no limit).
     pub async fn connect(url: &str, prefetch: u16) -> Result<Self, BusError> {
         let shown_url = redact(url);
+        // A URL that does not parse will not parse on a retry either.
         let uri: AMQPUri = url.parse().map_err(|e: String| {
-            BusError::Unavailable(format!(
+            BusError::Malformed(format!(
                 "invalid broker URL {shown_url}: {}",
                 e.replace(url, &shown_url)
             ))

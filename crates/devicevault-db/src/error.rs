@@ -58,7 +58,7 @@ impl RetryClass for DbError {
             Self::Sqlx(sqlx::Error::Database(d))
                 if matches!(
                     d.code().as_deref(),
-                    Some("5" | "6" | "40001" | "40P01" | "57P01")
+                    Some("5" | "6" | "40001" | "40P01" | "57P01" | "57P03")
                 ) =>
             {
                 Retry::Transient

@@ -1,6 +1,6 @@
-//! Tunables shared by the roles, with the seed's defaults, read from the
-//! environment. A variable that is set but malformed is an error naming
-//! the variable and the value — never a silent fall back to the default.
+//! Tunables shared by the roles, with the seed's defaults. They are read
+//! (file, environment, flags) by the one configuration loader,
+//! `devicevault_server::config`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,16 +13,6 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// Why the settings could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}={value:?}: {reason}")]
-pub struct SettingsError {
-    pub key: String,
-    pub value: String,
-    pub reason: String,
-}
-
-/// Stream names, deadlines and limits of the pipeline and the API.
 use devicevault_storage::StorageRoots;
 
 /// Stream names, deadlines and limits of the pipeline.
@@ -136,149 +126,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// Reads settings from a variable lookup (the environment, or a map in
-/// tests).
-struct Vars<F>(F);
-
-impl<F: Fn(&str) -> Option<String>> Vars<F> {
-    fn raw(&self, key: &str) -> Option<String> {
-        (self.0)(key).filter(|v| !v.trim().is_empty())
-    }
-
-    fn err(key: &str, value: &str, reason: impl Into<String>) -> SettingsError {
-        SettingsError {
-            key: key.to_owned(),
-            value: value.to_owned(),
-            reason: reason.into(),
-        }
-    }
-
-    fn string(&self, key: &str, into: &mut String) {
-        if let Some(v) = self.raw(key) {
-            *into = v;
-        }
-    }
-
-    fn number<T: std::str::FromStr + PartialOrd + Copy>(
-        &self,
-        key: &str,
-        min: T,
-        into: &mut T,
-    ) -> Result<(), SettingsError> {
-        if let Some(v) = self.raw(key) {
-            match v.trim().parse::<T>() {
-                Ok(n) if n >= min => *into = n,
-                _ => return Err(Self::err(key, &v, "not a number in range")),
-            }
-        }
-        Ok(())
-    }
-
-    fn duration(&self, key: &str, into: &mut Duration) -> Result<(), SettingsError> {
-        if let Some(v) = self.raw(key) {
-            match parse_duration(&v) {
-                Ok(d) if !d.is_zero() => *into = d,
-                Ok(_) => return Err(Self::err(key, &v, "must be more than zero")),
-                Err(e) => return Err(Self::err(key, &v, e)),
-            }
-        }
-        Ok(())
-    }
-
-    /// The older `…_S` variables took whole seconds.
-    fn seconds(&self, key: &str, into: &mut Duration) -> Result<(), SettingsError> {
-        let mut secs = 0u64;
-        if self.raw(key).is_some() {
-            self.number(key, 1, &mut secs)?;
-            *into = Duration::from_secs(secs);
-        }
-        Ok(())
-    }
-}
-
 impl Settings {
-    /// Defaults overridden by the environment: `DEVICEVAULT_RESULTS_STREAM`,
-    /// `DEVICEVAULT_STORAGE_RESULTS_STREAM`, `DEVICEVAULT_JOB_DEADLINE_S`,
-    /// `DEVICEVAULT_CONNECT_TIMEOUT`,
-    /// `DEVICEVAULT_SWEEP_INTERVAL_S`, `DEVICEVAULT_RECLAIM_IDLE_S`,
-    /// `DEVICEVAULT_RETRY_BASE_MS` (the first retry delay of collections
-    /// and stores), `DEVICEVAULT_MAX_CONFIG_BYTES`,
-    /// `DEVICEVAULT_LOGIN_CONCURRENCY`, `DEVICEVAULT_LOGIN_TOKEN_TTL`,
-    /// `DEVICEVAULT_PUBLIC_URL`, `DEVICEVAULT_TLS_CERT` with
-    /// `DEVICEVAULT_TLS_KEY`, `DEVICEVAULT_MAX_CONNECTIONS` and
-    /// `DEVICEVAULT_HEADER_READ_TIMEOUT`.
-    pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_vars(|k| std::env::var(k).ok())
-    }
-
-    /// [`Settings::from_env`] over any lookup.
-    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let v = Vars(lookup);
-        let mut s = Self::default();
-        v.string("DEVICEVAULT_RESULTS_STREAM", &mut s.results_stream);
-        v.string(
-            "DEVICEVAULT_STORAGE_RESULTS_STREAM",
-            &mut s.storage_results_stream,
-        );
-        v.seconds("DEVICEVAULT_JOB_DEADLINE_S", &mut s.job_deadline)?;
-        v.seconds("DEVICEVAULT_SWEEP_INTERVAL_S", &mut s.sweep_interval)?;
-        v.seconds("DEVICEVAULT_RECLAIM_IDLE_S", &mut s.reclaim_idle)?;
-        let mut ms = s.storage_retry_base.as_millis() as u64;
-        v.number("DEVICEVAULT_RETRY_BASE_MS", 0, &mut ms)?;
-        s.storage_retry_base = Duration::from_millis(ms);
-        s.collect_retry.base_delay = s.storage_retry_base;
-        v.duration("DEVICEVAULT_CONNECT_TIMEOUT", &mut s.connect_timeout)?;
-        v.number(
-            "DEVICEVAULT_MAX_CONFIG_BYTES",
-            1024,
-            &mut s.max_config_bytes,
-        )?;
-        v.number("DEVICEVAULT_LOGIN_CONCURRENCY", 1, &mut s.login_concurrency)?;
-        v.duration("DEVICEVAULT_LOGIN_TOKEN_TTL", &mut s.login_token_ttl)?;
-        v.number("DEVICEVAULT_MAX_CONNECTIONS", 1, &mut s.max_connections)?;
-        v.duration(
-            "DEVICEVAULT_HEADER_READ_TIMEOUT",
-            &mut s.header_read_timeout,
-        )?;
-        if let Some(url) = v.raw("DEVICEVAULT_PUBLIC_URL") {
-            let lower = url.to_ascii_lowercase();
-            if !(lower.starts_with("http://") || lower.starts_with("https://"))
-                || url.chars().any(|c| c.is_whitespace() || c.is_control())
-            {
-                return Err(Vars::<fn(&str) -> Option<String>>::err(
-                    "DEVICEVAULT_PUBLIC_URL",
-                    &url,
-                    "an http:// or https:// URL, e.g. https://devicevault.example.net",
-                ));
-            }
-            s.public_url = Some(url.trim_end_matches('/').to_owned());
-        }
-        match (v.raw("DEVICEVAULT_TLS_CERT"), v.raw("DEVICEVAULT_TLS_KEY")) {
-            (None, None) => {}
-            (Some(cert), Some(key)) => {
-                s.tls = Some(TlsFiles {
-                    cert: PathBuf::from(cert),
-                    key: PathBuf::from(key),
-                });
-            }
-            (Some(cert), None) => {
-                return Err(Vars::<fn(&str) -> Option<String>>::err(
-                    "DEVICEVAULT_TLS_KEY",
-                    "",
-                    format!("must be set with DEVICEVAULT_TLS_CERT ({cert})"),
-                ));
-            }
-            (None, Some(key)) => {
-                return Err(Vars::<fn(&str) -> Option<String>>::err(
-                    "DEVICEVAULT_TLS_CERT",
-                    "",
-                    format!("must be set with DEVICEVAULT_TLS_KEY ({key})"),
-                ));
-            }
-        }
-        Ok(s)
-    }
-
     /// Cookies are `Secure` when TLS is on or clients come through https.
     pub fn secure_cookies(&self) -> bool {
         self.tls.is_some()
@@ -286,48 +134,5 @@ impl Settings {
                 .public_url
                 .as_deref()
                 .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn from(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Settings::from_vars(|k| m.get(k).cloned())
-    }
-
-    #[test]
-    fn settings_come_from_the_environment_with_units() {
-        let s = from(&[
-            ("DEVICEVAULT_LOGIN_TOKEN_TTL", "2h"),
-            ("DEVICEVAULT_MAX_CONFIG_BYTES", "1048576"),
-            ("DEVICEVAULT_JOB_DEADLINE_S", "60"),
-            ("DEVICEVAULT_PUBLIC_URL", "https://dv.example.net/"),
-        ])
-        .unwrap();
-        assert_eq!(s.login_token_ttl, Duration::from_secs(7200));
-        assert_eq!(s.max_config_bytes, 1 << 20);
-        assert_eq!(s.job_deadline, Duration::from_secs(60));
-        assert_eq!(s.public_url.as_deref(), Some("https://dv.example.net"));
-        assert!(s.secure_cookies());
-        assert!(!from(&[]).unwrap().secure_cookies());
-    }
-
-    #[test]
-    fn a_malformed_value_is_an_error_naming_the_variable_and_the_value() {
-        let e = from(&[("DEVICEVAULT_MAX_CONFIG_BYTES", "16MB")]).unwrap_err();
-        assert_eq!(e.key, "DEVICEVAULT_MAX_CONFIG_BYTES");
-        assert_eq!(e.value, "16MB");
-        assert!(from(&[("DEVICEVAULT_LOGIN_TOKEN_TTL", "12 hours")]).is_err());
-        assert!(from(&[("DEVICEVAULT_JOB_DEADLINE_S", "-1")]).is_err());
-        assert!(from(&[("DEVICEVAULT_PUBLIC_URL", "dv.example.net")]).is_err());
-        let e = from(&[("DEVICEVAULT_TLS_CERT", "/etc/dv/cert.pem")]).unwrap_err();
-        assert_eq!(e.key, "DEVICEVAULT_TLS_KEY");
     }
 }

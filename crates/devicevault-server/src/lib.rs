@@ -7,4 +7,5 @@
 //! RabbitMQ and Redis, assembled by the same functions.
 
 pub mod assembly;
+pub mod config;
 pub mod embedded;
