@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod login;
 pub mod reading;
 pub mod tokens;
+pub mod users;
 
 use std::sync::Arc;
 
