@@ -906,3 +906,118 @@ async fn job_state(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::html::{attr_after, test_ctx};
+    use super::*;
+    use devicevault_db::DeviceFields;
+
+    fn device(name: &str, enabled: bool) -> Device {
+        Device {
+            id: 4,
+            fields: DeviceFields {
+                name: name.into(),
+                address: "10.0.0.4".into(),
+                port: 22,
+                driver: "cisco_ios".into(),
+                credential: None,
+                backup_location: None,
+                collection_group: None,
+                device_group: None,
+                device_type: None,
+                enabled,
+            },
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+            archived_at: None,
+        }
+    }
+
+    fn list(rows: Vec<DeviceRow>, query: &str) -> ListView {
+        ListView {
+            params: ListParams::parse(&Form::parse(query.as_bytes())),
+            listed: Listed {
+                total: rows.len() as i64,
+                rows,
+            },
+            types: Vec::new(),
+            groups: Vec::new(),
+            flash: None,
+            back: "/devices".into(),
+        }
+    }
+
+    #[test]
+    fn a_reader_gets_backup_now_but_no_inventory_buttons() {
+        let row = DeviceRow {
+            device: device("<core & edge>", true),
+            device_type: Some("ISR".into()),
+            device_group: None,
+            last_job: None,
+        };
+        let v = list(vec![row], "sort=address&dir=desc");
+        let admin = render_list(&test_ctx(true), &v).into_string();
+        assert!(admin.contains("Add device") && admin.contains(r#"href="/devices/4/edit""#));
+        assert!(
+            admin.contains(r#"class="strong">&lt;core &amp; edge&gt;</a>"#),
+            "{admin}"
+        );
+        assert!(admin.contains(r#"aria-sort="descending""#), "{admin}");
+        assert!(admin.contains(r#"<input type="hidden" name="sort" value="address">"#));
+        let reader = render_list(&test_ctx(false), &v).into_string();
+        assert!(reader.contains("Backup now") && !reader.contains("Add device"));
+        assert!(
+            !reader.contains("/edit") && !reader.contains(">Disable<"),
+            "{reader}"
+        );
+    }
+
+    #[test]
+    fn empty_lists_say_why() {
+        let filtered = render_list(&test_ctx(true), &list(Vec::new(), "name=x")).into_string();
+        assert!(filtered.contains("No device matches these filters."));
+        let none = render_list(&test_ctx(false), &list(Vec::new(), "")).into_string();
+        assert!(none.contains("An administrator adds devices"), "{none}");
+    }
+
+    #[test]
+    fn unparsable_numbers_reach_the_validator_as_invalid_values() {
+        let f = Form::parse(b"name=r1&port=http&credential=abc&device_type=&enabled=on");
+        let i = device_input(&f);
+        assert_eq!((i.port, i.credential, i.device_type), (0, Some(-1), None));
+        assert!(i.enabled);
+        assert_eq!(device_input(&Form::parse(b"port=%2022%20")).port, 22);
+    }
+
+    #[test]
+    fn the_form_keeps_what_was_typed_and_puts_each_error_next_to_its_field() {
+        let mut errors = FieldErrors::default();
+        errors.add("port", "must be between 1 and 65535");
+        errors.add("credential", "credential -1 does not exist");
+        let typed = Form::parse(b"name=%7Battrs%7D+%22r1%22&port=99999&credential=abc");
+        let v = FormView {
+            device: Some(device("{attrs}", false)),
+            values: typed,
+            errors,
+            drivers: vec![("cisco_ios".into(), "cisco_ios — Cisco IOS".into())],
+            credentials: Vec::new(),
+            locations: Vec::new(),
+            collection_groups: Vec::new(),
+            groups: Vec::new(),
+            types: Vec::new(),
+        };
+        let h = render_form(&test_ctx(true), "Edit {attrs}", &v).into_string();
+        assert_eq!(attr_after(&h, r#"id="f-name""#, "value"), r#"{attrs} "r1""#);
+        assert_eq!(attr_after(&h, r#"id="f-port""#, "value"), "99999");
+        assert!(
+            h.contains(r#"id="f-port-err">Must be between 1 and 65535.</p>"#),
+            "{h}"
+        );
+        assert!(h.contains(r#"id="f-credential-err">Credential -1 does not exist.</p>"#));
+        assert!(h.contains("None yet: <a href=\"/admin/credentials\">add a credential</a> first."));
+        assert!(
+            h.contains("Delete (archive) device"),
+            "an existing device can be archived"
+        );
+    }
+}
