@@ -6,13 +6,22 @@
 //! times and the theme toggle. Permissions are the API's: administrators
 //! change the inventory, everyone signed in reads and presses "Backup now".
 //!
+//! Pages are maud templates ([`html`]: the layout and shared components);
+//! each is a `load` (queries, a plain struct) and a pure `render`. Forms
+//! become the application's inputs (`devicevault_pipeline::app`), whose
+//! validators decide what is valid; their `FieldErrors` are shown next to
+//! the fields.
+//!
 //! - [`session`]: sign-in, the session cookie and CSRF checks on every POST;
 //! - [`devices`]: the device list (filters, sorting and pagination in SQL),
 //!   the device form, enable/disable and "Backup now";
 //! - [`backups`]: a device's versions, one version, downloads, the
 //!   comparison of two versions ([`diff`]) and a job's merged log;
 //! - [`dashboard`]: counts, the 7-day chart (SVG drawn here), activity;
-//! - [`admin`]: locations, credentials, groups, types, users and tokens.
+//! - [`admin`]: one table of kinds (locations, credentials, collection
+//!   groups, device groups, device types, users, tokens, archived devices)
+//!   with one set of pages, and a user's page;
+//! - [`account`]: the signed-in user's password and tokens.
 
 mod account;
 mod admin;

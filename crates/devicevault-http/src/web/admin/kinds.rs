@@ -99,6 +99,60 @@ const fn field(name: &'static str, label: &'static str, control: Spec) -> FieldS
     }
 }
 
+impl FieldSpec {
+    const fn hint(self, hint: &'static str) -> Self {
+        Self { hint, ..self }
+    }
+
+    const fn edit_hint(self, hint: &'static str) -> Self {
+        Self {
+            edit_hint: Some(hint),
+            ..self
+        }
+    }
+}
+
+/// A kind with its names only: nothing listed, nothing to add, edit or
+/// delete, readable by everyone.
+const fn named(slug: &'static str, title: &'static str, one: &'static str) -> Kind {
+    Kind {
+        slug,
+        title,
+        heading: title,
+        one,
+        add: None,
+        card: None,
+        admins_only: false,
+        intro: "",
+        empty: ("", ""),
+        columns: &[],
+        fields: &[],
+        delete_note: "",
+        created_opens_it: false,
+        count: no_count,
+        rows: no_rows,
+        load: None,
+        save: nothing_to_add,
+        delete: None,
+    }
+}
+
+fn no_count(_: &Shared) -> Fut<'_, i64> {
+    Box::pin(async { Ok(0) })
+}
+
+fn no_rows<'a>(_: &'a Shared, _: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Row>> {
+    Box::pin(async { Ok(Vec::new()) })
+}
+
+fn nothing_to_add<'a>(
+    _: &'a Shared,
+    _: Option<i64>,
+    _: &'a Form,
+) -> Fut<'a, Result<i64, FieldErrors>> {
+    Box::pin(async { Err(WebError::not_found("Nothing is added on this page.")) })
+}
+
 /// A row of a list: its cells, plain data the page renders.
 #[derive(Debug, Clone, PartialEq)]
 pub(in crate::web) struct Row(pub Vec<Cell>);
@@ -142,17 +196,18 @@ const ONE: Page = Page {
     offset: 0,
 };
 
+const PATH_HINT: &str =
+    "Absolute path on the server: the repository (created bare when missing) or the directory.";
+const EXTRA_HINT: &str =
+    "e.g. {\"fsync\": true, \"commit_message\": \"Backup {rel_path}\"}; unknown keys are refused.";
+const QUEUE_HINT: &str = "Its collectors consume <code>collector.group.&lt;queue id&gt;</code>.";
+const MAX_CONFIG_HINT: &str = "A device sending more fails its backup for good. Empty: the driver's or the installation's limit (16 MiB by default).";
+
 /// Every kind, in the order of the administration tabs.
 pub(in crate::web) static KINDS: [Kind; 8] = [
     Kind {
-        slug: "locations",
-        title: "Backup locations",
-        heading: "Backup locations",
-        one: "location",
         add: Some(("Add a backup location", "Add location")),
         card: Some("Git repositories and directories that receive backups"),
-        admins_only: false,
-        intro: "",
         empty: (
             "No backup location yet.",
             "Devices need one to be backed up: add a Git repository or a directory below.",
@@ -171,51 +226,42 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
                     ]),
                 )
             },
-            FieldSpec {
-                hint: "Absolute path on the server: the repository (created bare when missing) or the directory.",
-                ..field(
-                    "path",
-                    "Path",
-                    Spec::Input(Input {
-                        placeholder: Some("/var/lib/devicevault/backups.git"),
-                        ..Input::REQUIRED
-                    }),
-                )
-            },
-            FieldSpec {
-                hint: "Git only; default main.",
-                ..field(
-                    "branch",
-                    "Branch",
-                    Spec::Input(Input {
-                        placeholder: Some("main"),
-                        git_only: true,
-                        ..Input::TEXT
-                    }),
-                )
-            },
-            FieldSpec {
-                hint: "e.g. {\"fsync\": true, \"commit_message\": \"Backup {rel_path}\"}; unknown keys are refused.",
-                ..field("extra", "Other settings (JSON, optional)", Spec::TextArea)
-            },
+            field(
+                "path",
+                "Path",
+                Spec::Input(Input {
+                    placeholder: Some("/var/lib/devicevault/backups.git"),
+                    ..Input::REQUIRED
+                }),
+            )
+            .hint(PATH_HINT),
+            field(
+                "branch",
+                "Branch",
+                Spec::Input(Input {
+                    placeholder: Some("main"),
+                    git_only: true,
+                    ..Input::TEXT
+                }),
+            )
+            .hint("Git only; default main."),
+            field("extra", "Other settings (JSON, optional)", Spec::TextArea).hint(EXTRA_HINT),
         ],
         delete_note: "A location cannot be deleted while devices or stored backups refer to it.",
-        created_opens_it: false,
         count: |s| Box::pin(async move { Ok(s.db.list_locations(ONE).await?.total) }),
         rows: location_rows,
         load: Some(|s, id| {
             Box::pin(async move {
                 let l = s.db.location(id).await?;
                 let f = LocationForm::of(&l);
+                let v = [
+                    ("name", f.name),
+                    ("location_type", f.location_type),
+                    ("path", f.path),
+                ];
                 Ok((
                     l.name,
-                    values([
-                        ("name", f.name),
-                        ("location_type", f.location_type),
-                        ("path", f.path),
-                        ("branch", f.branch),
-                        ("extra", f.extra),
-                    ]),
+                    values(v).and([("branch", f.branch), ("extra", f.extra)]),
                 ))
             })
         }),
@@ -223,16 +269,11 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
         delete: Some(|s, _, id| {
             Box::pin(async move { in_use(s.db.delete_location(id).await, "location") })
         }),
+        ..named("locations", "Backup locations", "location")
     },
     Kind {
-        slug: "credentials",
-        title: "Credentials",
-        heading: "Credentials",
-        one: "credential",
         add: Some(("Add a credential", "Add credential")),
         card: Some("Logins for devices; secrets are write-only"),
-        admins_only: false,
-        intro: "",
         empty: (
             "No credential yet.",
             "Devices need one to log in: add it below.",
@@ -240,38 +281,31 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
         columns: &["Name", "Username", "Password", "Enable secret"],
         fields: &[
             field("name", "Name", Spec::Input(Input::REQUIRED)),
-            FieldSpec {
-                hint: "The login on the devices.",
-                ..field(
-                    "username",
-                    "Username",
-                    Spec::Input(Input {
-                        autocomplete: Some("off"),
-                        ..Input::REQUIRED
-                    }),
-                )
-            },
-            FieldSpec {
-                hint: "Stored sealed; never shown again.",
-                edit_hint: Some("Leave empty to keep the current one. Never shown again."),
-                ..field("password", "Password", Spec::Input(Input::NEW_PASSWORD))
-            },
-            FieldSpec {
-                hint: "For platforms with an enable step.",
-                edit_hint: Some("Leave empty to keep the current one."),
-                ..field(
-                    "enable_secret",
-                    "Enable secret (optional)",
-                    Spec::Input(Input::NEW_PASSWORD),
-                )
-            },
+            field(
+                "username",
+                "Username",
+                Spec::Input(Input {
+                    autocomplete: Some("off"),
+                    ..Input::REQUIRED
+                }),
+            )
+            .hint("The login on the devices."),
+            field("password", "Password", Spec::Input(Input::NEW_PASSWORD))
+                .hint("Stored sealed; never shown again.")
+                .edit_hint("Leave empty to keep the current one. Never shown again."),
+            field(
+                "enable_secret",
+                "Enable secret (optional)",
+                Spec::Input(Input::NEW_PASSWORD),
+            )
+            .hint("For platforms with an enable step.")
+            .edit_hint("Leave empty to keep the current one."),
             FieldSpec {
                 only_if: Some("has_enable_secret"),
                 ..field("clear_enable", "Remove the enable secret", Spec::Checkbox)
             },
         ],
         delete_note: "A credential cannot be deleted while devices use it.",
-        created_opens_it: false,
         count: |s| Box::pin(async move { Ok(s.db.list_credentials(ONE).await?.total) }),
         rows: |s, ctx, _| {
             Box::pin(async move {
@@ -279,14 +313,16 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
                 Ok(rows
                     .into_iter()
                     .map(|c| {
+                        let enable = match c.enable_secret_sealed {
+                            Some(_) => Cell::Muted("set (hidden)"),
+                            None => Cell::Text("—".into()),
+                        };
+                        let name = name_cell(ctx, "credentials", c.id, c.name);
                         Row(vec![
-                            name_cell(ctx, "credentials", c.id, c.name),
+                            name,
                             Cell::Text(c.username),
                             Cell::Muted("set (hidden)"),
-                            match c.enable_secret_sealed {
-                                Some(_) => Cell::Muted("set (hidden)"),
-                                None => Cell::Text("—".into()),
-                            },
+                            enable,
                         ])
                     })
                     .collect())
@@ -300,30 +336,23 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
                 } else {
                     ""
                 };
-                Ok((
-                    c.name.clone(),
-                    values([
-                        ("name", c.name),
-                        ("username", c.username),
-                        ("has_enable_secret", has.into()),
-                    ]),
-                ))
+                let v = [
+                    ("name", c.name.clone()),
+                    ("username", c.username),
+                    ("has_enable_secret", has.into()),
+                ];
+                Ok((c.name, values(v)))
             })
         }),
         save: save_credential,
         delete: Some(|s, _, id| {
             Box::pin(async move { in_use(s.db.delete_credential(id).await, "credential") })
         }),
+        ..named("credentials", "Credentials", "credential")
     },
     Kind {
-        slug: "collection-groups",
-        title: "Collection groups",
-        heading: "Collection groups",
-        one: "collection group",
         add: Some(("Add a collection group", "Add collection group")),
         card: Some("Which collectors reach which devices"),
-        admins_only: false,
-        intro: "",
         empty: (
             "No collection group yet.",
             "Devices without a group use the default collectors. A group sends its devices' collections to the collectors of its own queue.",
@@ -331,17 +360,14 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
         columns: &["Name", "Queue", "Devices"],
         fields: &[
             field("name", "Name", Spec::Input(Input::REQUIRED)),
-            FieldSpec {
-                hint: "Its collectors consume <code>collector.group.&lt;queue id&gt;</code>.",
-                ..field(
-                    "rabbitmq_queue_id",
-                    "Queue id",
-                    Spec::Input(Input::REQUIRED),
-                )
-            },
+            field(
+                "rabbitmq_queue_id",
+                "Queue id",
+                Spec::Input(Input::REQUIRED),
+            )
+            .hint(QUEUE_HINT),
         ],
         delete_note: "Its devices go back to the default collectors.",
-        created_opens_it: false,
         count: |s| Box::pin(async move { Ok(s.db.list_collection_groups().await?.len() as i64) }),
         rows: |s, ctx, _| {
             Box::pin(async move {
@@ -349,9 +375,10 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
                 Ok(rows
                     .into_iter()
                     .map(|g| {
+                        let queue = Cell::Mono(format!("collector.group.{}", g.rabbitmq_queue_id));
                         Row(vec![
                             name_cell(ctx, "collection-groups", g.id, g.name),
-                            Cell::Mono(format!("collector.group.{}", g.rabbitmq_queue_id)),
+                            queue,
                             Cell::Text("—".into()),
                         ])
                     })
@@ -397,16 +424,11 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
                 async move { in_use(s.db.delete_collection_group(id).await, "collection group") },
             )
         }),
+        ..named("collection-groups", "Collection groups", "collection group")
     },
     Kind {
-        slug: "device-groups",
-        title: "Device groups",
-        heading: "Device groups",
-        one: "device group",
         add: Some(("Add a device group", "Add device group")),
         card: Some("Groups for filtering and schedules"),
-        admins_only: false,
-        intro: "",
         empty: (
             "No device group yet.",
             "Groups organise devices for filters and schedules.",
@@ -414,7 +436,6 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
         columns: &["Name", "Devices"],
         fields: &[field("name", "Name", Spec::Input(Input::REQUIRED))],
         delete_note: "Its devices stay, without a group; schedules lose this target.",
-        created_opens_it: false,
         count: |s| Box::pin(async move { Ok(s.db.list_device_groups(ONE).await?.total) }),
         rows: |s, ctx, _| {
             Box::pin(async move {
@@ -422,10 +443,8 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
                 Ok(rows
                     .into_iter()
                     .map(|g| {
-                        Row(vec![
-                            name_cell(ctx, "device-groups", g.id, g.name),
-                            devices_cell(format!("/devices?group={}", g.id)),
-                        ])
+                        let devices = devices_cell(format!("/devices?group={}", g.id));
+                        Row(vec![name_cell(ctx, "device-groups", g.id, g.name), devices])
                     })
                     .collect())
             })
@@ -456,16 +475,11 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
         delete: Some(|s, _, id| {
             Box::pin(async move { in_use(s.db.delete_device_group(id).await, "device group") })
         }),
+        ..named("device-groups", "Device groups", "device group")
     },
     Kind {
-        slug: "device-types",
-        title: "Device types",
-        heading: "Device types",
-        one: "device type",
         add: Some(("Add a device type", "Add device type")),
         card: Some("Models and families"),
-        admins_only: false,
-        intro: "",
         empty: (
             "No device type yet.",
             "Types (models, families) organise devices and the dashboard.",
@@ -473,20 +487,17 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
         columns: &["Name", "Devices"],
         fields: &[
             field("name", "Name", Spec::Input(Input::REQUIRED)),
-            FieldSpec {
-                hint: "A device sending more fails its backup for good. Empty: the driver's or the installation's limit (16 MiB by default).",
-                ..field(
-                    "max_config_mib",
-                    "Largest configuration (MiB)",
-                    Spec::Input(Input {
-                        inputmode: Some("numeric"),
-                        ..Input::TEXT
-                    }),
-                )
-            },
+            field(
+                "max_config_mib",
+                "Largest configuration (MiB)",
+                Spec::Input(Input {
+                    inputmode: Some("numeric"),
+                    ..Input::TEXT
+                }),
+            )
+            .hint(MAX_CONFIG_HINT),
         ],
         delete_note: "Its devices stay, without a type.",
-        created_opens_it: false,
         count: |s| Box::pin(async move { Ok(s.db.list_device_types(ONE).await?.total) }),
         rows: |s, ctx, _| {
             Box::pin(async move {
@@ -494,10 +505,8 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
                 Ok(rows
                     .into_iter()
                     .map(|t| {
-                        Row(vec![
-                            name_cell(ctx, "device-types", t.id, t.name),
-                            devices_cell(format!("/devices?type={}", t.id)),
-                        ])
+                        let devices = devices_cell(format!("/devices?type={}", t.id));
+                        Row(vec![name_cell(ctx, "device-types", t.id, t.name), devices])
                     })
                     .collect())
             })
@@ -519,16 +528,13 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
         delete: Some(|s, _, id| {
             Box::pin(async move { in_use(s.db.delete_device_type(id).await, "device type") })
         }),
+        ..named("device-types", "Device types", "device type")
     },
     Kind {
-        slug: "users",
-        title: "Users",
         heading: "Users and tokens",
-        one: "user",
         add: Some(("Add a user", "Add user")),
         card: Some("Who may sign in, API tokens"),
         admins_only: true,
-        intro: "",
         empty: ("No users.", ""),
         columns: &["Username", "Role", "Since"],
         fields: &[
@@ -540,17 +546,15 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
                     ..Input::REQUIRED
                 }),
             ),
-            FieldSpec {
-                hint: "At least 8 characters.",
-                ..field(
-                    "password",
-                    "Password",
-                    Spec::Input(Input {
-                        required: true,
-                        ..Input::NEW_PASSWORD
-                    }),
-                )
-            },
+            field(
+                "password",
+                "Password",
+                Spec::Input(Input {
+                    required: true,
+                    ..Input::NEW_PASSWORD
+                }),
+            )
+            .hint("At least 8 characters."),
             field(
                 "password_confirm",
                 "Password again",
@@ -574,128 +578,52 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
                 Ok(rows
                     .into_iter()
                     .map(|u| {
-                        Row(vec![
-                            Cell::Name {
-                                href: Some(format!("/admin/users/{}", u.id)),
-                                note: (u.id == ctx.user.id).then_some("(you)"),
-                                text: u.username,
-                            },
-                            if u.is_admin {
-                                Cell::Tag("admin")
-                            } else {
-                                Cell::Text("reader".into())
-                            },
-                            Cell::Time(Some(u.created_at)),
-                        ])
+                        let name = Cell::Name {
+                            href: Some(format!("/admin/users/{}", u.id)),
+                            note: (u.id == ctx.user.id).then_some("(you)"),
+                            text: u.username,
+                        };
+                        let role = if u.is_admin {
+                            Cell::Tag("admin")
+                        } else {
+                            Cell::Text("reader".into())
+                        };
+                        Row(vec![name, role, Cell::Time(Some(u.created_at))])
                     })
                     .collect())
             })
         },
-        load: None,
         save: save_user,
         delete: Some(delete_user),
+        ..named("users", "Users", "user")
     },
     Kind {
-        slug: "tokens",
-        title: "Tokens",
         heading: "Tokens and sessions",
-        one: "token",
-        add: None,
-        card: None,
         admins_only: true,
         intro: "Every API token, API login and web session of every user. Revoking one refuses its client at once; to make a token, open the user's page.",
         empty: ("No tokens.", ""),
         columns: TOKEN_COLUMNS_WITH_USER,
-        fields: &[],
-        delete_note: "",
-        created_opens_it: false,
-        count: |s| Box::pin(async move { Ok(s.db.list_tokens(None).await?.len() as i64) }),
         rows: |s, ctx, _| {
             Box::pin(async move {
                 let tokens = s.db.list_tokens(None).await?;
                 Ok(tokens
                     .iter()
                     .map(|t| {
-                        token_row(
-                            ctx,
-                            t,
-                            true,
-                            &format!("/admin/users/{}/tokens/{}/delete", t.user_id, t.id),
-                        )
+                        let revoke = format!("/admin/users/{}/tokens/{}/delete", t.user_id, t.id);
+                        token_row(ctx, t, true, &revoke)
                     })
                     .collect())
             })
         },
-        load: None,
-        save: |_, _, _| {
-            Box::pin(async { Err(WebError::not_found("Tokens are made on a user's page.")) })
-        },
-        delete: None,
+        ..named("tokens", "Tokens", "token")
     },
     Kind {
-        slug: "archived-devices",
-        title: "Archived devices",
-        heading: "Archived devices",
-        one: "archived device",
-        add: None,
-        card: None,
         admins_only: true,
         intro: "Deleted devices are archived: not backed up, not in lists or schedules, their history kept. Open one to read its versions.",
         empty: ("No archived devices.", "Deleting a device archives it."),
         columns: &["Name", "Address", "Archived", "Actions"],
-        fields: &[],
-        delete_note: "",
-        created_opens_it: false,
-        count: |_| Box::pin(async { Ok(0) }),
-        rows: |s, ctx, q| {
-            Box::pin(async move {
-                let page = q.get("page").parse::<i64>().unwrap_or(1).max(1);
-                let filter = DeviceFilter {
-                    archived: true,
-                    ..DeviceFilter::default()
-                };
-                let page = Page {
-                    limit: 100,
-                    offset: (page - 1).saturating_mul(100),
-                };
-                let listed = s.db.list_devices(&filter, &ctx.scope, page).await?;
-                Ok(listed
-                    .rows
-                    .into_iter()
-                    .map(|d| {
-                        Row(vec![
-                            Cell::Name {
-                                href: Some(format!("/devices/{}", d.id)),
-                                text: d.fields.name,
-                                note: None,
-                            },
-                            Cell::Mono(d.fields.address),
-                            Cell::Time(d.archived_at),
-                            Cell::Actions(vec![
-                                Action::Post {
-                                    action: format!("/devices/{}/restore", d.id),
-                                    label: "Restore",
-                                    confirm: None,
-                                },
-                                Action::Link {
-                                    href: format!("/devices/{}/purge", d.id),
-                                    label: "Purge…",
-                                },
-                            ]),
-                        ])
-                    })
-                    .collect())
-            })
-        },
-        load: None,
-        save: |_, _, _| {
-            Box::pin(async {
-                Err(WebError::not_found(
-                    "Devices are added on the devices page.",
-                ))
-            })
-        },
-        delete: None,
+        rows: archived_rows,
+        ..named("archived-devices", "Archived devices", "archived device")
     },
 ];
 
@@ -765,7 +693,16 @@ pub(in crate::web) fn kind(slug: &str) -> WebResult<&'static Kind> {
 }
 
 fn values<const N: usize>(pairs: [(&str, String); N]) -> Form {
-    Form(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    Form(Vec::new()).and(pairs)
+}
+
+impl Form {
+    /// These fields added.
+    fn and<const N: usize>(mut self, pairs: [(&str, String); N]) -> Self {
+        self.0
+            .extend(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)));
+        self
+    }
 }
 
 /// The name of an object, a link to its edit page for administrators.
@@ -806,6 +743,48 @@ fn in_use(r: Result<(), DbError>, what: &str) -> WebResult<()> {
             format!("The {what} cannot be deleted while devices or stored backups refer to it. Change them first, then delete it."),
         ),
         other => other.into(),
+    })
+}
+
+fn archived_rows<'a>(s: &'a Shared, ctx: &'a Ctx, q: &'a Form) -> Fut<'a, Vec<Row>> {
+    Box::pin(async move {
+        let page = q.get("page").parse::<i64>().unwrap_or(1).max(1);
+        let filter = DeviceFilter {
+            archived: true,
+            ..DeviceFilter::default()
+        };
+        let page = Page {
+            limit: 100,
+            offset: (page - 1).saturating_mul(100),
+        };
+        let listed = s.db.list_devices(&filter, &ctx.scope, page).await?;
+        Ok(listed
+            .rows
+            .into_iter()
+            .map(|d| {
+                let name = Cell::Name {
+                    href: Some(format!("/devices/{}", d.id)),
+                    text: d.fields.name,
+                    note: None,
+                };
+                let restore = Action::Post {
+                    action: format!("/devices/{}/restore", d.id),
+                    label: "Restore",
+                    confirm: None,
+                };
+                let purge = Action::Link {
+                    href: format!("/devices/{}/purge", d.id),
+                    label: "Purge…",
+                };
+                let actions = Cell::Actions(vec![restore, purge]);
+                Row(vec![
+                    name,
+                    Cell::Mono(d.fields.address),
+                    Cell::Time(d.archived_at),
+                    actions,
+                ])
+            })
+            .collect())
     })
 }
 
