@@ -561,10 +561,11 @@ async fn the_device_form_puts_messages_next_to_the_fields_and_pages_fail_politel
         .await;
     assert_eq!(r.status, 422);
     for (field, message) in [
-        ("name", "A name is required."),
+        // The application's validator's messages, as sentences.
+        ("name", "May not be blank."),
         ("address", "A host name or IP address, without spaces."),
-        ("port", "A port number between 1 and 65535."),
-        ("driver", "Choose a driver from the list."),
+        ("port", "Must be between 1 and 65535."),
+        ("driver", "Unknown driver &quot;nope&quot;; known: "),
     ] {
         let at = r.body.find(&format!(r#"id="f-{field}-err">{message}"#));
         assert!(at.is_some(), "{field}: {message} in {}", r.body);
@@ -586,7 +587,11 @@ async fn the_device_form_puts_messages_next_to_the_fields_and_pages_fail_politel
         )
         .await;
     assert_eq!(r.status, 422);
-    assert!(r.body.contains("A device with this name exists already."));
+    assert!(
+        r.body.contains("exists already (it may be archived"),
+        "{}",
+        r.body
+    );
 
     let r = b
         .post(
@@ -786,7 +791,7 @@ async fn the_location_form_refuses_a_path_outside_the_storage_roots() {
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(
-        r.body.contains(r#"id="f-path-err">refusing "#)
+        r.body.contains(r#"id="f-path-err">Refusing "#)
             && r.body
                 .contains(&format!("outside the storage roots {root}")),
         "{}",
@@ -805,5 +810,116 @@ async fn the_location_form_refuses_a_path_outside_the_storage_roots() {
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
+    h.stop().await;
+}
+
+/// The value of the `value` attribute of the element with `id`, as a
+/// browser sends it back.
+fn value_of(body: &str, id: &str) -> String {
+    let at = body
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("#{id} in {body}"));
+    let start = body[at..].find(r#"value=""#).unwrap() + at + 7;
+    let end = body[start..].find('"').unwrap() + start;
+    body[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Issue 14: an object named `{attrs}` broke its edit form, and saving it
+/// unchanged renamed it to `id=`. Every name, whatever markup or template
+/// syntax it holds, comes back from its edit form as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_round_trip_through_their_edit_forms_unchanged() {
+    let h = Harness::start(Engine::Sqlite, sim()).await;
+    let db = h.server().db.clone();
+    let mut b = admin(&h).await;
+    let csrf = b.get("/admin/device-groups").await.csrf();
+    let names = [
+        "{attrs}",
+        "edge {attrs} \"quoted\"",
+        "<script>alert(1)</script>",
+        "R&D 'lab' & <b>",
+    ];
+    for name in names {
+        let made = b
+            .post("/admin/device-groups", &[("csrf", &csrf), ("name", name)])
+            .await;
+        assert_eq!(made.status, 303, "{name}: {}", made.body);
+        let id = db
+            .list_device_groups(devicevault_db::Page {
+                limit: 100,
+                offset: 0,
+            })
+            .await
+            .unwrap()
+            .rows
+            .into_iter()
+            .find(|g| g.name == name)
+            .unwrap_or_else(|| panic!("{name} was stored as typed"))
+            .id;
+        let form = b.get(&format!("/admin/device-groups/{id}")).await;
+        assert_eq!(form.status, 200);
+        assert!(!form.body.contains("<script>alert"), "{}", form.body);
+        let shown = value_of(&form.body, "f-name");
+        assert_eq!(shown, name, "the edit form shows the name");
+        let saved = b
+            .post(
+                &format!("/admin/device-groups/{id}"),
+                &[("csrf", &csrf), ("name", &shown)],
+            )
+            .await;
+        assert_eq!(saved.status, 303, "{}", saved.body);
+        assert_eq!(db.device_group(id).await.unwrap().name, name);
+    }
+    // The richest form: a location with its path and settings.
+    let path = h.dir.path().join("{attrs}.git").display().to_string();
+    let made = b
+        .post(
+            "/admin/locations",
+            &[
+                ("csrf", &csrf),
+                ("name", "{attrs}"),
+                ("location_type", "git"),
+                ("path", &path),
+                ("extra", r#"{"commit_message": "Backup {rel_path} <&>"}"#),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let l = db
+        .list_locations(devicevault_db::Page {
+            limit: 10,
+            offset: 0,
+        })
+        .await
+        .unwrap()
+        .rows
+        .remove(0);
+    let form = b.get(&format!("/admin/locations/{}", l.id)).await;
+    let extra_at = form.body.find(r#"id="f-extra""#).unwrap();
+    let extra = &form.body[form.body[extra_at..].find('>').unwrap() + extra_at + 1..];
+    let extra = extra[..extra.find("</textarea>").unwrap()]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    let saved = b
+        .post(
+            &format!("/admin/locations/{}", l.id),
+            &[
+                ("csrf", &csrf),
+                ("name", &value_of(&form.body, "f-name")),
+                ("location_type", "git"),
+                ("path", &value_of(&form.body, "f-path")),
+                ("branch", ""),
+                ("extra", &extra),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(db.location(l.id).await.unwrap(), l, "saved unchanged");
     h.stop().await;
 }

@@ -1,14 +1,14 @@
 //! The dashboard: what failed, what ran, how long it took, and the success
 //! rate of the last 7 days as an SVG chart drawn here (no script needed).
 
-use std::fmt::Write as _;
-
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use devicevault_core::{Status, Timestamp};
-use devicevault_db::dashboard::{Activity, DayOutcomes};
+use devicevault_db::dashboard::{Activity, DashboardStats, DayOutcomes};
+use maud::{Markup, html};
 
-use super::html::{self, Nav, enc, esc, heading};
+use super::html::{self, Ctx, Nav, heading};
 use super::session::Session;
 use super::{WebResult, html_page};
 use crate::Shared;
@@ -16,186 +16,192 @@ use crate::Shared;
 /// Seconds between automatic refreshes of the dashboard.
 const REFRESH_SECS: u32 = 30;
 
-fn ago_ts(hours: i64) -> Timestamp {
-    Timestamp::from_datetime(Timestamp::now().as_datetime() - time::Duration::hours(hours))
+/// What the dashboard shows.
+struct Dashboard {
+    stats: DashboardStats,
+    /// The last 7 days, oldest first, days without backups included.
+    week: Vec<DayOutcomes>,
+    /// Failures of the last 24 hours, newest first.
+    failed: Vec<Activity>,
+    recent: Vec<Activity>,
+}
+
+impl Dashboard {
+    async fn load(state: &Shared, ctx: &Ctx) -> WebResult<Self> {
+        let now = Timestamp::now().as_datetime();
+        let day = Timestamp::from_datetime(now - time::Duration::hours(24));
+        let week_start = now.date() - time::Duration::days(6);
+        let week_ts = Timestamp::from_datetime(week_start.midnight().assume_utc());
+        let (stats, days, failed, recent) = tokio::try_join!(
+            state.db.dashboard_stats(day, &ctx.scope),
+            state.db.outcomes_per_day(week_ts, &ctx.scope),
+            state.db.recent_activity(10, true, Some(day), &ctx.scope),
+            state.db.recent_activity(15, false, None, &ctx.scope),
+        )?;
+        let week = (0..7)
+            .map(|i| {
+                let d = week_start + time::Duration::days(i);
+                let key = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+                days.iter()
+                    .find(|x| x.day == key)
+                    .cloned()
+                    .unwrap_or(DayOutcomes {
+                        day: key,
+                        succeeded: 0,
+                        failed: 0,
+                    })
+            })
+            .collect();
+        Ok(Self {
+            stats,
+            week,
+            failed,
+            recent,
+        })
+    }
 }
 
 pub(super) async fn page(
     Session(ctx): Session,
     State(state): State<Shared>,
 ) -> WebResult<Response> {
-    let day = ago_ts(24);
-    let now = Timestamp::now().as_datetime();
-    let week_start = now.date() - time::Duration::days(6);
-    let week_ts = Timestamp::from_datetime(week_start.midnight().assume_utc());
-    let (stats, days, failed, recent) = tokio::try_join!(
-        state.db.dashboard_stats(day, &ctx.scope),
-        state.db.outcomes_per_day(week_ts, &ctx.scope),
-        state.db.recent_activity(10, true, Some(day), &ctx.scope),
-        state.db.recent_activity(15, false, None, &ctx.scope),
-    )?;
-
-    let mut b = heading(
+    let d = Dashboard::load(&state, &ctx).await?;
+    Ok(html_page(
+        &ctx,
+        StatusCode::OK,
         "Dashboard",
-        &format!(
-            r#"<span class="muted small" id="refreshed">Refreshes every {REFRESH_SECS} s</span>"#
-        ),
-    );
-    b.insert_str(
-        0,
-        &format!(r#"<div data-refresh="{REFRESH_SECS}" id="dashboard">"#),
-    );
-
-    if stats.devices == 0 {
-        b.push_str(&html::empty(
-            "Welcome to DeviceVault.",
-            if ctx.user.is_admin {
-                r#"Three steps to the first backup: add a <a href="/admin/locations">backup location</a>, a <a href="/admin/credentials">credential</a>, then <a href="/devices/new">a device</a> — and press “Backup now”."#
-            } else {
-                "No devices yet: an administrator adds them."
-            },
-        ));
-        b.push_str("</div>");
-        return Ok(html_page(&ctx, "Dashboard", Nav::Dashboard, &b));
-    }
-
-    // Cards.
-    let _ = write!(
-        b,
-        r#"<div class="cards">
-<a class="card" href="/devices"><span class="card-label">Devices</span><span class="card-value">{devices}</span><span class="card-sub">{enabled} enabled</span></a>
-<a class="card ok" href="/devices?status=stored"><span class="card-label">Stored, last 24 h</span><span class="card-value">{ok}</span><span class="card-sub">backups that succeeded</span></a>
-<a class="card {bad_class}" href="/devices?status=failed"><span class="card-label">Failed, last 24 h</span><span class="card-value">{failed}</span><span class="card-sub">collections or stores</span></a>
-<div class="card"><span class="card-label">Average duration</span><span class="card-value">{avg}</span><span class="card-sub">collection, last 24 h</span></div>
-<a class="card" href="/devices?status=running"><span class="card-label">In progress</span><span class="card-value">{running}</span><span class="card-sub">jobs not finished</span></a>
-</div>"#,
-        devices = html::count(stats.devices),
-        enabled = html::count(stats.enabled_devices),
-        ok = html::count(stats.succeeded),
-        failed = html::count(stats.failed),
-        bad_class = if stats.failed > 0 { "bad" } else { "" },
-        avg = stats
-            .avg_duration_ms
-            .map(html::duration_ms)
-            .unwrap_or_else(|| "—".into()),
-        running = html::count(stats.running),
-    );
-
-    b.push_str(r#"<div class="panels">"#);
-    // The chart.
-    b.push_str(r#"<section class="panel" aria-labelledby="rate-h"><h2 id="rate-h">Success rate, last 7 days</h2>"#);
-    let week: Vec<DayOutcomes> = (0..7)
-        .map(|i| {
-            let d = week_start + time::Duration::days(i);
-            let key = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
-            days.iter()
-                .find(|x| x.day == key)
-                .cloned()
-                .unwrap_or(DayOutcomes {
-                    day: key,
-                    succeeded: 0,
-                    failed: 0,
-                })
-        })
-        .collect();
-    b.push_str(&chart(&week));
-    b.push_str("</section>");
-
-    // Devices by type.
-    b.push_str(
-        r#"<section class="panel" aria-labelledby="types-h"><h2 id="types-h">Devices by type</h2>"#,
-    );
-    b.push_str(&by_type(&stats.by_type, stats.devices));
-    b.push_str("</section></div>");
-
-    // Failures first: what the morning check is for.
-    b.push_str(
-        r#"<section aria-labelledby="failed-h"><h2 id="failed-h">Failed in the last 24 hours</h2>"#,
-    );
-    if failed.is_empty() {
-        b.push_str(r#"<p class="all-good">No failures in the last 24 hours.</p>"#);
-    } else {
-        b.push_str(&activity_table(&failed, true));
-        if stats.failed > failed.len() as i64 {
-            b.push_str(r#"<p><a href="/devices?status=failed">Every device whose last backup failed</a></p>"#);
-        }
-    }
-    b.push_str("</section>");
-
-    b.push_str(r#"<section aria-labelledby="recent-h"><h2 id="recent-h">Recent activity</h2>"#);
-    if recent.is_empty() {
-        b.push_str(&html::empty(
-            "No backups yet.",
-            r#"Open <a href="/devices">Devices</a> and press “Backup now”, or add a schedule."#,
-        ));
-    } else {
-        b.push_str(&activity_table(&recent, false));
-    }
-    b.push_str("</section></div>");
-    Ok(html_page(&ctx, "Dashboard", Nav::Dashboard, &b))
+        Nav::Dashboard,
+        render(ctx.user.is_admin, &d),
+    ))
 }
 
-fn outcome(a: &Activity) -> (&'static str, &'static str) {
-    match (a.collection, a.stored) {
-        (Status::Failure, _) | (_, Some(Status::Failure)) => ("failed", "failed"),
-        (Status::Success, Some(Status::Success)) => ("stored", "stored"),
-        (Status::Success, None) => ("collected", "collected"),
-    }
-}
-
-fn activity_table(rows: &[Activity], with_reason: bool) -> String {
-    let mut h = String::from(
-        r#"<div class="table-wrap"><table class="list"><thead><tr><th scope="col">When</th><th scope="col">Device</th><th scope="col">Status</th><th scope="col">Duration</th>"#,
-    );
-    if with_reason {
-        h.push_str(r#"<th scope="col">Reason</th>"#);
-    } else {
-        h.push_str(r#"<th scope="col">Changed</th>"#);
-    }
-    h.push_str(r#"<th scope="col">Log</th></tr></thead><tbody>"#);
-    for a in rows {
-        let (state, _) = outcome(a);
-        let _ = write!(
-            h,
-            r#"<tr><td class="nowrap">{} <span class="muted small">{}</span></td><td><a href="/devices/{}">{}</a></td><td>{}</td><td class="num">{}</td>"#,
-            html::time(&a.timestamp),
-            esc(&html::ago(&a.timestamp)),
-            a.device_id,
-            esc(&a.device_name),
-            html::state_badge(state),
-            html::duration_ms(a.duration_ms as f64),
-        );
-        if with_reason {
-            let _ = write!(
-                h,
-                r#"<td class="reason">{}</td>"#,
-                esc(a.reason.as_deref().unwrap_or("see the log"))
-            );
-        } else {
-            let changed = match (a.stored, a.changed) {
-                (Some(Status::Success), Some(true)) => match a.stored_id {
-                    Some(id) => format!(r#"<a href="/backups/{id}" class="badge chg">changed</a>"#),
-                    None => r#"<span class="badge chg">changed</span>"#.into(),
-                },
-                (Some(Status::Success), Some(false)) => {
-                    r#"<span class="muted">unchanged</span>"#.into()
+fn render(admin: bool, d: &Dashboard) -> Markup {
+    let s = &d.stats;
+    let card = |href: Option<&str>, class: &str, label: &str, value: String, sub: String| {
+        html! {
+            @if let Some(href) = href {
+                a class={ "card" (class) } href=(href) {
+                    span class="card-label" { (label) } span class="card-value" { (value) } span class="card-sub" { (sub) }
                 }
-                _ => r#"<span class="muted">—</span>"#.into(),
-            };
-            h.push_str(&format!("<td>{changed}</td>"));
+            } @else {
+                div class={ "card" (class) } {
+                    span class="card-label" { (label) } span class="card-value" { (value) } span class="card-sub" { (sub) }
+                }
+            }
         }
-        let _ = write!(
-            h,
-            r#"<td><a href="/jobs/{}">Log</a></td></tr>"#,
-            enc(&a.task_identifier)
-        );
+    };
+    html! {
+        div data-refresh=(REFRESH_SECS) id="dashboard" {
+            (heading("Dashboard", html! {
+                span class="muted small" id="refreshed" { "Refreshes every " (REFRESH_SECS) " s" }
+            }))
+            @if s.devices == 0 {
+                @if admin {
+                    (html::empty("Welcome to DeviceVault.", html! {
+                        "Three steps to the first backup: add a " a href="/admin/locations" { "backup location" }
+                        ", a " a href="/admin/credentials" { "credential" } ", then " a href="/devices/new" { "a device" }
+                        " — and press “Backup now”."
+                    }))
+                } @else {
+                    (html::empty("Welcome to DeviceVault.", html! { "No devices yet: an administrator adds them." }))
+                }
+            } @else {
+                div class="cards" {
+                    (card(Some("/devices"), "", "Devices", html::count(s.devices), format!("{} enabled", html::count(s.enabled_devices))))
+                    (card(Some("/devices?status=stored"), " ok", "Stored, last 24 h", html::count(s.succeeded), "backups that succeeded".into()))
+                    (card(Some("/devices?status=failed"), if s.failed > 0 { " bad" } else { " " }, "Failed, last 24 h", html::count(s.failed), "collections or stores".into()))
+                    (card(None, "", "Average duration", s.avg_duration_ms.map(html::duration_ms).unwrap_or_else(|| "—".into()), "collection, last 24 h".into()))
+                    (card(Some("/devices?status=running"), "", "In progress", html::count(s.running), "jobs not finished".into()))
+                }
+                div class="panels" {
+                    section class="panel" aria-labelledby="rate-h" {
+                        h2 id="rate-h" { "Success rate, last 7 days" }
+                        (chart(&d.week))
+                    }
+                    section class="panel" aria-labelledby="types-h" {
+                        h2 id="types-h" { "Devices by type" }
+                        (by_type(&s.by_type, s.devices))
+                    }
+                }
+                // Failures first: what the morning check is for.
+                section aria-labelledby="failed-h" {
+                    h2 id="failed-h" { "Failed in the last 24 hours" }
+                    @if d.failed.is_empty() {
+                        p class="all-good" { "No failures in the last 24 hours." }
+                    } @else {
+                        (activity_table(&d.failed, true))
+                        @if s.failed > d.failed.len() as i64 {
+                            p { a href="/devices?status=failed" { "Every device whose last backup failed" } }
+                        }
+                    }
+                }
+                section aria-labelledby="recent-h" {
+                    h2 id="recent-h" { "Recent activity" }
+                    @if d.recent.is_empty() {
+                        (html::empty("No backups yet.", html! {
+                            "Open " a href="/devices" { "Devices" } " and press “Backup now”, or add a schedule."
+                        }))
+                    } @else {
+                        (activity_table(&d.recent, false))
+                    }
+                }
+            }
+        }
     }
-    h.push_str("</tbody></table></div>");
-    h
+}
+
+fn outcome(a: &Activity) -> &'static str {
+    match (a.collection, a.stored) {
+        (Status::Failure, _) | (_, Some(Status::Failure)) => "failed",
+        (Status::Success, Some(Status::Success)) => "stored",
+        (Status::Success, None) => "collected",
+    }
+}
+
+fn activity_table(rows: &[Activity], with_reason: bool) -> Markup {
+    html! {
+        div class="table-wrap" {
+            table class="list" {
+                thead { tr {
+                    th scope="col" { "When" } th scope="col" { "Device" } th scope="col" { "Status" } th scope="col" { "Duration" }
+                    th scope="col" { (if with_reason { "Reason" } else { "Changed" }) }
+                    th scope="col" { "Log" }
+                } }
+                tbody {
+                    @for a in rows {
+                        tr {
+                            td class="nowrap" { (html::time(&a.timestamp)) " " span class="muted small" { (html::ago(&a.timestamp)) } }
+                            td { a href={ "/devices/" (a.device_id) } { (a.device_name) } }
+                            td { (html::state_badge(outcome(a))) }
+                            td class="num" { (html::duration_ms(a.duration_ms as f64)) }
+                            @if with_reason {
+                                td class="reason" { (a.reason.as_deref().unwrap_or("see the log")) }
+                            } @else {
+                                td {
+                                    @match (a.stored, a.changed, a.stored_id) {
+                                        (Some(Status::Success), Some(true), Some(id)) => a href={ "/backups/" (id) } class="badge chg" { "changed" },
+                                        (Some(Status::Success), Some(true), None) => span class="badge chg" { "changed" },
+                                        (Some(Status::Success), Some(false), _) => span class="muted" { "unchanged" },
+                                        _ => span class="muted" { "—" },
+                                    }
+                                }
+                            }
+                            td { a href={ "/jobs/" (html::enc(&a.task_identifier)) } { "Log" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A coordinate of the chart.
+fn f1(v: f64) -> String {
+    format!("{v:.1}")
 }
 
 /// Bars of the daily success rate, with counts, as an accessible SVG.
-pub fn chart(days: &[DayOutcomes]) -> String {
+fn chart(days: &[DayOutcomes]) -> Markup {
     const W: f64 = 440.0;
     const H: f64 = 220.0;
     const TOP: f64 = 16.0;
@@ -204,63 +210,52 @@ pub fn chart(days: &[DayOutcomes]) -> String {
     let plot_h = H - TOP - BOTTOM;
     let slot = (W - LEFT) / days.len().max(1) as f64;
     let bar_w = (slot * 0.6).min(48.0);
-    let mut summary = Vec::new();
-    let mut h = String::new();
-    for (i, d) in days.iter().enumerate() {
-        let total = d.succeeded + d.failed;
-        let x = LEFT + slot * i as f64 + (slot - bar_w) / 2.0;
-        let label = weekday_label(&d.day);
-        if total == 0 {
-            let _ = write!(
-                h,
-                r#"<text x="{cx:.1}" y="{y:.1}" class="c-none" text-anchor="middle">none</text>"#,
-                cx = x + bar_w / 2.0,
-                y = TOP + plot_h - 6.0,
-            );
-            summary.push(format!("{label}: no backups"));
-        } else {
-            let rate = d.succeeded as f64 / total as f64;
-            let bh = (plot_h * rate).max(if d.succeeded > 0 { 2.0 } else { 0.0 });
-            let fail_h = plot_h - bh;
-            let pct = (rate * 100.0).round();
-            let _ = write!(
-                h,
-                r#"<g><title>{day}: {ok} stored, {ko} failed ({pct}%)</title><rect x="{x:.1}" y="{fy:.1}" width="{bar_w:.1}" height="{fail_h:.1}" class="c-fail"/><rect x="{x:.1}" y="{y:.1}" width="{bar_w:.1}" height="{bh:.1}" class="c-ok"/><text x="{cx:.1}" y="{ty:.1}" text-anchor="middle" class="c-pct">{pct}%</text></g>"#,
-                day = esc(&d.day),
-                ok = d.succeeded,
-                ko = d.failed,
-                fy = TOP,
-                y = TOP + fail_h,
-                cx = x + bar_w / 2.0,
-                ty = TOP + plot_h + 14.0,
-            );
-            summary.push(format!(
-                "{label}: {pct}% ({} stored, {} failed)",
-                d.succeeded, d.failed
-            ));
+    let summary: Vec<String> = days
+        .iter()
+        .map(|d| {
+            let label = weekday_label(&d.day);
+            match d.succeeded + d.failed {
+                0 => format!("{label}: no backups"),
+                total => format!(
+                    "{label}: {}% ({} stored, {} failed)",
+                    (d.succeeded as f64 / total as f64 * 100.0).round(),
+                    d.succeeded,
+                    d.failed
+                ),
+            }
+        })
+        .collect();
+    html! {
+        svg class="chart" viewBox={ "0 0 " (W) " " (H) } role="img"
+            aria-label={ "Success rate per day: " (summary.join("; ")) } preserveAspectRatio="xMidYMid meet" {
+            @for pct in [0, 50, 100] {
+                @let y = TOP + plot_h * (1.0 - f64::from(pct) / 100.0);
+                line x1=(LEFT) x2=(W) y1=(f1(y)) y2=(f1(y)) class="c-grid" {}
+                text x=(LEFT - 6.0) y=(f1(y + 4.0)) text-anchor="end" class="c-axis" { (pct) "%" }
+            }
+            @for (i, d) in days.iter().enumerate() {
+                @let total = d.succeeded + d.failed;
+                @let x = LEFT + slot * i as f64 + (slot - bar_w) / 2.0;
+                @let cx = f1(x + bar_w / 2.0);
+                @if total == 0 {
+                    text x=(cx) y=(f1(TOP + plot_h - 6.0)) class="c-none" text-anchor="middle" { "none" }
+                } @else {
+                    @let rate = d.succeeded as f64 / total as f64;
+                    @let bh = (plot_h * rate).max(if d.succeeded > 0 { 2.0 } else { 0.0 });
+                    @let fail_h = plot_h - bh;
+                    @let pct = (rate * 100.0).round();
+                    g {
+                        title { (d.day) ": " (d.succeeded) " stored, " (d.failed) " failed (" (pct) "%)" }
+                        rect x=(f1(x)) y=(f1(TOP)) width=(f1(bar_w)) height=(f1(fail_h)) class="c-fail" {}
+                        rect x=(f1(x)) y=(f1(TOP + fail_h)) width=(f1(bar_w)) height=(f1(bh)) class="c-ok" {}
+                        text x=(cx) y=(f1(TOP + plot_h + 14.0)) text-anchor="middle" class="c-pct" { (pct) "%" }
+                    }
+                }
+                text x=(cx) y=(f1(H - 8.0)) text-anchor="middle" class="c-axis" { (weekday_label(&d.day)) }
+            }
         }
-        let _ = write!(
-            h,
-            r#"<text x="{cx:.1}" y="{y:.1}" text-anchor="middle" class="c-axis">{}</text>"#,
-            esc(&label),
-            cx = x + bar_w / 2.0,
-            y = H - 8.0,
-        );
+        p class="legend" { span class="key ok" {} " stored " span class="key fail" {} " failed" }
     }
-    let mut grid = String::new();
-    for pct in [0, 50, 100] {
-        let y = TOP + plot_h * (1.0 - f64::from(pct) / 100.0);
-        let _ = write!(
-            grid,
-            r#"<line x1="{LEFT}" x2="{W}" y1="{y:.1}" y2="{y:.1}" class="c-grid"/><text x="{tx}" y="{ty:.1}" text-anchor="end" class="c-axis">{pct}%</text>"#,
-            tx = LEFT - 6.0,
-            ty = y + 4.0,
-        );
-    }
-    format!(
-        r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="Success rate per day: {}" preserveAspectRatio="xMidYMid meet">{grid}{h}</svg><p class="legend"><span class="key ok"></span> stored <span class="key fail"></span> failed</p>"#,
-        esc(&summary.join("; "))
-    )
 }
 
 /// `Mon 23` from `2026-11-23`.
@@ -278,39 +273,49 @@ fn weekday_label(day: &str) -> String {
     }
 }
 
-fn by_type(rows: &[(Option<String>, i64)], total: i64) -> String {
-    if rows.is_empty() {
-        return r#"<p class="muted">No devices.</p>"#.into();
-    }
+fn by_type(rows: &[(Option<String>, i64)], total: i64) -> Markup {
     let max = rows.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
-    let mut h = String::from(r#"<table class="bars"><tbody>"#);
-    for (name, n) in rows.iter().take(12) {
-        let w = (*n as f64 / max as f64 * 100.0).max(1.0);
-        let _ = write!(
-            h,
-            r#"<tr><th scope="row">{}</th><td class="bar-cell"><svg viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true" class="bar"><rect width="{w:.1}" height="10"/></svg></td><td class="num">{}</td></tr>"#,
-            match name {
-                Some(n) => esc(n).to_string(),
-                None => r#"<span class="muted">no type</span>"#.into(),
-            },
-            html::count(*n),
-        );
+    html! {
+        @if rows.is_empty() {
+            p class="muted" { "No devices." }
+        } @else {
+            table class="bars" { tbody {
+                @for (name, n) in rows.iter().take(12) {
+                    tr {
+                        th scope="row" {
+                            @if let Some(name) = name { (name) } @else { span class="muted" { "no type" } }
+                        }
+                        td class="bar-cell" {
+                            svg viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true" class="bar" {
+                                rect width=(f1((*n as f64 / max as f64 * 100.0).max(1.0))) height="10" {}
+                            }
+                        }
+                        td class="num" { (html::count(*n)) }
+                    }
+                }
+            } }
+            @if rows.len() > 12 {
+                p class="muted small" { "and " (rows.len() - 12) " more types; " (html::count(total)) " devices in all" }
+            }
+        }
     }
-    h.push_str("</tbody></table>");
-    if rows.len() > 12 {
-        let _ = write!(
-            h,
-            r#"<p class="muted small">and {} more types; {} devices in all</p>"#,
-            rows.len() - 12,
-            html::count(total)
-        );
-    }
-    h
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stats(devices: i64) -> DashboardStats {
+        DashboardStats {
+            devices,
+            enabled_devices: devices,
+            by_type: vec![(Some("<ISR & co>".into()), devices), (None, 1)],
+            succeeded: 3,
+            failed: 1,
+            avg_duration_ms: Some(1500.0),
+            running: 0,
+        }
+    }
 
     #[test]
     fn the_chart_has_one_bar_per_day_with_its_rate() {
@@ -326,11 +331,46 @@ mod tests {
                 failed: 0,
             },
         ];
-        let svg = chart(&days);
+        let svg = chart(&days).into_string();
         assert!(svg.contains("75%"), "{svg}");
-        assert!(svg.contains("no backups"), "{svg}");
         assert!(svg.contains("Fri 27"), "{svg}");
         assert!(svg.contains(r#"role="img""#));
         assert!(svg.contains("Sat 28: no backups"), "{svg}");
+        assert!(svg.contains(r#"<rect x="#), "{svg}");
+    }
+
+    #[test]
+    fn an_empty_installation_says_what_to_do_first_to_an_administrator_only() {
+        let d = Dashboard {
+            stats: stats(0),
+            week: Vec::new(),
+            failed: Vec::new(),
+            recent: Vec::new(),
+        };
+        let admin = render(true, &d).into_string();
+        assert!(admin.contains("Welcome to DeviceVault.") && admin.contains("/devices/new"));
+        let reader = render(false, &d).into_string();
+        assert!(reader.contains("an administrator adds them") && !reader.contains("/devices/new"));
+    }
+
+    #[test]
+    fn the_cards_count_and_names_are_escaped() {
+        let d = Dashboard {
+            stats: stats(1200),
+            week: Vec::new(),
+            failed: Vec::new(),
+            recent: Vec::new(),
+        };
+        let h = render(true, &d).into_string();
+        assert!(
+            h.contains(r#"<span class="card-value">1,200</span><span class="card-sub">1,200 enabled</span>"#),
+            "{h}"
+        );
+        assert!(
+            h.contains("&lt;ISR &amp; co&gt;") && !h.contains("<ISR"),
+            "{h}"
+        );
+        assert!(h.contains(r#"class="card bad""#), "{h}");
+        assert!(h.contains("No failures in the last 24 hours."));
     }
 }

@@ -1,6 +1,5 @@
-//! The device list, the device form, enable/disable, delete and "Backup now".
-
-use std::fmt::Write as _;
+//! The device list, the device form, enable/disable, delete, purge and
+//! "Backup now".
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -8,14 +7,17 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use devicevault_db::dashboard::{DeviceQuery, DeviceRow, DeviceSort, LastStatus};
-use devicevault_db::{DbError, Device, DeviceFields, DeviceFilter, Page};
+use devicevault_db::{DbError, Device, DeviceFilter, Listed, Page};
+use devicevault_pipeline::app::inventory::{DeviceInput, FieldErrors, device_name_taken};
+use maud::{Markup, html};
 use serde_json::json;
 
 use super::html::{
-    self, Ctx, Errors, Nav, checkbox, enc, esc, field, heading, link, notice, select, text_input,
+    self, Control, Ctx, Input, Nav, checkbox, crumbs, enc, error_summary, field, heading, link,
+    post_button, sort_th,
 };
 use super::session::{AdminPosted, AdminSession, Form, Posted, Session, check_device, wants_json};
-use super::{WebError, WebResult, html_page, query};
+use super::{WebError, WebResult, form_status, html_page, query};
 use crate::Shared;
 use devicevault_pipeline::roles::dispatcher::DispatchError;
 
@@ -28,7 +30,6 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/devices/{id}/delete", post(delete))
         .route("/devices/{id}/restore", post(restore))
         .route("/devices/{id}/purge", get(purge_form).post(purge))
-        .route("/admin/archived-devices", get(archived))
         .route("/devices/{id}/backup", post(backup_now))
         .route("/jobs/{ti}/state", get(job_state))
 }
@@ -84,61 +85,53 @@ impl ListParams {
         }
     }
 
+    /// The filters and the order, as query parameters (empty: default).
+    fn pairs(&self, sort: DeviceSort, desc: bool) -> Vec<(&'static str, String)> {
+        let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        vec![
+            ("name", self.name.clone()),
+            ("type", id(self.device_type)),
+            ("group", id(self.device_group)),
+            (
+                "status",
+                self.status
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+            ),
+            ("enabled", yes_no(self.enabled).to_owned()),
+            (
+                "sort",
+                if sort == DeviceSort::Name {
+                    ""
+                } else {
+                    sort.as_str()
+                }
+                .to_owned(),
+            ),
+            ("dir", if desc { "desc" } else { "" }.to_owned()),
+        ]
+    }
+
     /// The link to this list with some parameters changed.
     fn href(&self, sort: DeviceSort, desc: bool, page: i64) -> String {
-        link(
-            "/devices",
-            &[
-                ("name", self.name.clone()),
-                (
-                    "type",
-                    self.device_type.map(|v| v.to_string()).unwrap_or_default(),
-                ),
-                (
-                    "group",
-                    self.device_group.map(|v| v.to_string()).unwrap_or_default(),
-                ),
-                (
-                    "status",
-                    self.status
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
-                ),
-                (
-                    "enabled",
-                    match self.enabled {
-                        Some(true) => "yes".into(),
-                        Some(false) => "no".into(),
-                        None => String::new(),
-                    },
-                ),
-                (
-                    "sort",
-                    if sort == DeviceSort::Name {
-                        String::new()
-                    } else {
-                        sort.as_str().into()
-                    },
-                ),
-                ("dir", if desc { "desc".into() } else { String::new() }),
-                (
-                    "size",
-                    if self.size == 50 {
-                        String::new()
-                    } else {
-                        self.size.to_string()
-                    },
-                ),
-                (
-                    "page",
-                    if page == 1 {
-                        String::new()
-                    } else {
-                        page.to_string()
-                    },
-                ),
-            ],
-        )
+        let mut pairs = self.pairs(sort, desc);
+        pairs.push((
+            "size",
+            if self.size == 50 {
+                String::new()
+            } else {
+                self.size.to_string()
+            },
+        ));
+        pairs.push((
+            "page",
+            if page == 1 {
+                String::new()
+            } else {
+                page.to_string()
+            },
+        ));
+        link("/devices", &pairs)
     }
 
     fn filtered(&self) -> bool {
@@ -150,13 +143,12 @@ impl ListParams {
     }
 }
 
-/// `(id, name)` options of the small lookup tables.
-pub(super) struct Choices {
-    pub types: Vec<(String, String)>,
-    pub groups: Vec<(String, String)>,
-    pub credentials: Vec<(String, String)>,
-    pub locations: Vec<(String, String)>,
-    pub collection_groups: Vec<(String, String)>,
+fn yes_no(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "",
+    }
 }
 
 const ALL: Page = Page {
@@ -164,59 +156,16 @@ const ALL: Page = Page {
     offset: 0,
 };
 
-impl Choices {
-    pub async fn load(state: &Shared, full: bool) -> WebResult<Self> {
-        let db = &state.db;
-        let types = db
-            .list_device_types(ALL)
-            .await?
-            .rows
-            .into_iter()
-            .map(|t| (t.id.to_string(), t.name))
-            .collect();
-        let groups = db
-            .list_device_groups(ALL)
-            .await?
-            .rows
-            .into_iter()
-            .map(|g| (g.id.to_string(), g.name))
-            .collect();
-        let (credentials, locations, collection_groups) = if full {
-            (
-                db.list_credentials(ALL)
-                    .await?
-                    .rows
-                    .into_iter()
-                    .map(|c| (c.id.to_string(), format!("{} ({})", c.name, c.username)))
-                    .collect(),
-                db.list_locations(ALL)
-                    .await?
-                    .rows
-                    .into_iter()
-                    .map(|l| {
-                        (
-                            l.id.to_string(),
-                            format!("{} ({})", l.name, l.location_type.as_str()),
-                        )
-                    })
-                    .collect(),
-                db.list_collection_groups()
-                    .await?
-                    .into_iter()
-                    .map(|g| (g.id.to_string(), g.name))
-                    .collect(),
-            )
-        } else {
-            Default::default()
-        };
-        Ok(Self {
-            types,
-            groups,
-            credentials,
-            locations,
-            collection_groups,
+/// `(id, name)` options of a lookup table.
+type Options = Vec<(String, String)>;
+
+fn options<T>(rows: Vec<T>, f: impl Fn(T) -> (i64, String)) -> Options {
+    rows.into_iter()
+        .map(|r| {
+            let (id, name) = f(r);
+            (id.to_string(), name)
         })
-    }
+        .collect()
 }
 
 fn job_url(ti: &str) -> String {
@@ -224,296 +173,220 @@ fn job_url(ti: &str) -> String {
 }
 
 /// The status cell of a device: its last job's state and when.
-pub(super) fn status_cell(row: &DeviceRow) -> String {
-    let s = LastStatus::of(row.last_job.as_ref());
-    match &row.last_job {
-        None => html::status_badge(s),
-        Some(j) => {
-            let state = j.state.as_str();
-            let mut h = format!(
-                r#"<a href="{}" class="status-link" title="{}">{}</a> <span class="muted small">{}</span>"#,
-                esc(&job_url(&j.task_identifier)),
-                esc(j.reason.as_deref().unwrap_or("open the job's log")),
-                html::state_badge(state),
-                esc(&html::ago(&j.updated_at)),
-            );
-            if let Some(r) = &j.reason {
-                let short: String = r.chars().take(90).collect();
-                let _ = write!(h, r#"<div class="reason small">{}</div>"#, esc(&short));
+pub(super) fn status_cell(row: &DeviceRow) -> Markup {
+    html! {
+        @match &row.last_job {
+            None => (html::state_badge(LastStatus::of(None).as_str())),
+            Some(j) => {
+                a href=(job_url(&j.task_identifier)) class="status-link"
+                    title=(j.reason.as_deref().unwrap_or("open the job's log")) {
+                    (html::state_badge(j.state.as_str()))
+                }
+                " " span class="muted small" { (html::ago(&j.updated_at)) }
+                @if let Some(r) = &j.reason {
+                    div class="reason small" { (r.chars().take(90).collect::<String>()) }
+                }
             }
-            h
         }
     }
 }
 
 /// The "Backup now" button; the script shows the job's progress in
 /// `#status-<id>`, and without the script the form leads to the job page.
-pub(super) fn backup_button(ctx: &Ctx, device: &Device) -> String {
-    if !device.fields.enabled {
-        return r#"<button type="button" class="small" disabled title="Enable the device to back it up">Backup now</button>"#.into();
+pub(super) fn backup_button(ctx: &Ctx, device: &Device) -> Markup {
+    html! {
+        @if device.fields.enabled {
+            form method="post" action={ "/devices/" (device.id) "/backup" } class="inline js-backup"
+                data-status={ "status-" (device.id) } {
+                (ctx.csrf_field())
+                button type="submit" class="small primary" { "Backup now" }
+            }
+        } @else {
+            button type="button" class="small" disabled title="Enable the device to back it up" { "Backup now" }
+        }
     }
-    format!(
-        r#"<form method="post" action="/devices/{id}/backup" class="inline js-backup" data-status="status-{id}">{}<button type="submit" class="small primary">Backup now</button></form>"#,
-        ctx.csrf_field(),
-        id = device.id
-    )
+}
+
+// ---- the list ----------------------------------------------------------------------------
+
+/// What the device list shows.
+struct ListView {
+    params: ListParams,
+    listed: Listed<DeviceRow>,
+    types: Options,
+    groups: Options,
+    flash: Option<&'static str>,
+    /// Where enable/disable lead back to.
+    back: String,
 }
 
 async fn list(Session(ctx): Session, State(state): State<Shared>, uri: Uri) -> WebResult<Response> {
     let q = query(&uri);
-    let p = ListParams::parse(&q);
-    let listed = state
-        .db
-        .device_rows(
-            &p.query(),
-            &ctx.scope,
-            Page {
-                limit: p.size,
-                offset: (p.page - 1).saturating_mul(p.size),
-            },
-        )
-        .await?;
-    let choices = Choices::load(&state, false).await?;
-    let mut b = String::new();
-    let actions = if ctx.user.is_admin {
-        r#"<a class="button primary" href="/devices/new">Add device</a>"#
-    } else {
-        ""
+    let params = ListParams::parse(&q);
+    let page = Page {
+        limit: params.size,
+        offset: (params.page - 1).saturating_mul(params.size),
     };
-    b.push_str(&heading("Devices", actions));
-    if let Some(msg) = flash(q.get("flash")) {
-        b.push_str(&notice("ok", msg));
-    }
-
-    // Filters: a GET form, so every filtered view is a link.
-    let status_opts: Vec<(String, String)> = LastStatus::ALL
-        .iter()
-        .map(|s| {
-            (
-                s.as_str().to_owned(),
-                match s {
-                    LastStatus::Never => "Never backed up",
-                    LastStatus::Running => "In progress",
-                    LastStatus::Stored => "Stored",
-                    LastStatus::Failed => "Failed",
-                }
-                .to_owned(),
-            )
-        })
-        .collect();
-    let enabled_opts = vec![
-        ("yes".to_owned(), "Enabled".to_owned()),
-        ("no".to_owned(), "Disabled".to_owned()),
-    ];
-    let none = Errors::default();
-    let opt_id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let _ = write!(
-        b,
-        r#"<form method="get" action="/devices" class="filters" role="search" aria-label="Filter devices">{}{}{}{}{}"#,
-        field(
-            "name",
-            "Name contains",
-            "",
-            &text_input(&p.name, r#"type="search" placeholder="e.g. core""#),
-            &none
-        )
-        .replace(r#"type="text" "#, ""),
-        field(
-            "type",
-            "Type",
-            "",
-            &select(&choices.types, &opt_id(p.device_type), Some("Any type")),
-            &none
-        ),
-        field(
-            "group",
-            "Group",
-            "",
-            &select(&choices.groups, &opt_id(p.device_group), Some("Any group")),
-            &none
-        ),
-        field(
-            "status",
-            "Last status",
-            "",
-            &select(
-                &status_opts,
-                p.status.map(|s| s.as_str()).unwrap_or(""),
-                Some("Any status")
-            ),
-            &none
-        ),
-        field(
-            "enabled",
-            "Enabled",
-            "",
-            &select(
-                &enabled_opts,
-                match p.enabled {
-                    Some(true) => "yes",
-                    Some(false) => "no",
-                    None => "",
-                },
-                Some("All")
-            ),
-            &none
-        ),
-    );
-    if p.sort != DeviceSort::Name {
-        let _ = write!(
-            b,
-            r#"<input type="hidden" name="sort" value="{}">"#,
-            p.sort.as_str()
-        );
-    }
-    if p.desc {
-        b.push_str(r#"<input type="hidden" name="dir" value="desc">"#);
-    }
-    if p.size != 50 {
-        let _ = write!(b, r#"<input type="hidden" name="size" value="{}">"#, p.size);
-    }
-    b.push_str(r#"<div class="filter-buttons"><button type="submit">Filter</button>"#);
-    if p.filtered() {
-        b.push_str(r#" <a href="/devices" class="button subtle">Clear</a>"#);
-    }
-    b.push_str("</div></form>");
-
-    if listed.total == 0 {
-        if p.filtered() {
-            b.push_str(&html::empty(
-                "No device matches these filters.",
-                r#"<a href="/devices">Clear the filters</a> to see every device."#,
-            ));
-        } else if ctx.user.is_admin {
-            b.push_str(&html::empty(
-                "No devices yet.",
-                r#"<a href="/devices/new">Add the first device</a>. It needs a <a href="/admin/locations">backup location</a> and a <a href="/admin/credentials">credential</a> to be backed up."#,
-            ));
-        } else {
-            b.push_str(&html::empty(
-                "No devices yet.",
-                "An administrator adds devices; they will appear here.",
-            ));
-        }
-        return Ok(html_page(&ctx, "Devices", Nav::Devices, &b));
-    }
-
-    let sort_key = p.sort.as_str();
-    let th = |label: &str, key: DeviceSort| {
-        html::sort_th(label, key.as_str(), sort_key, p.desc, |_, desc| {
-            p.href(key, desc, 1)
-        })
+    let device_query = params.query();
+    let (listed, types, groups) = tokio::try_join!(
+        state.db.device_rows(&device_query, &ctx.scope, page),
+        state.db.list_device_types(ALL),
+        state.db.list_device_groups(ALL),
+    )?;
+    let view = ListView {
+        params,
+        listed,
+        types: options(types.rows, |t| (t.id, t.name)),
+        groups: options(groups.rows, |g| (g.id, g.name)),
+        flash: flash(q.get("flash")),
+        back: uri.to_string(),
     };
-    let _ = write!(
-        b,
-        r#"<div class="table-wrap"><table class="list devices"><caption class="sr-only">Devices, sorted by {sort_key}{}</caption><thead><tr>{}{}{}{}{}{}{}<th scope="col">Actions</th></tr></thead><tbody>"#,
-        if p.desc { ", descending" } else { "" },
-        th("Name", DeviceSort::Name),
-        th("Address", DeviceSort::Address),
-        th("Driver", DeviceSort::Driver),
-        th("Type", DeviceSort::DeviceType),
-        th("Group", DeviceSort::DeviceGroup),
-        th("Enabled", DeviceSort::Enabled),
-        th("Last backup", DeviceSort::LastStatus),
-    );
-    for row in &listed.rows {
-        let d = &row.device;
-        let f = &d.fields;
-        let _ = write!(
-            b,
-            r#"<tr data-device="{id}"><td class="c-name"><a href="/devices/{id}" class="strong">{name}</a></td><td class="c-meta mono">{addr}:{port}</td><td class="c-meta">{driver}</td>{ty}{group}{enabled}<td class="status" id="status-{id}" aria-live="polite">{status}</td><td class="row-actions">{backup}"#,
-            id = d.id,
-            name = esc(&f.name),
-            addr = esc(&f.address),
-            port = f.port,
-            driver = esc(&f.driver),
-            ty = optional_cell(row.device_type.as_deref()),
-            group = optional_cell(row.device_group.as_deref()),
-            enabled = if f.enabled {
-                r#"<td class="c-meta c-yes">Yes</td>"#
-            } else {
-                r#"<td class="c-meta"><span class="badge none">disabled</span></td>"#
-            },
-            status = status_cell(row),
-            backup = backup_button(&ctx, d),
-        );
-        if ctx.user.is_admin {
-            let _ = write!(
-                b,
-                r#" <a href="/devices/{}/edit" class="button small subtle">Edit</a> "#,
-                d.id
-            );
-            b.push_str(&html::post_button(
-                &ctx,
-                &format!("/devices/{}/enabled", d.id),
-                if f.enabled { "Disable" } else { "Enable" },
-                "small subtle",
-                None,
-                &[
-                    ("enabled", if f.enabled { "no" } else { "yes" }),
-                    ("back", &uri.to_string()),
-                ],
-            ));
-        }
-        b.push_str("</td></tr>\n");
-    }
-    b.push_str("</tbody></table></div>");
-    b.push_str(r#"<div class="list-foot">"#);
-    b.push_str(&html::pagination(p.page, p.size, listed.total, |page| {
-        p.href(p.sort, p.desc, page)
-    }));
-    let _ = write!(
-        b,
-        r#"<form method="get" action="/devices" class="page-size"><label for="page-size">Per page</label> <select id="page-size" name="size" class="js-autosubmit">{}</select>"#,
-        PAGE_SIZES
-            .iter()
-            .map(|s| format!(
-                r#"<option value="{s}"{}>{s}</option>"#,
-                if *s == p.size { " selected" } else { "" }
-            ))
-            .collect::<String>()
-    );
-    for (k, v) in [
-        ("name", p.name.clone()),
-        ("type", opt_id(p.device_type)),
-        ("group", opt_id(p.device_group)),
-        (
-            "status",
-            p.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        ),
-        (
-            "enabled",
-            match p.enabled {
-                Some(true) => "yes".into(),
-                Some(false) => "no".into(),
-                None => String::new(),
-            },
-        ),
-        (
-            "sort",
-            if p.sort == DeviceSort::Name {
-                String::new()
-            } else {
-                p.sort.as_str().into()
-            },
-        ),
-        ("dir", if p.desc { "desc".into() } else { String::new() }),
-    ] {
-        if !v.is_empty() {
-            let _ = write!(b, r#"<input type="hidden" name="{k}" value="{}">"#, esc(&v));
-        }
-    }
-    b.push_str(
-        r#" <button type="submit" class="small subtle js-hide">Apply</button></form></div>"#,
-    );
-    Ok(html_page(&ctx, "Devices", Nav::Devices, &b))
+    Ok(html_page(
+        &ctx,
+        StatusCode::OK,
+        "Devices",
+        Nav::Devices,
+        render_list(&ctx, &view),
+    ))
 }
 
-/// A type or group cell; empty ones are dropped from the narrow layout.
-fn optional_cell(v: Option<&str>) -> String {
-    match v {
-        Some(v) => format!(r#"<td class="c-meta nowrap">{}</td>"#, esc(v)),
-        None => r#"<td class="c-meta c-none"><span class="muted">—</span></td>"#.into(),
+fn render_list(ctx: &Ctx, v: &ListView) -> Markup {
+    let p = &v.params;
+    let none = FieldErrors::default();
+    let status_opts: Options = LastStatus::ALL
+        .iter()
+        .map(|s| {
+            let label = match s {
+                LastStatus::Never => "Never backed up",
+                LastStatus::Running => "In progress",
+                LastStatus::Stored => "Stored",
+                LastStatus::Failed => "Failed",
+            };
+            (s.as_str().to_owned(), label.to_owned())
+        })
+        .collect();
+    let enabled_opts: Options = vec![
+        ("yes".into(), "Enabled".into()),
+        ("no".into(), "Disabled".into()),
+    ];
+    let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let (type_id, group_id) = (id(p.device_type), id(p.device_group));
+    let select = |name, label, options, selected, any| {
+        field(
+            name,
+            label,
+            html! {},
+            Control::Select {
+                options,
+                selected,
+                none: Some(any),
+                class: None,
+            },
+            &none,
+        )
+    };
+    let th = |label: &str, key: DeviceSort| {
+        sort_th(label, key == p.sort, p.desc, |desc| p.href(key, desc, 1))
+    };
+    html! {
+        (heading("Devices", html! {
+            @if ctx.user.is_admin { a class="button primary" href="/devices/new" { "Add device" } }
+        }))
+        (html::flash(v.flash))
+        // Filters: a GET form, so every filtered view is a link.
+        form method="get" action="/devices" class="filters" role="search" aria-label="Filter devices" {
+            (field("name", "Name contains", html! {}, Control::Input(Input {
+                kind: "search", placeholder: Some("e.g. core"), ..Input::TEXT
+            }, &p.name), &none))
+            (select("type", "Type", &v.types, &type_id, "Any type"))
+            (select("group", "Group", &v.groups, &group_id, "Any group"))
+            (select("status", "Last status", &status_opts, p.status.map(|s| s.as_str()).unwrap_or(""), "Any status"))
+            (select("enabled", "Enabled", &enabled_opts, yes_no(p.enabled), "All"))
+            @if p.sort != DeviceSort::Name { input type="hidden" name="sort" value=(p.sort.as_str()); }
+            @if p.desc { input type="hidden" name="dir" value="desc"; }
+            @if p.size != 50 { input type="hidden" name="size" value=(p.size); }
+            div class="filter-buttons" {
+                button type="submit" { "Filter" }
+                @if p.filtered() { " " a href="/devices" class="button subtle" { "Clear" } }
+            }
+        }
+        @if v.listed.total == 0 {
+            @if p.filtered() {
+                (html::empty("No device matches these filters.", html! {
+                    a href="/devices" { "Clear the filters" } " to see every device."
+                }))
+            } @else if ctx.user.is_admin {
+                (html::empty("No devices yet.", html! {
+                    a href="/devices/new" { "Add the first device" } ". It needs a "
+                    a href="/admin/locations" { "backup location" } " and a "
+                    a href="/admin/credentials" { "credential" } " to be backed up."
+                }))
+            } @else {
+                (html::empty("No devices yet.", html! { "An administrator adds devices; they will appear here." }))
+            }
+        } @else {
+            div class="table-wrap" {
+                table class="list devices" {
+                    caption class="sr-only" { "Devices, sorted by " (p.sort.as_str()) @if p.desc { ", descending" } }
+                    thead { tr {
+                        (th("Name", DeviceSort::Name)) (th("Address", DeviceSort::Address))
+                        (th("Driver", DeviceSort::Driver)) (th("Type", DeviceSort::DeviceType))
+                        (th("Group", DeviceSort::DeviceGroup)) (th("Enabled", DeviceSort::Enabled))
+                        (th("Last backup", DeviceSort::LastStatus))
+                        th scope="col" { "Actions" }
+                    } }
+                    tbody { @for row in &v.listed.rows { (device_row(ctx, row, &v.back)) } }
+                }
+            }
+            div class="list-foot" {
+                (html::pagination(p.page, p.size, v.listed.total, |page| p.href(p.sort, p.desc, page)))
+                form method="get" action="/devices" class="page-size" {
+                    label for="page-size" { "Per page" } " "
+                    select id="page-size" name="size" class="js-autosubmit" {
+                        @for s in PAGE_SIZES { option value=(s) selected[s == p.size] { (s) } }
+                    }
+                    @for (k, val) in p.pairs(p.sort, p.desc) {
+                        @if !val.is_empty() { input type="hidden" name=(k) value=(val); }
+                    }
+                    " " button type="submit" class="small subtle js-hide" { "Apply" }
+                }
+            }
+        }
+    }
+}
+
+/// One row of the list. Rendered for up to 200 devices a page: plain
+/// maud, measured by `devicevault bench web`.
+fn device_row(ctx: &Ctx, row: &DeviceRow, back: &str) -> Markup {
+    let d = &row.device;
+    let f = &d.fields;
+    // A type or group; empty ones are dropped from the narrow layout.
+    let optional = |v: Option<&str>| {
+        html! {
+            @if let Some(v) = v { td class="c-meta nowrap" { (v) } }
+            @else { td class="c-meta c-none" { span class="muted" { "—" } } }
+        }
+    };
+    html! {
+        tr data-device=(d.id) {
+            td class="c-name" { a href={ "/devices/" (d.id) } class="strong" { (f.name) } }
+            td class="c-meta mono" { (f.address) ":" (f.port) }
+            td class="c-meta" { (f.driver) }
+            (optional(row.device_type.as_deref()))
+            (optional(row.device_group.as_deref()))
+            @if f.enabled { td class="c-meta c-yes" { "Yes" } }
+            @else { td class="c-meta" { span class="badge none" { "disabled" } } }
+            td class="status" id={ "status-" (d.id) } aria-live="polite" { (status_cell(row)) }
+            td class="row-actions" {
+                (backup_button(ctx, d))
+                @if ctx.user.is_admin {
+                    " " a href={ "/devices/" (d.id) "/edit" } class="button small subtle" { "Edit" } " "
+                    (post_button(ctx, &format!("/devices/{}/enabled", d.id),
+                        if f.enabled { "Disable" } else { "Enable" }, "small subtle", None,
+                        &[("enabled", if f.enabled { "no" } else { "yes" }), ("back", back)]))
+                }
+            }
+        }
     }
 }
 
@@ -533,327 +406,247 @@ pub(super) fn flash(code: &str) -> Option<&'static str> {
     })
 }
 
-// ---- the device form ---------------------------------------------------------------
+// ---- the device form ---------------------------------------------------------------------
 
-/// What the form shows: the submitted or stored values.
-#[derive(Debug, Clone, Default)]
-struct DeviceForm {
-    name: String,
-    address: String,
-    port: String,
-    driver: String,
-    credential: String,
-    backup_location: String,
-    collection_group: String,
-    device_group: String,
-    device_type: String,
-    enabled: bool,
+/// A submitted device form as the application's input: an unparsable
+/// port becomes 0 and an unparsable reference a nonexistent id, so the
+/// one validator reports them.
+fn device_input(f: &Form) -> DeviceInput {
+    let id = |k: &str| match f.get(k).trim() {
+        "" => None,
+        v => Some(v.parse().unwrap_or(-1)),
+    };
+    DeviceInput {
+        name: f.get("name").into(),
+        address: f.get("address").into(),
+        port: f.get("port").trim().parse().unwrap_or(0),
+        driver: f.get("driver").into(),
+        credential: id("credential"),
+        backup_location: id("backup_location"),
+        collection_group: id("collection_group"),
+        device_group: id("device_group"),
+        device_type: id("device_type"),
+        enabled: f.checked("enabled"),
+    }
 }
 
-impl DeviceForm {
-    fn of(d: &Device) -> Self {
-        let f = &d.fields;
-        let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-        Self {
-            name: f.name.clone(),
-            address: f.address.clone(),
-            port: f.port.to_string(),
-            driver: f.driver.clone(),
-            credential: id(f.credential),
-            backup_location: id(f.backup_location),
-            collection_group: id(f.collection_group),
-            device_group: id(f.device_group),
-            device_type: id(f.device_type),
-            enabled: f.enabled,
-        }
-    }
+/// What the device form shows: the device (when editing), the values, the
+/// choices and the errors.
+struct FormView {
+    device: Option<Device>,
+    values: Form,
+    errors: FieldErrors,
+    drivers: Options,
+    credentials: Options,
+    locations: Options,
+    collection_groups: Options,
+    groups: Options,
+    types: Options,
+}
 
-    fn from_form(f: &Form) -> Self {
-        Self {
-            name: f.get("name").trim().to_owned(),
-            address: f.get("address").trim().to_owned(),
-            port: f.get("port").trim().to_owned(),
-            driver: f.get("driver").to_owned(),
-            credential: f.get("credential").to_owned(),
-            backup_location: f.get("backup_location").to_owned(),
-            collection_group: f.get("collection_group").to_owned(),
-            device_group: f.get("device_group").to_owned(),
-            device_type: f.get("device_type").to_owned(),
-            enabled: f.checked("enabled"),
-        }
-    }
-
-    /// Checks every field, as the API does, and names each problem.
-    async fn validate(&self, state: &Shared) -> WebResult<Result<DeviceFields, Errors>> {
-        let mut e = Errors::default();
-        if self.name.is_empty() {
-            e.add("name", "A name is required.");
-        } else if self.name.len() > 200 {
-            e.add("name", "At most 200 characters.");
-        } else if self.name.chars().any(char::is_control) {
-            e.add("name", "No control characters.");
-        }
-        if self.address.is_empty() {
-            e.add("address", "A host name or IP address is required.");
-        } else if self
-            .address
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-        {
-            e.add("address", "A host name or IP address, without spaces.");
-        }
-        let port = match self.port.parse::<u16>() {
-            Ok(p) if p > 0 => p,
-            _ => {
-                e.add("port", "A port number between 1 and 65535.");
-                0
-            }
-        };
-        if state.drivers.get(&self.driver).is_err() {
-            e.add("driver", "Choose a driver from the list.");
-        }
+impl FormView {
+    async fn load(
+        state: &Shared,
+        device: Option<Device>,
+        values: Form,
+        errors: FieldErrors,
+    ) -> WebResult<Self> {
         let db = &state.db;
-        let mut id = |field: &str, v: &str| -> Option<i64> {
-            if v.is_empty() {
-                return None;
-            }
-            match v.parse::<i64>() {
-                Ok(id) => Some(id),
-                Err(_) => {
-                    e.add(field, "Choose an entry from the list.");
-                    None
-                }
-            }
+        let (credentials, locations, collection_groups, groups, types) = tokio::try_join!(
+            db.list_credentials(ALL),
+            db.list_locations(ALL),
+            db.list_collection_groups(),
+            db.list_device_groups(ALL),
+            db.list_device_types(ALL),
+        )?;
+        let mut drivers: Options = state
+            .drivers
+            .iter()
+            .map(|d| (d.name.clone(), format!("{} — {}", d.name, d.description)))
+            .collect();
+        drivers.sort();
+        Ok(Self {
+            device,
+            values,
+            errors,
+            drivers,
+            credentials: options(credentials.rows, |c| {
+                (c.id, format!("{} ({})", c.name, c.username))
+            }),
+            locations: options(locations.rows, |l| {
+                (l.id, format!("{} ({})", l.name, l.location_type.as_str()))
+            }),
+            collection_groups: options(collection_groups, |g| (g.id, g.name)),
+            groups: options(groups.rows, |g| (g.id, g.name)),
+            types: options(types.rows, |t| (t.id, t.name)),
+        })
+    }
+
+    fn into_response(self, ctx: &Ctx) -> Response {
+        let title = match &self.device {
+            Some(d) => format!("Edit {}", d.fields.name),
+            None => "Add a device".to_owned(),
         };
-        let credential = id("credential", &self.credential);
-        let backup_location = id("backup_location", &self.backup_location);
-        let collection_group = id("collection_group", &self.collection_group);
-        let device_group = id("device_group", &self.device_group);
-        let device_type = id("device_type", &self.device_type);
-        fn gone<T>(r: Result<T, DbError>, e: &mut Errors, field: &str) -> WebResult<()> {
-            match r {
-                Ok(_) => Ok(()),
-                Err(DbError::NotFound { .. }) => {
-                    e.add(field, "This entry no longer exists; choose another.");
-                    Ok(())
-                }
-                Err(other) => Err(other.into()),
-            }
-        }
-        if let Some(i) = credential {
-            gone(db.credential(i).await, &mut e, "credential")?;
-        }
-        if let Some(i) = backup_location {
-            gone(db.location(i).await, &mut e, "backup_location")?;
-        }
-        if let Some(i) = collection_group {
-            gone(db.collection_group(i).await, &mut e, "collection_group")?;
-        }
-        if let Some(i) = device_group {
-            gone(db.device_group(i).await, &mut e, "device_group")?;
-        }
-        if let Some(i) = device_type {
-            gone(db.device_type(i).await, &mut e, "device_type")?;
-        }
-        if !e.is_empty() {
-            return Ok(Err(e));
-        }
-        Ok(Ok(DeviceFields {
-            name: self.name.clone(),
-            address: self.address.clone(),
-            port,
-            driver: self.driver.clone(),
-            credential,
-            backup_location,
-            collection_group,
-            device_group,
-            device_type,
-            enabled: self.enabled,
-        }))
+        let status = form_status(&self.errors);
+        html_page(
+            ctx,
+            status,
+            &title,
+            Nav::Devices,
+            render_form(ctx, &title, &self),
+        )
     }
 }
 
-async fn form_page(
-    state: &Shared,
-    ctx: &Ctx,
-    device: Option<&Device>,
-    v: &DeviceForm,
-    errors: &Errors,
-) -> WebResult<Response> {
-    let c = Choices::load(state, true).await?;
-    let mut drivers: Vec<(String, String)> = state
-        .drivers
-        .iter()
-        .map(|d| (d.name.clone(), format!("{} — {}", d.name, d.description)))
-        .collect();
-    drivers.sort();
-    let (title, action) = match device {
+/// The values of a stored device's form.
+fn values_of(d: &DeviceInput) -> Form {
+    let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    Form(
+        [
+            ("name", d.name.clone()),
+            ("address", d.address.clone()),
+            ("port", d.port.to_string()),
+            ("driver", d.driver.clone()),
+            ("credential", id(d.credential)),
+            ("backup_location", id(d.backup_location)),
+            ("collection_group", id(d.collection_group)),
+            ("device_group", id(d.device_group)),
+            ("device_type", id(d.device_type)),
+            ("enabled", if d.enabled { "on" } else { "" }.into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect(),
+    )
+}
+
+fn render_form(ctx: &Ctx, title: &str, v: &FormView) -> Markup {
+    let e = &v.errors;
+    let val = |k| v.values.get(k);
+    let select = |name, label, hint: Markup, options, none| {
+        field(
+            name,
+            label,
+            hint,
+            Control::Select {
+                options,
+                selected: val(name),
+                none: Some(none),
+                class: None,
+            },
+            e,
+        )
+    };
+    let none_yet =
+        |what: &str, href: &str| html! { "None yet: " a href=(href) { "add a " (what) } " first." };
+    let (action, cancel) = match &v.device {
         Some(d) => (
-            format!("Edit {}", d.fields.name),
             format!("/devices/{}/edit", d.id),
+            format!("/devices/{}", d.id),
         ),
-        None => ("Add a device".to_owned(), "/devices/new".to_owned()),
+        None => ("/devices/new".to_owned(), "/devices".to_owned()),
     };
-    let mut b = heading(&title, "");
-    b.push_str(&errors.summary());
-    let _ = write!(
-        b,
-        r#"<form method="post" action="{}" class="form" novalidate>{}"#,
-        esc(&action),
-        ctx.csrf_field()
-    );
-    b.push_str(r#"<fieldset><legend>Device</legend><div class="grid">"#);
-    b.push_str(&field(
-        "name",
-        "Name",
-        "Unique; used in file names in the repository.",
-        &text_input(&v.name, r#"required maxlength="200" autocomplete="off""#),
-        errors,
-    ));
-    b.push_str(&field(
-        "address",
-        "Address",
-        "Host name or IP address.",
-        &text_input(&v.address, "required"),
-        errors,
-    ));
-    b.push_str(&field(
-        "port",
-        "SSH port",
-        "",
-        &text_input(
-            if v.port.is_empty() { "22" } else { &v.port },
-            r#"inputmode="numeric" required"#,
-        ),
-        errors,
-    ));
-    b.push_str(&field(
-        "driver",
-        "Driver",
-        "The device's platform.",
-        &select(&drivers, &v.driver, Some("Choose…")),
-        errors,
-    ));
-    b.push_str("</div></fieldset>");
-    b.push_str(r#"<fieldset><legend>Backup</legend><div class="grid">"#);
-    let none_hint =
-        |what: &str, href: &str| format!(r#"None yet: <a href="{href}">add a {what}</a> first."#);
-    b.push_str(&field(
-        "credential",
-        "Credential",
-        &if c.credentials.is_empty() {
-            none_hint("credential", "/admin/credentials")
-        } else {
-            "Login used to collect the configuration.".into()
-        },
-        &select(&c.credentials, &v.credential, Some("None")),
-        errors,
-    ));
-    b.push_str(&field(
-        "backup_location",
-        "Backup location",
-        &if c.locations.is_empty() {
-            none_hint("backup location", "/admin/locations")
-        } else {
-            "Where versions are stored.".into()
-        },
-        &select(&c.locations, &v.backup_location, Some("None")),
-        errors,
-    ));
-    b.push_str(&field(
-        "collection_group",
-        "Collection group",
-        "Which collectors reach it (none: the default group).",
-        &select(&c.collection_groups, &v.collection_group, Some("Default")),
-        errors,
-    ));
-    b.push_str("</div></fieldset>");
-    b.push_str(r#"<fieldset><legend>Organisation</legend><div class="grid">"#);
-    b.push_str(&field(
-        "device_group",
-        "Device group",
-        "",
-        &select(&c.groups, &v.device_group, Some("None")),
-        errors,
-    ));
-    b.push_str(&field(
-        "device_type",
-        "Device type",
-        "",
-        &select(&c.types, &v.device_type, Some("None")),
-        errors,
-    ));
-    b.push_str("</div>");
-    b.push_str(&checkbox(
-        "enabled",
-        "Enabled (backed up by schedules and “Backup now”)",
-        v.enabled,
-    ));
-    b.push_str("</fieldset>");
-    let cancel = match device {
-        Some(d) => format!("/devices/{}", d.id),
-        None => "/devices".into(),
-    };
-    let _ = write!(
-        b,
-        r#"<div class="buttons"><button type="submit" class="primary">{}</button> <a href="{}" class="button subtle">Cancel</a></div></form>"#,
-        if device.is_some() {
-            "Save"
-        } else {
-            "Add device"
-        },
-        esc(&cancel)
-    );
-    if let Some(d) = device {
-        b.push_str(r#"<section class="danger-zone"><h2>Delete</h2><p>Deleting a device archives it: it leaves the lists and schedules and is no longer backed up; its whole history stays readable by administrators, and it can be restored.</p>"#);
-        b.push_str(&html::post_button(
-            ctx,
-            &format!("/devices/{}/delete", d.id),
-            "Delete (archive) device",
-            "danger",
-            Some(&format!(
-                "Archive {}? It will no longer be backed up; its history stays.",
-                d.fields.name
-            )),
-            &[],
-        ));
-        b.push_str("</section>");
+    html! {
+        (heading(title, html! {}))
+        (error_summary(e))
+        form method="post" action=(action) class="form" novalidate {
+            (ctx.csrf_field())
+            fieldset {
+                legend { "Device" }
+                div class="grid" {
+                    (field("name", "Name", html! { "Unique; used in file names in the repository." },
+                        Control::Input(Input { maxlength: Some(200), autocomplete: Some("off"), ..Input::REQUIRED }, val("name")), e))
+                    (field("address", "Address", html! { "Host name or IP address." },
+                        Control::Input(Input::REQUIRED, val("address")), e))
+                    (field("port", "SSH port", html! {},
+                        Control::Input(Input { inputmode: Some("numeric"), ..Input::REQUIRED }, val("port")), e))
+                    (select("driver", "Driver", html! { "The device's platform." }, &v.drivers, "Choose…"))
+                }
+            }
+            fieldset {
+                legend { "Backup" }
+                div class="grid" {
+                    (select("credential", "Credential", if v.credentials.is_empty() {
+                        none_yet("credential", "/admin/credentials")
+                    } else { html! { "Login used to collect the configuration." } }, &v.credentials, "None"))
+                    (select("backup_location", "Backup location", if v.locations.is_empty() {
+                        none_yet("backup location", "/admin/locations")
+                    } else { html! { "Where versions are stored." } }, &v.locations, "None"))
+                    (select("collection_group", "Collection group",
+                        html! { "Which collectors reach it (none: the default group)." }, &v.collection_groups, "Default"))
+                }
+            }
+            fieldset {
+                legend { "Organisation" }
+                div class="grid" {
+                    (select("device_group", "Device group", html! {}, &v.groups, "None"))
+                    (select("device_type", "Device type", html! {}, &v.types, "None"))
+                }
+                (checkbox("enabled", "Enabled (backed up by schedules and “Backup now”)", v.values.checked("enabled")))
+            }
+            div class="buttons" {
+                button type="submit" class="primary" { (if v.device.is_some() { "Save" } else { "Add device" }) }
+                " " a href=(cancel) class="button subtle" { "Cancel" }
+            }
+        }
+        @if let Some(d) = &v.device {
+            section class="danger-zone" {
+                h2 { "Delete" }
+                p { "Deleting a device archives it: it leaves the lists and schedules and is no longer backed up; its whole history stays readable by administrators, and it can be restored." }
+                (post_button(ctx, &format!("/devices/{}/delete", d.id), "Delete (archive) device", "danger",
+                    Some(&format!("Archive {}? It will no longer be backed up; its history stays.", d.fields.name)), &[]))
+            }
+        }
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, html_page(ctx, &title, Nav::Devices, &b)).into_response())
 }
 
 async fn new_form(
     AdminSession(ctx): AdminSession,
     State(state): State<Shared>,
 ) -> WebResult<Response> {
-    let v = DeviceForm {
-        port: "22".into(),
-        enabled: true,
-        ..Default::default()
+    let values = Form(vec![
+        ("port".into(), "22".into()),
+        ("enabled".into(), "on".into()),
+    ]);
+    let view = FormView::load(&state, None, values, FieldErrors::default()).await?;
+    Ok(view.into_response(&ctx))
+}
+
+/// Validates and saves a submitted form (a new device when `device` is
+/// `None`); the form again with its errors otherwise.
+async fn save(
+    state: &Shared,
+    ctx: &Ctx,
+    device: Option<Device>,
+    form: Form,
+) -> WebResult<Response> {
+    let input = device_input(&form);
+    let errors = match input.validate(state).await? {
+        Ok(fields) => {
+            let saved = match &device {
+                None => state.db.create_device(&fields).await,
+                Some(d) => state.db.update_device(d.id, &fields).await,
+            };
+            match saved {
+                Ok(d) => {
+                    let code = if device.is_some() { "saved" } else { "created" };
+                    return Ok(
+                        Redirect::to(&format!("/devices/{}?flash={code}", d.id)).into_response()
+                    );
+                }
+                Err(DbError::Conflict(_)) => device_name_taken(&fields.name),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(e) => e,
     };
-    form_page(&state, &ctx, None, &v, &Errors::default()).await
+    Ok(FormView::load(state, device, form, errors)
+        .await?
+        .into_response(ctx))
 }
 
 async fn create(State(state): State<Shared>, p: AdminPosted) -> WebResult<Response> {
-    let v = DeviceForm::from_form(&p.form);
-    let fields = match v.validate(&state).await? {
-        Ok(f) => f,
-        Err(e) => return form_page(&state, &p.ctx, None, &v, &e).await,
-    };
-    match state.db.create_device(&fields).await {
-        Ok(d) => Ok(Redirect::to(&format!("/devices/{}?flash=created", d.id)).into_response()),
-        Err(DbError::Conflict(_)) => {
-            let mut e = Errors::default();
-            e.add("name", "A device with this name exists already.");
-            form_page(&state, &p.ctx, None, &v, &e).await
-        }
-        Err(other) => Err(other.into()),
-    }
+    save(&state, &p.ctx, None, p.form).await
 }
 
 async fn edit_form(
@@ -862,14 +655,9 @@ async fn edit_form(
     Path(id): Path<i64>,
 ) -> WebResult<Response> {
     let d = state.db.device(id).await?;
-    form_page(
-        &state,
-        &ctx,
-        Some(&d),
-        &DeviceForm::of(&d),
-        &Errors::default(),
-    )
-    .await
+    let values = values_of(&DeviceInput::of(&d.fields));
+    let view = FormView::load(&state, Some(d), values, FieldErrors::default()).await?;
+    Ok(view.into_response(&ctx))
 }
 
 async fn update(
@@ -878,20 +666,7 @@ async fn update(
     p: AdminPosted,
 ) -> WebResult<Response> {
     let d = state.db.device(id).await?;
-    let v = DeviceForm::from_form(&p.form);
-    let fields = match v.validate(&state).await? {
-        Ok(f) => f,
-        Err(e) => return form_page(&state, &p.ctx, Some(&d), &v, &e).await,
-    };
-    match state.db.update_device(id, &fields).await {
-        Ok(_) => Ok(Redirect::to(&format!("/devices/{id}?flash=saved")).into_response()),
-        Err(DbError::Conflict(_)) => {
-            let mut e = Errors::default();
-            e.add("name", "A device with this name exists already.");
-            form_page(&state, &p.ctx, Some(&d), &v, &e).await
-        }
-        Err(other) => Err(other.into()),
-    }
+    save(&state, &p.ctx, Some(d), p.form).await
 }
 
 /// Only a path of this site may be returned to.
@@ -969,27 +744,33 @@ async fn purge_form(
         .await
         .map_err(|e| WebError::from(e).with_ctx(ctx.clone()))?;
     let n = state.db.device_history_counts(id).await?;
-    let mut b = format!(
-        r#"<p class="crumbs"><a href="/admin/archived-devices">Archived devices</a> ›</p>{}"#,
-        heading(&format!("Purge {}", d.fields.name), "")
-    );
-    let _ = write!(
-        b,
-        r#"<section class="danger-zone"><p>Purging destroys the device and its whole history in the index: <strong>{} stored versions</strong>, {} collection results and {} jobs. The files already written to the backup location stay there, but DeviceVault will no longer list, show or download them. This cannot be undone.</p>"#,
-        html::count(n.stored_backups),
-        html::count(n.results),
-        html::count(n.jobs)
-    );
-    b.push_str(&html::post_button(
+    let body = render_purge(&ctx, &d, [n.stored_backups, n.results, n.jobs]);
+    Ok(html_page(
         &ctx,
-        &format!("/devices/{id}/purge"),
-        &format!("Purge {} and {} versions", d.fields.name, n.stored_backups),
-        "danger",
-        None,
-        &[("confirm", "yes")],
-    ));
-    b.push_str("</section>");
-    Ok(html_page(&ctx, "Purge a device", Nav::Admin, &b))
+        StatusCode::OK,
+        "Purge a device",
+        Nav::Admin,
+        body,
+    ))
+}
+
+/// `[stored versions, collection results, jobs]` of the device.
+fn render_purge(ctx: &Ctx, d: &Device, [versions, results, jobs]: [i64; 3]) -> Markup {
+    html! {
+        (crumbs(&[("/admin/archived-devices", "Archived devices")]))
+        (heading(&format!("Purge {}", d.fields.name), html! {}))
+        section class="danger-zone" {
+            p {
+                "Purging destroys the device and its whole history in the index: "
+                strong { (html::count(versions)) " stored versions" } ", "
+                (html::count(results)) " collection results and " (html::count(jobs)) " jobs. "
+                "The files already written to the backup location stay there, but DeviceVault will no longer list, show or download them. This cannot be undone."
+            }
+            (post_button(ctx, &format!("/devices/{}/purge", d.id),
+                &format!("Purge {} and {versions} versions", d.fields.name), "danger", None,
+                &[("confirm", "yes")]))
+        }
+    }
 }
 
 async fn purge(
@@ -1012,63 +793,6 @@ async fn purge(
         "device purged with its history from the web UI"
     );
     Ok(Redirect::to("/admin/archived-devices?flash=purged").into_response())
-}
-
-/// Archived devices, with restore and purge (administrators).
-async fn archived(
-    AdminSession(ctx): AdminSession,
-    State(state): State<Shared>,
-    uri: Uri,
-) -> WebResult<Response> {
-    let q = query(&uri);
-    let page = q.get("page").parse::<i64>().unwrap_or(1).max(1);
-    let listed = state
-        .db
-        .list_devices(
-            &DeviceFilter {
-                archived: true,
-                ..DeviceFilter::default()
-            },
-            &ctx.scope,
-            Page {
-                limit: 100,
-                offset: (page - 1) * 100,
-            },
-        )
-        .await?;
-    let mut b = String::new();
-    if let Some(m) = flash(q.get("flash")) {
-        b.push_str(&notice("ok", m));
-    }
-    b.push_str(r#"<p class="muted">Deleted devices are archived: not backed up, not in lists or schedules, their history kept. Open one to read its versions.</p>"#);
-    if listed.rows.is_empty() {
-        b.push_str(&html::empty(
-            "No archived devices.",
-            "Deleting a device archives it.",
-        ));
-    } else {
-        b.push_str(r#"<div class="table-wrap"><table class="list"><thead><tr><th scope="col">Name</th><th scope="col">Address</th><th scope="col">Archived</th><th scope="col">Actions</th></tr></thead><tbody>"#);
-        for d in &listed.rows {
-            let _ = write!(
-                b,
-                r#"<tr><td><a href="/devices/{id}">{}</a></td><td class="mono">{}</td><td>{}</td><td>{} <a class="button small subtle" href="/devices/{id}/purge">Purge…</a></td></tr>"#,
-                esc(&d.fields.name),
-                esc(&d.fields.address),
-                d.archived_at.as_deref().map(html::time).unwrap_or_default(),
-                html::post_button(
-                    &ctx,
-                    &format!("/devices/{}/restore", d.id),
-                    "Restore",
-                    "small",
-                    None,
-                    &[]
-                ),
-                id = d.id,
-            );
-        }
-        b.push_str("</tbody></table></div>");
-    }
-    Ok(super::admin::archive_page(&ctx, &b))
 }
 
 // ---- backup now and job progress ------------------------------------------------------
@@ -1180,5 +904,120 @@ async fn job_state(
             )
                 .into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::html::{attr_after, test_ctx};
+    use super::*;
+    use devicevault_db::DeviceFields;
+
+    fn device(name: &str, enabled: bool) -> Device {
+        Device {
+            id: 4,
+            fields: DeviceFields {
+                name: name.into(),
+                address: "10.0.0.4".into(),
+                port: 22,
+                driver: "cisco_ios".into(),
+                credential: None,
+                backup_location: None,
+                collection_group: None,
+                device_group: None,
+                device_type: None,
+                enabled,
+            },
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+            archived_at: None,
+        }
+    }
+
+    fn list(rows: Vec<DeviceRow>, query: &str) -> ListView {
+        ListView {
+            params: ListParams::parse(&Form::parse(query.as_bytes())),
+            listed: Listed {
+                total: rows.len() as i64,
+                rows,
+            },
+            types: Vec::new(),
+            groups: Vec::new(),
+            flash: None,
+            back: "/devices".into(),
+        }
+    }
+
+    #[test]
+    fn a_reader_gets_backup_now_but_no_inventory_buttons() {
+        let row = DeviceRow {
+            device: device("<core & edge>", true),
+            device_type: Some("ISR".into()),
+            device_group: None,
+            last_job: None,
+        };
+        let v = list(vec![row], "sort=address&dir=desc");
+        let admin = render_list(&test_ctx(true), &v).into_string();
+        assert!(admin.contains("Add device") && admin.contains(r#"href="/devices/4/edit""#));
+        assert!(
+            admin.contains(r#"class="strong">&lt;core &amp; edge&gt;</a>"#),
+            "{admin}"
+        );
+        assert!(admin.contains(r#"aria-sort="descending""#), "{admin}");
+        assert!(admin.contains(r#"<input type="hidden" name="sort" value="address">"#));
+        let reader = render_list(&test_ctx(false), &v).into_string();
+        assert!(reader.contains("Backup now") && !reader.contains("Add device"));
+        assert!(
+            !reader.contains("/edit") && !reader.contains(">Disable<"),
+            "{reader}"
+        );
+    }
+
+    #[test]
+    fn empty_lists_say_why() {
+        let filtered = render_list(&test_ctx(true), &list(Vec::new(), "name=x")).into_string();
+        assert!(filtered.contains("No device matches these filters."));
+        let none = render_list(&test_ctx(false), &list(Vec::new(), "")).into_string();
+        assert!(none.contains("An administrator adds devices"), "{none}");
+    }
+
+    #[test]
+    fn unparsable_numbers_reach_the_validator_as_invalid_values() {
+        let f = Form::parse(b"name=r1&port=http&credential=abc&device_type=&enabled=on");
+        let i = device_input(&f);
+        assert_eq!((i.port, i.credential, i.device_type), (0, Some(-1), None));
+        assert!(i.enabled);
+        assert_eq!(device_input(&Form::parse(b"port=%2022%20")).port, 22);
+    }
+
+    #[test]
+    fn the_form_keeps_what_was_typed_and_puts_each_error_next_to_its_field() {
+        let mut errors = FieldErrors::default();
+        errors.add("port", "must be between 1 and 65535");
+        errors.add("credential", "credential -1 does not exist");
+        let typed = Form::parse(b"name=%7Battrs%7D+%22r1%22&port=99999&credential=abc");
+        let v = FormView {
+            device: Some(device("{attrs}", false)),
+            values: typed,
+            errors,
+            drivers: vec![("cisco_ios".into(), "cisco_ios — Cisco IOS".into())],
+            credentials: Vec::new(),
+            locations: Vec::new(),
+            collection_groups: Vec::new(),
+            groups: Vec::new(),
+            types: Vec::new(),
+        };
+        let h = render_form(&test_ctx(true), "Edit {attrs}", &v).into_string();
+        assert_eq!(attr_after(&h, r#"id="f-name""#, "value"), r#"{attrs} "r1""#);
+        assert_eq!(attr_after(&h, r#"id="f-port""#, "value"), "99999");
+        assert!(
+            h.contains(r#"id="f-port-err">Must be between 1 and 65535.</p>"#),
+            "{h}"
+        );
+        assert!(h.contains(r#"id="f-credential-err">Credential -1 does not exist.</p>"#));
+        assert!(h.contains("None yet: <a href=\"/admin/credentials\">add a credential</a> first."));
+        assert!(
+            h.contains("Delete (archive) device"),
+            "an existing device can be archived"
+        );
     }
 }

@@ -1,48 +1,17 @@
-//! HTML by hand: escaping, the page layout and the small components every
-//! page shares (status badges, times, pagination, sortable headers, form
-//! fields). Everything interpolated into markup goes through [`esc`].
+//! The page layout and the components every page shares (notices, status
+//! badges, times, pagination, sortable headers, form fields), as maud
+//! templates: everything interpolated is escaped by maud, and a template
+//! that does not type-check does not compile. No HTML is escaped by hand,
+//! not even in the largest pages (see `diff.rs` for the measurement).
 
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
 use devicevault_core::Timestamp;
 use devicevault_db::User;
-use devicevault_db::dashboard::LastStatus;
+use devicevault_pipeline::app::inventory::FieldErrors;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::assets;
-
-/// Text escaped for HTML content and quoted attribute values.
-#[derive(Debug, Clone, Copy)]
-pub struct Esc<'a>(pub &'a str);
-
-impl fmt::Display for Esc<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.0;
-        let mut last = 0;
-        for (i, b) in s.bytes().enumerate() {
-            let rep = match b {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                b'\'' => "&#39;",
-                _ => continue,
-            };
-            f.write_str(&s[last..i])?;
-            f.write_str(rep)?;
-            last = i + 1;
-        }
-        f.write_str(&s[last..])
-    }
-}
-
-pub fn esc(s: &str) -> Esc<'_> {
-    Esc(s)
-}
-
-/// Appends `s` escaped to `out` (the fast path of the diff and file views).
-pub fn push_esc(out: &mut String, s: &str) {
-    let _ = write!(out, "{}", Esc(s));
-}
 
 /// A query-string or path-segment value, percent-encoded.
 pub fn enc(s: &str) -> String {
@@ -73,121 +42,111 @@ pub struct Ctx {
 
 impl Ctx {
     /// The hidden form field carrying the CSRF token.
-    pub fn csrf_field(&self) -> String {
-        format!(
-            r#"<input type="hidden" name="csrf" value="{}">"#,
-            esc(&self.csrf)
-        )
+    pub fn csrf_field(&self) -> Markup {
+        html! { input type="hidden" name="csrf" value=(self.csrf); }
     }
 }
 
 /// A whole page: head, header with navigation (when signed in), `body`
 /// inside `<main>`.
-pub fn page(ctx: Option<&Ctx>, theme: Option<&str>, title: &str, nav: Nav, body: &str) -> String {
-    let mut h = String::with_capacity(body.len() + 4096);
-    let theme_attr = match theme.or(ctx.and_then(|c| c.theme)) {
-        Some(t @ ("light" | "dark")) => format!(r#" data-theme="{t}""#),
-        _ => String::new(),
+pub fn page(ctx: Option<&Ctx>, theme: Option<&str>, title: &str, nav: Nav, body: Markup) -> Markup {
+    let theme = theme
+        .or(ctx.and_then(|c| c.theme))
+        .filter(|t| matches!(*t, "light" | "dark"));
+    let toggle = html! {
+        button type="button" class="icon-btn" id="theme-toggle" title="Switch between light and dark theme"
+            aria-label="Switch between light and dark theme" { (PreEscaped(THEME_ICON)) }
     };
-    let _ = write!(
-        h,
-        r#"<!doctype html>
-<html lang="en"{theme_attr}>
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>{title} · DeviceVault</title>
-<link rel="icon" href="/static/icon.svg?v={icon}" type="image/svg+xml">
-<link rel="stylesheet" href="/static/app.css?v={css}">
-<script src="/static/app.js?v={js}" defer></script>
-"#,
-        title = esc(title),
-        css = assets::version(assets::CSS),
-        js = assets::version(assets::JS),
-        icon = assets::version(assets::ICON),
-    );
-    if let Some(c) = ctx {
-        let _ = writeln!(h, r#"<meta name="csrf-token" content="{}">"#, esc(&c.csrf));
-    }
-    h.push_str("</head>\n<body>\n<a class=\"skip-link\" href=\"#main\">Skip to content</a>\n");
-    h.push_str(r#"<header class="top"><a class="brand" href="/">"#);
-    h.push_str(LOGO);
-    h.push_str("<span>DeviceVault</span></a>");
-    if let Some(c) = ctx {
-        h.push_str(r#"<nav class="main-nav" aria-label="Main">"#);
-        for (item, href, label) in [
-            (Nav::Dashboard, "/", "Dashboard"),
-            (Nav::Devices, "/devices", "Devices"),
-            (Nav::Admin, "/admin", "Administration"),
-        ] {
-            let current = if item == nav {
-                r#" aria-current="page""#
-            } else {
-                ""
-            };
-            let _ = write!(h, r#"<a href="{href}"{current}>{label}</a>"#);
+    html! {
+        (DOCTYPE)
+        html lang="en" data-theme=[theme] {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) " · DeviceVault" }
+                link rel="icon" href={ "/static/icon.svg?v=" (assets::version(assets::ICON)) } type="image/svg+xml";
+                link rel="stylesheet" href={ "/static/app.css?v=" (assets::version(assets::CSS)) };
+                script src={ "/static/app.js?v=" (assets::version(assets::JS)) } defer {}
+                @if let Some(c) = ctx { meta name="csrf-token" content=(c.csrf); }
+            }
+            body {
+                a class="skip-link" href="#main" { "Skip to content" }
+                header class="top" {
+                    a class="brand" href="/" { (PreEscaped(LOGO)) span { "DeviceVault" } }
+                    @if let Some(c) = ctx {
+                        nav class="main-nav" aria-label="Main" {
+                            @for (item, href, label) in [
+                                (Nav::Dashboard, "/", "Dashboard"),
+                                (Nav::Devices, "/devices", "Devices"),
+                                (Nav::Admin, "/admin", "Administration"),
+                            ] {
+                                a href=(href) aria-current=[(item == nav).then_some("page")] { (label) }
+                            }
+                        }
+                        div class="who" {
+                            (toggle)
+                            a class="user" href="/account"
+                                title={ "Your account (" (if c.user.is_admin { "administrator" } else { "reader" }) ")" } {
+                                (c.user.username)
+                                @if c.user.is_admin { " " span class="tag" { "admin" } }
+                            }
+                            form method="post" action="/logout" {
+                                (c.csrf_field())
+                                button type="submit" class="link-btn" { "Log out" }
+                            }
+                        }
+                    } @else {
+                        div class="who" { (toggle) }
+                    }
+                }
+                main id="main" tabindex="-1" { (body) }
+            }
         }
-        h.push_str("</nav>");
-        let _ = write!(
-            h,
-            r#"<div class="who"><button type="button" class="icon-btn" id="theme-toggle" title="Switch between light and dark theme" aria-label="Switch between light and dark theme">{THEME_ICON}</button><a class="user" href="/account" title="Your account ({role})">{name}{badge}</a><form method="post" action="/logout">{csrf}<button type="submit" class="link-btn">Log out</button></form></div>"#,
-            role = if c.user.is_admin {
-                "administrator"
-            } else {
-                "reader"
-            },
-            name = esc(&c.user.username),
-            badge = if c.user.is_admin {
-                r#" <span class="tag">admin</span>"#
-            } else {
-                ""
-            },
-            csrf = c.csrf_field(),
-        );
-    } else {
-        let _ = write!(
-            h,
-            r#"<div class="who"><button type="button" class="icon-btn" id="theme-toggle" title="Switch between light and dark theme" aria-label="Switch between light and dark theme">{THEME_ICON}</button></div>"#
-        );
     }
-    h.push_str("</header>\n<main id=\"main\" tabindex=\"-1\">\n");
-    h.push_str(body);
-    h.push_str("\n</main>\n</body>\n</html>\n");
-    h
 }
 
 const LOGO: &str = r#"<svg class="logo" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><rect x="3" y="4" width="18" height="6" rx="1.5" fill="none" stroke="currentColor" stroke-width="2"/><rect x="3" y="14" width="18" height="6" rx="1.5" fill="none" stroke="currentColor" stroke-width="2"/><circle cx="7" cy="7" r="1.2" fill="currentColor"/><circle cx="7" cy="17" r="1.2" fill="currentColor"/></svg>"#;
 
 const THEME_ICON: &str = r#"<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><circle cx="12" cy="12" r="8" fill="none" stroke="currentColor" stroke-width="2"/><path d="M12 4a8 8 0 0 1 0 16z" fill="currentColor"/></svg>"#;
 
-/// A heading row: title, optional subtitle and actions on the right.
-pub fn heading(title: &str, actions: &str) -> String {
-    format!(
-        r#"<div class="page-head"><h1>{}</h1><div class="actions">{actions}</div></div>"#,
-        esc(title)
-    )
+/// A heading row: the title and actions on the right.
+pub fn heading(title: &str, actions: Markup) -> Markup {
+    html! { div class="page-head" { h1 { (title) } div class="actions" { (actions) } } }
+}
+
+/// The breadcrumbs above a heading: `(href, label)` links, each followed
+/// by `›`.
+pub fn crumbs(links: &[(&str, &str)]) -> Markup {
+    html! {
+        p class="crumbs" {
+            @for (i, (href, label)) in links.iter().enumerate() {
+                @if i > 0 { " › " }
+                a href=(href) { (label) }
+            }
+            " ›"
+        }
+    }
 }
 
 /// A message box: `kind` is `ok`, `error` or `info`.
-pub fn notice(kind: &str, text: &str) -> String {
+pub fn notice(kind: &str, text: &str) -> Markup {
     let role = if kind == "error" { "alert" } else { "status" };
-    format!(
-        r#"<div class="notice {kind}" role="{role}">{}</div>"#,
-        esc(text)
-    )
+    html! { div class={ "notice " (kind) } role=(role) { (text) } }
+}
+
+/// The notice of a fixed message chosen by a redirect's `?flash=` code.
+pub fn flash(message: Option<&str>) -> Markup {
+    html! { @if let Some(m) = message { (notice("ok", m)) } }
 }
 
 /// An empty-state panel with a hint of what to do.
-pub fn empty(title: &str, hint_html: &str) -> String {
-    format!(
-        r#"<div class="empty"><p class="empty-title">{}</p><p>{hint_html}</p></div>"#,
-        esc(title)
-    )
+pub fn empty(title: &str, hint: Markup) -> Markup {
+    html! { div class="empty" { p class="empty-title" { (title) } p { (hint) } } }
 }
 
 /// A job's state as a badge (text and colour).
-pub fn state_badge(state: &str) -> String {
+pub fn state_badge(state: &str) -> Markup {
     let class = match state {
         "stored" | "success" => "ok",
         "failed" | "failure" => "bad",
@@ -199,30 +158,33 @@ pub fn state_badge(state: &str) -> String {
         "running" => "in progress",
         other => other,
     };
-    format!(r#"<span class="badge {class}">{}</span>"#, esc(label))
-}
-
-pub fn status_badge(s: LastStatus) -> String {
-    state_badge(s.as_str())
+    html! { span class={ "badge " (class) } { (label) } }
 }
 
 /// A stored timestamp as `<time>`: UTC text, localised by the script.
-pub fn time(ts: &str) -> String {
+pub fn time(ts: &str) -> Markup {
     match Timestamp::parse(ts) {
         Ok(t) => {
             let d = t.as_datetime();
-            format!(
-                r#"<time datetime="{ts}" title="{ts}">{:04}-{:02}-{:02} {:02}:{:02} UTC</time>"#,
+            let text = format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
                 d.year(),
                 u8::from(d.month()),
                 d.day(),
                 d.hour(),
-                d.minute(),
-                ts = esc(ts),
-            )
+                d.minute()
+            );
+            html! { time datetime=(ts) title=(ts) { (text) } }
         }
-        Err(_) => esc(ts).to_string(),
+        Err(_) => html! { (ts) },
     }
+}
+
+/// A stored timestamp to the second, `2026-11-27 10:00:00 UTC`.
+pub fn seconds_time(ts: &str) -> String {
+    ts.get(..19)
+        .map(|s| format!("{} UTC", s.replace('T', " ")))
+        .unwrap_or_else(|| ts.to_owned())
 }
 
 /// How long ago `ts` was, e.g. `3 min ago`.
@@ -284,218 +246,198 @@ pub fn count(n: i64) -> String {
 
 /// `base?k=v&…` from the non-empty pairs.
 pub fn link(base: &str, params: &[(&str, String)]) -> String {
-    let q: Vec<String> = params
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", enc(v)))
-        .collect();
-    if q.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base}?{}", q.join("&"))
+    let mut out = base.to_owned();
+    for (i, (k, v)) in params.iter().filter(|(_, v)| !v.is_empty()).enumerate() {
+        let _ = write!(out, "{}{k}={}", if i == 0 { '?' } else { '&' }, enc(v));
     }
+    out
 }
 
 /// Page links under a list: "1–50 of 10,000", previous/next and nearby
 /// pages. `href(page)` builds the link of a page.
-pub fn pagination(page: i64, size: i64, total: i64, href: impl Fn(i64) -> String) -> String {
+pub fn pagination(page: i64, size: i64, total: i64, href: impl Fn(i64) -> String) -> Markup {
     if total == 0 {
-        return String::new();
+        return html! {};
     }
     let pages = ((total + size - 1) / size).max(1);
     let first = (page - 1) * size + 1;
     let last = (page * size).min(total);
-    let mut h = format!(
-        r#"<nav class="pager" aria-label="Pages"><span class="range">{}–{} of {}</span>"#,
-        count(first.min(total)),
-        count(last),
-        count(total)
-    );
-    if pages > 1 {
-        h.push_str("<span class=\"pages\">");
-        if page > 1 {
-            let _ = write!(
-                h,
-                r#"<a href="{}" rel="prev">‹ Previous</a>"#,
-                esc(&href(page - 1))
-            );
-        }
-        let mut shown = vec![1, pages];
-        shown.extend((page - 2).max(1)..=(page + 2).min(pages));
-        shown.sort_unstable();
-        shown.dedup();
-        let mut prev = 0;
-        for p in shown {
-            if p > prev + 1 {
-                h.push_str(r#"<span class="gap">…</span>"#);
+    let mut shown = vec![1, pages];
+    shown.extend((page - 2).max(1)..=(page + 2).min(pages));
+    shown.sort_unstable();
+    shown.dedup();
+    let gaps: Vec<(i64, bool)> = shown
+        .iter()
+        .scan(0, |prev, &p| {
+            let gap = p > *prev + 1;
+            *prev = p;
+            Some((p, gap))
+        })
+        .collect();
+    html! {
+        nav class="pager" aria-label="Pages" {
+            span class="range" { (count(first.min(total))) "–" (count(last)) " of " (count(total)) }
+            @if pages > 1 {
+                span class="pages" {
+                    @if page > 1 { a href=(href(page - 1)) rel="prev" { "‹ Previous" } }
+                    @for (p, gap) in gaps {
+                        @if gap { span class="gap" { "…" } }
+                        @if p == page {
+                            span class="cur" aria-current="page" { (p) }
+                        } @else {
+                            a href=(href(p)) { (p) }
+                        }
+                    }
+                    @if page < pages { a href=(href(page + 1)) rel="next" { "Next ›" } }
+                }
             }
-            if p == page {
-                let _ = write!(h, r#"<span class="cur" aria-current="page">{p}</span>"#);
-            } else {
-                let _ = write!(h, r#"<a href="{}">{p}</a>"#, esc(&href(p)));
-            }
-            prev = p;
         }
-        if page < pages {
-            let _ = write!(
-                h,
-                r#"<a href="{}" rel="next">Next ›</a>"#,
-                esc(&href(page + 1))
-            );
-        }
-        h.push_str("</span>");
     }
-    h.push_str("</nav>");
-    h
 }
 
-/// A sortable column header.
-pub fn sort_th(
-    label: &str,
-    key: &str,
-    current: &str,
-    desc: bool,
-    href: impl Fn(&str, bool) -> String,
-) -> String {
-    let (aria, arrow, next_desc) = if key == current {
-        if desc {
-            ("descending", " ▼", false)
-        } else {
-            ("ascending", " ▲", true)
-        }
-    } else {
-        ("none", "", false)
+/// A sortable column header; `href(desc)` links to the list sorted by
+/// this column.
+pub fn sort_th(label: &str, current: bool, desc: bool, href: impl Fn(bool) -> String) -> Markup {
+    let (aria, arrow, next_desc) = match (current, desc) {
+        (true, true) => ("descending", " ▼", false),
+        (true, false) => ("ascending", " ▲", true),
+        (false, _) => ("none", "", false),
     };
-    format!(
-        r#"<th scope="col" aria-sort="{aria}"><a href="{}">{}{arrow}</a></th>"#,
-        esc(&href(key, next_desc)),
-        esc(label)
-    )
+    html! { th scope="col" aria-sort=(aria) { a href=(href(next_desc)) { (label) (arrow) } } }
 }
 
-/// Field errors of a form, by field name.
-#[derive(Debug, Default, Clone)]
-pub struct Errors(pub Vec<(String, String)>);
-
-impl Errors {
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push((field.to_owned(), message.into()));
+/// A message of the application's validators as a sentence: capitalised,
+/// with a full stop.
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let mut s: String = match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !s.ends_with(['.', '?', '!']) {
+        s.push('.');
     }
+    s
+}
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn of(&self, field: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
-            .collect()
-    }
-
-    /// The summary shown above a form with errors.
-    pub fn summary(&self) -> String {
-        if self.is_empty() {
-            return String::new();
+/// The summary shown above a form with errors.
+pub fn error_summary(errors: &FieldErrors) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div class="notice error" role="alert" id="form-errors" tabindex="-1" {
+                p { "Please correct the fields marked below:" }
+                ul { @for (f, m) in &errors.0 { li { a href={ "#f-" (f) } { (sentence(m)) } } } }
+            }
         }
-        let mut h = String::from(
-            r#"<div class="notice error" role="alert" id="form-errors" tabindex="-1"><p>Please correct the fields marked below:</p><ul>"#,
-        );
-        for (f, m) in &self.0 {
-            let _ = write!(h, r##"<li><a href="#f-{}">{}</a></li>"##, esc(f), esc(m));
-        }
-        h.push_str("</ul></div>");
-        h
     }
 }
 
-/// One labelled form field. `control` is the input's HTML without id and
-/// aria attributes, which this adds: `{attrs}` in it is replaced.
-pub fn field(name: &str, label: &str, hint: &str, control: &str, errors: &Errors) -> String {
-    let errs = errors.of(name);
+/// An `<input>` of a form field: its type and optional attributes.
+#[derive(Debug, Clone, Copy)]
+pub struct Input {
+    pub kind: &'static str,
+    pub required: bool,
+    pub placeholder: Option<&'static str>,
+    pub autocomplete: Option<&'static str>,
+    pub inputmode: Option<&'static str>,
+    pub maxlength: Option<u32>,
+    /// Shown only for Git locations (the script hides it otherwise).
+    pub git_only: bool,
+}
+
+impl Input {
+    pub const TEXT: Self = Self {
+        kind: "text",
+        required: false,
+        placeholder: None,
+        autocomplete: None,
+        inputmode: None,
+        maxlength: None,
+        git_only: false,
+    };
+    pub const REQUIRED: Self = Self {
+        required: true,
+        ..Self::TEXT
+    };
+    /// A new password (never shown back).
+    pub const NEW_PASSWORD: Self = Self {
+        kind: "password",
+        autocomplete: Some("new-password"),
+        ..Self::TEXT
+    };
+}
+
+/// The control of a form field.
+#[derive(Debug, Clone, Copy)]
+pub enum Control<'a> {
+    Input(Input, &'a str),
+    /// `(value, label)` options; `""` is "none" when `none` is given.
+    Select {
+        options: &'a [(String, String)],
+        selected: &'a str,
+        none: Option<&'a str>,
+        class: Option<&'static str>,
+    },
+    TextArea(&'a str),
+}
+
+/// One labelled form field, with its errors (from the application's
+/// validators) and hint; the control is tied to both for screen readers.
+pub fn field(
+    name: &str,
+    label: &str,
+    hint: Markup,
+    control: Control<'_>,
+    errors: &FieldErrors,
+) -> Markup {
+    let errs: Vec<String> = errors.of(name).map(sentence).collect();
     let id = format!("f-{name}");
+    let has_hint = !hint.0.is_empty();
     let mut described = Vec::new();
-    if !hint.is_empty() {
+    if has_hint {
         described.push(format!("{id}-hint"));
     }
     if !errs.is_empty() {
         described.push(format!("{id}-err"));
     }
-    let mut attrs = format!(r#"id="{}" name="{}""#, esc(&id), esc(name));
-    if !described.is_empty() {
-        let _ = write!(attrs, r#" aria-describedby="{}""#, described.join(" "));
-    }
-    if !errs.is_empty() {
-        attrs.push_str(r#" aria-invalid="true""#);
-    }
-    let mut h = format!(
-        r#"<div class="field{}"><label for="{}">{}</label>"#,
-        if errs.is_empty() { "" } else { " has-error" },
-        esc(&id),
-        esc(label)
-    );
-    h.push_str(&control.replace("{attrs}", &attrs));
-    if !errs.is_empty() {
-        let _ = write!(
-            h,
-            r#"<p class="field-error" id="{}-err">{}</p>"#,
-            esc(&id),
-            esc(&errs.join("; "))
-        );
-    }
-    if !hint.is_empty() {
-        let _ = write!(h, r#"<p class="hint" id="{}-hint">{hint}</p>"#, esc(&id));
-    }
-    h.push_str("</div>");
-    h
-}
-
-pub fn text_input(value: &str, extra: &str) -> String {
-    format!(
-        r#"<input type="text" {{attrs}} value="{}"{}>"#,
-        esc(value),
-        if extra.is_empty() {
-            String::new()
-        } else {
-            format!(" {extra}")
+    let described = (!described.is_empty()).then(|| described.join(" "));
+    let invalid = (!errs.is_empty()).then_some("true");
+    html! {
+        div class=(if errs.is_empty() { "field" } else { "field has-error" }) {
+            label for=(id) { (label) }
+            @match control {
+                Control::Input(i, value) => {
+                    input type=(i.kind) id=(id) name=(name)
+                        aria-describedby=[described] aria-invalid=[invalid]
+                        value=[(i.kind != "password").then_some(value)]
+                        required[i.required] placeholder=[i.placeholder] autocomplete=[i.autocomplete]
+                        inputmode=[i.inputmode] maxlength=[i.maxlength] data-git-only[i.git_only];
+                }
+                Control::Select { options, selected, none, class } => {
+                    select id=(id) name=(name) aria-describedby=[described] aria-invalid=[invalid] class=[class] {
+                        @if let Some(none) = none { option value="" selected[selected.is_empty()] { (none) } }
+                        @for (v, l) in options { option value=(v) selected[v == selected] { (l) } }
+                    }
+                }
+                Control::TextArea(value) => {
+                    textarea id=(id) name=(name) aria-describedby=[described] aria-invalid=[invalid]
+                        rows="3" class="mono" { (value) }
+                }
+            }
+            @if !errs.is_empty() { p class="field-error" id={ (id) "-err" } { (errs.join(" ")) } }
+            @if has_hint { p class="hint" id={ (id) "-hint" } { (hint) } }
         }
-    )
-}
-
-/// A `<select>` from `(value, label)` options; `""` is "none" when
-/// `none_label` is given.
-pub fn select(options: &[(String, String)], selected: &str, none_label: Option<&str>) -> String {
-    let mut h = String::from("<select {attrs}>");
-    if let Some(none) = none_label {
-        let _ = write!(
-            h,
-            r#"<option value=""{}>{}</option>"#,
-            if selected.is_empty() { " selected" } else { "" },
-            esc(none)
-        );
     }
-    for (v, l) in options {
-        let _ = write!(
-            h,
-            r#"<option value="{}"{}>{}</option>"#,
-            esc(v),
-            if v == selected { " selected" } else { "" },
-            esc(l)
-        );
-    }
-    h.push_str("</select>");
-    h
 }
 
 /// A checkbox with its label on the right.
-pub fn checkbox(name: &str, label: &str, checked: bool) -> String {
-    format!(
-        r#"<div class="field check"><input type="checkbox" id="f-{n}" name="{n}" value="on"{c}><label for="f-{n}">{l}</label></div>"#,
-        n = esc(name),
-        c = if checked { " checked" } else { "" },
-        l = esc(label)
-    )
+pub fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
+    html! {
+        div class="field check" {
+            input type="checkbox" id={ "f-" (name) } name=(name) value="on" checked[checked];
+            label for={ "f-" (name) } { (label) }
+        }
+    }
 }
 
 /// A one-button POST form (with the CSRF token), e.g. delete or enable.
@@ -506,44 +448,87 @@ pub fn post_button(
     class: &str,
     confirm: Option<&str>,
     hidden: &[(&str, &str)],
-) -> String {
-    let mut h = format!(
-        r#"<form method="post" action="{}" class="inline"{}>{}"#,
-        esc(action),
-        confirm
-            .map(|c| format!(r#" data-confirm="{}""#, esc(c)))
-            .unwrap_or_default(),
-        ctx.csrf_field()
-    );
-    for (k, v) in hidden {
-        let _ = write!(
-            h,
-            r#"<input type="hidden" name="{}" value="{}">"#,
-            esc(k),
-            esc(v)
-        );
+) -> Markup {
+    html! {
+        form method="post" action=(action) class="inline" data-confirm=[confirm] {
+            (ctx.csrf_field())
+            @for (k, v) in hidden { input type="hidden" name=(k) value=(v); }
+            button type="submit" class=[(!class.is_empty()).then_some(class)] { (label) }
+        }
     }
-    let _ = write!(
-        h,
-        r#"<button type="submit" class="{}">{}</button></form>"#,
-        esc(class),
-        esc(label)
-    );
-    h
+}
+
+/// A panel holding a POST form: title, the CSRF token, the error summary,
+/// `fields`, then the submit button and an optional cancel link.
+pub fn form_panel(
+    ctx: &Ctx,
+    action: &str,
+    title: &str,
+    errors: &FieldErrors,
+    fields: Markup,
+    submit: &str,
+    cancel: Option<&str>,
+) -> Markup {
+    html! {
+        section class="panel form-panel" aria-labelledby="form-h" {
+            h2 id="form-h" { (title) }
+            form method="post" action=(action) class="form" novalidate {
+                (ctx.csrf_field())
+                (error_summary(errors))
+                (fields)
+                div class="buttons" {
+                    button type="submit" class="primary" { (submit) }
+                    @if let Some(c) = cancel { " " a href=(c) class="button subtle" { "Cancel" } }
+                }
+            }
+        }
+    }
+}
+
+/// A signed-in user's context for the render tests of every page.
+#[cfg(test)]
+pub fn test_ctx(admin: bool) -> Ctx {
+    Ctx {
+        user: User {
+            id: 1,
+            username: if admin { "ada" } else { "rita" }.into(),
+            password_hash: String::new(),
+            is_admin: admin,
+            restricted: false,
+            view_secrets: false,
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+        },
+        scope: if admin {
+            devicevault_db::Scope::Admin
+        } else {
+            devicevault_db::Scope::All
+        },
+        csrf: "c5rf".into(),
+        theme: None,
+        session_id: 9,
+    }
+}
+
+/// The text of attribute `name` of the element at `marker`, unescaped
+/// (what a browser would send back).
+#[cfg(test)]
+pub fn attr_after(html: &str, marker: &str, name: &str) -> String {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {html}"));
+    let key = format!(r#"{name}=""#);
+    let start = html[at..].find(&key).expect("the attribute") + at + key.len();
+    let end = html[start..].find('"').expect("its end") + start;
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escaping_covers_markup_and_quotes() {
-        assert_eq!(
-            esc(r#"<a href="x">'&'</a>"#).to_string(),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-        assert_eq!(esc("plain").to_string(), "plain");
-    }
 
     #[test]
     fn counts_have_thousands_separators() {
@@ -555,11 +540,55 @@ mod tests {
 
     #[test]
     fn pagination_shows_the_range_and_nearby_pages() {
-        let h = pagination(5, 50, 10_000, |p| format!("?page={p}"));
+        let h = pagination(5, 50, 10_000, |p| format!("?page={p}")).into_string();
         assert!(h.contains("201–250 of 10,000"), "{h}");
         assert!(h.contains(r#"href="?page=4" rel="prev""#), "{h}");
         assert!(h.contains(r#"aria-current="page">5<"#), "{h}");
         assert!(h.contains(r#"href="?page=200">200<"#), "{h}");
-        assert_eq!(pagination(1, 50, 0, |p| p.to_string()), "");
+        assert_eq!(h.matches(r#"class="gap""#).count(), 2, "{h}");
+        assert_eq!(pagination(1, 50, 0, |p| p.to_string()).into_string(), "");
+    }
+
+    #[test]
+    fn a_field_shows_its_errors_as_sentences_and_keeps_any_value_verbatim() {
+        let mut e = FieldErrors::default();
+        e.add("name", "may not be blank");
+        let h = field(
+            "name",
+            "Name",
+            html! {},
+            Control::Input(Input::REQUIRED, r#"{attrs} <b>"x"</b> & co"#),
+            &e,
+        )
+        .into_string();
+        assert!(
+            h.contains(r#"value="{attrs} &lt;b&gt;&quot;x&quot;&lt;/b&gt; &amp; co""#),
+            "{h}"
+        );
+        assert!(
+            h.contains(r#"id="f-name-err">May not be blank.</p>"#),
+            "{h}"
+        );
+        assert!(h.contains(r#"aria-invalid="true""#) && h.contains("has-error"));
+        let ok = field(
+            "name",
+            "Name",
+            html! { "hint" },
+            Control::Input(Input::NEW_PASSWORD, "secret"),
+            &FieldErrors::default(),
+        )
+        .into_string();
+        assert!(
+            !ok.contains("secret") && !ok.contains("aria-invalid"),
+            "{ok}"
+        );
+        assert!(ok.contains(r#"aria-describedby="f-name-hint""#), "{ok}");
+    }
+
+    #[test]
+    fn messages_become_sentences() {
+        assert_eq!(sentence("may not be blank"), "May not be blank.");
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence(""), "");
     }
 }

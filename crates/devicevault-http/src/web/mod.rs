@@ -6,13 +6,22 @@
 //! times and the theme toggle. Permissions are the API's: administrators
 //! change the inventory, everyone signed in reads and presses "Backup now".
 //!
+//! Pages are maud templates ([`html`]: the layout and shared components);
+//! each is a `load` (queries, a plain struct) and a pure `render`. Forms
+//! become the application's inputs (`devicevault_pipeline::app`), whose
+//! validators decide what is valid; their `FieldErrors` are shown next to
+//! the fields.
+//!
 //! - [`session`]: sign-in, the session cookie and CSRF checks on every POST;
 //! - [`devices`]: the device list (filters, sorting and pagination in SQL),
 //!   the device form, enable/disable and "Backup now";
 //! - [`backups`]: a device's versions, one version, downloads, the
 //!   comparison of two versions ([`diff`]) and a job's merged log;
 //! - [`dashboard`]: counts, the 7-day chart (SVG drawn here), activity;
-//! - [`admin`]: locations, credentials, groups, types, users and tokens.
+//! - [`admin`]: one table of kinds (locations, credentials, collection
+//!   groups, device groups, device types, users, tokens, archived devices)
+//!   with one set of pages, and a user's page;
+//! - [`account`]: the signed-in user's password and tokens.
 
 mod account;
 mod admin;
@@ -33,9 +42,10 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use devicevault_db::DbError;
+use maud::{Markup, html};
 
 use crate::Shared;
-use html::{Ctx, Nav, esc};
+use html::{Ctx, Nav};
 use session::Form;
 
 /// The web UI's routes, to merge into the API's router.
@@ -149,39 +159,58 @@ impl From<DbError> for WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        let body = format!(
-            r#"<div class="error-page"><p class="code">{}</p><h1>{}</h1><p>{}</p><p class="links"><a href="/">Dashboard</a> · <a href="/devices">Devices</a>{}</p></div>"#,
-            self.status.as_u16(),
-            esc(&self.title),
-            esc(&self.detail),
-            if self.ctx.is_none() {
-                r#" · <a href="/login">Sign in</a>"#
-            } else {
-                ""
-            }
+        let body = error_page(
+            self.status,
+            &self.title,
+            html! { (self.detail) },
+            self.ctx.is_none(),
         );
-        let page = html::page(self.ctx.as_deref(), None, &self.title, Nav::None, &body);
-        (self.status, Html(page)).into_response()
+        let page = html::page(self.ctx.as_deref(), None, &self.title, Nav::None, body);
+        (self.status, Html(page.into_string())).into_response()
+    }
+}
+
+/// The body of an error page: the status, what went wrong, ways on.
+fn error_page(status: StatusCode, title: &str, detail: Markup, anonymous: bool) -> Markup {
+    html! {
+        div class="error-page" {
+            p class="code" { (status.as_u16()) }
+            h1 { (title) }
+            p { (detail) }
+            p class="links" {
+                a href="/" { "Dashboard" } " · " a href="/devices" { "Devices" }
+                @if anonymous { " · " a href="/login" { "Sign in" } }
+            }
+        }
     }
 }
 
 pub type WebResult<T> = Result<T, WebError>;
 
-/// An HTML response.
-pub fn html_page(ctx: &Ctx, title: &str, nav: Nav, body: &str) -> Response {
-    Html(html::page(Some(ctx), None, title, nav, body)).into_response()
+/// An HTML page of a signed-in user, with its status.
+pub fn html_page(ctx: &Ctx, status: StatusCode, title: &str, nav: Nav, body: Markup) -> Response {
+    let page = html::page(Some(ctx), None, title, nav, body);
+    (status, Html(page.into_string())).into_response()
+}
+
+/// 422 when a form came back with errors, 200 otherwise.
+pub fn form_status(errors: &devicevault_pipeline::app::inventory::FieldErrors) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 /// An unknown page.
 pub async fn not_found(uri: Uri, headers: axum::http::HeaderMap) -> Response {
     let theme = session::cookie(&headers, "dv_theme").filter(|t| matches!(*t, "light" | "dark"));
-    let body = format!(
-        r#"<div class="error-page"><p class="code">404</p><h1>Page not found</h1><p>There is no page at <code>{}</code>.</p><p class="links"><a href="/">Dashboard</a> · <a href="/devices">Devices</a></p></div>"#,
-        esc(uri.path())
-    );
-    (
+    let body = error_page(
         StatusCode::NOT_FOUND,
-        Html(html::page(None, theme, "Page not found", Nav::None, &body)),
-    )
-        .into_response()
+        "Page not found",
+        html! { "There is no page at " code { (uri.path()) } "." },
+        false,
+    );
+    let page = html::page(None, theme, "Page not found", Nav::None, body);
+    (StatusCode::NOT_FOUND, Html(page.into_string())).into_response()
 }

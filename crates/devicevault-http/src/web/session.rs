@@ -24,7 +24,7 @@ use devicevault_db::{NewToken, TokenKind, TokenUse};
 use sha2::Digest as _;
 
 use super::WebError;
-use super::html::{self, Ctx, Nav, esc};
+use super::html::{self, Ctx, Nav};
 use crate::Shared;
 use devicevault_pipeline::app::auth;
 use devicevault_pipeline::app::login::LoginError;
@@ -181,7 +181,8 @@ impl FromRequestParts<Shared> for Session {
     }
 }
 
-fn forbidden(ctx: Ctx) -> Response {
+/// The answer to a reader asking for an administrator's page or form.
+pub fn admins_only(ctx: &Ctx) -> WebError {
     WebError::new(
         StatusCode::FORBIDDEN,
         "Administrators only",
@@ -190,8 +191,11 @@ fn forbidden(ctx: Ctx) -> Response {
             ctx.user.username
         ),
     )
-    .with_ctx(ctx)
-    .into_response()
+    .with_ctx(ctx.clone())
+}
+
+fn forbidden(ctx: Ctx) -> Response {
+    admins_only(&ctx).into_response()
 }
 
 impl FromRequestParts<Shared> for AdminSession {
@@ -359,6 +363,34 @@ fn safe_next(next: &str) -> &str {
     }
 }
 
+/// The sign-in form: pure, from what it shows.
+fn render_login(token: &str, next: &str, username: &str, error: Option<&str>) -> maud::Markup {
+    maud::html! {
+        div class="login" {
+            h1 { "Sign in" }
+            @if let Some(e) = error { (html::notice("error", e)) }
+            form method="post" action="/login" class="form" {
+                input type="hidden" name="csrf" value=(token);
+                input type="hidden" name="next" value=(safe_next(next));
+                div class="field" {
+                    label for="f-username" { "Username" }
+                    input type="text" id="f-username" name="username" value=(username)
+                        autocomplete="username" required autofocus;
+                }
+                div class="field" {
+                    label for="f-password" { "Password" }
+                    input type="password" id="f-password" name="password"
+                        autocomplete="current-password" required;
+                }
+                div class="buttons" { button type="submit" class="primary" { "Sign in" } }
+            }
+            p class="hint" {
+                "The same accounts as the REST API. Administrators change the inventory; everyone may read and press “Backup now”."
+            }
+        }
+    }
+}
+
 fn login_page(
     state: &Shared,
     headers: &HeaderMap,
@@ -367,38 +399,14 @@ fn login_page(
     error: Option<&str>,
 ) -> Response {
     let token = auth::random_hex(16);
-    let mut body = String::from(r#"<div class="login"><h1>Sign in</h1>"#);
-    if let Some(e) = error {
-        body.push_str(&html::notice("error", e));
-    }
-    body.push_str(&format!(
-        r#"<form method="post" action="/login" class="form">
-<input type="hidden" name="csrf" value="{token}">
-<input type="hidden" name="next" value="{next}">
-<div class="field"><label for="f-username">Username</label><input type="text" id="f-username" name="username" value="{username}" autocomplete="username" required autofocus></div>
-<div class="field"><label for="f-password">Password</label><input type="password" id="f-password" name="password" autocomplete="current-password" required></div>
-<div class="buttons"><button type="submit" class="primary">Sign in</button></div>
-</form>
-<p class="hint">The same accounts as the REST API. Administrators change the inventory; everyone may read and press “Backup now”.</p></div>"#,
-        next = esc(safe_next(next)),
-        username = esc(username),
-    ));
+    let body = render_login(&token, next, username, error);
     let status = if error.is_some() {
         StatusCode::UNAUTHORIZED
     } else {
         StatusCode::OK
     };
-    let mut r = (
-        status,
-        axum::response::Html(html::page(
-            None,
-            theme(headers),
-            "Sign in",
-            Nav::None,
-            &body,
-        )),
-    )
-        .into_response();
+    let page = html::page(None, theme(headers), "Sign in", Nav::None, body);
+    let mut r = (status, axum::response::Html(page.into_string())).into_response();
     set_cookie(
         &mut r,
         format!(
@@ -579,6 +587,16 @@ mod tests {
         h.insert(header::COOKIE, "a=1; dv_session=abc; b=2".parse().unwrap());
         assert_eq!(cookie(&h, "dv_session"), Some("abc"));
         assert_eq!(cookie(&h, "dv"), None);
+    }
+
+    #[test]
+    fn the_login_form_keeps_the_username_escaped_and_only_a_local_next() {
+        let h =
+            render_login("t0k", "https://evil.example/", r#"<x" &"#, Some("Wrong.")).into_string();
+        assert!(h.contains(r#"name="next" value="/""#), "{h}");
+        assert!(h.contains(r#"value="&lt;x&quot; &amp;""#), "{h}");
+        assert!(h.contains(r#"role="alert">Wrong.</div>"#), "{h}");
+        assert!(h.contains(r#"name="csrf" value="t0k""#), "{h}");
     }
 
     #[test]

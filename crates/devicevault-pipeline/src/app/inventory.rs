@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use devicevault_core::{Name, QueueId, StorageBackendKind};
-use devicevault_db::{Credential, DbError, DeviceFields};
+use devicevault_core::{BranchName, Name, QueueId, StorageBackendKind};
+use devicevault_db::{BackupLocation, Credential, DbError, DeviceFields};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -255,16 +255,7 @@ impl LocationInput {
     pub fn validate(&self, app: &App) -> Result<LocationFields, FieldErrors> {
         let mut e = FieldErrors::default();
         let name = name(&mut e, "name", &self.name);
-        let kind = match self.location_type.parse::<StorageBackendKind>() {
-            Ok(k) => Some(k),
-            Err(_) => {
-                e.add(
-                    "location_type",
-                    format!("{:?} is not \"git\" or \"fs\"", self.location_type),
-                );
-                None
-            }
-        };
+        let kind = location_kind(&mut e, &self.location_type);
         let config = match &self.config {
             Value::Object(m) => Some(m.clone()),
             _ => {
@@ -273,18 +264,7 @@ impl LocationInput {
             }
         };
         if let (Some(kind), Some(config)) = (kind, &config) {
-            match devicevault_storage::location_path(kind, config) {
-                Err(err) => e.add("config", err.to_string()),
-                Ok(p) if !Path::new(&p).is_absolute() => e.add(
-                    "config",
-                    format!("{} must be an absolute path", p.display()),
-                ),
-                Ok(p) => {
-                    if let Some(Err(err)) = app.storage_roots.as_ref().map(|r| r.check(&p)) {
-                        e.add("config", err.to_string());
-                    }
-                }
-            }
+            check_config(app, &mut e, kind, config, ["config", "config"]);
         }
         e.or(())?;
         Ok(LocationFields {
@@ -292,6 +272,133 @@ impl LocationInput {
             kind: kind.expect("checked"),
             config: config.expect("checked"),
         })
+    }
+}
+
+fn location_kind(e: &mut FieldErrors, value: &str) -> Option<StorageBackendKind> {
+    let kind = value.parse::<StorageBackendKind>().ok();
+    if kind.is_none() {
+        e.add(
+            "location_type",
+            format!("{value:?} is not \"git\" or \"fs\""),
+        );
+    }
+    kind
+}
+
+/// Checks a location's config as its backend reads it; `fields` names
+/// where a problem of the path and any other problem are reported.
+fn check_config(
+    app: &App,
+    e: &mut FieldErrors,
+    kind: StorageBackendKind,
+    config: &Map<String, Value>,
+    [path_field, other_field]: [&'static str; 2],
+) {
+    match devicevault_storage::location_path(kind, config) {
+        Err(err) => e.add(other_field, err.to_string()),
+        Ok(p) if !Path::new(&p).is_absolute() => e.add(
+            path_field,
+            format!("{} must be an absolute path", p.display()),
+        ),
+        Ok(p) => {
+            if let Some(Err(err)) = app.storage_roots.as_ref().map(|r| r.check(&p)) {
+                e.add(path_field, err.to_string());
+            }
+        }
+    }
+}
+
+/// The config keys a location form shows in fields of their own.
+const LOCATION_FORM_KEYS: [&str; 4] = ["repo_path", "branch", "base_path", "path"];
+
+/// A location as a form asks for it: the path and the branch in fields of
+/// their own, the rest of the config as JSON text. Its problems are
+/// reported on those fields (`path`, `branch`, `extra`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LocationForm {
+    pub name: String,
+    pub location_type: String,
+    pub path: String,
+    pub branch: String,
+    pub extra: String,
+}
+
+impl LocationForm {
+    /// The form of a stored location.
+    pub fn of(l: &BackupLocation) -> Self {
+        let s = |k: &str| l.config.get(k).and_then(Value::as_str).unwrap_or("");
+        let path = match l.location_type {
+            StorageBackendKind::Git => s("repo_path"),
+            StorageBackendKind::Fs if s("base_path").is_empty() => s("path"),
+            StorageBackendKind::Fs => s("base_path"),
+        };
+        let extra: Map<String, Value> = l
+            .config
+            .iter()
+            .filter(|(k, _)| !LOCATION_FORM_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Self {
+            name: l.name.clone(),
+            location_type: l.location_type.as_str().to_owned(),
+            path: path.to_owned(),
+            branch: s("branch").to_owned(),
+            extra: if extra.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string_pretty(&Value::Object(extra)).unwrap_or_default()
+            },
+        }
+    }
+
+    /// The checks of [`LocationInput::validate`], on the config this form
+    /// builds.
+    pub fn validate(&self, app: &App) -> Result<LocationFields, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let name = name(&mut e, "name", &self.name);
+        let kind = location_kind(&mut e, &self.location_type);
+        let mut config = match self.extra.trim() {
+            "" => Map::new(),
+            s => match serde_json::from_str::<Value>(s) {
+                Ok(Value::Object(m)) => m,
+                _ => {
+                    e.add("extra", "must be a JSON object, e.g. {\"fsync\": false}");
+                    Map::new()
+                }
+            },
+        };
+        config.retain(|k, _| !LOCATION_FORM_KEYS.contains(&k.as_str()));
+        let path = self.path.trim();
+        if path.is_empty() {
+            e.add("path", "a path is required");
+        }
+        let branch = self.branch.trim();
+        if !branch.is_empty()
+            && let Err(err) = BranchName::parse(branch)
+        {
+            e.add("branch", err.to_string());
+        }
+        let Some(kind) = kind else {
+            return Err(e);
+        };
+        let key = match kind {
+            StorageBackendKind::Git => "repo_path",
+            StorageBackendKind::Fs => "base_path",
+        };
+        config.insert(key.into(), path.into());
+        if kind == StorageBackendKind::Git && !branch.is_empty() {
+            config.insert("branch".into(), branch.into());
+        }
+        if e.of("path")
+            .chain(e.of("branch"))
+            .chain(e.of("extra"))
+            .count()
+            == 0
+        {
+            check_config(app, &mut e, kind, &config, ["path", "extra"]);
+        }
+        e.or(LocationFields { name, kind, config })
     }
 }
 

@@ -10,6 +10,7 @@ pub mod login;
 pub mod reading;
 pub mod schedules;
 pub mod tokens;
+pub mod users;
 
 use std::sync::Arc;
 

@@ -8,6 +8,7 @@ use devicevault_db::{DbError, TokenInfo, TokenKind};
 
 use super::App;
 use super::auth;
+use super::inventory::FieldErrors;
 
 /// Lifetime of a named token when the request does not say.
 pub const DEFAULT_TOKEN_DAYS: i64 = 90;
@@ -32,6 +33,31 @@ pub fn check_token_name(name: &str) -> Result<String, String> {
     devicevault_core::Name::parse(name)
         .map(|n| n.into_string())
         .map_err(|e| e.to_string())
+}
+
+/// A named token as submitted: its name, and how many days it lives
+/// (`None`: until revoked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInput {
+    pub name: String,
+    pub expires_in_days: Option<i64>,
+}
+
+impl TokenInput {
+    /// The name and the expiry, or what is wrong with them (`name`,
+    /// `expires_in_days`).
+    pub fn validate(&self) -> Result<(String, Option<Timestamp>), FieldErrors> {
+        let mut e = FieldErrors::default();
+        let name = check_token_name(&self.name).unwrap_or_else(|m| {
+            e.add("name", m);
+            String::new()
+        });
+        let expires = expiry_in_days(self.expires_in_days).unwrap_or_else(|m| {
+            e.add("expires_in_days", m);
+            None
+        });
+        e.or((name, expires))
+    }
 }
 
 /// Makes a named token for `user_id`; returns it and its secret.

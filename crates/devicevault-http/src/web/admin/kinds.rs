@@ -1,0 +1,983 @@
+//! The administered resources, one table: each kind declares its list
+//! columns, its form fields, and how it loads, saves and deletes through
+//! the application layer. The pages and handlers in [`super`] are written
+//! once for all of them.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use devicevault_db::{DbError, DeviceFilter, Page, TokenInfo, TokenKind};
+use devicevault_pipeline::app::inventory::{
+    Change, CollectionGroupInput, CredentialInput, DeviceTypeInput, FieldErrors, LocationForm,
+    NamedInput,
+};
+use devicevault_pipeline::app::users::{NewPassword, UserInput, username_taken};
+use maud::PreEscaped;
+
+use super::super::html::{Ctx, Input};
+use super::super::session::Form;
+use super::super::{WebError, WebResult};
+use crate::Shared;
+use axum::http::StatusCode;
+
+/// An operation's future.
+pub(in crate::web) type Fut<'a, T> = Pin<Box<dyn Future<Output = WebResult<T>> + Send + 'a>>;
+
+/// Loads a stored object as its edit form shows it: its name and values.
+type Load = fn(&Shared, i64) -> Fut<'_, (String, Form)>;
+/// Saves a submitted form (a new object when the id is `None`); returns
+/// the object's id, or the field errors.
+type Save = for<'a> fn(&'a Shared, Option<i64>, &'a Form) -> Fut<'a, Result<i64, FieldErrors>>;
+type Delete = for<'a> fn(&'a Shared, &'a Ctx, i64) -> Fut<'a, ()>;
+
+/// One administered resource.
+pub(in crate::web) struct Kind {
+    /// Its path under `/admin/`.
+    pub slug: &'static str,
+    /// Its tab and its list's title.
+    pub title: &'static str,
+    /// The list's heading.
+    pub heading: &'static str,
+    /// One of them, in sentences ("Delete location").
+    pub one: &'static str,
+    /// The add form's title and button (`None`: nothing to add here).
+    pub add: Option<(&'static str, &'static str)>,
+    /// The overview card's line (`None`: no card).
+    pub card: Option<&'static str>,
+    pub admins_only: bool,
+    /// A line above the list.
+    pub intro: &'static str,
+    /// The empty list's title and hint (trusted markup).
+    pub empty: (&'static str, &'static str),
+    pub columns: &'static [&'static str],
+    pub fields: &'static [FieldSpec],
+    /// Why deleting is safe, or what it does.
+    pub delete_note: &'static str,
+    /// A new object's page (users) rather than the list after adding one.
+    pub created_opens_it: bool,
+    pub count: fn(&Shared) -> Fut<'_, i64>,
+    pub rows: for<'a> fn(&'a Shared, &'a Ctx, &'a Form) -> Fut<'a, Vec<Row>>,
+    /// `None`: no generic edit page.
+    pub load: Option<Load>,
+    pub save: Save,
+    pub delete: Option<Delete>,
+}
+
+/// A field of a kind's form.
+#[derive(Debug)]
+pub(in crate::web) struct FieldSpec {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// Trusted markup.
+    pub hint: &'static str,
+    /// The hint on the edit form, when it differs.
+    pub edit_hint: Option<&'static str>,
+    pub control: Spec,
+    /// The value of a new object's form.
+    pub default: &'static str,
+    /// Shown on the edit form only when the stored object has this flag.
+    pub only_if: Option<&'static str>,
+}
+
+#[derive(Debug)]
+pub(in crate::web) enum Spec {
+    Input(Input),
+    Select(&'static [(&'static str, &'static str)]),
+    TextArea,
+    Checkbox,
+}
+
+const fn field(name: &'static str, label: &'static str, control: Spec) -> FieldSpec {
+    FieldSpec {
+        name,
+        label,
+        hint: "",
+        edit_hint: None,
+        control,
+        default: "",
+        only_if: None,
+    }
+}
+
+impl FieldSpec {
+    const fn hint(self, hint: &'static str) -> Self {
+        Self { hint, ..self }
+    }
+
+    const fn edit_hint(self, hint: &'static str) -> Self {
+        Self {
+            edit_hint: Some(hint),
+            ..self
+        }
+    }
+}
+
+/// A kind with its names only: nothing listed, nothing to add, edit or
+/// delete, readable by everyone.
+const fn named(slug: &'static str, title: &'static str, one: &'static str) -> Kind {
+    Kind {
+        slug,
+        title,
+        heading: title,
+        one,
+        add: None,
+        card: None,
+        admins_only: false,
+        intro: "",
+        empty: ("", ""),
+        columns: &[],
+        fields: &[],
+        delete_note: "",
+        created_opens_it: false,
+        count: no_count,
+        rows: no_rows,
+        load: None,
+        save: nothing_to_add,
+        delete: None,
+    }
+}
+
+fn no_count(_: &Shared) -> Fut<'_, i64> {
+    Box::pin(async { Ok(0) })
+}
+
+fn no_rows<'a>(_: &'a Shared, _: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Row>> {
+    Box::pin(async { Ok(Vec::new()) })
+}
+
+fn nothing_to_add<'a>(
+    _: &'a Shared,
+    _: Option<i64>,
+    _: &'a Form,
+) -> Fut<'a, Result<i64, FieldErrors>> {
+    Box::pin(async { Err(WebError::not_found("Nothing is added on this page.")) })
+}
+
+/// A row of a list: its cells, plain data the page renders.
+#[derive(Debug, Clone, PartialEq)]
+pub(in crate::web) struct Row(pub Vec<Cell>);
+
+#[derive(Debug, Clone, PartialEq)]
+pub(in crate::web) enum Cell {
+    Text(String),
+    Mono(String),
+    Muted(&'static str),
+    /// A name, linked when `href` is given, with a small note after it.
+    Name {
+        href: Option<String>,
+        text: String,
+        note: Option<&'static str>,
+    },
+    Tag(&'static str),
+    Time(Option<String>),
+    Actions(Vec<Action>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(in crate::web) enum Action {
+    /// A one-button POST form.
+    Post {
+        action: String,
+        label: &'static str,
+        confirm: Option<&'static str>,
+    },
+    Link {
+        href: String,
+        label: &'static str,
+    },
+}
+
+const ALL: Page = Page {
+    limit: 10_000,
+    offset: 0,
+};
+const ONE: Page = Page {
+    limit: 1,
+    offset: 0,
+};
+
+const PATH_HINT: &str =
+    "Absolute path on the server: the repository (created bare when missing) or the directory.";
+const EXTRA_HINT: &str =
+    "e.g. {\"fsync\": true, \"commit_message\": \"Backup {rel_path}\"}; unknown keys are refused.";
+const QUEUE_HINT: &str = "Its collectors consume <code>collector.group.&lt;queue id&gt;</code>.";
+const MAX_CONFIG_HINT: &str = "A device sending more fails its backup for good. Empty: the driver's or the installation's limit (16 MiB by default).";
+
+/// Every kind, in the order of the administration tabs.
+pub(in crate::web) static KINDS: [Kind; 8] = [
+    Kind {
+        add: Some(("Add a backup location", "Add location")),
+        card: Some("Git repositories and directories that receive backups"),
+        empty: (
+            "No backup location yet.",
+            "Devices need one to be backed up: add a Git repository or a directory below.",
+        ),
+        columns: &["Name", "Type", "Path", "Branch"],
+        fields: &[
+            field("name", "Name", Spec::Input(Input::REQUIRED)),
+            FieldSpec {
+                default: "git",
+                ..field(
+                    "location_type",
+                    "Type",
+                    Spec::Select(&[
+                        ("git", "Git repository (one commit per change)"),
+                        ("fs", "Directory (one file per backup)"),
+                    ]),
+                )
+            },
+            field(
+                "path",
+                "Path",
+                Spec::Input(Input {
+                    placeholder: Some("/var/lib/devicevault/backups.git"),
+                    ..Input::REQUIRED
+                }),
+            )
+            .hint(PATH_HINT),
+            field(
+                "branch",
+                "Branch",
+                Spec::Input(Input {
+                    placeholder: Some("main"),
+                    git_only: true,
+                    ..Input::TEXT
+                }),
+            )
+            .hint("Git only; default main."),
+            field("extra", "Other settings (JSON, optional)", Spec::TextArea).hint(EXTRA_HINT),
+        ],
+        delete_note: "A location cannot be deleted while devices or stored backups refer to it.",
+        count: |s| Box::pin(async move { Ok(s.db.list_locations(ONE).await?.total) }),
+        rows: location_rows,
+        load: Some(|s, id| {
+            Box::pin(async move {
+                let l = s.db.location(id).await?;
+                let f = LocationForm::of(&l);
+                let v = [
+                    ("name", f.name),
+                    ("location_type", f.location_type),
+                    ("path", f.path),
+                ];
+                Ok((
+                    l.name,
+                    values(v).and([("branch", f.branch), ("extra", f.extra)]),
+                ))
+            })
+        }),
+        save: save_location,
+        delete: Some(|s, _, id| {
+            Box::pin(async move { in_use(s.db.delete_location(id).await, "location") })
+        }),
+        ..named("locations", "Backup locations", "location")
+    },
+    Kind {
+        add: Some(("Add a credential", "Add credential")),
+        card: Some("Logins for devices; secrets are write-only"),
+        empty: (
+            "No credential yet.",
+            "Devices need one to log in: add it below.",
+        ),
+        columns: &["Name", "Username", "Password", "Enable secret"],
+        fields: &[
+            field("name", "Name", Spec::Input(Input::REQUIRED)),
+            field(
+                "username",
+                "Username",
+                Spec::Input(Input {
+                    autocomplete: Some("off"),
+                    ..Input::REQUIRED
+                }),
+            )
+            .hint("The login on the devices."),
+            field("password", "Password", Spec::Input(Input::NEW_PASSWORD))
+                .hint("Stored sealed; never shown again.")
+                .edit_hint("Leave empty to keep the current one. Never shown again."),
+            field(
+                "enable_secret",
+                "Enable secret (optional)",
+                Spec::Input(Input::NEW_PASSWORD),
+            )
+            .hint("For platforms with an enable step.")
+            .edit_hint("Leave empty to keep the current one."),
+            FieldSpec {
+                only_if: Some("has_enable_secret"),
+                ..field("clear_enable", "Remove the enable secret", Spec::Checkbox)
+            },
+        ],
+        delete_note: "A credential cannot be deleted while devices use it.",
+        count: |s| Box::pin(async move { Ok(s.db.list_credentials(ONE).await?.total) }),
+        rows: |s, ctx, _| {
+            Box::pin(async move {
+                let rows = s.db.list_credentials(ALL).await?.rows;
+                Ok(rows
+                    .into_iter()
+                    .map(|c| {
+                        let enable = match c.enable_secret_sealed {
+                            Some(_) => Cell::Muted("set (hidden)"),
+                            None => Cell::Text("—".into()),
+                        };
+                        let name = name_cell(ctx, "credentials", c.id, c.name);
+                        Row(vec![
+                            name,
+                            Cell::Text(c.username),
+                            Cell::Muted("set (hidden)"),
+                            enable,
+                        ])
+                    })
+                    .collect())
+            })
+        },
+        load: Some(|s, id| {
+            Box::pin(async move {
+                let c = s.db.credential(id).await?;
+                let has = if c.enable_secret_sealed.is_some() {
+                    "yes"
+                } else {
+                    ""
+                };
+                let v = [
+                    ("name", c.name.clone()),
+                    ("username", c.username),
+                    ("has_enable_secret", has.into()),
+                ];
+                Ok((c.name, values(v)))
+            })
+        }),
+        save: save_credential,
+        delete: Some(|s, _, id| {
+            Box::pin(async move { in_use(s.db.delete_credential(id).await, "credential") })
+        }),
+        ..named("credentials", "Credentials", "credential")
+    },
+    Kind {
+        add: Some(("Add a collection group", "Add collection group")),
+        card: Some("Which collectors reach which devices"),
+        empty: (
+            "No collection group yet.",
+            "Devices without a group use the default collectors. A group sends its devices' collections to the collectors of its own queue.",
+        ),
+        columns: &["Name", "Queue", "Devices"],
+        fields: &[
+            field("name", "Name", Spec::Input(Input::REQUIRED)),
+            field(
+                "rabbitmq_queue_id",
+                "Queue id",
+                Spec::Input(Input::REQUIRED),
+            )
+            .hint(QUEUE_HINT),
+        ],
+        delete_note: "Its devices go back to the default collectors.",
+        count: |s| Box::pin(async move { Ok(s.db.list_collection_groups().await?.len() as i64) }),
+        rows: |s, ctx, _| {
+            Box::pin(async move {
+                let rows = s.db.list_collection_groups().await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|g| {
+                        let queue = Cell::Mono(format!("collector.group.{}", g.rabbitmq_queue_id));
+                        Row(vec![
+                            name_cell(ctx, "collection-groups", g.id, g.name),
+                            queue,
+                            Cell::Text("—".into()),
+                        ])
+                    })
+                    .collect())
+            })
+        },
+        load: Some(|s, id| {
+            Box::pin(async move {
+                let g = s.db.collection_group(id).await?;
+                Ok((
+                    g.name.clone(),
+                    values([("name", g.name), ("rabbitmq_queue_id", g.rabbitmq_queue_id)]),
+                ))
+            })
+        }),
+        save: |s, id, f| {
+            Box::pin(async move {
+                let input = CollectionGroupInput {
+                    name: f.get("name").into(),
+                    rabbitmq_queue_id: f.get("rabbitmq_queue_id").into(),
+                };
+                let (name, queue) = match input.validate() {
+                    Ok(v) => v,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let saved = match id {
+                    None => {
+                        s.db.create_collection_group(&name, &queue)
+                            .await
+                            .map(|g| g.id)
+                    }
+                    Some(id) => {
+                        s.db.update_collection_group(id, &name, &queue)
+                            .await
+                            .map(|g| g.id)
+                    }
+                };
+                name_taken(saved)
+            })
+        },
+        delete: Some(|s, _, id| {
+            Box::pin(
+                async move { in_use(s.db.delete_collection_group(id).await, "collection group") },
+            )
+        }),
+        ..named("collection-groups", "Collection groups", "collection group")
+    },
+    Kind {
+        add: Some(("Add a device group", "Add device group")),
+        card: Some("Groups for filtering and schedules"),
+        empty: (
+            "No device group yet.",
+            "Groups organise devices for filters and schedules.",
+        ),
+        columns: &["Name", "Devices"],
+        fields: &[field("name", "Name", Spec::Input(Input::REQUIRED))],
+        delete_note: "Its devices stay, without a group; schedules lose this target.",
+        count: |s| Box::pin(async move { Ok(s.db.list_device_groups(ONE).await?.total) }),
+        rows: |s, ctx, _| {
+            Box::pin(async move {
+                let rows = s.db.list_device_groups(ALL).await?.rows;
+                Ok(rows
+                    .into_iter()
+                    .map(|g| {
+                        let devices = devices_cell(format!("/devices?group={}", g.id));
+                        Row(vec![name_cell(ctx, "device-groups", g.id, g.name), devices])
+                    })
+                    .collect())
+            })
+        },
+        load: Some(|s, id| {
+            Box::pin(async move {
+                let g = s.db.device_group(id).await?;
+                Ok((g.name.clone(), values([("name", g.name)])))
+            })
+        }),
+        save: |s, id, f| {
+            Box::pin(async move {
+                let name = match (NamedInput {
+                    name: f.get("name").into(),
+                })
+                .validate()
+                {
+                    Ok(n) => n,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let saved = match id {
+                    None => s.db.create_device_group(&name).await.map(|g| g.id),
+                    Some(id) => s.db.update_device_group(id, &name).await.map(|g| g.id),
+                };
+                name_taken(saved)
+            })
+        },
+        delete: Some(|s, _, id| {
+            Box::pin(async move { in_use(s.db.delete_device_group(id).await, "device group") })
+        }),
+        ..named("device-groups", "Device groups", "device group")
+    },
+    Kind {
+        add: Some(("Add a device type", "Add device type")),
+        card: Some("Models and families"),
+        empty: (
+            "No device type yet.",
+            "Types (models, families) organise devices and the dashboard.",
+        ),
+        columns: &["Name", "Devices"],
+        fields: &[
+            field("name", "Name", Spec::Input(Input::REQUIRED)),
+            field(
+                "max_config_mib",
+                "Largest configuration (MiB)",
+                Spec::Input(Input {
+                    inputmode: Some("numeric"),
+                    ..Input::TEXT
+                }),
+            )
+            .hint(MAX_CONFIG_HINT),
+        ],
+        delete_note: "Its devices stay, without a type.",
+        count: |s| Box::pin(async move { Ok(s.db.list_device_types(ONE).await?.total) }),
+        rows: |s, ctx, _| {
+            Box::pin(async move {
+                let rows = s.db.list_device_types(ALL).await?.rows;
+                Ok(rows
+                    .into_iter()
+                    .map(|t| {
+                        let devices = devices_cell(format!("/devices?type={}", t.id));
+                        Row(vec![name_cell(ctx, "device-types", t.id, t.name), devices])
+                    })
+                    .collect())
+            })
+        },
+        load: Some(|s, id| {
+            Box::pin(async move {
+                let t = s.db.device_type(id).await?;
+                let mib = t
+                    .max_config_bytes
+                    .map(|b| (b >> 20).max(1).to_string())
+                    .unwrap_or_default();
+                Ok((
+                    t.name.clone(),
+                    values([("name", t.name), ("max_config_mib", mib)]),
+                ))
+            })
+        }),
+        save: save_device_type,
+        delete: Some(|s, _, id| {
+            Box::pin(async move { in_use(s.db.delete_device_type(id).await, "device type") })
+        }),
+        ..named("device-types", "Device types", "device type")
+    },
+    Kind {
+        heading: "Users and tokens",
+        add: Some(("Add a user", "Add user")),
+        card: Some("Who may sign in, API tokens"),
+        admins_only: true,
+        empty: ("No users.", ""),
+        columns: &["Username", "Role", "Since"],
+        fields: &[
+            field(
+                "username",
+                "Username",
+                Spec::Input(Input {
+                    autocomplete: Some("off"),
+                    ..Input::REQUIRED
+                }),
+            ),
+            field(
+                "password",
+                "Password",
+                Spec::Input(Input {
+                    required: true,
+                    ..Input::NEW_PASSWORD
+                }),
+            )
+            .hint("At least 8 characters."),
+            field(
+                "password_confirm",
+                "Password again",
+                Spec::Input(Input {
+                    required: true,
+                    ..Input::NEW_PASSWORD
+                }),
+            ),
+            field(
+                "is_admin",
+                "Administrator (may change the inventory and users)",
+                Spec::Checkbox,
+            ),
+        ],
+        delete_note: "Its tokens and sessions end with it.",
+        created_opens_it: true,
+        count: |s| Box::pin(async move { Ok(s.db.count_users().await?) }),
+        rows: |s, ctx, _| {
+            Box::pin(async move {
+                let rows = s.db.list_users().await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|u| {
+                        let name = Cell::Name {
+                            href: Some(format!("/admin/users/{}", u.id)),
+                            note: (u.id == ctx.user.id).then_some("(you)"),
+                            text: u.username,
+                        };
+                        let role = if u.is_admin {
+                            Cell::Tag("admin")
+                        } else {
+                            Cell::Text("reader".into())
+                        };
+                        Row(vec![name, role, Cell::Time(Some(u.created_at))])
+                    })
+                    .collect())
+            })
+        },
+        save: save_user,
+        delete: Some(delete_user),
+        ..named("users", "Users", "user")
+    },
+    Kind {
+        heading: "Tokens and sessions",
+        admins_only: true,
+        intro: "Every API token, API login and web session of every user. Revoking one refuses its client at once; to make a token, open the user's page.",
+        empty: ("No tokens.", ""),
+        columns: TOKEN_COLUMNS_WITH_USER,
+        rows: |s, ctx, _| {
+            Box::pin(async move {
+                let tokens = s.db.list_tokens(None).await?;
+                Ok(tokens
+                    .iter()
+                    .map(|t| {
+                        let revoke = format!("/admin/users/{}/tokens/{}/delete", t.user_id, t.id);
+                        token_row(ctx, t, true, &revoke)
+                    })
+                    .collect())
+            })
+        },
+        ..named("tokens", "Tokens", "token")
+    },
+    Kind {
+        admins_only: true,
+        intro: "Deleted devices are archived: not backed up, not in lists or schedules, their history kept. Open one to read its versions.",
+        empty: ("No archived devices.", "Deleting a device archives it."),
+        columns: &["Name", "Address", "Archived", "Actions"],
+        rows: archived_rows,
+        ..named("archived-devices", "Archived devices", "archived device")
+    },
+];
+
+/// The columns of a token list, without and with its user.
+pub(in crate::web) const TOKEN_COLUMNS: &[&str] =
+    &["Kind", "Name", "Created", "Last used", "Expires", "Actions"];
+const TOKEN_COLUMNS_WITH_USER: &[&str] = &[
+    "User",
+    "Kind",
+    "Name",
+    "Created",
+    "Last used",
+    "Expires",
+    "Actions",
+];
+
+/// A token's row; `revoke` is its revoke action (none for the session
+/// showing the page).
+pub(in crate::web) fn token_row(ctx: &Ctx, t: &TokenInfo, with_user: bool, revoke: &str) -> Row {
+    let current = t.kind == TokenKind::Session && t.id == ctx.session_id;
+    let mut cells = Vec::with_capacity(7);
+    if with_user {
+        cells.push(Cell::Name {
+            href: Some(format!("/admin/users/{}", t.user_id)),
+            text: t.username.clone(),
+            note: None,
+        });
+    }
+    let kind = match t.kind {
+        TokenKind::Login => "API login",
+        TokenKind::Named => "API token",
+        TokenKind::Session => "web session",
+    };
+    cells.extend([
+        Cell::Name {
+            href: None,
+            text: kind.into(),
+            note: current.then_some("(this one)"),
+        },
+        Cell::Text(t.name.clone().unwrap_or_default()),
+        Cell::Time(Some(t.created_at.clone())),
+        Cell::Time(t.last_used_at.clone()),
+        match (&t.expires_at, t.kind) {
+            (Some(e), _) => Cell::Time(Some(e.clone())),
+            (None, TokenKind::Login) => Cell::Text("when idle".into()),
+            (None, _) => Cell::Text("never".into()),
+        },
+        Cell::Actions(if current {
+            Vec::new()
+        } else {
+            vec![Action::Post {
+                action: revoke.to_owned(),
+                label: "Revoke",
+                confirm: Some("Revoke this token? Clients using it will be refused."),
+            }]
+        }),
+    ]);
+    Row(cells)
+}
+
+/// The kind at `/admin/<slug>`.
+pub(in crate::web) fn kind(slug: &str) -> WebResult<&'static Kind> {
+    KINDS
+        .iter()
+        .find(|k| k.slug == slug)
+        .ok_or_else(|| WebError::not_found(format!("There is no page at /admin/{slug}.")))
+}
+
+fn values<const N: usize>(pairs: [(&str, String); N]) -> Form {
+    Form(Vec::new()).and(pairs)
+}
+
+impl Form {
+    /// These fields added.
+    fn and<const N: usize>(mut self, pairs: [(&str, String); N]) -> Self {
+        self.0
+            .extend(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)));
+        self
+    }
+}
+
+/// The name of an object, a link to its edit page for administrators.
+fn name_cell(ctx: &Ctx, slug: &str, id: i64, name: String) -> Cell {
+    Cell::Name {
+        href: ctx.user.is_admin.then(|| format!("/admin/{slug}/{id}")),
+        text: name,
+        note: None,
+    }
+}
+
+fn devices_cell(href: String) -> Cell {
+    Cell::Name {
+        href: Some(href),
+        text: "devices".into(),
+        note: None,
+    }
+}
+
+/// A `Conflict` on insert or update is a duplicate name.
+fn name_taken(r: Result<i64, DbError>) -> WebResult<Result<i64, FieldErrors>> {
+    let mut e = FieldErrors::default();
+    match r {
+        Ok(id) => return Ok(Ok(id)),
+        Err(DbError::Conflict(_)) => e.add("name", "this name is taken"),
+        Err(DbError::Invalid(m)) => e.add("name", m),
+        Err(other) => return Err(other.into()),
+    }
+    Ok(Err(e))
+}
+
+/// A deletion refused because something still uses the object.
+fn in_use(r: Result<(), DbError>, what: &str) -> WebResult<()> {
+    r.map_err(|e| match e {
+        DbError::Conflict(_) => WebError::new(
+            StatusCode::CONFLICT,
+            format!("This {what} is in use"),
+            format!("The {what} cannot be deleted while devices or stored backups refer to it. Change them first, then delete it."),
+        ),
+        other => other.into(),
+    })
+}
+
+fn archived_rows<'a>(s: &'a Shared, ctx: &'a Ctx, q: &'a Form) -> Fut<'a, Vec<Row>> {
+    Box::pin(async move {
+        let page = q.get("page").parse::<i64>().unwrap_or(1).max(1);
+        let filter = DeviceFilter {
+            archived: true,
+            ..DeviceFilter::default()
+        };
+        let page = Page {
+            limit: 100,
+            offset: (page - 1).saturating_mul(100),
+        };
+        let listed = s.db.list_devices(&filter, &ctx.scope, page).await?;
+        Ok(listed
+            .rows
+            .into_iter()
+            .map(|d| {
+                let name = Cell::Name {
+                    href: Some(format!("/devices/{}", d.id)),
+                    text: d.fields.name,
+                    note: None,
+                };
+                let restore = Action::Post {
+                    action: format!("/devices/{}/restore", d.id),
+                    label: "Restore",
+                    confirm: None,
+                };
+                let purge = Action::Link {
+                    href: format!("/devices/{}/purge", d.id),
+                    label: "Purge…",
+                };
+                let actions = Cell::Actions(vec![restore, purge]);
+                Row(vec![
+                    name,
+                    Cell::Mono(d.fields.address),
+                    Cell::Time(d.archived_at),
+                    actions,
+                ])
+            })
+            .collect())
+    })
+}
+
+fn location_rows<'a>(s: &'a Shared, ctx: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Row>> {
+    Box::pin(async move {
+        let rows = s.db.list_locations(ALL).await?.rows;
+        Ok(rows
+            .into_iter()
+            .map(|l| {
+                let f = LocationForm::of(&l);
+                let branch = match f.location_type.as_str() {
+                    "git" if f.branch.is_empty() => "main".to_owned(),
+                    "git" => f.branch,
+                    _ => "—".to_owned(),
+                };
+                Row(vec![
+                    name_cell(ctx, "locations", l.id, l.name),
+                    Cell::Text(f.location_type),
+                    Cell::Mono(f.path),
+                    Cell::Text(branch),
+                ])
+            })
+            .collect())
+    })
+}
+
+fn save_location<'a>(
+    s: &'a Shared,
+    id: Option<i64>,
+    f: &'a Form,
+) -> Fut<'a, Result<i64, FieldErrors>> {
+    Box::pin(async move {
+        let form = LocationForm {
+            name: f.get("name").into(),
+            location_type: f.get("location_type").into(),
+            path: f.get("path").into(),
+            branch: f.get("branch").into(),
+            extra: f.get("extra").into(),
+        };
+        let l = match form.validate(s) {
+            Ok(l) => l,
+            Err(e) => return Ok(Err(e)),
+        };
+        let saved = match id {
+            None => s.db.create_location(&l.name, l.kind, &l.config).await,
+            Some(id) => s.db.update_location(id, &l.name, l.kind, &l.config).await,
+        };
+        name_taken(saved.map(|l| l.id))
+    })
+}
+
+fn save_credential<'a>(
+    s: &'a Shared,
+    id: Option<i64>,
+    f: &'a Form,
+) -> Fut<'a, Result<i64, FieldErrors>> {
+    Box::pin(async move {
+        // A form always sends every field: an empty secret keeps the
+        // stored one, unless "remove" is ticked.
+        let secret = |v: &str| match v {
+            "" => Change::Keep,
+            v => Change::Set(v.to_owned()),
+        };
+        let input = CredentialInput {
+            name: Change::Set(f.get("name").into()),
+            username: Change::Set(f.get("username").into()),
+            password: match id {
+                None => Change::Set(f.get("password").into()),
+                Some(_) => secret(f.get("password")),
+            },
+            enable_secret: if f.checked("clear_enable") {
+                Change::Clear
+            } else {
+                secret(f.get("enable_secret"))
+            },
+        };
+        let base = match id {
+            Some(id) => Some(s.db.credential(id).await?),
+            None => None,
+        };
+        let c = match input.apply(s, base) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        let saved = match id {
+            None => {
+                s.db.create_credential(
+                    &c.name,
+                    &c.username,
+                    &c.password_sealed,
+                    c.enable_secret_sealed.as_deref(),
+                )
+                .await
+            }
+            Some(id) => s.db.update_credential(id, &c).await,
+        };
+        name_taken(saved.map(|c| c.id))
+    })
+}
+
+fn save_device_type<'a>(
+    s: &'a Shared,
+    id: Option<i64>,
+    f: &'a Form,
+) -> Fut<'a, Result<i64, FieldErrors>> {
+    Box::pin(async move {
+        // Whole MiB in the form; anything else becomes 0 bytes, which the
+        // validator refuses.
+        let max_config_bytes = match f.get("max_config_mib").trim() {
+            "" => None,
+            mib => Some(
+                mib.parse::<i64>()
+                    .ok()
+                    .and_then(|n| n.checked_mul(1 << 20))
+                    .unwrap_or(0),
+            ),
+        };
+        let manufacturer = match id {
+            Some(id) => s.db.device_type(id).await?.manufacturer,
+            None => None,
+        };
+        let input = DeviceTypeInput {
+            name: f.get("name").into(),
+            manufacturer,
+            max_config_bytes,
+        };
+        let (name, manufacturer, max) = match input.validate(s).await? {
+            Ok(v) => v,
+            Err(FieldErrors(e)) => {
+                let on_form = |f| {
+                    if f == "max_config_bytes" {
+                        "max_config_mib"
+                    } else {
+                        f
+                    }
+                };
+                return Ok(Err(FieldErrors(
+                    e.into_iter().map(|(f, m)| (on_form(f), m)).collect(),
+                )));
+            }
+        };
+        let saved = match id {
+            None => s.db.create_device_type(&name, manufacturer, max).await,
+            Some(id) => s.db.update_device_type(id, &name, manufacturer, max).await,
+        };
+        name_taken(saved.map(|t| t.id))
+    })
+}
+
+fn save_user<'a>(s: &'a Shared, _: Option<i64>, f: &'a Form) -> Fut<'a, Result<i64, FieldErrors>> {
+    Box::pin(async move {
+        let input = UserInput {
+            username: f.get("username").into(),
+            password: NewPassword {
+                password: f.get("password").into(),
+                confirm: Some(f.get("password_confirm").into()),
+            },
+            is_admin: f.checked("is_admin"),
+        };
+        let (username, password) = match input.validate() {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let hash = super::super::account::hash(password).await?;
+        match s.db.create_user(&username, &hash, input.is_admin).await {
+            Ok(u) => Ok(Ok(u.id)),
+            Err(DbError::Conflict(_)) => Ok(Err(username_taken())),
+            Err(other) => Err(other.into()),
+        }
+    })
+}
+
+fn delete_user<'a>(s: &'a Shared, ctx: &'a Ctx, id: i64) -> Fut<'a, ()> {
+    Box::pin(async move {
+        let u = s.db.user(id).await?;
+        if u.id == ctx.user.id {
+            return Err(super::refuse(
+                "You cannot delete yourself",
+                "Ask another administrator.",
+            ));
+        }
+        if u.is_admin && s.db.count_admins().await? <= 1 {
+            return Err(super::refuse(
+                "The last administrator",
+                "Make another user an administrator first.",
+            ));
+        }
+        s.db.delete_user(id).await?;
+        Ok(())
+    })
+}
+
+/// The hint of a field on a new or an existing object's form.
+pub(in crate::web) fn hint(f: &FieldSpec, editing: bool) -> PreEscaped<&'static str> {
+    PreEscaped(f.edit_hint.filter(|_| editing).unwrap_or(f.hint))
+}
