@@ -191,7 +191,7 @@ impl AmqpBus {
         let shown_url = redact(url);
         // A URL that does not parse will not parse on a retry either.
         let uri: AMQPUri = url.parse().map_err(|e: String| {
-            BusError::Malformed(format!(
+            BusError::Misconfigured(format!(
                 "invalid broker URL {shown_url}: {}",
                 e.replace(url, &shown_url)
             ))
@@ -312,7 +312,15 @@ impl AmqpBus {
             ))
         })?
         .map_err(|e| {
-            BusError::Unavailable(format!("cannot connect to {}: {e}", self.inner.shown_url))
+            let message = format!("cannot connect to {}: {e}", self.inner.shown_url);
+            // Wrong credentials or a vhost the user may not use: waiting
+            // will not change the broker's answer.
+            let text = e.to_string();
+            if text.contains("ACCESS_REFUSED") || text.contains("NOT_ALLOWED") {
+                BusError::Misconfigured(message)
+            } else {
+                BusError::Unavailable(message)
+            }
         })?;
         let ch = open_publisher(&conn).await?;
         let s = Arc::new(Session {

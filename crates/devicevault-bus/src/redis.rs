@@ -119,7 +119,7 @@ impl RedisLog {
     pub async fn connect_with(url: &str, options: RedisLogOptions) -> Result<Self, BusError> {
         let redacted = redact_url(url);
         let client = Client::open(url)
-            .map_err(|e| BusError::Malformed(format!("invalid Redis URL {redacted}: {e}")))?;
+            .map_err(|e| BusError::Misconfigured(format!("invalid Redis URL {redacted}: {e}")))?;
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(options.response_timeout))
             .set_connection_timeout(Some(options.connect_timeout))

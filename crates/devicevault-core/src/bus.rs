@@ -40,13 +40,17 @@ pub enum BusError {
     /// The remote task failed and said why.
     #[error("{0}")]
     Remote(String),
+    /// A setting (a URL) the bus cannot use; only a change of
+    /// configuration helps.
+    #[error("{0}")]
+    Misconfigured(String),
 }
 
 impl RetryClass for BusError {
     fn retry(&self) -> Retry {
         match self {
             Self::Unavailable(_) | Self::Timeout { .. } | Self::Closed => Retry::Transient,
-            Self::Malformed(_) | Self::Remote(_) => Retry::Permanent,
+            Self::Malformed(_) | Self::Remote(_) | Self::Misconfigured(_) => Retry::Permanent,
         }
     }
 }

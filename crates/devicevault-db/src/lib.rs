@@ -34,7 +34,7 @@ pub use scope::Scope;
 use std::str::FromStr;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection as _, Executor};
 
 pub use backups::{JobState, NewDeviceResult, NewStoredBackup};
 pub use error::DbError;
@@ -103,6 +103,13 @@ impl Db {
             _ => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url).map_err(DbError::from)?;
+        if engine == Engine::Postgres {
+            // One direct attempt first: a server that is down answers at
+            // once, where the pool would keep trying for its whole acquire
+            // timeout before saying so.
+            let probe = sqlx::AnyConnection::connect_with(&options).await?;
+            let _ = probe.close().await;
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(match engine {
                 Engine::Sqlite => 8,

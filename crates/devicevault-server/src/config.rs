@@ -70,20 +70,26 @@ impl Default for Config {
 impl Config {
     /// The key file: the configured one, or `secret.key` in the data dir.
     pub fn secret_key_path(&self) -> PathBuf {
-        self.secret_key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("secret.key"))
+        secret_key_path(self.secret_key_file.as_deref(), &self.data_dir)
     }
 
     /// The database URL: the configured one, or SQLite in the data dir.
     pub fn database_url_or_sqlite(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite:{}",
-                self.data_dir.join("devicevault.sqlite3").display()
-            )
-        })
+        database_url_or_sqlite(self.database_url.as_deref(), &self.data_dir)
     }
+}
+
+/// `file`, or `secret.key` in `data_dir`.
+pub fn secret_key_path(file: Option<&Path>, data_dir: &Path) -> PathBuf {
+    file.map_or_else(|| data_dir.join("secret.key"), Path::to_path_buf)
+}
+
+/// `url`, or the SQLite file in `data_dir`.
+pub fn database_url_or_sqlite(url: Option<&str>, data_dir: &Path) -> String {
+    url.map_or_else(
+        || format!("sqlite:{}", data_dir.join("devicevault.sqlite3").display()),
+        str::to_owned,
+    )
 }
 
 /// Where a value came from.
@@ -194,7 +200,14 @@ impl Key {
         help: &'static str,
         field: fn(&mut Config) -> &mut String,
     ) -> Self {
-        Self::new(name, env, help, field, |v| Some(v.clone()), |s| Ok(s.to_owned()))
+        Self::new(
+            name,
+            env,
+            help,
+            field,
+            |v| Some(v.clone()),
+            |s| Ok(s.to_owned()),
+        )
     }
 
     fn optional<T: FromStr + fmt::Display + 'static>(
@@ -315,10 +328,7 @@ impl Key {
             Shape::Text => toml_string(&v),
             Shape::List => format!(
                 "[{}]",
-                v.split(':')
-                    .map(toml_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                v.split(':').map(toml_string).collect::<Vec<_>>().join(", ")
             ),
         })
     }
@@ -340,7 +350,12 @@ fn toml_string(s: &str) -> String {
 /// `90s` → `"90s"`, 900 s → `"15m"`: the largest unit that divides it.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
         if ms > 0 && ms % size == 0 {
             return format!("{}{unit}", ms / size);
         }
@@ -639,7 +654,13 @@ pub fn load(
                 key: name.clone(),
                 path: path.clone(),
             })?;
-            apply(k, &mut config, &value, Source::File(path.clone()), &mut sources)?;
+            apply(
+                k,
+                &mut config,
+                &value,
+                Source::File(path.clone()),
+                &mut sources,
+            )?;
         }
     }
     for k in keys() {
@@ -654,7 +675,13 @@ pub fn load(
     }
     for (name, flag, value) in flags {
         let k = key(name).unwrap_or_else(|| panic!("flag {flag} names no setting {name}"));
-        apply(k, &mut config, value, Source::Flag(flag.clone()), &mut sources)?;
+        apply(
+            k,
+            &mut config,
+            value,
+            Source::Flag(flag.clone()),
+            &mut sources,
+        )?;
     }
     finish(&mut config, &sources)?;
     Ok(Loaded {
@@ -740,10 +767,12 @@ fn read_file(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
         path: path.to_owned(),
         source,
     })?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-        path: path.to_owned(),
-        message: e.message().to_owned(),
-    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: e.message().to_owned(),
+        })?;
     let mut out = Vec::new();
     let scalar = |name: &str, v: &toml::Value| -> Result<String, ConfigError> {
         let invalid = |reason: &str| ConfigError::Invalid {
@@ -796,9 +825,7 @@ fn suggest(name: &str) -> String {
             row[0] = i + 1;
             for (j, cb) in b.iter().enumerate() {
                 let cur = row[j + 1];
-                row[j + 1] = (prev + usize::from(ca != *cb))
-                    .min(row[j] + 1)
-                    .min(cur + 1);
+                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
                 prev = cur;
             }
         }
@@ -807,7 +834,12 @@ fn suggest(name: &str) -> String {
     let leaf = name.rsplit_once('.').map_or(name, |(_, l)| l);
     keys()
         .iter()
-        .map(|k| (distance(name, k.name).min(distance(leaf, k.leaf()) + 1), k.name))
+        .map(|k| {
+            (
+                distance(name, k.name).min(distance(leaf, k.leaf()) + 1),
+                k.name,
+            )
+        })
         // A typo, not another word: up to two thirds of the name's letters.
         .filter(|(d, _)| *d <= (leaf.chars().count() * 2 / 3).max(2))
         .min()
@@ -840,14 +872,39 @@ pub fn default_file(set: &Loaded) -> String {
          # Settings are shown at their defaults, commented out.\n",
     );
     out.push_str(&by_section(|out, k| {
-        writeln!(out, "\n# {} (environment: {})", k.help, k.env)?;
-        let hash = if set.sources.contains_key(k.name) { "" } else { "#" };
+        out.push('\n');
+        for line in wrap(k.help, 76) {
+            writeln!(out, "# {line}")?;
+        }
+        writeln!(out, "# Environment: {}.", k.env)?;
+        let hash = if set.sources.contains_key(k.name) {
+            ""
+        } else {
+            "#"
+        };
         match k.render(&set.config, false) {
             Some(v) => writeln!(out, "{hash}{} = {v}", k.leaf()),
             None => writeln!(out, "#{} =", k.leaf()),
         }
     }));
     out
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = lines.last_mut().expect("one line at least");
+        if !last.is_empty() && last.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_owned());
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    lines
 }
 
 /// Every key, grouped by section, written by `line`.
@@ -970,11 +1027,19 @@ mod tests {
             ("DEVICEVAULT_STORAGE_ROOTS", "relative/dir"),
             ("DEVICEVAULT_CONNECT_TIMEOUT", "0s"),
         ] {
-            assert!(load(None, &env(&[(var, value)]), &[]).is_err(), "{var}={value}");
+            assert!(
+                load(None, &env(&[(var, value)]), &[]).is_err(),
+                "{var}={value}"
+            );
         }
         let f = file("[pipeline]\nprefetch = \"many\"\n");
-        let msg = load(Some(f.path()), &env(&[]), &[]).unwrap_err().to_string();
-        assert!(msg.contains("pipeline.prefetch") && msg.contains("many"), "{msg}");
+        let msg = load(Some(f.path()), &env(&[]), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("pipeline.prefetch") && msg.contains("many"),
+            "{msg}"
+        );
         assert!(msg.contains(&f.path().display().to_string()), "{msg}");
         let e = load(
             None,
@@ -988,7 +1053,9 @@ mod tests {
     #[test]
     fn unknown_keys_in_the_file_are_refused_with_a_suggestion() {
         let f = file("[http]\nadress = \"0.0.0.0:80\"\n");
-        let msg = load(Some(f.path()), &env(&[]), &[]).unwrap_err().to_string();
+        let msg = load(Some(f.path()), &env(&[]), &[])
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("unknown setting `http.adress`"), "{msg}");
         assert!(msg.contains("did you mean `http.addr`"), "{msg}");
         let f = file("[smtp]\nhost = \"mail\"\n");
@@ -996,7 +1063,9 @@ mod tests {
         let f = file("data_dir = [1, 2]\n");
         assert!(load(Some(f.path()), &env(&[]), &[]).is_err());
         let f = file("data_dir = \n");
-        let msg = load(Some(f.path()), &env(&[]), &[]).unwrap_err().to_string();
+        let msg = load(Some(f.path()), &env(&[]), &[])
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("not valid TOML"), "{msg}");
         let msg = load(Some(Path::new("/nonexistent/dv.toml")), &env(&[]), &[])
             .unwrap_err()
@@ -1028,7 +1097,10 @@ mod tests {
         )
         .unwrap();
         let shown = show(&l);
-        assert!(!shown.contains("hunter2") && !shown.contains("rabbitpw"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("rabbitpw"),
+            "{shown}"
+        );
         assert!(shown.contains("postgres://dv:***@db/dv"), "{shown}");
         assert!(
             shown.contains("job_deadline = \"90s\"  # environment DEVICEVAULT_JOB_DEADLINE_S"),
@@ -1043,7 +1115,10 @@ mod tests {
             again.settings.storage_roots.unwrap().to_string(),
             "/srv/a:/srv/b"
         );
-        assert_eq!(again.database_url.as_deref(), Some("postgres://dv:pw@db/dv"));
+        assert_eq!(
+            again.database_url.as_deref(),
+            Some("postgres://dv:pw@db/dv")
+        );
     }
 
     #[test]
@@ -1061,11 +1136,18 @@ mod tests {
         let set = load(
             None,
             &env(&[]),
-            &[("data_dir", "--data-dir".into(), "/var/lib/devicevault".into())],
+            &[(
+                "data_dir",
+                "--data-dir".into(),
+                "/var/lib/devicevault".into(),
+            )],
         )
         .unwrap();
         let text = default_file(&set);
-        assert!(text.contains("\ndata_dir = \"/var/lib/devicevault\"\n"), "{text}");
+        assert!(
+            text.contains("\ndata_dir = \"/var/lib/devicevault\"\n"),
+            "{text}"
+        );
         let f = file(&text);
         let c = load(Some(f.path()), &env(&[]), &[]).unwrap().config;
         assert_eq!(c.data_dir, PathBuf::from("/var/lib/devicevault"));

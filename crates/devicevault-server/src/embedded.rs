@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::assembly::{self, AssemblyError};
+use crate::config::{self, Config};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -33,6 +34,21 @@ pub struct ServeConfig {
     pub settings: Settings,
     /// User drivers added to the built-in ones.
     pub driver_dir: Option<PathBuf>,
+    /// The sealing key; `secret.key` in the data dir when `None`.
+    pub secret_key_file: Option<PathBuf>,
+}
+
+impl From<&Config> for ServeConfig {
+    fn from(c: &Config) -> Self {
+        Self {
+            data_dir: c.data_dir.clone(),
+            database_url: c.database_url.clone(),
+            http_addr: c.http_addr,
+            settings: c.settings.clone(),
+            driver_dir: c.drivers_dir.clone(),
+            secret_key_file: c.secret_key_file.clone(),
+        }
+    }
 }
 
 impl ServeConfig {
@@ -43,17 +59,13 @@ impl ServeConfig {
             http_addr,
             settings: Settings::default(),
             driver_dir: None,
+            secret_key_file: None,
         }
     }
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite:{}",
-                self.data_dir.join("devicevault.sqlite3").display()
-            )
-        })
+        config::database_url_or_sqlite(self.database_url.as_deref(), &self.data_dir)
     }
 }
 
@@ -118,7 +130,10 @@ impl Embedded {
             .map_err(db_err)?
             .total
             == 0;
-        let key = keyfile::load_or_create(&cfg.data_dir.join("secret.key"), no_secrets)?;
+        let key = keyfile::load_or_create(
+            &config::secret_key_path(cfg.secret_key_file.as_deref(), &cfg.data_dir),
+            no_secrets,
+        )?;
         let drivers = assembly::drivers(cfg.driver_dir.as_deref())?;
         let first_admin = assembly::create_first_admin(&db).await?;
         db.ensure_collection_group(

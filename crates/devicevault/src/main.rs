@@ -3,6 +3,7 @@
 mod bench;
 mod bench_collect;
 mod bench_util;
+mod config_cmd;
 mod device_cmd;
 mod limits;
 mod roles_cmd;
@@ -48,6 +49,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(server_cmd::TokenCommand),
+    /// Show the effective configuration, or print a commented default file.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
     /// Measure DeviceVault against reference tools and print the figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
         Command::Role(role) => roles_cmd::run(role),
         Command::User(cmd) => server_cmd::user(cmd),
         Command::Token(cmd) => server_cmd::token(cmd),
+        Command::Config(cmd) => config_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

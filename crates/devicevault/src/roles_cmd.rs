@@ -2,114 +2,103 @@
 //! RabbitMQ (Celery protocol v2), Redis Streams and PostgreSQL. The concrete
 //! bus and log are chosen here, in one place.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Subcommand, ValueEnum};
 use devicevault_bus::amqp::AmqpBus;
 use devicevault_bus::redis::RedisLog;
-use devicevault_core::{SealingKey, StorageBackendKind};
-use devicevault_db::Db;
+use devicevault_core::{QueueId, SealingKey, StorageBackendKind};
+use devicevault_db::{Db, redact_url};
+use devicevault_pipeline::keyfile::{self, KeyFileError};
 use devicevault_pipeline::roles::collector::run_collector;
 use devicevault_pipeline::roles::device_results;
 use devicevault_pipeline::roles::dispatcher::run_sweeper;
 use devicevault_pipeline::roles::storage_results;
 use devicevault_pipeline::roles::storage_worker::run_storage_worker;
-use devicevault_pipeline::{Settings, keyfile, scheduler};
+use devicevault_pipeline::{Settings, scheduler};
 use devicevault_server::assembly;
-use devicevault_storage::StorageRoots;
+use devicevault_server::config::Config;
 use tokio_util::sync::CancellationToken;
 
+use crate::config_cmd::{ConfigArgs, DriverFlags, HttpFlags, RootsFlags, ServiceFlags, wait_for};
 use crate::device_cmd::shutdown_signal;
 
-/// Where the shared services are.
-#[derive(Debug, Clone, Args)]
-pub struct Services {
-    /// RabbitMQ.
-    #[arg(
-        long,
-        env = "DEVICEVAULT_BROKER_URL",
-        default_value = "amqp://guest:guest@localhost:5672/%2f"
-    )]
-    pub broker_url: String,
-    /// Redis (the result streams).
-    #[arg(
-        long,
-        env = "DEVICEVAULT_REDIS_URL",
-        default_value = "redis://localhost:6379/1"
-    )]
-    pub redis_url: String,
-    /// PostgreSQL (roles that touch the database).
-    #[arg(long, env = "DEVICEVAULT_DATABASE_URL")]
-    pub database_url: Option<String>,
-    /// Holds the key file (`secret.key`) and SSH host-key pins.
-    #[arg(long, env = "DEVICEVAULT_DATA_DIR", default_value = "devicevault-data")]
-    pub data_dir: PathBuf,
-    /// Name of this process in the streams' consumer group; stable across
-    /// restarts so a restarted consumer finishes its own pending entries.
-    #[arg(long, env = "DEVICEVAULT_CONSUMER_NAME")]
-    pub consumer_name: Option<String>,
-    /// Unacknowledged tasks a worker holds at once.
-    #[arg(long, env = "DEVICEVAULT_PREFETCH", default_value_t = 64)]
-    pub prefetch: u16,
+/// The shared services of a role, from its configuration. Each is waited
+/// for while it is away (one line says what and where), so the roles can
+/// start in any order.
+struct Services {
+    config: Config,
+    stop: CancellationToken,
 }
 
 impl Services {
     async fn bus(&self) -> anyhow::Result<AmqpBus> {
-        AmqpBus::connect(&self.broker_url, self.prefetch)
-            .await
-            .context("connect to RabbitMQ (DEVICEVAULT_BROKER_URL)")
+        let url = &self.config.broker_url;
+        wait_for("RabbitMQ", &redact_url(url), &self.stop, || {
+            AmqpBus::connect(url, self.config.prefetch)
+        })
+        .await
     }
 
     async fn log(&self) -> anyhow::Result<RedisLog> {
-        RedisLog::connect(&self.redis_url)
-            .await
-            .context("connect to Redis (DEVICEVAULT_REDIS_URL)")
+        let url = &self.config.redis_url;
+        wait_for("Redis", &redact_url(url), &self.stop, || {
+            RedisLog::connect(url)
+        })
+        .await
     }
 
     async fn db(&self) -> anyhow::Result<Db> {
-        let url = self
-            .database_url
-            .as_deref()
-            .context("DEVICEVAULT_DATABASE_URL must name the shared PostgreSQL database")?;
-        Db::connect(url)
-            .await
-            .with_context(|| format!("open the database {}", devicevault_db::redact_url(url)))
+        let url = self.config.database_url.as_deref().context(
+            "the distributed roles share a PostgreSQL database: set database_url \
+             (DEVICEVAULT_DATABASE_URL or --database-url)",
+        )?;
+        wait_for("PostgreSQL", &redact_url(url), &self.stop, || {
+            Db::connect(url)
+        })
+        .await
     }
 
-    fn key(&self, may_create: bool) -> anyhow::Result<SealingKey> {
-        Ok(keyfile::load_or_create(
-            &self.data_dir.join("secret.key"),
-            may_create,
-        )?)
+    /// The sealing key. The API creates it when no sealed secret needs an
+    /// older one; every other role waits until it is there.
+    async fn key(&self, may_create: bool) -> anyhow::Result<SealingKey> {
+        let path = self.config.secret_key_path();
+        let shown = path.display().to_string();
+        let mut waited = false;
+        loop {
+            match keyfile::load_or_create(&path, may_create) {
+                Ok(key) => return Ok(key),
+                Err(KeyFileError::Missing { .. }) if !may_create => {
+                    if !waited {
+                        tracing::warn!(
+                            what = "the sealing key",
+                            at = %shown,
+                            "waiting for the sealing key at {shown}: `devicevault api` creates it \
+                             on its first start; copy it here (mode 0600) or point \
+                             secret_key_file (DEVICEVAULT_SECRET_KEY_FILE) at it"
+                        );
+                        waited = true;
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+            tokio::select! {
+                () = self.stop.cancelled() => bail!("stopped while waiting for the sealing key at {shown}"),
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
     }
 
     fn consumer(&self, role: &str) -> String {
-        self.consumer_name.clone().unwrap_or_else(|| {
+        self.config.consumer_name.clone().unwrap_or_else(|| {
             let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .map(|h| h.trim().to_owned())
                 .unwrap_or_else(|_| "host".into());
             format!("{host}-{role}")
         })
     }
-}
-
-/// `DEVICEVAULT_STORAGE_ROOTS`, for the processes that store, read or
-/// accept backup locations.
-#[derive(Debug, Clone, Args)]
-pub struct StorageRootsArg {
-    /// Directories every backup location must be under, `:`-separated like
-    /// PATH (stores, reads and new locations elsewhere are refused). Unset:
-    /// any path an admin configures.
-    #[arg(
-        long = "storage-roots",
-        env = "DEVICEVAULT_STORAGE_ROOTS",
-        value_name = "DIR[:DIR...]"
-    )]
-    pub storage_roots: Option<StorageRoots>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -130,47 +119,91 @@ pub enum Backend {
 pub enum Role {
     /// The REST API (enqueues collections, downloads through storage.read).
     Api {
-        #[arg(long, env = "DEVICEVAULT_HTTP_ADDR", default_value = "127.0.0.1:8000")]
-        http_addr: SocketAddr,
-        /// User drivers (the API validates devices' drivers against them).
-        #[arg(long = "drivers-dir", env = "DEVICEVAULT_DRIVERS_DIR")]
-        drivers_dir: Option<PathBuf>,
         #[command(flatten)]
-        roots: StorageRootsArg,
+        config: ConfigArgs,
         #[command(flatten)]
-        services: Services,
+        http: HttpFlags,
+        #[command(flatten)]
+        drivers: DriverFlags,
+        #[command(flatten)]
+        roots: RootsFlags,
+        #[command(flatten)]
+        services: ServiceFlags,
     },
     /// A collector: consumes `collector.group.<id>` for each --group.
     Collector {
         /// `rabbitmq_queue_id` of a collection group (repeat for several).
-        #[arg(long = "group", required = true)]
-        groups: Vec<String>,
-        #[arg(long = "drivers-dir", env = "DEVICEVAULT_DRIVERS_DIR")]
-        drivers_dir: Option<PathBuf>,
+        #[arg(long = "group", required = true, value_parser = parse_group)]
+        groups: Vec<QueueId>,
         #[command(flatten)]
-        services: Services,
+        config: ConfigArgs,
+        #[command(flatten)]
+        drivers: DriverFlags,
+        #[command(flatten)]
+        services: ServiceFlags,
     },
     /// A storage worker for one backend (`storage.git` or `storage.fs`).
     StorageWorker {
         #[arg(long, value_enum)]
         backend: Backend,
         #[command(flatten)]
-        roots: StorageRootsArg,
+        config: ConfigArgs,
         #[command(flatten)]
-        services: Services,
+        roots: RootsFlags,
+        #[command(flatten)]
+        services: ServiceFlags,
     },
     /// A result consumer.
     Consume {
         #[arg(value_enum)]
         stream: Stream,
         #[command(flatten)]
-        services: Services,
+        config: ConfigArgs,
+        #[command(flatten)]
+        services: ServiceFlags,
     },
     /// The scheduler (cron schedules) and the sweep of overdue jobs.
     Scheduler {
         #[command(flatten)]
-        services: Services,
+        config: ConfigArgs,
+        #[command(flatten)]
+        services: ServiceFlags,
     },
+}
+
+fn parse_group(s: &str) -> Result<QueueId, String> {
+    QueueId::parse(s).map_err(|e| e.to_string())
+}
+
+impl Role {
+    /// The role's configuration: the file, the environment and its flags.
+    fn config(&self) -> anyhow::Result<Config> {
+        match self {
+            Self::Api {
+                config,
+                http,
+                drivers,
+                roots,
+                services,
+            } => config.load(&[http, drivers, roots, services]),
+            Self::Collector {
+                config,
+                drivers,
+                services,
+                ..
+            } => config.load(&[drivers, services]),
+            Self::StorageWorker {
+                config,
+                roots,
+                services,
+                ..
+            } => config.load(&[roots, services]),
+            Self::Consume {
+                config, services, ..
+            }
+            | Self::Scheduler { config, services } => config.load(&[services]),
+        }
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -194,28 +227,18 @@ fn stop_on_signal() -> CancellationToken {
 
 pub fn run(role: Role) -> anyhow::Result<()> {
     crate::limits::raise_nofile_limit(4096)?;
-    let mut settings = Settings::from_env()?;
-    if let Role::Api { roots, .. } | Role::StorageWorker { roots, .. } = &role {
-        settings.storage_roots = roots.storage_roots.clone();
-    }
-    let settings = Arc::new(settings);
+    let config = role.config()?;
+    let settings = Arc::new(config.settings.clone());
     runtime()?.block_on(async move {
-        let stop = stop_on_signal();
+        let services = Services {
+            config,
+            stop: stop_on_signal(),
+        };
+        let stop = services.stop.clone();
         match role {
-            Role::Api {
-                http_addr,
-                drivers_dir,
-                services,
-                ..
-            } => api(services, settings, http_addr, drivers_dir, stop).await,
-            Role::Collector {
-                groups,
-                drivers_dir,
-                services,
-            } => collector(services, settings, groups, drivers_dir, stop).await,
-            Role::StorageWorker {
-                backend, services, ..
-            } => {
+            Role::Api { .. } => api(&services, settings).await,
+            Role::Collector { groups, .. } => collector(&services, settings, groups).await,
+            Role::StorageWorker { backend, .. } => {
                 let kind = match backend {
                     Backend::Git => StorageBackendKind::Git,
                     Backend::Fs => StorageBackendKind::Fs,
@@ -227,7 +250,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                 run_storage_worker(bus, worker, kind, stop).await;
                 Ok(())
             }
-            Role::Consume { stream, services } => {
+            Role::Consume { stream, .. } => {
                 let db = services.db().await?;
                 let log = services.log().await?;
                 match stream {
@@ -245,7 +268,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                 }
                 Ok(())
             }
-            Role::Scheduler { services } => {
+            Role::Scheduler { .. } => {
                 let db = services.db().await?;
                 let bus = services.bus().await?;
                 let dispatcher = assembly::dispatcher(db.clone(), bus, &settings);
@@ -264,13 +287,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
     })
 }
 
-async fn api(
-    services: Services,
-    settings: Arc<Settings>,
-    http_addr: SocketAddr,
-    drivers_dir: Option<PathBuf>,
-    stop: CancellationToken,
-) -> anyhow::Result<()> {
+async fn api(services: &Services, settings: Arc<Settings>) -> anyhow::Result<()> {
     let db = services.db().await?;
     let no_secrets = db
         .list_credentials(devicevault_db::Page {
@@ -280,7 +297,7 @@ async fn api(
         .await?
         .total
         == 0;
-    let key = services.key(no_secrets)?;
+    let key = services.key(no_secrets).await?;
     if let Some((user, password)) = assembly::create_first_admin(&db).await? {
         println!(
             "Created the first user {user:?} with password {password} — shown only this once."
@@ -289,9 +306,10 @@ async fn api(
     let bus = services.bus().await?;
     let http = devicevault_http::http_options(&settings)?;
     let scheme = if http.tls.is_some() { "https" } else { "http" };
-    let drivers = assembly::drivers(drivers_dir.as_deref())?;
+    let drivers = assembly::drivers(services.config.drivers_dir.as_deref())?;
     let app = assembly::app(db, bus, key, drivers, &settings);
     let state = assembly::http_state(app, &settings);
+    let http_addr = services.config.http_addr;
     let listener = tokio::net::TcpListener::bind(http_addr)
         .await
         .with_context(|| format!("listen on {http_addr}"))?;
@@ -299,44 +317,29 @@ async fn api(
         "DeviceVault API is serving on {scheme}://{}/",
         listener.local_addr()?
     );
-    devicevault_http::serve(state, listener, http, stop).await;
+    devicevault_http::serve(state, listener, http, services.stop.clone()).await;
     Ok(())
 }
 
 async fn collector(
-    services: Services,
+    services: &Services,
     settings: Arc<Settings>,
-    groups: Vec<String>,
-    drivers_dir: Option<PathBuf>,
-    stop: CancellationToken,
+    groups: Vec<QueueId>,
 ) -> anyhow::Result<()> {
-    if let Some(bad) = groups.iter().find(|g| {
-        g.is_empty()
-            || !g
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    }) {
-        bail!("--group {bad:?}: a rabbitmq_queue_id is letters, digits, '-', '_' and '.'");
-    }
-    let drivers = assembly::drivers(drivers_dir.as_deref())?;
+    let drivers = assembly::drivers(services.config.drivers_dir.as_deref())?;
+    let key = services.key(false).await?;
     let bus = services.bus().await?;
     let log = services.log().await?;
-    let collector = assembly::collector(
-        log,
-        services.key(false)?,
-        drivers,
-        &services.data_dir,
-        &settings,
-    )?;
+    let collector = assembly::collector(log, key, drivers, &services.config.data_dir, &settings)?;
     let mut running = tokio::task::JoinSet::new();
     for g in groups {
-        let queue = format!("collector.group.{g}");
+        let queue = g.queue();
         tracing::info!(queue = %queue, "collector consuming");
         running.spawn(run_collector(
             bus.clone(),
             collector.clone(),
             queue,
-            stop.clone(),
+            services.stop.clone(),
         ));
     }
     while running.join_next().await.is_some() {}

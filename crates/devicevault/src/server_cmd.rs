@@ -9,41 +9,24 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use devicevault_client::HttpClient;
 use devicevault_db::{Db, DbError};
-use devicevault_pipeline::Settings;
 use devicevault_pipeline::app::auth;
 use devicevault_server::embedded::{Embedded, ServeConfig};
 use serde_json::{Value, json};
 
+use crate::config_cmd::{ConfigArgs, DriverFlags, HttpFlags, RootsFlags};
 use crate::device_cmd::shutdown_signal;
 
-/// Where the API listens and where the data lives.
+/// `serve`: the configuration file and the flags that override it.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address of the REST API.
-    #[arg(long, env = "DEVICEVAULT_HTTP_ADDR", default_value = "127.0.0.1:8000")]
-    pub http_addr: SocketAddr,
-    /// Holds the SQLite database, the key file and SSH host-key pins.
-    #[arg(long, env = "DEVICEVAULT_DATA_DIR", default_value = "devicevault-data")]
-    pub data_dir: PathBuf,
-    /// `sqlite:<path>` or `postgres://…`; default: SQLite in the data dir.
-    #[arg(long, env = "DEVICEVAULT_DATABASE_URL")]
-    pub database_url: Option<String>,
-    /// Directory of user drivers (`<name>.toml`) added to the built-in ones.
-    #[arg(long = "drivers-dir", env = "DEVICEVAULT_DRIVERS_DIR")]
-    pub driver_dir: Option<PathBuf>,
     #[command(flatten)]
-    pub roots: crate::roles_cmd::StorageRootsArg,
-}
-
-impl ServeArgs {
-    fn config(&self) -> anyhow::Result<ServeConfig> {
-        let mut cfg = ServeConfig::new(self.data_dir.clone(), self.http_addr);
-        cfg.database_url = self.database_url.clone();
-        cfg.driver_dir = self.driver_dir.clone();
-        cfg.settings = Settings::from_env()?;
-        cfg.settings.storage_roots = self.roots.storage_roots.clone();
-        Ok(cfg)
-    }
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub http: HttpFlags,
+    #[command(flatten)]
+    pub drivers: DriverFlags,
+    #[command(flatten)]
+    pub roots: RootsFlags,
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -65,8 +48,12 @@ fn announce_first_admin(server: &Embedded) {
 /// `devicevault serve`: the API and every role in one process.
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     crate::limits::raise_nofile_limit(4096)?;
+    let config = args
+        .config
+        .load(&[&args.http, &args.drivers, &args.roots])?;
+    let data_dir = config.data_dir.clone();
     runtime()?.block_on(async {
-        let cfg = args.config()?;
+        let cfg = ServeConfig::from(&config);
         let scheme = if cfg.settings.tls.is_some() {
             "https"
         } else {
@@ -77,7 +64,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!(
             "DeviceVault is serving on {scheme}://{}/ (data in {})",
             server.addr,
-            args.data_dir.display()
+            data_dir.display()
         );
         shutdown_signal().await;
         println!("Stopping: finishing work in flight…");
@@ -86,32 +73,17 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Connection to the database of a data dir, for the shell commands.
-#[derive(Debug, Args)]
-pub struct DbArgs {
-    #[arg(long, env = "DEVICEVAULT_DATA_DIR", default_value = "devicevault-data")]
-    pub data_dir: PathBuf,
-    #[arg(long, env = "DEVICEVAULT_DATABASE_URL")]
-    pub database_url: Option<String>,
-}
-
-impl DbArgs {
-    async fn connect(&self) -> anyhow::Result<Db> {
-        let url = match &self.database_url {
-            Some(u) => u.clone(),
-            None => {
-                std::fs::create_dir_all(&self.data_dir)
-                    .with_context(|| format!("create {}", self.data_dir.display()))?;
-                format!(
-                    "sqlite:{}",
-                    self.data_dir.join("devicevault.sqlite3").display()
-                )
-            }
-        };
-        Db::connect(&url)
-            .await
-            .with_context(|| format!("open the database {}", devicevault_db::redact_url(&url)))
+/// The database of the configuration, for the shell commands.
+async fn connect(args: &ConfigArgs) -> anyhow::Result<Db> {
+    let config = args.load(&[])?;
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("create {}", config.data_dir.display()))?;
     }
+    let url = config.database_url_or_sqlite();
+    Db::connect(&url)
+        .await
+        .with_context(|| format!("open the database {}", devicevault_db::redact_url(&url)))
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,7 +103,7 @@ pub enum UserCommand {
         #[arg(long = "device-group", value_name = "NAME", conflicts_with = "admin")]
         device_groups: Vec<String>,
         #[command(flatten)]
-        db: DbArgs,
+        db: ConfigArgs,
     },
     /// Set a user's password.
     Password {
@@ -140,7 +112,7 @@ pub enum UserCommand {
         #[arg(long)]
         password_env: String,
         #[command(flatten)]
-        db: DbArgs,
+        db: ConfigArgs,
     },
 }
 
@@ -171,7 +143,7 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 }
                 let password = password_from(&password_env)?;
                 let hash = auth::hash_password(&password)?;
-                let db = db.connect().await?;
+                let db = connect(&db).await?;
                 // Resolved before the user exists: a typo must not leave a
                 // user who sees every device.
                 let mut group_ids = Vec::new();
@@ -227,7 +199,7 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 db,
             } => {
                 let password = password_from(&password_env)?;
-                let db = db.connect().await?;
+                let db = connect(&db).await?;
                 let u = db
                     .user_by_name(&username)
                     .await?
@@ -257,7 +229,7 @@ pub enum TokenCommand {
         #[arg(long, default_value = "90")]
         expires_in_days: String,
         #[command(flatten)]
-        db: DbArgs,
+        db: ConfigArgs,
     },
 }
 
@@ -279,7 +251,7 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
         };
         let expires = devicevault_pipeline::app::tokens::expiry_in_days(days)
             .map_err(|e| anyhow::anyhow!("--expires-in-days {expires_in_days}: {e}"))?;
-        let db = db.connect().await?;
+        let db = connect(&db).await?;
         let u = db.user_by_name(&username).await?.with_context(|| {
             format!("no user {username:?}; create it with `devicevault user create`")
         })?;
@@ -300,7 +272,8 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
 /// `devicevault demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    #[arg(long, env = "DEVICEVAULT_HTTP_ADDR", default_value = "127.0.0.1:8000")]
+    /// Address of the REST API and the web UI.
+    #[arg(long, default_value = "127.0.0.1:8000")]
     pub http_addr: SocketAddr,
     /// Demo data (recreated on every run; refuses a directory it did not make).
     #[arg(long, default_value = "devicevault-demo")]
