@@ -7,10 +7,9 @@ use devicevault_db::{
 };
 use serde_json::json;
 
-#[path = "support/test_db.rs"]
-mod test_db;
+use devicevault_testkit::both_engines;
 
-use test_db::TestDb;
+use devicevault_testkit::db::TestDb;
 
 fn device_fields(name: &str) -> DeviceFields {
     DeviceFields {
@@ -720,7 +719,7 @@ async fn device_groups_types_and_manufacturers_are_managed(t: TestDb) {
     let cisco = db.create_manufacturer("Cisco").await.unwrap();
     let juniper = db.create_manufacturer("Juniper").await.unwrap();
     let listed = db
-        .list_manufacturers(Page {
+        .list_named(devicevault_db::NamedKind::Manufacturer, Page {
             limit: 1,
             offset: 0,
         })

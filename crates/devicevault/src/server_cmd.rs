@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use devicevault_client::HttpClient;
 use devicevault_db::{Db, DbError};
 use devicevault_pipeline::app::auth;
+use devicevault_pipeline::app::users::{NewPassword, UserInput};
 use devicevault_server::embedded::{Embedded, ServeConfig};
 use serde_json::{Value, json};
 
@@ -47,7 +48,7 @@ fn announce_first_admin(server: &Embedded) {
 
 /// `devicevault serve`: the API and every role in one process.
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    crate::limits::raise_nofile_limit(4096)?;
+    devicevault_server::limits::raise_nofile_limit(4096)?;
     let config = args
         .config
         .load(&[&args.http, &args.drivers, &args.roots])?;
@@ -116,12 +117,16 @@ pub enum UserCommand {
     },
 }
 
+/// The password in the environment variable `var`, checked by the
+/// application's rule for new passwords.
 fn password_from(var: &str) -> anyhow::Result<String> {
     let p = std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?;
-    if p.chars().count() < 8 {
-        bail!("the password in {var} is shorter than 8 characters");
+    NewPassword {
+        password: p,
+        confirm: None,
     }
-    Ok(p)
+    .validate()
+    .map_err(|e| anyhow::anyhow!("the password in {var}: {e}"))
 }
 
 pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
@@ -134,14 +139,17 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 device_groups,
                 db,
             } => {
-                if username.trim().is_empty()
-                    || username
-                        .chars()
-                        .any(|c| c.is_whitespace() || c.is_control())
-                {
-                    bail!("--username must be non-empty, without spaces");
-                }
                 let password = password_from(&password_env)?;
+                let (username, password) = UserInput {
+                    username,
+                    password: NewPassword {
+                        password,
+                        confirm: None,
+                    },
+                    is_admin: admin,
+                }
+                .validate()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let hash = auth::hash_password(&password)?;
                 let db = connect(&db).await?;
                 // Resolved before the user exists: a typo must not leave a
@@ -321,7 +329,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     if args.devices == 0 {
         bail!("--devices must be at least 1");
     }
-    crate::limits::raise_nofile_limit(args.devices as u64 + 4096)?;
+    devicevault_server::limits::raise_nofile_limit(args.devices as u64 + 4096)?;
     fresh_demo_dir(&args.data_dir)?;
     let data_dir = std::path::absolute(&args.data_dir)?;
     let known = devicevault_sim::platforms();
