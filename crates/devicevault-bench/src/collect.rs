@@ -1,11 +1,11 @@
-//! `devicevault bench collect`: collection throughput, CPU and memory against
+//! `devicevault-bench collect`: collection throughput, CPU and memory against
 //! a simulated fleet, with OpenSSH's `ssh` as the per-session reference.
 //!
 //! The simulator runs as a child process (`devicevault sim`), so that the
 //! CPU time and peak memory read from `/proc/self` are the collector's alone;
 //! the simulator's own figures are read from `/proc/<pid>` and printed beside.
 
-use crate::bench_util::{free_port_range, ms, parse_lines};
+use crate::util::{free_port_range, ms, parse_lines};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -16,7 +16,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 use devicevault_collect::{CollectOptions, DeviceTarget, DriverSet, KnownHosts, collect};
 
-use crate::limits::{cpu_time, open_sockets, raise_nofile_limit, status_bytes};
+use crate::proc_stats::{cpu_time, open_sockets, status_bytes};
+use devicevault_server::limits::raise_nofile_limit;
 
 const USERNAME: &str = "admin";
 const PASSWORD: &str = "admin";
@@ -87,7 +88,7 @@ fn start_sim_with(
     throttle: Option<u32>,
     extra: &[String],
 ) -> anyhow::Result<SimChild> {
-    let exe = std::env::current_exe().context("find the devicevault binary")?;
+    let exe = crate::util::devicevault_exe()?;
     let mut cmd = Command::new(exe);
     cmd.args(["sim", "--devices", &args.devices.to_string()])
         .args(["--base-port", &base_port.to_string()])

@@ -1,4 +1,4 @@
-//! `devicevault bench distributed`: the distributed deployment measured end
+//! `devicevault-bench distributed`: the distributed deployment measured end
 //! to end, every role its own process (issue 6's performance figures).
 //!
 //! The bench starts a deployment isolated from everything else on the
@@ -20,15 +20,13 @@
 //! Everything it created (vhost, database, streams, work directory) is
 //! removed at the end, also when a phase fails.
 
-use crate::bench_util::{
+use crate::util::{
     XorShift, free_port_range, ms, parse_lines, percentile, spread, spread_whole, thousands,
 };
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -42,7 +40,8 @@ use devicevault_sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Connection as _, Row as _};
 
-use crate::limits::{cpu_time, raise_nofile_limit};
+use crate::proc_stats::cpu_time;
+use devicevault_server::limits::raise_nofile_limit;
 
 /// The reference worker's module, written into the work directory at run
 /// time so that the binary needs no source tree.
@@ -214,24 +213,6 @@ pub fn run(args: DistributedBench) -> anyhow::Result<()> {
 
 // ---- the deployment ----------------------------------------------------------
 
-fn pg_admin_url() -> String {
-    std::env::var("DEVICEVAULT_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-const REDIS_URL: &str = "redis://127.0.0.1:6379/1";
-const REDIS_DB: &str = "1";
-
-fn sh(cmd: &mut Command) -> anyhow::Result<String> {
-    let out = cmd.output().with_context(|| format!("run {cmd:?}"))?;
-    ensure!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 fn have(tool: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
@@ -239,268 +220,81 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Every role of a distributed deployment as a child process, in a vhost,
-/// a database and streams of its own; removed by [`Deployment::clean_up`]
-/// (or, failing that, on drop).
+/// Every role of a distributed deployment as a child process (the
+/// test-kit's launcher), and where its git location keeps its repository.
 struct Deployment {
-    name: String,
-    env: Vec<(String, String)>,
-    children: Vec<(String, Child)>,
-    logs: PathBuf,
-    addr: SocketAddr,
-    password: String,
+    inner: devicevault_testkit::Deployment,
     repo: PathBuf,
-    cleaned: bool,
+}
+
+impl std::ops::Deref for Deployment {
+    type Target = devicevault_testkit::Deployment;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Deployment {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
 }
 
 impl Deployment {
     fn start(work: &Path, args: &DistributedBench) -> anyhow::Result<Self> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos();
-        let name = format!("dvbench_{}_{nanos}", std::process::id());
-        let logs = work.join("logs");
-        std::fs::create_dir_all(&logs)?;
-        let db_url = format!(
-            "{}/{name}",
-            pg_admin_url()
-                .rsplit_once('/')
-                .map_or("postgres://postgres@127.0.0.1:5432", |(base, _)| base)
-        );
-        let mut env: Vec<(String, String)> = vec![
-            (
-                "DEVICEVAULT_BROKER_URL".into(),
-                format!("amqp://guest:guest@127.0.0.1:5672/{name}"),
-            ),
-            ("DEVICEVAULT_REDIS_URL".into(), REDIS_URL.into()),
-            (
-                "DEVICEVAULT_RESULTS_STREAM".into(),
-                format!("{name}:device:results"),
-            ),
-            (
-                "DEVICEVAULT_STORAGE_RESULTS_STREAM".into(),
-                format!("{name}:storage:results"),
-            ),
-            ("DEVICEVAULT_DATABASE_URL".into(), db_url),
-            (
-                "DEVICEVAULT_DATA_DIR".into(),
-                work.join("data").display().to_string(),
-            ),
-            ("RUST_LOG".into(), "warn".into()),
-        ];
+        let mut env = Vec::new();
         if let Some(p) = args.prefetch {
-            env.push(("DEVICEVAULT_PREFETCH".into(), p.to_string()));
+            env.push(("DEVICEVAULT_PREFETCH".to_owned(), p.to_string()));
         }
-        let mut d = Self {
-            name: name.clone(),
-            env,
-            children: Vec::new(),
-            logs,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            password: String::new(),
-            repo: work.join("backups.git"),
-            cleaned: false,
-        };
-        println!(
-            "deployment           vhost, database and stream prefix {name} (removed at the end)"
-        );
-        // From here on, `d` removes whatever was made if a step fails.
-        sh(Command::new("rabbitmqctl").args(["-q", "add_vhost", &name]))?;
-        sh(Command::new("rabbitmqctl").args([
-            "-q",
-            "set_permissions",
-            "-p",
-            &name,
-            "guest",
-            ".*",
-            ".*",
-            ".*",
-        ]))?;
-        sh(Command::new("psql")
-            .arg(pg_admin_url())
-            .args(["-qc", &format!("CREATE DATABASE {name}")]))?;
-
-        // The API first: it migrates the database and creates the key file.
-        let mut child = d
-            .command(&["api", "--http-addr", "127.0.0.1:0"], "api")?
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("start the api role")?;
-        let stdout = child.stdout.take().context("the api's stdout")?;
-        d.children.push(("api".into(), child));
-        let mut out = BufReader::new(stdout);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if out.read_line(&mut line).unwrap_or(0) == 0 {
-                bail!(
-                    "the api role exited before listening; see {}",
-                    d.logs.join("api.log").display()
-                );
-            }
-            if let Some(rest) = line.split("with password ").nth(1) {
-                d.password = rest.split_whitespace().next().unwrap_or_default().into();
-            }
-            if let Some(rest) = line.strip_prefix("DeviceVault API is serving on http://") {
-                d.addr = rest
-                    .trim()
-                    .trim_end_matches('/')
-                    .parse()
-                    .context("the api's address")?;
-                break;
-            }
-        }
-        std::thread::spawn(move || for _ in out.lines() {});
-        ensure!(
-            !d.password.is_empty(),
-            "the api did not print the first admin's password"
-        );
-        let mut roles: Vec<Vec<&str>> = vec![
-            vec!["scheduler"],
-            vec!["consume", "device-results"],
-            vec!["consume", "storage-results"],
+        let mut roles: Vec<Vec<String>> = vec![
+            vec!["scheduler".into()],
+            vec!["consume".into(), "device-results".into()],
+            vec!["consume".into(), "storage-results".into()],
         ];
         for _ in 0..args.storage_workers {
-            roles.push(vec!["storage-worker", "--backend", "git"]);
+            roles.push(
+                ["storage-worker", "--backend", "git"]
+                    .map(String::from)
+                    .to_vec(),
+            );
         }
         for _ in 0..args.collectors {
-            roles.push(vec!["collector", "--group", "default"]);
-        }
-        for (i, role) in roles.iter().enumerate() {
-            let label = role.join(" ");
-            let log = format!("{i}-{}", role.join("-"));
-            let child = d
-                .command(role, &log)?
-                .stdout(Stdio::null())
-                .spawn()
-                .with_context(|| format!("start the {label} role"))?;
-            d.children.push((label, child));
-        }
-        Ok(d)
-    }
-
-    /// This binary with `args`, the deployment's environment, stderr to
-    /// `<logs>/<log>.log`.
-    fn command(&self, args: &[&str], log: &str) -> anyhow::Result<Command> {
-        let exe = std::env::current_exe().context("find the devicevault binary")?;
-        let log = File::create(self.logs.join(format!("{log}.log")))?;
-        let mut c = Command::new(exe);
-        c.args(args)
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .stderr(log);
-        Ok(c)
-    }
-
-    fn var(&self, key: &str) -> &str {
-        self.env
-            .iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str())
-    }
-
-    /// Waits until each queue has a consumer, so the clock starts with
-    /// every role ready.
-    fn wait_for_consumers(&self, queues: &[&str]) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let listed = sh(Command::new("rabbitmqctl").args([
-                "-q",
-                "list_queues",
-                "-p",
-                &self.name,
-                "--no-table-headers",
-                "name",
-                "consumers",
-            ]))?;
-            let consumers: HashMap<&str, u64> = listed
-                .lines()
-                .filter_map(|l| {
-                    let mut f = l.split_whitespace();
-                    Some((f.next()?, f.next()?.parse().ok()?))
-                })
-                .collect();
-            if queues
-                .iter()
-                .all(|q| consumers.get(q).is_some_and(|&n| n > 0))
-            {
-                return Ok(());
-            }
-            if let Some((role, _)) = self.children.iter().find(|(_, c)| !is_running(c.id())) {
-                bail!(
-                    "the {role} role exited; see its log in {}",
-                    self.logs.display()
-                );
-            }
-            ensure!(
-                Instant::now() < deadline,
-                "after 60 s the queues {queues:?} still lack consumers (have {consumers:?})"
+            roles.push(
+                ["collector", "--group", "default"]
+                    .map(String::from)
+                    .to_vec(),
             );
-            std::thread::sleep(Duration::from_millis(200));
         }
-    }
-
-    /// Stops every process and removes the vhost, the database and the
-    /// streams; says what could not be removed.
-    fn clean_up(&mut self) -> anyhow::Result<()> {
-        if self.cleaned {
-            return Ok(());
-        }
-        self.cleaned = true;
-        for (_, c) in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let mut left = Vec::new();
-        if let Err(e) = sh(Command::new("psql").arg(pg_admin_url()).args([
-            "-qc",
-            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-        ])) {
-            left.push(format!("database: {e:#}"));
-        }
-        if let Err(e) = sh(Command::new("rabbitmqctl").args(["-q", "delete_vhost", &self.name])) {
-            left.push(format!("vhost: {e:#}"));
-        }
-        let streams = [
-            ":device:results",
-            ":storage:results",
-            ":device:results:dead",
-            ":storage:results:dead",
-        ]
-        .map(|s| format!("{}{s}", self.name));
-        if let Err(e) = sh(Command::new("redis-cli")
-            .args(["-n", REDIS_DB, "DEL"])
-            .args(&streams))
-        {
-            left.push(format!("streams: {e:#}"));
-        }
-        ensure!(
-            left.is_empty(),
-            "cleaning up {} left: {}",
-            self.name,
-            left.join("; ")
+        let inner = devicevault_testkit::Deployment::start(
+            &crate::util::devicevault_exe()?,
+            work,
+            "dvbench",
+            &env,
+            &roles,
+        )?;
+        println!(
+            "deployment           vhost, database and stream prefix {} (removed at the end)",
+            inner.name
         );
-        Ok(())
-    }
-}
-
-impl Drop for Deployment {
-    fn drop(&mut self) {
-        if let Err(e) = self.clean_up() {
-            eprintln!("devicevault bench: {e:#}");
-        }
-    }
-}
-
-fn is_running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .and_then(|(_, r)| r.split_whitespace().next().map(|st| st != "Z"))
+        ensure!(
+            !inner.password.is_empty(),
+            "the api did not print the first admin's password"
+        );
+        Ok(Self {
+            inner,
+            repo: work.join("backups.git"),
         })
-        .unwrap_or(false)
+    }
+
+    fn wait_for_consumers(&self, queues: &[&str]) -> anyhow::Result<()> {
+        Ok(self
+            .inner
+            .wait_for_consumers(queues, Duration::from_secs(60))?)
+    }
+
+    fn clean_up(&mut self) -> anyhow::Result<()> {
+        Ok(self.inner.clean_up()?)
+    }
 }
 
 // ---- CPU per process -----------------------------------------------------------
@@ -1442,7 +1236,7 @@ fn print_machine(work: &Path) {
     let rabbit = first_line(Command::new("rabbitmqctl").args(["-q", "version"]));
     let pg = first_line(
         Command::new("psql")
-            .arg(pg_admin_url())
+            .arg(devicevault_testkit::pg_admin_url())
             .args(["-tAc", "SHOW server_version"]),
     );
     let redis = first_line(Command::new("redis-cli").args(["INFO", "server"]));

@@ -1,4 +1,4 @@
-//! `devicevault bench login`: a flood of wrong logins against `serve` (a
+//! `devicevault-bench login`: a flood of wrong logins against `serve` (a
 //! child process, so its memory is its own), with a correct login of
 //! another user in the middle of it.
 //!
@@ -15,8 +15,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::bench_util::{ms, percentile};
-use crate::limits::status_bytes;
+use crate::proc_stats::status_bytes;
+use crate::util::{ms, percentile};
 
 /// Arguments of `bench login`.
 #[derive(Debug, Args)]
@@ -97,11 +97,11 @@ pub fn run(args: LoginBench) -> anyhow::Result<()> {
     if args.concurrent == 0 || args.concurrent > 60_000 {
         bail!("--concurrent must be between 1 and 60000");
     }
-    crate::limits::raise_nofile_limit(args.concurrent as u64 * 2 + 256)?;
-    let exe = std::env::current_exe()?;
+    devicevault_server::limits::raise_nofile_limit(args.concurrent as u64 * 2 + 256)?;
+    let exe = crate::util::devicevault_exe()?;
     let work = tempfile::tempdir()?;
     let data = work.path().join("data");
-    let port = crate::bench_util::free_port_range(1)?;
+    let port = crate::util::free_port_range(1)?;
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let mut child = Command::new(&exe)
         .args(["serve", "--http-addr", &addr.to_string()])

@@ -1,4 +1,4 @@
-//! `devicevault bench pipeline`: the whole embedded pipeline in one process
+//! `devicevault-bench pipeline`: the whole embedded pipeline in one process
 //! (simulated fleet, API, collector, result consumers, git storage worker,
 //! SQLite), measured through the REST API:
 //!
@@ -13,7 +13,7 @@
 //! `/tmp`, so that writes cost what they cost in production. The file
 //! system is printed beside the figures.
 
-use crate::bench_util::{XorShift, ms, parse_lines, spread, spread_whole, thousands};
+use crate::util::{XorShift, ms, parse_lines, spread, spread_whole, thousands};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -30,7 +30,8 @@ use serde_json::json;
 use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, AssertSqlSafe, ConnectOptions as _, Connection as _, Row as _};
 
-use crate::limits::{cpu_time, raise_nofile_limit, status_bytes};
+use crate::proc_stats::{cpu_time, status_bytes};
+use devicevault_server::limits::raise_nofile_limit;
 
 #[derive(Debug, Args)]
 pub struct PipelineBench {

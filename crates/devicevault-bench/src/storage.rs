@@ -1,104 +1,24 @@
-//! `devicevault bench …`: figures for `docs/BENCHMARKS.md`.
-//!
-//! Benchmarks measure and print; they never assert. Each prints the target
-//! beside the figure so a reader sees at once where we stand.
+//! `devicevault-bench storage`: our git and fs backends against
+//! `git fast-import`, storing and reading the same versions.
 
-use crate::bench_util::{XorShift, percentile};
+use crate::util::{XorShift, percentile};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use clap::Subcommand;
 use devicevault_core::{RelPath, StorageRef};
 use devicevault_storage::fs::{FsBackend, FsConfig};
 use devicevault_storage::git::{GitBackend, GitConfig};
 use devicevault_storage::{Backend, StoreItem};
-
-// `src/bench_pipeline.rs`, declared here so that all of `bench` is wired in
-// this file.
-#[path = "bench_pipeline.rs"]
-mod pipeline;
-
-// `src/bench_web.rs`: the web UI's compare page and device list.
-#[path = "bench_web.rs"]
-mod web;
-
-// `src/bench_login.rs`: a flood of wrong logins against `serve`.
-#[path = "bench_login.rs"]
-mod login;
-
-// `src/bench_distributed.rs`: every role its own process (issue 6).
-#[path = "bench_distributed.rs"]
-mod distributed;
-
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Store the same versions with our git backend, our fs backend and
-    /// `git fast-import`; then time reads of random versions.
-    Storage {
-        /// Number of versions stored (spread evenly over the devices).
-        #[arg(long, default_value_t = 2000)]
-        versions: usize,
-        /// Number of devices.
-        #[arg(long, default_value_t = 100)]
-        devices: usize,
-        /// Approximate size of one configuration, in bytes.
-        #[arg(long, default_value_t = 36_000)]
-        size: usize,
-        /// Number of random reads timed per backend.
-        #[arg(long, default_value_t = 2000)]
-        reads: usize,
-        /// Directory for the repositories (default: a temporary directory).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-    },
-    /// Collect every device of a simulated fleet (a `devicevault sim` child
-    /// process, so its CPU and memory are not counted as the collector's)
-    /// with the real collector at bounded concurrency; time OpenSSH fetching
-    /// one device's configuration for reference.
-    Collect(crate::bench_collect::CollectBench),
-    /// Back up a simulated fleet end to end with the server in embedded mode
-    /// (SQLite, a git location, everything in this process), then time
-    /// downloads and per-device lists of stored backups through the API.
-    Pipeline(pipeline::PipelineBench),
-    /// Server time of the web UI's heaviest pages: the comparison of two
-    /// 20,000-line configurations and the device list with 10,000 devices.
-    Web(web::WebBench),
-    /// Back up a simulated fleet with every role its own process (RabbitMQ,
-    /// Redis, PostgreSQL, in a vhost, database and streams of its own), time
-    /// downloads, and compare a Python Celery client's `storage.read`
-    /// against our worker and GitPython Celery workers.
-    Distributed(distributed::DistributedBench),
-    /// Wrong logins from many addresses at once against `serve` (a child
-    /// process): its peak memory, and a correct login during the flood.
-    Login(login::LoginBench),
-}
-
-pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
-    match cmd {
-        BenchCommand::Storage {
-            versions,
-            devices,
-            size,
-            reads,
-            dir,
-        } => bench_storage(versions, devices, size, reads, dir),
-        BenchCommand::Collect(args) => crate::bench_collect::run(args),
-        BenchCommand::Pipeline(args) => pipeline::run(args),
-        BenchCommand::Web(args) => web::run(args),
-        BenchCommand::Distributed(args) => distributed::run(args),
-        BenchCommand::Login(args) => login::run(args),
-    }
-}
 
 struct Version {
     rel_path: RelPath,
     content: Vec<u8>,
 }
 
-fn bench_storage(
+pub fn run(
     versions: usize,
     devices: usize,
     size: usize,

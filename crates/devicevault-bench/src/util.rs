@@ -106,3 +106,26 @@ impl XorShift {
         (self.next() % n as u64) as usize
     }
 }
+
+/// The `devicevault` binary the benchmarks start as child processes (the
+/// simulator, `serve`, the distributed roles): `DEVICEVAULT_BIN`, or the
+/// one built beside this benchmark binary.
+pub fn devicevault_exe() -> anyhow::Result<std::path::PathBuf> {
+    if let Some(bin) = std::env::var_os("DEVICEVAULT_BIN") {
+        return Ok(bin.into());
+    }
+    let me = std::env::current_exe().context("find the benchmark binary")?;
+    let exe = me
+        .parent()
+        .map(|dir| dir.join("devicevault"))
+        .filter(|exe| exe.is_file())
+        .with_context(|| {
+            format!(
+                "no `devicevault` binary beside {}: build both with \
+                 `cargo build --release -p devicevault -p devicevault-bench`, \
+                 or name it with DEVICEVAULT_BIN",
+                me.display()
+            )
+        })?;
+    Ok(exe)
+}

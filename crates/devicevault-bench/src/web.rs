@@ -1,4 +1,4 @@
-//! `devicevault bench web`: server time of the web UI's heaviest pages, read
+//! `devicevault-bench web`: server time of the web UI's heaviest pages, read
 //! from their `Server-Timing` header (handler, database and rendering; not
 //! the network), with the wall time of the whole request beside it.
 //!
@@ -10,7 +10,7 @@
 //!    job each, inserted with SQL): first, middle and last pages, sorted by
 //!    name, by last status and by last backup, and filtered.
 
-use crate::bench_util::{ms, thousands};
+use crate::util::{ms, thousands};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

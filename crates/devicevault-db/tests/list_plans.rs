@@ -6,11 +6,8 @@
 //! time a page takes at a million rows is a benchmark figure
 //! (`devicevault bench pipeline`), not a test.
 
-#[path = "support/test_db.rs"]
-mod test_db;
-
+use devicevault_testkit::db::TestDb;
 use sqlx::{AnyConnection, Connection as _, Executor as _, Row as _};
-use test_db::TestDb;
 
 const TABLES: [&str; 2] = ["stored_backups", "device_backup_results"];
 

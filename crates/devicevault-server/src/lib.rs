@@ -9,3 +9,4 @@
 pub mod assembly;
 pub mod config;
 pub mod embedded;
+pub mod limits;

@@ -15,10 +15,9 @@ use devicevault_pipeline::scheduler::{
 
 // ---- a fresh database per test (devicevault-db's helper) ----
 
-#[path = "../../devicevault-db/tests/support/test_db.rs"]
-mod test_db;
+use devicevault_testkit::both_engines;
 
-use test_db::TestDb;
+use devicevault_testkit::db::TestDb;
 
 // ---- the test Enqueue -------------------------------------------------------
 

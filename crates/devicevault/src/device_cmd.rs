@@ -175,7 +175,7 @@ pub fn sim(args: SimArgs) -> anyhow::Result<()> {
     } else {
         1
     };
-    crate::limits::raise_nofile_limit(args.devices as u64 * listeners + 64)?;
+    devicevault_server::limits::raise_nofile_limit(args.devices as u64 * listeners + 64)?;
     let clock = match &args.clock {
         Some(at) => devicevault_sim::SimClock::at(at).with_context(|| format!("--clock {at}"))?,
         None => devicevault_sim::SimClock::system(),

@@ -1,11 +1,7 @@
 //! The `devicevault` binary: every role and operator tool as a subcommand.
 
-mod bench;
-mod bench_collect;
-mod bench_util;
 mod config_cmd;
 mod device_cmd;
-mod limits;
 mod roles_cmd;
 mod server_cmd;
 mod storage_cmd;
@@ -52,9 +48,6 @@ enum Command {
     /// Show the effective configuration, or print a commented default file.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
-    /// Measure DeviceVault against reference tools and print the figures.
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -80,7 +73,6 @@ fn main() -> ExitCode {
         Command::User(cmd) => server_cmd::user(cmd),
         Command::Token(cmd) => server_cmd::token(cmd),
         Command::Config(cmd) => config_cmd::run(cmd),
-        Command::Bench(cmd) => bench::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -226,7 +226,7 @@ fn stop_on_signal() -> CancellationToken {
 }
 
 pub fn run(role: Role) -> anyhow::Result<()> {
-    crate::limits::raise_nofile_limit(4096)?;
+    devicevault_server::limits::raise_nofile_limit(4096)?;
     let config = role.config()?;
     let settings = Arc::new(config.settings.clone());
     runtime()?.block_on(async move {

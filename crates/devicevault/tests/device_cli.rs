@@ -254,29 +254,3 @@ fn an_unknown_transport_is_rejected_by_name() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("rlogin"), "{stderr}");
 }
-
-#[test]
-fn the_collection_benchmark_runs_end_to_end_on_a_small_fleet() {
-    let out = Command::new(env!("CARGO_BIN_EXE_devicevault"))
-        .args([
-            "bench",
-            "collect",
-            "--devices",
-            "12",
-            "--config-lines",
-            "60-400",
-        ])
-        .args(["--concurrency", "4", "--ssh-runs", "1"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}\n{stdout}");
-    assert!(
-        stdout.contains("collected            12 of 12 devices"),
-        "{stdout}"
-    );
-    for figure in ["devices/s", "ms per device", "peak", "configuration size"] {
-        assert!(stdout.contains(figure), "`{figure}` missing:\n{stdout}");
-    }
-}

@@ -273,7 +273,9 @@ async fn fault_run(broker: BrokerRestart) {
     // Two storage workers on the one repository, which they pack (git
     // repack beside the stores) every ~500 loose objects: several times in
     // the run, through the kills.
-    h.processes().spawn(&["storage-worker", "--backend", "git"]);
+    h.processes()
+        .spawn(&["storage-worker", "--backend", "git"])
+        .unwrap();
     let (loc, ids) = h.inventory().await;
     let repo = h.repo_path();
     let r = h
@@ -303,9 +305,9 @@ async fn fault_run(broker: BrokerRestart) {
         if i % (DEVICES / 5) == DEVICES / 5 - 1
             && let Some((role, args)) = faults.get(i / (DEVICES / 5))
         {
-            h.processes().kill(role);
+            assert!(h.processes().kill(role), "no role {role}");
             tokio::time::sleep(Duration::from_millis(200)).await;
-            h.processes().spawn(args);
+            h.processes().spawn(args).unwrap();
         }
     }
     let done_before =
@@ -321,8 +323,8 @@ async fn fault_run(broker: BrokerRestart) {
         .unwrap()
         .total;
     tokio::task::block_in_place(|| match broker {
-        BrokerRestart::Vhost => h.processes().restart_broker(),
-        BrokerRestart::Node => h.processes().restart_broker_node(),
+        BrokerRestart::Vhost => h.processes().restart_broker().unwrap(),
+        BrokerRestart::Node => h.processes().restart_broker_node().unwrap(),
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     tokio::task::block_in_place(|| redis.restart());

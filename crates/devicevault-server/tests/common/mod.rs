@@ -4,7 +4,6 @@
 
 pub mod browser;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use devicevault_client::{HttpClient, HttpResponse};
@@ -25,30 +24,6 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
     pub token: String,
     pub pg_name: Option<String>,
-}
-
-pub fn pg_admin_url() -> String {
-    std::env::var("DEVICEVAULT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-async fn pg_exec(sql: String) {
-    sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_admin_url())
-        .await
-        .expect("PostgreSQL must be running (scripts/test starts it)");
-    sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql))
-        .await
-        .unwrap();
-}
-
-fn unique(prefix: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// Fast retries so failure tests take milliseconds, not seconds.
@@ -98,12 +73,8 @@ impl Harness {
         let mut cfg = test_config(dir.path());
         let mut pg_name = None;
         if let Engine::Postgres = engine {
-            let name = unique("dv_api");
-            pg_exec(format!("CREATE DATABASE {name}")).await;
-            cfg.database_url = Some(format!(
-                "{}/{name}",
-                pg_admin_url().rsplit_once('/').unwrap().0
-            ));
+            let (name, url) = devicevault_testkit::db::create_pg_database("dv_api").await;
+            cfg.database_url = Some(url);
             pg_name = Some(name);
         }
         tweak(&mut cfg);
@@ -152,7 +123,7 @@ impl Harness {
             s.stop(Duration::from_secs(10)).await;
         }
         if let Some(name) = self.pg_name.take() {
-            pg_exec(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+            devicevault_testkit::db::drop_pg_database(&name).await;
         }
     }
 

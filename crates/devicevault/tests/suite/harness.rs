@@ -6,10 +6,8 @@
 // Shared by several test binaries, each of which uses a part of it.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use devicevault_client::{HttpClient, HttpResponse};
@@ -27,24 +25,6 @@ pub enum Mode {
     Distributed,
 }
 
-pub fn pg_admin_url() -> String {
-    std::env::var("DEVICEVAULT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn unique(prefix: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{prefix}_{}_{nanos}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 fn sh(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     assert!(
@@ -55,236 +35,23 @@ fn sh(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The roles of a distributed deployment, each its own process.
-pub struct Processes {
-    pub name: String,
-    pub env: Vec<(String, String)>,
-    pub children: Vec<(String, Child)>,
-    /// Each role's stderr (its JSON log lines), one file per process start.
-    pub logs: PathBuf,
-}
+/// The roles of a distributed deployment, each its own process (the
+/// launcher the benchmarks use too).
+pub type Processes = devicevault_testkit::Deployment;
 
-impl Processes {
-    fn start(dir: &Path, overrides: &[(String, String)]) -> (Self, std::net::SocketAddr, String) {
-        let name = unique("dvt");
-        sh(Command::new("rabbitmqctl").args(["add_vhost", &name]));
-        sh(Command::new("rabbitmqctl").args([
-            "set_permissions",
-            "-p",
-            &name,
-            "guest",
-            ".*",
-            ".*",
-            ".*",
-        ]));
-        sh(Command::new("psql")
-            .arg(pg_admin_url())
-            .args(["-qc", &format!("CREATE DATABASE {name}")]));
-        let db_url = format!("{}/{name}", pg_admin_url().rsplit_once('/').unwrap().0);
-        let env: Vec<(String, String)> = [
-            (
-                "DEVICEVAULT_BROKER_URL",
-                format!("amqp://guest:guest@127.0.0.1:5672/{name}"),
-            ),
-            (
-                "DEVICEVAULT_REDIS_URL",
-                "redis://127.0.0.1:6379/1".to_owned(),
-            ),
-            (
-                "DEVICEVAULT_RESULTS_STREAM",
-                format!("{name}:device:results"),
-            ),
-            (
-                "DEVICEVAULT_STORAGE_RESULTS_STREAM",
-                format!("{name}:storage:results"),
-            ),
-            ("DEVICEVAULT_DATABASE_URL", db_url),
-            (
-                "DEVICEVAULT_DATA_DIR",
-                dir.join("data").display().to_string(),
-            ),
-            ("DEVICEVAULT_RETRY_BASE_MS", "20".to_owned()),
-            ("RUST_LOG", "warn".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .filter(|(k, _)| !overrides.iter().any(|(o, _)| o == k))
-        .chain(overrides.iter().cloned())
-        .collect();
-        let logs = dir.join("logs");
-        std::fs::create_dir_all(&logs).unwrap();
-        let mut p = Self {
-            name,
-            env,
-            children: Vec::new(),
-            logs,
-        };
-        // The API first: it migrates the database and creates the key file.
-        let mut api = p.command(&["api", "--http-addr", "127.0.0.1:0"]);
-        let mut child = api
-            .stdout(Stdio::piped())
-            .stderr(p.log_file(&["api"]))
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let (mut password, mut addr) = (String::new(), None);
-        let mut line = String::new();
-        while addr.is_none() {
-            line.clear();
-            if out.read_line(&mut line).unwrap_or(0) == 0 {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the api role exited before listening");
-            }
-            if let Some(rest) = line.split("with password ").nth(1) {
-                password = rest.split_whitespace().next().unwrap().to_owned();
-            }
-            if let Some(rest) = line.strip_prefix("DeviceVault API is serving on http://") {
-                addr = Some(rest.trim().trim_end_matches('/').parse().unwrap());
-            }
-        }
-        std::thread::spawn(move || for _ in out.lines() {});
-        p.children.push(("api".into(), child));
-        for role in [
-            &["scheduler"][..],
-            &["consume", "device-results"],
-            &["consume", "storage-results"],
-            &["storage-worker", "--backend", "git"],
-            &["storage-worker", "--backend", "fs"],
-            &["collector", "--group", "default", "--group", "dmz"],
-        ] {
-            p.spawn(role);
-        }
-        (p, addr.unwrap(), password)
-    }
-
-    pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        c
-    }
-
-    /// Starts one role (again).
-    pub fn spawn(&mut self, args: &[&str]) {
-        let child = self
-            .command(args)
-            .stderr(self.log_file(args))
-            .spawn()
-            .unwrap();
-        self.children.push((args.join(" "), child));
-    }
-
-    fn log_file(&self, args: &[&str]) -> std::fs::File {
-        static SEQ: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "{:02}-{}.log",
-            SEQ.fetch_add(1, Ordering::Relaxed),
-            args.join("-").replace(['/', ' '], "_")
-        );
-        std::fs::File::create(self.logs.join(name)).unwrap()
-    }
-
-    /// Every log line every role has written so far.
-    pub fn log_text(&self) -> String {
-        let mut files: Vec<_> = std::fs::read_dir(&self.logs)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|f| std::fs::read_to_string(f).unwrap())
-            .collect()
-    }
-
-    /// `kill -9` of the role whose command line starts with `role`.
-    pub fn kill(&mut self, role: &str) {
-        let i = self
-            .children
-            .iter()
-            .position(|(name, _)| name.starts_with(role))
-            .unwrap_or_else(|| panic!("no role {role}"));
-        let (_, mut child) = self.children.remove(i);
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
-
-    /// Closes every client connection of this deployment's RabbitMQ vhost
-    /// and restarts the vhost (its queues come back from disk): a broker
-    /// restart as the roles see it, without disturbing other tests' vhosts.
-    pub fn restart_broker(&self) {
-        let conns = sh(Command::new("rabbitmqctl").args([
-            "list_connections",
-            "-q",
-            "--no-table-headers",
-            "pid",
-            "vhost",
-        ]));
-        for line in conns.lines() {
-            let mut f = line.split_whitespace();
-            if let (Some(pid), Some(vhost)) = (f.next(), f.next())
-                && vhost == self.name
-            {
-                let _ = Command::new("rabbitmqctl")
-                    .args(["close_connection", pid, "test: broker restart"])
-                    .output();
-            }
-        }
-        sh(Command::new("rabbitmqctl").args(["restart_vhost", "--vhost", &self.name]));
-    }
-
-    /// Stops and starts the whole RabbitMQ application: every vhost, every
-    /// connection. Only for tests that run alone (`#[ignore]`d; `scripts/test`
-    /// runs them after the parallel suite).
-    pub fn restart_broker_node(&self) {
-        sh(Command::new("rabbitmqctl").arg("stop_app"));
-        std::thread::sleep(std::time::Duration::from_secs(2));
-        sh(Command::new("rabbitmqctl").arg("start_app"));
-        sh(Command::new("rabbitmqctl").arg("await_startup"));
-    }
-
-    pub fn database_url(&self) -> &str {
-        &self
-            .env
-            .iter()
-            .find(|(k, _)| k == "DEVICEVAULT_DATABASE_URL")
-            .unwrap()
-            .1
-    }
-}
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for (_, c) in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new("psql")
-            .arg(pg_admin_url())
-            .args([
-                "-qc",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .output();
-        let _ = Command::new("rabbitmqctl")
-            .args(["delete_vhost", &self.name])
-            .output();
-        let _ = Command::new("redis-cli")
-            .args(["-n", "1", "DEL"])
-            .args(
-                [
-                    ":device:results",
-                    ":storage:results",
-                    ":device:results:dead",
-                    ":storage:results:dead",
-                ]
-                .map(|s| format!("{}{s}", self.name)),
-            )
-            .output();
-    }
+/// The roles the suite's distributed deployments run beside the api.
+fn roles() -> Vec<Vec<String>> {
+    [
+        &["scheduler"][..],
+        &["consume", "device-results"],
+        &["consume", "storage-results"],
+        &["storage-worker", "--backend", "git"],
+        &["storage-worker", "--backend", "fs"],
+        &["collector", "--group", "default", "--group", "dmz"],
+    ]
+    .iter()
+    .map(|r| r.iter().map(|s| s.to_string()).collect())
+    .collect()
 }
 
 pub enum Deployment {
@@ -333,10 +100,17 @@ impl Harness {
             }
             Mode::Distributed => {
                 let dir_path = dir.path().to_owned();
-                let (p, addr, password) =
-                    tokio::task::spawn_blocking(move || Processes::start(&dir_path, &env))
-                        .await
-                        .unwrap();
+                let mut env = env;
+                if !env.iter().any(|(k, _)| k == "DEVICEVAULT_RETRY_BASE_MS") {
+                    env.push(("DEVICEVAULT_RETRY_BASE_MS".into(), "20".into()));
+                }
+                let p = tokio::task::spawn_blocking(move || {
+                    Processes::start(BIN.as_ref(), &dir_path, "dvt", &env, &roles())
+                })
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{e}"));
+                let (addr, password) = (p.addr, p.password.clone());
                 let db = Db::connect(p.database_url()).await.unwrap();
                 (Deployment::Distributed(p), addr, password, db)
             }
