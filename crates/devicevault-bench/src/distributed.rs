@@ -412,18 +412,7 @@ async fn measure(
     python: Option<&Path>,
 ) -> anyhow::Result<()> {
     let mut api = HttpClient::new(d.addr);
-    let r = api
-        .post(
-            "/api/auth/login/",
-            &json!({"username": "admin", "password": d.password}),
-        )
-        .await?;
-    expect_status(&r, 200, "logging in as the first admin")?;
-    let token = r.json()["token"]
-        .as_str()
-        .context("the login answered without a token")?
-        .to_owned();
-    api.token = Some(token.clone());
+    let token = api.sign_in("admin", &d.password).await?;
     let addr = d.addr;
     let client = move || {
         let mut c = HttpClient::new(addr);

@@ -379,5 +379,5 @@ async fn connecting_to_nothing_is_unavailable() {
     let e = RedisLog::connect(&url).await.unwrap_err();
     assert!(matches!(e, BusError::Unavailable(_)), "{e:?}");
     let e = RedisLog::connect("http://not-redis").await.unwrap_err();
-    assert!(matches!(e, BusError::Malformed(_)), "{e:?}");
+    assert!(matches!(e, BusError::Misconfigured(_)), "{e:?}");
 }

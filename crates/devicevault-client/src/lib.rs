@@ -20,6 +20,19 @@ pub enum HttpError {
     },
     #[error("HTTP: {0}")]
     Http(String),
+    /// The server answered, but not as the call expects.
+    #[error("{what}: HTTP {status}: {body}")]
+    Refused {
+        what: &'static str,
+        status: u16,
+        body: String,
+    },
+    #[error("job {task_identifier} had not finished after {} s: {last}", within.as_secs())]
+    Unfinished {
+        task_identifier: String,
+        within: std::time::Duration,
+        last: Value,
+    },
 }
 
 /// A response, body read in full.
@@ -133,5 +146,75 @@ impl HttpClient {
 
     pub async fn post(&mut self, path: &str, body: &Value) -> Result<HttpResponse, HttpError> {
         self.request("POST", path, Some(body)).await
+    }
+
+    /// Signs in with `POST /api/auth/login/` and sends the token it
+    /// answers with from then on; returns the token.
+    pub async fn sign_in(&mut self, username: &str, password: &str) -> Result<String, HttpError> {
+        let body = serde_json::json!({"username": username, "password": password});
+        let r = self.post("/api/auth/login/", &body).await?;
+        let token = match r.json()["token"].as_str() {
+            Some(t) if r.status == 200 => t.to_owned(),
+            _ => {
+                return Err(HttpError::Refused {
+                    what: "signing in",
+                    status: r.status,
+                    body: String::from_utf8_lossy(&r.body).into_owned(),
+                });
+            }
+        };
+        self.token = Some(token.clone());
+        Ok(token)
+    }
+
+    /// `POST /api/devices/<id>/backup_now/`; returns the job's
+    /// `task_identifier`.
+    pub async fn backup_now(&mut self, device: i64) -> Result<String, HttpError> {
+        let r = self
+            .post(
+                &format!("/api/devices/{device}/backup_now/"),
+                &Value::Object(Default::default()),
+            )
+            .await?;
+        match r.json()["task_identifier"].as_str() {
+            Some(ti) if r.status == 202 => Ok(ti.to_owned()),
+            _ => Err(HttpError::Refused {
+                what: "backup now",
+                status: r.status,
+                body: String::from_utf8_lossy(&r.body).into_owned(),
+            }),
+        }
+    }
+
+    /// Polls `GET /api/jobs/<task_identifier>/` until the job is `stored`
+    /// or `failed`, for at most `within`; returns the finished job.
+    pub async fn finished_job(
+        &mut self,
+        task_identifier: &str,
+        within: std::time::Duration,
+    ) -> Result<Value, HttpError> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let r = self.get(&format!("/api/jobs/{task_identifier}/")).await?;
+            let job = r.json();
+            if r.status != 200 {
+                return Err(HttpError::Refused {
+                    what: "reading a job",
+                    status: r.status,
+                    body: String::from_utf8_lossy(&r.body).into_owned(),
+                });
+            }
+            if matches!(job["state"].as_str(), Some("stored" | "failed")) {
+                return Ok(job);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(HttpError::Unfinished {
+                    task_identifier: task_identifier.to_owned(),
+                    within,
+                    last: job,
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }

@@ -411,28 +411,16 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         let started = Instant::now();
         let mut jobs = Vec::new();
         for id in &ids {
-            let r = api.post(&format!("/api/devices/{id}/backup_now/"), &json!({})).await?;
-            if r.status != 202 {
-                bail!("backup_now of device {id}: HTTP {} {}", r.status, String::from_utf8_lossy(&r.body));
-            }
-            jobs.push(r.json()["task_identifier"].as_str().unwrap_or_default().to_owned());
+            jobs.push(api.backup_now(*id).await?);
         }
         let (mut stored, mut failed) = (0, Vec::new());
         for ti in &jobs {
-            loop {
-                let j = api.get(&format!("/api/jobs/{}/", ti)).await?.json();
-                match j["state"].as_str() {
-                    Some("stored") => {
-                        stored += 1;
-                        break;
-                    }
-                    Some("failed") => {
-                        failed.push(format!("{ti}: {}", j["reason"]));
-                        break;
-                    }
-                    _ if started.elapsed() > Duration::from_secs(300) => bail!("job {ti} did not finish in 5 minutes"),
-                    _ => tokio::time::sleep(Duration::from_millis(100)).await,
-                }
+            let left = Duration::from_secs(300).saturating_sub(started.elapsed());
+            let j = api.finished_job(ti, left).await?;
+            if j["state"] == "stored" {
+                stored += 1;
+            } else {
+                failed.push(format!("{ti}: {}", j["reason"]));
             }
         }
         println!(

@@ -349,22 +349,12 @@ fn kill_9_mid_run_loses_no_job_and_duplicates_nothing() {
     rt.block_on(async {
         let mut api = HttpClient::new(second.addr);
         api.token = Some(token);
-        let deadline = Instant::now() + Duration::from_secs(120);
         for ti in &tis {
-            loop {
-                let j = api.get(&format!("/api/jobs/{ti}/")).await.unwrap().json();
-                match j["state"].as_str() {
-                    Some("stored") => break,
-                    Some("failed") => panic!("job failed: {j}"),
-                    _ => {
-                        assert!(
-                            Instant::now() < deadline,
-                            "job not finished after the restart: {j}"
-                        );
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
-            }
+            let j = api
+                .finished_job(ti, Duration::from_secs(120))
+                .await
+                .unwrap();
+            assert_eq!(j["state"], "stored", "job failed after the restart: {j}");
         }
         let list = |v: Value| v["results"].as_array().unwrap().clone();
         let stored = list(
@@ -591,22 +581,9 @@ fn what_serve_writes_is_private_to_its_user_even_under_umask_022() {
                 .await
                 .unwrap();
             assert_eq!(r.status, 200);
-            let ti = post(&mut api, &format!("/api/devices/{id}/backup_now/"), json!({})).await["task_identifier"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            let deadline = Instant::now() + Duration::from_secs(60);
-            loop {
-                let j = api.get(&format!("/api/jobs/{ti}/")).await.unwrap().json();
-                match j["state"].as_str() {
-                    Some("stored") => break,
-                    Some("failed") => panic!("{j}"),
-                    _ => {
-                        assert!(Instant::now() < deadline, "{j}");
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                }
-            }
+            let ti = api.backup_now(id).await.unwrap();
+            let j = api.finished_job(&ti, Duration::from_secs(60)).await.unwrap();
+            assert_eq!(j["state"], "stored", "{j}");
         }
     });
     // While it runs: the SQLite journal files exist too.

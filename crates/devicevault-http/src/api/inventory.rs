@@ -655,123 +655,84 @@ async fn delete_named(state: &Shared, kind: NamedKind, id: IdPath) -> ApiResult<
     Ok(no_content())
 }
 
-#[utoipa::path(get, path = "/api/device-groups/", tag = "inventory", params(PageQuery),
-    responses((status = 200, body = Paginated<NamedOut>), (status = 400, body = ErrorBody)))]
-async fn list_device_groups(
-    _: Authed,
-    State(state): State<Shared>,
-    q: QueryMap,
-    uri: Uri,
-) -> ApiResult<Json<Paginated<NamedOut>>> {
-    list_named(&state, NamedKind::DeviceGroup, q, &uri).await
+/// The five handlers of a kind that is only a unique name (device groups,
+/// manufacturers), declared once: each kind differs only in its paths, its
+/// handlers' names (the OpenAPI operation ids) and what deleting it leaves.
+macro_rules! named_kind_handlers {
+    (
+        $kind:expr, $collection:tt, $item:tt, on_delete = $on_delete:tt,
+        $list:ident, $create:ident, $get:ident, $update:ident, $delete:ident $(,)?
+    ) => {
+        #[utoipa::path(get, path = $collection, tag = "inventory", params(PageQuery),
+            responses((status = 200, body = Paginated<NamedOut>), (status = 400, body = ErrorBody)))]
+        async fn $list(
+            _: Authed,
+            State(state): State<Shared>,
+            q: QueryMap,
+            uri: Uri,
+        ) -> ApiResult<Json<Paginated<NamedOut>>> {
+            list_named(&state, $kind, q, &uri).await
+        }
+
+        #[utoipa::path(post, path = $collection, tag = "inventory", request_body = NamedInput,
+            responses((status = 201, body = NamedOut), (status = 400, body = ErrorBody),
+                      (status = 409, body = ErrorBody)))]
+        async fn $create(_: Admin, State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
+            create_named(&state, $kind, &body).await
+        }
+
+        #[utoipa::path(get, path = $item, tag = "inventory", params(("id" = i64, Path)),
+            responses((status = 200, body = NamedOut), (status = 404, body = ErrorBody)))]
+        async fn $get(_: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Json<NamedOut>> {
+            get_named(&state, $kind, id).await
+        }
+
+        /// PUT and PATCH alike: the fields sent change, the others keep.
+        #[utoipa::path(patch, path = $item, tag = "inventory",
+            params(("id" = i64, Path)), request_body = NamedInput,
+            responses((status = 200, body = NamedOut), (status = 400, body = ErrorBody),
+                      (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        async fn $update(
+            _: Admin,
+            State(state): State<Shared>,
+            id: IdPath,
+            body: Bytes,
+        ) -> ApiResult<Json<NamedOut>> {
+            update_named(&state, $kind, id, &body).await
+        }
+
+        #[doc = $on_delete]
+        #[utoipa::path(delete, path = $item, tag = "inventory", params(("id" = i64, Path)),
+            responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
+        async fn $delete(_: Admin, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
+            delete_named(&state, $kind, id).await
+        }
+    };
 }
 
-#[utoipa::path(post, path = "/api/device-groups/", tag = "inventory", request_body = NamedInput,
-    responses((status = 201, body = NamedOut), (status = 400, body = ErrorBody),
-              (status = 409, body = ErrorBody)))]
-async fn create_device_group(
-    _: Admin,
-    State(state): State<Shared>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    create_named(&state, NamedKind::DeviceGroup, &body).await
-}
+named_kind_handlers!(
+    NamedKind::DeviceGroup,
+    "/api/device-groups/",
+    "/api/device-groups/{id}/",
+    on_delete = "Its devices stay, without a group; schedules lose it as a target.",
+    list_device_groups,
+    create_device_group,
+    get_device_group,
+    update_device_group,
+    delete_device_group,
+);
 
-#[utoipa::path(get, path = "/api/device-groups/{id}/", tag = "inventory",
-    params(("id" = i64, Path)),
-    responses((status = 200, body = NamedOut), (status = 404, body = ErrorBody)))]
-async fn get_device_group(
-    _: Authed,
-    State(state): State<Shared>,
-    id: IdPath,
-) -> ApiResult<Json<NamedOut>> {
-    get_named(&state, NamedKind::DeviceGroup, id).await
-}
-
-/// PUT and PATCH alike: the fields sent change, the others keep.
-#[utoipa::path(patch, path = "/api/device-groups/{id}/", tag = "inventory",
-    params(("id" = i64, Path)), request_body = NamedInput,
-    responses((status = 200, body = NamedOut), (status = 400, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn update_device_group(
-    _: Admin,
-    State(state): State<Shared>,
-    id: IdPath,
-    body: Bytes,
-) -> ApiResult<Json<NamedOut>> {
-    update_named(&state, NamedKind::DeviceGroup, id, &body).await
-}
-
-/// Its devices stay, without a group; schedules lose it as a target.
-#[utoipa::path(delete, path = "/api/device-groups/{id}/", tag = "inventory",
-    params(("id" = i64, Path)),
-    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
-async fn delete_device_group(
-    _: Admin,
-    State(state): State<Shared>,
-    id: IdPath,
-) -> ApiResult<Response> {
-    delete_named(&state, NamedKind::DeviceGroup, id).await
-}
-
-#[utoipa::path(get, path = "/api/manufacturers/", tag = "inventory", params(PageQuery),
-    responses((status = 200, body = Paginated<NamedOut>), (status = 400, body = ErrorBody)))]
-async fn list_manufacturers(
-    _: Authed,
-    State(state): State<Shared>,
-    q: QueryMap,
-    uri: Uri,
-) -> ApiResult<Json<Paginated<NamedOut>>> {
-    list_named(&state, NamedKind::Manufacturer, q, &uri).await
-}
-
-#[utoipa::path(post, path = "/api/manufacturers/", tag = "inventory", request_body = NamedInput,
-    responses((status = 201, body = NamedOut), (status = 400, body = ErrorBody),
-              (status = 409, body = ErrorBody)))]
-async fn create_manufacturer(
-    _: Admin,
-    State(state): State<Shared>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    create_named(&state, NamedKind::Manufacturer, &body).await
-}
-
-#[utoipa::path(get, path = "/api/manufacturers/{id}/", tag = "inventory",
-    params(("id" = i64, Path)),
-    responses((status = 200, body = NamedOut), (status = 404, body = ErrorBody)))]
-async fn get_manufacturer(
-    _: Authed,
-    State(state): State<Shared>,
-    id: IdPath,
-) -> ApiResult<Json<NamedOut>> {
-    get_named(&state, NamedKind::Manufacturer, id).await
-}
-
-/// PUT and PATCH alike: the fields sent change, the others keep.
-#[utoipa::path(patch, path = "/api/manufacturers/{id}/", tag = "inventory",
-    params(("id" = i64, Path)), request_body = NamedInput,
-    responses((status = 200, body = NamedOut), (status = 400, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn update_manufacturer(
-    _: Admin,
-    State(state): State<Shared>,
-    id: IdPath,
-    body: Bytes,
-) -> ApiResult<Json<NamedOut>> {
-    update_named(&state, NamedKind::Manufacturer, id, &body).await
-}
-
-/// Its device types stay, without a manufacturer.
-#[utoipa::path(delete, path = "/api/manufacturers/{id}/", tag = "inventory",
-    params(("id" = i64, Path)),
-    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
-async fn delete_manufacturer(
-    _: Admin,
-    State(state): State<Shared>,
-    id: IdPath,
-) -> ApiResult<Response> {
-    delete_named(&state, NamedKind::Manufacturer, id).await
-}
+named_kind_handlers!(
+    NamedKind::Manufacturer,
+    "/api/manufacturers/",
+    "/api/manufacturers/{id}/",
+    on_delete = "Its device types stay, without a manufacturer.",
+    list_manufacturers,
+    create_manufacturer,
+    get_manufacturer,
+    update_manufacturer,
+    delete_manufacturer,
+);
 
 // ---- device types ----------------------------------------------------------------------
 

@@ -94,16 +94,10 @@ impl Harness {
                 pg_name,
             };
         }
-        let r = api
-            .post(
-                "/api/auth/login/",
-                &json!({"username": user, "password": password}),
-            )
+        let token = api
+            .sign_in(&user, &password)
             .await
-            .unwrap();
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-        let token = r.json()["token"].as_str().unwrap().to_owned();
-        api.token = Some(token.clone());
+            .unwrap_or_else(|e| panic!("{e}"));
         Self {
             server: Some(server),
             api,

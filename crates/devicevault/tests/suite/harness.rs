@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use devicevault_client::{HttpClient, HttpResponse};
 use devicevault_collect::RetryPolicy;
@@ -116,16 +116,10 @@ impl Harness {
             }
         };
         let mut api = HttpClient::new(addr);
-        let r = api
-            .post(
-                "/api/auth/login/",
-                &json!({"username": "admin", "password": password}),
-            )
+        let token = api
+            .sign_in("admin", &password)
             .await
-            .unwrap();
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-        let token = r.json()["token"].as_str().unwrap().to_owned();
-        api.token = Some(token.clone());
+            .unwrap_or_else(|e| panic!("{e}"));
         Self {
             mode,
             deployment,
@@ -259,17 +253,10 @@ impl Harness {
 
     /// Waits until the job is stored or failed; returns the job.
     pub async fn wait_job(&mut self, ti: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            let r = self.call("GET", &format!("/api/jobs/{ti}/"), None).await;
-            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-            let j = r.json();
-            if matches!(j["state"].as_str(), Some("stored" | "failed")) {
-                return j;
-            }
-            assert!(Instant::now() < deadline, "job {ti} stuck: {j}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.api
+            .finished_job(ti, Duration::from_secs(90))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The first page (up to 1000 rows) of a list route.
