@@ -63,6 +63,13 @@ ensure_faketime() {
   command -v faketime >/dev/null || apt_install faketime
 }
 
+# dpkg-deb and adduser, for scripts/test-deb (builds, installs and removes
+# the Debian package).
+ensure_deb_tools() {
+  command -v dpkg-deb >/dev/null || apt_install dpkg
+  command -v adduser >/dev/null || apt_install adduser
+}
+
 # Tools the tests call: openssl makes test certificates, GNU patch applies
 # a diff that arrived by mail.
 ensure_cli_tools() {
