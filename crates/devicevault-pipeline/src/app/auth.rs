@@ -1,7 +1,7 @@
 //! Passwords (argon2id) and API tokens (random, stored as SHA-256).
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::password_hash::PasswordHasher as _;
 use sha2::Digest as _;
 
 /// Why a password could not be hashed.
@@ -19,9 +19,56 @@ pub fn hash_password(password: &str) -> Result<String, HashError> {
 
 /// Whether `password` matches the PHC string `hash`.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), hash)
-        .is_ok()
+    verify_password_in(password, hash, &mut Vec::new())
+}
+
+/// The largest argon2 working memory a stored hash may ask for (1 GiB);
+/// our hashes ask for 19 MiB.
+const MAX_BLOCKS: usize = 1 << 20;
+
+/// [`verify_password`] with `memory` as argon2's working memory, grown to
+/// the hash's cost once and reused by every later call with the same
+/// buffer. A fresh 19 MiB allocation per verification is freed into the
+/// allocator's heap, split by smaller allocations, and the next one takes
+/// new pages: the login threads keep one buffer each instead.
+pub fn verify_password_in(password: &str, hash: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    let Ok(parsed) = argon2::PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(version), Ok(params)) = (
+        argon2::Algorithm::try_from(parsed.algorithm.as_str()),
+        parsed
+            .version
+            .map_or(Ok(argon2::Version::default()), argon2::Version::try_from),
+        argon2::Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if blocks > MAX_BLOCKS {
+        return false;
+    }
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let computed = argon2::Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password.as_bytes(),
+        salt.as_ref(),
+        &mut out,
+        &mut memory[..blocks],
+    );
+    // Every byte compared, whatever differs first.
+    computed.is_ok()
+        && out.len() == expected.len()
+        && out
+            .iter()
+            .zip(expected.as_bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// The shortest password accepted for an account.
@@ -103,6 +150,32 @@ pub fn token_digest(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reused_working_memory_verifies_like_a_fresh_one() {
+        let hash = hash_password("correct horse battery").unwrap();
+        let mut memory = Vec::new();
+        for _ in 0..2 {
+            assert!(verify_password_in(
+                "correct horse battery",
+                &hash,
+                &mut memory
+            ));
+            assert!(!verify_password_in(
+                "correct horse batterx",
+                &hash,
+                &mut memory
+            ));
+        }
+        assert_eq!(memory.len(), argon2::Params::default().block_count());
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password(
+            "correct horse battery",
+            "not a phc string"
+        ));
+        let truncated = &hash[..hash.len() - 4];
+        assert!(!verify_password("correct horse battery", truncated));
+    }
 
     #[test]
     fn passwords_verify_only_themselves() {
