@@ -1158,6 +1158,33 @@ mod tests {
     }
 
     #[test]
+    fn the_smtp_section_is_read_checked_and_its_password_never_shown() {
+        let f = file(
+            "[smtp]\nhost = \"mail.example.com\"\nport = 2525\ntls = \"tls\"\n\
+             username = \"dv\"\npassword = \"smtp-pass-123\"\nfrom = \"DV <dv@example.com>\"\n",
+        );
+        let loaded = load(Some(f.path()), &env(&[]), &[]).unwrap();
+        let smtp = &loaded.config.settings.smtp;
+        assert_eq!(smtp.host.as_deref(), Some("mail.example.com"));
+        assert_eq!(smtp.port, Some(2525));
+        assert_eq!(smtp.security, SmtpSecurity::Tls);
+        assert_eq!(smtp.password.as_ref().unwrap().expose(), "smtp-pass-123");
+        let shown = show(&loaded);
+        assert!(!shown.contains("smtp-pass-123"), "{shown}");
+        assert!(!format!("{:?}", loaded.config).contains("smtp-pass-123"));
+        let f = file("[smtp]\ntls = \"ssl\"\n");
+        let msg = load(Some(f.path()), &env(&[]), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("smtp.tls") && msg.contains("starttls, tls or none"),
+            "{msg}"
+        );
+        let loaded = load(None, &env(&[("DEVICEVAULT_NOTIFY_MAX_ATTEMPTS", "3")]), &[]).unwrap();
+        assert_eq!(loaded.config.settings.notify.max_attempts, 3);
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused_with_a_suggestion() {
         let f = file("[http]\nadress = \"0.0.0.0:80\"\n");
         let msg = load(Some(f.path()), &env(&[]), &[])
@@ -1165,7 +1192,7 @@ mod tests {
             .to_string();
         assert!(msg.contains("unknown setting `http.adress`"), "{msg}");
         assert!(msg.contains("did you mean `http.addr`"), "{msg}");
-        let f = file("[smtp]\nhost = \"mail\"\n");
+        let f = file("[frobnicate]\nhost = \"mail\"\n");
         assert!(load(Some(f.path()), &env(&[]), &[]).is_err());
         let f = file("data_dir = [1, 2]\n");
         assert!(load(Some(f.path()), &env(&[]), &[]).is_err());
