@@ -23,6 +23,7 @@ export DEVICEVAULT_DATA_DIR DEVICEVAULT_BROKER_URL DEVICEVAULT_REDIS_URL \
 roles() {
   echo "api|api"
   echo "scheduler|scheduler"
+  echo "notifier|notifier"
   echo "consume-device-results|consume device-results"
   echo "consume-storage-results|consume storage-results"
   echo "storage-worker-git|storage-worker --backend git"

@@ -9,6 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::inventory::check_page;
+use crate::notifications;
 use crate::{BackupJob, Db, DbError, DeviceBackupResult, Listed, Page, Scope, StoredBackup};
 
 /// Where a backup job stands. States only move forward:
@@ -201,18 +202,40 @@ impl Db {
         state: JobState,
         reason: Option<&str>,
     ) -> Result<bool, DbError> {
-        let done = sqlx::query(
+        let now = Timestamp::now();
+        let mut tx = self.pool().begin().await?;
+        let moved = sqlx::query(
             "UPDATE backup_jobs SET state = $1, state_rank = $2, reason = COALESCE($3, reason), updated_at = $4 \
-             WHERE task_identifier = $5 AND state_rank < $2",
+             WHERE task_identifier = $5 AND state_rank < $2 RETURNING device_id, reason",
         )
         .bind(state.as_str())
         .bind(state.rank())
         .bind(reason)
-        .bind(Timestamp::now().to_string())
+        .bind(now.to_string())
         .bind(task_identifier)
-        .execute(self.pool())
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        // A job's final failure is an event, in the same transaction: the
+        // move happens once (the state only moves forward), so the event
+        // does too.
+        if state == JobState::Failed
+            && let Some(row) = &moved
+        {
+            let device_id: i64 = row.try_get("device_id")?;
+            let reason: Option<String> = row.try_get("reason")?;
+            notifications::insert_event(
+                &mut tx,
+                notifications::BACKUP_FAILED,
+                &format!("{}:{task_identifier}", notifications::BACKUP_FAILED),
+                device_id,
+                now,
+                None,
+                reason.as_deref(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(moved.is_some())
     }
 
     /// The job of `device_id` that is queued or collecting, if any.
@@ -316,12 +339,18 @@ impl Db {
     }
 
     /// Records a storage outcome once; `false` if it was recorded before.
+    ///
+    /// A successful store of changed content records a `config_changed`
+    /// event in the same transaction, naming the device's previous
+    /// successful version (none for its first version: nothing changed
+    /// that anyone saw).
     pub async fn record_stored_backup(&self, s: &NewStoredBackup) -> Result<bool, DbError> {
-        let done = sqlx::query(
+        let mut tx = self.pool().begin().await?;
+        let inserted = sqlx::query(
             "INSERT INTO stored_backups (task_id, task_identifier, device_id, storage_backend, storage_ref, \
              status, timestamp, log, location_id, size, sha256, changed, is_binary) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (task_identifier) DO NOTHING",
+             ON CONFLICT (task_identifier) DO NOTHING RETURNING id",
         )
         .bind(&s.task_id)
         .bind(&s.task_identifier)
@@ -336,9 +365,40 @@ impl Db {
         .bind(s.sha256.as_deref())
         .bind(s.changed.map(i64::from))
         .bind(i64::from(s.is_binary))
-        .execute(self.pool())
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if let Some(row) = &inserted
+            && s.status == Status::Success
+            && s.changed == Some(true)
+        {
+            let id: i64 = row.try_get("id")?;
+            let previous = sqlx::query(
+                "SELECT id FROM stored_backups WHERE device_id = $1 AND status = $2 AND id <> $3 \
+                 AND (timestamp < $4 OR (timestamp = $4 AND id < $3)) \
+                 ORDER BY timestamp DESC, id DESC LIMIT 1",
+            )
+            .bind(s.device_id)
+            .bind(Status::Success.as_str())
+            .bind(id)
+            .bind(s.timestamp.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(previous) = previous {
+                let previous: i64 = previous.try_get("id")?;
+                notifications::insert_event(
+                    &mut tx,
+                    notifications::CONFIG_CHANGED,
+                    &format!("{}:{}", notifications::CONFIG_CHANGED, s.task_identifier),
+                    s.device_id,
+                    s.timestamp,
+                    Some((id, Some(previous))),
+                    None,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(inserted.is_some())
     }
 
     pub async fn stored_backup(&self, id: i64) -> Result<StoredBackup, DbError> {

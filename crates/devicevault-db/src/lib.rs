@@ -27,6 +27,11 @@ mod jobs;
 pub use inventory::DeviceFilter;
 pub use jobs::JobTarget;
 mod models;
+pub mod notifications;
+pub use notifications::{
+    ChannelFields, ClaimedDelivery, DeliveryFilter, DeliveryOutcome, NotificationChannel,
+    NotificationDelivery, NotificationRule, OutboxEvent, RuleFields,
+};
 mod schedules;
 mod scope;
 pub use scope::Scope;

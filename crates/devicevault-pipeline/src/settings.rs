@@ -13,6 +13,7 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+use devicevault_notify::{Secret, SmtpSecurity};
 use devicevault_storage::StorageRoots;
 
 /// Stream names, deadlines and limits of the pipeline.
@@ -74,6 +75,73 @@ pub struct Settings {
     /// resolve under, for the storage worker's stores and reads and the
     /// API's location checks. `None`: any path an admin configures.
     pub storage_roots: Option<StorageRoots>,
+    /// `[smtp]`: the server e-mail channels send through.
+    pub smtp: SmtpSettings,
+    /// `[notify]`: how the notifier delivers.
+    pub notify: NotifySettings,
+}
+
+/// The SMTP server of every e-mail channel (a channel names only its
+/// recipients).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    /// `None`: no server; e-mail deliveries are dead at once, saying so.
+    pub host: Option<String>,
+    /// `None`: 587, 465 or 25 after `security`.
+    pub port: Option<u16>,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    /// Redacted in `Debug`.
+    pub password: Option<Secret>,
+    /// The sender, e.g. `DeviceVault <devicevault@example.com>`.
+    pub from: String,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: None,
+            security: SmtpSecurity::Starttls,
+            username: None,
+            password: None,
+            from: "DeviceVault <devicevault@localhost>".into(),
+        }
+    }
+}
+
+/// How notifications are delivered from the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// Attempts of one delivery before it is dead.
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt; doubled after each next one.
+    pub retry_base: Duration,
+    /// The longest wait between two attempts.
+    pub retry_max: Duration,
+    /// One delivery to a receiver (SMTP or HTTP), whatever it does.
+    pub delivery_timeout: Duration,
+    /// How long a notifier holds a claimed delivery; past it, another
+    /// notifier takes it (the holder stopped).
+    pub lease: Duration,
+    /// How often the outbox is looked at when there was nothing to do.
+    pub poll_interval: Duration,
+    /// Deliveries in flight at once in one notifier.
+    pub concurrency: usize,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 10,
+            retry_base: Duration::from_secs(30),
+            retry_max: Duration::from_secs(3600),
+            delivery_timeout: Duration::from_secs(30),
+            lease: Duration::from_secs(180),
+            poll_interval: Duration::from_secs(1),
+            concurrency: 8,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -103,6 +171,8 @@ impl Default for Settings {
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(30),
             storage_roots: None,
+            smtp: SmtpSettings::default(),
+            notify: NotifySettings::default(),
         }
     }
 }

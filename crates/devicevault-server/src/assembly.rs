@@ -17,6 +17,7 @@ use devicevault_pipeline::Settings;
 use devicevault_pipeline::app::App;
 use devicevault_pipeline::app::auth;
 use devicevault_pipeline::app::login::LoginGuard;
+use devicevault_pipeline::app::notifications::Sender;
 use devicevault_pipeline::requests::BusPipeline;
 use devicevault_pipeline::roles::collector::Collector;
 use devicevault_pipeline::roles::device_results::DeviceResults;
@@ -33,6 +34,8 @@ pub enum AssemblyError {
     KnownHosts(String),
     #[error("creating the first admin failed: {0}")]
     FirstAdmin(String),
+    #[error("notifications: {0}")]
+    Notify(String),
 }
 
 /// The built-in drivers plus those of `dir`: every process that names
@@ -106,8 +109,14 @@ pub fn app<B: TaskBus>(
     key: SealingKey,
     drivers: Arc<DriverSet>,
     settings: &Arc<Settings>,
-) -> Arc<App> {
-    Arc::new(App {
+) -> Result<Arc<App>, AssemblyError> {
+    let sender = Sender::new(
+        settings.smtp.clone(),
+        settings.notify.clone(),
+        settings.public_url.as_deref(),
+    )
+    .map_err(|e| AssemblyError::Notify(e.to_string()))?;
+    Ok(Arc::new(App {
         pipeline: Arc::new(BusPipeline {
             dispatcher: dispatcher(db.clone(), bus.clone(), settings),
             bus,
@@ -122,7 +131,8 @@ pub fn app<B: TaskBus>(
             ..TokenPolicy::default()
         },
         storage_roots: settings.storage_roots.clone(),
-    })
+        sender: Arc::new(sender),
+    }))
 }
 
 /// What the HTTP front ends hold.

@@ -20,6 +20,7 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use devicevault_notify::SmtpSecurity;
 use devicevault_pipeline::settings::{Settings, TlsFiles};
 
 /// The effective configuration of a process.
@@ -319,7 +320,11 @@ impl Key {
     fn render(&self, c: &Config, redact: bool) -> Option<String> {
         let v = (self.get)(c)?;
         let v = if redact && self.secret {
-            devicevault_db::redact_url(&v)
+            if v.contains("://") {
+                devicevault_db::redact_url(&v)
+            } else {
+                "********".to_owned()
+            }
         } else {
             v
         };
@@ -609,6 +614,108 @@ pub fn keys() -> &'static [Key] {
                 "This process's name in the streams' consumer groups; keep it stable across \
                  restarts. Unset: <hostname>-<role>.",
                 |c| &mut c.consumer_name,
+            ),
+            Key::optional(
+                "smtp.host",
+                "DEVICEVAULT_SMTP_HOST",
+                "The SMTP server of e-mail notification channels (also the name its \
+                 certificate must carry). Unset: e-mail notifications are dead at once, saying so.",
+                |c| &mut c.settings.smtp.host,
+            ),
+            Key::optional(
+                "smtp.port",
+                "DEVICEVAULT_SMTP_PORT",
+                "Its port. Unset: 587 (starttls), 465 (tls) or 25 (none).",
+                |c| &mut c.settings.smtp.port,
+            ),
+            Key::new(
+                "smtp.tls",
+                "DEVICEVAULT_SMTP_TLS",
+                "starttls (required), tls (from the first byte) or none (a relay on this host \
+                 or segment; no password is sent over it).",
+                |c| &mut c.settings.smtp.security,
+                |v| {
+                    Some(
+                        match v {
+                            SmtpSecurity::Starttls => "starttls",
+                            SmtpSecurity::Tls => "tls",
+                            SmtpSecurity::None => "none",
+                        }
+                        .to_owned(),
+                    )
+                },
+                |s| match s.trim() {
+                    "starttls" => Ok(SmtpSecurity::Starttls),
+                    "tls" => Ok(SmtpSecurity::Tls),
+                    "none" => Ok(SmtpSecurity::None),
+                    _ => Err("starttls, tls or none".into()),
+                },
+            ),
+            Key::optional(
+                "smtp.username",
+                "DEVICEVAULT_SMTP_USERNAME",
+                "Sign in to the SMTP server as this user (with smtp.password).",
+                |c| &mut c.settings.smtp.username,
+            ),
+            Key::new(
+                "smtp.password",
+                "DEVICEVAULT_SMTP_PASSWORD",
+                "The SMTP user's password (never sent unencrypted).",
+                |c| &mut c.settings.smtp.password,
+                |v| v.as_ref().map(|p| p.expose().to_owned()),
+                |s| Ok(Some(devicevault_notify::Secret::new(s))),
+            )
+            .secret(),
+            Key::text(
+                "smtp.from",
+                "DEVICEVAULT_SMTP_FROM",
+                "The sender of notification mail, e.g. `DeviceVault <devicevault@example.com>`.",
+                |c| &mut c.settings.smtp.from,
+            ),
+            Key::number(
+                "notify.max_attempts",
+                "DEVICEVAULT_NOTIFY_MAX_ATTEMPTS",
+                "Attempts of one notification before it is dead (with its last error).",
+                1,
+                |c| &mut c.settings.notify.max_attempts,
+            ),
+            Key::duration(
+                "notify.retry_base",
+                "DEVICEVAULT_NOTIFY_RETRY_BASE",
+                "The wait after a notification's first failed attempt; doubled after each next one.",
+                |c| &mut c.settings.notify.retry_base,
+            ),
+            Key::duration(
+                "notify.retry_max",
+                "DEVICEVAULT_NOTIFY_RETRY_MAX",
+                "The longest wait between two attempts of a notification.",
+                |c| &mut c.settings.notify.retry_max,
+            ),
+            Key::duration(
+                "notify.delivery_timeout",
+                "DEVICEVAULT_NOTIFY_DELIVERY_TIMEOUT",
+                "One delivery to a mail server or webhook receiver, whatever it does.",
+                |c| &mut c.settings.notify.delivery_timeout,
+            ),
+            Key::duration(
+                "notify.lease",
+                "DEVICEVAULT_NOTIFY_LEASE",
+                "How long a notifier holds a claimed notification; past it, another notifier \
+                 sends it (the holder stopped). Longer than a delivery and a read of two versions.",
+                |c| &mut c.settings.notify.lease,
+            ),
+            Key::duration(
+                "notify.poll_interval",
+                "DEVICEVAULT_NOTIFY_POLL_INTERVAL",
+                "How often an idle notifier looks at the outbox.",
+                |c| &mut c.settings.notify.poll_interval,
+            ),
+            Key::number(
+                "notify.concurrency",
+                "DEVICEVAULT_NOTIFY_CONCURRENCY",
+                "Notifications sent at once by one notifier.",
+                1,
+                |c| &mut c.settings.notify.concurrency,
             ),
             Key::number(
                 "pipeline.prefetch",
@@ -1051,6 +1158,33 @@ mod tests {
     }
 
     #[test]
+    fn the_smtp_section_is_read_checked_and_its_password_never_shown() {
+        let f = file(
+            "[smtp]\nhost = \"mail.example.com\"\nport = 2525\ntls = \"tls\"\n\
+             username = \"dv\"\npassword = \"smtp-pass-123\"\nfrom = \"DV <dv@example.com>\"\n",
+        );
+        let loaded = load(Some(f.path()), &env(&[]), &[]).unwrap();
+        let smtp = &loaded.config.settings.smtp;
+        assert_eq!(smtp.host.as_deref(), Some("mail.example.com"));
+        assert_eq!(smtp.port, Some(2525));
+        assert_eq!(smtp.security, SmtpSecurity::Tls);
+        assert_eq!(smtp.password.as_ref().unwrap().expose(), "smtp-pass-123");
+        let shown = show(&loaded);
+        assert!(!shown.contains("smtp-pass-123"), "{shown}");
+        assert!(!format!("{:?}", loaded.config).contains("smtp-pass-123"));
+        let f = file("[smtp]\ntls = \"ssl\"\n");
+        let msg = load(Some(f.path()), &env(&[]), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("smtp.tls") && msg.contains("starttls, tls or none"),
+            "{msg}"
+        );
+        let loaded = load(None, &env(&[("DEVICEVAULT_NOTIFY_MAX_ATTEMPTS", "3")]), &[]).unwrap();
+        assert_eq!(loaded.config.settings.notify.max_attempts, 3);
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused_with_a_suggestion() {
         let f = file("[http]\nadress = \"0.0.0.0:80\"\n");
         let msg = load(Some(f.path()), &env(&[]), &[])
@@ -1058,7 +1192,7 @@ mod tests {
             .to_string();
         assert!(msg.contains("unknown setting `http.adress`"), "{msg}");
         assert!(msg.contains("did you mean `http.addr`"), "{msg}");
-        let f = file("[smtp]\nhost = \"mail\"\n");
+        let f = file("[frobnicate]\nhost = \"mail\"\n");
         assert!(load(Some(f.path()), &env(&[]), &[]).is_err());
         let f = file("data_dir = [1, 2]\n");
         assert!(load(Some(f.path()), &env(&[]), &[]).is_err());

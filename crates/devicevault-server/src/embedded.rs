@@ -14,6 +14,7 @@ use devicevault_db::{Db, DbError, Page};
 use devicevault_pipeline::roles::collector::{Collector, run_collector};
 use devicevault_pipeline::roles::device_results;
 use devicevault_pipeline::roles::dispatcher::{DEFAULT_GROUP_QUEUE_ID, run_sweeper};
+use devicevault_pipeline::roles::notifier::run_notifier;
 use devicevault_pipeline::roles::storage_results;
 use devicevault_pipeline::roles::storage_worker::run_storage_worker;
 use devicevault_pipeline::{Settings, keyfile};
@@ -212,7 +213,12 @@ impl Embedded {
         ));
 
         // The API and the web UI.
-        let app = assembly::app(db.clone(), bus.clone(), key, drivers, &settings);
+        let app = assembly::app(db.clone(), bus.clone(), key, drivers, &settings)?;
+
+        // The notifier: delivers the outbox beside the pipeline, never on
+        // its path.
+        tasks.spawn(run_notifier(app.clone(), shutdown.clone()));
+
         let state = assembly::http_state(app, &settings);
         let http = devicevault_http::http_options(&settings)?;
         let listener = tokio::net::TcpListener::bind(cfg.http_addr)

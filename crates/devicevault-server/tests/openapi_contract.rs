@@ -92,6 +92,8 @@ async fn contract(engine: Engine) {
             cfg.settings.storage_roots = Some(
                 StorageRoots::parse(&format!("{}:{}", roots.display(), data.display())).unwrap(),
             );
+            // A fuzzed channel's "send test" waits on nothing for long.
+            cfg.settings.notify.delivery_timeout = std::time::Duration::from_secs(2);
         },
     )
     .await;
@@ -116,6 +118,20 @@ async fn contract(engine: Engine) {
     )
     .await;
     h.create("/api/tokens/", json!({"name": "script"})).await;
+    // A channel (its test send refused at once: nothing listens on port 9)
+    // and a rule sending to it.
+    let channel = h
+        .create(
+            "/api/notification-channels/",
+            json!({"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/hook",
+                   "secret": "contract-test-secret-0123"}),
+        )
+        .await;
+    h.create(
+        "/api/notification-rules/",
+        json!({"name": "changes", "events": ["config_changed"], "channel": channel["id"]}),
+    )
+    .await;
 
     let url = format!("http://{}/api/openapi.json", h.server().addr);
     let config = format!(

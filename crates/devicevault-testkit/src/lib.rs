@@ -5,6 +5,8 @@
 //! - [`deployment`]: the distributed launcher — every role its own
 //!   `devicevault` process in a RabbitMQ vhost, a PostgreSQL database and
 //!   Redis streams of its own, removed afterwards;
+//! - [`peers`]: receivers of notifications — aiosmtpd and a webhook
+//!   receiver;
 //! - [`unique`]: names that do not collide between parallel tests.
 //!
 //! The services are the real ones on loopback (`scripts/test` starts them);
@@ -12,6 +14,7 @@
 
 pub mod db;
 pub mod deployment;
+pub mod peers;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

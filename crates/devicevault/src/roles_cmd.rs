@@ -15,6 +15,7 @@ use devicevault_pipeline::keyfile::{self, KeyFileError};
 use devicevault_pipeline::roles::collector::run_collector;
 use devicevault_pipeline::roles::device_results;
 use devicevault_pipeline::roles::dispatcher::run_sweeper;
+use devicevault_pipeline::roles::notifier::run_notifier;
 use devicevault_pipeline::roles::storage_results;
 use devicevault_pipeline::roles::storage_worker::run_storage_worker;
 use devicevault_pipeline::{Settings, scheduler};
@@ -162,6 +163,16 @@ pub enum Role {
         #[command(flatten)]
         services: ServiceFlags,
     },
+    /// The notifier: delivers the notification outbox (any number may run;
+    /// none sends a delivery another holds).
+    Notifier {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        drivers: DriverFlags,
+        #[command(flatten)]
+        services: ServiceFlags,
+    },
     /// The scheduler (cron schedules) and the sweep of overdue jobs.
     Scheduler {
         #[command(flatten)]
@@ -198,6 +209,11 @@ impl Role {
                 services,
                 ..
             } => config.load(&[roots, services]),
+            Self::Notifier {
+                config,
+                drivers,
+                services,
+            } => config.load(&[drivers, services]),
             Self::Consume {
                 config, services, ..
             }
@@ -268,6 +284,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                 }
                 Ok(())
             }
+            Role::Notifier { .. } => notifier(&services, settings).await,
             Role::Scheduler { .. } => {
                 let db = services.db().await?;
                 let bus = services.bus().await?;
@@ -307,7 +324,7 @@ async fn api(services: &Services, settings: Arc<Settings>) -> anyhow::Result<()>
     let http = devicevault_http::http_options(&settings)?;
     let scheme = if http.tls.is_some() { "https" } else { "http" };
     let drivers = assembly::drivers(services.config.drivers_dir.as_deref())?;
-    let app = assembly::app(db, bus, key, drivers, &settings);
+    let app = assembly::app(db, bus, key, drivers, &settings)?;
     let state = assembly::http_state(app, &settings);
     let http_addr = services.config.http_addr;
     let listener = tokio::net::TcpListener::bind(http_addr)
@@ -318,6 +335,19 @@ async fn api(services: &Services, settings: Arc<Settings>) -> anyhow::Result<()>
         listener.local_addr()?
     );
     devicevault_http::serve(state, listener, http, services.stop.clone()).await;
+    Ok(())
+}
+
+/// The notifier reads stored versions for diffs (storage.read on the bus),
+/// opens channel secrets (the key) and masks with the drivers.
+async fn notifier(services: &Services, settings: Arc<Settings>) -> anyhow::Result<()> {
+    let db = services.db().await?;
+    let key = services.key(false).await?;
+    let bus = services.bus().await?;
+    let drivers = assembly::drivers(services.config.drivers_dir.as_deref())?;
+    let app = assembly::app(db, bus, key, drivers, &settings)?;
+    tracing::info!("notifier delivering the outbox");
+    run_notifier(app, services.stop.clone()).await;
     Ok(())
 }
 

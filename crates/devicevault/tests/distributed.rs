@@ -871,6 +871,7 @@ fn the_launcher_starts_reports_and_stops_every_role() {
     for role in [
         "api",
         "scheduler",
+        "notifier",
         "consume-device-results",
         "consume-storage-results",
         "storage-worker-git",

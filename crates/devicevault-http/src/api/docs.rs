@@ -48,6 +48,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         super::inventory::Doc::openapi(),
         super::backups::Doc::openapi(),
         super::schedules::Doc::openapi(),
+        super::notifications::Doc::openapi(),
         super::tokens::Doc::openapi(),
     ] {
         doc.merge(part);

@@ -5,6 +5,7 @@
 mod backups;
 pub mod docs;
 mod inventory;
+mod notifications;
 mod schedules;
 mod tokens;
 pub mod types;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<Shared> {
         .merge(inventory::routes())
         .merge(backups::routes())
         .merge(schedules::routes())
+        .merge(notifications::routes())
         .merge(tokens::routes())
         .merge(docs::routes())
 }

@@ -401,3 +401,119 @@ pub struct HealthOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
+
+/// A notification channel: never its secret; Slack and Teams URLs (which
+/// are credentials) by scheme and host only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelOut {
+    pub id: i64,
+    pub name: String,
+    /// `email`, `webhook`, `slack` or `teams`.
+    pub kind: String,
+    /// E-mail: the recipients.
+    pub to: Vec<String>,
+    pub url: Option<String>,
+    /// Webhook: a signing secret is stored.
+    pub has_secret: bool,
+    pub created_at: String,
+}
+
+impl From<devicevault_pipeline::app::notifications::ChannelView> for ChannelOut {
+    fn from(v: devicevault_pipeline::app::notifications::ChannelView) -> Self {
+        Self {
+            id: v.id,
+            name: v.name,
+            kind: v.kind,
+            to: v.to,
+            url: v.url,
+            has_secret: v.has_secret,
+            created_at: v.created_at,
+        }
+    }
+}
+
+/// A notification rule: which events, about which devices (empty lists:
+/// every device), to which channel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleOut {
+    pub id: i64,
+    pub name: String,
+    pub events: Vec<String>,
+    pub channel: i64,
+    pub device_groups: Vec<i64>,
+    pub devices: Vec<i64>,
+    pub enabled: bool,
+    pub created_at: String,
+}
+
+impl From<&devicevault_db::NotificationRule> for RuleOut {
+    fn from(r: &devicevault_db::NotificationRule) -> Self {
+        let f = &r.fields;
+        Self {
+            id: r.id,
+            name: f.name.clone(),
+            events: f.events.clone(),
+            channel: f.channel_id,
+            device_groups: f.device_groups.clone(),
+            devices: f.devices.clone(),
+            enabled: f.enabled,
+            created_at: r.created_at.clone(),
+        }
+    }
+}
+
+/// One event's delivery to one channel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationOut {
+    pub id: i64,
+    /// The outbox event; `devicevault-event-<event>` is its idempotency key.
+    pub event: i64,
+    /// `config_changed`, `backup_failed`.
+    pub kind: String,
+    pub device: i64,
+    pub device_name: String,
+    pub channel: i64,
+    pub channel_name: String,
+    /// The rule that picked it (null once that rule is deleted).
+    pub rule: Option<i64>,
+    pub rule_name: Option<String>,
+    /// `pending`, `delivering`, `delivered` or `dead`.
+    pub state: String,
+    pub attempts: i64,
+    /// When a pending delivery is tried next.
+    pub next_attempt_at: String,
+    /// The last attempt's error (for a dead one: why it is dead).
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+}
+
+impl From<&devicevault_db::NotificationDelivery> for NotificationOut {
+    fn from(d: &devicevault_db::NotificationDelivery) -> Self {
+        Self {
+            id: d.id,
+            event: d.event_id,
+            kind: d.event_kind.clone(),
+            device: d.device_id,
+            device_name: d.device_name.clone(),
+            channel: d.channel_id,
+            channel_name: d.channel_name.clone(),
+            rule: d.rule_id,
+            rule_name: d.rule_name.clone(),
+            state: d.state.clone(),
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at.clone(),
+            last_error: d.last_error.clone(),
+            created_at: d.created_at.clone(),
+            delivered_at: d.delivered_at.clone(),
+        }
+    }
+}
+
+/// What "send test" did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestOut {
+    pub delivered: bool,
+    /// Why it was not delivered.
+    pub error: Option<String>,
+}

@@ -7,6 +7,7 @@ pub mod backups;
 pub mod diff;
 pub mod inventory;
 pub mod login;
+pub mod notifications;
 pub mod reading;
 pub mod schedules;
 pub mod tokens;
@@ -34,6 +35,8 @@ pub struct App {
     /// them (`DEVICEVAULT_STORAGE_ROOTS`); a location elsewhere is refused
     /// when it is saved, not only by the storage worker.
     pub storage_roots: Option<StorageRoots>,
+    /// Sends notifications (the notifier's deliveries, "send test").
+    pub sender: Arc<notifications::Sender>,
 }
 
 impl std::fmt::Debug for App {

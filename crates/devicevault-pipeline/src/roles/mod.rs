@@ -4,6 +4,7 @@
 pub mod collector;
 pub mod device_results;
 pub mod dispatcher;
+pub mod notifier;
 pub mod storage_results;
 pub mod storage_worker;
 mod stream;

@@ -48,6 +48,7 @@ fn roles() -> Vec<Vec<String>> {
         &["storage-worker", "--backend", "git"],
         &["storage-worker", "--backend", "fs"],
         &["collector", "--group", "default", "--group", "dmz"],
+        &["notifier"],
     ]
     .iter()
     .map(|r| r.iter().map(|s| s.to_string()).collect())
@@ -77,8 +78,9 @@ impl Harness {
         Self::start_with(mode, sim, Vec::new()).await
     }
 
-    /// As [`Harness::start`], with environment overrides for the roles of a
-    /// distributed deployment.
+    /// As [`Harness::start`], with environment overrides: for the roles of a
+    /// distributed deployment, and read by the same loader for an embedded
+    /// one.
     pub async fn start_with(mode: Mode, sim: SimConfig, env: Vec<(String, String)>) -> Self {
         let sim = Simulator::start(sim).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -86,6 +88,11 @@ impl Harness {
             Mode::Embedded => {
                 let mut cfg =
                     ServeConfig::new(dir.path().join("data"), "127.0.0.1:0".parse().unwrap());
+                let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                cfg.settings = devicevault_server::config::load(None, &lookup, &[])
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .config
+                    .settings;
                 cfg.settings.collect_retry = RetryPolicy {
                     max_retries: 1,
                     base_delay: Duration::from_millis(10),

@@ -11,6 +11,7 @@ use devicevault_pipeline::app::inventory::{
     Change, CollectionGroupInput, CredentialInput, DeviceTypeInput, FieldErrors, LocationForm,
     NamedInput,
 };
+use devicevault_pipeline::app::notifications::{ChannelInput, ChannelView, RuleForm};
 use devicevault_pipeline::app::users::{NewPassword, UserInput, username_taken};
 use maud::PreEscaped;
 
@@ -204,7 +205,7 @@ const QUEUE_HINT: &str = "Its collectors consume <code>collector.group.&lt;queue
 const MAX_CONFIG_HINT: &str = "A device sending more fails its backup for good. Empty: the driver's or the installation's limit (16 MiB by default).";
 
 /// Every kind, in the order of the administration tabs.
-pub(in crate::web) static KINDS: [Kind; 8] = [
+pub(in crate::web) static KINDS: [Kind; 11] = [
     Kind {
         add: Some(("Add a backup location", "Add location")),
         card: Some("Git repositories and directories that receive backups"),
@@ -618,6 +619,163 @@ pub(in crate::web) static KINDS: [Kind; 8] = [
         ..named("tokens", "Tokens", "token")
     },
     Kind {
+        add: Some(("Add a notification channel", "Add channel")),
+        card: Some("Where notifications go: mail, signed webhooks, Slack, Teams"),
+        admins_only: true,
+        intro: "Mail goes through the installation's SMTP server ([smtp] in the configuration). Secrets and Slack/Teams URLs are stored sealed and never shown again.",
+        empty: (
+            "No notification channel yet.",
+            "Add one, then a rule that sends events to it.",
+        ),
+        columns: &["Name", "Kind", "Destination", "Secret", "Actions"],
+        fields: &[
+            field("name", "Name", Spec::Input(Input::REQUIRED)),
+            FieldSpec {
+                default: "email",
+                ..field(
+                    "kind",
+                    "Kind",
+                    Spec::Select(&[
+                        ("email", "E-mail"),
+                        ("webhook", "Webhook (JSON, signed with HMAC-SHA256)"),
+                        ("slack", "Slack incoming webhook"),
+                        ("teams", "Microsoft Teams webhook"),
+                    ]),
+                )
+            },
+            field("to", "Recipients", Spec::Input(Input::TEXT))
+                .hint("E-mail: addresses, separated by commas."),
+            field("url", "URL", Spec::Input(Input::TEXT))
+                .hint("Webhook, Slack, Teams: where to POST.")
+                .edit_hint("Slack and Teams: leave empty to keep the stored URL."),
+            field("secret", "Signing secret", Spec::Input(Input::NEW_PASSWORD))
+                .hint("Webhook: at least 16 characters; stored sealed, never shown again.")
+                .edit_hint("Leave empty to keep the current one. Never shown again."),
+        ],
+        delete_note: "A channel cannot be deleted while a rule sends to it.",
+        count: |s| Box::pin(async move { Ok(s.db.channels(ONE).await?.total) }),
+        rows: channel_rows,
+        load: Some(|s, id| {
+            Box::pin(async move {
+                let v = ChannelView::of(s, &s.db.channel(id).await?);
+                let url = if v.kind == "webhook" {
+                    v.url.unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                Ok((
+                    v.name.clone(),
+                    values([
+                        ("name", v.name),
+                        ("kind", v.kind),
+                        ("to", v.to.join(", ")),
+                        ("url", url),
+                    ]),
+                ))
+            })
+        }),
+        save: save_channel,
+        delete: Some(|s, _, id| {
+            Box::pin(async move {
+                s.db.delete_channel(id).await.map_err(|e| match e {
+                    DbError::Conflict(_) => WebError::new(
+                        StatusCode::CONFLICT,
+                        "This channel is in use",
+                        "A rule sends to this channel. Delete the rule or point it elsewhere first.",
+                    ),
+                    other => other.into(),
+                })
+            })
+        }),
+        ..named(
+            "notification-channels",
+            "Notification channels",
+            "notification channel",
+        )
+    },
+    Kind {
+        add: Some(("Add a notification rule", "Add rule")),
+        card: Some("Which events are sent where"),
+        admins_only: true,
+        intro: "A rule sends the events it picks, about the devices it names (none named: every device), to one channel.",
+        empty: (
+            "No notification rule yet.",
+            "Add a channel first, then a rule that sends events to it.",
+        ),
+        columns: &["Name", "Events", "Channel", "Devices", "State", "Actions"],
+        fields: &[
+            field("name", "Name", Spec::Input(Input::REQUIRED)),
+            FieldSpec {
+                default: "config_changed, backup_failed",
+                ..field("events", "Events", Spec::Input(Input::REQUIRED))
+                    .hint("config_changed, backup_failed (separated by commas).")
+            },
+            field("channel", "Channel", Spec::Input(Input::REQUIRED)).hint("The channel's name."),
+            field("device_groups", "Device groups", Spec::Input(Input::TEXT))
+                .hint("Names, separated by commas. Empty, with no devices: every device."),
+            field("devices", "Devices", Spec::Input(Input::TEXT))
+                .hint("Names, separated by commas."),
+            field("paused", "Paused (sends nothing)", Spec::Checkbox),
+        ],
+        delete_note: "Its past deliveries stay listed, without a rule.",
+        count: |s| Box::pin(async move { Ok(s.db.rules(ONE).await?.total) }),
+        rows: rule_rows,
+        load: Some(|s, id| {
+            Box::pin(async move {
+                let r = s.db.rule(id).await?;
+                let f = RuleForm::of(s, &r).await?;
+                let paused = if f.enabled { "" } else { "on" };
+                Ok((
+                    f.name.clone(),
+                    values([
+                        ("name", f.name),
+                        ("events", f.events),
+                        ("channel", f.channel),
+                        ("device_groups", f.device_groups),
+                        ("devices", f.devices),
+                        ("paused", paused.into()),
+                    ]),
+                ))
+            })
+        }),
+        save: save_rule,
+        delete: Some(|s, _, id| Box::pin(async move { Ok(s.db.delete_rule(id).await?) })),
+        ..named(
+            "notification-rules",
+            "Notification rules",
+            "notification rule",
+        )
+    },
+    Kind {
+        card: Some("Deliveries: sent, retrying, or dead with their last error"),
+        admins_only: true,
+        intro: "Each event a rule picked, per channel, newest first. A failed delivery is tried again with growing waits, and is dead after the last attempt.",
+        empty: (
+            "No notification yet.",
+            "Events a rule picks appear here once they happen.",
+        ),
+        columns: &[
+            "Event",
+            "Device",
+            "Rule",
+            "Channel",
+            "State",
+            "Attempts",
+            "Next attempt",
+            "Last error",
+        ],
+        count: |s| {
+            Box::pin(async move {
+                Ok(s.db
+                    .deliveries(&devicevault_db::DeliveryFilter::default(), ONE)
+                    .await?
+                    .total)
+            })
+        },
+        rows: delivery_rows,
+        ..named("notifications", "Notifications", "notification")
+    },
+    Kind {
         admins_only: true,
         intro: "Deleted devices are archived: not backed up, not in lists or schedules, their history kept. Open one to read its versions.",
         empty: ("No archived devices.", "Deleting a device archives it."),
@@ -980,4 +1138,205 @@ fn delete_user<'a>(s: &'a Shared, ctx: &'a Ctx, id: i64) -> Fut<'a, ()> {
 /// The hint of a field on a new or an existing object's form.
 pub(in crate::web) fn hint(f: &FieldSpec, editing: bool) -> PreEscaped<&'static str> {
     PreEscaped(f.edit_hint.filter(|_| editing).unwrap_or(f.hint))
+}
+
+// ---- notifications -------------------------------------------------------------------
+
+fn channel_rows<'a>(s: &'a Shared, ctx: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Row>> {
+    Box::pin(async move {
+        let rows = s.db.channels(ALL).await?.rows;
+        Ok(rows
+            .iter()
+            .map(|c| {
+                let v = ChannelView::of(s, c);
+                let destination = match v.kind.as_str() {
+                    "email" => v.to.join(", "),
+                    _ => v.url.clone().unwrap_or_default(),
+                };
+                let secret = match (v.kind.as_str(), v.has_secret) {
+                    ("webhook", true) => Cell::Muted("set (hidden)"),
+                    ("slack" | "teams", _) => Cell::Muted("URL sealed"),
+                    _ => Cell::Text("—".into()),
+                };
+                Row(vec![
+                    name_cell(ctx, "notification-channels", v.id, v.name),
+                    Cell::Text(v.kind),
+                    Cell::Mono(destination),
+                    secret,
+                    Cell::Actions(vec![
+                        Action::Post {
+                            action: format!("/admin/notification-channels/{}/test", v.id),
+                            label: "Send test",
+                            confirm: None,
+                        },
+                        Action::Link {
+                            href: format!("/admin/notifications?channel={}", v.id),
+                            label: "Deliveries",
+                        },
+                    ]),
+                ])
+            })
+            .collect())
+    })
+}
+
+/// The form's list of recipients.
+fn split_list(s: &str) -> Vec<String> {
+    s.split([',', '\n'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn save_channel<'a>(
+    s: &'a Shared,
+    id: Option<i64>,
+    f: &'a Form,
+) -> Fut<'a, Result<i64, FieldErrors>> {
+    Box::pin(async move {
+        let non_empty = |k: &str| Some(f.get(k).trim().to_owned()).filter(|v| !v.is_empty());
+        let input = ChannelInput {
+            name: f.get("name").into(),
+            kind: f.get("kind").into(),
+            to: split_list(f.get("to")),
+            url: non_empty("url"),
+            secret: Some(f.get("secret").to_owned()).filter(|v| !v.is_empty()),
+        };
+        let base = match id {
+            Some(id) => Some(s.db.channel(id).await?),
+            None => None,
+        };
+        let fields = match input.validate(s, base.as_ref())? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let saved = match id {
+            None => s.db.create_channel(&fields).await,
+            Some(id) => s.db.update_channel(id, &fields).await.map(|()| id),
+        };
+        name_taken(saved)
+    })
+}
+
+fn rule_rows<'a>(s: &'a Shared, ctx: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Row>> {
+    Box::pin(async move {
+        let rules = s.db.rules(ALL).await?.rows;
+        let mut rows = Vec::with_capacity(rules.len());
+        for r in &rules {
+            let f = RuleForm::of(s, r).await?;
+            let targets = match (f.device_groups.as_str(), f.devices.as_str()) {
+                ("", "") => "every device".to_owned(),
+                (g, "") => format!("groups {g}"),
+                ("", d) => d.to_owned(),
+                (g, d) => format!("groups {g}; {d}"),
+            };
+            rows.push(Row(vec![
+                name_cell(ctx, "notification-rules", r.id, f.name),
+                Cell::Text(f.events),
+                Cell::Name {
+                    href: Some(format!(
+                        "/admin/notification-channels/{}",
+                        r.fields.channel_id
+                    )),
+                    text: f.channel,
+                    note: None,
+                },
+                Cell::Text(targets),
+                Cell::Tag(if f.enabled { "active" } else { "paused" }),
+                Cell::Actions(vec![Action::Link {
+                    href: format!("/admin/notifications?rule={}", r.id),
+                    label: "Deliveries",
+                }]),
+            ]));
+        }
+        Ok(rows)
+    })
+}
+
+fn save_rule<'a>(s: &'a Shared, id: Option<i64>, f: &'a Form) -> Fut<'a, Result<i64, FieldErrors>> {
+    Box::pin(async move {
+        let form = RuleForm {
+            name: f.get("name").into(),
+            events: f.get("events").into(),
+            channel: f.get("channel").into(),
+            device_groups: f.get("device_groups").into(),
+            devices: f.get("devices").into(),
+            enabled: !f.checked("paused"),
+        };
+        let input = match form.input(s).await? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let fields = match input.validate(s).await? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let saved = match id {
+            None => s.db.create_rule(&fields).await,
+            Some(id) => s.db.update_rule(id, &fields).await.map(|()| id),
+        };
+        name_taken(saved)
+    })
+}
+
+fn state_tag(state: &str) -> &'static str {
+    use devicevault_db::notifications::delivery_state as st;
+    st::ALL
+        .into_iter()
+        .find(|s| *s == state)
+        .unwrap_or("unknown")
+}
+
+fn delivery_rows<'a>(s: &'a Shared, _: &'a Ctx, q: &'a Form) -> Fut<'a, Vec<Row>> {
+    Box::pin(async move {
+        let filter = devicevault_db::DeliveryFilter {
+            rule: q.get("rule").parse().ok(),
+            channel: q.get("channel").parse().ok(),
+            state: Some(q.get("state").to_owned()).filter(|v| !v.is_empty()),
+        };
+        let page = Page {
+            limit: 200,
+            offset: 0,
+        };
+        let listed = s.db.deliveries(&filter, page).await?;
+        Ok(listed
+            .rows
+            .into_iter()
+            .map(|d| {
+                let event = Cell::Name {
+                    href: None,
+                    text: format!("#{} {}", d.event_id, d.event_kind.replace('_', " ")),
+                    note: None,
+                };
+                let device = Cell::Name {
+                    href: Some(format!("/devices/{}", d.device_id)),
+                    text: d.device_name,
+                    note: None,
+                };
+                let rule = match (d.rule_id, d.rule_name) {
+                    (Some(id), Some(name)) => Cell::Name {
+                        href: Some(format!("/admin/notification-rules/{id}")),
+                        text: name,
+                        note: None,
+                    },
+                    _ => Cell::Muted("deleted"),
+                };
+                let next = match d.state.as_str() {
+                    "pending" => Cell::Time(Some(d.next_attempt_at)),
+                    _ => Cell::Text("—".into()),
+                };
+                Row(vec![
+                    event,
+                    device,
+                    rule,
+                    Cell::Text(d.channel_name),
+                    Cell::Tag(state_tag(&d.state)),
+                    Cell::Text(d.attempts.to_string()),
+                    next,
+                    Cell::Text(d.last_error.unwrap_or_default()),
+                ])
+            })
+            .collect())
+    })
 }

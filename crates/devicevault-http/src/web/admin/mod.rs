@@ -42,6 +42,7 @@ pub(super) fn routes() -> Router<Shared> {
             post(sign_out_user_everywhere),
         )
         .route("/admin/users/{id}/tokens", post(create_token))
+        .route("/admin/notification-channels/{id}/test", post(test_channel))
         .route(
             "/admin/users/{id}/tokens/{token}/delete",
             post(delete_token),
@@ -61,6 +62,8 @@ fn flash(code: &str) -> Option<&'static str> {
         "everywhere" => "Signed out everywhere: every session and token of this user has ended.",
         "secrets" => "Permission to see secrets changed.",
         "purged" => "Device purged with its history.",
+        "tested" => "Test notification delivered.",
+        "test-failed" => "The test notification was not delivered; the server log says why.",
         _ => return None,
     })
 }
@@ -417,6 +420,25 @@ async fn delete(
     };
     delete(&state, &p.ctx, id).await.map_err(with_ctx)?;
     Ok(Redirect::to(&format!("/admin/{slug}?flash=deleted")).into_response())
+}
+
+/// Sends a test notification to a channel now.
+async fn test_channel(
+    State(state): State<Shared>,
+    Path(id): Path<i64>,
+    p: AdminPosted,
+) -> WebResult<Response> {
+    let outcome = devicevault_pipeline::app::notifications::send_test(&state, id)
+        .await
+        .map_err(|e| WebError::from(e).with_ctx(p.ctx.clone()))?;
+    let flash = match outcome.error {
+        None => "tested",
+        Some(error) => {
+            tracing::warn!(channel = id, error = %error, "test notification not delivered");
+            "test-failed"
+        }
+    };
+    Ok(Redirect::to(&format!("/admin/notification-channels?flash={flash}")).into_response())
 }
 
 // ---- a user's page -----------------------------------------------------------------------
