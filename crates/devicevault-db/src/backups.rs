@@ -156,6 +156,65 @@ fn stored_backup(row: &AnyRow) -> Result<StoredBackup, DbError> {
     })
 }
 
+type AnyQuery<'a> = sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// The job's forward-only move (see [`Db::advance_job`]), at `now`.
+pub(crate) fn update_job_state<'a>(
+    task_identifier: &'a str,
+    state: JobState,
+    reason: Option<&'a str>,
+    now: &'a str,
+) -> AnyQuery<'a> {
+    sqlx::query(
+        "UPDATE backup_jobs SET state = $1, state_rank = $2, reason = COALESCE($3, reason), updated_at = $4 \
+         WHERE task_identifier = $5 AND state_rank < $2",
+    )
+    .bind(state.as_str())
+    .bind(state.rank())
+    .bind(reason)
+    .bind(now)
+    .bind(task_identifier)
+}
+
+/// The idempotent insert of a collection outcome.
+pub(crate) fn insert_device_result(r: &NewDeviceResult) -> AnyQuery<'_> {
+    sqlx::query(
+        "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, log, \
+         collection_duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (task_identifier) DO NOTHING",
+    )
+    .bind(&r.task_id)
+    .bind(&r.task_identifier)
+    .bind(r.device_id)
+    .bind(r.status.as_str())
+    .bind(r.timestamp.to_string())
+    .bind(&r.log)
+    .bind(r.collection_duration_ms)
+}
+
+/// The idempotent insert of a storage outcome.
+pub(crate) fn insert_stored_backup(s: &NewStoredBackup) -> AnyQuery<'_> {
+    sqlx::query(
+        "INSERT INTO stored_backups (task_id, task_identifier, device_id, storage_backend, storage_ref, \
+         status, timestamp, log, location_id, size, sha256, changed, is_binary) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (task_identifier) DO NOTHING",
+    )
+    .bind(&s.task_id)
+    .bind(&s.task_identifier)
+    .bind(s.device_id)
+    .bind(s.storage_backend.as_str())
+    .bind(&s.storage_ref)
+    .bind(s.status.as_str())
+    .bind(s.timestamp.to_string())
+    .bind(&s.log)
+    .bind(s.location_id)
+    .bind(s.size)
+    .bind(s.sha256.as_deref())
+    .bind(s.changed.map(i64::from))
+    .bind(i64::from(s.is_binary))
+}
+
 const JOB_COLUMNS: &str = "id, task_id, task_identifier, device_id, state, reason, queued_on, updated_at, deadline, attempts";
 const RESULT_COLUMNS: &str =
     "id, task_id, task_identifier, device_id, status, timestamp, log, collection_duration_ms";
@@ -186,9 +245,9 @@ impl Db {
         .bind(JobState::Queued.as_str())
         .bind(JobState::Queued.rank())
         .bind(queued_on.to_string())
-        .bind(deadline.to_string())
-        .execute(self.pool())
-        .await?;
+        .bind(deadline.to_string());
+        let _gate = self.write_gate().await;
+        let done = done.execute(self.pool()).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -201,17 +260,11 @@ impl Db {
         state: JobState,
         reason: Option<&str>,
     ) -> Result<bool, DbError> {
-        let done = sqlx::query(
-            "UPDATE backup_jobs SET state = $1, state_rank = $2, reason = COALESCE($3, reason), updated_at = $4 \
-             WHERE task_identifier = $5 AND state_rank < $2",
-        )
-        .bind(state.as_str())
-        .bind(state.rank())
-        .bind(reason)
-        .bind(Timestamp::now().to_string())
-        .bind(task_identifier)
-        .execute(self.pool())
-        .await?;
+        let now = Timestamp::now().to_string();
+        let _gate = self.write_gate().await;
+        let done = update_job_state(task_identifier, state, reason, &now)
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -279,20 +332,8 @@ impl Db {
 
     /// Records a collection outcome once; `false` if it was recorded before.
     pub async fn record_device_result(&self, r: &NewDeviceResult) -> Result<bool, DbError> {
-        let done = sqlx::query(
-            "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, log, \
-             collection_duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (task_identifier) DO NOTHING",
-        )
-        .bind(&r.task_id)
-        .bind(&r.task_identifier)
-        .bind(r.device_id)
-        .bind(r.status.as_str())
-        .bind(r.timestamp.to_string())
-        .bind(&r.log)
-        .bind(r.collection_duration_ms)
-        .execute(self.pool())
-        .await?;
+        let _gate = self.write_gate().await;
+        let done = insert_device_result(r).execute(self.pool()).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -317,27 +358,8 @@ impl Db {
 
     /// Records a storage outcome once; `false` if it was recorded before.
     pub async fn record_stored_backup(&self, s: &NewStoredBackup) -> Result<bool, DbError> {
-        let done = sqlx::query(
-            "INSERT INTO stored_backups (task_id, task_identifier, device_id, storage_backend, storage_ref, \
-             status, timestamp, log, location_id, size, sha256, changed, is_binary) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (task_identifier) DO NOTHING",
-        )
-        .bind(&s.task_id)
-        .bind(&s.task_identifier)
-        .bind(s.device_id)
-        .bind(s.storage_backend.as_str())
-        .bind(&s.storage_ref)
-        .bind(s.status.as_str())
-        .bind(s.timestamp.to_string())
-        .bind(&s.log)
-        .bind(s.location_id)
-        .bind(s.size)
-        .bind(s.sha256.as_deref())
-        .bind(s.changed.map(i64::from))
-        .bind(i64::from(s.is_binary))
-        .execute(self.pool())
-        .await?;
+        let _gate = self.write_gate().await;
+        let done = insert_stored_backup(s).execute(self.pool()).await?;
         Ok(done.rows_affected() == 1)
     }
 
