@@ -365,7 +365,7 @@ async fn collector_rate(
     );
     let rate = ok as f64 / wall.as_secs_f64();
     println!(
-        "collector alone      {ok} devices in {:.2} s: {rate:.0} devices/s at concurrency {concurrency}          ({:.2} ms of process CPU per device, simulator included; no database, bus or git) — {}",
+        "collector alone      {ok} devices in {:.2} s: {rate:.0} devices/s at concurrency {concurrency} ({:.2} ms of process CPU per device, simulator included; no database, bus or git) — {}",
         wall.as_secs_f64(),
         ms(cpu) / ok.max(1) as f64,
         load()
@@ -723,7 +723,7 @@ async fn backup_pass(
         }
     );
     println!(
-        "against the collector {:.2}x of the collector's {collect_rate:.0} devices/s measured above          (target: >= 0.80x) — {}",
+        "against the collector {:.2}x of the collector's {collect_rate:.0} devices/s measured above (target: >= 0.80x) — {}",
         rate / collect_rate,
         load()
     );
@@ -734,7 +734,7 @@ async fn backup_pass(
         );
     }
     job_gets.sort();
-    let p99 = crate::util::percentile(&backups.post_latency, 0.99);
+    let p99 = crate::util::percentile(&backups.post_latency, 99.0);
     println!(
         "backup_now requests  {} on {} connection(s) while the pipeline runs (target: p99 <= 5 ms: {}) \
          (GET /api/jobs/<ti>/ afterwards, idle server: {})",
