@@ -157,6 +157,126 @@ fn stored_backup(row: &AnyRow) -> Result<StoredBackup, DbError> {
     })
 }
 
+type AnyQuery<'a> = sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// The idempotent insert of a collection outcome.
+pub(crate) fn insert_device_result(r: &NewDeviceResult) -> AnyQuery<'_> {
+    sqlx::query(
+        "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, log, \
+         collection_duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (task_identifier) DO NOTHING",
+    )
+    .bind(&r.task_id)
+    .bind(&r.task_identifier)
+    .bind(r.device_id)
+    .bind(r.status.as_str())
+    .bind(r.timestamp.to_string())
+    .bind(&r.log)
+    .bind(r.collection_duration_ms)
+}
+
+/// Moves a job forward in `tx`; `false` if it was there or beyond. A
+/// job's final failure is an event, in the same transaction: the move
+/// happens once (the state only moves forward), so the event does too.
+pub(crate) async fn advance_job_in(
+    tx: &mut notifications::Tx<'_>,
+    task_identifier: &str,
+    state: JobState,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> Result<bool, DbError> {
+    let moved = sqlx::query(
+        "UPDATE backup_jobs SET state = $1, state_rank = $2, reason = COALESCE($3, reason), updated_at = $4 \
+         WHERE task_identifier = $5 AND state_rank < $2 RETURNING device_id, reason",
+    )
+    .bind(state.as_str())
+    .bind(state.rank())
+    .bind(reason)
+    .bind(now.to_string())
+    .bind(task_identifier)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if state == JobState::Failed
+        && let Some(row) = &moved
+    {
+        let device_id: i64 = row.try_get("device_id")?;
+        let reason: Option<String> = row.try_get("reason")?;
+        notifications::insert_event(
+            tx,
+            notifications::BACKUP_FAILED,
+            &format!("{}:{task_identifier}", notifications::BACKUP_FAILED),
+            device_id,
+            now,
+            None,
+            reason.as_deref(),
+        )
+        .await?;
+    }
+    Ok(moved.is_some())
+}
+
+/// Records a storage outcome in `tx`; `false` if it was recorded before.
+/// A successful store of changed content records a `config_changed` event
+/// in the same transaction, naming the device's previous successful version
+/// (none for its first version: nothing changed that anyone saw).
+pub(crate) async fn record_stored_backup_in(
+    tx: &mut notifications::Tx<'_>,
+    s: &NewStoredBackup,
+) -> Result<bool, DbError> {
+    let inserted = sqlx::query(
+        "INSERT INTO stored_backups (task_id, task_identifier, device_id, storage_backend, storage_ref, \
+         status, timestamp, log, location_id, size, sha256, changed, is_binary) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (task_identifier) DO NOTHING RETURNING id",
+    )
+    .bind(&s.task_id)
+    .bind(&s.task_identifier)
+    .bind(s.device_id)
+    .bind(s.storage_backend.as_str())
+    .bind(&s.storage_ref)
+    .bind(s.status.as_str())
+    .bind(s.timestamp.to_string())
+    .bind(&s.log)
+    .bind(s.location_id)
+    .bind(s.size)
+    .bind(s.sha256.as_deref())
+    .bind(s.changed.map(i64::from))
+    .bind(i64::from(s.is_binary))
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = &inserted
+        && s.status == Status::Success
+        && s.changed == Some(true)
+    {
+        let id: i64 = row.try_get("id")?;
+        let previous = sqlx::query(
+            "SELECT id FROM stored_backups WHERE device_id = $1 AND status = $2 AND id <> $3 \
+             AND (timestamp < $4 OR (timestamp = $4 AND id < $3)) \
+             ORDER BY timestamp DESC, id DESC LIMIT 1",
+        )
+        .bind(s.device_id)
+        .bind(Status::Success.as_str())
+        .bind(id)
+        .bind(s.timestamp.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(previous) = previous {
+            let previous: i64 = previous.try_get("id")?;
+            notifications::insert_event(
+                tx,
+                notifications::CONFIG_CHANGED,
+                &format!("{}:{}", notifications::CONFIG_CHANGED, s.task_identifier),
+                s.device_id,
+                s.timestamp,
+                Some((id, Some(previous))),
+                None,
+            )
+            .await?;
+        }
+    }
+    Ok(inserted.is_some())
+}
+
 const JOB_COLUMNS: &str = "id, task_id, task_identifier, device_id, state, reason, queued_on, updated_at, deadline, attempts";
 const RESULT_COLUMNS: &str =
     "id, task_id, task_identifier, device_id, status, timestamp, log, collection_duration_ms";
@@ -187,9 +307,9 @@ impl Db {
         .bind(JobState::Queued.as_str())
         .bind(JobState::Queued.rank())
         .bind(queued_on.to_string())
-        .bind(deadline.to_string())
-        .execute(self.pool())
-        .await?;
+        .bind(deadline.to_string());
+        let _gate = self.write_gate().await;
+        let done = done.execute(self.pool()).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -202,40 +322,12 @@ impl Db {
         state: JobState,
         reason: Option<&str>,
     ) -> Result<bool, DbError> {
-        let now = Timestamp::now();
+        let _gate = self.write_gate().await;
         let mut tx = self.pool().begin().await?;
-        let moved = sqlx::query(
-            "UPDATE backup_jobs SET state = $1, state_rank = $2, reason = COALESCE($3, reason), updated_at = $4 \
-             WHERE task_identifier = $5 AND state_rank < $2 RETURNING device_id, reason",
-        )
-        .bind(state.as_str())
-        .bind(state.rank())
-        .bind(reason)
-        .bind(now.to_string())
-        .bind(task_identifier)
-        .fetch_optional(&mut *tx)
-        .await?;
-        // A job's final failure is an event, in the same transaction: the
-        // move happens once (the state only moves forward), so the event
-        // does too.
-        if state == JobState::Failed
-            && let Some(row) = &moved
-        {
-            let device_id: i64 = row.try_get("device_id")?;
-            let reason: Option<String> = row.try_get("reason")?;
-            notifications::insert_event(
-                &mut tx,
-                notifications::BACKUP_FAILED,
-                &format!("{}:{task_identifier}", notifications::BACKUP_FAILED),
-                device_id,
-                now,
-                None,
-                reason.as_deref(),
-            )
-            .await?;
-        }
+        let moved =
+            advance_job_in(&mut tx, task_identifier, state, reason, Timestamp::now()).await?;
         tx.commit().await?;
-        Ok(moved.is_some())
+        Ok(moved)
     }
 
     /// The job of `device_id` that is queued or collecting, if any.
@@ -302,20 +394,8 @@ impl Db {
 
     /// Records a collection outcome once; `false` if it was recorded before.
     pub async fn record_device_result(&self, r: &NewDeviceResult) -> Result<bool, DbError> {
-        let done = sqlx::query(
-            "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, log, \
-             collection_duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (task_identifier) DO NOTHING",
-        )
-        .bind(&r.task_id)
-        .bind(&r.task_identifier)
-        .bind(r.device_id)
-        .bind(r.status.as_str())
-        .bind(r.timestamp.to_string())
-        .bind(&r.log)
-        .bind(r.collection_duration_ms)
-        .execute(self.pool())
-        .await?;
+        let _gate = self.write_gate().await;
+        let done = insert_device_result(r).execute(self.pool()).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -345,60 +425,11 @@ impl Db {
     /// successful version (none for its first version: nothing changed
     /// that anyone saw).
     pub async fn record_stored_backup(&self, s: &NewStoredBackup) -> Result<bool, DbError> {
+        let _gate = self.write_gate().await;
         let mut tx = self.pool().begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO stored_backups (task_id, task_identifier, device_id, storage_backend, storage_ref, \
-             status, timestamp, log, location_id, size, sha256, changed, is_binary) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (task_identifier) DO NOTHING RETURNING id",
-        )
-        .bind(&s.task_id)
-        .bind(&s.task_identifier)
-        .bind(s.device_id)
-        .bind(s.storage_backend.as_str())
-        .bind(&s.storage_ref)
-        .bind(s.status.as_str())
-        .bind(s.timestamp.to_string())
-        .bind(&s.log)
-        .bind(s.location_id)
-        .bind(s.size)
-        .bind(s.sha256.as_deref())
-        .bind(s.changed.map(i64::from))
-        .bind(i64::from(s.is_binary))
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = &inserted
-            && s.status == Status::Success
-            && s.changed == Some(true)
-        {
-            let id: i64 = row.try_get("id")?;
-            let previous = sqlx::query(
-                "SELECT id FROM stored_backups WHERE device_id = $1 AND status = $2 AND id <> $3 \
-                 AND (timestamp < $4 OR (timestamp = $4 AND id < $3)) \
-                 ORDER BY timestamp DESC, id DESC LIMIT 1",
-            )
-            .bind(s.device_id)
-            .bind(Status::Success.as_str())
-            .bind(id)
-            .bind(s.timestamp.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(previous) = previous {
-                let previous: i64 = previous.try_get("id")?;
-                notifications::insert_event(
-                    &mut tx,
-                    notifications::CONFIG_CHANGED,
-                    &format!("{}:{}", notifications::CONFIG_CHANGED, s.task_identifier),
-                    s.device_id,
-                    s.timestamp,
-                    Some((id, Some(previous))),
-                    None,
-                )
-                .await?;
-            }
-        }
+        let inserted = record_stored_backup_in(&mut tx, s).await?;
         tx.commit().await?;
-        Ok(inserted.is_some())
+        Ok(inserted)
     }
 
     pub async fn stored_backup(&self, id: i64) -> Result<StoredBackup, DbError> {

@@ -12,6 +12,18 @@ pub struct JobTarget {
     pub is_binary: bool,
 }
 
+pub(crate) fn update_job_target(
+    task_identifier: &str,
+    target: JobTarget,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(
+        "UPDATE backup_jobs SET location_id = $1, is_binary = $2 WHERE task_identifier = $3",
+    )
+    .bind(target.location_id)
+    .bind(i64::from(target.is_binary))
+    .bind(task_identifier)
+}
+
 impl Db {
     /// Records where the job's backup is being stored.
     pub async fn set_job_target(
@@ -19,14 +31,10 @@ impl Db {
         task_identifier: &str,
         target: JobTarget,
     ) -> Result<(), DbError> {
-        sqlx::query(
-            "UPDATE backup_jobs SET location_id = $1, is_binary = $2 WHERE task_identifier = $3",
-        )
-        .bind(target.location_id)
-        .bind(i64::from(target.is_binary))
-        .bind(task_identifier)
-        .execute(self.pool())
-        .await?;
+        let _gate = self.write_gate().await;
+        update_job_target(task_identifier, target)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

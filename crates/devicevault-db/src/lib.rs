@@ -20,6 +20,8 @@
 mod access;
 pub use access::{LoginThrottle, NewToken, TokenInfo, TokenKind, TokenPolicy, TokenUse};
 mod backups;
+mod batch;
+pub use batch::IndexBatch;
 pub mod dashboard;
 mod error;
 mod inventory;
@@ -57,6 +59,13 @@ pub enum Engine {
 pub struct Db {
     pool: AnyPool,
     engine: Engine,
+    /// SQLite has one writer at a time. The backup index's writes (jobs,
+    /// results, stored backups: the pipeline's hot path) take turns here,
+    /// in the order they arrive, instead of meeting in SQLite's busy
+    /// handler, which sleeps 1, 2, 5, 10, … ms between tries and so makes
+    /// a short write wait for as long as the sleep, not the writer before
+    /// it. PostgreSQL writers run side by side: no gate.
+    write_gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// A page of a list: `limit` rows after skipping `offset`.
@@ -146,7 +155,13 @@ impl Db {
             .run(&pool)
             .await
             .map_err(|e| DbError::Migration(e.to_string()))?;
-        Ok(Self { pool, engine })
+        let write_gate =
+            (engine == Engine::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self {
+            pool,
+            engine,
+            write_gate,
+        })
     }
 
     /// The engine behind this pool.
@@ -167,6 +182,14 @@ impl Db {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Held while writing to the backup index (see `write_gate`).
+    pub(crate) async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        }
     }
 }
 

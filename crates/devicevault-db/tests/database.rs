@@ -2,8 +2,8 @@
 
 use devicevault_core::{QueueId, Status, StorageBackendKind, Timestamp};
 use devicevault_db::{
-    DbError, DeviceFields, DeviceFilter, JobState, NewDeviceResult, NewStoredBackup, NewToken,
-    Page, ScheduleFields, Scope, TokenKind, TokenPolicy, TokenUse,
+    DbError, DeviceFields, DeviceFilter, IndexBatch, JobState, JobTarget, NewDeviceResult,
+    NewStoredBackup, NewToken, Page, ScheduleFields, Scope, TokenKind, TokenPolicy, TokenUse,
 };
 use serde_json::json;
 
@@ -346,6 +346,87 @@ async fn results_and_stored_backups_are_recorded_once(t: TestDb) {
         db.stored_backup(999_999).await,
         Err(DbError::NotFound { .. })
     ));
+}
+
+/// One job's whole life as the consumers write it, batched with others.
+fn job_batch(batch: &mut IndexBatch, device_id: i64, i: u32) {
+    let ti = format!("job-{device_id}-{i}");
+    batch.record_device_result(result_of(device_id, i));
+    batch.advance_job(&ti, JobState::Collected, None);
+    batch.set_job_target(
+        &ti,
+        JobTarget {
+            location_id: None,
+            is_binary: true,
+        },
+    );
+    batch.record_stored_backup(stored_backup_of(device_id, None, i));
+    batch.advance_job(&ti, JobState::Stored, None);
+}
+
+async fn a_replayed_index_batch_changes_nothing(t: TestDb) {
+    let db = &t.db;
+    let now = Timestamp::now();
+    let mut batch = IndexBatch::new();
+    let mut jobs = Vec::new();
+    for i in 0..10 {
+        let d = db
+            .create_device(&device_fields(&format!("r{i}")))
+            .await
+            .unwrap();
+        let ti = format!("job-{}-0", d.id);
+        assert!(db.create_job("t", &ti, d.id, now, now).await.unwrap());
+        job_batch(&mut batch, d.id, 0);
+        jobs.push(ti);
+    }
+    let first = db.apply(&batch).await.unwrap();
+    assert_eq!(first.len(), batch.len());
+    assert!(first.iter().all(|changed| *changed), "{first:?}");
+    // The same batch again, as after a crash before the entries were acked.
+    let again = db.apply(&batch).await.unwrap();
+    assert_eq!(again.len(), batch.len());
+    // Only the target (an unconditional update to the same value) reports
+    // a row; nothing is inserted twice and no job moves.
+    assert_eq!(again.iter().filter(|changed| **changed).count(), 10);
+    let stored = db
+        .stored_backups(None, &Scope::All, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(stored.total, 10, "each stored backup recorded once");
+    let results = db
+        .device_results(None, &Scope::All, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(results.total, 10, "each collection recorded once");
+    for ti in &jobs {
+        assert_eq!(db.job(ti).await.unwrap().state, JobState::Stored);
+        assert_eq!(
+            db.job_target(ti).await.unwrap().map(|t| t.is_binary),
+            Some(true)
+        );
+    }
+}
+
+async fn an_index_batch_is_written_whole_or_not_at_all(t: TestDb) {
+    let db = &t.db;
+    let d = db.create_device(&device_fields("r1")).await.unwrap();
+    let mut batch = IndexBatch::new();
+    job_batch(&mut batch, d.id, 0);
+    // A stored backup of a device that does not exist: the foreign key
+    // refuses it, and with it the whole batch.
+    batch.record_stored_backup(stored_backup_of(d.id + 1000, None, 1));
+    assert!(db.apply(&batch).await.is_err());
+    let stored = db
+        .stored_backups(None, &Scope::All, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(stored.total, 0, "nothing of the failed batch was kept");
+    let results = db
+        .device_results(None, &Scope::All, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(results.total, 0, "nothing of the failed batch was kept");
+    assert!(db.apply(&IndexBatch::new()).await.unwrap().is_empty());
 }
 
 fn stored_backup_of(device_id: i64, location_id: Option<i64>, i: u32) -> NewStoredBackup {
@@ -1414,6 +1495,8 @@ async fn names_are_stored_normalised_and_invisible_characters_refused(t: TestDb)
 }
 
 both_engines!(
+    a_replayed_index_batch_changes_nothing,
+    an_index_batch_is_written_whole_or_not_at_all,
     tokens_work_where_their_kind_belongs_expire_and_go_with_a_password_change,
     failed_logins_are_counted_per_username_locked_and_cleared,
     archived_devices_leave_lists_schedules_and_readers_and_come_back,

@@ -10,7 +10,9 @@ use common::{Engine, Harness, git};
 use devicevault_bus::LocalBus;
 use devicevault_core::bus::{ResultLog, StreamEntry, Task, TaskBus};
 use devicevault_pipeline::Settings;
+use devicevault_pipeline::roles::device_results::DeviceResults;
 use devicevault_pipeline::roles::dispatcher::Dispatcher;
+use devicevault_pipeline::roles::storage_results::StorageResults;
 use devicevault_sim::SimConfig;
 use serde_json::json;
 
@@ -85,6 +87,86 @@ async fn replaying_stream_records_and_store_tasks_changes_nothing() {
     assert_eq!(h.wait_job(&ti).await, job, "the job did not move");
     assert!(log.entries("device:results:dead").is_empty());
     assert!(log.entries("storage:results:dead").is_empty());
+    h.stop().await;
+}
+
+/// The result consumers write a read batch in one transaction. A batch
+/// holding the same record twice, or replayed whole, records it once; an
+/// entry whose write fails does not cost the others of its batch theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_batch_records_once_and_a_failing_entry_spares_the_rest() {
+    let mut h = Harness::start(Engine::Sqlite, sim()).await;
+    let (_, ids) = h.inventory().await;
+    let ti = h.backup_now(ids[0]).await;
+    let job = h.wait_job(&ti).await;
+    assert_eq!(job["state"], "stored");
+    let log = h.server().log.clone();
+    let collected = log.entries("device:results")[0].clone();
+    let stored = log.entries("storage:results")[0].clone();
+    let again = |e: &StreamEntry, id: &str| StreamEntry {
+        id: id.into(),
+        fields: e.fields.clone(),
+        deliveries: 1,
+    };
+    let db = h.server().db.clone();
+
+    let device_results = DeviceResults {
+        db: db.clone(),
+        bus: h.server().bus.clone(),
+        settings: Arc::new(Settings::default()),
+    };
+    let batch = vec![again(&collected, "a"), again(&collected, "b")];
+    for _ in 0..2 {
+        let outcomes = device_results.handle_batch(batch.clone()).await;
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    }
+
+    // A new store of the same device (recorded), a store of a device that
+    // does not exist (its insert fails: the foreign key), and a replay.
+    let mut extra = stored.fields.clone();
+    extra.insert("task_identifier".into(), "extra".into());
+    extra.insert("task_id".into(), "extra".into());
+    let mut orphan = stored.fields.clone();
+    orphan.insert("task_identifier".into(), "orphan".into());
+    orphan.insert("device_id".into(), "999999".into());
+    let storage_results = StorageResults { db: db.clone() };
+    let outcomes = storage_results
+        .handle_batch(vec![
+            StreamEntry {
+                id: "c".into(),
+                fields: extra,
+                deliveries: 1,
+            },
+            StreamEntry {
+                id: "d".into(),
+                fields: orphan,
+                deliveries: 1,
+            },
+            again(&stored, "e"),
+        ])
+        .await;
+    assert!(outcomes[0].is_ok(), "{outcomes:?}");
+    assert!(
+        outcomes[1].is_err(),
+        "the orphan's write fails: {outcomes:?}"
+    );
+    assert!(outcomes[2].is_ok(), "{outcomes:?}");
+
+    settle().await;
+    assert_eq!(h.list("/api/backup-results/").await.len(), 1);
+    let rows = h.list("/api/stored-backups/").await;
+    let mut tis: Vec<&str> = rows
+        .iter()
+        .map(|r| r["task_identifier"].as_str().unwrap())
+        .collect();
+    tis.sort_unstable();
+    assert_eq!(tis, ["extra", ti.as_str()]);
+    assert_eq!(
+        git(&h.repo_path(), &["rev-list", "--count", "main"]).trim(),
+        "1",
+        "a replayed result of a finished job stores nothing"
+    );
+    assert_eq!(h.wait_job(&ti).await, job, "the job did not move");
     h.stop().await;
 }
 

@@ -1,12 +1,18 @@
 //! The device-results consumer: records each collection outcome
 //! (`DeviceBackupResult`) and, for a success, sends `storage.store` to the
 //! queue of the device's backup location (`storage.git` / `storage.fs`).
+//!
+//! A read batch of results is handled together: the lookups entry by entry,
+//! then every entry's writes (result, job state, storage target) in one
+//! transaction, then the store tasks, which are published only once the
+//! job rows say where they go. Should the transaction fail, each entry is
+//! handled again on its own, so one bad entry cannot hold up the others.
 
 use std::sync::Arc;
 
 use devicevault_core::bus::{StreamEntry, Task, TaskBus};
 use devicevault_core::{DeviceResult, RelPath, Status, StorageBackendKind, StorageRef, StoreTask};
-use devicevault_db::{Db, DbError, Device, JobState, JobTarget, NewDeviceResult};
+use devicevault_db::{Db, DbError, Device, IndexBatch, JobState, JobTarget, NewDeviceResult};
 
 use super::{HandleError, new_task_id};
 use crate::Settings;
@@ -61,73 +67,158 @@ pub async fn run<B: TaskBus, L: devicevault_core::bus::ResultLog>(
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     let stream = super::StreamConsumer::new(log, &c.settings.results_stream, consumer, &c.settings);
-    super::consume_stream(stream, shutdown, move |entry| {
+    super::consume_stream_batches(stream, shutdown, move |entries| {
         let c = c.clone();
-        async move { c.handle(entry).await }
+        async move { c.handle_batch(entries).await }
     })
     .await;
+}
+
+/// What one entry needs written, then published, and its outcome.
+struct Planned {
+    writes: IndexBatch,
+    store: Option<(StorageBackendKind, Task, DeviceResult)>,
+    outcome: Result<(), HandleError>,
+}
+
+impl Planned {
+    fn done(writes: IndexBatch, outcome: Result<(), HandleError>) -> Self {
+        Self {
+            writes,
+            store: None,
+            outcome,
+        }
+    }
 }
 
 impl<B: TaskBus> DeviceResults<B> {
     /// Handles one stream entry; idempotent, so a replay changes nothing.
     pub async fn handle(&self, entry: StreamEntry) -> Result<(), HandleError> {
+        self.handle_batch(vec![entry])
+            .await
+            .pop()
+            .expect("one outcome per entry")
+    }
+
+    /// Handles a batch of stream entries: their writes in one transaction,
+    /// then their store tasks. One outcome per entry, in order; idempotent,
+    /// so a replayed batch (or part of one) changes nothing.
+    pub async fn handle_batch(&self, entries: Vec<StreamEntry>) -> Vec<Result<(), HandleError>> {
+        let mut planned = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            planned.push(self.plan(entry).await);
+        }
+        let mut all = IndexBatch::new();
+        for p in &planned {
+            all.append(p.writes.clone());
+        }
+        if let Err(e) = self.db.apply(&all).await {
+            let e = db_error(e);
+            if planned.len() > 1 {
+                tracing::warn!(entries = planned.len(), error = %e, "recording a batch of collection results failed; recording them one by one");
+                for p in &mut planned {
+                    if let Err(e) = self.db.apply(&p.writes).await {
+                        p.outcome = Err(db_error(e));
+                        p.store = None;
+                    }
+                }
+            } else {
+                for p in &mut planned {
+                    p.outcome = Err(e.clone());
+                    p.store = None;
+                }
+            }
+        }
+        let mut failed = IndexBatch::new();
+        for p in &mut planned {
+            let Some((kind, task, result)) = p.store.take() else {
+                continue;
+            };
+            let ti = result.task_identifier.as_str();
+            let queue = kind.queue();
+            match self.bus.publish(queue, task).await {
+                Ok(()) => tracing::info!(
+                    storage_backend = kind.as_str(),
+                    device_id = result.device_id,
+                    task_identifier = ti,
+                    queue,
+                    "Storage task queued on {queue}"
+                ),
+                Err(e) => {
+                    let e = HandleError::from_class(e);
+                    if e.retry == devicevault_core::Retry::Permanent {
+                        tracing::error!(device_id = result.device_id, task_identifier = ti, reason = %e.reason, "cannot store the backup");
+                        failed.advance_job(ti, JobState::Failed, Some(&e.reason));
+                    } else {
+                        p.outcome = Err(e);
+                    }
+                }
+            }
+        }
+        if let Err(e) = self.db.apply(&failed).await {
+            // Those entries stay pending: their replay fails the job again.
+            let e = db_error(e);
+            for p in &mut planned {
+                if p.outcome.is_ok() {
+                    p.outcome = Err(e.clone());
+                }
+            }
+        }
+        planned.into_iter().map(|p| p.outcome).collect()
+    }
+
+    /// Reads what `entry` needs and decides its writes.
+    async fn plan(&self, entry: &StreamEntry) -> Planned {
+        let mut writes = IndexBatch::new();
         let result = match DeviceResult::from_fields(&entry.fields) {
             Ok(r) => r,
             Err(e) => {
                 let reason = format!("malformed collection result: {e}");
                 if let Some(ti) = entry.fields.get("task_identifier") {
-                    self.db
-                        .advance_job(ti, JobState::Failed, Some(&reason))
-                        .await
-                        .map_err(db_error)?;
+                    writes.advance_job(ti, JobState::Failed, Some(&reason));
                 }
-                return Err(HandleError::permanent(reason));
+                return Planned::done(writes, Err(HandleError::permanent(reason)));
             }
         };
         let ti = result.task_identifier.as_str();
         let log = serde_json::to_string(&result.log).expect("log entries serialize");
-        self.db
-            .record_device_result(&NewDeviceResult {
-                task_id: result.task_id.clone(),
-                task_identifier: result.task_identifier.clone(),
-                device_id: result.device_id,
-                status: result.status,
-                timestamp: result.timestamp,
-                log,
-                collection_duration_ms: i64::try_from(result.collection_duration_ms)
-                    .unwrap_or(i64::MAX),
-            })
-            .await
-            .map_err(db_error)?;
+        writes.record_device_result(NewDeviceResult {
+            task_id: result.task_id.clone(),
+            task_identifier: result.task_identifier.clone(),
+            device_id: result.device_id,
+            status: result.status,
+            timestamp: result.timestamp,
+            log,
+            collection_duration_ms: i64::try_from(result.collection_duration_ms)
+                .unwrap_or(i64::MAX),
+        });
         if result.status == Status::Failure {
             let reason = failure_reason(&result.log);
-            self.db
-                .advance_job(ti, JobState::Failed, Some(&reason))
-                .await
-                .map_err(db_error)?;
+            writes.advance_job(ti, JobState::Failed, Some(&reason));
             tracing::info!(device_id = result.device_id, task_identifier = ti, reason = %reason, "Collection failed; no storage task");
-            return Ok(());
+            return Planned::done(writes, Ok(()));
         }
         match self.db.job(ti).await {
-            Ok(job) if job.state.is_final() => return Ok(()),
+            Ok(job) if job.state.is_final() => return Planned::done(writes, Ok(())),
             Ok(_) | Err(DbError::NotFound { .. }) => {}
-            Err(e) => return Err(db_error(e)),
+            Err(e) => return Planned::done(IndexBatch::new(), Err(db_error(e))),
         }
-        self.db
-            .advance_job(ti, JobState::Collected, None)
-            .await
-            .map_err(db_error)?;
-        match self.dispatch_store(&result).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.retry == devicevault_core::Retry::Permanent => {
-                self.db
-                    .advance_job(ti, JobState::Failed, Some(&e.reason))
-                    .await
-                    .map_err(db_error)?;
-                tracing::error!(device_id = result.device_id, task_identifier = ti, reason = %e.reason, "cannot store the backup");
-                Ok(())
+        writes.advance_job(ti, JobState::Collected, None);
+        match self.store_task(&result).await {
+            Ok((target, kind, task)) => {
+                writes.set_job_target(ti, target);
+                Planned {
+                    writes,
+                    store: Some((kind, task, result)),
+                    outcome: Ok(()),
+                }
             }
-            Err(e) => Err(e),
+            Err(e) if e.retry == devicevault_core::Retry::Permanent => {
+                writes.advance_job(ti, JobState::Failed, Some(&e.reason));
+                tracing::error!(device_id = result.device_id, task_identifier = ti, reason = %e.reason, "cannot store the backup");
+                Planned::done(writes, Ok(()))
+            }
+            Err(e) => Planned::done(writes, Err(e)),
         }
     }
 
@@ -171,7 +262,12 @@ impl<B: TaskBus> DeviceResults<B> {
         )
     }
 
-    async fn dispatch_store(&self, result: &DeviceResult) -> Result<(), HandleError> {
+    /// The store task of a collected configuration, its queue, and the
+    /// target to record on the job before it is published.
+    async fn store_task(
+        &self,
+        result: &DeviceResult,
+    ) -> Result<(JobTarget, StorageBackendKind, Task), HandleError> {
         let ti = result.task_identifier.as_str();
         let device = self.db.device(result.device_id).await.map_err(db_error)?;
         let location_id = device.fields.backup_location.ok_or_else(|| {
@@ -187,16 +283,10 @@ impl<B: TaskBus> DeviceResults<B> {
             .previous_rel_path(&device, location.id, kind, &rel_path)
             .await?;
         let content = result.content().map_err(HandleError::permanent)?;
-        self.db
-            .set_job_target(
-                ti,
-                JobTarget {
-                    location_id: Some(location.id),
-                    is_binary: result.is_binary,
-                },
-            )
-            .await
-            .map_err(db_error)?;
+        let target = JobTarget {
+            location_id: Some(location.id),
+            is_binary: result.is_binary,
+        };
         let task_id = new_task_id();
         let mut task = StoreTask::new(
             task_id.clone(),
@@ -219,18 +309,6 @@ impl<B: TaskBus> DeviceResults<B> {
             task.storage_previous_rel_path = Some(previous);
         }
         let body = serde_json::to_value(&task).expect("a store task serializes");
-        let queue = kind.queue();
-        self.bus
-            .publish(queue, Task::with_arg(task_id, STORE_TASK, body))
-            .await
-            .map_err(HandleError::from_class)?;
-        tracing::info!(
-            storage_backend = kind.as_str(),
-            device_id = device.id,
-            task_identifier = ti,
-            queue,
-            "Storage task queued on {queue}"
-        );
-        Ok(())
+        Ok((target, kind, Task::with_arg(task_id, STORE_TASK, body)))
     }
 }

@@ -2,12 +2,19 @@
 //! that it was accepted) and a `device.collect` task on the device's
 //! collection-group queue. Jobs that pass their deadline are dispatched
 //! again, so a lost message or a dead process never loses an accepted job.
+//!
+//! A "backup now" request writes one row: the job, `queued`. Its move to
+//! `collecting` once the task is published is written afterwards, for many
+//! jobs at a time and off the request's path ([`CollectingMarks`]): the
+//! state only moves forward, so a mark that lands after the result (or
+//! never, if the process dies first) changes nothing that matters.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use devicevault_core::Timestamp;
 use devicevault_core::bus::{BoxFuture, Task, TaskBus};
-use devicevault_db::{BackupJob, Db, DbError, Device, JobState};
+use devicevault_db::{BackupJob, Db, DbError, Device, IndexBatch, JobState};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::Settings;
@@ -47,6 +54,50 @@ pub struct Dispatcher<B> {
     db: Db,
     bus: B,
     settings: Arc<Settings>,
+    marks: Arc<CollectingMarks>,
+}
+
+/// Most jobs marked `collecting` in one transaction.
+const MARK_BATCH: usize = 256;
+
+/// Jobs published and not yet marked `collecting`. A task started on the
+/// first mark writes them, as many as have gathered in one transaction,
+/// and ends when the dispatcher (every clone of it) is gone.
+#[derive(Debug, Default)]
+struct CollectingMarks {
+    tx: OnceLock<mpsc::UnboundedSender<String>>,
+}
+
+impl CollectingMarks {
+    fn mark(&self, db: &Db, task_identifier: &str) {
+        let tx = self.tx.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(write_marks(db.clone(), rx));
+            tx
+        });
+        if tx.send(task_identifier.to_owned()).is_err() {
+            tracing::warn!(
+                task_identifier,
+                "the job stays queued until its result: the collecting marks' writer stopped"
+            );
+        }
+    }
+}
+
+async fn write_marks(db: Db, mut rx: mpsc::UnboundedReceiver<String>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = IndexBatch::new();
+        batch.advance_job(&first, JobState::Collecting, None);
+        while batch.len() < MARK_BATCH {
+            match rx.try_recv() {
+                Ok(ti) => batch.advance_job(&ti, JobState::Collecting, None),
+                Err(_) => break,
+            };
+        }
+        if let Err(e) = db.apply(&batch).await {
+            tracing::warn!(jobs = batch.len(), error = %e, "marking jobs collecting failed; they stay queued until their results");
+        }
+    }
 }
 
 /// The task identifier of a "backup now" request.
@@ -56,7 +107,12 @@ pub fn backup_now_identifier(device_id: i64, at: Timestamp) -> String {
 
 impl<B: TaskBus> Dispatcher<B> {
     pub fn new(db: Db, bus: B, settings: Arc<Settings>) -> Self {
-        Self { db, bus, settings }
+        Self {
+            db,
+            bus,
+            settings,
+            marks: Arc::default(),
+        }
     }
 
     /// Checks that `device` can be backed up at all.
@@ -167,13 +223,7 @@ impl<B: TaskBus> Dispatcher<B> {
             Ok((queue, task)) => match self.bus.publish(&queue, task).await {
                 Ok(()) => {
                     tracing::info!(device_id = device.id, task_identifier, queue = %queue, "Collection task queued on {queue}");
-                    if let Err(e) = self
-                        .db
-                        .advance_job(task_identifier, JobState::Collecting, None)
-                        .await
-                    {
-                        tracing::warn!(task_identifier, error = %e, "marking the job collecting failed");
-                    }
+                    self.marks.mark(&self.db, task_identifier);
                 }
                 Err(e) => {
                     tracing::warn!(device_id = device.id, task_identifier, queue = %queue, error = %e, "publishing the collection failed; the deadline sweep will dispatch it again");

@@ -18,7 +18,7 @@ use devicevault_core::bus::{Delivery, TaskBus, TaskConsumer};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-pub use stream::{GROUP, StreamConsumer, consume_stream};
+pub use stream::{GROUP, StreamConsumer, consume_stream, consume_stream_batches};
 
 /// Consumes `queue` until `shutdown`, running `handle` on each delivery with
 /// at most `slots` deliveries in flight (a delivery is only taken when a slot

@@ -1,10 +1,11 @@
 //! The storage-results consumer: records each storage outcome as a
 //! `StoredBackup` row (the authoritative index for retrieval) and finishes
-//! the job.
+//! the job. A read batch of results is recorded in one transaction; should
+//! it fail, each entry is recorded again on its own.
 
 use devicevault_core::bus::StreamEntry;
 use devicevault_core::{Operation, Status, StorageResult};
-use devicevault_db::{Db, DbError, JobState, NewStoredBackup};
+use devicevault_db::{Db, DbError, IndexBatch, JobState, NewStoredBackup};
 
 use super::HandleError;
 use super::device_results::failure_reason;
@@ -25,39 +26,112 @@ pub async fn run<L: devicevault_core::bus::ResultLog>(
 ) {
     let stream =
         super::StreamConsumer::new(log, &settings.storage_results_stream, consumer, settings);
-    super::consume_stream(stream, shutdown, move |entry| {
+    super::consume_stream_batches(stream, shutdown, move |entries| {
         let c = c.clone();
-        async move { c.handle(entry).await }
+        async move { c.handle_batch(entries).await }
     })
     .await;
+}
+
+/// What one entry needs written, and its outcome.
+struct Planned {
+    writes: IndexBatch,
+    /// The stored backup's write in `writes`, to log whether it was new.
+    insert: Option<(usize, StorageResult)>,
+    outcome: Result<(), HandleError>,
 }
 
 impl StorageResults {
     /// Handles one stream entry; idempotent, so a replay changes nothing.
     pub async fn handle(&self, entry: StreamEntry) -> Result<(), HandleError> {
+        self.handle_batch(vec![entry])
+            .await
+            .pop()
+            .expect("one outcome per entry")
+    }
+
+    /// Handles a batch of stream entries, their writes in one transaction.
+    /// One outcome per entry, in order; idempotent, so a replayed batch (or
+    /// part of one) changes nothing.
+    pub async fn handle_batch(&self, entries: Vec<StreamEntry>) -> Vec<Result<(), HandleError>> {
+        let mut planned = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            planned.push(self.plan(entry).await);
+        }
+        let mut all = IndexBatch::new();
+        let mut offsets = Vec::with_capacity(planned.len());
+        for p in &planned {
+            offsets.push(all.append(p.writes.clone()));
+        }
+        let inserted: Vec<Option<bool>> = match self.db.apply(&all).await {
+            Ok(changed) => planned
+                .iter()
+                .zip(&offsets)
+                .map(|(p, offset)| p.insert.as_ref().map(|(i, _)| changed[offset + i]))
+                .collect(),
+            Err(e) if planned.len() > 1 => {
+                tracing::warn!(entries = planned.len(), error = %e, "recording a batch of storage results failed; recording them one by one");
+                let mut inserted = Vec::with_capacity(planned.len());
+                for p in &mut planned {
+                    match self.db.apply(&p.writes).await {
+                        Ok(changed) => inserted.push(p.insert.as_ref().map(|(i, _)| changed[*i])),
+                        Err(e) => {
+                            p.outcome = Err(HandleError::from_class(e));
+                            inserted.push(None);
+                        }
+                    }
+                }
+                inserted
+            }
+            Err(e) => {
+                let e = HandleError::from_class(e);
+                for p in &mut planned {
+                    p.outcome = Err(e.clone());
+                }
+                vec![None; planned.len()]
+            }
+        };
+        for (p, inserted) in planned.iter().zip(inserted) {
+            if let (Some((_, r)), Some(true)) = (&p.insert, inserted) {
+                tracing::info!(
+                    storage_backend = r.storage_backend.as_str(),
+                    device_id = r.device_id,
+                    task_identifier = r.task_identifier.as_str(),
+                    status = r.status.as_str(),
+                    "Persisted storage result"
+                );
+            }
+        }
+        planned.into_iter().map(|p| p.outcome).collect()
+    }
+
+    /// Reads what `entry` needs and decides its writes.
+    async fn plan(&self, entry: &StreamEntry) -> Planned {
+        let mut writes = IndexBatch::new();
+        let done = |writes, outcome| Planned {
+            writes,
+            insert: None,
+            outcome,
+        };
         let r = match StorageResult::from_fields(&entry.fields) {
             Ok(r) => r,
             Err(e) => {
                 let reason = format!("malformed storage result: {e}");
                 if let Some(ti) = entry.fields.get("task_identifier") {
-                    self.db
-                        .advance_job(ti, JobState::Failed, Some(&reason))
-                        .await
-                        .map_err(HandleError::from_class)?;
+                    writes.advance_job(ti, JobState::Failed, Some(&reason));
                 }
-                return Err(HandleError::permanent(reason));
+                return done(writes, Err(HandleError::permanent(reason)));
             }
         };
         if r.operation == Operation::Read {
             // Reads change nothing that the index records.
-            return Ok(());
+            return done(writes, Ok(()));
         }
         let ti = r.task_identifier.as_str();
-        let target = self
-            .db
-            .job_target(ti)
-            .await
-            .map_err(HandleError::from_class)?;
+        let target = match self.db.job_target(ti).await {
+            Ok(t) => t,
+            Err(e) => return done(writes, Err(HandleError::from_class(e))),
+        };
         let location_id = match target.and_then(|t| t.location_id) {
             Some(id) => Some(id),
             // A store we did not dispatch (a Celery client's): the device's
@@ -65,46 +139,34 @@ impl StorageResults {
             None => match self.db.device(r.device_id).await {
                 Ok(d) => d.fields.backup_location,
                 Err(DbError::NotFound { .. }) => None,
-                Err(e) => return Err(HandleError::from_class(e)),
+                Err(e) => return done(writes, Err(HandleError::from_class(e))),
             },
         };
         let log = serde_json::to_string(&r.log).expect("log entries serialize");
-        let inserted = self
-            .db
-            .record_stored_backup(&NewStoredBackup {
-                task_id: r.task_id.clone(),
-                task_identifier: r.task_identifier.clone(),
-                device_id: r.device_id,
-                storage_backend: r.storage_backend,
-                storage_ref: r.storage_ref.clone(),
-                status: r.status,
-                timestamp: r.timestamp,
-                log,
-                location_id,
-                size: r.size.and_then(|s| i64::try_from(s).ok()),
-                sha256: r.sha256.clone(),
-                changed: r.changed,
-                is_binary: target.is_some_and(|t| t.is_binary),
-            })
-            .await
-            .map_err(HandleError::from_class)?;
+        let insert = writes.record_stored_backup(NewStoredBackup {
+            task_id: r.task_id.clone(),
+            task_identifier: r.task_identifier.clone(),
+            device_id: r.device_id,
+            storage_backend: r.storage_backend,
+            storage_ref: r.storage_ref.clone(),
+            status: r.status,
+            timestamp: r.timestamp,
+            log,
+            location_id,
+            size: r.size.and_then(|s| i64::try_from(s).ok()),
+            sha256: r.sha256.clone(),
+            changed: r.changed,
+            is_binary: target.is_some_and(|t| t.is_binary),
+        });
         let (state, reason) = match r.status {
             Status::Success => (JobState::Stored, None),
             Status::Failure => (JobState::Failed, Some(failure_reason(&r.log))),
         };
-        self.db
-            .advance_job(ti, state, reason.as_deref())
-            .await
-            .map_err(HandleError::from_class)?;
-        if inserted {
-            tracing::info!(
-                storage_backend = r.storage_backend.as_str(),
-                device_id = r.device_id,
-                task_identifier = ti,
-                status = r.status.as_str(),
-                "Persisted storage result"
-            );
+        writes.advance_job(ti, state, reason.as_deref());
+        Planned {
+            writes,
+            insert: Some((insert, r)),
+            outcome: Ok(()),
         }
-        Ok(())
     }
 }

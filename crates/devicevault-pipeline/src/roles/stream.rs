@@ -1,6 +1,11 @@
 //! The consumer-group loop shared by the two result consumers: read a
-//! batch, handle each entry, ack only what was handled, take over entries a
-//! dead consumer left pending, and dead-letter what keeps failing.
+//! batch, handle it, ack only what was handled, take over entries a dead
+//! consumer left pending, and dead-letter what keeps failing.
+//!
+//! The consumers handle a whole read batch at once
+//! ([`consume_stream_batches`]): their database writes for every entry of
+//! the batch go in one transaction, and each entry is still settled on its
+//! own outcome.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -46,16 +51,53 @@ impl<L: ResultLog> StreamConsumer<L> {
     }
 }
 
-/// Runs `handle` on every entry of the stream until `shutdown`. An entry is
-/// acked only after `handle` succeeded (its effect is committed); a
-/// permanent failure, or a transient one on its `max_deliveries`-th
-/// delivery, moves it to `<stream>:dead` with the reason; other transient
-/// failures stay pending and are retried after `reclaim_idle`.
+/// Runs `handle` on every entry of the stream until `shutdown`, entries of
+/// one read concurrently. An entry is acked only after `handle` succeeded
+/// (its effect is committed); a permanent failure, or a transient one on its
+/// `max_deliveries`-th delivery, moves it to `<stream>:dead` with the
+/// reason; other transient failures stay pending and are retried after
+/// `reclaim_idle`.
 pub async fn consume_stream<L, H, Fut>(c: StreamConsumer<L>, shutdown: CancellationToken, handle: H)
 where
     L: ResultLog,
     H: Fn(StreamEntry) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), HandleError>> + Send + 'static,
+{
+    consume_stream_batches(c, shutdown, move |entries: Vec<StreamEntry>| {
+        let handle = handle.clone();
+        async move {
+            let mut running = JoinSet::new();
+            let n = entries.len();
+            for (i, entry) in entries.into_iter().enumerate() {
+                let handle = handle.clone();
+                running.spawn(async move { (i, handle(entry).await) });
+            }
+            let mut outcomes: Vec<Result<(), HandleError>> = (0..n)
+                .map(|_| Err(HandleError::transient("the stream handler panicked")))
+                .collect();
+            while let Some(joined) = running.join_next().await {
+                match joined {
+                    Ok((i, outcome)) => outcomes[i] = outcome,
+                    Err(e) => tracing::error!(error = %e, "a stream handler panicked"),
+                }
+            }
+            outcomes
+        }
+    })
+    .await;
+}
+
+/// Runs `handle` on each batch of entries read from the stream until
+/// `shutdown`. `handle` returns one outcome per entry, in order; each
+/// entry is settled on its own as [`consume_stream`] says.
+pub async fn consume_stream_batches<L, H, Fut>(
+    c: StreamConsumer<L>,
+    shutdown: CancellationToken,
+    handle: H,
+) where
+    L: ResultLog,
+    H: Fn(Vec<StreamEntry>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Vec<Result<(), HandleError>>> + Send + 'static,
 {
     let mut last_reclaim = Instant::now();
     let mut failures = 0u32;
@@ -98,6 +140,9 @@ where
                 }
             }
         }
+        if entries.is_empty() {
+            continue;
+        }
         handle_batch(&c, entries, &handle).await;
     }
 }
@@ -105,27 +150,23 @@ where
 async fn handle_batch<L, H, Fut>(c: &StreamConsumer<L>, entries: Vec<StreamEntry>, handle: &H)
 where
     L: ResultLog,
-    H: Fn(StreamEntry) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), HandleError>> + Send + 'static,
+    H: Fn(Vec<StreamEntry>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Vec<Result<(), HandleError>>> + Send + 'static,
 {
-    let mut running = JoinSet::new();
-    for entry in entries {
-        let handle = handle.clone();
-        running.spawn(async move {
-            let outcome = handle(entry.clone()).await;
-            (entry, outcome)
-        });
-    }
-    while let Some(joined) = running.join_next().await {
-        let (entry, outcome) = match joined {
-            Ok(done) => done,
-            Err(e) => {
-                // A panicking handler leaves its entry pending; it is
-                // reclaimed and, if it keeps failing, dead-lettered.
-                tracing::error!(stream = %c.stream, error = %e, "a stream handler panicked");
-                continue;
-            }
-        };
+    // Its own task, so that a panic leaves the entries pending (reclaimed,
+    // and dead-lettered if it keeps happening) instead of ending the loop.
+    let outcomes = match tokio::spawn(handle(entries.clone())).await {
+        Ok(outcomes) if outcomes.len() == entries.len() => outcomes,
+        Ok(outcomes) => {
+            tracing::error!(stream = %c.stream, entries = entries.len(), outcomes = outcomes.len(), "a stream handler answered for the wrong number of entries; they stay pending");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(stream = %c.stream, error = %e, "a stream handler panicked");
+            return;
+        }
+    };
+    for (entry, outcome) in entries.into_iter().zip(outcomes) {
         let settled = match outcome {
             Ok(()) => c.log.ack(&c.stream, &c.group, &entry.id).await,
             Err(e) if e.retry == Retry::Permanent => {
