@@ -719,10 +719,13 @@ async fn device_groups_types_and_manufacturers_are_managed(t: TestDb) {
     let cisco = db.create_manufacturer("Cisco").await.unwrap();
     let juniper = db.create_manufacturer("Juniper").await.unwrap();
     let listed = db
-        .list_named(devicevault_db::NamedKind::Manufacturer, Page {
-            limit: 1,
-            offset: 0,
-        })
+        .list_named(
+            devicevault_db::NamedKind::Manufacturer,
+            Page {
+                limit: 1,
+                offset: 0,
+            },
+        )
         .await
         .unwrap();
     assert_eq!((listed.total, listed.rows), (2, vec![cisco.clone()]));
