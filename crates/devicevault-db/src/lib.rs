@@ -30,6 +30,8 @@ mod models;
 mod schedules;
 mod scope;
 pub use scope::Scope;
+mod search;
+pub use search::{SearchFilter, SearchTarget};
 
 use std::str::FromStr;
 

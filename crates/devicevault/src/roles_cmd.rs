@@ -261,7 +261,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                             .await;
                     }
                     Stream::StorageResults => {
-                        let c = assembly::storage_results(db);
+                        let c = assembly::storage_results(db, None);
                         let name = services.consumer("storage-results");
                         storage_results::run(c, log, &settings, &name, stop).await;
                     }
@@ -307,7 +307,10 @@ async fn api(services: &Services, settings: Arc<Settings>) -> anyhow::Result<()>
     let http = devicevault_http::http_options(&settings)?;
     let scheme = if http.tls.is_some() { "https" } else { "http" };
     let drivers = assembly::drivers(services.config.drivers_dir.as_deref())?;
-    let app = assembly::app(db, bus, key, drivers, &settings);
+    // Another process stores versions: the API's search cache polls the
+    // database (`app::search::keep_current`).
+    let search = Arc::new(devicevault_pipeline::app::search::SearchIndex::default());
+    let app = assembly::app(db, bus, key, drivers, &settings, search);
     let state = assembly::http_state(app, &settings);
     let http_addr = services.config.http_addr;
     let listener = tokio::net::TcpListener::bind(http_addr)

@@ -3,9 +3,11 @@
 //! Errors are `{"error": "<code>", "detail": ...}`.
 
 mod backups;
+pub mod diff;
 pub mod docs;
 mod inventory;
 mod schedules;
+mod search;
 mod tokens;
 pub mod types;
 
@@ -35,7 +37,9 @@ pub fn routes() -> Router<Shared> {
         .route("/api/auth/logout/", post(logout))
         .merge(inventory::routes())
         .merge(backups::routes())
+        .merge(diff::routes())
         .merge(schedules::routes())
+        .merge(search::routes())
         .merge(tokens::routes())
         .merge(docs::routes())
 }

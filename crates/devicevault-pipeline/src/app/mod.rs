@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod login;
 pub mod reading;
 pub mod schedules;
+pub mod search;
 pub mod tokens;
 pub mod users;
 
@@ -34,6 +35,8 @@ pub struct App {
     /// them (`DEVICEVAULT_STORAGE_ROOTS`); a location elsewhere is refused
     /// when it is saved, not only by the storage worker.
     pub storage_roots: Option<StorageRoots>,
+    /// The fleet search's cache of each device's latest configuration.
+    pub search: Arc<search::SearchIndex>,
 }
 
 impl std::fmt::Debug for App {

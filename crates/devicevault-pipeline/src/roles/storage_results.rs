@@ -13,6 +13,9 @@ use super::device_results::failure_reason;
 #[derive(Debug, Clone)]
 pub struct StorageResults {
     pub db: Db,
+    /// The search cache of this process, told of each new version
+    /// (embedded mode; a distributed API process polls the database).
+    pub search: Option<std::sync::Arc<crate::app::search::SearchIndex>>,
 }
 
 /// Consumes the storage results stream as `consumer` until `shutdown`.
@@ -96,6 +99,12 @@ impl StorageResults {
             .advance_job(ti, state, reason.as_deref())
             .await
             .map_err(HandleError::from_class)?;
+        if inserted
+            && r.status == Status::Success
+            && let Some(search) = &self.search
+        {
+            search.version_stored();
+        }
         if inserted {
             tracing::info!(
                 storage_backend = r.storage_backend.as_str(),
