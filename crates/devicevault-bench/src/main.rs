@@ -10,6 +10,7 @@ mod distributed;
 mod login;
 mod pipeline;
 mod proc_stats;
+mod search;
 mod storage;
 mod util;
 mod web;
@@ -71,6 +72,10 @@ enum BenchCommand {
     /// Wrong logins from many addresses at once against `serve` (a child
     /// process): its peak memory, and a correct login during the flood.
     Login(login::LoginBench),
+    /// The fleet search through the API over 10,000 generated ~36 KB
+    /// configurations: literal, regex and negative queries, the cache's
+    /// fill and memory.
+    Search(search::SearchBench),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
         BenchCommand::Web(args) => web::run(args),
         BenchCommand::Distributed(args) => distributed::run(args),
         BenchCommand::Login(args) => login::run(args),
+        BenchCommand::Search(args) => search::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -104,6 +104,17 @@ impl HttpClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<HttpResponse, HttpError> {
+        self.request_with(method, path, body, &[]).await
+    }
+
+    /// [`HttpClient::request`] with extra headers (e.g. `Accept`).
+    pub async fn request_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<HttpResponse, HttpError> {
         let method =
             Method::from_bytes(method.as_bytes()).map_err(|e| HttpError::Http(e.to_string()))?;
         let mut req = Request::builder()
@@ -112,6 +123,9 @@ impl HttpClient {
             .header(header::HOST, self.addr.to_string());
         if let Some(t) = &self.token {
             req = req.header(header::AUTHORIZATION, format!("Token {t}"));
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         let body = match body {
             Some(v) => {

@@ -134,7 +134,7 @@ fn device_result(row: &AnyRow) -> Result<DeviceBackupResult, DbError> {
     })
 }
 
-fn stored_backup(row: &AnyRow) -> Result<StoredBackup, DbError> {
+pub(crate) fn stored_backup(row: &AnyRow) -> Result<StoredBackup, DbError> {
     let status: String = row.try_get("status")?;
     let backend: String = row.try_get("storage_backend")?;
     Ok(StoredBackup {
@@ -280,7 +280,7 @@ pub(crate) async fn record_stored_backup_in(
 const JOB_COLUMNS: &str = "id, task_id, task_identifier, device_id, state, reason, queued_on, updated_at, deadline, attempts";
 const RESULT_COLUMNS: &str =
     "id, task_id, task_identifier, device_id, status, timestamp, log, collection_duration_ms";
-const STORED_COLUMNS: &str = "id, task_id, task_identifier, device_id, storage_backend, storage_ref, \
+pub(crate) const STORED_COLUMNS: &str = "id, task_id, task_identifier, device_id, storage_backend, storage_ref, \
      status, timestamp, log, location_id, size, sha256, changed, is_binary";
 
 impl Db {

@@ -37,6 +37,8 @@ pub use notifications::{
 mod schedules;
 mod scope;
 pub use scope::Scope;
+mod search;
+pub use search::{SearchFilter, SearchTarget};
 
 use std::str::FromStr;
 

@@ -102,6 +102,12 @@ pub async fn serve(
             }
         })
     };
+    // The search cache: rebuilt now, then kept current.
+    let search = tokio::spawn(devicevault_pipeline::app::search::keep_current(
+        state.app.clone(),
+        stop.clone(),
+    ));
     crate::http_server::serve(listener, router(state), opts, stop).await;
     let _ = housekeeping.await;
+    let _ = search.await;
 }

@@ -18,6 +18,7 @@ use devicevault_pipeline::app::App;
 use devicevault_pipeline::app::auth;
 use devicevault_pipeline::app::login::LoginGuard;
 use devicevault_pipeline::app::notifications::Sender;
+use devicevault_pipeline::app::search::SearchIndex;
 use devicevault_pipeline::requests::BusPipeline;
 use devicevault_pipeline::roles::collector::Collector;
 use devicevault_pipeline::roles::device_results::DeviceResults;
@@ -92,9 +93,10 @@ pub fn device_results<B: TaskBus>(db: Db, bus: B, settings: &Arc<Settings>) -> D
     }
 }
 
-/// The consumer of storage results.
-pub fn storage_results(db: Db) -> StorageResults {
-    StorageResults { db }
+/// The consumer of storage results; `search` is the search cache of the
+/// same process (embedded mode), told of each new version.
+pub fn storage_results(db: Db, search: Option<Arc<SearchIndex>>) -> StorageResults {
+    StorageResults { db, search }
 }
 
 /// The dispatcher of backup jobs.
@@ -102,13 +104,15 @@ pub fn dispatcher<B: TaskBus>(db: Db, bus: B, settings: &Arc<Settings>) -> Dispa
     Dispatcher::new(db, bus, settings.clone())
 }
 
-/// The application layer over `bus`.
+/// The application layer over `bus`, with the search cache `search` (the
+/// one the storage-results consumer of the same process tells, if any).
 pub fn app<B: TaskBus>(
     db: Db,
     bus: B,
     key: SealingKey,
     drivers: Arc<DriverSet>,
     settings: &Arc<Settings>,
+    search: Arc<SearchIndex>,
 ) -> Result<Arc<App>, AssemblyError> {
     let sender = Sender::new(
         settings.smtp.clone(),
@@ -132,6 +136,7 @@ pub fn app<B: TaskBus>(
         },
         storage_roots: settings.storage_roots.clone(),
         sender: Arc::new(sender),
+        search,
     }))
 }
 

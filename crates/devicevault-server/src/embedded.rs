@@ -11,6 +11,7 @@ use std::time::Duration;
 use devicevault_bus::{LocalBus, LocalLog};
 use devicevault_core::{StorageBackendKind, Timestamp};
 use devicevault_db::{Db, DbError, Page};
+use devicevault_pipeline::app::search::SearchIndex;
 use devicevault_pipeline::roles::collector::{Collector, run_collector};
 use devicevault_pipeline::roles::device_results;
 use devicevault_pipeline::roles::dispatcher::{DEFAULT_GROUP_QUEUE_ID, run_sweeper};
@@ -103,6 +104,8 @@ pub struct Embedded {
     pub first_admin: Option<(String, String)>,
     pub bus: LocalBus,
     pub log: LocalLog,
+    /// The API's search cache (its counters are the bench's figures).
+    pub search: Arc<SearchIndex>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
 }
@@ -149,6 +152,8 @@ impl Embedded {
         let log = LocalLog::new();
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
+        // The API's search cache, told of each version stored here.
+        let search = Arc::new(SearchIndex::default());
 
         // Storage workers.
         let worker = assembly::storage_worker(log.clone(), &settings);
@@ -168,7 +173,7 @@ impl Embedded {
             async move { device_results::run(c, log, CONSUMER, stop).await }
         });
         tasks.spawn({
-            let c = assembly::storage_results(db.clone());
+            let c = assembly::storage_results(db.clone(), Some(search.clone()));
             let (log, stop, settings) = (log.clone(), shutdown.clone(), settings.clone());
             async move { storage_results::run(c, log, &settings, CONSUMER, stop).await }
         });
@@ -213,7 +218,14 @@ impl Embedded {
         ));
 
         // The API and the web UI.
-        let app = assembly::app(db.clone(), bus.clone(), key, drivers, &settings)?;
+        let app = assembly::app(
+            db.clone(),
+            bus.clone(),
+            key,
+            drivers,
+            &settings,
+            search.clone(),
+        )?;
 
         // The notifier: delivers the outbox beside the pipeline, never on
         // its path.
@@ -244,6 +256,7 @@ impl Embedded {
             first_admin,
             bus,
             log,
+            search,
             shutdown,
             tasks,
         })

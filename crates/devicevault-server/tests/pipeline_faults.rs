@@ -129,7 +129,10 @@ async fn a_replayed_batch_records_once_and_a_failing_entry_spares_the_rest() {
     let mut orphan = stored.fields.clone();
     orphan.insert("task_identifier".into(), "orphan".into());
     orphan.insert("device_id".into(), "999999".into());
-    let storage_results = StorageResults { db: db.clone() };
+    let storage_results = StorageResults {
+        db: db.clone(),
+        search: None,
+    };
     let outcomes = storage_results
         .handle_batch(vec![
             StreamEntry {

@@ -3,6 +3,7 @@
 mod config_cmd;
 mod device_cmd;
 mod roles_cmd;
+mod search_cmd;
 mod server_cmd;
 mod storage_cmd;
 
@@ -48,6 +49,8 @@ enum Command {
     /// Show the effective configuration, or print a commented default file.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Search the configurations of the fleet through the API (exits 1 when nothing is found).
+    Search(search_cmd::SearchArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Serve(_) | Command::Role(_) => "info,sqlx=warn",
         _ => "warn",
     });
+    let mut nothing_found = false;
     let result = match cli.command {
         Command::Storage(cmd) => storage_cmd::run(cmd),
         Command::Sim(args) => device_cmd::sim(args),
@@ -73,8 +77,10 @@ fn main() -> ExitCode {
         Command::User(cmd) => server_cmd::user(cmd),
         Command::Token(cmd) => server_cmd::token(cmd),
         Command::Config(cmd) => config_cmd::run(cmd),
+        Command::Search(args) => search_cmd::run(args).map(|found| nothing_found = !found),
     };
     match result {
+        Ok(()) if nothing_found => ExitCode::from(1),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, naming the problem and its causes.

@@ -277,7 +277,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                             .await;
                     }
                     Stream::StorageResults => {
-                        let c = assembly::storage_results(db);
+                        let c = assembly::storage_results(db, None);
                         let name = services.consumer("storage-results");
                         storage_results::run(c, log, &settings, &name, stop).await;
                     }
@@ -324,7 +324,10 @@ async fn api(services: &Services, settings: Arc<Settings>) -> anyhow::Result<()>
     let http = devicevault_http::http_options(&settings)?;
     let scheme = if http.tls.is_some() { "https" } else { "http" };
     let drivers = assembly::drivers(services.config.drivers_dir.as_deref())?;
-    let app = assembly::app(db, bus, key, drivers, &settings)?;
+    // Another process stores versions: the API's search cache polls the
+    // database (`app::search::keep_current`).
+    let search = Arc::new(devicevault_pipeline::app::search::SearchIndex::default());
+    let app = assembly::app(db, bus, key, drivers, &settings, search)?;
     let state = assembly::http_state(app, &settings);
     let http_addr = services.config.http_addr;
     let listener = tokio::net::TcpListener::bind(http_addr)
@@ -345,7 +348,8 @@ async fn notifier(services: &Services, settings: Arc<Settings>) -> anyhow::Resul
     let key = services.key(false).await?;
     let bus = services.bus().await?;
     let drivers = assembly::drivers(services.config.drivers_dir.as_deref())?;
-    let app = assembly::app(db, bus, key, drivers, &settings)?;
+    // The notifier searches nothing: its search cache stays empty.
+    let app = assembly::app(db, bus, key, drivers, &settings, Arc::default())?;
     tracing::info!("notifier delivering the outbox");
     run_notifier(app, services.stop.clone()).await;
     Ok(())

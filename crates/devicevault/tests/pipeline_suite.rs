@@ -71,6 +71,7 @@ suite! {
     a_device_in_a_new_collection_group_is_collected_by_that_group: 1;
     logout_revokes_the_token: 1;
     a_refused_or_cut_off_configuration_fails_the_job_and_the_previous_version_stays_the_latest: 1;
+    the_fleet_search_and_the_diff_api_follow_each_new_version: 1;
 }
 
 /// What the collection engine gets from the device (after the driver's
@@ -886,4 +887,171 @@ async fn a_refused_or_cut_off_configuration_fails_the_job_and_the_previous_versi
         );
     }
     d.set_faults(Faults::default());
+}
+
+/// Issue 17 in both deployments: the search answers from the latest
+/// version as the database names it (in distributed mode the API process
+/// is not the one that records new versions, and its cache must follow);
+/// the web search page and the CLI give the same answer; the diff API
+/// shows what changed, with the web compare page's rows.
+async fn the_fleet_search_and_the_diff_api_follow_each_new_version(h: &mut Harness) {
+    let (_, ids) = h.inventory().await;
+    let id = ids[0];
+    let name = h.sim.devices()[0].name().to_owned();
+    let ti = h.backup_now(id).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    let first = h.list(&format!("/api/stored-backups/?device={id}")).await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let search = |q: &str| format!("/api/search/?q={}", url_component(q));
+    let r = h
+        .call("GET", &search("description link-0 rev0"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["count"], 1, "{v}");
+    assert_eq!(v["results"][0]["stored_backup"], first, "{v}");
+    let line = v["results"][0]["matches"][0]["line_number"]
+        .as_u64()
+        .unwrap();
+    let (status, html) = h.web_page("/search?q=link-0+rev0").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains(&format!("/backups/{first}#L{line}")),
+        "the web page links to the line: {html}"
+    );
+
+    // A new version: the search follows it at once.
+    h.sim.devices()[0].change_config();
+    let ti = h.backup_now(id).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    let second = h.list(&format!("/api/stored-backups/?device={id}")).await[0]["id"]
+        .as_i64()
+        .unwrap();
+    assert_ne!(first, second);
+    let v = h.call("GET", &search("link-0 rev1"), None).await.json();
+    assert_eq!(v["count"], 1, "{v}");
+    assert_eq!(v["results"][0]["stored_backup"], second, "{v}");
+    let v = h.call("GET", &search("link-0 rev0"), None).await.json();
+    assert_eq!(v["count"], 0, "the old version is no longer searched: {v}");
+
+    // The CLI, for scripts: grep-like lines, exit 1 when nothing matches.
+    let cli = |q: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_devicevault"))
+            .args(["search", "--url", &format!("http://{}", h.addr), q])
+            .env("DEVICEVAULT_TOKEN", &h.token)
+            .output()
+            .unwrap()
+    };
+    let out = cli("link-0 rev1");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(&format!("{name}:")) && stdout.contains(" description link-0 rev1"),
+        "{stdout}"
+    );
+    assert_eq!(cli("no such line anywhere").status.code(), Some(1));
+
+    // The diff of the two versions, by ids and by time.
+    for path in [
+        format!("/api/stored-backups/{first}/diff/{second}/"),
+        format!("/api/devices/{id}/diff/?from={first}"),
+    ] {
+        let r = h.call("GET", &path, None).await;
+        assert_eq!(
+            r.status,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert!(r.header("content-type").unwrap().starts_with("text/x-diff"));
+        let text = String::from_utf8_lossy(&r.body);
+        assert!(
+            text.contains("\n- description link-0 rev0\n+ description link-0 rev1\n"),
+            "{text}"
+        );
+    }
+    let r = h
+        .api
+        .request_with(
+            "GET",
+            &format!("/api/stored-backups/{first}/diff/{second}/"),
+            None,
+            &[("accept", "application/json")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let diff = r.json();
+    assert_eq!(diff["old"]["stored_backup"], first, "{diff}");
+    assert!(diff["stats"]["added"].as_u64().unwrap() >= 1, "{diff}");
+    // The same rows as the web compare page, byte for byte once rendered.
+    let (status, html) = h
+        .web_page(&format!("/devices/{id}/compare?a={first}&b={second}"))
+        .await;
+    assert_eq!(status, 200, "{html}");
+    let start = html.find("<tbody>").unwrap() + "<tbody>".len();
+    let page_rows = &html[start..start + html[start..].find("</tbody>").unwrap()];
+    let api_rows = rows_of(&diff);
+    let rendered = devicevault_http::web::diff::rows_markup(&api_rows).into_string();
+    assert_eq!(rendered, page_rows);
+}
+
+/// One side of a row of the diff API's JSON.
+fn side(v: &Value) -> Option<devicevault_pipeline::app::diff::Side<'_>> {
+    (!v.is_null()).then(|| devicevault_pipeline::app::diff::Side {
+        number: v["number"].as_u64().unwrap() as usize,
+        text: v["text"].as_str().unwrap(),
+        marks: v["changes"].as_array().map(|c| {
+            c.iter()
+                .map(|r| r["start"].as_u64().unwrap() as usize..r["end"].as_u64().unwrap() as usize)
+                .collect()
+        }),
+    })
+}
+
+/// The compare page's rows, rebuilt from the diff API's JSON hunks.
+fn rows_of(diff: &Value) -> Vec<devicevault_pipeline::app::diff::Row<'_>> {
+    use devicevault_pipeline::app::diff::Row;
+    let mut rows = Vec::new();
+    let (mut old_pos, mut new_pos) = (0, 0);
+    let skipped = |count: u64, old_pos: usize, new_pos: usize| Row::Skipped {
+        count: count as usize,
+        old_from: old_pos + 1,
+        new_from: new_pos + 1,
+    };
+    for h in diff["hunks"].as_array().unwrap() {
+        let before = h["skipped_before"].as_u64().unwrap();
+        if before > 0 {
+            rows.push(skipped(before, old_pos, new_pos));
+            old_pos += before as usize;
+            new_pos += before as usize;
+        }
+        for r in h["rows"].as_array().unwrap() {
+            let (old, new) = (side(&r["old"]), side(&r["new"]));
+            if let Some(o) = &old {
+                old_pos = o.number;
+            }
+            if let Some(n) = &new {
+                new_pos = n.number;
+            }
+            rows.push(match (r["kind"].as_str().unwrap(), old, new) {
+                ("same", Some(o), Some(n)) => Row::Same {
+                    old_number: o.number,
+                    new_number: n.number,
+                    text: o.text,
+                },
+                (_, old, new) => Row::Changed { old, new },
+            });
+        }
+    }
+    let after = diff["skipped_after"].as_u64().unwrap();
+    if after > 0 {
+        rows.push(skipped(after, old_pos, new_pos));
+    }
+    rows
 }

@@ -18,7 +18,7 @@ use devicevault_pipeline::app::reading::{self, ReadFailure};
 use super::types::{AcceptedOut, ErrorBody, JobOut, Paginated, ResultOut, StoredBackupOut};
 use super::{ApiError, ApiResult, Authed, Shared, id_of, int_param, query_of};
 
-type IdPath = Result<Path<i64>, PathRejection>;
+pub(super) type IdPath = Result<Path<i64>, PathRejection>;
 type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
 
 pub(super) fn routes() -> Router<Shared> {
@@ -122,7 +122,11 @@ async fn list_stored(
 }
 
 /// A stored backup the user may see: not found otherwise.
-async fn visible_stored(auth: &Authed, state: &Shared, id: IdPath) -> ApiResult<StoredBackup> {
+pub(super) async fn visible_stored(
+    auth: &Authed,
+    state: &Shared,
+    id: IdPath,
+) -> ApiResult<StoredBackup> {
     let id = id_of(id)?;
     let s = state.db.stored_backup(id).await?;
     auth.check_device(state, s.device_id)

@@ -30,7 +30,7 @@ impl Modify for TokenAuth {
 #[openapi(
     info(
         title = "DeviceVault",
-        description = "Back up the configuration of network devices: inventory, backups, stored versions and their downloads, schedules, tokens."
+        description = "Back up the configuration of network devices: inventory, backups, stored versions and their downloads, fleet search, schedules, tokens."
     ),
     paths(super::health, super::login, super::logout),
     security(("token" = [])),
@@ -47,8 +47,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     for part in [
         super::inventory::Doc::openapi(),
         super::backups::Doc::openapi(),
+        super::diff::Doc::openapi(),
         super::schedules::Doc::openapi(),
         super::notifications::Doc::openapi(),
+        super::search::Doc::openapi(),
         super::tokens::Doc::openapi(),
     ] {
         doc.merge(part);

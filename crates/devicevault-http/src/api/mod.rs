@@ -3,10 +3,12 @@
 //! Errors are `{"error": "<code>", "detail": ...}`.
 
 mod backups;
+pub mod diff;
 pub mod docs;
 mod inventory;
 mod notifications;
 mod schedules;
+mod search;
 mod tokens;
 pub mod types;
 
@@ -36,8 +38,10 @@ pub fn routes() -> Router<Shared> {
         .route("/api/auth/logout/", post(logout))
         .merge(inventory::routes())
         .merge(backups::routes())
+        .merge(diff::routes())
         .merge(schedules::routes())
         .merge(notifications::routes())
+        .merge(search::routes())
         .merge(tokens::routes())
         .merge(docs::routes())
 }

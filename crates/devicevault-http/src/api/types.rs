@@ -517,3 +517,121 @@ pub struct TestOut {
     /// Why it was not delivered.
     pub error: Option<String>,
 }
+
+/// One page of a fleet search: the devices selected (those with a matching
+/// line, or without one for `negate=true`), ordered by name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchPageOut {
+    /// Devices selected.
+    pub count: i64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<SearchResultOut>,
+    /// Devices searched (in scope, matching the filters, with a stored
+    /// version, less the unsearchable and unreadable ones).
+    pub searched_devices: usize,
+    /// Devices whose configuration cannot be masked for this user (binary,
+    /// or its driver is not installed): neither containing nor not.
+    pub unsearchable_devices: usize,
+    /// Devices whose stored version could not be read from storage.
+    pub unreadable_devices: usize,
+    /// Secrets were masked, and not matched, for this user.
+    pub secrets_masked: bool,
+}
+
+/// A device selected by a search and its matching lines.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResultOut {
+    pub device: i64,
+    pub device_name: String,
+    /// The stored backup searched (the latest, or the one at `as_of`).
+    pub stored_backup: i64,
+    pub stored_at: String,
+    /// The first matching lines (at most `max_matches`); empty with
+    /// `negate=true`.
+    pub matches: Vec<SearchMatchOut>,
+    /// Every matching line of the device, listed or not.
+    pub total_matches: usize,
+}
+
+/// A matching line and its context, as the user may see them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchMatchOut {
+    /// 1-based.
+    pub line_number: u64,
+    pub line: String,
+    pub context_before: Vec<String>,
+    pub context_after: Vec<String>,
+}
+
+/// Two stored versions compared: the web compare page's rows in hunks.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiffOut {
+    pub old: DiffVersionOut,
+    pub new: DiffVersionOut,
+    pub identical: bool,
+    /// Secrets were masked in the versions compared.
+    pub secrets_masked: bool,
+    pub stats: DiffStatsOut,
+    pub hunks: Vec<DiffHunkOut>,
+    /// Unchanged lines folded away after the last hunk.
+    pub skipped_after: usize,
+}
+
+/// One side of a comparison.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiffVersionOut {
+    pub stored_backup: i64,
+    pub device: i64,
+    pub timestamp: String,
+}
+
+/// Line counts of a comparison.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiffStatsOut {
+    pub added: usize,
+    pub removed: usize,
+    pub unchanged: usize,
+}
+
+/// Changes with their context; the line ranges as in a unified diff's
+/// `@@ -old_start,old_lines +new_start,new_lines @@`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiffHunkOut {
+    /// Unchanged lines folded away just before this hunk.
+    pub skipped_before: usize,
+    pub old_start: usize,
+    pub old_lines: usize,
+    pub new_start: usize,
+    pub new_lines: usize,
+    pub rows: Vec<DiffRowOut>,
+}
+
+/// A row of the side-by-side comparison.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiffRowOut {
+    /// `same`, `changed` (both sides), `removed` (old only) or `added`
+    /// (new only).
+    pub kind: String,
+    pub old: Option<DiffSideOut>,
+    pub new: Option<DiffSideOut>,
+}
+
+/// A line of one version in a row.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiffSideOut {
+    /// 1-based, in its version.
+    pub number: usize,
+    pub text: String,
+    /// The changed parts of a changed line, word by word, as byte ranges
+    /// of `text`; `null` when the whole line counts as changed (or the
+    /// row is unchanged).
+    pub changes: Option<Vec<DiffChangeOut>>,
+}
+
+/// A byte range `[start, end)` of a line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiffChangeOut {
+    pub start: usize,
+    pub end: usize,
+}

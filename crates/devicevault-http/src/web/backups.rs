@@ -35,17 +35,22 @@ const VERSIONS_PER_PAGE: i64 = 50;
 /// Reads a stored version as the signed-in user may see it (secrets
 /// masked unless they have `view_secrets`; see [`devicevault_pipeline::app::reading`]).
 async fn read(state: &Shared, ctx: &Ctx, s: &StoredBackup) -> WebResult<Readable> {
-    reading::read_for(state, &ctx.user, s).await.map_err(|e| {
-        let (status, title) = match e {
-            ReadFailure::NothingStored(_) => (StatusCode::CONFLICT, "Nothing was stored"),
-            ReadFailure::CannotMask(_) => (StatusCode::FORBIDDEN, "Secrets cannot be masked"),
-            _ => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Could not read the backup",
-            ),
-        };
-        WebError::new(status, title, e.to_string()).with_ctx(ctx.clone())
-    })
+    reading::read_for(state, &ctx.user, s)
+        .await
+        .map_err(|e| read_error(e, ctx))
+}
+
+/// The error page of a version that cannot be read for this user.
+fn read_error(e: ReadFailure, ctx: &Ctx) -> WebError {
+    let (status, title) = match e {
+        ReadFailure::NothingStored(_) => (StatusCode::CONFLICT, "Nothing was stored"),
+        ReadFailure::CannotMask(_) => (StatusCode::FORBIDDEN, "Secrets cannot be masked"),
+        _ => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Could not read the backup",
+        ),
+    };
+    WebError::new(status, title, e.to_string()).with_ctx(ctx.clone())
 }
 
 /// The notice on a page that shows masked configurations.
@@ -372,8 +377,9 @@ fn render_version(p: &VersionPage) -> Markup {
 /// newline between them would double the spacing). maud renders the
 /// 20,000 lines of a large configuration as fast as the hand-escaping
 /// loop it replaced (1.2–1.6 ms either way, release build).
+/// Each line has an id `L<n>` (1-based), so a search result links to it.
 fn file_lines(lines: &[&str]) -> Markup {
-    html! { @for l in lines { span class="l" { (l) } } }
+    html! { @for (i, l) in lines.iter().enumerate() { span class="l" id={ "L" (i + 1) } { (l) } } }
 }
 
 async fn download(
@@ -461,24 +467,20 @@ async fn pair(state: &Shared, ctx: &Ctx, id: i64, uri: &Uri) -> WebResult<Pair> 
     };
     let a = stored_or_404(version_of(state.db.stored_backup(ia).await, ia), ctx)?;
     let b = stored_or_404(version_of(state.db.stored_backup(ib).await, ib), ctx)?;
-    if a.is_binary || b.is_binary {
-        return Err(WebError::bad_request(
-            "Binary versions cannot be compared line by line; download them instead.",
-        )
-        .with_ctx(ctx.clone()));
-    }
-    let (ra, rb) = tokio::join!(read(state, ctx, &a), read(state, ctx, &b));
-    let (ra, rb) = (ra?, rb?);
-    let masked = ra.masked || rb.masked;
-    let text = |bytes: Vec<u8>| -> String {
-        String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-    };
+    let v = engine::read_versions(state, &ctx.user, &a, &b)
+        .await
+        .map_err(|e| match e {
+            engine::CompareError::Binary => WebError::bad_request(
+                "Binary versions cannot be compared line by line; download them instead.",
+            )
+            .with_ctx(ctx.clone()),
+            engine::CompareError::Read(e) => read_error(e, ctx),
+        })?;
     Ok(Pair {
         device_name: device.fields.name,
-        old: text(ra.content),
-        new: text(rb.content),
-        masked,
+        old: v.old,
+        new: v.new,
+        masked: v.masked,
         a,
         b,
     })
@@ -850,7 +852,9 @@ mod tests {
         };
         let h = render_version(&p).into_string();
         assert!(
-            h.contains(r#"<span class="l">banner motd ^&lt;script&gt;x&lt;/script&gt;^</span>"#),
+            h.contains(
+                r#"<span class="l" id="L2">banner motd ^&lt;script&gt;x&lt;/script&gt;^</span>"#
+            ),
             "{h}"
         );
         assert!(!h.contains("<script>x"), "{h}");

@@ -18,9 +18,15 @@ use maud::{Markup, html};
 /// lines around them, or every line when `context` is `None`. Hidden
 /// unchanged stretches become one row saying how many lines.
 pub fn render_rows(diff: &Diff<'_>, context: Option<usize>) -> Markup {
+    rows_markup(&diff.rows(context))
+}
+
+/// The table rows of `rows` (the API's JSON hunks carry the same rows, so
+/// a client can show what this page shows).
+pub fn rows_markup(rows: &[Row<'_>]) -> Markup {
     html! {
-        @for row in diff.rows(context) {
-            @match row {
+        @for row in rows {
+            @match *row {
                 Row::Same { old_number, new_number, text } => {
                     tr {
                         td class="n" data-n=(old_number) {} td class="t" { (text) }
@@ -28,7 +34,7 @@ pub fn render_rows(diff: &Diff<'_>, context: Option<usize>) -> Markup {
                     }
                     "\n"
                 }
-                Row::Changed { old, new } => {
+                Row::Changed { ref old, ref new } => {
                     tr class="chg" { (side(old.as_ref(), "del")) (side(new.as_ref(), "ins")) } "\n"
                 }
                 Row::Skipped { count, old_from, new_from } => {

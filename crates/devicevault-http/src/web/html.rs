@@ -23,6 +23,7 @@ pub fn enc(s: &str) -> String {
 pub enum Nav {
     Dashboard,
     Devices,
+    Search,
     Admin,
     None,
 }
@@ -79,6 +80,7 @@ pub fn page(ctx: Option<&Ctx>, theme: Option<&str>, title: &str, nav: Nav, body:
                             @for (item, href, label) in [
                                 (Nav::Dashboard, "/", "Dashboard"),
                                 (Nav::Devices, "/devices", "Devices"),
+                                (Nav::Search, "/search", "Search"),
                                 (Nav::Admin, "/admin", "Administration"),
                             ] {
                                 a href=(href) aria-current=[(item == nav).then_some("page")] { (label) }

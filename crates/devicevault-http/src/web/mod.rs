@@ -17,6 +17,8 @@
 //!   the device form, enable/disable and "Backup now";
 //! - [`backups`]: a device's versions, one version, downloads, the
 //!   comparison of two versions ([`diff`]) and a job's merged log;
+//! - [`search`]: the fleet search (the API's parameters as a form), its
+//!   matches linking to the line of the version;
 //! - [`dashboard`]: counts, the 7-day chart (SVG drawn here), activity;
 //! - [`admin`]: one table of kinds (locations, credentials, collection
 //!   groups, device groups, device types, users, tokens, archived devices)
@@ -31,6 +33,7 @@ mod dashboard;
 mod devices;
 pub mod diff;
 pub mod html;
+mod search;
 pub mod session;
 
 use std::time::Instant;
@@ -57,6 +60,7 @@ pub fn routes() -> Router<Shared> {
         .route("/static/{name}", get(assets::serve))
         .merge(devices::routes())
         .merge(backups::routes())
+        .merge(search::routes())
         .merge(admin::routes())
         .merge(account::routes());
     Router::new().merge(pages)

@@ -372,6 +372,116 @@ pub fn unified(old: &str, new: &str, old_name: &str, new_name: &str, context: us
         .to_string()
 }
 
+/// Two stored versions as a person may see them, ready to compare.
+#[derive(Debug, Clone)]
+pub struct Versions {
+    pub old: String,
+    pub new: String,
+    /// Secrets were masked in either.
+    pub masked: bool,
+}
+
+/// Why two stored versions cannot be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error("binary versions cannot be compared line by line; download them instead")]
+    Binary,
+    #[error(transparent)]
+    Read(#[from] super::reading::ReadFailure),
+}
+
+/// Reads two stored versions (in parallel) as `user` may see them, secrets
+/// masked by the same rules as downloads: what the web compare page, the
+/// API's diffs and anything else comparing versions for a person read.
+/// The caller has checked that `user` may see both devices.
+pub async fn read_versions(
+    app: &super::App,
+    user: &devicevault_db::User,
+    a: &devicevault_db::StoredBackup,
+    b: &devicevault_db::StoredBackup,
+) -> Result<Versions, CompareError> {
+    if a.is_binary || b.is_binary {
+        return Err(CompareError::Binary);
+    }
+    let (ra, rb) = tokio::join!(
+        super::reading::read_for(app, user, a),
+        super::reading::read_for(app, user, b)
+    );
+    let (ra, rb) = (ra?, rb?);
+    let text = |bytes: Vec<u8>| -> String {
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    };
+    Ok(Versions {
+        masked: ra.masked || rb.masked,
+        old: text(ra.content),
+        new: text(rb.content),
+    })
+}
+
+/// A stretch of [`Row`]s between folded unchanged lines, with the line
+/// ranges it covers (as in a unified diff's `@@ -old_start,old_lines
+/// +new_start,new_lines @@`: a side without lines starts at the line
+/// before, 0 at the start of the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hunk<'a> {
+    /// Unchanged lines folded away just before this hunk.
+    pub skipped_before: usize,
+    pub old_start: usize,
+    pub old_lines: usize,
+    pub new_start: usize,
+    pub new_lines: usize,
+    pub rows: Vec<Row<'a>>,
+}
+
+/// The rows of a comparison (from [`Diff::rows`]) grouped into hunks,
+/// and the unchanged lines folded after the last one.
+pub fn hunks<'a>(rows: Vec<Row<'a>>) -> (Vec<Hunk<'a>>, usize) {
+    let mut out: Vec<Hunk<'a>> = Vec::new();
+    let (mut old_pos, mut new_pos) = (0, 0);
+    let mut skipped = 0;
+    let mut current: Option<Hunk<'a>> = None;
+    for row in rows {
+        if let Row::Skipped { count, .. } = row {
+            out.extend(current.take());
+            old_pos += count;
+            new_pos += count;
+            skipped = count;
+            continue;
+        }
+        let h = current.get_or_insert_with(|| Hunk {
+            skipped_before: std::mem::take(&mut skipped),
+            old_start: old_pos,
+            old_lines: 0,
+            new_start: new_pos,
+            new_lines: 0,
+            rows: Vec::new(),
+        });
+        let (has_old, has_new) = match &row {
+            Row::Same { .. } => (true, true),
+            Row::Changed { old, new } => (old.is_some(), new.is_some()),
+            Row::Skipped { .. } => (false, false),
+        };
+        if has_old {
+            if h.old_lines == 0 {
+                h.old_start = old_pos + 1;
+            }
+            h.old_lines += 1;
+            old_pos += 1;
+        }
+        if has_new {
+            if h.new_lines == 0 {
+                h.new_start = new_pos + 1;
+            }
+            h.new_lines += 1;
+            new_pos += 1;
+        }
+        h.rows.push(row);
+    }
+    out.extend(current);
+    (out, skipped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,6 +599,33 @@ mod tests {
         let full = Diff::new(&old, &new).rows(None);
         assert_eq!(full.len(), 100);
         assert!(!full.iter().any(|r| matches!(r, Row::Skipped { .. })));
+    }
+
+    #[test]
+    fn hunks_split_at_the_folds_and_number_their_lines_like_a_unified_diff() {
+        let old: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let new = old
+            .replace("line 10\n", "line ten\n")
+            .replace("line 80\n", "");
+        let rows = Diff::new(&old, &new).rows(Some(3));
+        let (hunks, after) = hunks(rows);
+        assert_eq!(hunks.len(), 2);
+        let h = &hunks[0];
+        assert_eq!(h.skipped_before, 7);
+        assert_eq!(
+            (h.old_start, h.old_lines, h.new_start, h.new_lines),
+            (8, 7, 8, 7)
+        );
+        let h = &hunks[1];
+        assert_eq!(
+            (h.old_start, h.old_lines, h.new_start, h.new_lines),
+            (78, 7, 78, 6)
+        );
+        assert_eq!(after, 100 - 84);
+        let unified = unified(&old, &new, "a", "b", 3);
+        assert!(unified.contains("@@ -8,7 +8,7 @@"), "{unified}");
+        assert!(unified.contains("@@ -78,7 +78,6 @@"), "{unified}");
+        assert_eq!(super::hunks(Vec::new()), (Vec::new(), 0));
     }
 
     #[test]

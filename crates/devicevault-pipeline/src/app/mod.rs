@@ -10,6 +10,7 @@ pub mod login;
 pub mod notifications;
 pub mod reading;
 pub mod schedules;
+pub mod search;
 pub mod tokens;
 pub mod users;
 
@@ -37,6 +38,8 @@ pub struct App {
     pub storage_roots: Option<StorageRoots>,
     /// Sends notifications (the notifier's deliveries, "send test").
     pub sender: Arc<notifications::Sender>,
+    /// The fleet search's cache of each device's latest configuration.
+    pub search: Arc<search::SearchIndex>,
 }
 
 impl std::fmt::Debug for App {

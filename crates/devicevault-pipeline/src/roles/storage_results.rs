@@ -14,6 +14,9 @@ use super::device_results::failure_reason;
 #[derive(Debug, Clone)]
 pub struct StorageResults {
     pub db: Db,
+    /// The search cache of this process, told of each new version
+    /// (embedded mode; a distributed API process polls the database).
+    pub search: Option<std::sync::Arc<crate::app::search::SearchIndex>>,
 }
 
 /// Consumes the storage results stream as `consumer` until `shutdown`.
@@ -93,6 +96,11 @@ impl StorageResults {
         };
         for (p, inserted) in planned.iter().zip(inserted) {
             if let (Some((_, r)), Some(true)) = (&p.insert, inserted) {
+                if r.status == Status::Success
+                    && let Some(search) = &self.search
+                {
+                    search.version_stored();
+                }
                 tracing::info!(
                     storage_backend = r.storage_backend.as_str(),
                     device_id = r.device_id,
