@@ -45,7 +45,7 @@
 //! small chunks from a shared counter; no pool is kept between searches.
 //! Literal scans run at memory speed (about 4.5 GB/s here), so a second
 //! thread helps the regex-bound queries most; on the project's shared
-//! 2-core machine it gained 0–15 % (see `examples/bench_search.rs`), and
+//! 2-core machine it gained 0–15 % (see `examples/bench_search.rs`; the configurations it searches are `devicevault-testkit`'s, as `devicevault-bench search`'s), and
 //! [`SearchOptions::threads`] lets the caller leave a core to the pipeline.
 //!
 //! # Secrets are masked before matching

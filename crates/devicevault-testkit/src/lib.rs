@@ -7,11 +7,13 @@
 //!   Redis streams of its own, removed afterwards;
 //! - [`peers`]: receivers of notifications — aiosmtpd and a webhook
 //!   receiver;
+//! - [`configs`]: generated device configurations, the same on every run;
 //! - [`unique`]: names that do not collide between parallel tests.
 //!
 //! The services are the real ones on loopback (`scripts/test` starts them);
 //! nothing here mocks them.
 
+pub mod configs;
 pub mod db;
 pub mod deployment;
 pub mod peers;
