@@ -59,7 +59,7 @@ impl SecretUrl {
 
     /// `https://hooks.slack.com/…`: safe for logs and error messages.
     pub fn redacted(&self) -> String {
-        match self.0.parse::<hyper::Uri>() {
+        match self.0.parse::<::http::Uri>() {
             // Host and port only: the authority may carry `user:password@`.
             Ok(u) => match (u.scheme_str(), u.authority()) {
                 (Some(s), Some(a)) => match a.port_u16() {
@@ -125,10 +125,10 @@ impl Channel {
                         "the webhook secret must be at least 16 characters".into(),
                     ));
                 }
-                crate::http::Target::parse(url).map(drop)
+                crate::target::Target::parse(url).map(drop)
             }
             Channel::Slack { url } | Channel::Teams { url } => {
-                crate::http::Target::parse(url).map(drop)
+                crate::target::Target::parse(url).map(drop)
             }
         }
     }

@@ -113,6 +113,7 @@ impl DeliveryError {
 
 /// At most `max` characters of the first line of `s`, without control
 /// characters: what a peer said, safe to put in a message.
+#[cfg_attr(not(feature = "delivery"), allow(dead_code))]
 pub(crate) fn excerpt(s: &str, max: usize) -> String {
     let line = s.trim().lines().next().unwrap_or("");
     let mut out: String = line.chars().filter(|c| !c.is_control()).take(max).collect();

@@ -12,65 +12,20 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
-use hyper::{Request, Uri, header};
+use hyper::{Request, header};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::{self, pki_types::ServerName};
 
-use crate::channel::SecretUrl;
+use crate::target::Target;
 use crate::error::{DeliveryError, excerpt};
 
 /// Bytes of a response body read for the error message.
 const EXCERPT_BYTES: usize = 1024;
 /// How long to wait for them.
 const EXCERPT_WAIT: Duration = Duration::from_secs(2);
-
-/// A parsed webhook URL.
-#[derive(Debug, Clone)]
-pub(crate) struct Target {
-    https: bool,
-    /// Without IPv6 brackets, for connecting and for SNI.
-    host: String,
-    port: u16,
-    /// `host[:port]` as written, for the `Host` header.
-    authority: String,
-    path_and_query: String,
-    /// Scheme and authority only.
-    pub(crate) redacted: String,
-}
-
-impl Target {
-    pub(crate) fn parse(url: &SecretUrl) -> Result<Target, DeliveryError> {
-        let bad =
-            |why: &str| DeliveryError::Config(format!("webhook URL {}: {why}", url.redacted()));
-        let uri: Uri = url.expose().parse().map_err(|_| bad("not a valid URL"))?;
-        let https = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") => false,
-            _ => return Err(bad("must start with https:// or http://")),
-        };
-        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        if authority.as_str().contains('@') {
-            return Err(bad("user information in the URL is not supported"));
-        }
-        let host = authority.host().trim_matches(['[', ']']).to_owned();
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        Ok(Target {
-            https,
-            port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
-            authority: authority.as_str().to_owned(),
-            path_and_query: uri
-                .path_and_query()
-                .map_or("/".to_owned(), |p| p.as_str().to_owned()),
-            redacted: url.redacted(),
-            host,
-        })
-    }
-}
 
 /// Aborts the connection task when the request is done or abandoned.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

@@ -109,26 +109,39 @@
 //! [`NotifierConfig::extra_root_certificates`]. An SMTP password is never
 //! sent over an unencrypted connection ([`Channel::validate`] refuses it).
 //!
+//! **Transports are a feature.** `delivery` (on by default) brings the SMTP
+//! and HTTPS clients and [`Notifier`]. A crate that only decides what to
+//! send (DeviceVault's pipeline) depends on this one without it and is
+//! handed a [`Deliver`] — the `Notifier` — by whoever assembles the
+//! process, so no HTTP stack is in its dependency tree.
+//!
 //! **Webhooks** are signed like Stripe's: see [`webhook`] for the payload,
 //! the headers, and [`verify_signature`] for receivers.
 
 mod channel;
 pub mod chat;
+mod deliver;
 pub mod digest;
 mod error;
 mod event;
+#[cfg(feature = "delivery")]
 mod http;
+#[cfg(feature = "delivery")]
 mod notifier;
 mod render;
 mod retry;
+#[cfg(feature = "delivery")]
 mod smtp;
+mod target;
 pub mod webhook;
 
 pub use channel::{Channel, EmailChannel, Secret, SecretUrl, SmtpSecurity};
 pub use chat::{slack_payload, teams_payload};
+pub use deliver::{Deliver, Delivery};
 pub use digest::Digest;
 pub use error::DeliveryError;
 pub use event::{ChangeDiff, DiffLimits, Event, EventKind};
+#[cfg(feature = "delivery")]
 pub use notifier::{Notifier, NotifierConfig};
 pub use render::{
     Mail, MessageContext, RenderLimits, counts, digest_summary, render_mail, subject, summary,

@@ -91,7 +91,7 @@ impl MessageContext {
     /// The host of `public_url`, which names this installation in
     /// Message-IDs.
     fn host(&self) -> Option<String> {
-        let uri = self.base()?.parse::<hyper::Uri>().ok()?;
+        let uri = self.base()?.parse::<::http::Uri>().ok()?;
         uri.host().map(|h| h.trim_matches(['[', ']']).to_owned())
     }
 }

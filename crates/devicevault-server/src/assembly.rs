@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use devicevault_collect::{CollectOptions, DriverSet, KnownHosts};
 use devicevault_core::SealingKey;
@@ -13,6 +14,7 @@ use devicevault_core::bus::{ResultLog, TaskBus};
 use devicevault_db::TokenPolicy;
 use devicevault_db::{Db, DbError};
 use devicevault_http::{AppState, Shared};
+use devicevault_notify::{Notifier, NotifierConfig};
 use devicevault_pipeline::Settings;
 use devicevault_pipeline::app::App;
 use devicevault_pipeline::app::auth;
@@ -114,12 +116,19 @@ pub fn app<B: TaskBus>(
     settings: &Arc<Settings>,
     search: Arc<SearchIndex>,
 ) -> Result<Arc<App>, AssemblyError> {
+    // Loads the system's root certificates once per process.
+    let transport = Notifier::new(NotifierConfig {
+        connect_timeout: settings.notify.delivery_timeout.min(Duration::from_secs(10)),
+        delivery_timeout: settings.notify.delivery_timeout,
+        extra_root_certificates: None,
+    })
+    .map_err(|e| AssemblyError::Notify(e.to_string()))?;
     let sender = Sender::new(
+        Arc::new(transport),
         settings.smtp.clone(),
         settings.notify.clone(),
         settings.public_url.as_deref(),
-    )
-    .map_err(|e| AssemblyError::Notify(e.to_string()))?;
+    );
     Ok(Arc::new(App {
         pipeline: Arc::new(BusPipeline {
             dispatcher: dispatcher(db.clone(), bus.clone(), settings),

@@ -8,7 +8,7 @@
 //! Teams URL (a credential itself), are sealed with the key of device
 //! passwords and never shown back.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use devicevault_core::{Name, Timestamp};
 use devicevault_db::{
@@ -16,8 +16,8 @@ use devicevault_db::{
     StoredBackup,
 };
 use devicevault_notify::{
-    ChangeDiff, Channel, DeliveryError, DiffLimits, EmailChannel, Event, EventKind, MessageContext,
-    Notifier, NotifierConfig, RetryPolicy, Secret, SecretUrl,
+    ChangeDiff, Channel, Deliver, DeliveryError, DiffLimits, EmailChannel, Event, EventKind,
+    MessageContext, RetryPolicy, Secret, SecretUrl,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -464,34 +464,30 @@ impl RuleForm {
 
 // ---- delivery ------------------------------------------------------------------------
 
-/// What sends notifications: the delivery engine with the installation's
-/// SMTP server, retry policy and public URL. One per process.
+/// What sends notifications: the transports (handed in by the assembly:
+/// this crate has no SMTP or HTTP client) with the installation's SMTP
+/// server, retry policy and public URL. One per process.
 #[derive(Debug)]
 pub struct Sender {
-    notifier: Notifier,
+    transport: Arc<dyn Deliver>,
     smtp: SmtpSettings,
     pub settings: NotifySettings,
     pub context: MessageContext,
 }
 
 impl Sender {
-    /// Loads the system's root certificates once.
     pub fn new(
+        transport: Arc<dyn Deliver>,
         smtp: SmtpSettings,
         settings: NotifySettings,
         public_url: Option<&str>,
-    ) -> Result<Self, DeliveryError> {
-        let notifier = Notifier::new(NotifierConfig {
-            connect_timeout: settings.delivery_timeout.min(Duration::from_secs(10)),
-            delivery_timeout: settings.delivery_timeout,
-            extra_root_certificates: None,
-        })?;
-        Ok(Self {
-            notifier,
+    ) -> Self {
+        Self {
+            transport,
             smtp,
             settings,
             context: MessageContext::new(public_url),
-        })
+        }
     }
 
     /// The retry policy of deliveries.
@@ -534,7 +530,7 @@ impl Sender {
     }
 
     pub async fn deliver(&self, channel: &Channel, events: &[Event]) -> Result<(), DeliveryError> {
-        self.notifier.deliver(channel, events, &self.context).await
+        self.transport.deliver(channel, events, &self.context).await
     }
 }
 
