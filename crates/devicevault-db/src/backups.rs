@@ -201,6 +201,7 @@ pub(crate) async fn advance_job_in(
     {
         let device_id: i64 = row.try_get("device_id")?;
         let reason: Option<String> = row.try_get("reason")?;
+        crate::staleness::mark_failing(tx, device_id, now).await?;
         notifications::insert_event(
             tx,
             notifications::BACKUP_FAILED,
@@ -244,6 +245,13 @@ pub(crate) async fn record_stored_backup_in(
     .bind(i64::from(s.is_binary))
     .fetch_optional(&mut **tx)
     .await?;
+    if let Some(row) = &inserted
+        && s.status == Status::Success
+    {
+        let id: i64 = row.try_get("id")?;
+        crate::staleness::record_success(tx, s.device_id, s.timestamp, &s.task_identifier, id)
+            .await?;
+    }
     if let Some(row) = &inserted
         && s.status == Status::Success
         && s.changed == Some(true)

@@ -161,6 +161,9 @@ pub struct DeviceQuery {
 pub struct DashboardStats {
     pub devices: i64,
     pub enabled_devices: i64,
+    /// Enabled devices without a successful backup for longer than their
+    /// threshold.
+    pub stale: i64,
     /// Device type name (`None`: no type) and how many devices have it,
     /// most numerous first.
     pub by_type: Vec<(Option<String>, i64)>,
@@ -265,6 +268,7 @@ impl Db {
         if f.enabled.is_some() {
             conditions.push(format!("d.enabled = {}", next()));
         }
+        conditions.extend(f.on_stale("d."));
         if let Some(s) = q.last_status {
             conditions.push(
                 match s {
@@ -371,7 +375,9 @@ impl Db {
         let devices_in_scope = scope.on_group("device_group_id");
         let in_scope = scope.on_device("device_id");
         let counts = sqlx::query(AssertSqlSafe(format!(
-            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(enabled), 0) AS BIGINT) AS enabled FROM devices \
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(enabled), 0) AS BIGINT) AS enabled, \
+             CAST(COALESCE(SUM(CASE WHEN stale_since IS NOT NULL AND enabled = 1 THEN 1 ELSE 0 END), 0) \
+             AS BIGINT) AS stale FROM devices \
              WHERE {devices_in_scope} AND archived_at IS NULL"
         )))
         .fetch_one(self.pool())
@@ -421,6 +427,7 @@ impl Db {
         Ok(DashboardStats {
             devices: counts.try_get("n")?,
             enabled_devices: counts.try_get("enabled")?,
+            stale: counts.try_get("stale")?,
             by_type,
             succeeded,
             failed,

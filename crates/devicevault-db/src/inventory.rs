@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::{
-    BackupLocation, CollectionGroup, Credential, Db, DbError, Device, DeviceFields, DeviceType,
-    Listed, Named, NamedKind, Page, User,
+    BackupLocation, CollectionGroup, Credential, Db, DbError, Device, DeviceFields, DeviceGroup,
+    DeviceHealth, DeviceType, Listed, Named, NamedKind, Page, User,
 };
 
 pub(crate) fn not_found(what: impl Into<String>) -> DbError {
@@ -57,6 +57,14 @@ pub(crate) fn user(row: &AnyRow) -> Result<User, sqlx::Error> {
     })
 }
 
+fn device_group(row: &AnyRow) -> Result<DeviceGroup, DbError> {
+    Ok(DeviceGroup {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        stale_after_hours: row.try_get("stale_after_hours")?,
+    })
+}
+
 fn named(row: &AnyRow) -> Result<Named, sqlx::Error> {
     Ok(Named {
         id: row.try_get("id")?,
@@ -99,6 +107,11 @@ pub(crate) fn device(row: &AnyRow) -> Result<Device, sqlx::Error> {
         },
         created_at: row.try_get("created_at")?,
         archived_at: row.try_get("archived_at")?,
+        health: DeviceHealth {
+            last_success_at: row.try_get("last_success_at")?,
+            failing_since: row.try_get("failing_since")?,
+            stale_since: row.try_get("stale_since")?,
+        },
     })
 }
 
@@ -139,7 +152,8 @@ const COLLECTION_GROUP_COLUMNS: &str = "id, name, rabbitmq_queue_id";
 const DEVICE_TYPE_COLUMNS: &str = "id, name, manufacturer_id, max_config_bytes";
 
 pub(crate) const DEVICE_COLUMNS: &str = "id, name, address, port, driver, credential_id, backup_location_id, \
-     collection_group_id, device_group_id, device_type_id, enabled, created_at, archived_at";
+     collection_group_id, device_group_id, device_type_id, enabled, created_at, archived_at, \
+     last_success_at, failing_since, stale_since";
 
 /// Which devices a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -152,9 +166,19 @@ pub struct DeviceFilter {
     /// Archived devices instead of live ones (administrators only: the
     /// caller's scope must be [`crate::Scope::Admin`]).
     pub archived: bool,
+    /// Only stale devices (`true`) or only the others (`false`).
+    pub stale: Option<bool>,
 }
 
 impl DeviceFilter {
+    /// The SQL condition on `stale_since` of devices aliased `alias`.
+    pub(crate) fn on_stale(&self, alias: &str) -> Option<String> {
+        self.stale.map(|stale| {
+            let not = if stale { "NOT " } else { "" };
+            format!("{alias}stale_since IS {not}NULL")
+        })
+    }
+
     /// The SQL condition on `archived_at` of devices aliased `alias`.
     pub(crate) fn on_archived(&self, scope: &crate::Scope, alias: &str) -> String {
         if self.archived && scope.sees_archived() {
@@ -430,20 +454,73 @@ impl Db {
         self.delete_by_id(kind.table(), id, kind.what()).await
     }
 
-    pub async fn create_device_group(&self, name: &str) -> Result<Named, DbError> {
-        self.create_named(NamedKind::DeviceGroup, name).await
+    pub async fn create_device_group(&self, name: &str) -> Result<DeviceGroup, DbError> {
+        self.save_device_group(None, name, None).await
     }
 
-    pub async fn device_group(&self, id: i64) -> Result<Named, DbError> {
-        self.named(NamedKind::DeviceGroup, id).await
+    /// Creates a device group (`id` `None`) or sets one's name and
+    /// staleness threshold (`Conflict` when the name is taken).
+    pub async fn save_device_group(
+        &self,
+        id: Option<i64>,
+        name: &str,
+        stale_after_hours: Option<i64>,
+    ) -> Result<DeviceGroup, DbError> {
+        let name = checked_name(NamedKind::DeviceGroup.name_field(), name)?;
+        positive("stale_after_hours", stale_after_hours)?;
+        let row = match id {
+            None => {
+                sqlx::query(
+                    "INSERT INTO device_groups (name, stale_after_hours) VALUES ($1, $2) \
+                     RETURNING id",
+                )
+                .bind(name.as_str())
+                .bind(stale_after_hours)
+                .fetch_one(self.pool())
+                .await?
+            }
+            Some(id) => sqlx::query(
+                "UPDATE device_groups SET name = $1, stale_after_hours = $2 WHERE id = $3 \
+                 RETURNING id",
+            )
+            .bind(name.as_str())
+            .bind(stale_after_hours)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| not_found(format!("device group {id}")))?,
+        };
+        Ok(DeviceGroup {
+            id: row.try_get("id")?,
+            name,
+            stale_after_hours,
+        })
     }
 
-    pub async fn list_device_groups(&self, page: Page) -> Result<Listed<Named>, DbError> {
-        self.list_named(NamedKind::DeviceGroup, page).await
+    pub async fn device_group(&self, id: i64) -> Result<DeviceGroup, DbError> {
+        let row =
+            sqlx::query("SELECT id, name, stale_after_hours FROM device_groups WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or_else(|| not_found(format!("device group {id}")))?;
+        device_group(&row)
     }
 
-    pub async fn update_device_group(&self, id: i64, name: &str) -> Result<Named, DbError> {
-        self.update_named(NamedKind::DeviceGroup, id, name).await
+    pub async fn list_device_groups(&self, page: Page) -> Result<Listed<DeviceGroup>, DbError> {
+        self.list_table(
+            "device_groups",
+            "id, name, stale_after_hours",
+            page,
+            device_group,
+        )
+        .await
+    }
+
+    /// Renames a device group; its threshold stays.
+    pub async fn update_device_group(&self, id: i64, name: &str) -> Result<DeviceGroup, DbError> {
+        self.update_named(NamedKind::DeviceGroup, id, name).await?;
+        self.device_group(id).await
     }
 
     pub async fn delete_device_group(&self, id: i64) -> Result<(), DbError> {
@@ -696,6 +773,7 @@ impl Db {
             fields: f.clone(),
             created_at,
             archived_at: None,
+            health: DeviceHealth::default(),
         })
     }
 
@@ -823,6 +901,7 @@ impl Db {
         if filter.enabled.is_some() {
             conditions.push(format!("enabled = {}", next()));
         }
+        conditions.extend(filter.on_stale(""));
         let limit = next();
         let offset = next();
         let where_ = format!("WHERE {}", conditions.join(" AND "));

@@ -38,7 +38,9 @@ mod schedules;
 mod scope;
 pub use scope::Scope;
 mod search;
+mod staleness;
 pub use search::{SearchFilter, SearchTarget};
+pub use staleness::WentStale;
 
 use std::str::FromStr;
 

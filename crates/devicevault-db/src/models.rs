@@ -42,6 +42,16 @@ impl CollectionGroup {
     }
 }
 
+/// A device group: a name, and how long its devices may go without a
+/// successful backup before they are stale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceGroup {
+    pub id: i64,
+    pub name: String,
+    /// `None`: the installation's threshold (`pipeline.stale_after`).
+    pub stale_after_hours: Option<i64>,
+}
+
 /// A device group or a manufacturer: a name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Named {
@@ -145,6 +155,19 @@ pub struct Device {
     /// When it was archived ("deleted"): out of lists, schedules and
     /// backups, its history kept. `None` for a live device.
     pub archived_at: Option<String>,
+    pub health: DeviceHealth,
+}
+
+/// How a device's backups stand (kept by the pipeline, read-only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceHealth {
+    /// Its newest successful backup.
+    pub last_success_at: Option<String>,
+    /// Since its first final failure after its last success.
+    pub failing_since: Option<String>,
+    /// Since it went stale: no successful backup for longer than its
+    /// threshold.
+    pub stale_since: Option<String>,
 }
 
 /// One requested backup and how far it got.

@@ -23,12 +23,18 @@ pub(crate) type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
 pub const CONFIG_CHANGED: &str = "config_changed";
 /// `backup_failed`: a job's final failure.
 pub const BACKUP_FAILED: &str = "backup_failed";
+/// `device_stale`: no successful backup for longer than the device's
+/// threshold.
+pub const DEVICE_STALE: &str = "device_stale";
+/// `device_recovered`: the first success after a failure or staleness.
+pub const DEVICE_RECOVERED: &str = "device_recovered";
 
 /// An event of the outbox, with its device's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEvent {
     pub id: i64,
-    /// `config_changed` or `backup_failed`.
+    /// `config_changed`, `backup_failed`, `device_stale` or
+    /// `device_recovered`.
     pub kind: String,
     pub device_id: i64,
     pub device_name: String,

@@ -227,7 +227,162 @@ async fn deliveries_are_claimed_once_and_taken_over_after_the_lease(t: TestDb) {
     assert!(db.delete_channel(channel).await.is_err());
 }
 
+fn hours(h: u64) -> Duration {
+    Duration::from_secs(h * 3600)
+}
+
+/// Staleness: a live, enabled device without a successful backup for
+/// longer than its group's threshold (else the default) goes stale once,
+/// with one `device_stale` event however often or concurrently the scan
+/// runs; its next success (or a failing device's) makes one
+/// `device_recovered`; the list filter and the dashboard count follow.
+async fn devices_go_stale_once_and_recover_with_their_next_success(t: TestDb) {
+    let db = &t.db;
+    let default = hours(25);
+    let quick = db.save_device_group(None, "quick", Some(1)).await.unwrap();
+    assert_eq!(quick.stale_after_hours, Some(1));
+    let r1 = device(db, "r1").await;
+    let r2 = device(db, "r2").await;
+    let mut f = db.device(r2).await.unwrap().fields;
+    f.device_group = Some(quick.id);
+    db.update_device(r2, &f).await.unwrap();
+    let off = device(db, "off").await;
+    let mut f = db.device(off).await.unwrap().fields;
+    f.enabled = false;
+    db.update_device(off, &f).await.unwrap();
+    let gone = device(db, "gone").await;
+    db.archive_device(gone).await.unwrap();
+    let stale_kinds = |events: &[devicevault_db::OutboxEvent], kind: &str| -> Vec<i64> {
+        events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.device_id)
+            .collect()
+    };
+
+    // Within every threshold: nothing.
+    assert!(
+        db.mark_stale(Timestamp::now(), default)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Two hours on: the group's 1 h threshold has passed, the default not.
+    // Two schedulers scanning at once mark it once.
+    let at = after(hours(2));
+    let (a, b) = tokio::join!(db.mark_stale(at, default), db.mark_stale(at, default));
+    let went: Vec<i64> = a
+        .unwrap()
+        .into_iter()
+        .chain(b.unwrap())
+        .map(|w| w.device_id)
+        .collect();
+    assert_eq!(went, [r2]);
+    assert!(
+        db.mark_stale(after(hours(3)), default)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A day and more: the default threshold too; never the disabled or the
+    // archived device.
+    let went = db.mark_stale(after(hours(26)), default).await.unwrap();
+    assert_eq!(went.iter().map(|w| w.device_id).collect::<Vec<_>>(), [r1]);
+    assert_eq!(went[0].last_success_at, None);
+    let events = db.outbox_events(ALL).await.unwrap().rows;
+    let mut stale = stale_kinds(&events, "device_stale");
+    stale.sort_unstable();
+    assert_eq!(stale, [r1, r2], "{events:?}");
+    let r1_event = events.iter().find(|e| e.device_id == r1).unwrap();
+    assert!(
+        r1_event
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("never backed up"),
+        "{r1_event:?}"
+    );
+    assert!(db.device(r1).await.unwrap().health.stale_since.is_some());
+    let stale_only = devicevault_db::DeviceFilter {
+        stale: Some(true),
+        ..Default::default()
+    };
+    let listed = db
+        .list_devices(&stale_only, &devicevault_db::Scope::All, ALL)
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 2);
+    let stats = db
+        .dashboard_stats(Timestamp::now(), &devicevault_db::Scope::All)
+        .await
+        .unwrap();
+    assert_eq!(stats.stale, 2);
+
+    // r1's next success: recovered, once, naming the stored backup.
+    let ok = stored("ok-1", r1, true, &after(hours(27)).to_string());
+    assert!(db.record_stored_backup(&ok).await.unwrap());
+    assert!(!db.record_stored_backup(&ok).await.unwrap());
+    let health = db.device(r1).await.unwrap().health;
+    assert_eq!(health.stale_since, None);
+    assert_eq!(health.last_success_at, Some(ok.timestamp.to_string()));
+    let events = db.outbox_events(ALL).await.unwrap().rows;
+    assert_eq!(stale_kinds(&events, "device_recovered"), [r1]);
+    let rec = events
+        .iter()
+        .find(|e| e.kind == "device_recovered")
+        .unwrap();
+    assert!(rec.stored_backup_id.is_some());
+    assert!(rec.reason.as_deref().unwrap().contains("stale"), "{rec:?}");
+    let listed = db
+        .list_devices(&stale_only, &devicevault_db::Scope::All, ALL)
+        .await
+        .unwrap();
+    assert_eq!(listed.rows.iter().map(|d| d.id).collect::<Vec<_>>(), [r2]);
+    // A fresh success keeps it from going stale until the threshold passes
+    // again, counted from that success.
+    assert!(
+        db.mark_stale(after(hours(28)), default)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A final failure, then a success: recovered from failing.
+    let now = Timestamp::now();
+    db.create_job("t", "fail-1", r1, now, after(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    db.advance_job("fail-1", JobState::Failed, Some("timed out"))
+        .await
+        .unwrap();
+    assert!(db.device(r1).await.unwrap().health.failing_since.is_some());
+    // An unchanged success recovers too (no config_changed, one recovery).
+    db.record_stored_backup(&stored("ok-2", r1, false, &after(hours(29)).to_string()))
+        .await
+        .unwrap();
+    let health = db.device(r1).await.unwrap().health;
+    assert_eq!(health.failing_since, None);
+    let events = db.outbox_events(ALL).await.unwrap().rows;
+    assert_eq!(stale_kinds(&events, "device_recovered"), [r1, r1]);
+    let rec = events
+        .iter()
+        .filter(|e| e.kind == "device_recovered")
+        .max_by_key(|e| e.id)
+        .unwrap();
+    assert!(
+        rec.reason.as_deref().unwrap().contains("failing since"),
+        "{rec:?}"
+    );
+    // Successes of a healthy device make no event.
+    db.record_stored_backup(&stored("ok-3", r1, false, &after(hours(30)).to_string()))
+        .await
+        .unwrap();
+    let n = db.outbox_events(ALL).await.unwrap().rows.len();
+    assert_eq!(n, events.len());
+}
+
 both_engines!(
+    devices_go_stale_once_and_recover_with_their_next_success,
     a_changed_version_makes_one_event_naming_the_previous_one,
     a_final_failure_makes_one_event_with_its_reason,
     deliveries_are_claimed_once_and_taken_over_after_the_lease,

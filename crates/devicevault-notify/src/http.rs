@@ -19,8 +19,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::{self, pki_types::ServerName};
 
-use crate::target::Target;
 use crate::error::{DeliveryError, excerpt};
+use crate::target::Target;
 
 /// Bytes of a response body read for the error message.
 const EXCERPT_BYTES: usize = 1024;

@@ -9,8 +9,8 @@ use crate::channel::Channel;
 use crate::error::DeliveryError;
 use crate::event::Event;
 use crate::http;
-use crate::target::Target;
 use crate::render::{MessageContext, render_mail};
+use crate::target::Target;
 use crate::webhook::{EVENT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, webhook_body};
 use crate::{chat, smtp};
 

@@ -248,18 +248,45 @@ async fn run_slot(
     Ok(enqueued)
 }
 
-/// Runs the due schedules every `tick` until `shutdown` completes. A run in
-/// progress is finished first (it is bounded, and an interrupted one would
-/// be repeated anyway).
+/// How often the scheduler looks for devices gone stale: a quarter of the
+/// threshold, between one tick and a minute.
+pub fn stale_check_every(tick: Duration, stale_after: Duration) -> Duration {
+    (stale_after / 4).clamp(tick, Duration::from_secs(60).max(tick))
+}
+
+/// Marks the devices gone stale (see [`Db::mark_stale`]); returns how many.
+pub async fn check_staleness(
+    db: &Db,
+    now: Timestamp,
+    stale_after: Duration,
+) -> Result<usize, SchedulerError> {
+    let went = db.mark_stale(now, stale_after).await?;
+    for w in &went {
+        tracing::info!(
+            device_id = w.device_id,
+            last_success_at = w.last_success_at.as_deref().unwrap_or("never"),
+            "device stale"
+        );
+    }
+    Ok(went.len())
+}
+
+/// Runs the due schedules every `tick`, and the staleness check every
+/// [`stale_check_every`], until `shutdown` completes. A run in progress is
+/// finished first (it is bounded, and an interrupted one would be repeated
+/// anyway).
 pub async fn run_scheduler(
     db: Db,
     enqueue: Arc<dyn Enqueue>,
     tick: Duration,
+    stale_after: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut shutdown = std::pin::pin!(shutdown);
     let mut ticks = tokio::time::interval(tick);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let check_every = stale_check_every(tick, stale_after);
+    let mut last_check: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             () = &mut shutdown => return,
@@ -271,6 +298,12 @@ pub async fn run_scheduler(
         }
         if let Err(e) = run_due(&db, &*enqueue, now).await {
             tracing::warn!(error = %e, "running due schedules failed");
+        }
+        if last_check.is_none_or(|t| t.elapsed() >= check_every) {
+            last_check = Some(tokio::time::Instant::now());
+            if let Err(e) = check_staleness(&db, now, stale_after).await {
+                tracing::warn!(error = %e, "checking for stale devices failed");
+            }
         }
     }
 }

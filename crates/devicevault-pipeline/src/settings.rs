@@ -47,6 +47,9 @@ pub struct Settings {
     pub storage_retry_base: Duration,
     /// How often the scheduler looks for due schedules.
     pub scheduler_tick: Duration,
+    /// A device without a successful backup for longer than this is stale
+    /// (unless its device group says otherwise).
+    pub stale_after: Duration,
     /// `DEVICEVAULT_CONNECT_TIMEOUT`: TCP connect, SSH handshake and login
     /// of a collection.
     pub connect_timeout: Duration,
@@ -161,6 +164,7 @@ impl Default for Settings {
             storage_retries: 3,
             storage_retry_base: Duration::from_secs(1),
             scheduler_tick: Duration::from_secs(5),
+            stale_after: Duration::from_secs(25 * 3600),
             connect_timeout: Duration::from_secs(10),
             collect_retry: devicevault_collect::RetryPolicy::default(),
             max_config_bytes: 16 << 20,

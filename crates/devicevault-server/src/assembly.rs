@@ -118,7 +118,10 @@ pub fn app<B: TaskBus>(
 ) -> Result<Arc<App>, AssemblyError> {
     // Loads the system's root certificates once per process.
     let transport = Notifier::new(NotifierConfig {
-        connect_timeout: settings.notify.delivery_timeout.min(Duration::from_secs(10)),
+        connect_timeout: settings
+            .notify
+            .delivery_timeout
+            .min(Duration::from_secs(10)),
         delivery_timeout: settings.notify.delivery_timeout,
         extra_root_certificates: None,
     })

@@ -608,6 +608,13 @@ pub fn keys() -> &'static [Key] {
                 "How often the scheduler looks for due schedules.",
                 |c| &mut c.settings.scheduler_tick,
             ),
+            Key::duration(
+                "pipeline.stale_after",
+                "DEVICEVAULT_STALE_AFTER",
+                "A device without a successful backup for longer than this is stale (a \
+                 device_stale event, the dashboard); a device group may set its own.",
+                |c| &mut c.settings.stale_after,
+            ),
             Key::optional(
                 "pipeline.consumer_name",
                 "DEVICEVAULT_CONSUMER_NAME",

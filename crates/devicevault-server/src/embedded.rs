@@ -214,6 +214,7 @@ impl Embedded {
             db.clone(),
             Arc::new(dispatcher),
             settings.scheduler_tick,
+            settings.stale_after,
             shutdown.clone().cancelled_owned(),
         ));
 

@@ -205,3 +205,42 @@ async fn manufacturers_round_trip_on_sqlite() {
 async fn manufacturers_round_trip_on_postgres() {
     manufacturers_round_trip(Engine::Postgres).await;
 }
+
+/// A device group's staleness threshold: set, shown, kept by a PATCH of
+/// the name, cleared with null; out of range refused on its field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_group_sets_its_own_staleness_threshold() {
+    let mut h = Harness::start(Engine::Sqlite, sim(1)).await;
+    let g = h
+        .create(
+            "/api/device-groups/",
+            json!({"name": "edge", "stale_after_hours": 12}),
+        )
+        .await;
+    assert_eq!(g["stale_after_hours"], 12, "{g}");
+    let path = format!("/api/device-groups/{}/", g["id"]);
+    let r = h
+        .call("PATCH", &path, Some(json!({"name": "edge sites"})))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["stale_after_hours"], 12, "a rename keeps it");
+    for bad in [json!(0), json!(8761), json!("12")] {
+        let r = h
+            .call("PATCH", &path, Some(json!({"stale_after_hours": bad})))
+            .await;
+        assert_eq!(r.status, 400, "{bad}");
+        let body = r.json();
+        assert!(
+            body["detail"]["stale_after_hours"].is_array() || body["error"] == "invalid_json",
+            "{bad}: {body}"
+        );
+    }
+    let r = h
+        .call("PATCH", &path, Some(json!({"stale_after_hours": null})))
+        .await;
+    assert_eq!(r.json()["stale_after_hours"], json!(null));
+    let listed = h.list("/api/device-groups/").await;
+    assert_eq!(listed[0]["name"], "edge sites");
+    assert!(listed[0]["stale_after_hours"].is_null());
+    h.stop().await;
+}

@@ -379,6 +379,7 @@ async fn the_loop_initialises_new_schedules_and_runs_due_ones_until_shutdown(t: 
         db.clone(),
         enqueue,
         Duration::from_millis(20),
+        Duration::from_secs(25 * 3600),
         async move {
             let _ = stopped.await;
         },

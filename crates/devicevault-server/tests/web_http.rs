@@ -923,3 +923,170 @@ async fn names_round_trip_through_their_edit_forms_unchanged() {
     assert_eq!(db.location(l.id).await.unwrap(), l, "saved unchanged");
     h.stop().await;
 }
+
+/// Manufacturers have their administration page, and a device type names
+/// its manufacturer on its form (what the API's `manufacturer` field holds
+/// by id); an unknown name is a message on the field, and saving a form
+/// unchanged keeps the manufacturer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manufacturers_are_administered_and_given_to_device_types() {
+    let h = Harness::start(Engine::Sqlite, sim()).await;
+    let db = h.server().db.clone();
+    let mut b = admin(&h).await;
+    let page = b.get("/admin/manufacturers").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("No manufacturer yet."), "{}", page.body);
+    let csrf = page.csrf();
+    let made = b
+        .post(
+            "/admin/manufacturers",
+            &[("csrf", &csrf), ("name", "Cisco")],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let cisco = db
+        .list_named(
+            devicevault_db::NamedKind::Manufacturer,
+            devicevault_db::Page {
+                limit: 10,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap()
+        .rows
+        .remove(0);
+    assert_eq!(cisco.name, "Cisco");
+    let taken = b
+        .post(
+            "/admin/manufacturers",
+            &[("csrf", &csrf), ("name", "Cisco")],
+        )
+        .await;
+    assert_eq!(taken.status, 422, "{}", taken.body);
+    assert!(taken.body.contains("his name is taken"), "{}", taken.body);
+
+    // An unknown manufacturer: refused on its field, nothing stored.
+    let refused = b
+        .post(
+            "/admin/device-types",
+            &[
+                ("csrf", &csrf),
+                ("name", "ISR 4451"),
+                ("manufacturer", "Juniper"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("o manufacturer is named &quot;Juniper&quot;"),
+        "{}",
+        refused.body
+    );
+    let page = devicevault_db::Page {
+        limit: 10,
+        offset: 0,
+    };
+    assert_eq!(db.list_device_types(page).await.unwrap().total, 0);
+
+    let made = b
+        .post(
+            "/admin/device-types",
+            &[
+                ("csrf", &csrf),
+                ("name", "ISR 4451"),
+                ("manufacturer", "Cisco"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let t = db.list_device_types(page).await.unwrap().rows.remove(0);
+    assert_eq!(t.manufacturer, Some(cisco.id));
+    let list = b.get("/admin/device-types").await;
+    assert!(
+        list.body.contains("Cisco"),
+        "the list names the manufacturer"
+    );
+    let makers = b.get("/admin/manufacturers").await;
+    assert!(
+        makers.body.contains("ISR 4451"),
+        "and the manufacturer its types"
+    );
+
+    // The edit form shows it; saved unchanged, it stays; emptied, it goes.
+    let form = b.get(&format!("/admin/device-types/{}", t.id)).await;
+    assert_eq!(value_of(&form.body, "f-manufacturer"), "Cisco");
+    let saved = b
+        .post(
+            &format!("/admin/device-types/{}", t.id),
+            &[
+                ("csrf", &csrf),
+                ("name", &value_of(&form.body, "f-name")),
+                ("manufacturer", &value_of(&form.body, "f-manufacturer")),
+                ("max_config_mib", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(db.device_type(t.id).await.unwrap(), t);
+    let cleared = b
+        .post(
+            &format!("/admin/device-types/{}", t.id),
+            &[("csrf", &csrf), ("name", "ISR 4451"), ("manufacturer", "")],
+        )
+        .await;
+    assert_eq!(cleared.status, 303, "{}", cleared.body);
+    assert_eq!(db.device_type(t.id).await.unwrap().manufacturer, None);
+
+    // A device group's threshold, on its form.
+    let bad = b
+        .post(
+            "/admin/device-groups",
+            &[
+                ("csrf", &csrf),
+                ("name", "edge"),
+                ("stale_after_hours", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("etween 1 and 8760 hours"), "{}", bad.body);
+    let made = b
+        .post(
+            "/admin/device-groups",
+            &[
+                ("csrf", &csrf),
+                ("name", "edge"),
+                ("stale_after_hours", "12"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let g = db.list_device_groups(page).await.unwrap().rows.remove(0);
+    assert_eq!(g.stale_after_hours, Some(12));
+    assert!(b.get("/admin/device-groups").await.body.contains("12 h"));
+
+    // Deleting the manufacturer keeps its device types.
+    let made = b
+        .post(
+            &format!("/admin/device-types/{}", t.id),
+            &[
+                ("csrf", &csrf),
+                ("name", "ISR 4451"),
+                ("manufacturer", "Cisco"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let gone = b
+        .post(
+            &format!("/admin/manufacturers/{}/delete", cisco.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(gone.status, 303, "{}", gone.body);
+    assert_eq!(db.device_type(t.id).await.unwrap().manufacturer, None);
+    h.stop().await;
+}

@@ -294,6 +294,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                     db,
                     Arc::new(dispatcher),
                     settings.scheduler_tick,
+                    settings.stale_after,
                     stop.cancelled_owned(),
                 )
                 .await;

@@ -218,11 +218,99 @@ async fn a_changed_device_sends_one_masked_mail_and_one_signed_webhook(mode: Mod
     h.stop().await;
 }
 
+/// The payloads of one kind the receiver got, about `device`.
+fn received(hook: &Receiver, kind: &str, device: i64) -> Vec<Value> {
+    hook.received()
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+        .filter(|p| p["kind"] == kind && p["device_id"] == device)
+        .collect()
+}
+
+/// With a 2 s threshold, a device never backed up goes stale: one
+/// `device_stale` webhook (not one per scheduler tick), the API and the
+/// device list show it; its first backup makes one `device_recovered`.
+async fn a_stale_device_is_announced_once_and_so_is_its_recovery(mode: Mode) {
+    let smtpd = Smtpd::start();
+    let hook = Receiver::start(Duration::ZERO).await;
+    let extra = [
+        ("DEVICEVAULT_STALE_AFTER", "2s"),
+        ("DEVICEVAULT_SCHEDULER_TICK", "200ms"),
+    ];
+    let mut h = Harness::start_with(mode, sim(1), env(&smtpd, &extra)).await;
+    let channel = h
+        .create(
+            "/api/notification-channels/",
+            json!({"name": "hook", "kind": "webhook", "url": hook.url("/hook"), "secret": SECRET}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    h.create(
+        "/api/notification-rules/",
+        json!({"name": "health", "events": ["device_stale", "device_recovered"], "channel": channel}),
+    )
+    .await;
+    let (_, ids) = h.inventory().await;
+    let device = ids[0];
+    until("a device_stale webhook", Duration::from_secs(15), || {
+        !received(&hook, "device_stale", device).is_empty()
+    })
+    .await;
+    // Ticks go on (every 200 ms, checks every 500 ms): still one.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stale = received(&hook, "device_stale", device);
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert!(
+        stale[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("never backed up"),
+        "{}",
+        stale[0]
+    );
+    let shown = h
+        .call("GET", &format!("/api/devices/{device}/"), None)
+        .await
+        .json();
+    assert!(shown["stale_since"].is_string(), "{shown}");
+    assert!(shown["last_success_at"].is_null(), "{shown}");
+    let listed = h.list("/api/devices/?stale=true").await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let (status, page) = h.web_page("/devices?stale=yes").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("badge bad") && page.contains(">stale<"),
+        "{page}"
+    );
+
+    let ti = h.backup_now(device).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    until(
+        "a device_recovered webhook",
+        Duration::from_secs(10),
+        || !received(&hook, "device_recovered", device).is_empty(),
+    )
+    .await;
+    let shown = h
+        .call("GET", &format!("/api/devices/{device}/"), None)
+        .await
+        .json();
+    assert!(shown["last_success_at"].is_string(), "{shown}");
+    assert_eq!(received(&hook, "device_recovered", device).len(), 1);
+    h.stop().await;
+}
+
 mod embedded {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_changed_device_sends_one_masked_mail_and_one_signed_webhook() {
         super::a_changed_device_sends_one_masked_mail_and_one_signed_webhook(super::Mode::Embedded)
             .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stale_device_is_announced_once_and_so_is_its_recovery() {
+        super::a_stale_device_is_announced_once_and_so_is_its_recovery(super::Mode::Embedded).await;
     }
 }
 
@@ -235,6 +323,11 @@ mod distributed {
             super::Mode::Distributed,
         )
         .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stale_device_is_announced_once_and_so_is_its_recovery() {
+        super::a_stale_device_is_announced_once_and_so_is_its_recovery(Mode::Distributed).await;
     }
 
     /// The receiver holds each request 2 s; the notifier is killed while

@@ -16,16 +16,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use devicevault_db::{DbError, DeviceFilter, NamedKind};
 use devicevault_pipeline::app::inventory::{
-    CollectionGroupInput, CredentialInput, DeviceInput, DeviceTypeInput, LocationInput, NamedInput,
-    device_name_taken,
+    CollectionGroupInput, CredentialInput, DeviceGroupInput, DeviceInput, DeviceTypeInput,
+    LocationInput, NamedInput, device_name_taken,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::types::{
-    CollectionGroupOut, CredentialOut, DeviceOut, DeviceTypeOut, ErrorBody, LocationOut, NamedOut,
-    Paginated, PurgedOut,
+    CollectionGroupOut, CredentialOut, DeviceGroupOut, DeviceOut, DeviceTypeOut, ErrorBody,
+    LocationOut, NamedOut, Paginated, PurgedOut,
 };
 use super::{
     Admin, ApiError, ApiResult, Authed, Shared, bool_param, id_of, int_param, merge_patch,
@@ -135,7 +135,15 @@ fn input<T: DeserializeOwned>(mut v: Value, read_only: &[&str]) -> ApiResult<T> 
 
 // ---- devices -------------------------------------------------------------------
 
-const DEVICE_READ_ONLY: &[&str] = &["id", "created_at", "archived", "archived_at"];
+const DEVICE_READ_ONLY: &[&str] = &[
+    "id",
+    "created_at",
+    "archived",
+    "archived_at",
+    "last_success_at",
+    "failing_since",
+    "stale_since",
+];
 
 /// The query of the device list.
 #[derive(Debug, utoipa::IntoParams)]
@@ -149,6 +157,9 @@ struct DeviceListQuery {
     device_type: Option<i64>,
     /// Archived devices instead of live ones (administrators).
     archived: Option<bool>,
+    /// Only stale devices (`true`: no successful backup for longer than
+    /// their threshold), or only the others (`false`).
+    stale: Option<bool>,
     /// From 1.
     #[param(minimum = 1)]
     page: Option<i64>,
@@ -181,6 +192,7 @@ async fn list_devices(
         device_type: int_param(&q, "device_type")?,
         enabled: bool_param(&q, "enabled")?,
         archived,
+        stale: bool_param(&q, "stale")?,
     };
     let list = |p| state.db.list_devices(&filter, &auth.scope, p);
     super::list_page(&state, &q, &uri, list, |d| DeviceOut::from(&d)).await
@@ -606,7 +618,7 @@ async fn delete_collection_group(
     Ok(no_content())
 }
 
-// ---- device groups and manufacturers: a name each --------------------------------------
+// ---- manufacturers: a name each ---------------------------------------------------------
 
 async fn list_named(
     state: &Shared,
@@ -655,9 +667,9 @@ async fn delete_named(state: &Shared, kind: NamedKind, id: IdPath) -> ApiResult<
     Ok(no_content())
 }
 
-/// The five handlers of a kind that is only a unique name (device groups,
-/// manufacturers), declared once: each kind differs only in its paths, its
-/// handlers' names (the OpenAPI operation ids) and what deleting it leaves.
+/// The five handlers of a kind that is only a unique name (manufacturers),
+/// declared once: a kind differs only in its paths, its handlers' names
+/// (the OpenAPI operation ids) and what deleting it leaves.
 macro_rules! named_kind_handlers {
     (
         $kind:expr, $collection:tt, $item:tt, on_delete = $on_delete:tt,
@@ -710,17 +722,92 @@ macro_rules! named_kind_handlers {
     };
 }
 
-named_kind_handlers!(
-    NamedKind::DeviceGroup,
-    "/api/device-groups/",
-    "/api/device-groups/{id}/",
-    on_delete = "Its devices stay, without a group; schedules lose it as a target.",
-    list_device_groups,
-    create_device_group,
-    get_device_group,
-    update_device_group,
-    delete_device_group,
-);
+// ---- device groups: a name and a staleness threshold ----------------------------------
+
+#[utoipa::path(get, path = "/api/device-groups/", tag = "inventory", params(PageQuery),
+    responses((status = 200, body = Paginated<DeviceGroupOut>), (status = 400, body = ErrorBody)))]
+async fn list_device_groups(
+    _: Authed,
+    State(state): State<Shared>,
+    q: QueryMap,
+    uri: Uri,
+) -> ApiResult<Json<Paginated<DeviceGroupOut>>> {
+    let q = query_of(q)?;
+    let list = |p| state.db.list_device_groups(p);
+    super::list_page(&state, &q, &uri, list, |g| DeviceGroupOut::from(&g)).await
+}
+
+/// Validates a device group body and stores it as group `id` (or a new one).
+async fn save_device_group(
+    state: &Shared,
+    id: Option<i64>,
+    body: Value,
+) -> ApiResult<DeviceGroupOut> {
+    let i: DeviceGroupInput = input(body, &["id"])?;
+    let (name, hours) = i.validate()?;
+    Ok(DeviceGroupOut::from(
+        &state.db.save_device_group(id, &name, hours).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/device-groups/", tag = "inventory",
+    request_body = DeviceGroupInput,
+    responses((status = 201, body = DeviceGroupOut), (status = 400, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+async fn create_device_group(
+    _: Admin,
+    State(state): State<Shared>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    Ok(created(
+        save_device_group(&state, None, parse_body(&body)?).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/device-groups/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = DeviceGroupOut), (status = 404, body = ErrorBody)))]
+async fn get_device_group(
+    _: Authed,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Json<DeviceGroupOut>> {
+    Ok(Json(DeviceGroupOut::from(
+        &state.db.device_group(id_of(id)?).await?,
+    )))
+}
+
+/// PUT and PATCH alike: the fields sent change, the others keep.
+#[utoipa::path(patch, path = "/api/device-groups/{id}/", tag = "inventory",
+    params(("id" = i64, Path)), request_body = DeviceGroupInput,
+    responses((status = 200, body = DeviceGroupOut), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn update_device_group(
+    _: Admin,
+    State(state): State<Shared>,
+    id: IdPath,
+    body: Bytes,
+) -> ApiResult<Json<DeviceGroupOut>> {
+    let id = id_of(id)?;
+    let current = serde_json::to_value(DeviceGroupOut::from(&state.db.device_group(id).await?))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(Json(
+        save_device_group(&state, Some(id), merge_patch(current, &body)?).await?,
+    ))
+}
+
+/// Its devices stay, without a group; schedules lose it as a target.
+#[utoipa::path(delete, path = "/api/device-groups/{id}/", tag = "inventory",
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
+async fn delete_device_group(
+    _: Admin,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Response> {
+    state.db.delete_device_group(id_of(id)?).await?;
+    Ok(no_content())
+}
 
 named_kind_handlers!(
     NamedKind::Manufacturer,

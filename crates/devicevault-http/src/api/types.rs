@@ -3,8 +3,8 @@
 //! document at `/api/openapi.json` is generated from these types.
 
 use devicevault_db::{
-    BackupJob, BackupLocation, CollectionGroup, Credential, Device, DeviceBackupResult, DeviceType,
-    Named, Schedule, StoredBackup, TokenInfo,
+    BackupJob, BackupLocation, CollectionGroup, Credential, Device, DeviceBackupResult,
+    DeviceGroup, DeviceType, Named, Schedule, StoredBackup, TokenInfo,
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -46,6 +46,13 @@ pub struct DeviceOut {
     pub created_at: String,
     pub archived: bool,
     pub archived_at: Option<String>,
+    /// Its newest successful backup.
+    pub last_success_at: Option<String>,
+    /// Since its first final failure after its last success.
+    pub failing_since: Option<String>,
+    /// Since it went stale (no successful backup for longer than its
+    /// threshold: its device group's, else `pipeline.stale_after`).
+    pub stale_since: Option<String>,
 }
 
 impl From<&Device> for DeviceOut {
@@ -66,6 +73,9 @@ impl From<&Device> for DeviceOut {
             created_at: d.created_at.clone(),
             archived: d.archived_at.is_some(),
             archived_at: d.archived_at.clone(),
+            last_success_at: d.health.last_success_at.clone(),
+            failing_since: d.health.failing_since.clone(),
+            stale_since: d.health.stale_since.clone(),
         }
     }
 }
@@ -140,7 +150,27 @@ impl From<&CollectionGroup> for CollectionGroupOut {
     }
 }
 
-/// A device group: a name.
+/// A device group.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceGroupOut {
+    pub id: i64,
+    pub name: String,
+    /// Its devices are stale after this many hours without a successful
+    /// backup (`null`: the installation's `pipeline.stale_after`).
+    pub stale_after_hours: Option<i64>,
+}
+
+impl From<&DeviceGroup> for DeviceGroupOut {
+    fn from(g: &DeviceGroup) -> Self {
+        Self {
+            id: g.id,
+            name: g.name.clone(),
+            stale_after_hours: g.stale_after_hours,
+        }
+    }
+}
+
+/// A manufacturer: a name.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NamedOut {
     pub id: i64,

@@ -836,6 +836,7 @@ mod tests {
             },
             created_at: String::new(),
             archived_at: None,
+            health: Default::default(),
         }
     }
 

@@ -112,6 +112,7 @@ fn render(admin: bool, d: &Dashboard) -> Markup {
                     (card(Some("/devices?status=failed"), if s.failed > 0 { " bad" } else { " " }, "Failed, last 24 h", html::count(s.failed), "collections or stores".into()))
                     (card(None, "", "Average duration", s.avg_duration_ms.map(html::duration_ms).unwrap_or_else(|| "—".into()), "collection, last 24 h".into()))
                     (card(Some("/devices?status=running"), "", "In progress", html::count(s.running), "jobs not finished".into()))
+                    (card(Some("/devices?stale=yes"), if s.stale > 0 { " bad" } else { " " }, "Stale", html::count(s.stale), "no good backup for too long".into()))
                 }
                 div class="panels" {
                     section class="panel" aria-labelledby="rate-h" {
@@ -309,6 +310,7 @@ mod tests {
         DashboardStats {
             devices,
             enabled_devices: devices,
+            stale: 2,
             by_type: vec![(Some("<ISR & co>".into()), devices), (None, 1)],
             succeeded: 3,
             failed: 1,

@@ -44,6 +44,8 @@ pub(super) struct ListParams {
     pub device_group: Option<i64>,
     pub status: Option<LastStatus>,
     pub enabled: Option<bool>,
+    /// Stale devices only (`yes`), or the others (`no`).
+    pub stale: Option<bool>,
     pub sort: DeviceSort,
     pub desc: bool,
     pub page: i64,
@@ -58,11 +60,8 @@ impl ListParams {
             device_type: id("type"),
             device_group: id("group"),
             status: LastStatus::parse(q.get("status")),
-            enabled: match q.get("enabled") {
-                "yes" => Some(true),
-                "no" => Some(false),
-                _ => None,
-            },
+            enabled: parse_yes_no(q.get("enabled")),
+            stale: parse_yes_no(q.get("stale")),
             sort: DeviceSort::parse(q.get("sort")).unwrap_or_default(),
             desc: q.get("dir") == "desc",
             page: id("page").unwrap_or(1).max(1),
@@ -78,6 +77,7 @@ impl ListParams {
                 device_type: self.device_type,
                 enabled: self.enabled,
                 archived: false,
+                stale: self.stale,
             },
             last_status: self.status,
             sort: self.sort,
@@ -99,6 +99,7 @@ impl ListParams {
                     .unwrap_or_default(),
             ),
             ("enabled", yes_no(self.enabled).to_owned()),
+            ("stale", yes_no(self.stale).to_owned()),
             (
                 "sort",
                 if sort == DeviceSort::Name {
@@ -140,6 +141,15 @@ impl ListParams {
             || self.device_group.is_some()
             || self.status.is_some()
             || self.enabled.is_some()
+            || self.stale.is_some()
+    }
+}
+
+fn parse_yes_no(v: &str) -> Option<bool> {
+    match v {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
     }
 }
 
@@ -175,6 +185,10 @@ fn job_url(ti: &str) -> String {
 /// The status cell of a device: its last job's state and when.
 pub(super) fn status_cell(row: &DeviceRow) -> Markup {
     html! {
+        @if let Some(since) = &row.device.health.stale_since {
+            span class="badge bad" title={ "No successful backup for too long; stale since " (since) } { "stale" }
+            " "
+        }
         @match &row.last_job {
             None => (html::state_badge(LastStatus::of(None).as_str())),
             Some(j) => {
@@ -269,6 +283,10 @@ fn render_list(ctx: &Ctx, v: &ListView) -> Markup {
         ("yes".into(), "Enabled".into()),
         ("no".into(), "Disabled".into()),
     ];
+    let stale_opts: Options = vec![
+        ("yes".into(), "Stale".into()),
+        ("no".into(), "Not stale".into()),
+    ];
     let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     let (type_id, group_id) = (id(p.device_type), id(p.device_group));
     let select = |name, label, options, selected, any| {
@@ -302,6 +320,7 @@ fn render_list(ctx: &Ctx, v: &ListView) -> Markup {
             (select("group", "Group", &v.groups, &group_id, "Any group"))
             (select("status", "Last status", &status_opts, p.status.map(|s| s.as_str()).unwrap_or(""), "Any status"))
             (select("enabled", "Enabled", &enabled_opts, yes_no(p.enabled), "All"))
+            (select("stale", "Staleness", &stale_opts, yes_no(p.stale), "All"))
             @if p.sort != DeviceSort::Name { input type="hidden" name="sort" value=(p.sort.as_str()); }
             @if p.desc { input type="hidden" name="dir" value="desc"; }
             @if p.size != 50 { input type="hidden" name="size" value=(p.size); }
@@ -930,6 +949,7 @@ mod tests {
             },
             created_at: "2026-01-01T00:00:00.000000Z".into(),
             archived_at: None,
+            health: Default::default(),
         }
     }
 

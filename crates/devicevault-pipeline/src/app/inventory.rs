@@ -536,7 +536,7 @@ impl CollectionGroupInput {
     }
 }
 
-/// A device group (or a manufacturer): a name.
+/// A manufacturer: a name.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamedInput {
@@ -553,6 +553,42 @@ impl NamedInput {
         let mut e = FieldErrors::default();
         let name = name(&mut e, "name", &self.name);
         e.or(name)
+    }
+}
+
+/// The thresholds a device group may set, in hours (up to a year).
+pub const STALE_AFTER_HOURS_RANGE: std::ops::RangeInclusive<i64> = 1..=8760;
+
+/// A device group as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceGroupInput {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
+    pub name: String,
+    /// Its devices are stale after this many hours without a successful
+    /// backup (`None`: the installation's `pipeline.stale_after`).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 8760)]
+    pub stale_after_hours: Option<i64>,
+}
+
+impl DeviceGroupInput {
+    pub fn validate(&self) -> Result<(String, Option<i64>), FieldErrors> {
+        let mut e = FieldErrors::default();
+        let name = name(&mut e, "name", &self.name);
+        if let Some(h) = self.stale_after_hours
+            && !STALE_AFTER_HOURS_RANGE.contains(&h)
+        {
+            e.add(
+                "stale_after_hours",
+                "between 1 and 8760 hours, or empty for the installation's threshold",
+            );
+        }
+        e.or((name, self.stale_after_hours))
     }
 }
 

@@ -31,7 +31,12 @@ use crate::settings::{NotifySettings, SmtpSettings};
 pub const CHANNEL_KINDS: [&str; 4] = ["email", "webhook", "slack", "teams"];
 
 /// The events a rule may pick (what the pipeline produces today).
-pub const RULE_EVENTS: [EventKind; 2] = [EventKind::ConfigChanged, EventKind::BackupFailed];
+pub const RULE_EVENTS: [EventKind; 4] = [
+    EventKind::ConfigChanged,
+    EventKind::BackupFailed,
+    EventKind::DeviceStale,
+    EventKind::DeviceRecovered,
+];
 
 // ---- channels ------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ const PAGES = [
   ["admin-collection-groups", "/admin/collection-groups"],
   ["admin-device-groups", "/admin/device-groups"],
   ["admin-device-types", "/admin/device-types"],
+  ["admin-manufacturers", "/admin/manufacturers"],
   ["admin-users", "/admin/users"],
   ["admin-user", "/admin/users/1"],
   ["not-found", "/no/such/page"],

@@ -6,10 +6,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use devicevault_db::{DbError, DeviceFilter, Page, TokenInfo, TokenKind};
+use devicevault_db::{DbError, DeviceFilter, NamedKind, Page, TokenInfo, TokenKind};
 use devicevault_pipeline::app::inventory::{
-    Change, CollectionGroupInput, CredentialInput, DeviceTypeInput, FieldErrors, LocationForm,
-    NamedInput,
+    Change, CollectionGroupInput, CredentialInput, DeviceGroupInput, DeviceTypeInput, FieldErrors,
+    LocationForm, NamedInput,
 };
 use devicevault_pipeline::app::notifications::{ChannelInput, ChannelView, RuleForm};
 use devicevault_pipeline::app::users::{NewPassword, UserInput, username_taken};
@@ -202,10 +202,11 @@ const PATH_HINT: &str =
 const EXTRA_HINT: &str =
     "e.g. {\"fsync\": true, \"commit_message\": \"Backup {rel_path}\"}; unknown keys are refused.";
 const QUEUE_HINT: &str = "Its collectors consume <code>collector.group.&lt;queue id&gt;</code>.";
+const STALE_HINT: &str = "Its devices are stale (a device_stale notification, the dashboard) after this many hours without a successful backup. Empty: the installation's threshold (25 h by default).";
 const MAX_CONFIG_HINT: &str = "A device sending more fails its backup for good. Empty: the driver's or the installation's limit (16 MiB by default).";
 
 /// Every kind, in the order of the administration tabs.
-pub(in crate::web) static KINDS: [Kind; 11] = [
+pub(in crate::web) static KINDS: [Kind; 12] = [
     Kind {
         add: Some(("Add a backup location", "Add location")),
         card: Some("Git repositories and directories that receive backups"),
@@ -434,8 +435,19 @@ pub(in crate::web) static KINDS: [Kind; 11] = [
             "No device group yet.",
             "Groups organise devices for filters and schedules.",
         ),
-        columns: &["Name", "Devices"],
-        fields: &[field("name", "Name", Spec::Input(Input::REQUIRED))],
+        columns: &["Name", "Stale after", "Devices"],
+        fields: &[
+            field("name", "Name", Spec::Input(Input::REQUIRED)),
+            field(
+                "stale_after_hours",
+                "Stale after (hours)",
+                Spec::Input(Input {
+                    inputmode: Some("numeric"),
+                    ..Input::TEXT
+                }),
+            )
+            .hint(STALE_HINT),
+        ],
         delete_note: "Its devices stay, without a group; schedules lose this target.",
         count: |s| Box::pin(async move { Ok(s.db.list_device_groups(ONE).await?.total) }),
         rows: |s, ctx, _| {
@@ -444,8 +456,16 @@ pub(in crate::web) static KINDS: [Kind; 11] = [
                 Ok(rows
                     .into_iter()
                     .map(|g| {
+                        let after = match g.stale_after_hours {
+                            Some(h) => format!("{h} h"),
+                            None => "default".into(),
+                        };
                         let devices = devices_cell(format!("/devices?group={}", g.id));
-                        Row(vec![name_cell(ctx, "device-groups", g.id, g.name), devices])
+                        Row(vec![
+                            name_cell(ctx, "device-groups", g.id, g.name),
+                            Cell::Text(after),
+                            devices,
+                        ])
                     })
                     .collect())
             })
@@ -453,24 +473,30 @@ pub(in crate::web) static KINDS: [Kind; 11] = [
         load: Some(|s, id| {
             Box::pin(async move {
                 let g = s.db.device_group(id).await?;
-                Ok((g.name.clone(), values([("name", g.name)])))
+                let hours = g.stale_after_hours.map(|h| h.to_string()).unwrap_or_default();
+                Ok((
+                    g.name.clone(),
+                    values([("name", g.name), ("stale_after_hours", hours)]),
+                ))
             })
         }),
         save: |s, id, f| {
             Box::pin(async move {
-                let name = match (NamedInput {
+                // Anything but a whole number becomes 0 hours, which the
+                // validator refuses.
+                let hours = match f.get("stale_after_hours").trim() {
+                    "" => None,
+                    h => Some(h.parse::<i64>().unwrap_or(0)),
+                };
+                let input = DeviceGroupInput {
                     name: f.get("name").into(),
-                })
-                .validate()
-                {
-                    Ok(n) => n,
+                    stale_after_hours: hours,
+                };
+                let (name, hours) = match input.validate() {
+                    Ok(v) => v,
                     Err(e) => return Ok(Err(e)),
                 };
-                let saved = match id {
-                    None => s.db.create_device_group(&name).await.map(|g| g.id),
-                    Some(id) => s.db.update_device_group(id, &name).await.map(|g| g.id),
-                };
-                name_taken(saved)
+                name_taken(s.db.save_device_group(id, &name, hours).await.map(|g| g.id))
             })
         },
         delete: Some(|s, _, id| {
@@ -479,15 +505,81 @@ pub(in crate::web) static KINDS: [Kind; 11] = [
         ..named("device-groups", "Device groups", "device group")
     },
     Kind {
+        add: Some(("Add a manufacturer", "Add manufacturer")),
+        card: Some("Vendors of device types"),
+        empty: (
+            "No manufacturer yet.",
+            "Manufacturers (vendors) are given to device types.",
+        ),
+        columns: &["Name", "Device types"],
+        fields: &[field("name", "Name", Spec::Input(Input::REQUIRED))],
+        delete_note: "Its device types stay, without a manufacturer.",
+        count: |s| {
+            Box::pin(async move { Ok(s.db.list_named(NamedKind::Manufacturer, ONE).await?.total) })
+        },
+        rows: |s, ctx, _| {
+            Box::pin(async move {
+                let makers = s.db.list_named(NamedKind::Manufacturer, ALL).await?.rows;
+                let types = s.db.list_device_types(ALL).await?.rows;
+                Ok(makers
+                    .into_iter()
+                    .map(|m| {
+                        let of: Vec<&str> = types
+                            .iter()
+                            .filter(|t| t.manufacturer == Some(m.id))
+                            .map(|t| t.name.as_str())
+                            .collect();
+                        let of = Cell::Text(of.join(", "));
+                        Row(vec![name_cell(ctx, "manufacturers", m.id, m.name), of])
+                    })
+                    .collect())
+            })
+        },
+        load: Some(|s, id| {
+            Box::pin(async move {
+                let m = s.db.manufacturer(id).await?;
+                Ok((m.name.clone(), values([("name", m.name)])))
+            })
+        }),
+        save: |s, id, f| {
+            Box::pin(async move {
+                let input = NamedInput {
+                    name: f.get("name").into(),
+                };
+                let name = match input.validate() {
+                    Ok(n) => n,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let kind = NamedKind::Manufacturer;
+                let saved = match id {
+                    None => s.db.create_named(kind, &name).await,
+                    Some(id) => s.db.update_named(kind, id, &name).await,
+                };
+                name_taken(saved.map(|n| n.id))
+            })
+        },
+        delete: Some(|s, _, id| {
+            Box::pin(async move {
+                in_use(
+                    s.db.delete_named(NamedKind::Manufacturer, id).await,
+                    "manufacturer",
+                )
+            })
+        }),
+        ..named("manufacturers", "Manufacturers", "manufacturer")
+    },
+    Kind {
         add: Some(("Add a device type", "Add device type")),
         card: Some("Models and families"),
         empty: (
             "No device type yet.",
             "Types (models, families) organise devices and the dashboard.",
         ),
-        columns: &["Name", "Devices"],
+        columns: &["Name", "Manufacturer", "Devices"],
         fields: &[
             field("name", "Name", Spec::Input(Input::REQUIRED)),
+            field("manufacturer", "Manufacturer", Spec::Input(Input::TEXT))
+                .hint("A manufacturer's name (see Manufacturers). Empty: none."),
             field(
                 "max_config_mib",
                 "Largest configuration (MiB)",
@@ -503,11 +595,21 @@ pub(in crate::web) static KINDS: [Kind; 11] = [
         rows: |s, ctx, _| {
             Box::pin(async move {
                 let rows = s.db.list_device_types(ALL).await?.rows;
+                let makers = s.db.list_named(NamedKind::Manufacturer, ALL).await?.rows;
                 Ok(rows
                     .into_iter()
                     .map(|t| {
+                        let maker = t
+                            .manufacturer
+                            .and_then(|m| makers.iter().find(|n| n.id == m))
+                            .map(|n| n.name.clone())
+                            .unwrap_or_default();
                         let devices = devices_cell(format!("/devices?type={}", t.id));
-                        Row(vec![name_cell(ctx, "device-types", t.id, t.name), devices])
+                        Row(vec![
+                            name_cell(ctx, "device-types", t.id, t.name),
+                            Cell::Text(maker),
+                            devices,
+                        ])
                     })
                     .collect())
             })
@@ -519,9 +621,17 @@ pub(in crate::web) static KINDS: [Kind; 11] = [
                     .max_config_bytes
                     .map(|b| (b >> 20).max(1).to_string())
                     .unwrap_or_default();
+                let maker = match t.manufacturer {
+                    Some(m) => s.db.manufacturer(m).await?.name,
+                    None => String::new(),
+                };
                 Ok((
                     t.name.clone(),
-                    values([("name", t.name), ("max_config_mib", mib)]),
+                    values([
+                        ("name", t.name),
+                        ("manufacturer", maker),
+                        ("max_config_mib", mib),
+                    ]),
                 ))
             })
         }),
@@ -708,7 +818,7 @@ pub(in crate::web) static KINDS: [Kind; 11] = [
             FieldSpec {
                 default: "config_changed, backup_failed",
                 ..field("events", "Events", Spec::Input(Input::REQUIRED))
-                    .hint("config_changed, backup_failed (separated by commas).")
+                    .hint("config_changed, backup_failed, device_stale, device_recovered (separated by commas).")
             },
             field("channel", "Channel", Spec::Input(Input::REQUIRED)).hint("The channel's name."),
             field("device_groups", "Device groups", Spec::Input(Input::TEXT))
@@ -1060,9 +1170,24 @@ fn save_device_type<'a>(
                     .unwrap_or(0),
             ),
         };
-        let manufacturer = match id {
-            Some(id) => s.db.device_type(id).await?.manufacturer,
-            None => None,
+        // The form names the manufacturer; the input (as the API's) holds
+        // its id.
+        let maker = f.get("manufacturer").trim();
+        let manufacturer = if maker.is_empty() {
+            None
+        } else {
+            let makers = s.db.list_named(NamedKind::Manufacturer, ALL).await?.rows;
+            match makers.iter().find(|m| m.name == maker) {
+                Some(m) => Some(m.id),
+                None => {
+                    let mut e = FieldErrors::default();
+                    e.add(
+                        "manufacturer",
+                        format!("no manufacturer is named {maker:?}"),
+                    );
+                    return Ok(Err(e));
+                }
+            }
         };
         let input = DeviceTypeInput {
             name: f.get("name").into(),

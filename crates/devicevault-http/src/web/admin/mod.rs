@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use devicevault_db::{Named, TokenInfo, User};
+use devicevault_db::{DeviceGroup, TokenInfo, User};
 use devicevault_pipeline::app::inventory::FieldErrors;
 use devicevault_pipeline::app::tokens::make_named_token;
 use devicevault_pipeline::app::users::NewPassword;
@@ -447,7 +447,7 @@ async fn test_channel(
 struct UserPage {
     user: User,
     tokens: Vec<TokenInfo>,
-    groups: Vec<Named>,
+    groups: Vec<DeviceGroup>,
     /// The device groups the user is restricted to.
     mine: Vec<i64>,
     flash: Option<&'static str>,
