@@ -249,8 +249,16 @@ pub(crate) async fn record_stored_backup_in(
         && s.status == Status::Success
     {
         let id: i64 = row.try_get("id")?;
-        crate::staleness::record_success(tx, s.device_id, s.timestamp, &s.task_identifier, id)
-            .await?;
+        let changed = s.changed == Some(true);
+        crate::staleness::record_success(
+            tx,
+            s.device_id,
+            s.timestamp,
+            changed,
+            &s.task_identifier,
+            id,
+        )
+        .await?;
     }
     if let Some(row) = &inserted
         && s.status == Status::Success

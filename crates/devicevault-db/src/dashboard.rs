@@ -86,10 +86,12 @@ pub enum DeviceSort {
     LastStatus,
     /// When the last job was queued; devices never backed up last.
     LastBackup,
+    /// The newest successful backup; devices never backed up last.
+    LastSuccess,
 }
 
 impl DeviceSort {
-    pub const ALL: [DeviceSort; 8] = [
+    pub const ALL: [DeviceSort; 9] = [
         Self::Name,
         Self::Address,
         Self::Driver,
@@ -98,6 +100,7 @@ impl DeviceSort {
         Self::Enabled,
         Self::LastStatus,
         Self::LastBackup,
+        Self::LastSuccess,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +113,7 @@ impl DeviceSort {
             Self::Enabled => "enabled",
             Self::LastStatus => "status",
             Self::LastBackup => "last_backup",
+            Self::LastSuccess => "last_success",
         }
     }
 
@@ -134,6 +138,7 @@ impl DeviceSort {
             Self::Enabled => format!("d.enabled {dir}"),
             Self::LastStatus => format!("{STATUS_RANK} {dir}"),
             Self::LastBackup => nulls_last("j.queued_on"),
+            Self::LastSuccess => nulls_last("d.last_success_at"),
         };
         format!("{key}, d.name ASC, d.id ASC")
     }
@@ -615,6 +620,7 @@ fn order_outer(sort: DeviceSort, desc: bool) -> String {
         DeviceSort::DeviceType => nulls_last("p.type_name"),
         DeviceSort::DeviceGroup => nulls_last("p.group_name"),
         DeviceSort::Enabled => format!("p.enabled {dir}"),
+        DeviceSort::LastSuccess => nulls_last("p.last_success_at"),
         // Not used: these sorts take the other query.
         DeviceSort::LastStatus | DeviceSort::LastBackup => format!("p.name {dir}"),
     };

@@ -109,6 +109,7 @@ pub(crate) fn device(row: &AnyRow) -> Result<Device, sqlx::Error> {
         archived_at: row.try_get("archived_at")?,
         health: DeviceHealth {
             last_success_at: row.try_get("last_success_at")?,
+            last_change_at: row.try_get("last_change_at")?,
             failing_since: row.try_get("failing_since")?,
             stale_since: row.try_get("stale_since")?,
         },
@@ -153,7 +154,7 @@ const DEVICE_TYPE_COLUMNS: &str = "id, name, manufacturer_id, max_config_bytes";
 
 pub(crate) const DEVICE_COLUMNS: &str = "id, name, address, port, driver, credential_id, backup_location_id, \
      collection_group_id, device_group_id, device_type_id, enabled, created_at, archived_at, \
-     last_success_at, failing_since, stale_since";
+     last_success_at, last_change_at, failing_since, stale_since";
 
 /// Which devices a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

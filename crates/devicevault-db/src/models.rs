@@ -163,6 +163,8 @@ pub struct Device {
 pub struct DeviceHealth {
     /// Its newest successful backup.
     pub last_success_at: Option<String>,
+    /// Its newest successful backup that stored a new configuration.
+    pub last_change_at: Option<String>,
     /// Since its first final failure after its last success.
     pub failing_since: Option<String>,
     /// Since it went stale: no successful backup for longer than its

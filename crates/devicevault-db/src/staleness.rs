@@ -55,12 +55,14 @@ pub(crate) async fn mark_failing(
 }
 
 /// Records a successful backup at `at` in `tx`: the device's last success
-/// moves forward, and a failing or stale device recovers, with its
+/// (and, when it stored a new configuration, its last change) moves
+/// forward, and a failing or stale device recovers, with its
 /// `device_recovered` event (keyed by the job, `task_identifier`).
 pub(crate) async fn record_success(
     tx: &mut Tx<'_>,
     device_id: i64,
     at: Timestamp,
+    changed: bool,
     task_identifier: &str,
     stored_backup_id: i64,
 ) -> Result<(), DbError> {
@@ -77,10 +79,13 @@ pub(crate) async fn record_success(
     sqlx::query(
         "UPDATE devices SET last_success_at = CASE WHEN last_success_at IS NULL \
          OR last_success_at < $1 THEN $1 ELSE last_success_at END, \
+         last_change_at = CASE WHEN $3 = 1 AND (last_change_at IS NULL \
+         OR last_change_at < $1) THEN $1 ELSE last_change_at END, \
          failing_since = NULL, stale_since = NULL WHERE id = $2",
     )
     .bind(&at)
     .bind(device_id)
+    .bind(i64::from(changed))
     .execute(&mut **tx)
     .await?;
     let reason = match (&stale, &failing) {

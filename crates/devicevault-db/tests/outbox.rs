@@ -325,6 +325,7 @@ async fn devices_go_stale_once_and_recover_with_their_next_success(t: TestDb) {
     let health = db.device(r1).await.unwrap().health;
     assert_eq!(health.stale_since, None);
     assert_eq!(health.last_success_at, Some(ok.timestamp.to_string()));
+    assert_eq!(health.last_change_at, Some(ok.timestamp.to_string()));
     let events = db.outbox_events(ALL).await.unwrap().rows;
     assert_eq!(stale_kinds(&events, "device_recovered"), [r1]);
     let rec = events
@@ -362,6 +363,9 @@ async fn devices_go_stale_once_and_recover_with_their_next_success(t: TestDb) {
         .unwrap();
     let health = db.device(r1).await.unwrap().health;
     assert_eq!(health.failing_since, None);
+    // Unchanged: the last success moves, the last change stays.
+    assert_eq!(health.last_change_at, Some(ok.timestamp.to_string()));
+    assert_ne!(health.last_success_at, health.last_change_at);
     let events = db.outbox_events(ALL).await.unwrap().rows;
     assert_eq!(stale_kinds(&events, "device_recovered"), [r1, r1]);
     let rec = events

@@ -515,6 +515,57 @@ async fn device_list(engine: Engine) {
         "Nexus first"
     );
 
+    // Sorted by last success: the devices with one, oldest first (here:
+    // the higher-numbered first), then those never backed up.
+    let db = h.server().db.clone();
+    let base = Timestamp::now();
+    let backed_up = ["sw-010", "sw-005", "sw-001"];
+    for (k, name) in backed_up.iter().enumerate() {
+        let id = db
+            .list_devices(
+                &devicevault_db::DeviceFilter {
+                    name: Some((*name).into()),
+                    ..Default::default()
+                },
+                &devicevault_db::Scope::All,
+                devicevault_db::Page::default(),
+            )
+            .await
+            .unwrap()
+            .rows[0]
+            .id;
+        let at =
+            Timestamp::from_datetime(base.as_datetime() + std::time::Duration::from_secs(k as u64));
+        db.record_stored_backup(&devicevault_db::NewStoredBackup {
+            task_id: format!("ok-{k}"),
+            task_identifier: format!("ok-{k}"),
+            device_id: id,
+            storage_backend: devicevault_core::StorageBackendKind::Git,
+            storage_ref: format!("main:{id}/r.cfg@{:040}", 1),
+            status: devicevault_core::Status::Success,
+            timestamp: at,
+            log: "[]".into(),
+            location_id: None,
+            size: Some(1),
+            sha256: None,
+            changed: Some(true),
+            is_binary: false,
+        })
+        .await
+        .unwrap();
+    }
+    let by_success = b
+        .get("/devices?sort=last_success&size=200")
+        .await
+        .device_names();
+    assert_eq!(&by_success[..3], backed_up, "{by_success:?}");
+    assert_eq!(by_success.len(), 120);
+    let latest_first = b
+        .get("/devices?sort=last_success&dir=desc")
+        .await
+        .device_names();
+    assert_eq!(&latest_first[..3], ["sw-001", "sw-005", "sw-010"]);
+
     let empty = b.get("/devices?name=nothing-like-this").await;
     assert!(empty.body.contains("No device matches these filters."));
     // Nonsense parameters fall back to defaults instead of failing.

@@ -218,6 +218,23 @@ async fn a_changed_device_sends_one_masked_mail_and_one_signed_webhook(mode: Mod
     h.stop().await;
 }
 
+/// A webhook channel to `hook` and a rule sending it `events` of every
+/// device.
+async fn hook_rule(h: &mut Harness, hook: &Receiver, rule: &str, events: &[&str]) {
+    let channel = h
+        .create(
+            "/api/notification-channels/",
+            json!({"name": "hook", "kind": "webhook", "url": hook.url("/hook"), "secret": SECRET}),
+        )
+        .await["id"]
+        .clone();
+    h.create(
+        "/api/notification-rules/",
+        json!({"name": rule, "events": events, "channel": channel}),
+    )
+    .await;
+}
+
 /// The payloads of one kind the receiver got, about `device`.
 fn received(hook: &Receiver, kind: &str, device: i64) -> Vec<Value> {
     hook.received()
@@ -238,17 +255,11 @@ async fn a_stale_device_is_announced_once_and_so_is_its_recovery(mode: Mode) {
         ("DEVICEVAULT_SCHEDULER_TICK", "200ms"),
     ];
     let mut h = Harness::start_with(mode, sim(1), env(&smtpd, &extra)).await;
-    let channel = h
-        .create(
-            "/api/notification-channels/",
-            json!({"name": "hook", "kind": "webhook", "url": hook.url("/hook"), "secret": SECRET}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    h.create(
-        "/api/notification-rules/",
-        json!({"name": "health", "events": ["device_stale", "device_recovered"], "channel": channel}),
+    hook_rule(
+        &mut h,
+        &hook,
+        "health",
+        &["device_stale", "device_recovered"],
     )
     .await;
     let (_, ids) = h.inventory().await;
@@ -343,19 +354,7 @@ mod distributed {
         ];
         let mut h = Harness::start_with(Mode::Distributed, sim(3), env(&smtpd, &extra)).await;
         let (_, ids) = h.inventory().await;
-        let hook_channel = h
-            .create(
-                "/api/notification-channels/",
-                json!({"name": "hook", "kind": "webhook", "url": hook.url("/hook"), "secret": SECRET}),
-            )
-            .await["id"]
-            .as_i64()
-            .unwrap();
-        h.create(
-            "/api/notification-rules/",
-            json!({"name": "all changes", "events": ["config_changed"], "channel": hook_channel}),
-        )
-        .await;
+        hook_rule(&mut h, &hook, "all changes", &["config_changed"]).await;
         for &id in &ids {
             let ti = h.backup_now(id).await;
             assert_eq!(h.wait_job(&ti).await["state"], "stored");

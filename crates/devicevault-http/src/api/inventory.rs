@@ -141,6 +141,7 @@ const DEVICE_READ_ONLY: &[&str] = &[
     "archived",
     "archived_at",
     "last_success_at",
+    "last_change_at",
     "failing_since",
     "stale_since",
 ];

@@ -48,6 +48,8 @@ pub struct DeviceOut {
     pub archived_at: Option<String>,
     /// Its newest successful backup.
     pub last_success_at: Option<String>,
+    /// Its newest successful backup that stored a new configuration.
+    pub last_change_at: Option<String>,
     /// Since its first final failure after its last success.
     pub failing_since: Option<String>,
     /// Since it went stale (no successful backup for longer than its
@@ -74,6 +76,7 @@ impl From<&Device> for DeviceOut {
             archived: d.archived_at.is_some(),
             archived_at: d.archived_at.clone(),
             last_success_at: d.health.last_success_at.clone(),
+            last_change_at: d.health.last_change_at.clone(),
             failing_since: d.health.failing_since.clone(),
             stale_since: d.health.stale_since.clone(),
         }

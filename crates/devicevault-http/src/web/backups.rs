@@ -213,6 +213,18 @@ fn render_device(ctx: &Ctx, p: &DevicePage) -> Markup {
             div { dt { "Collection group" } dd { (p.collection_group.as_deref().unwrap_or("Default")) } }
             div { dt { "Enabled" } dd { @if f.enabled { "Yes" } @else { span class="badge none" { "disabled" } } } }
             div class="wide" { dt { "Last backup" } dd id={ "status-" (id) } aria-live="polite" { (status_cell(&p.row)) } }
+            div { dt { "Last success" } dd {
+                @if let Some(at) = &d.health.last_success_at { (html::time(at)) } @else { span class="muted" { "never" } }
+            } }
+            div { dt { "Last change" } dd {
+                @if let Some(at) = &d.health.last_change_at { (html::time(at)) } @else { span class="muted" { "—" } }
+            } }
+            @if let Some(since) = &d.health.failing_since {
+                div { dt { "Failing since" } dd { (html::time(since)) } }
+            }
+            @if let Some(since) = &d.health.stale_since {
+                div { dt { "Stale since" } dd { span class="badge bad" { "stale" } " " (html::time(since)) } }
+            }
         }
         section aria-labelledby="versions-h" {
             h2 id="versions-h" { "Stored versions" }
@@ -906,5 +918,56 @@ mod tests {
             "{h}"
         );
         assert!(h.contains(r#"href="/backups/8""#), "{h}");
+    }
+
+    #[test]
+    fn a_device_page_says_when_it_last_succeeded_and_whether_it_is_stale() {
+        let page = |health: devicevault_db::DeviceHealth| DevicePage {
+            row: DeviceRow {
+                device: Device { health, ..device() },
+                device_type: None,
+                device_group: None,
+                last_job: None,
+            },
+            credential: None,
+            location: None,
+            collection_group: None,
+            page: 1,
+            versions: Listed {
+                rows: Vec::new(),
+                total: 0,
+            },
+            results: Vec::new(),
+            flash: None,
+        };
+        let h = render_device(&test_ctx(false), &page(Default::default())).into_string();
+        assert!(h.contains("Last success") && h.contains("never"), "{h}");
+        assert!(
+            !h.contains("Stale since") && !h.contains("Failing since"),
+            "{h}"
+        );
+        let h = render_device(
+            &test_ctx(false),
+            &page(devicevault_db::DeviceHealth {
+                last_success_at: Some("2026-11-27T10:00:00.000000Z".into()),
+                last_change_at: Some("2026-11-26T09:00:00.000000Z".into()),
+                failing_since: Some("2026-11-28T10:00:00.000000Z".into()),
+                stale_since: Some("2026-11-28T11:00:00.000000Z".into()),
+            }),
+        )
+        .into_string();
+        assert!(
+            h.contains(r#"datetime="2026-11-27T10:00:00.000000Z""#),
+            "{h}"
+        );
+        assert!(
+            h.contains(r#"datetime="2026-11-26T09:00:00.000000Z""#),
+            "{h}"
+        );
+        assert!(
+            h.contains("Failing since") && h.contains("Stale since"),
+            "{h}"
+        );
+        assert!(h.contains(r#"<span class="badge bad">stale</span>"#), "{h}");
     }
 }

@@ -352,6 +352,7 @@ fn render_list(ctx: &Ctx, v: &ListView) -> Markup {
                         (th("Driver", DeviceSort::Driver)) (th("Type", DeviceSort::DeviceType))
                         (th("Group", DeviceSort::DeviceGroup)) (th("Enabled", DeviceSort::Enabled))
                         (th("Last backup", DeviceSort::LastStatus))
+                        (th("Last success", DeviceSort::LastSuccess))
                         th scope="col" { "Actions" }
                     } }
                     tbody { @for row in &v.listed.rows { (device_row(ctx, row, &v.back)) } }
@@ -396,6 +397,11 @@ fn device_row(ctx: &Ctx, row: &DeviceRow, back: &str) -> Markup {
             @if f.enabled { td class="c-meta c-yes" { "Yes" } }
             @else { td class="c-meta" { span class="badge none" { "disabled" } } }
             td class="status" id={ "status-" (d.id) } aria-live="polite" { (status_cell(row)) }
+            td class="c-meta nowrap" {
+                @if let Some(at) = &d.health.last_success_at {
+                    span title=(at) { (html::ago(at)) }
+                } @else { span class="muted" { "never" } }
+            }
             td class="row-actions" {
                 (backup_button(ctx, d))
                 @if ctx.user.is_admin {
