@@ -292,6 +292,24 @@ impl Db {
             .collect::<Result<_, _>>()?)
     }
 
+    /// The next slot of an enabled schedule that backs up device `id`
+    /// (directly or through its group); `None` when none does, or the
+    /// device is disabled or archived.
+    pub async fn next_scheduled_run(&self, device_id: i64) -> Result<Option<String>, DbError> {
+        let row = sqlx::query(
+            "SELECT MIN(s.next_run) AS next FROM backup_schedules s, devices d \
+             WHERE d.id = $1 AND d.enabled = 1 AND d.archived_at IS NULL \
+             AND s.enabled = 1 AND s.next_run IS NOT NULL AND ( \
+               s.id IN (SELECT schedule_id FROM backup_schedule_devices WHERE device_id = $1) \
+               OR s.id IN (SELECT schedule_id FROM backup_schedule_device_groups \
+                           WHERE device_group_id = d.device_group_id))",
+        )
+        .bind(device_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("next")?)
+    }
+
     /// Fills in the assignments of `schedules` with one query per table.
     async fn with_assignments(
         &self,

@@ -1141,3 +1141,149 @@ async fn manufacturers_are_administered_and_given_to_device_types() {
     assert_eq!(db.device_type(t.id).await.unwrap().manufacturer, None);
     h.stop().await;
 }
+
+/// Schedules have their administration page (targets by name, cron and
+/// time zone checked on their fields), and a device's page shows its next
+/// scheduled run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_are_managed_on_their_page_and_devices_show_their_next_run() {
+    let h = Harness::start(Engine::Sqlite, sim()).await;
+    let db = h.server().db.clone();
+    let core = db.create_device_group("core").await.unwrap().id;
+    let device = |name: &str, group: Option<i64>| DeviceFields {
+        name: name.into(),
+        address: "192.0.2.1".into(),
+        port: 22,
+        driver: "cisco_ios".into(),
+        credential: None,
+        backup_location: None,
+        collection_group: None,
+        device_group: group,
+        device_type: None,
+        enabled: true,
+    };
+    let r1 = db
+        .create_device(&device("r1", Some(core)))
+        .await
+        .unwrap()
+        .id;
+    let r2 = db.create_device(&device("r2", None)).await.unwrap().id;
+    let mut b = admin(&h).await;
+    let page = b.get("/admin/schedules").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("No schedule yet."), "{}", page.body);
+    let csrf = page.csrf();
+    let no_run = b.get(&format!("/devices/{r1}")).await;
+    assert!(
+        no_run.body.contains("Next scheduled run"),
+        "{}",
+        no_run.body
+    );
+
+    let post = |cron: &'static str, groups: &'static str, paused: bool| {
+        let mut form = vec![
+            ("name", "nightly"),
+            ("cron", cron),
+            ("timezone", "Europe/Paris"),
+            ("device_groups", groups),
+            ("devices", "r2"),
+        ];
+        if paused {
+            form.push(("paused", "on"));
+        }
+        form
+    };
+    let with_csrf = |mut form: Vec<(&'static str, &'static str)>, csrf: &str| {
+        let mut f: Vec<(&str, String)> = form.drain(..).map(|(k, v)| (k, v.to_owned())).collect();
+        f.push(("csrf", csrf.to_owned()));
+        f
+    };
+    for (cron, groups, expect) in [
+        (
+            "0 2 * * *",
+            "core, nope",
+            "o device group is named &quot;nope&quot;",
+        ),
+        ("0 2 * *", "core", "expected 5 fields"),
+    ] {
+        let form = with_csrf(post(cron, groups, false), &csrf);
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = b.post("/admin/schedules", &pairs).await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert!(r.body.contains(expect), "{expect}: {}", r.body);
+    }
+    assert_eq!(
+        db.list_schedules(devicevault_db::Page::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+
+    let form = with_csrf(post("0 2 * * *", "core", false), &csrf);
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let made = b.post("/admin/schedules", &pairs).await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let s = db
+        .list_schedules(devicevault_db::Page::default())
+        .await
+        .unwrap()
+        .rows
+        .remove(0);
+    assert_eq!(
+        (s.fields.devices.clone(), s.fields.device_groups.clone()),
+        (vec![r2], vec![core])
+    );
+    let next = s.next_run.clone().expect("a first slot");
+    let list = b.get("/admin/schedules").await;
+    assert!(
+        list.body.contains("0 2 * * * (Europe/Paris)") && list.body.contains("groups core; r2"),
+        "{}",
+        list.body
+    );
+    // Both devices show the slot: r1 through its group, r2 by name.
+    for id in [r1, r2] {
+        let p = b.get(&format!("/devices/{id}")).await;
+        assert!(
+            p.body.contains(&format!(r#"datetime="{next}""#)),
+            "{}",
+            p.body
+        );
+    }
+
+    // The edit form shows the targets by name; saved unchanged, nothing
+    // moves; paused, the devices have no next run.
+    let edit = b.get(&format!("/admin/schedules/{}", s.id)).await;
+    assert_eq!(value_of(&edit.body, "f-device_groups"), "core");
+    assert_eq!(value_of(&edit.body, "f-devices"), "r2");
+    let saved = b.post(&format!("/admin/schedules/{}", s.id), &pairs).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(db.schedule(s.id).await.unwrap(), s);
+    let form = with_csrf(post("0 2 * * *", "core", true), &csrf);
+    let paused: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b.post(&format!("/admin/schedules/{}", s.id), &paused).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(!db.schedule(s.id).await.unwrap().fields.enabled);
+    let p = b.get(&format!("/devices/{r1}")).await;
+    assert!(
+        !p.body.contains(&format!(r#"datetime="{next}""#)),
+        "{}",
+        p.body
+    );
+
+    let gone = b
+        .post(
+            &format!("/admin/schedules/{}/delete", s.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(gone.status, 303, "{}", gone.body);
+    assert_eq!(
+        db.list_schedules(devicevault_db::Page::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    h.stop().await;
+}

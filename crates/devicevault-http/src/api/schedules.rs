@@ -90,9 +90,7 @@ async fn create(
     State(state): State<Shared>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let input: ScheduleInput = input(parse_body(&body)?)?;
-    let (f, next) = input.validate(&state).await??;
-    let s = state.db.create_schedule(&f, next).await?;
+    let s = app_schedules::create(&state, &input(parse_body(&body)?)?).await??;
     Ok((StatusCode::CREATED, Json(visible(&state, &auth, &s).await?)).into_response())
 }
 

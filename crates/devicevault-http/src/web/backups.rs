@@ -101,6 +101,8 @@ struct DevicePage {
     page: i64,
     versions: Listed<StoredBackup>,
     results: Vec<DeviceBackupResult>,
+    /// The next slot of a schedule that backs it up.
+    next_run: Option<String>,
     flash: Option<&'static str>,
 }
 
@@ -119,9 +121,10 @@ impl DevicePage {
             limit: 10,
             offset: 0,
         };
-        let (versions, results) = tokio::try_join!(
+        let (versions, results, next_run) = tokio::try_join!(
             db.stored_backups(Some(id), &ctx.scope, versions_page),
             db.device_results(Some(id), &ctx.scope, recent),
+            db.next_scheduled_run(id),
         )?;
         // A reference that is gone shows as missing.
         let credential = match f.credential {
@@ -148,6 +151,7 @@ impl DevicePage {
             page,
             versions,
             results: results.rows,
+            next_run,
             flash: flash(q.get("flash")),
         })
     }
@@ -215,6 +219,10 @@ fn render_device(ctx: &Ctx, p: &DevicePage) -> Markup {
             div class="wide" { dt { "Last backup" } dd id={ "status-" (id) } aria-live="polite" { (status_cell(&p.row)) } }
             div { dt { "Last success" } dd {
                 @if let Some(at) = &d.health.last_success_at { (html::time(at)) } @else { span class="muted" { "never" } }
+            } }
+            div { dt { "Next scheduled run" } dd {
+                @if let Some(at) = &p.next_run { (html::time(at)) }
+                @else { span class="muted" { "none" } @if ctx.user.is_admin { " (" a href="/admin/schedules" { "schedules" } ")" } }
             } }
             div { dt { "Last change" } dd {
                 @if let Some(at) = &d.health.last_change_at { (html::time(at)) } @else { span class="muted" { "—" } }
@@ -938,6 +946,7 @@ mod tests {
                 total: 0,
             },
             results: Vec::new(),
+            next_run: None,
             flash: None,
         };
         let h = render_device(&test_ctx(false), &page(Default::default())).into_string();

@@ -556,6 +556,67 @@ impl NamedInput {
     }
 }
 
+/// Devices and device groups as a form names them (comma-separated), for
+/// what targets them (schedules, notification rules).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetNames {
+    pub device_groups: String,
+    pub devices: String,
+}
+
+fn names(list: &str) -> impl Iterator<Item = &str> {
+    list.split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+impl TargetNames {
+    /// The names of these groups and devices.
+    pub async fn of(app: &App, groups: &[i64], devices: &[i64]) -> Result<Self, DbError> {
+        let mut g = Vec::new();
+        for id in groups {
+            g.push(app.db.device_group(*id).await?.name);
+        }
+        let mut d = Vec::new();
+        for id in devices {
+            d.push(app.db.device(*id).await?.fields.name);
+        }
+        Ok(Self {
+            device_groups: g.join(", "),
+            devices: d.join(", "),
+        })
+    }
+
+    /// The ids of the named groups and devices; an unknown name is an
+    /// error on its field (`device_groups`, `devices`).
+    pub async fn ids(
+        &self,
+        app: &App,
+        e: &mut FieldErrors,
+    ) -> Result<(Vec<i64>, Vec<i64>), DbError> {
+        let all = devicevault_db::Page {
+            limit: 10_000,
+            offset: 0,
+        };
+        let groups = app.db.list_device_groups(all).await?.rows;
+        let mut device_groups = Vec::new();
+        for n in names(&self.device_groups) {
+            match groups.iter().find(|g| g.name == n) {
+                Some(g) => device_groups.push(g.id),
+                None => e.add("device_groups", format!("no device group is named {n:?}")),
+            }
+        }
+        let mut devices = Vec::new();
+        for n in names(&self.devices) {
+            match app.db.device_id_by_name(n).await? {
+                Some(id) => devices.push(id),
+                None => e.add("devices", format!("no device is named {n:?}")),
+            }
+        }
+        Ok((device_groups, devices))
+    }
+}
+
 /// The thresholds a device group may set, in hours (up to a year).
 pub const STALE_AFTER_HOURS_RANGE: std::ops::RangeInclusive<i64> = 1..=8760;
 

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::App;
-use super::inventory::{Checked, FieldErrors};
+use super::inventory::{Checked, FieldErrors, TargetNames};
 use super::reading;
 use crate::settings::{NotifySettings, SmtpSettings};
 
@@ -383,31 +383,18 @@ pub struct RuleForm {
     pub enabled: bool,
 }
 
-fn names(list: &str) -> impl Iterator<Item = &str> {
-    list.split([',', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
 impl RuleForm {
     /// The form that shows `r`.
     pub async fn of(app: &App, r: &NotificationRule) -> Result<Self, DbError> {
         let f = &r.fields;
         let channel = app.db.channel(f.channel_id).await?.name;
-        let mut groups = Vec::new();
-        for g in &f.device_groups {
-            groups.push(app.db.device_group(*g).await?.name);
-        }
-        let mut devices = Vec::new();
-        for d in &f.devices {
-            devices.push(app.db.device(*d).await?.fields.name);
-        }
+        let targets = TargetNames::of(app, &f.device_groups, &f.devices).await?;
         Ok(Self {
             name: f.name.clone(),
             events: f.events.join(", "),
             channel,
-            device_groups: groups.join(", "),
-            devices: devices.join(", "),
+            device_groups: targets.device_groups,
+            devices: targets.devices,
             enabled: f.enabled,
         })
     }
@@ -427,29 +414,12 @@ impl RuleForm {
             }
             Err(err) => return Err(err),
         };
-        let all = devicevault_db::Page {
-            limit: 10_000,
-            offset: 0,
-        };
-        let groups = app
-            .db
-            .list_named(devicevault_db::NamedKind::DeviceGroup, all)
-            .await?
-            .rows;
-        let mut device_groups = Vec::new();
-        for n in names(&self.device_groups) {
-            match groups.iter().find(|g| g.name == n) {
-                Some(g) => device_groups.push(g.id),
-                None => e.add("device_groups", format!("no device group is named {n:?}")),
-            }
+        let (device_groups, devices) = TargetNames {
+            device_groups: self.device_groups.clone(),
+            devices: self.devices.clone(),
         }
-        let mut devices = Vec::new();
-        for n in names(&self.devices) {
-            match app.db.device_id_by_name(n).await? {
-                Some(id) => devices.push(id),
-                None => e.add("devices", format!("no device is named {n:?}")),
-            }
-        }
+        .ids(app, &mut e)
+        .await?;
         Ok(e.or(RuleInput {
             name: self.name.clone(),
             events: self

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::App;
-use super::inventory::{Checked, FieldErrors};
+use super::inventory::{Checked, FieldErrors, TargetNames};
 use crate::scheduler;
 
 fn yes() -> bool {
@@ -136,4 +136,58 @@ pub async fn update(app: &App, id: i64, input: &ScheduleInput) -> Checked<Schedu
         next
     };
     Ok(Ok(app.db.update_schedule(id, &f, next).await?))
+}
+
+/// Stores `input` as a new schedule, its first slot from now.
+pub async fn create(app: &App, input: &ScheduleInput) -> Checked<Schedule> {
+    let (f, next) = match input.validate(app).await? {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(app.db.create_schedule(&f, next).await?))
+}
+
+/// A schedule in the shape of a form: its targets by name.
+/// [`ScheduleForm::input`] resolves them; what is valid is still decided
+/// by [`ScheduleInput::validate`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScheduleForm {
+    pub name: String,
+    pub cron: String,
+    pub timezone: String,
+    pub targets: TargetNames,
+    pub enabled: bool,
+}
+
+impl ScheduleForm {
+    /// The form that shows `s`.
+    pub async fn of(app: &App, s: &Schedule) -> Result<Self, DbError> {
+        let f = &s.fields;
+        Ok(Self {
+            name: f.name.clone(),
+            cron: f.cron.clone(),
+            timezone: f.timezone.clone(),
+            targets: TargetNames::of(app, &f.device_groups, &f.devices).await?,
+            enabled: f.enabled,
+        })
+    }
+
+    /// The input, with names resolved; an unknown name is an error on its
+    /// field.
+    pub async fn input(&self, app: &App) -> Checked<ScheduleInput> {
+        let mut e = FieldErrors::default();
+        let (device_groups, devices) = self.targets.ids(app, &mut e).await?;
+        let timezone = match self.timezone.trim() {
+            "" => utc(),
+            tz => tz.to_owned(),
+        };
+        Ok(e.or(ScheduleInput {
+            name: self.name.clone(),
+            cron: self.cron.clone(),
+            timezone,
+            enabled: self.enabled,
+            devices,
+            device_groups,
+        }))
+    }
 }

@@ -32,6 +32,7 @@ const PAGES = [
   ["admin-device-groups", "/admin/device-groups"],
   ["admin-device-types", "/admin/device-types"],
   ["admin-manufacturers", "/admin/manufacturers"],
+  ["admin-schedules", "/admin/schedules"],
   ["admin-users", "/admin/users"],
   ["admin-user", "/admin/users/1"],
   ["not-found", "/no/such/page"],

@@ -9,9 +9,10 @@ use std::pin::Pin;
 use devicevault_db::{DbError, DeviceFilter, NamedKind, Page, TokenInfo, TokenKind};
 use devicevault_pipeline::app::inventory::{
     Change, CollectionGroupInput, CredentialInput, DeviceGroupInput, DeviceTypeInput, FieldErrors,
-    LocationForm, NamedInput,
+    LocationForm, NamedInput, TargetNames,
 };
 use devicevault_pipeline::app::notifications::{ChannelInput, ChannelView, RuleForm};
+use devicevault_pipeline::app::schedules::{self as app_schedules, ScheduleForm};
 use devicevault_pipeline::app::users::{NewPassword, UserInput, username_taken};
 use maud::PreEscaped;
 
@@ -206,7 +207,7 @@ const STALE_HINT: &str = "Its devices are stale (a device_stale notification, th
 const MAX_CONFIG_HINT: &str = "A device sending more fails its backup for good. Empty: the driver's or the installation's limit (16 MiB by default).";
 
 /// Every kind, in the order of the administration tabs.
-pub(in crate::web) static KINDS: [Kind; 12] = [
+pub(in crate::web) static KINDS: [Kind; 13] = [
     Kind {
         add: Some(("Add a backup location", "Add location")),
         card: Some("Git repositories and directories that receive backups"),
@@ -640,6 +641,60 @@ pub(in crate::web) static KINDS: [Kind; 12] = [
             Box::pin(async move { in_use(s.db.delete_device_type(id).await, "device type") })
         }),
         ..named("device-types", "Device types", "device type")
+    },
+    Kind {
+        add: Some(("Add a schedule", "Add schedule")),
+        card: Some("When devices are backed up"),
+        admins_only: true,
+        intro: "A schedule backs up the devices it names, and those of its device groups, at the times of its cron expression in its time zone.",
+        empty: (
+            "No schedule yet.",
+            "Devices are backed up only when someone presses “Backup now” until a schedule names them.",
+        ),
+        columns: &["Name", "When", "Devices", "Next run", "State"],
+        fields: &[
+            field("name", "Name", Spec::Input(Input::REQUIRED)),
+            FieldSpec {
+                default: "0 2 * * *",
+                ..field("cron", "Cron expression", Spec::Input(Input::REQUIRED)).hint(
+                    "Five fields: minute hour day-of-month month day-of-week, e.g. <code>0 2 * * *</code> (02:00 every day) or <code>*/30 * * * *</code>.",
+                )
+            },
+            FieldSpec {
+                default: "UTC",
+                ..field("timezone", "Time zone", Spec::Input(Input::TEXT))
+                    .hint("IANA name, e.g. Europe/Paris. Empty: UTC.")
+            },
+            field("device_groups", "Device groups", Spec::Input(Input::TEXT))
+                .hint("Names, separated by commas."),
+            field("devices", "Devices", Spec::Input(Input::TEXT))
+                .hint("Names, separated by commas."),
+            field("paused", "Paused (backs nothing up)", Spec::Checkbox),
+        ],
+        delete_note: "Its devices stay; they are no longer backed up on this schedule.",
+        count: |s| Box::pin(async move { Ok(s.db.list_schedules(ONE).await?.total) }),
+        rows: schedule_rows,
+        load: Some(|s, id| {
+            Box::pin(async move {
+                let sc = s.db.schedule(id).await?;
+                let f = ScheduleForm::of(s, &sc).await?;
+                let paused = if f.enabled { "" } else { "on" };
+                Ok((
+                    f.name.clone(),
+                    values([
+                        ("name", f.name),
+                        ("cron", f.cron),
+                        ("timezone", f.timezone),
+                        ("device_groups", f.targets.device_groups),
+                        ("devices", f.targets.devices),
+                        ("paused", paused.into()),
+                    ]),
+                ))
+            })
+        }),
+        save: save_schedule,
+        delete: Some(|s, _, id| Box::pin(async move { Ok(s.db.delete_schedule(id).await?) })),
+        ..named("schedules", "Schedules", "schedule")
     },
     Kind {
         heading: "Users and tokens",
@@ -1344,18 +1399,74 @@ fn save_channel<'a>(
     })
 }
 
+/// What a rule or schedule targets, in words (`none`: nothing named).
+fn targets_text(groups: &str, devices: &str, none: &str) -> String {
+    match (groups, devices) {
+        ("", "") => none.to_owned(),
+        (g, "") => format!("groups {g}"),
+        ("", d) => d.to_owned(),
+        (g, d) => format!("groups {g}; {d}"),
+    }
+}
+
+fn schedule_rows<'a>(s: &'a Shared, ctx: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Row>> {
+    Box::pin(async move {
+        let schedules = s.db.list_schedules(ALL).await?.rows;
+        let mut rows = Vec::with_capacity(schedules.len());
+        for sc in &schedules {
+            let f = ScheduleForm::of(s, sc).await?;
+            let t = &f.targets;
+            rows.push(Row(vec![
+                name_cell(ctx, "schedules", sc.id, f.name),
+                Cell::Text(format!("{} ({})", f.cron, f.timezone)),
+                Cell::Text(targets_text(&t.device_groups, &t.devices, "no device")),
+                Cell::Time(sc.next_run.clone().filter(|_| f.enabled)),
+                Cell::Tag(if f.enabled { "active" } else { "paused" }),
+            ]));
+        }
+        Ok(rows)
+    })
+}
+
+fn save_schedule<'a>(
+    s: &'a Shared,
+    id: Option<i64>,
+    f: &'a Form,
+) -> Fut<'a, Result<i64, FieldErrors>> {
+    Box::pin(async move {
+        let form = ScheduleForm {
+            name: f.get("name").into(),
+            cron: f.get("cron").into(),
+            timezone: f.get("timezone").into(),
+            targets: TargetNames {
+                device_groups: f.get("device_groups").into(),
+                devices: f.get("devices").into(),
+            },
+            enabled: !f.checked("paused"),
+        };
+        let input = match form.input(s).await? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let saved = match id {
+            None => app_schedules::create(s, &input).await,
+            Some(id) => app_schedules::update(s, id, &input).await,
+        };
+        match saved {
+            Ok(Ok(sc)) => Ok(Ok(sc.id)),
+            Ok(Err(e)) => Ok(Err(e)),
+            Err(e) => name_taken(Err(e)),
+        }
+    })
+}
+
 fn rule_rows<'a>(s: &'a Shared, ctx: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Row>> {
     Box::pin(async move {
         let rules = s.db.rules(ALL).await?.rows;
         let mut rows = Vec::with_capacity(rules.len());
         for r in &rules {
             let f = RuleForm::of(s, r).await?;
-            let targets = match (f.device_groups.as_str(), f.devices.as_str()) {
-                ("", "") => "every device".to_owned(),
-                (g, "") => format!("groups {g}"),
-                ("", d) => d.to_owned(),
-                (g, d) => format!("groups {g}; {d}"),
-            };
+            let targets = targets_text(&f.device_groups, &f.devices, "every device");
             rows.push(Row(vec![
                 name_cell(ctx, "notification-rules", r.id, f.name),
                 Cell::Text(f.events),
