@@ -48,6 +48,7 @@ pub struct Document {
 }
 
 /// What a reader without `view_secrets` sees.
+#[derive(Clone)]
 enum ReaderView {
     /// Masking changed nothing.
     Same,
@@ -117,6 +118,17 @@ impl Document {
 
     pub fn stored_backup_id(&self) -> i64 {
         self.stored_backup_id
+    }
+
+    /// The same content and reader view as another stored backup's: a
+    /// version stored unchanged (same SHA-256) is not read or masked again.
+    pub fn relabeled(&self, stored_backup_id: i64, stored_at: Timestamp) -> Self {
+        Self {
+            stored_backup_id,
+            stored_at,
+            content: self.content.clone(),
+            reader: self.reader.clone(),
+        }
     }
 
     pub fn stored_at(&self) -> Timestamp {

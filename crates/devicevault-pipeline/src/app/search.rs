@@ -69,11 +69,20 @@ const REFRESH_BATCH: Duration = Duration::from_millis(500);
 #[derive(Debug)]
 pub struct SearchIndex {
     cache: ContentCache,
-    /// The driver whose secret rules masked each cached document: a device
-    /// whose driver changed is read again.
-    drivers: Mutex<HashMap<i64, String>>,
+    /// The driver whose secret rules masked each cached document (a device
+    /// whose driver changed is read again), and the document's SHA-256
+    /// when known (a newer version with the same one is relabeled, not
+    /// read again).
+    drivers: Mutex<HashMap<i64, Masked>>,
     /// Woken by the storage-results consumer of this process.
     stored: Notify,
+}
+
+/// How a cached document was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Masked {
+    driver: String,
+    sha256: Option<String>,
 }
 
 impl Default for SearchIndex {
@@ -103,7 +112,7 @@ impl SearchIndex {
         self.cache.stats()
     }
 
-    fn drivers(&self) -> std::sync::MutexGuard<'_, HashMap<i64, String>> {
+    fn drivers(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Masked>> {
         self.drivers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -112,7 +121,10 @@ impl SearchIndex {
     fn drop_remasked(&self, targets: &[SearchTarget]) {
         let mut drivers = self.drivers();
         for t in targets {
-            if drivers.get(&t.device_id).is_some_and(|d| *d != t.driver) {
+            if drivers
+                .get(&t.device_id)
+                .is_some_and(|d| d.driver != t.driver)
+            {
                 drivers.remove(&t.device_id);
                 self.cache.remove(t.device_id);
             }
@@ -121,8 +133,27 @@ impl SearchIndex {
 
     fn admit(&self, t: &SearchTarget, doc: Arc<Document>) {
         if self.cache.insert(t.device_id, doc) == Admission::Cached {
-            self.drivers().insert(t.device_id, t.driver.clone());
+            let made = Masked {
+                driver: t.driver.clone(),
+                sha256: t.stored.sha256.clone(),
+            };
+            self.drivers().insert(t.device_id, made);
         }
+    }
+
+    /// The cached document of `t`'s device relabeled as `t`'s version,
+    /// when that version is an older one's content (same SHA-256, same
+    /// driver): the steady state of a fleet whose configurations do not
+    /// change reads nothing from storage.
+    fn same_content(&self, t: &SearchTarget) -> Option<Arc<Document>> {
+        let sha = t.stored.sha256.as_deref()?;
+        let same = self
+            .drivers()
+            .get(&t.device_id)
+            .is_some_and(|m| m.driver == t.driver && m.sha256.as_deref() == Some(sha));
+        let cached = self.cache.get(t.device_id).filter(|_| same)?;
+        let at = Timestamp::parse(&t.stored.timestamp).ok()?;
+        Some(Arc::new(cached.relabeled(t.stored.id, at)))
     }
 }
 
@@ -343,14 +374,22 @@ async fn gather(app: &Arc<App>, targets: Vec<SearchTarget>, cache_reads: bool) -
             unreadable: 0,
         };
     }
+    let mut relabeled = Vec::new();
     let missing: Vec<SearchTarget> = lookup
         .missing
         .iter()
         .filter_map(|t| by_device.remove(&t.device.id))
+        .filter_map(|t| match app.search.same_content(&t) {
+            Some(doc) => {
+                relabeled.push((t, doc));
+                None
+            }
+            None => Some(t),
+        })
         .collect();
     let (docs, unreadable) = read_documents(app, missing).await;
     let read = docs.len();
-    for (t, doc) in docs {
+    for (t, doc) in relabeled.into_iter().chain(docs) {
         if cache_reads {
             app.search.admit(&t, Arc::clone(&doc));
         }
@@ -508,6 +547,59 @@ pub async fn keep_current(app: Arc<App>, stop: CancellationToken) {
 
 #[cfg(test)]
 mod tests {
+    use devicevault_core::{Status, StorageBackendKind};
+
+    fn target(id: i64, sha: &str, driver: &str) -> SearchTarget {
+        SearchTarget {
+            device_id: 7,
+            device_name: "r1".into(),
+            driver: driver.into(),
+            stored: devicevault_db::StoredBackup {
+                id,
+                task_id: "t".into(),
+                task_identifier: format!("t{id}"),
+                device_id: 7,
+                storage_backend: StorageBackendKind::Git,
+                storage_ref: "ref".into(),
+                status: Status::Success,
+                timestamp: "2026-11-27T10:00:00.000000Z".into(),
+                log: "[]".into(),
+                location_id: None,
+                size: Some(9),
+                sha256: Some(sha.into()),
+                changed: Some(false),
+                is_binary: false,
+            },
+        }
+    }
+
+    /// A version stored unchanged (same SHA-256, same driver) reuses the
+    /// cached document under its own id: nothing is read or masked again.
+    /// Another content or another driver's masking is read.
+    #[test]
+    fn an_unchanged_version_is_relabeled_not_read_again() {
+        let index = SearchIndex::new(1 << 20);
+        let first = target(1, "aa", "cisco_ios");
+        let doc = Document::new(1, Timestamp::now(), b"hostname r1\n".to_vec(), |t| {
+            std::borrow::Cow::Borrowed(t)
+        });
+        index.admit(&first, Arc::new(doc));
+        let again = index
+            .same_content(&target(2, "aa", "cisco_ios"))
+            .expect("relabeled");
+        assert_eq!(again.stored_backup_id(), 2);
+        assert_eq!(again.content(), b"hostname r1\n");
+        assert!(index.same_content(&target(2, "bb", "cisco_ios")).is_none());
+        assert!(
+            index
+                .same_content(&target(2, "aa", "juniper_junos"))
+                .is_none()
+        );
+        let mut unknown = target(2, "aa", "cisco_ios");
+        unknown.stored.sha256 = None;
+        assert!(index.same_content(&unknown).is_none());
+    }
+
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
