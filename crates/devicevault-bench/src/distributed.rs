@@ -509,6 +509,15 @@ async fn measure(
             waited.as_secs_f64()
         );
     }
+    // The API's search cache reads every new version (through the storage
+    // worker) after a pass: the downloads are timed once that settled too,
+    // and the wait is reported.
+    let settled = tokio::task::block_in_place(|| d.wait_until_quiet(Duration::from_secs(600)))?;
+    println!(
+        "background           the API and the storage worker were busy {:.1} s past the last store \
+         (the search cache reading the new versions); downloads start after it",
+        settled.as_secs_f64()
+    );
     downloads(args, d, &client, &mut db).await?;
     match python {
         Some(python) => celery(args, d, work, python, &location["config"], &mut db).await?,
@@ -779,6 +788,42 @@ impl Deployment {
                 "a storage worker's git repack still runs after {patience:?}"
             );
             std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(started.elapsed())
+    }
+}
+
+impl Deployment {
+    /// Waits until the API and the storage workers use less than 5 % of a
+    /// core over two consecutive seconds; returns how long that took.
+    fn wait_until_quiet(&self, patience: Duration) -> anyhow::Result<Duration> {
+        let pids: Vec<String> = self
+            .children
+            .iter()
+            .filter(|(role, _)| role == "api" || role.starts_with("storage-worker"))
+            .map(|(_, c)| c.id().to_string())
+            .collect();
+        let busy = || -> anyhow::Result<Duration> {
+            pids.iter()
+                .map(|p| crate::proc_stats::cpu_time(p, true))
+                .sum::<anyhow::Result<Duration>>()
+        };
+        let started = Instant::now();
+        let mut quiet = 0;
+        let mut before = busy()?;
+        while quiet < 2 {
+            ensure!(
+                started.elapsed() < patience,
+                "the API and the storage worker are still busy after {patience:?}"
+            );
+            std::thread::sleep(Duration::from_secs(1));
+            let now = busy()?;
+            quiet = if now - before < Duration::from_millis(50) {
+                quiet + 1
+            } else {
+                0
+            };
+            before = now;
         }
         Ok(started.elapsed())
     }
