@@ -91,6 +91,8 @@ struct DriverFile {
     max_config_bytes: Option<usize>,
     #[serde(default)]
     complete: Option<CompleteFile>,
+    #[serde(default)]
+    author: Option<String>,
 }
 
 /// `[complete]`: how a whole configuration of the platform looks.
@@ -349,6 +351,9 @@ pub struct Driver {
     pub max_config_bytes: Option<usize>,
     /// How a complete configuration looks.
     pub complete: Completeness,
+    /// Finds who last changed the configuration in the raw output: its
+    /// first capture group is the user.
+    pub author: Option<Regex>,
 }
 
 fn compile(driver: &str, what: &str, pattern: &str) -> Result<Regex, CollectError> {
@@ -501,7 +506,29 @@ impl Driver {
             exec: f.exec,
             max_config_bytes: f.max_config_bytes,
             complete,
+            author: match f.author.as_deref() {
+                None => None,
+                Some(p) => {
+                    let re = compile(n, "author", p)?;
+                    if re.captures_len() < 2 {
+                        return Err(CollectError::InvalidDriver {
+                            name: n.to_owned(),
+                            reason: "author: the pattern needs a capture group for the user".into(),
+                        });
+                    }
+                    Some(re)
+                }
+            },
         })
+    }
+
+    /// Who last changed the configuration, as the raw output of the backup
+    /// commands says (the first match of the `author` rule): a user name of
+    /// 1 to 64 printable characters without spaces, else nothing.
+    pub fn author(&self, raw: &str) -> Option<String> {
+        let user = self.author.as_ref()?.captures(raw)?.get(1)?.as_str().trim();
+        let printable = user.chars().all(|c| !c.is_control() && !c.is_whitespace());
+        (printable && (1..=64).contains(&user.chars().count())).then(|| user.to_owned())
     }
 
     /// `Err(why)` when `text`, the raw output of the backup commands, is
@@ -836,6 +863,81 @@ ends_with = '^end$'
                 d.name
             );
         }
+    }
+
+    #[test]
+    fn the_author_of_the_last_change_is_read_where_the_platform_prints_it() {
+        let set = DriverSet::builtin();
+        let author = |driver: &str, raw: &str| set.get(driver).unwrap().author(raw);
+        assert_eq!(
+            author("cisco_ios", "Building configuration...\n!\n! Last configuration change at 03:12:44 UTC Mon Dec 7 2026 by jdoe\n! NVRAM config last updated at 01:00:00 UTC Mon Dec 7 2026 by admin\nhostname r1\nend\n").as_deref(),
+            Some("jdoe")
+        );
+        assert_eq!(
+            author("cisco_ios", "!\nhostname r1\nend\n"),
+            None,
+            "never changed since boot"
+        );
+        assert_eq!(
+            author(
+                "juniper_junos",
+                "## Last commit: 2026-12-07 03:12:44 UTC by netops\nversion 20.4R3.8;\n"
+            )
+            .as_deref(),
+            Some("netops")
+        );
+        assert_eq!(
+            author("cisco_iosxr", "!! IOS XR Configuration 7.3.2\n!! Last configuration change at Mon Dec  7 03:12:44 2026 by ops1\n").as_deref(),
+            Some("ops1")
+        );
+        assert_eq!(
+            author("fortinet_fortios", "#config-version=FGT60F-7.0.12-FW-build0523-230523:opmode=0:vdom=0:user=fwadmin\n#conf_file_ver=1\n").as_deref(),
+            Some("fwadmin")
+        );
+        assert_eq!(
+            author(
+                "cisco_asa",
+                ": Saved\n: Written by enable_15 at 03:12:44.123 UTC Mon Dec 7 2026\n"
+            )
+            .as_deref(),
+            Some("enable_15")
+        );
+        assert_eq!(
+            author(
+                "arista_eos",
+                "! Startup-config last modified at Mon Dec  7 03:12:44 2026 by admin\n"
+            )
+            .as_deref(),
+            Some("admin")
+        );
+        assert_eq!(
+            author("cisco_nxos", "!Command: show running-config\n"),
+            None,
+            "no rule: no author"
+        );
+        let long = format!(
+            "## Last commit: 2026-12-07 03:12:44 UTC by {}\n",
+            "x".repeat(65)
+        );
+        assert_eq!(author("juniper_junos", &long), None, "not a user name");
+    }
+
+    #[test]
+    fn an_author_rule_without_a_capture_group_is_refused() {
+        let toml = r#"
+name = "x"
+description = "x"
+prompt = '#$'
+commands = ["show"]
+author = '^by \S+'
+[complete]
+check = false
+reason = "test"
+"#;
+        let err = Driver::from_toml(toml, DriverSource::BuiltIn)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("capture group"), "{err}");
     }
 
     #[test]

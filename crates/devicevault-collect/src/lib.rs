@@ -107,6 +107,9 @@ pub struct Collected {
     pub driver: String,
     /// Wall time of the collection.
     pub duration: Duration,
+    /// Who last changed the configuration, where the driver can tell
+    /// (its `author` rule).
+    pub author: Option<String>,
 }
 
 /// Logs in to `device`, runs its driver's backup commands and returns the
@@ -120,7 +123,7 @@ pub async fn collect(
     let driver = drivers.get(&device.driver)?;
     let started = Instant::now();
     let job = collect_inner(device, &driver, opts);
-    let config = tokio::time::timeout(opts.job_timeout, job)
+    let done = tokio::time::timeout(opts.job_timeout, job)
         .await
         .map_err(|_| CollectError::Timeout {
             target: device.display(),
@@ -128,9 +131,10 @@ pub async fn collect(
             elapsed: opts.job_timeout,
         })??;
     Ok(Collected {
-        config: config.into_bytes(),
+        config: done.config.into_bytes(),
         driver: driver.name.clone(),
         duration: started.elapsed(),
+        author: done.author,
     })
 }
 
@@ -148,7 +152,7 @@ async fn collect_inner(
     device: &DeviceTarget,
     driver: &Driver,
     opts: &CollectOptions,
-) -> Result<String, CollectError> {
+) -> Result<Finished, CollectError> {
     let max_bytes = opts.max_config_bytes_for(device, driver);
     // One deadline for everything before the first command: connecting,
     // the handshake, authentication, the shell and the first prompt. A
@@ -222,13 +226,20 @@ async fn collect_inner(
     result
 }
 
+/// A whole configuration, filtered, and who last changed it.
+struct Finished {
+    config: String,
+    author: Option<String>,
+}
+
 /// Checks that `out`, the raw output of the backup commands, is a whole
-/// configuration, then filters it.
+/// configuration, then filters it; the author is read before the filters
+/// remove the line that names it.
 ///
 /// The check runs before the filters on purpose: `remove_lines` may drop the
 /// very header a rule looks for (NX-OS's `!Command:` line), and a filtered
 /// text no longer shows what the device sent.
-fn finish(device: &DeviceTarget, driver: &Driver, out: &str) -> Result<String, CollectError> {
+fn finish(device: &DeviceTarget, driver: &Driver, out: &str) -> Result<Finished, CollectError> {
     if let Err(reason) = driver.check_complete(out) {
         return Err(CollectError::Incomplete {
             target: device.display(),
@@ -237,7 +248,10 @@ fn finish(device: &DeviceTarget, driver: &Driver, out: &str) -> Result<String, C
             last_lines: driver.masked_tail(out),
         });
     }
-    Ok(driver.filter(out, device.remove_secrets))
+    Ok(Finished {
+        config: driver.filter(out, device.remove_secrets),
+        author: driver.author(out),
+    })
 }
 
 /// Exec mode: one SSH exec channel per backup command, on one connection.
@@ -245,7 +259,7 @@ async fn collect_exec(
     device: &DeviceTarget,
     driver: &Driver,
     opts: &CollectOptions,
-) -> Result<String, CollectError> {
+) -> Result<Finished, CollectError> {
     let target = device.display();
     let legacy = device.legacy_algorithms || driver.legacy_algorithms;
     let deadline = tokio::time::Instant::now() + opts.connect_timeout;

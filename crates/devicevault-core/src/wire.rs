@@ -432,12 +432,19 @@ pub struct DeviceResult {
     pub initiated_at: Timestamp,
     #[serde(default)]
     pub is_binary: bool,
+    /// Who last changed the configuration on the device, as the device
+    /// itself says (IOS `! Last configuration change at … by <user>`,
+    /// Junos `## Last commit: … by <user>`); absent where the platform does
+    /// not say or the collector is older. An addition to the stream's
+    /// fields: a consumer that does not know it ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 impl DeviceResult {
     /// The record as stream fields, in a stable order.
     pub fn to_fields(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut fields = vec![
             ("task_id", self.task_id.clone()),
             ("task_identifier", self.task_identifier.clone()),
             ("device_id", self.device_id.to_string()),
@@ -451,7 +458,11 @@ impl DeviceResult {
             ),
             ("initiated_at", self.initiated_at.to_string()),
             ("is_binary", self.is_binary.to_string()),
-        ]
+        ];
+        if let Some(a) = &self.author {
+            fields.push(("author", a.clone()));
+        }
+        fields
     }
 
     /// Parses stream fields; see [`StorageResult::from_fields`].
@@ -475,6 +486,7 @@ impl DeviceResult {
                 None => timestamp,
             },
             is_binary: f.opt_bool("is_binary")?.unwrap_or(false),
+            author: f.opt("author").map(str::to_owned),
         })
     }
 

@@ -115,6 +115,7 @@ fn device_result() -> DeviceResult {
         collection_duration_ms: 412,
         initiated_at: Timestamp::parse("2026-01-12T12:34:56.789Z").unwrap(),
         is_binary: false,
+        author: None,
     }
 }
 
@@ -141,6 +142,21 @@ fn device_results_round_trip_through_stream_fields() {
     let log: Value = serde_json::from_str(&f["log"]).unwrap();
     assert_eq!(log[0]["source"], "collector");
     assert_eq!(DeviceResult::from_fields(&f).unwrap(), r);
+    assert!(!f.contains_key("author"), "no author: no field, as before");
+    // The author is an addition: written when known, read back, and
+    // absent from a record written without it.
+    let with = DeviceResult {
+        author: Some("jdoe".into()),
+        ..device_result()
+    };
+    let f = fields(with.to_fields());
+    assert_eq!(f["author"], "jdoe");
+    assert_eq!(DeviceResult::from_fields(&f).unwrap(), with);
+    let json = serde_json::to_value(&with).unwrap();
+    assert_eq!(json["author"], "jdoe");
+    let old: DeviceResult =
+        serde_json::from_value(serde_json::to_value(device_result()).unwrap()).unwrap();
+    assert_eq!(old.author, None);
 }
 
 #[test]

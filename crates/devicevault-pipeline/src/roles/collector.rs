@@ -186,6 +186,7 @@ fn partial_result(arg: &serde_json::Value, reason: &str) -> Option<DeviceResult>
         collection_duration_ms: 0,
         initiated_at: now,
         is_binary: false,
+        author: None,
     })
 }
 
@@ -238,8 +239,10 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
         }
     };
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut author = None;
     let (status, device_config, is_binary) = match outcome {
         Ok(collected) => {
+            author = collected.author;
             log.push(LogEntry::new(
                 SOURCE,
                 Severity::Info,
@@ -274,6 +277,7 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
         collection_duration_ms: duration_ms,
         initiated_at: job.initiated_at,
         is_binary,
+        author,
     }
 }
 
