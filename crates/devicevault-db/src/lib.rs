@@ -18,7 +18,9 @@
 //! stream record therefore changes nothing.
 
 mod access;
+pub mod audit;
 pub use access::{LoginThrottle, NewToken, TokenInfo, TokenKind, TokenPolicy, TokenUse};
+pub use audit::{AuditCheckpoint, AuditFilter, AuditRecord, AuditVerification, NewAudit};
 mod backups;
 mod batch;
 pub use batch::IndexBatch;

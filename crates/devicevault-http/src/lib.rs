@@ -5,6 +5,7 @@
 //! ([`devicevault_pipeline::app`]); neither imports the other's modules.
 
 pub mod api;
+pub mod audit;
 pub mod http_server;
 pub mod web;
 
@@ -40,11 +41,16 @@ pub const MASKED_HEADER: &str = "x-devicevault-secrets-masked";
 
 /// The API's and the web UI's routes, one router. Unknown paths answer in
 /// the format of their front end (JSON under `/api/`, a page elsewhere);
-/// the web UI's security headers go on every page.
+/// the web UI's security headers go on every page, and the audit trail
+/// records what every request changed or read (`audit`).
 pub fn router(state: Shared) -> Router {
     api::routes()
         .merge(web::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .layer(axum::middleware::from_fn(web::headers))
         .with_state(state)
 }
@@ -73,8 +79,9 @@ pub fn http_options(
     })
 }
 
-/// Serves the API and the web UI until `stop`, and forgets dead tokens and
-/// stale failed-login records every hour meanwhile.
+/// Serves the API and the web UI until `stop`, and every hour meanwhile
+/// forgets dead tokens and stale failed-login records and prunes the audit
+/// log past its retention.
 pub async fn serve(
     state: Shared,
     listener: tokio::net::TcpListener,
@@ -83,6 +90,7 @@ pub async fn serve(
 ) {
     let housekeeping = {
         let (db, policy, stop) = (state.db.clone(), state.tokens, stop.clone());
+        let (key, retention) = (state.key.clone(), state.audit_retention);
         tokio::spawn(async move {
             loop {
                 let now = devicevault_core::Timestamp::now();
@@ -94,6 +102,11 @@ pub async fn serve(
                 );
                 if let Err(e) = db.prune_login_throttle(day_ago).await {
                     tracing::warn!(error = %e, "forgetting old failed logins failed");
+                }
+                match devicevault_pipeline::app::audit::prune(&db, &key, retention, now).await {
+                    Ok(0) => {}
+                    Ok(rows) => tracing::info!(rows, "audit log pruned"),
+                    Err(e) => tracing::error!(error = %e, "pruning the audit log failed"),
                 }
                 tokio::select! {
                     () = stop.cancelled() => break,

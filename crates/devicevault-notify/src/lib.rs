@@ -147,4 +147,4 @@ pub use render::{
     Mail, MessageContext, RenderLimits, counts, digest_summary, render_mail, subject, summary,
 };
 pub use retry::{NextAttempt, RetryPolicy};
-pub use webhook::{SignatureError, sign, verify_signature, webhook_body};
+pub use webhook::{SignatureError, hmac_sha256_hex, sign, verify_signature, webhook_body};

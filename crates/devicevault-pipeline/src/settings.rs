@@ -50,6 +50,8 @@ pub struct Settings {
     /// A device without a successful backup for longer than this is stale
     /// (unless its device group says otherwise).
     pub stale_after: Duration,
+    /// Days the audit log keeps a row.
+    pub audit_retention_days: u32,
     /// `DEVICEVAULT_CONNECT_TIMEOUT`: TCP connect, SSH handshake and login
     /// of a collection.
     pub connect_timeout: Duration,
@@ -165,6 +167,7 @@ impl Default for Settings {
             storage_retry_base: Duration::from_secs(1),
             scheduler_tick: Duration::from_secs(5),
             stale_after: Duration::from_secs(25 * 3600),
+            audit_retention_days: crate::app::audit::DEFAULT_RETENTION_DAYS,
             connect_timeout: Duration::from_secs(10),
             collect_retry: devicevault_collect::RetryPolicy::default(),
             max_config_bytes: 16 << 20,

@@ -149,6 +149,9 @@ pub fn app<B: TaskBus>(
         storage_roots: settings.storage_roots.clone(),
         sender: Arc::new(sender),
         search,
+        audit_retention: std::time::Duration::from_secs(
+            u64::from(settings.audit_retention_days) * 86_400,
+        ),
     }))
 }
 

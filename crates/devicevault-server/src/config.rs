@@ -480,6 +480,14 @@ pub fn keys() -> &'static [Key] {
                 |c| &mut c.settings.header_read_timeout,
             ),
             Key::number(
+                "audit.retention_days",
+                "DEVICEVAULT_AUDIT_RETENTION_DAYS",
+                "Days the audit log keeps a row; older rows are pruned every hour, behind a \
+                 checkpoint signed with the sealing key.",
+                1,
+                |c| &mut c.settings.audit_retention_days,
+            ),
+            Key::number(
                 "login.concurrency",
                 "DEVICEVAULT_LOGIN_CONCURRENCY",
                 "Password verifications at once (each takes tens of MB and milliseconds).",

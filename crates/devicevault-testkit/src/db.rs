@@ -30,13 +30,20 @@ pub async fn drop_pg_database(name: &str) {
 }
 
 async fn admin_exec(sql: String) {
+    exec(&pg_admin_url(), sql).await;
+}
+
+/// Runs `sql` on the database at `url` behind the application's back (a
+/// test tampering with a table, say).
+pub async fn exec(url: &str, sql: String) {
     sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_admin_url())
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
         .await
-        .expect("PostgreSQL must be running (scripts/test starts it)");
+        .expect("the database must be reachable (scripts/test starts PostgreSQL)");
     sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql))
         .await
         .unwrap();
+    let _ = sqlx::Connection::close(conn).await;
 }
 
 impl TestDb {

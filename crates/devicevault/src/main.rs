@@ -1,5 +1,6 @@
 //! The `devicevault` binary: every role and operator tool as a subcommand.
 
+mod audit_cmd;
 mod config_cmd;
 mod device_cmd;
 mod roles_cmd;
@@ -49,6 +50,9 @@ enum Command {
     /// Show the effective configuration, or print a commented default file.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// The audit log: check its chain.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
     /// Search the configurations of the fleet through the API (exits 1 when nothing is found).
     Search(search_cmd::SearchArgs),
 }
@@ -65,7 +69,7 @@ fn main() -> ExitCode {
         Command::Serve(_) | Command::Role(_) => "info,sqlx=warn",
         _ => "warn",
     });
-    let mut nothing_found = false;
+    let mut exit_one = false;
     let result = match cli.command {
         Command::Storage(cmd) => storage_cmd::run(cmd),
         Command::Sim(args) => device_cmd::sim(args),
@@ -77,10 +81,11 @@ fn main() -> ExitCode {
         Command::User(cmd) => server_cmd::user(cmd),
         Command::Token(cmd) => server_cmd::token(cmd),
         Command::Config(cmd) => config_cmd::run(cmd),
-        Command::Search(args) => search_cmd::run(args).map(|found| nothing_found = !found),
+        Command::Search(args) => search_cmd::run(args).map(|found| exit_one = !found),
+        Command::Audit(cmd) => audit_cmd::run(cmd).map(|ok| exit_one = !ok),
     };
     match result {
-        Ok(()) if nothing_found => ExitCode::from(1),
+        Ok(()) if exit_one => ExitCode::from(1),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, naming the problem and its causes.

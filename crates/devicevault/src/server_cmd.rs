@@ -30,7 +30,7 @@ pub struct ServeArgs {
     pub roots: RootsFlags,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -75,7 +75,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The database of the configuration, for the shell commands.
-async fn connect(args: &ConfigArgs) -> anyhow::Result<Db> {
+pub(crate) async fn connect(args: &ConfigArgs) -> anyhow::Result<Db> {
     let config = args.load(&[])?;
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)
@@ -189,6 +189,15 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                     let _ = db.delete_user(u.id).await;
                     return Err(anyhow::Error::from(e).context("restrict the new user"));
                 }
+                crate::audit_cmd::record(
+                    &db,
+                    "users.create",
+                    "users",
+                    Some(u.id),
+                    json!({"username": u.username, "is_admin": admin,
+                           "device_groups": device_groups, "password": "set"}),
+                )
+                .await;
                 println!(
                     "created user {} (id {}, admin: {}{})",
                     u.username,
@@ -215,6 +224,14 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 let revoked = db
                     .change_password(u.id, &auth::hash_password(&password)?, None)
                     .await?;
+                crate::audit_cmd::record(
+                    &db,
+                    "users.password",
+                    "users",
+                    Some(u.id),
+                    json!({"password": "set"}),
+                )
+                .await;
                 println!(
                     "password of {username} changed; {revoked} token(s) and session(s) of theirs revoked"
                 );
@@ -263,15 +280,22 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
         let u = db.user_by_name(&username).await?.with_context(|| {
             format!("no user {username:?}; create it with `devicevault user create`")
         })?;
-        let token = auth::issue_token(
+        let (info, token) = auth::issue_token(
             &db,
             u.id,
             devicevault_db::TokenKind::Named,
             Some(name.as_str()),
             expires,
         )
-        .await?
-        .1;
+        .await?;
+        crate::audit_cmd::record(
+            &db,
+            "tokens.create",
+            "tokens",
+            Some(info.id),
+            json!({"user": u.username, "name": name.as_str(), "expires_in_days": expires_in_days}),
+        )
+        .await;
         println!("{token}");
         Ok(())
     })

@@ -45,6 +45,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{RefOr, Response};
     let mut doc = Root::openapi();
     for part in [
+        super::audit::Doc::openapi(),
         super::inventory::Doc::openapi(),
         super::backups::Doc::openapi(),
         super::diff::Doc::openapi(),

@@ -2,6 +2,7 @@
 //! `Authorization: Token <token>`; changes to the inventory need an admin.
 //! Errors are `{"error": "<code>", "detail": ...}`.
 
+mod audit;
 mod backups;
 pub mod diff;
 pub mod docs;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<Shared> {
         .route("/api/health/", get(health))
         .route("/api/auth/login/", post(login))
         .route("/api/auth/logout/", post(logout))
+        .merge(audit::routes())
         .merge(inventory::routes())
         .merge(backups::routes())
         .merge(diff::routes())
@@ -197,6 +199,11 @@ impl FromRequestParts<Shared> for Authed {
             .await?;
         match found {
             Some((user, token)) => {
+                let via = match &token.name {
+                    Some(name) => format!("api token {name}"),
+                    None => "api login token".to_owned(),
+                };
+                crate::audit::AuditSlot::set(parts, &user.username, via);
                 let scope = state.db.scope_of(&user).await?;
                 Ok(Self { user, scope, token })
             }

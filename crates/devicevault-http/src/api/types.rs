@@ -668,3 +668,48 @@ pub struct DiffChangeOut {
     pub start: usize,
     pub end: usize,
 }
+
+/// A row of the audit log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditOut {
+    pub id: i64,
+    pub at: String,
+    /// The user (for a failed sign-in, the name tried).
+    pub actor: String,
+    /// `web`, `api token <name>`, `api login token`, `cli`, `api` / `web`
+    /// for a sign-in.
+    pub via: String,
+    pub address: Option<String>,
+    /// `<object type>.<verb>`: `devices.create`, `login.failure`,
+    /// `stored-backups.download`, …
+    pub action: String,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    /// The fields given, secret values replaced by `(secret)`.
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+    /// `ok`, `denied` or `failure`.
+    pub outcome: String,
+    /// SHA-256 of the previous row's hash and this row (the chain
+    /// `devicevault audit verify` checks).
+    pub hash: String,
+}
+
+impl From<&devicevault_db::AuditRecord> for AuditOut {
+    fn from(r: &devicevault_db::AuditRecord) -> Self {
+        let e = &r.entry;
+        Self {
+            id: r.id,
+            at: r.at.clone(),
+            actor: e.actor.clone(),
+            via: e.via.clone(),
+            address: e.address.clone(),
+            action: e.action.clone(),
+            object_type: e.object_type.clone(),
+            object_id: e.object_id.clone(),
+            fields: serde_json::from_str(&e.fields).unwrap_or(serde_json::Value::Null),
+            outcome: e.outcome.clone(),
+            hash: r.hash.clone(),
+        }
+    }
+}

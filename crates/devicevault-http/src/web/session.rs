@@ -132,6 +132,7 @@ async fn session_of(parts: &Parts, state: &Shared) -> Result<Option<Ctx>, WebErr
     let Some((user, session)) = found else {
         return Ok(None);
     };
+    crate::audit::AuditSlot::set(parts, &user.username, "web".to_owned());
     let scope = state.db.scope_of(&user).await?;
     Ok(Some(Ctx {
         user,

@@ -2,6 +2,7 @@
 //! once. A handler of the API or the web UI parses its request, calls one
 //! of these, and renders the answer in its own format.
 
+pub mod audit;
 pub mod auth;
 pub mod backups;
 pub mod diff;
@@ -40,6 +41,9 @@ pub struct App {
     pub sender: Arc<notifications::Sender>,
     /// The fleet search's cache of each device's latest configuration.
     pub search: Arc<search::SearchIndex>,
+    /// `DEVICEVAULT_AUDIT_RETENTION_DAYS`: audit rows older than this are
+    /// pruned (behind a signed checkpoint).
+    pub audit_retention: std::time::Duration,
 }
 
 impl std::fmt::Debug for App {

@@ -5,6 +5,7 @@
 //! inventory lists; only administrators see the forms and may post them,
 //! and only they see users, tokens and the archive.
 
+mod audit;
 pub(super) mod kinds;
 
 use axum::Router;
@@ -29,6 +30,7 @@ use kinds::{Action, Cell, KINDS, Kind, Row, Spec, TOKEN_COLUMNS, kind, token_row
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/admin", get(overview))
+        .route("/admin/audit", get(audit::page))
         .route("/admin/{kind}", get(list).post(create))
         .route("/admin/{kind}/{id}", get(edit).post(update))
         .route("/admin/{kind}/{id}/delete", post(delete))
@@ -81,6 +83,9 @@ fn admin_page(ctx: &Ctx, current: &str, status: StatusCode, title: &str, body: M
         nav class="tabs" aria-label="Administration" {
             @for k in KINDS.iter().filter(|k| ctx.user.is_admin || !k.admins_only) {
                 a href={ "/admin/" (k.slug) } aria-current=[(k.slug == current).then_some("page")] { (k.title) }
+            }
+            @if ctx.user.is_admin {
+                a href="/admin/audit" aria-current=[(current == "audit").then_some("page")] { "Audit log" }
             }
         }
         (body)
