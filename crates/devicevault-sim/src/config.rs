@@ -5,6 +5,7 @@
 //! Volatile lines (timestamps, counters) are a function of the session and
 //! change every time, as on real devices.
 
+use crate::drift::{ACL_NAME, Applied, Change};
 use crate::personality::Style;
 
 /// What varies per session: when, and which session it is.
@@ -25,8 +26,8 @@ pub struct ConfigSpec<'a> {
     pub host: &'a str,
     /// Seed from the device index.
     pub seed: u64,
-    /// Bumped by a configuration change.
-    pub revision: u32,
+    /// The changes made since revision 0, oldest first.
+    pub changes: &'a [Change],
     /// Target number of lines (clamped to 50..=50,000).
     pub lines: usize,
     /// Embedded in every secret of the configuration (community, hashes, keys).
@@ -185,7 +186,10 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
     let mut rng = SplitMix(spec.seed ^ 0xD1CE);
     let hash = format!("{:016x}{tok}", rng.next());
     let ntp = 17_179_869 + st.counter;
-    let rev = spec.revision;
+    let rev = spec.changes.len() as u32;
+    let applied = Applied::of(spec.changes);
+    let by = applied.author.as_str();
+    let descs = applied.clone();
     let mut head: Vec<String> = Vec::new();
     let mut tail: Vec<String> = Vec::new();
     // Each interface block: (index, a, b) -> lines.
@@ -200,11 +204,11 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 )),
                 "!".into(),
                 vol(format!(
-                    "! Last configuration change at {} by admin",
+                    "! Last configuration change at {} by {by}",
                     c.cisco()
                 )),
                 vol(format!(
-                    "! NVRAM config last updated at {} by admin",
+                    "! NVRAM config last updated at {} by {by}",
                     c.cisco()
                 )),
                 "!".into(),
@@ -227,9 +231,10 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 "end".into(),
             ]);
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!("interface GigabitEthernet0/{i}"),
-                    format!(" description link-{i} rev{rev}"),
+                    format!(" description {d}"),
                     format!(" ip address 10.{a}.{b}.1 255.255.255.0"),
                     " no shutdown".into(),
                     "!".into(),
@@ -251,9 +256,10 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 String::new(),
             ]);
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!("interface Ethernet1/{i}"),
-                    format!("  description link-{i} rev{rev}"),
+                    format!("  description {d}"),
                     "  no switchport".into(),
                     format!("  ip address 10.{a}.{b}.1/24"),
                     "  no shutdown".into(),
@@ -276,7 +282,7 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 vol("Building configuration...".into()),
                 "!! IOS XR Configuration 7.3.2".into(),
                 vol(format!(
-                    "!! Last configuration change at {} by admin",
+                    "!! Last configuration change at {} by {by}",
                     c.cisco()
                 )),
                 "!".into(),
@@ -288,9 +294,10 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
             ]);
             tail.extend([format!("snmp-server community {tok} RO"), "end".into()]);
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!("interface GigabitEthernet0/0/0/{i}"),
-                    format!(" description link-{i} rev{rev}"),
+                    format!(" description {d}"),
                     format!(" ipv4 address 10.{a}.{b}.1 255.255.255.0"),
                     "!".into(),
                 ]
@@ -302,7 +309,8 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ":".into(),
                 ": Serial Number: JAD2233445X".into(),
                 ": Hardware:   ASA5516, 8192 MB RAM, CPU Atom C2000 series 2416 MHz, 1 CPU (8 cores)".into(),
-                vol(format!(": Written by enable_15 at {:02}:{:02}:{:02}.{:03} UTC {} {} {} {}", c.h, c.mi, c.s, c.ms, c.wd, c.mon(), c.d, c.y)),
+                // `enable_15` when nobody logged in by name saved it.
+                vol(format!(": Written by {} at {:02}:{:02}:{:02}.{:03} UTC {} {} {} {}", if spec.changes.is_empty() { "enable_15" } else { by }, c.h, c.mi, c.s, c.ms, c.wd, c.mon(), c.d, c.y)),
                 "!".into(),
                 "ASA Version 9.8(4)".into(),
                 "!".into(),
@@ -325,9 +333,10 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ": end".into(),
             ]);
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!("interface GigabitEthernet1/{i}"),
-                    format!(" description link-{i} rev{rev}"),
+                    format!(" description {d}"),
                     format!(" nameif inside{i}"),
                     " security-level 100".into(),
                     format!(" ip address 10.{a}.{b}.1 255.255.255.0"),
@@ -340,7 +349,17 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 vol("! Command: show running-config".into()),
                 format!("! device: {h} (vEOS-lab, EOS-4.27.0F)"),
                 "!".into(),
-                vol(format!("! Startup-config last modified at {} {} {} {:02}:{:02}:{:02}.{:03} {} by admin", c.wd, c.mon(), c.d, c.h, c.mi, c.s, c.ms, c.y)),
+                vol(format!(
+                    "! Startup-config last modified at {} {} {} {:02}:{:02}:{:02}.{:03} {} by {by}",
+                    c.wd,
+                    c.mon(),
+                    c.d,
+                    c.h,
+                    c.mi,
+                    c.s,
+                    c.ms,
+                    c.y
+                )),
                 "!".into(),
                 format!("hostname {h}"),
                 format!("username admin privilege 15 role network-admin secret sha512 $6${hash}"),
@@ -350,9 +369,10 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
             ]);
             tail.push("end".into());
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!("interface Ethernet{i}"),
-                    format!("   description link-{i} rev{rev}"),
+                    format!("   description {d}"),
                     "   no switchport".into(),
                     format!("   ip address 10.{a}.{b}.1/24"),
                     "!".into(),
@@ -361,7 +381,7 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
         }
         Style::Junos => {
             head.extend([
-                vol(format!("## Last commit: {} UTC by admin", c.iso())),
+                vol(format!("## Last commit: {} UTC by {by}", c.iso())),
                 "version 20.4R3.8;".into(),
                 "system {".into(),
                 format!("    host-name {h};"),
@@ -378,9 +398,10 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
             ]);
             tail.push("}".into());
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!("    ge-0/0/{i} {{"),
-                    format!("        description \"link-{i} rev{rev}\";"),
+                    format!("        description \"{d}\";"),
                     "        unit 0 {".into(),
                     "            family inet {".into(),
                     format!("                address 10.{a}.{b}.1/24;"),
@@ -406,17 +427,17 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 "/ip address".into(),
             ]);
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![format!(
-                    "add address=10.{a}.{b}.1/24 comment=\"link-{i} rev{rev}\" interface=ether{i} network=10.{a}.{b}.0"
+                    "add address=10.{a}.{b}.1/24 comment=\"{d}\" interface=ether{i} network=10.{a}.{b}.0"
                 )]
             })
         }
         Style::FortiOs => {
             head.extend([
-                vol(
-                    "#config-version=FGT60F-7.0.12-FW-build0523-230523:opmode=0:vdom=0:user=admin"
-                        .into(),
-                ),
+                vol(format!(
+                    "#config-version=FGT60F-7.0.12-FW-build0523-230523:opmode=0:vdom=0:user={by}"
+                )),
                 vol(format!(
                     "#conf_file_ver={}",
                     3_000_000_000u64 + st.counter * 7 + u64::from(st.millis)
@@ -442,10 +463,11 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 "end".into(),
             ]);
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!("    edit \"port{i}\""),
                     format!("        set ip 10.{a}.{b}.1 255.255.255.0"),
-                    format!("        set description \"link-{i} rev{rev}\""),
+                    format!("        set description \"{d}\""),
                     "    next".into(),
                 ]
             })
@@ -458,13 +480,12 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 format!("set deviceconfig system snmp-setting access-setting version v2c snmp-community-string {tok}"),
             ]);
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!(
                         "set network interface ethernet ethernet1/{i} layer3 ip 10.{a}.{b}.1/24"
                     ),
-                    format!(
-                        "set network interface ethernet ethernet1/{i} comment \"link-{i} rev{rev}\""
-                    ),
+                    format!("set network interface ethernet ethernet1/{i} comment \"{d}\""),
                 ]
             })
         }
@@ -493,9 +514,10 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 "return".into(),
             ]);
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!("interface GigabitEthernet0/0/{i}"),
-                    format!(" description link-{i} rev{rev}"),
+                    format!(" description {d}"),
                     format!(" ip address 10.{a}.{b}.1 255.255.255.0"),
                     "#".into(),
                 ]
@@ -514,9 +536,10 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 format!("password manager user-name \"admin\" sha1 \"{hash}\""),
             ]);
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!("vlan {}", i + 2),
-                    format!("   name \"link-{i} rev{rev}\""),
+                    format!("   name \"{d}\""),
                     format!("   untagged {}", i + 1),
                     format!("   ip address 10.{a}.{b}.1 255.255.255.0"),
                     "   exit".into(),
@@ -542,9 +565,10 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 "!".into(),
             ]);
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!("interface ethernet1/1/{}", i + 1),
-                    format!(" description \"link-{i} rev{rev}\""),
+                    format!(" description \"{d}\""),
                     " no shutdown".into(),
                     " no switchport".into(),
                     format!(" ip address 10.{a}.{b}.1/24"),
@@ -559,9 +583,10 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 format!("set system login user vyos authentication encrypted-password '$6${hash}'"),
             ]);
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!("set interfaces ethernet eth{i} address '10.{a}.{b}.1/24'"),
-                    format!("set interfaces ethernet eth{i} description 'link-{i} rev{rev}'"),
+                    format!("set interfaces ethernet eth{i} description '{d}'"),
                 ]
             })
         }
@@ -573,16 +598,22 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 String::new(),
             ]);
             Box::new(move |i, a, b| {
+                let d = descs.description(i);
                 vec![
                     format!("auto eth{i}"),
                     format!("iface eth{i} inet static"),
                     format!("    address 10.{a}.{b}.1/24"),
-                    format!("    # link-{i} rev{rev}"),
+                    format!("    # {d}"),
                     String::new(),
                 ]
             })
         }
     };
+    // The body's size is decided before the edits are spliced in, so an
+    // edit adds its own lines and never pushes an interface out.
+    let base_tail = tail.len();
+    let mut n = head.len();
+    splice_edits(style, &applied, spec.seed, tok, &mut head, &mut tail);
     let tagged = |l: &str, emit: &mut dyn FnMut(&str, bool)| match l.strip_prefix(VOLATILE) {
         Some(text) => emit(text, true),
         None => emit(l, false),
@@ -590,7 +621,6 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
     for l in &head {
         tagged(l, emit);
     }
-    let mut n = head.len();
     let mut i = 0usize;
     if let Some(len) = spec.long_line {
         // A comment or description nobody filters, on every platform: its
@@ -607,7 +637,7 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
         emit(&line, false);
         n += 1;
     }
-    while n + tail.len() < target {
+    while n + base_tail < target {
         let a = rng.next() % 250 + 1;
         let b = (i as u64) % 250 + 1;
         for l in block(i, a, b) {
@@ -621,15 +651,337 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
     }
 }
 
+/// A local user's password hash: distinct per user, with the device's
+/// secret token in it like every secret of the configuration.
+fn user_hash(seed: u64, name: &str, tok: &str) -> String {
+    let folded = name
+        .bytes()
+        .fold(seed ^ 0x05E2, |h, b| h.rotate_left(8) ^ u64::from(b));
+    format!("{:016x}{tok}", SplitMix(folded).next())
+}
+
+/// Where `lines` go: before line `at` of the head or of the tail.
+enum Slot {
+    Head(usize),
+    Tail(usize),
+}
+
+/// Just after the first line of `lines` that starts with `prefix` (at the
+/// end when none does).
+fn after(lines: &[String], prefix: &str) -> usize {
+    lines
+        .iter()
+        .position(|l| l.starts_with(prefix))
+        .map_or(lines.len(), |p| p + 1)
+}
+
+/// Puts the added users and the management ACL's entries where the
+/// platform prints them, in its syntax.
+fn splice_edits(
+    style: Style,
+    applied: &Applied,
+    seed: u64,
+    tok: &str,
+    head: &mut Vec<String>,
+    tail: &mut Vec<String>,
+) {
+    let users = &applied.users;
+    let acl = &applied.acl;
+    let hash = |u: &str| user_hash(seed, u, tok);
+    let each_user = |f: &dyn Fn(&str, String) -> Vec<String>| -> Vec<String> {
+        users.iter().flat_map(|u| f(u, hash(u))).collect()
+    };
+    // (seq, source, port) with the platform's sequence step.
+    let seq = |step: usize| {
+        acl.iter()
+            .enumerate()
+            .map(move |(k, (s, p))| ((k + 1) * step, *s, *p))
+    };
+    let named = |p: u16| match p {
+        22 => "ssh".to_owned(),
+        443 => "https".to_owned(),
+        p => p.to_string(),
+    };
+    let block = |header: &[&str], entries: Vec<String>, footer: &[&str]| -> Vec<String> {
+        if entries.is_empty() {
+            return Vec::new();
+        }
+        let mut v: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+        v.extend(entries);
+        v.extend(footer.iter().map(|f| (*f).to_owned()));
+        v
+    };
+    let acl_head = format!("ip access-list {ACL_NAME}");
+    let (user_slot, user_lines, acl_slot, acl_lines) = match style {
+        Style::Ios => (
+            Slot::Head(after(head, "username admin")),
+            each_user(&|u, h| vec![format!("username {u} privilege 15 secret 5 $1$x9Zk${h}")]),
+            Slot::Tail(0),
+            block(
+                &[format!("ip access-list extended {ACL_NAME}").as_str()],
+                seq(10)
+                    .map(|(_, s, p)| format!(" permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
+        Style::Nxos => (
+            Slot::Head(after(head, "username admin")),
+            each_user(&|u, h| vec![format!("username {u} password 5 $5$KQJ{h}  role network-admin")]),
+            Slot::Head(head.len()),
+            block(
+                &[acl_head.as_str()],
+                seq(10)
+                    .map(|(n, s, p)| format!("  {n} permit tcp {s}/32 any eq {p}"))
+                    .collect(),
+                &[""],
+            ),
+        ),
+        Style::Iosxr => (
+            Slot::Head(after(head, " secret 10")),
+            each_user(&|u, h| {
+                vec![
+                    "!".into(),
+                    format!("username {u}"),
+                    " group netadmin".into(),
+                    format!(" secret 10 $6${h}"),
+                ]
+            }),
+            Slot::Tail(0),
+            block(
+                &[format!("ipv4 access-list {ACL_NAME}").as_str()],
+                seq(10)
+                    .map(|(n, s, p)| format!(" {n} permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
+        Style::Asa => (
+            Slot::Head(after(head, "username admin")),
+            each_user(&|u, h| vec![format!("username {u} password {h} encrypted privilege 15")]),
+            Slot::Tail(0),
+            seq(1)
+                .map(|(_, s, p)| {
+                    format!(
+                        "access-list {ACL_NAME} extended permit tcp host {s} any eq {}",
+                        named(p)
+                    )
+                })
+                .collect(),
+        ),
+        Style::Eos => (
+            Slot::Head(after(head, "username admin")),
+            each_user(&|u, h| {
+                vec![format!(
+                    "username {u} privilege 15 role network-admin secret sha512 $6${h}"
+                )]
+            }),
+            Slot::Head(head.len()),
+            block(
+                &[acl_head.as_str()],
+                seq(10)
+                    .map(|(n, s, p)| format!("   {n} permit tcp host {s} any eq {}", named(p)))
+                    .collect(),
+                &["!"],
+            ),
+        ),
+        Style::Junos => (
+            // Inside `system { ... }`, before its closing brace.
+            Slot::Head(head.iter().position(|l| l == "}").unwrap_or(head.len())),
+            block(
+                &["    login {"],
+                users
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(k, u)| {
+                        vec![
+                            format!("        user {u} {{"),
+                            format!("            uid {};", 2001 + k),
+                            "            class super-user;".into(),
+                            "            authentication {".into(),
+                            format!("                encrypted-password \"$6${}\";", hash(u)),
+                            "            }".into(),
+                            "        }".into(),
+                        ]
+                    })
+                    .collect(),
+                &["    }"],
+            ),
+            Slot::Tail(tail.len()),
+            block(
+                &["policy-options {", format!("    prefix-list {ACL_NAME} {{").as_str()],
+                seq(1).map(|(_, s, _)| format!("        {s}/32;")).collect(),
+                &["    }", "}"],
+            ),
+        ),
+        Style::RouterOs => (
+            Slot::Head(after(head, "add name=vpnuser")),
+            each_user(&|u, h| vec![format!("add name={u} password={h} service=pptp")]),
+            Slot::Tail(tail.len()),
+            block(
+                &["/ip firewall filter"],
+                seq(1)
+                    .map(|(_, s, p)| {
+                        format!(
+                            "add action=accept chain=input comment={ACL_NAME} dst-port={p} protocol=tcp src-address={s}"
+                        )
+                    })
+                    .collect(),
+                &[],
+            ),
+        ),
+        Style::FortiOs => {
+            let admins = after(head, "config system admin");
+            let end = head[admins..]
+                .iter()
+                .position(|l| l == "end")
+                .map_or(head.len(), |p| admins + p);
+            (
+                Slot::Head(end),
+                each_user(&|u, h| {
+                    vec![
+                        format!("    edit \"{u}\""),
+                        "        set accprofile \"super_admin\"".into(),
+                        format!("        set password ENC SH2{h}"),
+                        "    next".into(),
+                    ]
+                }),
+                Slot::Tail(tail.len()),
+                block(
+                    &["config firewall address"],
+                    seq(1)
+                        .flat_map(|(_, s, _)| {
+                            vec![
+                                format!("    edit \"{ACL_NAME}-{s}\""),
+                                format!("        set subnet {s} 255.255.255.255"),
+                                "    next".into(),
+                            ]
+                        })
+                        .collect(),
+                    &["end"],
+                ),
+            )
+        }
+        Style::PanOs => (
+            Slot::Head(after(head, "set mgt-config users admin permissions")),
+            each_user(&|u, h| {
+                vec![
+                    format!("set mgt-config users {u} phash $1${h}"),
+                    format!("set mgt-config users {u} permissions role-based superuser yes"),
+                ]
+            }),
+            Slot::Tail(tail.len()),
+            seq(1)
+                .map(|(_, s, _)| format!("set deviceconfig system permitted-ip {s}/32"))
+                .collect(),
+        ),
+        Style::Vrp => (
+            Slot::Head(after(head, " local-user admin privilege")),
+            each_user(&|u, h| {
+                vec![
+                    format!(" local-user {u} password irreversible-cipher $1a${h}$"),
+                    format!(" local-user {u} privilege level 15"),
+                ]
+            }),
+            Slot::Tail(0),
+            block(
+                &["acl number 3001"],
+                seq(5)
+                    .map(|(n, s, p)| {
+                        format!(" rule {n} permit tcp source {s} 0 destination-port eq {p}")
+                    })
+                    .collect(),
+                &["#"],
+            ),
+        ),
+        Style::ProCurve => (
+            Slot::Tail(tail.len()),
+            each_user(&|u, h| vec![format!("password operator user-name \"{u}\" sha1 \"{h}\"")]),
+            Slot::Head(head.len()),
+            block(
+                &[format!("ip access-list extended \"{ACL_NAME}\"").as_str()],
+                seq(10)
+                    .map(|(n, s, p)| {
+                        format!("   {n} permit tcp {s} 0.0.0.0 0.0.0.0 255.255.255.255 eq {p}")
+                    })
+                    .collect(),
+                &["   exit"],
+            ),
+        ),
+        Style::Os10 => (
+            Slot::Head(after(head, "username admin")),
+            each_user(&|u, h| {
+                vec![format!(
+                    "username {u} password $6${h} role sysadmin priv-lvl 15"
+                )]
+            }),
+            Slot::Head(head.len()),
+            block(
+                &[acl_head.as_str()],
+                seq(10)
+                    .map(|(n, s, p)| format!(" seq {n} permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
+        Style::Vyos => (
+            Slot::Head(after(head, "set system login user vyos")),
+            each_user(&|u, h| {
+                vec![format!(
+                    "set system login user {u} authentication encrypted-password '$6${h}'"
+                )]
+            }),
+            Slot::Tail(tail.len()),
+            seq(10)
+                .flat_map(|(n, s, p)| {
+                    let rule = format!("set firewall ipv4 name {ACL_NAME} rule {n}");
+                    vec![
+                        format!("{rule} action 'accept'"),
+                        format!("{rule} destination port '{p}'"),
+                        format!("{rule} protocol 'tcp'"),
+                        format!("{rule} source address '{s}'"),
+                    ]
+                })
+                .collect(),
+        ),
+        // `/etc/network/interfaces` has no accounts; its ACL is the
+        // loopback stanza's firewall hooks.
+        Style::Linux => (
+            Slot::Head(head.len()),
+            Vec::new(),
+            Slot::Head(after(head, "iface lo inet loopback")),
+            seq(1)
+                .map(|(_, s, p)| {
+                    format!("    post-up iptables -A INPUT -p tcp -s {s} --dport {p} -j ACCEPT")
+                })
+                .collect(),
+        ),
+    };
+    // The later slot first, so the earlier one's index still holds.
+    let mut edits = [(user_slot, user_lines), (acl_slot, acl_lines)];
+    edits.sort_by_key(|(slot, _)| match slot {
+        Slot::Head(i) => (0, std::cmp::Reverse(*i)),
+        Slot::Tail(i) => (1, std::cmp::Reverse(*i)),
+    });
+    for (slot, lines) in edits {
+        let (v, at) = match slot {
+            Slot::Head(i) => (&mut *head, i),
+            Slot::Tail(i) => (&mut *tail, i),
+        };
+        v.splice(at..at, lines);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drift::{self, Edit};
 
-    fn spec(rev: u32) -> ConfigSpec<'static> {
+    fn spec(changes: &[Change]) -> ConfigSpec<'_> {
         ConfigSpec {
             host: "r1",
             seed: 7,
-            revision: rev,
+            changes,
             lines: 200,
             secret_token: "tok",
             long_line: None,
@@ -644,13 +996,23 @@ mod tests {
         }
     }
 
+    /// `n` drifts of device seed 7.
+    fn drifted(style: Style, n: u32) -> Vec<Change> {
+        let mut history = Vec::new();
+        for r in 1..=n {
+            let c = drift::next(style, 7, r, &Applied::of(&history), None);
+            history.push(c);
+        }
+        history
+    }
+
     #[test]
     fn the_body_is_deterministic_and_only_volatile_lines_change_between_sessions() {
-        let a = generate(Style::Ios, &spec(0), st(1));
-        let b = generate(Style::Ios, &spec(0), st(2));
+        let a = generate(Style::Ios, &spec(&[]), st(1));
+        let b = generate(Style::Ios, &spec(&[]), st(2));
         assert_ne!(a, b);
         let keep = |rev, stamp| {
-            generate_lines(Style::Ios, &spec(rev), stamp)
+            generate_lines(Style::Ios, &spec(&drifted(Style::Ios, rev)), stamp)
                 .into_iter()
                 .filter(|l| !l.volatile)
                 .map(|l| l.text)
@@ -693,8 +1055,9 @@ mod tests {
         let a = at(1_798_761_599, 999, 1); // 2026-12-31 23:59:59
         let b = at(1_804_219_506, 7, 2); // 2027-03-05 04:05:06
         for style in STYLES {
-            let x = generate_lines(style, &spec(3), a);
-            let y = generate_lines(style, &spec(3), b);
+            let history = drifted(style, 12);
+            let x = generate_lines(style, &spec(&history), a);
+            let y = generate_lines(style, &spec(&history), b);
             assert_eq!(x.len(), y.len(), "{style:?}");
             for (l, m) in x.iter().zip(&y) {
                 assert_eq!(l.volatile, m.volatile, "{style:?}");
@@ -706,13 +1069,13 @@ mod tests {
                 );
             }
             let text: String = x.iter().map(|l| format!("{}\n", l.text)).collect();
-            assert_eq!(text, generate(style, &spec(3), a), "{style:?}");
+            assert_eq!(text, generate(style, &spec(&history), a), "{style:?}");
             assert!(!text.contains(VOLATILE), "{style:?}");
         }
     }
 
     fn dated(style: Style, unix: u64) -> Vec<String> {
-        generate_lines(style, &spec(0), at(unix, 5, 1))
+        generate_lines(style, &spec(&[]), at(unix, 5, 1))
             .into_iter()
             .filter(|l| l.volatile)
             .map(|l| l.text)
@@ -756,6 +1119,288 @@ mod tests {
         assert!(dated(Style::Junos, 1_835_438_400)[0].contains("2028-02-29 12:00:00"));
         assert!(dated(Style::Nxos, 1_798_761_600)[1].ends_with("Fri Jan  1 00:00:00 2027"));
         assert!(dated(Style::RouterOs, 1_798_761_599)[0].starts_with("# 2026-12-31 23:59:59"));
+    }
+
+    fn stable(style: Style, changes: &[Change]) -> Vec<String> {
+        generate_lines(style, &spec(changes), st(1))
+            .into_iter()
+            .filter(|l| !l.volatile)
+            .map(|l| l.text)
+            .collect()
+    }
+
+    /// Lines only in `a` and lines only in `b`, counted with multiplicity.
+    fn difference(a: &[String], b: &[String]) -> (Vec<String>, Vec<String>) {
+        let mut only_b = b.to_vec();
+        let mut only_a = Vec::new();
+        for l in a {
+            match only_b.iter().position(|x| x == l) {
+                Some(p) => {
+                    only_b.remove(p);
+                }
+                None => only_a.push(l.clone()),
+            }
+        }
+        (only_a, only_b)
+    }
+
+    #[test]
+    fn every_drift_changes_a_few_lines_and_names_what_it_changed() {
+        for style in STYLES {
+            let history = drifted(style, 40);
+            for r in 1..history.len() {
+                let (before, after) = (
+                    stable(style, &history[..r - 1]),
+                    stable(style, &history[..r]),
+                );
+                let (removed, added) = difference(&before, &after);
+                let change = &history[r - 1];
+                assert!(
+                    removed.len() <= 1 && !added.is_empty() && added.len() <= 9,
+                    "{style:?} {change}: -{removed:#?} +{added:#?}"
+                );
+                let needle = match &change.edit {
+                    Edit::Description { text, .. } => text.clone(),
+                    Edit::AclEntry { source, .. } => source.to_string(),
+                    Edit::LocalUser { name } => name.clone(),
+                };
+                assert!(
+                    added.iter().any(|l| l.contains(&needle)),
+                    "{style:?} {change}: {added:#?}"
+                );
+                // The interfaces are all still there: an edit adds its own lines.
+                if let Edit::Description { .. } = change.edit {
+                    assert_eq!(before.len(), after.len(), "{style:?} {change}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn drifts_are_deterministic_and_differ_between_devices() {
+        for style in STYLES {
+            assert_eq!(drifted(style, 20), drifted(style, 20), "{style:?}");
+        }
+        let other = |seed| {
+            let mut history = Vec::new();
+            for r in 1..=20 {
+                let c = drift::next(Style::Ios, seed, r, &Applied::of(&history), None);
+                history.push(c);
+            }
+            history
+        };
+        assert_ne!(other(7), other(8));
+        assert_eq!(other(7), drifted(Style::Ios, 20));
+        let kinds: std::collections::BTreeSet<_> = drifted(Style::Ios, 20)
+            .iter()
+            .map(|c| c.edit.kind())
+            .collect();
+        assert_eq!(kinds.len(), 3, "every kind of edit happens: {kinds:?}");
+    }
+
+    /// A user, an ACL entry and a description, each as the platform writes it.
+    #[test]
+    fn edits_are_written_in_each_platform_syntax() {
+        let history: Vec<Change> = [
+            Edit::LocalUser {
+                name: "jdoe".into(),
+            },
+            Edit::AclEntry {
+                source: "198.51.100.7".parse().unwrap(),
+                port: 22,
+            },
+            Edit::Description {
+                interface: 1,
+                text: "uplink to core-sw2 CHG0004711".into(),
+            },
+        ]
+        .into_iter()
+        .zip(1..)
+        .map(|(e, r)| drift::described(Style::Ios, r, "jdoe".into(), e))
+        .collect();
+        let has = |style, wanted: &[&str]| {
+            let lines = stable(style, &history);
+            for w in wanted {
+                assert!(
+                    lines.iter().any(|l| l.starts_with(w)),
+                    "{style:?}: no line starting `{w}` in {lines:#?}"
+                );
+            }
+        };
+        has(
+            Style::Ios,
+            &[
+                "username jdoe privilege 15 secret 5 $1$",
+                "ip access-list extended MGMT-IN",
+                " permit tcp host 198.51.100.7 any eq 22",
+                " description uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::Nxos,
+            &[
+                "username jdoe password 5 ",
+                "  10 permit tcp 198.51.100.7/32 any eq 22",
+            ],
+        );
+        has(
+            Style::Iosxr,
+            &[
+                "username jdoe",
+                " 10 permit tcp host 198.51.100.7 any eq 22",
+            ],
+        );
+        has(
+            Style::Asa,
+            &["access-list MGMT-IN extended permit tcp host 198.51.100.7 any eq ssh"],
+        );
+        has(
+            Style::Eos,
+            &[
+                "username jdoe privilege 15 role network-admin secret sha512 ",
+                "   10 permit tcp host 198.51.100.7 any eq ssh",
+                "   description uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::Junos,
+            &[
+                "    login {",
+                "        user jdoe {",
+                "                encrypted-password \"$6$",
+                "    prefix-list MGMT-IN {",
+                "        198.51.100.7/32;",
+                "        description \"uplink to core-sw2 CHG0004711\";",
+            ],
+        );
+        has(
+            Style::RouterOs,
+            &[
+                "add name=jdoe password=",
+                "/ip firewall filter",
+                "add action=accept chain=input comment=MGMT-IN dst-port=22 protocol=tcp src-address=198.51.100.7",
+            ],
+        );
+        has(
+            Style::FortiOs,
+            &[
+                "    edit \"jdoe\"",
+                "        set subnet 198.51.100.7 255.255.255.255",
+            ],
+        );
+        has(
+            Style::PanOs,
+            &[
+                "set mgt-config users jdoe phash ",
+                "set deviceconfig system permitted-ip 198.51.100.7/32",
+            ],
+        );
+        has(
+            Style::Vrp,
+            &[
+                " local-user jdoe password irreversible-cipher ",
+                " rule 5 permit tcp source 198.51.100.7 0 destination-port eq 22",
+            ],
+        );
+        has(
+            Style::ProCurve,
+            &[
+                "password operator user-name \"jdoe\" sha1 ",
+                "   10 permit tcp 198.51.100.7 0.0.0.0 0.0.0.0 255.255.255.255 eq 22",
+            ],
+        );
+        has(
+            Style::Os10,
+            &[
+                "username jdoe password $6$",
+                " seq 10 permit tcp host 198.51.100.7 any eq 22",
+            ],
+        );
+        has(
+            Style::Vyos,
+            &[
+                "set system login user jdoe authentication encrypted-password '$6$",
+                "set firewall ipv4 name MGMT-IN rule 10 source address '198.51.100.7'",
+            ],
+        );
+        has(
+            Style::Linux,
+            &["    post-up iptables -A INPUT -p tcp -s 198.51.100.7 --dport 22 -j ACCEPT"],
+        );
+        // An added user's secret carries the token, like every secret.
+        for style in STYLES {
+            let secrets = |h: &[Change]| {
+                stable(style, h)
+                    .iter()
+                    .filter(|l| l.contains("tok"))
+                    .count()
+            };
+            let added = usize::from(style != Style::Linux);
+            assert_eq!(secrets(&history[..1]), secrets(&[]) + added, "{style:?}");
+        }
+    }
+
+    #[test]
+    fn the_last_change_lines_name_its_author_where_the_platform_prints_one() {
+        let history = [drift::described(
+            Style::Ios,
+            1,
+            "jdoe".into(),
+            Edit::LocalUser {
+                name: "mchen".into(),
+            },
+        )];
+        let t = 1_804_219_506; // 2027-03-05 04:05:06 UTC
+        let volatile = |style| -> Vec<String> {
+            generate_lines(style, &spec(&history), at(t, 5, 1))
+                .into_iter()
+                .filter(|l| l.volatile)
+                .map(|l| l.text)
+                .collect()
+        };
+        for (style, line) in [
+            (
+                Style::Ios,
+                "! Last configuration change at 04:05:06 UTC Fri Mar 5 2027 by jdoe",
+            ),
+            (
+                Style::Iosxr,
+                "!! Last configuration change at 04:05:06 UTC Fri Mar 5 2027 by jdoe",
+            ),
+            (
+                Style::Eos,
+                "! Startup-config last modified at Fri Mar 5 04:05:06.005 2027 by jdoe",
+            ),
+            (
+                Style::Asa,
+                ": Written by jdoe at 04:05:06.005 UTC Fri Mar 5 2027",
+            ),
+            (
+                Style::Junos,
+                "## Last commit: 2027-03-05 04:05:06 UTC by jdoe",
+            ),
+            (
+                Style::FortiOs,
+                "#config-version=FGT60F-7.0.12-FW-build0523-230523:opmode=0:vdom=0:user=jdoe",
+            ),
+        ] {
+            let v = volatile(style);
+            assert!(
+                v.iter().any(|l| l == line),
+                "{style:?}: no `{line}` in {v:#?}"
+            );
+            // Revision 0 was the installer's.
+            let v0: Vec<String> = generate_lines(style, &spec(&[]), at(t, 5, 1))
+                .into_iter()
+                .filter(|l| l.volatile)
+                .map(|l| l.text)
+                .collect();
+            assert!(
+                v0.iter()
+                    .any(|l| l.contains("admin") || l.contains("enable_15")),
+                "{style:?}: {v0:#?}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use russh::keys::PrivateKey;
 use russh::keys::ssh_key::private::Ed25519Keypair;
 
 use crate::config::{self, ConfigLine, ConfigSpec, SessionStamp, SplitMix};
+use crate::drift::{self, Applied, Change, Edit, InvalidAuthor};
 use crate::personality::Personality;
 
 /// Misbehaviours a device shows on demand. The default is a well-behaved device.
@@ -46,7 +47,9 @@ pub struct Faults {
 pub(crate) struct State {
     pub faults: Faults,
     pub key_generation: u64,
-    pub revision: u32,
+    /// Every change since revision 0, oldest first; shared with the
+    /// sessions that print it.
+    pub changes: Arc<Vec<Change>>,
     pub sessions: u64,
     pub open_shells: u64,
     /// Negotiation commands the last Telnet client sent, e.g. `DO ECHO`.
@@ -95,25 +98,30 @@ impl Shared {
     }
 
     /// The configuration as printed by session number `counter`, now.
-    pub(crate) fn render(&self, revision: u32, counter: u64, long_line: Option<usize>) -> String {
+    pub(crate) fn render(
+        &self,
+        changes: &[Change],
+        counter: u64,
+        long_line: Option<usize>,
+    ) -> String {
         let token = self.secret_token();
         config::generate(
             self.personality.style,
-            &self.spec(revision, &token, long_line),
+            &self.spec(changes, &token, long_line),
             self.clock.stamp(counter),
         )
     }
 
     fn spec<'a>(
         &'a self,
-        revision: u32,
+        changes: &'a [Change],
         token: &'a str,
         long_line: Option<usize>,
     ) -> ConfigSpec<'a> {
         ConfigSpec {
             host: &self.name,
             seed: self.seed,
-            revision,
+            changes,
             lines: self.config_lines,
             secret_token: token,
             long_line,
@@ -281,15 +289,71 @@ impl SimDevice {
             .to_string()
     }
 
-    /// Changes the configuration (as an engineer's commit would); the next
-    /// session prints the new one.
+    /// Changes the configuration the way tests rely on: interface 0's
+    /// description becomes `link-0 rev<N>` for the new revision `N`, by
+    /// `netops` — one line of the body. The next session prints it. For
+    /// the varied edits of a real network, see [`SimDevice::drift`].
     pub fn change_config(&self) {
-        self.shared.lock().revision += 1;
+        let mut s = self.shared.lock();
+        let revision = s.changes.len() as u32 + 1;
+        let change = drift::described(
+            self.shared.personality.style,
+            revision,
+            "netops".into(),
+            Edit::Description {
+                interface: 0,
+                text: format!("link-0 rev{revision}"),
+            },
+        );
+        Arc::make_mut(&mut s.changes).push(change);
+    }
+
+    /// Makes an engineer's edit — a new interface description, an entry
+    /// in the management ACL or a local user, in the platform's syntax —
+    /// picked from the device's seed and the new revision, by an author
+    /// picked the same way. Returns what changed; the next session prints it.
+    pub fn drift(&self) -> Change {
+        self.make_drift(None)
+    }
+
+    /// [`SimDevice::drift`] by `author`, whom the platforms that print the
+    /// last change's author (IOS, IOS XR, EOS, ASA, Junos, FortiOS) name.
+    pub fn drift_by(&self, author: &str) -> Result<Change, InvalidAuthor> {
+        drift::check_author(author)?;
+        Ok(self.make_drift(Some(author)))
+    }
+
+    fn make_drift(&self, author: Option<&str>) -> Change {
+        let mut s = self.shared.lock();
+        let revision = s.changes.len() as u32 + 1;
+        let change = drift::next(
+            self.shared.personality.style,
+            self.shared.seed,
+            revision,
+            &Applied::of(&s.changes),
+            author,
+        );
+        Arc::make_mut(&mut s.changes).push(change.clone());
+        change
+    }
+
+    /// Every change since revision 0, oldest first.
+    pub fn changes(&self) -> Vec<Change> {
+        self.shared.lock().changes.as_ref().clone()
+    }
+
+    /// Who made the last change (`admin` at revision 0).
+    pub fn last_author(&self) -> String {
+        self.shared
+            .lock()
+            .changes
+            .last()
+            .map_or_else(|| drift::INITIAL_AUTHOR.to_owned(), |c| c.author.clone())
     }
 
     /// The revision of the configuration (0 at start, +1 per change).
     pub fn revision(&self) -> u32 {
-        self.shared.lock().revision
+        self.shared.lock().changes.len() as u32
     }
 
     /// How many SSH sessions reached the shell.
@@ -307,9 +371,9 @@ impl SimDevice {
     pub fn running_config(&self) -> String {
         let (rev, n, long) = {
             let s = self.shared.lock();
-            (s.revision, s.sessions, s.faults.single_line_bytes)
+            (s.changes.clone(), s.sessions, s.faults.single_line_bytes)
         };
-        self.shared.render(rev, n, long)
+        self.shared.render(&rev, n, long)
     }
 
     /// The lines a session now would print, each tagged volatile (changes
@@ -317,12 +381,12 @@ impl SimDevice {
     pub fn running_config_lines(&self) -> Vec<ConfigLine> {
         let (rev, n, long) = {
             let s = self.shared.lock();
-            (s.revision, s.sessions, s.faults.single_line_bytes)
+            (s.changes.clone(), s.sessions, s.faults.single_line_bytes)
         };
         let token = self.shared.secret_token();
         config::generate_lines(
             self.shared.personality.style,
-            &self.shared.spec(rev, &token, long),
+            &self.shared.spec(&rev, &token, long),
             self.shared.clock.stamp(n),
         )
     }

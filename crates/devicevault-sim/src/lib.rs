@@ -10,28 +10,37 @@
 //!   prompts, enable, pager, commands. They are written independently of the
 //!   collector's drivers, so a disagreement shows up as a failing test.
 //! - **Deterministic configurations** ([`config::generate`]): the body is a
-//!   function of the device's seed, revision and size; the volatile lines are
-//!   a function of the session, so they change every time.
+//!   function of the device's seed, size and history of changes; the
+//!   volatile lines are a function of the session, so they change every time.
+//! - **Changes are an engineer's edits** ([`drift`]): a description, an ACL
+//!   entry, a local user, a few lines in the platform's syntax, each picked
+//!   from the seed and the revision; the lines that name the last change's
+//!   author name whoever made it.
 //! - **Misbehaviours on demand** ([`Faults`]) and state changes
 //!   ([`SimDevice::rotate_host_key`], [`SimDevice::change_config`]) are set
 //!   from the test through a [`SimDevice`] handle.
 
 mod cli;
 pub mod config;
+pub mod control;
 mod device;
+pub mod drift;
 pub mod personality;
 mod server;
 mod telnet;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::ConfigLine;
+pub use control::OnChange;
 pub use device::{DATE_BOUNDARIES, Faults, SimClock, SimDevice};
+pub use drift::{Change, Edit, InvalidAuthor};
 pub use personality::{LineBreaks, Personality, platforms};
 
 /// Why the simulator could not start.
@@ -196,7 +205,7 @@ impl Simulator {
                 state: Mutex::new(device::State {
                     faults: cfg.faults.clone(),
                     key_generation: 0,
-                    revision: 0,
+                    changes: Arc::default(),
                     sessions: 0,
                     open_shells: 0,
                     telnet_negotiation: Vec::new(),
@@ -230,6 +239,66 @@ impl Simulator {
     /// Device `i`.
     pub fn device(&self, i: usize) -> Option<&SimDevice> {
         self.devices.get(i)
+    }
+
+    /// The device named `name`, e.g. `r0003`.
+    pub fn device_named(&self, name: &str) -> Option<&SimDevice> {
+        self.devices.iter().find(|d| d.name() == name)
+    }
+
+    /// Serves the control endpoint ([`control`]: `POST
+    /// /devices/<name>/change`) on `addr` until the simulator stops;
+    /// returns the address it listens on. `on_change` hears of every
+    /// change made through it.
+    pub async fn serve_control(
+        &self,
+        addr: SocketAddr,
+        on_change: OnChange,
+    ) -> Result<SocketAddr, SimError> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| SimError::Bind { addr, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| SimError::Bind { addr, source })?;
+        let task = tokio::spawn(control::serve(
+            listener,
+            Arc::new(self.devices.clone()),
+            on_change,
+            self.shutdown.subscribe(),
+        ));
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(task);
+        Ok(bound)
+    }
+
+    /// Until the simulator stops, drifts one device every `every`
+    /// ([`SimDevice::drift`]), the devices in turn from the first;
+    /// `on_change` hears of each change.
+    pub fn drift_every(&self, every: Duration, on_change: OnChange) {
+        if self.devices.is_empty() || every.is_zero() {
+            return;
+        }
+        let devices = self.devices.clone();
+        let mut stop = self.shutdown.subscribe();
+        let task = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            for d in devices.iter().cycle() {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                let change = d.drift();
+                on_change(d, &change);
+            }
+        });
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(task);
     }
 
     /// One line for the operator once everything listens.

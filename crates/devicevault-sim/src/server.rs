@@ -324,7 +324,8 @@ async fn exec(dev: Arc<Shared>, faults: Faults, ch: Channel<Msg>, command: Strin
     let cmd = command.trim();
     if cmd == p.config_command && faults.endless_output {
         // Until the client closes the channel.
-        let text = dev.render(dev.lock().revision, counter, None);
+        let changes = dev.lock().changes.clone();
+        let text = dev.render(&changes, counter, None);
         let chunk = text.into_bytes();
         let (mut read, write) = ch.split();
         'endless: loop {
@@ -345,9 +346,9 @@ async fn exec(dev: Arc<Shared>, faults: Faults, ch: Channel<Msg>, command: Strin
         return;
     }
     let (out, err, status) = if cmd == p.config_command {
-        let rev = dev.lock().revision;
+        let rev = dev.lock().changes.clone();
         (
-            dev.render(rev, counter, faults.single_line_bytes),
+            dev.render(&rev, counter, faults.single_line_bytes),
             String::new(),
             0,
         )
@@ -866,8 +867,10 @@ impl Cli {
         if let Some(refusal) = self.faults.refuse_config_command.clone() {
             return self.write(&format!("{refusal}\n")).await;
         }
-        let (rev, counter) = (self.dev.lock().revision, self.counter);
-        let mut text = self.dev.render(rev, counter, self.faults.single_line_bytes);
+        let (rev, counter) = (self.dev.lock().changes.clone(), self.counter);
+        let mut text = self
+            .dev
+            .render(&rev, counter, self.faults.single_line_bytes);
         if let Some(n) = self.faults.truncate_after_bytes {
             // Cut at a line end: the device's last line looks whole, and the
             // prompt comes as if nothing were missing.

@@ -58,6 +58,42 @@ pub struct SimArgs {
     /// (e.g. 2027-01-01T00:00:00Z) instead of the system's time.
     #[arg(long, value_name = "RFC3339")]
     clock: Option<String>,
+    /// Every this many seconds, one device's configuration changes as an
+    /// engineer's edit would (a new interface description, management ACL
+    /// entry or local user, a few lines), the devices in turn from the
+    /// first; each change is printed. Without it, configurations change
+    /// only on demand (--control-addr).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    drift_every: Option<u64>,
+    /// Serve the control endpoint here: `POST /devices/<name>/change`
+    /// (optionally `?author=<user>`, named in the lines that show the last
+    /// change's author) changes that device now and answers 200 with what
+    /// changed as JSON, 404 for an unknown device, 405 for another method.
+    /// A port alone listens on 127.0.0.1. No authentication: keep it on
+    /// loopback.
+    #[arg(long, value_name = "[IP:]PORT", value_parser = control_addr)]
+    control_addr: Option<std::net::SocketAddr>,
+}
+
+/// `PORT` (on loopback) or `IP:PORT`.
+fn control_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    match s.parse::<u16>() {
+        Ok(port) => Ok((std::net::Ipv4Addr::LOCALHOST, port).into()),
+        Err(_) => s
+            .parse()
+            .map_err(|_| format!("{s:?} is neither a port nor an IP:PORT address")),
+    }
+}
+
+/// Prints a device's change as it happens: which device, what changed.
+fn print_change() -> devicevault_sim::OnChange {
+    Arc::new(
+        |d: &devicevault_sim::SimDevice, change: &devicevault_sim::Change| {
+            use std::io::Write;
+            println!("change: {} ({}) {change}", d.name(), d.platform());
+            let _ = std::io::stdout().flush();
+        },
+    )
 }
 
 #[derive(Debug, Args)]
@@ -199,18 +235,34 @@ pub fn sim(args: SimArgs) -> anyhow::Result<()> {
         },
         clock,
     };
+    if let Some(addr) = args.control_addr
+        && !addr.ip().is_loopback()
+    {
+        eprintln!(
+            "warning: the control endpoint on {addr} lets anyone who reaches it change the devices"
+        );
+    }
     runtime()?.block_on(async {
-        devicevault_sim::run(
-            cfg,
-            |sim| {
-                use std::io::Write;
-                println!("{}", sim.summary());
-                let _ = std::io::stdout().flush();
-            },
-            shutdown_signal(),
-        )
-        .await
-        .context("start the simulator")
+        use std::io::Write;
+        let sim = devicevault_sim::Simulator::start(cfg)
+            .await
+            .context("start the simulator")?;
+        println!("{}", sim.summary());
+        if let Some(addr) = args.control_addr {
+            let bound = sim
+                .serve_control(addr, print_change())
+                .await
+                .context("start the control endpoint")?;
+            println!("control endpoint: POST http://{bound}/devices/<name>/change");
+        }
+        if let Some(secs) = args.drift_every {
+            sim.drift_every(Duration::from_secs(secs), print_change());
+            println!("a device changes every {secs} s");
+        }
+        let _ = std::io::stdout().flush();
+        shutdown_signal().await;
+        sim.stop();
+        Ok(())
     })
 }
 

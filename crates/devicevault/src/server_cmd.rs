@@ -316,7 +316,21 @@ pub struct DemoArgs {
     /// Back up, print the summary and exit instead of serving.
     #[arg(long)]
     pub exit: bool,
+    /// While serving, a device's configuration changes every this many
+    /// seconds (the devices in turn, from the first), as an engineer's edit
+    /// would; a schedule backs every device up each minute and a webhook
+    /// receiver prints each change notification. 0: no changes.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub drift_every: u64,
+    /// Serve until the first change notification has arrived, then exit
+    /// (a script's or a test's way to watch a change go through).
+    #[arg(long, conflicts_with = "exit")]
+    pub exit_after_change: bool,
 }
+
+/// How long `--exit-after-change` waits for the notification: a drift,
+/// the next minute's scheduled backup and the delivery.
+const FIRST_CHANGE_WITHIN: Duration = Duration::from_secs(300);
 
 const DEMO_MARKER: &str = ".devicevault-demo";
 const DEMO_PLATFORMS: &[&str] = &[
@@ -471,10 +485,168 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
             }
             return Ok(());
         }
+
+        // Change: devices drift, a schedule backs them up, a webhook tells.
+        let log = data_dir.join("notifications.log");
+        let receiver = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .await
+            .context("start the notification receiver")?;
+        let hook = format!("http://{}/hook", receiver.local_addr()?);
+        let (heard, mut first_change) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(receive_notifications(receiver, url.clone(), log.clone(), heard));
+        let channel = created(
+            api.post(
+                "/api/notification-channels/",
+                &json!({"name": "Demo receiver", "kind": "webhook", "url": hook,
+                        "secret": auth::new_password()}),
+            )
+            .await?,
+            "the webhook channel",
+        )?;
+        created(
+            api.post(
+                "/api/notification-rules/",
+                &json!({"name": "Every configuration change", "events": ["config_changed"],
+                        "channel": channel["id"]}),
+            )
+            .await?,
+            "the notification rule",
+        )?;
+        created(
+            api.post(
+                "/api/backup-schedules/",
+                &json!({"name": "Every minute", "cron": "* * * * *", "timezone": "UTC",
+                        "devices": &ids}),
+            )
+            .await?,
+            "the schedule",
+        )?;
+        println!("  schedule:    every device is backed up again each minute");
+        if args.drift_every > 0 {
+            sim.drift_every(
+                Duration::from_secs(args.drift_every),
+                std::sync::Arc::new(|d: &devicevault_sim::SimDevice, change: &devicevault_sim::Change| {
+                    println!("change on the device {}: {change}", d.name());
+                }),
+            );
+            println!(
+                "  changes:     a device's configuration changes every {} s, {} first; watch its history at {url}/devices/{}",
+                args.drift_every,
+                sim.devices()[0].name(),
+                ids[0]
+            );
+        }
+        println!("  notified:    each change is printed here and appended to {}", log.display());
+        if args.exit_after_change {
+            let heard = tokio::time::timeout(FIRST_CHANGE_WITHIN, first_change.recv()).await;
+            server.stop(Duration::from_secs(10)).await;
+            drop(sim);
+            return match heard {
+                Ok(Some(())) => Ok(()),
+                _ => bail!("no change notification within {} s", FIRST_CHANGE_WITHIN.as_secs()),
+            };
+        }
         println!("Press Ctrl-C to stop.");
         shutdown_signal().await;
         server.stop(Duration::from_secs(10)).await;
         drop(sim);
         Ok(())
     })
+}
+
+/// The demo's webhook receiver: prints each notification and appends it
+/// to `log`; a `config_changed` one is also sent on `heard`. The payload's
+/// diff is not printed: it is configuration text.
+async fn receive_notifications(
+    listener: tokio::net::TcpListener,
+    url: String,
+    log: PathBuf,
+    heard: tokio::sync::mpsc::UnboundedSender<()>,
+) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let body =
+            match tokio::time::timeout(Duration::from_secs(10), read_request(&mut stream)).await {
+                Ok(Ok(body)) => body,
+                _ => continue,
+            };
+        let status = match serde_json::from_slice::<Value>(&body) {
+            Ok(event) => {
+                let line = notification_line(&event, &url);
+                println!("{line}");
+                let appended = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .and_then(|mut f| {
+                        use std::io::Write;
+                        let at = event["occurred_at"].as_str().unwrap_or("-");
+                        writeln!(f, "{at} {line}")
+                    });
+                if let Err(e) = appended {
+                    eprintln!("cannot append to {}: {e}", log.display());
+                }
+                if event["kind"] == "config_changed" {
+                    let _ = heard.send(());
+                }
+                "204 No Content"
+            }
+            Err(_) => "400 Bad Request",
+        };
+        let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        let _ = tokio::io::AsyncWriteExt::write_all(&mut stream, answer.as_bytes()).await;
+        let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+    }
+}
+
+/// `notification: r0001 changed, compare: <url>` for a change; the
+/// event's summary otherwise.
+fn notification_line(event: &Value, url: &str) -> String {
+    let device = event["device_name"].as_str().unwrap_or("a device");
+    if event["kind"] != "config_changed" {
+        let summary = event["summary"].as_str().unwrap_or("an event");
+        return format!("notification: {summary}");
+    }
+    // The payload links to the server's public URL when it has one.
+    let compare = match event["links"]["compare"].as_str() {
+        Some(link) => link.to_owned(),
+        None => format!(
+            "{url}/devices/{}/compare?a={}&b={}",
+            event["device_id"], event["previous_stored_backup_id"], event["stored_backup_id"]
+        ),
+    };
+    format!("notification: {device} changed, compare: {compare}")
+}
+
+/// Reads one HTTP/1.1 request with a `content-length` body; returns the body.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> anyhow::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    const MAX: usize = 4 << 20;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        anyhow::ensure!(buf.len() < MAX, "request head too large");
+        let n = stream.read(&mut chunk).await?;
+        anyhow::ensure!(n > 0, "connection closed before the request ended");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]);
+    let length = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .context("no content-length")?;
+    anyhow::ensure!(length <= MAX, "body too large");
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk).await?;
+        anyhow::ensure!(n > 0, "connection closed before the body ended");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok(buf[head_end..head_end + length].to_vec())
 }
