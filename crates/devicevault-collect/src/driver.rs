@@ -527,8 +527,7 @@ impl Driver {
     /// 1 to 64 printable characters without spaces, else nothing.
     pub fn author(&self, raw: &str) -> Option<String> {
         let user = self.author.as_ref()?.captures(raw)?.get(1)?.as_str().trim();
-        let printable = user.chars().all(|c| !c.is_control() && !c.is_whitespace());
-        (printable && (1..=64).contains(&user.chars().count())).then(|| user.to_owned())
+        devicevault_core::is_author_name(user).then(|| user.to_owned())
     }
 
     /// `Err(why)` when `text`, the raw output of the backup commands, is

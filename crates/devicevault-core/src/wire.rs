@@ -417,6 +417,13 @@ impl StorageResult {
     }
 }
 
+/// Whether `s` can be a device's author (`DeviceResult::author`): a user
+/// name of 1 to 64 printable characters without spaces.
+pub fn is_author_name(s: &str) -> bool {
+    (1..=64).contains(&s.chars().count())
+        && s.chars().all(|c| !c.is_control() && !c.is_whitespace())
+}
+
 /// A record of the `device:results` stream, written by a collector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceResult {

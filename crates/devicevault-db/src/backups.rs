@@ -80,6 +80,8 @@ pub struct NewDeviceResult {
     pub timestamp: Timestamp,
     pub log: String,
     pub collection_duration_ms: i64,
+    /// Who last changed the configuration, as the device says.
+    pub author: Option<String>,
 }
 
 /// A storage outcome to record.
@@ -154,6 +156,7 @@ pub(crate) fn stored_backup(row: &AnyRow) -> Result<StoredBackup, DbError> {
         sha256: row.try_get("sha256")?,
         changed: row.try_get::<Option<i64>, _>("changed")?.map(|v| v != 0),
         is_binary: crate::inventory::flag(row, "is_binary")?,
+        author: row.try_get("author")?,
     })
 }
 
@@ -163,7 +166,7 @@ type AnyQuery<'a> = sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments>;
 pub(crate) fn insert_device_result(r: &NewDeviceResult) -> AnyQuery<'_> {
     sqlx::query(
         "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, log, \
-         collection_duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         collection_duration_ms, author) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (task_identifier) DO NOTHING",
     )
     .bind(&r.task_id)
@@ -173,6 +176,7 @@ pub(crate) fn insert_device_result(r: &NewDeviceResult) -> AnyQuery<'_> {
     .bind(r.timestamp.to_string())
     .bind(&r.log)
     .bind(r.collection_duration_ms)
+    .bind(r.author.clone())
 }
 
 /// Moves a job forward in `tx`; `false` if it was there or beyond. A
@@ -226,8 +230,9 @@ pub(crate) async fn record_stored_backup_in(
 ) -> Result<bool, DbError> {
     let inserted = sqlx::query(
         "INSERT INTO stored_backups (task_id, task_identifier, device_id, storage_backend, storage_ref, \
-         status, timestamp, log, location_id, size, sha256, changed, is_binary) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         status, timestamp, log, location_id, size, sha256, changed, is_binary, author) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         (SELECT author FROM device_backup_results WHERE task_identifier = $2)) \
          ON CONFLICT (task_identifier) DO NOTHING RETURNING id",
     )
     .bind(&s.task_id)
@@ -297,7 +302,7 @@ const JOB_COLUMNS: &str = "id, task_id, task_identifier, device_id, state, reaso
 const RESULT_COLUMNS: &str =
     "id, task_id, task_identifier, device_id, status, timestamp, log, collection_duration_ms";
 pub(crate) const STORED_COLUMNS: &str = "id, task_id, task_identifier, device_id, storage_backend, storage_ref, \
-     status, timestamp, log, location_id, size, sha256, changed, is_binary";
+     status, timestamp, log, location_id, size, sha256, changed, is_binary, author";
 
 impl Db {
     /// Records a requested backup as `queued`. Returns `false` (and changes

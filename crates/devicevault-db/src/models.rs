@@ -221,6 +221,10 @@ pub struct StoredBackup {
     pub sha256: Option<String>,
     pub changed: Option<bool>,
     pub is_binary: bool,
+    /// Who last changed the configuration on the device, as its collection
+    /// said (the driver's `author` rule); `None` when the device does not
+    /// say.
+    pub author: Option<String>,
 }
 
 /// The fields of a backup schedule that a caller sets.

@@ -294,6 +294,7 @@ async fn results_and_stored_backups_are_recorded_once(t: TestDb) {
         timestamp: Timestamp::now(),
         log: r#"[{"message":"collected"}]"#.into(),
         collection_duration_ms: 412,
+        author: Some("jdoe".into()),
     };
     assert!(db.record_device_result(&result).await.unwrap());
     assert!(!db.record_device_result(&result).await.unwrap());
@@ -342,6 +343,28 @@ async fn results_and_stored_backups_are_recorded_once(t: TestDb) {
     let one = db.stored_backup(page.rows[0].id).await.unwrap();
     assert_eq!(one, page.rows[0]);
     assert_eq!(one.changed, Some(false));
+    assert_eq!(one.author, None, "job-29 had no result naming an author");
+    let all = db
+        .stored_backups(
+            Some(d.id),
+            &Scope::All,
+            Page {
+                limit: 100,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let first = all
+        .rows
+        .iter()
+        .find(|s| s.task_identifier == "job-1")
+        .unwrap();
+    assert_eq!(
+        first.author.as_deref(),
+        Some("jdoe"),
+        "a stored backup takes the author of the result it stores"
+    );
     assert!(matches!(
         db.stored_backup(999_999).await,
         Err(DbError::NotFound { .. })
@@ -458,6 +481,7 @@ fn result_of(device_id: i64, i: u32) -> NewDeviceResult {
             .unwrap(),
         log: "[]".into(),
         collection_duration_ms: 10,
+        author: None,
     }
 }
 

@@ -195,6 +195,11 @@ async fn a_changed_device_sends_one_masked_mail_and_one_signed_webhook(mode: Mod
     );
     let unified = payload["diff"]["unified"].as_str().unwrap();
     assert!(unified.contains("rev1"), "{unified}");
+    // Who changed it, as the device says (IOS `Last configuration change
+    // … by netops`), in the payload, the mail and the history.
+    assert_eq!(payload["author"], "netops", "{payload}");
+    assert!(body.contains("netops"), "{body}");
+    assert_eq!(stored[0]["author"], "netops");
     assert!(!String::from_utf8_lossy(&call.body).contains(&secret_token));
 
     // Both deliveries are visible, delivered at the first attempt.

@@ -342,6 +342,10 @@ pub struct StoredBackupOut {
     pub changed: Option<bool>,
     pub location: Option<i64>,
     pub is_binary: bool,
+    /// Who last changed the configuration, as the device says (IOS `Last
+    /// configuration change … by`, Junos `Last commit … by`, …); null when
+    /// the device does not say.
+    pub author: Option<String>,
 }
 
 impl From<&StoredBackup> for StoredBackupOut {
@@ -361,6 +365,7 @@ impl From<&StoredBackup> for StoredBackupOut {
             changed: s.changed,
             location: s.location_id,
             is_binary: s.is_binary,
+            author: s.author.clone(),
         }
     }
 }

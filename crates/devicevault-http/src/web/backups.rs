@@ -72,7 +72,10 @@ fn changed_cell(s: &StoredBackup) -> Markup {
     html! {
         @match (s.status, s.changed) {
             (Status::Failure, _) => "—",
-            (_, Some(true)) => span class="badge chg" { "changed" },
+            (_, Some(true)) => {
+                span class="badge chg" { "changed" }
+                @if let Some(a) = &s.author { " " span class="muted small" title="as the device says" { "by " (a) } }
+            },
             (_, Some(false)) => span class="muted" { "unchanged" },
             (_, None) => span class="muted" { "?" },
         }
@@ -607,7 +610,8 @@ fn render_compare(p: &ComparePage) -> Markup {
         html! {
             @for s in &p.versions {
                 option value=(s.id) selected[s.id == selected] {
-                    "#" (s.id) " · " (html::seconds_time(&s.timestamp)) @if s.changed == Some(true) { " · changed" }
+                    "#" (s.id) " · " (html::seconds_time(&s.timestamp))
+                    @if s.changed == Some(true) { " · changed" @if let Some(a) = &s.author { " by " (a) } }
                 }
             }
         }
@@ -618,6 +622,7 @@ fn render_compare(p: &ComparePage) -> Markup {
                 span class={ "tag " (tag.to_lowercase()) } { (tag) } " "
                 (html::time(&s.timestamp)) " · " (s.size.map(html::bytes).unwrap_or_default()) " · "
                 (html::count(lines as i64)) " lines"
+                @if let Some(a) = &s.author { " · last changed by " (a) }
             }
         }
     };
@@ -835,6 +840,7 @@ mod tests {
             size: Some(2048),
             sha256: None,
             changed,
+            author: None,
             is_binary: false,
         }
     }
@@ -858,6 +864,20 @@ mod tests {
             archived_at: None,
             health: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_change_names_its_author_escaped_when_the_device_said() {
+        let mut s = stored(7, Some(true));
+        assert!(!changed_cell(&s).into_string().contains("by "));
+        s.author = Some("<jdoe>".into());
+        let cell = changed_cell(&s).into_string();
+        assert!(cell.contains("by &lt;jdoe&gt;"), "{cell}");
+        s.changed = Some(false);
+        assert!(
+            !changed_cell(&s).into_string().contains("jdoe"),
+            "only a change has an author shown"
+        );
     }
 
     #[test]

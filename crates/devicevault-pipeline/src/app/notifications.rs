@@ -543,6 +543,10 @@ pub async fn event_for(app: &App, e: &OutboxEvent) -> Result<Event, EventError> 
     ev.stored_backup_id = e.stored_backup_id;
     ev.previous_stored_backup_id = e.previous_stored_backup_id;
     ev.reason = e.reason.clone();
+    if let Some(new) = e.stored_backup_id {
+        // Who changed it, as the device said.
+        ev.author = app.db.stored_backup(new).await?.author;
+    }
     if let (Some(new), Some(old)) = (e.stored_backup_id, e.previous_stored_backup_id) {
         ev.diff = diff(app, e, old, new).await?;
     }

@@ -569,6 +569,7 @@ mod tests {
                 sha256: Some(sha.into()),
                 changed: Some(false),
                 is_binary: false,
+                author: None,
             },
         }
     }

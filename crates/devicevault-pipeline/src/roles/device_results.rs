@@ -191,6 +191,12 @@ impl<B: TaskBus> DeviceResults<B> {
             log,
             collection_duration_ms: i64::try_from(result.collection_duration_ms)
                 .unwrap_or(i64::MAX),
+            // Whatever sent the record (a collector of another version,
+            // Celery's), only a user name is kept.
+            author: result
+                .author
+                .clone()
+                .filter(|a| devicevault_core::is_author_name(a)),
         });
         if result.status == Status::Failure {
             let reason = failure_reason(&result.log);
