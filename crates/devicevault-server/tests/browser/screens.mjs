@@ -35,6 +35,7 @@ const PAGES = [
   ["admin-schedules", "/admin/schedules"],
   ["admin-users", "/admin/users"],
   ["admin-user", "/admin/users/1"],
+  ["admin-audit", "/admin/audit"],
   ["not-found", "/no/such/page"],
 ];
 
