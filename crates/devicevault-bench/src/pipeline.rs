@@ -87,6 +87,17 @@ pub struct PipelineBench {
     /// insert and the list timings are skipped (their SQL is SQLite's).
     #[arg(long)]
     postgres: bool,
+    /// Before every pass after the first, change each device's
+    /// configuration (one line, as an engineer's edit), so every backup of
+    /// those passes stores a new version.
+    #[arg(long)]
+    changes: bool,
+    /// Attach a notification rule on every event for every device, to a
+    /// webhook whose receiver (in this process, on loopback) answers 200 at
+    /// once; report the deliveries (with --changes, one per device and
+    /// later pass). Compare the passes with a run without it.
+    #[arg(long)]
+    notify: bool,
 }
 
 pub fn run(args: PipelineBench) -> anyhow::Result<()> {
@@ -464,8 +475,18 @@ async fn measure(
     println!();
     let concurrency = devicevault_pipeline::Settings::default().collector_concurrency;
     let collect_rate = collector_rate(sim, concurrency).await?;
+    let receiver = if args.notify {
+        Some(attach_webhook(&mut api).await?)
+    } else {
+        None
+    };
     let mut first_rate = None;
     for pass in 1..=args.passes {
+        if pass > 1 && args.changes {
+            for d in sim.devices() {
+                d.change_config();
+            }
+        }
         let rate = backup_pass(
             pass,
             args,
@@ -479,6 +500,9 @@ async fn measure(
         )
         .await?;
         first_rate.get_or_insert(rate);
+    }
+    if let Some(received) = &receiver {
+        notifications_delivered(&mut db, received).await?;
     }
     idle_backups(&ids, &mut api).await?;
     let sizes: Vec<i64> = sqlx::query("SELECT size FROM stored_backups")
@@ -662,6 +686,11 @@ async fn backup_pass(
             "pass 1: the first backup of every device (the target's figure): host keys pinned on \
              first use, every configuration new to git"
         );
+    } else if args.changes {
+        println!(
+            "pass {pass}: every device again (host keys known, every configuration changed by \
+             one line: a new version of each)"
+        );
     } else {
         println!(
             "pass {pass}: every device again (host keys known, configurations unchanged; \
@@ -786,6 +815,121 @@ async fn backup_pass(
 /// "Backup now" of one device at a time on an otherwise idle server, each
 /// waited for: what a request costs without the rest of the fleet's work
 /// competing for the CPU, the database and the disk.
+/// A webhook receiver on loopback that answers every request with 200 and
+/// counts them, attached through the API: a channel to it and a rule on
+/// every event of every device.
+async fn attach_webhook(api: &mut HttpClient) -> anyhow::Result<Arc<std::sync::atomic::AtomicU64>> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let received = Arc::new(AtomicU64::new(0));
+    let count = Arc::clone(&received);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let count = Arc::clone(&count);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 16 * 1024];
+                // Headers, then Content-Length bytes of body.
+                loop {
+                    let Ok(n) = s.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let length = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+                count.fetch_add(1, Ordering::Relaxed);
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    let r = api
+        .post(
+            "/api/notification-channels/",
+            &json!({"name": "bench receiver", "kind": "webhook",
+                    "url": format!("http://{addr}/hook"), "secret": "bench-secret-0123456789"}),
+        )
+        .await?;
+    expect_status(&r, 201, "create the webhook channel")?;
+    let channel = r.json()["id"].clone();
+    let r = api
+        .post(
+            "/api/notification-rules/",
+            &json!({"name": "every event", "channel": channel,
+                    "events": ["config_changed", "backup_failed", "device_stale", "device_recovered"]}),
+        )
+        .await?;
+    expect_status(&r, 201, "create the rule")?;
+    println!(
+        "notifications        a rule on every event of every device, to a webhook receiver at http://{addr}/ (answers 200)"
+    );
+    Ok(received)
+}
+
+/// Waits until every delivery of the run is delivered (or dead) and says
+/// how long after the last backup that was.
+async fn notifications_delivered(
+    db: &mut AnyConnection,
+    received: &std::sync::atomic::AtomicU64,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let count = |state: &'static str| {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM notification_deliveries WHERE state {state}"
+        )))
+    };
+    loop {
+        let open: i64 = count("IN ('pending', 'delivering')")
+            .fetch_one(&mut *db)
+            .await?
+            .try_get("n")?;
+        let events: i64 = sqlx::query("SELECT COUNT(*) AS n FROM notification_events")
+            .fetch_one(&mut *db)
+            .await?
+            .try_get("n")?;
+        let planned: i64 = count("IS NOT NULL")
+            .fetch_one(&mut *db)
+            .await?
+            .try_get("n")?;
+        if open == 0 && planned >= events {
+            let delivered: i64 = count("= 'delivered'")
+                .fetch_one(&mut *db)
+                .await?
+                .try_get("n")?;
+            let dead: i64 = count("= 'dead'").fetch_one(&mut *db).await?.try_get("n")?;
+            println!(
+                "notifications        {events} events, {delivered} deliveries delivered, {dead} dead, {} requests received; \
+                 all settled {:.2} s after the last pass",
+                received.load(std::sync::atomic::Ordering::Relaxed),
+                started.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "notifications: {open} deliveries still open after 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn idle_backups(ids: &[i64], api: &mut HttpClient) -> anyhow::Result<()> {
     const N: usize = 20;
     let mut rng = XorShift(0x2545_f491_4f6c_dd1d);

@@ -162,6 +162,12 @@ async fn backup_now_stores_and_downloads(h: &mut Harness) {
     let expected = device_config(h, 0).await;
     assert_eq!(dl.body, expected, "the download is what the device sent");
     assert_eq!(s["size"].as_u64().unwrap(), expected.len() as u64);
+    // The download is in the audit log, whichever process served it.
+    let read = h
+        .list(&format!("/api/audit/?action=stored-backups.download&object_id={id}"))
+        .await;
+    assert_eq!(read.len(), 1, "{read:?}");
+    assert!(read[0]["actor"].is_string() && read[0]["address"].is_string());
 
     // Git keeps one file per device: its history is the device's history.
     let log = git(&h.repo_path(), &["log", "--oneline", "main"]);
