@@ -324,6 +324,10 @@ impl Db {
     /// transaction. Idempotent: a delivery that exists stays as it is.
     pub async fn plan_event(&self, event_id: i64, targets: &[(i64, i64)]) -> Result<(), DbError> {
         let now = Timestamp::now().to_string();
+        // The notifier's writes queue on SQLite's one writer with the
+        // pipeline's (see `write_gate`): met in SQLite's busy handler
+        // instead, each would sleep, and make the pipeline's writes sleep.
+        let _gate = self.write_gate().await;
         let mut tx = self.pool().begin().await?;
         for &(channel_id, rule_id) in targets {
             sqlx::query(
@@ -370,6 +374,7 @@ impl Db {
         .fetch_all(self.pool())
         .await?;
         let mut claimed = Vec::new();
+        let _gate = self.write_gate().await;
         for row in rows {
             let id: i64 = row.try_get("id")?;
             let attempts: i64 = row.try_get("attempts")?;
@@ -418,6 +423,7 @@ impl Db {
             }
             DeliveryOutcome::Dead { error } => (DEAD, None, Some(error.as_str()), None),
         };
+        let _gate = self.write_gate().await;
         let done = sqlx::query(
             "UPDATE notification_deliveries SET state = $1, \
              next_attempt_at = COALESCE($2, next_attempt_at), last_error = COALESCE($3, last_error), \
