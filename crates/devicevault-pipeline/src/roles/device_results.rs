@@ -16,6 +16,7 @@ use devicevault_db::{Db, DbError, Device, IndexBatch, JobState, JobTarget, NewDe
 
 use super::{HandleError, new_task_id};
 use crate::Settings;
+use crate::metrics::{IndexStream, Metrics};
 
 /// The task name of a store.
 pub const STORE_TASK: &str = "storage.store";
@@ -26,6 +27,7 @@ pub struct DeviceResults<B> {
     pub db: Db,
     pub bus: B,
     pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Where a backup of `device` goes in a location of `kind`: git keeps one
@@ -112,20 +114,30 @@ impl<B: TaskBus> DeviceResults<B> {
         for p in &planned {
             all.append(p.writes.clone());
         }
-        if let Err(e) = self.db.apply(&all).await {
-            let e = db_error(e);
-            if planned.len() > 1 {
-                tracing::warn!(entries = planned.len(), error = %e, "recording a batch of collection results failed; recording them one by one");
-                for p in &mut planned {
-                    if let Err(e) = self.db.apply(&p.writes).await {
-                        p.outcome = Err(db_error(e));
+        let started = std::time::Instant::now();
+        let applied = self.db.apply(&all).await;
+        self.metrics
+            .index_took(IndexStream::DeviceResults, started.elapsed());
+        match applied {
+            Ok(changed) => self.metrics.count_job_moves(&all, &changed),
+            Err(e) => {
+                let e = db_error(e);
+                if planned.len() > 1 {
+                    tracing::warn!(entries = planned.len(), error = %e, "recording a batch of collection results failed; recording them one by one");
+                    for p in &mut planned {
+                        match self.db.apply(&p.writes).await {
+                            Ok(changed) => self.metrics.count_job_moves(&p.writes, &changed),
+                            Err(e) => {
+                                p.outcome = Err(db_error(e));
+                                p.store = None;
+                            }
+                        }
+                    }
+                } else {
+                    for p in &mut planned {
+                        p.outcome = Err(e.clone());
                         p.store = None;
                     }
-                }
-            } else {
-                for p in &mut planned {
-                    p.outcome = Err(e.clone());
-                    p.store = None;
                 }
             }
         }
@@ -155,12 +167,15 @@ impl<B: TaskBus> DeviceResults<B> {
                 }
             }
         }
-        if let Err(e) = self.db.apply(&failed).await {
-            // Those entries stay pending: their replay fails the job again.
-            let e = db_error(e);
-            for p in &mut planned {
-                if p.outcome.is_ok() {
-                    p.outcome = Err(e.clone());
+        match self.db.apply(&failed).await {
+            Ok(changed) => self.metrics.count_job_moves(&failed, &changed),
+            Err(e) => {
+                // Those entries stay pending: their replay fails the job again.
+                let e = db_error(e);
+                for p in &mut planned {
+                    if p.outcome.is_ok() {
+                        p.outcome = Err(e.clone());
+                    }
                 }
             }
         }

@@ -9,6 +9,7 @@ use devicevault_db::{Db, DbError, IndexBatch, JobState, NewStoredBackup};
 
 use super::HandleError;
 use super::device_results::failure_reason;
+use crate::metrics::{IndexStream, Metrics};
 
 /// What the consumer needs.
 #[derive(Debug, Clone)]
@@ -17,6 +18,7 @@ pub struct StorageResults {
     /// The search cache of this process, told of each new version
     /// (embedded mode; a distributed API process polls the database).
     pub search: Option<std::sync::Arc<crate::app::search::SearchIndex>>,
+    pub metrics: std::sync::Arc<Metrics>,
 }
 
 /// Consumes the storage results stream as `consumer` until `shutdown`.
@@ -66,7 +68,14 @@ impl StorageResults {
         for p in &planned {
             offsets.push(all.append(p.writes.clone()));
         }
-        let inserted: Vec<Option<bool>> = match self.db.apply(&all).await {
+        let started = std::time::Instant::now();
+        let applied = self.db.apply(&all).await;
+        self.metrics
+            .index_took(IndexStream::StorageResults, started.elapsed());
+        if let Ok(changed) = &applied {
+            self.metrics.count_job_moves(&all, changed);
+        }
+        let inserted: Vec<Option<bool>> = match applied {
             Ok(changed) => planned
                 .iter()
                 .zip(&offsets)
@@ -77,7 +86,10 @@ impl StorageResults {
                 let mut inserted = Vec::with_capacity(planned.len());
                 for p in &mut planned {
                     match self.db.apply(&p.writes).await {
-                        Ok(changed) => inserted.push(p.insert.as_ref().map(|(i, _)| changed[*i])),
+                        Ok(changed) => {
+                            self.metrics.count_job_moves(&p.writes, &changed);
+                            inserted.push(p.insert.as_ref().map(|(i, _)| changed[*i]));
+                        }
                         Err(e) => {
                             p.outcome = Err(HandleError::from_class(e));
                             inserted.push(None);

@@ -1,0 +1,377 @@
+//! Every metric a DeviceVault process exposes, named and labelled here
+//! only. A process builds one [`Metrics`] (its own registry, not the
+//! crate's global one, so two servers in one test process keep their
+//! counts apart) and the assembly hands it to each role; the roles count
+//! where things happen, and what only the database knows (the fleet's
+//! figures) is read when the metrics are scraped, by the processes that
+//! are handed the database for it ([`Metrics::exposition`]): `serve` and the
+//! `api` role, so each figure is shown once. The text is served by the HTTP
+//! crates, so this crate stays free of HTTP.
+
+use std::time::Duration;
+
+use devicevault_core::Timestamp;
+use devicevault_db::{Db, DbError, IndexBatch, JobState};
+use prometheus::{
+    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// Buckets of the pipeline's stages, in seconds: from a store of a few
+/// milliseconds to a collection of minutes.
+const STAGE_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+/// Buckets of HTTP requests, in seconds.
+const HTTP_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The stages whose durations are observed, one observation per job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// A collection, login to result (the collector's `collection_duration_ms`).
+    Collect,
+    /// A store by the storage worker (its `storage_duration_ms`).
+    Store,
+}
+
+impl Stage {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Collect => "collect",
+            Self::Store => "store",
+        }
+    }
+}
+
+/// The result stream a consumer's index transaction wrote for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexStream {
+    DeviceResults,
+    StorageResults,
+}
+
+impl IndexStream {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::DeviceResults => "device_results",
+            Self::StorageResults => "storage_results",
+        }
+    }
+}
+
+/// Why the metrics could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error("reading the database's figures: {0}")]
+    Db(#[from] DbError),
+    #[error("encoding the metrics: {0}")]
+    Encode(#[from] prometheus::Error),
+}
+
+/// The metrics of one process, with typed handles.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// The fleet's figures, read from the database at each scrape; shown
+    /// only when they could be read (never a stale or made-up value).
+    fleet: Registry,
+    /// `devicevault_jobs_total{state}`: backup jobs that moved to a state
+    /// here (`queued` by the dispatcher; `collecting`, `collected`; the
+    /// outcomes `stored` and `failed`). Counted only when the row moved, so
+    /// a replayed result counts nothing.
+    jobs: IntCounterVec,
+    /// `devicevault_stage_duration_seconds{stage}`.
+    stages: HistogramVec,
+    /// `devicevault_index_transaction_duration_seconds{stream}`: each
+    /// write transaction of a result consumer (one per read batch).
+    index: HistogramVec,
+    /// `devicevault_collector_sessions_open`: collections in flight.
+    sessions_open: IntGauge,
+    /// `devicevault_devices_stale` (read at scrape).
+    devices_stale: IntGauge,
+    /// `devicevault_oldest_last_success_age_seconds` (read at scrape).
+    oldest_success_age: IntGauge,
+    /// `devicevault_notification_deliveries{state}` (read at scrape).
+    deliveries: IntGaugeVec,
+    /// `devicevault_http_requests_total{method,route,status}`.
+    http_requests: IntCounterVec,
+    /// `devicevault_http_request_duration_seconds{method,route}`.
+    http_seconds: HistogramVec,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The states a job's counter is shown with from the start (at zero).
+const JOB_STATES: [JobState; 5] = [
+    JobState::Queued,
+    JobState::Collecting,
+    JobState::Collected,
+    JobState::Stored,
+    JobState::Failed,
+];
+
+/// The delivery states always shown (at zero when none).
+const DELIVERY_STATES: [&str; 4] = ["pending", "delivering", "delivered", "dead"];
+
+impl Metrics {
+    /// A fresh registry with every metric of DeviceVault registered.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let fleet = Registry::new();
+        let jobs = IntCounterVec::new(
+            Opts::new(
+                "devicevault_jobs_total",
+                "Backup jobs moved to each state by this process (stored and failed are the outcomes).",
+            ),
+            &["state"],
+        )
+        .expect("a valid metric");
+        let stages = HistogramVec::new(
+            HistogramOpts::new(
+                "devicevault_stage_duration_seconds",
+                "Duration of each job's pipeline stage (collect: by the collector; store: by the storage worker).",
+            )
+            .buckets(STAGE_BUCKETS.to_vec()),
+            &["stage"],
+        )
+        .expect("a valid metric");
+        let index = HistogramVec::new(
+            HistogramOpts::new(
+                "devicevault_index_transaction_duration_seconds",
+                "Duration of a result consumer's index write (one transaction per batch of stream entries).",
+            )
+            .buckets(STAGE_BUCKETS.to_vec()),
+            &["stream"],
+        )
+        .expect("a valid metric");
+        let sessions_open = IntGauge::new(
+            "devicevault_collector_sessions_open",
+            "Collections in flight in this collector.",
+        )
+        .expect("a valid metric");
+        let devices_stale = IntGauge::new(
+            "devicevault_devices_stale",
+            "Live devices without a successful backup for longer than their threshold.",
+        )
+        .expect("a valid metric");
+        let oldest_success_age = IntGauge::new(
+            "devicevault_oldest_last_success_age_seconds",
+            "Age of the oldest last successful backup among live, enabled devices (0 when none has one).",
+        )
+        .expect("a valid metric");
+        let deliveries = IntGaugeVec::new(
+            Opts::new(
+                "devicevault_notification_deliveries",
+                "Notification deliveries in the outbox, by state.",
+            ),
+            &["state"],
+        )
+        .expect("a valid metric");
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "devicevault_http_requests_total",
+                "HTTP requests answered, by route template and status.",
+            ),
+            &["method", "route", "status"],
+        )
+        .expect("a valid metric");
+        let http_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "devicevault_http_request_duration_seconds",
+                "Time to answer an HTTP request (to its response's head), by route template.",
+            )
+            .buckets(HTTP_BUCKETS.to_vec()),
+            &["method", "route"],
+        )
+        .expect("a valid metric");
+        for c in [
+            Box::new(jobs.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(stages.clone()),
+            Box::new(index.clone()),
+            Box::new(sessions_open.clone()),
+            Box::new(http_requests.clone()),
+            Box::new(http_seconds.clone()),
+        ] {
+            registry.register(c).expect("metric names are unique");
+        }
+        for c in [
+            Box::new(devices_stale.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(oldest_success_age.clone()),
+            Box::new(deliveries.clone()),
+        ] {
+            fleet.register(c).expect("metric names are unique");
+        }
+        for state in JOB_STATES {
+            jobs.with_label_values(&[state.as_str()]);
+        }
+        for stage in [Stage::Collect, Stage::Store] {
+            stages.with_label_values(&[stage.as_str()]);
+        }
+        Self {
+            registry,
+            fleet,
+            jobs,
+            stages,
+            index,
+            sessions_open,
+            devices_stale,
+            oldest_success_age,
+            deliveries,
+            http_requests,
+            http_seconds,
+        }
+    }
+
+    /// A job moved to `state`.
+    pub fn job_moved(&self, state: JobState) {
+        self.jobs.with_label_values(&[state.as_str()]).inc();
+    }
+
+    /// Counts the job moves of `batch` that `changed` (what
+    /// [`Db::apply`] returned for it) says happened.
+    pub fn count_job_moves(&self, batch: &IndexBatch, changed: &[bool]) {
+        for (i, state) in batch.job_moves() {
+            if changed.get(i).copied().unwrap_or(false) {
+                self.job_moved(state);
+            }
+        }
+    }
+
+    /// One job's `stage` took `took`.
+    pub fn stage_took(&self, stage: Stage, took: Duration) {
+        self.stages
+            .with_label_values(&[stage.as_str()])
+            .observe(took.as_secs_f64());
+    }
+
+    /// An index transaction for `stream` took `took`.
+    pub fn index_took(&self, stream: IndexStream, took: Duration) {
+        self.index
+            .with_label_values(&[stream.as_str()])
+            .observe(took.as_secs_f64());
+    }
+
+    /// A collection started; the gauge goes down when the guard drops.
+    pub fn session_opened(&self) -> SessionGuard {
+        self.sessions_open.inc();
+        SessionGuard(self.sessions_open.clone())
+    }
+
+    /// An HTTP request to the route template `route` (never the raw path:
+    /// ids would make a series each) answered `status` after `took`.
+    pub fn http_answered(&self, method: &str, route: &str, status: u16, took: Duration) {
+        self.http_requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.http_seconds
+            .with_label_values(&[method, route])
+            .observe(took.as_secs_f64());
+    }
+
+    /// Reads what only the database knows: stale devices, the oldest last
+    /// success, the outbox by state. A few COUNT queries per scrape.
+    async fn refresh_fleet(&self, db: &Db) -> Result<(), MetricsError> {
+        let health = db.health_figures().await?;
+        self.devices_stale.set(health.stale_devices);
+        let age = health.oldest_last_success.map_or(0, |t| {
+            (Timestamp::now().as_datetime() - t.as_datetime())
+                .whole_seconds()
+                .max(0)
+        });
+        self.oldest_success_age.set(age);
+        let counts = db.delivery_counts().await?;
+        self.deliveries.reset();
+        for state in DELIVERY_STATES {
+            self.deliveries.with_label_values(&[state]).set(0);
+        }
+        for (state, n) in counts {
+            self.deliveries.with_label_values(&[&state]).set(n);
+        }
+        Ok(())
+    }
+
+    /// The text exposition format (version 0.0.4) of this process's
+    /// metrics, and with `db` the fleet's figures read from it now (left
+    /// out, with a warning, when the database cannot answer).
+    pub async fn exposition(&self, db: Option<&Db>) -> Result<String, MetricsError> {
+        let mut families = self.registry.gather();
+        if let Some(db) = db {
+            match self.refresh_fleet(db).await {
+                Ok(()) => families.extend(self.fleet.gather()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the fleet's metrics are left out of this scrape")
+                }
+            }
+        }
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&families, &mut out)?;
+        Ok(String::from_utf8(out).expect("the text format is UTF-8"))
+    }
+}
+
+/// Holds one open collector session in the gauge.
+#[derive(Debug)]
+pub struct SessionGuard(IntGauge);
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_fresh_registry_shows_every_job_state_at_zero() {
+        let m = Metrics::new();
+        let text = m.exposition(None).await.unwrap();
+        for state in JOB_STATES {
+            assert!(
+                text.contains(&format!(
+                    "devicevault_jobs_total{{state=\"{}\"}} 0",
+                    state.as_str()
+                )),
+                "{text}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_moves_that_happened_are_counted() {
+        let m = Metrics::new();
+        let mut batch = IndexBatch::new();
+        batch.advance_job("a", JobState::Stored, None);
+        batch.advance_job("b", JobState::Stored, None);
+        batch.advance_job("c", JobState::Failed, Some("x"));
+        m.count_job_moves(&batch, &[true, false, true]);
+        let text = m.exposition(None).await.unwrap();
+        assert!(
+            text.contains("devicevault_jobs_total{state=\"stored\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("devicevault_jobs_total{state=\"failed\"} 1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_sessions_gauge_follows_its_guards() {
+        let m = Metrics::new();
+        let a = m.session_opened();
+        let b = m.session_opened();
+        assert_eq!(m.sessions_open.get(), 2);
+        drop(a);
+        drop(b);
+        assert_eq!(m.sessions_open.get(), 0);
+    }
+}
