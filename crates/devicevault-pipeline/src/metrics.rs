@@ -5,17 +5,37 @@
 //! where things happen, and what only the database knows (the fleet's
 //! figures) is read when the metrics are scraped, by the processes that
 //! are handed the database for it ([`Metrics::exposition`]): `serve` and the
-//! `api` role, so each figure is shown once. The text is served by the HTTP
+//! `api` role, so each figure is shown once. At a scrape each process also
+//! asks what it consumes and writes, where the bus can tell (optional
+//! capabilities [`QueueStats`] and [`StreamStats`]): its queues' depth, its
+//! streams' pending entries and lag, its Git repositories' object counts. The text is served by the HTTP
 //! crates, so this crate stays free of HTTP.
 
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use devicevault_core::Timestamp;
+use devicevault_core::bus::{BoxFuture, QueueStats, StreamStats};
 use devicevault_db::{Db, DbError, IndexBatch, JobState};
+use devicevault_storage::ObjectCounts;
 use prometheus::{
     Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
+
+/// What holds Git repositories and can count their objects at a scrape
+/// (the storage worker: the repositories it has opened).
+pub trait Repositories: Send + Sync + 'static {
+    fn repository_objects(&self) -> BoxFuture<'_, Vec<ObjectCounts>>;
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    IntGaugeVec::new(Opts::new(name, help), labels).expect("a valid metric")
+}
 
 /// Buckets of the pipeline's stages, in seconds: from a store of a few
 /// milliseconds to a collection of minutes.
@@ -72,7 +92,6 @@ pub enum MetricsError {
 }
 
 /// The metrics of one process, with typed handles.
-#[derive(Debug, Clone)]
 pub struct Metrics {
     registry: Registry,
     /// The fleet's figures, read from the database at each scrape; shown
@@ -100,6 +119,33 @@ pub struct Metrics {
     http_requests: IntCounterVec,
     /// `devicevault_http_request_duration_seconds{method,route}`.
     http_seconds: HistogramVec,
+    /// What is asked at each scrape: the queues and streams this process
+    /// consumes, the repositories it writes. Their gauges are emptied
+    /// first, so a queue that cannot be asked shows nothing, not an old
+    /// value.
+    queues: Mutex<Vec<(Arc<dyn QueueStats>, String)>>,
+    streams: Mutex<Vec<(Arc<dyn StreamStats>, String)>>,
+    repositories: Mutex<Vec<Arc<dyn Repositories>>>,
+    /// `devicevault_queue_messages_ready{queue}`.
+    queue_ready: IntGaugeVec,
+    /// `devicevault_queue_consumers{queue}`.
+    queue_consumers: IntGaugeVec,
+    /// `devicevault_stream_pending_entries{stream,group}`.
+    stream_pending: IntGaugeVec,
+    /// `devicevault_stream_lag_entries{stream,group}`.
+    stream_lag: IntGaugeVec,
+    /// `devicevault_repository_loose_objects{repository}`.
+    repo_loose: IntGaugeVec,
+    /// `devicevault_repository_packs{repository}`.
+    repo_packs: IntGaugeVec,
+    /// One scrape at a time: a scrape empties and refills the gauges.
+    scraping: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
 }
 
 impl Default for Metrics {
@@ -191,8 +237,44 @@ impl Metrics {
             &["method", "route"],
         )
         .expect("a valid metric");
+        let queue_ready = gauge_vec(
+            "devicevault_queue_messages_ready",
+            "Messages waiting in a queue this process consumes (delivered, unacked ones not counted).",
+            &["queue"],
+        );
+        let queue_consumers = gauge_vec(
+            "devicevault_queue_consumers",
+            "Consumers of a queue this process consumes, as the broker counts them.",
+            &["queue"],
+        );
+        let stream_pending = gauge_vec(
+            "devicevault_stream_pending_entries",
+            "Stream entries delivered to a consumer group and not yet acknowledged.",
+            &["stream", "group"],
+        );
+        let stream_lag = gauge_vec(
+            "devicevault_stream_lag_entries",
+            "Stream entries not yet delivered to a consumer group.",
+            &["stream", "group"],
+        );
+        let repo_loose = gauge_vec(
+            "devicevault_repository_loose_objects",
+            "Loose objects of a Git repository this storage worker writes.",
+            &["repository"],
+        );
+        let repo_packs = gauge_vec(
+            "devicevault_repository_packs",
+            "Pack files of a Git repository this storage worker writes.",
+            &["repository"],
+        );
         for c in [
             Box::new(jobs.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(queue_ready.clone()),
+            Box::new(queue_consumers.clone()),
+            Box::new(stream_pending.clone()),
+            Box::new(stream_lag.clone()),
+            Box::new(repo_loose.clone()),
+            Box::new(repo_packs.clone()),
             Box::new(stages.clone()),
             Box::new(index.clone()),
             Box::new(sessions_open.clone()),
@@ -226,6 +308,105 @@ impl Metrics {
             deliveries,
             http_requests,
             http_seconds,
+            queues: Mutex::default(),
+            streams: Mutex::default(),
+            repositories: Mutex::default(),
+            queue_ready,
+            queue_consumers,
+            stream_pending,
+            stream_lag,
+            repo_loose,
+            repo_packs,
+            scraping: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Shows `queue`'s depth, asked of `stats` at each scrape (once per
+    /// queue, however often it is named).
+    pub fn watch_queue(&self, stats: Arc<dyn QueueStats>, queue: &str) {
+        let mut queues = lock(&self.queues);
+        if !queues.iter().any(|(_, q)| q == queue) {
+            queues.push((stats, queue.to_owned()));
+        }
+    }
+
+    /// Shows the backlog of `stream`'s consumer groups, asked of `stats`
+    /// at each scrape.
+    pub fn watch_stream(&self, stats: Arc<dyn StreamStats>, stream: &str) {
+        let mut streams = lock(&self.streams);
+        if !streams.iter().any(|(_, s)| s == stream) {
+            streams.push((stats, stream.to_owned()));
+        }
+    }
+
+    /// Shows the object counts of `source`'s repositories at each scrape.
+    pub fn watch_repositories(&self, source: Arc<dyn Repositories>) {
+        lock(&self.repositories).push(source);
+    }
+
+    /// Asks the queues, streams and repositories watched, refilling their
+    /// gauges; what cannot be asked is left out with a warning.
+    async fn probe(&self) {
+        for g in [
+            &self.queue_ready,
+            &self.queue_consumers,
+            &self.stream_pending,
+            &self.stream_lag,
+            &self.repo_loose,
+            &self.repo_packs,
+        ] {
+            g.reset();
+        }
+        let queues = lock(&self.queues).clone();
+        for (stats, queue) in queues {
+            match stats.queue_depth(&queue).await {
+                Ok(Some(d)) => {
+                    self.queue_ready
+                        .with_label_values(&[&queue])
+                        .set(i64::try_from(d.ready).unwrap_or(i64::MAX));
+                    if let Some(c) = d.consumers {
+                        self.queue_consumers
+                            .with_label_values(&[&queue])
+                            .set(i64::try_from(c).unwrap_or(i64::MAX));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(queue = %queue, error = %e, "the queue's depth is left out of this scrape")
+                }
+            }
+        }
+        let streams = lock(&self.streams).clone();
+        for (stats, stream) in streams {
+            match stats.stream_backlog(&stream).await {
+                Ok(groups) => {
+                    for g in groups {
+                        let labels = [stream.as_str(), g.group.as_str()];
+                        self.stream_pending
+                            .with_label_values(&labels)
+                            .set(i64::try_from(g.pending).unwrap_or(i64::MAX));
+                        if let Some(lag) = g.lag {
+                            self.stream_lag
+                                .with_label_values(&labels)
+                                .set(i64::try_from(lag).unwrap_or(i64::MAX));
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(stream = %stream, error = %e, "the stream's backlog is left out of this scrape")
+                }
+            }
+        }
+        let sources = lock(&self.repositories).clone();
+        for source in sources {
+            for r in source.repository_objects().await {
+                self.repo_loose
+                    .with_label_values(&[&r.repository])
+                    .set(i64::try_from(r.loose).unwrap_or(i64::MAX));
+                self.repo_packs
+                    .with_label_values(&[&r.repository])
+                    .set(i64::try_from(r.packs).unwrap_or(i64::MAX));
+            }
         }
     }
 
@@ -301,6 +482,8 @@ impl Metrics {
     /// metrics, and with `db` the fleet's figures read from it now (left
     /// out, with a warning, when the database cannot answer).
     pub async fn exposition(&self, db: Option<&Db>) -> Result<String, MetricsError> {
+        let _one = self.scraping.lock().await;
+        self.probe().await;
         let mut families = self.registry.gather();
         if let Some(db) = db {
             match self.refresh_fleet(db).await {

@@ -166,7 +166,11 @@ impl Embedded {
 
         // Storage workers.
         let worker = assembly::storage_worker(log.clone(), &settings, &metrics);
+        metrics.watch_repositories(worker.clone());
+        metrics.watch_stream(Arc::new(log.clone()), &settings.results_stream);
+        metrics.watch_stream(Arc::new(log.clone()), &settings.storage_results_stream);
         for kind in StorageBackendKind::ALL {
+            metrics.watch_queue(Arc::new(bus.clone()), kind.queue());
             tasks.spawn(run_storage_worker(
                 bus.clone(),
                 worker.clone(),
@@ -201,6 +205,7 @@ impl Embedded {
             db.clone(),
             bus.clone(),
             collector,
+            metrics.clone(),
             shutdown.clone(),
         ));
 
@@ -315,6 +320,7 @@ async fn watch_groups(
     db: Db,
     bus: LocalBus,
     collector: Arc<Collector<LocalLog>>,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
     let mut started = std::collections::HashSet::new();
@@ -329,6 +335,7 @@ async fn watch_groups(
                 for queue in queues {
                     if started.insert(queue.clone()) {
                         tracing::info!(queue = %queue, "collector consuming");
+                        metrics.watch_queue(Arc::new(bus.clone()), &queue);
                         running.spawn(run_collector(
                             bus.clone(),
                             collector.clone(),

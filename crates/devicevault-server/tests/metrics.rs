@@ -24,6 +24,19 @@ fn value(s: &BTreeMap<String, f64>, series: &str) -> f64 {
         .unwrap_or_else(|| panic!("no sample {series} in {s:#?}"))
 }
 
+/// Files under `objects/??/`, counted here as the metric should.
+fn walk_loose(objects: &std::path::Path) -> usize {
+    std::fs::read_dir(objects)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .map(|e| std::fs::read_dir(e.path()).unwrap().count())
+        .sum()
+}
+
 async fn scrape(addr: std::net::SocketAddr, auth: Option<&str>) -> (u16, String) {
     let mut c = HttpClient::new(addr);
     let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
@@ -85,6 +98,50 @@ async fn metrics_count_exactly_the_backups_that_ran_and_promtool_accepts_them() 
         ),
         0.0
     );
+    // What this process consumes and writes, asked at the scrape: the
+    // queues are empty, each group has read and acked every entry, and the
+    // repository holds the backups' objects.
+    for queue in ["storage.git", "storage.fs", "collector.group.default"] {
+        let ready = s.get(&format!(
+            r#"devicevault_queue_messages_ready{{queue="{queue}"}}"#
+        ));
+        assert!(matches!(ready, None | Some(0.0)), "{queue}: {ready:?}");
+    }
+    assert_eq!(
+        value(
+            &s,
+            r#"devicevault_queue_messages_ready{queue="storage.git"}"#
+        ),
+        0.0
+    );
+    for stream in ["device:results", "storage:results"] {
+        for what in ["pending", "lag"] {
+            assert_eq!(
+                value(
+                    &s,
+                    &format!(
+                        r#"devicevault_stream_{what}_entries{{group="devicevault",stream="{stream}"}}"#
+                    )
+                ),
+                0.0,
+                "{stream} {what}"
+            );
+        }
+    }
+    let repo = h.repo_path().display().to_string();
+    let loose = value(
+        &s,
+        &format!(r#"devicevault_repository_loose_objects{{repository="{repo}"}}"#),
+    );
+    let packs = value(
+        &s,
+        &format!(r#"devicevault_repository_packs{{repository="{repo}"}}"#),
+    );
+    // Each backup is at least a blob, a tree or two and a commit.
+    assert!(loose + packs >= n, "{loose} loose, {packs} packs");
+    let on_disk = walk_loose(&h.repo_path().join("objects"));
+    assert_eq!(loose, on_disk as f64);
+
     // Requests by route template, never by the path with its id.
     assert_eq!(
         value(

@@ -284,6 +284,8 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                 let bus = services.bus().await?;
                 let log = services.log().await?;
                 let worker = assembly::storage_worker(log, &settings, &metrics);
+                metrics.watch_repositories(worker.clone());
+                metrics.watch_queue(Arc::new(bus.clone()), kind.queue());
                 services.serve_metrics(None).await?;
                 tracing::info!(queue = kind.queue(), "storage worker consuming");
                 run_storage_worker(bus, worker, kind, stop).await;
@@ -292,6 +294,11 @@ pub fn run(role: Role) -> anyhow::Result<()> {
             Role::Consume { stream, .. } => {
                 let db = services.db().await?;
                 let log = services.log().await?;
+                let watched = match stream {
+                    Stream::DeviceResults => &settings.results_stream,
+                    Stream::StorageResults => &settings.storage_results_stream,
+                };
+                metrics.watch_stream(Arc::new(log.clone()), watched);
                 services.serve_metrics(None).await?;
                 match stream {
                     Stream::DeviceResults => {
@@ -421,6 +428,7 @@ async fn collector(
     for g in groups {
         let queue = g.queue();
         tracing::info!(queue = %queue, "collector consuming");
+        services.metrics.watch_queue(Arc::new(bus.clone()), &queue);
         running.spawn(run_collector(
             bus.clone(),
             collector.clone(),

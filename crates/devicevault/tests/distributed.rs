@@ -196,6 +196,40 @@ async fn every_role_serves_metrics_that_promtool_accepts() {
         };
         devicevault_testkit::promtool::assert_accepts(&text);
         assert!(text.contains("devicevault_jobs_total"), "{role:?}: {text}");
+        // What the role consumes, asked of RabbitMQ and Redis at the scrape.
+        let s = devicevault_testkit::promtool::samples(&text);
+        let name = h.processes().name.clone();
+        let expected = match role[0] {
+            "collector" => {
+                Some(r#"devicevault_queue_consumers{queue="collector.group.default"}"#.to_owned())
+            }
+            "storage-worker" => Some(format!(
+                r#"devicevault_queue_consumers{{queue="storage.{}"}}"#,
+                role[2]
+            )),
+            "consume" => {
+                let stream = if role[1] == "device-results" {
+                    "device"
+                } else {
+                    "storage"
+                };
+                Some(format!(
+                    r#"devicevault_stream_pending_entries{{group="devicevault",stream="{name}:{stream}:results"}}"#
+                ))
+            }
+            _ => None,
+        };
+        if let Some(series) = expected {
+            let v = s
+                .get(&series)
+                .unwrap_or_else(|| panic!("{role:?}: no {series} in {text}"));
+            if series.contains("consumers") {
+                // The deployment's role and this one.
+                assert!(*v >= 1.0, "{role:?}: {series} = {v}");
+            } else {
+                assert_eq!(*v, 0.0, "{role:?}: {series}");
+            }
+        }
         // The fleet's figures come from the API only, so each is shown once.
         assert_eq!(
             text.contains("devicevault_devices_stale"),

@@ -155,6 +155,32 @@ impl<L: ResultLog> StorageWorker<L> {
     }
 }
 
+/// The repositories this worker has opened, counted on a blocking thread
+/// (a directory listing per fan-out directory).
+impl<L: ResultLog> crate::metrics::Repositories for StorageWorker<L> {
+    fn repository_objects(
+        &self,
+    ) -> devicevault_core::bus::BoxFuture<'_, Vec<devicevault_storage::ObjectCounts>> {
+        let backends: Vec<Arc<dyn Backend>> = lock(&self.backends).values().cloned().collect();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                backends
+                    .iter()
+                    .filter_map(|b| match b.object_counts() {
+                        Ok(counts) => counts,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "counting a repository's objects failed");
+                            None
+                        }
+                    })
+                    .collect()
+            })
+            .await
+            .unwrap_or_default()
+        })
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
