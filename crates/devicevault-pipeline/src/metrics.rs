@@ -11,6 +11,7 @@
 //! streams' pending entries and lag, its Git repositories' object counts. The text is served by the HTTP
 //! crates, so this crate stays free of HTTP.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -41,6 +42,12 @@ fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
 /// milliseconds to a collection of minutes.
 const STAGE_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+/// Buckets of whole jobs, in seconds: up to past the default deadline
+/// (15 min) and its re-dispatches.
+const JOB_BUCKETS: &[f64] = &[
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0,
 ];
 
 /// Buckets of HTTP requests, in seconds.
@@ -104,6 +111,9 @@ pub struct Metrics {
     jobs: IntCounterVec,
     /// `devicevault_stage_duration_seconds{stage}`.
     stages: HistogramVec,
+    /// `devicevault_job_duration_seconds{outcome}`: queued to stored or
+    /// failed, for the jobs whose outcome a result consumer recorded.
+    job_seconds: HistogramVec,
     /// `devicevault_index_transaction_duration_seconds{stream}`: each
     /// write transaction of a result consumer (one per read batch).
     index: HistogramVec,
@@ -186,6 +196,15 @@ impl Metrics {
             )
             .buckets(STAGE_BUCKETS.to_vec()),
             &["stage"],
+        )
+        .expect("a valid metric");
+        let job_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "devicevault_job_duration_seconds",
+                "Time from a job's queueing to its outcome, observed by the result consumer that recorded it.",
+            )
+            .buckets(JOB_BUCKETS.to_vec()),
+            &["outcome"],
         )
         .expect("a valid metric");
         let index = HistogramVec::new(
@@ -276,6 +295,7 @@ impl Metrics {
             Box::new(repo_loose.clone()),
             Box::new(repo_packs.clone()),
             Box::new(stages.clone()),
+            Box::new(job_seconds.clone()),
             Box::new(index.clone()),
             Box::new(sessions_open.clone()),
             Box::new(http_requests.clone()),
@@ -296,11 +316,15 @@ impl Metrics {
         for stage in [Stage::Collect, Stage::Store] {
             stages.with_label_values(&[stage.as_str()]);
         }
+        for outcome in [JobState::Stored, JobState::Failed] {
+            job_seconds.with_label_values(&[outcome.as_str()]);
+        }
         Self {
             registry,
             fleet,
             jobs,
             stages,
+            job_seconds,
             index,
             sessions_open,
             devices_stale,
@@ -418,9 +442,30 @@ impl Metrics {
     /// Counts the job moves of `batch` that `changed` (what
     /// [`Db::apply`] returned for it) says happened.
     pub fn count_job_moves(&self, batch: &IndexBatch, changed: &[bool]) {
-        for (i, state) in batch.job_moves() {
-            if changed.get(i).copied().unwrap_or(false) {
-                self.job_moved(state);
+        self.count_job_moves_since(batch, changed, &HashMap::new());
+    }
+
+    /// [`Metrics::count_job_moves`], and for each job that reached its
+    /// outcome and whose queueing time `queued` knows, its duration.
+    pub fn count_job_moves_since(
+        &self,
+        batch: &IndexBatch,
+        changed: &[bool],
+        queued: &HashMap<String, Timestamp>,
+    ) {
+        let now = Timestamp::now().as_datetime();
+        for (i, task_identifier, state) in batch.job_moves() {
+            if !changed.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            self.job_moved(state);
+            if matches!(state, JobState::Stored | JobState::Failed)
+                && let Some(since) = queued.get(task_identifier)
+            {
+                let took = (now - since.as_datetime()).as_seconds_f64().max(0.0);
+                self.job_seconds
+                    .with_label_values(&[state.as_str()])
+                    .observe(took);
             }
         }
     }
@@ -545,6 +590,30 @@ mod tests {
             text.contains("devicevault_jobs_total{state=\"failed\"} 1"),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_jobs_duration_is_observed_once_at_its_outcome() {
+        let m = Metrics::new();
+        let mut batch = IndexBatch::new();
+        batch.advance_job("a", JobState::Collected, None);
+        batch.advance_job("a", JobState::Stored, None);
+        batch.advance_job("b", JobState::Failed, Some("x"));
+        let earlier =
+            Timestamp::from_datetime(Timestamp::now().as_datetime() - time::Duration::seconds(3));
+        let queued = HashMap::from([("a".to_owned(), earlier), ("b".to_owned(), earlier)]);
+        // b's move did not happen (a replay): it is neither counted nor timed.
+        m.count_job_moves_since(&batch, &[true, true, false], &queued);
+        let text = m.exposition(None).await.unwrap();
+        for line in [
+            r#"devicevault_job_duration_seconds_count{outcome="stored"} 1"#,
+            r#"devicevault_job_duration_seconds_count{outcome="failed"} 0"#,
+            r#"devicevault_job_duration_seconds_bucket{outcome="stored",le="2.5"} 0"#,
+            r#"devicevault_job_duration_seconds_bucket{outcome="stored",le="5"} 1"#,
+            r#"devicevault_jobs_total{state="collected"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 
     #[test]

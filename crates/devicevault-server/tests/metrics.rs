@@ -51,31 +51,68 @@ async fn scrape(addr: std::net::SocketAddr, auth: Option<&str>) -> (u16, String)
 async fn metrics_count_exactly_the_backups_that_ran_and_promtool_accepts_them() {
     const N: usize = 3;
     let mut h = Harness::start(Engine::Sqlite, sim(N)).await;
-    let (_, ids) = h.inventory().await;
+    let (location, ids) = h.inventory().await;
     for &id in &ids {
         let ti = h.backup_now(id).await;
         assert_eq!(h.wait_job(&ti).await["state"], "stored");
     }
+    // And one that fails: nothing listens on its port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let first = h
+        .call("GET", &format!("/api/devices/{}/", ids[0]), None)
+        .await
+        .json();
+    let gone = h
+        .create(
+            "/api/devices/",
+            serde_json::json!({"name": "gone", "address": "127.0.0.1", "port": closed,
+                "driver": "cisco_ios", "credential": first["credential"], "backup_location": location}),
+        )
+        .await;
+    let ti = h.backup_now(gone["id"].as_i64().unwrap()).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "failed");
 
     let (status, text) = scrape(h.server().addr, None).await;
     assert_eq!(status, 200, "{text}");
     promtool_accepts(&text);
     let s = samples(&text);
     let n = N as f64;
-    assert_eq!(value(&s, r#"devicevault_jobs_total{state="queued"}"#), n);
+    assert_eq!(
+        value(&s, r#"devicevault_jobs_total{state="queued"}"#),
+        n + 1.0
+    );
     assert_eq!(value(&s, r#"devicevault_jobs_total{state="collected"}"#), n);
     assert_eq!(value(&s, r#"devicevault_jobs_total{state="stored"}"#), n);
-    assert_eq!(value(&s, r#"devicevault_jobs_total{state="failed"}"#), 0.0);
+    assert_eq!(value(&s, r#"devicevault_jobs_total{state="failed"}"#), 1.0);
     for stage in ["collect", "store"] {
         assert_eq!(
             value(
                 &s,
                 &format!(r#"devicevault_stage_duration_seconds_count{{stage="{stage}"}}"#)
             ),
-            n,
+            // A failed collection is a collection too; it is never stored.
+            if stage == "collect" { n + 1.0 } else { n },
             "{stage}"
         );
     }
+    assert_eq!(
+        value(
+            &s,
+            r#"devicevault_job_duration_seconds_count{outcome="stored"}"#
+        ),
+        n
+    );
+    assert_eq!(
+        value(
+            &s,
+            r#"devicevault_job_duration_seconds_count{outcome="failed"}"#
+        ),
+        1.0
+    );
     // Each stream's entries are written in one or more transactions.
     for stream in ["device_results", "storage_results"] {
         let count = value(
@@ -84,7 +121,7 @@ async fn metrics_count_exactly_the_backups_that_ran_and_promtool_accepts_them() 
                 r#"devicevault_index_transaction_duration_seconds_count{{stream="{stream}"}}"#
             ),
         );
-        assert!((1.0..=n).contains(&count), "{stream}: {count}");
+        assert!((1.0..=n + 1.0).contains(&count), "{stream}: {count}");
     }
     assert_eq!(value(&s, "devicevault_collector_sessions_open"), 0.0);
     // The fleet's figures, read from the database at the scrape.
@@ -148,14 +185,14 @@ async fn metrics_count_exactly_the_backups_that_ran_and_promtool_accepts_them() 
             &s,
             r#"devicevault_http_requests_total{method="POST",route="/api/devices/{id}/backup_now/",status="202"}"#
         ),
-        n
+        n + 1.0
     );
     assert_eq!(
         value(
             &s,
             r#"devicevault_http_request_duration_seconds_count{method="POST",route="/api/devices/{id}/backup_now/"}"#
         ),
-        n
+        n + 1.0
     );
     assert!(
         !text.contains(&format!("/api/devices/{}/", ids[0])),

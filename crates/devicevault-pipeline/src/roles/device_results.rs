@@ -8,10 +8,13 @@
 //! job rows say where they go. Should the transaction fail, each entry is
 //! handled again on its own, so one bad entry cannot hold up the others.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use devicevault_core::bus::{StreamEntry, Task, TaskBus};
-use devicevault_core::{DeviceResult, RelPath, Status, StorageBackendKind, StorageRef, StoreTask};
+use devicevault_core::{
+    DeviceResult, RelPath, Status, StorageBackendKind, StorageRef, StoreTask, Timestamp,
+};
 use devicevault_db::{Db, DbError, Device, IndexBatch, JobState, JobTarget, NewDeviceResult};
 
 use super::{HandleError, new_task_id};
@@ -114,19 +117,29 @@ impl<B: TaskBus> DeviceResults<B> {
         for p in &planned {
             all.append(p.writes.clone());
         }
+        // When each job was initiated, for its duration should it end here.
+        let queued: HashMap<String, Timestamp> = entries
+            .iter()
+            .filter_map(|e| {
+                let at = Timestamp::parse(e.fields.get("initiated_at")?).ok()?;
+                Some((e.fields.get("task_identifier")?.clone(), at))
+            })
+            .collect();
         let started = std::time::Instant::now();
         let applied = self.db.apply(&all).await;
         self.metrics
             .index_took(IndexStream::DeviceResults, started.elapsed());
         match applied {
-            Ok(changed) => self.metrics.count_job_moves(&all, &changed),
+            Ok(changed) => self.metrics.count_job_moves_since(&all, &changed, &queued),
             Err(e) => {
                 let e = db_error(e);
                 if planned.len() > 1 {
                     tracing::warn!(entries = planned.len(), error = %e, "recording a batch of collection results failed; recording them one by one");
                     for p in &mut planned {
                         match self.db.apply(&p.writes).await {
-                            Ok(changed) => self.metrics.count_job_moves(&p.writes, &changed),
+                            Ok(changed) => self
+                                .metrics
+                                .count_job_moves_since(&p.writes, &changed, &queued),
                             Err(e) => {
                                 p.outcome = Err(db_error(e));
                                 p.store = None;
@@ -168,7 +181,9 @@ impl<B: TaskBus> DeviceResults<B> {
             }
         }
         match self.db.apply(&failed).await {
-            Ok(changed) => self.metrics.count_job_moves(&failed, &changed),
+            Ok(changed) => self
+                .metrics
+                .count_job_moves_since(&failed, &changed, &queued),
             Err(e) => {
                 // Those entries stay pending: their replay fails the job again.
                 let e = db_error(e);
