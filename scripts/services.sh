@@ -77,6 +77,16 @@ ensure_cli_tools() {
   command -v patch >/dev/null || apt_install patch
 }
 
+# promtool (Debian's prometheus package) checks the /metrics exposition.
+# The package's own server is not wanted running: only the tool is used.
+ensure_promtool() {
+  command -v promtool >/dev/null && return 0
+  apt_install prometheus || return 1
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+}
+
 ensure_ssh_clients() {
   command -v ssh >/dev/null || apt_install openssh-client
   command -v sshpass >/dev/null || apt_install sshpass

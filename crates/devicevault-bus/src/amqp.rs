@@ -34,7 +34,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use devicevault_core::bus::{BoxFuture, BusError, Delivery, Settle, Task, TaskBus, TaskConsumer};
+use devicevault_core::bus::{
+    BoxFuture, BusError, Delivery, QueueDepth, QueueStats, Settle, Task, TaskBus, TaskConsumer,
+};
 use futures_util::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
@@ -587,6 +589,39 @@ fn ttl_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis())
         .unwrap_or(u64::MAX)
         .clamp(1, MAX_TTL_MS)
+}
+
+/// A passive declare on a channel of its own (a missing queue closes the
+/// channel it is asked on): the broker's count of ready messages and of
+/// consumers, nothing declared.
+impl QueueStats for AmqpBus {
+    fn queue_depth<'a>(
+        &'a self,
+        queue: &'a str,
+    ) -> BoxFuture<'a, Result<Option<QueueDepth>, BusError>> {
+        Box::pin(async move {
+            let name = short(queue, "queue")?;
+            let s = self.session().await?;
+            let ch = s.conn.create_channel().await.map_err(unavailable)?;
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            };
+            let answer = ch.queue_declare(name, passive, FieldTable::default()).await;
+            let depth = match answer {
+                Ok(q) => Some(QueueDepth {
+                    ready: u64::from(q.message_count()),
+                    consumers: Some(u64::from(q.consumer_count())),
+                }),
+                Err(e) if e.to_string().contains("NOT_FOUND") => None,
+                Err(e) => return Err(unavailable(e)),
+            };
+            if ch.status().connected() {
+                let _ = ch.close(200, "OK".into()).await;
+            }
+            Ok(depth)
+        })
+    }
 }
 
 impl TaskBus for AmqpBus {

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use devicevault_core::bus::{
-    BoxFuture, BusError, Delivery, ResultLog, Settle, StreamEntry, Task, TaskBus, TaskConsumer,
+    BoxFuture, BusError, Delivery, GroupBacklog, QueueDepth, QueueStats, ResultLog, Settle,
+    StreamEntry, StreamStats, Task, TaskBus, TaskConsumer,
 };
 use serde_json::Value;
 use tokio::sync::{Notify, oneshot};
@@ -416,6 +417,43 @@ impl LocalLog {
                 fields: fields.clone(),
                 deliveries,
             })
+    }
+}
+
+/// The in-process queues know what waits in them, not who consumes.
+impl QueueStats for LocalBus {
+    fn queue_depth<'a>(
+        &'a self,
+        queue: &'a str,
+    ) -> BoxFuture<'a, Result<Option<QueueDepth>, BusError>> {
+        let depth = lock(&self.state).queues.get(queue).map(|q| QueueDepth {
+            ready: q.ready.len() as u64,
+            consumers: None,
+        });
+        Box::pin(async move { Ok(depth) })
+    }
+}
+
+impl StreamStats for LocalLog {
+    fn stream_backlog<'a>(
+        &'a self,
+        stream: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<GroupBacklog>, BusError>> {
+        let mut groups: Vec<GroupBacklog> = lock(&self.streams)
+            .get(stream)
+            .map(|s| {
+                s.groups
+                    .iter()
+                    .map(|(name, g)| GroupBacklog {
+                        group: name.clone(),
+                        pending: g.pending.len() as u64,
+                        lag: Some(s.entries.len().saturating_sub(g.next) as u64),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        groups.sort_by(|a, b| a.group.cmp(&b.group));
+        Box::pin(async move { Ok(groups) })
     }
 }
 

@@ -37,7 +37,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use devicevault_core::bus::{BusError, ResultLog, StreamEntry};
+use devicevault_core::bus::{
+    BoxFuture, BusError, GroupBacklog, ResultLog, StreamEntry, StreamStats,
+};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, Client, Cmd, ErrorKind, RedisError, ServerErrorKind, Value};
 
@@ -570,6 +572,49 @@ fn bus_error(op: &str, stream: &str, e: &RedisError) -> BusError {
         BusError::Unavailable(message)
     } else {
         BusError::Malformed(message)
+    }
+}
+
+/// `XINFO GROUPS`: each group's pending count and lag (Redis 7; nil when
+/// the server cannot tell, and absent before 7).
+impl StreamStats for RedisLog {
+    fn stream_backlog<'a>(
+        &'a self,
+        stream: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<GroupBacklog>, BusError>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("XINFO");
+            cmd.arg("GROUPS").arg(stream);
+            let reply = match self.query(&cmd).await {
+                Ok(v) => v,
+                // No stream yet: no group has a backlog.
+                Err(e) if e.to_string().contains("no such key") => return Ok(Vec::new()),
+                Err(e) => return Err(bus_error("XINFO GROUPS", stream, &e)),
+            };
+            Ok(items(reply)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|group| {
+                    let fields = items(group)?;
+                    let mut name = None;
+                    let (mut pending, mut lag) = (0, None);
+                    for pair in fields.chunks(2) {
+                        let [k, v] = pair else { continue };
+                        match text(k).as_deref() {
+                            Some("name") => name = text(v),
+                            Some("pending") => pending = integer(v).unwrap_or(0),
+                            Some("lag") => lag = integer(v),
+                            _ => {}
+                        }
+                    }
+                    Some(GroupBacklog {
+                        group: name?,
+                        pending: u64::try_from(pending).unwrap_or(0),
+                        lag: lag.and_then(|n| u64::try_from(n).ok()),
+                    })
+                })
+                .collect())
+        })
     }
 }
 

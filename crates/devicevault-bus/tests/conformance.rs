@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use common::{BusUnderTest, DeadLetters, LogUnderTest, RETRY_DELAY};
 use devicevault_bus::{LocalBus, LocalLog};
-use devicevault_core::bus::{BusError, ResultLog, Task, TaskBus, TaskConsumer};
+use devicevault_core::bus::{
+    BusError, GroupBacklog, QueueStats, ResultLog, StreamStats, Task, TaskBus, TaskConsumer,
+};
 use serde_json::json;
 
 /// How long anything that must happen may take, on any implementation.
@@ -200,6 +202,29 @@ async fn concurrent_calls_each_get_their_own_reply<B: TaskBus>(t: BusUnderTest<B
     within(server).await.unwrap();
 }
 
+async fn a_queues_depth_counts_what_waits_in_it<B: TaskBus + QueueStats>(t: BusUnderTest<B>) {
+    let q = &t.queue("depth");
+    assert_eq!(t.bus.queue_depth(q).await.unwrap(), None, "no queue yet");
+    for i in 0..3 {
+        t.bus.publish(q, task(&format!("d{i}"))).await.unwrap();
+    }
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let depth = t
+            .bus
+            .queue_depth(q)
+            .await
+            .unwrap()
+            .expect("the queue exists");
+        if depth.ready == 3 {
+            assert!(matches!(depth.consumers, None | Some(0)), "{depth:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{depth:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 // ---- The result log ----
 
 const BRIEFLY: Duration = Duration::from_millis(10);
@@ -240,6 +265,31 @@ async fn entries_reach_every_group_once_and_pending_until_acked<L: ResultLog>(t:
             .unwrap()
             .is_empty()
     );
+}
+
+async fn a_groups_backlog_counts_pending_and_undelivered_entries<L: ResultLog + StreamStats>(
+    t: LogUnderTest<L>,
+) {
+    let (log, s) = (&t.log, &t.stream("backlog"));
+    assert!(
+        log.stream_backlog(s).await.unwrap().is_empty(),
+        "no stream yet"
+    );
+    for i in 0..3 {
+        log.append(s, vec![("n", i.to_string())]).await.unwrap();
+    }
+    let read = log.read(s, "g", "c", 1, BRIEFLY).await.unwrap();
+    assert_eq!(read.len(), 1);
+    let backlog = |pending, lag| {
+        vec![GroupBacklog {
+            group: "g".into(),
+            pending,
+            lag: Some(lag),
+        }]
+    };
+    assert_eq!(log.stream_backlog(s).await.unwrap(), backlog(1, 2));
+    log.ack(s, "g", &read[0].id).await.unwrap();
+    assert_eq!(log.stream_backlog(s).await.unwrap(), backlog(0, 2));
 }
 
 async fn a_blocked_read_wakes_on_append<L: ResultLog>(t: LogUnderTest<L>) {
@@ -446,6 +496,7 @@ macro_rules! task_bus_cases {
             dead_letter_parks_the_task_with_its_reason,
             a_call_gets_its_reply_or_times_out,
             concurrent_calls_each_get_their_own_reply,
+            a_queues_depth_counts_what_waits_in_it,
         );
     };
 }
@@ -462,6 +513,7 @@ macro_rules! result_log_cases {
             a_dead_consumers_entries_are_reclaimed_and_dead_lettered,
             reclaim_and_ack_where_nothing_was_read_are_no_ops,
             a_record_without_fields_is_malformed,
+            a_groups_backlog_counts_pending_and_undelivered_entries,
         );
     };
 }

@@ -200,3 +200,45 @@ pub trait ResultLog: Clone + Send + Sync + 'static {
         reason: &str,
     ) -> impl Future<Output = Result<(), BusError>> + Send;
 }
+
+/// A queue as the broker tells it, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Messages waiting to be delivered (not those delivered and unacked:
+    /// RabbitMQ's AMQP answer does not count them).
+    pub ready: u64,
+    /// Consumers attached, when the bus can tell.
+    pub consumers: Option<u64>,
+}
+
+/// A consumer group of a stream, for the metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupBacklog {
+    pub group: String,
+    /// Entries delivered to the group's consumers and not yet acked.
+    pub pending: u64,
+    /// Entries not yet delivered to the group, when the server can tell
+    /// (Redis 7 reports it; it does not after some deletions).
+    pub lag: Option<u64>,
+}
+
+/// An optional capability of a task bus, beside [`TaskBus`]: how deep a
+/// queue is. A bus that cannot tell does not implement it, and its
+/// processes show no depth rather than a made-up one.
+pub trait QueueStats: Send + Sync + 'static {
+    /// `None` when the queue does not exist (yet).
+    fn queue_depth<'a>(
+        &'a self,
+        queue: &'a str,
+    ) -> BoxFuture<'a, Result<Option<QueueDepth>, BusError>>;
+}
+
+/// An optional capability of a result log, beside [`ResultLog`]: each
+/// consumer group's backlog on a stream (none when the stream does not
+/// exist yet).
+pub trait StreamStats: Send + Sync + 'static {
+    fn stream_backlog<'a>(
+        &'a self,
+        stream: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<GroupBacklog>, BusError>>;
+}

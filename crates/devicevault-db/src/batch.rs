@@ -93,6 +93,19 @@ impl IndexBatch {
         offset
     }
 
+    /// The job moves of the batch: each one's index (in what
+    /// [`Db::apply`] returns), its job and the state it moves the job to.
+    pub fn job_moves(&self) -> impl Iterator<Item = (usize, &str, JobState)> + '_ {
+        self.writes.iter().enumerate().filter_map(|(i, w)| match w {
+            Write::Advance {
+                task_identifier,
+                state,
+                ..
+            } => Some((i, task_identifier.as_str(), *state)),
+            _ => None,
+        })
+    }
+
     fn push(&mut self, w: Write) -> usize {
         self.writes.push(w);
         self.writes.len() - 1

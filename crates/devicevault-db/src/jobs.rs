@@ -1,6 +1,7 @@
 //! What the pipeline records about a job beyond its state: where its
 //! backup was sent.
 
+use devicevault_core::Timestamp;
 use sqlx::Row;
 
 use crate::{Db, DbError};
@@ -40,17 +41,33 @@ impl Db {
 
     /// The target recorded for a job; `None` when no such job exists.
     pub async fn job_target(&self, task_identifier: &str) -> Result<Option<JobTarget>, DbError> {
+        Ok(self
+            .job_target_and_queued_on(task_identifier)
+            .await?
+            .map(|(t, _)| t))
+    }
+
+    /// The target recorded for a job and when it was queued (`None` if
+    /// that does not parse); `None` when no such job exists.
+    pub async fn job_target_and_queued_on(
+        &self,
+        task_identifier: &str,
+    ) -> Result<Option<(JobTarget, Option<Timestamp>)>, DbError> {
         let row = sqlx::query(
-            "SELECT location_id, is_binary FROM backup_jobs WHERE task_identifier = $1",
+            "SELECT location_id, is_binary, queued_on FROM backup_jobs WHERE task_identifier = $1",
         )
         .bind(task_identifier)
         .fetch_optional(self.pool())
         .await?;
         row.map(|r| {
-            Ok(JobTarget {
-                location_id: r.try_get("location_id")?,
-                is_binary: r.try_get::<i64, _>("is_binary")? != 0,
-            })
+            let queued_on: String = r.try_get("queued_on")?;
+            Ok((
+                JobTarget {
+                    location_id: r.try_get("location_id")?,
+                    is_binary: r.try_get::<i64, _>("is_binary")? != 0,
+                },
+                Timestamp::parse(&queued_on).ok(),
+            ))
         })
         .transpose()
     }

@@ -42,7 +42,7 @@ pub use scope::Scope;
 mod search;
 mod staleness;
 pub use search::{SearchFilter, SearchTarget};
-pub use staleness::WentStale;
+pub use staleness::{HealthFigures, WentStale};
 
 use std::str::FromStr;
 

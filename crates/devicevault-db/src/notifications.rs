@@ -274,6 +274,19 @@ pub(crate) async fn insert_event(
 }
 
 impl Db {
+    /// How many deliveries are in each state (`pending`, `delivering`,
+    /// `delivered`, `dead`), for the metrics; states with none are absent.
+    pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n FROM notification_deliveries GROUP BY state ORDER BY state",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+            .collect()
+    }
+
     /// Events no notifier has made deliveries for yet, oldest first.
     pub async fn unplanned_events(&self, limit: i64) -> Result<Vec<OutboxEvent>, DbError> {
         let rows = sqlx::query(AssertSqlSafe(format!(

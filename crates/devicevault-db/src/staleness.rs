@@ -234,3 +234,37 @@ mod tests {
         assert_eq!(hours(Duration::from_secs(90)), "90 s");
     }
 }
+
+/// The fleet's health in figures, for the metrics: read at each scrape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthFigures {
+    /// Live devices marked stale.
+    pub stale_devices: i64,
+    /// The oldest `last_success_at` among live, enabled devices that have
+    /// one (`None`: no such device).
+    pub oldest_last_success: Option<Timestamp>,
+}
+
+impl Db {
+    /// Counts stale devices and finds the oldest last success, in two
+    /// queries on indexed columns.
+    pub async fn health_figures(&self) -> Result<HealthFigures, DbError> {
+        let stale: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM devices WHERE stale_since IS NOT NULL AND archived_at IS NULL",
+        )
+        .fetch_one(self.pool())
+        .await?
+        .try_get("n")?;
+        let oldest: Option<String> = sqlx::query(
+            "SELECT MIN(last_success_at) AS t FROM devices \
+             WHERE archived_at IS NULL AND enabled = 1 AND last_success_at IS NOT NULL",
+        )
+        .fetch_one(self.pool())
+        .await?
+        .try_get("t")?;
+        Ok(HealthFigures {
+            stale_devices: stale,
+            oldest_last_success: oldest.as_deref().and_then(|t| Timestamp::parse(t).ok()),
+        })
+    }
+}

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod audit;
 pub mod http_server;
+pub mod metrics;
 pub mod web;
 
 use std::sync::Arc;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Cookies are `Secure`: TLS is on or the public URL is https.
     pub secure_cookies: bool,
+    /// `DEVICEVAULT_METRICS_TOKEN`: the bearer token `/metrics` requires.
+    pub metrics_token: Option<devicevault_notify::Secret>,
 }
 
 impl std::ops::Deref for AppState {
@@ -42,16 +45,32 @@ pub const MASKED_HEADER: &str = "x-devicevault-secrets-masked";
 /// The API's and the web UI's routes, one router. Unknown paths answer in
 /// the format of their front end (JSON under `/api/`, a page elsewhere);
 /// the web UI's security headers go on every page, and the audit trail
-/// records what every request changed or read (`audit`).
+/// records what every request changed or read (`audit`). `/metrics` is
+/// Prometheus' (its own token, not a user's), and every request is counted
+/// by route and status (`metrics`).
 pub fn router(state: Shared) -> Router {
+    let exposition = metrics::Exposition {
+        metrics: state.app.metrics.clone(),
+        db: Some(state.app.db.clone()),
+        token: state.metrics_token.clone(),
+    };
     api::routes()
         .merge(web::routes())
+        .merge(
+            Router::new()
+                .route(metrics::PATH, axum::routing::get(metrics::scrape))
+                .with_state(Arc::new(exposition)),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             audit::record,
         ))
         .layer(axum::middleware::from_fn(web::headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.app.metrics.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 

@@ -16,6 +16,9 @@
 //! - [`roles::storage_results`] records `StoredBackup` rows;
 //! - [`scheduler`] runs cron schedules.
 //!
+//! [`metrics`] names every metric a process exposes; the roles count into
+//! the one [`metrics::Metrics`] the assembly hands them.
+//!
 //! [`app`] is the application layer the front ends (API, web UI, CLI) call,
 //! so that a rule is written once: sign-in and tokens, reading a stored
 //! configuration as a user may see it. This crate knows nothing of HTTP.
@@ -23,6 +26,7 @@
 pub mod app;
 pub mod collect_job;
 pub mod keyfile;
+pub mod metrics;
 pub mod requests;
 pub mod roles;
 pub mod scheduler;

@@ -70,6 +70,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `DEVICEVAULT_TLS_CERT` and `DEVICEVAULT_TLS_KEY`: serve HTTPS.
     pub tls: Option<TlsFiles>,
+    /// `DEVICEVAULT_METRICS_TOKEN`: `/metrics` requires this bearer token;
+    /// `None`: it is open.
+    pub metrics_token: Option<Secret>,
     /// `DEVICEVAULT_MAX_CONNECTIONS`: HTTP connections served at once.
     pub max_connections: usize,
     /// `DEVICEVAULT_HEADER_READ_TIMEOUT`: a request's headers must arrive
@@ -175,6 +178,7 @@ impl Default for Settings {
             login_token_ttl: Duration::from_secs(12 * 3600),
             public_url: None,
             tls: None,
+            metrics_token: None,
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(30),
             storage_roots: None,

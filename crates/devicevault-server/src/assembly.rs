@@ -21,6 +21,7 @@ use devicevault_pipeline::app::auth;
 use devicevault_pipeline::app::login::LoginGuard;
 use devicevault_pipeline::app::notifications::Sender;
 use devicevault_pipeline::app::search::SearchIndex;
+use devicevault_pipeline::metrics::Metrics;
 use devicevault_pipeline::requests::BusPipeline;
 use devicevault_pipeline::roles::collector::Collector;
 use devicevault_pipeline::roles::device_results::DeviceResults;
@@ -39,6 +40,36 @@ pub enum AssemblyError {
     FirstAdmin(String),
     #[error("notifications: {0}")]
     Notify(String),
+    #[error("cannot listen for the metrics on {addr}: {source}")]
+    MetricsListen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Serves this process's `/metrics` on `addr` (`DEVICEVAULT_METRICS_ADDR`)
+/// until `stop`; `db` adds the fleet's figures (the API's processes).
+/// Returns the address it listens on (useful with port 0).
+pub async fn metrics_listener(
+    addr: std::net::SocketAddr,
+    metrics: Arc<Metrics>,
+    db: Option<Db>,
+    settings: &Settings,
+    stop: tokio_util::sync::CancellationToken,
+) -> Result<std::net::SocketAddr, AssemblyError> {
+    let err = |source| AssemblyError::MetricsListen { addr, source };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(err)?;
+    let local = listener.local_addr().map_err(err)?;
+    let exposition = devicevault_http::metrics::Exposition {
+        metrics,
+        db,
+        token: settings.metrics_token.clone(),
+    };
+    tokio::spawn(devicevault_http::metrics::serve_metrics(
+        listener, exposition, stop,
+    ));
+    tracing::info!(addr = %local, "metrics served at /metrics");
+    Ok(local)
 }
 
 /// The built-in drivers plus those of `dir`: every process that names
@@ -61,6 +92,7 @@ pub fn collector<L: ResultLog>(
     drivers: Arc<DriverSet>,
     data_dir: &Path,
     settings: &Arc<Settings>,
+    metrics: &Arc<Metrics>,
 ) -> Result<Arc<Collector<L>>, AssemblyError> {
     let known_hosts = KnownHosts::open(&data_dir.join("known_hosts"))
         .map_err(|e| AssemblyError::KnownHosts(e.to_string()))?;
@@ -78,32 +110,56 @@ pub fn collector<L: ResultLog>(
         )),
         devices: Default::default(),
         settings: settings.clone(),
+        metrics: metrics.clone(),
     }))
 }
 
 /// A storage worker writing results to `log`.
-pub fn storage_worker<L: ResultLog>(log: L, settings: &Arc<Settings>) -> Arc<StorageWorker<L>> {
-    Arc::new(StorageWorker::new(log, settings.clone()))
+pub fn storage_worker<L: ResultLog>(
+    log: L,
+    settings: &Arc<Settings>,
+    metrics: &Arc<Metrics>,
+) -> Arc<StorageWorker<L>> {
+    Arc::new(StorageWorker::new(log, settings.clone()).with_metrics(metrics.clone()))
 }
 
 /// The consumer of collection results.
-pub fn device_results<B: TaskBus>(db: Db, bus: B, settings: &Arc<Settings>) -> DeviceResults<B> {
+pub fn device_results<B: TaskBus>(
+    db: Db,
+    bus: B,
+    settings: &Arc<Settings>,
+    metrics: &Arc<Metrics>,
+) -> DeviceResults<B> {
     DeviceResults {
         db,
         bus,
         settings: settings.clone(),
+        metrics: metrics.clone(),
     }
 }
 
 /// The consumer of storage results; `search` is the search cache of the
 /// same process (embedded mode), told of each new version.
-pub fn storage_results(db: Db, search: Option<Arc<SearchIndex>>) -> StorageResults {
-    StorageResults { db, search }
+pub fn storage_results(
+    db: Db,
+    search: Option<Arc<SearchIndex>>,
+    metrics: &Arc<Metrics>,
+) -> StorageResults {
+    StorageResults {
+        db,
+        search,
+        metrics: metrics.clone(),
+    }
 }
 
 /// The dispatcher of backup jobs.
-pub fn dispatcher<B: TaskBus>(db: Db, bus: B, settings: &Arc<Settings>) -> Dispatcher<B> {
-    Dispatcher::new(db, bus, settings.clone())
+pub fn dispatcher<B: TaskBus>(
+    db: Db,
+    bus: B,
+    settings: &Arc<Settings>,
+    metrics: &Arc<Metrics>,
+) -> Dispatcher<B> {
+    Dispatcher::new(db, bus, settings.clone()).with_metrics(metrics.clone())
 }
 
 /// The application layer over `bus`, with the search cache `search` (the
@@ -115,6 +171,7 @@ pub fn app<B: TaskBus>(
     drivers: Arc<DriverSet>,
     settings: &Arc<Settings>,
     search: Arc<SearchIndex>,
+    metrics: &Arc<Metrics>,
 ) -> Result<Arc<App>, AssemblyError> {
     // Loads the system's root certificates once per process.
     let transport = Notifier::new(NotifierConfig {
@@ -134,7 +191,7 @@ pub fn app<B: TaskBus>(
     );
     Ok(Arc::new(App {
         pipeline: Arc::new(BusPipeline {
-            dispatcher: dispatcher(db.clone(), bus.clone(), settings),
+            dispatcher: dispatcher(db.clone(), bus.clone(), settings, metrics),
             bus,
             settings: settings.clone(),
         }),
@@ -152,6 +209,7 @@ pub fn app<B: TaskBus>(
         audit_retention: std::time::Duration::from_secs(
             u64::from(settings.audit_retention_days) * 86_400,
         ),
+        metrics: metrics.clone(),
     }))
 }
 
@@ -161,6 +219,7 @@ pub fn http_state(app: Arc<App>, settings: &Settings) -> Shared {
         app,
         public_url: settings.public_url.clone(),
         secure_cookies: settings.secure_cookies(),
+        metrics_token: settings.metrics_token.clone(),
     })
 }
 

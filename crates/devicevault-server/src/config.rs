@@ -39,6 +39,8 @@ pub struct Config {
     /// User drivers (`<name>.toml`) added to the built-in ones.
     pub drivers_dir: Option<PathBuf>,
     pub http_addr: SocketAddr,
+    /// A listener of this process's own `/metrics` (every role).
+    pub metrics_addr: Option<SocketAddr>,
     /// This process's name in the streams' consumer groups.
     pub consumer_name: Option<String>,
     /// Unacknowledged tasks a worker holds at once.
@@ -59,6 +61,7 @@ impl Default for Config {
             secret_key_file: None,
             drivers_dir: None,
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            metrics_addr: None,
             consumer_name: None,
             prefetch: 64,
             settings: Settings::default(),
@@ -454,6 +457,36 @@ pub fn keys() -> &'static [Key] {
                 Clone::clone,
                 public_url,
             ),
+            Key::new(
+                "metrics.addr",
+                "DEVICEVAULT_METRICS_ADDR",
+                "Serve this process's Prometheus metrics at /metrics on this address (each \
+                 distributed role its own). `serve` and `api` also answer /metrics on http.addr. \
+                 Unset: no listener of its own.",
+                |c| &mut c.metrics_addr,
+                |a| a.map(|a| a.to_string()),
+                |s| {
+                    s.parse()
+                        .map(Some)
+                        .map_err(|_| "an address and port, e.g. 127.0.0.1:9100".into())
+                },
+            ),
+            Key::new(
+                "metrics.token",
+                "DEVICEVAULT_METRICS_TOKEN",
+                "When set, /metrics answers only requests with `Authorization: Bearer <token>` \
+                 (Prometheus' `authorization` setting), on http.addr and metrics.addr alike. \
+                 Unset: /metrics is open to whoever reaches the address.",
+                |c| &mut c.settings.metrics_token,
+                |v| v.as_ref().map(|p| p.expose().to_owned()),
+                |s| {
+                    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                        return Err("a token without spaces".into());
+                    }
+                    Ok(Some(devicevault_notify::Secret::new(s)))
+                },
+            )
+            .secret(),
             Key::path(
                 "http.tls_cert",
                 "DEVICEVAULT_TLS_CERT",

@@ -12,6 +12,7 @@ use devicevault_bus::{LocalBus, LocalLog};
 use devicevault_core::{StorageBackendKind, Timestamp};
 use devicevault_db::{Db, DbError, Page};
 use devicevault_pipeline::app::search::SearchIndex;
+use devicevault_pipeline::metrics::Metrics;
 use devicevault_pipeline::roles::collector::{Collector, run_collector};
 use devicevault_pipeline::roles::device_results;
 use devicevault_pipeline::roles::dispatcher::{DEFAULT_GROUP_QUEUE_ID, run_sweeper};
@@ -33,6 +34,8 @@ pub struct ServeConfig {
     /// `sqlite:` or `postgres:` URL; the data dir's SQLite file when `None`.
     pub database_url: Option<String>,
     pub http_addr: SocketAddr,
+    /// A listener of `/metrics` of its own, besides the API's.
+    pub metrics_addr: Option<SocketAddr>,
     pub settings: Settings,
     /// User drivers added to the built-in ones.
     pub driver_dir: Option<PathBuf>,
@@ -46,6 +49,7 @@ impl From<&Config> for ServeConfig {
             data_dir: c.data_dir.clone(),
             database_url: c.database_url.clone(),
             http_addr: c.http_addr,
+            metrics_addr: c.metrics_addr,
             settings: c.settings.clone(),
             driver_dir: c.drivers_dir.clone(),
             secret_key_file: c.secret_key_file.clone(),
@@ -59,6 +63,7 @@ impl ServeConfig {
             data_dir,
             database_url: None,
             http_addr,
+            metrics_addr: None,
             settings: Settings::default(),
             driver_dir: None,
             secret_key_file: None,
@@ -99,6 +104,8 @@ pub enum ServeError {
 pub struct Embedded {
     /// Where the API listens (useful with port 0).
     pub addr: SocketAddr,
+    /// Where the metrics' own listener is, when one was asked for.
+    pub metrics_addr: Option<SocketAddr>,
     pub db: Db,
     /// Username and one-time password of the admin created at first start.
     pub first_admin: Option<(String, String)>,
@@ -154,10 +161,16 @@ impl Embedded {
         let mut tasks = JoinSet::new();
         // The API's search cache, told of each version stored here.
         let search = Arc::new(SearchIndex::default());
+        // One registry for every role of the process.
+        let metrics = Arc::new(Metrics::new());
 
         // Storage workers.
-        let worker = assembly::storage_worker(log.clone(), &settings);
+        let worker = assembly::storage_worker(log.clone(), &settings, &metrics);
+        metrics.watch_repositories(worker.clone());
+        metrics.watch_stream(Arc::new(log.clone()), &settings.results_stream);
+        metrics.watch_stream(Arc::new(log.clone()), &settings.storage_results_stream);
         for kind in StorageBackendKind::ALL {
+            metrics.watch_queue(Arc::new(bus.clone()), kind.queue());
             tasks.spawn(run_storage_worker(
                 bus.clone(),
                 worker.clone(),
@@ -168,12 +181,12 @@ impl Embedded {
 
         // Result consumers.
         tasks.spawn({
-            let c = assembly::device_results(db.clone(), bus.clone(), &settings);
+            let c = assembly::device_results(db.clone(), bus.clone(), &settings, &metrics);
             let (log, stop) = (log.clone(), shutdown.clone());
             async move { device_results::run(c, log, CONSUMER, stop).await }
         });
         tasks.spawn({
-            let c = assembly::storage_results(db.clone(), Some(search.clone()));
+            let c = assembly::storage_results(db.clone(), Some(search.clone()), &metrics);
             let (log, stop, settings) = (log.clone(), shutdown.clone(), settings.clone());
             async move { storage_results::run(c, log, &settings, CONSUMER, stop).await }
         });
@@ -186,18 +199,20 @@ impl Embedded {
             drivers.clone(),
             &cfg.data_dir,
             &settings,
+            &metrics,
         )?;
         tasks.spawn(watch_groups(
             db.clone(),
             bus.clone(),
             collector,
+            metrics.clone(),
             shutdown.clone(),
         ));
 
         // Dispatcher: jobs a previous run accepted but did not finish are
         // dispatched again now (the in-process queues start empty), then
         // overdue jobs are swept periodically.
-        let dispatcher = assembly::dispatcher(db.clone(), bus.clone(), &settings);
+        let dispatcher = assembly::dispatcher(db.clone(), bus.clone(), &settings, &metrics);
         let far = Timestamp::from_datetime(
             Timestamp::now().as_datetime() + time::Duration::days(365 * 100),
         );
@@ -226,12 +241,26 @@ impl Embedded {
             drivers,
             &settings,
             search.clone(),
+            &metrics,
         )?;
 
         // The notifier: delivers the outbox beside the pipeline, never on
         // its path.
         tasks.spawn(run_notifier(app.clone(), shutdown.clone()));
 
+        let metrics_addr = match cfg.metrics_addr {
+            Some(addr) => Some(
+                assembly::metrics_listener(
+                    addr,
+                    metrics.clone(),
+                    Some(db.clone()),
+                    &settings,
+                    shutdown.clone(),
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let state = assembly::http_state(app, &settings);
         let http = devicevault_http::http_options(&settings)?;
         let listener = tokio::net::TcpListener::bind(cfg.http_addr)
@@ -253,6 +282,7 @@ impl Embedded {
         tracing::info!(%addr, database = %devicevault_db::redact_url(&url), "DeviceVault is serving");
         Ok(Self {
             addr,
+            metrics_addr,
             db,
             first_admin,
             bus,
@@ -290,6 +320,7 @@ async fn watch_groups(
     db: Db,
     bus: LocalBus,
     collector: Arc<Collector<LocalLog>>,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
     let mut started = std::collections::HashSet::new();
@@ -304,6 +335,7 @@ async fn watch_groups(
                 for queue in queues {
                     if started.insert(queue.clone()) {
                         tracing::info!(queue = %queue, "collector consuming");
+                        metrics.watch_queue(Arc::new(bus.clone()), &queue);
                         running.spawn(run_collector(
                             bus.clone(),
                             collector.clone(),

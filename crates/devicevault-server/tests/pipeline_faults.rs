@@ -114,6 +114,7 @@ async fn a_replayed_batch_records_once_and_a_failing_entry_spares_the_rest() {
         db: db.clone(),
         bus: h.server().bus.clone(),
         settings: Arc::new(Settings::default()),
+        metrics: Arc::default(),
     };
     let batch = vec![again(&collected, "a"), again(&collected, "b")];
     for _ in 0..2 {
@@ -132,6 +133,7 @@ async fn a_replayed_batch_records_once_and_a_failing_entry_spares_the_rest() {
     let storage_results = StorageResults {
         db: db.clone(),
         search: None,
+        metrics: Arc::default(),
     };
     let outcomes = storage_results
         .handle_batch(vec![

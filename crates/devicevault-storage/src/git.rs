@@ -51,7 +51,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::lock::FileLock;
-use crate::{Backend, Maintenance, StorageError, StoreItem, Stored, sha256_hex};
+use crate::{Backend, Maintenance, ObjectCounts, StorageError, StoreItem, Stored, sha256_hex};
 
 const LOCK_FILE: &str = "devicevault.lock";
 /// Held while the repository is repacked, so that two workers of one
@@ -430,6 +430,21 @@ impl Backend for GitBackend {
         self.repack()
     }
 
+    /// Every loose object (all 256 fan-out directories) and every pack.
+    fn object_counts(&self) -> Result<Option<ObjectCounts>, StorageError> {
+        let repo = match open_existing(&self.config.repo_path) {
+            Ok(repo) => repo,
+            Err(StorageError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let objects = repo.common_dir().join("objects");
+        Ok(Some(ObjectCounts {
+            repository: self.config.repo_path.display().to_string(),
+            loose: loose_objects_in(&objects, 0..256)?,
+            packs: count_packs(&objects)? as u64,
+        }))
+    }
+
     fn read(&self, storage_ref: &StorageRef) -> Result<Vec<u8>, StorageError> {
         let StorageRef::Git { path, commit, .. } = storage_ref else {
             return Err(StorageError::InvalidConfig {
@@ -557,8 +572,13 @@ fn write_retrying<T, E: std::error::Error>(
 /// [`SAMPLED_FANOUT_DIRS`] fan-out directories (object ids are uniformly
 /// distributed).
 fn estimate_loose_objects(objects: &Path) -> Result<u64, StorageError> {
+    Ok(loose_objects_in(objects, 0..SAMPLED_FANOUT_DIRS)? * (256 / SAMPLED_FANOUT_DIRS))
+}
+
+/// Loose objects in the fan-out directories `dirs` (`00` to `ff`).
+fn loose_objects_in(objects: &Path, dirs: std::ops::Range<u64>) -> Result<u64, StorageError> {
     let mut sampled = 0u64;
-    for dir in 0..SAMPLED_FANOUT_DIRS {
+    for dir in dirs {
         let path = objects.join(format!("{dir:02x}"));
         let entries = match fs::read_dir(&path) {
             Ok(entries) => entries,
@@ -574,7 +594,7 @@ fn estimate_loose_objects(objects: &Path) -> Result<u64, StorageError> {
             })
             .count() as u64;
     }
-    Ok(sampled * (256 / SAMPLED_FANOUT_DIRS))
+    Ok(sampled)
 }
 
 fn count_packs(objects: &Path) -> Result<usize, StorageError> {

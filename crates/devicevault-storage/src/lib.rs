@@ -105,11 +105,29 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         Ok(Maintenance::NotNeeded)
     }
 
+    /// How many objects the store holds, loose and packed, for the
+    /// metrics; `None` for a store without objects (fs) or not created
+    /// yet.
+    fn object_counts(&self) -> Result<Option<ObjectCounts>, StorageError> {
+        Ok(None)
+    }
+
     /// Parses the text form of a ref and reads it.
     fn read_str(&self, storage_ref: &str) -> Result<Vec<u8>, StorageError> {
         let r = StorageRef::parse(self.kind(), storage_ref)?;
         self.read(&r)
     }
+}
+
+/// A Git repository's objects ([`Backend::object_counts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectCounts {
+    /// The repository's path, as configured.
+    pub repository: String,
+    /// Loose objects (files under `objects/??/`).
+    pub loose: u64,
+    /// Pack files (`objects/pack/*.pack`).
+    pub packs: u64,
 }
 
 /// What [`Backend::maintain`] did.

@@ -206,6 +206,22 @@ impl Deployment {
         c
     }
 
+    /// Starts one role with its own `/metrics` listener on a free loopback
+    /// port (`DEVICEVAULT_METRICS_ADDR`); returns that address.
+    pub fn spawn_with_metrics(&mut self, args: &[&str]) -> Result<SocketAddr, LaunchError> {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(io("find a free port"))?;
+        let child = self
+            .command(args)
+            .env("DEVICEVAULT_METRICS_ADDR", addr.to_string())
+            .stderr(self.log_file(args)?)
+            .spawn()
+            .map_err(io(format!("start the {} role", args.join(" "))))?;
+        self.children.push((args.join(" "), child));
+        Ok(addr)
+    }
+
     /// Starts one role (again), its stderr to a log file of its own.
     pub fn spawn(&mut self, args: &[&str]) -> Result<(), LaunchError> {
         let child = self

@@ -7,6 +7,8 @@
 //!   Redis streams of its own, removed afterwards;
 //! - [`peers`]: receivers of notifications — aiosmtpd and a webhook
 //!   receiver;
+//! - [`promtool`]: `promtool check metrics` on an exposition, and its
+//!   samples;
 //! - [`configs`]: generated device configurations, the same on every run;
 //! - [`unique`]: names that do not collide between parallel tests.
 //!
@@ -17,6 +19,7 @@ pub mod configs;
 pub mod db;
 pub mod deployment;
 pub mod peers;
+pub mod promtool;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

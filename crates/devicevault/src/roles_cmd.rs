@@ -12,6 +12,7 @@ use devicevault_bus::redis::RedisLog;
 use devicevault_core::{QueueId, SealingKey, StorageBackendKind};
 use devicevault_db::{Db, redact_url};
 use devicevault_pipeline::keyfile::{self, KeyFileError};
+use devicevault_pipeline::metrics::Metrics;
 use devicevault_pipeline::roles::collector::run_collector;
 use devicevault_pipeline::roles::device_results;
 use devicevault_pipeline::roles::dispatcher::run_sweeper;
@@ -32,9 +33,28 @@ use crate::device_cmd::shutdown_signal;
 struct Services {
     config: Config,
     stop: CancellationToken,
+    /// This process's metrics, served on `metrics_addr` when it is set.
+    metrics: Arc<Metrics>,
 }
 
 impl Services {
+    /// Serves `/metrics` on `metrics_addr`, if set; `db` adds the fleet's
+    /// figures (the API only, so each is shown once).
+    async fn serve_metrics(&self, db: Option<Db>) -> anyhow::Result<()> {
+        if let Some(addr) = self.config.metrics_addr {
+            let at = assembly::metrics_listener(
+                addr,
+                self.metrics.clone(),
+                db,
+                &self.config.settings,
+                self.stop.clone(),
+            )
+            .await?;
+            println!("Metrics at http://{at}/metrics");
+        }
+        Ok(())
+    }
+
     async fn bus(&self) -> anyhow::Result<AmqpBus> {
         let url = &self.config.broker_url;
         wait_for("RabbitMQ", &redact_url(url), &self.stop, || {
@@ -249,8 +269,10 @@ pub fn run(role: Role) -> anyhow::Result<()> {
         let services = Services {
             config,
             stop: stop_on_signal(),
+            metrics: Arc::new(Metrics::new()),
         };
         let stop = services.stop.clone();
+        let metrics = services.metrics.clone();
         match role {
             Role::Api { .. } => api(&services, settings).await,
             Role::Collector { groups, .. } => collector(&services, settings, groups).await,
@@ -261,7 +283,10 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                 };
                 let bus = services.bus().await?;
                 let log = services.log().await?;
-                let worker = assembly::storage_worker(log, &settings);
+                let worker = assembly::storage_worker(log, &settings, &metrics);
+                metrics.watch_repositories(worker.clone());
+                metrics.watch_queue(Arc::new(bus.clone()), kind.queue());
+                services.serve_metrics(None).await?;
                 tracing::info!(queue = kind.queue(), "storage worker consuming");
                 run_storage_worker(bus, worker, kind, stop).await;
                 Ok(())
@@ -269,15 +294,21 @@ pub fn run(role: Role) -> anyhow::Result<()> {
             Role::Consume { stream, .. } => {
                 let db = services.db().await?;
                 let log = services.log().await?;
+                let watched = match stream {
+                    Stream::DeviceResults => &settings.results_stream,
+                    Stream::StorageResults => &settings.storage_results_stream,
+                };
+                metrics.watch_stream(Arc::new(log.clone()), watched);
+                services.serve_metrics(None).await?;
                 match stream {
                     Stream::DeviceResults => {
                         let bus = services.bus().await?;
-                        let c = assembly::device_results(db, bus, &settings);
+                        let c = assembly::device_results(db, bus, &settings, &metrics);
                         device_results::run(c, log, &services.consumer("device-results"), stop)
                             .await;
                     }
                     Stream::StorageResults => {
-                        let c = assembly::storage_results(db, None);
+                        let c = assembly::storage_results(db, None, &metrics);
                         let name = services.consumer("storage-results");
                         storage_results::run(c, log, &settings, &name, stop).await;
                     }
@@ -288,7 +319,8 @@ pub fn run(role: Role) -> anyhow::Result<()> {
             Role::Scheduler { .. } => {
                 let db = services.db().await?;
                 let bus = services.bus().await?;
-                let dispatcher = assembly::dispatcher(db.clone(), bus, &settings);
+                let dispatcher = assembly::dispatcher(db.clone(), bus, &settings, &metrics);
+                services.serve_metrics(None).await?;
                 let sweeper = tokio::spawn(run_sweeper(dispatcher.clone(), stop.clone()));
                 scheduler::run_scheduler(
                     db,
@@ -328,7 +360,16 @@ async fn api(services: &Services, settings: Arc<Settings>) -> anyhow::Result<()>
     // Another process stores versions: the API's search cache polls the
     // database (`app::search::keep_current`).
     let search = Arc::new(devicevault_pipeline::app::search::SearchIndex::default());
-    let app = assembly::app(db, bus, key, drivers, &settings, search)?;
+    let app = assembly::app(
+        db.clone(),
+        bus,
+        key,
+        drivers,
+        &settings,
+        search,
+        &services.metrics,
+    )?;
+    services.serve_metrics(Some(db)).await?;
     let state = assembly::http_state(app, &settings);
     let http_addr = services.config.http_addr;
     let listener = tokio::net::TcpListener::bind(http_addr)
@@ -350,7 +391,16 @@ async fn notifier(services: &Services, settings: Arc<Settings>) -> anyhow::Resul
     let bus = services.bus().await?;
     let drivers = assembly::drivers(services.config.drivers_dir.as_deref())?;
     // The notifier searches nothing: its search cache stays empty.
-    let app = assembly::app(db, bus, key, drivers, &settings, Arc::default())?;
+    let app = assembly::app(
+        db,
+        bus,
+        key,
+        drivers,
+        &settings,
+        Arc::default(),
+        &services.metrics,
+    )?;
+    services.serve_metrics(None).await?;
     tracing::info!("notifier delivering the outbox");
     run_notifier(app, services.stop.clone()).await;
     Ok(())
@@ -365,11 +415,20 @@ async fn collector(
     let key = services.key(false).await?;
     let bus = services.bus().await?;
     let log = services.log().await?;
-    let collector = assembly::collector(log, key, drivers, &services.config.data_dir, &settings)?;
+    let collector = assembly::collector(
+        log,
+        key,
+        drivers,
+        &services.config.data_dir,
+        &settings,
+        &services.metrics,
+    )?;
+    services.serve_metrics(None).await?;
     let mut running = tokio::task::JoinSet::new();
     for g in groups {
         let queue = g.queue();
         tracing::info!(queue = %queue, "collector consuming");
+        services.metrics.watch_queue(Arc::new(bus.clone()), &queue);
         running.spawn(run_collector(
             bus.clone(),
             collector.clone(),

@@ -150,6 +150,96 @@ async fn the_seeds_verification_steps_pass_as_written() {
     h.stop().await;
 }
 
+/// Each distributed role serves its own `/metrics` on
+/// `DEVICEVAULT_METRICS_ADDR` and promtool accepts it: a second instance of
+/// every role (any number may run) is started with a listener beside the
+/// deployment after a backup went through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_serves_metrics_that_promtool_accepts() {
+    let mut h = Harness::start(
+        Mode::Distributed,
+        SimConfig {
+            devices: 1,
+            platforms: vec!["cisco_ios".into()],
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let (_, ids) = h.inventory().await;
+    let ti = h.backup_now(ids[0]).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    let roles: [&[&str]; 8] = [
+        &["api", "--http-addr", "127.0.0.1:0"],
+        &["scheduler"],
+        &["consume", "device-results"],
+        &["consume", "storage-results"],
+        &["storage-worker", "--backend", "git"],
+        &["storage-worker", "--backend", "fs"],
+        &["collector", "--group", "default"],
+        &["notifier"],
+    ];
+    for role in roles {
+        let addr = h.processes().spawn_with_metrics(role).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let text = loop {
+            let mut c = devicevault_client::HttpClient::new(addr);
+            match c.get("/metrics").await {
+                Ok(r) if r.status == 200 => break String::from_utf8(r.body).unwrap(),
+                other => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "{role:?}: no metrics at {addr}: {other:?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        devicevault_testkit::promtool::assert_accepts(&text);
+        assert!(text.contains("devicevault_jobs_total"), "{role:?}: {text}");
+        // What the role consumes, asked of RabbitMQ and Redis at the scrape.
+        let s = devicevault_testkit::promtool::samples(&text);
+        let name = h.processes().name.clone();
+        let expected = match role[0] {
+            "collector" => {
+                Some(r#"devicevault_queue_consumers{queue="collector.group.default"}"#.to_owned())
+            }
+            "storage-worker" => Some(format!(
+                r#"devicevault_queue_consumers{{queue="storage.{}"}}"#,
+                role[2]
+            )),
+            "consume" => {
+                let stream = if role[1] == "device-results" {
+                    "device"
+                } else {
+                    "storage"
+                };
+                Some(format!(
+                    r#"devicevault_stream_pending_entries{{group="devicevault",stream="{name}:{stream}:results"}}"#
+                ))
+            }
+            _ => None,
+        };
+        if let Some(series) = expected {
+            let v = s
+                .get(&series)
+                .unwrap_or_else(|| panic!("{role:?}: no {series} in {text}"));
+            if series.contains("consumers") {
+                // The deployment's role and this one.
+                assert!(*v >= 1.0, "{role:?}: {series} = {v}");
+            } else {
+                assert_eq!(*v, 0.0, "{role:?}: {series}");
+            }
+        }
+        // The fleet's figures come from the API only, so each is shown once.
+        assert_eq!(
+            text.contains("devicevault_devices_stale"),
+            role[0] == "api",
+            "{role:?}: {text}"
+        );
+    }
+    h.stop().await;
+}
+
 /// A private Redis with an append-only file, restartable on its port.
 struct PrivateRedis {
     port: u16,

@@ -44,6 +44,9 @@ pub struct App {
     /// `DEVICEVAULT_AUDIT_RETENTION_DAYS`: audit rows older than this are
     /// pruned (behind a signed checkpoint).
     pub audit_retention: std::time::Duration,
+    /// This process's metrics (the HTTP middleware counts into them, and
+    /// `/metrics` shows them).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for App {

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::dispatcher::COLLECT_TASK;
 use crate::Settings;
 use crate::collect_job::{CollectJob, decode_sealed};
+use crate::metrics::{Metrics, Stage};
 
 const SOURCE: &str = "collector";
 
@@ -35,6 +36,7 @@ pub struct Collector<L> {
     /// One session per device at a time: a second task for a device waits
     /// for the first to finish (devices lock out or drop parallel logins).
     pub devices: DeviceLocks,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Locks keyed by device id; an entry lives while someone holds or waits
@@ -149,6 +151,10 @@ async fn handle<L: ResultLog>(c: &Collector<L>, delivery: Delivery) {
         .await
     {
         Ok(_) => {
+            c.metrics.stage_took(
+                Stage::Collect,
+                Duration::from_millis(result.collection_duration_ms),
+            );
             tracing::info!(device_id = job.device_id, task_identifier = %job.task_identifier, queue = %queue, status = status.as_str(), duration_ms = result.collection_duration_ms, "device_collect_done");
             super::settled("ack", &queue, &task.id, settle.ack()).await;
         }
@@ -233,6 +239,7 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
                 opts.job_timeout = Duration::from_secs(job.timeout);
             }
             let _one_session = c.devices.lock(job.device_id).await;
+            let _open = c.metrics.session_opened();
             collect_with_retry(&t, &c.drivers, &opts, &c.retry)
                 .await
                 .map_err(|e| e.to_string())

@@ -8,14 +8,18 @@
 //! job rows say where they go. Should the transaction fail, each entry is
 //! handled again on its own, so one bad entry cannot hold up the others.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use devicevault_core::bus::{StreamEntry, Task, TaskBus};
-use devicevault_core::{DeviceResult, RelPath, Status, StorageBackendKind, StorageRef, StoreTask};
+use devicevault_core::{
+    DeviceResult, RelPath, Status, StorageBackendKind, StorageRef, StoreTask, Timestamp,
+};
 use devicevault_db::{Db, DbError, Device, IndexBatch, JobState, JobTarget, NewDeviceResult};
 
 use super::{HandleError, new_task_id};
 use crate::Settings;
+use crate::metrics::{IndexStream, Metrics};
 
 /// The task name of a store.
 pub const STORE_TASK: &str = "storage.store";
@@ -26,6 +30,7 @@ pub struct DeviceResults<B> {
     pub db: Db,
     pub bus: B,
     pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Where a backup of `device` goes in a location of `kind`: git keeps one
@@ -112,20 +117,40 @@ impl<B: TaskBus> DeviceResults<B> {
         for p in &planned {
             all.append(p.writes.clone());
         }
-        if let Err(e) = self.db.apply(&all).await {
-            let e = db_error(e);
-            if planned.len() > 1 {
-                tracing::warn!(entries = planned.len(), error = %e, "recording a batch of collection results failed; recording them one by one");
-                for p in &mut planned {
-                    if let Err(e) = self.db.apply(&p.writes).await {
-                        p.outcome = Err(db_error(e));
+        // When each job was initiated, for its duration should it end here.
+        let queued: HashMap<String, Timestamp> = entries
+            .iter()
+            .filter_map(|e| {
+                let at = Timestamp::parse(e.fields.get("initiated_at")?).ok()?;
+                Some((e.fields.get("task_identifier")?.clone(), at))
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let applied = self.db.apply(&all).await;
+        self.metrics
+            .index_took(IndexStream::DeviceResults, started.elapsed());
+        match applied {
+            Ok(changed) => self.metrics.count_job_moves_since(&all, &changed, &queued),
+            Err(e) => {
+                let e = db_error(e);
+                if planned.len() > 1 {
+                    tracing::warn!(entries = planned.len(), error = %e, "recording a batch of collection results failed; recording them one by one");
+                    for p in &mut planned {
+                        match self.db.apply(&p.writes).await {
+                            Ok(changed) => self
+                                .metrics
+                                .count_job_moves_since(&p.writes, &changed, &queued),
+                            Err(e) => {
+                                p.outcome = Err(db_error(e));
+                                p.store = None;
+                            }
+                        }
+                    }
+                } else {
+                    for p in &mut planned {
+                        p.outcome = Err(e.clone());
                         p.store = None;
                     }
-                }
-            } else {
-                for p in &mut planned {
-                    p.outcome = Err(e.clone());
-                    p.store = None;
                 }
             }
         }
@@ -155,12 +180,17 @@ impl<B: TaskBus> DeviceResults<B> {
                 }
             }
         }
-        if let Err(e) = self.db.apply(&failed).await {
-            // Those entries stay pending: their replay fails the job again.
-            let e = db_error(e);
-            for p in &mut planned {
-                if p.outcome.is_ok() {
-                    p.outcome = Err(e.clone());
+        match self.db.apply(&failed).await {
+            Ok(changed) => self
+                .metrics
+                .count_job_moves_since(&failed, &changed, &queued),
+            Err(e) => {
+                // Those entries stay pending: their replay fails the job again.
+                let e = db_error(e);
+                for p in &mut planned {
+                    if p.outcome.is_ok() {
+                        p.outcome = Err(e.clone());
+                    }
                 }
             }
         }

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Settings;
 use crate::collect_job::{CollectJob, SealedCredential};
+use crate::metrics::Metrics;
 
 /// The queue of devices without a collection group.
 pub const DEFAULT_GROUP_QUEUE_ID: &str = "default";
@@ -55,6 +56,7 @@ pub struct Dispatcher<B> {
     bus: B,
     settings: Arc<Settings>,
     marks: Arc<CollectingMarks>,
+    metrics: Arc<Metrics>,
 }
 
 /// Most jobs marked `collecting` in one transaction.
@@ -69,10 +71,10 @@ struct CollectingMarks {
 }
 
 impl CollectingMarks {
-    fn mark(&self, db: &Db, task_identifier: &str) {
+    fn mark(&self, db: &Db, metrics: &Arc<Metrics>, task_identifier: &str) {
         let tx = self.tx.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(write_marks(db.clone(), rx));
+            tokio::spawn(write_marks(db.clone(), metrics.clone(), rx));
             tx
         });
         if tx.send(task_identifier.to_owned()).is_err() {
@@ -84,7 +86,7 @@ impl CollectingMarks {
     }
 }
 
-async fn write_marks(db: Db, mut rx: mpsc::UnboundedReceiver<String>) {
+async fn write_marks(db: Db, metrics: Arc<Metrics>, mut rx: mpsc::UnboundedReceiver<String>) {
     while let Some(first) = rx.recv().await {
         let mut batch = IndexBatch::new();
         batch.advance_job(&first, JobState::Collecting, None);
@@ -94,8 +96,11 @@ async fn write_marks(db: Db, mut rx: mpsc::UnboundedReceiver<String>) {
                 Err(_) => break,
             };
         }
-        if let Err(e) = db.apply(&batch).await {
-            tracing::warn!(jobs = batch.len(), error = %e, "marking jobs collecting failed; they stay queued until their results");
+        match db.apply(&batch).await {
+            Ok(changed) => metrics.count_job_moves(&batch, &changed),
+            Err(e) => {
+                tracing::warn!(jobs = batch.len(), error = %e, "marking jobs collecting failed; they stay queued until their results")
+            }
         }
     }
 }
@@ -112,7 +117,26 @@ impl<B: TaskBus> Dispatcher<B> {
             bus,
             settings,
             marks: Arc::default(),
+            metrics: Arc::default(),
         }
+    }
+
+    /// Counts into `metrics` (the process's) rather than a registry of its own.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Moves a job to `failed` through the database, counting the move.
+    async fn fail_job(&self, task_identifier: &str, reason: &str) -> Result<bool, DbError> {
+        let moved = self
+            .db
+            .advance_job(task_identifier, JobState::Failed, Some(reason))
+            .await?;
+        if moved {
+            self.metrics.job_moved(JobState::Failed);
+        }
+        Ok(moved)
     }
 
     /// Checks that `device` can be backed up at all.
@@ -186,10 +210,9 @@ impl<B: TaskBus> Dispatcher<B> {
                 created: false,
             });
         }
+        self.metrics.job_moved(JobState::Queued);
         if let Err(e) = self.check_ready(device).await {
-            self.db
-                .advance_job(task_identifier, JobState::Failed, Some(&e.to_string()))
-                .await?;
+            self.fail_job(task_identifier, &e.to_string()).await?;
         } else {
             self.publish(device, &task_id, task_identifier, now).await;
         }
@@ -223,7 +246,7 @@ impl<B: TaskBus> Dispatcher<B> {
             Ok((queue, task)) => match self.bus.publish(&queue, task).await {
                 Ok(()) => {
                     tracing::info!(device_id = device.id, task_identifier, queue = %queue, "Collection task queued on {queue}");
-                    self.marks.mark(&self.db, task_identifier);
+                    self.marks.mark(&self.db, &self.metrics, task_identifier);
                 }
                 Err(e) => {
                     tracing::warn!(device_id = device.id, task_identifier, queue = %queue, error = %e, "publishing the collection failed; the deadline sweep will dispatch it again");
@@ -232,11 +255,7 @@ impl<B: TaskBus> Dispatcher<B> {
             Err(e) => {
                 let reason = e.to_string();
                 tracing::warn!(device_id = device.id, task_identifier, reason = %reason, "the job cannot be dispatched");
-                if let Err(e) = self
-                    .db
-                    .advance_job(task_identifier, JobState::Failed, Some(&reason))
-                    .await
-                {
+                if let Err(e) = self.fail_job(task_identifier, &reason).await {
                     tracing::warn!(task_identifier, error = %e, "failing the job failed");
                 }
             }
@@ -325,10 +344,7 @@ impl<B: TaskBus> Dispatcher<B> {
                 self.settings.job_deadline.as_secs()
             );
             tracing::error!(device_id = job.device_id, task_identifier = ti, reason = %reason, "backup job failed");
-            return Ok(self
-                .db
-                .advance_job(ti, JobState::Failed, Some(&reason))
-                .await?);
+            return Ok(self.fail_job(ti, &reason).await?);
         }
         let now = Timestamp::now();
         if !self

@@ -4,11 +4,14 @@
 //! it fail, each entry is recorded again on its own.
 
 use devicevault_core::bus::StreamEntry;
-use devicevault_core::{Operation, Status, StorageResult};
+use std::collections::HashMap;
+
+use devicevault_core::{Operation, Status, StorageResult, Timestamp};
 use devicevault_db::{Db, DbError, IndexBatch, JobState, NewStoredBackup};
 
 use super::HandleError;
 use super::device_results::failure_reason;
+use crate::metrics::{IndexStream, Metrics};
 
 /// What the consumer needs.
 #[derive(Debug, Clone)]
@@ -17,6 +20,7 @@ pub struct StorageResults {
     /// The search cache of this process, told of each new version
     /// (embedded mode; a distributed API process polls the database).
     pub search: Option<std::sync::Arc<crate::app::search::SearchIndex>>,
+    pub metrics: std::sync::Arc<Metrics>,
 }
 
 /// Consumes the storage results stream as `consumer` until `shutdown`.
@@ -41,6 +45,8 @@ struct Planned {
     writes: IndexBatch,
     /// The stored backup's write in `writes`, to log whether it was new.
     insert: Option<(usize, StorageResult)>,
+    /// When the job was queued, for its duration.
+    queued: Option<(String, Timestamp)>,
     outcome: Result<(), HandleError>,
 }
 
@@ -66,7 +72,16 @@ impl StorageResults {
         for p in &planned {
             offsets.push(all.append(p.writes.clone()));
         }
-        let inserted: Vec<Option<bool>> = match self.db.apply(&all).await {
+        let queued: HashMap<String, Timestamp> =
+            planned.iter().filter_map(|p| p.queued.clone()).collect();
+        let started = std::time::Instant::now();
+        let applied = self.db.apply(&all).await;
+        self.metrics
+            .index_took(IndexStream::StorageResults, started.elapsed());
+        if let Ok(changed) = &applied {
+            self.metrics.count_job_moves_since(&all, changed, &queued);
+        }
+        let inserted: Vec<Option<bool>> = match applied {
             Ok(changed) => planned
                 .iter()
                 .zip(&offsets)
@@ -77,7 +92,11 @@ impl StorageResults {
                 let mut inserted = Vec::with_capacity(planned.len());
                 for p in &mut planned {
                     match self.db.apply(&p.writes).await {
-                        Ok(changed) => inserted.push(p.insert.as_ref().map(|(i, _)| changed[*i])),
+                        Ok(changed) => {
+                            self.metrics
+                                .count_job_moves_since(&p.writes, &changed, &queued);
+                            inserted.push(p.insert.as_ref().map(|(i, _)| changed[*i]));
+                        }
                         Err(e) => {
                             p.outcome = Err(HandleError::from_class(e));
                             inserted.push(None);
@@ -119,6 +138,7 @@ impl StorageResults {
         let done = |writes, outcome| Planned {
             writes,
             insert: None,
+            queued: None,
             outcome,
         };
         let r = match StorageResult::from_fields(&entry.fields) {
@@ -136,8 +156,9 @@ impl StorageResults {
             return done(writes, Ok(()));
         }
         let ti = r.task_identifier.as_str();
-        let target = match self.db.job_target(ti).await {
-            Ok(t) => t,
+        let (target, queued_on) = match self.db.job_target_and_queued_on(ti).await {
+            Ok(Some((t, queued_on))) => (Some(t), queued_on),
+            Ok(None) => (None, None),
             Err(e) => return done(writes, Err(HandleError::from_class(e))),
         };
         let location_id = match target.and_then(|t| t.location_id) {
@@ -173,6 +194,7 @@ impl StorageResults {
         writes.advance_job(ti, state, reason.as_deref());
         Planned {
             writes,
+            queued: queued_on.map(|at| (r.task_identifier.clone(), at)),
             insert: Some((insert, r)),
             outcome: Ok(()),
         }

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::HandleError;
 use super::device_results::STORE_TASK;
 use crate::Settings;
+use crate::metrics::{Metrics, Stage};
 
 /// The task name of a read.
 pub const READ_TASK: &str = "storage.read";
@@ -40,6 +41,7 @@ pub struct StorageWorker<L> {
     slots: Arc<Semaphore>,
     backends: Mutex<HashMap<String, Arc<dyn Backend>>>,
     writers: Mutex<HashMap<String, mpsc::Sender<WriteRequest>>>,
+    metrics: Arc<Metrics>,
 }
 
 struct WriteRequest {
@@ -62,7 +64,14 @@ impl<L: ResultLog> StorageWorker<L> {
             slots,
             backends: Mutex::default(),
             writers: Mutex::default(),
+            metrics: Arc::default(),
         }
+    }
+
+    /// Counts into `metrics` (the process's) rather than a registry of its own.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The location's backend, once its path is checked against the
@@ -143,6 +152,32 @@ impl<L: ResultLog> StorageWorker<L> {
             .await
             .map_err(|e| HandleError::transient(format!("the read panicked: {e}")))?
             .map_err(HandleError::from_class)
+    }
+}
+
+/// The repositories this worker has opened, counted on a blocking thread
+/// (a directory listing per fan-out directory).
+impl<L: ResultLog> crate::metrics::Repositories for StorageWorker<L> {
+    fn repository_objects(
+        &self,
+    ) -> devicevault_core::bus::BoxFuture<'_, Vec<devicevault_storage::ObjectCounts>> {
+        let backends: Vec<Arc<dyn Backend>> = lock(&self.backends).values().cloned().collect();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                backends
+                    .iter()
+                    .filter_map(|b| match b.object_counts() {
+                        Ok(counts) => counts,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "counting a repository's objects failed");
+                            None
+                        }
+                    })
+                    .collect()
+            })
+            .await
+            .unwrap_or_default()
+        })
     }
 }
 
@@ -401,6 +436,8 @@ impl<L: ResultLog> StorageWorker<L> {
         let status = result.status;
         match self.publish(&result).await {
             Ok(()) => {
+                self.metrics
+                    .stage_took(Stage::Store, Duration::from_millis(duration_ms));
                 tracing::info!(storage_backend = kind.as_str(), device_id = st.device_id, task_identifier = ti, queue = %queue, status = status.as_str(), duration_ms, "storage_store_done");
                 super::settled("ack", &queue, &task.id, settle.ack()).await;
             }
