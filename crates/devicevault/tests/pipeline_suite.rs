@@ -164,7 +164,9 @@ async fn backup_now_stores_and_downloads(h: &mut Harness) {
     assert_eq!(s["size"].as_u64().unwrap(), expected.len() as u64);
     // The download is in the audit log, whichever process served it.
     let read = h
-        .list(&format!("/api/audit/?action=stored-backups.download&object_id={id}"))
+        .list(&format!(
+            "/api/audit/?action=stored-backups.download&object_id={id}"
+        ))
         .await;
     assert_eq!(read.len(), 1, "{read:?}");
     assert!(read[0]["actor"].is_string() && read[0]["address"].is_string());
