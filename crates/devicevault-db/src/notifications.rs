@@ -273,6 +273,34 @@ pub(crate) async fn insert_event(
     Ok(())
 }
 
+/// The deliveries of one event, and the event marked planned, in `tx`.
+async fn plan_one(
+    tx: &mut Tx<'_>,
+    event_id: i64,
+    targets: &[(i64, i64)],
+    now: &str,
+) -> Result<(), DbError> {
+    for &(channel_id, rule_id) in targets {
+        sqlx::query(
+            "INSERT INTO notification_deliveries (event_id, channel_id, rule_id, state, \
+             attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5) \
+             ON CONFLICT (event_id, channel_id) DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(channel_id)
+        .bind(rule_id)
+        .bind(PENDING)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query("UPDATE notification_events SET planned = 1 WHERE id = $1")
+        .bind(event_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 impl Db {
     /// How many deliveries are in each state (`pending`, `delivering`,
     /// `delivered`, `dead`), for the metrics; states with none are absent.
@@ -336,30 +364,24 @@ impl Db {
     /// the first rule that picked it) and marks the event planned, in one
     /// transaction. Idempotent: a delivery that exists stays as it is.
     pub async fn plan_event(&self, event_id: i64, targets: &[(i64, i64)]) -> Result<(), DbError> {
+        self.plan_events(&[(event_id, targets.to_vec())]).await
+    }
+
+    /// [`Db::plan_event`] for several events in one transaction: one write
+    /// for a notifier's whole pass, where the pipeline's writes wait too.
+    pub async fn plan_events(&self, events: &[(i64, Vec<(i64, i64)>)]) -> Result<(), DbError> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let now = Timestamp::now().to_string();
         // The notifier's writes queue on SQLite's one writer with the
         // pipeline's (see `write_gate`): met in SQLite's busy handler
         // instead, each would sleep, and make the pipeline's writes sleep.
         let _gate = self.write_gate().await;
         let mut tx = self.pool().begin().await?;
-        for &(channel_id, rule_id) in targets {
-            sqlx::query(
-                "INSERT INTO notification_deliveries (event_id, channel_id, rule_id, state, \
-                 attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5) \
-                 ON CONFLICT (event_id, channel_id) DO NOTHING",
-            )
-            .bind(event_id)
-            .bind(channel_id)
-            .bind(rule_id)
-            .bind(PENDING)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+        for (event_id, targets) in events {
+            plan_one(&mut tx, *event_id, targets, &now).await?;
         }
-        sqlx::query("UPDATE notification_events SET planned = 1 WHERE id = $1")
-            .bind(event_id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -387,7 +409,13 @@ impl Db {
         .fetch_all(self.pool())
         .await?;
         let mut claimed = Vec::new();
+        if rows.is_empty() {
+            return Ok(claimed);
+        }
+        // One transaction for the pass's claims (each still a
+        // compare-and-swap): one write where the pipeline's wait.
         let _gate = self.write_gate().await;
+        let mut tx = self.pool().begin().await?;
         for row in rows {
             let id: i64 = row.try_get("id")?;
             let attempts: i64 = row.try_get("attempts")?;
@@ -404,7 +432,7 @@ impl Db {
             .bind(attempts)
             .bind(PENDING)
             .bind(&now)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 1 {
                 claimed.push(ClaimedDelivery {
@@ -416,6 +444,7 @@ impl Db {
                 });
             }
         }
+        tx.commit().await?;
         Ok(claimed)
     }
 

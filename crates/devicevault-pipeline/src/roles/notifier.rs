@@ -40,6 +40,7 @@ pub async fn plan(app: &App) -> Result<usize, DbError> {
         return Ok(0);
     }
     let rules = app.db.rules(ALL).await?.rows;
+    let mut planned = Vec::with_capacity(events.len());
     for e in &events {
         let group = match app.db.device(e.device_id).await {
             Ok(d) => d.fields.device_group,
@@ -53,9 +54,11 @@ pub async fn plan(app: &App) -> Result<usize, DbError> {
             .filter(|r| channels.insert(r.fields.channel_id))
             .map(|r| (r.fields.channel_id, r.id))
             .collect();
-        app.db.plan_event(e.id, &targets).await?;
         tracing::debug!(event = e.id, kind = %e.kind, device_id = e.device_id, deliveries = targets.len(), "event planned");
+        planned.push((e.id, targets));
     }
+    // One transaction for the pass.
+    app.db.plan_events(&planned).await?;
     Ok(events.len())
 }
 
