@@ -155,7 +155,7 @@ const VERIFY_BATCH: i64 = 2000;
 impl Db {
     /// Appends `e` at the end of the chain; returns its id.
     pub async fn audit(&self, e: &NewAudit) -> Result<i64, DbError> {
-        let _gate = self.write_gate().await;
+        let _gate = self.write_gate_for(crate::WritePriority::Request).await;
         let mut tx = self.pool().begin().await?;
         let head = sqlx::query(
             "UPDATE audit_head SET last_id = last_id + 1 WHERE one = 1 \
@@ -444,7 +444,7 @@ impl Db {
             .try_get("hash")?;
         let at = Timestamp::now().to_string();
         let signature = sign(&AuditCheckpoint::signed_text(&at, through, &through_hash));
-        let _gate = self.write_gate().await;
+        let _gate = self.write_gate_for(crate::WritePriority::Background).await;
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO audit_checkpoints (at, through_id, through_hash, signature) \

@@ -329,7 +329,7 @@ impl Db {
         .bind(JobState::Queued.rank())
         .bind(queued_on.to_string())
         .bind(deadline.to_string());
-        let _gate = self.write_gate().await;
+        let _gate = self.write_gate_for(crate::WritePriority::Request).await;
         let done = done.execute(self.pool()).await?;
         Ok(done.rows_affected() == 1)
     }

@@ -26,6 +26,8 @@ mod batch;
 pub use batch::IndexBatch;
 pub mod dashboard;
 mod error;
+mod gate;
+pub use gate::WritePriority;
 mod inventory;
 mod jobs;
 pub use inventory::DeviceFilter;
@@ -65,13 +67,12 @@ pub enum Engine {
 pub struct Db {
     pool: AnyPool,
     engine: Engine,
-    /// SQLite has one writer at a time. The backup index's writes (jobs,
-    /// results, stored backups: the pipeline's hot path) take turns here,
-    /// in the order they arrive, instead of meeting in SQLite's busy
-    /// handler, which sleeps 1, 2, 5, 10, … ms between tries and so makes
-    /// a short write wait for as long as the sleep, not the writer before
-    /// it. PostgreSQL writers run side by side: no gate.
-    write_gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite has one writer at a time. The frequent writes (jobs,
+    /// results, stored backups, the audit log, the notifier's) take turns
+    /// here, the most urgent first (see `gate`), instead of meeting in
+    /// SQLite's busy handler. PostgreSQL writers run side by side: no
+    /// gate.
+    write_gate: Option<std::sync::Arc<gate::WriteGate>>,
 }
 
 /// A page of a list: `limit` rows after skipping `offset`.
@@ -162,7 +163,7 @@ impl Db {
             .await
             .map_err(|e| DbError::Migration(e.to_string()))?;
         let write_gate =
-            (engine == Engine::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+            (engine == Engine::Sqlite).then(|| std::sync::Arc::new(gate::WriteGate::default()));
         Ok(Self {
             pool,
             engine,
@@ -190,10 +191,19 @@ impl Db {
         &self.pool
     }
 
-    /// Held while writing to the backup index (see `write_gate`).
-    pub(crate) async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    /// Held while the pipeline writes to the backup index (see
+    /// `write_gate`).
+    pub(crate) async fn write_gate(&self) -> Option<gate::GateGuard<'_>> {
+        self.write_gate_for(WritePriority::Pipeline).await
+    }
+
+    /// Held while writing, with the writer's priority (see `gate`).
+    pub(crate) async fn write_gate_for(
+        &self,
+        priority: WritePriority,
+    ) -> Option<gate::GateGuard<'_>> {
         match &self.write_gate {
-            Some(gate) => Some(gate.lock().await),
+            Some(gate) => Some(gate.enter(priority).await),
             None => None,
         }
     }

@@ -374,10 +374,10 @@ impl Db {
             return Ok(());
         }
         let now = Timestamp::now().to_string();
-        // The notifier's writes queue on SQLite's one writer with the
-        // pipeline's (see `write_gate`): met in SQLite's busy handler
-        // instead, each would sleep, and make the pipeline's writes sleep.
-        let _gate = self.write_gate().await;
+        // The notifier's writes queue on SQLite's one writer behind the
+        // requests' and the pipeline's (see `gate`): met in SQLite's busy
+        // handler instead, each would sleep, and make the others sleep.
+        let _gate = self.write_gate_for(crate::WritePriority::Background).await;
         let mut tx = self.pool().begin().await?;
         for (event_id, targets) in events {
             plan_one(&mut tx, *event_id, targets, &now).await?;
@@ -414,7 +414,7 @@ impl Db {
         }
         // One transaction for the pass's claims (each still a
         // compare-and-swap): one write where the pipeline's wait.
-        let _gate = self.write_gate().await;
+        let _gate = self.write_gate_for(crate::WritePriority::Background).await;
         let mut tx = self.pool().begin().await?;
         for row in rows {
             let id: i64 = row.try_get("id")?;
@@ -465,7 +465,7 @@ impl Db {
             }
             DeliveryOutcome::Dead { error } => (DEAD, None, Some(error.as_str()), None),
         };
-        let _gate = self.write_gate().await;
+        let _gate = self.write_gate_for(crate::WritePriority::Background).await;
         let done = sqlx::query(
             "UPDATE notification_deliveries SET state = $1, \
              next_attempt_at = COALESCE($2, next_attempt_at), last_error = COALESCE($3, last_error), \

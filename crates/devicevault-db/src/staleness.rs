@@ -177,7 +177,7 @@ impl Db {
         now: Timestamp,
         after: Duration,
     ) -> Result<bool, DbError> {
-        let _gate = self.write_gate().await;
+        let _gate = self.write_gate_for(crate::WritePriority::Background).await;
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE devices SET stale_since = $1 WHERE id = $2 AND stale_since IS NULL \

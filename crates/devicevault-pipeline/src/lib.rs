@@ -24,6 +24,7 @@
 //! configuration as a user may see it. This crate knows nothing of HTTP.
 
 pub mod app;
+pub mod background;
 pub mod collect_job;
 pub mod keyfile;
 pub mod metrics;

@@ -25,6 +25,7 @@ use utoipa::ToSchema;
 use super::App;
 use super::inventory::{Checked, FieldErrors, TargetNames};
 use super::reading;
+use crate::background::BackgroundCpu;
 use crate::settings::{NotifySettings, SmtpSettings};
 
 /// The kinds of channel.
@@ -448,6 +449,9 @@ pub struct Sender {
     smtp: SmtpSettings,
     pub settings: NotifySettings,
     pub context: MessageContext,
+    /// Where a change's masked diff is computed: at the lowest priority,
+    /// so notifying never takes the cores from the pipeline.
+    cpu: BackgroundCpu,
 }
 
 impl Sender {
@@ -462,6 +466,7 @@ impl Sender {
             smtp,
             settings,
             context: MessageContext::new(public_url),
+            cpu: BackgroundCpu::start("notify-diff", 1),
         }
     }
 
@@ -518,6 +523,8 @@ pub enum EventError {
     Read { id: i64, reason: String },
     #[error("unknown event kind {0:?}")]
     Kind(String),
+    #[error("computing the diff: {0}")]
+    Background(#[from] crate::background::BackgroundStopped),
 }
 
 impl devicevault_core::RetryClass for EventError {
@@ -527,6 +534,8 @@ impl devicevault_core::RetryClass for EventError {
             // The storage worker may be back by the next attempt.
             Self::Read { .. } => devicevault_core::Retry::Transient,
             Self::Kind(_) => devicevault_core::Retry::Permanent,
+            // Only when the process is stopping: another may take it.
+            Self::Background(_) => devicevault_core::Retry::Transient,
         }
     }
 }
@@ -544,11 +553,12 @@ pub async fn event_for(app: &App, e: &OutboxEvent) -> Result<Event, EventError> 
     ev.previous_stored_backup_id = e.previous_stored_backup_id;
     ev.reason = e.reason.clone();
     if let Some(new) = e.stored_backup_id {
+        let new = app.db.stored_backup(new).await?;
         // Who changed it, as the device said.
-        ev.author = app.db.stored_backup(new).await?.author;
-    }
-    if let (Some(new), Some(old)) = (e.stored_backup_id, e.previous_stored_backup_id) {
-        ev.diff = diff(app, e, old, new).await?;
+        ev.author = new.author.clone();
+        if let Some(old) = e.previous_stored_backup_id {
+            ev.diff = diff(app, e, app.db.stored_backup(old).await?, new).await?;
+        }
     }
     Ok(ev)
 }
@@ -572,29 +582,33 @@ async fn text_of(app: &App, s: &StoredBackup) -> Result<Option<String>, EventErr
 async fn diff(
     app: &App,
     e: &OutboxEvent,
-    old: i64,
-    new: i64,
+    old: StoredBackup,
+    new: StoredBackup,
 ) -> Result<Option<ChangeDiff>, EventError> {
     let device = app.db.device(e.device_id).await?;
     let Ok(driver) = app.drivers.get(&device.fields.driver) else {
         return Ok(None);
     };
-    let (a, b) = (
-        app.db.stored_backup(old).await?,
-        app.db.stored_backup(new).await?,
-    );
-    let (Some(a), Some(b)) = (text_of(app, &a).await?, text_of(app, &b).await?) else {
+    let (Some(a), Some(b)) = (text_of(app, &old).await?, text_of(app, &new).await?) else {
         return Ok(None);
     };
     let name = &e.device_name;
-    Ok(Some(ChangeDiff::between(
-        &a,
-        &b,
-        &format!("{name} #{old}"),
-        &format!("{name} #{new}"),
-        |t| reading::mask(&driver, t),
-        &DiffLimits::default(),
-    )))
+    let labels = (format!("{name} #{}", old.id), format!("{name} #{}", new.id));
+    let diff = app
+        .sender
+        .cpu
+        .run(move || {
+            ChangeDiff::between(
+                &a,
+                &b,
+                &labels.0,
+                &labels.1,
+                |t| reading::mask(&driver, t),
+                &DiffLimits::default(),
+            )
+        })
+        .await?;
+    Ok(Some(diff))
 }
 
 /// What a "send test" did.
