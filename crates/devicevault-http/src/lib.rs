@@ -64,6 +64,10 @@ pub fn router(state: Shared) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            web::error_pages,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             audit::record,
         ))
         .layer(axum::middleware::from_fn(web::headers))
@@ -74,15 +78,12 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-async fn not_found(
-    uri: axum::http::Uri,
-    headers: axum::http::HeaderMap,
-) -> axum::response::Response {
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     if uri.path().starts_with("/api/") {
         api::not_found_route(uri).await.into_response()
     } else {
-        web::not_found(uri, headers).await
+        web::not_found(uri).await
     }
 }
 

@@ -596,7 +596,18 @@ async fn the_device_form_puts_messages_next_to_the_fields_and_pages_fail_politel
     let mut h = Harness::start(Engine::Sqlite, sim()).await;
     let (_, ids) = h.inventory().await;
     let mut b = admin(&h).await;
-    let csrf = b.get("/devices/new").await.csrf();
+    let form = b.get("/devices/new").await;
+    let csrf = form.csrf();
+    // A new device starts from the first credential and location, not
+    // from "none" (still a choice, saying what it means).
+    for field in ["credential", "backup_location"] {
+        let start = form.body.find(&format!(r#"name="{field}""#)).unwrap();
+        let end = start + form.body[start..].find("</select>").unwrap();
+        let select = &form.body[start..end];
+        assert!(select.contains("None (not backed up)"), "{select}");
+        assert!(select.contains(" selected"), "{select}");
+        assert!(!select.contains(r#"<option value="" selected"#), "{select}");
+    }
     let taken = h.sim.devices()[0].name().to_owned();
     let r = b
         .post(
@@ -690,12 +701,28 @@ async fn the_device_form_puts_messages_next_to_the_fields_and_pages_fail_politel
     assert!(refused.body.contains("disabled"), "{}", refused.body);
 
     // Error pages.
+    // One style: a signed-in user gets the navigation and no "Sign in",
+    // whatever the page; a path parameter that does not parse is a page
+    // that does not exist.
     let missing = b.get("/devices/999999").await;
     assert_eq!(missing.status, 404);
     assert!(missing.body.contains("device 999999 does not exist"));
     let nowhere = b.get("/no/such/page").await;
     assert_eq!(nowhere.status, 404);
     assert!(nowhere.body.contains("Page not found"));
+    let untyped = b.get("/devices/abc").await;
+    assert_eq!(untyped.status, 404);
+    assert!(untyped.body.contains("There is no page at /devices/abc."));
+    assert!(!untyped.body.contains("Cannot parse"), "{}", untyped.body);
+    for page in [&missing, &nowhere, &untyped] {
+        assert!(page.body.contains("class=\"error-page\""), "{}", page.body);
+        assert!(page.body.contains("action=\"/logout\""), "{}", page.body);
+        assert!(!page.body.contains("href=\"/login\""), "{}", page.body);
+    }
+    let anonymous = Browser::new(h.server().addr).get("/no/such/page").await;
+    assert_eq!(anonymous.status, 404);
+    assert!(anonymous.body.contains("class=\"error-page\""));
+    assert!(anonymous.body.contains("href=\"/login\""));
     let api = b.get("/api/no-such-route/").await;
     assert_eq!(api.status, 404);
     assert!(

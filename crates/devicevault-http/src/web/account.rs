@@ -5,8 +5,9 @@
 //! session and token. Every token of every user is a kind of the
 //! administration (`/admin/tokens`).
 
+use crate::web::Path;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};

@@ -1,8 +1,9 @@
 //! A device's page (summary, versions, recent collections), one version,
 //! downloads, the comparison of two versions and a job's merged log.
 
+use crate::web::Path;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

@@ -1,8 +1,9 @@
 //! The device list, the device form, enable/disable, delete, purge and
 //! "Backup now".
 
+use crate::web::Path;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -593,10 +594,10 @@ fn render_form(ctx: &Ctx, title: &str, v: &FormView) -> Markup {
                 div class="grid" {
                     (select("credential", "Credential", if v.credentials.is_empty() {
                         none_yet("credential", "/admin/credentials")
-                    } else { html! { "Login used to collect the configuration." } }, &v.credentials, "None"))
+                    } else { html! { "Login used to collect the configuration." } }, &v.credentials, "None (not backed up)"))
                     (select("backup_location", "Backup location", if v.locations.is_empty() {
                         none_yet("backup location", "/admin/locations")
-                    } else { html! { "Where versions are stored." } }, &v.locations, "None"))
+                    } else { html! { "Where versions are stored." } }, &v.locations, "None (not backed up)"))
                     (select("collection_group", "Collection group",
                         html! { "Which collectors reach it (none: the default group)." }, &v.collection_groups, "Default"))
                 }
@@ -633,7 +634,17 @@ async fn new_form(
         ("port".into(), "22".into()),
         ("enabled".into(), "on".into()),
     ]);
-    let view = FormView::load(&state, None, values, FieldErrors::default()).await?;
+    let mut view = FormView::load(&state, None, values, FieldErrors::default()).await?;
+    // A device needs both to be backed up: start from the first of each
+    // rather than from "none" (which stays a choice).
+    for (field, options) in [
+        ("credential", &view.credentials),
+        ("backup_location", &view.locations),
+    ] {
+        if let Some((id, _)) = options.first() {
+            view.values.0.push((field.to_owned(), id.clone()));
+        }
+    }
     Ok(view.into_response(&ctx))
 }
 

@@ -163,15 +163,107 @@ impl From<DbError> for WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        let body = error_page(
-            self.status,
-            &self.title,
-            html! { (self.detail) },
-            self.ctx.is_none(),
-        );
-        let page = html::page(self.ctx.as_deref(), None, &self.title, Nav::None, body);
-        (self.status, Html(page.into_string())).into_response()
+        match self.ctx {
+            Some(ctx) => render_error(Some(&ctx), None, self.status, &self.title, &self.detail),
+            // Who is asking is decided by `error_pages`, which renders it.
+            None => {
+                let mut r = self.status.into_response();
+                r.extensions_mut().insert(Unrendered {
+                    status: self.status,
+                    title: self.title,
+                    detail: self.detail,
+                });
+                r
+            }
+        }
     }
+}
+
+/// An error page whose reader is not known yet (see [`error_pages`]).
+#[derive(Debug, Clone)]
+struct Unrendered {
+    status: StatusCode,
+    title: String,
+    detail: String,
+}
+
+fn render_error(
+    ctx: Option<&Ctx>,
+    theme: Option<&str>,
+    status: StatusCode,
+    title: &str,
+    detail: &str,
+) -> Response {
+    let body = error_page(status, title, html! { (detail) }, ctx.is_none());
+    let page = html::page(ctx, theme, title, Nav::None, body);
+    (status, Html(page.into_string())).into_response()
+}
+
+/// Renders every error page the handlers left unrendered, for whoever is
+/// asking: a signed-in user gets the navigation and their theme, and no
+/// "Sign in" link; anyone else gets the sign-in link. So every error page
+/// (an unknown page, a path parameter that does not parse, a missing
+/// object, a refused request) has one style.
+pub async fn error_pages(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let cookies = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .cloned()
+        .collect::<Vec<_>>();
+    let mut r = next.run(req).await;
+    let Some(e) = r.extensions_mut().remove::<Unrendered>() else {
+        return r;
+    };
+    let mut parts = Request::new(()).into_parts().0;
+    for c in cookies {
+        parts.headers.append(header::COOKIE, c);
+    }
+    let ctx = session::session_of(&parts, &state).await.ok().flatten();
+    let theme = session::cookie(&parts.headers, "dv_theme");
+    let mut page = render_error(ctx.as_ref(), theme, e.status, &e.title, &e.detail);
+    // Whatever the handler set (e.g. a `Retry-After`) stays.
+    for (name, value) in r.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            page.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    page
+}
+
+/// A typed path parameter of a page: one that does not parse (`/devices/abc`)
+/// is a page that does not exist, answered with the 404 page.
+#[derive(Debug, Clone, Copy)]
+pub struct Path<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, WebError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Self(v)),
+            Err(_) => Err(page_not_found(parts.uri.path())),
+        }
+    }
+}
+
+fn page_not_found(path: &str) -> WebError {
+    WebError::new(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        format!("There is no page at {path}."),
+    )
 }
 
 /// The body of an error page: the status, what went wrong, ways on.
@@ -207,14 +299,6 @@ pub fn form_status(errors: &devicevault_pipeline::app::inventory::FieldErrors) -
 }
 
 /// An unknown page.
-pub async fn not_found(uri: Uri, headers: axum::http::HeaderMap) -> Response {
-    let theme = session::cookie(&headers, "dv_theme").filter(|t| matches!(*t, "light" | "dark"));
-    let body = error_page(
-        StatusCode::NOT_FOUND,
-        "Page not found",
-        html! { "There is no page at " code { (uri.path()) } "." },
-        false,
-    );
-    let page = html::page(None, theme, "Page not found", Nav::None, body);
-    (StatusCode::NOT_FOUND, Html(page.into_string())).into_response()
+pub async fn not_found(uri: Uri) -> Response {
+    page_not_found(uri.path()).into_response()
 }

@@ -116,7 +116,7 @@ pub struct Session(pub Ctx);
 #[derive(Debug, Clone)]
 pub struct AdminSession(pub Ctx);
 
-async fn session_of(parts: &Parts, state: &Shared) -> Result<Option<Ctx>, WebError> {
+pub(crate) async fn session_of(parts: &Parts, state: &Shared) -> Result<Option<Ctx>, WebError> {
     let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
         return Ok(None);
     };

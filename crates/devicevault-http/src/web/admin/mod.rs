@@ -8,8 +8,9 @@
 mod audit;
 pub(super) mod kinds;
 
+use crate::web::Path;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
