@@ -594,7 +594,7 @@ async fn device_list(engine: Engine) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_device_form_puts_messages_next_to_the_fields_and_pages_fail_politely() {
     let mut h = Harness::start(Engine::Sqlite, sim()).await;
-    let (_, ids) = h.inventory().await;
+    let (loc, ids) = h.inventory().await;
     let mut b = admin(&h).await;
     let form = b.get("/devices/new").await;
     let csrf = form.csrf();
@@ -733,6 +733,64 @@ async fn the_device_form_puts_messages_next_to_the_fields_and_pages_fail_politel
     let compare = b.get(&format!("/devices/{}/compare?a=1", ids[0])).await;
     assert_eq!(compare.status, 400);
     assert!(compare.body.contains("Pick two versions"));
+    // An error page offers the way back to the page of this site the
+    // request came from, and only to this site.
+    let addr = h.server().addr;
+    let from_list = b
+        .send(
+            "GET",
+            "/devices/999999",
+            None,
+            &[("referer", &format!("http://{addr}/devices?q=r1"))],
+        )
+        .await;
+    assert!(
+        from_list
+            .body
+            .contains(r#"<a href="/devices?q=r1">Back</a>"#),
+        "{}",
+        from_list.body
+    );
+    let from_elsewhere = b
+        .send(
+            "GET",
+            "/devices/999999",
+            None,
+            &[("referer", "http://evil.example/devices")],
+        )
+        .await;
+    assert!(
+        !from_elsewhere.body.contains(">Back</a>"),
+        "{}",
+        from_elsewhere.body
+    );
+    // A refused deletion is explained on the page its button is on.
+    let refused = b
+        .post(
+            &format!("/admin/locations/{loc}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, 409);
+    assert!(
+        !refused.body.contains("class=\"error-page\""),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("This location is in use. The location cannot be deleted"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains(&format!(r#"action="/admin/locations/{loc}""#)),
+        "{}",
+        refused.body
+    );
     h.stop().await;
 }
 

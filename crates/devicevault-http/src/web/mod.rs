@@ -108,7 +108,7 @@ pub fn query(uri: &Uri) -> Form {
 }
 
 /// A page-level error, shown as an HTML page with its status.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct WebError {
     pub status: StatusCode,
     pub title: String,
@@ -163,69 +163,52 @@ impl From<DbError> for WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        match self.ctx {
-            Some(ctx) => render_error(Some(&ctx), None, self.status, &self.title, &self.detail),
-            // Who is asking is decided by `error_pages`, which renders it.
-            None => {
-                let mut r = self.status.into_response();
-                r.extensions_mut().insert(Unrendered {
-                    status: self.status,
-                    title: self.title,
-                    detail: self.detail,
-                });
-                r
-            }
-        }
+        // Rendered by `error_pages`, which knows the reader and where they
+        // came from.
+        let mut r = self.status.into_response();
+        r.extensions_mut().insert(Unrendered(Box::new(self)));
+        r
     }
 }
 
-/// An error page whose reader is not known yet (see [`error_pages`]).
+/// An error page not rendered yet (see [`error_pages`]).
 #[derive(Debug, Clone)]
-struct Unrendered {
-    status: StatusCode,
-    title: String,
-    detail: String,
-}
+struct Unrendered(Box<WebError>);
 
-fn render_error(
-    ctx: Option<&Ctx>,
-    theme: Option<&str>,
-    status: StatusCode,
-    title: &str,
-    detail: &str,
-) -> Response {
-    let body = error_page(status, title, html! { (detail) }, ctx.is_none());
-    let page = html::page(ctx, theme, title, Nav::None, body);
-    (status, Html(page.into_string())).into_response()
-}
-
-/// Renders every error page the handlers left unrendered, for whoever is
-/// asking: a signed-in user gets the navigation and their theme, and no
-/// "Sign in" link; anyone else gets the sign-in link. So every error page
-/// (an unknown page, a path parameter that does not parse, a missing
-/// object, a refused request) has one style.
+/// Renders every error page, for whoever is asking: a signed-in user gets
+/// the navigation and their theme and no "Sign in" link, anyone else the
+/// sign-in link; and a way back to the page of this site they came from.
+/// So every error page (an unknown page, a path parameter that does not
+/// parse, a missing object, a refused request) has one style and no dead
+/// end.
 pub async fn error_pages(
     axum::extract::State(state): axum::extract::State<Shared>,
     req: Request,
     next: Next,
 ) -> Response {
-    let cookies = req
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .cloned()
-        .collect::<Vec<_>>();
+    let mut parts = Request::new(()).into_parts().0;
+    for c in req.headers().get_all(header::COOKIE) {
+        parts.headers.append(header::COOKIE, c.clone());
+    }
+    let back = came_from(req.headers());
     let mut r = next.run(req).await;
-    let Some(e) = r.extensions_mut().remove::<Unrendered>() else {
+    let Some(Unrendered(e)) = r.extensions_mut().remove::<Unrendered>() else {
         return r;
     };
-    let mut parts = Request::new(()).into_parts().0;
-    for c in cookies {
-        parts.headers.append(header::COOKIE, c);
-    }
-    let ctx = session::session_of(&parts, &state).await.ok().flatten();
+    let ctx = match e.ctx {
+        Some(ctx) => Some(*ctx),
+        None => session::session_of(&parts, &state).await.ok().flatten(),
+    };
     let theme = session::cookie(&parts.headers, "dv_theme");
-    let mut page = render_error(ctx.as_ref(), theme, e.status, &e.title, &e.detail);
+    let body = error_page(
+        e.status,
+        &e.title,
+        html! { (e.detail) },
+        ctx.is_none(),
+        back.as_deref(),
+    );
+    let page = html::page(ctx.as_ref(), theme, &e.title, Nav::None, body);
+    let mut page = (e.status, Html(page.into_string())).into_response();
     // Whatever the handler set (e.g. a `Retry-After`) stays.
     for (name, value) in r.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
@@ -233,6 +216,19 @@ pub async fn error_pages(
         }
     }
     page
+}
+
+/// The path of the page of this site a request came from (its `Referer`,
+/// when that is this host), to offer a way back.
+fn came_from(headers: &axum::http::HeaderMap) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let uri: Uri = referer.parse().ok()?;
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    if uri.authority().map(|a| a.as_str()) != Some(host) {
+        return None;
+    }
+    let path = uri.path_and_query()?.as_str();
+    (path.starts_with('/') && !path.starts_with("//")).then(|| path.to_owned())
 }
 
 /// A typed path parameter of a page: one that does not parse (`/devices/abc`)
@@ -267,13 +263,20 @@ fn page_not_found(path: &str) -> WebError {
 }
 
 /// The body of an error page: the status, what went wrong, ways on.
-fn error_page(status: StatusCode, title: &str, detail: Markup, anonymous: bool) -> Markup {
+fn error_page(
+    status: StatusCode,
+    title: &str,
+    detail: Markup,
+    anonymous: bool,
+    back: Option<&str>,
+) -> Markup {
     html! {
         div class="error-page" {
             p class="code" { (status.as_u16()) }
             h1 { (title) }
             p { (detail) }
             p class="links" {
+                @if let Some(back) = back { a href=(back) { "Back" } " · " }
                 a href="/" { "Dashboard" } " · " a href="/devices" { "Devices" }
                 @if anonymous { " · " a href="/login" { "Sign in" } }
             }

@@ -223,6 +223,9 @@ struct EditPage<'a> {
     values: Form,
     stored: Form,
     errors: FieldErrors,
+    /// Why the last action on this page was refused (e.g. deleting what is
+    /// in use), shown above the form.
+    refusal: Option<WebError>,
 }
 
 fn render_edit(ctx: &Ctx, p: &EditPage<'_>) -> Markup {
@@ -231,6 +234,9 @@ fn render_edit(ctx: &Ctx, p: &EditPage<'_>) -> Markup {
     html! {
         (crumbs(&[(&base, k.title)]))
         (heading(&p.name, html! {}))
+        @if let Some(r) = &p.refusal {
+            (notice("error", &format!("{}. {}", r.title, r.detail)))
+        }
         (form_panel(ctx, &format!("{base}/{}", p.id), "Edit", &p.errors,
             kind_fields(k, &p.values, Some(&p.stored), &p.errors), "Save", Some(&base)))
         (delete_section(ctx, &format!("{base}/{}/delete", p.id), k.one, &p.name, k.delete_note))
@@ -374,6 +380,7 @@ async fn edit(
         values: stored.clone(),
         stored,
         errors: FieldErrors::default(),
+        refusal: None,
     };
     Ok(admin_page(
         &ctx,
@@ -400,6 +407,7 @@ async fn update(
                 values: p.form,
                 stored,
                 errors,
+                refusal: None,
             };
             Ok(admin_page(
                 &p.ctx,
@@ -424,8 +432,33 @@ async fn delete(
             "There is nothing to delete at /admin/{slug}/{id}."
         ))));
     };
-    delete(&state, &p.ctx, id).await.map_err(with_ctx)?;
-    Ok(Redirect::to(&format!("/admin/{slug}?flash=deleted")).into_response())
+    match delete(&state, &p.ctx, id).await {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/{slug}?flash=deleted")).into_response()),
+        // Refused (in use, the last administrator…): said on the page the
+        // delete button is on, which stays as it was.
+        Err(refusal) if refusal.status == StatusCode::CONFLICT => {
+            let Ok((kind, name, stored)) = editable(&state, &p.ctx, &slug, id).await else {
+                return Err(with_ctx(refusal));
+            };
+            let page = EditPage {
+                kind,
+                id,
+                name,
+                values: stored.clone(),
+                stored,
+                errors: FieldErrors::default(),
+                refusal: Some(refusal),
+            };
+            Ok(admin_page(
+                &p.ctx,
+                kind.slug,
+                StatusCode::CONFLICT,
+                &page.name,
+                render_edit(&p.ctx, &page),
+            ))
+        }
+        Err(e) => Err(with_ctx(e)),
+    }
 }
 
 /// Sends a test notification to a channel now.

@@ -114,6 +114,7 @@ fn any_name_round_trips_through_its_edit_form() {
             values: stored.clone(),
             stored,
             errors: FieldErrors::default(),
+            refusal: None,
         };
         let h = render_edit(&test_ctx(true), &page).into_string();
         assert_eq!(attr_after(&h, r#"id="f-name""#, "value"), name, "{h}");
@@ -137,6 +138,7 @@ fn a_credentials_edit_form_offers_to_remove_only_a_stored_enable_secret() {
             values: stored.clone(),
             stored,
             errors: FieldErrors::default(),
+            refusal: None,
         };
         render_edit(&test_ctx(true), &page).into_string()
     };
