@@ -116,7 +116,7 @@ ensure_browser() {
   [ -x /usr/bin/chromium ] || apt_install chromium fonts-dejavu-core
   { command -v node >/dev/null && command -v npm >/dev/null; } || apt_install nodejs npm
   local dir=crates/devicevault-server/tests/browser
-  if [ ! -d "$dir/node_modules/playwright-core" ]; then
+  if [ ! -d "$dir/node_modules/playwright-core" ] || [ ! -d "$dir/node_modules/axe-core" ]; then
     log "installing playwright-core into $dir"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2
   fi

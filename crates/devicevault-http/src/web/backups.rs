@@ -390,7 +390,8 @@ fn render_version(p: &VersionPage) -> Markup {
             Ok(text) if !s.is_binary => {
                 @let lines = engine::lines(text);
                 p class="muted small" { (html::count(lines.len() as i64)) " lines" }
-                div class="code-wrap" { pre class="code" { code { (file_lines(&lines)) } } }
+                // Focusable, so the keyboard scrolls it.
+                div class="code-wrap" tabindex="0" role="region" aria-label="Configuration" { pre class="code" { code { (file_lines(&lines)) } } }
             }
             _ => { (notice("info", "This version is binary; download it to look at it.")) }
         }
@@ -656,7 +657,7 @@ fn render_compare(p: &ComparePage) -> Markup {
                 @if p.full { a href=(base) { "Show only the changes" } }
                 @else { a href={ (base) "&context=all" } { "Show every line" } }
             }
-            div class="diff-wrap" {
+            div class="diff-wrap" tabindex="0" role="region" aria-label="Comparison" {
                 table class="diff" {
                     caption class="sr-only" { "Old version A on the left, new version B on the right; removed lines are marked deleted and added lines inserted." }
                     colgroup { col class="n"; col class="t"; col class="n"; col class="t"; }

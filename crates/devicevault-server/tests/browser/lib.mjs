@@ -2,6 +2,7 @@
 // a line protocol with the Rust test that started us (it owns the
 // simulated devices), screenshots, and checks that fail loudly.
 import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
@@ -93,4 +94,28 @@ export async function run(main) {
 
 export function step(name) {
   console.log(`STEP ${name}`);
+}
+
+// axe-core's accessibility checks (WCAG 2.1 A and AA) on the page as it is
+// now; each violation becomes a problem naming the rule, the page and the
+// elements. Evaluated through the DevTools protocol, which the pages' CSP
+// (no inline script) does not block.
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+export async function accessibility(page, problems, label) {
+  // A string is evaluated as a script by the protocol itself (no eval()
+  // in the page, which its CSP forbids).
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    });
+    return r.violations.map((v) => ({
+      id: v.id,
+      help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(" ")}: ${n.failureSummary.replace(/\s+/g, " ")}`),
+    }));
+  });
+  for (const v of violations) {
+    problems.push(`axe ${v.id} on ${label} (${page.url()}): ${v.help}\n    ${v.nodes.join("\n    ")}`);
+  }
 }

@@ -2,12 +2,13 @@
 // 1280×800, in a narrow window (390×844), and in the dark theme (the
 // system preference, then the toggle). Also checks what only a browser
 // shows: no horizontal page overflow on a narrow window, the theme toggle,
-// keyboard operation of "Backup now".
+// keyboard operation of "Backup now", and axe-core's WCAG 2.1 AA checks on
+// every page in each of the three (no violation allowed).
 //
 // usage: node screens.mjs <url> <user> <password> <outdir>
 // env: DV_DEVICE (a device with two versions), DV_A, DV_B (their ids),
 //      DV_FAILED_JOB (a failed job's task identifier)
-import { args, check, launch, login, run, shot, step, watch } from "./lib.mjs";
+import { accessibility, args, check, launch, login, run, shot, step, watch } from "./lib.mjs";
 
 const { url, user, password, outdir } = args();
 const env = process.env;
@@ -36,11 +37,16 @@ const PAGES = [
   ["admin-users", "/admin/users"],
   ["admin-user", "/admin/users/1"],
   ["admin-audit", "/admin/audit"],
+  ["admin-location", "/admin/locations/1"],
+  ["admin-notification-channels", "/admin/notification-channels"],
+  ["admin-notification-rules", "/admin/notification-rules"],
+  ["search", "/search?q=interface&context=1"],
+  ["account", "/account"],
   ["not-found", "/no/such/page"],
 ];
 
-const NARROW = ["dashboard", "devices", "device", "compare", "admin-locations", "device-new"];
-const DARK = ["dashboard", "devices", "device", "compare", "version"];
+const NARROW = ["dashboard", "devices", "device", "compare", "admin-locations", "device-new", "search"];
+const DARK = ["dashboard", "devices", "device", "compare", "version", "search", "job-failed"];
 
 async function visit(page, path) {
   const r = await page.goto(`${url}${path}`);
@@ -52,6 +58,7 @@ run(async () => {
   const page = await context.newPage();
   watch(page, problems);
   await page.goto(`${url}/login`);
+  await accessibility(page, problems, "login");
   await shot(page, outdir, "login");
   await login(page, url, user, password);
 
@@ -59,6 +66,7 @@ run(async () => {
   for (const [name, path] of PAGES) {
     const status = await visit(page, path);
     check(status === (name === "not-found" ? 404 : 200), `${path} answered ${status}`);
+    await accessibility(page, problems, `wide ${name}`);
     await shot(page, outdir, `wide-${name}`);
   }
   await visit(page, "/devices");
@@ -100,6 +108,7 @@ run(async () => {
     await small.goto(`${url}${path}`);
     const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 1, `${path} scrolls sideways by ${overflow}px on a narrow window`);
+    await accessibility(small, problems, `narrow ${name}`);
     await shot(small, outdir, `narrow-${name}`);
     await shot(small, outdir, `narrow-${name}-first-screen`, false);
   }
@@ -112,12 +121,13 @@ run(async () => {
   for (const name of DARK) {
     const path = PAGES.find(([n]) => n === name)[1];
     await night.goto(`${url}${path}`);
+    await accessibility(night, problems, `dark ${name}`);
     await shot(night, outdir, `dark-${name}`);
   }
   const nightBg = await night.evaluate(() => getComputedStyle(document.body).backgroundColor);
   check(nightBg === "rgb(15, 18, 22)", `prefers-color-scheme: dark is followed (${nightBg})`);
   await dark.close();
 
-  check(problems.length === 0, `no console errors:\n${problems.join("\n")}`);
+  check(problems.length === 0, `no console errors and no accessibility violations:\n${problems.join("\n")}`);
   await browser.close();
 });
