@@ -1372,3 +1372,98 @@ async fn schedules_are_managed_on_their_page_and_devices_show_their_next_run() {
     );
     h.stop().await;
 }
+
+/// Every time of a page is in one zone: the browser's cookie (set by the
+/// script from the browser's zone, or chosen on the account page), with
+/// its abbreviation and the UTC instant in the tooltip; UTC, labelled,
+/// without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_time_of_a_page_is_shown_in_the_readers_one_time_zone() {
+    let mut h = Harness::start(Engine::Sqlite, sim()).await;
+    let (_, ids) = h.inventory().await;
+    let ti = h.backup_now(ids[0]).await;
+    h.wait_job(&ti).await;
+    let mut b = admin(&h).await;
+    let device = format!("/devices/{}", ids[0]);
+    let times = |body: &str| -> Vec<String> {
+        body.split("<time ")
+            .skip(1)
+            .map(|t| t[t.find('>').unwrap() + 1..t.find("</time>").unwrap()].to_owned())
+            .collect()
+    };
+    let utc = b.get(&device).await;
+    let shown = times(&utc.body);
+    assert!(!shown.is_empty(), "{}", utc.body);
+    assert!(shown.iter().all(|t| t.ends_with(" UTC")), "{shown:?}");
+    assert!(
+        utc.body.contains(" (UTC)\""),
+        "the tooltip gives the UTC instant"
+    );
+
+    // Detected by the script: the cookie names the browser's zone.
+    b.cookies.insert("dv_tz".into(), "Asia/Tokyo".into());
+    let tokyo = times(&b.get(&device).await.body);
+    assert_eq!(tokyo.len(), shown.len());
+    assert!(tokyo.iter().all(|t| t.ends_with(" JST")), "{tokyo:?}");
+    let version = b
+        .get(&format!("/backups/{}", stored_of(&mut h, ids[0]).await))
+        .await;
+    assert!(
+        version.body.contains(" JST</h1>") || version.body.contains(" JST<"),
+        "{}",
+        version.body
+    );
+    assert!(!times(&version.body).iter().any(|t| t.ends_with("UTC")));
+
+    // Chosen on the account page; an unknown name is refused by field.
+    let csrf = b.get("/account").await.csrf();
+    let bad = b
+        .post(
+            "/account/time-zone",
+            &[("csrf", &csrf), ("time_zone", "Mars/Olympus")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"f-time_zone-err\""), "{}", bad.body);
+    let chosen = b
+        .post(
+            "/account/time-zone",
+            &[("csrf", &csrf), ("time_zone", "America/New_York")],
+        )
+        .await;
+    assert_eq!(chosen.status, 303);
+    let set = chosen.set_cookies().join("\n");
+    assert!(set.contains("dv_tz=America/New_York;"), "{set}");
+    assert!(set.contains("dv_tz_chosen=1;"), "{set}");
+    b.cookies.insert("dv_tz".into(), "America/New_York".into());
+    b.cookies.insert("dv_tz_chosen".into(), "1".into());
+    let account = b.get("/account").await;
+    assert!(
+        account
+            .body
+            .contains(r#"<option value="America/New_York" selected>"#),
+        "{}",
+        account.body
+    );
+    let ny = times(&b.get(&device).await.body);
+    assert!(
+        ny.iter()
+            .all(|t| t.ends_with(" EST") || t.ends_with(" EDT")),
+        "{ny:?}"
+    );
+    // Back to the browser's: both cookies end.
+    let back = b
+        .post("/account/time-zone", &[("csrf", &csrf), ("time_zone", "")])
+        .await;
+    let set = back.set_cookies().join("\n");
+    assert!(set.contains("dv_tz=; Path=/; Max-Age=0"), "{set}");
+    assert!(set.contains("dv_tz_chosen=; Path=/; Max-Age=0"), "{set}");
+    h.stop().await;
+}
+
+async fn stored_of(h: &mut Harness, device: i64) -> i64 {
+    h.list(&format!("/api/stored-backups/?device={device}"))
+        .await[0]["id"]
+        .as_i64()
+        .unwrap()
+}

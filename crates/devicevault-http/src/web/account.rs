@@ -22,7 +22,8 @@ use maud::{Markup, html};
 use super::admin::kinds::{TOKEN_COLUMNS, token_row};
 use super::admin::table;
 use super::html::{self, Control, Ctx, Input, Nav, field, heading, post_button};
-use super::session::{Form, Posted, Session};
+use super::session::{self, Form, Posted, Session};
+use super::zone;
 use super::{WebError, WebResult, form_status, html_page, query};
 use crate::Shared;
 
@@ -33,6 +34,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/account/tokens", post(create_own_token))
         .route("/account/tokens/{id}/delete", post(revoke_own_token))
         .route("/account/sign-out-everywhere", post(sign_out_everywhere))
+        .route("/account/time-zone", post(time_zone))
 }
 
 /// Fixed messages shown after a redirect.
@@ -41,6 +43,8 @@ fn flash(code: &str) -> Option<&'static str> {
         "password" => "Password changed. Every other session and token of yours has ended.",
         "revoked" => "Token revoked.",
         "everywhere" => "Signed out everywhere else: every other session and token has ended.",
+        "zone" => "Time zone saved: every time is shown in it.",
+        "zone-browser" => "Times follow your browser's time zone again.",
         _ => return None,
     })
 }
@@ -102,6 +106,8 @@ struct AccountPage {
     errors: FieldErrors,
     new_token: Option<String>,
     token_name: String,
+    /// The zone chosen here, if one was (else the browser's is used).
+    zone_chosen: Option<String>,
 }
 
 impl AccountPage {
@@ -112,6 +118,7 @@ impl AccountPage {
             errors: FieldErrors::default(),
             new_token: None,
             token_name: String::new(),
+            zone_chosen: None,
         })
     }
 
@@ -172,6 +179,7 @@ fn render(ctx: &Ctx, p: &AccountPage) -> Markup {
             }
             div class="buttons" { button type="submit" class="primary" { "Change password" } }
         }
+        (time_zone_form(ctx, p.zone_chosen.as_deref(), &p.errors))
         section class="panel" {
             h2 { "Your API tokens and sessions" }
             @if rows.is_empty() { p class="muted" { "None." } } @else { (table(ctx, TOKEN_COLUMNS, &rows)) }
@@ -188,9 +196,13 @@ async fn account(
     Session(ctx): Session,
     State(state): State<Shared>,
     uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
 ) -> WebResult<Response> {
     let mut page = AccountPage::load(&state, &ctx).await?;
     page.flash = flash(query(&uri).get("flash"));
+    if session::cookie(&headers, zone::CHOSEN_COOKIE).is_some() {
+        page.zone_chosen = Some(zone::of(&headers).name().to_owned());
+    }
     Ok(page.into_response(&ctx))
 }
 
@@ -240,6 +252,73 @@ async fn change_password(
         .await?;
     tracing::info!(user = %ctx.user.username, revoked, "password changed by its owner");
     Ok(Redirect::to("/account?flash=password").into_response())
+}
+
+/// The time zone every time is shown in: the browser's (the default), or
+/// one chosen here.
+fn time_zone_form(ctx: &Ctx, chosen: Option<&str>, errors: &FieldErrors) -> Markup {
+    let current = zone::current();
+    let options: Vec<(String, String)> = zone::names()
+        .map(|n| (n.to_owned(), n.replace('_', " ")))
+        .collect();
+    html! {
+        form method="post" action="/account/time-zone" class="form panel" {
+            h2 { "Time zone" }
+            (ctx.csrf_field())
+            p class="muted" { "Every time on every page is shown in " strong { (current.name()) } ", with its abbreviation; hover over a time for the instant in UTC." }
+            div class="grid" {
+                (field("time_zone", "Show times in", html! { "Your browser's time zone unless you choose one." },
+                    Control::Select { options: &options, selected: chosen.unwrap_or(""), none: Some("Your browser's time zone"), class: None }, errors))
+            }
+            div class="buttons" { button type="submit" class="primary" { "Save time zone" } }
+        }
+    }
+}
+
+/// Chooses the time zone of the pages (a cookie, like the theme: a
+/// preference of this browser), or goes back to the browser's.
+async fn time_zone(
+    State(state): State<Shared>,
+    headers: axum::http::HeaderMap,
+    p: Posted,
+) -> WebResult<Response> {
+    let secure = session::secure(&state, &headers);
+    let cookie = |name: &str, value: &str, age: u32| {
+        format!("{name}={value}; Path=/; Max-Age={age}; SameSite=Lax{secure}")
+    };
+    let chosen = p.form.get("time_zone").trim();
+    let (cookies, code) = if chosen.is_empty() {
+        (
+            [
+                cookie(zone::COOKIE, "", 0),
+                cookie(zone::CHOSEN_COOKIE, "", 0),
+            ],
+            "zone-browser",
+        )
+    } else if let Some(tz) = zone::parse(chosen) {
+        const YEAR: u32 = 365 * 24 * 3600;
+        (
+            [
+                cookie(zone::COOKIE, tz.name(), YEAR),
+                cookie(zone::CHOSEN_COOKIE, "1", YEAR),
+            ],
+            "zone",
+        )
+    } else {
+        let mut page = AccountPage::load(&state, &p.ctx).await?;
+        page.errors.add(
+            "time_zone",
+            format!("{chosen:?} is not a time zone this server knows (e.g. Europe/Paris)"),
+        );
+        return Ok(page.into_response(&p.ctx));
+    };
+    let mut r = Redirect::to(&format!("/account?flash={code}")).into_response();
+    for c in cookies {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&c) {
+            r.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    Ok(r)
 }
 
 /// Hashes a new password off the async threads.

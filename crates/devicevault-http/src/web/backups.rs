@@ -362,7 +362,7 @@ fn render_version(p: &VersionPage) -> Markup {
     let content = &p.readable.content;
     html! {
         (crumbs(&[("/devices", "Devices"), (&format!("/devices/{}", s.device_id), &p.device.fields.name)]))
-        (heading(&format!("Version of {}", html::seconds_time(&s.timestamp)), html! {
+        (heading(&format!("Version of {}", html::seconds_text(&s.timestamp)), html! {
             a class="button primary" href={ "/backups/" (s.id) "/download" } download { "Download" }
             @if let Some(prev) = p.previous {
                 " " a class="button" href={ "/devices/" (s.device_id) "/compare?a=" (prev) "&b=" (s.id) } { "Compare with previous" }

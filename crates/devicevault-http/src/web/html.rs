@@ -163,30 +163,33 @@ pub fn state_badge(state: &str) -> Markup {
     html! { span class={ "badge " (class) } { (label) } }
 }
 
-/// A stored timestamp as `<time>`: UTC text, localised by the script.
+/// A stored timestamp as `<time>`, in the reader's time zone (see
+/// [`super::zone`]) with its abbreviation; the UTC instant in the tooltip.
 pub fn time(ts: &str) -> Markup {
+    timestamp(ts, false)
+}
+
+/// A stored timestamp to the second, like [`time`].
+pub fn seconds_time(ts: &str) -> Markup {
+    timestamp(ts, true)
+}
+
+/// A stored timestamp to the second as text in the reader's time zone
+/// (for headings and titles, where no tooltip can go).
+pub fn seconds_text(ts: &str) -> String {
     match Timestamp::parse(ts) {
-        Ok(t) => {
-            let d = t.as_datetime();
-            let text = format!(
-                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-                d.year(),
-                u8::from(d.month()),
-                d.day(),
-                d.hour(),
-                d.minute()
-            );
-            html! { time datetime=(ts) title=(ts) { (text) } }
-        }
-        Err(_) => html! { (ts) },
+        Ok(t) => super::zone::format(&t, true),
+        Err(_) => ts.to_owned(),
     }
 }
 
-/// A stored timestamp to the second, `2026-11-27 10:00:00 UTC`.
-pub fn seconds_time(ts: &str) -> String {
-    ts.get(..19)
-        .map(|s| format!("{} UTC", s.replace('T', " ")))
-        .unwrap_or_else(|| ts.to_owned())
+fn timestamp(ts: &str, seconds: bool) -> Markup {
+    match Timestamp::parse(ts) {
+        Ok(t) => {
+            html! { time datetime=(ts) title={ (t.to_string()) " (UTC)" } { (super::zone::format(&t, seconds)) } }
+        }
+        Err(_) => html! { (ts) },
+    }
 }
 
 /// How long ago `ts` was, e.g. `3 min ago`.

@@ -35,6 +35,7 @@ pub mod diff;
 pub mod html;
 mod search;
 pub mod session;
+pub mod zone;
 
 use std::time::Instant;
 
@@ -71,7 +72,8 @@ pub fn routes() -> Router<Shared> {
 pub async fn headers(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let is_api = req.uri().path().starts_with("/api/");
-    let mut r = next.run(req).await;
+    let tz = zone::of(req.headers());
+    let mut r = zone::scope(tz, next.run(req)).await;
     if is_api {
         return r;
     }

@@ -82,7 +82,7 @@ fn theme(headers: &HeaderMap) -> Option<&'static str> {
 
 /// `; Secure` when TLS is on, the public URL is https, or the request
 /// reached us over HTTPS through a proxy.
-fn secure(state: &Shared, headers: &HeaderMap) -> &'static str {
+pub(crate) fn secure(state: &Shared, headers: &HeaderMap) -> &'static str {
     let proxied_https = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())

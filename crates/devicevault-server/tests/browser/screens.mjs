@@ -114,6 +114,20 @@ run(async () => {
   }
   await narrow.close();
 
+  step("one time zone: the browser's, detected on the sign-in page");
+  const tokyo = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "Asia/Tokyo" });
+  const far = await tokyo.newPage();
+  watch(far, problems);
+  await login(far, url, user, password);
+  for (const name of ["dashboard", "device", "version", "job-failed"]) {
+    const path = PAGES.find(([n]) => n === name)[1];
+    await far.goto(`${url}${path}`);
+    const times = await far.$$eval("time[datetime]", (ts) => ts.map((t) => t.textContent));
+    check(times.length > 0 && times.every((t) => t.endsWith(" JST")), `${path}: every time in the browser's zone, not ${JSON.stringify(times)}`);
+  }
+  await shot(far, outdir, "tokyo-job-failed");
+  await tokyo.close();
+
   step("dark theme from the system preference");
   const dark = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "dark", storageState: await context.storageState() });
   const night = await dark.newPage();

@@ -1,6 +1,7 @@
 // DeviceVault web UI: small enhancements over pages that work without
 // them. "Backup now" progress without reloads, job pages that follow their
-// job, dashboard auto-refresh, local times, the theme toggle, confirmations.
+// job, dashboard auto-refresh, the reader's time zone, the theme toggle,
+// confirmations.
 (function () {
   "use strict";
 
@@ -31,20 +32,25 @@
     });
   }
 
-  // ---- times in the reader's time zone ----------------------------------
-  function localTimes(scope) {
-    var fmt;
+  // ---- the reader's time zone -------------------------------------------
+  // The server shows every time in the zone of the dv_tz cookie (UTC,
+  // labelled, without it), so a page never mixes two zones. The cookie is
+  // set here to this browser's zone — on the sign-in page, before any page
+  // with a time — unless one was chosen on the account page (dv_tz_chosen).
+  (function () {
+    if (/(?:^|; )dv_tz_chosen=/.test(document.cookie)) return;
+    var zone;
     try {
-      fmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     } catch (e) {
       return;
     }
-    scope.querySelectorAll("time[datetime]").forEach(function (el) {
-      var d = new Date(el.getAttribute("datetime"));
-      if (!isNaN(d)) el.textContent = fmt.format(d);
-    });
-  }
-  localTimes(document);
+    var m = document.cookie.match(/(?:^|; )dv_tz=([^;]*)/);
+    var have = m ? m[1] : "";
+    // Zone names are cookie-safe (letters, digits, / _ + -): kept as they are.
+    if (!zone || zone === have || !/^[A-Za-z0-9\/_+-]+$/.test(zone)) return;
+    document.cookie = "dv_tz=" + zone + "; Path=/; Max-Age=31536000; SameSite=Lax";
+  })();
 
   // ---- confirmations ------------------------------------------------------
   document.addEventListener("submit", function (ev) {
@@ -177,7 +183,6 @@
           var current = document.getElementById(dash.id);
           if (fresh && current && !current.contains(document.activeElement)) {
             current.replaceWith(fresh);
-            localTimes(fresh);
             var note = fresh.querySelector("#refreshed");
             if (note) note.textContent = "Updated " + new Date().toLocaleTimeString();
           }
