@@ -109,6 +109,18 @@ run(async () => {
     const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 1, `${path} scrolls sideways by ${overflow}px on a narrow window`);
     await accessibility(small, problems, `narrow ${name}`);
+    if (name === "dashboard") {
+      // Each failure is a short card whose reason stays on the screen.
+      const rows = await small.$$eval("#dashboard table.list tbody tr", (trs) => trs.map((tr) => tr.getBoundingClientRect().height));
+      check(rows.length > 0 && rows.every((h) => h < 160), `dashboard rows are short cards on a narrow window: ${rows}`);
+      const reasons = await small.$$eval("#dashboard td.reason", (tds) => tds.map((td) => td.getBoundingClientRect().right));
+      check(reasons.length > 0 && reasons.every((r) => r <= 390), `failure reasons on screen: ${reasons}`);
+    }
+    if (name === "compare") {
+      // One column: the text of a line gets (nearly) the window's width.
+      const widths = await small.$$eval("table.diff td.t", (tds) => tds.filter((td) => td.offsetParent).map((td) => td.getBoundingClientRect().width));
+      check(widths.length > 0 && widths.every((w) => w > 250), `compare lines are one column on a narrow window: ${widths.slice(0, 5)}`);
+    }
     await shot(small, outdir, `narrow-${name}`);
     await shot(small, outdir, `narrow-${name}-first-screen`, false);
   }
