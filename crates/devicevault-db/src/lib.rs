@@ -26,6 +26,8 @@ mod batch;
 pub use batch::IndexBatch;
 pub mod dashboard;
 mod error;
+pub mod history;
+pub use history::{Outcome, ResultFilter, ResultRow, Version};
 mod inventory;
 mod jobs;
 pub use inventory::DeviceFilter;
