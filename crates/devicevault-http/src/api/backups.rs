@@ -162,6 +162,8 @@ async fn list_versions(
 ) -> ApiResult<Json<Paginated<VersionOut>>> {
     let id = id_of(id)?;
     let q = query_of(q)?;
+    // An administrator's scope admits any id: ask for the device itself.
+    state.db.device(id).await?;
     auth.check_device(&state, id).await?;
     let list = |p| state.db.device_versions(id, &auth.scope, p);
     super::list_page(&state, &q, &uri, list, |v| VersionOut::from(&v)).await
