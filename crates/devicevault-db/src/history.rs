@@ -120,10 +120,12 @@ pub struct ResultRow {
 }
 
 /// The successful backups of the device of `v` from `v` on, before the
-/// next version (`v.next_ts`, `v.next_id`; none: to the newest).
-const SPAN: &str = "c.device_id = v.device_id AND c.status = 'success' \
-     AND (c.timestamp > v.timestamp OR (c.timestamp = v.timestamp AND c.id >= v.id)) \
-     AND (v.next_id IS NULL OR c.timestamp < v.next_ts OR (c.timestamp = v.next_ts AND c.id < v.next_id))";
+/// next version (`v.next_ts`, `v.next_key`: a bound past every backup when
+/// there is none). Row values, so that each span is one range of the
+/// index on both engines.
+const SPAN: &str = "c.device_id = v.device_id \
+     AND (c.timestamp, c.id) >= (v.timestamp, v.id) AND (c.timestamp, c.id) < (v.next_ts, v.next_key) \
+     AND c.status = 'success'";
 
 /// Whether the stored backup `alias` starts a version: a change (or an
 /// unknown), or the device's first success (`first`, a scalar subquery).
@@ -243,23 +245,29 @@ impl Db {
         let columns = crate::backups::STORED_COLUMNS;
         let first = first_success("$1");
         let is_start = starts("stored_backups", &first);
+        // Each step is materialised: inlined, the next version's bound
+        // would be looked up again for every backup each span counts.
         let sql = format!(
-            "SELECT v.*, \
+            "WITH page AS MATERIALIZED (\
+               SELECT {columns}, {first} AS first_id FROM stored_backups \
+               WHERE device_id = $1 AND {is_start} AND {in_scope} \
+               ORDER BY timestamp DESC, id DESC LIMIT $2 OFFSET $3), \
+             bounded AS MATERIALIZED (\
+               SELECT s.*, (SELECT n.id FROM stored_backups n WHERE n.device_id = s.device_id \
+                  AND n.status = 'success' AND (n.changed IS NULL OR n.changed <> 0) \
+                  AND (n.timestamp, n.id) > (s.timestamp, s.id) \
+                  ORDER BY n.timestamp, n.id LIMIT 1) AS next_id FROM page s), \
+             spans AS MATERIALIZED (\
+               SELECT b.*, COALESCE(nx.timestamp, '9999-12-31T23:59:59.999Z') AS next_ts, \
+                 COALESCE(b.next_id, 0) AS next_key \
+               FROM bounded b LEFT JOIN stored_backups nx ON nx.id = b.next_id) \
+             SELECT v.*, \
                (SELECT COUNT(*) FROM stored_backups c WHERE {SPAN}) AS confirmations, \
                (SELECT MAX(c.timestamp) FROM stored_backups c WHERE {SPAN}) AS last_confirmed, \
                (SELECT p.id FROM stored_backups p WHERE p.device_id = v.device_id AND {prev_start} \
-                  AND (p.timestamp < v.timestamp OR (p.timestamp = v.timestamp AND p.id < v.id)) \
+                  AND (p.timestamp, p.id) < (v.timestamp, v.id) \
                   ORDER BY p.timestamp DESC, p.id DESC LIMIT 1) AS previous_version \
-             FROM (SELECT w.*, nx.timestamp AS next_ts FROM (\
-               SELECT s.*, (SELECT n.id FROM stored_backups n WHERE n.device_id = s.device_id \
-                  AND n.status = 'success' AND (n.changed IS NULL OR n.changed <> 0) \
-                  AND (n.timestamp > s.timestamp OR (n.timestamp = s.timestamp AND n.id > s.id)) \
-                  ORDER BY n.timestamp, n.id LIMIT 1) AS next_id \
-               FROM (SELECT {columns}, {first} AS first_id FROM stored_backups \
-                  WHERE device_id = $1 AND {is_start} AND {in_scope} \
-                  ORDER BY timestamp DESC, id DESC LIMIT $2 OFFSET $3) s\
-             ) w LEFT JOIN stored_backups nx ON nx.id = w.next_id) v \
-             ORDER BY v.timestamp DESC, v.id DESC",
+             FROM spans v ORDER BY v.timestamp DESC, v.id DESC",
             prev_start = starts("p", "v.first_id"),
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -304,14 +312,14 @@ impl Db {
         // it; the previous version at the newest start before that.
         let holding = format!(
             "(SELECT h.id FROM stored_backups h WHERE h.device_id = $1 AND {} \
-             AND (h.timestamp < $2 OR (h.timestamp = $2 AND h.id <= $3)) \
+             AND (h.timestamp, h.id) <= ($2, $3) \
              ORDER BY h.timestamp DESC, h.id DESC LIMIT 1)",
             starts("h", &first)
         );
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT p.id FROM stored_backups p JOIN stored_backups v ON v.id = {holding} \
              WHERE p.device_id = $1 AND {} \
-             AND (p.timestamp < v.timestamp OR (p.timestamp = v.timestamp AND p.id < v.id)) \
+             AND (p.timestamp, p.id) < (v.timestamp, v.id) \
              ORDER BY p.timestamp DESC, p.id DESC LIMIT 1",
             starts("p", &first)
         )))
