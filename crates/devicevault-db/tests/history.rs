@@ -105,7 +105,7 @@ async fn distinct_versions_group_unchanged_backups_and_skip_failures(t: TestDb) 
     for (i, (status, changed)) in plan.into_iter().enumerate() {
         let i = i as u32;
         ids.push(store(db, a, i, status, changed).await);
-        store(db, b, i + 10, OK, Some(i % 3 == 0)).await;
+        store(db, b, i + 10, OK, Some(i.is_multiple_of(3))).await;
     }
     let (rows, total) = versions(db, a, 50, 0).await;
     assert_eq!(total, 3);
