@@ -83,8 +83,17 @@ fn at(s: &str) -> Timestamp {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_history_shows_distinct_versions_and_results_filter_by_time_range() {
-    let mut h = Harness::start(Engine::Sqlite, sim()).await;
+async fn the_history_shows_distinct_versions_and_results_filter_by_time_range_in_sqlite() {
+    history_and_results(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_shows_distinct_versions_and_results_filter_by_time_range_in_postgres() {
+    history_and_results(Engine::Postgres).await;
+}
+
+async fn history_and_results(engine: Engine) {
+    let mut h = Harness::start(engine, sim()).await;
     let (_, ids) = h.inventory().await;
     let device = ids[0];
     let db = h.server().db.clone();
