@@ -6,7 +6,11 @@
 //!    through the storage worker like any other), with only the changes
 //!    and context shown (the default), with every line, and for two
 //!    unrelated files (the line diff's deadline case).
-//! 2. The device list with 10,000 devices (with types, groups and a last
+//! 2. A device's history with 10,000 backups (a change a day, hourly
+//!    backups, one in 50 failed; inserted with SQL): its distinct versions
+//!    (the device page's default), every backup (`?all=1`), and the
+//!    results page filtered by a night's time range and outcome.
+//! 3. The device list with 10,000 devices (with types, groups and a last
 //!    job each, inserted with SQL): first, middle and last pages, sorted by
 //!    name, by last status and by last backup, and filtered.
 
@@ -38,6 +42,9 @@ pub struct WebBench {
     /// device's last status; the list looks it up through an index).
     #[arg(long, default_value_t = 10)]
     history: usize,
+    /// Backups (and collection results) in the history of one device.
+    #[arg(long, default_value_t = 10_000)]
+    backups: usize,
     /// Requests timed per page (after 3 not timed).
     #[arg(long, default_value_t = 30)]
     requests: usize,
@@ -52,6 +59,8 @@ pub struct WebBench {
 
 const COMPARE_TARGET_MS: f64 = 300.0;
 const DEVICES_TARGET_MS: f64 = 100.0;
+const HISTORY_TARGET_MS: f64 = 50.0;
+const RESULTS_TARGET_MS: f64 = 100.0;
 
 pub fn run(args: WebBench) -> anyhow::Result<()> {
     if args.lines == 0 || args.devices == 0 || args.requests == 0 {
@@ -192,8 +201,8 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
     ];
     println!();
     println!(
-        "{:<72} {:>20} {:>10} {:>9} {:>9}",
-        "page", "server p50 / p95", "wall p50", "size", "target"
+        "{:<72} {:>26} {:>10} {:>9} {:>9}",
+        "page", "server p50 / p95 / p99", "wall p50", "size", "target"
     );
     for (label, path, target) in &pages {
         report(
@@ -205,6 +214,50 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
             "Compare versions",
         )
         .await?;
+    }
+
+    // ---- a device's history ----------------------------------------------------------
+    let started = Instant::now();
+    let night = fill_history(work, d, args.backups).await?;
+    println!(
+        "({} backups and collection results of one device inserted in {:.1} s)",
+        thousands(args.backups),
+        started.elapsed().as_secs_f64()
+    );
+    let history_pages = [
+        (
+            format!(
+                "history of a device with {} backups: distinct versions, page 1",
+                thousands(args.backups)
+            ),
+            format!("/devices/{d}"),
+            HISTORY_TARGET_MS,
+            "First seen",
+        ),
+        (
+            "history: distinct versions, page 4".to_owned(),
+            format!("/devices/{d}?page=4"),
+            HISTORY_TARGET_MS,
+            "First seen",
+        ),
+        (
+            "history: every backup (?all=1), page 1".to_owned(),
+            format!("/devices/{d}?all=1"),
+            HISTORY_TARGET_MS,
+            "Every backup",
+        ),
+        (
+            "results: failed in one night's time range".to_owned(),
+            format!(
+                "/results?outcome=failed&since={}&until={}",
+                night.0, night.1
+            ),
+            RESULTS_TARGET_MS,
+            "Backup results",
+        ),
+    ];
+    for (label, path, target, expect) in &history_pages {
+        report(&client, label, path, *target, args.requests, expect).await?;
     }
 
     // ---- the device list ------------------------------------------------------------
@@ -300,9 +353,10 @@ async fn report(
     wall.sort();
     let p50 = ms(percentile(&server, 0.50));
     let p95 = ms(percentile(&server, 0.95));
+    let p99 = ms(percentile(&server, 0.99));
     println!(
-        "{label:<72} {:>20} {:>10} {:>9} {:>9}",
-        format!("{p50:.1} / {p95:.1} ms"),
+        "{label:<72} {:>26} {:>10} {:>9} {:>9}",
+        format!("{p50:.1} / {p95:.1} / {p99:.1} ms"),
         format!("{:.1} ms", ms(percentile(&wall, 0.50))),
         format!("{:.0} KB", size as f64 / 1024.0),
         format!(
@@ -389,6 +443,71 @@ fn edited(text: &str, every: usize) -> String {
 /// Inserts `n` devices (20 types, 50 groups, a tenth disabled) and, for
 /// most of them, `history` jobs: stored ones on earlier days, then the last
 /// one (stored, failed or running), in one transaction.
+/// `n` hourly backups of `device` before now, each with its job and
+/// collection result: a change every 24th, one in 50 failed (collection
+/// failed, nothing stored). Returns a night's range (UTC, `since`, `until`)
+/// in the middle of the history, for the results page.
+async fn fill_history(
+    work: &std::path::Path,
+    device: i64,
+    n: usize,
+) -> anyhow::Result<(String, String)> {
+    let url = format!("sqlite:{}", work.join("data/devicevault.sqlite3").display());
+    let mut db = AnyConnection::connect(&url).await?;
+    let mut tx = db.begin().await?;
+    let now = Timestamp::now().as_datetime();
+    let hour =
+        |i: usize| Timestamp::from_datetime(now - Duration::from_secs(3600 * (n - i) as u64 + 60));
+    for i in 0..n {
+        let at = hour(i).to_string();
+        let ti = format!("bench-history-{i}");
+        let failed = i % 50 == 49;
+        sqlx::query(
+            "INSERT INTO backup_jobs (task_id, task_identifier, device_id, state, state_rank, reason, \
+             queued_on, updated_at, deadline, attempts) VALUES ($1, $1, $2, $3, 3, $4, $5, $5, $5, 1)",
+        )
+        .bind(&ti)
+        .bind(device)
+        .bind(if failed { "failed" } else { "stored" })
+        .bind(failed.then_some("cannot connect: connection timed out"))
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, \
+             log, collection_duration_ms) VALUES ($1, $1, $2, $3, $4, '[]', 900)",
+        )
+        .bind(&ti)
+        .bind(device)
+        .bind(if failed { "failure" } else { "success" })
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        if failed {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO stored_backups (task_id, task_identifier, device_id, storage_backend, storage_ref, \
+             status, timestamp, log, size, changed, is_binary) \
+             VALUES ($1, $1, $2, 'fs', $3, 'success', $4, '[]', 1000, $5, 0)",
+        )
+        .bind(&ti)
+        .bind(device)
+        .bind(format!("{device}/h{i}.cfg"))
+        .bind(&at)
+        .bind(i64::from(i % 24 == 0))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut db)
+        .await?;
+    db.close().await?;
+    let mid = n / 2;
+    Ok((hour(mid).to_string(), hour(mid + 12).to_string()))
+}
+
 async fn fill_devices(work: &std::path::Path, n: usize, history: usize) -> anyhow::Result<()> {
     let url = format!("sqlite:{}", work.join("data/devicevault.sqlite3").display());
     let mut db = AnyConnection::connect(&url).await?;

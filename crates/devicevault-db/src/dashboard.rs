@@ -13,7 +13,10 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::inventory::{DEVICE_COLUMNS, check_page, device, not_found};
-use crate::{Db, DbError, Device, DeviceBackupResult, DeviceFilter, JobState, Listed, Page, Scope};
+use crate::{
+    Db, DbError, Device, DeviceBackupResult, DeviceFilter, JobState, Listed, Outcome, Page,
+    ResultFilter, Scope,
+};
 
 /// A device with the names of its type and group and its last job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,9 +175,11 @@ pub struct DashboardStats {
     /// Device type name (`None`: no type) and how many devices have it,
     /// most numerous first.
     pub by_type: Vec<(Option<String>, i64)>,
-    /// Stored backups that succeeded since the cut-off.
+    /// Collections since the cut-off whose backup was stored (the count of
+    /// the results list with `outcome=stored` and `since`).
     pub succeeded: i64,
-    /// Collections and stores that failed since the cut-off.
+    /// Collections since the cut-off that failed, in collection, storage or
+    /// their job (the count of the results list with `outcome=failed`).
     pub failed: i64,
     /// Average collection duration of the collections since the cut-off.
     pub avg_duration_ms: Option<f64>,
@@ -376,6 +381,7 @@ impl Db {
         since: Timestamp,
         scope: &Scope,
     ) -> Result<DashboardStats, DbError> {
+        let cut_off = since;
         let since = since.to_string();
         let devices_in_scope = scope.on_group("device_group_id");
         let in_scope = scope.on_device("device_id");
@@ -398,16 +404,8 @@ impl Db {
         .iter()
         .map(|r| Ok((r.try_get("name")?, r.try_get("n")?)))
         .collect::<Result<Vec<_>, DbError>>()?;
-        let stored = sqlx::query(AssertSqlSafe(format!(
-            "SELECT status, COUNT(*) AS n FROM stored_backups WHERE timestamp >= $1 \
-             AND {in_scope} GROUP BY status"
-        )))
-        .bind(&since)
-        .fetch_all(self.pool())
-        .await?;
         let collected = sqlx::query(AssertSqlSafe(format!(
-            "SELECT CAST(SUM(CASE WHEN status = 'failure' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
-             CAST(AVG(collection_duration_ms) AS DOUBLE PRECISION) AS avg_ms \
+            "SELECT CAST(AVG(collection_duration_ms) AS DOUBLE PRECISION) AS avg_ms \
              FROM device_backup_results WHERE timestamp >= $1 AND {in_scope}"
         )))
         .bind(&since)
@@ -419,16 +417,19 @@ impl Db {
         .fetch_one(self.pool())
         .await?
         .try_get("n")?;
-        let mut succeeded = 0;
-        let mut failed: i64 = collected.try_get::<Option<i64>, _>("failed")?.unwrap_or(0);
-        for r in &stored {
-            let s: String = r.try_get("status")?;
-            let n: i64 = r.try_get("n")?;
-            match status(&s)? {
-                Status::Success => succeeded += n,
-                Status::Failure => failed += n,
-            }
-        }
+        // The cards' counts are the row counts of the results lists they
+        // open: the same filter through the same function.
+        let outcome_since = |outcome| ResultFilter {
+            outcome: Some(outcome),
+            since: Some(cut_off),
+            ..ResultFilter::default()
+        };
+        let succeeded = self
+            .count_backup_results(&outcome_since(Outcome::Stored), scope)
+            .await?;
+        let failed = self
+            .count_backup_results(&outcome_since(Outcome::Failed), scope)
+            .await?;
         Ok(DashboardStats {
             devices: counts.try_get("n")?,
             enabled_devices: counts.try_get("enabled")?,

@@ -28,6 +28,8 @@ pub mod dashboard;
 mod error;
 mod gate;
 pub use gate::WritePriority;
+pub mod history;
+pub use history::{Outcome, ResultFilter, ResultRow, Version};
 mod inventory;
 mod jobs;
 pub use inventory::DeviceFilter;

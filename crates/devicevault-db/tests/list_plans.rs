@@ -89,3 +89,62 @@ async fn postgres_pages_walk_an_index_in_list_order() {
         }
     }
 }
+
+/// A device's distinct versions (`Db::device_versions`): the page of
+/// version starts and their count, as it writes them. Both read the
+/// `(device_id, timestamp, id, status, changed)` index alone, newest first
+/// for the page, so a device with 10,000 backups is not read row by row.
+const FIRST: &str = "(SELECT f.id FROM stored_backups f WHERE f.device_id = 7 AND f.status = 'success' \
+     ORDER BY f.timestamp, f.id LIMIT 1)";
+
+fn version_queries() -> [String; 2] {
+    let starts = format!(
+        "device_id = 7 AND status = 'success' AND (changed IS NULL OR changed <> 0 OR id = {FIRST})"
+    );
+    [
+        format!(
+            "SELECT id, timestamp FROM stored_backups WHERE {starts} \
+             ORDER BY timestamp DESC, id DESC LIMIT 50 OFFSET 0"
+        ),
+        format!("SELECT COUNT(*) FROM stored_backups WHERE {starts}"),
+    ]
+}
+
+#[tokio::test]
+async fn sqlite_versions_read_the_versions_index_alone() {
+    let t = TestDb::sqlite().await;
+    let mut conn = AnyConnection::connect(&t.url).await.unwrap();
+    for sql in version_queries() {
+        let text = plan_lines(&mut conn, "EXPLAIN QUERY PLAN", &sql)
+            .await
+            .join(" | ");
+        assert!(
+            text.contains("USING COVERING INDEX stored_backups_device_versions"),
+            "{sql}: {text}"
+        );
+        assert!(!text.contains("TEMP B-TREE"), "{sql}: sorts: {text}");
+    }
+}
+
+#[tokio::test]
+async fn postgres_versions_walk_the_versions_index() {
+    let t = TestDb::postgres().await;
+    let mut conn = AnyConnection::connect(&t.url).await.unwrap();
+    for off in ["enable_seqscan", "enable_bitmapscan", "enable_sort"] {
+        conn.execute(sqlx::AssertSqlSafe(format!("SET {off} = off")))
+            .await
+            .unwrap();
+    }
+    let [page, count] = version_queries();
+    let text = plan_lines(&mut conn, "EXPLAIN", &page).await.join(" | ");
+    assert!(
+        text.contains("Backward using stored_backups_device_versions"),
+        "{page}: {text}"
+    );
+    assert!(!text.contains("Sort"), "{page}: sorts: {text}");
+    let text = plan_lines(&mut conn, "EXPLAIN", &count).await.join(" | ");
+    assert!(
+        text.contains("stored_backups_device_versions"),
+        "{count}: {text}"
+    );
+}

@@ -141,7 +141,11 @@ async fn an_engineer_backs_up_a_device_changes_it_and_compares_versions_in_chrom
     run_script(&mut h, "e2e.mjs", &out, &env).await;
     assert_eq!(d.revision(), 1, "the configuration was changed once");
     let listed = h.list("/api/stored-backups/").await;
-    assert_eq!(listed.len(), 2, "two versions stored: {listed:?}");
+    assert_eq!(listed.len(), 3, "three backups stored: {listed:?}");
+    let versions = h
+        .list(&format!("/api/devices/{}/versions/", listed[0]["device"]))
+        .await;
+    assert_eq!(versions.len(), 2, "two distinct versions: {versions:?}");
     h.stop().await;
 }
 

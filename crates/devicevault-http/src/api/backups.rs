@@ -15,7 +15,9 @@ use devicevault_db::StoredBackup;
 use devicevault_pipeline::app::backups::{self as app_backups, BackupNowError};
 use devicevault_pipeline::app::reading::{self, ReadFailure};
 
-use super::types::{AcceptedOut, ErrorBody, JobOut, Paginated, ResultOut, StoredBackupOut};
+use super::types::{
+    AcceptedOut, ErrorBody, JobOut, Paginated, ResultOut, StoredBackupOut, VersionOut,
+};
 use super::{ApiError, ApiResult, Authed, Shared, id_of, int_param, query_of};
 
 pub(super) type IdPath = Result<Path<i64>, PathRejection>;
@@ -26,6 +28,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/api/devices/{id}/backup_now/", post(backup_now))
         .route("/api/jobs/{task_identifier}/", get(get_job))
         .route("/api/backup-results/", get(list_results))
+        .route("/api/devices/{id}/versions/", get(list_versions))
         .route("/api/stored-backups/", get(list_stored))
         .route("/api/stored-backups/{id}/", get(get_stored))
         .route("/api/stored-backups/{id}/download/", get(download))
@@ -38,6 +41,39 @@ pub(super) fn routes() -> Router<Shared> {
 struct ListQuery {
     /// Only this device's.
     device: Option<i64>,
+    #[param(minimum = 1)]
+    page: Option<i64>,
+    #[param(minimum = 1, maximum = 1000)]
+    page_size: Option<i64>,
+}
+
+/// Filters of the results list: one validator with the web page
+/// (`app::backups::result_filter`).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ResultQuery {
+    /// Only this device's.
+    device: Option<i64>,
+    /// What became of the collection: `stored`, `failed` (collection,
+    /// storage or job) or `pending` (collected, not stored yet).
+    outcome: Option<String>,
+    /// Collected at or after: RFC 3339, `2026-03-01T22:00` (UTC) or a date.
+    since: Option<String>,
+    /// Collected before: RFC 3339, `2026-03-02T06:00` (UTC) or a date (to
+    /// the end of that day).
+    until: Option<String>,
+    #[param(minimum = 1)]
+    page: Option<i64>,
+    #[param(minimum = 1, maximum = 1000)]
+    page_size: Option<i64>,
+}
+
+/// Paging of a device's versions.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct PageQuery {
     #[param(minimum = 1)]
     page: Option<i64>,
     #[param(minimum = 1, maximum = 1000)]
@@ -93,7 +129,10 @@ async fn get_job(
     Ok(Json(JobOut::from(&job)))
 }
 
-#[utoipa::path(get, path = "/api/backup-results/", tag = "backups", params(ListQuery),
+/// Collection outcomes, newest first, with what became of each; filtered
+/// by device, outcome and a time range (`since` inclusive, `until`
+/// exclusive, on the collection's time).
+#[utoipa::path(get, path = "/api/backup-results/", tag = "backups", params(ResultQuery),
     responses((status = 200, body = Paginated<ResultOut>), (status = 400, body = ErrorBody)))]
 async fn list_results(
     auth: Authed,
@@ -102,9 +141,32 @@ async fn list_results(
     uri: Uri,
 ) -> ApiResult<Json<Paginated<ResultOut>>> {
     let q = query_of(q)?;
-    let device = int_param(&q, "device")?;
-    let list = |p| state.db.device_results(device, &auth.scope, p);
+    let filter = app_backups::result_filter(|k| q.get(k).cloned())?;
+    let list = |p| state.db.backup_results(&filter, &auth.scope, p);
     super::list_page(&state, &q, &uri, list, |r| ResultOut::from(&r)).await
+}
+
+/// A device's distinct versions, newest first: each with when it was
+/// first seen, when a backup last confirmed it and how many did; a
+/// backup that found the configuration unchanged is not a version.
+#[utoipa::path(get, path = "/api/devices/{id}/versions/", tag = "backups",
+    params(("id" = i64, Path), PageQuery),
+    responses((status = 200, body = Paginated<VersionOut>), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+async fn list_versions(
+    auth: Authed,
+    State(state): State<Shared>,
+    id: IdPath,
+    q: QueryMap,
+    uri: Uri,
+) -> ApiResult<Json<Paginated<VersionOut>>> {
+    let id = id_of(id)?;
+    let q = query_of(q)?;
+    // An administrator's scope admits any id: ask for the device itself.
+    state.db.device(id).await?;
+    auth.check_device(&state, id).await?;
+    let list = |p| state.db.device_versions(id, &auth.scope, p);
+    super::list_page(&state, &q, &uri, list, |v| VersionOut::from(&v)).await
 }
 
 #[utoipa::path(get, path = "/api/stored-backups/", tag = "backups", params(ListQuery),
@@ -213,5 +275,13 @@ async fn download(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiR
 
 /// The operations of this module, for the OpenAPI document.
 #[derive(Debug, utoipa::OpenApi)]
-#[openapi(paths(backup_now, get_job, list_results, list_stored, get_stored, download))]
+#[openapi(paths(
+    backup_now,
+    get_job,
+    list_results,
+    list_versions,
+    list_stored,
+    get_stored,
+    download
+))]
 pub(super) struct Doc;

@@ -3,8 +3,8 @@
 //! document at `/api/openapi.json` is generated from these types.
 
 use devicevault_db::{
-    BackupJob, BackupLocation, CollectionGroup, Credential, Device, DeviceBackupResult,
-    DeviceGroup, DeviceType, Named, Schedule, StoredBackup, TokenInfo,
+    BackupJob, BackupLocation, CollectionGroup, Credential, Device, DeviceGroup, DeviceType, Named,
+    ResultRow, Schedule, StoredBackup, TokenInfo, Version,
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -295,31 +295,88 @@ impl From<&BackupJob> for JobOut {
     }
 }
 
-/// A collection outcome (DeviceBackupResult).
+/// A collection outcome (DeviceBackupResult) and what became of it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResultOut {
     pub id: i64,
     pub device: i64,
+    pub device_name: String,
     pub task_id: String,
     pub task_identifier: String,
-    /// `success` or `failure`.
+    /// The collection's: `success` or `failure`.
     pub status: String,
+    /// What became of it: `stored`, `failed` (collection, storage or job)
+    /// or `pending` (collected, not stored yet).
+    pub outcome: String,
     pub timestamp: String,
     pub log: LogOut,
     pub collection_duration_ms: i64,
+    /// The stored backup, once stored (or failed to store).
+    pub stored_backup: Option<i64>,
+    pub changed: Option<bool>,
+    /// The job's failure reason, when it failed.
+    pub reason: Option<String>,
 }
 
-impl From<&DeviceBackupResult> for ResultOut {
-    fn from(r: &DeviceBackupResult) -> Self {
+impl From<&ResultRow> for ResultOut {
+    fn from(x: &ResultRow) -> Self {
+        let r = &x.result;
         Self {
             id: r.id,
             device: r.device_id,
+            device_name: x.device_name.clone(),
             task_id: r.task_id.clone(),
             task_identifier: r.task_identifier.clone(),
             status: r.status.as_str().to_owned(),
+            outcome: x.outcome.as_str().to_owned(),
             timestamp: r.timestamp.clone(),
             log: log_json(&r.log),
             collection_duration_ms: r.collection_duration_ms,
+            stored_backup: x.stored_id,
+            changed: x.changed,
+            reason: x.reason.clone(),
+        }
+    }
+}
+
+/// A distinct version of a device's configuration.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionOut {
+    /// The stored backup that first held this configuration (its id at
+    /// `/api/stored-backups/<id>/`).
+    pub stored_backup: i64,
+    pub device: i64,
+    /// When a backup first found this configuration.
+    pub first_seen: String,
+    /// When a backup last found it (unchanged).
+    pub last_confirmed: String,
+    /// How many successful backups found it, the first one included.
+    pub confirmations: i64,
+    /// The first stored backup of the version before this one.
+    pub previous_version: Option<i64>,
+    pub size: Option<i64>,
+    pub sha256: Option<String>,
+    /// Who made the change, as the device says.
+    pub author: Option<String>,
+    pub storage_backend: String,
+    pub storage_ref: String,
+}
+
+impl From<&Version> for VersionOut {
+    fn from(v: &Version) -> Self {
+        let s = &v.stored;
+        Self {
+            stored_backup: s.id,
+            device: s.device_id,
+            first_seen: s.timestamp.clone(),
+            last_confirmed: v.last_confirmed.clone(),
+            confirmations: v.confirmations,
+            previous_version: v.previous,
+            size: s.size,
+            sha256: s.sha256.clone(),
+            author: s.author.clone(),
+            storage_backend: s.storage_backend.as_str().to_owned(),
+            storage_ref: s.storage_ref.clone(),
         }
     }
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use devicevault_core::{LogEntry, RelPath, Status};
 use devicevault_db::dashboard::DeviceRow;
-use devicevault_db::{BackupJob, Device, DeviceBackupResult, Listed, Page, StoredBackup};
+use devicevault_db::{BackupJob, Device, DeviceBackupResult, Listed, Page, StoredBackup, Version};
 use maud::{Markup, html};
 
 use super::devices::{backup_button, flash, status_cell};
@@ -96,6 +96,23 @@ fn short_stamp(ts: &str) -> String {
 
 // ---- the device page ------------------------------------------------------------------
 
+/// A device's history as the page shows it.
+enum History {
+    /// Distinct versions (the default).
+    Versions(Listed<Version>),
+    /// Every stored backup (`?all=1`), unchanged and failed ones included.
+    Backups(Listed<StoredBackup>),
+}
+
+impl History {
+    fn total(&self) -> i64 {
+        match self {
+            Self::Versions(l) => l.total,
+            Self::Backups(l) => l.total,
+        }
+    }
+}
+
 /// What a device's page shows.
 struct DevicePage {
     row: DeviceRow,
@@ -103,7 +120,10 @@ struct DevicePage {
     location: Option<String>,
     collection_group: Option<String>,
     page: i64,
-    versions: Listed<StoredBackup>,
+    history: History,
+    /// The compare form's default pick (A, B): the newest change and the
+    /// version before it.
+    default_pair: (Option<i64>, Option<i64>),
     results: Vec<DeviceBackupResult>,
     /// The next slot of a schedule that backs it up.
     next_run: Option<String>,
@@ -125,11 +145,26 @@ impl DevicePage {
             limit: 10,
             offset: 0,
         };
+        let all = matches!(q.get("all"), "1" | "yes" | "true");
+        let newest_two = Page {
+            limit: 2,
+            offset: 0,
+        };
         let (versions, results, next_run) = tokio::try_join!(
-            db.stored_backups(Some(id), &ctx.scope, versions_page),
+            db.device_versions(id, &ctx.scope, if all { newest_two } else { versions_page }),
             db.device_results(Some(id), &ctx.scope, recent),
             db.next_scheduled_run(id),
         )?;
+        let newest = versions.rows.first();
+        let default_pair = (newest.and_then(|v| v.previous), newest.map(|v| v.stored.id));
+        let history = if all {
+            History::Backups(
+                db.stored_backups(Some(id), &ctx.scope, versions_page)
+                    .await?,
+            )
+        } else {
+            History::Versions(versions)
+        };
         // A reference that is gone shows as missing.
         let credential = match f.credential {
             Some(c) => db.credential(c).await.ok().map(|c| c.name),
@@ -153,7 +188,12 @@ impl DevicePage {
             location,
             collection_group,
             page,
-            versions,
+            history,
+            default_pair: if page == 1 {
+                default_pair
+            } else {
+                (None, None)
+            },
             results: results.rows,
             next_run,
             flash: flash(q.get("flash")),
@@ -193,17 +233,8 @@ fn render_device(ctx: &Ctx, p: &DevicePage) -> Markup {
             }
         }
     };
-    let ok: Vec<&StoredBackup> = p
-        .versions
-        .rows
-        .iter()
-        .filter(|s| s.status == Status::Success)
-        .collect();
-    let (default_a, default_b) = match ok.as_slice() {
-        [newest, older, ..] => (older.id, newest.id),
-        [only] => (only.id, only.id),
-        [] => (0, 0),
-    };
+    let (default_a, default_b) = p.default_pair;
+    let all = matches!(p.history, History::Backups(_));
     html! {
         (crumbs(&[("/devices", "Devices")]))
         (heading(&f.name, html! {
@@ -239,27 +270,52 @@ fn render_device(ctx: &Ctx, p: &DevicePage) -> Markup {
             }
         }
         section aria-labelledby="versions-h" {
-            h2 id="versions-h" { "Stored versions" }
-            @if p.versions.total == 0 {
+            h2 id="versions-h" { @if all { "Every backup" } @else { "Versions" } }
+            p class="hint" {
+                @if all {
+                    "Every stored backup, unchanged and failed ones included. "
+                    a href={ "/devices/" (id) } { "Show distinct versions only" }
+                } @else {
+                    "Each distinct configuration, with when a backup first found it and when one last confirmed it. "
+                    a href={ "/devices/" (id) "?all=1" } { "Show every backup" }
+                }
+                " · " a href={ "/results?device=" (id) } { "Every result of this device" }
+            }
+            @if p.history.total() == 0 {
                 (html::empty("No stored versions yet.", html! {
                     "Press “Backup now” to fetch this device's configuration; every change is kept as a new version."
                 }))
             } @else {
                 form method="get" action={ "/devices/" (id) "/compare" } class="compare-pick" {
                     p class="hint" id="pick-hint" { "Pick an old (A) and a new (B) version, then compare them side by side." }
-                    div class="table-wrap" { table class="list versions" {
-                        thead { tr {
-                            th scope="col" class="pick" { "A" } th scope="col" class="pick" { "B" }
-                            th scope="col" { "Stored" } th scope="col" { "Size" } th scope="col" { "Changed" }
-                            th scope="col" { "Status" } th scope="col" { "Backend" } th scope="col" { "Actions" }
-                        } }
-                        tbody { @for s in &p.versions.rows { (version_row(s, default_a, default_b)) } }
-                    } }
+                    div class="table-wrap" {
+                        @match &p.history {
+                            History::Versions(l) => table class="list versions" {
+                                thead { tr {
+                                    th scope="col" class="pick" { "A" } th scope="col" class="pick" { "B" }
+                                    th scope="col" { "First seen" } th scope="col" { "Last confirmed" }
+                                    th scope="col" { "Backups" } th scope="col" { "Size" } th scope="col" { "Change" }
+                                    th scope="col" { "Actions" }
+                                } }
+                                tbody { @for v in &l.rows { (distinct_row(v, default_a, default_b)) } }
+                            },
+                            History::Backups(l) => table class="list versions" {
+                                thead { tr {
+                                    th scope="col" class="pick" { "A" } th scope="col" class="pick" { "B" }
+                                    th scope="col" { "Stored" } th scope="col" { "Size" } th scope="col" { "Changed" }
+                                    th scope="col" { "Status" } th scope="col" { "Backend" } th scope="col" { "Actions" }
+                                } }
+                                tbody { @for s in &l.rows { (version_row(s, default_a, default_b)) } }
+                            },
+                        }
+                    }
                     div class="buttons" {
                         button type="submit" class="primary" aria-describedby="pick-hint" { "Compare A and B" }
                     }
                 }
-                (html::pagination(p.page, VERSIONS_PER_PAGE, p.versions.total, |n| format!("/devices/{id}?page={n}")))
+                (html::pagination(p.page, VERSIONS_PER_PAGE, p.history.total(), |n| {
+                    if all { format!("/devices/{id}?all=1&page={n}") } else { format!("/devices/{id}?page={n}") }
+                }))
             }
         }
         section aria-labelledby="collections-h" {
@@ -283,7 +339,7 @@ fn render_device(ctx: &Ctx, p: &DevicePage) -> Markup {
     }
 }
 
-fn version_row(s: &StoredBackup, default_a: i64, default_b: i64) -> Markup {
+fn version_row(s: &StoredBackup, default_a: Option<i64>, default_b: Option<i64>) -> Markup {
     let usable = s.status == Status::Success;
     let radio = |name: &str, label: &str, checked: bool| {
         html! {
@@ -294,8 +350,8 @@ fn version_row(s: &StoredBackup, default_a: i64, default_b: i64) -> Markup {
     };
     html! {
         tr {
-            td class="pick" { (radio("a", "Old version (A):", s.id == default_a)) }
-            td class="pick" { (radio("b", "New version (B):", s.id == default_b)) }
+            td class="pick" { (radio("a", "Old version (A):", Some(s.id) == default_a)) }
+            td class="pick" { (radio("b", "New version (B):", Some(s.id) == default_b)) }
             td class="nowrap" { (html::time(&s.timestamp)) " " span class="muted small" { (html::ago(&s.timestamp)) } }
             td class="num" { (size(s)) }
             td { (changed_cell(s)) }
@@ -306,6 +362,40 @@ fn version_row(s: &StoredBackup, default_a: i64, default_b: i64) -> Markup {
                     a href={ "/backups/" (s.id) } class="button small subtle" { "View" } " "
                     a href={ "/backups/" (s.id) "/download" } class="button small subtle" download { "Download" } " "
                 }
+                a href=(job_href(&s.task_identifier)) class="button small subtle" { "Log" }
+            }
+        }
+    }
+}
+
+/// A distinct version: when it was first seen and last confirmed, by how
+/// many backups, and "compare with previous" against the version before.
+fn distinct_row(v: &Version, default_a: Option<i64>, default_b: Option<i64>) -> Markup {
+    let s = &v.stored;
+    let radio = |name: &str, label: &str, checked: bool| {
+        html! {
+            input type="radio" name=(name) value=(s.id) aria-label={ (label) " " (s.timestamp) } checked[checked];
+        }
+    };
+    html! {
+        tr data-version=(s.id) {
+            td class="pick" { (radio("a", "Old version (A):", Some(s.id) == default_a)) }
+            td class="pick" { (radio("b", "New version (B):", Some(s.id) == default_b)) }
+            td class="nowrap" { (html::time(&s.timestamp)) " " span class="muted small" { (html::ago(&s.timestamp)) } }
+            td class="nowrap" { (html::time(&v.last_confirmed)) }
+            td class="num" { (html::count(v.confirmations)) }
+            td class="num" { (size(s)) }
+            td {
+                @if v.previous.is_none() { span class="muted" { "first version" } }
+                @else { span class="badge chg" { "changed" } }
+                @if let Some(a) = &s.author { " " span class="muted small" title="as the device says" { "by " (a) } }
+            }
+            td class="row-actions" {
+                a href={ "/backups/" (s.id) } class="button small subtle" { "View" } " "
+                @if let Some(prev) = v.previous {
+                    a href={ "/devices/" (s.device_id) "/compare?a=" (prev) "&b=" (s.id) } class="button small subtle" { "Compare with previous" } " "
+                }
+                a href={ "/backups/" (s.id) "/download" } class="button small subtle" download { "Download" } " "
                 a href=(job_href(&s.task_identifier)) class="button small subtle" { "Log" }
             }
         }
@@ -338,9 +428,11 @@ async fn version(
     check_visible(&state, &ctx, s.device_id, format!("stored backup {id}")).await?;
     let device = state.db.device(s.device_id).await?;
     let readable = read(&state, &ctx, &s).await?;
+    // The version before this backup's own: an unchanged backup compared
+    // with its predecessor would say "identical".
     let previous = state
         .db
-        .previous_stored_backup(s.device_id, &s.timestamp, s.id)
+        .previous_version(s.device_id, &s.timestamp, s.id)
         .await?;
     let p = VersionPage {
         stored: s,
@@ -520,7 +612,7 @@ struct ComparePage {
     b: StoredBackup,
     /// Every line, or only the changes with context.
     full: bool,
-    /// The device's usable versions, for the pickers.
+    /// The device's distinct versions (and A and B), for the pickers.
     versions: Vec<StoredBackup>,
     identical: bool,
     stats: Stats,
@@ -551,17 +643,29 @@ async fn compare(
         )
         .with_ctx(ctx.clone()));
     }
-    let versions = state
+    // The pickers offer the distinct versions, and the two compared even
+    // when one is an unchanged backup.
+    let mut versions: Vec<StoredBackup> = state
         .db
-        .stored_backups(
-            Some(id),
+        .device_versions(
+            id,
             &ctx.scope,
             Page {
                 limit: 200,
                 offset: 0,
             },
         )
-        .await?;
+        .await?
+        .rows
+        .into_iter()
+        .map(|v| v.stored)
+        .collect();
+    for s in [&p.a, &p.b] {
+        if s.status == Status::Success && !versions.iter().any(|v| v.id == s.id) {
+            versions.push(s.clone());
+        }
+    }
+    versions.sort_by(|x, y| (&y.timestamp, y.id).cmp(&(&x.timestamp, x.id)));
     let (old, new) = (p.old, p.new);
     let rendered = tokio::task::spawn_blocking(move || {
         let d = Diff::new(&old, &new);
@@ -584,11 +688,7 @@ async fn compare(
         a: p.a,
         b: p.b,
         full,
-        versions: versions
-            .rows
-            .into_iter()
-            .filter(|s| s.status == Status::Success)
-            .collect(),
+        versions,
         identical,
         stats,
         old_lines,
@@ -963,10 +1063,11 @@ mod tests {
             location: None,
             collection_group: None,
             page: 1,
-            versions: Listed {
+            history: History::Versions(Listed {
                 rows: Vec::new(),
                 total: 0,
-            },
+            }),
+            default_pair: (None, None),
             results: Vec::new(),
             next_run: None,
             flash: None,
@@ -1000,5 +1101,104 @@ mod tests {
             "{h}"
         );
         assert!(h.contains(r#"<span class="badge bad">stale</span>"#), "{h}");
+    }
+
+    fn page_with(history: History, default_pair: (Option<i64>, Option<i64>)) -> DevicePage {
+        DevicePage {
+            row: DeviceRow {
+                device: device(),
+                device_type: None,
+                device_group: None,
+                last_job: None,
+            },
+            credential: None,
+            location: None,
+            collection_group: None,
+            page: 1,
+            history,
+            default_pair,
+            results: Vec::new(),
+            next_run: None,
+            flash: None,
+        }
+    }
+
+    #[test]
+    fn the_history_shows_distinct_versions_and_picks_the_newest_change_against_the_one_before() {
+        let version = |id: i64, first: &str, last: &str, n: i64, previous: Option<i64>| Version {
+            stored: StoredBackup {
+                timestamp: first.into(),
+                ..stored(id, Some(true))
+            },
+            last_confirmed: last.into(),
+            confirmations: n,
+            previous,
+        };
+        let rows = vec![
+            version(
+                9,
+                "2026-11-27T12:00:00.000Z",
+                "2026-11-28T08:00:00.000Z",
+                21,
+                Some(5),
+            ),
+            version(
+                5,
+                "2026-11-27T10:00:00.000Z",
+                "2026-11-27T11:00:00.000Z",
+                2,
+                None,
+            ),
+        ];
+        let p = page_with(
+            History::Versions(Listed { rows, total: 2 }),
+            (Some(5), Some(9)),
+        );
+        let h = render_device(&test_ctx(false), &p).into_string();
+        assert!(
+            h.contains("First seen") && h.contains("Last confirmed"),
+            "{h}"
+        );
+        assert!(h.contains(r#"datetime="2026-11-28T08:00:00.000Z""#), "{h}");
+        assert!(h.contains(r#"<td class="num">21</td>"#), "{h}");
+        // The default pick: A the version before, B the newest change.
+        assert!(
+            h.contains(r#"name="a" value="5" aria-label="Old version (A): 2026-11-27T10:00:00.000Z" checked"#),
+            "{h}"
+        );
+        assert!(
+            h.contains(r#"name="b" value="9" aria-label="New version (B): 2026-11-27T12:00:00.000Z" checked"#),
+            "{h}"
+        );
+        assert!(!h.contains(
+            r#"name="a" value="9" aria-label="Old version (A): 2026-11-27T12:00:00.000Z" checked"#
+        ));
+        // Compare with previous: the version before, never itself.
+        assert!(
+            h.contains(r#"href="/devices/4/compare?a=5&amp;b=9""#),
+            "{h}"
+        );
+        assert_eq!(h.matches("Compare with previous").count(), 1, "{h}");
+        assert!(h.contains(r#"href="/devices/4?all=1""#), "{h}");
+        assert!(h.contains(r#"href="/results?device=4""#), "{h}");
+
+        // Every backup on demand, unchanged ones included.
+        let p = page_with(
+            History::Backups(Listed {
+                rows: vec![stored(10, Some(false)), stored(9, Some(true))],
+                total: 2,
+            }),
+            (Some(5), Some(9)),
+        );
+        let h = render_device(&test_ctx(false), &p).into_string();
+        assert!(h.contains("Every backup") && h.contains("unchanged"), "{h}");
+        assert!(
+            h.contains(r#"href="/devices/4">Show distinct versions only"#),
+            "{h}"
+        );
+        assert!(
+            h.contains(r#"name="b" value="9""#) && h.contains("checked"),
+            "{h}"
+        );
     }
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use devicevault_core::{Status, Timestamp};
 use devicevault_db::dashboard::{Activity, DashboardStats, DayOutcomes};
+use devicevault_db::{Outcome, Page, ResultFilter, ResultRow};
 use maud::{Markup, html};
 
 use super::html::{self, Ctx, Nav, heading};
@@ -23,6 +24,8 @@ struct Dashboard {
     week: Vec<DayOutcomes>,
     /// Failures of the last 24 hours, newest first.
     failed: Vec<Activity>,
+    /// The cut-off of the cards' "last 24 h", as their links carry it.
+    since: String,
     recent: Vec<Activity>,
 }
 
@@ -32,12 +35,24 @@ impl Dashboard {
         let day = Timestamp::from_datetime(now - time::Duration::hours(24));
         let week_start = now.date() - time::Duration::days(6);
         let week_ts = Timestamp::from_datetime(week_start.midnight().assume_utc());
+        let failed_since = ResultFilter {
+            outcome: Some(Outcome::Failed),
+            since: Some(day),
+            ..ResultFilter::default()
+        };
+        let newest_failed = Page {
+            limit: 10,
+            offset: 0,
+        };
         let (stats, days, failed, recent) = tokio::try_join!(
             state.db.dashboard_stats(day, &ctx.scope),
             state.db.outcomes_per_day(week_ts, &ctx.scope),
-            state.db.recent_activity(10, true, Some(day), &ctx.scope),
+            state
+                .db
+                .backup_results(&failed_since, &ctx.scope, newest_failed),
             state.db.recent_activity(15, false, None, &ctx.scope),
         )?;
+        let failed = failed.rows.iter().map(activity).collect();
         let week = (0..7)
             .map(|i| {
                 let d = week_start + time::Duration::days(i);
@@ -56,8 +71,30 @@ impl Dashboard {
             stats,
             week,
             failed,
+            since: day.to_string(),
             recent,
         })
+    }
+}
+
+/// A result as a row of the activity tables.
+fn activity(r: &ResultRow) -> Activity {
+    let stored = match (r.outcome, r.result.status) {
+        (Outcome::Stored, _) => Some(Status::Success),
+        (Outcome::Failed, Status::Success) => Some(Status::Failure),
+        _ => None,
+    };
+    Activity {
+        task_identifier: r.result.task_identifier.clone(),
+        device_id: r.result.device_id,
+        device_name: r.device_name.clone(),
+        timestamp: r.result.timestamp.clone(),
+        collection: r.result.status,
+        duration_ms: r.result.collection_duration_ms,
+        stored_id: r.stored_id,
+        stored,
+        changed: r.changed,
+        reason: r.reason.clone(),
     }
 }
 
@@ -77,6 +114,8 @@ pub(super) async fn page(
 
 fn render(admin: bool, d: &Dashboard) -> Markup {
     let s = &d.stats;
+    let stored_href = super::results::results_href(Some(Outcome::Stored), Some(&d.since));
+    let failed_href = super::results::results_href(Some(Outcome::Failed), Some(&d.since));
     let card = |href: Option<&str>, class: &str, label: &str, value: String, sub: String| {
         html! {
             @if let Some(href) = href {
@@ -108,8 +147,9 @@ fn render(admin: bool, d: &Dashboard) -> Markup {
             } @else {
                 div class="cards" {
                     (card(Some("/devices"), "", "Devices", html::count(s.devices), format!("{} enabled", html::count(s.enabled_devices))))
-                    (card(Some("/devices?status=stored"), " ok", "Stored, last 24 h", html::count(s.succeeded), "backups that succeeded".into()))
-                    (card(Some("/devices?status=failed"), if s.failed > 0 { " bad" } else { " " }, "Failed, last 24 h", html::count(s.failed), "collections or stores".into()))
+                    // These two count the lists they open: the same filter.
+                    (card(Some(&stored_href), " ok", "Stored, last 24 h", html::count(s.succeeded), "backups that succeeded".into()))
+                    (card(Some(&failed_href), if s.failed > 0 { " bad" } else { " " }, "Failed, last 24 h", html::count(s.failed), "collections or stores".into()))
                     (card(None, "", "Average duration", s.avg_duration_ms.map(html::duration_ms).unwrap_or_else(|| "—".into()), "collection, last 24 h".into()))
                     (card(Some("/devices?status=running"), "", "In progress", html::count(s.running), "jobs not finished".into()))
                     (card(Some("/devices?stale=yes"), if s.stale > 0 { " bad" } else { " " }, "Stale", html::count(s.stale), "no good backup for too long".into()))
@@ -132,7 +172,7 @@ fn render(admin: bool, d: &Dashboard) -> Markup {
                     } @else {
                         (activity_table(&d.failed, true))
                         @if s.failed > d.failed.len() as i64 {
-                            p { a href="/devices?status=failed" { "Every device whose last backup failed" } }
+                            p { a href=(failed_href) { "All " (html::count(s.failed)) " failures of the last 24 hours" } }
                         }
                     }
                 }
@@ -347,6 +387,7 @@ mod tests {
             stats: stats(0),
             week: Vec::new(),
             failed: Vec::new(),
+            since: "2026-03-01T06:00:00.000Z".into(),
             recent: Vec::new(),
         };
         let admin = render(true, &d).into_string();
@@ -361,6 +402,7 @@ mod tests {
             stats: stats(1200),
             week: Vec::new(),
             failed: Vec::new(),
+            since: "2026-03-01T06:00:00.000Z".into(),
             recent: Vec::new(),
         };
         let h = render(true, &d).into_string();
@@ -374,5 +416,14 @@ mod tests {
         );
         assert!(h.contains(r#"class="card bad""#), "{h}");
         assert!(h.contains("No failures in the last 24 hours."));
+        // The cards open the results they count.
+        assert!(
+            h.contains(r#"<a class="card bad" href="/results?outcome=failed&amp;since=2026-03-01T06%3A00%3A00.000Z">"#),
+            "{h}"
+        );
+        assert!(
+            h.contains(r#"<a class="card ok" href="/results?outcome=stored&amp;since=2026-03-01T06%3A00%3A00.000Z">"#),
+            "{h}"
+        );
     }
 }

@@ -23,6 +23,7 @@ pub fn enc(s: &str) -> String {
 pub enum Nav {
     Dashboard,
     Devices,
+    Results,
     Search,
     Admin,
     None,
@@ -80,6 +81,7 @@ pub fn page(ctx: Option<&Ctx>, theme: Option<&str>, title: &str, nav: Nav, body:
                             @for (item, href, label) in [
                                 (Nav::Dashboard, "/", "Dashboard"),
                                 (Nav::Devices, "/devices", "Devices"),
+                                (Nav::Results, "/results", "Results"),
                                 (Nav::Search, "/search", "Search"),
                                 (Nav::Admin, "/admin", "Administration"),
                             ] {

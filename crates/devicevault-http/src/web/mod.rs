@@ -17,6 +17,8 @@
 //!   the device form, enable/disable and "Backup now";
 //! - [`backups`]: a device's versions, one version, downloads, the
 //!   comparison of two versions ([`diff`]) and a job's merged log;
+//! - [`results`]: backup results by time range, outcome and device (the
+//!   API's filter and validator); the dashboard's cards open it;
 //! - [`search`]: the fleet search (the API's parameters as a form), its
 //!   matches linking to the line of the version;
 //! - [`dashboard`]: counts, the 7-day chart (SVG drawn here), activity;
@@ -33,6 +35,7 @@ mod dashboard;
 mod devices;
 pub mod diff;
 pub mod html;
+mod results;
 mod search;
 pub mod session;
 pub mod zone;
@@ -61,6 +64,7 @@ pub fn routes() -> Router<Shared> {
         .route("/static/{name}", get(assets::serve))
         .merge(devices::routes())
         .merge(backups::routes())
+        .merge(results::routes())
         .merge(search::routes())
         .merge(admin::routes())
         .merge(account::routes());

@@ -170,21 +170,6 @@ pub const FILTER_PARAMS: &[&str] = &[
     "until",
 ];
 
-/// `since` and `until`: RFC 3339, or a date (`until` a date: to the end of
-/// that day, UTC).
-fn time_param(s: &str, end_of_day: bool) -> Result<Timestamp, String> {
-    if let Ok(t) = Timestamp::parse(s) {
-        return Ok(t);
-    }
-    let day = Timestamp::parse(&format!("{s}T00:00:00Z"))
-        .map_err(|_| format!("{s:?} is neither a date (2026-12-31) nor an RFC 3339 time"))?;
-    Ok(if end_of_day {
-        Timestamp::from_datetime(day.as_datetime() + Duration::from_secs(86_400))
-    } else {
-        day
-    })
-}
-
 /// The audit log's filter from request parameters (empty values are
 /// absent), or the errors by field: one validator for the API and the web.
 pub fn filter(
@@ -196,28 +181,15 @@ pub fn filter(
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    let mut time = |name: &'static str, end: bool| {
-        text(name).and_then(|v| match time_param(&v, end) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                errors.add(name, e);
-                None
-            }
-        })
-    };
+    let (since, until) = super::time_range::since_until(&get, &mut errors);
     let f = devicevault_db::AuditFilter {
         actor: text("actor"),
         action: text("action"),
         object_type: text("object_type"),
         object_id: text("object_id"),
-        since: time("since", false),
-        until: time("until", true),
+        since,
+        until,
     };
-    if let (Some(a), Some(b)) = (f.since, f.until)
-        && a >= b
-    {
-        errors.add("until", "must be after since");
-    }
     errors.or(f)
 }
 

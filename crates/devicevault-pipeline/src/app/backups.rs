@@ -47,3 +47,84 @@ pub async fn backup_now(
         Err(DispatchError::Db(e)) => Err(e.into()),
     }
 }
+
+/// The filter parameters of the backup results (`GET /api/backup-results/`
+/// and the web page `/results`).
+pub const RESULT_PARAMS: &[&str] = &["device", "outcome", "since", "until"];
+
+/// The backup results' filter from request parameters (blank values are
+/// absent), or the errors by field: one validator for the API and the web.
+pub fn result_filter(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<devicevault_db::ResultFilter, super::inventory::FieldErrors> {
+    let mut errors = super::inventory::FieldErrors::default();
+    let text = |name: &str| {
+        get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let device = text("device").and_then(|v| match v.parse::<i64>() {
+        Ok(id) => Some(id),
+        Err(_) => {
+            errors.add("device", format!("{v:?} is not a device id"));
+            None
+        }
+    });
+    let outcome = text("outcome").and_then(|v| match v.parse() {
+        Ok(o) => Some(o),
+        Err(e) => {
+            errors.add("outcome", e);
+            None
+        }
+    });
+    let (since, until) = super::time_range::since_until(&get, &mut errors);
+    errors.or(devicevault_db::ResultFilter {
+        device,
+        outcome,
+        since,
+        until,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn the_results_filter_names_each_bad_field() {
+        let f = result_filter(params(&[
+            ("device", " 7 "),
+            ("outcome", "failed"),
+            ("since", "2026-03-01T22:00"),
+            ("until", "2026-03-02"),
+        ]))
+        .unwrap();
+        assert_eq!(f.device, Some(7));
+        assert_eq!(f.outcome, Some(devicevault_db::Outcome::Failed));
+        assert_eq!(f.since.unwrap().to_string(), "2026-03-01T22:00:00.000Z");
+        assert_eq!(f.until.unwrap().to_string(), "2026-03-03T00:00:00.000Z");
+        let e = result_filter(params(&[
+            ("device", "r1"),
+            ("outcome", "broken"),
+            ("since", "2026-03-02"),
+            ("until", "2026-03-01"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.of("device").count(), 1);
+        assert_eq!(e.of("outcome").count(), 1);
+        assert_eq!(e.of("until").next(), Some("must be after since"));
+        assert_eq!(
+            result_filter(params(&[("outcome", "")])).unwrap(),
+            devicevault_db::ResultFilter::default()
+        );
+    }
+}

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod reading;
 pub mod schedules;
 pub mod search;
+pub mod time_range;
 pub mod tokens;
 pub mod users;
 

@@ -3,7 +3,10 @@
 // "stored" without a reload, change the device's configuration (the Rust
 // side does it in the simulator), back up again, compare the two versions
 // and see the changed line highlighted, download a version (the Rust side
-// checks its bytes) and the unified diff, sign out.
+// checks its bytes) and the unified diff; back up once more without a
+// change (still two distinct versions, every backup on demand) and open
+// the dashboard's card of stored backups (its list as long as its count);
+// sign out.
 //
 // usage: node e2e.mjs <url> <user> <password> <outdir>
 // env: DV_REPO (git repository path), DV_SIM_PORT, DV_SIM_DRIVER,
@@ -189,7 +192,41 @@ run(async () => {
   await page.locator("svg.chart").waitFor();
   await shot(page, outdir, "10-dashboard");
 
+  step("an unchanged backup confirms the newest version instead of adding one");
+  await page.goto(`${url}/devices`);
+  await page.getByRole("link", { name: "r1", exact: true }).click();
+  await backupAndWait(page, page.locator("main"), "third backup, unchanged");
+  await page.reload();
+  check((await versions.count()) === 2, `still two distinct versions, not ${await versions.count()}`);
+  const confirmations = (await versions.first().locator("td.num").first().textContent()).trim();
+  check(confirmations === "2", `the newest version was found by two backups, not ${confirmations}`);
+  check(
+    (await page.getByRole("radio", { name: /New version \(B\)/ }).first().isChecked()) &&
+      (await page.getByRole("radio", { name: /Old version \(A\)/ }).nth(1).isChecked()),
+    "the default pick is the newest change (B) against the version before it (A)",
+  );
+  await page.getByRole("button", { name: "Compare A and B" }).click();
+  await page.getByRole("heading", { name: "Compare versions" }).waitFor();
+  check((await page.getByText("These two versions are identical.").count()) === 0, "the default compare shows a change");
+  await page.goBack();
+  await page.getByRole("link", { name: "Show every backup" }).click();
+  await page.getByRole("heading", { name: "Every backup" }).waitFor();
+  check((await versions.count()) === 3, `every backup listed, not ${await versions.count()}`);
+  await shot(page, outdir, "10b-every-backup");
+
+  step("the dashboard's card opens the results it counts");
+  await page.goto(`${url}/`);
+  const card = page.locator(".card", { hasText: "Stored, last 24 h" });
+  const counted = (await card.locator(".card-value").textContent()).trim();
+  check(counted === "3", `three stored backups on the dashboard, not ${counted}`);
+  await card.click();
+  await page.getByRole("heading", { name: "Backup results" }).waitFor();
+  const listed = await page.locator("table.results tbody tr").count();
+  check(String(listed) === counted, `the card counted ${counted}, its list shows ${listed}`);
+  await shot(page, outdir, "10c-results");
+
   step("keyboard: skip link and focusable controls");
+  await page.goto(`${url}/`);
   await page.keyboard.press("Tab");
   const focused = await page.evaluate(() => document.activeElement.textContent);
   check(focused.includes("Skip to content"), `the first Tab reaches the skip link, not ${focused}`);

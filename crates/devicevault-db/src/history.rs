@@ -1,0 +1,379 @@
+//! What engineers ask of the backup index: a device's distinct versions
+//! (its history as configurations, not as backups) and the backup results
+//! of a time range, by outcome and device.
+//!
+//! A **distinct version** starts at a successful stored backup whose
+//! content changed (`changed` true, or unknown), or at the device's first
+//! successful one; the unchanged successful backups after it, up to the next
+//! change, confirm it. Failed stores neither start nor end a version. Each
+//! page is one query: the page of starts walks the
+//! `(device_id, timestamp, id, status, changed)` index newest first, and
+//! each start's confirmations are counted over its own span of that index,
+//! so a page costs about the backups it spans, not the device's history.
+//!
+//! A **result** is a collection outcome with what became of it: `stored`
+//! (its backup was stored), `failed` (collection, storage or the job
+//! failed) or `pending` (collected, not stored yet). The dashboard counts
+//! through [`Db::count_backup_results`], the very filter of the list it
+//! links to, so a card's count is the list's row count.
+
+use std::fmt;
+use std::str::FromStr;
+
+use devicevault_core::{Status, Timestamp};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row as _};
+
+use crate::inventory::check_page;
+use crate::{Db, DbError, DeviceBackupResult, Listed, Page, Scope, StoredBackup};
+
+/// One distinct configuration of a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    /// The stored backup that first held this configuration; its timestamp
+    /// is when the version was first seen.
+    pub stored: StoredBackup,
+    /// The newest successful backup that found this configuration (the
+    /// first one's time when no later backup confirmed it).
+    pub last_confirmed: String,
+    /// How many successful backups found this configuration, the first
+    /// one included (so at least 1).
+    pub confirmations: i64,
+    /// The first stored backup of the version before this one.
+    pub previous: Option<i64>,
+}
+
+/// What became of a collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Its backup was stored.
+    Stored,
+    /// The collection, its storage or its job failed.
+    Failed,
+    /// Collected, not stored (yet).
+    Pending,
+}
+
+impl Outcome {
+    pub const ALL: [Self; 3] = [Self::Stored, Self::Failed, Self::Pending];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stored => "stored",
+            Self::Failed => "failed",
+            Self::Pending => "pending",
+        }
+    }
+
+    /// The SQL condition on `r` (result), `s` (stored backup) and `jb`
+    /// (job) that selects this outcome; the three are disjoint and cover
+    /// every result (a job whose backup was stored never fails after).
+    fn condition(self) -> &'static str {
+        match self {
+            Self::Stored => "s.status = 'success'",
+            Self::Failed => "(r.status = 'failure' OR s.status = 'failure' OR jb.state = 'failed')",
+            Self::Pending => {
+                "(r.status = 'success' AND s.id IS NULL AND (jb.state IS NULL OR jb.state <> 'failed'))"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Outcome {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not one of stored, failed, pending"))
+    }
+}
+
+/// Which results to list. Times compare with the collection's timestamp.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResultFilter {
+    pub device: Option<i64>,
+    pub outcome: Option<Outcome>,
+    /// From this time on (inclusive).
+    pub since: Option<Timestamp>,
+    /// Before this time (exclusive).
+    pub until: Option<Timestamp>,
+}
+
+/// A collection outcome with its device's name and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultRow {
+    pub result: DeviceBackupResult,
+    pub device_name: String,
+    pub outcome: Outcome,
+    /// The stored backup, once the storage worker reported.
+    pub stored_id: Option<i64>,
+    pub changed: Option<bool>,
+    /// The job's failure reason, when it failed.
+    pub reason: Option<String>,
+}
+
+/// The successful backups of the device of `v` from `v` on, before the
+/// next version (`v.next_ts`, `v.next_key`: a bound past every backup when
+/// there is none). Row values, so that each span is one range of the
+/// index on both engines.
+const SPAN: &str = "c.device_id = v.device_id \
+     AND (c.timestamp, c.id) >= (v.timestamp, v.id) AND (c.timestamp, c.id) < (v.next_ts, v.next_key) \
+     AND c.status = 'success'";
+
+/// Whether the stored backup `alias` starts a version: a change (or an
+/// unknown), or the device's first success (`first`, a scalar subquery).
+fn starts(alias: &str, first: &str) -> String {
+    format!(
+        "{alias}.status = 'success' AND ({alias}.changed IS NULL OR {alias}.changed <> 0 OR {alias}.id = {first})"
+    )
+}
+
+/// The device's first successful stored backup, for a device id `device`.
+fn first_success(device: &str) -> String {
+    format!(
+        "(SELECT f.id FROM stored_backups f WHERE f.device_id = {device} AND f.status = 'success' \
+         ORDER BY f.timestamp, f.id LIMIT 1)"
+    )
+}
+
+/// The FROM and WHERE of the results matching `f`, and how many parameters
+/// they take; with the device's name (`d`) for a page, without for a count.
+fn results_from(f: &ResultFilter, scope: &Scope, names: bool) -> (String, usize) {
+    let mut conditions = vec![scope.on_device("r.device_id")];
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    // SQLite numbers `$n` by first use: the conditions come in binding order.
+    if f.device.is_some() {
+        conditions.push(format!("r.device_id = {}", next()));
+    }
+    if f.since.is_some() {
+        conditions.push(format!("r.timestamp >= {}", next()));
+    }
+    if f.until.is_some() {
+        conditions.push(format!("r.timestamp < {}", next()));
+    }
+    if let Some(o) = f.outcome {
+        conditions.push(o.condition().into());
+    }
+    (
+        format!(
+            "FROM device_backup_results r {} \
+             LEFT JOIN stored_backups s ON s.task_identifier = r.task_identifier \
+             LEFT JOIN backup_jobs jb ON jb.task_identifier = r.task_identifier \
+             WHERE {}",
+            if names {
+                "JOIN devices d ON d.id = r.device_id"
+            } else {
+                ""
+            },
+            conditions.join(" AND ")
+        ),
+        n,
+    )
+}
+
+fn bind_filter<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    f: &ResultFilter,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    if let Some(d) = f.device {
+        q = q.bind(d);
+    }
+    if let Some(t) = f.since {
+        q = q.bind(t.to_string());
+    }
+    if let Some(t) = f.until {
+        q = q.bind(t.to_string());
+    }
+    q
+}
+
+fn result_row(r: &AnyRow) -> Result<ResultRow, DbError> {
+    let parse = |s: &str| s.parse::<Status>().map_err(DbError::Invalid);
+    let status: String = r.try_get("status")?;
+    let stored: Option<String> = r.try_get("stored")?;
+    let job_state: Option<String> = r.try_get("job_state")?;
+    let collection = parse(&status)?;
+    let stored = stored.as_deref().map(parse).transpose()?;
+    let outcome = match (collection, stored, job_state.as_deref()) {
+        (Status::Failure, _, _) | (_, Some(Status::Failure), _) | (_, _, Some("failed")) => {
+            Outcome::Failed
+        }
+        (_, Some(Status::Success), _) => Outcome::Stored,
+        _ => Outcome::Pending,
+    };
+    Ok(ResultRow {
+        result: DeviceBackupResult {
+            id: r.try_get("id")?,
+            task_id: r.try_get("task_id")?,
+            task_identifier: r.try_get("task_identifier")?,
+            device_id: r.try_get("device_id")?,
+            status: collection,
+            timestamp: r.try_get("timestamp")?,
+            log: r.try_get("log")?,
+            collection_duration_ms: r.try_get("collection_duration_ms")?,
+        },
+        device_name: r.try_get("device_name")?,
+        outcome,
+        stored_id: r.try_get("stored_id")?,
+        changed: r.try_get::<Option<i64>, _>("changed")?.map(|v| v != 0),
+        reason: r.try_get("reason")?,
+    })
+}
+
+impl Db {
+    /// A device's distinct versions, newest first, with the number of
+    /// versions (see the module's documentation).
+    pub async fn device_versions(
+        &self,
+        device_id: i64,
+        scope: &Scope,
+        page: Page,
+    ) -> Result<Listed<Version>, DbError> {
+        check_page(page)?;
+        let in_scope = scope.on_device("device_id");
+        let columns = crate::backups::STORED_COLUMNS;
+        let first = first_success("$1");
+        let is_start = starts("stored_backups", &first);
+        // Each step is materialised: inlined, the next version's bound
+        // would be looked up again for every backup each span counts.
+        let sql = format!(
+            "WITH page AS MATERIALIZED (\
+               SELECT {columns}, {first} AS first_id FROM stored_backups \
+               WHERE device_id = $1 AND {is_start} AND {in_scope} \
+               ORDER BY timestamp DESC, id DESC LIMIT $2 OFFSET $3), \
+             bounded AS MATERIALIZED (\
+               SELECT s.*, (SELECT n.id FROM stored_backups n WHERE n.device_id = s.device_id \
+                  AND n.status = 'success' AND (n.changed IS NULL OR n.changed <> 0) \
+                  AND (n.timestamp, n.id) > (s.timestamp, s.id) \
+                  ORDER BY n.timestamp, n.id LIMIT 1) AS next_id FROM page s), \
+             spans AS MATERIALIZED (\
+               SELECT b.*, COALESCE(nx.timestamp, '9999-12-31T23:59:59.999Z') AS next_ts, \
+                 COALESCE(b.next_id, 0) AS next_key \
+               FROM bounded b LEFT JOIN stored_backups nx ON nx.id = b.next_id) \
+             SELECT v.*, \
+               (SELECT COUNT(*) FROM stored_backups c WHERE {SPAN}) AS confirmations, \
+               (SELECT MAX(c.timestamp) FROM stored_backups c WHERE {SPAN}) AS last_confirmed, \
+               (SELECT p.id FROM stored_backups p WHERE p.device_id = v.device_id AND {prev_start} \
+                  AND (p.timestamp, p.id) < (v.timestamp, v.id) \
+                  ORDER BY p.timestamp DESC, p.id DESC LIMIT 1) AS previous_version \
+             FROM spans v ORDER BY v.timestamp DESC, v.id DESC",
+            prev_start = starts("p", "v.first_id"),
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(device_id)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(self.pool())
+            .await?;
+        let total = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM stored_backups WHERE device_id = $1 AND {is_start} AND {in_scope}"
+        )))
+        .bind(device_id)
+        .fetch_one(self.pool())
+        .await?
+        .try_get("n")?;
+        let rows = rows
+            .iter()
+            .map(|r| {
+                Ok(Version {
+                    stored: crate::backups::stored_backup(r)?,
+                    last_confirmed: r.try_get("last_confirmed")?,
+                    confirmations: r.try_get("confirmations")?,
+                    previous: r.try_get("previous_version")?,
+                })
+            })
+            .collect::<Result<_, DbError>>()?;
+        Ok(Listed { rows, total })
+    }
+
+    /// The first stored backup of the version before the one that holds
+    /// stored backup `id` (of `device_id`, at `timestamp`): what "compare
+    /// with previous" compares a backup with, so that an unchanged backup
+    /// is not compared with its identical predecessor.
+    pub async fn previous_version(
+        &self,
+        device_id: i64,
+        timestamp: &str,
+        id: i64,
+    ) -> Result<Option<i64>, DbError> {
+        let first = first_success("$1");
+        // The version holding `id` starts at the newest start at or before
+        // it; the previous version at the newest start before that.
+        let holding = format!(
+            "(SELECT h.id FROM stored_backups h WHERE h.device_id = $1 AND {} \
+             AND (h.timestamp, h.id) <= ($2, $3) \
+             ORDER BY h.timestamp DESC, h.id DESC LIMIT 1)",
+            starts("h", &first)
+        );
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT p.id FROM stored_backups p JOIN stored_backups v ON v.id = {holding} \
+             WHERE p.device_id = $1 AND {} \
+             AND (p.timestamp, p.id) < (v.timestamp, v.id) \
+             ORDER BY p.timestamp DESC, p.id DESC LIMIT 1",
+            starts("p", &first)
+        )))
+        .bind(device_id)
+        .bind(timestamp)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
+    /// Collection outcomes matching `f`, newest first, with the number of
+    /// them (counted by [`Db::count_backup_results`]).
+    pub async fn backup_results(
+        &self,
+        f: &ResultFilter,
+        scope: &Scope,
+        page: Page,
+    ) -> Result<Listed<ResultRow>, DbError> {
+        check_page(page)?;
+        let (from, n) = results_from(f, scope, true);
+        let sql = format!(
+            "SELECT r.id, r.task_id, r.task_identifier, r.device_id, r.status, r.timestamp, r.log, \
+             r.collection_duration_ms, d.name AS device_name, s.id AS stored_id, s.status AS stored, \
+             s.changed, jb.state AS job_state, jb.reason \
+             {from} ORDER BY r.timestamp DESC, r.id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let rows = bind_filter(sqlx::query(AssertSqlSafe(sql)), f)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(self.pool())
+            .await?;
+        let total = self.count_backup_results(f, scope).await?;
+        Ok(Listed {
+            rows: rows.iter().map(result_row).collect::<Result<_, _>>()?,
+            total,
+        })
+    }
+
+    /// How many collection outcomes match `f`: the row count of
+    /// [`Db::backup_results`] with the same filter, and the dashboard's
+    /// counts.
+    pub async fn count_backup_results(
+        &self,
+        f: &ResultFilter,
+        scope: &Scope,
+    ) -> Result<i64, DbError> {
+        let (from, _) = results_from(f, scope, false);
+        let q = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n {from}")));
+        Ok(bind_filter(q, f)
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?)
+    }
+}
