@@ -15,6 +15,7 @@ use maud::{Markup, html};
 
 use super::html::{self, Control, Ctx, Nav, field, heading};
 use super::session::Session;
+use super::zone;
 use super::{WebResult, html_page, query};
 use crate::Shared;
 
@@ -94,7 +95,12 @@ async fn load(state: &Shared, ctx: &Ctx, q: &super::session::Form) -> WebResult<
         .map(|k| (*k, q.get(k).trim().to_owned()))
         .collect();
     let page = q.get("page").trim().parse::<i64>().unwrap_or(1).max(1);
-    let (errors, listed, device_name) = match result_filter(|k| Some(q.get(k).to_owned())) {
+    // A form's local times are the reader's zone's.
+    let param = |k: &str| match k {
+        "since" | "until" => zone::input_to_utc(q.get(k)),
+        _ => q.get(k).to_owned(),
+    };
+    let (errors, listed, device_name) = match result_filter(|k| Some(param(k))) {
         Ok(filter) => {
             let listed = state
                 .db
@@ -142,7 +148,7 @@ fn render(v: &ResultsView) -> Markup {
         html! {
             div class=(if errs.is_empty() { "field" } else { "field has-error" }) {
                 label for=(id) { (label) }
-                input type="datetime-local" step="any" id=(id) name=(name) value=(form_time(v.value(name)))
+                input type="datetime-local" step="any" id=(id) name=(name) value=(zone::utc_to_input(v.value(name)))
                     aria-describedby=[(!errs.is_empty()).then(|| format!("{id}-err"))]
                     aria-invalid=[(!errs.is_empty()).then_some("true")];
                 @if !errs.is_empty() { p class="field-error" id={ (id) "-err" } { (errs.join(" ")) } }
@@ -155,15 +161,16 @@ fn render(v: &ResultsView) -> Markup {
         .collect();
     let filtered = v.values.iter().any(|(_, val)| !val.is_empty());
     let device = v.value("device");
+    let tz = zone::current().name();
     html! {
         (heading("Backup results", html! {}))
         p class="muted" {
-            "Each collection and what became of it, newest first. Times are UTC; "
+            "Each collection and what became of it, newest first. Times are in " (tz) "; "
             "“From” is inclusive, “To” exclusive (a date alone runs to the end of that day)."
         }
         form method="get" action="/results" class="filters" role="search" aria-label="Filter the results" {
-            (time("since", "From (UTC)"))
-            (time("until", "To (UTC)"))
+            (time("since", &format!("From ({tz})")))
+            (time("until", &format!("To ({tz})")))
             (field("outcome", "Outcome", html! {}, Control::Select {
                 options: &outcomes, selected: v.value("outcome"), none: Some("Any"), class: None,
             }, &v.errors))
@@ -233,16 +240,6 @@ fn label(o: Outcome) -> &'static str {
         Outcome::Stored => "Stored",
         Outcome::Failed => "Failed",
         Outcome::Pending => "Collected, not stored yet",
-    }
-}
-
-/// `2026-03-01T22:00:00.000Z` (UTC) as `2026-03-01T22:00:00.000` for a
-/// `datetime-local` input, which shows nothing for a value with a zone;
-/// anything else as typed.
-fn form_time(v: &str) -> &str {
-    match v.strip_suffix('Z') {
-        Some(local) if v.as_bytes().get(10) == Some(&b'T') => local,
-        _ => v,
     }
 }
 

@@ -60,6 +60,43 @@ pub fn format(at: &Timestamp, seconds: bool) -> String {
     local.format(pattern).to_string()
 }
 
+/// A form's `datetime-local` value (no zone: `2026-03-01T22:00`, with
+/// optional seconds) read in the current zone, as an RFC 3339 UTC time;
+/// any other value (a date, a time with its zone, garbage for the
+/// validator to name) unchanged.
+pub fn input_to_utc(value: &str) -> String {
+    let v = value.trim();
+    let naive = [
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(v, f).ok());
+    match naive.and_then(|n| n.and_local_timezone(current()).earliest()) {
+        Some(local) => local
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string(),
+        None => v.to_owned(),
+    }
+}
+
+/// An RFC 3339 time as a `datetime-local` value in the current zone (the
+/// input shows nothing for a value with a zone); anything else as it is.
+pub fn utc_to_input(value: &str) -> String {
+    match Timestamp::parse(value.trim()) {
+        Ok(t) if value.as_bytes().get(10) == Some(&b'T') => {
+            let millis = i64::try_from(t.unix_millis()).unwrap_or_default();
+            let utc = DateTime::from_timestamp_millis(millis).unwrap_or_default();
+            utc.with_timezone(&current())
+                .format("%Y-%m-%dT%H:%M:%S%.3f")
+                .to_string()
+        }
+        _ => value.to_owned(),
+    }
+}
+
 /// Every zone a reader may choose, by name.
 pub fn names() -> impl Iterator<Item = &'static str> {
     chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())
@@ -84,6 +121,29 @@ mod tests {
         assert_eq!(s, "2030-07-16 01:30 CEST");
         assert_eq!(parse("Mars/Olympus"), None);
         assert_eq!(parse("Asia%2FTokyo"), parse("Asia/Tokyo"));
+    }
+
+    #[tokio::test]
+    async fn a_forms_local_times_are_read_and_shown_in_the_readers_zone() {
+        let tokyo = parse("Asia/Tokyo").unwrap();
+        let (utc, back, date, utc_kept) = scope(tokyo, async {
+            (
+                input_to_utc("2030-03-02T07:00"),
+                utc_to_input("2030-03-01T22:00:00.000Z"),
+                input_to_utc("2030-03-02"),
+                input_to_utc("2030-03-01T22:00:00Z"),
+            )
+        })
+        .await;
+        assert_eq!(utc, "2030-03-01T22:00:00.000Z");
+        assert_eq!(back, "2030-03-02T07:00:00.000");
+        assert_eq!(date, "2030-03-02", "a date is left to the validator");
+        assert_eq!(utc_kept, "2030-03-01T22:00:00Z");
+        // Outside a request: UTC.
+        assert_eq!(
+            input_to_utc("2030-03-02T07:00:30"),
+            "2030-03-02T07:00:30.000Z"
+        );
         assert!(names().any(|n| n == "America/New_York"));
     }
 }

@@ -42,10 +42,12 @@ const PAGES = [
   ["admin-notification-rules", "/admin/notification-rules"],
   ["search", "/search?q=interface&context=1"],
   ["account", "/account"],
+  ["results", "/results?outcome=failed"],
+  ["device-every-backup", `/devices/${env.DV_DEVICE}?all=1`],
   ["not-found", "/no/such/page"],
 ];
 
-const NARROW = ["dashboard", "devices", "device", "compare", "admin-locations", "device-new", "search"];
+const NARROW = ["dashboard", "devices", "device", "compare", "admin-locations", "device-new", "search", "results"];
 const DARK = ["dashboard", "devices", "device", "compare", "version", "search", "job-failed"];
 
 async function visit(page, path) {
