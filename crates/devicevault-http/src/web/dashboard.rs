@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use devicevault_core::{Status, Timestamp};
 use devicevault_db::dashboard::{Activity, DashboardStats, DayOutcomes};
-use devicevault_db::{Outcome, Page, ResultFilter, ResultRow};
+use devicevault_db::{Outcome, Page, ResultFilter, ResultRow, Scope};
 use maud::{Markup, html};
 
 use super::html::{self, Ctx, Nav, heading};
@@ -108,11 +108,12 @@ pub(super) async fn page(
         StatusCode::OK,
         "Dashboard",
         Nav::Dashboard,
-        render(ctx.user.is_admin, &d),
+        render(&ctx.scope, &d),
     ))
 }
 
-fn render(admin: bool, d: &Dashboard) -> Markup {
+fn render(scope: &Scope, d: &Dashboard) -> Markup {
+    let admin = matches!(scope, Scope::Admin);
     let s = &d.stats;
     let stored_href = super::results::results_href(Some(Outcome::Stored), Some(&d.since));
     let failed_href = super::results::results_href(Some(Outcome::Failed), Some(&d.since));
@@ -142,7 +143,7 @@ fn render(admin: bool, d: &Dashboard) -> Markup {
                         " — and press “Backup now”."
                     }))
                 } @else {
-                    (html::empty("Welcome to DeviceVault.", html! { "No devices yet: an administrator adds them." }))
+                    (html::no_devices_for(scope))
                 }
             } @else {
                 div class="cards" {
@@ -390,10 +391,23 @@ mod tests {
             since: "2026-03-01T06:00:00.000Z".into(),
             recent: Vec::new(),
         };
-        let admin = render(true, &d).into_string();
+        let admin = render(&Scope::Admin, &d).into_string();
         assert!(admin.contains("Welcome to DeviceVault.") && admin.contains("/devices/new"));
-        let reader = render(false, &d).into_string();
-        assert!(reader.contains("an administrator adds them") && !reader.contains("/devices/new"));
+        let reader = render(&Scope::All, &d).into_string();
+        assert!(
+            reader.contains("An administrator adds devices") && !reader.contains("/devices/new")
+        );
+        // A reader restricted to no group is told why, not "no devices".
+        let nowhere = render(&Scope::Groups(Vec::new()), &d).into_string();
+        assert!(
+            nowhere.contains("No device groups yet.") && nowhere.contains("ask an administrator"),
+            "{nowhere}"
+        );
+        let empty_groups = render(&Scope::Groups(vec![3]), &d).into_string();
+        assert!(
+            empty_groups.contains("No devices in your device groups yet."),
+            "{empty_groups}"
+        );
     }
 
     #[test]
@@ -405,7 +419,7 @@ mod tests {
             since: "2026-03-01T06:00:00.000Z".into(),
             recent: Vec::new(),
         };
-        let h = render(true, &d).into_string();
+        let h = render(&Scope::Admin, &d).into_string();
         assert!(
             h.contains(r#"<span class="card-value">1,200</span><span class="card-sub">1,200 enabled</span>"#),
             "{h}"

@@ -342,7 +342,7 @@ fn render_list(ctx: &Ctx, v: &ListView) -> Markup {
                     a href="/admin/credentials" { "credential" } " to be backed up."
                 }))
             } @else {
-                (html::empty("No devices yet.", html! { "An administrator adds devices; they will appear here." }))
+                (html::no_devices_for(&ctx.scope))
             }
         } @else {
             div class="table-wrap" {

@@ -144,6 +144,25 @@ pub fn flash(message: Option<&str>) -> Markup {
     html! { @if let Some(m) = message { (notice("ok", m)) } }
 }
 
+/// What a reader with no device to see is told: why, which depends on
+/// whether the account is restricted to device groups.
+pub fn no_devices_for(scope: &devicevault_db::Scope) -> Markup {
+    match scope {
+        devicevault_db::Scope::Groups(groups) if groups.is_empty() => empty(
+            "No device groups yet.",
+            html! { "Your account sees the devices of the device groups an administrator gives it, and it has none yet: ask an administrator." },
+        ),
+        devicevault_db::Scope::Groups(_) => empty(
+            "No devices in your device groups yet.",
+            html! { "Your account sees the devices of its device groups; an administrator adds devices to them." },
+        ),
+        _ => empty(
+            "No devices yet.",
+            html! { "An administrator adds devices; they will appear here." },
+        ),
+    }
+}
+
 /// An empty-state panel with a hint of what to do.
 pub fn empty(title: &str, hint: Markup) -> Markup {
     html! { div class="empty" { p class="empty-title" { (title) } p { (hint) } } }
