@@ -31,11 +31,12 @@ use crate::settings::{NotifySettings, SmtpSettings};
 pub const CHANNEL_KINDS: [&str; 4] = ["email", "webhook", "slack", "teams"];
 
 /// The events a rule may pick (what the pipeline produces today).
-pub const RULE_EVENTS: [EventKind; 4] = [
+pub const RULE_EVENTS: [EventKind; 5] = [
     EventKind::ConfigChanged,
     EventKind::BackupFailed,
     EventKind::DeviceStale,
     EventKind::DeviceRecovered,
+    EventKind::ComplianceChanged,
 ];
 
 // ---- channels ------------------------------------------------------------------------
