@@ -393,8 +393,10 @@ impl Db {
     /// Records `new` as the state of `device_id` under `r` if what was
     /// evaluated is still `previous` (compare-and-swap), with a
     /// `compliance_changed` event in the same transaction when the state
-    /// changed from a recorded one, or is first recorded as non-compliant
-    /// (a device first found compliant, or unknown, is nothing to report).
+    /// changed to non-compliant (a first evaluation included), or from
+    /// compliant or non-compliant to anything else. A device first found
+    /// compliant, or compliant after being unknown (no configuration yet),
+    /// is nothing to report.
     pub async fn record_compliance(
         &self,
         r: &ComplianceRule,
@@ -459,7 +461,11 @@ impl Db {
             tx.commit().await?;
             return Ok(Recorded::Same);
         }
-        let notified = from.is_some() || new.state == state::NON_COMPLIANT;
+        // A device found non-compliant, or leaving a known state; not a
+        // first finding of compliance nor a device first known (or
+        // still not known) after it had no configuration to evaluate.
+        let notified = new.state == state::NON_COMPLIANT
+            || matches!(from, Some(state::COMPLIANT | state::NON_COMPLIANT));
         if notified {
             let mut reason = format!(
                 "rule {:?}: {} → {}",

@@ -24,6 +24,7 @@ pub enum Nav {
     Dashboard,
     Devices,
     Search,
+    Compliance,
     Admin,
     None,
 }
@@ -81,6 +82,7 @@ pub fn page(ctx: Option<&Ctx>, theme: Option<&str>, title: &str, nav: Nav, body:
                                 (Nav::Dashboard, "/", "Dashboard"),
                                 (Nav::Devices, "/devices", "Devices"),
                                 (Nav::Search, "/search", "Search"),
+                                (Nav::Compliance, "/compliance", "Compliance"),
                                 (Nav::Admin, "/admin", "Administration"),
                             ] {
                                 a href=(href) aria-current=[(item == nav).then_some("page")] { (label) }

@@ -19,6 +19,8 @@
 //!   comparison of two versions ([`diff`]) and a job's merged log;
 //! - [`search`]: the fleet search (the API's parameters as a form), its
 //!   matches linking to the line of the version;
+//! - [`compliance`]: each compliance rule's counts and the devices' states
+//!   (by default the non-compliant ones), linking to the device and version;
 //! - [`dashboard`]: counts, the 7-day chart (SVG drawn here), activity;
 //! - [`admin`]: one table of kinds (locations, credentials, collection
 //!   groups, device groups, device types, users, tokens, archived devices)
@@ -29,6 +31,7 @@ mod account;
 mod admin;
 mod assets;
 mod backups;
+mod compliance;
 mod dashboard;
 mod devices;
 pub mod diff;
@@ -61,6 +64,7 @@ pub fn routes() -> Router<Shared> {
         .merge(devices::routes())
         .merge(backups::routes())
         .merge(search::routes())
+        .merge(compliance::routes())
         .merge(admin::routes())
         .merge(account::routes());
     Router::new().merge(pages)

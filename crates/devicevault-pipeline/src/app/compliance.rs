@@ -25,10 +25,12 @@
 //! tick when the database shows something new and, in embedded mode, soon
 //! after each stored version.
 //!
-//! Which changes notify: every change of a recorded state (compliant,
-//! non-compliant, unknown), and a first evaluation that finds a device
-//! non-compliant. A first evaluation that finds it compliant or unknown
-//! (a new rule, a new device) is nothing to report.
+//! Which changes notify: a device found non-compliant (its first
+//! evaluation included), and a device leaving a known state (compliant or
+//! non-compliant) for another. A device first found compliant or unknown
+//! (a new rule, a new device), or compliant after being unknown (its first
+//! backup), is nothing to report: one event per change that someone must
+//! hear of, and none when a re-evaluation finds the same state.
 //!
 //! # Secrets
 //!
@@ -55,7 +57,7 @@ use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
 use super::App;
-use super::inventory::{Checked, FieldErrors};
+use super::inventory::{Checked, FieldErrors, TargetNames};
 use super::reading::read_stored_with;
 use super::search::SearchIndex;
 use crate::requests::Pipeline;
@@ -240,6 +242,71 @@ pub async fn update(app: &App, id: i64, input: &ComplianceRuleInput) -> Checked<
     Ok(Ok(r))
 }
 
+/// A rule in the shape of a form: its device groups by name.
+/// [`ComplianceRuleForm::input`] resolves them; what is valid is still
+/// decided by [`ComplianceRuleInput::validate`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ComplianceRuleForm {
+    pub name: String,
+    pub pattern: String,
+    pub regex: bool,
+    pub ignore_case: bool,
+    /// `must_contain` or `must_not_contain`.
+    pub expectation: String,
+    /// Empty: the whole configuration.
+    pub block: String,
+    /// Names, separated by commas; empty: every device.
+    pub device_groups: String,
+    pub enabled: bool,
+}
+
+impl ComplianceRuleForm {
+    /// The form that shows `r`.
+    pub async fn of(app: &App, r: &ComplianceRule) -> Result<Self, DbError> {
+        let f = &r.fields;
+        Ok(Self {
+            name: f.name.clone(),
+            pattern: f.pattern.clone(),
+            regex: f.regex,
+            ignore_case: f.ignore_case,
+            expectation: f.expectation.clone(),
+            block: f.block.clone().unwrap_or_default(),
+            device_groups: TargetNames::of(app, &f.device_groups, &[])
+                .await?
+                .device_groups,
+            enabled: f.enabled,
+        })
+    }
+
+    /// The input, with the groups' names resolved; an unknown name or
+    /// expectation is an error on its field.
+    pub async fn input(&self, app: &App) -> Checked<ComplianceRuleInput> {
+        let mut e = FieldErrors::default();
+        let names = TargetNames {
+            device_groups: self.device_groups.clone(),
+            devices: String::new(),
+        };
+        let (device_groups, _) = names.ids(app, &mut e).await?;
+        let expectation = match RuleExpectation::parse(self.expectation.trim()) {
+            Some(x) => x,
+            None => {
+                e.add("expectation", "must be must_contain or must_not_contain");
+                RuleExpectation::default()
+            }
+        };
+        Ok(e.or(ComplianceRuleInput {
+            name: self.name.clone(),
+            pattern: self.pattern.clone(),
+            regex: self.regex,
+            ignore_case: self.ignore_case,
+            expectation,
+            block: Some(self.block.clone()).filter(|b| !b.trim().is_empty()),
+            device_groups,
+            enabled: self.enabled,
+        }))
+    }
+}
+
 /// The filters of a list of states (`rule`, `state`, `device_group`), as
 /// the API's query string and the web page's form give them: one
 /// validator, problems by field.
@@ -331,6 +398,9 @@ pub struct Pass {
     pub unreadable: usize,
     /// Stored rules that no longer compile (skipped, logged).
     pub invalid_rules: usize,
+    /// Pairs another evaluator recorded first (still due if it evaluated
+    /// an older version: the next pass takes them).
+    pub lost: usize,
     /// More pairs were due than one batch: call again.
     pub more: bool,
 }
@@ -405,7 +475,7 @@ pub async fn evaluate_due(ev: &Evaluator, now: Timestamp) -> Result<Pass, DbErro
                 .record_compliance(&r, d.device_id, d.previous.as_ref(), &new, now)
                 .await?
             {
-                Recorded::Lost => {}
+                Recorded::Lost => pass.lost += 1,
                 Recorded::Same => pass.evaluated += 1,
                 Recorded::Changed { notified } => {
                     pass.evaluated += 1;
@@ -528,7 +598,7 @@ pub async fn keep_evaluating(ev: Evaluator, tick: Duration, stop: CancellationTo
             };
             match pass {
                 Ok(p) => {
-                    more = p.more;
+                    more = p.more || p.lost > 0;
                     // What was seen before the pass: a version stored
                     // during it is due at the next tick.
                     seen = mark;
