@@ -52,7 +52,11 @@ async fn store(db: &Db, ti: &str, device_id: i64, at: &str) -> i64 {
     })
     .await
     .unwrap();
-    db.stored_backup_at(device_id, None).await.unwrap().unwrap().id
+    db.stored_backup_at(device_id, None)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
 }
 
 async fn rule(db: &Db, groups: Vec<i64>) -> ComplianceRule {
@@ -104,7 +108,11 @@ async fn two_evaluators_make_one_state_and_one_event(t: TestDb) {
         .await
         .unwrap();
     assert!(db.due_compliance(&r, now, 100).await.unwrap().is_empty());
-    assert_eq!(compliance_events(db).await, 0, "a first compliance is no news");
+    assert_eq!(
+        compliance_events(db).await,
+        0,
+        "a first compliance is no news"
+    );
 
     // A new version; two evaluators read the same previous state.
     let s2 = store(db, "t2", d, "2026-03-01T11:00:00Z").await;

@@ -333,6 +333,52 @@ async fn compliance(engine: Engine) {
     let page = b.get("/compliance?state=nonsense").await;
     assert_eq!(page.status, 400);
 
+    // The administration: the rules listed, one added through the form
+    // (the same validator: an invalid regex is refused on its field).
+    let (admin, admin_password) = h.server().first_admin.clone().unwrap();
+    let mut a = Browser::new(h.server().addr);
+    a.login(&admin, &admin_password).await;
+    let list = a.get("/admin/compliance-rules").await;
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("no rev1"), "{}", list.body);
+    let csrf = list.csrf();
+    let refused = a
+        .post(
+            "/admin/compliance-rules",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "web rule"),
+                ("pattern", "rev("),
+                ("regex", "on"),
+                ("expectation", "must_contain"),
+                ("device_groups", "core"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("nvalid regular expression"),
+        "{}",
+        refused.body
+    );
+    let added = a
+        .post(
+            "/admin/compliance-rules",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "web rule"),
+                ("pattern", "hostname"),
+                ("expectation", "must_contain"),
+                ("device_groups", "core"),
+            ],
+        )
+        .await;
+    assert!(matches!(added.status, 200 | 303), "{}", added.body);
+    let rules = h.list("/api/compliance-rules/").await;
+    let web = rules.iter().find(|r| r["name"] == "web rule").unwrap();
+    assert_eq!(web["device_groups"], json!([core]));
+    assert_eq!(web["expectation"], "must_contain");
+
     // Deleting a rule removes its states.
     let r = h
         .call("DELETE", &format!("/api/compliance-rules/{rule_id}/"), None)
