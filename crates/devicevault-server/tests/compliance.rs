@@ -330,6 +330,13 @@ async fn compliance(engine: Engine) {
         page.body
     );
     assert!(!page.body.contains(&names[1]), "{}", page.body);
+    let device_page = b.get(&format!("/devices/{}", ids[0])).await;
+    assert_eq!(device_page.status, 200);
+    assert!(
+        device_page.body.contains("not compliant"),
+        "{}",
+        device_page.body
+    );
     let page = b.get("/compliance?state=nonsense").await;
     assert_eq!(page.status, 400);
 
