@@ -321,7 +321,14 @@ impl RuleInput {
                 Some(k) => events.push(k.as_str().to_owned()),
                 None => e.add(
                     "events",
-                    format!("unknown event {ev:?}: use config_changed or backup_failed"),
+                    format!(
+                        "unknown event {ev:?}: use {}",
+                        RULE_EVENTS
+                            .iter()
+                            .map(|k| k.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 ),
             }
         }
