@@ -173,6 +173,20 @@ async fn compliance(engine: Engine) {
     assert_eq!(r.status, 400);
     assert!(r.json()["detail"]["block"].is_array());
 
+    // A notification rule picks the compliance events (its deliveries go
+    // nowhere: only their planning is checked).
+    let channel = h
+        .create(
+            "/api/notification-channels/",
+            json!({"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "a signing secret of 32 chars....."}),
+        )
+        .await;
+    h.create(
+        "/api/notification-rules/",
+        json!({"name": "compliance", "channel": channel["id"], "events": ["compliance_changed"]}),
+    )
+    .await;
+
     // Rev 1's description must not be there.
     let rule = h
         .create(
@@ -222,6 +236,19 @@ async fn compliance(engine: Engine) {
         ev1[0].1.contains("\"no rev1\"") && ev1[0].1.contains("compliant → non_compliant"),
         "{ev1:?}"
     );
+
+    // The notifier makes a delivery of it for the rule.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let n = h.list("/api/notifications/").await;
+        if n.iter()
+            .any(|d| d["kind"] == "compliance_changed" && d["device"] == ids[0])
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no delivery: {n:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     // The same configuration again (devices 0 and 1): the same states, no
     // event.
