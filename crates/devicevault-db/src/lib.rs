@@ -23,7 +23,12 @@ pub use access::{LoginThrottle, NewToken, TokenInfo, TokenKind, TokenPolicy, Tok
 pub use audit::{AuditCheckpoint, AuditFilter, AuditRecord, AuditVerification, NewAudit};
 mod backups;
 mod batch;
+pub mod compliance;
 pub use batch::IndexBatch;
+pub use compliance::{
+    ComplianceFilter, ComplianceRule, ComplianceRuleFields, ComplianceState, ComplianceWatermark,
+    DueCompliance, Evaluated, NewCompliance, Recorded, RuleSummary,
+};
 pub mod dashboard;
 mod error;
 mod gate;

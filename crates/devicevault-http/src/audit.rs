@@ -290,6 +290,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn compliance_rule_changes_are_named_alike_in_both_front_ends() {
+        let rules = |t: &str, id: Option<&str>, a: &str| {
+            (t.to_owned(), id.map(str::to_owned), a.to_owned())
+        };
+        for (m, p, id, a) in [
+            (Method::POST, "/api/compliance-rules/", None, "create"),
+            (Method::POST, "/admin/compliance-rules", None, "create"),
+            (Method::PUT, "/api/compliance-rules/4/", Some("4"), "update"),
+            (
+                Method::PATCH,
+                "/api/compliance-rules/4/",
+                Some("4"),
+                "update",
+            ),
+            (
+                Method::POST,
+                "/admin/compliance-rules/4",
+                Some("4"),
+                "update",
+            ),
+            (
+                Method::DELETE,
+                "/api/compliance-rules/4/",
+                Some("4"),
+                "delete",
+            ),
+            (
+                Method::POST,
+                "/admin/compliance-rules/4/delete",
+                Some("4"),
+                "delete",
+            ),
+        ] {
+            assert_eq!(
+                change_of(&m, p),
+                rules("compliance-rules", id, &format!("compliance-rules.{a}")),
+                "{m} {p}"
+            );
+        }
+    }
+
+    #[test]
     fn a_change_is_named_by_its_path_in_both_front_ends() {
         let post = Method::POST;
         let c = |m: &Method, p: &str| {

@@ -18,6 +18,7 @@ use devicevault_notify::{Notifier, NotifierConfig};
 use devicevault_pipeline::Settings;
 use devicevault_pipeline::app::App;
 use devicevault_pipeline::app::auth;
+use devicevault_pipeline::app::compliance::Evaluator;
 use devicevault_pipeline::app::login::LoginGuard;
 use devicevault_pipeline::app::notifications::Sender;
 use devicevault_pipeline::app::search::SearchIndex;
@@ -211,6 +212,27 @@ pub fn app<B: TaskBus>(
         ),
         metrics: metrics.clone(),
     }))
+}
+
+/// The compliance evaluator of a process without an [`App`] (the
+/// `scheduler` role): it reads versions through the storage workers over
+/// `bus`. Embedded `serve` uses `Evaluator::of(&app)`, which also sees the
+/// search cache.
+pub fn compliance_evaluator<B: TaskBus>(
+    db: Db,
+    bus: B,
+    settings: &Arc<Settings>,
+    metrics: &Arc<Metrics>,
+) -> Evaluator {
+    Evaluator {
+        pipeline: Arc::new(BusPipeline {
+            dispatcher: dispatcher(db.clone(), bus.clone(), settings, metrics),
+            bus,
+            settings: settings.clone(),
+        }),
+        db,
+        search: None,
+    }
 }
 
 /// What the HTTP front ends hold.

@@ -248,6 +248,14 @@ impl Embedded {
         // its path.
         tasks.spawn(run_notifier(app.clone(), shutdown.clone()));
 
+        // Compliance: evaluated beside the scheduler, soon after each
+        // stored version (the search cache wakes it).
+        tasks.spawn(devicevault_pipeline::app::compliance::keep_evaluating(
+            devicevault_pipeline::app::compliance::Evaluator::of(&app),
+            settings.scheduler_tick,
+            shutdown.clone(),
+        ));
+
         let metrics_addr = match cfg.metrics_addr {
             Some(addr) => Some(
                 assembly::metrics_listener(

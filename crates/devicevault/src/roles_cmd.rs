@@ -319,9 +319,17 @@ pub fn run(role: Role) -> anyhow::Result<()> {
             Role::Scheduler { .. } => {
                 let db = services.db().await?;
                 let bus = services.bus().await?;
-                let dispatcher = assembly::dispatcher(db.clone(), bus, &settings, &metrics);
+                let dispatcher = assembly::dispatcher(db.clone(), bus.clone(), &settings, &metrics);
+                let evaluator =
+                    assembly::compliance_evaluator(db.clone(), bus, &settings, &metrics);
                 services.serve_metrics(None).await?;
                 let sweeper = tokio::spawn(run_sweeper(dispatcher.clone(), stop.clone()));
+                let compliance =
+                    tokio::spawn(devicevault_pipeline::app::compliance::keep_evaluating(
+                        evaluator,
+                        settings.scheduler_tick,
+                        stop.clone(),
+                    ));
                 scheduler::run_scheduler(
                     db,
                     Arc::new(dispatcher),
@@ -331,6 +339,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                 )
                 .await;
                 let _ = sweeper.await;
+                let _ = compliance.await;
                 Ok(())
             }
         }

@@ -72,6 +72,59 @@ suite! {
     logout_revokes_the_token: 1;
     a_refused_or_cut_off_configuration_fails_the_job_and_the_previous_version_stays_the_latest: 1;
     the_fleet_search_and_the_diff_api_follow_each_new_version: 1;
+    a_compliance_state_follows_each_new_version: 1;
+}
+
+/// The state of `device` under the only compliance rule, once the
+/// evaluator (beside the scheduler: `serve`, or the `scheduler` role) has
+/// evaluated `stored_backup`.
+async fn compliance_at(h: &mut Harness, device: i64, stored_backup: i64) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let v = h.call("GET", "/api/compliance/", None).await.json();
+        if let Some(s) = v["results"].as_array().and_then(|r| {
+            r.iter()
+                .find(|s| s["device"] == device && s["stored_backup"] == stored_backup)
+        }) {
+            return s.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stored backup {stored_backup} never evaluated: {v}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn a_compliance_state_follows_each_new_version(h: &mut Harness) {
+    let (_, ids) = h.inventory().await;
+    let id = ids[0];
+    let r = h
+        .call(
+            "POST",
+            "/api/compliance-rules/",
+            Some(json!({"name": "no rev1", "pattern": "link-0 rev1", "expectation": "must_not_contain"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let ti = h.backup_now(id).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    let first = h.list(&format!("/api/stored-backups/?device={id}")).await[0]["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(compliance_at(h, id, first).await["state"], "compliant");
+    h.sim.devices()[0].change_config();
+    let ti = h.backup_now(id).await;
+    assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    let second = h.list(&format!("/api/stored-backups/?device={id}")).await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let s = compliance_at(h, id, second).await;
+    assert_eq!(s["state"], "non_compliant", "{s}");
+    assert!(
+        s["detail"].as_str().unwrap().starts_with("1 matching line"),
+        "{s}"
+    );
 }
 
 /// What the collection engine gets from the device (after the driver's

@@ -30,7 +30,7 @@ impl Modify for TokenAuth {
 #[openapi(
     info(
         title = "DeviceVault",
-        description = "Back up the configuration of network devices: inventory, backups, stored versions and their downloads, fleet search, schedules, tokens."
+        description = "Back up the configuration of network devices: inventory, backups, stored versions and their downloads, fleet search, compliance rules, schedules, tokens."
     ),
     paths(super::health, super::login, super::logout),
     security(("token" = [])),
@@ -50,6 +50,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         super::backups::Doc::openapi(),
         super::diff::Doc::openapi(),
         super::schedules::Doc::openapi(),
+        super::compliance::Doc::openapi(),
         super::notifications::Doc::openapi(),
         super::search::Doc::openapi(),
         super::tokens::Doc::openapi(),

@@ -4,6 +4,7 @@
 
 mod audit;
 mod backups;
+mod compliance;
 pub mod diff;
 pub mod docs;
 mod inventory;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<Shared> {
         .merge(backups::routes())
         .merge(diff::routes())
         .merge(schedules::routes())
+        .merge(compliance::routes())
         .merge(notifications::routes())
         .merge(search::routes())
         .merge(tokens::routes())

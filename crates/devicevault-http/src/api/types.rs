@@ -775,3 +775,80 @@ impl From<&devicevault_db::AuditRecord> for AuditOut {
         }
     }
 }
+
+/// A compliance rule.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComplianceRuleOut {
+    pub id: i64,
+    pub name: String,
+    pub pattern: String,
+    pub regex: bool,
+    pub ignore_case: bool,
+    /// `must_contain` or `must_not_contain`.
+    pub expectation: String,
+    /// The blocks' header pattern, or `null`: the whole configuration.
+    pub block: Option<String>,
+    /// Empty: every device.
+    pub device_groups: Vec<i64>,
+    pub enabled: bool,
+    /// Moved by every edit.
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl ComplianceRuleOut {
+    pub fn of(r: &devicevault_db::ComplianceRule) -> Self {
+        let f = &r.fields;
+        Self {
+            id: r.id,
+            name: f.name.clone(),
+            pattern: f.pattern.clone(),
+            regex: f.regex,
+            ignore_case: f.ignore_case,
+            expectation: f.expectation.clone(),
+            block: f.block.clone(),
+            device_groups: f.device_groups.clone(),
+            enabled: f.enabled,
+            version: r.version,
+            created_at: r.created_at.clone(),
+            updated_at: r.updated_at.clone(),
+        }
+    }
+}
+
+/// A device's state under a compliance rule.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComplianceStateOut {
+    pub rule: i64,
+    pub rule_name: String,
+    pub device: i64,
+    pub device_name: String,
+    pub device_group: Option<i64>,
+    /// `compliant`, `non_compliant` or `unknown`.
+    pub state: String,
+    /// The stored backup evaluated (`null`: the device has none).
+    pub stored_backup: Option<i64>,
+    /// Why: the violating line numbers, or why the state is unknown.
+    pub detail: String,
+    pub evaluated_at: String,
+    /// When the state last changed.
+    pub changed_at: String,
+}
+
+impl From<devicevault_db::ComplianceState> for ComplianceStateOut {
+    fn from(s: devicevault_db::ComplianceState) -> Self {
+        Self {
+            rule: s.rule_id,
+            rule_name: s.rule_name,
+            device: s.device_id,
+            device_name: s.device_name,
+            device_group: s.device_group_id,
+            state: s.state,
+            stored_backup: s.stored_backup_id,
+            detail: s.detail,
+            evaluated_at: s.evaluated_at,
+            changed_at: s.changed_at,
+        }
+    }
+}

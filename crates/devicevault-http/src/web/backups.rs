@@ -127,6 +127,8 @@ struct DevicePage {
     results: Vec<DeviceBackupResult>,
     /// The next slot of a schedule that backs it up.
     next_run: Option<String>,
+    /// Its state under each enabled compliance rule that applies to it.
+    compliance: Vec<devicevault_db::ComplianceState>,
     flash: Option<&'static str>,
 }
 
@@ -150,10 +152,22 @@ impl DevicePage {
             limit: 2,
             offset: 0,
         };
-        let (versions, results, next_run) = tokio::try_join!(
+        let of_device = devicevault_db::ComplianceFilter {
+            device: Some(id),
+            ..Default::default()
+        };
+        let (versions, results, next_run, compliance) = tokio::try_join!(
             db.device_versions(id, &ctx.scope, if all { newest_two } else { versions_page }),
             db.device_results(Some(id), &ctx.scope, recent),
             db.next_scheduled_run(id),
+            db.list_compliance(
+                &ctx.scope,
+                &of_device,
+                Page {
+                    limit: 100,
+                    offset: 0
+                }
+            ),
         )?;
         let newest = versions.rows.first();
         let default_pair = (newest.and_then(|v| v.previous), newest.map(|v| v.stored.id));
@@ -196,6 +210,7 @@ impl DevicePage {
             },
             results: results.rows,
             next_run,
+            compliance: compliance.rows,
             flash: flash(q.get("flash")),
         })
     }
@@ -267,6 +282,19 @@ fn render_device(ctx: &Ctx, p: &DevicePage) -> Markup {
             }
             @if let Some(since) = &d.health.stale_since {
                 div { dt { "Stale since" } dd { span class="badge bad" { "stale" } " " (html::time(since)) } }
+            }
+            @if !p.compliance.is_empty() {
+                div class="wide" { dt { a href="/compliance" { "Compliance" } } dd {
+                    @for (i, c) in p.compliance.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        (c.rule_name) " "
+                        @match c.state.as_str() {
+                            "compliant" => span class="badge ok" { "compliant" },
+                            "non_compliant" => span class="badge bad" title=(c.detail) { "not compliant" },
+                            _ => span class="badge none" title=(c.detail) { "unknown" },
+                        }
+                    }
+                } }
             }
         }
         section aria-labelledby="versions-h" {
@@ -1070,10 +1098,26 @@ mod tests {
             default_pair: (None, None),
             results: Vec::new(),
             next_run: None,
+            compliance: vec![devicevault_db::ComplianceState {
+                rule_id: 1,
+                rule_name: "no public community".into(),
+                device_id: 1,
+                device_name: "r1".into(),
+                device_group_id: None,
+                state: "non_compliant".into(),
+                stored_backup_id: Some(2),
+                detail: "1 matching line: 4".into(),
+                evaluated_at: "2026-01-01T00:00:00.000000Z".into(),
+                changed_at: "2026-01-01T00:00:00.000000Z".into(),
+            }],
             flash: None,
         };
         let h = render_device(&test_ctx(false), &page(Default::default())).into_string();
         assert!(h.contains("Last success") && h.contains("never"), "{h}");
+        assert!(
+            h.contains("no public community <span class=\"badge bad\" title=\"1 matching line: 4\">not compliant</span>"),
+            "the device's compliance: {h}"
+        );
         assert!(
             !h.contains("Stale since") && !h.contains("Failing since"),
             "{h}"

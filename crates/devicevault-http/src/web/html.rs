@@ -25,6 +25,7 @@ pub enum Nav {
     Devices,
     Results,
     Search,
+    Compliance,
     Admin,
     None,
 }
@@ -83,6 +84,7 @@ pub fn page(ctx: Option<&Ctx>, theme: Option<&str>, title: &str, nav: Nav, body:
                                 (Nav::Devices, "/devices", "Devices"),
                                 (Nav::Results, "/results", "Results"),
                                 (Nav::Search, "/search", "Search"),
+                                (Nav::Compliance, "/compliance", "Compliance"),
                                 (Nav::Admin, "/admin", "Administration"),
                             ] {
                                 a href=(href) aria-current=[(item == nav).then_some("page")] { (label) }

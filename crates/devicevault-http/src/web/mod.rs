@@ -21,6 +21,8 @@
 //!   API's filter and validator); the dashboard's cards open it;
 //! - [`search`]: the fleet search (the API's parameters as a form), its
 //!   matches linking to the line of the version;
+//! - [`compliance`]: each compliance rule's counts and the devices' states
+//!   (by default the non-compliant ones), linking to the device and version;
 //! - [`dashboard`]: counts, the 7-day chart (SVG drawn here), activity;
 //! - [`admin`]: one table of kinds (locations, credentials, collection
 //!   groups, device groups, device types, users, tokens, archived devices)
@@ -31,6 +33,7 @@ mod account;
 mod admin;
 mod assets;
 mod backups;
+mod compliance;
 mod dashboard;
 mod devices;
 pub mod diff;
@@ -66,6 +69,7 @@ pub fn routes() -> Router<Shared> {
         .merge(backups::routes())
         .merge(results::routes())
         .merge(search::routes())
+        .merge(compliance::routes())
         .merge(admin::routes())
         .merge(account::routes());
     Router::new().merge(pages)

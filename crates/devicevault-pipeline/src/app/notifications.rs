@@ -32,11 +32,12 @@ use crate::settings::{NotifySettings, SmtpSettings};
 pub const CHANNEL_KINDS: [&str; 4] = ["email", "webhook", "slack", "teams"];
 
 /// The events a rule may pick (what the pipeline produces today).
-pub const RULE_EVENTS: [EventKind; 4] = [
+pub const RULE_EVENTS: [EventKind; 5] = [
     EventKind::ConfigChanged,
     EventKind::BackupFailed,
     EventKind::DeviceStale,
     EventKind::DeviceRecovered,
+    EventKind::ComplianceChanged,
 ];
 
 // ---- channels ------------------------------------------------------------------------
@@ -321,7 +322,14 @@ impl RuleInput {
                 Some(k) => events.push(k.as_str().to_owned()),
                 None => e.add(
                     "events",
-                    format!("unknown event {ev:?}: use config_changed or backup_failed"),
+                    format!(
+                        "unknown event {ev:?}: use {}",
+                        RULE_EVENTS
+                            .iter()
+                            .map(|k| k.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 ),
             }
         }

@@ -12,10 +12,10 @@
 
 use devicevault_collect::Driver;
 use devicevault_core::Status;
-use devicevault_db::{StoredBackup, User};
+use devicevault_db::{Db, StoredBackup, User};
 
 use super::App;
-use crate::requests::ReadRequest;
+use crate::requests::{Pipeline, ReadRequest};
 
 /// Configurations larger than this are offered as a download instead of
 /// being rendered in a page.
@@ -46,20 +46,28 @@ pub struct Readable {
 
 /// The full content of a stored backup, through its storage worker.
 pub async fn read_stored(app: &App, s: &StoredBackup) -> Result<Vec<u8>, ReadFailure> {
+    read_stored_with(&app.db, &*app.pipeline, s).await
+}
+
+/// [`read_stored`] for a process without an [`App`] (the scheduler role
+/// evaluating compliance): the database and the pipeline are all it needs.
+pub async fn read_stored_with(
+    db: &Db,
+    pipeline: &dyn Pipeline,
+    s: &StoredBackup,
+) -> Result<Vec<u8>, ReadFailure> {
     if s.status != Status::Success {
         return Err(ReadFailure::NothingStored(s.id));
     }
     let location_id = s.location_id.ok_or(ReadFailure::NoLocation(s.id))?;
-    let location = app
-        .db
+    let location = db
         .location(location_id)
         .await
         .map_err(|e| ReadFailure::Location {
             id: location_id,
             reason: e.to_string(),
         })?;
-    app
-        .pipeline
+    pipeline
         .read(ReadRequest {
             storage_backend: s.storage_backend,
             storage_config: location.config,

@@ -76,6 +76,8 @@ pub struct SearchIndex {
     drivers: Mutex<HashMap<i64, Masked>>,
     /// Woken by the storage-results consumer of this process.
     stored: Notify,
+    /// Likewise, for the compliance evaluator of this process.
+    compliance: Notify,
 }
 
 /// How a cached document was made.
@@ -98,6 +100,7 @@ impl SearchIndex {
             cache: ContentCache::new(memory_budget),
             drivers: Mutex::default(),
             stored: Notify::new(),
+            compliance: Notify::new(),
         }
     }
 
@@ -105,6 +108,28 @@ impl SearchIndex {
     /// of the same process calls this); the refresh task reads it soon.
     pub fn version_stored(&self) {
         self.stored.notify_one();
+        self.compliance.notify_one();
+    }
+
+    /// Completes after the next [`version_stored`](Self::version_stored)
+    /// (at once if one came since the last call): the compliance evaluator
+    /// of the same process waits on it.
+    pub async fn compliance_wakeup(&self) {
+        self.compliance.notified().await;
+    }
+
+    /// Wakes the compliance evaluator of this process only (a rule was
+    /// saved).
+    pub fn version_stored_for_compliance(&self) {
+        self.compliance.notify_one();
+    }
+
+    /// The cached document of `device_id` if it is exactly that stored
+    /// version.
+    pub fn cached(&self, device_id: i64, stored_backup_id: i64) -> Option<Arc<Document>> {
+        self.cache
+            .get(device_id)
+            .filter(|d| d.stored_backup_id() == stored_backup_id)
     }
 
     /// The cache's counters (entries, bytes, refusals).

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use devicevault_db::{DbError, DeviceFilter, NamedKind, Page, TokenInfo, TokenKind};
+use devicevault_pipeline::app::compliance::{self as app_compliance, ComplianceRuleForm};
 use devicevault_pipeline::app::inventory::{
     Change, CollectionGroupInput, CredentialInput, DeviceGroupInput, DeviceTypeInput, FieldErrors,
     LocationForm, NamedInput, TargetNames,
@@ -207,7 +208,7 @@ const STALE_HINT: &str = "Its devices are stale (a device_stale notification, th
 const MAX_CONFIG_HINT: &str = "A device sending more fails its backup for good. Empty: the driver's or the installation's limit (16 MiB by default).";
 
 /// Every kind, in the order of the administration tabs.
-pub(in crate::web) static KINDS: [Kind; 13] = [
+pub(in crate::web) static KINDS: [Kind; 14] = [
     Kind {
         add: Some(("Add a backup location", "Add location")),
         card: Some("Git repositories and directories that receive backups"),
@@ -873,7 +874,7 @@ pub(in crate::web) static KINDS: [Kind; 13] = [
             FieldSpec {
                 default: "config_changed, backup_failed",
                 ..field("events", "Events", Spec::Input(Input::REQUIRED))
-                    .hint("config_changed, backup_failed, device_stale, device_recovered (separated by commas).")
+                    .hint("config_changed, backup_failed, device_stale, device_recovered, compliance_changed (separated by commas).")
             },
             field("channel", "Channel", Spec::Input(Input::REQUIRED)).hint("The channel's name."),
             field("device_groups", "Device groups", Spec::Input(Input::TEXT))
@@ -910,6 +911,69 @@ pub(in crate::web) static KINDS: [Kind; 13] = [
             "Notification rules",
             "notification rule",
         )
+    },
+    Kind {
+        add: Some(("Add a compliance rule", "Add rule")),
+        card: Some("What every configuration must, or must not, contain"),
+        admins_only: true,
+        intro: "A compliance rule is a saved search with an expectation, evaluated on the latest configuration of each device of its groups (none named: every device) whenever a new version is stored. A change of state is a compliance_changed event for the notification rules.",
+        empty: (
+            "No compliance rule yet.",
+            "Add one, e.g. “must not contain” <code>snmp-server community public</code>.",
+        ),
+        columns: &["Name", "Expectation", "Devices", "State"],
+        fields: &[
+            field("name", "Name", Spec::Input(Input::REQUIRED)),
+            field("pattern", "Pattern", Spec::Input(Input::REQUIRED))
+                .hint("What to look for on one line: literal text, or a regular expression (Rust syntax) with the box below ticked."),
+            field("regex", "Regular expression", Spec::Checkbox),
+            field("ignore_case", "Ignore case", Spec::Checkbox),
+            FieldSpec {
+                default: "must_not_contain",
+                ..field(
+                    "expectation",
+                    "Expectation",
+                    Spec::Select(&[
+                        ("must_not_contain", "Must not contain"),
+                        ("must_contain", "Must contain"),
+                    ]),
+                )
+            },
+            field("block", "Within blocks", Spec::Input(Input::TEXT)).hint(
+                "A regular expression for the blocks' header lines, e.g. <code>interface .*</code>: the rule then applies to each such block, up to the next line at column 0. Empty: the whole configuration.",
+            ),
+            field("device_groups", "Device groups", Spec::Input(Input::TEXT))
+                .hint("Names, separated by commas. Empty: every device."),
+            field("paused", "Paused (evaluates nothing)", Spec::Checkbox),
+        ],
+        delete_note: "Its devices' states go with it; past events stay.",
+        count: |s| Box::pin(async move { Ok(s.db.list_compliance_rules(ONE).await?.total) }),
+        rows: compliance_rows,
+        load: Some(|s, id| {
+            Box::pin(async move {
+                let r = s.db.compliance_rule(id).await?;
+                let f = ComplianceRuleForm::of(s, &r).await?;
+                let on = |b: bool| if b { "on" } else { "" }.to_owned();
+                Ok((
+                    f.name.clone(),
+                    values([
+                        ("name", f.name),
+                        ("pattern", f.pattern),
+                        ("regex", on(f.regex)),
+                        ("ignore_case", on(f.ignore_case)),
+                        ("expectation", f.expectation),
+                        ("block", f.block),
+                        ("device_groups", f.device_groups),
+                        ("paused", on(!f.enabled)),
+                    ]),
+                ))
+            })
+        }),
+        save: save_compliance_rule,
+        delete: Some(|s, _, id| {
+            Box::pin(async move { Ok(s.db.delete_compliance_rule(id).await?) })
+        }),
+        ..named("compliance-rules", "Compliance rules", "compliance rule")
     },
     Kind {
         card: Some("Deliveries: sent, retrying, or dead with their last error"),
@@ -1454,6 +1518,64 @@ fn save_schedule<'a>(
         };
         match saved {
             Ok(Ok(sc)) => Ok(Ok(sc.id)),
+            Ok(Err(e)) => Ok(Err(e)),
+            Err(e) => name_taken(Err(e)),
+        }
+    })
+}
+
+fn compliance_rows<'a>(s: &'a Shared, ctx: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Row>> {
+    Box::pin(async move {
+        let rules = s.db.all_compliance_rules().await?;
+        let mut rows = Vec::with_capacity(rules.len());
+        for r in &rules {
+            let f = ComplianceRuleForm::of(s, r).await?;
+            let verb = if f.expectation == "must_contain" {
+                "must contain"
+            } else {
+                "must not contain"
+            };
+            let mut what = format!("{verb} {}", f.pattern);
+            if !f.block.is_empty() {
+                what.push_str(&format!(" (in each block {})", f.block));
+            }
+            rows.push(Row(vec![
+                name_cell(ctx, "compliance-rules", r.id, f.name),
+                Cell::Mono(what),
+                Cell::Text(targets_text(&f.device_groups, "", "every device")),
+                Cell::Tag(if f.enabled { "active" } else { "paused" }),
+            ]));
+        }
+        Ok(rows)
+    })
+}
+
+fn save_compliance_rule<'a>(
+    s: &'a Shared,
+    id: Option<i64>,
+    f: &'a Form,
+) -> Fut<'a, Result<i64, FieldErrors>> {
+    Box::pin(async move {
+        let form = ComplianceRuleForm {
+            name: f.get("name").into(),
+            pattern: f.get("pattern").into(),
+            regex: f.checked("regex"),
+            ignore_case: f.checked("ignore_case"),
+            expectation: f.get("expectation").into(),
+            block: f.get("block").into(),
+            device_groups: f.get("device_groups").into(),
+            enabled: !f.checked("paused"),
+        };
+        let input = match form.input(s).await? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let saved = match id {
+            None => app_compliance::create(s, &input).await,
+            Some(id) => app_compliance::update(s, id, &input).await,
+        };
+        match saved {
+            Ok(Ok(r)) => Ok(Ok(r.id)),
             Ok(Err(e)) => Ok(Err(e)),
             Err(e) => name_taken(Err(e)),
         }
