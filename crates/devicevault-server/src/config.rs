@@ -275,6 +275,28 @@ impl Key {
         k
     }
 
+    /// An optional whole number of days, 1 to 36,500.
+    fn days(
+        name: &'static str,
+        env: &'static str,
+        help: &'static str,
+        field: fn(&mut Config) -> &mut Option<u32>,
+    ) -> Self {
+        let mut k = Self::new(
+            name,
+            env,
+            help,
+            field,
+            |v| v.map(|d| d.to_string()),
+            |s| match s.trim().parse::<u32>() {
+                Ok(n) if (1..=36_500).contains(&n) => Ok(Some(n)),
+                _ => Err("a whole number of days, 1 to 36500".into()),
+            },
+        );
+        k.shape = Shape::Number;
+        k
+    }
+
     fn duration(
         name: &'static str,
         env: &'static str,
@@ -519,6 +541,33 @@ pub fn keys() -> &'static [Key] {
                  checkpoint signed with the sealing key.",
                 1,
                 |c| &mut c.settings.audit_retention_days,
+            ),
+            Key::duration(
+                "retention.interval",
+                "DEVICEVAULT_RETENTION_INTERVAL",
+                "How often the scheduler prunes what the locations no longer keep (each \
+                 location's keep_last / keep_days) and removes pruned fs files.",
+                |c| &mut c.settings.retention.interval,
+            ),
+            Key::duration(
+                "retention.grace",
+                "DEVICEVAULT_RETENTION_GRACE",
+                "How long a pruned fs version's file outlives its index row; keep it longer \
+                 than pipeline.read_timeout, so a download that found the row still reads it.",
+                |c| &mut c.settings.retention.grace,
+            ),
+            Key::days(
+                "retention.failed_results_days",
+                "DEVICEVAULT_RETENTION_FAILED_RESULTS_DAYS",
+                "Failed results older than this many days are deleted. Unset: kept.",
+                |c| &mut c.settings.retention.failed_results_days,
+            ),
+            Key::days(
+                "retention.finished_jobs_days",
+                "DEVICEVAULT_RETENTION_FINISHED_JOBS_DAYS",
+                "Finished (stored or failed) jobs older than this many days are deleted. \
+                 Unset: kept.",
+                |c| &mut c.settings.retention.finished_jobs_days,
             ),
             Key::number(
                 "login.concurrency",

@@ -319,9 +319,16 @@ pub fn run(role: Role) -> anyhow::Result<()> {
             Role::Scheduler { .. } => {
                 let db = services.db().await?;
                 let bus = services.bus().await?;
+                let remover = assembly::remover(bus.clone(), &settings);
                 let dispatcher = assembly::dispatcher(db.clone(), bus, &settings, &metrics);
                 services.serve_metrics(None).await?;
                 let sweeper = tokio::spawn(run_sweeper(dispatcher.clone(), stop.clone()));
+                let retention = tokio::spawn(devicevault_pipeline::retention::run_retention(
+                    db.clone(),
+                    remover,
+                    settings.retention.clone(),
+                    stop.clone().cancelled_owned(),
+                ));
                 scheduler::run_scheduler(
                     db,
                     Arc::new(dispatcher),
@@ -331,6 +338,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                 )
                 .await;
                 let _ = sweeper.await;
+                let _ = retention.await;
                 Ok(())
             }
         }
