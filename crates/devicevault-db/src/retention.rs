@@ -106,9 +106,13 @@ async fn candidates(
     }
     // The newest version (rank 1) is never a candidate.
     let keep = r.keep_last.unwrap_or(1).max(1);
-    let cutoff = r
-        .keep_days
-        .map(|d| before(now, Duration::from_secs(d.clamp(1, MAX_DAYS) as u64 * 86_400)).to_string());
+    let cutoff = r.keep_days.map(|d| {
+        before(
+            now,
+            Duration::from_secs(d.clamp(1, MAX_DAYS) as u64 * 86_400),
+        )
+        .to_string()
+    });
     let age = if cutoff.is_some() {
         "AND v.timestamp < $4"
     } else {
@@ -322,13 +326,26 @@ impl Db {
                 failed_before,
                 failure,
             ),
-            ("backup_jobs", "state_rank = $1 AND updated_at < $2", jobs_before, ""),
+            (
+                "backup_jobs",
+                "state_rank = $1 AND updated_at < $2",
+                jobs_before,
+                "",
+            ),
         ];
         let mut counts = [0_i64; 3];
-        let _gate = if dry_run { None } else { self.write_gate().await };
+        let _gate = if dry_run {
+            None
+        } else {
+            self.write_gate().await
+        };
         for (i, (table, cond, cutoff, status)) in parts.into_iter().enumerate() {
             let Some(cutoff) = cutoff else { continue };
-            let verb = if dry_run { "SELECT COUNT(*) AS n FROM" } else { "DELETE FROM" };
+            let verb = if dry_run {
+                "SELECT COUNT(*) AS n FROM"
+            } else {
+                "DELETE FROM"
+            };
             let q = sqlx::query(sqlx::AssertSqlSafe(format!("{verb} {table} WHERE {cond}")));
             // Finished jobs have rank 3 (stored or failed).
             let q = if table == "backup_jobs" {
@@ -378,7 +395,9 @@ impl Db {
                     )?,
                     storage_ref: row.try_get("storage_ref")?,
                     config: serde_json::from_str(&config).map_err(|e| {
-                        DbError::Invalid(format!("stored location config is not a JSON object: {e}"))
+                        DbError::Invalid(format!(
+                            "stored location config is not a JSON object: {e}"
+                        ))
                     })?,
                 })
             })

@@ -51,6 +51,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         super::diff::Doc::openapi(),
         super::schedules::Doc::openapi(),
         super::notifications::Doc::openapi(),
+        super::retention::Doc::openapi(),
         super::search::Doc::openapi(),
         super::tokens::Doc::openapi(),
     ] {

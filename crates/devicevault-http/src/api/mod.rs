@@ -8,6 +8,7 @@ pub mod diff;
 pub mod docs;
 mod inventory;
 mod notifications;
+mod retention;
 mod schedules;
 mod search;
 mod tokens;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<Shared> {
         .merge(diff::routes())
         .merge(schedules::routes())
         .merge(notifications::routes())
+        .merge(retention::routes())
         .merge(search::routes())
         .merge(tokens::routes())
         .merge(docs::routes())
