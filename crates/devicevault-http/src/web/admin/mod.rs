@@ -7,6 +7,7 @@
 
 mod audit;
 pub(super) mod kinds;
+mod retention;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -45,6 +46,11 @@ pub(super) fn routes() -> Router<Shared> {
         )
         .route("/admin/users/{id}/tokens", post(create_token))
         .route("/admin/notification-channels/{id}/test", post(test_channel))
+        .route(
+            "/admin/locations/{id}/retention",
+            get(retention::page).post(retention::save),
+        )
+        .route("/admin/locations/{id}/retention/run", post(retention::run))
         .route(
             "/admin/users/{id}/tokens/{token}/delete",
             post(delete_token),
