@@ -250,7 +250,7 @@ impl Db {
     ) -> Result<Vec<PrunedVersion>, DbError> {
         let r = self.location_retention(location_id).await?;
         let mut conn = self.pool().acquire().await?;
-        candidates(&mut *conn, location_id, r, now).await
+        candidates(&mut conn, location_id, r, now).await
     }
 
     /// Prunes `location_id` at `now`, in one transaction: deletes the rows
@@ -269,7 +269,7 @@ impl Db {
         }
         let _gate = self.write_gate().await;
         let mut tx = self.pool().begin().await?;
-        let gone = candidates(&mut *tx, location_id, r, now).await?;
+        let gone = candidates(&mut tx, location_id, r, now).await?;
         for v in &gone {
             if v.storage_backend == StorageBackendKind::Fs {
                 sqlx::query(

@@ -1,8 +1,8 @@
-//! The storage worker: consumes `storage.store` and `storage.read` on
-//! `storage.git` or `storage.fs`. Stores to one repository are group
-//! committed: while one batch is being written and flushed, the next one
-//! gathers, so a busy worker makes one branch move and one flush per batch
-//! instead of per backup.
+//! The storage worker: consumes `storage.store`, `storage.read` and (for
+//! retention) `storage.remove` on `storage.git` or `storage.fs`. Stores to
+//! one repository are group committed: while one batch is being written and
+//! flushed, the next one gathers, so a busy worker makes one branch move and
+//! one flush per batch instead of per backup.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
