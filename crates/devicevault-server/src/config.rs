@@ -1282,6 +1282,43 @@ mod tests {
     }
 
     #[test]
+    fn the_retention_section_is_read_and_its_periods_checked() {
+        let d = load(None, &env(&[]), &[])
+            .unwrap()
+            .config
+            .settings
+            .retention;
+        assert_eq!(d.failed_results_days, None);
+        assert_eq!(d.finished_jobs_days, None);
+        assert_eq!(d.grace, Duration::from_secs(600));
+        let f = file(
+            "[retention]\ninterval = \"15m\"\ngrace = \"2m\"\n\
+             failed_results_days = 30\nfinished_jobs_days = 90\n",
+        );
+        let loaded = load(Some(f.path()), &env(&[]), &[]).unwrap();
+        let r = &loaded.config.settings.retention;
+        assert_eq!(r.interval, Duration::from_secs(900));
+        assert_eq!(r.grace, Duration::from_secs(120));
+        assert_eq!(
+            (r.failed_results_days, r.finished_jobs_days),
+            (Some(30), Some(90))
+        );
+        let shown = show(&loaded);
+        assert!(shown.contains("failed_results_days = 30"), "{shown}");
+        for (var, value) in [
+            ("DEVICEVAULT_RETENTION_FAILED_RESULTS_DAYS", "0"),
+            ("DEVICEVAULT_RETENTION_FINISHED_JOBS_DAYS", "36501"),
+            ("DEVICEVAULT_RETENTION_FINISHED_JOBS_DAYS", "a week"),
+            ("DEVICEVAULT_RETENTION_GRACE", "0s"),
+        ] {
+            let msg = load(None, &env(&[(var, value)]), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(var), "{var}={value}: {msg}");
+        }
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused_with_a_suggestion() {
         let f = file("[http]\nadress = \"0.0.0.0:80\"\n");
         let msg = load(Some(f.path()), &env(&[]), &[])
