@@ -11,7 +11,7 @@
 //!   versions it names).
 //!
 //! Pruning is two-phase so that a read never loses its file: a pass
-//! deletes the index rows in one transaction (from then on lists, reads
+//! deletes the index rows in transactions (from then on lists, reads
 //! and compares no longer find them) and, for fs locations, queues each
 //! file in `retention_removals` with a `remove_after` past a grace period
 //! longer than any read; a later pass removes the due files. A download
@@ -19,8 +19,8 @@
 //! Git locations keep their history whole: only the index is pruned (the
 //! commits stay reachable from the branch, so nothing needs removing).
 //!
-//! The dry run ([`Db::retention_candidates`]) runs the very query the real
-//! pass runs inside its transaction, so it shows exactly what would go.
+//! The dry run ([`Db::retention_candidates`]) is the very query the real
+//! pass deletes from, so it shows exactly what would go.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -31,6 +31,9 @@ use sqlx::Row;
 
 use crate::notifications::delivery_state::{DELIVERING, PENDING};
 use crate::{Db, DbError};
+
+/// Versions deleted per transaction by [`Db::apply_retention`].
+pub const PRUNE_BATCH: usize = 500;
 
 /// A location's retention settings: `None` is no limit of that kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -253,53 +256,66 @@ impl Db {
         candidates(&mut conn, location_id, r, now).await
     }
 
-    /// Prunes `location_id` at `now`, in one transaction: deletes the rows
-    /// of the versions [`Db::retention_candidates`] names (and the
-    /// successful collection results they stored), and queues each fs
-    /// version's file for removal after `remove_after`. Returns what went.
+    /// Prunes `location_id` at `now`: deletes the rows of the versions
+    /// [`Db::retention_candidates`] names (and the successful collection
+    /// results they stored), and queues each fs version's file for removal
+    /// after `remove_after`. Returns what went.
+    ///
+    /// The candidates are read once, then deleted [`PRUNE_BATCH`] at a time,
+    /// each batch one transaction, so a large first pruning never holds
+    /// SQLite's writer for long. A candidate stays one meanwhile: a new
+    /// version only pushes older ones further down, and a new event names
+    /// a version and the newest before it, never a candidate. A row another
+    /// pass deleted first is skipped (its file queued once).
     pub async fn apply_retention(
         &self,
         location_id: i64,
         now: Timestamp,
         remove_after: Timestamp,
     ) -> Result<Vec<PrunedVersion>, DbError> {
-        let r = self.location_retention(location_id).await?;
-        if r.keeps_everything() {
-            return Ok(Vec::new());
-        }
-        let _gate = self.write_gate().await;
-        let mut tx = self.pool().begin().await?;
-        let gone = candidates(&mut tx, location_id, r, now).await?;
-        for v in &gone {
-            if v.storage_backend == StorageBackendKind::Fs {
-                sqlx::query(
-                    "INSERT INTO retention_removals (location_id, storage_backend, storage_ref, \
-                     stored_backup_id, device_id, pruned_at, remove_after) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        let candidates = self.retention_candidates(location_id, now).await?;
+        let mut gone = Vec::with_capacity(candidates.len());
+        for batch in candidates.chunks(PRUNE_BATCH) {
+            let _gate = self.write_gate().await;
+            let mut tx = self.pool().begin().await?;
+            for v in batch {
+                let deleted = sqlx::query(
+                    "DELETE FROM stored_backups WHERE id = $1 AND status = $2 RETURNING id",
                 )
-                .bind(location_id)
-                .bind(v.storage_backend.as_str())
-                .bind(&v.storage_ref)
                 .bind(v.id)
-                .bind(v.device_id)
-                .bind(now.to_string())
-                .bind(remove_after.to_string())
+                .bind(Status::Success.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if deleted.is_none() {
+                    continue;
+                }
+                if v.storage_backend == StorageBackendKind::Fs {
+                    sqlx::query(
+                        "INSERT INTO retention_removals (location_id, storage_backend, storage_ref, \
+                         stored_backup_id, device_id, pruned_at, remove_after) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(location_id)
+                    .bind(v.storage_backend.as_str())
+                    .bind(&v.storage_ref)
+                    .bind(v.id)
+                    .bind(v.device_id)
+                    .bind(now.to_string())
+                    .bind(remove_after.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(
+                    "DELETE FROM device_backup_results WHERE task_identifier = $1 AND status = $2",
+                )
+                .bind(&v.task_identifier)
+                .bind(Status::Success.as_str())
                 .execute(&mut *tx)
                 .await?;
+                gone.push(v.clone());
             }
-            sqlx::query("DELETE FROM stored_backups WHERE id = $1")
-                .bind(v.id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "DELETE FROM device_backup_results WHERE task_identifier = $1 AND status = $2",
-            )
-            .bind(&v.task_identifier)
-            .bind(Status::Success.as_str())
-            .execute(&mut *tx)
-            .await?;
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(gone)
     }
 

@@ -580,10 +580,51 @@ async fn a_download_that_resolved_its_row_reads_it_while_the_pass_prunes(t: Test
     }
 }
 
+async fn a_large_pruning_goes_in_batches_and_misses_nothing(t: TestDb) {
+    let db = &t.db;
+    let w = World::start(db, StorageBackendKind::Fs).await;
+    let d = w.device("chatty").await;
+    let n = devicevault_db::retention::PRUNE_BATCH * 2 + 7;
+    let base = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+    for i in 0..n {
+        let ti = format!("bulk-{i}");
+        db.record_stored_backup(&NewStoredBackup {
+            task_id: format!("task-{ti}"),
+            task_identifier: ti.clone(),
+            device_id: d,
+            storage_backend: StorageBackendKind::Fs,
+            storage_ref: format!("{d}/{ti}.txt"),
+            status: Status::Success,
+            timestamp: plus(base, Duration::from_secs(60 * i as u64)),
+            log: "[]".into(),
+            location_id: Some(w.location),
+            size: Some(10),
+            sha256: None,
+            changed: Some(false),
+            is_binary: false,
+        })
+        .await
+        .unwrap();
+    }
+    w.retain(Some(1), None).await;
+    let dry = db.retention_candidates(w.location, now()).await.unwrap();
+    assert_eq!(dry.len(), n - 1);
+    let report = w.pass(now(), Duration::from_secs(600)).await;
+    assert_eq!(ids(&report).len(), n - 1);
+    let left = db
+        .stored_backups(Some(d), &Scope::Admin, ALL)
+        .await
+        .unwrap();
+    assert_eq!(left.total, 1);
+    assert_eq!(left.rows[0].task_identifier, format!("bulk-{}", n - 1));
+    assert_eq!(db.pending_removals().await.unwrap(), (n - 1) as i64);
+}
+
 both_engines!(
     keep_last_keeps_the_newest_versions_and_removes_fs_files_after_the_grace,
     keep_days_keeps_younger_versions_and_always_the_newest,
     failed_results_and_finished_jobs_go_after_their_own_periods,
     versions_an_unsettled_notification_names_are_kept,
     a_download_that_resolved_its_row_reads_it_while_the_pass_prunes,
+    a_large_pruning_goes_in_batches_and_misses_nothing,
 );

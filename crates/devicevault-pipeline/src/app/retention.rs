@@ -2,8 +2,8 @@
 //! the dry run (what a pass would remove now) and "run now".
 //!
 //! The dry run and the real pass share their query
-//! ([`devicevault_db::Db::retention_candidates`] is the query
-//! [`devicevault_db::Db::apply_retention`] runs in its transaction), so
+//! ([`devicevault_db::Db::retention_candidates`] is the list
+//! [`devicevault_db::Db::apply_retention`] deletes), so
 //! a dry run followed by a run at the same instant names the same versions.
 
 use std::collections::BTreeMap;
