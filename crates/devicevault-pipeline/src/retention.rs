@@ -73,6 +73,33 @@ impl<B: TaskBus> Remove for BusRemover<B> {
     }
 }
 
+/// [`Remove`] in this process, for `devicevault retention run` on the
+/// host that holds the files: the location is checked against the storage
+/// roots first, as the storage worker checks it.
+#[derive(Debug, Clone, Default)]
+pub struct DirectRemover {
+    pub roots: Option<devicevault_storage::StorageRoots>,
+}
+
+impl Remove for DirectRemover {
+    fn remove<'a>(&'a self, r: &'a DueRemoval) -> BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async move {
+            if let Some(roots) = &self.roots {
+                roots
+                    .check_location(r.storage_backend, &r.config)
+                    .map_err(|e| e.to_string())?;
+            }
+            let backend = devicevault_storage::open_backend(r.storage_backend, &r.config)
+                .map_err(|e| e.to_string())?;
+            let storage_ref = r.storage_ref.clone();
+            tokio::task::spawn_blocking(move || backend.remove_str(&storage_ref))
+                .await
+                .map_err(|e| format!("the removal panicked: {e}"))?
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PassReport {
