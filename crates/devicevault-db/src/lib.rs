@@ -45,6 +45,8 @@ pub use notifications::{
     ChannelFields, ClaimedDelivery, DeliveryFilter, DeliveryOutcome, NotificationChannel,
     NotificationDelivery, NotificationRule, OutboxEvent, RuleFields,
 };
+pub mod retention;
+pub use retention::{DueRemoval, HistoryPruned, PrunedVersion, Retention};
 mod schedules;
 mod scope;
 pub use scope::Scope;

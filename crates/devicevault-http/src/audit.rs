@@ -385,6 +385,27 @@ mod tests {
             c(&post, "/devices/12/backup"),
             s("devices", Some("12"), "devices.backup")
         );
+        // Retention (issue 17): settings and "run now", in both front ends.
+        assert_eq!(
+            c(&Method::PUT, "/api/backup-locations/5/retention/"),
+            s("backup-locations", Some("5"), "backup-locations.retention")
+        );
+        assert_eq!(
+            c(&post, "/api/backup-locations/5/retention/run/"),
+            s(
+                "backup-locations",
+                Some("5"),
+                "backup-locations.retention.run"
+            )
+        );
+        assert_eq!(
+            c(&post, "/admin/locations/5/retention"),
+            s("locations", Some("5"), "locations.retention")
+        );
+        assert_eq!(
+            c(&post, "/admin/locations/5/retention/run"),
+            s("locations", Some("5"), "locations.retention.run")
+        );
         assert_eq!(
             c(&post, "/devices/12/purge"),
             s("devices", Some("12"), "devices.purge")

@@ -14,7 +14,8 @@
 //! - [`roles::storage_worker`] writes backups (group commits per repository)
 //!   and appends to `storage:results`, and answers `storage.read`;
 //! - [`roles::storage_results`] records `StoredBackup` rows;
-//! - [`scheduler`] runs cron schedules.
+//! - [`scheduler`] runs cron schedules, and [`retention`] prunes what the
+//!   locations no longer keep.
 //!
 //! [`metrics`] names every metric a process exposes; the roles count into
 //! the one [`metrics::Metrics`] the assembly hands them.
@@ -29,6 +30,7 @@ pub mod collect_job;
 pub mod keyfile;
 pub mod metrics;
 pub mod requests;
+pub mod retention;
 pub mod roles;
 pub mod scheduler;
 pub mod settings;

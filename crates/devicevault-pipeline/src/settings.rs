@@ -52,6 +52,9 @@ pub struct Settings {
     pub stale_after: Duration,
     /// Days the audit log keeps a row.
     pub audit_retention_days: u32,
+    /// `[retention]`: how stored versions, failed results and finished
+    /// jobs are pruned.
+    pub retention: RetentionSettings,
     /// `DEVICEVAULT_CONNECT_TIMEOUT`: TCP connect, SSH handshake and login
     /// of a collection.
     pub connect_timeout: Duration,
@@ -118,6 +121,34 @@ impl Default for SmtpSettings {
     }
 }
 
+/// Retention (see [`crate::retention`]); what each location keeps is the
+/// location's own setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionSettings {
+    /// How often the scheduler runs a retention pass.
+    pub interval: Duration,
+    /// How long a pruned fs version's file outlives its index row: longer
+    /// than any read (`read_timeout`), so a download or compare that found
+    /// the row before it went still reads the file.
+    pub grace: Duration,
+    /// Failed results older than this many days are deleted; `None`: kept.
+    pub failed_results_days: Option<u32>,
+    /// Finished (stored or failed) jobs older than this many days are
+    /// deleted; `None`: kept.
+    pub finished_jobs_days: Option<u32>,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(3600),
+            grace: Duration::from_secs(600),
+            failed_results_days: None,
+            finished_jobs_days: None,
+        }
+    }
+}
+
 /// How notifications are delivered from the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifySettings {
@@ -171,6 +202,7 @@ impl Default for Settings {
             scheduler_tick: Duration::from_secs(5),
             stale_after: Duration::from_secs(25 * 3600),
             audit_retention_days: crate::app::audit::DEFAULT_RETENTION_DAYS,
+            retention: RetentionSettings::default(),
             connect_timeout: Duration::from_secs(10),
             collect_retry: devicevault_collect::RetryPolicy::default(),
             max_config_bytes: 16 << 20,

@@ -210,6 +210,7 @@ pub fn app<B: TaskBus>(
         audit_retention: std::time::Duration::from_secs(
             u64::from(settings.audit_retention_days) * 86_400,
         ),
+        retention: settings.retention.clone(),
         metrics: metrics.clone(),
     }))
 }
@@ -233,6 +234,18 @@ pub fn compliance_evaluator<B: TaskBus>(
         db,
         search: None,
     }
+}
+
+/// Removes pruned fs files through the storage workers (the retention
+/// pass of the scheduler role, in both deployments).
+pub fn remover<B: TaskBus>(
+    bus: B,
+    settings: &Settings,
+) -> Arc<dyn devicevault_pipeline::retention::Remove> {
+    Arc::new(devicevault_pipeline::retention::BusRemover {
+        bus,
+        timeout: settings.read_timeout,
+    })
 }
 
 /// What the HTTP front ends hold.

@@ -275,6 +275,28 @@ impl Key {
         k
     }
 
+    /// An optional whole number of days, 1 to 36,500.
+    fn days(
+        name: &'static str,
+        env: &'static str,
+        help: &'static str,
+        field: fn(&mut Config) -> &mut Option<u32>,
+    ) -> Self {
+        let mut k = Self::new(
+            name,
+            env,
+            help,
+            field,
+            |v| v.map(|d| d.to_string()),
+            |s| match s.trim().parse::<u32>() {
+                Ok(n) if (1..=36_500).contains(&n) => Ok(Some(n)),
+                _ => Err("a whole number of days, 1 to 36500".into()),
+            },
+        );
+        k.shape = Shape::Number;
+        k
+    }
+
     fn duration(
         name: &'static str,
         env: &'static str,
@@ -519,6 +541,33 @@ pub fn keys() -> &'static [Key] {
                  checkpoint signed with the sealing key.",
                 1,
                 |c| &mut c.settings.audit_retention_days,
+            ),
+            Key::duration(
+                "retention.interval",
+                "DEVICEVAULT_RETENTION_INTERVAL",
+                "How often the scheduler prunes what the locations no longer keep (each \
+                 location's keep_last / keep_days) and removes pruned fs files.",
+                |c| &mut c.settings.retention.interval,
+            ),
+            Key::duration(
+                "retention.grace",
+                "DEVICEVAULT_RETENTION_GRACE",
+                "How long a pruned fs version's file outlives its index row; keep it longer \
+                 than pipeline.read_timeout, so a download that found the row still reads it.",
+                |c| &mut c.settings.retention.grace,
+            ),
+            Key::days(
+                "retention.failed_results_days",
+                "DEVICEVAULT_RETENTION_FAILED_RESULTS_DAYS",
+                "Failed results older than this many days are deleted. Unset: kept.",
+                |c| &mut c.settings.retention.failed_results_days,
+            ),
+            Key::days(
+                "retention.finished_jobs_days",
+                "DEVICEVAULT_RETENTION_FINISHED_JOBS_DAYS",
+                "Finished (stored or failed) jobs older than this many days are deleted. \
+                 Unset: kept.",
+                |c| &mut c.settings.retention.finished_jobs_days,
             ),
             Key::number(
                 "login.concurrency",
@@ -1230,6 +1279,43 @@ mod tests {
         );
         let loaded = load(None, &env(&[("DEVICEVAULT_NOTIFY_MAX_ATTEMPTS", "3")]), &[]).unwrap();
         assert_eq!(loaded.config.settings.notify.max_attempts, 3);
+    }
+
+    #[test]
+    fn the_retention_section_is_read_and_its_periods_checked() {
+        let d = load(None, &env(&[]), &[])
+            .unwrap()
+            .config
+            .settings
+            .retention;
+        assert_eq!(d.failed_results_days, None);
+        assert_eq!(d.finished_jobs_days, None);
+        assert_eq!(d.grace, Duration::from_secs(600));
+        let f = file(
+            "[retention]\ninterval = \"15m\"\ngrace = \"2m\"\n\
+             failed_results_days = 30\nfinished_jobs_days = 90\n",
+        );
+        let loaded = load(Some(f.path()), &env(&[]), &[]).unwrap();
+        let r = &loaded.config.settings.retention;
+        assert_eq!(r.interval, Duration::from_secs(900));
+        assert_eq!(r.grace, Duration::from_secs(120));
+        assert_eq!(
+            (r.failed_results_days, r.finished_jobs_days),
+            (Some(30), Some(90))
+        );
+        let shown = show(&loaded);
+        assert!(shown.contains("failed_results_days = 30"), "{shown}");
+        for (var, value) in [
+            ("DEVICEVAULT_RETENTION_FAILED_RESULTS_DAYS", "0"),
+            ("DEVICEVAULT_RETENTION_FINISHED_JOBS_DAYS", "36501"),
+            ("DEVICEVAULT_RETENTION_FINISHED_JOBS_DAYS", "a week"),
+            ("DEVICEVAULT_RETENTION_GRACE", "0s"),
+        ] {
+            let msg = load(None, &env(&[(var, value)]), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(var), "{var}={value}: {msg}");
+        }
     }
 
     #[test]

@@ -232,6 +232,12 @@ impl Embedded {
             settings.stale_after,
             shutdown.clone().cancelled_owned(),
         ));
+        tasks.spawn(devicevault_pipeline::retention::run_retention(
+            db.clone(),
+            assembly::remover(bus.clone(), &settings),
+            settings.retention.clone(),
+            shutdown.clone().cancelled_owned(),
+        ));
 
         // The API and the web UI.
         let app = assembly::app(

@@ -229,6 +229,53 @@ impl Backend for FsBackend {
             what: format!("backup {path} in {}", self.config.base_path.display()),
         })
     }
+
+    fn remove(&self, storage_ref: &StorageRef) -> Result<bool, StorageError> {
+        let StorageRef::Fs { path } = storage_ref else {
+            return Err(StorageError::InvalidConfig {
+                backend: StorageBackendKind::Fs,
+                reason: format!(
+                    "cannot remove a {} ref with the fs backend",
+                    storage_ref.backend()
+                ),
+            });
+        };
+        self.remove_file(path)
+    }
+}
+
+impl FsBackend {
+    /// Deletes a pruned version's file (never through a symlink); `false`
+    /// when it is gone already. The device's directory stays.
+    fn remove_file(&self, path: &RelPath) -> Result<bool, StorageError> {
+        let dir = match self.parent_dir(path, false) {
+            Ok(dir) => dir,
+            Err(StorageError::NotFound { .. }) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let target = dir.join(path.file_name());
+        match fs::symlink_metadata(&target) {
+            Ok(m) if m.file_type().is_symlink() => return Err(unsafe_symlink(&target)),
+            Ok(m) if !m.is_file() => {
+                return Err(StorageError::Unsafe {
+                    path: target,
+                    reason: "not a regular file".into(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(StorageError::io(format!("inspect {}", target.display()))(e)),
+        }
+        match fs::remove_file(&target) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(StorageError::io(format!("remove {}", target.display()))(e)),
+        }
+        if self.config.fsync {
+            sync_dir(&dir)?;
+        }
+        Ok(true)
+    }
 }
 
 fn same_or_conflict(

@@ -112,6 +112,20 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         Ok(None)
     }
 
+    /// Removes the version `storage_ref` names, for retention; `false`
+    /// when nothing was removed (already gone, or a backend that keeps its
+    /// history whole: Git, whose pruned versions leave only the index).
+    fn remove(&self, storage_ref: &StorageRef) -> Result<bool, StorageError> {
+        let _ = storage_ref;
+        Ok(false)
+    }
+
+    /// Parses the text form of a ref and removes it ([`Backend::remove`]).
+    fn remove_str(&self, storage_ref: &str) -> Result<bool, StorageError> {
+        let r = StorageRef::parse(self.kind(), storage_ref)?;
+        self.remove(&r)
+    }
+
     /// Parses the text form of a ref and reads it.
     fn read_str(&self, storage_ref: &str) -> Result<Vec<u8>, StorageError> {
         let r = StorageRef::parse(self.kind(), storage_ref)?;

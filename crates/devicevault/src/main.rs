@@ -3,6 +3,7 @@
 mod audit_cmd;
 mod config_cmd;
 mod device_cmd;
+mod retention_cmd;
 mod roles_cmd;
 mod search_cmd;
 mod server_cmd;
@@ -53,6 +54,9 @@ enum Command {
     /// The audit log: check its chain.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// Retention: prune what the locations no longer keep (or show it).
+    #[command(subcommand)]
+    Retention(retention_cmd::RetentionCommand),
     /// Search the configurations of the fleet through the API (exits 1 when nothing is found).
     Search(search_cmd::SearchArgs),
 }
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Config(cmd) => config_cmd::run(cmd),
         Command::Search(args) => search_cmd::run(args).map(|found| exit_one = !found),
         Command::Audit(cmd) => audit_cmd::run(cmd).map(|ok| exit_one = !ok),
+        Command::Retention(cmd) => retention_cmd::run(cmd),
     };
     match result {
         Ok(()) if exit_one => ExitCode::from(1),

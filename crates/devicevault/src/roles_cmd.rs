@@ -319,6 +319,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
             Role::Scheduler { .. } => {
                 let db = services.db().await?;
                 let bus = services.bus().await?;
+                let remover = assembly::remover(bus.clone(), &settings);
                 let dispatcher = assembly::dispatcher(db.clone(), bus.clone(), &settings, &metrics);
                 let evaluator =
                     assembly::compliance_evaluator(db.clone(), bus, &settings, &metrics);
@@ -330,6 +331,12 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                         settings.scheduler_tick,
                         stop.clone(),
                     ));
+                let retention = tokio::spawn(devicevault_pipeline::retention::run_retention(
+                    db.clone(),
+                    remover,
+                    settings.retention.clone(),
+                    stop.clone().cancelled_owned(),
+                ));
                 scheduler::run_scheduler(
                     db,
                     Arc::new(dispatcher),
@@ -340,6 +347,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                 .await;
                 let _ = sweeper.await;
                 let _ = compliance.await;
+                let _ = retention.await;
                 Ok(())
             }
         }

@@ -52,6 +52,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         super::schedules::Doc::openapi(),
         super::compliance::Doc::openapi(),
         super::notifications::Doc::openapi(),
+        super::retention::Doc::openapi(),
         super::search::Doc::openapi(),
         super::tokens::Doc::openapi(),
     ] {

@@ -9,6 +9,7 @@ pub mod diff;
 pub mod docs;
 mod inventory;
 mod notifications;
+mod retention;
 mod schedules;
 mod search;
 mod tokens;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<Shared> {
         .merge(schedules::routes())
         .merge(compliance::routes())
         .merge(notifications::routes())
+        .merge(retention::routes())
         .merge(search::routes())
         .merge(tokens::routes())
         .merge(docs::routes())

@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod login;
 pub mod notifications;
 pub mod reading;
+pub mod retention;
 pub mod schedules;
 pub mod search;
 pub mod time_range;
@@ -46,6 +47,9 @@ pub struct App {
     /// `DEVICEVAULT_AUDIT_RETENTION_DAYS`: audit rows older than this are
     /// pruned (behind a signed checkpoint).
     pub audit_retention: std::time::Duration,
+    /// `[retention]`: the grace of pruned files, and the periods of failed
+    /// results and finished jobs (the dry run and "run now" use them).
+    pub retention: crate::settings::RetentionSettings,
     /// This process's metrics (the HTTP middleware counts into them, and
     /// `/metrics` shows them).
     pub metrics: Arc<crate::metrics::Metrics>,

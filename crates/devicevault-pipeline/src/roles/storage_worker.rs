@@ -1,8 +1,8 @@
-//! The storage worker: consumes `storage.store` and `storage.read` on
-//! `storage.git` or `storage.fs`. Stores to one repository are group
-//! committed: while one batch is being written and flushed, the next one
-//! gathers, so a busy worker makes one branch move and one flush per batch
-//! instead of per backup.
+//! The storage worker: consumes `storage.store`, `storage.read` and (for
+//! retention) `storage.remove` on `storage.git` or `storage.fs`. Stores to
+//! one repository are group committed: while one batch is being written and
+//! flushed, the next one gathers, so a busy worker makes one branch move and
+//! one flush per batch instead of per backup.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +27,10 @@ use crate::metrics::{Metrics, Stage};
 
 /// The task name of a read.
 pub const READ_TASK: &str = "storage.read";
+
+/// The task name of a retention removal: the file of a pruned fs version
+/// (an rpc call like a read; see `devicevault_db::retention`).
+pub const REMOVE_TASK: &str = "storage.remove";
 
 const SOURCE: &str = "storage";
 
@@ -317,9 +321,10 @@ impl<L: ResultLog> StorageWorker<L> {
         match delivery.task.name.as_str() {
             STORE_TASK => self.handle_store(kind, delivery).await,
             READ_TASK => self.handle_read(kind, delivery).await,
+            REMOVE_TASK => self.handle_remove(kind, delivery).await,
             other => {
                 let reason = format!(
-                    "{} carries {STORE_TASK} and {READ_TASK} tasks, not {other:?}",
+                    "{} carries {STORE_TASK}, {READ_TASK} and {REMOVE_TASK} tasks, not {other:?}",
                     delivery.queue
                 );
                 tracing::error!(queue = %delivery.queue, task_id = %delivery.task.id, reason = %reason, "task moved to the dead-letter queue");
@@ -487,6 +492,41 @@ impl<L: ResultLog> StorageWorker<L> {
         if let Err(e) = settle.reply(reply).await {
             tracing::warn!(task_id = %task.id, error = %e, "replying to storage.read failed");
         }
+    }
+
+    async fn handle_remove(&self, kind: StorageBackendKind, delivery: Delivery) {
+        let Delivery { task, settle, .. } = delivery;
+        let reply = self.remove_reply(kind, &task).await;
+        if let Err(reason) = &reply {
+            tracing::warn!(storage_backend = kind.as_str(), task_id = %task.id, reason = %reason, "storage_remove_failed");
+        }
+        if let Err(e) = settle.reply(reply).await {
+            tracing::warn!(task_id = %task.id, error = %e, "replying to storage.remove failed");
+        }
+    }
+
+    /// Removes a pruned version (the `storage.remove` task's work): the
+    /// location is checked against the storage roots like any other task.
+    async fn remove_reply(&self, kind: StorageBackendKind, task: &Task) -> Result<Value, String> {
+        let k = &task.kwargs;
+        let storage_ref = k
+            .get("storage_ref")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("{REMOVE_TASK}: missing or non-string \"storage_ref\""))?
+            .to_owned();
+        let config = k
+            .get("storage_config")
+            .and_then(Value::as_object)
+            .cloned()
+            .ok_or_else(|| format!("{REMOVE_TASK}: missing or non-object \"storage_config\""))?;
+        let backend = self.backend(kind, &config).map_err(|e| e.reason)?;
+        let target = storage_ref.clone();
+        let removed = tokio::task::spawn_blocking(move || backend.remove_str(&target))
+            .await
+            .map_err(|e| format!("the removal panicked: {e}"))?
+            .map_err(|e| e.to_string())?;
+        tracing::info!(storage_backend = kind.as_str(), storage_ref = %storage_ref, removed, "retention removed a version");
+        Ok(json!({ "storage_ref": storage_ref, "removed": removed }))
     }
 
     async fn read_reply(&self, kind: StorageBackendKind, task: &Task) -> Result<Value, String> {

@@ -216,7 +216,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
             "No backup location yet.",
             "Devices need one to be backed up: add a Git repository or a directory below.",
         ),
-        columns: &["Name", "Type", "Path", "Branch"],
+        columns: &["Name", "Type", "Path", "Branch", "Retention"],
         fields: &[
             field("name", "Name", Spec::Input(Input::REQUIRED)),
             FieldSpec {
@@ -1178,23 +1178,42 @@ fn archived_rows<'a>(s: &'a Shared, ctx: &'a Ctx, q: &'a Form) -> Fut<'a, Vec<Ro
 fn location_rows<'a>(s: &'a Shared, ctx: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Row>> {
     Box::pin(async move {
         let rows = s.db.list_locations(ALL).await?.rows;
-        Ok(rows
-            .into_iter()
-            .map(|l| {
-                let f = LocationForm::of(&l);
-                let branch = match f.location_type.as_str() {
-                    "git" if f.branch.is_empty() => "main".to_owned(),
-                    "git" => f.branch,
-                    _ => "—".to_owned(),
-                };
-                Row(vec![
-                    name_cell(ctx, "locations", l.id, l.name),
-                    Cell::Text(f.location_type),
-                    Cell::Mono(f.path),
-                    Cell::Text(branch),
-                ])
-            })
-            .collect())
+        let mut out = Vec::with_capacity(rows.len());
+        for l in rows {
+            let r = s.db.location_retention(l.id).await?;
+            let f = LocationForm::of(&l);
+            let branch = match f.location_type.as_str() {
+                "git" if f.branch.is_empty() => "main".to_owned(),
+                "git" => f.branch,
+                _ => "—".to_owned(),
+            };
+            let kept = match (r.keep_last, r.keep_days) {
+                (None, None) => "everything".to_owned(),
+                (Some(n), None) => format!("last {n}"),
+                (None, Some(d)) => format!("{d} days"),
+                (Some(n), Some(d)) => format!("last {n} or {d} days"),
+            };
+            let retention = if ctx.user.is_admin {
+                Cell::Actions(vec![Action::Link {
+                    href: format!("/admin/locations/{}/retention", l.id),
+                    label: if r.keeps_everything() {
+                        "Keeps everything"
+                    } else {
+                        "Retention"
+                    },
+                }])
+            } else {
+                Cell::Text(kept)
+            };
+            out.push(Row(vec![
+                name_cell(ctx, "locations", l.id, l.name),
+                Cell::Text(f.location_type),
+                Cell::Mono(f.path),
+                Cell::Text(branch),
+                retention,
+            ]));
+        }
+        Ok(out)
     })
 }
 

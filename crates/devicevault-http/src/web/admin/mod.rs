@@ -7,6 +7,7 @@
 
 mod audit;
 pub(super) mod kinds;
+mod retention;
 
 use crate::web::Path;
 use axum::Router;
@@ -46,6 +47,11 @@ pub(super) fn routes() -> Router<Shared> {
         )
         .route("/admin/users/{id}/tokens", post(create_token))
         .route("/admin/notification-channels/{id}/test", post(test_channel))
+        .route(
+            "/admin/locations/{id}/retention",
+            get(retention::page).post(retention::save),
+        )
+        .route("/admin/locations/{id}/retention/run", post(retention::run))
         .route(
             "/admin/users/{id}/tokens/{token}/delete",
             post(delete_token),
