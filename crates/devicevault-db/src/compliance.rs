@@ -311,7 +311,7 @@ impl Db {
         } else {
             "1 = 0".into()
         };
-        let _gate = self.write_gate().await;
+        let _gate = self.write_gate_for(crate::WritePriority::Background).await;
         let done = sqlx::query(AssertSqlSafe(format!(
             "DELETE FROM device_compliance WHERE rule_id = $1 AND device_id NOT IN \
              (SELECT d.id FROM devices d WHERE d.archived_at IS NULL AND {live})"
@@ -407,7 +407,7 @@ impl Db {
     ) -> Result<Recorded, DbError> {
         let at = now.to_string();
         let retry = new.retry_at.map(|t| t.to_string());
-        let _gate = self.write_gate().await;
+        let _gate = self.write_gate_for(crate::WritePriority::Background).await;
         let mut tx = self.pool().begin().await?;
         let done =
             match previous {

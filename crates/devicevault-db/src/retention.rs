@@ -276,7 +276,7 @@ impl Db {
         let candidates = self.retention_candidates(location_id, now).await?;
         let mut gone = Vec::with_capacity(candidates.len());
         for batch in candidates.chunks(PRUNE_BATCH) {
-            let _gate = self.write_gate().await;
+            let _gate = self.write_gate_for(crate::WritePriority::Background).await;
             let mut tx = self.pool().begin().await?;
             for v in batch {
                 let deleted = sqlx::query(
@@ -353,7 +353,7 @@ impl Db {
         let _gate = if dry_run {
             None
         } else {
-            self.write_gate().await
+            self.write_gate_for(crate::WritePriority::Background).await
         };
         for (i, (table, cond, cutoff, status)) in parts.into_iter().enumerate() {
             let Some(cutoff) = cutoff else { continue };
@@ -438,7 +438,7 @@ impl Db {
 
     /// Forgets a removal once its file is gone (or must stay).
     pub async fn finish_removal(&self, id: i64) -> Result<(), DbError> {
-        let _gate = self.write_gate().await;
+        let _gate = self.write_gate_for(crate::WritePriority::Background).await;
         sqlx::query("DELETE FROM retention_removals WHERE id = $1")
             .bind(id)
             .execute(self.pool())
