@@ -1116,3 +1116,108 @@ fn rows_of(diff: &Value) -> Vec<devicevault_pipeline::app::diff::Row<'_>> {
     }
     rows
 }
+
+/// Retention in each deployment: "prune now" through the API removes the
+/// index rows at once, and the scheduler's retention pass (in `serve`, or
+/// the `scheduler` role asking the fs storage worker with `storage.remove`
+/// over the bus) deletes the pruned files after the grace period; the
+/// version kept still downloads.
+async fn retention_prunes_the_index_and_the_scheduler_removes_the_files(mode: Mode) {
+    let env = vec![
+        (
+            "DEVICEVAULT_RETENTION_INTERVAL".to_owned(),
+            "200ms".to_owned(),
+        ),
+        ("DEVICEVAULT_RETENTION_GRACE".to_owned(), "100ms".to_owned()),
+    ];
+    let mut h = Harness::start_with(mode, sim(1), env).await;
+    let base = h.dir.path().join("fs-retention");
+    let id = device_on_own_location(&mut h, "fs", json!({"base_path": base})).await;
+    for _ in 0..3 {
+        let ti = h.backup_now(id).await;
+        assert_eq!(h.wait_job(&ti).await["state"], "stored");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let files = |base: &std::path::Path| {
+        std::fs::read_dir(base.join(id.to_string()))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(files(&base), 3);
+    let loc = h
+        .call("GET", &format!("/api/devices/{id}/"), None)
+        .await
+        .json()["backup_location"]
+        .as_i64()
+        .unwrap();
+    let set = h
+        .call(
+            "PUT",
+            &format!("/api/backup-locations/{loc}/retention/"),
+            Some(json!({"keep_last": 1})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", String::from_utf8_lossy(&set.body));
+    // Versions named by events the notifier has not planned yet are kept
+    // until it has: the dry run shows two once it has.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let dry = h
+            .call(
+                "GET",
+                &format!("/api/backup-locations/{loc}/retention/"),
+                None,
+            )
+            .await;
+        assert_eq!(dry.status, 200, "{}", String::from_utf8_lossy(&dry.body));
+        if dry.json()["versions"] == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dry run: {}",
+            String::from_utf8_lossy(&dry.body)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let run = h
+        .call(
+            "POST",
+            &format!("/api/backup-locations/{loc}/retention/run/"),
+            None,
+        )
+        .await;
+    assert_eq!(run.status, 200, "{}", String::from_utf8_lossy(&run.body));
+    let kept = h.list(&format!("/api/stored-backups/?device={id}")).await;
+    assert_eq!(kept.len(), 1, "the index keeps the newest only");
+    // The files go with the scheduler's next passes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while files(&base) > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} files left",
+            files(&base)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sid = kept[0]["id"].as_i64().unwrap();
+    let dl = h
+        .call("GET", &format!("/api/stored-backups/{sid}/download/"), None)
+        .await;
+    assert_eq!(dl.status, 200);
+    assert_eq!(
+        dl.body,
+        std::fs::read(base.join(kept[0]["storage_ref"].as_str().unwrap())).unwrap()
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_removes_pruned_files_embedded() {
+    retention_prunes_the_index_and_the_scheduler_removes_the_files(Mode::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_removes_pruned_files_distributed() {
+    retention_prunes_the_index_and_the_scheduler_removes_the_files(Mode::Distributed).await;
+}
