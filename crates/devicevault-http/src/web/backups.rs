@@ -784,6 +784,11 @@ fn render_compare(p: &ComparePage) -> Markup {
                 (html::count(p.stats.unchanged as i64)) " unchanged · "
                 @if p.full { a href=(base) { "Show only the changes" } }
                 @else { a href={ (base) "&context=all" } { "Show every line" } }
+                " · "
+                a href="#change-1" class="change-step" data-change-step="-1" aria-keyshortcuts="p" { "Previous change" }
+                " · "
+                a href="#change-1" class="change-step" data-change-step="1" aria-keyshortcuts="n" { "Next change" }
+                span class="muted small js-only" { " (keys n and p)" }
             }
             div class="diff-wrap" tabindex="0" role="region" aria-label="Comparison" {
                 table class="diff" {
@@ -1163,6 +1168,7 @@ mod tests {
             default_pair,
             results: Vec::new(),
             next_run: None,
+            compliance: Vec::new(),
             flash: None,
         }
     }

@@ -24,10 +24,15 @@ pub fn render_rows(diff: &Diff<'_>, context: Option<usize>) -> Markup {
 /// The table rows of `rows` (the API's JSON hunks carry the same rows, so
 /// a client can show what this page shows).
 pub fn rows_markup(rows: &[Row<'_>]) -> Markup {
+    // The first row of each run of changes is `change-<n>`, what "next
+    // change" (the key `n`) and "previous change" (`p`) move between.
+    let mut changes = 0usize;
+    let mut in_change = false;
     html! {
         @for row in rows {
             @match *row {
                 Row::Same { old_number, new_number, text } => {
+                    ({ in_change = false; "" })
                     tr {
                         td class="n" data-n=(old_number) {} td class="t" { (text) }
                         td class="n" data-n=(new_number) {} td class="t" { (text) }
@@ -35,14 +40,21 @@ pub fn rows_markup(rows: &[Row<'_>]) -> Markup {
                     "\n"
                 }
                 Row::Changed { ref old, ref new } => {
-                    tr class="chg" { (side(old.as_ref(), "del")) (side(new.as_ref(), "ins")) } "\n"
+                    @let first = !std::mem::replace(&mut in_change, true);
+                    @if first { ({ changes += 1; "" }) }
+                    tr class="chg" id=[first.then(|| format!("change-{changes}"))] {
+                        (side(old.as_ref(), "del")) (side(new.as_ref(), "ins"))
+                    }
+                    "\n"
                 }
                 Row::Skipped { count, old_from, new_from } => {
-                    tr class="skip" {
+                    ({ in_change = false; "" })
+                    tr class="skip" data-old-from=(old_from) data-new-from=(new_from) data-count=(count) {
                         td colspan="4" {
                             "⋯ " (count) " unchanged line" @if count != 1 { "s" }
                             " (old " (old_from) "–" (old_from + count - 1)
                             ", new " (new_from) "–" (new_from + count - 1) ") ⋯"
+                            " " button type="button" class="expand small subtle js-only" { "Show these lines" }
                         }
                     }
                     "\n"
@@ -115,15 +127,41 @@ mod tests {
     }
 
     #[test]
+    fn each_run_of_changes_is_numbered_for_next_and_previous() {
+        let old: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let new = old
+            .replace("line 50\n", "line fifty\nline fifty-one\n")
+            .replace("line 80\n", "line eighty\n");
+        for context in [Some(3), None] {
+            let html = rows(&old, &new, context);
+            assert!(html.contains(r#"<tr class="chg" id="change-1">"#), "{html}");
+            assert!(html.contains(r#"<tr class="chg" id="change-2">"#), "{html}");
+            assert!(!html.contains("change-3"), "{html}");
+        }
+    }
+
+    #[test]
     fn an_added_line_has_an_empty_old_side_and_folds_are_counted() {
         let html = rows("", "a\nb\n", Some(3));
-        assert_eq!(html.matches(r#"<tr class="chg">"#).count(), 2, "{html}");
+        // One run of two changed rows: the first is the run's anchor.
+        assert_eq!(
+            html.matches(r#"<tr class="chg" id="change-1">"#).count(),
+            1,
+            "{html}"
+        );
+        assert_eq!(html.matches(r#"<tr class="chg">"#).count(), 1, "{html}");
         assert!(html.contains(r#"<td class="n none"></td>"#));
         let old: String = (0..100).map(|i| format!("line {i}\n")).collect();
         let new = old.replace("line 50\n", "line fifty\n");
         let html = rows(&old, &new, Some(3));
         assert!(
             html.contains("⋯ 47 unchanged lines (old 1–47, new 1–47) ⋯"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                r#"<tr class="skip" data-old-from="1" data-new-from="1" data-count="47">"#
+            ),
             "{html}"
         );
         assert!(

@@ -169,6 +169,61 @@
     });
   }
 
+  // ---- compare: next / previous change, expanding a folded run ----------
+  var diffTable = document.querySelector("table.diff");
+  if (diffTable) {
+    var at = -1;
+    var step = function (by) {
+      var runs = diffTable.querySelectorAll("tr[id^='change-']");
+      if (!runs.length) return;
+      at = Math.max(0, Math.min(runs.length - 1, at + by));
+      Array.prototype.forEach.call(diffTable.querySelectorAll("tr.current"), function (r) { r.classList.remove("current"); });
+      var row = runs[at];
+      row.classList.add("current");
+      row.scrollIntoView({ block: "center" });
+      if (history.replaceState) history.replaceState(null, "", "#" + row.id);
+    };
+    document.addEventListener("keydown", function (ev) {
+      if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.defaultPrevented) return;
+      var t = ev.target;
+      if (t && t.closest && t.closest("input, textarea, select, [contenteditable]")) return;
+      if (ev.key === "n") { step(1); ev.preventDefault(); }
+      else if (ev.key === "p") { step(-1); ev.preventDefault(); }
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-change-step]"), function (a) {
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        step(parseInt(a.getAttribute("data-change-step"), 10));
+      });
+    });
+    // A folded run of unchanged lines is replaced in place by its lines,
+    // taken from the same comparison with every line.
+    diffTable.addEventListener("click", function (ev) {
+      var button = ev.target.closest ? ev.target.closest("button.expand") : null;
+      if (!button) return;
+      var fold = button.closest("tr.skip");
+      var from = parseInt(fold.getAttribute("data-old-from"), 10);
+      var count = parseInt(fold.getAttribute("data-count"), 10);
+      var url = new URL(window.location.href);
+      url.searchParams.set("context", "all");
+      url.hash = "";
+      button.disabled = true;
+      fetch(url.toString(), { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { if (!r.ok) throw new Error(); return r.text(); })
+        .then(function (text) {
+          var doc = new DOMParser().parseFromString(text, "text/html");
+          var rows = doc.querySelectorAll("table.diff tbody tr:not(.chg):not(.skip)");
+          var lines = document.createDocumentFragment();
+          Array.prototype.forEach.call(rows, function (r) {
+            var n = parseInt(r.querySelector("td.n").getAttribute("data-n"), 10);
+            if (n >= from && n < from + count) lines.appendChild(document.importNode(r, true));
+          });
+          fold.replaceWith(lines);
+        })
+        .catch(function () { button.disabled = false; });
+    });
+  }
+
   // ---- dashboard auto-refresh ------------------------------------------------
   var dash = document.querySelector("[data-refresh]");
   if (dash) {
