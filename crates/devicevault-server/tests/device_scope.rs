@@ -51,28 +51,8 @@ async fn scoped(engine: Engine) {
         },
     )
     .await;
-    let (_, ids) = h.inventory().await;
-    let core = h
-        .create("/api/device-groups/", json!({"name": "core"}))
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let edge = h
-        .create("/api/device-groups/", json!({"name": "edge"}))
-        .await["id"]
-        .as_i64()
-        .unwrap();
     // ids[0] in core, ids[1] in edge, ids[2] in no group.
-    for (id, group) in [(ids[0], core), (ids[1], edge)] {
-        let r = h
-            .call(
-                "PATCH",
-                &format!("/api/devices/{id}/"),
-                Some(json!({ "device_group": group })),
-            )
-            .await;
-        assert_eq!(r.status, 200);
-    }
+    let (ids, core, _edge) = h.core_and_edge().await;
     let mut jobs = Vec::new();
     for id in &ids {
         let ti = h.backup_now(*id).await;

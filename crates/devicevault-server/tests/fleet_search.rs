@@ -11,7 +11,7 @@ use common::{Engine, Harness};
 use devicevault_client::HttpClient;
 use devicevault_pipeline::app::auth;
 use devicevault_sim::SimConfig;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// A client with an API token of a new reader without `view_secrets`,
 /// restricted to `groups` (`None`: every device).
@@ -75,34 +75,14 @@ async fn fleet_search(engine: Engine) {
         },
     )
     .await;
-    let (_, ids) = h.inventory().await;
+    // ids[0] in core, ids[1] in edge, ids[2] in no group.
+    let (ids, core, edge) = h.core_and_edge().await;
     let sim_names: Vec<String> = h
         .sim
         .devices()
         .iter()
         .map(|d| d.name().to_owned())
         .collect();
-    let core = h
-        .create("/api/device-groups/", json!({"name": "core"}))
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let edge = h
-        .create("/api/device-groups/", json!({"name": "edge"}))
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    // ids[0] in core, ids[1] in edge, ids[2] in no group.
-    for (id, group) in [(ids[0], core), (ids[1], edge)] {
-        let r = h
-            .call(
-                "PATCH",
-                &format!("/api/devices/{id}/"),
-                Some(json!({ "device_group": group })),
-            )
-            .await;
-        assert_eq!(r.status, 200);
-    }
     for id in &ids {
         let ti = h.backup_now(*id).await;
         assert_eq!(h.wait_job(&ti).await["state"], "stored");

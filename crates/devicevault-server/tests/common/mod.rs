@@ -173,6 +173,33 @@ impl Harness {
         (loc["id"].as_i64().unwrap(), ids)
     }
 
+    /// [`Harness::inventory`] on a fleet of at least three, with the first
+    /// device in device group `core` and the second in `edge` (the third in
+    /// none): the scope tests' fleet. Returns the device ids and the two
+    /// groups' ids.
+    pub async fn core_and_edge(&mut self) -> (Vec<i64>, i64, i64) {
+        let (_, ids) = self.inventory().await;
+        let mut groups = Vec::new();
+        for name in ["core", "edge"] {
+            let g = self
+                .create("/api/device-groups/", json!({ "name": name }))
+                .await;
+            groups.push(g["id"].as_i64().unwrap());
+        }
+        let (core, edge) = (groups[0], groups[1]);
+        for (id, group) in [(ids[0], core), (ids[1], edge)] {
+            let r = self
+                .call(
+                    "PATCH",
+                    &format!("/api/devices/{id}/"),
+                    Some(json!({ "device_group": group })),
+                )
+                .await;
+            assert_eq!(r.status, 200);
+        }
+        (ids, core, edge)
+    }
+
     pub async fn backup_now(&mut self, device: i64) -> String {
         let r = self
             .call("POST", &format!("/api/devices/{device}/backup_now/"), None)
