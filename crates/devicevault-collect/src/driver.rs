@@ -307,6 +307,8 @@ fn braces_balance(text: &str) -> Result<(), String> {
 const TAIL_LINES: usize = 5;
 const TAIL_LINE_CHARS: usize = 96;
 const TAIL_CHARS: usize = 500;
+/// The longest line of device output a job's log shows.
+const REPORT_LINE_CHARS: usize = 200;
 
 /// A compiled driver.
 #[derive(Debug, Clone)]
@@ -545,22 +547,7 @@ impl Driver {
             .rev()
             .filter(|l| !l.trim().is_empty())
             .take(TAIL_LINES)
-            .map(|l| {
-                let mut masked = l.trim_end().to_owned();
-                for s in &self.secrets {
-                    masked = s
-                        .pattern
-                        .replace_all(&masked, s.replace.as_str())
-                        .into_owned();
-                }
-                // Masked first, cut after: a cut must not hide a secret
-                // from the rule that would have masked it.
-                if masked.chars().count() > TAIL_LINE_CHARS {
-                    masked = masked.chars().take(TAIL_LINE_CHARS - 1).collect();
-                    masked.push('…');
-                }
-                masked
-            })
+            .map(|l| self.mask_cut(l, TAIL_LINE_CHARS))
             .collect();
         tail.reverse();
         let joined = tail.join(" | ");
@@ -570,6 +557,30 @@ impl Driver {
         // Keep the end, where the cut or the refusal is.
         let skip = joined.chars().count() - (TAIL_CHARS - 1);
         format!("…{}", joined.chars().skip(skip).collect::<String>())
+    }
+
+    /// One line of device output fit for a job's log: the driver's secret
+    /// rules applied whatever the device asked, then cut to
+    /// `REPORT_LINE_CHARS` characters.
+    pub fn mask_line(&self, line: &str) -> String {
+        self.mask_cut(line, REPORT_LINE_CHARS)
+    }
+
+    fn mask_cut(&self, line: &str, max_chars: usize) -> String {
+        let mut masked = line.trim_end().to_owned();
+        for s in &self.secrets {
+            masked = s
+                .pattern
+                .replace_all(&masked, s.replace.as_str())
+                .into_owned();
+        }
+        // Masked first, cut after: a cut must not hide a secret from the
+        // rule that would have masked it.
+        if masked.chars().count() > max_chars {
+            masked = masked.chars().take(max_chars - 1).collect();
+            masked.push('…');
+        }
+        masked
     }
 
     /// Applies the driver's filters to clean command output: removes volatile

@@ -44,10 +44,13 @@ pub mod terminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use devicevault_core::RetryClass;
+
 pub use driver::{Completeness, Driver, DriverSet, DriverSource};
 pub use error::CollectError;
 pub use known_hosts::{HostKeyCheck, KnownHosts};
 pub use retry::{RetryPolicy, retry};
+pub use session::OUTPUT_TAIL_LINES;
 pub use target::{Credential, DeviceTarget, Secret, Transport};
 
 /// Timeouts, size limit and host-key policy of a collection.
@@ -120,22 +123,83 @@ pub async fn collect(
     drivers: &DriverSet,
     opts: &CollectOptions,
 ) -> Result<Collected, CollectError> {
-    let driver = drivers.get(&device.driver)?;
-    let started = Instant::now();
-    let job = collect_inner(device, &driver, opts);
-    let done = tokio::time::timeout(opts.job_timeout, job)
+    collect_once(device, drivers, opts)
         .await
-        .map_err(|_| CollectError::Timeout {
-            target: device.display(),
-            stage: "for the whole backup job".into(),
-            elapsed: opts.job_timeout,
-        })??;
-    Ok(Collected {
-        config: done.config.into_bytes(),
-        driver: driver.name.clone(),
-        duration: started.elapsed(),
-        author: done.author,
-    })
+        .map_err(|f| f.error)
+}
+
+/// A failed attempt to collect: why, and what the device said last.
+#[derive(Debug)]
+pub struct FailedAttempt {
+    /// Why the attempt failed.
+    pub error: CollectError,
+    /// The last lines the device sent before the failure (at most
+    /// [`OUTPUT_TAIL_LINES`], each cut to a line of a report), the driver's
+    /// secret rules applied and the device's password and enable secret
+    /// replaced, whatever the device echoed. Empty when nothing was read
+    /// (the connection or the handshake failed).
+    pub device_output: Vec<String>,
+    /// When the attempt will be retried; `None` for the last one.
+    pub retry_in: Option<Duration>,
+}
+
+/// Every attempt of a collection: the configuration if one succeeded, and
+/// each failure before it (a job's log shows them all).
+#[derive(Debug)]
+pub struct Attempts {
+    /// The configuration, when an attempt succeeded.
+    pub collected: Option<Collected>,
+    /// The failed attempts, in order; the last is the final error when
+    /// nothing was collected.
+    pub failures: Vec<FailedAttempt>,
+}
+
+impl Attempts {
+    /// The configuration, or the last attempt's error.
+    pub fn into_result(mut self) -> Result<Collected, CollectError> {
+        match (self.collected, self.failures.pop()) {
+            (Some(c), _) => Ok(c),
+            (None, Some(f)) => Err(f.error),
+            (None, None) => unreachable!("an attempt either collects or fails"),
+        }
+    }
+}
+
+/// Collects `device`, retrying transient failures per `policy` (backoff
+/// with jitter, as [`retry`]), and reports every attempt.
+pub async fn collect_attempts(
+    device: &DeviceTarget,
+    drivers: &DriverSet,
+    opts: &CollectOptions,
+    policy: &RetryPolicy,
+) -> Attempts {
+    let mut failures = Vec::new();
+    let mut attempt = 0;
+    loop {
+        match collect_once(device, drivers, opts).await {
+            Ok(c) => {
+                return Attempts {
+                    collected: Some(c),
+                    failures,
+                };
+            }
+            Err(mut f) if f.error.is_transient() && attempt < policy.max_retries => {
+                let d = policy.delay(attempt);
+                tracing::warn!(attempt, delay_ms = d.as_millis() as u64, error = %f.error, "transient failure, retrying");
+                f.retry_in = Some(d);
+                failures.push(f);
+                tokio::time::sleep(d).await;
+                attempt += 1;
+            }
+            Err(f) => {
+                failures.push(f);
+                return Attempts {
+                    collected: None,
+                    failures,
+                };
+            }
+        }
+    }
 }
 
 /// [`collect`] with transient failures retried per `policy`.
@@ -145,13 +209,84 @@ pub async fn collect_with_retry(
     opts: &CollectOptions,
     policy: &RetryPolicy,
 ) -> Result<Collected, CollectError> {
-    retry(policy, |_| collect(device, drivers, opts)).await
+    collect_attempts(device, drivers, opts, policy)
+        .await
+        .into_result()
+}
+
+/// One attempt, with the device's last lines when it fails.
+async fn collect_once(
+    device: &DeviceTarget,
+    drivers: &DriverSet,
+    opts: &CollectOptions,
+) -> Result<Collected, FailedAttempt> {
+    let failed = |error| FailedAttempt {
+        error,
+        device_output: Vec::new(),
+        retry_in: None,
+    };
+    let driver = drivers.get(&device.driver).map_err(failed)?;
+    let started = Instant::now();
+    let mut seen = session::OutputTail::default();
+    let job = collect_inner(device, &driver, opts, &mut seen);
+    let done = match tokio::time::timeout(opts.job_timeout, job).await {
+        Ok(done) => done,
+        Err(_) => Err(CollectError::Timeout {
+            target: device.display(),
+            stage: "for the whole backup job".into(),
+            elapsed: opts.job_timeout,
+        }),
+    };
+    match done {
+        Ok(done) => Ok(Collected {
+            config: done.config.into_bytes(),
+            driver: driver.name.clone(),
+            duration: started.elapsed(),
+            author: done.author,
+        }),
+        Err(error) => Err(FailedAttempt {
+            error,
+            device_output: masked_output(device, &driver, &seen),
+            retry_in: None,
+        }),
+    }
+}
+
+/// What the device said last, fit for a job's log: its own secrets
+/// replaced wherever they appear (a device that echoes what it is sent),
+/// then the driver's secret rules, then each line cut.
+fn masked_output(
+    device: &DeviceTarget,
+    driver: &Driver,
+    seen: &session::OutputTail,
+) -> Vec<String> {
+    let own: Vec<&str> = [
+        match &device.credential {
+            Credential::Password(p) => Some(p.expose()),
+            Credential::Key { .. } => None,
+        },
+        device.enable_secret.as_ref().map(Secret::expose),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|s| !s.is_empty())
+    .collect();
+    seen.lines()
+        .map(|line| {
+            let mut line = line.to_owned();
+            for s in &own {
+                line = line.replace(s, "********");
+            }
+            driver.mask_line(&line)
+        })
+        .collect()
 }
 
 async fn collect_inner(
     device: &DeviceTarget,
     driver: &Driver,
     opts: &CollectOptions,
+    seen: &mut session::OutputTail,
 ) -> Result<Finished, CollectError> {
     let max_bytes = opts.max_config_bytes_for(device, driver);
     // One deadline for everything before the first command: connecting,
@@ -185,7 +320,7 @@ async fn collect_inner(
     };
     let login_left = opts.connect_timeout.saturating_sub(started.elapsed());
     let mut cli =
-        match session::CliSession::login(link, driver, device, login_left, max_bytes).await {
+        match session::CliSession::login(link, driver, device, login_left, max_bytes, seen).await {
             Ok(cli) => cli,
             Err(CollectError::Timeout { target, stage, .. }) => {
                 return Err(CollectError::Timeout {
@@ -330,4 +465,28 @@ async fn collect_exec(
     )
     .await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_device_said_is_masked_with_its_own_secrets_and_the_drivers_rules() {
+        let mut seen = session::OutputTail::default();
+        seen.remember(
+            "Password: hunter2\nenable secret 5 $1$abcd$efghijklmnop\nsnmp-server community pub1ic RO\n",
+            "R1>",
+        );
+        let mut t = DeviceTarget::password("10.0.0.1", 22, "admin", "hunter2", "cisco_ios");
+        t.enable_secret = Some("s3cret-en".into());
+        let driver = DriverSet::builtin().get("cisco_ios").expect("built in");
+        let out = masked_output(&t, &driver, &seen);
+        let all = out.join("\n");
+        assert_eq!(out.len(), 4, "{all}");
+        assert!(!all.contains("hunter2"), "{all}");
+        assert!(!all.contains("$1$abcd"), "{all}");
+        assert!(!all.contains("pub1ic"), "{all}");
+        assert_eq!(out.last().map(String::as_str), Some("R1>"));
+    }
 }

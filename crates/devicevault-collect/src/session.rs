@@ -2,9 +2,9 @@
 //! login banners and pagers, enter privileged mode, run commands and cut
 //! their output out of the echo and the next prompt.
 
-use std::time::Duration;
-
+use std::collections::VecDeque;
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use regex::Regex;
 use russh::ChannelMsg;
@@ -86,6 +86,50 @@ const MAX_PROMPT_LINE: usize = 4096;
 /// How much of a command's raw output is kept to find its echo in.
 const ECHO_WINDOW: usize = 4096;
 
+/// How many of the last lines a device sent are kept for a failure's report.
+pub const OUTPUT_TAIL_LINES: usize = 20;
+/// The longest line kept (bytes, cut at a character boundary); the report
+/// cuts it shorter once it is masked.
+const OUTPUT_TAIL_LINE_BYTES: usize = 1024;
+
+/// The last lines a device sent, across the steps of a session, kept so a
+/// failure can show what the device said before it (the prompt it waited
+/// at, a refusal, the last lines of a stalled output). Raw: the caller
+/// masks them before they leave the crate.
+#[derive(Debug, Default)]
+pub(crate) struct OutputTail(VecDeque<String>);
+
+impl OutputTail {
+    /// Keeps the last non-blank lines of `out` (a step's finished lines)
+    /// and `current` (its unfinished last line). Costs the length of what
+    /// is kept, not of `out`.
+    pub(crate) fn remember(&mut self, out: &str, current: &str) {
+        let mut last: Vec<&str> = out
+            .lines()
+            .rev()
+            .filter(|l| !l.trim().is_empty())
+            .take(OUTPUT_TAIL_LINES)
+            .collect();
+        last.reverse();
+        let current = (!current.trim().is_empty()).then_some(current);
+        for line in last.into_iter().chain(current) {
+            if self.0.len() == OUTPUT_TAIL_LINES {
+                self.0.pop_front();
+            }
+            let mut end = line.len().min(OUTPUT_TAIL_LINE_BYTES);
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.0.push_back(line[..end].trim_end().to_owned());
+        }
+    }
+
+    /// The lines kept, oldest first.
+    pub(crate) fn lines(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
 /// A logged-in CLI session.
 pub(crate) struct CliSession<'a> {
     link: Link,
@@ -100,6 +144,8 @@ pub(crate) struct CliSession<'a> {
     prompt: String,
     /// Raw bytes any one step may receive before it fails.
     max_bytes: usize,
+    /// What the device said last, for a failure's report.
+    seen: &'a mut OutputTail,
 }
 
 impl<'a> CliSession<'a> {
@@ -111,6 +157,7 @@ impl<'a> CliSession<'a> {
         t: &DeviceTarget,
         timeout: Duration,
         max_bytes: usize,
+        seen: &'a mut OutputTail,
     ) -> Result<CliSession<'a>, CollectError> {
         let early = match &mut link {
             Link::Ssh(s) => std::mem::take(&mut s.early),
@@ -126,6 +173,7 @@ impl<'a> CliSession<'a> {
             closed: false,
             prompt: String::new(),
             max_bytes,
+            seen,
         };
         let username = t.username.clone();
         let password = match &t.credential {
@@ -396,10 +444,33 @@ impl<'a> CliSession<'a> {
         timeout: Duration,
         stage: &str,
         command: &str,
-        mut step: impl FnMut(&str, &[u8]) -> Step,
+        step: impl FnMut(&str, &[u8]) -> Step,
     ) -> Result<(String, String), CollectError> {
-        let deadline = Instant::now() + timeout;
         let mut out = String::new();
+        let read = self
+            .read_into(&mut out, timeout, stage, command, step)
+            .await;
+        match &read {
+            Ok(last) => self.seen.remember(&out, last),
+            Err(_) => {
+                let current = self.screen.current_line();
+                self.seen.remember(&out, &current);
+            }
+        }
+        read.map(|last| (out, last))
+    }
+
+    /// [`Self::read_until`]'s loop: the cleaned text goes into `out`, so
+    /// that what arrived before a failure can be remembered.
+    async fn read_into(
+        &mut self,
+        out: &mut String,
+        timeout: Duration,
+        stage: &str,
+        command: &str,
+        mut step: impl FnMut(&str, &[u8]) -> Step,
+    ) -> Result<String, CollectError> {
+        let deadline = Instant::now() + timeout;
         // The first raw bytes of this step, where a command's echo is.
         let mut head: Vec<u8> = Vec::new();
         let mut received = 0usize;
@@ -417,13 +488,13 @@ impl<'a> CliSession<'a> {
                 let room = ECHO_WINDOW - head.len();
                 head.extend_from_slice(&data[..data.len().min(room)]);
             }
-            self.screen.feed(&data, &mut out);
+            self.screen.feed(&data, out);
             if self.screen.current_len() <= MAX_PROMPT_LINE {
                 let tail = self.screen.current_line();
                 match step(&tail, &head) {
                     Step::Done => {
                         self.screen.clear_current();
-                        return Ok((out, tail));
+                        return Ok(tail);
                     }
                     Step::Answer(a) => {
                         // The matched line (a pager or a banner) is not output.
@@ -457,5 +528,28 @@ impl<'a> CliSession<'a> {
                 Ok(Err(e)) => return Err(e),
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_output_tail_keeps_the_last_lines_bounded_across_steps() {
+        let mut t = OutputTail::default();
+        let first: String = (1..=30).map(|n| format!("line {n}\n\n")).collect();
+        t.remember(&first, "");
+        assert_eq!(t.lines().count(), OUTPUT_TAIL_LINES);
+        assert_eq!(t.lines().next(), Some("line 11"));
+        t.remember("second step\n", "R1#");
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), OUTPUT_TAIL_LINES);
+        assert_eq!(&lines[OUTPUT_TAIL_LINES - 2..], ["second step", "R1#"]);
+        // A long line is cut at a character boundary, whatever its bytes.
+        let long = "é".repeat(OUTPUT_TAIL_LINE_BYTES);
+        t.remember("", &long);
+        let kept = t.lines().last().expect("a line");
+        assert!(kept.len() <= OUTPUT_TAIL_LINE_BYTES && kept.starts_with('é'));
     }
 }

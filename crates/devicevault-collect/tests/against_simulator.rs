@@ -563,3 +563,85 @@ async fn a_vyos_error_indented_by_two_spaces_rejects_the_command() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn every_attempt_is_reported_with_the_prompt_the_device_showed() {
+    // The Junos driver never recognises an IOS prompt: each attempt times
+    // out at the first prompt, and its report shows that prompt.
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    let mut t = target(d);
+    t.driver = "juniper_junos".into();
+    let mut o = opts();
+    o.connect_timeout = Duration::from_millis(800);
+    let policy = devicevault_collect::RetryPolicy {
+        max_retries: 1,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(20),
+    };
+    let attempts =
+        devicevault_collect::collect_attempts(&t, &DriverSet::builtin(), &o, &policy).await;
+    assert!(attempts.collected.is_none());
+    assert_eq!(attempts.failures.len(), 2);
+    assert!(attempts.failures[0].retry_in.is_some());
+    assert!(attempts.failures[1].retry_in.is_none());
+    for f in &attempts.failures {
+        assert!(
+            matches!(f.error, CollectError::Timeout { .. }),
+            "{}",
+            f.error
+        );
+        let last = f.device_output.last().expect("the device showed a prompt");
+        assert!(
+            last.starts_with(d.name()) && (last.ends_with('>') || last.ends_with('#')),
+            "{:?}",
+            f.device_output
+        );
+        assert!(f.device_output.iter().all(|l| !l.contains(d.password())));
+    }
+    let err = attempts.into_result().unwrap_err();
+    assert!(err.to_string().contains("first prompt"), "{err}");
+}
+
+#[tokio::test]
+async fn a_stalled_output_reports_its_last_lines_with_secrets_masked() {
+    let s = sim("cisco_ios", 1).await;
+    let d = &s.devices()[0];
+    d.set_faults(Faults {
+        hang_after_bytes: Some(4000),
+        ..Faults::default()
+    });
+    let mut o = opts();
+    o.command_timeout = Duration::from_secs(1);
+    let policy = devicevault_collect::RetryPolicy {
+        max_retries: 0,
+        ..devicevault_collect::RetryPolicy::default()
+    };
+    let attempts =
+        devicevault_collect::collect_attempts(&target(d), &DriverSet::builtin(), &o, &policy).await;
+    let f = &attempts.failures[0];
+    assert!(
+        matches!(f.error, CollectError::Timeout { .. }),
+        "{}",
+        f.error
+    );
+    assert!(
+        !f.device_output.is_empty()
+            && f.device_output.len() <= devicevault_collect::OUTPUT_TAIL_LINES,
+        "{:?}",
+        f.device_output
+    );
+    for l in &f.device_output {
+        assert!(l.chars().count() <= 200, "{l}");
+        assert!(
+            !l.contains(d.password()) && !l.contains(d.enable_secret()),
+            "{l}"
+        );
+        if l.starts_with("enable secret") || l.starts_with("snmp-server community") {
+            assert!(
+                l.contains("<removed>") || l.contains("****"),
+                "not masked: {l}"
+            );
+        }
+    }
+}

@@ -203,7 +203,8 @@ pub struct Activity {
     pub device_name: String,
     pub timestamp: String,
     pub collection: Status,
-    pub duration_ms: i64,
+    /// How long the collection took; none for a job that failed before one.
+    pub duration_ms: Option<i64>,
     /// The stored backup, once the storage worker reported.
     pub stored_id: Option<i64>,
     pub stored: Option<Status>,
@@ -473,62 +474,6 @@ impl Db {
                     day: r.try_get("day")?,
                     succeeded: r.try_get("ok")?,
                     failed: r.try_get("ko")?,
-                })
-            })
-            .collect()
-    }
-
-    /// The newest collection outcomes with their storage outcome; only the
-    /// failed ones when `failed_only`, and only those since `since` when set.
-    pub async fn recent_activity(
-        &self,
-        limit: i64,
-        failed_only: bool,
-        since: Option<Timestamp>,
-        scope: &Scope,
-    ) -> Result<Vec<Activity>, DbError> {
-        let mut conditions = vec![scope.on_group("d.device_group_id")];
-        let mut n = 0;
-        if since.is_some() {
-            n += 1;
-            conditions.push(format!("r.timestamp >= ${n}"));
-        }
-        if failed_only {
-            conditions.push(
-                "(r.status = 'failure' OR s.status = 'failure' OR jb.state = 'failed')".into(),
-            );
-        }
-        let where_ = format!("WHERE {}", conditions.join(" AND "));
-        let sql = format!(
-            "SELECT r.task_identifier, r.device_id, d.name AS device_name, r.timestamp, \
-             r.status AS collection, r.collection_duration_ms, s.id AS stored_id, \
-             s.status AS stored, s.changed, jb.reason \
-             FROM device_backup_results r JOIN devices d ON d.id = r.device_id \
-             LEFT JOIN stored_backups s ON s.task_identifier = r.task_identifier \
-             LEFT JOIN backup_jobs jb ON jb.task_identifier = r.task_identifier \
-             {where_} ORDER BY r.timestamp DESC, r.id DESC LIMIT ${}",
-            n + 1
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        if let Some(s) = since {
-            q = q.bind(s.to_string());
-        }
-        let rows = q.bind(limit).fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                let collection: String = r.try_get("collection")?;
-                let stored: Option<String> = r.try_get("stored")?;
-                Ok(Activity {
-                    task_identifier: r.try_get("task_identifier")?,
-                    device_id: r.try_get("device_id")?,
-                    device_name: r.try_get("device_name")?,
-                    timestamp: r.try_get("timestamp")?,
-                    collection: status(&collection)?,
-                    duration_ms: r.try_get("collection_duration_ms")?,
-                    stored_id: r.try_get("stored_id")?,
-                    stored: stored.as_deref().map(status).transpose()?,
-                    changed: r.try_get::<Option<i64>, _>("changed")?.map(|v| v != 0),
-                    reason: r.try_get("reason")?,
                 })
             })
             .collect()

@@ -117,6 +117,10 @@ pub struct ResultRow {
     pub changed: Option<bool>,
     /// The job's failure reason, when it failed.
     pub reason: Option<String>,
+    /// Whether a collection happened: false for a job that failed before
+    /// any (archived device, never picked up after its last dispatch);
+    /// then `result` is the job's — its id, its failure time, an empty log.
+    pub collected: bool,
 }
 
 /// The successful backups of the device of `v` from `v` on, before the
@@ -145,39 +149,67 @@ fn first_success(device: &str) -> String {
 
 /// The FROM and WHERE of the results matching `f`, and how many parameters
 /// they take; with the device's name (`d`) for a page, without for a count.
-fn results_from(f: &ResultFilter, scope: &Scope, names: bool) -> (String, usize) {
+/// The second part, when the filter can match a failure, is the FROM and
+/// WHERE of the jobs that failed without any collection (`j`), on the same
+/// parameters: they are results too, or "what failed last night" would
+/// miss a device that was never reached.
+fn results_from(f: &ResultFilter, scope: &Scope, names: bool) -> (String, Option<String>, usize) {
     let mut conditions = vec![scope.on_device("r.device_id")];
+    let mut jobs = vec![
+        "j.state = 'failed'".to_owned(),
+        scope.on_device("j.device_id"),
+        "NOT EXISTS (SELECT 1 FROM device_backup_results x WHERE x.task_identifier = j.task_identifier)"
+            .to_owned(),
+    ];
     let mut n = 0;
     let mut next = || {
         n += 1;
         format!("${n}")
     };
-    // SQLite numbers `$n` by first use: the conditions come in binding order.
+    // SQLite numbers `$n` by first use: the conditions come in binding
+    // order, and the jobs' reuse the same numbers.
     if f.device.is_some() {
-        conditions.push(format!("r.device_id = {}", next()));
+        let p = next();
+        conditions.push(format!("r.device_id = {p}"));
+        jobs.push(format!("j.device_id = {p}"));
     }
     if f.since.is_some() {
-        conditions.push(format!("r.timestamp >= {}", next()));
+        let p = next();
+        conditions.push(format!("r.timestamp >= {p}"));
+        jobs.push(format!("j.updated_at >= {p}"));
     }
     if f.until.is_some() {
-        conditions.push(format!("r.timestamp < {}", next()));
+        let p = next();
+        conditions.push(format!("r.timestamp < {p}"));
+        jobs.push(format!("j.updated_at < {p}"));
     }
     if let Some(o) = f.outcome {
         conditions.push(o.condition().into());
     }
+    let device = |alias: &str| {
+        if names {
+            format!("JOIN devices d ON d.id = {alias}.device_id")
+        } else {
+            String::new()
+        }
+    };
+    let failed_jobs = matches!(f.outcome, None | Some(Outcome::Failed)).then(|| {
+        format!(
+            "FROM backup_jobs j {} WHERE {}",
+            device("j"),
+            jobs.join(" AND ")
+        )
+    });
     (
         format!(
             "FROM device_backup_results r {} \
              LEFT JOIN stored_backups s ON s.task_identifier = r.task_identifier \
              LEFT JOIN backup_jobs jb ON jb.task_identifier = r.task_identifier \
              WHERE {}",
-            if names {
-                "JOIN devices d ON d.id = r.device_id"
-            } else {
-                ""
-            },
+            device("r"),
             conditions.join(" AND ")
         ),
+        failed_jobs,
         n,
     )
 }
@@ -228,6 +260,7 @@ fn result_row(r: &AnyRow) -> Result<ResultRow, DbError> {
         stored_id: r.try_get("stored_id")?,
         changed: r.try_get::<Option<i64>, _>("changed")?.map(|v| v != 0),
         reason: r.try_get("reason")?,
+        collected: r.try_get::<i64, _>("collected")? != 0,
     })
 }
 
@@ -340,12 +373,25 @@ impl Db {
         page: Page,
     ) -> Result<Listed<ResultRow>, DbError> {
         check_page(page)?;
-        let (from, n) = results_from(f, scope, true);
+        let (from, failed_jobs, n) = results_from(f, scope, true);
+        // A compound ordered by the index order of both sides, so each
+        // engine merges two index walks instead of sorting.
+        let jobs = failed_jobs
+            .map(|from| {
+                format!(
+                    " UNION ALL SELECT j.id AS id, j.task_id, j.task_identifier, j.device_id, \
+                     'failure' AS status, j.updated_at AS timestamp, '[]' AS log, \
+                     CAST(0 AS BIGINT) AS collection_duration_ms, d.name AS device_name, \
+                     NULL AS stored_id, NULL AS stored, NULL AS changed, j.state AS job_state, \
+                     j.reason, CAST(0 AS BIGINT) AS collected {from}"
+                )
+            })
+            .unwrap_or_default();
         let sql = format!(
-            "SELECT r.id, r.task_id, r.task_identifier, r.device_id, r.status, r.timestamp, r.log, \
+            "SELECT r.id AS id, r.task_id, r.task_identifier, r.device_id, r.status, r.timestamp AS timestamp, r.log, \
              r.collection_duration_ms, d.name AS device_name, s.id AS stored_id, s.status AS stored, \
-             s.changed, jb.state AS job_state, jb.reason \
-             {from} ORDER BY r.timestamp DESC, r.id DESC LIMIT ${} OFFSET ${}",
+             s.changed, jb.state AS job_state, jb.reason, CAST(1 AS BIGINT) AS collected \
+             {from}{jobs} ORDER BY timestamp DESC, id DESC LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
         );
@@ -369,8 +415,13 @@ impl Db {
         f: &ResultFilter,
         scope: &Scope,
     ) -> Result<i64, DbError> {
-        let (from, _) = results_from(f, scope, false);
-        let q = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n {from}")));
+        let (from, failed_jobs, _) = results_from(f, scope, false);
+        let jobs = failed_jobs
+            .map(|from| format!(" + (SELECT COUNT(*) {from})"))
+            .unwrap_or_default();
+        let q = sqlx::query(AssertSqlSafe(format!(
+            "SELECT (SELECT COUNT(*) {from}){jobs} AS n"
+        )));
         Ok(bind_filter(q, f)
             .fetch_one(self.pool())
             .await?

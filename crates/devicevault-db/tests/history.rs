@@ -354,8 +354,104 @@ async fn results_filter_by_time_range_outcome_and_device(t: TestDb) {
     assert_eq!((none.rows.len(), none.total), (0, 0));
 }
 
+/// A job that failed before any collection (never picked up, or its device
+/// archived) is a failed result too: listed, counted, filtered like one.
+async fn a_job_that_failed_before_any_collection_is_a_failed_result(t: TestDb) {
+    use sqlx::Connection as _;
+    let db = &t.db;
+    let a = db.create_device(&device_fields("a")).await.unwrap().id;
+    let b = db.create_device(&device_fields("b")).await.unwrap().id;
+    let collected = result(db, a, 1, "2026-03-02T02:00:00.000Z", "collection failed").await;
+    let stored = result(db, a, 2, "2026-03-02T04:00:00.000Z", "stored").await;
+    let at = ts("2026-03-02T03:00:00Z");
+    db.create_job("t3", "never-collected", a, at, at)
+        .await
+        .unwrap();
+    db.advance_job(
+        "never-collected",
+        JobState::Failed,
+        Some("not collected after 3 dispatches"),
+    )
+    .await
+    .unwrap();
+    // The failure's time is the job's last move: set it where the test
+    // can see it, whatever today is.
+    let mut conn = sqlx::AnyConnection::connect(&t.url).await.unwrap();
+    sqlx::query("UPDATE backup_jobs SET updated_at = $1 WHERE task_identifier = $2")
+        .bind(at.to_string())
+        .bind("never-collected")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let list = |f: ResultFilter, scope: Scope| async move {
+        let listed = db
+            .backup_results(&f, &scope, Page::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            listed.total,
+            db.count_backup_results(&f, &scope).await.unwrap(),
+            "{f:?}"
+        );
+        assert_eq!(listed.rows.len() as i64, listed.total, "{f:?}");
+        listed.rows
+    };
+    let night = ResultFilter {
+        since: Some(ts("2026-03-02T00:00:00Z")),
+        until: Some(ts("2026-03-02T06:00:00Z")),
+        outcome: Some(Outcome::Failed),
+        ..Default::default()
+    };
+    let rows = list(night.clone(), Scope::All).await;
+    let tis: Vec<&str> = rows
+        .iter()
+        .map(|x| x.result.task_identifier.as_str())
+        .collect();
+    assert_eq!(tis, ["never-collected", collected.as_str()]);
+    let job = &rows[0];
+    assert!(!job.collected && rows[1].collected);
+    assert_eq!(job.outcome, Outcome::Failed);
+    assert_eq!(
+        job.reason.as_deref(),
+        Some("not collected after 3 dispatches")
+    );
+    assert_eq!((job.device_name.as_str(), job.result.device_id), ("a", a));
+    assert_eq!(job.result.timestamp, at.to_string());
+    // Outside the range, another device's, or out of scope: not listed.
+    let before = ResultFilter {
+        until: Some(ts("2026-03-02T03:00:00Z")),
+        ..night.clone()
+    };
+    assert_eq!(list(before, Scope::All).await.len(), 1);
+    let of_b = ResultFilter {
+        device: Some(b),
+        ..night.clone()
+    };
+    assert!(list(of_b, Scope::All).await.is_empty());
+    assert!(list(night.clone(), Scope::Groups(vec![])).await.is_empty());
+    // Every outcome together is every row, each once.
+    let all = list(ResultFilter::default(), Scope::All).await;
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].result.task_identifier, stored);
+    let mut split = 0;
+    for o in Outcome::ALL {
+        let f = ResultFilter {
+            outcome: Some(o),
+            ..Default::default()
+        };
+        split += list(f, Scope::All).await.len();
+    }
+    assert_eq!(split, 3);
+    let stats = db
+        .dashboard_stats(ts("2026-03-02T00:00:00Z"), &Scope::All)
+        .await
+        .unwrap();
+    assert_eq!(stats.failed, 2);
+}
+
 both_engines!(
     distinct_versions_group_unchanged_backups_and_skip_failures,
     a_first_success_found_unchanged_still_starts_a_version,
     results_filter_by_time_range_outcome_and_device,
+    a_job_that_failed_before_any_collection_is_a_failed_result,
 );

@@ -298,7 +298,10 @@ impl From<&BackupJob> for JobOut {
 /// A collection outcome (DeviceBackupResult) and what became of it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResultOut {
-    pub id: i64,
+    /// The collection outcome's id; null for a job that failed before any
+    /// collection (an archived device, or a job never picked up after its
+    /// last dispatch), which is listed as a failure all the same.
+    pub id: Option<i64>,
     pub device: i64,
     pub device_name: String,
     pub task_id: String,
@@ -322,7 +325,7 @@ impl From<&ResultRow> for ResultOut {
     fn from(x: &ResultRow) -> Self {
         let r = &x.result;
         Self {
-            id: r.id,
+            id: x.collected.then_some(r.id),
             device: r.device_id,
             device_name: x.device_name.clone(),
             task_id: r.task_id.clone(),

@@ -20,6 +20,7 @@ use super::{WebError, WebResult, html_page, query};
 use crate::Shared;
 use devicevault_pipeline::app::diff::{self as engine, Diff, Stats};
 use devicevault_pipeline::app::reading::{self, DISPLAY_CAP, ReadFailure, Readable};
+use devicevault_pipeline::roles::collector::DEVICE_OUTPUT_SOURCE;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -848,7 +849,17 @@ fn log_table(log: &str) -> Markup {
                             td class="nowrap" { @if let Some(t) = e.timestamp { (html::time(&t.to_string())) } }
                             td { span class="sev" { (sev) } }
                             td { (e.source) }
-                            td class="msg" { (e.message) }
+                            td class="msg" {
+                                // What the device sent: a caption, then its
+                                // lines as they were (already masked).
+                                @match (e.source == DEVICE_OUTPUT_SOURCE, e.message.split_once('\n')) {
+                                    (true, Some((caption, lines))) => {
+                                        (caption)
+                                        pre class="code plain device-output" { (lines) }
+                                    }
+                                    _ => (e.message),
+                                }
+                            }
                         }
                     } }
                 }
@@ -1081,6 +1092,59 @@ mod tests {
             "{h}"
         );
         assert!(h.contains(r#"href="/backups/8""#), "{h}");
+    }
+
+    #[test]
+    fn a_failed_job_shows_every_attempt_and_what_the_device_said_before_it() {
+        let log = serde_json::json!([
+            {"source": "collector", "severity": "warning",
+             "message": "attempt 1 of 2 failed: timed out after 10s waiting for the first prompt on admin@r1:22; retrying in 1.2 s"},
+            {"source": "device", "severity": "info",
+             "message": "last 2 lines received before attempt 1 failed (secrets masked):\nbanner <motd>\nr1>"},
+            {"source": "collector", "severity": "error", "message": "timed out after 10s waiting for the first prompt"},
+        ])
+        .to_string();
+        let p = JobPage {
+            job: BackupJob {
+                id: 1,
+                task_id: "t".into(),
+                task_identifier: "backup_now:x".into(),
+                device_id: 4,
+                state: JobState::Failed,
+                reason: Some("timed out after 10s waiting for the first prompt".into()),
+                queued_on: "2026-11-27T10:00:00.000000Z".into(),
+                updated_at: "2026-11-27T10:00:01.000000Z".into(),
+                deadline: String::new(),
+                attempts: 1,
+            },
+            device: device(),
+            result: Some(DeviceBackupResult {
+                id: 3,
+                task_id: "t".into(),
+                task_identifier: "backup_now:x".into(),
+                device_id: 4,
+                status: Status::Failure,
+                timestamp: "2026-11-27T10:00:01.000000Z".into(),
+                log,
+                collection_duration_ms: 11_000,
+            }),
+            stored: None,
+        };
+        let h = render_job(&test_ctx(false), &p).into_string();
+        assert!(
+            h.contains("attempt 1 of 2 failed") && h.contains("retrying in 1.2 s"),
+            "{h}"
+        );
+        assert!(
+            h.contains(r#"<pre class="code plain device-output">banner &lt;motd&gt;"#)
+                && h.contains("r1&gt;</pre>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("before attempt 1 failed (secrets masked):"),
+            "{h}"
+        );
+        assert!(h.contains("Nothing was stored."), "{h}");
     }
 
     #[test]

@@ -44,15 +44,24 @@ impl Dashboard {
             limit: 10,
             offset: 0,
         };
+        let everything = ResultFilter::default();
         let (stats, days, failed, recent) = tokio::try_join!(
             state.db.dashboard_stats(day, &ctx.scope),
             state.db.outcomes_per_day(week_ts, &ctx.scope),
             state
                 .db
                 .backup_results(&failed_since, &ctx.scope, newest_failed),
-            state.db.recent_activity(15, false, None, &ctx.scope),
+            state.db.backup_results(
+                &everything,
+                &ctx.scope,
+                Page {
+                    limit: 15,
+                    offset: 0
+                }
+            ),
         )?;
         let failed = failed.rows.iter().map(activity).collect();
+        let recent = recent.rows.iter().map(activity).collect();
         let week = (0..7)
             .map(|i| {
                 let d = week_start + time::Duration::days(i);
@@ -90,7 +99,7 @@ fn activity(r: &ResultRow) -> Activity {
         device_name: r.device_name.clone(),
         timestamp: r.result.timestamp.clone(),
         collection: r.result.status,
-        duration_ms: r.result.collection_duration_ms,
+        duration_ms: r.collected.then_some(r.result.collection_duration_ms),
         stored_id: r.stored_id,
         stored,
         changed: r.changed,
@@ -215,7 +224,7 @@ fn activity_table(rows: &[Activity], with_reason: bool) -> Markup {
                             td class="nowrap" { (html::time(&a.timestamp)) " " span class="muted small" { (html::ago(&a.timestamp)) } }
                             td { a href={ "/devices/" (a.device_id) } { (a.device_name) } }
                             td { (html::state_badge(outcome(a))) }
-                            td class="num" { (html::duration_ms(a.duration_ms as f64)) }
+                            td class="num" { (a.duration_ms.map(|ms| html::duration_ms(ms as f64)).unwrap_or_else(|| "—".into())) }
                             @if with_reason {
                                 td class="reason" { (a.reason.as_deref().unwrap_or("see the log")) }
                             } @else {

@@ -207,11 +207,14 @@ fn render(v: &ResultsView) -> Markup {
                     tbody {
                         @for x in &v.listed.rows {
                             @let r = &x.result;
-                            tr data-result=(r.id) {
+                            tr data-result=[x.collected.then_some(r.id)] {
                                 td class="nowrap" { (html::time(&r.timestamp)) }
                                 td { a href={ "/devices/" (r.device_id) } { (x.device_name) } }
                                 td { (html::state_badge(x.outcome.as_str())) }
-                                td class="num" { (html::duration_ms(r.collection_duration_ms as f64)) }
+                                td class="num" {
+                                    @if x.collected { (html::duration_ms(r.collection_duration_ms as f64)) }
+                                    @else { span class="muted" title="The job failed before any collection" { "not collected" } }
+                                }
                                 td class="reason" {
                                     @match (x.outcome, x.changed, x.stored_id) {
                                         (Outcome::Failed, _, _) => (x.reason.as_deref().unwrap_or("see the log")),
@@ -270,6 +273,7 @@ mod tests {
             stored_id: (outcome == Outcome::Stored).then_some(id + 100),
             changed: Some(true),
             reason: reason.map(Into::into),
+            collected: true,
         }
     }
 
@@ -309,9 +313,24 @@ mod tests {
             vec![
                 row(1, Outcome::Failed, Some("auth <failed>")),
                 row(2, Outcome::Stored, None),
+                ResultRow {
+                    collected: false,
+                    ..row(3, Outcome::Failed, Some("not collected after 3 dispatches"))
+                },
             ],
         );
         let h = render(&v).into_string();
+        // A job that failed before any collection is a failure like the others.
+        assert!(
+            h.contains("not collected after 3 dispatches")
+                && h.contains(r#"href="/jobs/backup_now%3A3""#),
+            "{h}"
+        );
+        assert!(
+            h.contains(r#"<tr data-result="1">"#) && !h.contains(r#"data-result="3""#),
+            "{h}"
+        );
+        assert!(h.contains("not collected</span>"), "{h}");
         assert!(
             h.contains(r#"type="datetime-local" step="any" id="f-since" name="since" value="2026-03-01T22:00:00.000""#),
             "{h}"

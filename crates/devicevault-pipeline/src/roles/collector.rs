@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use devicevault_collect::{
-    CollectOptions, DeviceTarget, DriverSet, RetryPolicy, Secret, collect_with_retry,
+    CollectOptions, DeviceTarget, DriverSet, FailedAttempt, RetryPolicy, Secret, collect_attempts,
 };
 use devicevault_core::bus::{Delivery, ResultLog, TaskBus};
 use devicevault_core::{DeviceResult, LogEntry, SealingKey, Severity, Status, Timestamp};
@@ -240,9 +240,9 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
             }
             let _one_session = c.devices.lock(job.device_id).await;
             let _open = c.metrics.session_opened();
-            collect_with_retry(&t, &c.drivers, &opts, &c.retry)
-                .await
-                .map_err(|e| e.to_string())
+            let attempts = collect_attempts(&t, &c.drivers, &opts, &c.retry).await;
+            log_attempts(&mut log, &attempts.failures, c.retry.max_retries + 1);
+            attempts.into_result().map_err(|e| e.to_string())
         }
     };
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -288,9 +288,92 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
     }
 }
 
+/// Where a job's log shows what the device sent.
+pub const DEVICE_OUTPUT_SOURCE: &str = "device";
+
+/// Each failed attempt into the job's log: a retried one as a warning with
+/// its delay, and the device's last lines (masked by the collection) as an
+/// entry of their own, so a person sees every try and what the device said
+/// before it failed. The final error itself is the log's last error entry
+/// (the job's reason), written by the caller.
+fn log_attempts(log: &mut Vec<LogEntry>, failures: &[FailedAttempt], max_attempts: u32) {
+    for (n, f) in failures.iter().enumerate() {
+        let n = n + 1;
+        if let Some(delay) = f.retry_in {
+            log.push(LogEntry::new(
+                SOURCE,
+                Severity::Warning,
+                format!(
+                    "attempt {n} of {max_attempts} failed: {}; retrying in {:.1} s",
+                    f.error,
+                    delay.as_secs_f64()
+                ),
+            ));
+        } else if n > 1 {
+            log.push(LogEntry::new(
+                SOURCE,
+                Severity::Info,
+                format!("attempt {n} of {max_attempts} failed; giving up"),
+            ));
+        }
+        if !f.device_output.is_empty() {
+            log.push(LogEntry::new(
+                DEVICE_OUTPUT_SOURCE,
+                Severity::Info,
+                format!(
+                    "last {} lines received before attempt {n} failed (secrets masked):\n{}",
+                    f.device_output.len(),
+                    f.device_output.join("\n")
+                ),
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_failed_attempt_is_logged_with_its_delay_and_the_devices_last_lines() {
+        let timeout = || devicevault_collect::CollectError::Timeout {
+            target: "admin@r1:22".into(),
+            stage: "waiting for the first prompt".into(),
+            elapsed: Duration::from_secs(10),
+        };
+        let failures = [
+            FailedAttempt {
+                error: timeout(),
+                device_output: vec!["banner".into(), "r1>".into()],
+                retry_in: Some(Duration::from_millis(1200)),
+            },
+            FailedAttempt {
+                error: timeout(),
+                device_output: Vec::new(),
+                retry_in: None,
+            },
+        ];
+        let mut log = Vec::new();
+        log_attempts(&mut log, &failures, 4);
+        let text: Vec<(&str, Severity, &str)> = log
+            .iter()
+            .map(|e| (e.source.as_str(), e.severity, e.message.as_str()))
+            .collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert_eq!(text[0].1, Severity::Warning);
+        assert!(
+            text[0]
+                .2
+                .starts_with("attempt 1 of 4 failed: timed out after 10s"),
+            "{text:?}"
+        );
+        assert!(text[0].2.ends_with("retrying in 1.2 s"), "{text:?}");
+        assert_eq!(text[1].0, DEVICE_OUTPUT_SOURCE);
+        assert!(text[1].2.ends_with(":\nbanner\nr1>"), "{text:?}");
+        assert_eq!(text[2].2, "attempt 2 of 4 failed; giving up");
+        // The reason a person reads first stays the caller's final error.
+        assert!(log.iter().all(|e| e.severity != Severity::Error));
+    }
 
     #[tokio::test]
     async fn a_device_is_collected_by_one_task_at_a_time_and_its_lock_is_forgotten() {
