@@ -45,6 +45,10 @@ pub struct WebBench {
     /// Backups (and collection results) in the history of one device.
     #[arg(long, default_value_t = 10_000)]
     backups: usize,
+    /// Collection results across the device list's devices for the results
+    /// page (one every 360 ms before now, 1 in 50 failed), 0 for none.
+    #[arg(long, default_value_t = 1_000_000)]
+    results: usize,
     /// Requests timed per page (after 3 not timed).
     #[arg(long, default_value_t = 30)]
     requests: usize,
@@ -315,8 +319,121 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
         )
         .await?;
     }
+
+    // ---- the results of the whole fleet ---------------------------------------------
+    if args.results > 0 {
+        let started = Instant::now();
+        let night = fill_results(work, args.results).await?;
+        println!(
+            "({} collection results with their jobs and stored backups inserted in {:.1} s)",
+            thousands(args.results),
+            started.elapsed().as_secs_f64()
+        );
+        let n = thousands(args.results);
+        let range = format!("since={}&until={}", night.0, night.1);
+        let results_pages = [
+            (
+                format!("results of {n}: failed in one night (12 h)"),
+                format!("/results?outcome=failed&{range}"),
+            ),
+            (
+                format!("results of {n}: every outcome in one night, page 1"),
+                format!("/results?{range}"),
+            ),
+            (
+                format!("results of {n}: every outcome in one night, page 20"),
+                format!("/results?{range}&page=20"),
+            ),
+            (
+                format!("results of {n}: stored in one night, page 1"),
+                format!("/results?outcome=stored&{range}"),
+            ),
+        ];
+        for (label, path) in &results_pages {
+            report(
+                &client,
+                label,
+                path,
+                RESULTS_TARGET_MS,
+                args.requests,
+                "Backup results",
+            )
+            .await?;
+        }
+        report(
+            &client,
+            &format!("dashboard over {n} results (its cards count the last 24 h)"),
+            "/",
+            RESULTS_TARGET_MS,
+            args.requests,
+            "Dashboard",
+        )
+        .await?;
+    }
     server.stop(Duration::from_secs(5)).await;
     Ok(())
+}
+
+/// `n` collection results spread over the device list's devices, one every
+/// 360 ms up to a minute ago, each with its job, and its stored backup
+/// unless it failed (1 in 50; a change 1 in 24), generated in SQL.
+/// Returns a night's range (UTC, `since`, `until`) in their middle.
+async fn fill_results(work: &std::path::Path, n: usize) -> anyhow::Result<(String, String)> {
+    let url = format!("sqlite:{}", work.join("data/devicevault.sqlite3").display());
+    let mut db = AnyConnection::connect(&url).await?;
+    let (first, count): (i64, i64) = {
+        let r = sqlx::query("SELECT MIN(id) AS f, COUNT(*) AS n FROM devices WHERE name LIKE 'sw-%'")
+            .fetch_one(&mut db)
+            .await?;
+        (sqlx::Row::try_get(&r, "f")?, sqlx::Row::try_get(&r, "n")?)
+    };
+    ensure!(count > 0, "no devices to spread the results over");
+    let step_ms = 360i64;
+    let end = Timestamp::now().as_datetime() - Duration::from_secs(60);
+    let end_ms = end.unix_timestamp() * 1000 + i64::from(end.millisecond());
+    let start_ms = end_ms - step_ms * n as i64;
+    let mut tx = db.begin().await?;
+    let series = format!(
+        "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < {last}) \
+         SELECT i, 'bench-result-' || i AS ti, {first} + i % {count} AS device, \
+         strftime('%Y-%m-%dT%H:%M:%fZ', ({start_ms} + i * {step_ms}) / 1000.0, 'unixepoch') AS at, \
+         i % 50 = 49 AS failed FROM k",
+        last = n - 1,
+    );
+    for insert in [
+        "INSERT INTO backup_jobs (task_id, task_identifier, device_id, state, state_rank, reason, \
+         queued_on, updated_at, deadline, attempts) \
+         SELECT ti, ti, device, CASE WHEN failed THEN 'failed' ELSE 'stored' END, 3, \
+         CASE WHEN failed THEN 'cannot connect: connection timed out' END, at, at, at, 1",
+        "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, \
+         log, collection_duration_ms) \
+         SELECT ti, ti, device, CASE WHEN failed THEN 'failure' ELSE 'success' END, at, '[]', 900",
+    ] {
+        let (columns, select) = insert.split_once(" SELECT ").expect("an INSERT ... SELECT");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{columns} SELECT {select} FROM ({series}) s"
+        )))
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO stored_backups (task_id, task_identifier, device_id, storage_backend, storage_ref, \
+         status, timestamp, log, size, changed, is_binary) \
+         SELECT ti, ti, device, 'fs', device || '/r' || i || '.cfg', 'success', at, '[]', 1000, \
+         i % 24 = 0, 0 FROM ({series}) s WHERE NOT failed"
+    )))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut db)
+        .await?;
+    db.close().await?;
+    let mid = end - Duration::from_millis(step_ms as u64 * n as u64 / 2);
+    Ok((
+        Timestamp::from_datetime(mid).to_string(),
+        Timestamp::from_datetime(mid + Duration::from_secs(12 * 3600)).to_string(),
+    ))
 }
 
 /// Times `path` and prints one row of the table.

@@ -91,10 +91,13 @@ pub enum DeviceSort {
     LastBackup,
     /// The newest successful backup; devices never backed up last.
     LastSuccess,
+    /// The newest backup that stored a new configuration; devices that
+    /// never changed (or were never backed up) last.
+    LastChange,
 }
 
 impl DeviceSort {
-    pub const ALL: [DeviceSort; 9] = [
+    pub const ALL: [DeviceSort; 10] = [
         Self::Name,
         Self::Address,
         Self::Driver,
@@ -104,6 +107,7 @@ impl DeviceSort {
         Self::LastStatus,
         Self::LastBackup,
         Self::LastSuccess,
+        Self::LastChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -117,6 +121,7 @@ impl DeviceSort {
             Self::LastStatus => "status",
             Self::LastBackup => "last_backup",
             Self::LastSuccess => "last_success",
+            Self::LastChange => "last_change",
         }
     }
 
@@ -142,6 +147,7 @@ impl DeviceSort {
             Self::LastStatus => format!("{STATUS_RANK} {dir}"),
             Self::LastBackup => nulls_last("j.queued_on"),
             Self::LastSuccess => nulls_last("d.last_success_at"),
+            Self::LastChange => nulls_last("d.last_change_at"),
         };
         format!("{key}, d.name ASC, d.id ASC")
     }
@@ -567,6 +573,7 @@ fn order_outer(sort: DeviceSort, desc: bool) -> String {
         DeviceSort::DeviceGroup => nulls_last("p.group_name"),
         DeviceSort::Enabled => format!("p.enabled {dir}"),
         DeviceSort::LastSuccess => nulls_last("p.last_success_at"),
+        DeviceSort::LastChange => nulls_last("p.last_change_at"),
         // Not used: these sorts take the other query.
         DeviceSort::LastStatus | DeviceSort::LastBackup => format!("p.name {dir}"),
     };

@@ -124,7 +124,8 @@ async fn an_engineer_backs_up_a_device_changes_it_and_compares_versions_in_chrom
     let sim = SimConfig {
         devices: 1,
         platforms: vec!["cisco_ios".into()],
-        config_lines: 300,
+        // More lines than one page of "every line" (2,000 rows).
+        config_lines: 3000,
         ..SimConfig::default()
     };
     let mut h = Harness::start(Engine::Sqlite, sim).await;

@@ -565,6 +565,14 @@ async fn device_list(engine: Engine) {
         .await
         .device_names();
     assert_eq!(&latest_first[..3], ["sw-001", "sw-005", "sw-010"]);
+    // Each of those stored a new configuration: the last change orders
+    // them the same way, and devices that never changed come last.
+    let by_change = b
+        .get("/devices?sort=last_change&dir=desc&size=200")
+        .await
+        .device_names();
+    assert_eq!(&by_change[..3], ["sw-001", "sw-005", "sw-010"]);
+    assert_eq!(by_change.len(), 120);
 
     let empty = b.get("/devices?name=nothing-like-this").await;
     assert!(empty.body.contains("No device matches these filters."));

@@ -641,6 +641,8 @@ struct ComparePage {
     b: StoredBackup,
     /// Every line, or only the changes with context.
     full: bool,
+    /// With every line: the rows of this page, and how many in all.
+    window: Option<(std::ops::Range<usize>, usize)>,
     /// The device's distinct versions (and A and B), for the pickers.
     versions: Vec<StoredBackup>,
     identical: bool,
@@ -657,7 +659,14 @@ async fn compare(
     Path(id): Path<i64>,
     uri: Uri,
 ) -> WebResult<Response> {
-    let full = query(&uri).get("context") == "all";
+    let q = query(&uri);
+    let full = q.get("context") == "all";
+    // With every line, a page of rows from row `from`; a folded run's
+    // lines alone with `old=<first>-<last>` (what "Show these lines" asks).
+    let from = q.get("from").parse::<usize>().unwrap_or(0);
+    let fold = q.get("old").split_once('-').and_then(|(lo, hi)| {
+        Some((lo.parse::<usize>().ok()?, hi.parse::<usize>().ok()?))
+    });
     let p = pair(&state, &ctx, id, &uri).await?;
     if p.old.len().max(p.new.len()) > DISPLAY_CAP {
         return Err(WebError::new(
@@ -698,8 +707,31 @@ async fn compare(
     let (old, new) = (p.old, p.new);
     let rendered = tokio::task::spawn_blocking(move || {
         let d = Diff::new(&old, &new);
-        let rows = diff::render_rows(&d, if full { None } else { Some(3) });
-        (d.is_identical(), d.stats(), d.old.len(), d.new.len(), rows)
+        let (rows, window) = match (fold, full) {
+            (Some((lo, hi)), _) => {
+                let rows: Vec<_> = d
+                    .rows(None)
+                    .into_iter()
+                    .filter(|r| {
+                        matches!(r, engine::Row::Same { old_number, .. } if (lo..=hi).contains(old_number))
+                    })
+                    .collect();
+                (diff::rows_markup(&rows), None)
+            }
+            (None, true) => {
+                let rows = d.rows(None);
+                let total = rows.len();
+                let start = from.min(total.saturating_sub(1)) / diff::ROWS_PER_PAGE
+                    * diff::ROWS_PER_PAGE;
+                let window = start..(start + diff::ROWS_PER_PAGE).min(total);
+                (
+                    diff::window_markup(&rows, window.clone()),
+                    Some((window, total)),
+                )
+            }
+            (None, false) => (diff::render_rows(&d, Some(3)), None),
+        };
+        (d.is_identical(), d.stats(), d.old.len(), d.new.len(), rows, window)
     })
     .await
     .map_err(|e| {
@@ -709,7 +741,7 @@ async fn compare(
             e.to_string(),
         )
     })?;
-    let (identical, stats, old_lines, new_lines, rows) = rendered;
+    let (identical, stats, old_lines, new_lines, rows, window) = rendered;
     let page = ComparePage {
         device_id: id,
         device_name: p.device_name,
@@ -717,6 +749,7 @@ async fn compare(
         a: p.a,
         b: p.b,
         full,
+        window,
         versions,
         identical,
         stats,
@@ -797,6 +830,19 @@ fn render_compare(p: &ComparePage) -> Markup {
                     colgroup { col class="n"; col class="t"; col class="n"; col class="t"; }
                     thead { tr { th scope="col" colspan="2" { "A (old)" } th scope="col" colspan="2" { "B (new)" } } }
                     tbody { (p.rows) }
+                }
+            }
+            @if let Some((window, total)) = p.window.as_ref().filter(|(_, total)| *total > diff::ROWS_PER_PAGE) {
+                // Without JavaScript, links to the pages; with it, the next
+                // page is appended when this one's end comes into view.
+                nav class="diff-pages" aria-label="Rows of the comparison" {
+                    @if window.start > 0 {
+                        a href={ (base) "&context=all&from=" (window.start - diff::ROWS_PER_PAGE) } rel="prev" { "Previous rows" } " · "
+                    }
+                    span class="rows-shown" { "Rows " (html::count(window.start as i64 + 1)) "–" (html::count(window.end as i64)) " of " (html::count(*total as i64)) }
+                    @if window.end < *total {
+                        " · " a href={ (base) "&context=all&from=" (window.end) } rel="next" data-more-rows { "Next rows" }
+                    }
                 }
             }
         }
@@ -1092,6 +1138,39 @@ mod tests {
             "{h}"
         );
         assert!(h.contains(r#"href="/backups/8""#), "{h}");
+    }
+
+    #[test]
+    fn every_line_comes_in_pages_of_rows_linked_to_each_other() {
+        let page = |window: Option<(std::ops::Range<usize>, usize)>| ComparePage {
+            device_id: 4,
+            device_name: "r1".into(),
+            masked: false,
+            a: stored(7, Some(true)),
+            b: stored(8, Some(true)),
+            full: true,
+            window,
+            versions: vec![],
+            identical: false,
+            stats: Stats::default(),
+            old_lines: 20_000,
+            new_lines: 20_000,
+            rows: html! {},
+        };
+        let h = render_compare(&page(Some((2_000..4_000, 20_000)))).into_string();
+        assert!(h.contains("Rows 2,001–4,000 of 20,000"), "{h}");
+        assert!(
+            h.contains(r#"href="/devices/4/compare?a=7&amp;b=8&amp;context=all&amp;from=0" rel="prev""#),
+            "{h}"
+        );
+        assert!(
+            h.contains(r#"href="/devices/4/compare?a=7&amp;b=8&amp;context=all&amp;from=4000" rel="next" data-more-rows"#),
+            "{h}"
+        );
+        let last = render_compare(&page(Some((18_000..20_000, 20_000)))).into_string();
+        assert!(!last.contains("data-more-rows") && last.contains(r#"rel="prev""#), "{last}");
+        let small = render_compare(&page(Some((0..1_500, 1_500)))).into_string();
+        assert!(!small.contains("diff-pages"), "{small}");
     }
 
     #[test]

@@ -354,6 +354,7 @@ fn render_list(ctx: &Ctx, v: &ListView) -> Markup {
                         (th("Group", DeviceSort::DeviceGroup)) (th("Enabled", DeviceSort::Enabled))
                         (th("Last backup", DeviceSort::LastStatus))
                         (th("Last success", DeviceSort::LastSuccess))
+                        (th("Last change", DeviceSort::LastChange))
                         th scope="col" { "Actions" }
                     } }
                     tbody { @for row in &v.listed.rows { (device_row(ctx, row, &v.back)) } }
@@ -402,6 +403,11 @@ fn device_row(ctx: &Ctx, row: &DeviceRow, back: &str) -> Markup {
                 @if let Some(at) = &d.health.last_success_at {
                     span title=(at) { (html::ago(at)) }
                 } @else { span class="muted" { "never" } }
+            }
+            td class="c-meta nowrap" {
+                @if let Some(at) = &d.health.last_change_at {
+                    span title=(at) { (html::ago(at)) }
+                } @else { span class="muted" { "—" } }
             }
             td class="row-actions" {
                 (backup_button(ctx, d))

@@ -24,12 +24,31 @@ pub fn render_rows(diff: &Diff<'_>, context: Option<usize>) -> Markup {
 /// The table rows of `rows` (the API's JSON hunks carry the same rows, so
 /// a client can show what this page shows).
 pub fn rows_markup(rows: &[Row<'_>]) -> Markup {
+    window_markup(rows, 0..rows.len())
+}
+
+/// How many rows one page of "every line" shows. A 20,000-line comparison
+/// is ten of them: the browser lays out a page at once, and the next one is
+/// appended as the reader scrolls (or followed as a link without
+/// JavaScript), instead of building every row before the first shows.
+pub const ROWS_PER_PAGE: usize = 2_000;
+
+/// The rows `window` of `rows`, their runs of changes numbered as in the
+/// whole list, so `change-<n>` names the same run on every page.
+pub fn window_markup(rows: &[Row<'_>], window: Range<usize>) -> Markup {
     // The first row of each run of changes is `change-<n>`, what "next
     // change" (the key `n`) and "previous change" (`p`) move between.
     let mut changes = 0usize;
     let mut in_change = false;
+    for row in &rows[..window.start] {
+        let changed = matches!(row, Row::Changed { .. });
+        if changed && !in_change {
+            changes += 1;
+        }
+        in_change = changed;
+    }
     html! {
-        @for row in rows {
+        @for row in &rows[window] {
             @match *row {
                 Row::Same { old_number, new_number, text } => {
                     ({ in_change = false; "" })
@@ -168,6 +187,28 @@ mod tests {
             html.contains("⋯ 46 unchanged lines (old 55–100, new 55–100) ⋯"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn a_page_of_rows_numbers_its_changes_as_the_whole_comparison_does() {
+        let old: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let new = old
+            .replace("line 10\n", "line ten\n")
+            .replace("line 50\n", "line fifty\nline fifty-one\n")
+            .replace("line 80\n", "line eighty\n");
+        let d = Diff::new(&old, &new);
+        let rows = d.rows(None);
+        // A page starting inside the second run (its second row) goes on
+        // with that run unnumbered, then numbers the third.
+        let second = rows
+            .iter()
+            .position(|r| matches!(r, Row::Changed { new: Some(s), .. } if s.text == "line fifty"))
+            .unwrap();
+        let html = window_markup(&rows, second + 1..rows.len()).into_string();
+        assert!(!html.contains("change-1") && !html.contains("change-2"), "{html}");
+        assert!(html.contains(r#"<tr class="chg" id="change-3">"#), "{html}");
+        let html = window_markup(&rows, 0..second + 1).into_string();
+        assert!(html.contains(r#"id="change-2""#) && !html.contains("change-3"), "{html}");
     }
 
     #[test]

@@ -172,6 +172,17 @@ run(async () => {
   await page.getByRole("link", { name: "Show only the changes" }).waitFor();
   check((await page.locator("table.diff tr.skip").count()) === 0, "every line is shown");
 
+  step("compare: every line comes in pages, the next appended as the reader scrolls");
+  const shown = await page.locator("nav.diff-pages .rows-shown").textContent();
+  const all = parseInt(shown.split(" of ")[1].replace(/,/g, ""), 10);
+  const firstPage = await page.locator("table.diff tbody tr").count();
+  check(firstPage === 2000 && all > 2000, `a first page of 2,000 rows of ${all}, not ${firstPage}`);
+  await page.locator("a[data-more-rows]").scrollIntoViewIfNeeded();
+  await page.waitForFunction((n) => document.querySelectorAll("table.diff tbody tr").length === n, all);
+  check((await page.locator("a[data-more-rows]").count()) === 0, "every row is loaded, no further link");
+  const rowsShown = await page.locator("nav.diff-pages .rows-shown").textContent();
+  check(rowsShown.includes(`–${shown.split(" of ")[1]} of`), `the count follows: ${rowsShown}`);
+
   step("download the unified diff");
   const [diffDl] = await Promise.all([
     page.waitForEvent("download"),

@@ -173,8 +173,51 @@
   var diffTable = document.querySelector("table.diff");
   if (diffTable) {
     var at = -1;
+    // "Every line" comes in pages of rows: the next page is appended when
+    // the end of the loaded ones comes into view, or when `n` needs it.
+    var loading = null;
+    var more = function () {
+      var link = document.querySelector("a[data-more-rows]");
+      if (!link) return Promise.resolve(false);
+      if (loading) return loading;
+      loading = fetch(link.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { if (!r.ok) throw new Error(); return r.text(); })
+        .then(function (text) {
+          var doc = new DOMParser().parseFromString(text, "text/html");
+          var rows = doc.querySelectorAll("table.diff tbody tr");
+          var body = diffTable.tBodies[0];
+          var part = document.createDocumentFragment();
+          Array.prototype.forEach.call(rows, function (r) { part.appendChild(document.importNode(r, true)); });
+          body.appendChild(part);
+          var next = doc.querySelector("a[data-more-rows]");
+          var shown = document.querySelector("nav.diff-pages .rows-shown");
+          var fresh = doc.querySelector("nav.diff-pages .rows-shown");
+          if (shown && fresh) shown.textContent = shown.textContent.replace(/–[^ ]+/, fresh.textContent.match(/–[^ ]+/)[0]);
+          if (next) { link.href = next.href; watch(link); }
+          else { link.previousSibling && link.previousSibling.nodeType === 3 && link.previousSibling.remove(); link.remove(); }
+          loading = null;
+          return true;
+        })
+        .catch(function () { loading = null; return false; });
+      return loading;
+    };
+    var watcher = null;
+    var watch = function (link) {
+      if (!("IntersectionObserver" in window)) return;
+      if (watcher) watcher.disconnect();
+      watcher = new IntersectionObserver(function (entries) {
+        if (entries.some(function (e) { return e.isIntersecting; })) more();
+      }, { rootMargin: "0px 0px 800px 0px" });
+      watcher.observe(link);
+    };
+    var firstMore = document.querySelector("a[data-more-rows]");
+    if (firstMore) watch(firstMore);
     var step = function (by) {
       var runs = diffTable.querySelectorAll("tr[id^='change-']");
+      if (by > 0 && at >= runs.length - 1 && document.querySelector("a[data-more-rows]")) {
+        more().then(function (loaded) { if (loaded) step(by); });
+        return;
+      }
       if (!runs.length) return;
       at = Math.max(0, Math.min(runs.length - 1, at + by));
       Array.prototype.forEach.call(diffTable.querySelectorAll("tr.current"), function (r) { r.classList.remove("current"); });
@@ -205,7 +248,8 @@
       var from = parseInt(fold.getAttribute("data-old-from"), 10);
       var count = parseInt(fold.getAttribute("data-count"), 10);
       var url = new URL(window.location.href);
-      url.searchParams.set("context", "all");
+      url.searchParams.set("old", from + "-" + (from + count - 1));
+      url.searchParams.delete("context");
       url.hash = "";
       button.disabled = true;
       fetch(url.toString(), { credentials: "same-origin", headers: { Accept: "text/html" } })
