@@ -49,6 +49,10 @@ pub struct WebBench {
     /// page (one every 360 ms before now, 1 in 50 failed), 0 for none.
     #[arg(long, default_value_t = 1_000_000)]
     results: usize,
+    /// Also time the compare pages in Chromium (load and first frame), with
+    /// the browser tests' Playwright (`scripts/test` installs it).
+    #[arg(long)]
+    browser: bool,
     /// Requests timed per page (after 3 not timed).
     #[arg(long, default_value_t = 30)]
     requests: usize,
@@ -220,6 +224,11 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
         .await?;
     }
 
+    if args.browser {
+        let paths: Vec<&str> = pages[..2].iter().map(|(_, p, _)| p.as_str()).collect();
+        in_chromium(&client, &paths, args.lines)?;
+    }
+
     // ---- a device's history ----------------------------------------------------------
     let started = Instant::now();
     let night = fill_history(work, d, args.backups).await?;
@@ -323,7 +332,7 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
     // ---- the results of the whole fleet ---------------------------------------------
     if args.results > 0 {
         let started = Instant::now();
-        let night = fill_results(work, args.results).await?;
+        let night = fill_results(work, args.results, &backend, location.id).await?;
         println!(
             "({} collection results with their jobs and stored backups inserted in {:.1} s)",
             thousands(args.results),
@@ -376,18 +385,34 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
 
 /// `n` collection results spread over the device list's devices, one every
 /// 360 ms up to a minute ago, each with its job, and its stored backup
-/// unless it failed (1 in 50; a change 1 in 24), generated in SQL.
+/// unless it failed (1 in 50; a change 1 in 24), generated in SQL. Each
+/// device's backups name one small file stored at `location` (the search
+/// cache reads each device's latest once, as on a live server).
 /// Returns a night's range (UTC, `since`, `until`) in their middle.
-async fn fill_results(work: &std::path::Path, n: usize) -> anyhow::Result<(String, String)> {
+async fn fill_results(
+    work: &std::path::Path,
+    n: usize,
+    backend: &FsBackend,
+    location: i64,
+) -> anyhow::Result<(String, String)> {
     let url = format!("sqlite:{}", work.join("data/devicevault.sqlite3").display());
     let mut db = AnyConnection::connect(&url).await?;
     let (first, count): (i64, i64) = {
-        let r = sqlx::query("SELECT MIN(id) AS f, COUNT(*) AS n FROM devices WHERE name LIKE 'sw-%'")
-            .fetch_one(&mut db)
-            .await?;
+        let r =
+            sqlx::query("SELECT MIN(id) AS f, COUNT(*) AS n FROM devices WHERE name LIKE 'sw-%'")
+                .fetch_one(&mut db)
+                .await?;
         (sqlx::Row::try_get(&r, "f")?, sqlx::Row::try_get(&r, "n")?)
     };
     ensure!(count > 0, "no devices to spread the results over");
+    for device in first..first + count {
+        let rel = RelPath::parse(&format!("{device}/fill.cfg"))?;
+        backend.store(
+            format!("hostname sw-{device}\ninterface mgmt0\n ip address 192.0.2.1/24\nend\n")
+                .as_bytes(),
+            &rel,
+        )?;
+    }
     let step_ms = 360i64;
     let end = Timestamp::now().as_datetime() - Duration::from_secs(60);
     let end_ms = end.unix_timestamp() * 1000 + i64::from(end.millisecond());
@@ -418,8 +443,8 @@ async fn fill_results(work: &std::path::Path, n: usize) -> anyhow::Result<(Strin
     }
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO stored_backups (task_id, task_identifier, device_id, storage_backend, storage_ref, \
-         status, timestamp, log, size, changed, is_binary) \
-         SELECT ti, ti, device, 'fs', device || '/r' || i || '.cfg', 'success', at, '[]', 1000, \
+         status, timestamp, log, location_id, size, changed, is_binary) \
+         SELECT ti, ti, device, 'fs', device || '/fill.cfg', 'success', at, '[]', {location}, 60, \
          i % 24 = 0, 0 FROM ({series}) s WHERE NOT failed"
     )))
     .execute(&mut *tx)
@@ -434,6 +459,63 @@ async fn fill_results(work: &std::path::Path, n: usize) -> anyhow::Result<(Strin
         Timestamp::from_datetime(mid).to_string(),
         Timestamp::from_datetime(mid + Duration::from_secs(12 * 3600)).to_string(),
     ))
+}
+
+/// Loads `paths` in Chromium through the browser tests' `measure.mjs` and
+/// prints, for each, when its first frame was drawn (p50 and worst of six
+/// loads) against the one-second target.
+fn in_chromium(client: &Client, paths: &[&str], lines: usize) -> anyhow::Result<()> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../devicevault-server/tests/browser/measure.mjs");
+    let out = std::process::Command::new("node")
+        .arg(&script)
+        .arg(format!("http://{}", client.addr))
+        .arg(&client.cookie)
+        .args(paths)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("run node (scripts/test installs it and Playwright)")?;
+    ensure!(
+        out.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!();
+    println!(
+        "in Chromium (headless, this machine), {} lines: ms from navigation to the first frame after load",
+        thousands(lines)
+    );
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let loads = v["loads"].as_array().context("loads")?;
+        let mut frames: Vec<f64> = loads.iter().filter_map(|l| l["frame"].as_f64()).collect();
+        frames.sort_by(f64::total_cmp);
+        let mut interactive: Vec<f64> = loads
+            .iter()
+            .filter_map(|l| l["interactive"].as_f64())
+            .collect();
+        interactive.sort_by(f64::total_cmp);
+        let p50 = frames[frames.len() / 2];
+        let worst = frames[frames.len() - 1];
+        println!(
+            "  {:<64} first frame p50 {:>6.0} ms, worst {:>6.0} ms (interactive p50 {:>5.0} ms), {} rows {}",
+            v["path"].as_str().unwrap_or_default(),
+            p50,
+            worst,
+            interactive
+                .get(interactive.len() / 2)
+                .copied()
+                .unwrap_or_default(),
+            loads[0]["rows"],
+            if worst < 1000.0 {
+                "< 1000 ms ✓"
+            } else {
+                "< 1000 ms ✗"
+            }
+        );
+    }
+    Ok(())
 }
 
 /// Times `path` and prints one row of the table.

@@ -200,12 +200,17 @@ fn results_from(f: &ResultFilter, scope: &Scope, names: bool) -> (String, Option
             jobs.join(" AND ")
         )
     });
+    // What became of a result is needed to show it or to filter on it;
+    // counting them all needs neither (each joins at most one row).
+    let fates = if names || f.outcome.is_some() {
+        "LEFT JOIN stored_backups s ON s.task_identifier = r.task_identifier \
+         LEFT JOIN backup_jobs jb ON jb.task_identifier = r.task_identifier"
+    } else {
+        ""
+    };
     (
         format!(
-            "FROM device_backup_results r {} \
-             LEFT JOIN stored_backups s ON s.task_identifier = r.task_identifier \
-             LEFT JOIN backup_jobs jb ON jb.task_identifier = r.task_identifier \
-             WHERE {}",
+            "FROM device_backup_results r {} {fates} WHERE {}",
             device("r"),
             conditions.join(" AND ")
         ),

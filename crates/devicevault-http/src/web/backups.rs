@@ -664,9 +664,10 @@ async fn compare(
     // With every line, a page of rows from row `from`; a folded run's
     // lines alone with `old=<first>-<last>` (what "Show these lines" asks).
     let from = q.get("from").parse::<usize>().unwrap_or(0);
-    let fold = q.get("old").split_once('-').and_then(|(lo, hi)| {
-        Some((lo.parse::<usize>().ok()?, hi.parse::<usize>().ok()?))
-    });
+    let fold = q
+        .get("old")
+        .split_once('-')
+        .and_then(|(lo, hi)| Some((lo.parse::<usize>().ok()?, hi.parse::<usize>().ok()?)));
     let p = pair(&state, &ctx, id, &uri).await?;
     if p.old.len().max(p.new.len()) > DISPLAY_CAP {
         return Err(WebError::new(
@@ -1160,7 +1161,9 @@ mod tests {
         let h = render_compare(&page(Some((2_000..4_000, 20_000)))).into_string();
         assert!(h.contains("Rows 2,001–4,000 of 20,000"), "{h}");
         assert!(
-            h.contains(r#"href="/devices/4/compare?a=7&amp;b=8&amp;context=all&amp;from=0" rel="prev""#),
+            h.contains(
+                r#"href="/devices/4/compare?a=7&amp;b=8&amp;context=all&amp;from=0" rel="prev""#
+            ),
             "{h}"
         );
         assert!(
@@ -1168,7 +1171,10 @@ mod tests {
             "{h}"
         );
         let last = render_compare(&page(Some((18_000..20_000, 20_000)))).into_string();
-        assert!(!last.contains("data-more-rows") && last.contains(r#"rel="prev""#), "{last}");
+        assert!(
+            !last.contains("data-more-rows") && last.contains(r#"rel="prev""#),
+            "{last}"
+        );
         let small = render_compare(&page(Some((0..1_500, 1_500)))).into_string();
         assert!(!small.contains("diff-pages"), "{small}");
     }

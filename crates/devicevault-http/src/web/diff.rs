@@ -205,10 +205,16 @@ mod tests {
             .position(|r| matches!(r, Row::Changed { new: Some(s), .. } if s.text == "line fifty"))
             .unwrap();
         let html = window_markup(&rows, second + 1..rows.len()).into_string();
-        assert!(!html.contains("change-1") && !html.contains("change-2"), "{html}");
+        assert!(
+            !html.contains("change-1") && !html.contains("change-2"),
+            "{html}"
+        );
         assert!(html.contains(r#"<tr class="chg" id="change-3">"#), "{html}");
         let html = window_markup(&rows, 0..second + 1).into_string();
-        assert!(html.contains(r#"id="change-2""#) && !html.contains("change-3"), "{html}");
+        assert!(
+            html.contains(r#"id="change-2""#) && !html.contains("change-3"),
+            "{html}"
+        );
     }
 
     #[test]

@@ -177,7 +177,7 @@ run(async () => {
   const all = parseInt(shown.split(" of ")[1].replace(/,/g, ""), 10);
   const firstPage = await page.locator("table.diff tbody tr").count();
   check(firstPage === 2000 && all > 2000, `a first page of 2,000 rows of ${all}, not ${firstPage}`);
-  await page.locator("a[data-more-rows]").scrollIntoViewIfNeeded();
+  await page.locator("table.diff tbody tr").last().scrollIntoViewIfNeeded();
   await page.waitForFunction((n) => document.querySelectorAll("table.diff tbody tr").length === n, all);
   check((await page.locator("a[data-more-rows]").count()) === 0, "every row is loaded, no further link");
   const rowsShown = await page.locator("nav.diff-pages .rows-shown").textContent();

@@ -193,7 +193,7 @@
           var shown = document.querySelector("nav.diff-pages .rows-shown");
           var fresh = doc.querySelector("nav.diff-pages .rows-shown");
           if (shown && fresh) shown.textContent = shown.textContent.replace(/–[^ ]+/, fresh.textContent.match(/–[^ ]+/)[0]);
-          if (next) { link.href = next.href; watch(link); }
+          if (next) { link.href = next.href; watch(); }
           else { link.previousSibling && link.previousSibling.nodeType === 3 && link.previousSibling.remove(); link.remove(); }
           loading = null;
           return true;
@@ -201,17 +201,20 @@
         .catch(function () { loading = null; return false; });
       return loading;
     };
+    // The rows scroll inside their pane: what comes into view is the last
+    // loaded row, within the pane.
     var watcher = null;
-    var watch = function (link) {
+    var watch = function () {
       if (!("IntersectionObserver" in window)) return;
       if (watcher) watcher.disconnect();
+      var rows = diffTable.tBodies[0].rows;
+      if (!rows.length) return;
       watcher = new IntersectionObserver(function (entries) {
         if (entries.some(function (e) { return e.isIntersecting; })) more();
-      }, { rootMargin: "0px 0px 800px 0px" });
-      watcher.observe(link);
+      }, { root: diffTable.closest(".diff-wrap"), rootMargin: "0px 0px 600px 0px" });
+      watcher.observe(rows[rows.length - 1]);
     };
-    var firstMore = document.querySelector("a[data-more-rows]");
-    if (firstMore) watch(firstMore);
+    if (document.querySelector("a[data-more-rows]")) watch();
     var step = function (by) {
       var runs = diffTable.querySelectorAll("tr[id^='change-']");
       if (by > 0 && at >= runs.length - 1 && document.querySelector("a[data-more-rows]")) {
