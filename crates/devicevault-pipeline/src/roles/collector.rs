@@ -304,9 +304,13 @@ fn log_attempts(log: &mut Vec<LogEntry>, failures: &[FailedAttempt], max_attempt
                 SOURCE,
                 Severity::Warning,
                 format!(
-                    "attempt {n} of {max_attempts} failed: {}; retrying in {:.1} s",
+                    "attempt {n} of {max_attempts} failed: {}; retrying in {}",
                     f.error,
-                    delay.as_secs_f64()
+                    if delay < Duration::from_secs(1) {
+                        format!("{} ms", delay.as_millis())
+                    } else {
+                        format!("{:.1} s", delay.as_secs_f64())
+                    }
                 ),
             ));
         } else if n > 1 {

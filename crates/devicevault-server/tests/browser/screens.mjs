@@ -22,6 +22,7 @@ const PAGES = [
   ["devices-page-2", "/devices?page=2&size=25&sort=status"],
   ["device", `/devices/${env.DV_DEVICE}`],
   ["compare", `/devices/${env.DV_DEVICE}/compare?a=${env.DV_A}&b=${env.DV_B}`],
+  ["compare-every-line", `/devices/${env.DV_DEVICE}/compare?a=${env.DV_A}&b=${env.DV_B}&context=all`],
   ["version", `/backups/${env.DV_B}`],
   ["job-failed", job(env.DV_FAILED_JOB)],
   ["device-new", "/devices/new"],
