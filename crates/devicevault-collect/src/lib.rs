@@ -33,6 +33,7 @@
 
 pub mod driver;
 mod error;
+mod keys;
 pub mod known_hosts;
 mod retry;
 mod session;
@@ -46,9 +47,10 @@ use std::time::{Duration, Instant};
 
 pub use driver::{Completeness, Driver, DriverSet, DriverSource};
 pub use error::CollectError;
+pub use keys::{KeyError, key_fingerprint};
 pub use known_hosts::{HostKeyCheck, KnownHosts};
 pub use retry::{RetryPolicy, retry};
-pub use target::{Credential, DeviceTarget, Secret, Transport};
+pub use target::{Credential, DeviceTarget, JumpTarget, Secret, Transport};
 
 /// Timeouts, size limit and host-key policy of a collection.
 #[derive(Debug, Clone)]
@@ -173,6 +175,12 @@ async fn collect_inner(
                 .await?,
             )
         }
+        Transport::Telnet if device.jump.is_some() => {
+            return Err(CollectError::Unsupported {
+                target: device.display(),
+                reason: "Telnet through a jump host".into(),
+            });
+        }
         Transport::Telnet => session::Link::Telnet(Box::new(
             telnet::TelnetConn::connect(
                 &device.host,
@@ -263,7 +271,7 @@ async fn collect_exec(
     let target = device.display();
     let legacy = device.legacy_algorithms || driver.legacy_algorithms;
     let deadline = tokio::time::Instant::now() + opts.connect_timeout;
-    let handle = ssh::connect(
+    let ssh::Connected { handle, jump } = ssh::connect(
         device,
         legacy,
         opts.known_hosts.clone(),
@@ -329,5 +337,6 @@ async fn collect_exec(
         handle.disconnect(russh::Disconnect::ByApplication, "backup done", "en"),
     )
     .await;
+    drop(jump);
     result
 }

@@ -196,6 +196,7 @@ async fn realistic_fleet(h: &mut Harness) -> Vec<(&'static str, String)> {
                 device_group: Some(groups[1]),
                 device_type: Some(types[0]),
                 enabled: true,
+                profile: Default::default(),
             })
             .await
             .unwrap();
@@ -213,6 +214,7 @@ async fn realistic_fleet(h: &mut Harness) -> Vec<(&'static str, String)> {
             device_group: None,
             device_type: Some(types[1]),
             enabled: i % 7 != 3,
+            profile: Default::default(),
         })
         .await
         .unwrap();

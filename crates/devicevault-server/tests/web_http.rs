@@ -392,6 +392,7 @@ async fn seed_devices(h: &Harness, n: usize) {
                 device_group: (i % 3 != 2).then(|| groups[i % 2]),
                 device_type: Some(types[i % 2]),
                 enabled: i % 10 != 9,
+                profile: Default::default(),
             })
             .await
             .unwrap();
@@ -1246,6 +1247,7 @@ async fn schedules_are_managed_on_their_page_and_devices_show_their_next_run() {
         device_group: group,
         device_type: None,
         enabled: true,
+        profile: Default::default(),
     };
     let r1 = db
         .create_device(&device("r1", Some(core)))

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use devicevault_collect::{
-    CollectOptions, DeviceTarget, DriverSet, RetryPolicy, Secret, collect_with_retry,
+    CollectOptions, Credential, DeviceTarget, DriverSet, JumpTarget, RetryPolicy, Secret,
+    Transport, collect_with_retry,
 };
 use devicevault_core::bus::{Delivery, ResultLog, TaskBus};
 use devicevault_core::{DeviceResult, LogEntry, SealingKey, Severity, Status, Timestamp};
@@ -17,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::dispatcher::COLLECT_TASK;
 use crate::Settings;
-use crate::collect_job::{CollectJob, decode_sealed};
+use crate::collect_job::{CollectJob, DeviceTransport, SealedCredential, decode_sealed};
 use crate::metrics::{Metrics, Stage};
 
 const SOURCE: &str = "collector";
@@ -196,31 +197,82 @@ fn partial_result(arg: &serde_json::Value, reason: &str) -> Option<DeviceResult>
     })
 }
 
+/// Opens a sealed secret of a job.
+fn open_secret(key: &SealingKey, sealed: &str, what: &str) -> Result<Secret, String> {
+    let bytes = key.open(&decode_sealed(sealed)?).map_err(|e| {
+        format!("cannot open the {what}: {e} (is this collector's key file the server's?)")
+    })?;
+    String::from_utf8(bytes)
+        .map(Secret::new)
+        .map_err(|_| format!("the {what} is not UTF-8"))
+}
+
+/// The login of a sealed credential: its key when it has one, else its
+/// password.
+fn login(key: &SealingKey, cred: &SealedCredential) -> Result<Credential, String> {
+    match &cred.private_key_sealed {
+        Some(pem) => Ok(Credential::Key {
+            pem: open_secret(key, pem, "private key")?,
+            passphrase: match &cred.passphrase_sealed {
+                Some(p) => Some(open_secret(key, p, "key passphrase")?),
+                None => None,
+            },
+        }),
+        None => Ok(Credential::Password(open_secret(
+            key,
+            &cred.password_sealed,
+            "password",
+        )?)),
+    }
+}
+
 fn target(c: &Collector<impl ResultLog>, job: &CollectJob) -> Result<DeviceTarget, String> {
     let cred = job
         .credential
         .as_ref()
         .ok_or_else(|| format!("device {} has no credential", job.device_id))?;
-    let open = |sealed: &str, what: &str| -> Result<Secret, String> {
-        let bytes = c.key.open(&decode_sealed(sealed)?).map_err(|e| {
-            format!("cannot open the {what}: {e} (is this collector's key file the server's?)")
-        })?;
-        String::from_utf8(bytes)
-            .map(Secret::new)
-            .map_err(|_| format!("the {what} is not UTF-8"))
-    };
     let mut t = DeviceTarget::password(
         job.address.clone(),
         job.port,
         cred.username.clone(),
-        open(&cred.password_sealed, "password")?,
+        "",
         job.driver.clone(),
     );
+    t.credential = login(&c.key, cred)?;
     if let Some(s) = &cred.enable_secret_sealed {
-        t.enable_secret = Some(open(s, "enable secret")?);
+        t.enable_secret = Some(open_secret(&c.key, s, "enable secret")?);
     }
+    t.transport = match job.transport {
+        DeviceTransport::Ssh => Transport::Ssh,
+        DeviceTransport::Telnet => Transport::Telnet,
+    };
+    t.legacy_algorithms = job.legacy_algorithms;
     t.max_config_bytes = job.max_config_bytes.and_then(|n| usize::try_from(n).ok());
+    if let Some(j) = &job.jump {
+        let jc = j.credential.as_ref().unwrap_or(cred);
+        t.jump = Some(JumpTarget {
+            host: j.address.clone(),
+            port: j.port,
+            username: jc.username.clone(),
+            credential: login(&c.key, jc)?,
+        });
+    }
     Ok(t)
+}
+
+/// The collector's options with the job's own timeouts.
+fn options_for(c: &CollectOptions, job: &CollectJob) -> CollectOptions {
+    let mut opts = c.clone();
+    if job.timeout > 0 {
+        opts.job_timeout = Duration::from_secs(job.timeout);
+    }
+    if let Some(s) = job.connect_timeout.filter(|s| *s > 0) {
+        opts.connect_timeout = Duration::from_secs(s);
+    }
+    if let Some(s) = job.command_timeout.filter(|s| *s > 0) {
+        opts.command_timeout = Duration::from_secs(s);
+    }
+    opts
 }
 
 async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> DeviceResult {
@@ -234,10 +286,7 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
                 Severity::Info,
                 format!("connecting to {} with driver {}", t.display(), job.driver),
             ));
-            let mut opts = c.options.clone();
-            if job.timeout > 0 {
-                opts.job_timeout = Duration::from_secs(job.timeout);
-            }
+            let opts = options_for(&c.options, job);
             let _one_session = c.devices.lock(job.device_id).await;
             let _open = c.metrics.session_opened();
             collect_with_retry(&t, &c.drivers, &opts, &c.retry)
