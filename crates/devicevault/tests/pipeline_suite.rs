@@ -74,6 +74,7 @@ suite! {
     the_fleet_search_and_the_diff_api_follow_each_new_version: 1;
     a_compliance_state_follows_each_new_version: 1;
     telnet_legacy_only_and_key_only_devices_are_backed_up: 1;
+    a_device_reachable_only_through_a_jump_host_is_backed_up: 1;
 }
 
 /// The state of `device` under the only compliance rule, once the
@@ -1390,4 +1391,79 @@ async fn telnet_legacy_only_and_key_only_devices_are_backed_up(h: &mut Harness) 
             .contains("algorithm"),
         "{job}"
     );
+}
+
+/// Issue 15: a device whose only way in is an SSH jump host (the
+/// simulator's hidden device, no listener of its own) is backed up through
+/// the jump host with the jump host's own credential; a Telnet device
+/// cannot name one.
+async fn a_device_reachable_only_through_a_jump_host_is_backed_up(h: &mut Harness) {
+    let (loc, _) = h.inventory().await;
+    let fleet = devicevault_sim::Simulator::start_hidden(SimConfig {
+        devices: 1,
+        platforms: vec!["cisco_ios".into()],
+        ..sim(1)
+    })
+    .await
+    .unwrap();
+    let jump = devicevault_sim::JumpHost::start(
+        "127.0.0.1:0".parse().unwrap(),
+        "bastion-user",
+        "Bastion-pw-51c2",
+        &fleet,
+    )
+    .await
+    .unwrap();
+    let d = fleet.devices()[0].clone();
+    let cred = h
+        .create(
+            "/api/credentials/",
+            json!({"name": "device", "username": d.username(), "password": d.password(),
+                   "enable_secret": d.enable_secret()}),
+        )
+        .await;
+    let jc = h
+        .create(
+            "/api/credentials/",
+            json!({"name": "bastion", "username": "bastion-user", "password": "Bastion-pw-51c2"}),
+        )
+        .await;
+    let bad = h
+        .call(
+            "POST",
+            "/api/devices/",
+            Some(
+                json!({"name": "telnet-jump", "address": "10.255.0.1", "transport": "telnet",
+                        "driver": "cisco_ios", "jump_host": "127.0.0.1"}),
+            ),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.json()["detail"]["jump_host"].is_array(),
+        "{}",
+        bad.json()
+    );
+    let dev = h
+        .create(
+            "/api/devices/",
+            json!({"name": "behind-bastion", "address": d.addr().ip().to_string(),
+                   "driver": "cisco_ios", "credential": cred["id"], "backup_location": loc,
+                   "jump_host": "127.0.0.1", "jump_port": jump.addr().port(),
+                   "jump_credential": jc["id"]}),
+        )
+        .await;
+    assert_eq!(dev["port"], 22);
+    assert_eq!(dev["jump_credential"], jc["id"]);
+    let id = dev["id"].as_i64().unwrap();
+    let ti = h.backup_now(id).await;
+    let job = h.wait_job(&ti).await;
+    assert_eq!(job["state"], "stored", "{job}");
+    assert!(latest_config(h, id).await.contains("hostname r0001"));
+    assert_eq!(jump.opened(), ["10.255.0.1:22"]);
+    // The jump host's credential is in use: it cannot be deleted.
+    let r = h
+        .call("DELETE", &format!("/api/credentials/{}/", jc["id"]), None)
+        .await;
+    assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
 }
