@@ -75,6 +75,7 @@ suite! {
     a_compliance_state_follows_each_new_version: 1;
     telnet_legacy_only_and_key_only_devices_are_backed_up: 1;
     a_device_reachable_only_through_a_jump_host_is_backed_up: 1;
+    a_collection_groups_max_sessions_bounds_its_sessions_at_once: 4;
 }
 
 /// The state of `device` under the only compliance rule, once the
@@ -1466,4 +1467,88 @@ async fn a_device_reachable_only_through_a_jump_host_is_backed_up(h: &mut Harnes
         .call("DELETE", &format!("/api/credentials/{}/", jc["id"]), None)
         .await;
     assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
+}
+
+/// Backs up `ids` at once and returns the most sessions the simulator had
+/// open at the same time (sampled every 5 ms) once every job is stored.
+async fn peak_sessions(h: &mut Harness, ids: &[i64]) -> u64 {
+    let mut jobs = Vec::new();
+    for id in ids {
+        jobs.push(h.backup_now(*id).await);
+    }
+    let sim: Vec<_> = h.sim.devices().to_vec();
+    let peak = {
+        let mut peak = 0;
+        let watch = async {
+            loop {
+                peak = peak.max(sim.iter().map(|d| d.open_shells()).sum::<u64>());
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        let wait = async {
+            for ti in &jobs {
+                let job = h.wait_job(ti).await;
+                assert_eq!(job["state"], "stored", "{job}");
+            }
+        };
+        tokio::select! {
+            () = wait => {}
+            () = watch => unreachable!(),
+        }
+        peak
+    };
+    peak
+}
+
+/// Issue 15 item 4: a collection group's `max_sessions` is how many of
+/// its devices a collector backs up at once (per collector process in
+/// distributed mode; the suite runs one), and a change applies to the
+/// next jobs.
+async fn a_collection_groups_max_sessions_bounds_its_sessions_at_once(h: &mut Harness) {
+    let (_, ids) = h.inventory().await;
+    // Slow devices, so their sessions overlap when allowed to.
+    for d in h.sim.devices() {
+        d.set_faults(Faults {
+            throttle_bytes_per_sec: Some(12_000),
+            ..Faults::default()
+        });
+    }
+    let g = h
+        .create(
+            "/api/collection-groups/",
+            json!({"name": "DMZ", "rabbitmq_queue_id": "dmz", "max_sessions": 2}),
+        )
+        .await;
+    assert_eq!(g["max_sessions"], 2);
+    let bad = h
+        .call(
+            "POST",
+            "/api/collection-groups/",
+            Some(json!({"name": "x", "rabbitmq_queue_id": "x", "max_sessions": 0})),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    for id in &ids {
+        let r = h
+            .call(
+                "PATCH",
+                &format!("/api/devices/{id}/"),
+                Some(json!({"collection_group": g["id"]})),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let peak = peak_sessions(h, &ids).await;
+    assert_eq!(peak, 2, "at most max_sessions at once, and that many");
+
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/collection-groups/{}/", g["id"]),
+            Some(json!({"max_sessions": 4})),
+        )
+        .await;
+    assert_eq!(r.json()["max_sessions"], 4, "{}", r.json());
+    let peak = peak_sessions(h, &ids).await;
+    assert!(peak > 2, "a larger limit lets more run at once: {peak}");
 }

@@ -32,7 +32,8 @@ pub struct Collector<L> {
     pub options: CollectOptions,
     pub retry: RetryPolicy,
     pub settings: Arc<Settings>,
-    /// Bounds collections in flight across every queue of this collector.
+    /// Bounds collections in flight across every queue of this collector
+    /// (each queue is bounded by its group's `max_sessions` besides).
     pub slots: Arc<Semaphore>,
     /// One session per device at a time: a second task for a device waits
     /// for the first to finish (devices lock out or drop parallel logins).
@@ -90,22 +91,78 @@ impl Drop for DeviceGuard<'_> {
     }
 }
 
+/// How many of one queue's tasks a collector takes at once: its
+/// collection group's `max_sessions`, learnt from the jobs themselves
+/// (a collector has no database). It starts at one, so the first job sets
+/// the size before a second task is taken. Each collector process has its
+/// own: in distributed mode the group's limit holds per collector process.
+#[derive(Debug)]
+pub struct QueueGate {
+    permits: Arc<Semaphore>,
+    size: std::sync::Mutex<usize>,
+}
+
+impl Default for QueueGate {
+    fn default() -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(1)),
+            size: std::sync::Mutex::new(1),
+        }
+    }
+}
+
+impl QueueGate {
+    /// Sets how many tasks may be in flight. Growing frees permits at
+    /// once; shrinking takes back the free ones now and the others as
+    /// the tasks holding them finish.
+    pub fn resize(&self, want: usize) {
+        let want = want.clamp(1, Semaphore::MAX_PERMITS);
+        let mut size = self.size.lock().unwrap_or_else(|p| p.into_inner());
+        if want > *size {
+            self.permits.add_permits(want - *size);
+        } else if want < *size {
+            let debt = *size - want;
+            let rest = debt - self.permits.forget_permits(debt);
+            if rest > 0 {
+                let permits = self.permits.clone();
+                tokio::spawn(async move {
+                    let n = u32::try_from(rest).unwrap_or(u32::MAX);
+                    if let Ok(p) = permits.acquire_many_owned(n).await {
+                        p.forget();
+                    }
+                });
+            }
+        }
+        *size = want;
+    }
+
+    /// The size last set.
+    pub fn size(&self) -> usize {
+        *self.size.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// Consumes `queue` until `shutdown`; collections in flight finish first.
+/// At most the queue's collection group's `max_sessions` tasks are taken
+/// at once ([`QueueGate`]), and at most `slots` collections run across
+/// every queue of this collector.
 pub async fn run_collector<B: TaskBus, L: ResultLog>(
     bus: B,
     collector: Arc<Collector<L>>,
     queue: String,
     shutdown: CancellationToken,
 ) {
-    let slots = collector.slots.clone();
-    super::consume_queue(bus, queue, slots, shutdown, move |delivery| {
+    let gate = Arc::new(QueueGate::default());
+    let permits = gate.permits.clone();
+    super::consume_queue(bus, queue, permits, shutdown, move |delivery| {
         let c = collector.clone();
-        async move { handle(&c, delivery).await }
+        let gate = gate.clone();
+        async move { handle(&c, &gate, delivery).await }
     })
     .await;
 }
 
-async fn handle<L: ResultLog>(c: &Collector<L>, delivery: Delivery) {
+async fn handle<L: ResultLog>(c: &Collector<L>, gate: &QueueGate, delivery: Delivery) {
     let Delivery {
         task,
         queue,
@@ -142,6 +199,16 @@ async fn handle<L: ResultLog>(c: &Collector<L>, delivery: Delivery) {
             }
             return;
         }
+    };
+    // The group's limit as its dispatcher sent it; without one (the
+    // default group, an older dispatcher) the collector's own bound.
+    gate.resize(
+        job.max_sessions
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(c.settings.collector_concurrency),
+    );
+    let Ok(_slot) = c.slots.clone().acquire_owned().await else {
+        return;
     };
     tracing::info!(device_id = job.device_id, task_identifier = %job.task_identifier, queue = %queue, "device_collect_start");
     let result = collect_one(c, &job).await;
@@ -340,6 +407,29 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_queue_gate_grows_at_once_and_shrinks_as_its_permits_come_back() {
+        let gate = QueueGate::default();
+        assert_eq!(gate.permits.available_permits(), 1, "one until a job says");
+        gate.resize(4);
+        assert_eq!(gate.permits.available_permits(), 4);
+        let held = gate.permits.clone().acquire_many_owned(3).await.unwrap();
+        gate.resize(2);
+        assert_eq!(gate.size(), 2);
+        assert_eq!(
+            gate.permits.available_permits(),
+            0,
+            "the free one is taken back"
+        );
+        drop(held);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(
+            gate.permits.available_permits(),
+            2,
+            "the rest of the debt is paid as the held permits return"
+        );
+    }
 
     #[tokio::test]
     async fn a_device_is_collected_by_one_task_at_a_time_and_its_lock_is_forgotten() {
