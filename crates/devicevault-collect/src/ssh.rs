@@ -20,8 +20,9 @@ pub(crate) struct ShellChannel {
     pub channel: russh::Channel<client::Msg>,
     /// Bytes that arrived while the shell was being set up.
     pub early: Vec<u8>,
-    /// The jump host's connection that carries this one, if any.
-    pub jump: Option<client::Handle<HostKeyVerifier>>,
+    /// The jump host's connection that carries this one, if any (boxed:
+    /// most shells have none).
+    pub jump: Option<Box<client::Handle<HostKeyVerifier>>>,
 }
 
 /// Checks the server key against the known-hosts pins and remembers a
@@ -374,7 +375,7 @@ pub(crate) async fn open_shell(
         handle,
         channel,
         early,
-        jump,
+        jump: jump.map(Box::new),
     })
 }
 

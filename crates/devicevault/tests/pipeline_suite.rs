@@ -1477,26 +1477,23 @@ async fn peak_sessions(h: &mut Harness, ids: &[i64]) -> u64 {
         jobs.push(h.backup_now(*id).await);
     }
     let sim: Vec<_> = h.sim.devices().to_vec();
-    let peak = {
-        let mut peak = 0;
-        let watch = async {
-            loop {
-                peak = peak.max(sim.iter().map(|d| d.open_shells()).sum::<u64>());
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
-        let wait = async {
-            for ti in &jobs {
-                let job = h.wait_job(ti).await;
-                assert_eq!(job["state"], "stored", "{job}");
-            }
-        };
-        tokio::select! {
-            () = wait => {}
-            () = watch => unreachable!(),
+    let mut peak = 0;
+    let watch = async {
+        loop {
+            peak = peak.max(sim.iter().map(|d| d.open_shells()).sum::<u64>());
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        peak
     };
+    let wait = async {
+        for ti in &jobs {
+            let job = h.wait_job(ti).await;
+            assert_eq!(job["state"], "stored", "{job}");
+        }
+    };
+    tokio::select! {
+        () = wait => {}
+        () = watch => unreachable!(),
+    }
     peak
 }
 

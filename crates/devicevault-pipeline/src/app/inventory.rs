@@ -724,12 +724,11 @@ impl CredentialInput {
                     }
                 }
             }
-        } else if passphrase_changed && !c.is_key() && new_key.is_none() {
-            if let Change::Set(p) = &self.passphrase
-                && !p.is_empty()
-            {
-                e.add("passphrase", "only with a private key");
-            }
+        } else if !c.is_key()
+            && let Change::Set(p) = &self.passphrase
+            && !p.is_empty()
+        {
+            e.add("passphrase", "only with a private key");
         }
         match &self.enable_secret {
             Change::Set(s) if !s.is_empty() => {
