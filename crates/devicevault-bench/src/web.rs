@@ -148,6 +148,7 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
             device_group: None,
             device_type: None,
             enabled: true,
+            profile: Default::default(),
         })
         .await?;
     let old = config_text(args.lines, 0);

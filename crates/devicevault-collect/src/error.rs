@@ -168,6 +168,14 @@ pub enum CollectError {
         /// Why.
         reason: String,
     },
+    /// The target asks for a combination this engine does not do.
+    #[error("{target}: {reason} is not supported")]
+    Unsupported {
+        /// `user@host:port`
+        target: String,
+        /// What was asked.
+        reason: String,
+    },
 }
 
 /// `16 MiB`, `512 KiB`, `100 B`: a limit as an operator would write it.
@@ -202,6 +210,7 @@ impl RetryClass for CollectError {
             | CollectError::CommandRejected { .. }
             | CollectError::ShellRefused { .. }
             | CollectError::BadKey { .. }
+            | CollectError::Unsupported { .. }
             | CollectError::Incomplete { .. }
             | CollectError::OutputTooLarge { .. } => Retry::Permanent,
         }

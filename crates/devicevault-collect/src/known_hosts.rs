@@ -92,6 +92,12 @@ impl KnownHosts {
         self.path.as_deref()
     }
 
+    /// The fingerprint pinned for `host:port`, if any.
+    pub fn pinned_fingerprint(&self, host: &str, port: u16) -> Option<String> {
+        let pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
+        pins.get(&host_pattern(host, port)).map(fingerprint)
+    }
+
     /// The verdict for a host already pinned, from memory; `None` on first
     /// contact (then [`KnownHosts::check`] pins, which writes the file).
     pub fn lookup(&self, host: &str, port: u16, key: &PublicKey) -> Option<HostKeyCheck> {

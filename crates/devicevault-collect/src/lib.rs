@@ -33,6 +33,7 @@
 
 pub mod driver;
 mod error;
+mod keys;
 pub mod known_hosts;
 mod retry;
 mod session;
@@ -48,10 +49,11 @@ use devicevault_core::RetryClass;
 
 pub use driver::{Completeness, Driver, DriverSet, DriverSource};
 pub use error::CollectError;
+pub use keys::{KeyError, key_fingerprint};
 pub use known_hosts::{HostKeyCheck, KnownHosts};
 pub use retry::{RetryPolicy, retry};
 pub use session::OUTPUT_TAIL_LINES;
-pub use target::{Credential, DeviceTarget, Secret, Transport};
+pub use target::{Credential, DeviceTarget, JumpTarget, Secret, Transport};
 
 /// Timeouts, size limit and host-key policy of a collection.
 #[derive(Debug, Clone)]
@@ -308,6 +310,12 @@ async fn collect_inner(
                 .await?,
             )
         }
+        Transport::Telnet if device.jump.is_some() => {
+            return Err(CollectError::Unsupported {
+                target: device.display(),
+                reason: "Telnet through a jump host".into(),
+            });
+        }
         Transport::Telnet => session::Link::Telnet(Box::new(
             telnet::TelnetConn::connect(
                 &device.host,
@@ -398,7 +406,7 @@ async fn collect_exec(
     let target = device.display();
     let legacy = device.legacy_algorithms || driver.legacy_algorithms;
     let deadline = tokio::time::Instant::now() + opts.connect_timeout;
-    let handle = ssh::connect(
+    let ssh::Connected { handle, jump } = ssh::connect(
         device,
         legacy,
         opts.known_hosts.clone(),
@@ -464,6 +472,7 @@ async fn collect_exec(
         handle.disconnect(russh::Disconnect::ByApplication, "backup done", "en"),
     )
     .await;
+    drop(jump);
     result
 }
 

@@ -395,7 +395,10 @@ impl<'a> CliSession<'a> {
         let bye = async move {
             match link {
                 Link::Ssh(crate::ssh::ShellChannel {
-                    handle, channel, ..
+                    handle,
+                    channel,
+                    jump,
+                    ..
                 }) => {
                     if polite && !closed {
                         if let Some(exit) = &driver.exit {
@@ -408,6 +411,11 @@ impl<'a> CliSession<'a> {
                     let _ = handle
                         .disconnect(russh::Disconnect::ByApplication, "backup done", "en")
                         .await;
+                    if let Some(jump) = jump {
+                        let _ = jump
+                            .disconnect(russh::Disconnect::ByApplication, "backup done", "en")
+                            .await;
+                    }
                 }
                 Link::Telnet(mut t) => {
                     if polite

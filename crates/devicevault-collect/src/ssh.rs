@@ -20,6 +20,9 @@ pub(crate) struct ShellChannel {
     pub channel: russh::Channel<client::Msg>,
     /// Bytes that arrived while the shell was being set up.
     pub early: Vec<u8>,
+    /// The jump host's connection that carries this one, if any (boxed:
+    /// most shells have none).
+    pub jump: Option<Box<client::Handle<HostKeyVerifier>>>,
 }
 
 /// Checks the server key against the known-hosts pins and remembers a
@@ -131,29 +134,136 @@ pub(crate) fn map_ssh_error(target: &str, stage: &str, e: russh::Error) -> Colle
     }
 }
 
-/// Connects, verifies the host key and authenticates.
+/// An authenticated SSH connection to a device, with the connection to
+/// its jump host that carries it (kept open as long as the device's).
+pub(crate) struct Connected {
+    pub handle: client::Handle<HostKeyVerifier>,
+    pub jump: Option<client::Handle<HostKeyVerifier>>,
+}
+
+/// Connects (through the target's jump host when it has one), verifies the
+/// host keys and authenticates.
 pub(crate) async fn connect(
     t: &DeviceTarget,
     legacy: bool,
     known_hosts: Arc<KnownHosts>,
     deadline: tokio::time::Instant,
     connect_timeout: Duration,
-) -> Result<client::Handle<HostKeyVerifier>, CollectError> {
+) -> Result<Connected, CollectError> {
     let target = t.display();
+    let timeout = |target: &str, stage: &str| CollectError::Timeout {
+        target: target.to_owned(),
+        stage: stage.to_owned(),
+        elapsed: connect_timeout,
+    };
+    let tcp_to = |host: String, port: u16, target: String| async move {
+        let tcp = tokio::time::timeout_at(deadline, TcpStream::connect((host.as_str(), port)))
+            .await
+            .map_err(|_| timeout(&target, "connecting"))?
+            .map_err(|e| CollectError::Connect {
+                target: target.clone(),
+                reason: e.to_string(),
+            })?;
+        let _ = tcp.set_nodelay(true);
+        Ok::<_, CollectError>(tcp)
+    };
+    let Some(jump) = &t.jump else {
+        let tcp = tcp_to(t.host.clone(), t.port, target.clone()).await?;
+        let end = End {
+            host: &t.host,
+            port: t.port,
+            username: &t.username,
+            credential: &t.credential,
+            target: &target,
+        };
+        let handle = handshake(tcp, &end, legacy, &known_hosts, deadline, connect_timeout).await?;
+        return Ok(Connected { handle, jump: None });
+    };
+    // What OpenSSH's ProxyJump does: log in to the jump host, ask it for a
+    // direct-tcpip channel to the device, and speak SSH to the device over
+    // that channel. Both host keys are pinned.
+    let jump_target = format!("{}@{}:{}", jump.username, jump.host, jump.port);
+    let tcp = tcp_to(jump.host.clone(), jump.port, jump_target.clone()).await?;
+    let jump_end = End {
+        host: &jump.host,
+        port: jump.port,
+        username: &jump.username,
+        credential: &jump.credential,
+        target: &jump_target,
+    };
+    let jump_handle = handshake(
+        tcp,
+        &jump_end,
+        legacy,
+        &known_hosts,
+        deadline,
+        connect_timeout,
+    )
+    .await?;
+    let channel = tokio::time::timeout_at(
+        deadline,
+        jump_handle.channel_open_direct_tcpip(t.host.as_str(), u32::from(t.port), "127.0.0.1", 0),
+    )
+    .await
+    .map_err(|_| timeout(&target, "opening a channel through the jump host"))?
+    .map_err(|e| match e {
+        russh::Error::ChannelOpenFailure(reason) => CollectError::Connect {
+            target: target.clone(),
+            reason: format!("the jump host {jump_target} refused to connect to it ({reason:?})"),
+        },
+        e => map_ssh_error(&target, "opening a channel through the jump host", e),
+    })?;
+    let end = End {
+        host: &t.host,
+        port: t.port,
+        username: &t.username,
+        credential: &t.credential,
+        target: &target,
+    };
+    let handle = handshake(
+        channel.into_stream(),
+        &end,
+        legacy,
+        &known_hosts,
+        deadline,
+        connect_timeout,
+    )
+    .await?;
+    Ok(Connected {
+        handle,
+        jump: Some(jump_handle),
+    })
+}
+
+/// One end of an SSH connection: where, and how to log in.
+struct End<'a> {
+    host: &'a str,
+    port: u16,
+    username: &'a str,
+    credential: &'a Credential,
+    /// `user@host:port`, how errors name it.
+    target: &'a str,
+}
+
+/// The SSH handshake over `stream`, the host key checked against the pins
+/// of `end`, then the login.
+async fn handshake<S>(
+    stream: S,
+    end: &End<'_>,
+    legacy: bool,
+    known_hosts: &Arc<KnownHosts>,
+    deadline: tokio::time::Instant,
+    connect_timeout: Duration,
+) -> Result<client::Handle<HostKeyVerifier>, CollectError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let target = end.target.to_owned();
     let timeout = |stage: &str| CollectError::Timeout {
         target: target.clone(),
         stage: stage.to_owned(),
         elapsed: connect_timeout,
     };
-    let tcp = tokio::time::timeout_at(deadline, TcpStream::connect((t.host.as_str(), t.port)))
-        .await
-        .map_err(|_| timeout("connecting"))?
-        .map_err(|e| CollectError::Connect {
-            target: target.clone(),
-            reason: e.to_string(),
-        })?;
-    let _ = tcp.set_nodelay(true);
-
     let config = Arc::new(client::Config {
         preferred: preferred(legacy),
         inactivity_timeout: None,
@@ -162,13 +272,13 @@ pub(crate) async fn connect(
     });
     let verdict = Arc::new(Mutex::new(None));
     let verifier = HostKeyVerifier {
-        host: t.host.clone(),
-        port: t.port,
+        host: end.host.to_owned(),
+        port: end.port,
         known_hosts: known_hosts.clone(),
         verdict: verdict.clone(),
     };
     let connected =
-        tokio::time::timeout_at(deadline, client::connect_stream(config, tcp, verifier))
+        tokio::time::timeout_at(deadline, client::connect_stream(config, stream, verifier))
             .await
             .map_err(|_| timeout("during the SSH handshake"))?;
     let mut handle = match connected {
@@ -179,7 +289,7 @@ pub(crate) async fn connect(
                 Some(Err(e)) => e,
                 Some(Ok(HostKeyCheck::Mismatch { pinned, offered })) => {
                     CollectError::HostKeyMismatch {
-                        host: format!("{}:{}", t.host, t.port),
+                        host: format!("{}:{}", end.host, end.port),
                         pinned,
                         offered,
                         known_hosts: known_hosts.path().map_or_else(
@@ -193,9 +303,12 @@ pub(crate) async fn connect(
         }
     };
 
-    let auth = tokio::time::timeout_at(deadline, authenticate(&mut handle, t))
-        .await
-        .map_err(|_| timeout("authenticating"))??;
+    let auth = tokio::time::timeout_at(
+        deadline,
+        authenticate(&mut handle, end.username, end.credential, &target),
+    )
+    .await
+    .map_err(|_| timeout("authenticating"))??;
     if !auth {
         return Err(CollectError::AuthFailed { target });
     }
@@ -211,7 +324,8 @@ pub(crate) async fn open_shell(
 ) -> Result<ShellChannel, CollectError> {
     let target = t.display();
     let deadline = tokio::time::Instant::now() + connect_timeout;
-    let handle = connect(t, legacy, known_hosts, deadline, connect_timeout).await?;
+    let Connected { handle, jump } =
+        connect(t, legacy, known_hosts, deadline, connect_timeout).await?;
     let open = async {
         let mut channel = handle
             .channel_open_session()
@@ -261,6 +375,7 @@ pub(crate) async fn open_shell(
         handle,
         channel,
         early,
+        jump: jump.map(Box::new),
     })
 }
 
@@ -323,14 +438,15 @@ pub(crate) async fn exec(
 
 async fn authenticate(
     handle: &mut client::Handle<HostKeyVerifier>,
-    t: &DeviceTarget,
+    username: &str,
+    credential: &Credential,
+    target: &str,
 ) -> Result<bool, CollectError> {
-    let target = t.display();
-    let lost = |e| map_ssh_error(&target, "authenticating", e);
-    match &t.credential {
+    let lost = |e| map_ssh_error(target, "authenticating", e);
+    match credential {
         Credential::Password(password) => {
             let r = handle
-                .authenticate_password(&t.username, password.expose())
+                .authenticate_password(username, password.expose())
                 .await
                 .map_err(lost)?;
             let remaining = match r {
@@ -345,7 +461,7 @@ async fn authenticate(
             // Many network OSes offer only keyboard-interactive: answer every
             // prompt with the password, a bounded number of rounds.
             let mut r = handle
-                .authenticate_keyboard_interactive_start(&t.username, None)
+                .authenticate_keyboard_interactive_start(username, None)
                 .await
                 .map_err(lost)?;
             for _ in 0..4 {
@@ -372,7 +488,7 @@ async fn authenticate(
                 passphrase.as_ref().map(|p| p.expose()),
             )
             .map_err(|e| CollectError::BadKey {
-                target: target.clone(),
+                target: target.to_owned(),
                 reason: e.to_string(),
             })?;
             let hash = handle
@@ -381,10 +497,7 @@ async fn authenticate(
                 .map_err(lost)?
                 .flatten();
             let r = handle
-                .authenticate_publickey(
-                    &t.username,
-                    PrivateKeyWithHashAlg::new(Arc::new(key), hash),
-                )
+                .authenticate_publickey(username, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
                 .await
                 .map_err(lost)?;
             Ok(r.success())

@@ -120,6 +120,22 @@ pub struct DeviceTarget {
     /// The largest configuration this device may send (its device type's
     /// limit); `None`: the driver's or the collection's.
     pub max_config_bytes: Option<usize>,
+    /// The SSH server to reach the device through (`ProxyJump`), if any.
+    pub jump: Option<JumpTarget>,
+}
+
+/// An SSH jump host: the collector logs in to it and asks it for a
+/// `direct-tcpip` channel to the device.
+#[derive(Debug, Clone)]
+pub struct JumpTarget {
+    /// Address or name.
+    pub host: String,
+    /// Its SSH port.
+    pub port: u16,
+    /// Login name on the jump host.
+    pub username: String,
+    /// Password or key on the jump host.
+    pub credential: Credential,
 }
 
 impl DeviceTarget {
@@ -142,6 +158,7 @@ impl DeviceTarget {
             remove_secrets: false,
             legacy_algorithms: false,
             max_config_bytes: None,
+            jump: None,
         }
     }
 

@@ -7,8 +7,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::{
-    BackupLocation, CollectionGroup, Credential, Db, DbError, Device, DeviceFields, DeviceGroup,
-    DeviceHealth, DeviceType, Listed, Named, NamedKind, Page, User,
+    BackupLocation, CollectionGroup, ConnectionProfile, Credential, Db, DbError, Device,
+    DeviceFields, DeviceGroup, DeviceHealth, DeviceTransport, DeviceType, JumpHost, Listed, Named,
+    NamedKind, Page, Timeouts, User,
 };
 
 pub(crate) fn not_found(what: impl Into<String>) -> DbError {
@@ -45,6 +46,44 @@ fn opt_id(row: &AnyRow, col: &str) -> Result<Option<i64>, sqlx::Error> {
     row.try_get::<Option<i64>, _>(col)
 }
 
+fn opt_flag(row: &AnyRow, col: &str) -> Result<Option<bool>, sqlx::Error> {
+    Ok(row.try_get::<Option<i64>, _>(col)?.map(|n| n != 0))
+}
+
+fn timeouts(row: &AnyRow) -> Result<Timeouts, sqlx::Error> {
+    Ok(Timeouts {
+        connect: row.try_get("connect_timeout")?,
+        command: row.try_get("command_timeout")?,
+        job: row.try_get("job_timeout")?,
+    })
+}
+
+fn profile(row: &AnyRow) -> Result<ConnectionProfile, sqlx::Error> {
+    let transport: String = row.try_get("transport")?;
+    let jump_host: Option<String> = row.try_get("jump_host")?;
+    let jump_port: Option<i64> = row.try_get("jump_port")?;
+    Ok(ConnectionProfile {
+        transport: DeviceTransport::parse(&transport).unwrap_or_default(),
+        legacy_algorithms: opt_flag(row, "legacy_algorithms")?,
+        timeouts: timeouts(row)?,
+        jump: jump_host.map(|host| JumpHost {
+            host,
+            port: jump_port.and_then(|p| u16::try_from(p).ok()).unwrap_or(22),
+            credential: None,
+        }),
+    }
+    .with_jump_credential(opt_id(row, "jump_credential_id")?))
+}
+
+impl ConnectionProfile {
+    fn with_jump_credential(mut self, id: Option<i64>) -> Self {
+        if let Some(j) = &mut self.jump {
+            j.credential = id;
+        }
+        self
+    }
+}
+
 pub(crate) fn user(row: &AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: row.try_get("id")?,
@@ -78,6 +117,8 @@ fn device_type(row: &AnyRow) -> Result<DeviceType, sqlx::Error> {
         name: row.try_get("name")?,
         manufacturer: opt_id(row, "manufacturer_id")?,
         max_config_bytes: row.try_get("max_config_bytes")?,
+        legacy_algorithms: flag(row, "legacy_algorithms")?,
+        timeouts: timeouts(row)?,
     })
 }
 
@@ -86,6 +127,7 @@ fn collection_group(row: &AnyRow) -> Result<CollectionGroup, sqlx::Error> {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         rabbitmq_queue_id: row.try_get("rabbitmq_queue_id")?,
+        max_sessions: row.try_get("max_sessions")?,
     })
 }
 
@@ -104,6 +146,7 @@ pub(crate) fn device(row: &AnyRow) -> Result<Device, sqlx::Error> {
             device_group: opt_id(row, "device_group_id")?,
             device_type: opt_id(row, "device_type_id")?,
             enabled: flag(row, "enabled")?,
+            profile: profile(row)?,
         },
         created_at: row.try_get("created_at")?,
         archived_at: row.try_get("archived_at")?,
@@ -139,6 +182,9 @@ fn credential(row: &AnyRow) -> Result<Credential, sqlx::Error> {
         username: row.try_get("username")?,
         password_sealed: row.try_get("password_sealed")?,
         enable_secret_sealed: row.try_get("enable_secret_sealed")?,
+        private_key_sealed: row.try_get("private_key_sealed")?,
+        passphrase_sealed: row.try_get("passphrase_sealed")?,
+        key_fingerprint: row.try_get("key_fingerprint")?,
     })
 }
 
@@ -148,13 +194,16 @@ const USER_COLUMNS: &str =
 pub(crate) const USER_COLUMNS_U: &str = "u.id, u.username, u.password_hash, u.is_admin, u.restricted, \
      u.view_secrets, u.created_at";
 const LOCATION_COLUMNS: &str = "id, name, location_type, config";
-const CREDENTIAL_COLUMNS: &str = "id, name, username, password_sealed, enable_secret_sealed";
-const COLLECTION_GROUP_COLUMNS: &str = "id, name, rabbitmq_queue_id";
-const DEVICE_TYPE_COLUMNS: &str = "id, name, manufacturer_id, max_config_bytes";
+const CREDENTIAL_COLUMNS: &str = "id, name, username, password_sealed, enable_secret_sealed, \
+     private_key_sealed, passphrase_sealed, key_fingerprint";
+const COLLECTION_GROUP_COLUMNS: &str = "id, name, rabbitmq_queue_id, max_sessions";
+const DEVICE_TYPE_COLUMNS: &str = "id, name, manufacturer_id, max_config_bytes, legacy_algorithms, \
+     connect_timeout, command_timeout, job_timeout";
 
 pub(crate) const DEVICE_COLUMNS: &str = "id, name, address, port, driver, credential_id, backup_location_id, \
      collection_group_id, device_group_id, device_type_id, enabled, created_at, archived_at, \
-     last_success_at, last_change_at, failing_since, stale_since";
+     last_success_at, last_change_at, failing_since, stale_since, transport, legacy_algorithms, \
+     connect_timeout, command_timeout, job_timeout, jump_host, jump_port, jump_credential_id";
 
 /// Which devices a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -284,30 +333,47 @@ impl Db {
         name: &str,
         rabbitmq_queue_id: &QueueId,
     ) -> Result<CollectionGroup, DbError> {
+        self.create_collection_group_limited(name, rabbitmq_queue_id, crate::DEFAULT_MAX_SESSIONS)
+            .await
+    }
+
+    /// A collection group whose collectors open at most `max_sessions`
+    /// sessions at once.
+    pub async fn create_collection_group_limited(
+        &self,
+        name: &str,
+        rabbitmq_queue_id: &QueueId,
+        max_sessions: i64,
+    ) -> Result<CollectionGroup, DbError> {
         let name = checked_name("collection group name", name)?;
         let name = name.as_str();
         let rabbitmq_queue_id = rabbitmq_queue_id.as_str();
+        positive("max_sessions", Some(max_sessions))?;
         let row = sqlx::query(
-            "INSERT INTO collection_groups (name, rabbitmq_queue_id) VALUES ($1, $2) RETURNING id",
+            "INSERT INTO collection_groups (name, rabbitmq_queue_id, max_sessions) VALUES ($1, $2, $3) \
+             RETURNING id",
         )
         .bind(name)
         .bind(rabbitmq_queue_id)
+        .bind(max_sessions)
         .fetch_one(self.pool())
         .await?;
         Ok(CollectionGroup {
             id: row.try_get("id")?,
             name: name.to_owned(),
             rabbitmq_queue_id: rabbitmq_queue_id.to_owned(),
+            max_sessions,
         })
     }
 
     pub async fn collection_group(&self, id: i64) -> Result<CollectionGroup, DbError> {
-        let row =
-            sqlx::query("SELECT id, name, rabbitmq_queue_id FROM collection_groups WHERE id = $1")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?
-                .ok_or_else(|| not_found(format!("collection group {id}")))?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLLECTION_GROUP_COLUMNS} FROM collection_groups WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| not_found(format!("collection group {id}")))?;
         Ok(collection_group(&row)?)
     }
 
@@ -350,16 +416,19 @@ impl Db {
         id: i64,
         name: &str,
         rabbitmq_queue_id: &QueueId,
+        max_sessions: i64,
     ) -> Result<CollectionGroup, DbError> {
         let name = checked_name("collection group name", name)?;
         let name = name.as_str();
         let rabbitmq_queue_id = rabbitmq_queue_id.as_str();
+        positive("max_sessions", Some(max_sessions))?;
         let row = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE collection_groups SET name = $1, rabbitmq_queue_id = $2 WHERE id = $3 \
-             RETURNING {COLLECTION_GROUP_COLUMNS}"
+            "UPDATE collection_groups SET name = $1, rabbitmq_queue_id = $2, max_sessions = $3 \
+             WHERE id = $4 RETURNING {COLLECTION_GROUP_COLUMNS}"
         )))
         .bind(name)
         .bind(rabbitmq_queue_id)
+        .bind(max_sessions)
         .bind(id)
         .fetch_optional(self.pool())
         .await?
@@ -385,10 +454,11 @@ impl Db {
 
     /// Every collection group, by id.
     pub async fn list_collection_groups(&self) -> Result<Vec<CollectionGroup>, DbError> {
-        let rows =
-            sqlx::query("SELECT id, name, rabbitmq_queue_id FROM collection_groups ORDER BY id")
-                .fetch_all(self.pool())
-                .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLLECTION_GROUP_COLUMNS} FROM collection_groups ORDER BY id"
+        )))
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(|row| Ok(collection_group(row)?)).collect()
     }
 
@@ -542,24 +612,37 @@ impl Db {
         manufacturer: Option<i64>,
         max_config_bytes: Option<i64>,
     ) -> Result<DeviceType, DbError> {
-        let name = checked_name("device type name", name)?;
-        let name = name.as_str();
-        positive("max_config_bytes", max_config_bytes)?;
-        let row = sqlx::query(
-            "INSERT INTO device_types (name, manufacturer_id, max_config_bytes) VALUES ($1, $2, $3) \
-             RETURNING id",
-        )
-        .bind(name)
-        .bind(manufacturer)
-        .bind(max_config_bytes)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(DeviceType {
-            id: row.try_get("id")?,
+        self.insert_device_type(&DeviceType {
+            id: 0,
             name: name.to_owned(),
             manufacturer,
             max_config_bytes,
+            legacy_algorithms: false,
+            timeouts: Timeouts::default(),
         })
+        .await
+    }
+
+    /// Stores every field of `t` but its id as a new device type.
+    pub async fn insert_device_type(&self, t: &DeviceType) -> Result<DeviceType, DbError> {
+        let name = checked_name("device type name", &t.name)?;
+        positive("max_config_bytes", t.max_config_bytes)?;
+        check_timeouts(&t.timeouts)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO device_types (name, manufacturer_id, max_config_bytes, legacy_algorithms, \
+             connect_timeout, command_timeout, job_timeout) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             RETURNING {DEVICE_TYPE_COLUMNS}"
+        )))
+        .bind(&name)
+        .bind(t.manufacturer)
+        .bind(t.max_config_bytes)
+        .bind(i64::from(t.legacy_algorithms))
+        .bind(t.timeouts.connect)
+        .bind(t.timeouts.command)
+        .bind(t.timeouts.job)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(device_type(&row)?)
     }
 
     pub async fn device_type(&self, id: i64) -> Result<DeviceType, DbError> {
@@ -581,7 +664,8 @@ impl Db {
     }
 
     /// Renames a device type and sets its manufacturer (`Conflict` when that
-    /// manufacturer does not exist) and its configuration size limit.
+    /// manufacturer does not exist) and its configuration size limit; its
+    /// connection profile stays.
     pub async fn update_device_type(
         &self,
         id: i64,
@@ -589,16 +673,36 @@ impl Db {
         manufacturer: Option<i64>,
         max_config_bytes: Option<i64>,
     ) -> Result<DeviceType, DbError> {
-        let name = checked_name("device type name", name)?;
-        let name = name.as_str();
-        positive("max_config_bytes", max_config_bytes)?;
+        let old = self.device_type(id).await?;
+        self.write_device_type(
+            id,
+            &DeviceType {
+                name: name.to_owned(),
+                manufacturer,
+                max_config_bytes,
+                ..old
+            },
+        )
+        .await
+    }
+
+    /// Writes every field of `t` but its id to device type `id`.
+    pub async fn write_device_type(&self, id: i64, t: &DeviceType) -> Result<DeviceType, DbError> {
+        let name = checked_name("device type name", &t.name)?;
+        positive("max_config_bytes", t.max_config_bytes)?;
+        check_timeouts(&t.timeouts)?;
         let row = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE device_types SET name = $1, manufacturer_id = $2, max_config_bytes = $3 WHERE id = $4 \
-             RETURNING {DEVICE_TYPE_COLUMNS}"
+            "UPDATE device_types SET name = $1, manufacturer_id = $2, max_config_bytes = $3, \
+             legacy_algorithms = $4, connect_timeout = $5, command_timeout = $6, job_timeout = $7 \
+             WHERE id = $8 RETURNING {DEVICE_TYPE_COLUMNS}"
         )))
-        .bind(name)
-        .bind(manufacturer)
-        .bind(max_config_bytes)
+        .bind(&name)
+        .bind(t.manufacturer)
+        .bind(t.max_config_bytes)
+        .bind(i64::from(t.legacy_algorithms))
+        .bind(t.timeouts.connect)
+        .bind(t.timeouts.command)
+        .bind(t.timeouts.job)
         .bind(id)
         .fetch_optional(self.pool())
         .await?
@@ -620,25 +724,37 @@ impl Db {
         password_sealed: &[u8],
         enable_secret_sealed: Option<&[u8]>,
     ) -> Result<Credential, DbError> {
-        let name = checked_name("credential name", name)?;
-        let name = name.as_str();
-        let row = sqlx::query(
-            "INSERT INTO credentials (name, username, password_sealed, enable_secret_sealed) \
-             VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(name)
-        .bind(username)
-        .bind(password_sealed)
-        .bind(enable_secret_sealed)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(Credential {
-            id: row.try_get("id")?,
+        self.insert_credential(&Credential {
+            id: 0,
             name: name.to_owned(),
             username: username.to_owned(),
             password_sealed: password_sealed.to_vec(),
             enable_secret_sealed: enable_secret_sealed.map(<[u8]>::to_vec),
+            private_key_sealed: None,
+            passphrase_sealed: None,
+            key_fingerprint: None,
         })
+        .await
+    }
+
+    /// Stores every field of `c` but its id as a new credential.
+    pub async fn insert_credential(&self, c: &Credential) -> Result<Credential, DbError> {
+        let name = checked_name("credential name", &c.name)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO credentials (name, username, password_sealed, enable_secret_sealed, \
+             private_key_sealed, passphrase_sealed, key_fingerprint) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {CREDENTIAL_COLUMNS}"
+        )))
+        .bind(&name)
+        .bind(&c.username)
+        .bind(c.password_sealed.as_slice())
+        .bind(c.enable_secret_sealed.as_deref())
+        .bind(c.private_key_sealed.as_deref())
+        .bind(c.passphrase_sealed.as_deref())
+        .bind(c.key_fingerprint.as_deref())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(credential(&row)?)
     }
 
     pub async fn credential(&self, id: i64) -> Result<Credential, DbError> {
@@ -664,12 +780,16 @@ impl Db {
         let name = checked_name("credential name", &c.name)?;
         let row = sqlx::query(AssertSqlSafe(format!(
             "UPDATE credentials SET name = $1, username = $2, password_sealed = $3, \
-             enable_secret_sealed = $4 WHERE id = $5 RETURNING {CREDENTIAL_COLUMNS}"
+             enable_secret_sealed = $4, private_key_sealed = $5, passphrase_sealed = $6, \
+             key_fingerprint = $7 WHERE id = $8 RETURNING {CREDENTIAL_COLUMNS}"
         )))
         .bind(&name)
         .bind(&c.username)
         .bind(c.password_sealed.as_slice())
         .bind(c.enable_secret_sealed.as_deref())
+        .bind(c.private_key_sealed.as_deref())
+        .bind(c.passphrase_sealed.as_deref())
+        .bind(c.key_fingerprint.as_deref())
         .bind(id)
         .fetch_optional(self.pool())
         .await?
@@ -762,8 +882,11 @@ impl Db {
         let created_at = Timestamp::now().to_string();
         let query = sqlx::query(
             "INSERT INTO devices (name, address, port, driver, credential_id, backup_location_id, \
-             collection_group_id, device_group_id, device_type_id, enabled, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+             collection_group_id, device_group_id, device_type_id, enabled, transport, \
+             legacy_algorithms, connect_timeout, command_timeout, job_timeout, jump_host, jump_port, \
+             jump_credential_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             $19) RETURNING id",
         );
         let row = bind_device(query, f)
             .bind(&created_at)
@@ -783,7 +906,9 @@ impl Db {
         let query = sqlx::query(
             "UPDATE devices SET name = $1, address = $2, port = $3, driver = $4, credential_id = $5, \
              backup_location_id = $6, collection_group_id = $7, device_group_id = $8, device_type_id = $9, \
-             enabled = $10 WHERE id = $11",
+             enabled = $10, transport = $11, legacy_algorithms = $12, connect_timeout = $13, \
+             command_timeout = $14, job_timeout = $15, jump_host = $16, jump_port = $17, \
+             jump_credential_id = $18 WHERE id = $19",
         );
         let done = bind_device(query, f).bind(id).execute(self.pool()).await?;
         if done.rows_affected() == 0 {
@@ -1005,6 +1130,21 @@ fn bind_device<'q>(
         .bind(f.device_group)
         .bind(f.device_type)
         .bind(i64::from(f.enabled))
+        .bind(f.profile.transport.as_str())
+        .bind(f.profile.legacy_algorithms.map(i64::from))
+        .bind(f.profile.timeouts.connect)
+        .bind(f.profile.timeouts.command)
+        .bind(f.profile.timeouts.job)
+        .bind(f.profile.jump.as_ref().map(|j| j.host.as_str()))
+        .bind(f.profile.jump.as_ref().map(|j| i64::from(j.port)))
+        .bind(f.profile.jump.as_ref().and_then(|j| j.credential))
+}
+
+/// Timeouts are whole seconds, at least one.
+fn check_timeouts(t: &Timeouts) -> Result<(), DbError> {
+    positive("connect_timeout", t.connect)?;
+    positive("command_timeout", t.command)?;
+    positive("job_timeout", t.job)
 }
 
 fn positive(what: &str, n: Option<i64>) -> Result<(), DbError> {
@@ -1032,6 +1172,14 @@ fn validate_device(f: &DeviceFields) -> Result<DeviceFields, DbError> {
     }
     if f.driver.trim().is_empty() {
         return Err(DbError::Invalid("device driver is empty".into()));
+    }
+    check_timeouts(&f.profile.timeouts)?;
+    if let Some(j) = &f.profile.jump
+        && (j.port == 0 || j.host.trim().is_empty())
+    {
+        return Err(DbError::Invalid(
+            "a jump host needs an address and a port 1-65535".into(),
+        ));
     }
     Ok(DeviceFields { name, ..f.clone() })
 }

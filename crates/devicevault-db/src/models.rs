@@ -1,7 +1,7 @@
 //! Rows as the rest of DeviceVault sees them.
 
 use devicevault_core::{Status, StorageBackendKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A person who can log in.
@@ -33,7 +33,13 @@ pub struct CollectionGroup {
     pub id: i64,
     pub name: String,
     pub rabbitmq_queue_id: String,
+    /// The most sessions a collector opens at once for its devices (per
+    /// collector process in distributed mode).
+    pub max_sessions: i64,
 }
+
+/// A collection group's `max_sessions` when none is given.
+pub const DEFAULT_MAX_SESSIONS: i64 = 32;
 
 impl CollectionGroup {
     /// The queue its collectors consume.
@@ -99,6 +105,84 @@ pub struct DeviceType {
     /// The largest configuration its devices may send (`None`: the
     /// driver's or the installation's limit).
     pub max_config_bytes: Option<i64>,
+    /// Its devices offer legacy SSH algorithms unless a device says otherwise.
+    pub legacy_algorithms: bool,
+    /// Its devices' timeouts unless a device sets its own.
+    pub timeouts: Timeouts,
+}
+
+/// Collection timeouts in seconds; `None`: the next level's (device type,
+/// then the collector's settings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Timeouts {
+    pub connect: Option<i64>,
+    pub command: Option<i64>,
+    pub job: Option<i64>,
+}
+
+impl Timeouts {
+    /// Each timeout of `self`, else of `fallback`.
+    pub fn or(self, fallback: Timeouts) -> Timeouts {
+        Timeouts {
+            connect: self.connect.or(fallback.connect),
+            command: self.command.or(fallback.command),
+            job: self.job.or(fallback.job),
+        }
+    }
+}
+
+/// How a device's CLI is reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceTransport {
+    #[default]
+    Ssh,
+    Telnet,
+}
+
+impl DeviceTransport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ssh => "ssh",
+            Self::Telnet => "telnet",
+        }
+    }
+
+    /// The conventional port: 22 or 23.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Ssh => 22,
+            Self::Telnet => 23,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ssh" => Some(Self::Ssh),
+            "telnet" => Some(Self::Telnet),
+            _ => None,
+        }
+    }
+}
+
+/// An SSH server the collector goes through to reach a device (what
+/// OpenSSH's `ProxyJump` does): a `direct-tcpip` channel to the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JumpHost {
+    pub host: String,
+    pub port: u16,
+    /// Its own login (`None`: the device's credential).
+    pub credential: Option<i64>,
+}
+
+/// How a device is reached beyond its address and port.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectionProfile {
+    pub transport: DeviceTransport,
+    /// `None`: the device type's choice.
+    pub legacy_algorithms: Option<bool>,
+    pub timeouts: Timeouts,
+    pub jump: Option<JumpHost>,
 }
 
 /// Login material for devices. The secrets are sealed (AEAD) by the caller
@@ -108,8 +192,22 @@ pub struct Credential {
     pub id: i64,
     pub name: String,
     pub username: String,
+    /// Empty for a key credential.
     pub password_sealed: Vec<u8>,
     pub enable_secret_sealed: Option<Vec<u8>>,
+    /// An SSH private key (OpenSSH or PEM text), sealed.
+    pub private_key_sealed: Option<Vec<u8>>,
+    /// The key's passphrase, sealed.
+    pub passphrase_sealed: Option<Vec<u8>>,
+    /// The key's public fingerprint (`SHA256:...`), what people are shown.
+    pub key_fingerprint: Option<String>,
+}
+
+impl Credential {
+    /// Whether it logs in with a key (else with its password).
+    pub fn is_key(&self) -> bool {
+        self.private_key_sealed.is_some()
+    }
 }
 
 impl std::fmt::Debug for Credential {
@@ -144,6 +242,7 @@ pub struct DeviceFields {
     pub device_group: Option<i64>,
     pub device_type: Option<i64>,
     pub enabled: bool,
+    pub profile: ConnectionProfile,
 }
 
 /// A device to back up.

@@ -28,6 +28,7 @@ async fn device(db: &Db, name: &str, group: Option<i64>) -> i64 {
         device_group: group,
         device_type: None,
         enabled: true,
+        profile: Default::default(),
     })
     .await
     .unwrap()

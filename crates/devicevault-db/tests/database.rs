@@ -23,6 +23,7 @@ fn device_fields(name: &str) -> DeviceFields {
         device_group: None,
         device_type: None,
         enabled: true,
+        profile: Default::default(),
     }
 }
 
@@ -698,13 +699,19 @@ async fn credentials_are_listed_updated_and_deleted_only_when_unused(t: TestDb) 
         id: 424_242, // ignored
         name: "a-renamed".into(),
         username: "root".into(),
-        password_sealed: vec![9, 8, 7],
+        password_sealed: Vec::new(),
         enable_secret_sealed: None,
+        private_key_sealed: Some(vec![9, 8, 7]),
+        passphrase_sealed: Some(vec![6]),
+        key_fingerprint: Some("SHA256:abc".into()),
     };
     let updated = db.update_credential(a.id, &new).await.unwrap();
     assert_eq!(updated.id, a.id);
     assert_eq!(updated.username, "root");
-    assert_eq!(updated.password_sealed, vec![9, 8, 7]);
+    assert!(updated.is_key() && updated.password_sealed.is_empty());
+    assert_eq!(updated.private_key_sealed, Some(vec![9, 8, 7]));
+    assert_eq!(updated.passphrase_sealed, Some(vec![6]));
+    assert_eq!(updated.key_fingerprint.as_deref(), Some("SHA256:abc"));
     assert_eq!(updated.enable_secret_sealed, None);
     assert_eq!(db.credential(a.id).await.unwrap(), updated);
     let mut dup = new.clone();
@@ -771,17 +778,19 @@ async fn collection_groups_are_ensured_once_updated_and_deleted(t: TestDb) {
     assert_eq!(page.rows, vec![core.clone()]);
 
     let renamed = db
-        .update_collection_group(core.id, "Core 2", &q("core-2"))
+        .update_collection_group(core.id, "Core 2", &q("core-2"), 7)
         .await
         .unwrap();
     assert_eq!(renamed.queue(), "collector.group.core-2");
+    assert_eq!(renamed.max_sessions, 7);
     assert_eq!(db.collection_group(core.id).await.unwrap(), renamed);
     assert!(matches!(
-        db.update_collection_group(core.id, "x", &q("dmz")).await,
+        db.update_collection_group(core.id, "x", &q("dmz"), 32)
+            .await,
         Err(DbError::Conflict(_))
     ));
     assert!(matches!(
-        db.update_collection_group(999_999, "x", &q("x")).await,
+        db.update_collection_group(999_999, "x", &q("x"), 32).await,
         Err(DbError::NotFound { .. })
     ));
 
@@ -1518,7 +1527,110 @@ async fn names_are_stored_normalised_and_invisible_characters_refused(t: TestDb)
     ));
 }
 
+async fn connection_profiles_round_trip_on_devices_types_and_groups(t: TestDb) {
+    use devicevault_db::{ConnectionProfile, DeviceTransport, DeviceType, JumpHost, Timeouts};
+    let db = &t.db;
+    // A device saved before the profile existed reads as SSH, no jump host.
+    let plain = db.create_device(&device_fields("plain")).await.unwrap();
+    let read = db.device(plain.id).await.unwrap();
+    assert_eq!(read.fields.profile, ConnectionProfile::default());
+    assert_eq!(read.fields.profile.transport, DeviceTransport::Ssh);
+
+    let jump_cred = db
+        .create_credential("bastion", "jump", b"sealed", None)
+        .await
+        .unwrap();
+    let mut f = device_fields("behind");
+    f.profile = ConnectionProfile {
+        transport: DeviceTransport::Ssh,
+        legacy_algorithms: Some(false),
+        timeouts: Timeouts {
+            connect: Some(5),
+            command: None,
+            job: Some(120),
+        },
+        jump: Some(JumpHost {
+            host: "192.0.2.1".into(),
+            port: 2222,
+            credential: Some(jump_cred.id),
+        }),
+    };
+    let d = db.create_device(&f).await.unwrap();
+    assert_eq!(db.device(d.id).await.unwrap().fields, f);
+    f.profile.transport = DeviceTransport::Telnet;
+    f.profile.jump = None;
+    f.profile.legacy_algorithms = None;
+    f.port = 23;
+    db.update_device(d.id, &f).await.unwrap();
+    assert_eq!(db.device(d.id).await.unwrap().fields, f);
+    // The listing reads the same columns.
+    let listed = db
+        .list_devices(&DeviceFilter::default(), &Scope::Admin, Page::default())
+        .await
+        .unwrap();
+    assert!(listed.rows.iter().any(|x| x.fields == f));
+    // A timeout below one second is refused by the store itself.
+    let mut bad = device_fields("bad");
+    bad.profile.timeouts.command = Some(0);
+    assert!(matches!(
+        db.create_device(&bad).await,
+        Err(DbError::Invalid(_))
+    ));
+
+    // A credential a jump host uses cannot be deleted under it.
+    let mut f2 = device_fields("behind-2");
+    f2.profile.jump = Some(JumpHost {
+        host: "192.0.2.1".into(),
+        port: 22,
+        credential: Some(jump_cred.id),
+    });
+    db.create_device(&f2).await.unwrap();
+    assert!(matches!(
+        db.delete_credential(jump_cred.id).await,
+        Err(DbError::Conflict(_))
+    ));
+
+    let t = db
+        .insert_device_type(&DeviceType {
+            id: 0,
+            name: "old-switch".into(),
+            manufacturer: None,
+            max_config_bytes: None,
+            legacy_algorithms: true,
+            timeouts: Timeouts {
+                connect: Some(30),
+                command: Some(90),
+                job: None,
+            },
+        })
+        .await
+        .unwrap();
+    assert!(t.legacy_algorithms);
+    assert_eq!(db.device_type(t.id).await.unwrap(), t);
+    // Renaming through the old method keeps the profile.
+    let renamed = db
+        .update_device_type(t.id, "old-switch-2", None, Some(4096))
+        .await
+        .unwrap();
+    assert!(renamed.legacy_algorithms);
+    assert_eq!(renamed.timeouts, t.timeouts);
+
+    let q = QueueId::parse("lab").unwrap();
+    let g = db.create_collection_group("lab", &q).await.unwrap();
+    assert_eq!(g.max_sessions, 32, "the default");
+    let g2 = db
+        .create_collection_group_limited("lab-2", &QueueId::parse("lab-2").unwrap(), 2)
+        .await
+        .unwrap();
+    assert_eq!(db.collection_group(g2.id).await.unwrap().max_sessions, 2);
+    assert!(matches!(
+        db.update_collection_group(g.id, "lab", &q, 0).await,
+        Err(DbError::Invalid(_))
+    ));
+}
+
 both_engines!(
+    connection_profiles_round_trip_on_devices_types_and_groups,
     a_replayed_index_batch_changes_nothing,
     an_index_batch_is_written_whole_or_not_at_all,
     tokens_work_where_their_kind_belongs_expire_and_go_with_a_password_change,

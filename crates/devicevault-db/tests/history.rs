@@ -22,6 +22,7 @@ fn device_fields(name: &str) -> DeviceFields {
         device_group: None,
         device_type: None,
         enabled: true,
+        profile: Default::default(),
     }
 }
 

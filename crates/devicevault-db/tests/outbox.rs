@@ -30,6 +30,7 @@ async fn device(db: &Db, name: &str) -> i64 {
         device_group: None,
         device_type: None,
         enabled: true,
+        profile: Default::default(),
     })
     .await
     .unwrap()

@@ -112,6 +112,7 @@ impl World {
                 device_group: None,
                 device_type: None,
                 enabled: true,
+                profile: Default::default(),
             })
             .await
             .unwrap()

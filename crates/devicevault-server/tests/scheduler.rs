@@ -104,6 +104,7 @@ fn device_fields(name: &str, group: Option<i64>, enabled: bool) -> DeviceFields 
         device_group: group,
         device_type: None,
         enabled,
+        profile: Default::default(),
     }
 }
 

@@ -197,6 +197,7 @@ async fn realistic_fleet(h: &mut Harness) -> Vec<(&'static str, String)> {
                 device_group: Some(groups[1]),
                 device_type: Some(types[0]),
                 enabled: true,
+                profile: Default::default(),
             })
             .await
             .unwrap();
@@ -214,6 +215,7 @@ async fn realistic_fleet(h: &mut Harness) -> Vec<(&'static str, String)> {
             device_group: None,
             device_type: Some(types[1]),
             enabled: i % 7 != 3,
+            profile: Default::default(),
         })
         .await
         .unwrap();

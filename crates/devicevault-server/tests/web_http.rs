@@ -392,6 +392,7 @@ async fn seed_devices(h: &Harness, n: usize) {
                 device_group: (i % 3 != 2).then(|| groups[i % 2]),
                 device_type: Some(types[i % 2]),
                 enabled: i % 10 != 9,
+                profile: Default::default(),
             })
             .await
             .unwrap();
@@ -1254,6 +1255,7 @@ async fn schedules_are_managed_on_their_page_and_devices_show_their_next_run() {
         device_group: group,
         device_type: None,
         enabled: true,
+        profile: Default::default(),
     };
     let r1 = db
         .create_device(&device("r1", Some(core)))
@@ -1474,4 +1476,180 @@ async fn stored_of(h: &mut Harness, device: i64) -> i64 {
         .await[0]["id"]
         .as_i64()
         .unwrap()
+}
+
+/// Issue 15: the web forms carry the connection profile — a key credential
+/// pasted into the credential form (shown by its fingerprint, never the
+/// key; a wrong passphrase next to its field), a Telnet device whose port
+/// defaults to 23, a collection group's sessions at once, a device type's
+/// legacy algorithms and timeouts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_forms_set_transports_key_credentials_timeouts_and_sessions_at_once() {
+    const KEY: &str = include_str!("../../devicevault-collect/tests/keys/ed25519_encrypted");
+    let mut h = Harness::start(Engine::Sqlite, sim()).await;
+    let mut b = admin(&h).await;
+    let page = b.get("/admin/credentials").await;
+    let csrf = page.csrf();
+    let r = b
+        .post(
+            "/admin/credentials",
+            &[
+                ("csrf", &csrf),
+                ("name", "key"),
+                ("username", "backup"),
+                ("password", ""),
+                ("private_key", KEY),
+                ("passphrase", "wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body
+            .contains(r#"id="f-passphrase-err">The passphrase does not open the key."#),
+        "{}",
+        r.body
+    );
+    let r = b
+        .post(
+            "/admin/credentials",
+            &[
+                ("csrf", &csrf),
+                ("name", "key"),
+                ("username", "backup"),
+                ("password", ""),
+                ("private_key", KEY),
+                ("passphrase", "correct horse"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let list = b.get("/admin/credentials").await;
+    assert!(
+        list.body
+            .contains("key SHA256:euNYPz+MUPD/J2nHLyW0/AMSFAescdvpYilLUNL3IG4"),
+        "{}",
+        list.body
+    );
+    assert!(!list.body.contains("OPENSSH PRIVATE KEY"));
+
+    let r = b
+        .post(
+            "/admin/collection-groups",
+            &[
+                ("csrf", &csrf),
+                ("name", "DMZ"),
+                ("rabbitmq_queue_id", "dmz"),
+                ("max_sessions", "many"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body
+            .contains(r#"id="f-max_sessions-err">A whole number."#),
+        "{}",
+        r.body
+    );
+    let r = b
+        .post(
+            "/admin/collection-groups",
+            &[
+                ("csrf", &csrf),
+                ("name", "DMZ"),
+                ("rabbitmq_queue_id", "dmz"),
+                ("max_sessions", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let groups = h.list("/api/collection-groups/").await;
+    let dmz = groups.iter().find(|g| g["name"] == "DMZ").unwrap();
+    assert_eq!(dmz["max_sessions"], 3);
+
+    let r = b
+        .post(
+            "/admin/device-types",
+            &[
+                ("csrf", &csrf),
+                ("name", "old"),
+                ("legacy_algorithms", "on"),
+                ("connect_timeout", "15"),
+                ("command_timeout", ""),
+                ("job_timeout", "600"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let types = h.list("/api/device-types/").await;
+    let old = types.iter().find(|t| t["name"] == "old").unwrap();
+    assert_eq!(old["legacy_algorithms"], true);
+    assert_eq!(old["connect_timeout"], 15);
+    assert!(old["command_timeout"].is_null());
+    assert_eq!(old["job_timeout"], 600);
+
+    let form = b.get("/devices/new").await;
+    for field in [
+        "transport",
+        "legacy_algorithms",
+        "connect_timeout",
+        "jump_host",
+        "jump_credential",
+    ] {
+        assert!(form.body.contains(&format!(r#"name="{field}""#)), "{field}");
+    }
+    let r = b
+        .post(
+            "/devices/new",
+            &[
+                ("csrf", &csrf),
+                ("name", "old-switch"),
+                ("address", "10.0.0.9"),
+                ("port", ""),
+                ("driver", "cisco_ios"),
+                ("transport", "telnet"),
+                ("legacy_algorithms", ""),
+                ("command_timeout", "0"),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body.contains(r#"id="f-command_timeout-err">"#),
+        "{}",
+        r.body
+    );
+    let r = b
+        .post(
+            "/devices/new",
+            &[
+                ("csrf", &csrf),
+                ("name", "old-switch"),
+                ("address", "10.0.0.9"),
+                ("port", ""),
+                ("driver", "cisco_ios"),
+                ("transport", "telnet"),
+                ("legacy_algorithms", ""),
+                ("command_timeout", "45"),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let d = h.list("/api/devices/?name=old-switch").await.pop().unwrap();
+    assert_eq!(
+        (d["transport"].as_str(), d["port"].as_u64()),
+        (Some("telnet"), Some(23))
+    );
+    assert_eq!(d["command_timeout"], 45);
+    assert!(d["legacy_algorithms"].is_null());
+    // The edit form shows what was saved.
+    let edit = b.get(&format!("/devices/{}/edit", d["id"])).await;
+    assert!(
+        edit.body.contains(r#"<option value="telnet" selected"#),
+        "{}",
+        edit.body
+    );
+    h.stop().await;
 }

@@ -25,6 +25,7 @@ pub mod config;
 pub mod control;
 mod device;
 pub mod drift;
+mod jump;
 pub mod personality;
 mod server;
 mod telnet;
@@ -41,6 +42,7 @@ pub use config::ConfigLine;
 pub use control::OnChange;
 pub use device::{DATE_BOUNDARIES, Faults, SimClock, SimDevice};
 pub use drift::{Change, Edit, InvalidAuthor};
+pub use jump::JumpHost;
 pub use personality::{LineBreaks, Personality, platforms};
 
 /// Why the simulator could not start.
@@ -132,6 +134,30 @@ pub struct Simulator {
 impl Simulator {
     /// Binds every device's port, then starts serving. Returns once all listen.
     pub async fn start(cfg: SimConfig) -> Result<Simulator, SimError> {
+        Self::start_inner(cfg, false).await
+    }
+
+    /// Devices with no listener of their own: device `i` has the hidden
+    /// address `10.255.0.<i+1>:22`, which only a [`JumpHost`] started with
+    /// this fleet reaches (the `direct-tcpip` channels of its SSH server);
+    /// nothing on the machine listens there. `bind`, the base ports and
+    /// Telnet are ignored.
+    pub async fn start_hidden(cfg: SimConfig) -> Result<Simulator, SimError> {
+        Self::start_inner(cfg, true).await
+    }
+
+    /// The shutdown signal of this fleet's sessions.
+    pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    async fn start_inner(cfg: SimConfig, hidden: bool) -> Result<Simulator, SimError> {
+        if hidden && cfg.devices > 254 {
+            return Err(SimError::PortRange {
+                devices: cfg.devices,
+                base_port: 22,
+            });
+        }
         let names: Vec<&'static Personality> = if cfg.platforms.is_empty() {
             personality::PERSONALITIES.iter().collect()
         } else {
@@ -159,6 +185,13 @@ impl Simulator {
         let mut listeners = Vec::with_capacity(cfg.devices);
         let mut telnet_listeners = Vec::new();
         for i in 0..cfg.devices {
+            if hidden {
+                let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 255, 0, i as u8 + 1)), 22);
+                devices.push(SimDevice {
+                    shared: new_shared(&cfg, &names, i, addr, None),
+                });
+                continue;
+            }
             let port = if cfg.base_port == 0 {
                 0
             } else {
@@ -190,28 +223,7 @@ impl Simulator {
                     Some(bound)
                 }
             };
-            let personality = names[i % names.len()];
-            let shared = Arc::new(device::Shared {
-                name: format!("r{:04}", i + 1),
-                personality,
-                addr,
-                telnet_addr,
-                username: cfg.username.clone(),
-                password: cfg.password.clone(),
-                enable_secret: cfg.enable_secret.clone(),
-                config_lines: device_lines(&cfg, i),
-                seed: (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                clock: cfg.clock.clone(),
-                state: Mutex::new(device::State {
-                    faults: cfg.faults.clone(),
-                    key_generation: 0,
-                    changes: Arc::default(),
-                    sessions: 0,
-                    open_shells: 0,
-                    telnet_negotiation: Vec::new(),
-                    authorized_keys: Vec::new(),
-                }),
-            });
+            let shared = new_shared(&cfg, &names, i, addr, telnet_addr);
             devices.push(SimDevice { shared });
             listeners.push(listener);
         }
@@ -365,6 +377,38 @@ pub async fn run(
     until.await;
     sim.stop();
     Ok(())
+}
+
+/// Device `i` of `cfg` at `addr`.
+fn new_shared(
+    cfg: &SimConfig,
+    names: &[&'static Personality],
+    i: usize,
+    addr: SocketAddr,
+    telnet_addr: Option<SocketAddr>,
+) -> Arc<device::Shared> {
+    let personality = names[i % names.len()];
+    Arc::new(device::Shared {
+        name: format!("r{:04}", i + 1),
+        personality,
+        addr,
+        telnet_addr,
+        username: cfg.username.clone(),
+        password: cfg.password.clone(),
+        enable_secret: cfg.enable_secret.clone(),
+        config_lines: device_lines(cfg, i),
+        seed: (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        clock: cfg.clock.clone(),
+        state: Mutex::new(device::State {
+            faults: cfg.faults.clone(),
+            key_generation: 0,
+            changes: Arc::default(),
+            sessions: 0,
+            open_shells: 0,
+            telnet_negotiation: Vec::new(),
+            authorized_keys: Vec::new(),
+        }),
+    })
 }
 
 #[cfg(test)]

@@ -81,27 +81,35 @@ pub(crate) async fn serve(
         let Ok((socket, _)) = accepted else { continue };
         // Pager round trips would otherwise wait for delayed ACKs.
         let _ = socket.set_nodelay(true);
-        let config = server_config(&dev);
-        let handler = DeviceHandler {
-            dev: dev.clone(),
-            channel: None,
-            faults: dev.lock().faults.clone(),
-            login: LoginOptions::default(),
-        };
-        let mut stop = shutdown.clone();
-        tokio::spawn(async move {
-            let Ok(running) = server::run_stream(config, socket, handler).await else {
-                return;
-            };
-            let handle = running.handle();
-            tokio::select! {
-                _ = running => {}
-                _ = stop.changed() => {
-                    let _ = handle.disconnect(russh::Disconnect::ByApplication, "simulator stopping".into(), "en".into()).await;
-                }
-            }
-        });
+        spawn_session(dev.clone(), socket, shutdown.clone());
     }
+}
+
+/// Serves one SSH connection of `dev` over `stream` (a TCP socket, or a
+/// jump host's `direct-tcpip` channel) until it ends or `stop` flips.
+pub(crate) fn spawn_session<S>(dev: Arc<Shared>, stream: S, mut stop: watch::Receiver<bool>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let config = server_config(&dev);
+    let handler = DeviceHandler {
+        dev: dev.clone(),
+        channel: None,
+        faults: dev.lock().faults.clone(),
+        login: LoginOptions::default(),
+    };
+    tokio::spawn(async move {
+        let Ok(running) = server::run_stream(config, stream, handler).await else {
+            return;
+        };
+        let handle = running.handle();
+        tokio::select! {
+            _ = running => {}
+            _ = stop.changed() => {
+                let _ = handle.disconnect(russh::Disconnect::ByApplication, "simulator stopping".into(), "en".into()).await;
+            }
+        }
+    });
 }
 
 struct DeviceHandler {

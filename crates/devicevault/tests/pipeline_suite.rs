@@ -73,6 +73,9 @@ suite! {
     a_refused_or_cut_off_configuration_fails_the_job_and_the_previous_version_stays_the_latest: 1;
     the_fleet_search_and_the_diff_api_follow_each_new_version: 1;
     a_compliance_state_follows_each_new_version: 1;
+    telnet_legacy_only_and_key_only_devices_are_backed_up: 1;
+    a_device_reachable_only_through_a_jump_host_is_backed_up: 1;
+    a_collection_groups_max_sessions_bounds_its_sessions_at_once: 4;
 }
 
 /// The state of `device` under the only compliance rule, once the
@@ -1213,4 +1216,336 @@ async fn retention_removes_pruned_files_embedded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_removes_pruned_files_distributed() {
     retention_prunes_the_index_and_the_scheduler_removes_the_files(Mode::Distributed).await;
+}
+
+/// The encrypted OpenSSH key `ssh-keygen` made for the tests, its
+/// passphrase and the fingerprint `ssh-keygen -l` prints for it.
+const TEST_KEY: &str = include_str!("../../devicevault-collect/tests/keys/ed25519_encrypted");
+const TEST_KEY_PASSPHRASE: &str = "correct horse";
+const TEST_KEY_FINGERPRINT: &str = "SHA256:euNYPz+MUPD/J2nHLyW0/AMSFAescdvpYilLUNL3IG4";
+
+/// Its latest stored configuration.
+async fn latest_config(h: &mut Harness, device: i64) -> String {
+    let stored = h
+        .list(&format!("/api/stored-backups/?device={device}"))
+        .await;
+    let id = stored[0]["id"].as_i64().unwrap();
+    let r = h
+        .call("GET", &format!("/api/stored-backups/{id}/download/"), None)
+        .await;
+    assert_eq!(r.status, 200);
+    String::from_utf8(r.body).unwrap()
+}
+
+/// Issue 15: a device that speaks only Telnet, one that speaks only legacy
+/// SSH algorithms (its device type offers them), and one that accepts only
+/// an encrypted private key (sealed with its passphrase, shown by its
+/// fingerprint) are backed up; a device's own `legacy_algorithms: false`
+/// overrides its type's.
+async fn telnet_legacy_only_and_key_only_devices_are_backed_up(h: &mut Harness) {
+    let (loc, _) = h.inventory().await;
+    let fleet = devicevault_sim::Simulator::start(SimConfig {
+        devices: 3,
+        platforms: vec!["cisco_ios".into()],
+        telnet_base_port: Some(0),
+        ..sim(3)
+    })
+    .await
+    .unwrap();
+    let [telnet, legacy, keyed] = [0, 1, 2].map(|i| fleet.devices()[i].clone());
+    legacy.set_faults(Faults {
+        legacy_only: true,
+        ..Faults::default()
+    });
+    keyed.set_faults(Faults {
+        reject_password: true,
+        ..Faults::default()
+    });
+    let key = russh::keys::decode_secret_key(TEST_KEY, Some(TEST_KEY_PASSPHRASE)).unwrap();
+    keyed.authorize_key(key.public_key().clone());
+
+    let pw = h
+        .create(
+            "/api/credentials/",
+            json!({"name": "pw", "username": telnet.username(), "password": telnet.password(),
+                   "enable_secret": telnet.enable_secret()}),
+        )
+        .await;
+    let wrong = h
+        .call(
+            "POST",
+            "/api/credentials/",
+            Some(
+                json!({"name": "key", "username": keyed.username(), "private_key": TEST_KEY,
+                        "passphrase": "not it"}),
+            ),
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(
+        wrong.json()["detail"]["passphrase"].is_array(),
+        "{}",
+        wrong.json()
+    );
+    let r = h
+        .call(
+            "POST",
+            "/api/credentials/",
+            Some(json!({"name": "key", "username": keyed.username(),
+                        "private_key": TEST_KEY, "passphrase": TEST_KEY_PASSPHRASE,
+                        "enable_secret": keyed.enable_secret()})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let body = String::from_utf8(r.body.clone()).unwrap();
+    assert!(
+        !body.contains("PRIVATE KEY") && !body.contains(TEST_KEY_PASSPHRASE),
+        "{body}"
+    );
+    let kc = r.json();
+    assert_eq!(kc["kind"], "key");
+    assert_eq!(kc["key_fingerprint"], TEST_KEY_FINGERPRINT);
+    assert_eq!(kc["has_passphrase"], true);
+
+    // Telnet: the port defaults to 23; a key cannot log in over Telnet.
+    let t = h
+        .create(
+            "/api/devices/",
+            json!({"name": "telnet-only", "address": "127.0.0.1", "transport": "telnet",
+                   "driver": "cisco_ios", "credential": pw["id"], "backup_location": loc}),
+        )
+        .await;
+    assert_eq!(
+        (t["transport"].as_str(), t["port"].as_u64()),
+        (Some("telnet"), Some(23))
+    );
+    let path = format!("/api/devices/{}/", t["id"]);
+    let r = h
+        .call("PATCH", &path, Some(json!({"credential": kc["id"]})))
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["detail"]["credential"].is_array(), "{}", r.json());
+    let r = h
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"port": telnet.telnet_port().unwrap()})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+
+    let ty = h
+        .create(
+            "/api/device-types/",
+            json!({"name": "old-ios", "legacy_algorithms": true, "connect_timeout": 10,
+                   "command_timeout": 30, "job_timeout": 60}),
+        )
+        .await;
+    assert_eq!(ty["legacy_algorithms"], true);
+    let l = h
+        .create(
+            "/api/devices/",
+            json!({"name": "legacy-only", "address": "127.0.0.1", "port": legacy.port(),
+                   "driver": "cisco_ios", "credential": pw["id"], "backup_location": loc,
+                   "device_type": ty["id"]}),
+        )
+        .await;
+    assert!(l["legacy_algorithms"].is_null(), "the type decides: {l}");
+    let k = h
+        .create(
+            "/api/devices/",
+            json!({"name": "key-only", "address": "127.0.0.1", "port": keyed.port(),
+                   "driver": "cisco_ios", "credential": kc["id"], "backup_location": loc}),
+        )
+        .await;
+
+    for (dev, sim) in [(&t, &telnet), (&l, &legacy), (&k, &keyed)] {
+        let id = dev["id"].as_i64().unwrap();
+        let ti = h.backup_now(id).await;
+        let job = h.wait_job(&ti).await;
+        assert_eq!(job["state"], "stored", "{}: {job}", dev["name"]);
+        let config = latest_config(h, id).await;
+        assert!(
+            config.contains(&format!("hostname {}", sim.name())),
+            "{}: {config}",
+            dev["name"]
+        );
+    }
+
+    // The device's own choice overrides its type's: modern algorithms only
+    // cannot reach a legacy-only device.
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/devices/{}/", l["id"]),
+            Some(json!({"legacy_algorithms": false})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let ti = h.backup_now(l["id"].as_i64().unwrap()).await;
+    let job = h.wait_job(&ti).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert!(
+        job["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("algorithm"),
+        "{job}"
+    );
+}
+
+/// Issue 15: a device whose only way in is an SSH jump host (the
+/// simulator's hidden device, no listener of its own) is backed up through
+/// the jump host with the jump host's own credential; a Telnet device
+/// cannot name one.
+async fn a_device_reachable_only_through_a_jump_host_is_backed_up(h: &mut Harness) {
+    let (loc, _) = h.inventory().await;
+    let fleet = devicevault_sim::Simulator::start_hidden(SimConfig {
+        devices: 1,
+        platforms: vec!["cisco_ios".into()],
+        ..sim(1)
+    })
+    .await
+    .unwrap();
+    let jump = devicevault_sim::JumpHost::start(
+        "127.0.0.1:0".parse().unwrap(),
+        "bastion-user",
+        "Bastion-pw-51c2",
+        &fleet,
+    )
+    .await
+    .unwrap();
+    let d = fleet.devices()[0].clone();
+    let cred = h
+        .create(
+            "/api/credentials/",
+            json!({"name": "device", "username": d.username(), "password": d.password(),
+                   "enable_secret": d.enable_secret()}),
+        )
+        .await;
+    let jc = h
+        .create(
+            "/api/credentials/",
+            json!({"name": "bastion", "username": "bastion-user", "password": "Bastion-pw-51c2"}),
+        )
+        .await;
+    let bad = h
+        .call(
+            "POST",
+            "/api/devices/",
+            Some(
+                json!({"name": "telnet-jump", "address": "10.255.0.1", "transport": "telnet",
+                        "driver": "cisco_ios", "jump_host": "127.0.0.1"}),
+            ),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.json()["detail"]["jump_host"].is_array(),
+        "{}",
+        bad.json()
+    );
+    let dev = h
+        .create(
+            "/api/devices/",
+            json!({"name": "behind-bastion", "address": d.addr().ip().to_string(),
+                   "driver": "cisco_ios", "credential": cred["id"], "backup_location": loc,
+                   "jump_host": "127.0.0.1", "jump_port": jump.addr().port(),
+                   "jump_credential": jc["id"]}),
+        )
+        .await;
+    assert_eq!(dev["port"], 22);
+    assert_eq!(dev["jump_credential"], jc["id"]);
+    let id = dev["id"].as_i64().unwrap();
+    let ti = h.backup_now(id).await;
+    let job = h.wait_job(&ti).await;
+    assert_eq!(job["state"], "stored", "{job}");
+    assert!(latest_config(h, id).await.contains("hostname r0001"));
+    assert_eq!(jump.opened(), ["10.255.0.1:22"]);
+    // The jump host's credential is in use: it cannot be deleted.
+    let r = h
+        .call("DELETE", &format!("/api/credentials/{}/", jc["id"]), None)
+        .await;
+    assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
+}
+
+/// Backs up `ids` at once and returns the most sessions the simulator had
+/// open at the same time (sampled every 5 ms) once every job is stored.
+async fn peak_sessions(h: &mut Harness, ids: &[i64]) -> u64 {
+    let mut jobs = Vec::new();
+    for id in ids {
+        jobs.push(h.backup_now(*id).await);
+    }
+    let sim: Vec<_> = h.sim.devices().to_vec();
+    let mut peak = 0;
+    let watch = async {
+        loop {
+            peak = peak.max(sim.iter().map(|d| d.open_shells()).sum::<u64>());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let wait = async {
+        for ti in &jobs {
+            let job = h.wait_job(ti).await;
+            assert_eq!(job["state"], "stored", "{job}");
+        }
+    };
+    tokio::select! {
+        () = wait => {}
+        () = watch => unreachable!(),
+    }
+    peak
+}
+
+/// Issue 15 item 4: a collection group's `max_sessions` is how many of
+/// its devices a collector backs up at once (per collector process in
+/// distributed mode; the suite runs one), and a change applies to the
+/// next jobs.
+async fn a_collection_groups_max_sessions_bounds_its_sessions_at_once(h: &mut Harness) {
+    let (_, ids) = h.inventory().await;
+    // Slow devices, so their sessions overlap when allowed to.
+    for d in h.sim.devices() {
+        d.set_faults(Faults {
+            throttle_bytes_per_sec: Some(12_000),
+            ..Faults::default()
+        });
+    }
+    let g = h
+        .create(
+            "/api/collection-groups/",
+            json!({"name": "DMZ", "rabbitmq_queue_id": "dmz", "max_sessions": 2}),
+        )
+        .await;
+    assert_eq!(g["max_sessions"], 2);
+    let bad = h
+        .call(
+            "POST",
+            "/api/collection-groups/",
+            Some(json!({"name": "x", "rabbitmq_queue_id": "x", "max_sessions": 0})),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    for id in &ids {
+        let r = h
+            .call(
+                "PATCH",
+                &format!("/api/devices/{id}/"),
+                Some(json!({"collection_group": g["id"]})),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let peak = peak_sessions(h, &ids).await;
+    assert_eq!(peak, 2, "at most max_sessions at once, and that many");
+
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/collection-groups/{}/", g["id"]),
+            Some(json!({"max_sessions": 4})),
+        )
+        .await;
+    assert_eq!(r.json()["max_sessions"], 4, "{}", r.json());
+    let peak = peak_sessions(h, &ids).await;
+    assert!(peak > 2, "a larger limit lets more run at once: {peak}");
 }

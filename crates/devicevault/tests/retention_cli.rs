@@ -46,6 +46,7 @@ async fn retention_run_prunes_what_its_dry_run_showed_and_later_the_files() {
             device_group: None,
             device_type: None,
             enabled: true,
+            profile: Default::default(),
         })
         .await
         .unwrap()

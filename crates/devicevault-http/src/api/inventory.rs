@@ -451,7 +451,11 @@ async fn delete_location(_: Admin, State(state): State<Shared>, id: IdPath) -> A
 // ---- credentials -------------------------------------------------------------------
 
 /// A credential body: secrets are write-only; a field left out keeps its
-/// value, `"enable_secret": null` removes the enable secret.
+/// value, `"enable_secret": null` removes the enable secret. A credential
+/// has a `password` or a `private_key` (OpenSSH or PEM text, with its
+/// `passphrase` if encrypted); setting one replaces the other. A key that
+/// cannot be opened is a 400 on `private_key`, a missing or wrong
+/// passphrase one on `passphrase`.
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(dead_code)]
 struct CredentialBody {
@@ -459,6 +463,8 @@ struct CredentialBody {
     username: Option<String>,
     password: Option<String>,
     enable_secret: Option<String>,
+    private_key: Option<String>,
+    passphrase: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/credentials/", tag = "inventory", params(PageQuery),
@@ -483,15 +489,7 @@ async fn create_credential(
     body: Bytes,
 ) -> ApiResult<Response> {
     let c = CredentialInput::from_json(&parse_body(&body)?)?.apply(&state, None)?;
-    let c = state
-        .db
-        .create_credential(
-            &c.name,
-            &c.username,
-            &c.password_sealed,
-            c.enable_secret_sealed.as_deref(),
-        )
-        .await?;
+    let c = state.db.insert_credential(&c).await?;
     Ok(created(CredentialOut::from(&c)))
 }
 
@@ -565,8 +563,11 @@ async fn create_collection_group(
     body: Bytes,
 ) -> ApiResult<Response> {
     let i: CollectionGroupInput = input(parse_body(&body)?, &["id", "queue"])?;
-    let (name, queue) = i.validate()?;
-    let g = state.db.create_collection_group(&name, &queue).await?;
+    let g = i.validate()?;
+    let g = state
+        .db
+        .create_collection_group_limited(&g.name, &g.queue, g.max_sessions)
+        .await?;
     Ok(created(CollectionGroupOut::from(&g)))
 }
 
@@ -600,9 +601,12 @@ async fn update_collection_group(
     ))
     .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let i: CollectionGroupInput = input(merge_patch(current, &body)?, &["id", "queue"])?;
-    let (name, queue) = i.validate()?;
+    let g = i.validate()?;
     Ok(Json(CollectionGroupOut::from(
-        &state.db.update_collection_group(id, &name, &queue).await?,
+        &state
+            .db
+            .update_collection_group(id, &g.name, &g.queue, g.max_sessions)
+            .await?,
     )))
 }
 
@@ -839,20 +843,10 @@ async fn list_device_types(
 
 async fn save_device_type(state: &Shared, id: Option<i64>, v: Value) -> ApiResult<DeviceTypeOut> {
     let i: DeviceTypeInput = input(v, &["id"])?;
-    let (name, manufacturer, max) = i.validate(state).await??;
+    let t = i.validate(state).await??;
     let t = match id {
-        None => {
-            state
-                .db
-                .create_device_type(&name, manufacturer, max)
-                .await?
-        }
-        Some(id) => {
-            state
-                .db
-                .update_device_type(id, &name, manufacturer, max)
-                .await?
-        }
+        None => state.db.insert_device_type(&t).await?,
+        Some(id) => state.db.write_device_type(id, &t).await?,
     };
     Ok(DeviceTypeOut::from(&t))
 }

@@ -55,6 +55,20 @@ pub struct DeviceOut {
     /// Since it went stale (no successful backup for longer than its
     /// threshold: its device group's, else `pipeline.stale_after`).
     pub stale_since: Option<String>,
+    /// `ssh` or `telnet`.
+    #[schema(value_type = String, pattern = "^(ssh|telnet)$")]
+    pub transport: String,
+    /// Legacy SSH algorithms (`null`: its device type's choice).
+    pub legacy_algorithms: Option<bool>,
+    /// Seconds (`null`: its device type's, else the collector's).
+    pub connect_timeout: Option<i64>,
+    pub command_timeout: Option<i64>,
+    pub job_timeout: Option<i64>,
+    /// The SSH jump host it is reached through (`null`: none).
+    pub jump_host: Option<String>,
+    pub jump_port: Option<u16>,
+    /// The jump host's credential (`null`: the device's).
+    pub jump_credential: Option<i64>,
 }
 
 impl From<&Device> for DeviceOut {
@@ -79,6 +93,14 @@ impl From<&Device> for DeviceOut {
             last_change_at: d.health.last_change_at.clone(),
             failing_since: d.health.failing_since.clone(),
             stale_since: d.health.stale_since.clone(),
+            transport: f.profile.transport.as_str().to_owned(),
+            legacy_algorithms: f.profile.legacy_algorithms,
+            connect_timeout: f.profile.timeouts.connect,
+            command_timeout: f.profile.timeouts.command,
+            job_timeout: f.profile.timeouts.job,
+            jump_host: f.profile.jump.as_ref().map(|j| j.host.clone()),
+            jump_port: f.profile.jump.as_ref().map(|j| j.port),
+            jump_credential: f.profile.jump.as_ref().and_then(|j| j.credential),
         }
     }
 }
@@ -120,6 +142,13 @@ pub struct CredentialOut {
     pub name: String,
     pub username: String,
     pub has_enable_secret: bool,
+    /// `password` or `key` (an SSH private key).
+    #[schema(value_type = String, pattern = "^(password|key)$")]
+    pub kind: &'static str,
+    /// The private key's public fingerprint (`SHA256:...`), never the key.
+    pub key_fingerprint: Option<String>,
+    /// Whether the private key has a passphrase.
+    pub has_passphrase: bool,
 }
 
 impl From<&Credential> for CredentialOut {
@@ -129,6 +158,9 @@ impl From<&Credential> for CredentialOut {
             name: c.name.clone(),
             username: c.username.clone(),
             has_enable_secret: c.enable_secret_sealed.is_some(),
+            kind: if c.is_key() { "key" } else { "password" },
+            key_fingerprint: c.key_fingerprint.clone(),
+            has_passphrase: c.passphrase_sealed.is_some(),
         }
     }
 }
@@ -140,6 +172,9 @@ pub struct CollectionGroupOut {
     pub rabbitmq_queue_id: String,
     /// `collector.group.<rabbitmq_queue_id>`.
     pub queue: String,
+    /// The most sessions a collector opens at once for its devices (per
+    /// collector process in distributed mode).
+    pub max_sessions: i64,
 }
 
 impl From<&CollectionGroup> for CollectionGroupOut {
@@ -149,6 +184,7 @@ impl From<&CollectionGroup> for CollectionGroupOut {
             name: g.name.clone(),
             rabbitmq_queue_id: g.rabbitmq_queue_id.clone(),
             queue: g.queue(),
+            max_sessions: g.max_sessions,
         }
     }
 }
@@ -195,6 +231,12 @@ pub struct DeviceTypeOut {
     pub name: String,
     pub manufacturer: Option<i64>,
     pub max_config_bytes: Option<i64>,
+    /// Its devices offer legacy SSH algorithms unless one says otherwise.
+    pub legacy_algorithms: bool,
+    /// Its devices' timeouts in seconds (`null`: the collector's).
+    pub connect_timeout: Option<i64>,
+    pub command_timeout: Option<i64>,
+    pub job_timeout: Option<i64>,
 }
 
 impl From<&DeviceType> for DeviceTypeOut {
@@ -204,6 +246,10 @@ impl From<&DeviceType> for DeviceTypeOut {
             name: t.name.clone(),
             manufacturer: t.manufacturer,
             max_config_bytes: t.max_config_bytes,
+            legacy_algorithms: t.legacy_algorithms,
+            connect_timeout: t.timeouts.connect,
+            command_timeout: t.timeouts.command,
+            job_timeout: t.timeouts.job,
         }
     }
 }

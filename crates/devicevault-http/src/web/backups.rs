@@ -1052,6 +1052,7 @@ mod tests {
                 device_group: None,
                 device_type: None,
                 enabled: true,
+                profile: Default::default(),
             },
             created_at: String::new(),
             archived_at: None,

@@ -448,10 +448,20 @@ fn device_input(f: &Form) -> DeviceInput {
         "" => None,
         v => Some(v.parse().unwrap_or(-1)),
     };
+    // An unparsable number becomes one the validator refuses.
+    let port = |k: &str| match f.get(k).trim() {
+        "" => None,
+        v => Some(v.parse().unwrap_or(0)),
+    };
+    let secs = |k: &str| match f.get(k).trim() {
+        "" => None,
+        v => Some(v.parse().unwrap_or(0)),
+    };
+    let text = |k: &str| Some(f.get(k).trim().to_owned()).filter(|v| !v.is_empty());
     DeviceInput {
         name: f.get("name").into(),
         address: f.get("address").into(),
-        port: f.get("port").trim().parse().unwrap_or(0),
+        port: port("port"),
         driver: f.get("driver").into(),
         credential: id("credential"),
         backup_location: id("backup_location"),
@@ -459,7 +469,35 @@ fn device_input(f: &Form) -> DeviceInput {
         device_group: id("device_group"),
         device_type: id("device_type"),
         enabled: f.checked("enabled"),
+        transport: text("transport"),
+        legacy_algorithms: match f.get("legacy_algorithms") {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+        connect_timeout: secs("connect_timeout"),
+        command_timeout: secs("command_timeout"),
+        job_timeout: secs("job_timeout"),
+        jump_host: text("jump_host"),
+        jump_port: port("jump_port"),
+        jump_credential: id("jump_credential"),
     }
+}
+
+/// The transports a device form offers.
+fn transports() -> Options {
+    vec![
+        ("ssh".into(), "SSH".into()),
+        ("telnet".into(), "Telnet (clear text)".into()),
+    ]
+}
+
+/// A device's choice of legacy SSH algorithms (none: its type's).
+fn legacy_choices() -> Options {
+    vec![
+        ("yes".into(), "Offer legacy algorithms".into()),
+        ("no".into(), "Modern algorithms only".into()),
+    ]
 }
 
 /// What the device form shows: the device (when editing), the values, the
@@ -533,11 +571,12 @@ impl FormView {
 /// The values of a stored device's form.
 fn values_of(d: &DeviceInput) -> Form {
     let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let secs = id;
     Form(
         [
             ("name", d.name.clone()),
             ("address", d.address.clone()),
-            ("port", d.port.to_string()),
+            ("port", d.port.map(|p| p.to_string()).unwrap_or_default()),
             ("driver", d.driver.clone()),
             ("credential", id(d.credential)),
             ("backup_location", id(d.backup_location)),
@@ -545,6 +584,25 @@ fn values_of(d: &DeviceInput) -> Form {
             ("device_group", id(d.device_group)),
             ("device_type", id(d.device_type)),
             ("enabled", if d.enabled { "on" } else { "" }.into()),
+            ("transport", d.transport.clone().unwrap_or_default()),
+            (
+                "legacy_algorithms",
+                match d.legacy_algorithms {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "",
+                }
+                .into(),
+            ),
+            ("connect_timeout", secs(d.connect_timeout)),
+            ("command_timeout", secs(d.command_timeout)),
+            ("job_timeout", secs(d.job_timeout)),
+            ("jump_host", d.jump_host.clone().unwrap_or_default()),
+            (
+                "jump_port",
+                d.jump_port.map(|p| p.to_string()).unwrap_or_default(),
+            ),
+            ("jump_credential", id(d.jump_credential)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -569,6 +627,7 @@ fn render_form(ctx: &Ctx, title: &str, v: &FormView) -> Markup {
             e,
         )
     };
+    let (transports, legacy) = (transports(), legacy_choices());
     let none_yet =
         |what: &str, href: &str| html! { "None yet: " a href=(href) { "add a " (what) } " first." };
     let (action, cancel) = match &v.device {
@@ -590,8 +649,8 @@ fn render_form(ctx: &Ctx, title: &str, v: &FormView) -> Markup {
                         Control::Input(Input { maxlength: Some(200), autocomplete: Some("off"), ..Input::REQUIRED }, val("name")), e))
                     (field("address", "Address", html! { "Host name or IP address." },
                         Control::Input(Input::REQUIRED, val("address")), e))
-                    (field("port", "SSH port", html! {},
-                        Control::Input(Input { inputmode: Some("numeric"), ..Input::REQUIRED }, val("port")), e))
+                    (field("port", "Port", html! { "Empty: 22 for SSH, 23 for Telnet." },
+                        Control::Input(Input { inputmode: Some("numeric"), ..Input::TEXT }, val("port")), e))
                     (select("driver", "Driver", html! { "The device's platform." }, &v.drivers, "Choose…"))
                 }
             }
@@ -606,6 +665,29 @@ fn render_form(ctx: &Ctx, title: &str, v: &FormView) -> Markup {
                     } else { html! { "Where versions are stored." } }, &v.locations, "None (not backed up)"))
                     (select("collection_group", "Collection group",
                         html! { "Which collectors reach it (none: the default group)." }, &v.collection_groups, "Default"))
+                }
+            }
+            fieldset {
+                legend { "Connection" }
+                div class="grid" {
+                    (field("transport", "Transport", html! { "Telnet logs in with a password, directly." },
+                        Control::Select { options: &transports, selected: val("transport"), none: None, class: None }, e))
+                    (select("legacy_algorithms", "SSH algorithms", html! { "For old devices: SHA-1 key exchange, CBC ciphers, HMAC-SHA1." },
+                        &legacy, "The device type's choice"))
+                    (field("connect_timeout", "Connect timeout (s)", html! { "Empty: the device type's, else the collector's." },
+                        Control::Input(Input { inputmode: Some("numeric"), ..Input::TEXT }, val("connect_timeout")), e))
+                    (field("command_timeout", "Command timeout (s)", html! { "Empty: the device type's, else the collector's." },
+                        Control::Input(Input { inputmode: Some("numeric"), ..Input::TEXT }, val("command_timeout")), e))
+                    (field("job_timeout", "Job timeout (s)", html! { "Empty: the device type's, else 300." },
+                        Control::Input(Input { inputmode: Some("numeric"), ..Input::TEXT }, val("job_timeout")), e))
+                }
+                div class="grid" {
+                    (field("jump_host", "Jump host", html! { "An SSH server to reach the device through (like ProxyJump). Empty: direct." },
+                        Control::Input(Input { autocomplete: Some("off"), ..Input::TEXT }, val("jump_host")), e))
+                    (field("jump_port", "Jump host port", html! { "Empty: 22." },
+                        Control::Input(Input { inputmode: Some("numeric"), ..Input::TEXT }, val("jump_port")), e))
+                    (select("jump_credential", "Jump host credential", html! { "Its own login (none: the device's)." },
+                        &v.credentials, "The device's"))
                 }
             }
             fieldset {
@@ -637,7 +719,7 @@ async fn new_form(
     State(state): State<Shared>,
 ) -> WebResult<Response> {
     let values = Form(vec![
-        ("port".into(), "22".into()),
+        ("transport".into(), "ssh".into()),
         ("enabled".into(), "on".into()),
     ]);
     let mut view = FormView::load(&state, None, values, FieldErrors::default()).await?;
@@ -969,6 +1051,7 @@ mod tests {
                 device_group: None,
                 device_type: None,
                 enabled,
+                profile: Default::default(),
             },
             created_at: "2026-01-01T00:00:00.000000Z".into(),
             archived_at: None,
@@ -1027,9 +1110,12 @@ mod tests {
     fn unparsable_numbers_reach_the_validator_as_invalid_values() {
         let f = Form::parse(b"name=r1&port=http&credential=abc&device_type=&enabled=on");
         let i = device_input(&f);
-        assert_eq!((i.port, i.credential, i.device_type), (0, Some(-1), None));
+        assert_eq!(
+            (i.port, i.credential, i.device_type),
+            (Some(0), Some(-1), None)
+        );
         assert!(i.enabled);
-        assert_eq!(device_input(&Form::parse(b"port=%2022%20")).port, 22);
+        assert_eq!(device_input(&Form::parse(b"port=%2022%20")).port, Some(22));
     }
 
     #[test]

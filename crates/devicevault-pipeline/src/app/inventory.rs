@@ -8,7 +8,10 @@
 use std::path::Path;
 
 use devicevault_core::{BranchName, Name, QueueId, StorageBackendKind};
-use devicevault_db::{BackupLocation, Credential, DbError, DeviceFields};
+use devicevault_db::{
+    BackupLocation, ConnectionProfile, Credential, DbError, DeviceFields, DeviceTransport,
+    DeviceType, JumpHost, Timeouts,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -92,10 +95,6 @@ where
 
 // ---- devices -----------------------------------------------------------------
 
-fn ssh_port() -> u16 {
-    22
-}
-
 fn yes() -> bool {
     true
 }
@@ -111,9 +110,10 @@ pub struct DeviceInput {
     )]
     pub name: String,
     pub address: String,
-    #[serde(default = "ssh_port")]
+    /// Left out: the transport's port (22 for SSH, 23 for Telnet).
+    #[serde(default)]
     #[schema(minimum = 1)]
-    pub port: u16,
+    pub port: Option<u16>,
     pub driver: String,
     #[serde(default)]
     pub credential: Option<i64>,
@@ -127,6 +127,71 @@ pub struct DeviceInput {
     pub device_type: Option<i64>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// `ssh` (the default) or `telnet`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(ssh|telnet)$")]
+    pub transport: Option<String>,
+    /// Offer legacy SSH algorithms (SHA-1 key exchange, CBC, HMAC-SHA1);
+    /// `null`: its device type's choice.
+    #[serde(default)]
+    pub legacy_algorithms: Option<bool>,
+    /// Seconds for connecting and logging in; `null`: its device type's,
+    /// else the collector's.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 86400)]
+    pub connect_timeout: Option<i64>,
+    /// Seconds one command may take; `null`: its device type's, else the
+    /// collector's.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 86400)]
+    pub command_timeout: Option<i64>,
+    /// Seconds the whole backup may take; `null`: its device type's, else
+    /// 300.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 86400)]
+    pub job_timeout: Option<i64>,
+    /// An SSH server the collector goes through to reach the device
+    /// (OpenSSH's `ProxyJump`); `null`: none.
+    #[serde(default)]
+    pub jump_host: Option<String>,
+    /// The jump host's SSH port (22 when left out).
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub jump_port: Option<u16>,
+    /// The jump host's credential; `null`: the device's.
+    #[serde(default)]
+    pub jump_credential: Option<i64>,
+}
+
+/// Timeouts a device or a device type may set, in seconds (up to a day).
+pub const TIMEOUT_SECS_RANGE: std::ops::RangeInclusive<i64> = 1..=86_400;
+
+fn check_timeouts(e: &mut FieldErrors, t: &Timeouts) {
+    for (field, v) in [
+        ("connect_timeout", t.connect),
+        ("command_timeout", t.command),
+        ("job_timeout", t.job),
+    ] {
+        if let Some(v) = v
+            && !TIMEOUT_SECS_RANGE.contains(&v)
+        {
+            e.add(
+                field,
+                "between 1 and 86400 seconds, or empty for the default",
+            );
+        }
+    }
+}
+
+/// A host name or address field: trimmed, or its problem.
+fn host(e: &mut FieldErrors, field: &'static str, value: &str) -> String {
+    let v = value.trim();
+    if v.is_empty() {
+        e.add(field, "a host name or IP address is required");
+    } else if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        e.add(field, "a host name or IP address, without spaces");
+    }
+    v.to_owned()
 }
 
 impl DeviceInput {
@@ -135,7 +200,7 @@ impl DeviceInput {
         Self {
             name: f.name.clone(),
             address: f.address.clone(),
-            port: f.port,
+            port: Some(f.port),
             driver: f.driver.clone(),
             credential: f.credential,
             backup_location: f.backup_location,
@@ -143,23 +208,72 @@ impl DeviceInput {
             device_group: f.device_group,
             device_type: f.device_type,
             enabled: f.enabled,
+            transport: Some(f.profile.transport.as_str().to_owned()),
+            legacy_algorithms: f.profile.legacy_algorithms,
+            connect_timeout: f.profile.timeouts.connect,
+            command_timeout: f.profile.timeouts.command,
+            job_timeout: f.profile.timeouts.job,
+            jump_host: f.profile.jump.as_ref().map(|j| j.host.clone()),
+            jump_port: f.profile.jump.as_ref().map(|j| j.port),
+            jump_credential: f.profile.jump.as_ref().and_then(|j| j.credential),
         }
     }
 
     /// Checks every field: a name, an address without spaces, a port, a
-    /// driver this process knows, and references that exist.
+    /// driver this process knows, references that exist, and a connection
+    /// profile the collector can follow (Telnet logs in with a password,
+    /// directly).
     pub async fn validate(&self, app: &App) -> Checked<DeviceFields> {
         let mut e = FieldErrors::default();
         let name = name(&mut e, "name", &self.name);
-        let address = self.address.trim();
-        if address.is_empty() {
-            e.add("address", "a host name or IP address is required");
-        } else if address.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            e.add("address", "a host name or IP address, without spaces");
-        }
-        if self.port == 0 {
+        let address = host(&mut e, "address", &self.address);
+        let transport = match self.transport.as_deref().map(str::trim) {
+            None | Some("") => DeviceTransport::Ssh,
+            Some(t) => DeviceTransport::parse(&t.to_ascii_lowercase()).unwrap_or_else(|| {
+                e.add("transport", format!("{t:?} is not \"ssh\" or \"telnet\""));
+                DeviceTransport::Ssh
+            }),
+        };
+        let port = self.port.unwrap_or(transport.default_port());
+        if port == 0 {
             e.add("port", "must be between 1 and 65535");
         }
+        let timeouts = Timeouts {
+            connect: self.connect_timeout,
+            command: self.command_timeout,
+            job: self.job_timeout,
+        };
+        check_timeouts(&mut e, &timeouts);
+        let jump_host = self.jump_host.as_deref().filter(|h| !h.trim().is_empty());
+        let jump = match jump_host {
+            Some(h) => {
+                let host = host(&mut e, "jump_host", h);
+                let port = self.jump_port.unwrap_or(22);
+                if port == 0 {
+                    e.add("jump_port", "must be between 1 and 65535");
+                }
+                if transport == DeviceTransport::Telnet {
+                    e.add(
+                        "jump_host",
+                        "a Telnet device cannot be reached through a jump host; use SSH or no jump host",
+                    );
+                }
+                Some(JumpHost {
+                    host,
+                    port,
+                    credential: self.jump_credential,
+                })
+            }
+            None => {
+                if self.jump_port.is_some() {
+                    e.add("jump_port", "only with a jump host");
+                }
+                if self.jump_credential.is_some() {
+                    e.add("jump_credential", "only with a jump host");
+                }
+                None
+            }
+        };
         if app.drivers.get(&self.driver).is_err() {
             let known: Vec<&str> = app.drivers.iter().map(|d| d.name.as_str()).collect();
             e.add(
@@ -172,9 +286,28 @@ impl DeviceInput {
             );
         }
         let db = &app.db;
-        reference(&mut e, "credential", self.credential, |id| {
-            db.credential(id)
-        })
+        if let Some(id) = self.credential {
+            match db.credential(id).await {
+                Ok(c) if c.is_key() && transport == DeviceTransport::Telnet => e.add(
+                    "credential",
+                    format!(
+                        "credential {:?} logs in with an SSH key; a Telnet device needs a password",
+                        c.name
+                    ),
+                ),
+                Ok(_) => {}
+                Err(DbError::NotFound { what }) => {
+                    e.add("credential", format!("{what} does not exist"))
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        reference(
+            &mut e,
+            "jump_credential",
+            jump.as_ref().and_then(|j| j.credential),
+            |id| db.credential(id),
+        )
         .await?;
         reference(&mut e, "backup_location", self.backup_location, |id| {
             db.location(id)
@@ -194,8 +327,8 @@ impl DeviceInput {
         .await?;
         Ok(e.or(DeviceFields {
             name,
-            address: address.to_owned(),
-            port: self.port,
+            address,
+            port,
             driver: self.driver.clone(),
             credential: self.credential,
             backup_location: self.backup_location,
@@ -203,6 +336,12 @@ impl DeviceInput {
             device_group: self.device_group,
             device_type: self.device_type,
             enabled: self.enabled,
+            profile: ConnectionProfile {
+                transport,
+                legacy_algorithms: self.legacy_algorithms,
+                timeouts,
+                jump,
+            },
         }))
     }
 }
@@ -416,13 +555,26 @@ pub enum Change<T> {
 }
 
 /// A credential as submitted. Secrets are write-only: left out, they keep
-/// their sealed value.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// their sealed value. A credential logs in with a password or with an SSH
+/// private key (OpenSSH or PEM, with its passphrase if encrypted), either
+/// with an optional enable secret; setting one clears the other.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct CredentialInput {
     pub name: Change<String>,
     pub username: Change<String>,
     pub password: Change<String>,
     pub enable_secret: Change<String>,
+    pub private_key: Change<String>,
+    pub passphrase: Change<String>,
+}
+
+impl std::fmt::Debug for CredentialInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialInput")
+            .field("name", &self.name)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CredentialInput {
@@ -440,8 +592,12 @@ impl CredentialInput {
                 "username" => &mut input.username,
                 "password" => &mut input.password,
                 "enable_secret" => &mut input.enable_secret,
+                "private_key" => &mut input.private_key,
+                "passphrase" => &mut input.passphrase,
                 // What a GET shows, sent back unchanged.
-                "id" | "has_enable_secret" => continue,
+                "id" | "has_enable_secret" | "kind" | "key_fingerprint" | "has_passphrase" => {
+                    continue;
+                }
                 other => {
                     e.add("non_field_errors", format!("unknown field {other:?}"));
                     continue;
@@ -456,6 +612,8 @@ impl CredentialInput {
                             "name" => "name",
                             "username" => "username",
                             "password" => "password",
+                            "private_key" => "private_key",
+                            "passphrase" => "passphrase",
                             _ => "enable_secret",
                         },
                         "must be a string",
@@ -468,7 +626,10 @@ impl CredentialInput {
     }
 
     /// Applies the input to `base` (the stored credential, or `None` for a
-    /// new one), sealing new secrets with the application's key.
+    /// new one), sealing new secrets with the application's key. A new or
+    /// changed key is opened with its passphrase first: a key that cannot
+    /// be used is an error on `private_key`, a missing or wrong passphrase
+    /// one on `passphrase`.
     pub fn apply(&self, app: &App, base: Option<Credential>) -> Result<Credential, FieldErrors> {
         let creating = base.is_none();
         let mut c = base.unwrap_or(Credential {
@@ -477,6 +638,9 @@ impl CredentialInput {
             username: String::new(),
             password_sealed: Vec::new(),
             enable_secret_sealed: None,
+            private_key_sealed: None,
+            passphrase_sealed: None,
+            key_fingerprint: None,
         });
         let mut e = FieldErrors::default();
         match &self.name {
@@ -490,11 +654,81 @@ impl CredentialInput {
             Change::Keep if !creating => {}
             _ => e.add("username", "may not be blank"),
         }
-        match &self.password {
-            Change::Set(p) if !p.is_empty() => c.password_sealed = app.key.seal(p.as_bytes()),
-            Change::Keep if !creating => {}
-            Change::Keep => e.add("password", "is required"),
-            _ => e.add("password", "may not be blank"),
+        let new_password = match &self.password {
+            Change::Set(p) if !p.is_empty() => Some(p),
+            _ => None,
+        };
+        let new_key = match &self.private_key {
+            Change::Set(k) if !k.trim().is_empty() => Some(k),
+            _ => None,
+        };
+        match (new_password, new_key) {
+            (Some(_), Some(_)) => e.add(
+                "private_key",
+                "a credential logs in with a password or a private key, not both",
+            ),
+            (Some(p), None) => {
+                c.password_sealed = app.key.seal(p.as_bytes());
+                c.private_key_sealed = None;
+                c.passphrase_sealed = None;
+                c.key_fingerprint = None;
+            }
+            (None, Some(_)) => c.password_sealed = Vec::new(),
+            (None, None) => {
+                let key_cleared = matches!(self.private_key, Change::Clear | Change::Set(_));
+                if c.is_key() && key_cleared {
+                    e.add(
+                        "password",
+                        "a password is required when the private key is removed",
+                    );
+                } else if !c.is_key() && !matches!(self.password, Change::Keep) {
+                    e.add("password", "may not be blank");
+                } else if creating {
+                    e.add("password", "a password or a private key is required");
+                }
+            }
+        }
+        // The key and passphrase that will be stored, opened to check them.
+        let passphrase_changed = !matches!(self.passphrase, Change::Keep);
+        if new_key.is_some() || (c.is_key() && new_password.is_none() && passphrase_changed) {
+            let open = |sealed: &Option<Vec<u8>>| {
+                sealed
+                    .as_ref()
+                    .and_then(|s| app.key.open(s).ok())
+                    .and_then(|b| String::from_utf8(b).ok())
+            };
+            let pem = new_key.cloned().or_else(|| open(&c.private_key_sealed));
+            let passphrase = match &self.passphrase {
+                Change::Set(p) if !p.is_empty() => Some(p.clone()),
+                Change::Set(_) | Change::Clear => None,
+                // A new key comes with its own passphrase, or none.
+                Change::Keep if new_key.is_some() => None,
+                Change::Keep => open(&c.passphrase_sealed),
+            };
+            match pem {
+                None => e.add(
+                    "private_key",
+                    "the stored key cannot be opened; paste it again",
+                ),
+                Some(pem) => {
+                    match devicevault_collect::key_fingerprint(&pem, passphrase.as_deref()) {
+                        Ok(fp) => {
+                            c.private_key_sealed = Some(app.key.seal(pem.as_bytes()));
+                            c.passphrase_sealed = passphrase.map(|p| app.key.seal(p.as_bytes()));
+                            c.key_fingerprint = Some(fp);
+                        }
+                        Err(err) if err.is_about_the_passphrase() => {
+                            e.add("passphrase", err.to_string())
+                        }
+                        Err(err) => e.add("private_key", err.to_string()),
+                    }
+                }
+            }
+        } else if !c.is_key()
+            && let Change::Set(p) = &self.passphrase
+            && !p.is_empty()
+        {
+            e.add("passphrase", "only with a private key");
         }
         match &self.enable_secret {
             Change::Set(s) if !s.is_empty() => {
@@ -521,18 +755,46 @@ pub struct CollectionGroupInput {
     pub name: String,
     #[schema(pattern = "^\\s*[A-Za-z0-9._-]{1,100}\\s*$")]
     pub rabbitmq_queue_id: String,
+    /// The most sessions a collector opens at once for the group's devices
+    /// (32 when left out). In distributed mode each collector process
+    /// consuming the group's queue applies it on its own.
+    #[serde(default = "default_max_sessions")]
+    #[schema(minimum = 1, maximum = 4096)]
+    pub max_sessions: i64,
+}
+
+fn default_max_sessions() -> i64 {
+    devicevault_db::DEFAULT_MAX_SESSIONS
+}
+
+/// The sessions a collection group may allow at once.
+pub const MAX_SESSIONS_RANGE: std::ops::RangeInclusive<i64> = 1..=4096;
+
+/// A valid collection group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionGroupFields {
+    pub name: String,
+    pub queue: QueueId,
+    pub max_sessions: i64,
 }
 
 impl CollectionGroupInput {
-    pub fn validate(&self) -> Result<(String, QueueId), FieldErrors> {
+    pub fn validate(&self) -> Result<CollectionGroupFields, FieldErrors> {
         let mut e = FieldErrors::default();
         let name = name(&mut e, "name", &self.name);
         let queue = QueueId::parse(self.rabbitmq_queue_id.trim());
         if let Err(err) = &queue {
             e.add("rabbitmq_queue_id", err.to_string());
         }
+        if !MAX_SESSIONS_RANGE.contains(&self.max_sessions) {
+            e.add("max_sessions", "between 1 and 4096 sessions");
+        }
         e.or(())?;
-        Ok((name, queue.expect("checked")))
+        Ok(CollectionGroupFields {
+            name,
+            queue: queue.expect("checked"),
+            max_sessions: self.max_sessions,
+        })
     }
 }
 
@@ -673,11 +935,47 @@ pub struct DeviceTypeInput {
     #[serde(default)]
     #[schema(minimum = 1024, maximum = 1073741824)]
     pub max_config_bytes: Option<i64>,
+    /// Its devices offer legacy SSH algorithms unless a device says
+    /// otherwise.
+    #[serde(default)]
+    pub legacy_algorithms: bool,
+    /// Its devices' connect timeout in seconds (`null`: the collector's).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 86400)]
+    pub connect_timeout: Option<i64>,
+    /// Its devices' command timeout in seconds (`null`: the collector's).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 86400)]
+    pub command_timeout: Option<i64>,
+    /// Its devices' job timeout in seconds (`null`: 300).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 86400)]
+    pub job_timeout: Option<i64>,
 }
 
 impl DeviceTypeInput {
-    pub async fn validate(&self, app: &App) -> Checked<(String, Option<i64>, Option<i64>)> {
+    /// The input that would store `t` unchanged.
+    pub fn of(t: &DeviceType) -> Self {
+        Self {
+            name: t.name.clone(),
+            manufacturer: t.manufacturer,
+            max_config_bytes: t.max_config_bytes,
+            legacy_algorithms: t.legacy_algorithms,
+            connect_timeout: t.timeouts.connect,
+            command_timeout: t.timeouts.command,
+            job_timeout: t.timeouts.job,
+        }
+    }
+
+    /// The device type to store (its id 0: the caller's to set).
+    pub async fn validate(&self, app: &App) -> Checked<DeviceType> {
         let mut e = FieldErrors::default();
+        let timeouts = Timeouts {
+            connect: self.connect_timeout,
+            command: self.command_timeout,
+            job: self.job_timeout,
+        };
+        check_timeouts(&mut e, &timeouts);
         let name = name(&mut e, "name", &self.name);
         if let Some(n) = self.max_config_bytes
             && !MAX_CONFIG_BYTES_RANGE.contains(&n)
@@ -691,7 +989,14 @@ impl DeviceTypeInput {
             app.db.manufacturer(id)
         })
         .await?;
-        Ok(e.or((name, self.manufacturer, self.max_config_bytes)))
+        Ok(e.or(DeviceType {
+            id: 0,
+            name,
+            manufacturer: self.manufacturer,
+            max_config_bytes: self.max_config_bytes,
+            legacy_algorithms: self.legacy_algorithms,
+            timeouts,
+        }))
     }
 }
 
@@ -719,16 +1024,23 @@ mod tests {
         let ok = CollectionGroupInput {
             name: " DMZ ".into(),
             rabbitmq_queue_id: "dmz-1".into(),
+            max_sessions: 2,
         }
         .validate()
         .unwrap();
-        assert_eq!((ok.0.as_str(), ok.1.as_str()), ("DMZ", "dmz-1"));
+        assert_eq!((ok.name.as_str(), ok.queue.as_str()), ("DMZ", "dmz-1"));
+        assert_eq!(ok.max_sessions, 2);
         let e = CollectionGroupInput {
             name: "".into(),
             rabbitmq_queue_id: "a b".into(),
+            max_sessions: 0,
         }
         .validate()
         .unwrap_err();
-        assert_eq!(e.0.len(), 2);
+        assert_eq!(e.0.len(), 3);
+        let json: CollectionGroupInput =
+            serde_json::from_value(serde_json::json!({"name": "a", "rabbitmq_queue_id": "a"}))
+                .unwrap();
+        assert_eq!(json.max_sessions, 32, "the default");
     }
 }

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use devicevault_collect::{
-    CollectOptions, DeviceTarget, DriverSet, FailedAttempt, RetryPolicy, Secret, collect_attempts,
+    CollectOptions, Credential, DeviceTarget, DriverSet, FailedAttempt, JumpTarget, RetryPolicy,
+    Secret, Transport, collect_attempts,
 };
 use devicevault_core::bus::{Delivery, ResultLog, TaskBus};
 use devicevault_core::{DeviceResult, LogEntry, SealingKey, Severity, Status, Timestamp};
@@ -17,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::dispatcher::COLLECT_TASK;
 use crate::Settings;
-use crate::collect_job::{CollectJob, decode_sealed};
+use crate::collect_job::{CollectJob, DeviceTransport, SealedCredential, decode_sealed};
 use crate::metrics::{Metrics, Stage};
 
 const SOURCE: &str = "collector";
@@ -31,7 +32,8 @@ pub struct Collector<L> {
     pub options: CollectOptions,
     pub retry: RetryPolicy,
     pub settings: Arc<Settings>,
-    /// Bounds collections in flight across every queue of this collector.
+    /// Bounds collections in flight across every queue of this collector
+    /// (each queue is bounded by its group's `max_sessions` besides).
     pub slots: Arc<Semaphore>,
     /// One session per device at a time: a second task for a device waits
     /// for the first to finish (devices lock out or drop parallel logins).
@@ -89,22 +91,78 @@ impl Drop for DeviceGuard<'_> {
     }
 }
 
+/// How many of one queue's tasks a collector takes at once: its
+/// collection group's `max_sessions`, learnt from the jobs themselves
+/// (a collector has no database). It starts at one, so the first job sets
+/// the size before a second task is taken. Each collector process has its
+/// own: in distributed mode the group's limit holds per collector process.
+#[derive(Debug)]
+pub struct QueueGate {
+    permits: Arc<Semaphore>,
+    size: std::sync::Mutex<usize>,
+}
+
+impl Default for QueueGate {
+    fn default() -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(1)),
+            size: std::sync::Mutex::new(1),
+        }
+    }
+}
+
+impl QueueGate {
+    /// Sets how many tasks may be in flight. Growing frees permits at
+    /// once; shrinking takes back the free ones now and the others as
+    /// the tasks holding them finish.
+    pub fn resize(&self, want: usize) {
+        let want = want.clamp(1, Semaphore::MAX_PERMITS);
+        let mut size = self.size.lock().unwrap_or_else(|p| p.into_inner());
+        if want > *size {
+            self.permits.add_permits(want - *size);
+        } else if want < *size {
+            let debt = *size - want;
+            let rest = debt - self.permits.forget_permits(debt);
+            if rest > 0 {
+                let permits = self.permits.clone();
+                tokio::spawn(async move {
+                    let n = u32::try_from(rest).unwrap_or(u32::MAX);
+                    if let Ok(p) = permits.acquire_many_owned(n).await {
+                        p.forget();
+                    }
+                });
+            }
+        }
+        *size = want;
+    }
+
+    /// The size last set.
+    pub fn size(&self) -> usize {
+        *self.size.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// Consumes `queue` until `shutdown`; collections in flight finish first.
+/// At most the queue's collection group's `max_sessions` tasks are taken
+/// at once ([`QueueGate`]), and at most `slots` collections run across
+/// every queue of this collector.
 pub async fn run_collector<B: TaskBus, L: ResultLog>(
     bus: B,
     collector: Arc<Collector<L>>,
     queue: String,
     shutdown: CancellationToken,
 ) {
-    let slots = collector.slots.clone();
-    super::consume_queue(bus, queue, slots, shutdown, move |delivery| {
+    let gate = Arc::new(QueueGate::default());
+    let permits = gate.permits.clone();
+    super::consume_queue(bus, queue, permits, shutdown, move |delivery| {
         let c = collector.clone();
-        async move { handle(&c, delivery).await }
+        let gate = gate.clone();
+        async move { handle(&c, &gate, delivery).await }
     })
     .await;
 }
 
-async fn handle<L: ResultLog>(c: &Collector<L>, delivery: Delivery) {
+async fn handle<L: ResultLog>(c: &Collector<L>, gate: &QueueGate, delivery: Delivery) {
     let Delivery {
         task,
         queue,
@@ -141,6 +199,16 @@ async fn handle<L: ResultLog>(c: &Collector<L>, delivery: Delivery) {
             }
             return;
         }
+    };
+    // The group's limit as its dispatcher sent it; without one (the
+    // default group, an older dispatcher) the collector's own bound.
+    gate.resize(
+        job.max_sessions
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(c.settings.collector_concurrency),
+    );
+    let Ok(_slot) = c.slots.clone().acquire_owned().await else {
+        return;
     };
     tracing::info!(device_id = job.device_id, task_identifier = %job.task_identifier, queue = %queue, "device_collect_start");
     let result = collect_one(c, &job).await;
@@ -196,31 +264,82 @@ fn partial_result(arg: &serde_json::Value, reason: &str) -> Option<DeviceResult>
     })
 }
 
+/// Opens a sealed secret of a job.
+fn open_secret(key: &SealingKey, sealed: &str, what: &str) -> Result<Secret, String> {
+    let bytes = key.open(&decode_sealed(sealed)?).map_err(|e| {
+        format!("cannot open the {what}: {e} (is this collector's key file the server's?)")
+    })?;
+    String::from_utf8(bytes)
+        .map(Secret::new)
+        .map_err(|_| format!("the {what} is not UTF-8"))
+}
+
+/// The login of a sealed credential: its key when it has one, else its
+/// password.
+fn login(key: &SealingKey, cred: &SealedCredential) -> Result<Credential, String> {
+    match &cred.private_key_sealed {
+        Some(pem) => Ok(Credential::Key {
+            pem: open_secret(key, pem, "private key")?,
+            passphrase: match &cred.passphrase_sealed {
+                Some(p) => Some(open_secret(key, p, "key passphrase")?),
+                None => None,
+            },
+        }),
+        None => Ok(Credential::Password(open_secret(
+            key,
+            &cred.password_sealed,
+            "password",
+        )?)),
+    }
+}
+
 fn target(c: &Collector<impl ResultLog>, job: &CollectJob) -> Result<DeviceTarget, String> {
     let cred = job
         .credential
         .as_ref()
         .ok_or_else(|| format!("device {} has no credential", job.device_id))?;
-    let open = |sealed: &str, what: &str| -> Result<Secret, String> {
-        let bytes = c.key.open(&decode_sealed(sealed)?).map_err(|e| {
-            format!("cannot open the {what}: {e} (is this collector's key file the server's?)")
-        })?;
-        String::from_utf8(bytes)
-            .map(Secret::new)
-            .map_err(|_| format!("the {what} is not UTF-8"))
-    };
     let mut t = DeviceTarget::password(
         job.address.clone(),
         job.port,
         cred.username.clone(),
-        open(&cred.password_sealed, "password")?,
+        "",
         job.driver.clone(),
     );
+    t.credential = login(&c.key, cred)?;
     if let Some(s) = &cred.enable_secret_sealed {
-        t.enable_secret = Some(open(s, "enable secret")?);
+        t.enable_secret = Some(open_secret(&c.key, s, "enable secret")?);
     }
+    t.transport = match job.transport {
+        DeviceTransport::Ssh => Transport::Ssh,
+        DeviceTransport::Telnet => Transport::Telnet,
+    };
+    t.legacy_algorithms = job.legacy_algorithms;
     t.max_config_bytes = job.max_config_bytes.and_then(|n| usize::try_from(n).ok());
+    if let Some(j) = &job.jump {
+        let jc = j.credential.as_ref().unwrap_or(cred);
+        t.jump = Some(JumpTarget {
+            host: j.address.clone(),
+            port: j.port,
+            username: jc.username.clone(),
+            credential: login(&c.key, jc)?,
+        });
+    }
     Ok(t)
+}
+
+/// The collector's options with the job's own timeouts.
+fn options_for(c: &CollectOptions, job: &CollectJob) -> CollectOptions {
+    let mut opts = c.clone();
+    if job.timeout > 0 {
+        opts.job_timeout = Duration::from_secs(job.timeout);
+    }
+    if let Some(s) = job.connect_timeout.filter(|s| *s > 0) {
+        opts.connect_timeout = Duration::from_secs(s);
+    }
+    if let Some(s) = job.command_timeout.filter(|s| *s > 0) {
+        opts.command_timeout = Duration::from_secs(s);
+    }
+    opts
 }
 
 async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> DeviceResult {
@@ -234,10 +353,7 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
                 Severity::Info,
                 format!("connecting to {} with driver {}", t.display(), job.driver),
             ));
-            let mut opts = c.options.clone();
-            if job.timeout > 0 {
-                opts.job_timeout = Duration::from_secs(job.timeout);
-            }
+            let opts = options_for(&c.options, job);
             let _one_session = c.devices.lock(job.device_id).await;
             let _open = c.metrics.session_opened();
             let attempts = collect_attempts(&t, &c.drivers, &opts, &c.retry).await;
@@ -377,6 +493,29 @@ mod tests {
         assert_eq!(text[2].2, "attempt 2 of 4 failed; giving up");
         // The reason a person reads first stays the caller's final error.
         assert!(log.iter().all(|e| e.severity != Severity::Error));
+    }
+
+    #[tokio::test]
+    async fn a_queue_gate_grows_at_once_and_shrinks_as_its_permits_come_back() {
+        let gate = QueueGate::default();
+        assert_eq!(gate.permits.available_permits(), 1, "one until a job says");
+        gate.resize(4);
+        assert_eq!(gate.permits.available_permits(), 4);
+        let held = gate.permits.clone().acquire_many_owned(3).await.unwrap();
+        gate.resize(2);
+        assert_eq!(gate.size(), 2);
+        assert_eq!(
+            gate.permits.available_permits(),
+            0,
+            "the free one is taken back"
+        );
+        drop(held);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(
+            gate.permits.available_permits(),
+            2,
+            "the rest of the debt is paid as the held permits return"
+        );
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::Settings;
-use crate::collect_job::{CollectJob, SealedCredential};
+use crate::collect_job::{CollectJob, JumpJob, SealedCredential};
 use crate::metrics::Metrics;
 
 /// The queue of devices without a collection group.
@@ -26,6 +26,9 @@ pub const DEFAULT_GROUP_QUEUE_ID: &str = "default";
 
 /// The task name of a collection.
 pub const COLLECT_TASK: &str = "device.collect";
+
+/// A job's time limit when neither its device nor its type sets one.
+pub const DEFAULT_JOB_TIMEOUT_SECS: u64 = 300;
 
 /// Why a backup could not be dispatched.
 #[derive(Debug, thiserror::Error)]
@@ -270,28 +273,46 @@ impl<B: TaskBus> Dispatcher<B> {
         initiated_at: Timestamp,
     ) -> Result<(String, Task), DispatchError> {
         let f = &device.fields;
-        let queue = match f.collection_group {
-            Some(id) => self.db.collection_group(id).await?.queue(),
-            None => format!("collector.group.{DEFAULT_GROUP_QUEUE_ID}"),
+        let (queue, max_sessions) = match f.collection_group {
+            Some(id) => {
+                let g = self.db.collection_group(id).await?;
+                (g.queue(), u32::try_from(g.max_sessions).ok())
+            }
+            None => (format!("collector.group.{DEFAULT_GROUP_QUEUE_ID}"), None),
         };
         let credential = match f.credential {
-            Some(id) => {
-                let c = self.db.credential(id).await?;
-                Some(SealedCredential::new(
-                    &c.username,
-                    &c.password_sealed,
-                    c.enable_secret_sealed.as_deref(),
-                ))
-            }
+            Some(id) => Some(SealedCredential::of(&self.db.credential(id).await?)),
             None => None,
         };
-        let max_config_bytes = match f.device_type {
+        let device_type = match f.device_type {
             Some(id) => match self.db.device_type(id).await {
-                Ok(t) => t.max_config_bytes.and_then(|n| u64::try_from(n).ok()),
-                // A type deleted since: no limit of its own.
+                Ok(t) => Some(t),
+                // A type deleted since: no limit or profile of its own.
                 Err(DbError::NotFound { .. }) => None,
                 Err(e) => return Err(e.into()),
             },
+            None => None,
+        };
+        let max_config_bytes = device_type
+            .as_ref()
+            .and_then(|t| t.max_config_bytes)
+            .and_then(|n| u64::try_from(n).ok());
+        // The device's own choices, else its type's, else the collector's.
+        let p = &f.profile;
+        let timeouts = match &device_type {
+            Some(t) => p.timeouts.or(t.timeouts),
+            None => p.timeouts,
+        };
+        let secs = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok());
+        let jump = match &p.jump {
+            Some(j) => Some(JumpJob {
+                address: j.host.clone(),
+                port: j.port,
+                credential: match j.credential {
+                    Some(id) => Some(SealedCredential::of(&self.db.credential(id).await?)),
+                    None => None,
+                },
+            }),
             None => None,
         };
         let job = CollectJob {
@@ -302,9 +323,17 @@ impl<B: TaskBus> Dispatcher<B> {
             port: f.port,
             driver: f.driver.clone(),
             credential,
-            timeout: 300,
+            timeout: secs(timeouts.job).unwrap_or(DEFAULT_JOB_TIMEOUT_SECS),
             initiated_at,
             max_config_bytes,
+            transport: p.transport,
+            legacy_algorithms: p
+                .legacy_algorithms
+                .unwrap_or_else(|| device_type.as_ref().is_some_and(|t| t.legacy_algorithms)),
+            connect_timeout: secs(timeouts.connect),
+            command_timeout: secs(timeouts.command),
+            jump,
+            max_sessions,
         };
         let arg = serde_json::to_value(&job).expect("a collect job serializes");
         Ok((queue, Task::with_arg(task_id.to_owned(), COLLECT_TASK, arg)))

@@ -91,7 +91,7 @@ run(async () => {
   await page.getByRole("link", { name: "Devices" }).first().click();
   await page.getByRole("link", { name: "Add device" }).click();
   await page.getByLabel("Name", { exact: true }).fill("");
-  await page.getByLabel("SSH port", { exact: true }).fill("99999");
+  await page.getByLabel("Port", { exact: true }).fill("99999");
   await page.getByRole("button", { name: "Add device" }).click();
   await page.locator("#form-errors").waitFor();
   check(await page.locator("#f-name-err").isVisible(), "the name's error is next to the name");
@@ -100,7 +100,7 @@ run(async () => {
   await shot(page, outdir, "04-device-form-errors");
   await page.getByLabel("Name", { exact: true }).fill("r1");
   await page.getByLabel("Address", { exact: true }).fill("127.0.0.1");
-  await page.getByLabel("SSH port", { exact: true }).fill(env.DV_SIM_PORT);
+  await page.getByLabel("Port", { exact: true }).fill(env.DV_SIM_PORT);
   await page.getByLabel("Driver", { exact: true }).selectOption(env.DV_SIM_DRIVER);
   await page.getByLabel("Credential", { exact: true }).selectOption({ label: `lab (${env.DV_SIM_USER})` });
   await page.getByLabel("Backup location", { exact: true }).selectOption({ label: "Lab Git (git)" });

@@ -282,7 +282,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
             "No credential yet.",
             "Devices need one to log in: add it below.",
         ),
-        columns: &["Name", "Username", "Password", "Enable secret"],
+        columns: &["Name", "Username", "Login", "Enable secret"],
         fields: &[
             field("name", "Name", Spec::Input(Input::REQUIRED)),
             field(
@@ -295,8 +295,22 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
             )
             .hint("The login on the devices."),
             field("password", "Password", Spec::Input(Input::NEW_PASSWORD))
-                .hint("Stored sealed; never shown again.")
-                .edit_hint("Leave empty to keep the current one. Never shown again."),
+                .hint("Stored sealed; never shown again. Or give a private key below instead.")
+                .edit_hint("Leave empty to keep the current one. Setting one replaces a private key."),
+            field("private_key", "SSH private key", Spec::TextArea)
+                .hint("Instead of a password: the key in OpenSSH or PEM form (-----BEGIN …). Stored sealed; only its fingerprint is shown.")
+                .edit_hint("Leave empty to keep the current one. Setting one replaces a password."),
+            field(
+                "passphrase",
+                "Key passphrase (optional)",
+                Spec::Input(Input::NEW_PASSWORD),
+            )
+            .hint("When the private key is encrypted.")
+            .edit_hint("Leave empty to keep the current one."),
+            FieldSpec {
+                only_if: Some("has_passphrase"),
+                ..field("clear_passphrase", "Remove the key's passphrase", Spec::Checkbox)
+            },
             field(
                 "enable_secret",
                 "Enable secret (optional)",
@@ -321,13 +335,12 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                             Some(_) => Cell::Muted("set (hidden)"),
                             None => Cell::Text("—".into()),
                         };
+                        let login = match c.key_fingerprint {
+                            Some(fp) => Cell::Mono(format!("key {fp}")),
+                            None => Cell::Muted("password (hidden)"),
+                        };
                         let name = name_cell(ctx, "credentials", c.id, c.name);
-                        Row(vec![
-                            name,
-                            Cell::Text(c.username),
-                            Cell::Muted("set (hidden)"),
-                            enable,
-                        ])
+                        Row(vec![name, Cell::Text(c.username), login, enable])
                     })
                     .collect())
             })
@@ -340,10 +353,12 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                 } else {
                     ""
                 };
+                let flag = |b: bool| if b { "yes" } else { "" }.to_owned();
                 let v = [
                     ("name", c.name.clone()),
                     ("username", c.username),
                     ("has_enable_secret", has.into()),
+                    ("has_passphrase", flag(c.passphrase_sealed.is_some())),
                 ];
                 Ok((c.name, values(v)))
             })
@@ -361,7 +376,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
             "No collection group yet.",
             "Devices without a group use the default collectors. A group sends its devices' collections to the collectors of its own queue.",
         ),
-        columns: &["Name", "Queue", "Devices"],
+        columns: &["Name", "Queue", "Sessions at once", "Devices"],
         fields: &[
             field("name", "Name", Spec::Input(Input::REQUIRED)),
             field(
@@ -370,6 +385,11 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                 Spec::Input(Input::REQUIRED),
             )
             .hint(QUEUE_HINT),
+            FieldSpec {
+                default: "32",
+                ..field("max_sessions", "Sessions at once", Spec::Input(NUMBER))
+                    .hint("The most devices a collector backs up at the same time for this group (1–4096). With several collector processes on the queue, each applies it on its own.")
+            },
         ],
         delete_note: "Its devices go back to the default collectors.",
         count: |s| Box::pin(async move { Ok(s.db.list_collection_groups().await?.len() as i64) }),
@@ -383,6 +403,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                         Row(vec![
                             name_cell(ctx, "collection-groups", g.id, g.name),
                             queue,
+                            Cell::Text(g.max_sessions.to_string()),
                             Cell::Text("—".into()),
                         ])
                     })
@@ -394,28 +415,39 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                 let g = s.db.collection_group(id).await?;
                 Ok((
                     g.name.clone(),
-                    values([("name", g.name), ("rabbitmq_queue_id", g.rabbitmq_queue_id)]),
+                    values([
+                        ("name", g.name),
+                        ("rabbitmq_queue_id", g.rabbitmq_queue_id),
+                        ("max_sessions", g.max_sessions.to_string()),
+                    ]),
                 ))
             })
         }),
         save: |s, id, f| {
             Box::pin(async move {
+                let mut e = FieldErrors::default();
+                let max_sessions = form_int(&mut e, f, "max_sessions").unwrap_or(32);
                 let input = CollectionGroupInput {
                     name: f.get("name").into(),
                     rabbitmq_queue_id: f.get("rabbitmq_queue_id").into(),
+                    max_sessions,
                 };
-                let (name, queue) = match input.validate() {
-                    Ok(v) => v,
-                    Err(e) => return Ok(Err(e)),
+                let g = match (input.validate(), e.is_empty()) {
+                    (Ok(g), true) => g,
+                    (Ok(_), false) => return Ok(Err(e)),
+                    (Err(more), _) => {
+                        e.0.extend(more.0);
+                        return Ok(Err(e));
+                    }
                 };
                 let saved = match id {
                     None => {
-                        s.db.create_collection_group(&name, &queue)
+                        s.db.create_collection_group_limited(&g.name, &g.queue, g.max_sessions)
                             .await
                             .map(|g| g.id)
                     }
                     Some(id) => {
-                        s.db.update_collection_group(id, &name, &queue)
+                        s.db.update_collection_group(id, &g.name, &g.queue, g.max_sessions)
                             .await
                             .map(|g| g.id)
                     }
@@ -591,6 +623,18 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                 }),
             )
             .hint(MAX_CONFIG_HINT),
+            field(
+                "legacy_algorithms",
+                "Legacy SSH algorithms",
+                Spec::Checkbox,
+            )
+            .hint("Offer SHA-1 key exchange, CBC ciphers and HMAC-SHA1 to its devices (a device may say otherwise)."),
+            field("connect_timeout", "Connect timeout (s)", Spec::Input(NUMBER))
+                .hint(TIMEOUT_HINT),
+            field("command_timeout", "Command timeout (s)", Spec::Input(NUMBER))
+                .hint(TIMEOUT_HINT),
+            field("job_timeout", "Job timeout (s)", Spec::Input(NUMBER))
+                .hint("The whole backup, 1–86400 seconds. Empty: 300."),
         ],
         delete_note: "Its devices stay, without a type.",
         count: |s| Box::pin(async move { Ok(s.db.list_device_types(ONE).await?.total) }),
@@ -633,6 +677,10 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                         ("name", t.name),
                         ("manufacturer", maker),
                         ("max_config_mib", mib),
+                        ("legacy_algorithms", flag(t.legacy_algorithms)),
+                        ("connect_timeout", opt(t.timeouts.connect)),
+                        ("command_timeout", opt(t.timeouts.command)),
+                        ("job_timeout", opt(t.timeouts.job)),
                     ]),
                 ))
             })
@@ -1079,6 +1127,37 @@ pub(in crate::web) fn kind(slug: &str) -> WebResult<&'static Kind> {
         .ok_or_else(|| WebError::not_found(format!("There is no page at /admin/{slug}.")))
 }
 
+/// A whole number of a form: `None` when empty, an error on the field
+/// when it is not a number.
+pub(in crate::web) fn form_int(e: &mut FieldErrors, f: &Form, field: &'static str) -> Option<i64> {
+    match f.get(field).trim() {
+        "" => None,
+        v => match v.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                e.add(field, "a whole number");
+                None
+            }
+        },
+    }
+}
+
+/// A numeric text field.
+pub(in crate::web) const NUMBER: Input = Input {
+    inputmode: Some("numeric"),
+    ..Input::TEXT
+};
+
+const TIMEOUT_HINT: &str = "1–86400 seconds. Empty: the collector's setting.";
+
+fn flag(b: bool) -> String {
+    if b { "yes" } else { "" }.to_owned()
+}
+
+fn opt(n: Option<i64>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
+}
+
 fn values<const N: usize>(pairs: [(&str, String); N]) -> Form {
     Form(Vec::new()).and(pairs)
 }
@@ -1266,6 +1345,12 @@ fn save_credential<'a>(
             } else {
                 secret(f.get("enable_secret"))
             },
+            private_key: secret(f.get("private_key")),
+            passphrase: if f.checked("clear_passphrase") {
+                Change::Clear
+            } else {
+                secret(f.get("passphrase"))
+            },
         };
         let base = match id {
             Some(id) => Some(s.db.credential(id).await?),
@@ -1276,15 +1361,7 @@ fn save_credential<'a>(
             Err(e) => return Ok(Err(e)),
         };
         let saved = match id {
-            None => {
-                s.db.create_credential(
-                    &c.name,
-                    &c.username,
-                    &c.password_sealed,
-                    c.enable_secret_sealed.as_deref(),
-                )
-                .await
-            }
+            None => s.db.insert_credential(&c).await,
             Some(id) => s.db.update_credential(id, &c).await,
         };
         name_taken(saved.map(|c| c.id))
@@ -1327,12 +1404,20 @@ fn save_device_type<'a>(
                 }
             }
         };
+        let mut e = FieldErrors::default();
         let input = DeviceTypeInput {
             name: f.get("name").into(),
             manufacturer,
             max_config_bytes,
+            legacy_algorithms: f.checked("legacy_algorithms"),
+            connect_timeout: form_int(&mut e, f, "connect_timeout"),
+            command_timeout: form_int(&mut e, f, "command_timeout"),
+            job_timeout: form_int(&mut e, f, "job_timeout"),
         };
-        let (name, manufacturer, max) = match input.validate(s).await? {
+        if !e.is_empty() {
+            return Ok(Err(e));
+        }
+        let t = match input.validate(s).await? {
             Ok(v) => v,
             Err(FieldErrors(e)) => {
                 let on_form = |f| {
@@ -1348,8 +1433,8 @@ fn save_device_type<'a>(
             }
         };
         let saved = match id {
-            None => s.db.create_device_type(&name, manufacturer, max).await,
-            Some(id) => s.db.update_device_type(id, &name, manufacturer, max).await,
+            None => s.db.insert_device_type(&t).await,
+            Some(id) => s.db.write_device_type(id, &t).await,
         };
         name_taken(saved.map(|t| t.id))
     })
