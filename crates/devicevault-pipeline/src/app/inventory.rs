@@ -149,28 +149,7 @@ impl DeviceInput {
     /// Checks every field: a name, an address without spaces, a port, a
     /// driver this process knows, and references that exist.
     pub async fn validate(&self, app: &App) -> Checked<DeviceFields> {
-        let mut e = FieldErrors::default();
-        let name = name(&mut e, "name", &self.name);
-        let address = self.address.trim();
-        if address.is_empty() {
-            e.add("address", "a host name or IP address is required");
-        } else if address.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            e.add("address", "a host name or IP address, without spaces");
-        }
-        if self.port == 0 {
-            e.add("port", "must be between 1 and 65535");
-        }
-        if app.drivers.get(&self.driver).is_err() {
-            let known: Vec<&str> = app.drivers.iter().map(|d| d.name.as_str()).collect();
-            e.add(
-                "driver",
-                format!(
-                    "unknown driver {:?}; known: {}",
-                    self.driver,
-                    known.join(", ")
-                ),
-            );
-        }
+        let (mut e, fields) = self.check(&app.drivers);
         let db = &app.db;
         reference(&mut e, "credential", self.credential, |id| {
             db.credential(id)
@@ -192,7 +171,36 @@ impl DeviceInput {
             db.device_type(id)
         })
         .await?;
-        Ok(e.or(DeviceFields {
+        Ok(e.or(fields))
+    }
+
+    /// The checks of [`Self::validate`] but the references' existence
+    /// (the import resolves references by name, so they exist): the
+    /// problems, and the fields to store when there are none.
+    pub fn check(&self, drivers: &devicevault_collect::DriverSet) -> (FieldErrors, DeviceFields) {
+        let mut e = FieldErrors::default();
+        let name = name(&mut e, "name", &self.name);
+        let address = self.address.trim();
+        if address.is_empty() {
+            e.add("address", "a host name or IP address is required");
+        } else if address.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            e.add("address", "a host name or IP address, without spaces");
+        }
+        if self.port == 0 {
+            e.add("port", "must be between 1 and 65535");
+        }
+        if drivers.get(&self.driver).is_err() {
+            let known: Vec<&str> = drivers.iter().map(|d| d.name.as_str()).collect();
+            e.add(
+                "driver",
+                format!(
+                    "unknown driver {:?}; known: {}",
+                    self.driver,
+                    known.join(", ")
+                ),
+            );
+        }
+        let fields = DeviceFields {
             name,
             address: address.to_owned(),
             port: self.port,
@@ -203,7 +211,8 @@ impl DeviceInput {
             device_group: self.device_group,
             device_type: self.device_type,
             enabled: self.enabled,
-        }))
+        };
+        (e, fields)
     }
 }
 
