@@ -56,7 +56,7 @@ pub struct ImportArgs {
     pub json: bool,
     /// The file to read, `-` for standard input.
     #[arg(value_name = "FILE")]
-    pub file: Option<PathBuf>,
+    pub input: Option<PathBuf>,
     #[command(flatten)]
     pub db: ConfigArgs,
 }
@@ -153,7 +153,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<bool> {
     if let Some(m) = &args.map {
         options.oxidized.map = oxidized_map(m)?;
     }
-    let input = match (args.format, &args.file, &args.netbox_url) {
+    let input = match (args.format, &args.input, &args.netbox_url) {
         (Format::Netbox, _, None) => bail!("--format netbox needs --netbox-url"),
         (Format::Netbox, Some(_), _) => bail!("--format netbox reads NetBox, not a file"),
         (Format::Netbox, None, Some(_)) => None,
