@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,16 +22,13 @@ use utoipa::ToSchema;
 use super::types::ErrorBody;
 use super::{Admin, ApiError, ApiResult, Shared, parse_body};
 
-/// The largest request body: the content's limit and room for its JSON
-/// escaping (a `"` or a line break is two bytes in JSON).
-pub const BODY_LIMIT: usize = MAX_IMPORT_BYTES + MAX_IMPORT_BYTES / 5;
+/// The largest request body (the audit middleware, which reads a change's
+/// body first, allows this route as much).
+pub const BODY_LIMIT: usize = import::MAX_REQUEST_BYTES;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
-        .route(
-            "/api/devices/import/",
-            post(import_devices).layer(DefaultBodyLimit::max(BODY_LIMIT)),
-        )
+        .route("/api/devices/import/", post(import_devices))
         .route("/api/devices/export/", get(export_devices))
 }
 
@@ -85,8 +82,28 @@ impl From<ImportError> for ApiError {
 async fn import_devices(
     Admin(admin): Admin,
     State(state): State<Shared>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> ApiResult<Json<ImportReport>> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is larger than {BODY_LIMIT} bytes"),
+        )
+    };
+    // An announced length over the limit is refused before a byte of the
+    // body is read; an unannounced one is read up to the limit only.
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return Err(too_large());
+    }
+    let body = axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| too_large())?;
     let req: ImportRequest = parse_body(&body)?;
     drop(body);
     if req.format == Format::Netbox {

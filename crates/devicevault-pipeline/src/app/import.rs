@@ -51,6 +51,11 @@ use parse::{Login, OxidizedSource, Record};
 /// read whole.
 pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
 
+/// The largest request body of an import through the API: the content's
+/// limit and room for its JSON escaping (a `"` or a line break is two
+/// bytes in JSON). Refused with 413 before it is read when announced.
+pub const MAX_REQUEST_BYTES: usize = MAX_IMPORT_BYTES + MAX_IMPORT_BYTES / 5;
+
 /// The most lines a report lists (the counts cover every line).
 pub const MAX_REPORT_LINES: usize = 10_000;
 
@@ -1034,6 +1039,12 @@ mod tests {
         assert_eq!(map.driver("my-ios", &drivers).unwrap(), "cisco_ios");
         assert!(map.driver("bad", &drivers).unwrap_err().contains("nope"));
         assert!(DriverMap::with_file_text("[other]\n").is_err());
+    }
+
+    #[test]
+    fn the_audit_log_never_records_an_import_s_content() {
+        // Oxidized lines may carry passwords.
+        assert!(super::super::audit::is_secret_field("content"));
     }
 
     #[test]
