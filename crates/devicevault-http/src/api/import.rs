@@ -3,7 +3,7 @@
 //! run unless `apply`), `GET /api/devices/export/` the inventory as CSV.
 //! Administrators only. The body is bounded: a request over
 //! [`BODY_LIMIT`] is refused with 413 before it is read whole, and content
-//! over [`MAX_IMPORT_BYTES`] with 413 too.
+//! over [`import::MAX_IMPORT_BYTES`] with 413 too.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use devicevault_pipeline::app::import::{
-    self, Format, ImportError, ImportOptions, ImportReport, MAX_IMPORT_BYTES, parse::OxidizedSource,
+    self, Format, ImportError, ImportOptions, ImportReport, parse::OxidizedSource,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
