@@ -182,7 +182,14 @@ pub fn import(args: ImportArgs) -> anyhow::Result<bool> {
             .await?
             .total
             == 0;
-        let key = keyfile::load_or_create(&config.secret_key_path(), may_create).ok();
+        // Without a key (none yet, and credentials that need an older
+        // one), lines with a login are errors; a key that is there but
+        // unusable stops the run.
+        let key = match keyfile::load_or_create(&config.secret_key_path(), may_create) {
+            Ok(k) => Some(k),
+            Err(keyfile::KeyFileError::Missing { .. }) => None,
+            Err(e) => return Err(e).context("read the sealing key"),
+        };
         let ctx = ImportContext {
             db: &db,
             drivers: &drivers,

@@ -173,6 +173,12 @@ pub(super) fn render(ctx: &Ctx, p: &ImportPage) -> Markup {
     let fields = html! {
         (field("format", "Format", html! {}, Control::Select {
             options: &formats, selected: &f.format, none: None, class: None }, &p.errors))
+        // Shown by the script, which reads the file into the text area; the
+        // form itself is never a file upload.
+        div class="field" hidden {
+            label for="f-file" { "Read a file" }
+            input type="file" id="f-file" data-fills="f-content" accept=".db,.csv,.txt,text/plain,text/csv";
+        }
         (field("content", "The file's text", html! {
             "Paste the file (at most 1 MB here; larger files with " code { "devicevault import" } " or the API). "
             "Models and types become drivers through the mapping table; an unknown one is an error of its line."
@@ -384,6 +390,10 @@ mod tests {
         assert!(
             out.contains("value=\"core1:ios\n\""),
             "the content travels with the apply"
+        );
+        assert!(
+            out.contains("data-fills=\"f-content\""),
+            "a file can fill the text area"
         );
     }
 
