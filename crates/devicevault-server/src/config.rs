@@ -1398,6 +1398,37 @@ mod tests {
     }
 
     #[test]
+    fn the_import_mapping_file_extends_the_table_and_a_bad_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().display().to_string();
+        std::fs::write(
+            dir.path().join("import-mapping.toml"),
+            "[drivers]\n\"Cisco-Catalyst\" = \"cisco_ios\"\n",
+        )
+        .unwrap();
+        let c = load(None, &env(&[("DEVICEVAULT_DATA_DIR", &data)]), &[])
+            .unwrap()
+            .config;
+        let drivers = devicevault_collect::DriverSet::builtin();
+        let map = &c.settings.import_mapping;
+        assert_eq!(map.driver("cisco-catalyst", &drivers).unwrap(), "cisco_ios");
+        assert_eq!(map.driver("junos", &drivers).unwrap(), "juniper_junos");
+        let bad = file("[drivers]\nios = 1\n");
+        let p = bad.path().display().to_string();
+        let e = load(
+            None,
+            &env(&[
+                ("DEVICEVAULT_IMPORT_MAPPING_FILE", &p),
+                ("DEVICEVAULT_DATA_DIR", &data),
+            ]),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("import.mapping_file"), "{e}");
+    }
+
+    #[test]
     fn show_hides_passwords_and_reads_back_as_the_same_configuration() {
         let l = load(
             None,
