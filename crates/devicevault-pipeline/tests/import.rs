@@ -349,7 +349,25 @@ async fn rancid_imports_up_devices_and_skips_the_others(t: TestDb) {
     assert_eq!(r.counts.unchanged, 2);
 }
 
+async fn a_report_is_bounded_and_counts_every_line(t: TestDb) {
+    let w = World::new(t).await;
+    let n = import::MAX_REPORT_LINES + 5;
+    let long = "x".repeat(2000);
+    let input: String = (0..n).map(|i| format!("r{i}:{long}\n")).collect();
+    let r = w.run(Format::Oxidized, &input, &opts(true)).await;
+    assert_eq!(r.counts.error, n);
+    assert_eq!(r.lines.len(), import::MAX_REPORT_LINES);
+    assert_eq!(r.lines_left_out, 5);
+    let reason = r.lines[0].reason.as_deref().unwrap();
+    assert!(
+        reason.chars().count() <= import::MAX_REASON_CHARS + 1,
+        "{reason}"
+    );
+    assert!(w.live_names().await.is_empty());
+}
+
 both_engines!(
+    a_report_is_bounded_and_counts_every_line,
     oxidized_dry_run_apply_and_a_second_run_that_changes_nothing,
     an_unknown_default_refuses_the_whole_run,
     line_errors_are_reported_with_their_reason,
