@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::browser::Browser;
 use common::{Engine, Harness};
 use devicevault_sim::SimConfig;
 use serde_json::json;
@@ -174,4 +175,68 @@ async fn import_through_the_api_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn import_through_the_api_postgres() {
     import_through_the_api(Engine::Postgres).await;
+}
+
+/// The import page over plain HTTP: paste, dry run, apply, export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_import_page_runs_a_dry_run_then_applies_it() {
+    let mut h = Harness::start(Engine::Sqlite, sim()).await;
+    h.create(
+        "/api/backup-locations/",
+        json!({"name": "files", "location_type": "fs", "config": {"base_path": h.dir.path().join("fs")}}),
+    )
+    .await;
+    let (user, password) = h.server().first_admin.clone().unwrap();
+    let mut b = Browser::new(h.server().addr);
+    b.login(&user, &password).await;
+    let page = b.get("/admin/import").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Import devices"));
+    let csrf = page.csrf();
+    let content = "# RANCID\nsw1;cisco;up\nsw2;juniper;down\nsw3;acme;up\n";
+    let form = |apply: bool| {
+        let mut f = vec![
+            ("csrf", csrf.clone()),
+            ("format", "rancid".to_owned()),
+            ("content", content.to_owned()),
+            ("defaults", "backup_location=files".to_owned()),
+        ];
+        if apply {
+            f.push(("apply", "on".to_owned()));
+        }
+        f
+    };
+    let dry = form(false);
+    let dry: Vec<(&str, &str)> = dry.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b.post("/admin/import", &dry).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("Dry run: nothing changed yet"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("unknown model"));
+    assert!(r.body.contains("Apply these changes"));
+    assert!(h.list("/api/devices/").await.is_empty());
+    let apply = form(true);
+    let apply: Vec<(&str, &str)> = apply.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b.post("/admin/import", &apply).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("Applied"), "{}", r.body);
+    let names: Vec<String> = h
+        .list("/api/devices/")
+        .await
+        .iter()
+        .map(|d| d["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["sw1"]);
+    let csv = b.get("/admin/import/export.csv").await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").starts_with("text/csv"));
+    assert!(
+        csv.body.contains("sw1,sw1,22,cisco_ios,,files,"),
+        "{}",
+        csv.body
+    );
+    h.stop().await;
 }
