@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use devicevault_collect::DriverSet;
 use devicevault_pipeline::app::import::{
-    self, Action, Format, ImportContext, ImportOptions, ImportReport, MAX_IMPORT_BYTES, Parsed,
+    self, Action, Format, ImportContext, ImportOptions, ImportReport, MAX_IMPORT_BYTES,
     parse::OxidizedMap,
 };
 use devicevault_pipeline::keyfile;
@@ -196,7 +196,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<bool> {
             key: key.as_ref(),
             mapping: &config.settings.import_mapping,
         };
-        let report = run(ctx, args.format, parsed, &options).await?;
+        let report = import::run(ctx, args.format, parsed, &options).await?;
         if report.applied {
             crate::audit_cmd::record(
                 &db,
@@ -222,15 +222,6 @@ pub fn import(args: ImportArgs) -> anyhow::Result<bool> {
     })
 }
 
-async fn run(
-    ctx: ImportContext<'_>,
-    format: Format,
-    parsed: Parsed,
-    options: &ImportOptions,
-) -> anyhow::Result<ImportReport> {
-    Ok(import::run(ctx, format, parsed, options).await?)
-}
-
 fn print_report(r: &ImportReport, apply: bool) {
     for l in &r.lines {
         let at = l
@@ -239,7 +230,7 @@ fn print_report(r: &ImportReport, apply: bool) {
         let name = l.name.as_deref().unwrap_or("?");
         match l.action {
             Action::Update => {
-                let changes: Vec<String> = r_changes(l);
+                let changes = changes_of(l);
                 println!("{at}: update {name}: {}", changes.join(", "));
             }
             Action::Error | Action::Skipped | Action::Archive => println!(
@@ -278,7 +269,7 @@ fn print_report(r: &ImportReport, apply: bool) {
     );
 }
 
-fn r_changes(l: &import::ReportLine) -> Vec<String> {
+fn changes_of(l: &import::ReportLine) -> Vec<String> {
     l.changes
         .iter()
         .map(|c| format!("{} {:?} → {:?}", c.field, c.from, c.to))
