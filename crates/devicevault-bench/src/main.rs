@@ -7,6 +7,7 @@
 
 mod collect;
 mod distributed;
+mod import;
 mod login;
 mod pipeline;
 mod proc_stats;
@@ -76,6 +77,9 @@ enum BenchCommand {
     /// configurations: literal, regex and negative queries, the cache's
     /// fill and memory.
     Search(search::SearchBench),
+    /// Import an Oxidized router.db of 10,000 lines: the dry run, the
+    /// apply and the second run (every line unchanged), in process.
+    Import(import::ImportBench),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
         BenchCommand::Distributed(args) => distributed::run(args),
         BenchCommand::Login(args) => login::run(args),
         BenchCommand::Search(args) => search::run(args),
+        BenchCommand::Import(args) => import::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

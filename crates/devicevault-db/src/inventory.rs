@@ -241,6 +241,35 @@ impl DeviceFilter {
     }
 }
 
+/// A credential an import creates (its password sealed by the caller).
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewCredential {
+    pub name: String,
+    pub username: String,
+    pub password_sealed: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCredential")
+            .field("name", &self.name)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Changes to the inventory applied together, in one transaction (an
+/// import): new credentials, then new and changed devices — whose
+/// `Some(i)` names the `i`th new credential instead of their `credential`
+/// —, then devices archived.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InventoryChanges {
+    pub credentials: Vec<NewCredential>,
+    pub create: Vec<(DeviceFields, Option<usize>)>,
+    pub update: Vec<(i64, DeviceFields, Option<usize>)>,
+    pub archive: Vec<i64>,
+}
+
 /// What purging a device destroyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Purged {
@@ -923,26 +952,77 @@ impl Db {
     pub async fn archive_device(&self, id: i64) -> Result<Device, DbError> {
         let now = Timestamp::now().to_string();
         let mut tx = self.pool().begin().await?;
-        let done =
-            sqlx::query("UPDATE devices SET archived_at = COALESCE(archived_at, $1) WHERE id = $2")
-                .bind(&now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(not_found(format!("device {id}")));
-        }
-        sqlx::query(
-            "UPDATE backup_jobs SET state = 'failed', state_rank = 3, reason = $1, updated_at = $2 \
-             WHERE device_id = $3 AND state_rank < 2",
-        )
-        .bind("the device was archived before its backup started")
-        .bind(&now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        archive_in(&mut tx, id, &now).await?;
         tx.commit().await?;
         self.device(id).await
+    }
+
+    /// Applies `changes` in one transaction: all of them, or none (the
+    /// error of the first that fails). Returns the new devices' ids.
+    pub async fn apply_inventory_changes(
+        &self,
+        changes: &InventoryChanges,
+    ) -> Result<Vec<i64>, DbError> {
+        let now = Timestamp::now().to_string();
+        let _gate = self.write_gate_for(crate::WritePriority::Request).await;
+        let mut tx = self.pool().begin().await?;
+        let mut credential_ids = Vec::with_capacity(changes.credentials.len());
+        for c in &changes.credentials {
+            let name = checked_name("credential name", &c.name)?;
+            let row = sqlx::query(
+                "INSERT INTO credentials (name, username, password_sealed, enable_secret_sealed) \
+                 VALUES ($1, $2, $3, NULL) RETURNING id",
+            )
+            .bind(&name)
+            .bind(&c.username)
+            .bind(c.password_sealed.as_slice())
+            .fetch_one(&mut *tx)
+            .await?;
+            credential_ids.push(row.try_get::<i64, _>("id")?);
+        }
+        let with_credential =
+            |f: &DeviceFields, new: Option<usize>| -> Result<DeviceFields, DbError> {
+                let mut f = validate_device(f)?;
+                if let Some(i) = new {
+                    f.credential = Some(*credential_ids.get(i).ok_or_else(|| {
+                        DbError::Invalid(format!("no new credential {i} in the changes"))
+                    })?);
+                }
+                Ok(f)
+            };
+        let mut created = Vec::with_capacity(changes.create.len());
+        for (f, new) in &changes.create {
+            let f = with_credential(f, *new)?;
+            let query = sqlx::query(
+                "INSERT INTO devices (name, address, port, driver, credential_id, backup_location_id, \
+                 collection_group_id, device_group_id, device_type_id, enabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            );
+            let row = bind_device(query, &f)
+                .bind(&now)
+                .fetch_one(&mut *tx)
+                .await?;
+            created.push(row.try_get::<i64, _>("id")?);
+        }
+        for (id, f, new) in &changes.update {
+            let f = with_credential(f, *new)?;
+            let query = sqlx::query(
+                "UPDATE devices SET name = $1, address = $2, port = $3, driver = $4, credential_id = $5, \
+                 backup_location_id = $6, collection_group_id = $7, device_group_id = $8, device_type_id = $9, \
+                 enabled = $10 WHERE id = $11 AND archived_at IS NULL",
+            );
+            let done = bind_device(query, &f).bind(*id).execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Err(DbError::Conflict(format!(
+                    "device {id} was archived or removed meanwhile"
+                )));
+            }
+        }
+        for id in &changes.archive {
+            archive_in(&mut tx, *id, &now).await?;
+        }
+        tx.commit().await?;
+        Ok(created)
     }
 
     /// Brings an archived device back, with its history.
@@ -1112,6 +1192,33 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// Archives device `id` in `tx` (see [`Db::archive_device`]).
+async fn archive_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    now: &str,
+) -> Result<(), DbError> {
+    let done =
+        sqlx::query("UPDATE devices SET archived_at = COALESCE(archived_at, $1) WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(not_found(format!("device {id}")));
+    }
+    sqlx::query(
+        "UPDATE backup_jobs SET state = 'failed', state_rank = 3, reason = $1, updated_at = $2 \
+         WHERE device_id = $3 AND state_rank < 2",
+    )
+    .bind("the device was archived before its backup started")
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Binds the ten device fields as `$1`…`$10`, in column order.

@@ -215,16 +215,39 @@ fn client_ip(req: &Request) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-/// Reads the body (to record its fields) and puts it back.
+/// The largest body of a change to `path`: [`MAX_BODY`], but for the
+/// inventory's import.
+fn body_limit(path: &str) -> usize {
+    if path == "/api/devices/import/" {
+        devicevault_pipeline::app::import::MAX_REQUEST_BYTES
+    } else {
+        MAX_BODY
+    }
+}
+
+/// Reads the body (to record its fields) and puts it back. A body
+/// announced larger than the limit is refused before it is read.
 async fn fields_of_body(req: Request) -> Result<(Request, String), Response> {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+    let limit = body_limit(parts.uri.path());
+    let too_large = || {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is larger than {} MiB", MAX_BODY >> 20),
+            format!("the request body is larger than {} MiB", limit >> 20),
         )
             .into_response()
-    })?;
+    };
+    let announced = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
     let is_json = parts
         .headers
         .get(header::CONTENT_TYPE)

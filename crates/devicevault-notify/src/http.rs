@@ -61,6 +61,32 @@ pub(crate) async fn post(
     headers: &[(&str, String)],
     body: Vec<u8>,
 ) -> Result<(), DeliveryError> {
+    send(tls, connect_timeout, target, headers, Some(body), 0)
+        .await
+        .map(drop)
+}
+
+/// GETs `target` and returns the body of a 2xx answer, at most
+/// `max_bytes` of it (more is an error).
+pub(crate) async fn get(
+    tls: &Arc<rustls::ClientConfig>,
+    connect_timeout: Duration,
+    target: &Target,
+    headers: &[(&str, String)],
+    max_bytes: usize,
+) -> Result<Vec<u8>, DeliveryError> {
+    send(tls, connect_timeout, target, headers, None, max_bytes).await
+}
+
+/// POSTs `body` (GETs without one); the answer's body up to `max_bytes`.
+async fn send(
+    tls: &Arc<rustls::ClientConfig>,
+    connect_timeout: Duration,
+    target: &Target,
+    headers: &[(&str, String)],
+    body: Option<Vec<u8>>,
+    max_bytes: usize,
+) -> Result<Vec<u8>, DeliveryError> {
     let timed_out = || DeliveryError::Timeout {
         target: target.redacted.clone(),
         after: connect_timeout,
@@ -91,9 +117,9 @@ pub(crate) async fn post(
             reason: e.to_string(),
             retry: tls_retry(&e),
         })?;
-        exchange(stream, target, headers, body).await
+        exchange(stream, target, headers, body, max_bytes).await
     } else {
-        exchange(tcp, target, headers, body).await
+        exchange(tcp, target, headers, body, max_bytes).await
     }
 }
 
@@ -101,8 +127,9 @@ async fn exchange<S>(
     io: S,
     target: &Target,
     headers: &[(&str, String)],
-    body: Vec<u8>,
-) -> Result<(), DeliveryError>
+    body: Option<Vec<u8>>,
+    max_bytes: usize,
+) -> Result<Vec<u8>, DeliveryError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -116,23 +143,44 @@ where
     let _conn = AbortOnDrop(tokio::spawn(async move {
         let _ = conn.await;
     }));
-    let mut req = Request::post(target.path_and_query.as_str())
-        .header(header::HOST, target.authority.as_str())
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(
-            header::USER_AGENT,
-            concat!("DeviceVault/", env!("CARGO_PKG_VERSION")),
-        );
+    let get = body.is_none();
+    let mut req = if get {
+        Request::get(target.path_and_query.as_str()).header(header::ACCEPT, "application/json")
+    } else {
+        Request::post(target.path_and_query.as_str())
+            .header(header::CONTENT_TYPE, "application/json")
+    }
+    .header(header::HOST, target.authority.as_str())
+    .header(
+        header::USER_AGENT,
+        concat!("DeviceVault/", env!("CARGO_PKG_VERSION")),
+    );
     for (name, value) in headers {
         req = req.header(*name, value.as_str());
     }
     let req = req
-        .body(Full::new(Bytes::from(body)))
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
         .map_err(|e| DeliveryError::Config(format!("{}: {e}", target.redacted)))?;
     let resp = sender.send_request(req).await.map_err(broken)?;
     let status = resp.status();
     if status.is_success() {
-        return Ok(());
+        let mut answer = Vec::new();
+        if max_bytes > 0 {
+            let mut body = resp.into_body();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(broken)?;
+                if let Some(data) = frame.data_ref() {
+                    if answer.len() + data.len() > max_bytes {
+                        return Err(DeliveryError::Http {
+                            target: target.redacted.clone(),
+                            reason: format!("the answer is larger than {max_bytes} bytes"),
+                        });
+                    }
+                    answer.extend_from_slice(data);
+                }
+            }
+        }
+        return Ok(answer);
     }
     let retry_after = resp
         .headers()

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio_rustls::rustls::{self, RootCertStore, pki_types::CertificateDer};
 
-use crate::channel::Channel;
+use crate::channel::{Channel, SecretUrl};
 use crate::error::DeliveryError;
 use crate::event::Event;
 use crate::http;
@@ -135,6 +135,37 @@ impl Notifier {
             ),
         }
         result
+    }
+
+    /// GETs `url` with `headers` (a client of another system's API, such
+    /// as NetBox for the import): the body of a 2xx answer, at most
+    /// `max_bytes`, within the delivery timeout. Redirects are not
+    /// followed.
+    pub async fn get(
+        &self,
+        url: &SecretUrl,
+        headers: &[(&str, String)],
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, DeliveryError> {
+        let target = Target::parse(url)?;
+        let bound = self.config.delivery_timeout;
+        tokio::time::timeout(
+            bound,
+            http::get(
+                &self.tls,
+                self.config.connect_timeout,
+                &target,
+                headers,
+                max_bytes,
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(DeliveryError::Timeout {
+                target: target.redacted.clone(),
+                after: bound,
+            })
+        })
     }
 
     async fn deliver_unbounded(

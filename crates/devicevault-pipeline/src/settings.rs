@@ -90,6 +90,16 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     /// `[notify]`: how the notifier delivers.
     pub notify: NotifySettings,
+    /// `DEVICEVAULT_IMPORT_MAPPING_FILE`: the user's table of models to
+    /// drivers for imports (unset: `import-mapping.toml` in the data
+    /// directory when there is one).
+    pub import_mapping_file: Option<std::path::PathBuf>,
+    /// The import's table of models to drivers: the built-in one and the
+    /// mapping file's, read by the configuration loader.
+    pub import_mapping: std::sync::Arc<crate::app::import::DriverMap>,
+    /// `DEVICEVAULT_NETBOX_TOKEN`: the API token `devicevault import
+    /// --format netbox` sends to NetBox.
+    pub netbox_token: Option<Secret>,
 }
 
 /// The SMTP server of every e-mail channel (a channel names only its
@@ -216,6 +226,9 @@ impl Default for Settings {
             storage_roots: None,
             smtp: SmtpSettings::default(),
             notify: NotifySettings::default(),
+            import_mapping_file: None,
+            import_mapping: std::sync::Arc::default(),
+            netbox_token: None,
         }
     }
 }

@@ -212,6 +212,7 @@ pub fn app<B: TaskBus>(
         ),
         retention: settings.retention.clone(),
         metrics: metrics.clone(),
+        import_mapping: settings.import_mapping.clone(),
     }))
 }
 

@@ -452,6 +452,29 @@ pub fn keys() -> &'static [Key] {
                 "Directory of user drivers (<name>.toml) added to the built-in ones.",
                 |c| &mut c.drivers_dir,
             ),
+            Key::path(
+                "import.mapping_file",
+                "DEVICEVAULT_IMPORT_MAPPING_FILE",
+                "A TOML file whose [drivers] table maps more Oxidized models, RANCID types and \
+                 NetBox platform slugs to drivers for `devicevault import` and the import page \
+                 (e.g. \"cisco-catalyst\" = \"cisco_ios\"). Unset: import-mapping.toml in the \
+                 data directory, when there is one.",
+                |c| &mut c.settings.import_mapping_file,
+            ),
+            Key::new(
+                "import.netbox_token",
+                "DEVICEVAULT_NETBOX_TOKEN",
+                "The NetBox API token `devicevault import --format netbox` sends.",
+                |c| &mut c.settings.netbox_token,
+                |v| v.as_ref().map(|p| p.expose().to_owned()),
+                |s| {
+                    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                        return Err("a token without spaces".into());
+                    }
+                    Ok(Some(devicevault_notify::Secret::new(s)))
+                },
+            )
+            .secret(),
             Key::optional(
                 "storage_roots",
                 "DEVICEVAULT_STORAGE_ROOTS",
@@ -941,6 +964,29 @@ fn apply(
 /// The rules that span settings.
 fn finish(c: &mut Config, sources: &HashMap<&'static str, Source>) -> Result<(), ConfigError> {
     c.settings.collect_retry.base_delay = c.settings.storage_retry_base;
+    let mapping = c.settings.import_mapping_file.clone().or_else(|| {
+        let p = c.data_dir.join("import-mapping.toml");
+        p.is_file().then_some(p)
+    });
+    if let Some(path) = mapping {
+        let invalid = |reason: String| ConfigError::Invalid {
+            key: "import.mapping_file".into(),
+            value: path.display().to_string(),
+            origin: sources
+                .get("import.mapping_file")
+                .cloned()
+                .unwrap_or(Source::Default),
+            reason,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| invalid(e.to_string()))?;
+        let map =
+            devicevault_pipeline::app::import::DriverMap::with_file_text(&text).map_err(|e| {
+                invalid(format!(
+                    "not a mapping file ([drivers] model = \"driver\"): {e}"
+                ))
+            })?;
+        c.settings.import_mapping = std::sync::Arc::new(map);
+    }
     c.settings.tls = match (c.tls_cert.clone(), c.tls_key.clone()) {
         (None, None) => None,
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
@@ -1349,6 +1395,37 @@ mod tests {
             .unwrap()
             .config;
         assert_eq!(c.settings.login_token_ttl, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn the_import_mapping_file_extends_the_table_and_a_bad_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().display().to_string();
+        std::fs::write(
+            dir.path().join("import-mapping.toml"),
+            "[drivers]\n\"Cisco-Catalyst\" = \"cisco_ios\"\n",
+        )
+        .unwrap();
+        let c = load(None, &env(&[("DEVICEVAULT_DATA_DIR", &data)]), &[])
+            .unwrap()
+            .config;
+        let drivers = devicevault_collect::DriverSet::builtin();
+        let map = &c.settings.import_mapping;
+        assert_eq!(map.driver("cisco-catalyst", &drivers).unwrap(), "cisco_ios");
+        assert_eq!(map.driver("junos", &drivers).unwrap(), "juniper_junos");
+        let bad = file("[drivers]\nios = 1\n");
+        let p = bad.path().display().to_string();
+        let e = load(
+            None,
+            &env(&[
+                ("DEVICEVAULT_IMPORT_MAPPING_FILE", &p),
+                ("DEVICEVAULT_DATA_DIR", &data),
+            ]),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("import.mapping_file"), "{e}");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 mod audit_cmd;
 mod config_cmd;
 mod device_cmd;
+mod import_cmd;
+mod netbox;
 mod retention_cmd;
 mod roles_cmd;
 mod search_cmd;
@@ -59,6 +61,11 @@ enum Command {
     Retention(retention_cmd::RetentionCommand),
     /// Search the configurations of the fleet through the API (exits 1 when nothing is found).
     Search(search_cmd::SearchArgs),
+    /// Import devices from Oxidized, RANCID, CSV or NetBox (a dry run unless --apply; exits 1
+    /// when a line has an error).
+    Import(import_cmd::ImportArgs),
+    /// Write the inventory as CSV to standard output (no secrets).
+    Export(import_cmd::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +95,8 @@ fn main() -> ExitCode {
         Command::Search(args) => search_cmd::run(args).map(|found| exit_one = !found),
         Command::Audit(cmd) => audit_cmd::run(cmd).map(|ok| exit_one = !ok),
         Command::Retention(cmd) => retention_cmd::run(cmd),
+        Command::Import(args) => import_cmd::import(args).map(|ok| exit_one = !ok),
+        Command::Export(args) => import_cmd::export(args),
     };
     match result {
         Ok(()) if exit_one => ExitCode::from(1),

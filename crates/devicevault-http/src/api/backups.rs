@@ -107,7 +107,8 @@ async fn backup_now(auth: Authed, State(state): State<Shared>, id: IdPath) -> Ap
             task_id: a.task_id,
             job: format!("/api/jobs/{}/", a.task_identifier),
             task_identifier: a.task_identifier,
-            queued_on: a.queued_on.to_string(),
+            queued_on: a.queue,
+            queued_at: a.queued_at.to_string(),
         }),
     )
         .into_response())

@@ -47,6 +47,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     for part in [
         super::audit::Doc::openapi(),
         super::inventory::Doc::openapi(),
+        super::import::Doc::openapi(),
         super::backups::Doc::openapi(),
         super::diff::Doc::openapi(),
         super::schedules::Doc::openapi(),

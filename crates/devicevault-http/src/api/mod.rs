@@ -7,6 +7,7 @@ mod backups;
 mod compliance;
 pub mod diff;
 pub mod docs;
+mod import;
 mod inventory;
 mod notifications;
 mod retention;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<Shared> {
         .route("/api/auth/login/", post(login))
         .route("/api/auth/logout/", post(logout))
         .merge(audit::routes())
+        .merge(import::routes())
         .merge(inventory::routes())
         .merge(backups::routes())
         .merge(diff::routes())

@@ -481,7 +481,13 @@ impl From<&StoredBackup> for StoredBackupOut {
 pub struct AcceptedOut {
     pub task_id: String,
     pub task_identifier: String,
+    /// The queue the collection task went to,
+    /// `collector.group.<rabbitmq_queue_id>` (as the original DeviceVault
+    /// answered; until issue 15 this field held the time, now `queued_at`).
+    #[schema(example = "collector.group.default")]
     pub queued_on: String,
+    /// When the job was queued (RFC 3339, UTC).
+    pub queued_at: String,
     /// `/api/jobs/<task_identifier>/`.
     pub job: String,
 }

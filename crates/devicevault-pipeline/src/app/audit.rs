@@ -20,9 +20,13 @@ pub const REDACTED: &str = "(secret)";
 
 /// Whether a field's value is a secret (passwords, enable secrets, webhook
 /// secrets and URLs — a Slack or Teams URL is its own credential —, tokens,
-/// keys, the CSRF token): recorded as changed, never its value.
+/// keys, the CSRF token; an import's `content`, whose lines may carry
+/// logins): recorded as changed, never its value.
 pub fn is_secret_field(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
+    if n == "content" {
+        return true;
+    }
     [
         "password",
         "secret",

@@ -224,6 +224,56 @@ impl DeviceInput {
     /// profile the collector can follow (Telnet logs in with a password,
     /// directly).
     pub async fn validate(&self, app: &App) -> Checked<DeviceFields> {
+        let (mut e, fields) = self.check(&app.drivers);
+        let transport = fields.profile.transport;
+        let jump = fields.profile.jump.clone();
+        let db = &app.db;
+        if let Some(id) = self.credential {
+            match db.credential(id).await {
+                Ok(c) if c.is_key() && transport == DeviceTransport::Telnet => e.add(
+                    "credential",
+                    format!(
+                        "credential {:?} logs in with an SSH key; a Telnet device needs a password",
+                        c.name
+                    ),
+                ),
+                Ok(_) => {}
+                Err(DbError::NotFound { what }) => {
+                    e.add("credential", format!("{what} does not exist"))
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        reference(
+            &mut e,
+            "jump_credential",
+            jump.as_ref().and_then(|j| j.credential),
+            |id| db.credential(id),
+        )
+        .await?;
+        reference(&mut e, "backup_location", self.backup_location, |id| {
+            db.location(id)
+        })
+        .await?;
+        reference(&mut e, "collection_group", self.collection_group, |id| {
+            db.collection_group(id)
+        })
+        .await?;
+        reference(&mut e, "device_group", self.device_group, |id| {
+            db.device_group(id)
+        })
+        .await?;
+        reference(&mut e, "device_type", self.device_type, |id| {
+            db.device_type(id)
+        })
+        .await?;
+        Ok(e.or(fields))
+    }
+
+    /// The checks of [`Self::validate`] but the references' existence
+    /// (the import resolves references by name, so they exist): the
+    /// problems, and the fields to store when there are none.
+    pub fn check(&self, drivers: &devicevault_collect::DriverSet) -> (FieldErrors, DeviceFields) {
         let mut e = FieldErrors::default();
         let name = name(&mut e, "name", &self.name);
         let address = host(&mut e, "address", &self.address);
@@ -274,8 +324,8 @@ impl DeviceInput {
                 None
             }
         };
-        if app.drivers.get(&self.driver).is_err() {
-            let known: Vec<&str> = app.drivers.iter().map(|d| d.name.as_str()).collect();
+        if drivers.get(&self.driver).is_err() {
+            let known: Vec<&str> = drivers.iter().map(|d| d.name.as_str()).collect();
             e.add(
                 "driver",
                 format!(
@@ -285,47 +335,7 @@ impl DeviceInput {
                 ),
             );
         }
-        let db = &app.db;
-        if let Some(id) = self.credential {
-            match db.credential(id).await {
-                Ok(c) if c.is_key() && transport == DeviceTransport::Telnet => e.add(
-                    "credential",
-                    format!(
-                        "credential {:?} logs in with an SSH key; a Telnet device needs a password",
-                        c.name
-                    ),
-                ),
-                Ok(_) => {}
-                Err(DbError::NotFound { what }) => {
-                    e.add("credential", format!("{what} does not exist"))
-                }
-                Err(err) => return Err(err),
-            }
-        }
-        reference(
-            &mut e,
-            "jump_credential",
-            jump.as_ref().and_then(|j| j.credential),
-            |id| db.credential(id),
-        )
-        .await?;
-        reference(&mut e, "backup_location", self.backup_location, |id| {
-            db.location(id)
-        })
-        .await?;
-        reference(&mut e, "collection_group", self.collection_group, |id| {
-            db.collection_group(id)
-        })
-        .await?;
-        reference(&mut e, "device_group", self.device_group, |id| {
-            db.device_group(id)
-        })
-        .await?;
-        reference(&mut e, "device_type", self.device_type, |id| {
-            db.device_type(id)
-        })
-        .await?;
-        Ok(e.or(DeviceFields {
+        let fields = DeviceFields {
             name,
             address,
             port,
@@ -342,7 +352,8 @@ impl DeviceInput {
                 timeouts,
                 jump,
             },
-        }))
+        };
+        (e, fields)
     }
 }
 

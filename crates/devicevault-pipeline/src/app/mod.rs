@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backups;
 pub mod compliance;
 pub mod diff;
+pub mod import;
 pub mod inventory;
 pub mod login;
 pub mod notifications;
@@ -53,6 +54,9 @@ pub struct App {
     /// This process's metrics (the HTTP middleware counts into them, and
     /// `/metrics` shows them).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The import's table of models to drivers (built in, and the user's
+    /// `import.mapping_file`).
+    pub import_mapping: Arc<import::DriverMap>,
 }
 
 impl std::fmt::Debug for App {

@@ -46,7 +46,12 @@ pub enum DispatchError {
 pub struct Accepted {
     pub task_id: String,
     pub task_identifier: String,
-    pub queued_on: Timestamp,
+    /// The queue its collection task goes to:
+    /// `collector.group.<rabbitmq_queue_id>` (what the API answers as
+    /// `queued_on`, as the original DeviceVault did).
+    pub queue: String,
+    /// When the job was queued.
+    pub queued_at: Timestamp,
     /// False when a job with this identifier existed already (nothing new
     /// was published).
     pub created: bool,
@@ -209,7 +214,8 @@ impl<B: TaskBus> Dispatcher<B> {
             return Ok(Accepted {
                 task_id: job.task_id,
                 task_identifier: job.task_identifier,
-                queued_on: Timestamp::parse(&job.queued_on).unwrap_or(now),
+                queue: self.queue_of(device).await?,
+                queued_at: Timestamp::parse(&job.queued_on).unwrap_or(now),
                 created: false,
             });
         }
@@ -222,8 +228,18 @@ impl<B: TaskBus> Dispatcher<B> {
         Ok(Accepted {
             task_id,
             task_identifier: task_identifier.to_owned(),
-            queued_on: now,
+            queue: self.queue_of(device).await?,
+            queued_at: now,
             created: true,
+        })
+    }
+
+    /// The queue a collection of `device` goes to: its collection group's,
+    /// or the default group's.
+    async fn queue_of(&self, device: &Device) -> Result<String, DbError> {
+        Ok(match device.fields.collection_group {
+            Some(id) => self.db.collection_group(id).await?.queue(),
+            None => format!("collector.group.{DEFAULT_GROUP_QUEUE_ID}"),
         })
     }
 

@@ -207,7 +207,11 @@ impl Harness {
         assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
         let v = r.json();
         assert!(
-            v["task_id"].is_string() && v["queued_on"].is_string(),
+            v["task_id"].is_string()
+                && v["queued_on"]
+                    .as_str()
+                    .is_some_and(|q| q.starts_with("collector.group."))
+                && v["queued_at"].is_string(),
             "{v}"
         );
         v["task_identifier"].as_str().unwrap().to_owned()

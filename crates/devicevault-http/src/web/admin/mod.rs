@@ -6,6 +6,7 @@
 //! and only they see users, tokens and the archive.
 
 mod audit;
+mod import;
 pub(super) mod kinds;
 mod retention;
 
@@ -33,6 +34,8 @@ pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/admin", get(overview))
         .route("/admin/audit", get(audit::page))
+        .route("/admin/import", get(import::page).post(import::run))
+        .route("/admin/import/export.csv", get(import::export))
         .route("/admin/{kind}", get(list).post(create))
         .route("/admin/{kind}/{id}", get(edit).post(update))
         .route("/admin/{kind}/{id}/delete", post(delete))
@@ -93,6 +96,7 @@ fn admin_page(ctx: &Ctx, current: &str, status: StatusCode, title: &str, body: M
             }
             @if ctx.user.is_admin {
                 a href="/admin/audit" aria-current=[(current == "audit").then_some("page")] { "Audit log" }
+                a href="/admin/import" aria-current=[(current == "import").then_some("page")] { "Import" }
             }
         }
         (body)

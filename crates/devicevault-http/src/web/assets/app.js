@@ -308,6 +308,22 @@
     sync();
   });
 
+  // The import page: a chosen file fills the text area (without script,
+  // the file's text is pasted; the form stays a plain one).
+  document.querySelectorAll("input[type=file][data-fills]").forEach(function (input) {
+    var target = document.getElementById(input.getAttribute("data-fills"));
+    if (!target || !window.FileReader) return;
+    var field = input.closest(".field");
+    if (field) field.hidden = false;
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) return;
+      var reader = new FileReader();
+      reader.onload = function () { target.value = reader.result; };
+      reader.readAsText(file);
+    });
+  });
+
   // Focus the error summary of a form that came back with errors.
   var errors = document.getElementById("form-errors");
   if (errors) errors.focus();
