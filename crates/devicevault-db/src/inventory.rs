@@ -205,6 +205,18 @@ pub(crate) const DEVICE_COLUMNS: &str = "id, name, address, port, driver, creden
      last_success_at, last_change_at, failing_since, stale_since, transport, legacy_algorithms, \
      connect_timeout, command_timeout, job_timeout, jump_host, jump_port, jump_credential_id";
 
+/// One change [`Db::bulk_change_devices`] applies to many devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkChange {
+    Enabled(bool),
+    DeviceGroup(Option<i64>),
+    CollectionGroup(Option<i64>),
+    BackupLocation(Option<i64>),
+    Credential(Option<i64>),
+    /// Out of lists, schedules and readers' scope; open jobs failed.
+    Archive,
+}
+
 /// Which devices a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceFilter {
@@ -955,6 +967,72 @@ impl Db {
         archive_in(&mut tx, id, &now).await?;
         tx.commit().await?;
         self.device(id).await
+    }
+
+    /// Those of `ids` that name a live (not archived) device, in order.
+    pub async fn live_devices(&self, ids: &[i64]) -> Result<Vec<i64>, DbError> {
+        let mut live = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT id FROM devices WHERE archived_at IS NULL AND id IN ({}) ORDER BY id",
+                crate::scope::id_list(chunk)
+            )))
+            .fetch_all(self.pool())
+            .await?;
+            for r in &rows {
+                live.push(r.try_get("id")?);
+            }
+        }
+        Ok(live)
+    }
+
+    /// Applies one change to the live devices among `ids`, in one
+    /// transaction (issue 15's bulk operations); archived or unknown ids
+    /// are left alone. Returns how many devices it applied to. Archiving
+    /// fails their open jobs, as [`Db::archive_device`] does.
+    pub async fn bulk_change_devices(
+        &self,
+        ids: &[i64],
+        change: BulkChange,
+    ) -> Result<u64, DbError> {
+        let now = Timestamp::now().to_string();
+        let _gate = self.write_gate_for(crate::WritePriority::Request).await;
+        let mut tx = self.pool().begin().await?;
+        let mut applied = 0;
+        // Ids are numbers, written into the statement; a chunk keeps each
+        // statement short.
+        for chunk in ids.chunks(500) {
+            let list = crate::scope::id_list(chunk);
+            let live = format!("archived_at IS NULL AND id IN ({list})");
+            let (column, value) = match change {
+                BulkChange::Archive => {
+                    let rows = sqlx::query(AssertSqlSafe(format!(
+                        "SELECT id FROM devices WHERE {live}"
+                    )))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for r in &rows {
+                        archive_in(&mut tx, r.try_get("id")?, &now).await?;
+                    }
+                    applied += rows.len() as u64;
+                    continue;
+                }
+                BulkChange::Enabled(on) => ("enabled", Some(i64::from(on))),
+                BulkChange::DeviceGroup(v) => ("device_group_id", v),
+                BulkChange::CollectionGroup(v) => ("collection_group_id", v),
+                BulkChange::BackupLocation(v) => ("backup_location_id", v),
+                BulkChange::Credential(v) => ("credential_id", v),
+            };
+            let done = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE devices SET {column} = $1 WHERE {live}"
+            )))
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+            applied += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(applied)
     }
 
     /// Applies `changes` in one transaction: all of them, or none (the

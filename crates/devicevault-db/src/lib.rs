@@ -37,7 +37,7 @@ pub mod history;
 pub use history::{Outcome, ResultFilter, ResultRow, Version};
 mod inventory;
 mod jobs;
-pub use inventory::{DeviceFilter, InventoryChanges, NewCredential};
+pub use inventory::{BulkChange, DeviceFilter, InventoryChanges, NewCredential};
 pub use jobs::JobTarget;
 mod models;
 pub mod notifications;

@@ -48,6 +48,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         super::audit::Doc::openapi(),
         super::inventory::Doc::openapi(),
         super::import::Doc::openapi(),
+        super::bulk::Doc::openapi(),
         super::backups::Doc::openapi(),
         super::diff::Doc::openapi(),
         super::schedules::Doc::openapi(),

@@ -4,6 +4,7 @@
 
 mod audit;
 mod backups;
+mod bulk;
 mod compliance;
 pub mod diff;
 pub mod docs;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<Shared> {
         .route("/api/auth/logout/", post(logout))
         .merge(audit::routes())
         .merge(import::routes())
+        .merge(bulk::routes())
         .merge(inventory::routes())
         .merge(backups::routes())
         .merge(diff::routes())

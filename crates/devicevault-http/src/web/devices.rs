@@ -9,6 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use devicevault_db::dashboard::{DeviceQuery, DeviceRow, DeviceSort, LastStatus};
 use devicevault_db::{DbError, Device, DeviceFilter, Listed, Page};
+use devicevault_pipeline::app::bulk::{
+    self as app_bulk, BulkAction, BulkError, BulkFilter, BulkInput, BulkOutcome,
+};
 use devicevault_pipeline::app::inventory::{DeviceInput, FieldErrors, device_name_taken};
 use maud::{Markup, html};
 use serde_json::json;
@@ -32,6 +35,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/devices/{id}/restore", post(restore))
         .route("/devices/{id}/purge", get(purge_form).post(purge))
         .route("/devices/{id}/backup", post(backup_now))
+        .route("/devices/bulk", post(bulk))
         .route("/jobs/{ti}/state", get(job_state))
 }
 
@@ -230,6 +234,8 @@ struct ListView {
     listed: Listed<DeviceRow>,
     types: Options,
     groups: Options,
+    /// For an administrator's bulk "set": each kind's choices.
+    bulk_values: Options,
     flash: Option<&'static str>,
     /// Where enable/disable lead back to.
     back: String,
@@ -248,9 +254,15 @@ async fn list(Session(ctx): Session, State(state): State<Shared>, uri: Uri) -> W
         state.db.list_device_types(ALL),
         state.db.list_device_groups(ALL),
     )?;
+    let bulk_values = if ctx.user.is_admin {
+        bulk_value_options(&state, &groups.rows).await?
+    } else {
+        Vec::new()
+    };
     let view = ListView {
         params,
         listed,
+        bulk_values,
         types: options(types.rows, |t| (t.id, t.name)),
         groups: options(groups.rows, |g| (g.id, g.name)),
         flash: flash(q.get("flash")),
@@ -345,10 +357,12 @@ fn render_list(ctx: &Ctx, v: &ListView) -> Markup {
                 (html::no_devices_for(&ctx.scope))
             }
         } @else {
+            (bulk_form(ctx, v))
             div class="table-wrap" {
                 table class="list devices" {
                     caption class="sr-only" { "Devices, sorted by " (p.sort.as_str()) @if p.desc { ", descending" } }
                     thead { tr {
+                        th scope="col" class="pick" { span class="sr-only" { "Select" } }
                         (th("Name", DeviceSort::Name)) (th("Address", DeviceSort::Address))
                         (th("Driver", DeviceSort::Driver)) (th("Type", DeviceSort::DeviceType))
                         (th("Group", DeviceSort::DeviceGroup)) (th("Enabled", DeviceSort::Enabled))
@@ -377,6 +391,211 @@ fn render_list(ctx: &Ctx, v: &ListView) -> Markup {
     }
 }
 
+/// The kinds a bulk "set" chooses among, as `<kind>:<id>` (or
+/// `<kind>:none`) values.
+async fn bulk_value_options(
+    state: &Shared,
+    groups: &[devicevault_db::DeviceGroup],
+) -> WebResult<Options> {
+    let (locations, collection_groups, credentials) = tokio::try_join!(
+        state.db.list_locations(ALL),
+        state.db.list_collection_groups(),
+        state.db.list_credentials(ALL),
+    )?;
+    let mut out: Options = vec![
+        ("device_group:none".into(), "Device group: none".into()),
+        (
+            "collection_group:none".into(),
+            "Collection group: default".into(),
+        ),
+        ("credential:none".into(), "Credential: none".into()),
+        (
+            "backup_location:none".into(),
+            "Backup location: none".into(),
+        ),
+    ];
+    out.extend(groups.iter().map(|g| {
+        (
+            format!("device_group:{}", g.id),
+            format!("Device group: {}", g.name),
+        )
+    }));
+    out.extend(collection_groups.iter().map(|g| {
+        (
+            format!("collection_group:{}", g.id),
+            format!("Collection group: {}", g.name),
+        )
+    }));
+    out.extend(credentials.rows.iter().map(|c| {
+        (
+            format!("credential:{}", c.id),
+            format!("Credential: {}", c.name),
+        )
+    }));
+    out.extend(locations.rows.iter().map(|l| {
+        (
+            format!("backup_location:{}", l.id),
+            format!("Backup location: {}", l.name),
+        )
+    }));
+    Ok(out)
+}
+
+/// The selection's actions: the rows' checkboxes belong to this form
+/// (`form="bulk"`), so the rows' own buttons stay forms of their own. "All
+/// matching" carries the list's filters. Readers may only back up.
+fn bulk_form(ctx: &Ctx, v: &ListView) -> Markup {
+    let p = &v.params;
+    let mut actions: Vec<(BulkAction, &str)> = vec![(BulkAction::BackupNow, "Back up now")];
+    if ctx.user.is_admin {
+        actions.extend([
+            (BulkAction::Enable, "Enable"),
+            (BulkAction::Disable, "Disable"),
+            (BulkAction::SetDeviceGroup, "Set the device group"),
+            (BulkAction::SetCollectionGroup, "Set the collection group"),
+            (BulkAction::SetBackupLocation, "Set the backup location"),
+            (BulkAction::SetCredential, "Set the credential"),
+            (BulkAction::Archive, "Archive"),
+        ]);
+    }
+    html! {
+        form id="bulk" method="post" action="/devices/bulk" class="bulk-actions" aria-label="Selected devices" {
+            (ctx.csrf_field())
+            input type="hidden" name="back" value=(v.back);
+            @for (k, val) in p.pairs(p.sort, p.desc) {
+                @if !val.is_empty() { input type="hidden" name={ "filter_" (k) } value=(val); }
+            }
+            label class="inline-check" {
+                input type="checkbox" name="all_matching" value="yes";
+                " All " (html::count(v.listed.total)) " matching devices"
+            }
+            " "
+            label for="bulk-action" class="sr-only" { "Action" }
+            select id="bulk-action" name="action" {
+                @for (a, label) in &actions { option value=(a.as_str()) { (label) } }
+            }
+            @if ctx.user.is_admin {
+                " "
+                label for="bulk-value" class="sr-only" { "Value to set" }
+                select id="bulk-value" name="value" {
+                    option value="" { "(value for “Set …”)" }
+                    @for (val, label) in &v.bulk_values { option value=(val) { (label) } }
+                }
+            }
+            " " button type="submit" class="small" { "Apply to the selection" }
+        }
+    }
+}
+
+/// A bulk operation from the device list's form: the input for
+/// `app::bulk`, then a page saying what it did.
+async fn bulk(State(state): State<Shared>, p: Posted) -> WebResult<Response> {
+    let f = &p.form;
+    let Some(action) = BulkAction::parse(f.get("action")) else {
+        return Err(
+            WebError::bad_request("Choose an action for the selected devices.").with_ctx(p.ctx),
+        );
+    };
+    let value = match f.get("value").split_once(':') {
+        _ if !action.sets() => None,
+        Some((kind, id)) if Some(kind) == bulk_kind(action) => match id {
+            "none" => None,
+            id => id.parse::<i64>().ok(),
+        },
+        _ => {
+            return Err(WebError::bad_request(format!(
+                "Choose the {} to set in the second list.",
+                bulk_kind(action).unwrap_or("value").replace('_', " ")
+            ))
+            .with_ctx(p.ctx));
+        }
+    };
+    let filter = |k: &str| f.get(&format!("filter_{k}")).to_owned();
+    let all_matching = (f.get("all_matching") == "yes").then(|| BulkFilter {
+        name: Some(filter("name")).filter(|n| !n.is_empty()),
+        device_group: filter("group").parse().ok(),
+        device_type: filter("type").parse().ok(),
+        enabled: parse_yes_no(&filter("enabled")),
+        stale: parse_yes_no(&filter("stale")),
+        last_status: Some(filter("status")).filter(|s| !s.is_empty()),
+    });
+    let devices = if all_matching.is_some() {
+        Vec::new()
+    } else {
+        f.0.iter()
+            .filter(|(k, _)| k == "device")
+            .filter_map(|(_, v)| v.parse::<i64>().ok())
+            .collect()
+    };
+    let input = BulkInput {
+        action,
+        devices,
+        all_matching,
+        value,
+    };
+    let outcome = match app_bulk::run(&state, &p.ctx.scope, p.ctx.user.is_admin, &input).await {
+        Ok(o) => o,
+        Err(BulkError::Invalid(errors)) => {
+            return Err(WebError::bad_request(errors.to_string()).with_ctx(p.ctx));
+        }
+        Err(BulkError::Forbidden) => {
+            return Err(WebError::new(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Only administrators change devices in bulk; you may back them up.",
+            )
+            .with_ctx(p.ctx));
+        }
+        Err(BulkError::Db(e)) => return Err(WebError::from(e).with_ctx(p.ctx)),
+    };
+    let back = back_to(f, "/devices");
+    Ok(html_page(
+        &p.ctx,
+        StatusCode::OK,
+        "Devices changed",
+        Nav::Devices,
+        render_bulk(&outcome, &back),
+    ))
+}
+
+/// The reference kind a "set" action takes.
+fn bulk_kind(action: BulkAction) -> Option<&'static str> {
+    match action {
+        BulkAction::SetDeviceGroup => Some("device_group"),
+        BulkAction::SetCollectionGroup => Some("collection_group"),
+        BulkAction::SetBackupLocation => Some("backup_location"),
+        BulkAction::SetCredential => Some("credential"),
+        _ => None,
+    }
+}
+
+fn render_bulk(o: &BulkOutcome, back: &str) -> Markup {
+    html! {
+        (crumbs(&[("/devices", "Devices")]))
+        (heading("Devices changed", html! {}))
+        p {
+            @if o.action == BulkAction::BackupNow {
+                "Backup accepted for " strong { (html::count(o.changed as i64)) } " of "
+                (html::count(o.matched as i64)) " selected devices."
+            } @else {
+                strong { (html::count(o.changed as i64)) } " of " (html::count(o.matched as i64))
+                " selected devices changed (" (o.action.as_str().replace('_', " ")) ")."
+            }
+        }
+        @if !o.refused.is_empty() {
+            div class="table-wrap" {
+                table class="list" {
+                    thead { tr { th scope="col" { "Device" } th scope="col" { "Why it was not backed up" } } }
+                    tbody { @for r in &o.refused {
+                        tr { td { a href={ "/devices/" (r.device) } { "#" (r.device) } } td class="reason" { (r.reason) } }
+                    } }
+                }
+            }
+        }
+        p { a href=(back) class="button" { "Back to the devices" } }
+    }
+}
+
 /// One row of the list. Rendered for up to 200 devices a page: plain
 /// maud, measured by `devicevault bench web`.
 fn device_row(ctx: &Ctx, row: &DeviceRow, back: &str) -> Markup {
@@ -391,6 +610,10 @@ fn device_row(ctx: &Ctx, row: &DeviceRow, back: &str) -> Markup {
     };
     html! {
         tr data-device=(d.id) {
+            td class="pick" {
+                input type="checkbox" name="device" value=(d.id) form="bulk"
+                    aria-label={ "Select " (f.name) };
+            }
             td class="c-name" { a href={ "/devices/" (d.id) } class="strong" { (f.name) } }
             td class="c-meta mono" { (f.address) ":" (f.port) }
             td class="c-meta" { (f.driver) }
@@ -1068,6 +1291,7 @@ mod tests {
             },
             types: Vec::new(),
             groups: Vec::new(),
+            bulk_values: vec![("device_group:3".into(), "Device group: core".into())],
             flash: None,
             back: "/devices".into(),
         }
@@ -1096,6 +1320,45 @@ mod tests {
             !reader.contains("/edit") && !reader.contains(">Disable<"),
             "{reader}"
         );
+    }
+
+    #[test]
+    fn the_selection_belongs_to_the_bulk_form_and_readers_may_only_back_up() {
+        let row = DeviceRow {
+            device: device("r1", true),
+            device_type: None,
+            device_group: None,
+            last_job: None,
+        };
+        let v = list(vec![row], "name=r&status=failed");
+        let admin = render_list(&test_ctx(true), &v).into_string();
+        assert!(
+            admin.contains(r#"<input type="checkbox" name="device" value="4" form="bulk" aria-label="Select r1">"#),
+            "{admin}"
+        );
+        assert!(
+            admin.contains(r#"<form id="bulk" method="post" action="/devices/bulk""#),
+            "{admin}"
+        );
+        // "All matching" carries the list's filters.
+        assert!(admin.contains(r#"name="filter_name" value="r""#), "{admin}");
+        assert!(
+            admin.contains(r#"name="filter_status" value="failed""#),
+            "{admin}"
+        );
+        for action in BulkAction::ALL {
+            assert!(
+                admin.contains(&format!(r#"<option value="{}">"#, action.as_str())),
+                "{action:?}"
+            );
+        }
+        assert!(admin.contains(r#"<option value="device_group:3">Device group: core</option>"#));
+        let reader = render_list(&test_ctx(false), &v).into_string();
+        assert!(
+            reader.contains(r#"<option value="backup_now">Back up now</option>"#),
+            "{reader}"
+        );
+        assert!(!reader.contains(r#"value="archive""#) && !reader.contains(r#"name="value""#));
     }
 
     #[test]

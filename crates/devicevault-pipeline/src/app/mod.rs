@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod backups;
+pub mod bulk;
 pub mod compliance;
 pub mod diff;
 pub mod import;
