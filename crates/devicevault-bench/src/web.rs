@@ -451,10 +451,7 @@ async fn fill_results(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&mut db)
-        .await?;
-    db.close().await?;
+    checkpoint_and_close(db).await?;
     let mid = end - Duration::from_millis(step_ms as u64 * n as u64 / 2);
     Ok((
         Timestamp::from_datetime(mid).to_string(),
@@ -700,10 +697,7 @@ async fn fill_history(
         .await?;
     }
     tx.commit().await?;
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&mut db)
-        .await?;
-    db.close().await?;
+    checkpoint_and_close(db).await?;
     let mid = n / 2;
     Ok((hour(mid).to_string(), hour(mid + 12).to_string()))
 }
@@ -776,8 +770,12 @@ async fn fill_devices(work: &std::path::Path, n: usize, history: usize) -> anyho
         }
     }
     tx.commit().await?;
-    // Move the bulk insert out of the WAL, as SQLite's automatic
-    // checkpoints do over time on a live server.
+    checkpoint_and_close(db).await
+}
+
+/// Moves a bulk insert out of the WAL, as SQLite's automatic checkpoints
+/// do over time on a live server, and closes the connection.
+async fn checkpoint_and_close(mut db: AnyConnection) -> anyhow::Result<()> {
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&mut db)
         .await?;

@@ -666,23 +666,15 @@ impl Db {
 
     /// Stores every field of `t` but its id as a new device type.
     pub async fn insert_device_type(&self, t: &DeviceType) -> Result<DeviceType, DbError> {
-        let name = checked_name("device type name", &t.name)?;
-        positive("max_config_bytes", t.max_config_bytes)?;
-        check_timeouts(&t.timeouts)?;
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let name = checked_device_type(t)?;
+        let query = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO device_types (name, manufacturer_id, max_config_bytes, legacy_algorithms, \
              connect_timeout, command_timeout, job_timeout) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              RETURNING {DEVICE_TYPE_COLUMNS}"
-        )))
-        .bind(&name)
-        .bind(t.manufacturer)
-        .bind(t.max_config_bytes)
-        .bind(i64::from(t.legacy_algorithms))
-        .bind(t.timeouts.connect)
-        .bind(t.timeouts.command)
-        .bind(t.timeouts.job)
-        .fetch_one(self.pool())
-        .await?;
+        )));
+        let row = bind_device_type(query, &name, t)
+            .fetch_one(self.pool())
+            .await?;
         Ok(device_type(&row)?)
     }
 
@@ -729,25 +721,17 @@ impl Db {
 
     /// Writes every field of `t` but its id to device type `id`.
     pub async fn write_device_type(&self, id: i64, t: &DeviceType) -> Result<DeviceType, DbError> {
-        let name = checked_name("device type name", &t.name)?;
-        positive("max_config_bytes", t.max_config_bytes)?;
-        check_timeouts(&t.timeouts)?;
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let name = checked_device_type(t)?;
+        let query = sqlx::query(AssertSqlSafe(format!(
             "UPDATE device_types SET name = $1, manufacturer_id = $2, max_config_bytes = $3, \
              legacy_algorithms = $4, connect_timeout = $5, command_timeout = $6, job_timeout = $7 \
              WHERE id = $8 RETURNING {DEVICE_TYPE_COLUMNS}"
-        )))
-        .bind(&name)
-        .bind(t.manufacturer)
-        .bind(t.max_config_bytes)
-        .bind(i64::from(t.legacy_algorithms))
-        .bind(t.timeouts.connect)
-        .bind(t.timeouts.command)
-        .bind(t.timeouts.job)
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or_else(|| not_found(format!("device type {id}")))?;
+        )));
+        let row = bind_device_type(query, &name, t)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| not_found(format!("device type {id}")))?;
         Ok(device_type(&row)?)
     }
 
@@ -1297,6 +1281,31 @@ async fn archive_in(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The checked name of device type `t`, after its limit and timeouts.
+fn checked_device_type(t: &DeviceType) -> Result<String, DbError> {
+    let name = checked_name("device type name", &t.name)?;
+    positive("max_config_bytes", t.max_config_bytes)?;
+    check_timeouts(&t.timeouts)?;
+    Ok(name)
+}
+
+/// Binds a device type's fields as `$1`…`$7`, in column order, with
+/// `name` checked.
+fn bind_device_type<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    name: &'q str,
+    t: &'q DeviceType,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(name)
+        .bind(t.manufacturer)
+        .bind(t.max_config_bytes)
+        .bind(i64::from(t.legacy_algorithms))
+        .bind(t.timeouts.connect)
+        .bind(t.timeouts.command)
+        .bind(t.timeouts.job)
 }
 
 /// Binds the ten device fields as `$1`…`$10`, in column order.
