@@ -22,8 +22,15 @@ const problems = [];
 async function backupAndWait(page, row, label) {
   // A marker that a reload would lose: the job must progress in place.
   await page.evaluate(() => { window.__noReload = true; });
-  await row.getByRole("button", { name: "Backup now" }).click();
   const status = row.locator("[aria-live]").first();
+  const before = (await status.textContent()).trim();
+  await row.getByRole("button", { name: "Backup now" }).click();
+  // The badge shows the previous job until this one's state arrives.
+  await page.waitForFunction(
+    ([el, text]) => el.textContent.trim() !== text,
+    [await status.elementHandle(), before],
+    { timeout: 10_000 },
+  );
   await status.locator(".badge").first().waitFor();
   const seen = new Set();
   const deadline = Date.now() + 60_000;
