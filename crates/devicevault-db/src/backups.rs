@@ -334,6 +334,118 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Records many requested backups as `queued` in one transaction (a
+    /// bulk "backup now"): each of `jobs` — `(task_id, task_identifier,
+    /// device_id)`, one per device — is either created or, when its device
+    /// has a job queued or collecting, joins that one (single-flight, as
+    /// [`Db::create_job`]). Answers, in the order of `jobs`, `None` for a
+    /// job created and the open job joined otherwise.
+    pub async fn create_jobs(
+        &self,
+        jobs: &[(String, String, i64)],
+        queued_on: Timestamp,
+        deadline: Timestamp,
+    ) -> Result<Vec<Option<BackupJob>>, DbError> {
+        let queued = queued_on.to_string();
+        let deadline = deadline.to_string();
+        let _gate = self.write_gate_for(crate::WritePriority::Request).await;
+        let mut tx = self.pool().begin().await?;
+        let mut out = Vec::with_capacity(jobs.len());
+        // 250 rows of 7 parameters stay far under every engine's limit.
+        for chunk in jobs.chunks(250) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p = i * 7;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6,
+                        p + 6,
+                        p + 7
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO backup_jobs (task_id, task_identifier, device_id, state, state_rank, \
+                 queued_on, updated_at, deadline) VALUES {} ON CONFLICT DO NOTHING RETURNING device_id",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (task_id, task_identifier, device_id) in chunk {
+                q = q
+                    .bind(task_id.as_str())
+                    .bind(task_identifier.as_str())
+                    .bind(*device_id)
+                    .bind(JobState::Queued.as_str())
+                    .bind(JobState::Queued.rank())
+                    .bind(queued.as_str())
+                    .bind(deadline.as_str());
+            }
+            let created: std::collections::HashSet<i64> = q
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("device_id"))
+                .collect::<Result<_, _>>()?;
+            let joined: Vec<i64> = chunk
+                .iter()
+                .map(|j| j.2)
+                .filter(|d| !created.contains(d))
+                .collect();
+            let mut open = std::collections::HashMap::new();
+            if !joined.is_empty() {
+                let rows = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {JOB_COLUMNS} FROM backup_jobs WHERE state_rank < 2 AND device_id IN ({})",
+                    crate::scope::id_list(&joined)
+                )))
+                .fetch_all(&mut *tx)
+                .await?;
+                for r in &rows {
+                    let j = job(r)?;
+                    open.insert(j.device_id, j);
+                }
+            }
+            for (task_id, task_identifier, device_id) in chunk {
+                if created.contains(device_id) {
+                    out.push(None);
+                } else if let Some(j) = open.remove(device_id) {
+                    out.push(Some(j));
+                } else {
+                    // The open job it met finished before this read (another
+                    // transaction, on PostgreSQL): nothing runs now, so this
+                    // request gets its own. Refused only if the identifier
+                    // exists already (a replay) or the device came twice.
+                    let again = sqlx::query(
+                        "INSERT INTO backup_jobs (task_id, task_identifier, device_id, state, \
+                         state_rank, queued_on, updated_at, deadline) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(task_id.as_str())
+                    .bind(task_identifier.as_str())
+                    .bind(*device_id)
+                    .bind(JobState::Queued.as_str())
+                    .bind(JobState::Queued.rank())
+                    .bind(queued.as_str())
+                    .bind(deadline.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    if again.rows_affected() != 1 {
+                        return Err(DbError::Conflict(format!(
+                            "job {task_identifier} of device {device_id} exists already"
+                        )));
+                    }
+                    out.push(None);
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
     /// Moves a job forward to `state` (with a reason for `failed`). A move
     /// backwards or out of a final state changes nothing and returns `false`,
     /// so replays and late duplicates are harmless.

@@ -1139,6 +1139,24 @@ impl Db {
         Ok(device(&row)?)
     }
 
+    /// The devices among `ids` that exist, in id order (archived ones
+    /// included), read 500 at a time.
+    pub async fn devices_by_ids(&self, ids: &[i64]) -> Result<Vec<Device>, DbError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices WHERE id IN ({}) ORDER BY id",
+                crate::scope::id_list(chunk)
+            )))
+            .fetch_all(self.pool())
+            .await?;
+            for r in &rows {
+                out.push(device(r)?);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn list_devices(
         &self,
         filter: &DeviceFilter,

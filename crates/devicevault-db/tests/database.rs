@@ -1497,6 +1497,76 @@ async fn a_device_has_at_most_one_job_queued_or_collecting(t: TestDb) {
     assert!(db.create_job("t5", "e", e.id, now, now).await.unwrap());
 }
 
+async fn many_jobs_are_created_in_one_transaction_joining_open_ones(t: TestDb) {
+    let db = &t.db;
+    let mut ids = Vec::new();
+    for i in 0..600 {
+        ids.push(
+            db.create_device(&device_fields(&format!("bulk-{i}")))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let now = Timestamp::now();
+    // Device 3 has a job collecting: the bulk request joins it.
+    assert!(
+        db.create_job("t-open", "open", ids[3], now, now)
+            .await
+            .unwrap()
+    );
+    db.advance_job("open", JobState::Collecting, None)
+        .await
+        .unwrap();
+    let jobs: Vec<(String, String, i64)> = ids
+        .iter()
+        .map(|&d| (format!("t-{d}"), format!("bulk:{d}"), d))
+        .collect();
+    let out = db.create_jobs(&jobs, now, now).await.unwrap();
+    assert_eq!(out.len(), 600, "more than two statements' worth");
+    for (i, o) in out.iter().enumerate() {
+        match o {
+            Some(j) => {
+                assert_eq!(i, 3);
+                assert_eq!(j.task_identifier, "open");
+                assert_eq!(j.state, JobState::Collecting);
+            }
+            None => assert_eq!(db.job(&jobs[i].1).await.unwrap().state, JobState::Queued),
+        }
+    }
+    assert!(
+        matches!(db.job(&jobs[3].1).await, Err(DbError::NotFound { .. })),
+        "a joined device gets no second job"
+    );
+    // Again: every device has an open job now, so every one joins.
+    let again: Vec<(String, String, i64)> = ids
+        .iter()
+        .map(|&d| (format!("u-{d}"), format!("again:{d}"), d))
+        .collect();
+    let out = db.create_jobs(&again, now, now).await.unwrap();
+    assert!(out.iter().all(Option::is_some));
+    // All or nothing: a replayed identifier on a device with no open job
+    // refuses the request, and the fresh device in it gets no job.
+    for &d in &ids[..2] {
+        db.advance_job(&format!("bulk:{d}"), JobState::Failed, Some("test"))
+            .await
+            .unwrap();
+    }
+    let replay = vec![
+        ("v-0".to_owned(), "fresh:0".to_owned(), ids[0]),
+        ("v-1".to_owned(), format!("bulk:{}", ids[1]), ids[1]),
+    ];
+    assert!(matches!(
+        db.create_jobs(&replay, now, now).await,
+        Err(DbError::Conflict(_))
+    ));
+    assert!(matches!(
+        db.job("fresh:0").await,
+        Err(DbError::NotFound { .. })
+    ));
+    assert!(db.open_job(ids[0]).await.unwrap().is_none());
+}
+
 async fn names_are_stored_normalised_and_invisible_characters_refused(t: TestDb) {
     let db = &t.db;
     let d = db
@@ -1637,6 +1707,7 @@ both_engines!(
     failed_logins_are_counted_per_username_locked_and_cleared,
     archived_devices_leave_lists_schedules_and_readers_and_come_back,
     a_device_has_at_most_one_job_queued_or_collecting,
+    many_jobs_are_created_in_one_transaction_joining_open_ones,
     names_are_stored_normalised_and_invisible_characters_refused,
     a_users_scope_is_every_device_or_exactly_their_device_groups,
     migrations_are_applied_once_and_reconnecting_is_harmless,

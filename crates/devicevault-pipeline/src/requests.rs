@@ -6,7 +6,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use devicevault_core::StorageBackendKind;
 use devicevault_core::bus::{BoxFuture, BusError, Task, TaskBus};
-use devicevault_db::Device;
+use devicevault_db::{DbError, Device};
 use serde_json::{Map, Value};
 
 use crate::Settings;
@@ -41,6 +41,13 @@ pub trait Pipeline: Send + Sync + 'static {
         device: &'a Device,
     ) -> BoxFuture<'a, Result<Accepted, DispatchError>>;
 
+    /// Accepts a "backup now" of each of `devices`, their jobs created in
+    /// one transaction; per device, in order, accepted or why not.
+    fn backup_now_many<'a>(
+        &'a self,
+        devices: &'a [Device],
+    ) -> BoxFuture<'a, Result<Vec<Result<Accepted, DispatchError>>, DbError>>;
+
     /// Reads a stored backup through the storage worker of its backend.
     fn read(&self, request: ReadRequest) -> BoxFuture<'_, Result<Vec<u8>, ReadError>>;
 }
@@ -59,6 +66,13 @@ impl<B: TaskBus> Pipeline for BusPipeline<B> {
         device: &'a Device,
     ) -> BoxFuture<'a, Result<Accepted, DispatchError>> {
         Box::pin(self.dispatcher.backup_now(device))
+    }
+
+    fn backup_now_many<'a>(
+        &'a self,
+        devices: &'a [Device],
+    ) -> BoxFuture<'a, Result<Vec<Result<Accepted, DispatchError>>, DbError>> {
+        Box::pin(self.dispatcher.backup_now_many(devices))
     }
 
     fn read(&self, r: ReadRequest) -> BoxFuture<'_, Result<Vec<u8>, ReadError>> {

@@ -96,6 +96,21 @@ async fn bulk_through_the_api(engine: Engine) {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
+    // A device that cannot be backed up is refused with its reason; the
+    // others' jobs are created together.
+    let (_, v) = bulk(&mut h, json!({"action": "disable", "devices": [ids[2]]})).await;
+    assert_eq!(v["changed"], 1, "{v}");
+    let (status, v) = bulk(&mut h, json!({"action": "backup_now", "devices": ids})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["changed"], 2, "{v}");
+    assert_eq!(v["refused"][0]["device"], ids[2], "{v}");
+    assert!(
+        v["refused"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("disabled"),
+        "{v}"
+    );
     // Refusals: a value of the wrong kind's id, no selection, both
     // selections, a value for an action that takes none.
     for (body, field) in [

@@ -5,8 +5,9 @@
 //! (`POST /api/devices/bulk/`) and the web device list call [`run`].
 //!
 //! A change is one database transaction ([`Db::bulk_change_devices`]);
-//! "backup now" creates one job per device, each joining the device's open
-//! job like a single "backup now". Only administrators change devices;
+//! so is "backup now": one job per device, created together
+//! ([`Db::create_jobs`]), each joining the device's open job like a single
+//! "backup now", then published. Only administrators change devices;
 //! readers may back up the devices they see.
 
 use devicevault_db::dashboard::{DeviceQuery, LastStatus};
@@ -15,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::App;
-use super::backups::{BackupNowError, backup_now};
 use super::inventory::FieldErrors;
+use crate::roles::dispatcher::DispatchError;
 
 /// The most devices one request names by id.
 pub const MAX_IDS: usize = 100_000;
@@ -232,14 +233,32 @@ pub async fn run(
     }
     let matched = ids.len();
     let Some(change) = change else {
+        // The selection holds live devices in the user's scope only; their
+        // jobs are created in one transaction.
+        let (archived, devices): (Vec<_>, Vec<_>) = app
+            .db
+            .devices_by_ids(&ids)
+            .await?
+            .into_iter()
+            .partition(|d| d.archived_at.is_some());
         let mut changed = 0;
-        let mut refused = Vec::new();
-        for &device in &ids {
-            match backup_now(app, scope, device).await {
+        // Archived since the selection was read.
+        let mut refused: Vec<BulkRefusal> = archived
+            .iter()
+            .map(|d| BulkRefusal {
+                device: d.id,
+                reason: super::backups::BackupNowError::Archived(d.id).to_string(),
+            })
+            .collect();
+        for (device, accepted) in devices
+            .iter()
+            .zip(app.pipeline.backup_now_many(&devices).await?)
+        {
+            match accepted {
                 Ok(_) => changed += 1,
-                Err(BackupNowError::Db(e)) => return Err(e.into()),
+                Err(DispatchError::Db(e)) => return Err(e.into()),
                 Err(e) => refused.push(BulkRefusal {
-                    device,
+                    device: device.id,
                     reason: e.to_string(),
                 }),
             }

@@ -179,6 +179,71 @@ impl<B: TaskBus> Dispatcher<B> {
             .await
     }
 
+    /// A bulk "backup now": the jobs of every device of `devices` that can
+    /// be backed up are created in one transaction — each joining its
+    /// device's open job, as [`Dispatcher::backup_now`] does — and then
+    /// published. Answers per device, in order: accepted, or why not.
+    pub async fn backup_now_many(
+        &self,
+        devices: &[Device],
+    ) -> Result<Vec<Result<Accepted, DispatchError>>, DbError> {
+        let now = Timestamp::now();
+        let mut out: Vec<Result<Accepted, DispatchError>> = Vec::with_capacity(devices.len());
+        let mut ready = Vec::new();
+        for (i, device) in devices.iter().enumerate() {
+            match self.check_ready(device).await {
+                Ok(()) => {
+                    ready.push(i);
+                    // Replaced below once the job exists.
+                    out.push(Err(DispatchError::NotReady(String::new())));
+                }
+                Err(DispatchError::Db(e)) => return Err(e),
+                Err(e) => out.push(Err(e)),
+            }
+        }
+        let jobs: Vec<(String, String, i64)> = ready
+            .iter()
+            .map(|&i| {
+                let id = devices[i].id;
+                (super::new_task_id(), backup_now_identifier(id, now), id)
+            })
+            .collect();
+        let joined = self.db.create_jobs(&jobs, now, self.deadline(now)).await?;
+        let mut queues = std::collections::HashMap::new();
+        for ((&i, (task_id, task_identifier, _)), open) in ready.iter().zip(&jobs).zip(joined) {
+            let device = &devices[i];
+            let queue = match queues.get(&device.fields.collection_group) {
+                Some(q) => String::clone(q),
+                None => {
+                    let q = self.queue_of(device).await?;
+                    queues.insert(device.fields.collection_group, q.clone());
+                    q
+                }
+            };
+            out[i] = Ok(match open {
+                Some(job) => Accepted {
+                    task_id: job.task_id,
+                    task_identifier: job.task_identifier,
+                    queue,
+                    queued_at: Timestamp::parse(&job.queued_on).unwrap_or(now),
+                    created: false,
+                },
+                None => {
+                    self.metrics.job_moved(JobState::Queued);
+                    self.publish(device, task_id, task_identifier, now).await;
+                    Accepted {
+                        task_id: task_id.clone(),
+                        task_identifier: task_identifier.clone(),
+                        queue,
+                        queued_at: now,
+                        created: true,
+                    }
+                }
+            });
+        }
+        Ok(out)
+    }
+
     /// Creates the job `task_identifier` for `device` and publishes it,
     /// unless it exists already (then nothing is published).
     pub async fn enqueue_at(
