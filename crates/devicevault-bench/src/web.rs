@@ -432,8 +432,9 @@ async fn fill_results(
          SELECT ti, ti, device, CASE WHEN failed THEN 'failed' ELSE 'stored' END, 3, \
          CASE WHEN failed THEN 'cannot connect: connection timed out' END, at, at, at, 1",
         "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, \
-         log, collection_duration_ms) \
-         SELECT ti, ti, device, CASE WHEN failed THEN 'failure' ELSE 'success' END, at, '[]', 900",
+         log, collection_duration_ms, outcome) \
+         SELECT ti, ti, device, CASE WHEN failed THEN 'failure' ELSE 'success' END, at, '[]', 900, \
+         CASE WHEN failed THEN 'failed' ELSE 'stored' END",
     ] {
         let (columns, select) = insert.split_once(" SELECT ").expect("an INSERT ... SELECT");
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -672,12 +673,13 @@ async fn fill_history(
         .await?;
         sqlx::query(
             "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, \
-             log, collection_duration_ms) VALUES ($1, $1, $2, $3, $4, '[]', 900)",
+             log, collection_duration_ms, outcome) VALUES ($1, $1, $2, $3, $4, '[]', 900, $5)",
         )
         .bind(&ti)
         .bind(device)
         .bind(if failed { "failure" } else { "success" })
         .bind(&at)
+        .bind(if failed { "failed" } else { "stored" })
         .execute(&mut *tx)
         .await?;
         if failed {

@@ -8,6 +8,7 @@ use devicevault_core::{Status, StorageBackendKind, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::history::Outcome;
 use crate::inventory::check_page;
 use crate::notifications;
 use crate::{BackupJob, Db, DbError, DeviceBackupResult, Listed, Page, Scope, StoredBackup};
@@ -162,21 +163,35 @@ pub(crate) fn stored_backup(row: &AnyRow) -> Result<StoredBackup, DbError> {
 
 type AnyQuery<'a> = sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments>;
 
+/// The outcome of a new result, from what is known of its task: a failed
+/// collection, storage or job is `failed`, a stored backup `stored`, else
+/// `pending` (the usual case: the result comes first, and the store or the
+/// job's failure update it — [`settle_outcome`]). `$2` is the task
+/// identifier, `$4` the collection's status.
+const NEW_OUTCOME: &str = "CASE WHEN $4 = 'failure' THEN 'failed' \
+     WHEN EXISTS (SELECT 1 FROM stored_backups s WHERE s.task_identifier = $2 AND s.status = 'failure') THEN 'failed' \
+     WHEN EXISTS (SELECT 1 FROM backup_jobs j WHERE j.task_identifier = $2 AND j.state = 'failed') THEN 'failed' \
+     WHEN EXISTS (SELECT 1 FROM stored_backups s WHERE s.task_identifier = $2 AND s.status = 'success') THEN 'stored' \
+     ELSE 'pending' END";
+
 /// The idempotent insert of a collection outcome.
 pub(crate) fn insert_device_result(r: &NewDeviceResult) -> AnyQuery<'_> {
-    sqlx::query(
-        "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, log, \
-         collection_duration_ms, author) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (task_identifier) DO NOTHING",
-    )
-    .bind(&r.task_id)
-    .bind(&r.task_identifier)
-    .bind(r.device_id)
-    .bind(r.status.as_str())
-    .bind(r.timestamp.to_string())
-    .bind(&r.log)
-    .bind(r.collection_duration_ms)
-    .bind(r.author.clone())
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, log, \
+             collection_duration_ms, author, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {NEW_OUTCOME}) \
+             ON CONFLICT (task_identifier) DO NOTHING"
+        )
+    });
+    sqlx::query(AssertSqlSafe(SQL.as_str()))
+        .bind(&r.task_id)
+        .bind(&r.task_identifier)
+        .bind(r.device_id)
+        .bind(r.status.as_str())
+        .bind(r.timestamp.to_string())
+        .bind(&r.log)
+        .bind(r.collection_duration_ms)
+        .bind(r.author.clone())
 }
 
 /// Moves a job forward in `tx`; `false` if it was there or beyond. A
@@ -203,6 +218,7 @@ pub(crate) async fn advance_job_in(
     if state == JobState::Failed
         && let Some(row) = &moved
     {
+        settle_outcome(tx, task_identifier, Outcome::Failed).await?;
         let device_id: i64 = row.try_get("device_id")?;
         let reason: Option<String> = row.try_get("reason")?;
         crate::staleness::mark_failing(tx, device_id, now).await?;
@@ -218,6 +234,24 @@ pub(crate) async fn advance_job_in(
         .await?;
     }
     Ok(moved.is_some())
+}
+
+/// Settles what became of the collection of `task_identifier`, if its
+/// result is recorded: `failed` stays failed (a failure anywhere decides).
+async fn settle_outcome(
+    tx: &mut notifications::Tx<'_>,
+    task_identifier: &str,
+    outcome: Outcome,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE device_backup_results SET outcome = $1 \
+         WHERE task_identifier = $2 AND outcome <> 'failed' AND outcome <> $1",
+    )
+    .bind(outcome.as_str())
+    .bind(task_identifier)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Records a storage outcome in `tx`; `false` if it was recorded before.
@@ -250,6 +284,13 @@ pub(crate) async fn record_stored_backup_in(
     .bind(i64::from(s.is_binary))
     .fetch_optional(&mut **tx)
     .await?;
+    if inserted.is_some() {
+        let outcome = match s.status {
+            Status::Success => Outcome::Stored,
+            Status::Failure => Outcome::Failed,
+        };
+        settle_outcome(tx, &s.task_identifier, outcome).await?;
+    }
     if let Some(row) = &inserted
         && s.status == Status::Success
     {

@@ -449,42 +449,6 @@ impl Db {
         })
     }
 
-    /// Successes (stored backups) and failures (failed collections and
-    /// stores) per UTC day since `since`, oldest first; days without any
-    /// are absent.
-    pub async fn outcomes_per_day(
-        &self,
-        since: Timestamp,
-        scope: &Scope,
-    ) -> Result<Vec<DayOutcomes>, DbError> {
-        let since = since.to_string();
-        let in_scope = scope.on_device("device_id");
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT day, CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(ko) AS BIGINT) AS ko FROM (\
-               SELECT SUBSTR(timestamp, 1, 10) AS day, \
-                 CASE WHEN status = 'success' THEN 1 ELSE 0 END AS ok, \
-                 CASE WHEN status = 'failure' THEN 1 ELSE 0 END AS ko \
-               FROM stored_backups WHERE timestamp >= $1 AND {in_scope} \
-               UNION ALL \
-               SELECT SUBSTR(timestamp, 1, 10) AS day, 0 AS ok, 1 AS ko \
-               FROM device_backup_results WHERE timestamp >= $1 AND status = 'failure' \
-               AND {in_scope}\
-             ) x GROUP BY day ORDER BY day"
-        )))
-        .bind(&since)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DayOutcomes {
-                    day: r.try_get("day")?,
-                    succeeded: r.try_get("ok")?,
-                    failed: r.try_get("ko")?,
-                })
-            })
-            .collect()
-    }
-
     /// The collection outcome of a job, if recorded.
     pub async fn device_result_by_task(
         &self,

@@ -65,16 +65,16 @@ impl Outcome {
         }
     }
 
-    /// The SQL condition on `r` (result), `s` (stored backup) and `jb`
-    /// (job) that selects this outcome; the three are disjoint and cover
-    /// every result (a job whose backup was stored never fails after).
+    /// The SQL condition on `r` (result) that selects this outcome: the
+    /// result's `outcome` column (migration 0030), kept by the
+    /// transactions that record the result, its stored backup and its
+    /// job's failure, so the three are disjoint and a count is one range
+    /// of the `(outcome, timestamp, id)` index.
     fn condition(self) -> &'static str {
         match self {
-            Self::Stored => "s.status = 'success'",
-            Self::Failed => "(r.status = 'failure' OR s.status = 'failure' OR jb.state = 'failed')",
-            Self::Pending => {
-                "(r.status = 'success' AND s.id IS NULL AND (jb.state IS NULL OR jb.state <> 'failed'))"
-            }
+            Self::Stored => "r.outcome = 'stored'",
+            Self::Failed => "r.outcome = 'failed'",
+            Self::Pending => "r.outcome = 'pending'",
         }
     }
 }
@@ -200,9 +200,9 @@ fn results_from(f: &ResultFilter, scope: &Scope, names: bool) -> (String, Option
             jobs.join(" AND ")
         )
     });
-    // What became of a result is needed to show it or to filter on it;
-    // counting them all needs neither (each joins at most one row).
-    let fates = if names || f.outcome.is_some() {
+    // The stored backup and the job are needed to show a result (its
+    // stored version, the job's reason), never to count or filter.
+    let fates = if names {
         "LEFT JOIN stored_backups s ON s.task_identifier = r.task_identifier \
          LEFT JOIN backup_jobs jb ON jb.task_identifier = r.task_identifier"
     } else {
@@ -238,17 +238,9 @@ fn bind_filter<'q>(
 fn result_row(r: &AnyRow) -> Result<ResultRow, DbError> {
     let parse = |s: &str| s.parse::<Status>().map_err(DbError::Invalid);
     let status: String = r.try_get("status")?;
-    let stored: Option<String> = r.try_get("stored")?;
-    let job_state: Option<String> = r.try_get("job_state")?;
     let collection = parse(&status)?;
-    let stored = stored.as_deref().map(parse).transpose()?;
-    let outcome = match (collection, stored, job_state.as_deref()) {
-        (Status::Failure, _, _) | (_, Some(Status::Failure), _) | (_, _, Some("failed")) => {
-            Outcome::Failed
-        }
-        (_, Some(Status::Success), _) => Outcome::Stored,
-        _ => Outcome::Pending,
-    };
+    let outcome: String = r.try_get("outcome")?;
+    let outcome = outcome.parse::<Outcome>().map_err(DbError::Invalid)?;
     Ok(ResultRow {
         result: DeviceBackupResult {
             id: r.try_get("id")?,
@@ -387,15 +379,15 @@ impl Db {
                     " UNION ALL SELECT j.id AS id, j.task_id, j.task_identifier, j.device_id, \
                      'failure' AS status, j.updated_at AS timestamp, '[]' AS log, \
                      CAST(0 AS BIGINT) AS collection_duration_ms, d.name AS device_name, \
-                     NULL AS stored_id, NULL AS stored, NULL AS changed, j.state AS job_state, \
+                     NULL AS stored_id, 'failed' AS outcome, NULL AS changed, \
                      j.reason, CAST(0 AS BIGINT) AS collected {from}"
                 )
             })
             .unwrap_or_default();
         let sql = format!(
             "SELECT r.id AS id, r.task_id, r.task_identifier, r.device_id, r.status, r.timestamp AS timestamp, r.log, \
-             r.collection_duration_ms, d.name AS device_name, s.id AS stored_id, s.status AS stored, \
-             s.changed, jb.state AS job_state, jb.reason, CAST(1 AS BIGINT) AS collected \
+             r.collection_duration_ms, d.name AS device_name, s.id AS stored_id, r.outcome, \
+             s.changed, jb.reason, CAST(1 AS BIGINT) AS collected \
              {from}{jobs} ORDER BY timestamp DESC, id DESC LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
@@ -410,6 +402,49 @@ impl Db {
             rows: rows.iter().map(result_row).collect::<Result<_, _>>()?,
             total,
         })
+    }
+
+    /// Stored and failed results per UTC day since `since`, oldest first
+    /// (days without any are absent): the results list's outcomes, counted
+    /// as [`Db::count_backup_results`] counts them, so a day's bar holds
+    /// what the list of that day and outcome shows.
+    pub async fn outcomes_per_day(
+        &self,
+        since: Timestamp,
+        scope: &Scope,
+    ) -> Result<Vec<crate::dashboard::DayOutcomes>, DbError> {
+        let f = ResultFilter {
+            since: Some(since),
+            ..ResultFilter::default()
+        };
+        let (from, failed_jobs, _) = results_from(&f, scope, false);
+        let jobs = failed_jobs
+            .map(|from| {
+                format!(
+                    " UNION ALL SELECT SUBSTR(j.updated_at, 1, 10) AS day, 0 AS ok, 1 AS ko {from}"
+                )
+            })
+            .unwrap_or_default();
+        let sql = format!(
+            "SELECT day, CAST(SUM(ok) AS BIGINT) AS ok, CAST(SUM(ko) AS BIGINT) AS ko FROM (\
+               SELECT SUBSTR(r.timestamp, 1, 10) AS day, \
+                 CASE WHEN r.outcome = 'stored' THEN 1 ELSE 0 END AS ok, \
+                 CASE WHEN r.outcome = 'failed' THEN 1 ELSE 0 END AS ko \
+               {from}{jobs}\
+             ) x GROUP BY day HAVING SUM(ok) + SUM(ko) > 0 ORDER BY day"
+        );
+        let rows = bind_filter(sqlx::query(AssertSqlSafe(sql)), &f)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::dashboard::DayOutcomes {
+                    day: r.try_get("day")?,
+                    succeeded: r.try_get("ok")?,
+                    failed: r.try_get("ko")?,
+                })
+            })
+            .collect()
     }
 
     /// How many collection outcomes match `f`: the row count of

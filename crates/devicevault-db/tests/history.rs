@@ -4,8 +4,8 @@
 
 use devicevault_core::{Status, StorageBackendKind, Timestamp};
 use devicevault_db::{
-    Db, DeviceFields, JobState, NewDeviceResult, NewStoredBackup, Outcome, Page, ResultFilter,
-    Scope,
+    Db, DeviceFields, IndexBatch, JobState, NewDeviceResult, NewStoredBackup, Outcome, Page,
+    ResultFilter, Scope,
 };
 use devicevault_testkit::both_engines;
 use devicevault_testkit::db::TestDb;
@@ -342,6 +342,17 @@ async fn results_filter_by_time_range_outcome_and_device(t: TestDb) {
         list(of(Outcome::Stored)).await.len() as i64
     );
     assert_eq!(stats.succeeded, 1);
+    // The chart's days count the same outcomes; the pending one is neither.
+    let week = db
+        .outcomes_per_day(ts("2026-03-01T00:00:00Z"), &Scope::All)
+        .await
+        .unwrap();
+    assert_eq!(
+        week.iter()
+            .map(|d| (d.day.as_str(), d.succeeded, d.failed))
+            .collect::<Vec<_>>(),
+        [("2026-03-01", 1, 1), ("2026-03-02", 1, 3)]
+    );
 
     // Scope: a user without groups sees none of it.
     let none = db
@@ -450,9 +461,94 @@ async fn a_job_that_failed_before_any_collection_is_a_failed_result(t: TestDb) {
     assert_eq!(stats.failed, 2);
 }
 
+/// What became of a collection is decided whatever order the records
+/// arrive in: a store or a job's failure recorded before the collection's
+/// result (two streams, two consumers), a late store after a failure.
+async fn an_outcome_is_the_same_whatever_order_its_records_arrive_in(t: TestDb) {
+    let db = &t.db;
+    let d = db.create_device(&device_fields("late")).await.unwrap().id;
+    let at = ts("2026-03-02T01:00:00Z");
+    let new_result = |ti: &str, status| NewDeviceResult {
+        task_id: ti.to_owned(),
+        task_identifier: ti.to_owned(),
+        device_id: d,
+        status,
+        timestamp: at,
+        log: "[]".into(),
+        collection_duration_ms: 5,
+        author: None,
+    };
+    let stored = |ti: &str, status| NewStoredBackup {
+        task_id: ti.to_owned(),
+        task_identifier: ti.to_owned(),
+        device_id: d,
+        storage_backend: StorageBackendKind::Fs,
+        storage_ref: format!("{d}/{ti}.cfg"),
+        status,
+        timestamp: at,
+        log: "[]".into(),
+        location_id: None,
+        size: Some(1),
+        sha256: None,
+        changed: Some(true),
+        is_binary: false,
+    };
+    let outcome_of = |ti: &'static str| async move {
+        let rows = db
+            .backup_results(&ResultFilter::default(), &Scope::All, Page::default())
+            .await
+            .unwrap()
+            .rows;
+        rows.into_iter()
+            .find(|r| r.result.task_identifier == ti)
+            .unwrap()
+            .outcome
+    };
+    // Stored before its result arrives.
+    db.record_stored_backup(&stored("a", OK)).await.unwrap();
+    db.record_device_result(&new_result("a", OK)).await.unwrap();
+    assert_eq!(outcome_of("a").await, Outcome::Stored);
+    // Its job failed (deadline) before a late result.
+    db.create_job("b", "b", d, at, at).await.unwrap();
+    db.advance_job("b", JobState::Failed, Some("deadline passed"))
+        .await
+        .unwrap();
+    db.record_device_result(&new_result("b", OK)).await.unwrap();
+    assert_eq!(outcome_of("b").await, Outcome::Failed);
+    // A failure decides even when a store comes after it.
+    db.create_job("c", "c", d, at, at).await.unwrap();
+    db.record_device_result(&new_result("c", OK)).await.unwrap();
+    assert_eq!(outcome_of("c").await, Outcome::Pending);
+    db.advance_job("c", JobState::Failed, Some("deadline passed"))
+        .await
+        .unwrap();
+    db.record_stored_backup(&stored("c", OK)).await.unwrap();
+    assert_eq!(outcome_of("c").await, Outcome::Failed);
+    // Through an index batch, the result and its store in one transaction.
+    let mut batch = IndexBatch::new();
+    batch.record_device_result(new_result("e", OK));
+    batch.record_stored_backup(stored("e", OK));
+    db.apply(&batch).await.unwrap();
+    assert_eq!(outcome_of("e").await, Outcome::Stored);
+    let count = |o| async move {
+        db.count_backup_results(
+            &ResultFilter {
+                outcome: Some(o),
+                ..Default::default()
+            },
+            &Scope::All,
+        )
+        .await
+    };
+    assert_eq!(count(Outcome::Stored).await.unwrap(), 2);
+    assert_eq!(count(Outcome::Failed).await.unwrap(), 2);
+    assert_eq!(count(Outcome::Pending).await.unwrap(), 0);
+}
+
 both_engines!(
     distinct_versions_group_unchanged_backups_and_skip_failures,
     a_first_success_found_unchanged_still_starts_a_version,
     results_filter_by_time_range_outcome_and_device,
     a_job_that_failed_before_any_collection_is_a_failed_result,
+    an_outcome_is_the_same_whatever_order_its_records_arrive_in,
 );

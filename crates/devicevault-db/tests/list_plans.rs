@@ -148,3 +148,39 @@ async fn postgres_versions_walk_the_versions_index() {
         "{count}: {text}"
     );
 }
+
+/// The results page's count of one outcome in a time range
+/// (`Db::count_backup_results`, as it writes it for an administrator): one
+/// range of the `(outcome, timestamp, id)` index of migration 0030, the
+/// result rows themselves never read, no stored backup or job joined.
+const OUTCOME_COUNT: &str = "SELECT COUNT(*) FROM device_backup_results r WHERE 1 = 1 \
+     AND r.timestamp >= '2026-03-01T22:00:00.000Z' AND r.timestamp < '2026-03-02T10:00:00.000Z' \
+     AND r.outcome = 'failed'";
+
+#[tokio::test]
+async fn sqlite_counts_an_outcome_from_the_outcome_index_alone() {
+    let t = TestDb::sqlite().await;
+    let mut conn = AnyConnection::connect(&t.url).await.unwrap();
+    let text = plan_lines(&mut conn, "EXPLAIN QUERY PLAN", OUTCOME_COUNT)
+        .await
+        .join(" | ");
+    assert!(
+        text.contains("USING COVERING INDEX device_backup_results_outcome"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn postgres_counts_an_outcome_from_the_outcome_index() {
+    let t = TestDb::postgres().await;
+    let mut conn = AnyConnection::connect(&t.url).await.unwrap();
+    for off in ["enable_seqscan", "enable_bitmapscan", "enable_sort"] {
+        conn.execute(sqlx::AssertSqlSafe(format!("SET {off} = off")))
+            .await
+            .unwrap();
+    }
+    let text = plan_lines(&mut conn, "EXPLAIN", OUTCOME_COUNT)
+        .await
+        .join(" | ");
+    assert!(text.contains("device_backup_results_outcome"), "{text}");
+}
