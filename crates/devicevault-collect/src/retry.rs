@@ -41,6 +41,22 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// The longest a collection under this policy can take, each attempt
+    /// bounded by `attempt_limit`: every attempt, and the longest delay
+    /// before each retry.
+    pub fn worst_case(&self, attempt_limit: Duration) -> Duration {
+        let delays: Duration = (0..self.max_retries)
+            .map(|r| {
+                self.base_delay
+                    .saturating_mul(1u32.checked_shl(r.min(20)).unwrap_or(u32::MAX))
+                    .min(self.max_delay)
+            })
+            .sum();
+        attempt_limit.saturating_mul(self.max_retries.saturating_add(1)) + delays
+    }
+}
+
 /// A number in [0, 1) that differs between calls and processes. Not
 /// cryptographic; it only spreads retries out.
 fn jitter_fraction() -> f64 {
@@ -81,6 +97,28 @@ where
 mod tests {
     use super::*;
     use crate::CollectError;
+
+    #[test]
+    fn the_worst_case_is_every_attempt_and_the_longest_delays() {
+        let p = RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(3),
+        };
+        // 4 attempts of 10 s, delays 1 + 2 + 3 (capped).
+        assert_eq!(
+            p.worst_case(Duration::from_secs(10)),
+            Duration::from_secs(46)
+        );
+        let none = RetryPolicy {
+            max_retries: 0,
+            ..p
+        };
+        assert_eq!(
+            none.worst_case(Duration::from_secs(10)),
+            Duration::from_secs(10)
+        );
+    }
 
     fn fast() -> RetryPolicy {
         RetryPolicy {

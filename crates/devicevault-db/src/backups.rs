@@ -545,6 +545,27 @@ impl Db {
         rows.iter().map(job).collect()
     }
 
+    /// Moves an overdue job's deadline to `deadline` without counting a
+    /// dispatch (its device allows a longer collection than the
+    /// pipeline's deadline), unless it moved meanwhile.
+    pub async fn extend_job(
+        &self,
+        task_identifier: &str,
+        expected_deadline: &str,
+        deadline: Timestamp,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE backup_jobs SET deadline = $1 \
+             WHERE task_identifier = $2 AND deadline = $3 AND state_rank < 3",
+        )
+        .bind(deadline.to_string())
+        .bind(task_identifier)
+        .bind(expected_deadline)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Gives an overdue job a new deadline and counts the attempt, unless it
     /// moved meanwhile. Returns whether the caller now owns the re-dispatch.
     pub async fn renew_job(

@@ -202,6 +202,50 @@ async fn a_lost_collection_task_is_dispatched_again_after_its_deadline() {
     h.stop().await;
 }
 
+/// A device allowed a longer job than the pipeline's deadline (its own
+/// `job_timeout`) is not dispatched again while its collection may still
+/// run: its deadline moves, no dispatch is counted, and the job finishes
+/// once, from its first dispatch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_allowed_a_longer_job_is_not_dispatched_again_while_it_may_run() {
+    let mut h = Harness::start_with(Engine::Sqlite, sim(), |cfg| {
+        cfg.settings.job_deadline = Duration::from_millis(300);
+        cfg.settings.sweep_interval = Duration::from_millis(100);
+    })
+    .await;
+    let (_, ids) = h.inventory().await;
+    let db = h.server().db.clone();
+    let mut device = db.device(ids[0]).await.unwrap();
+    device.fields.profile.timeouts.job = Some(600);
+    db.update_device(ids[0], &device.fields).await.unwrap();
+    // Its task goes where nobody consumes it, as if a collector held it.
+    let held = Dispatcher::new(
+        db.clone(),
+        LocalBus::new(),
+        Arc::new(Settings {
+            job_deadline: Duration::from_millis(300),
+            ..Settings::default()
+        }),
+    );
+    let accepted = held.backup_now(&device).await.unwrap();
+    let first = db.job(&accepted.task_identifier).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let job = db.job(&accepted.task_identifier).await.unwrap();
+    assert_eq!(job.attempts, first.attempts, "dispatched again: {job:?}");
+    assert!(
+        job.deadline > first.deadline,
+        "the deadline was not moved: {job:?}"
+    );
+    // At least one attempt's 600 s and the minute for its result.
+    let until = devicevault_core::Timestamp::parse(&job.deadline).unwrap();
+    let queued = devicevault_core::Timestamp::parse(&first.queued_on).unwrap();
+    assert!(
+        until.unix_millis() - queued.unix_millis() >= 660_000,
+        "{job:?}"
+    );
+    h.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_that_never_finishes_fails_with_a_reason() {
     let mut h = Harness::start_with(Engine::Sqlite, sim(), |cfg| {

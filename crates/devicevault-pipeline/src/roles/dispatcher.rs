@@ -447,6 +447,10 @@ impl<B: TaskBus> Dispatcher<B> {
 
     async fn redispatch(&self, job: &BackupJob) -> Result<bool, DispatchError> {
         let ti = job.task_identifier.as_str();
+        if let Some(until) = self.still_allowed(job).await? {
+            // Its collection may still be running: not overdue yet.
+            return Ok(self.db.extend_job(ti, &job.deadline, until).await?);
+        }
         if job.attempts >= self.settings.max_dispatches {
             let reason = format!(
                 "no result after {} dispatches (each allowed {} s); giving up",
@@ -478,6 +482,53 @@ impl<B: TaskBus> Dispatcher<B> {
         let initiated = Timestamp::parse(&job.queued_on).unwrap_or(now);
         self.publish(&device, &job.task_id, ti, initiated).await;
         Ok(true)
+    }
+}
+
+impl<B: TaskBus> Dispatcher<B> {
+    /// When an overdue job's device allows a collection longer than the
+    /// pipeline's deadline (its own or its type's `job_timeout`, every
+    /// retry and delay included, and a minute for the result to arrive):
+    /// the time its last dispatch may run until, if that is still ahead.
+    /// `updated_at` is the dispatch (or the collecting mark just after it)
+    /// while the job is queued or collecting.
+    async fn still_allowed(&self, job: &BackupJob) -> Result<Option<Timestamp>, DbError> {
+        if !matches!(job.state, JobState::Queued | JobState::Collecting) {
+            return Ok(None);
+        }
+        let device = match self.db.device(job.device_id).await {
+            Ok(d) => d,
+            Err(DbError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let own = device.fields.profile.timeouts.job;
+        let typed = match (own, device.fields.device_type) {
+            (None, Some(t)) => match self.db.device_type(t).await {
+                Ok(t) => t.timeouts.job,
+                Err(DbError::NotFound { .. }) => None,
+                Err(e) => return Err(e),
+            },
+            _ => None,
+        };
+        let Some(secs) = own.or(typed).and_then(|s| u64::try_from(s).ok()) else {
+            return Ok(None);
+        };
+        let needed = self
+            .settings
+            .collect_retry
+            .worst_case(std::time::Duration::from_secs(secs))
+            + std::time::Duration::from_secs(60);
+        if needed <= self.settings.job_deadline {
+            return Ok(None);
+        }
+        let Ok(dispatched) = Timestamp::parse(&job.updated_at) else {
+            return Ok(None);
+        };
+        let until = Timestamp::from_datetime(
+            dispatched.as_datetime()
+                + time::Duration::try_from(needed).unwrap_or(time::Duration::DAY),
+        );
+        Ok((until > Timestamp::now()).then_some(until))
     }
 }
 
