@@ -3,7 +3,9 @@
 //! SQLite), measured through the REST API:
 //!
 //! 1. devices backed up per second end to end, from the first
-//!    `POST /api/devices/<id>/backup_now/` until every job is `stored`;
+//!    `POST /api/devices/<id>/backup_now/` until every job is `stored`
+//!    (with `--bulk`: from one `POST /api/devices/bulk/` for four fifths of
+//!    the fleet, the last fifth asked one at a time while the pipeline runs);
 //! 2. latency of `GET /api/stored-backups/<id>/download/` (HTTP included);
 //! 3. latency of `GET /api/stored-backups/?device=<id>` once the table holds
 //!    `--rows` stored backups (the extra rows inserted with SQL).
@@ -60,6 +62,13 @@ pub struct PipelineBench {
     /// its share of the devices one after another).
     #[arg(long, default_value_t = 1)]
     clients: usize,
+    /// Ask for most of each pass in one request: all devices but a fifth
+    /// in one `POST /api/devices/bulk/` (their jobs created in one
+    /// transaction), then the fifth one `backup_now` at a time (on
+    /// `--clients` connections) while the pipeline runs: those requests
+    /// are the `backup_now` figure.
+    #[arg(long)]
+    bulk: bool,
     /// Times every device is backed up: the first pass is the target's
     /// figure (host keys pinned, every configuration new); later passes are
     /// the steady state.
@@ -735,13 +744,24 @@ async fn backup_pass(
     ensure!(failed == 0, "{failed} stored backups record a failed store");
 
     let rate = jobs.len() as f64 / backups.wall.as_secs_f64();
+    let singles = backups.post_latency.len();
     println!(
-        "backed up            {} of {} devices in {:.2} s, every job `stored` (the {} POSTs took {:.2} s)",
+        "backed up            {} of {} devices in {:.2} s, every job `stored` ({})",
         jobs.len(),
         args.devices,
         backups.wall.as_secs_f64(),
-        jobs.len(),
-        backups.posts.as_secs_f64()
+        match backups.bulk_took {
+            Some(b) => format!(
+                "{} in one bulk request answered in {:.3} s, then {singles} POSTs done at {:.2} s",
+                jobs.len() - singles,
+                b.as_secs_f64(),
+                backups.posts.as_secs_f64()
+            ),
+            None => format!(
+                "the {singles} POSTs took {:.2} s",
+                backups.posts.as_secs_f64()
+            ),
+        }
     );
     println!(
         "throughput           {rate:.0} devices/s end to end{}",
@@ -973,6 +993,8 @@ async fn idle_backups(ids: &[i64], api: &mut HttpClient) -> anyhow::Result<()> {
 struct Backups {
     jobs: Vec<String>,
     wall: Duration,
+    /// With --bulk: when the bulk request had answered.
+    bulk_took: Option<Duration>,
     posts: Duration,
     post_latency: Vec<Duration>,
     cpu: Duration,
@@ -1007,11 +1029,38 @@ async fn backup_all(
 ) -> anyhow::Result<Backups> {
     let cpu0 = cpu_time("self", false)?;
     let t0 = Instant::now();
+    // With --bulk, the first fifth are asked one by one after the rest
+    // went in one request.
+    let singles = if args.bulk {
+        (ids.len() / 5).max(1)
+    } else {
+        ids.len()
+    };
+    let mut bulk_took = None;
+    if singles < ids.len() {
+        let bulk = &ids[singles..];
+        let r = api
+            .post(
+                "/api/devices/bulk/",
+                &json!({"action": "backup_now", "devices": bulk}),
+            )
+            .await?;
+        expect_status(&r, 200, "the bulk backup_now")?;
+        let v = r.json();
+        ensure!(
+            v["changed"].as_u64() == Some(bulk.len() as u64) && v["refused"] == json!([]),
+            "the bulk backup_now accepted {} of {} devices: {}",
+            v["changed"],
+            bulk.len(),
+            v["refused"]
+        );
+        bulk_took = Some(t0.elapsed());
+    }
     let mut posters = tokio::task::JoinSet::new();
-    let clients = args.clients.min(ids.len());
+    let clients = args.clients.min(singles);
     for c in 0..clients {
         // Client c sends devices c, c + clients, …
-        let share: Vec<(usize, i64)> = ids
+        let share: Vec<(usize, i64)> = ids[..singles]
             .iter()
             .copied()
             .enumerate()
@@ -1114,7 +1163,18 @@ async fn backup_all(
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let cpu = cpu_time("self", false)? - cpu0;
-    let (jobs, posts, post_latency) = posts.await.context("the POST task panicked")??;
+    let (mut jobs, posts, post_latency) = posts.await.context("the POST task panicked")??;
+    if bulk_took.is_some() {
+        // The bulk request answers counts; its jobs are the pass's others.
+        jobs = sqlx::query(AssertSqlSafe(format!(
+            "SELECT task_identifier FROM backup_jobs WHERE id > {since} ORDER BY id"
+        )))
+        .fetch_all(&mut *db)
+        .await?
+        .iter()
+        .map(|r| r.try_get("task_identifier"))
+        .collect::<Result<_, _>>()?;
+    }
     ensure!(
         jobs.len() == args.devices,
         "{} jobs for {} devices",
@@ -1124,6 +1184,7 @@ async fn backup_all(
     Ok(Backups {
         jobs,
         wall,
+        bulk_took,
         posts,
         post_latency,
         cpu,
