@@ -29,9 +29,10 @@ impl From<BulkError> for ApiError {
 
 /// Applies one action to many devices: those named by id, or every live
 /// device a list's filter matches, in the user's scope. Changes are one
-/// transaction (administrators only); "backup now" (any user, on the
-/// devices they see) queues one job per device or joins its open one, and
-/// lists the devices it refused with the reason.
+/// transaction (administrators only); so is "backup now" (any user, on
+/// the devices they see): one job per device, or its open one joined, all
+/// created together, then queued; it lists the devices it refused with the
+/// reason.
 #[utoipa::path(post, path = "/api/devices/bulk/", tag = "devices", request_body = BulkInput,
     responses((status = 200, body = BulkOutcome), (status = 400, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
