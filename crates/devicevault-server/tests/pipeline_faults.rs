@@ -229,7 +229,14 @@ async fn a_device_allowed_a_longer_job_is_not_dispatched_again_while_it_may_run(
     );
     let accepted = held.backup_now(&device).await.unwrap();
     let first = db.job(&accepted.task_identifier).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Past its 300 ms deadline the sweep (every 100 ms) meets it: wait for
+    // that, then a few more sweeps.
+    let waited = Instant::now() + Duration::from_secs(20);
+    while db.job(&accepted.task_identifier).await.unwrap().deadline == first.deadline {
+        assert!(Instant::now() < waited, "the sweep never met the job");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let job = db.job(&accepted.task_identifier).await.unwrap();
     assert_eq!(job.attempts, first.attempts, "dispatched again: {job:?}");
     assert!(
