@@ -273,7 +273,14 @@ pub(crate) fn interface_name(style: Style, i: usize) -> String {
         Style::Vrp => format!("GigabitEthernet0/0/{i}"),
         Style::ProCurve => format!("vlan {}", i + 2),
         Style::Os10 => format!("ethernet1/1/{}", i + 1),
-        Style::Vyos | Style::Linux => format!("eth{i}"),
+        Style::Vyos | Style::Linux | Style::EdgeOs => format!("eth{i}"),
+        Style::AosCx => format!("1/1/{}", i + 1),
+        Style::Comware => format!("GigabitEthernet1/0/{}", i + 1),
+        Style::FastIron => format!("ethernet 1/1/{}", i + 1),
+        Style::Exos => format!("port {}", i + 1),
+        Style::Os9 => format!("TenGigabitEthernet 1/{}", i + 1),
+        Style::AwPlus => format!("vlan{}", i + 2),
+        Style::CiscoSmb => format!("GigabitEthernet1/0/{}", i + 1),
     }
 }
 
