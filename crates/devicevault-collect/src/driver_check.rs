@@ -168,13 +168,12 @@ fn regex_key(keys: &[&str]) -> Option<String> {
     REGEX_KEYS.iter().find(|k| **k == keys).map(|k| k.join("."))
 }
 
+/// What [`walk_table`] calls for each scalar: its key path, value and span.
+type Visit<'f> = dyn FnMut(&[&str], &DeValue<'_>, Range<usize>) + 'f;
+
 /// Calls `f` with the key path, value and span of every scalar of `table`,
 /// descending into tables and arrays (arrays add no key).
-fn walk_table<'a>(
-    table: &'a DeTable<'_>,
-    keys: &mut Vec<&'a str>,
-    f: &mut dyn FnMut(&[&str], &DeValue<'_>, Range<usize>),
-) {
+fn walk_table<'a>(table: &'a DeTable<'_>, keys: &mut Vec<&'a str>, f: &mut Visit<'_>) {
     for (k, v) in table.iter() {
         keys.push(k.get_ref().as_ref());
         walk_value(v, keys, f);
@@ -182,11 +181,7 @@ fn walk_table<'a>(
     }
 }
 
-fn walk_value<'a>(
-    v: &'a Spanned<DeValue<'_>>,
-    keys: &mut Vec<&'a str>,
-    f: &mut dyn FnMut(&[&str], &DeValue<'_>, Range<usize>),
-) {
+fn walk_value<'a>(v: &'a Spanned<DeValue<'_>>, keys: &mut Vec<&'a str>, f: &mut Visit<'_>) {
     match v.get_ref() {
         DeValue::Table(t) => walk_table(t, keys, f),
         DeValue::Array(items) => {
@@ -288,7 +283,7 @@ mod tests {
         assert!(p[0].message.contains("[complete]"), "{p:#?}");
         let p = check(&GOOD.replace("commands = [\"show\"]", "commands = []"));
         assert_eq!(p[0].line, Some(4), "{p:#?}");
-        let p = check(&format!("{GOOD}").replace("prompt = '>'", "prompt = '>'\nauthor = 'by'"));
+        let p = check(&GOOD.replace("prompt = '>'", "prompt = '>'\nauthor = 'by'"));
         assert_eq!(p[0].line, Some(4), "{p:#?}");
         assert!(p[0].message.contains("capture group"), "{p:#?}");
         // A file without any rule is wrong as a whole.
