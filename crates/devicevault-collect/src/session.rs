@@ -576,6 +576,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_counting_prompt_matches_with_any_number_and_others_only_exactly() {
+        let set = crate::driver::DriverSet::builtin();
+        let exos = set.get("extreme_exos").unwrap();
+        assert!(same_prompt("sw1.7 #", "sw1.1 #", &exos));
+        assert!(same_prompt("* sw1.12 #", "* sw1.1 #", &exos));
+        assert!(!same_prompt("sw2x.7 #", "sw1.1 #", &exos));
+        assert!(!same_prompt("sw1.7 >", "sw1.1 #", &exos));
+        assert!(!same_prompt("sw1.7", "sw1.1 #", &exos));
+        let ios = set.get("cisco_ios").unwrap();
+        assert!(same_prompt("r0001#", "r0001#", &ios));
+        assert!(!same_prompt("r0002#", "r0001#", &ios));
+    }
+
+    #[test]
     fn the_output_tail_keeps_the_last_lines_bounded_across_steps() {
         let mut t = OutputTail::default();
         let first: String = (1..=30).map(|n| format!("line {n}\n\n")).collect();

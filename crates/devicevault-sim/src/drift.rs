@@ -83,7 +83,7 @@ pub struct Change {
     /// The revision it made (1 for the first change).
     pub revision: u32,
     /// Who made it; the platforms that print the last change's author
-    /// (IOS, IOS XR, EOS, ASA, Junos, FortiOS) print this name.
+    /// (IOS, IOS XR, EOS, ASA, Junos, FortiOS, OS9) print this name.
     pub author: String,
     /// What it did.
     pub edit: Edit,
