@@ -581,6 +581,8 @@ pub static PERSONALITIES: &[Personality] = &[
         // the capture echoes it and prints nothing.
         pager_off: &["no page"],
         settings: &[],
+        // The captures above never show the pager (every tool sends `no
+        // page` first); the text here is ArubaOS-Switch's.
         pager_text: " -- MORE --, next page: Space, next line: Enter, quit: Control-C",
         config_command: "show running-config",
         config_filters: &[],
