@@ -214,6 +214,37 @@ async fn enable_refused_is_permanent_and_says_so() {
 }
 
 #[tokio::test]
+async fn every_platform_with_an_enable_step_reports_its_own_refusal() {
+    // Each refusal as the platform prints it, quoted in the error: the
+    // driver's `enable.failure` knows the text.
+    for (platform, refusal) in [
+        ("cisco_ios", "% Access denied"),
+        ("arista_eos", "% Access denied"),
+        ("cisco_asa", "Invalid password"),
+        ("hp_procurve", "Invalid password"),
+        ("ruckus_fastiron", "Error - Incorrect username or password."),
+        ("dell_os9", "% Error: Bad passwords"),
+        ("alliedtelesis_awplus", "% Access denied"),
+    ] {
+        let s = sim(platform, 1).await;
+        let d = &s.devices()[0];
+        d.set_faults(Faults {
+            refuse_enable: true,
+            ..Faults::default()
+        });
+        let err = collect(&target(d), &DriverSet::builtin(), &opts())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CollectError::EnableRefused { .. }),
+            "{platform}: {err}"
+        );
+        assert!(err.to_string().contains(refusal), "{platform}: {err}");
+        assert_no_session_left(d).await;
+    }
+}
+
+#[tokio::test]
 async fn a_missing_enable_secret_is_reported_as_such() {
     let s = sim("cisco_asa", 1).await;
     let d = &s.devices()[0];
