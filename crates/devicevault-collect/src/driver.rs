@@ -27,16 +27,25 @@ use crate::error::CollectError;
 
 /// The built-in driver files, embedded at compile time.
 const BUILTIN: &[(&str, &str)] = &[
+    (
+        "alliedtelesis_awplus",
+        include_str!("../drivers/alliedtelesis_awplus.toml"),
+    ),
     ("arista_eos", include_str!("../drivers/arista_eos.toml")),
+    ("aruba_aoscx", include_str!("../drivers/aruba_aoscx.toml")),
     ("cisco_asa", include_str!("../drivers/cisco_asa.toml")),
     ("cisco_ios", include_str!("../drivers/cisco_ios.toml")),
     ("cisco_iosxr", include_str!("../drivers/cisco_iosxr.toml")),
     ("cisco_nxos", include_str!("../drivers/cisco_nxos.toml")),
+    ("cisco_smb", include_str!("../drivers/cisco_smb.toml")),
     ("dell_os10", include_str!("../drivers/dell_os10.toml")),
+    ("dell_os9", include_str!("../drivers/dell_os9.toml")),
+    ("extreme_exos", include_str!("../drivers/extreme_exos.toml")),
     (
         "fortinet_fortios",
         include_str!("../drivers/fortinet_fortios.toml"),
     ),
+    ("hp_comware", include_str!("../drivers/hp_comware.toml")),
     ("hp_procurve", include_str!("../drivers/hp_procurve.toml")),
     ("huawei_vrp", include_str!("../drivers/huawei_vrp.toml")),
     (
@@ -51,6 +60,14 @@ const BUILTIN: &[(&str, &str)] = &[
     (
         "paloalto_panos",
         include_str!("../drivers/paloalto_panos.toml"),
+    ),
+    (
+        "ruckus_fastiron",
+        include_str!("../drivers/ruckus_fastiron.toml"),
+    ),
+    (
+        "ubiquiti_edgeos",
+        include_str!("../drivers/ubiquiti_edgeos.toml"),
     ),
     ("vyos", include_str!("../drivers/vyos.toml")),
 ];
@@ -93,6 +110,10 @@ struct DriverFile {
     complete: Option<CompleteFile>,
     #[serde(default)]
     author: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    prompt_counts_commands: bool,
 }
 
 /// `[complete]`: how a whole configuration of the platform looks.
@@ -142,6 +163,18 @@ struct ExpectSendFile {
 struct SecretFile {
     pattern: String,
     replace: String,
+}
+
+/// The built-in driver files, for the check's tests.
+#[cfg(test)]
+pub(crate) fn builtin_files() -> &'static [(&'static str, &'static str)] {
+    BUILTIN
+}
+
+/// Why `text` is not a driver file as TOML and serde see it (syntax,
+/// unknown or missing keys, wrong types), with the span `toml` gives.
+pub(crate) fn file_error(text: &str) -> Option<toml::de::Error> {
+    toml::from_str::<DriverFile>(text).err()
 }
 
 /// Where a driver came from.
@@ -356,6 +389,13 @@ pub struct Driver {
     /// Finds who last changed the configuration in the raw output: its
     /// first capture group is the user.
     pub author: Option<Regex>,
+    /// Where the driver's facts come from (documentation, other tools),
+    /// the file's optional `source` text; shown by `devicevault drivers`.
+    pub facts_source: Option<String>,
+    /// The prompt carries a number that changes with every command (EXOS
+    /// `host.5 # `): the learned prompt then matches with any number in
+    /// place of each of its numbers.
+    pub prompt_counts_commands: bool,
 }
 
 fn compile(driver: &str, what: &str, pattern: &str) -> Result<Regex, CollectError> {
@@ -521,6 +561,13 @@ impl Driver {
                     Some(re)
                 }
             },
+            facts_source: f
+                .source
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            prompt_counts_commands: f.prompt_counts_commands,
         })
     }
 
@@ -695,7 +742,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_fourteen_builtin_drivers_load() {
+    fn all_twenty_two_builtin_drivers_load_and_name_their_sources() {
         let set = DriverSet::builtin();
         let names: Vec<_> = set.iter().map(|d| d.name.as_str()).collect();
         for p in [
@@ -713,10 +760,25 @@ mod tests {
             "dell_os10",
             "vyos",
             "linux",
+            "aruba_aoscx",
+            "hp_comware",
+            "ruckus_fastiron",
+            "extreme_exos",
+            "dell_os9",
+            "alliedtelesis_awplus",
+            "cisco_smb",
+            "ubiquiti_edgeos",
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 14);
+        assert_eq!(names.len(), 22);
+        for d in set.iter() {
+            assert!(
+                d.facts_source.as_deref().is_some_and(|s| s.len() > 20),
+                "{}: no `source`",
+                d.name
+            );
+        }
     }
 
     #[test]
@@ -769,7 +831,7 @@ ends_with = '^end$'
         assert_eq!(ios.commands, vec!["show startup-config".to_owned()]);
         assert!(matches!(ios.source, DriverSource::User(_)));
         assert_eq!(set.get("acme_os").unwrap().description, "ACME");
-        assert_eq!(set.iter().count(), 15);
+        assert_eq!(set.iter().count(), DriverSet::builtin_names().len() + 1);
     }
 
     #[test]

@@ -32,6 +32,7 @@
 //!   the terminal replay is linear in what arrives, newlines or not.
 
 pub mod driver;
+mod driver_check;
 mod error;
 mod keys;
 pub mod known_hosts;
@@ -48,6 +49,7 @@ use std::time::{Duration, Instant};
 use devicevault_core::RetryClass;
 
 pub use driver::{Completeness, Driver, DriverSet, DriverSource};
+pub use driver_check::{DriverProblem, FileReport, check_driver_dir, check_driver_text};
 pub use error::CollectError;
 pub use keys::{KeyError, key_fingerprint};
 pub use known_hosts::{HostKeyCheck, KnownHosts};

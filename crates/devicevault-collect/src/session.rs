@@ -148,6 +148,38 @@ pub(crate) struct CliSession<'a> {
     seen: &'a mut OutputTail,
 }
 
+/// Whether `tail` is the learned `prompt`: the same text, or, for a
+/// platform whose prompt counts the commands (EXOS `host.5 # `), the same
+/// text with other numbers in place of its numbers.
+fn same_prompt(tail: &str, prompt: &str, driver: &Driver) -> bool {
+    if tail == prompt {
+        return true;
+    }
+    if !driver.prompt_counts_commands {
+        return false;
+    }
+    let mut a = tail.chars().peekable();
+    let mut b = prompt.chars().peekable();
+    loop {
+        match (a.peek().copied(), b.peek().copied()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                while a.peek().is_some_and(char::is_ascii_digit) {
+                    a.next();
+                }
+                while b.peek().is_some_and(char::is_ascii_digit) {
+                    b.next();
+                }
+            }
+            (Some(x), Some(y)) if x == y => {
+                a.next();
+                b.next();
+            }
+            _ => return false,
+        }
+    }
+}
+
 impl<'a> CliSession<'a> {
     /// Waits for the first prompt, answering the driver's login sequence
     /// and, over Telnet, the device's username and password prompts.
@@ -338,7 +370,7 @@ impl<'a> CliSession<'a> {
                             .windows(echo.len().max(1))
                             .any(|w| w == echo.as_slice());
                     }
-                    if echo_seen && tail.trim_end() == prompt {
+                    if echo_seen && same_prompt(tail.trim_end(), &prompt, driver) {
                         return Step::Done;
                     }
                     for p in &driver.pager {
@@ -542,6 +574,20 @@ impl<'a> CliSession<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_counting_prompt_matches_with_any_number_and_others_only_exactly() {
+        let set = crate::driver::DriverSet::builtin();
+        let exos = set.get("extreme_exos").unwrap();
+        assert!(same_prompt("sw1.7 #", "sw1.1 #", &exos));
+        assert!(same_prompt("* sw1.12 #", "* sw1.1 #", &exos));
+        assert!(!same_prompt("sw2x.7 #", "sw1.1 #", &exos));
+        assert!(!same_prompt("sw1.7 >", "sw1.1 #", &exos));
+        assert!(!same_prompt("sw1.7", "sw1.1 #", &exos));
+        let ios = set.get("cisco_ios").unwrap();
+        assert!(same_prompt("r0001#", "r0001#", &ios));
+        assert!(!same_prompt("r0002#", "r0001#", &ios));
+    }
 
     #[test]
     fn the_output_tail_keeps_the_last_lines_bounded_across_steps() {

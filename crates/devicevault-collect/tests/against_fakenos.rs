@@ -192,6 +192,73 @@ const CASES: &[Case] = &[
         ],
         absent: &["vyos@vyos1:~$"],
     },
+    Case {
+        host: "H3C1",
+        driver: "hp_comware",
+        nos: Nos::File("hp_comware.yaml"),
+        present: &[" sysname H3C1", " port trunk permit vlan 1 10", "return"],
+        absent: &["<H3C1>", "display current-configuration"],
+    },
+    Case {
+        host: "ICX1",
+        driver: "ruckus_fastiron",
+        nos: Nos::File("ruckus_fastiron.yaml"),
+        present: &["hostname ICX1", " untagged ethe 1/1/1 to 1/1/24", "end"],
+        absent: &["SSH@ICX1#", "Current configuration:"],
+    },
+    Case {
+        host: "XOS1",
+        driver: "extreme_exos",
+        nos: Nos::File("extreme_exos.yaml"),
+        present: &[
+            "configure snmp sysName \"XOS1\"",
+            "configure vlan servers ipaddress 10.10.10.1 255.255.255.0",
+        ],
+        absent: &["XOS1.1 # ", "Configuration generated"],
+    },
+    Case {
+        host: "F10",
+        driver: "dell_os9",
+        nos: Nos::File("dell_force10.yaml"),
+        present: &["hostname F10", "interface TenGigabitEthernet 1/1", "end"],
+        absent: &[
+            "F10#",
+            "! Last configuration change at",
+            "Current Configuration",
+        ],
+    },
+    Case {
+        host: "AW1",
+        driver: "alliedtelesis_awplus",
+        nos: Nos::File("allied_telesis_awplus.yaml"),
+        present: &[
+            "hostname AW1",
+            " switchport trunk allowed vlan add 10",
+            "end",
+        ],
+        absent: &["AW1#"],
+    },
+    Case {
+        host: "CBS1",
+        driver: "cisco_smb",
+        nos: Nos::File("cisco_s300.yaml"),
+        present: &[
+            "config-file-header",
+            "hostname CBS1",
+            " switchport mode trunk",
+        ],
+        absent: &["CBS1#"],
+    },
+    Case {
+        host: "ER1",
+        driver: "ubiquiti_edgeos",
+        nos: Nos::File("ubiquiti_edgerouter.yaml"),
+        present: &[
+            "set system host-name ER1",
+            "set interfaces ethernet eth0 description 'uplink to core'",
+        ],
+        absent: &["ubnt@ER1:~$"],
+    },
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -214,6 +214,37 @@ async fn enable_refused_is_permanent_and_says_so() {
 }
 
 #[tokio::test]
+async fn every_platform_with_an_enable_step_reports_its_own_refusal() {
+    // Each refusal as the platform prints it, quoted in the error: the
+    // driver's `enable.failure` knows the text.
+    for (platform, refusal) in [
+        ("cisco_ios", "% Access denied"),
+        ("arista_eos", "% Access denied"),
+        ("cisco_asa", "Invalid password"),
+        ("hp_procurve", "Invalid password"),
+        ("ruckus_fastiron", "Error - Incorrect username or password."),
+        ("dell_os9", "% Error: Bad passwords"),
+        ("alliedtelesis_awplus", "% Access denied"),
+    ] {
+        let s = sim(platform, 1).await;
+        let d = &s.devices()[0];
+        d.set_faults(Faults {
+            refuse_enable: true,
+            ..Faults::default()
+        });
+        let err = collect(&target(d), &DriverSet::builtin(), &opts())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CollectError::EnableRefused { .. }),
+            "{platform}: {err}"
+        );
+        assert!(err.to_string().contains(refusal), "{platform}: {err}");
+        assert_no_session_left(d).await;
+    }
+}
+
+#[tokio::test]
 async fn a_missing_enable_secret_is_reported_as_such() {
     let s = sim("cisco_asa", 1).await;
     let d = &s.devices()[0];
@@ -443,7 +474,7 @@ async fn transient_failures_are_retried_three_times_and_permanent_ones_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mixed_fleet_in_one_simulator_is_collected_concurrently() {
     let s = Simulator::start(SimConfig {
-        devices: 28,
+        devices: 44,
         password: "pa55word".into(),
         enable_secret: "en4ble".into(),
         ..SimConfig::default()
@@ -465,10 +496,10 @@ async fn a_mixed_fleet_in_one_simulator_is_collected_concurrently() {
         assert!(String::from_utf8(c.config).unwrap().contains("link-0 rev0"));
         ok += 1;
     }
-    assert_eq!(ok, 28);
+    assert_eq!(ok, 44);
     let platforms: std::collections::BTreeSet<_> =
         s.devices().iter().map(|d| d.platform()).collect();
-    assert_eq!(platforms.len(), 14);
+    assert_eq!(platforms.len(), 22);
 }
 
 fn client_key(seed: u8) -> russh::keys::PrivateKey {

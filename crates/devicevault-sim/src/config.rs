@@ -608,6 +608,307 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // oxidized spec/model/data/aoscx#6100-48G_PL.10.10.1090 capture:
+        // `Current configuration:`, `!Version ArubaOS-CX ...`,
+        // `!export-password: default`, then the body; no closing line.
+        // Interface settings are indented by four spaces.
+        Style::AosCx => {
+            head.extend([
+                vol("Current configuration:".into()),
+                "!".into(),
+                "!Version ArubaOS-CX PL.10.10.1090".into(),
+                "!export-password: default".into(),
+                format!("hostname {h}"),
+                format!("user admin group administrators password ciphertext AQBapX{hash}"),
+                format!("snmp-server community {tok}"),
+                "ntp server 192.0.2.123".into(),
+                "ssh server vrf mgmt".into(),
+                "!".into(),
+                "vlan 1".into(),
+            ]);
+            tail.extend([
+                "interface vlan 1".into(),
+                "!".into(),
+                "https-server vrf default".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface 1/1/{}", i + 1),
+                    format!("    description {d}"),
+                    "    no shutdown".into(),
+                    "    routing".into(),
+                    format!("    ip address 10.{a}.{b}.1/24"),
+                ]
+            })
+        }
+        // Comware 7: `#`-separated sections, indented global settings, the
+        // whole ending with `return` (H3C configuration guides; oxidized
+        // lib/oxidized/model/comware.rb masks ` snmp-agent community` and
+        // ` password hash`). No date is printed.
+        Style::Comware => {
+            head.extend([
+                "#".into(),
+                " version 7.1.064, Release 6635P07".into(),
+                "#".into(),
+                format!(" sysname {h}"),
+                "#".into(),
+                " clock timezone UTC add 00:00:00".into(),
+                "#".into(),
+                " snmp-agent".into(),
+                format!(" snmp-agent community read cipher $c$3${tok}"),
+                " snmp-agent sys-info version v2c v3".into(),
+                "#".into(),
+                "local-user admin class manage".into(),
+                format!(" password hash $h$6${hash}"),
+                " service-type ssh".into(),
+                " authorization-attribute user-role network-admin".into(),
+                "#".into(),
+            ]);
+            tail.extend([" ssh server enable".into(), "#".into(), "return".into()]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface GigabitEthernet1/0/{}", i + 1),
+                    " port link-mode route".into(),
+                    format!(" description {d}"),
+                    format!(" ip address 10.{a}.{b}.1 255.255.255.0"),
+                    "#".into(),
+                ]
+            })
+        }
+        // FastIron: `Current configuration:` then `ver ...`, `!`-separated
+        // blocks ending with `end` (oxidized spec/model/data
+        // fastiron#ICX7150-48P_08.0.95; oxidized ironware.rb drops the first
+        // two lines, the echo and `Current configuration:`).
+        Style::FastIron => {
+            head.extend([
+                vol("Current configuration:".into()),
+                "!".into(),
+                "ver 08.0.95T211".into(),
+                "!".into(),
+                "stack unit 1".into(),
+                "  module 1 icx7150-48p-poe-port-management-module".into(),
+                "  module 2 icx7150-2-copper-port-2g-module".into(),
+                "!".into(),
+                "global-stp".into(),
+                "!".into(),
+                "vlan 1 name DEFAULT-VLAN by port".into(),
+                " spanning-tree".into(),
+                "!".into(),
+                "aaa authentication login default local".into(),
+                format!("enable super-user-password 8 $1$eqT${hash}"),
+                format!("hostname {h}"),
+                format!("username admin password 8 $1$Ab1${hash}"),
+                format!("snmp-server community 2 $U2FsdGVk{tok} ro"),
+                "!".into(),
+            ]);
+            tail.extend([
+                "ip dns server-address 192.0.2.53".into(),
+                "!".into(),
+                "end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface ethernet 1/1/{}", i + 1),
+                    format!(" port-name {d}"),
+                    format!(" ip address 10.{a}.{b}.1 255.255.255.0"),
+                    "!".into(),
+                ]
+            })
+        }
+        // EXOS `show configuration`: `configure`/`create` commands grouped
+        // under `# Module <name> configuration.` banners, headed by a
+        // `Configuration generated <date>` line (oxidized
+        // lib/oxidized/model/xos.rb drops it) and with no closing line.
+        Style::Exos => {
+            head.extend([
+                "#".into(),
+                vol(format!(
+                    "# Summit X440G2-48p-10G4 Configuration generated {}",
+                    c.ctime()
+                )),
+                "# Software Version 22.7.1.1 by release-manager on 12/20/19 11:25:43".into(),
+                "#".into(),
+                "# Module devmgr configuration.".into(),
+                "#".into(),
+                format!("configure snmp sysName \"{h}\""),
+                "configure snmp sysContact \"noc@example.net\"".into(),
+                "#".into(),
+                "# Module aaa configuration.".into(),
+                "#".into(),
+                format!("configure account admin encrypted \"$5$Xy${hash}\""),
+                "#".into(),
+                "# Module snmpMaster configuration.".into(),
+                "#".into(),
+                format!(
+                    "configure snmpv3 add community encrypted \"#{tok}\" name encrypted \"#{tok}\" user \"v1v2c_ro\""
+                ),
+                "#".into(),
+                "# Module vlan configuration.".into(),
+                "#".into(),
+                "configure vlan default delete ports all".into(),
+            ]);
+            tail.extend([
+                "#".into(),
+                "# Module exsshd configuration.".into(),
+                "#".into(),
+                "enable ssh2".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let v = i + 2;
+                vec![
+                    format!("create vlan \"v{v}\""),
+                    format!("configure vlan v{v} tag {v}"),
+                    format!("configure vlan v{v} add ports {} untagged", i + 1),
+                    format!("configure vlan v{v} ipaddress 10.{a}.{b}.1 255.255.255.0"),
+                    format!("configure ports {} description-string \"{d}\"", i + 1),
+                ]
+            })
+        }
+        // FTOS: `Current Configuration ...`, `! Version`, the last change
+        // and the startup's last update with their author, then `!`-separated
+        // blocks ending with `end` (oxidized lib/oxidized/model/ftos.rb drops
+        // the first lines of `show running-config`).
+        Style::Os9 => {
+            head.extend([
+                vol("Current Configuration ...".into()),
+                vol("! Version 9.14(2.0)".into()),
+                vol(format!(
+                    "! Last configuration change at {} by {by}",
+                    c.ctime()
+                )),
+                vol(format!(
+                    "! Startup-config last updated at {} by {by}",
+                    c.ctime()
+                )),
+                "!".into(),
+                "boot system stack-unit 1 primary system://A".into(),
+                "!".into(),
+                format!("hostname {h}"),
+                "!".into(),
+                format!("enable secret 5 $1$mERr${hash}"),
+                "!".into(),
+                format!("username admin password 7 {hash} privilege 15"),
+                "!".into(),
+            ]);
+            tail.extend([
+                format!("snmp-server community {tok} ro"),
+                "!".into(),
+                "line vty 0".into(),
+                "!".into(),
+                "end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface TenGigabitEthernet 1/{}", i + 1),
+                    format!(" description {d}"),
+                    format!(" ip address 10.{a}.{b}.1/24"),
+                    " no shutdown".into(),
+                    "!".into(),
+                ]
+            })
+        }
+        // AlliedWare Plus: IOS-like, `!`-separated, ending with `end`; no
+        // date in the output (oxidized lib/oxidized/model/awplus.rb keeps
+        // `show running-config` as it is).
+        Style::AwPlus => {
+            head.extend([
+                "!".into(),
+                "service password-encryption".into(),
+                "!".into(),
+                format!("hostname {h}"),
+                "!".into(),
+                format!("username manager privilege 15 password 8 $1$bJoV${hash}"),
+                "!".into(),
+                format!("snmp-server community {tok}"),
+                "!".into(),
+                "ip domain-lookup".into(),
+                "!".into(),
+            ]);
+            tail.extend([
+                "line con 0".into(),
+                "line vty 0 4".into(),
+                "!".into(),
+                "end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface vlan{}", i + 2),
+                    format!(" description {d}"),
+                    format!(" ip address 10.{a}.{b}.1/24"),
+                    "!".into(),
+                ]
+            })
+        }
+        // Cisco Small Business: the `config-file-header` block (host name,
+        // firmware, `@`), then commands, each interface block closed by
+        // `exit`; no closing line (oxidized lib/oxidized/model/ciscosmb.rb
+        // and its secret rules: `username ... password encrypted`,
+        // `snmp-server community`).
+        Style::CiscoSmb => {
+            head.extend([
+                "config-file-header".into(),
+                h.to_owned(),
+                "v3.0.0.69 / RCBS3.0_930_871_006".into(),
+                "CLI v1.0".into(),
+                "file SSD indicator encrypted".into(),
+                "@".into(),
+                "!".into(),
+                "unit-type-control-start".into(),
+                "unit-type unit 1 network gi uplink none".into(),
+                "unit-type-control-end".into(),
+                "!".into(),
+                "vlan database".into(),
+                "vlan 2-250".into(),
+                "exit".into(),
+                format!("hostname {h}"),
+                format!("username cisco password encrypted {hash} privilege 15"),
+                format!("snmp-server community {tok} ro view Default"),
+                "ip ssh server".into(),
+                "!".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface vlan {}", i + 2),
+                    format!(" ip address 10.{a}.{b}.1 255.255.255.0"),
+                    "exit".into(),
+                    format!("interface GigabitEthernet1/0/{}", i + 1),
+                    format!(" description \"{d}\""),
+                    format!(" switchport access vlan {}", i + 2),
+                    "exit".into(),
+                ]
+            })
+        }
+        // EdgeOS (Vyatta): one `set` command per line, sorted by path,
+        // values quoted only where they need it (oxidized
+        // lib/oxidized/model/edgeos.rb runs `show configuration commands`).
+        Style::EdgeOs => {
+            head.extend([
+                "set firewall all-ping enable".into(),
+                "set firewall broadcast-ping disable".into(),
+            ]);
+            tail.extend([
+                format!("set service snmp community {tok} authorization ro"),
+                "set service ssh port 22".into(),
+                format!("set system host-name {h}"),
+                format!("set system login user ubnt authentication encrypted-password '$6${hash}'"),
+                "set system login user ubnt level admin".into(),
+                "set system ntp server 0.ubnt.pool.ntp.org".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("set interfaces ethernet eth{i} address 10.{a}.{b}.1/24"),
+                    format!("set interfaces ethernet eth{i} description '{d}'"),
+                ]
+            })
+        }
     };
     // The body's size is decided before the edits are spliced in, so an
     // edit adds its own lines and never pushes an interface out.
@@ -626,7 +927,7 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
         // A comment or description nobody filters, on every platform: its
         // text only has to be one line. Set-format platforms keep `set`.
         let prefix = match style {
-            Style::Vyos | Style::PanOs => "set system description x",
+            Style::Vyos | Style::PanOs | Style::EdgeOs => "set system description x",
             _ => "",
         };
         let mut line = String::with_capacity(len);
@@ -956,6 +1257,140 @@ fn splice_edits(
                 })
                 .collect(),
         ),
+        Style::AosCx => (
+            Slot::Head(after(head, "user admin")),
+            each_user(&|u, h| {
+                vec![format!(
+                    "user {u} group administrators password ciphertext AQBapX{h}"
+                )]
+            }),
+            Slot::Head(head.len()),
+            block(
+                &[format!("access-list ip {ACL_NAME}").as_str()],
+                seq(10)
+                    .map(|(n, s, p)| format!("    {n} permit tcp {s} any eq {p}"))
+                    .collect(),
+                &[],
+            ),
+        ),
+        Style::Comware => (
+            Slot::Head(after(head, " authorization-attribute user-role")),
+            users
+                .iter()
+                .flat_map(|u| {
+                    vec![
+                        "#".into(),
+                        format!("local-user {u} class manage"),
+                        format!(" password hash $h$6${}", hash(u)),
+                        " service-type ssh".into(),
+                        " authorization-attribute user-role network-admin".into(),
+                    ]
+                })
+                .collect(),
+            Slot::Tail(0),
+            block(
+                &[format!("acl advanced name {ACL_NAME}").as_str()],
+                seq(5)
+                    .map(|(n, s, p)| {
+                        format!(" rule {n} permit tcp source {s} 0 destination-port eq {p}")
+                    })
+                    .collect(),
+                &["#"],
+            ),
+        ),
+        Style::FastIron => (
+            Slot::Head(after(head, "username admin")),
+            each_user(&|u, h| vec![format!("username {u} password 8 $1$Ab1${h}")]),
+            Slot::Tail(0),
+            block(
+                &[format!("ip access-list extended {ACL_NAME}").as_str()],
+                seq(1)
+                    .map(|(_, s, p)| format!(" permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
+        Style::Exos => (
+            Slot::Head(after(head, "configure account admin")),
+            each_user(&|u, h| vec![format!("create account admin {u} encrypted \"$5$Xy${h}\"")]),
+            Slot::Tail(tail.len()),
+            block(
+                &["#", "# Module acl configuration.", "#"],
+                seq(1)
+                    .map(|(n, s, p)| {
+                        format!(
+                            "create access-list {ACL_NAME}-{n} \"protocol tcp;source-address {s}/32;destination-port {p};\" \"permit;\""
+                        )
+                    })
+                    .collect(),
+                &[],
+            ),
+        ),
+        Style::Os9 => (
+            Slot::Head(after(head, "username admin")),
+            each_user(&|u, h| vec![format!("username {u} password 7 {h} privilege 15")]),
+            Slot::Tail(0),
+            block(
+                &[format!("ip access-list extended {ACL_NAME}").as_str()],
+                seq(10)
+                    .map(|(n, s, p)| format!(" seq {n} permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
+        Style::AwPlus => (
+            Slot::Head(after(head, "username manager")),
+            each_user(&|u, h| vec![format!("username {u} privilege 15 password 8 $1$bJoV${h}")]),
+            Slot::Tail(0),
+            block(
+                &[format!("ip access-list extended {ACL_NAME}").as_str()],
+                seq(1)
+                    .map(|(_, s, p)| format!(" permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
+        Style::CiscoSmb => (
+            Slot::Head(after(head, "username cisco")),
+            each_user(&|u, h| vec![format!("username {u} password encrypted {h} privilege 15")]),
+            Slot::Head(head.len()),
+            block(
+                &[format!("ip access-list extended {ACL_NAME}").as_str()],
+                seq(10)
+                    .map(|(n, s, p)| {
+                        format!(" permit tcp {s} 0.0.0.0 any any {p} ace-priority {n}")
+                    })
+                    .collect(),
+                &["exit"],
+            ),
+        ),
+        Style::EdgeOs => (
+            Slot::Tail(after(tail, "set system login user ubnt level")),
+            users
+                .iter()
+                .flat_map(|u| {
+                    vec![
+                        format!(
+                            "set system login user {u} authentication encrypted-password '$6${}'",
+                            hash(u)
+                        ),
+                        format!("set system login user {u} level admin"),
+                    ]
+                })
+                .collect(),
+            Slot::Head(head.len()),
+            seq(10)
+                .flat_map(|(n, s, p)| {
+                    let rule = format!("set firewall name {ACL_NAME} rule {n}");
+                    vec![
+                        format!("{rule} action accept"),
+                        format!("{rule} destination port {p}"),
+                        format!("{rule} protocol tcp"),
+                        format!("{rule} source address {s}"),
+                    ]
+                })
+                .collect(),
+        ),
     };
     // The later slot first, so the earlier one's index still holds.
     let mut edits = [(user_slot, user_lines), (acl_slot, acl_lines)];
@@ -1023,7 +1458,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 14] = [
+    const STYLES: [Style; 22] = [
         Style::Ios,
         Style::Nxos,
         Style::Iosxr,
@@ -1038,6 +1473,14 @@ mod tests {
         Style::Os10,
         Style::Vyos,
         Style::Linux,
+        Style::AosCx,
+        Style::Comware,
+        Style::FastIron,
+        Style::Exos,
+        Style::Os9,
+        Style::AwPlus,
+        Style::CiscoSmb,
+        Style::EdgeOs,
     ];
 
     fn at(unix: u64, millis: u32, counter: u64) -> SessionStamp {
@@ -1114,6 +1557,14 @@ mod tests {
         has(
             Style::Os10,
             "! Last configuration change at Mar 5 04:05:06 2027",
+        );
+        has(
+            Style::Os9,
+            "! Last configuration change at Fri Mar  5 04:05:06 2027 by admin",
+        );
+        has(
+            Style::Exos,
+            "# Summit X440G2-48p-10G4 Configuration generated Fri Mar  5 04:05:06 2027",
         );
         // The leap day and the turn of the year.
         assert!(dated(Style::Junos, 1_835_438_400)[0].contains("2028-02-29 12:00:00"));
@@ -1327,6 +1778,75 @@ mod tests {
             Style::Linux,
             &["    post-up iptables -A INPUT -p tcp -s 198.51.100.7 --dport 22 -j ACCEPT"],
         );
+        has(
+            Style::AosCx,
+            &[
+                "user jdoe group administrators password ciphertext ",
+                "access-list ip MGMT-IN",
+                "    10 permit tcp 198.51.100.7 any eq 22",
+                "    description uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::Comware,
+            &[
+                "local-user jdoe class manage",
+                " password hash $h$6$",
+                "acl advanced name MGMT-IN",
+                " rule 5 permit tcp source 198.51.100.7 0 destination-port eq 22",
+                " description uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::FastIron,
+            &[
+                "username jdoe password 8 ",
+                "ip access-list extended MGMT-IN",
+                " permit tcp host 198.51.100.7 any eq 22",
+                " port-name uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::Exos,
+            &[
+                "create account admin jdoe encrypted \"$5$",
+                "create access-list MGMT-IN-1 \"protocol tcp;source-address 198.51.100.7/32;destination-port 22;\" \"permit;\"",
+                "configure ports 2 description-string \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::Os9,
+            &[
+                "username jdoe password 7 ",
+                " seq 10 permit tcp host 198.51.100.7 any eq 22",
+                " description uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::AwPlus,
+            &[
+                "username jdoe privilege 15 password 8 ",
+                " permit tcp host 198.51.100.7 any eq 22",
+                " description uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::CiscoSmb,
+            &[
+                "username jdoe password encrypted ",
+                " permit tcp 198.51.100.7 0.0.0.0 any any 22 ace-priority 10",
+                " description \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::EdgeOs,
+            &[
+                "set system login user jdoe authentication encrypted-password '$6$",
+                "set system login user jdoe level admin",
+                "set firewall name MGMT-IN rule 10 source address 198.51.100.7",
+                "set interfaces ethernet eth1 description 'uplink to core-sw2 CHG0004711'",
+            ],
+        );
         // An added user's secret carries the token, like every secret.
         for style in STYLES {
             let secrets = |h: &[Change]| {
@@ -1382,6 +1902,10 @@ mod tests {
             (
                 Style::FortiOs,
                 "#config-version=FGT60F-7.0.12-FW-build0523-230523:opmode=0:vdom=0:user=jdoe",
+            ),
+            (
+                Style::Os9,
+                "! Last configuration change at Fri Mar  5 04:05:06 2027 by jdoe",
             ),
         ] {
             let v = volatile(style);

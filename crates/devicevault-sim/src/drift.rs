@@ -83,7 +83,7 @@ pub struct Change {
     /// The revision it made (1 for the first change).
     pub revision: u32,
     /// Who made it; the platforms that print the last change's author
-    /// (IOS, IOS XR, EOS, ASA, Junos, FortiOS) print this name.
+    /// (IOS, IOS XR, EOS, ASA, Junos, FortiOS, OS9) print this name.
     pub author: String,
     /// What it did.
     pub edit: Edit,
@@ -273,7 +273,14 @@ pub(crate) fn interface_name(style: Style, i: usize) -> String {
         Style::Vrp => format!("GigabitEthernet0/0/{i}"),
         Style::ProCurve => format!("vlan {}", i + 2),
         Style::Os10 => format!("ethernet1/1/{}", i + 1),
-        Style::Vyos | Style::Linux => format!("eth{i}"),
+        Style::Vyos | Style::Linux | Style::EdgeOs => format!("eth{i}"),
+        Style::AosCx => format!("1/1/{}", i + 1),
+        Style::Comware => format!("GigabitEthernet1/0/{}", i + 1),
+        Style::FastIron => format!("ethernet 1/1/{}", i + 1),
+        Style::Exos => format!("port {}", i + 1),
+        Style::Os9 => format!("TenGigabitEthernet 1/{}", i + 1),
+        Style::AwPlus => format!("vlan{}", i + 2),
+        Style::CiscoSmb => format!("GigabitEthernet1/0/{}", i + 1),
     }
 }
 

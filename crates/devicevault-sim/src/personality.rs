@@ -35,6 +35,22 @@ pub enum Style {
     Vyos,
     /// A Linux host's `/etc/network/interfaces`.
     Linux,
+    /// HPE Aruba AOS-CX.
+    AosCx,
+    /// HPE Comware / H3C (`#`-separated sections ending with `return`).
+    Comware,
+    /// Ruckus (Brocade) ICX FastIron.
+    FastIron,
+    /// Extreme EXOS (`configure ...` commands by module).
+    Exos,
+    /// Dell OS9 / FTOS (Force10).
+    Os9,
+    /// Allied Telesis AlliedWare Plus.
+    AwPlus,
+    /// Cisco Small Business / CBS (`config-file-header`, blocks closed by `exit`).
+    CiscoSmb,
+    /// Ubiquiti EdgeOS `set` commands.
+    EdgeOs,
 }
 
 /// How a platform ends the lines it prints.
@@ -550,6 +566,261 @@ pub static PERSONALITIES: &[Personality] = &[
         line_breaks: LineBreaks::CrLf,
         style: Style::Linux,
     },
+    Personality {
+        platform: "aruba_aoscx",
+        ssh_version: "OpenSSH_8.4",
+        banner: "\nLast login: 2026-11-28 09:12:01 from 10.0.0.9\nUser \"admin\" has logged in 12 times in the past 30 days\n",
+        press_any_key: false,
+        // An administrator lands at the manager level, `host# ` (oxidized
+        // lib/oxidized/model/aoscx.rb prompt /^[\w\s.-]+[#>] $/; the
+        // spec/model/data/aoscx#6100-48G_PL.10.10.1090 capture: `TEST-SW1235# `).
+        prompt: "{host}# ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `no page` (netmiko aruba/aruba_aoscx.py, oxidized aoscx.rb);
+        // the capture echoes it and prints nothing.
+        pager_off: &["no page"],
+        settings: &[],
+        // The captures above never show the pager (every tool sends `no
+        // page` first); the text here is ArubaOS-Switch's.
+        pager_text: " -- MORE --, next page: Space, next line: Enter, quit: Control-C",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "-----------------------------------------------------------------------------\nArubaOS-CX\n(c) Copyright 2017-2023 Hewlett Packard Enterprise Development LP\n-----------------------------------------------------------------------------\nVersion      : PL.10.10.1090\nBuild Date   : 2023-10-03 19:00:03 UTC\nActive Image : primary\n",
+        )],
+        unknown_command: "Invalid input: {word}",
+        ambiguous_command: "Ambiguous input: {word}",
+        abbreviations: false,
+        exit_commands: &["exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::AosCx,
+    },
+    Personality {
+        platform: "hp_comware",
+        ssh_version: "Comware-7.1.064",
+        banner: "\n******************************************************************************\n* Copyright (c) 2004-2021 New H3C Technologies Co., Ltd. All rights reserved.*\n* Without the owner's prior written consent,                                 *\n* no decompiling or reverse-engineering shall be allowed.                    *\n******************************************************************************\n\n",
+        press_any_key: false,
+        // User view `<host>` (oxidized lib/oxidized/model/comware.rb
+        // prompt /^\0*(<[\w\s.-]+>...)/; netmiko hp/hp_comware.py waits for `>`).
+        prompt: "<{host}>",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `screen-length disable` (oxidized comware.rb post_login, netmiko
+        // hp_comware.py disable_paging); `undo terminal monitor` too.
+        pager_off: &["screen-length disable"],
+        settings: &[("undo terminal monitor", "")],
+        pager_text: "  ---- More ----",
+        config_command: "display current-configuration",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "display version",
+            "H3C Comware Software, Version 7.1.064, Release 6635P07\nCopyright (c) 2004-2021 New H3C Technologies Co., Ltd. All rights reserved.\nH3C S6520X-30QC-EI uptime is 0 weeks, 2 days, 3 hours, 4 minutes\n",
+        )],
+        // The caret under the word, then the reason (H3C command references).
+        unknown_command: "                     ^\n % Unrecognized command found at '^' position.",
+        ambiguous_command: "                     ^\n % Ambiguous command found at '^' position.",
+        abbreviations: false,
+        exit_commands: &["quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Comware,
+    },
+    Personality {
+        platform: "ruckus_fastiron",
+        ssh_version: "RomSShell_4.62",
+        banner: "\n",
+        // `SSH@host>` then `SSH@host#` after `enable` (oxidized
+        // lib/oxidized/model/ironware.rb prompt /^.*(telnet|ssh)\@.+[>#]\s?$/i;
+        // spec/model/data/fastiron#ICX7150-48P_08.0.95: `SSH@ICX7150-48P# `).
+        press_any_key: false,
+        prompt: "SSH@{host}>",
+        privileged_prompt: Some("SSH@{host}#"),
+        // netmiko ruckus/ruckus_fastiron.py looks for `error.*incorrect.*password`.
+        enable_denied: "Error - Incorrect username or password.",
+        // `skip-page-display` (oxidized ironware.rb, netmiko ruckus_fastiron.py).
+        pager_off: &["skip-page-display"],
+        settings: &[("terminal length <n>", "")],
+        pager_text: "--More--, next page: Space, next line: Return key, quit: Control-c",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "  Copyright (c) 2017 Ruckus Networks, Inc. All rights reserved.\n    UNIT 1: compiled on Oct 21 2020 at 02:22:14 labeled as SPS08095\n        SW: Version 08.0.95T211\n  HW: Stackable ICX7150-48P\n",
+        )],
+        // spec/model/data/fastiron#ICX7150-48P_08.0.95: `Invalid input ->
+        // skip-page-display` / `Type ? for a list`.
+        unknown_command: "Invalid input -> {cmd}\nType ? for a list",
+        ambiguous_command: "Ambiguous input -> {cmd}\nType ? for a list",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::FastIron,
+    },
+    Personality {
+        platform: "extreme_exos",
+        ssh_version: "OpenSSH_7.4",
+        banner: "\nExtremeXOS\nCopyright (C) 1996-2019 Extreme Networks. All rights reserved.\n\n",
+        press_any_key: false,
+        // `host.N # `, N counting the commands of the session (netmiko
+        // extreme/extreme_exos.py set_base_prompt: "Extreme attaches an id to
+        // the prompt. The id increases with every command"; oxidized
+        // lib/oxidized/model/xos.rb prompt /...[\w\-.~]+\)?([.:]\d+)? [#>] $/).
+        prompt: "{host}.{seq} # ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `disable clipaging` and `disable cli prompting` (netmiko
+        // extreme_exos.py session_preparation; oxidized xos.rb post_login).
+        pager_off: &["disable clipaging"],
+        settings: &[("disable cli prompting", "")],
+        pager_text: "Press <SPACE> to continue or <Q> to quit:",
+        config_command: "show configuration",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "Switch      : 800552-00-08 1827G-00123 Rev 8.0 BootROM: 2.0.1.7    IMG: 22.7.1.1\nImage   : ExtremeXOS version 22.7.1.1 by release-manager\n",
+        )],
+        unknown_command: "            ^\n%% Invalid input detected at '^' marker.",
+        ambiguous_command: "%% Ambiguous command: \"{word}\"",
+        abbreviations: false,
+        exit_commands: &["exit", "logout", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Exos,
+    },
+    Personality {
+        platform: "dell_os9",
+        ssh_version: "OpenSSH_5.2 FTOS",
+        banner: "\n",
+        press_any_key: false,
+        // Cisco-like `host>` / `host#` (netmiko dell/dell_force10_ssh.py
+        // prompt_pattern r"[>#]"; oxidized lib/oxidized/model/ftos.rb sends
+        // `enable` and its secret after login).
+        prompt: "{host}>",
+        privileged_prompt: Some("{host}#"),
+        enable_denied: "% Error: Bad passwords",
+        // `terminal length 0` and `terminal width 0` (oxidized ftos.rb).
+        pager_off: CISCO_PAGER_OFF,
+        settings: CISCO_SETTINGS,
+        pager_text: " --More-- ",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "Dell Real Time Operating System Software\nDell Operating System Version:  2.0\nDell Application Software Version:  9.14(2.0)\nCopyright (c) 1999-2019 by Dell Inc. All Rights Reserved.\nSystem Type: S4048-ON\n",
+        )],
+        unknown_command: "% Error: Invalid input at \"^\" marker.",
+        ambiguous_command: "% Error: Ambiguous command.",
+        abbreviations: true,
+        exit_commands: &["exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Os9,
+    },
+    Personality {
+        platform: "alliedtelesis_awplus",
+        ssh_version: "OpenSSH_8.9",
+        banner: "\nAlliedWare Plus (TM) 5.5.2 11/25/22 10:49:19\n\n",
+        press_any_key: false,
+        // `host>` then `host#` after `enable` (oxidized
+        // lib/oxidized/model/awplus.rb prompt /^(\r?[\w.@:\/-]+[#>]\s?)$/ and
+        // post_login 'enable'; netmiko allied_telesis_awplus.py).
+        prompt: "{host}>",
+        privileged_prompt: Some("{host}#"),
+        enable_denied: "% Access denied",
+        // `terminal length 0` (oxidized awplus.rb, netmiko's default).
+        pager_off: CISCO_PAGER_OFF,
+        settings: &[("terminal no length", "")],
+        pager_text: " --More-- ",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show system",
+            "Switch System Status                                   Sat Nov 28 10:00:01 2026\n\nBoard       ID  Bay   Board Name                         Rev   Serial number\n--------------------------------------------------------------------------------\nBase       434        x530L-28GTX                         A-0   A25RC8001\n",
+        )],
+        unknown_command: "% Invalid input detected at '^' marker.",
+        ambiguous_command: "% Ambiguous command:  \"{cmd}\"",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::AwPlus,
+    },
+    Personality {
+        platform: "cisco_smb",
+        ssh_version: "OpenSSH_7.3",
+        banner: "\n",
+        press_any_key: false,
+        // After the SSH login the switch asks `User Name:` and `Password:`
+        // in band unless `ip ssh password-auth` is configured (netmiko
+        // cisco/cisco_s300.py: "must configure the following to disable
+        // SG300 from prompting for username twice"; oxidized
+        // lib/oxidized/model/ciscosmb.rb answers /^User ?[nN]ame:/ and
+        // /^\r?Password:$/ over SSH too). See `Personality::inband_login`.
+        prompt: "{host}#",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `terminal datadump` turns the pager off (oxidized ciscosmb.rb,
+        // netmiko cisco_s300.py); widths are accepted.
+        pager_off: &["terminal datadump", "terminal length <n>"],
+        settings: &[("terminal width <n>", "")],
+        pager_text: "More: <space>,  Quit: q or CTRL+Z, One line: <return> ",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "Active-image: flash://system/images/image_cbs_ros_3.0.0.69_release_cbs.bin\n  Version: 3.0.0.69\n  Commit: 2d9e3b21\n  MD5 Digest: 6f8d2a9c0b1e4f3a5d7c9b8a0e1f2d3c\n",
+        )],
+        unknown_command: "      ^\n% Unrecognized command",
+        ambiguous_command: "% Ambiguous command",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::CiscoSmb,
+    },
+    Personality {
+        platform: "ubiquiti_edgeos",
+        ssh_version: "OpenSSH_7.4p1 Debian-10+deb9u7",
+        banner: "Welcome to EdgeOS\n\nBy logging in, accessing, or using the Ubiquiti product, you\nacknowledge that you have read and understood the Ubiquiti\nLicense Agreement (available in the Web UI at, by default,\nhttp://192.168.1.1) and agree to be bound by its terms.\n\n",
+        press_any_key: false,
+        // `user@host:~$ ` (oxidized lib/oxidized/model/edgeos.rb prompt
+        // /\@.*?\:~\$\s/).
+        prompt: "{user}@{host}:~$ ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // netmiko ubiquiti/edgerouter_ssh.py: `terminal length 0` and
+        // `terminal width 512`.
+        pager_off: &["terminal length <n>"],
+        settings: &[("terminal width <n>", "")],
+        pager_text: ":",
+        config_command: "show configuration commands",
+        // oxidized edgeos.rb runs `show configuration commands | no-more`.
+        config_filters: &["no-more"],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "Version:      v2.0.9-hotfix.7\nBuild ID:     5619677\nBuild on:     05/30/23 14:15\nCopyright:    2012-2023 Ubiquiti Inc.\nHW model:     EdgeRouter 4\n",
+        )],
+        // Vyatta's operational mode, as on VyOS.
+        unknown_command: "\n  Invalid command: {known}[{word}]\n",
+        ambiguous_command: "\n  Ambiguous command: {known}[{word}]\n",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::EdgeOs,
+    },
 ];
 
 impl Personality {
@@ -563,9 +834,21 @@ impl Personality {
     /// network OSes `Username:`.
     pub fn telnet_username_prompt(&self) -> &'static str {
         match self.style {
-            Style::Linux | Style::Vyos | Style::Junos => "login: ",
+            Style::Linux | Style::Vyos | Style::Junos | Style::EdgeOs => "login: ",
+            // oxidized lib/oxidized/model/ciscosmb.rb: /^User ?[nN]ame:/.
+            Style::CiscoSmb => "User Name:",
+            // oxidized lib/oxidized/model/ftos.rb: /^Login:/.
+            Style::Os9 => "Login: ",
+            Style::Exos => "login: ",
             _ => "Username: ",
         }
+    }
+
+    /// Whether the CLI asks for the user name and password again after the
+    /// SSH login (Cisco Small Business switches without `ip ssh
+    /// password-auth`: netmiko cisco/cisco_s300.py, oxidized ciscosmb.rb).
+    pub fn inband_login(&self) -> bool {
+        self.style == Style::CiscoSmb
     }
 }
 

@@ -531,6 +531,8 @@ pub(crate) struct Cli {
     console_mode: bool,
     /// Lines printed since the screen last scrolled (VT100 platforms).
     screen_row: usize,
+    /// Commands run in this session plus one: EXOS shows it in its prompt.
+    seq: u64,
 }
 
 const PAGE_LINES: usize = 24;
@@ -553,6 +555,7 @@ impl Cli {
             page_lines: PAGE_LINES,
             console_mode: false,
             screen_row: 0,
+            seq: 1,
         }
     }
 
@@ -598,7 +601,8 @@ impl Cli {
         };
         let text = tpl
             .replace("{host}", &self.dev.name)
-            .replace("{user}", &self.dev.username);
+            .replace("{user}", &self.dev.username)
+            .replace("{seq}", &self.seq.to_string());
         if self.vt100() {
             // Redrawn on the bottom row, cursor shown again.
             format!("\x1b[24;1H\x1b[2K{text}\x1b[?25h")
@@ -714,6 +718,9 @@ impl Cli {
             self.io.send(b"\x1b[2J\x1b[H".to_vec()).await?;
             self.input.clear();
         }
+        if p.inband_login() && !matches!(self.io, Io::Telnet(_)) && !self.inband_login().await? {
+            return Ok(());
+        }
         loop {
             let prompt = self.prompt();
             self.io.send(prompt.into_bytes()).await?;
@@ -722,6 +729,7 @@ impl Cli {
             if cmd.is_empty() {
                 continue;
             }
+            self.seq += 1;
             if self.console_mode {
                 self.console_command(&cmd).await?;
                 continue;
@@ -730,6 +738,26 @@ impl Cli {
                 return Ok(());
             }
         }
+    }
+
+    /// The CLI's own login after the SSH one; `false` after three wrong
+    /// attempts (the session ends).
+    async fn inband_login(&mut self) -> Result<bool, Gone> {
+        let p = self.dev.personality;
+        for _ in 0..3 {
+            self.write(p.telnet_username_prompt()).await?;
+            let user = self.line(false).await?;
+            self.write("Password:").await?;
+            let password = self.line(true).await?;
+            if !self.faults.reject_password
+                && user.trim() == self.dev.username
+                && password == self.dev.password
+            {
+                return Ok(true);
+            }
+            self.write("\n% Authentication Failed\n\n").await?;
+        }
+        Ok(false)
     }
 
     /// FortiOS `config system console` context.

@@ -494,3 +494,37 @@ async fn a_refusal_fault_prints_the_text_instead_of_the_configuration() {
     assert!(out.contains("Command authorization failed."), "{out}");
     assert!(!out.contains("hostname"), "{out}");
 }
+
+#[tokio::test]
+async fn exos_counts_the_sessions_commands_in_its_prompt() {
+    // netmiko extreme/extreme_exos.py: "Extreme attaches an id to the
+    // prompt. The id increases with every command".
+    let s = sim("extreme_exos").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"r0001.1 # ").await;
+    sh.run("disable clipaging", "r0001.2 # ").await;
+    let out = sh.run("show version", "r0001.3 # ").await;
+    assert!(out.contains("ExtremeXOS version"), "{out:?}");
+}
+
+#[tokio::test]
+async fn cisco_smb_asks_for_the_user_again_after_the_ssh_login_and_refuses_a_wrong_one() {
+    // netmiko cisco/cisco_s300.py: without `ip ssh password-auth` the
+    // switch prompts for the user name a second time.
+    let s = sim("cisco_smb").await;
+    let d = &s.devices()[0];
+    let mut sh = Shell::open(d, "admin").await;
+    sh.read_until(0, b"User Name:").await;
+    let from = sh.seen.len();
+    sh.send(b"admin\r").await;
+    sh.read_until(from, b"Password:").await;
+    sh.secret("wrong", "% Authentication Failed").await;
+    let from = sh.seen.len();
+    sh.read_until(from, b"User Name:").await;
+    sh.send(b"admin\r").await;
+    sh.read_until(from, b"Password:").await;
+    sh.secret(d.password(), "r0001#").await;
+    sh.run("terminal datadump", "r0001#").await;
+    let out = sh.run("show running-config", "r0001#").await;
+    assert!(out.contains("config-file-header\n"), "{out:?}");
+}

@@ -176,6 +176,25 @@ const STOCK: &[(&str, &str, &str)] = &[
     ("dell_os10", "dell_os10", "show running-configuration"),
     ("vyos", "vyos", "show configuration commands"),
     ("linux", "linux", "cat /etc/network/interfaces"),
+    ("aruba_aoscx", "aruba_aoscx", "show running-config"),
+    ("hp_comware", "hp_comware", "display current-configuration"),
+    ("ruckus_fastiron", "ruckus_fastiron", "show running-config"),
+    ("extreme_exos", "extreme_exos", "show configuration"),
+    ("dell_os9", "dell_os9", "show running-config"),
+    (
+        "alliedtelesis_awplus",
+        "allied_telesis_awplus",
+        "show running-config",
+    ),
+    (
+        "ubiquiti_edgeos",
+        "ubiquiti_edgerouter",
+        "show configuration commands",
+    ),
+    // cisco_smb is not here: netmiko's cisco_s300 needs `ip ssh
+    // password-auth` on the switch, i.e. no second, in-band login
+    // (netmiko cisco/cisco_s300.py), and the simulator asks for it as the
+    // switch does by default.
 ];
 
 /// One Python process backs up every device given on stdin (a line of

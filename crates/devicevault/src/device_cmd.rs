@@ -330,16 +330,102 @@ pub fn collect(args: CollectArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn drivers(args: DriversArgs) -> anyhow::Result<()> {
-    let set = args.load()?;
+/// `devicevault drivers [check DIR]`.
+#[derive(Debug, Args)]
+pub struct DriversCmd {
+    #[command(subcommand)]
+    action: Option<DriversAction>,
+    #[command(flatten)]
+    drivers: DriversArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum DriversAction {
+    /// Check every *.toml of a user driver directory as the collector
+    /// would load it; print each problem as FILE:LINE: MESSAGE and exit
+    /// non-zero if there is any.
+    Check {
+        /// The directory of user drivers.
+        dir: PathBuf,
+    },
+}
+
+/// A driver's inputs: the SSH and Telnet CLI dialogue, or SSH exec
+/// channels (with the CLI dialogue over Telnet).
+fn inputs(d: &devicevault_collect::Driver) -> &'static str {
+    if d.exec {
+        "ssh-exec,telnet"
+    } else {
+        "ssh,telnet"
+    }
+}
+
+pub fn drivers(cmd: DriversCmd) -> anyhow::Result<()> {
+    if let Some(DriversAction::Check { dir }) = cmd.action {
+        return drivers_check(&dir);
+    }
+    let set = cmd.drivers.load()?;
     let mut rows: Vec<_> = set.iter().collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
+    println!(
+        "{:<22} {:<16} {:<8} {:<50} ORIGIN",
+        "NAME", "INPUTS", "SECRETS", "DESCRIPTION"
+    );
     for d in rows {
-        let source = match &d.source {
+        let origin = match &d.source {
             devicevault_collect::DriverSource::BuiltIn => "built-in".to_owned(),
             devicevault_collect::DriverSource::User(p) => format!("user: {}", p.display()),
         };
-        println!("{:<20} {:<50} {source}", d.name, d.description);
+        // Masked only when a device asks, and only by the driver's rules.
+        let secrets = if d.secrets.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("masks:{}", d.secrets.len())
+        };
+        println!(
+            "{:<22} {:<16} {:<8} {:<50} {origin}",
+            d.name,
+            inputs(d),
+            secrets,
+            d.description
+        );
+        println!(
+            "{:<22} source: {}",
+            "",
+            d.facts_source.as_deref().unwrap_or("(not given)")
+        );
+    }
+    Ok(())
+}
+
+fn drivers_check(dir: &std::path::Path) -> anyhow::Result<()> {
+    let reports = devicevault_collect::check_driver_dir(dir)
+        .with_context(|| format!("check the drivers of {}", dir.display()))?;
+    let mut bad = 0usize;
+    for r in &reports {
+        for p in &r.problems {
+            bad += 1;
+            let at = match p.line {
+                Some(l) => format!("{}:{l}", r.path.display()),
+                None => r.path.display().to_string(),
+            };
+            // The regex crate's messages span lines: keep them under theirs.
+            let message = p.message.replace('\n', "\n    ");
+            println!("{at}: {message}");
+        }
+        if r.problems.is_empty() {
+            println!("{}: ok", r.path.display());
+        }
+    }
+    if reports.is_empty() {
+        bail!("no *.toml driver file in {}", dir.display());
+    }
+    if bad > 0 {
+        bail!(
+            "{bad} problem(s) in {} of {} driver file(s)",
+            reports.iter().filter(|r| !r.problems.is_empty()).count(),
+            reports.len()
+        );
     }
     Ok(())
 }

@@ -35,8 +35,9 @@ enum Command {
     Sim(device_cmd::SimArgs),
     /// Log in to one device and print its configuration.
     Collect(device_cmd::CollectArgs),
-    /// List the built-in and user drivers.
-    Drivers(device_cmd::DriversArgs),
+    /// List the built-in and user drivers (inputs, secret masking, the
+    /// source of their facts), or check a directory of user drivers.
+    Drivers(device_cmd::DriversCmd),
     /// Run the REST API and every role in one process (embedded mode).
     Serve(server_cmd::ServeArgs),
     /// Start simulated devices and DeviceVault, back them all up, and keep serving.

@@ -137,18 +137,25 @@ fn an_unknown_driver_is_refused_before_connecting() {
 }
 
 #[test]
-fn drivers_lists_the_fourteen_built_in_platforms_and_user_ones() {
+fn drivers_lists_every_built_in_platform_with_its_inputs_masking_and_source_and_user_ones() {
     let dir = tempfile::tempdir().unwrap();
     let ios = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../devicevault-collect/drivers/cisco_ios.toml"
     ))
     .unwrap();
-    std::fs::write(
-        dir.path().join("acme_os.toml"),
-        ios.replace("name = \"cisco_ios\"", "name = \"acme_os\""),
-    )
-    .unwrap();
+    // A user driver without secret rules and without a source.
+    let plain: String = ios
+        .replace("name = \"cisco_ios\"", "name = \"acme_os\"")
+        .split("[[secrets]]")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("source = "))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        + "[complete]\nends_with = '^end$'\n";
+    std::fs::write(dir.path().join("acme_os.toml"), plain).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_devicevault"))
         .args(["drivers", "--drivers-dir"])
         .arg(dir.path())
@@ -160,6 +167,14 @@ fn drivers_lists_the_fourteen_built_in_platforms_and_user_ones() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let row = |name: &str| -> (String, String) {
+        let mut lines = stdout.lines();
+        let line = lines
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing from {stdout}"));
+        let source = lines.next().unwrap().trim().to_owned();
+        (line.to_owned(), source)
+    };
     for name in [
         "cisco_ios",
         "cisco_nxos",
@@ -174,16 +189,110 @@ fn drivers_lists_the_fourteen_built_in_platforms_and_user_ones() {
         "hp_procurve",
         "dell_os10",
         "vyos",
-        "linux",
+        "aruba_aoscx",
+        "hp_comware",
+        "ruckus_fastiron",
+        "extreme_exos",
+        "dell_os9",
+        "alliedtelesis_awplus",
+        "cisco_smb",
+        "ubiquiti_edgeos",
     ] {
-        let line = stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(name))
-            .unwrap_or_else(|| panic!("{name} missing from {stdout}"));
+        let (line, source) = row(name);
         assert!(line.ends_with("built-in"), "{line}");
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols[1], "ssh,telnet", "{line}");
+        assert!(cols[2].starts_with("masks:"), "{line}");
+        assert!(
+            source.starts_with("source: ") && source.len() > 30,
+            "{name}: {source}"
+        );
     }
-    let user = stdout.lines().find(|l| l.starts_with("acme_os")).unwrap();
+    // The Unix host runs its commands on exec channels over SSH.
+    let (linux, _) = row("linux");
+    assert_eq!(linux.split_whitespace().nth(1), Some("ssh-exec,telnet"));
+    let (ios_line, ios_source) = row("cisco_ios");
+    assert!(ios_line.contains("masks:5"), "{ios_line}");
+    assert!(ios_source.contains("oxidized"), "{ios_source}");
+    let (user, source) = row("acme_os");
     assert!(user.contains("user: "), "{user}");
+    assert_eq!(user.split_whitespace().nth(2), Some("none"), "{user}");
+    assert_eq!(source, "source: (not given)");
+}
+
+fn drivers_check(dir: &std::path::Path) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_devicevault"))
+        .args(["drivers", "check"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn drivers_check_names_each_broken_file_and_line_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "name = \"good_os\"\ndescription = \"x\"\nprompt = '[>#] ?$'\ncommands = [\"show running-config\"]\n[complete]\nends_with = '^end$'\n";
+    std::fs::write(dir.path().join("good_os.toml"), good).unwrap();
+    // A regex that does not compile, on line 6 of the file.
+    let bad_regex = "name = \"bad_regex\"\ndescription = \"x\"\nprompt = '[>#] ?$'\ncommands = [\"show running-config\"]\nremove_lines = [\n    '^(unclosed',\n]\n[complete]\nends_with = '^end$'\n";
+    std::fs::write(dir.path().join("bad_regex.toml"), bad_regex).unwrap();
+    // A misspelt key on line 4.
+    let typo = "name = \"typo\"\ndescription = \"x\"\nprompt = '[>#] ?$'\ncomands = [\"show running-config\"]\n[complete]\nends_with = '^end$'\n";
+    std::fs::write(dir.path().join("typo.toml"), typo).unwrap();
+    // Not TOML at all on line 3.
+    std::fs::write(
+        dir.path().join("syntax.toml"),
+        "name = \"syntax\"\ndescription = \"x\"\nprompt = '[>#]\n",
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = drivers_check(dir.path());
+    assert!(!ok, "{stdout}");
+    let at = |file: &str, line: usize| format!("{}:{line}: ", dir.path().join(file).display());
+    let find = |prefix: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` in:\n{stdout}"))
+            .to_owned()
+    };
+    assert!(find(&at("bad_regex.toml", 6)).contains("`remove_lines`: invalid regex"));
+    assert!(find(&at("typo.toml", 4)).contains("comands"));
+    find(&at("syntax.toml", 3));
+    assert!(stdout.contains(&format!(
+        "{}: ok",
+        dir.path().join("good_os.toml").display()
+    )));
+    assert!(
+        stderr.contains("3 problem(s) in 3 of 4 driver file(s)"),
+        "{stderr}"
+    );
+
+    // Fixed, the directory passes and serves as a driver directory.
+    for f in ["bad_regex.toml", "typo.toml", "syntax.toml"] {
+        std::fs::remove_file(dir.path().join(f)).unwrap();
+    }
+    let (ok, stdout, stderr) = drivers_check(dir.path());
+    assert!(ok, "{stdout}{stderr}");
+}
+
+#[test]
+fn drivers_check_passes_every_built_in_driver_file() {
+    let dir = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../devicevault-collect/drivers"
+    ));
+    let (ok, stdout, stderr) = drivers_check(dir);
+    assert!(ok, "{stdout}{stderr}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.ends_with(": ok")).count(),
+        22,
+        "{stdout}"
+    );
 }
 
 /// A simulated device serving SSH and Telnet, started through the CLI.

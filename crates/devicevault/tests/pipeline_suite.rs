@@ -14,14 +14,22 @@ use devicevault_sim::{Faults, SimConfig};
 use serde_json::{Value, json};
 use suite::harness::{Harness, Mode, SmallDisk, git, url_component};
 
+/// Devices on IOS, EOS and Junos first, then on every other simulated
+/// platform (`backup_now_stores_and_downloads` backs one of each up).
 fn sim(devices: usize) -> SimConfig {
+    let first = ["cisco_ios", "arista_eos", "juniper_junos"];
+    let platforms = first
+        .into_iter()
+        .chain(
+            devicevault_sim::platforms()
+                .into_iter()
+                .filter(|p| !first.contains(p)),
+        )
+        .map(str::to_owned)
+        .collect();
     SimConfig {
         devices,
-        platforms: vec![
-            "cisco_ios".into(),
-            "arista_eos".into(),
-            "juniper_junos".into(),
-        ],
+        platforms,
         password: "Pa55-unique-7f3e9c".into(),
         enable_secret: "En4ble-unique-a81d".into(),
         config_lines: 120,
@@ -56,7 +64,7 @@ macro_rules! suite {
 }
 
 suite! {
-    backup_now_stores_and_downloads: 3;
+    backup_now_stores_and_downloads: devicevault_sim::platforms().len();
     unchanged_device_makes_one_commit_and_a_change_makes_another: 1;
     fs_location_keeps_one_file_per_backup: 1;
     renaming_a_device_moves_its_git_file_in_one_commit_that_keeps_its_history: 1;
@@ -231,6 +239,39 @@ async fn backup_now_stores_and_downloads(h: &mut Harness) {
     let log = git(&h.repo_path(), &["log", "--oneline", "main"]);
     assert_eq!(log.lines().count(), 1, "{log}");
     git(&h.repo_path(), &["fsck", "--strict"]);
+
+    // A device of every other platform, each with its built-in driver: the
+    // download is what the device sent.
+    for (i, id) in ids.iter().enumerate().skip(1) {
+        let platform = h.sim.devices()[i].platform().to_owned();
+        let ti = h.backup_now(*id).await;
+        let job = h.wait_job(&ti).await;
+        assert_eq!(job["state"], "stored", "{platform}: {job}");
+        let stored = h.list(&format!("/api/stored-backups/?device={id}")).await;
+        assert_eq!(stored.len(), 1, "{platform}");
+        let sid = stored[0]["id"].as_i64().unwrap();
+        let dl = h
+            .call("GET", &format!("/api/stored-backups/{sid}/download/"), None)
+            .await;
+        assert_eq!(dl.status, 200, "{platform}");
+        let expected = device_config(h, i).await;
+        assert_eq!(
+            dl.body, expected,
+            "{platform}: the download is what the device sent"
+        );
+        let name = h.sim.devices()[i].name().to_owned();
+        assert!(
+            String::from_utf8_lossy(&dl.body).contains(&name),
+            "{platform}: the device's own configuration"
+        );
+    }
+    let platforms: std::collections::BTreeSet<_> =
+        h.sim.devices().iter().map(|d| d.platform()).collect();
+    assert_eq!(platforms.len(), devicevault_sim::platforms().len());
+    assert_eq!(
+        git(&h.repo_path(), &["rev-list", "--count", "main"]).trim(),
+        ids.len().to_string()
+    );
 }
 
 async fn unchanged_device_makes_one_commit_and_a_change_makes_another(h: &mut Harness) {

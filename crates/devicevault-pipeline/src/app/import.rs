@@ -148,6 +148,15 @@ const BUILTIN_MAP: &[(&str, &str)] = &[
     ("vyos", "vyos"),
     ("os10", "dell_os10"),
     ("linuxgeneric", "linux"),
+    ("aoscx", "aruba_aoscx"),
+    ("comware", "hp_comware"),
+    ("fastiron", "ruckus_fastiron"),
+    ("xos", "extreme_exos"),
+    ("ftos", "dell_os9"),
+    ("awplus", "alliedtelesis_awplus"),
+    ("ciscosmb", "cisco_smb"),
+    ("ciscocbs", "cisco_smb"),
+    ("edgeos", "ubiquiti_edgeos"),
     // RANCID types
     ("cisco", "cisco_ios"),
     ("cisco-nx", "cisco_nxos"),
@@ -1042,6 +1051,8 @@ mod tests {
         assert_eq!(map.driver("IOS", &drivers).unwrap(), "cisco_ios");
         assert_eq!(map.driver("juniper", &drivers).unwrap(), "juniper_junos");
         assert_eq!(map.driver("arista_eos", &drivers).unwrap(), "arista_eos");
+        assert_eq!(map.driver("aoscx", &drivers).unwrap(), "aruba_aoscx");
+        assert_eq!(map.driver("xos", &drivers).unwrap(), "extreme_exos");
         assert!(map.driver("ciscoish", &drivers).is_err());
         let map = DriverMap::with_file_text("[drivers]\nmy-ios = \"cisco_ios\"\nbad = \"nope\"\n")
             .unwrap();
