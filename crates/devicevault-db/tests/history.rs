@@ -195,6 +195,7 @@ async fn result(db: &Db, device: i64, n: u32, at: &str, fate: &str) -> String {
         log: "[]".into(),
         collection_duration_ms: 5,
         author: None,
+        change_key: None,
     })
     .await
     .unwrap();
