@@ -617,7 +617,9 @@ async fn the_change_key_follows_the_result_onto_its_stored_backup(t: TestDb) {
         .unwrap();
     let d = db.create_device(&device_fields("fgt")).await.unwrap();
     assert_eq!(
-        db.latest_stored_with_change_key(d.id, here.id).await.unwrap(),
+        db.latest_stored_with_change_key(d.id, here.id)
+            .await
+            .unwrap(),
         None
     );
     let key = "ab".repeat(32);
@@ -654,7 +656,9 @@ async fn the_change_key_follows_the_result_onto_its_stored_backup(t: TestDb) {
         db.has_other_unfinished_job(d.id, "job-10").await.unwrap(),
         "a store on its way"
     );
-    db.advance_job("job-9", JobState::Stored, None).await.unwrap();
+    db.advance_job("job-9", JobState::Stored, None)
+        .await
+        .unwrap();
     assert!(!db.has_other_unfinished_job(d.id, "job-10").await.unwrap());
 }
 
