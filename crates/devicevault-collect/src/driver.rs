@@ -16,12 +16,14 @@
 //! fixed ending must say why (`reason`); a driver without a rule does not
 //! load.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::error::CollectError;
 
@@ -94,6 +96,12 @@ struct DriverFile {
     error_patterns: Vec<String>,
     #[serde(default)]
     remove_lines: Vec<String>,
+    #[serde(default)]
+    remove_blocks: Vec<BlockFile>,
+    #[serde(default)]
+    replace: Vec<SecretFile>,
+    #[serde(default)]
+    ignore_for_change: Vec<String>,
     #[serde(default)]
     secrets: Vec<SecretFile>,
     #[serde(default = "default_newline")]
@@ -177,6 +185,16 @@ pub(crate) fn file_error(text: &str) -> Option<toml::de::Error> {
     toml::from_str::<DriverFile>(text).err()
 }
 
+/// `[[remove_blocks]]`: a volatile multi-line block.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlockFile {
+    begin: String,
+    end: String,
+    #[serde(default)]
+    keep_markers: bool,
+}
+
 /// Where a driver came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DriverSource {
@@ -207,13 +225,50 @@ pub struct ExpectSend {
     pub send: String,
 }
 
-/// A secret substitution, applied only when the device asks `remove_secrets`.
+/// A line substitution: a `secrets` rule (applied only when the device asks
+/// `remove_secrets`) or a `replace` rule (always applied).
 #[derive(Debug, Clone)]
 pub struct SecretRule {
     /// Multi-line regex.
     pub pattern: Regex,
     /// Replacement, with `$1`-style references.
     pub replace: String,
+}
+
+/// A volatile block of lines: from a line matching `begin` to the next
+/// line matching `end`.
+///
+/// The classic case is pfSense's and OPNsense's `config.xml`: its
+/// `<revision>` element holds the `<time>` (a Unix time), `<username>` and
+/// `<description>` of the last write, which the firewall rewrites even for
+/// an API call or a script that changed nothing else (opnsense/plugins
+/// issue 942 shows such a diff; oxidized pull request 541 strips pfSense's
+/// revision time for the same reason), and a backup may carry RRD graph
+/// data in `<rrddata>` (pfSense's "skip RRD data" backup option), which
+/// changes every few minutes.
+///
+/// The end is looked for from the line after the one that began the block,
+/// as sed's `/begin/,/end/` range does (GNU sed manual, "Range Addresses":
+/// "checking for the ending match will start with the line following the
+/// line which matched addr1"), so a block whose markers look alike (`!` …
+/// `!`) spans at least two lines; a volatile element printed on one line is
+/// a `remove_lines` pattern.
+///
+/// A block that is still open at the end of the output is not removed: its
+/// lines are kept as if `begin` had not matched. The configuration was
+/// checked whole before the filters run, so an `end` that never comes
+/// means the rule does not fit what the device printed, and keeping the
+/// lines shows that as a change a person can see, where removing them would
+/// silently drop the rest of the configuration from every backup.
+#[derive(Debug, Clone)]
+pub struct BlockRule {
+    /// Matches the line that opens the block.
+    pub begin: Regex,
+    /// Matches the line that closes it.
+    pub end: Regex,
+    /// Keep the `begin` and `end` lines and drop only what is between them
+    /// (the element stays visible, its rotating content goes).
+    pub keep_markers: bool,
 }
 
 /// How a complete configuration of a platform looks, checked on the raw
@@ -370,6 +425,14 @@ pub struct Driver {
     pub error_patterns: Vec<Regex>,
     /// Lines removed before storing (volatile counters, timestamps).
     pub remove_lines: Vec<Regex>,
+    /// Multi-line volatile blocks removed before storing (`remove_blocks`).
+    pub remove_blocks: Vec<BlockRule>,
+    /// Substitutions applied to every kept line, whatever the device asked
+    /// (`replace`): a line stays, a rotating value in it is blanked.
+    pub replace: Vec<SecretRule>,
+    /// Lines stored as they are but left out of [`Driver::change_key`]:
+    /// a difference only in them is no new version (`ignore_for_change`).
+    pub ignore_for_change: Vec<Regex>,
     /// Secret substitutions, applied only on request.
     pub secrets: Vec<SecretRule>,
     /// What ends a command line.
@@ -532,6 +595,28 @@ impl Driver {
             commands: f.commands.clone(),
             error_patterns: all("error_patterns", &f.error_patterns)?,
             remove_lines: all("remove_lines", &f.remove_lines)?,
+            remove_blocks: f
+                .remove_blocks
+                .iter()
+                .map(|b| {
+                    Ok(BlockRule {
+                        begin: compile(n, "remove_blocks.begin", &b.begin)?,
+                        end: compile(n, "remove_blocks.end", &b.end)?,
+                        keep_markers: b.keep_markers,
+                    })
+                })
+                .collect::<Result<_, CollectError>>()?,
+            replace: f
+                .replace
+                .iter()
+                .map(|s| {
+                    Ok(SecretRule {
+                        pattern: compile(n, "replace", &s.pattern)?,
+                        replace: s.replace.clone(),
+                    })
+                })
+                .collect::<Result<_, CollectError>>()?,
+            ignore_for_change: all("ignore_for_change", &f.ignore_for_change)?,
             secrets: f
                 .secrets
                 .iter()
@@ -630,31 +715,104 @@ impl Driver {
         masked
     }
 
-    /// Applies the driver's filters to clean command output: removes volatile
-    /// lines, and masks secrets when `remove_secrets` is set. Lines keep their
-    /// order; the result ends with exactly one newline unless it is empty.
+    /// Applies the driver's filters to clean command output, in this order:
+    /// `remove_blocks` drops volatile blocks, `remove_lines` volatile lines,
+    /// `replace` rewrites what is left of each kept line, and `secrets` mask
+    /// it when `remove_secrets` is set. Lines keep their order; the result
+    /// ends with exactly one newline unless it is empty.
     pub fn filter(&self, text: &str, remove_secrets: bool) -> String {
+        let lines: Vec<&str> = text.lines().collect();
+        let dropped = self.blocks_dropped(&lines);
         let mut out = String::with_capacity(text.len());
-        for line in text.lines() {
-            if self.remove_lines.iter().any(|r| r.is_match(line)) {
+        for (i, line) in lines.iter().enumerate() {
+            if dropped.get(i).copied().unwrap_or(false)
+                || self.remove_lines.iter().any(|r| r.is_match(line))
+            {
                 continue;
             }
-            if remove_secrets && !self.secrets.is_empty() {
-                let mut masked = std::borrow::Cow::Borrowed(line);
-                for s in &self.secrets {
-                    if let std::borrow::Cow::Owned(o) =
-                        s.pattern.replace_all(&masked, s.replace.as_str())
-                    {
-                        masked = std::borrow::Cow::Owned(o);
-                    }
-                }
-                out.push_str(&masked);
-            } else {
-                out.push_str(line);
+            let mut kept = Cow::Borrowed(*line);
+            substitute(&mut kept, &self.replace);
+            if remove_secrets {
+                substitute(&mut kept, &self.secrets);
             }
+            out.push_str(&kept);
             out.push('\n');
         }
         out
+    }
+
+    /// Which lines the `remove_blocks` rules drop: `true` at each dropped
+    /// index (empty when the driver has no block rule). At each line not yet
+    /// in a block, the rules are tried in their order; a block whose `end`
+    /// never comes drops nothing (see [`BlockRule`]).
+    fn blocks_dropped(&self, lines: &[&str]) -> Vec<bool> {
+        if self.remove_blocks.is_empty() {
+            return Vec::new();
+        }
+        let mut dropped = vec![false; lines.len()];
+        // Per rule, the index from which no `end` line follows: a later
+        // `begin` of that rule cannot close either, so it is not searched
+        // again (linear time on an output full of unclosed begins).
+        let mut no_end_from = vec![usize::MAX; self.remove_blocks.len()];
+        let mut i = 0;
+        'lines: while i < lines.len() {
+            for (r, rule) in self.remove_blocks.iter().enumerate() {
+                if i >= no_end_from[r] || !rule.begin.is_match(lines[i]) {
+                    continue;
+                }
+                let Some(end) = (i + 1..lines.len()).find(|&j| rule.end.is_match(lines[j])) else {
+                    no_end_from[r] = i;
+                    continue;
+                };
+                let (from, to) = if rule.keep_markers {
+                    (i + 1, end)
+                } else {
+                    (i, end + 1)
+                };
+                for d in &mut dropped[from..to] {
+                    *d = true;
+                }
+                i = end + 1;
+                continue 'lines;
+            }
+            i += 1;
+        }
+        dropped
+    }
+
+    /// What decides whether a filtered configuration is a new version, for a
+    /// driver with `ignore_for_change` rules: the SHA-256 (lowercase hex) of
+    /// its lines that no such rule matches, each ended by a newline. `None`
+    /// for a driver without any: then the stored content itself decides, as
+    /// it always did. `filtered` is [`Driver::filter`]'s output, the text
+    /// that is stored.
+    pub fn change_key(&self, filtered: &str) -> Option<String> {
+        if self.ignore_for_change.is_empty() {
+            return None;
+        }
+        let mut h = Sha256::new();
+        for line in filtered.lines() {
+            if self.ignore_for_change.iter().any(|r| r.is_match(line)) {
+                continue;
+            }
+            h.update(line.as_bytes());
+            h.update(b"\n");
+        }
+        Some(
+            h.finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+        )
+    }
+}
+
+/// Applies `rules` to `line` in their order, allocating only when one matches.
+fn substitute(line: &mut Cow<'_, str>, rules: &[SecretRule]) {
+    for s in rules {
+        if let Cow::Owned(o) = s.pattern.replace_all(line, s.replace.as_str()) {
+            *line = Cow::Owned(o);
+        }
     }
 }
 
@@ -1058,6 +1216,210 @@ reason = "test"
         assert!(!tail.contains("Gi0/40"), "at most five lines: {tail}");
         let short = ios.masked_tail("a\n\nb\nCommand authorization failed.\n");
         assert_eq!(short, "a | b | Command authorization failed.");
+    }
+
+    /// A driver of `MINIMAL` plus `extra` TOML.
+    fn with_filters(extra: &str) -> Driver {
+        Driver::from_toml(
+            &format!("{MINIMAL}{extra}\n[complete]\ncheck = false\nreason = \"test\"\n"),
+            DriverSource::BuiltIn,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// pfSense/OPNsense `config.xml` keep the last change in a `<revision>`
+    /// element (its `<time>` a Unix time, its `<description>` what changed:
+    /// opnsense/plugins issue 942 shows one) and may carry RRD graphs in
+    /// `<rrddata>` (pfSense's "skip RRD data" backup option).
+    const CONFIG_XML: &str = "<?xml version=\"1.0\"?>\n<pfsense>\n  <version>22.9</version>\n  \
+        <revision>\n    <username>(system)</username>\n    <time>1540844760.4583</time>\n    \
+        <description>/usr/local/www/firewall_rules.php made changes</description>\n  </revision>\n  \
+        <system>\n    <hostname>fw1</hostname>\n  </system>\n  <rrddata>\n    <rrddatafile>\n      \
+        <filename>wan-traffic.rrd</filename>\n      <xmldata>eJzt3X9s1PUdx/H3</xmldata>\n    \
+        </rrddatafile>\n  </rrddata>\n</pfsense>\n";
+
+    #[test]
+    fn remove_blocks_drops_each_volatile_block_from_begin_to_the_next_end() {
+        let d = with_filters(
+            "[[remove_blocks]]\nbegin = '^\\s*<revision>$'\nend = '^\\s*</revision>$'\n\
+             [[remove_blocks]]\nbegin = '^\\s*<rrddata>$'\nend = '^\\s*</rrddata>$'\n",
+        );
+        let out = d.filter(CONFIG_XML, false);
+        assert_eq!(
+            out,
+            "<?xml version=\"1.0\"?>\n<pfsense>\n  <version>22.9</version>\n  <system>\n    \
+             <hostname>fw1</hostname>\n  </system>\n</pfsense>\n"
+        );
+        // Twice the same block: each occurrence goes, what is between stays.
+        let twice = "a\n<revision>\nx\n</revision>\nb\n<revision>\ny\n</revision>\nc\n";
+        assert_eq!(
+            with_filters("[[remove_blocks]]\nbegin = '^<revision>$'\nend = '^</revision>$'\n")
+                .filter(twice, false),
+            "a\nb\nc\n"
+        );
+    }
+
+    #[test]
+    fn keep_markers_keeps_the_element_and_drops_only_its_content() {
+        let d = with_filters(
+            "[[remove_blocks]]\nbegin = '^\\s*<revision>$'\nend = '^\\s*</revision>$'\nkeep_markers = true\n",
+        );
+        let out = d.filter(CONFIG_XML, false);
+        assert!(out.contains("  <revision>\n  </revision>\n"), "{out}");
+        assert!(
+            !out.contains("<time>") && !out.contains("made changes"),
+            "{out}"
+        );
+        assert!(out.contains("<rrddata>") && out.contains("<hostname>fw1</hostname>"));
+    }
+
+    #[test]
+    fn a_block_never_ends_on_its_own_begin_line_like_a_sed_range() {
+        // Alike markers: the end is looked for from the next line on.
+        let d = with_filters("[[remove_blocks]]\nbegin = '^!$'\nend = '^!$'\n");
+        assert_eq!(d.filter("a\n!\nx\ny\n!\nb\n", false), "a\nb\n");
+        // A one-line element is no block; `remove_lines` is for it.
+        let d = with_filters("[[remove_blocks]]\nbegin = '<time>'\nend = '</time>'\n");
+        assert_eq!(
+            d.filter("<time>1</time>\nkeep\n<time>2</time>\n", false),
+            "",
+            "the first begin ran to the next line that ends a block, taking `keep` with it"
+        );
+    }
+
+    #[test]
+    fn an_unterminated_block_keeps_its_lines_instead_of_swallowing_the_rest() {
+        let d = with_filters(
+            "remove_lines = ['^volatile']\n\
+             [[remove_blocks]]\nbegin = '^<revision>$'\nend = '^</revision>$'\n",
+        );
+        // The end never comes: nothing from the begin on is dropped, but
+        // the other filters still apply to those lines.
+        let cut = "hostname fw1\n<revision>\n<time>1</time>\nvolatile 7\nrule 1\nrule 2\n";
+        assert_eq!(
+            d.filter(cut, false),
+            "hostname fw1\n<revision>\n<time>1</time>\nrule 1\nrule 2\n"
+        );
+        // A closed block before an unclosed begin still goes.
+        let text = "a\n<revision>\nx\n</revision>\nb\n<revision>\nc\n";
+        assert_eq!(d.filter(text, false), "a\nb\n<revision>\nc\n");
+        // Many unclosed begins: each kept, in linear time.
+        let many = "<revision>\n".repeat(50_000);
+        assert_eq!(d.filter(&many, false), many);
+    }
+
+    #[test]
+    fn remove_blocks_rules_apply_in_order_and_a_dropped_block_hides_other_begins() {
+        let d = with_filters(
+            "[[remove_blocks]]\nbegin = '^outer$'\nend = '^/outer$'\n\
+             [[remove_blocks]]\nbegin = '^inner$'\nend = '^/inner$'\n",
+        );
+        // `inner` opens inside `outer` and closes after it: the outer block
+        // goes whole, and the stray `/inner` is kept as any line.
+        assert_eq!(
+            d.filter("a\nouter\ninner\n/outer\n/inner\nb\n", false),
+            "a\n/inner\nb\n"
+        );
+    }
+
+    #[test]
+    fn replace_rewrites_kept_lines_always_and_before_the_secret_rules() {
+        let d = with_filters(
+            "remove_lines = ['^# generated']\n\
+             [[replace]]\npattern = '^(Cluster uptime:).*'\nreplace = '$1 <stripped>'\n\
+             [[replace]]\npattern = '(packets-in) \\d+'\nreplace = '$1 <n>'\n\
+             [[secrets]]\npattern = '^(snmp community) \\S+'\nreplace = '$1 <removed>'\n",
+        );
+        let raw = "# generated now\nCluster uptime: 12 days, 3 hours\ncounter packets-in 9981 packets-in 2\nsnmp community S3cr3t\n";
+        let kept = d.filter(raw, false);
+        assert_eq!(
+            kept,
+            "Cluster uptime: <stripped>\ncounter packets-in <n> packets-in <n>\nsnmp community S3cr3t\n"
+        );
+        let masked = d.filter(raw, true);
+        assert!(masked.contains("Cluster uptime: <stripped>\n"), "{masked}");
+        assert!(masked.contains("snmp community <removed>\n"), "{masked}");
+        // A line `remove_lines` drops is not rewritten back in.
+        assert!(!kept.contains("generated"));
+        // Two sessions whose only difference is the rotating value filter alike.
+        let later = raw
+            .replace("12 days, 3 hours", "12 days, 4 hours")
+            .replace("9981", "10007");
+        assert_eq!(d.filter(&later, false), kept);
+    }
+
+    #[test]
+    fn ignore_for_change_keeps_the_lines_but_leaves_them_out_of_the_change_key() {
+        let d = with_filters("ignore_for_change = ['^\\s*set \\S+ ENC ']\n");
+        let a = "config vpn\n    set psksecret ENC AAAAsalt1Sx1q\nend\n";
+        let b = "config vpn\n    set psksecret ENC BBBBsalt2Sx1q\nend\n";
+        // Stored as they are...
+        assert_eq!(d.filter(a, false), a);
+        // ...but the same key when only an ignored line differs,
+        let (ka, kb) = (d.change_key(a).unwrap(), d.change_key(b).unwrap());
+        assert_eq!(ka, kb);
+        assert!(devicevault_core::is_change_key(&ka), "{ka}");
+        // and another key for any other difference, or an ignored line
+        // more or less.
+        let c = "config vpn\n    set psksecret ENC AAAAsalt1Sx1q\n    set mode aggressive\nend\n";
+        assert_ne!(d.change_key(c).unwrap(), ka);
+        assert_ne!(d.change_key("config vpn\nend\nend\n").unwrap(), ka);
+        assert_eq!(d.change_key("config vpn\nend\n").unwrap(), ka);
+        // Lines keep their bounds: joining two lines is a change.
+        assert_ne!(d.change_key("config vpnend\n").unwrap(), ka);
+        // Without rules there is no key: the content itself decides.
+        assert_eq!(with_filters("").change_key(a), None);
+    }
+
+    #[test]
+    fn filter_keys_with_a_bad_regex_or_an_unknown_field_do_not_load() {
+        for (bad, what) in [
+            (
+                "[[remove_blocks]]\nbegin = '('\nend = 'x'\n",
+                "remove_blocks.begin",
+            ),
+            (
+                "[[remove_blocks]]\nbegin = 'x'\nend = '['\n",
+                "remove_blocks.end",
+            ),
+            ("[[replace]]\npattern = '('\nreplace = ''\n", "replace"),
+            ("ignore_for_change = ['(']\n", "ignore_for_change"),
+            ("[[remove_blocks]]\nbegin = 'x'\n", "end"),
+            (
+                "[[remove_blocks]]\nbegin = 'x'\nend = 'y'\ninclusive = true\n",
+                "inclusive",
+            ),
+        ] {
+            let err = Driver::from_toml(
+                &format!("{MINIMAL}{bad}\n[complete]\ncheck = false\nreason = \"t\"\n"),
+                DriverSource::BuiltIn,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(what), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn fortios_stores_re_encrypted_enc_secrets_but_ignores_them_for_change() {
+        let d = DriverSet::builtin().get("fortinet_fortios").unwrap();
+        let show = |psk: &str, user: &str| {
+            format!(
+                "#config-version=FGT60F-7.0.12-FW-build0523-230523:opmode=0:vdom=0:user=admin\n\
+                 #conf_file_ver=3000000007\nconfig system admin\n    edit \"admin\"\n        \
+                 set password ENC SH2{user}\n    next\nend\nconfig vpn ipsec phase1-interface\n    \
+                 edit \"vpn1\"\n        set psksecret ENC {psk}\n    next\nend\n"
+            )
+        };
+        let a = d.filter(&show("Wm9vMSx0aGUgc2FsdA==", "aa11"), false);
+        let b = d.filter(&show("cXV1eCBvdGhlciBzYWx0", "aa11"), false);
+        assert!(a.contains("set psksecret ENC Wm9vMSx0aGUgc2FsdA=="), "{a}");
+        assert_ne!(a, b, "both stored as the device printed them");
+        assert_eq!(d.change_key(&a), d.change_key(&b));
+        // An administrator's password hash (`SH2`) is not re-encrypted: a
+        // new one is a change.
+        let c = d.filter(&show("Wm9vMSx0aGUgc2FsdA==", "bb22"), false);
+        assert_ne!(d.change_key(&a), d.change_key(&c));
     }
 
     #[test]

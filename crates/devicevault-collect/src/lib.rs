@@ -117,6 +117,10 @@ pub struct Collected {
     /// Who last changed the configuration, where the driver can tell
     /// (its `author` rule).
     pub author: Option<String>,
+    /// What decides whether `config` is a new version when the driver
+    /// ignores some lines for change (`ignore_for_change`): see
+    /// [`Driver::change_key`]. `None` for other drivers.
+    pub change_key: Option<String>,
 }
 
 /// Logs in to `device`, runs its driver's backup commands and returns the
@@ -247,6 +251,7 @@ async fn collect_once(
             driver: driver.name.clone(),
             duration: started.elapsed(),
             author: done.author,
+            change_key: done.change_key,
         }),
         Err(error) => Err(FailedAttempt {
             error,
@@ -375,6 +380,7 @@ async fn collect_inner(
 struct Finished {
     config: String,
     author: Option<String>,
+    change_key: Option<String>,
 }
 
 /// Checks that `out`, the raw output of the backup commands, is a whole
@@ -393,8 +399,10 @@ fn finish(device: &DeviceTarget, driver: &Driver, out: &str) -> Result<Finished,
             last_lines: driver.masked_tail(out),
         });
     }
+    let config = driver.filter(out, device.remove_secrets);
     Ok(Finished {
-        config: driver.filter(out, device.remove_secrets),
+        change_key: driver.change_key(&config),
+        config,
         author: driver.author(out),
     })
 }

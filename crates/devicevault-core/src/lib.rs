@@ -41,5 +41,5 @@ pub use storage_ref::{StorageRef, StorageRefError};
 pub use time_fmt::{Timestamp, TimestampError};
 pub use wire::{
     DeviceResult, LogEntry, Operation, Severity, Status, StorageBackendKind, StorageResult,
-    StoreTask, UnknownBackend, WireError, is_author_name,
+    StoreTask, UnknownBackend, WireError, is_author_name, is_change_key,
 };

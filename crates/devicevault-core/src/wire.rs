@@ -446,6 +446,21 @@ pub struct DeviceResult {
     /// fields: a consumer that does not know it ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    /// What decides whether the configuration is a new version, when the
+    /// device's driver stores lines that must not count as a change
+    /// (`ignore_for_change`: FortiOS re-encrypts its `ENC` secrets on every
+    /// `show`): the SHA-256, lowercase hex, of the configuration without
+    /// those lines. A new collection whose key equals the one of the
+    /// device's latest stored version is recorded as an unchanged
+    /// confirmation of it. Absent for other drivers and from older or
+    /// other producers; an addition to the stream's fields like `author`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_key: Option<String>,
+}
+
+/// Whether `s` can be a `change_key`: a SHA-256 as 64 lowercase hex digits.
+pub fn is_change_key(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 impl DeviceResult {
@@ -468,6 +483,9 @@ impl DeviceResult {
         ];
         if let Some(a) = &self.author {
             fields.push(("author", a.clone()));
+        }
+        if let Some(k) = &self.change_key {
+            fields.push(("change_key", k.clone()));
         }
         fields
     }
@@ -494,6 +512,7 @@ impl DeviceResult {
             },
             is_binary: f.opt_bool("is_binary")?.unwrap_or(false),
             author: f.opt("author").map(str::to_owned),
+            change_key: f.opt("change_key").map(str::to_owned),
         })
     }
 

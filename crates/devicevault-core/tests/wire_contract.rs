@@ -116,6 +116,7 @@ fn device_result() -> DeviceResult {
         initiated_at: Timestamp::parse("2026-01-12T12:34:56.789Z").unwrap(),
         is_binary: false,
         author: None,
+        change_key: None,
     }
 }
 
@@ -157,6 +158,33 @@ fn device_results_round_trip_through_stream_fields() {
     let old: DeviceResult =
         serde_json::from_value(serde_json::to_value(device_result()).unwrap()).unwrap();
     assert_eq!(old.author, None);
+}
+
+#[test]
+fn the_change_key_is_an_optional_addition_to_device_results() {
+    let key = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    assert!(devicevault_core::is_change_key(key));
+    for bad in ["", "9F86", &key.to_uppercase(), &format!("{key}0")] {
+        assert!(!devicevault_core::is_change_key(bad), "{bad}");
+    }
+    let plain = fields(device_result().to_fields());
+    assert!(
+        !plain.contains_key("change_key"),
+        "none: no field, as before"
+    );
+    let with = DeviceResult {
+        change_key: Some(key.into()),
+        ..device_result()
+    };
+    let f = fields(with.to_fields());
+    assert_eq!(f["change_key"], key);
+    assert_eq!(DeviceResult::from_fields(&f).unwrap(), with);
+    assert_eq!(serde_json::to_value(&with).unwrap()["change_key"], key);
+    // A record written before the field existed still reads.
+    let old: DeviceResult =
+        serde_json::from_value(serde_json::to_value(device_result()).unwrap()).unwrap();
+    assert_eq!(old.change_key, None);
+    assert_eq!(DeviceResult::from_fields(&plain).unwrap().change_key, None);
 }
 
 #[test]

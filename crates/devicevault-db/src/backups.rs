@@ -83,6 +83,10 @@ pub struct NewDeviceResult {
     pub collection_duration_ms: i64,
     /// Who last changed the configuration, as the device says.
     pub author: Option<String>,
+    /// What decides whether the collection is a new version, for a driver
+    /// with `ignore_for_change` rules (`DeviceResult::change_key`); copied
+    /// onto the stored backup that stores it.
+    pub change_key: Option<String>,
 }
 
 /// A storage outcome to record.
@@ -179,7 +183,8 @@ pub(crate) fn insert_device_result(r: &NewDeviceResult) -> AnyQuery<'_> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, timestamp, log, \
-             collection_duration_ms, author, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {NEW_OUTCOME}) \
+             collection_duration_ms, author, change_key, outcome) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {NEW_OUTCOME}) \
              ON CONFLICT (task_identifier) DO NOTHING"
         )
     });
@@ -192,6 +197,7 @@ pub(crate) fn insert_device_result(r: &NewDeviceResult) -> AnyQuery<'_> {
         .bind(&r.log)
         .bind(r.collection_duration_ms)
         .bind(r.author.clone())
+        .bind(r.change_key.clone())
 }
 
 /// Moves a job forward in `tx`; `false` if it was there or beyond. A
@@ -264,9 +270,10 @@ pub(crate) async fn record_stored_backup_in(
 ) -> Result<bool, DbError> {
     let inserted = sqlx::query(
         "INSERT INTO stored_backups (task_id, task_identifier, device_id, storage_backend, storage_ref, \
-         status, timestamp, log, location_id, size, sha256, changed, is_binary, author) \
+         status, timestamp, log, location_id, size, sha256, changed, is_binary, author, change_key) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         (SELECT author FROM device_backup_results WHERE task_identifier = $2)) \
+         (SELECT author FROM device_backup_results WHERE task_identifier = $2), \
+         (SELECT change_key FROM device_backup_results WHERE task_identifier = $2)) \
          ON CONFLICT (task_identifier) DO NOTHING RETURNING id",
     )
     .bind(&s.task_id)
@@ -659,6 +666,50 @@ impl Db {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(stored_backup).transpose()
+    }
+
+    /// The latest successful stored backup of `device_id` at `location_id`
+    /// (as [`Db::latest_stored_backup`]) with its `change_key`, the key of
+    /// the collection it stored (`None` when its driver ignores nothing for
+    /// change, or when it was stored before keys existed).
+    pub async fn latest_stored_with_change_key(
+        &self,
+        device_id: i64,
+        location_id: i64,
+    ) -> Result<Option<(StoredBackup, Option<String>)>, DbError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {STORED_COLUMNS}, change_key FROM stored_backups \
+             WHERE device_id = $1 AND location_id = $2 AND status = $3 \
+             ORDER BY timestamp DESC, id DESC LIMIT 1"
+        )))
+        .bind(device_id)
+        .bind(location_id)
+        .bind(Status::Success.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref()
+            .map(|r| Ok((stored_backup(r)?, r.try_get("change_key")?)))
+            .transpose()
+    }
+
+    /// Whether `device_id` has a job other than `task_identifier` that is
+    /// not final (queued, collecting, or collected with its store on the
+    /// way): its outcome may yet become the device's latest version.
+    pub async fn has_other_unfinished_job(
+        &self,
+        device_id: i64,
+        task_identifier: &str,
+    ) -> Result<bool, DbError> {
+        let row = sqlx::query(
+            "SELECT id FROM backup_jobs WHERE device_id = $1 AND state_rank < $2 \
+             AND task_identifier <> $3 LIMIT 1",
+        )
+        .bind(device_id)
+        .bind(JobState::Stored.rank())
+        .bind(task_identifier)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.is_some())
     }
 
     /// Stored backups, newest first: of one device, or of all devices when

@@ -296,6 +296,7 @@ async fn results_and_stored_backups_are_recorded_once(t: TestDb) {
         log: r#"[{"message":"collected"}]"#.into(),
         collection_duration_ms: 412,
         author: Some("jdoe".into()),
+        change_key: None,
     };
     assert!(db.record_device_result(&result).await.unwrap());
     assert!(!db.record_device_result(&result).await.unwrap());
@@ -483,6 +484,7 @@ fn result_of(device_id: i64, i: u32) -> NewDeviceResult {
         log: "[]".into(),
         collection_duration_ms: 10,
         author: None,
+        change_key: None,
     }
 }
 
@@ -600,6 +602,64 @@ async fn the_latest_stored_backup_is_the_newest_success_at_that_location(t: Test
         Some(format!("job-{}-2", a.id))
     );
     assert_eq!(latest(b.id, there.id).await, None);
+}
+
+/// Issue 19: the collection's `change_key` is kept on its result and copied
+/// onto the stored backup that stores it, and the latest stored version at
+/// a location answers with it; a job of the device still on its way is
+/// seen by `has_other_unfinished_job`.
+async fn the_change_key_follows_the_result_onto_its_stored_backup(t: TestDb) {
+    let db = &t.db;
+    let cfg = json!({ "repo_path": "/srv/a" });
+    let here = db
+        .create_location("here", StorageBackendKind::Git, cfg.as_object().unwrap())
+        .await
+        .unwrap();
+    let d = db.create_device(&device_fields("fgt")).await.unwrap();
+    assert_eq!(
+        db.latest_stored_with_change_key(d.id, here.id)
+            .await
+            .unwrap(),
+        None
+    );
+    let key = "ab".repeat(32);
+    // 0: stored before keys existed; 1: a key; 2: a key, but failed.
+    for (i, k, status) in [
+        (0, None, Status::Success),
+        (1, Some(key.clone()), Status::Success),
+        (2, Some("cd".repeat(32)), Status::Failure),
+    ] {
+        let mut r = result_of(d.id, i);
+        r.change_key = k;
+        db.record_device_result(&r).await.unwrap();
+        let mut s = stored_backup_of(d.id, Some(here.id), i);
+        s.status = status;
+        db.record_stored_backup(&s).await.unwrap();
+        let (latest, latest_key) = db
+            .latest_stored_with_change_key(d.id, here.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let want = if i == 0 { None } else { Some(key.clone()) };
+        assert_eq!(latest_key, want, "after {i}");
+        assert_eq!(latest.task_identifier, format!("job-{}-{}", d.id, i.min(1)));
+    }
+
+    let now = Timestamp::now();
+    assert!(db.create_job("t9", "job-9", d.id, now, now).await.unwrap());
+    assert!(!db.has_other_unfinished_job(d.id, "job-9").await.unwrap());
+    assert!(db.has_other_unfinished_job(d.id, "job-10").await.unwrap());
+    db.advance_job("job-9", JobState::Collected, None)
+        .await
+        .unwrap();
+    assert!(
+        db.has_other_unfinished_job(d.id, "job-10").await.unwrap(),
+        "a store on its way"
+    );
+    db.advance_job("job-9", JobState::Stored, None)
+        .await
+        .unwrap();
+    assert!(!db.has_other_unfinished_job(d.id, "job-10").await.unwrap());
 }
 
 async fn locations_are_listed_updated_and_deleted_only_when_unused(t: TestDb) {
@@ -1724,6 +1784,7 @@ both_engines!(
     users_are_listed_changed_and_deleted_and_tokens_revoked,
     backup_lists_filter_by_device_or_show_all_newest_first,
     the_latest_stored_backup_is_the_newest_success_at_that_location,
+    the_change_key_follows_the_result_onto_its_stored_backup,
     schedules_are_created_updated_listed_and_deleted,
     due_schedules_are_found_and_advanced_by_one_caller,
     schedule_targets_are_enabled_devices_once_by_id,

@@ -195,6 +195,7 @@ async fn result(db: &Db, device: i64, n: u32, at: &str, fate: &str) -> String {
         log: "[]".into(),
         collection_duration_ms: 5,
         author: None,
+        change_key: None,
     })
     .await
     .unwrap();
@@ -477,6 +478,7 @@ async fn an_outcome_is_the_same_whatever_order_its_records_arrive_in(t: TestDb) 
         log: "[]".into(),
         collection_duration_ms: 5,
         author: None,
+        change_key: None,
     };
     let stored = |ti: &str, status| NewStoredBackup {
         task_id: ti.to_owned(),

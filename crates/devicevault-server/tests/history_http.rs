@@ -48,6 +48,7 @@ async fn backup(
         log: "[]".into(),
         collection_duration_ms: 700,
         author: None,
+        change_key: None,
     })
     .await
     .unwrap();

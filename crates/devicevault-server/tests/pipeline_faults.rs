@@ -177,6 +177,104 @@ async fn a_replayed_batch_records_once_and_a_failing_entry_spares_the_rest() {
     h.stop().await;
 }
 
+/// Issue 19: a FortiOS collection that differs from the latest version
+/// only in its re-encrypted `ENC` secrets is confirmed by the device-results
+/// consumer without a store task; replaying its record changes nothing; and
+/// while another job of the device is unfinished the result is stored as
+/// usual, since that job's store could become the latest version first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ignored_change_is_confirmed_once_and_stored_while_another_job_is_open() {
+    let mut h = Harness::start(
+        Engine::Sqlite,
+        SimConfig {
+            platforms: vec!["fortinet_fortios".into()],
+            ..sim()
+        },
+    )
+    .await;
+    h.sim.devices()[0].set_reencrypt_secrets(true);
+    let (_, ids) = h.inventory().await;
+    for _ in 0..2 {
+        let ti = h.backup_now(ids[0]).await;
+        assert_eq!(h.wait_job(&ti).await["state"], "stored");
+    }
+    let log = h.server().log.clone();
+    let collected = log.entries("device:results");
+    assert_eq!(collected.len(), 2);
+    assert_ne!(
+        collected[0].fields["device_config"], collected[1].fields["device_config"],
+        "the device re-encrypted its secret"
+    );
+    assert_eq!(
+        collected[0].fields["change_key"],
+        collected[1].fields["change_key"]
+    );
+    assert_eq!(
+        log.entries("storage:results").len(),
+        1,
+        "no store task for the confirmation"
+    );
+    let rows = h.list("/api/stored-backups/").await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["changed"], false, "{}", rows[0]);
+
+    let db = h.server().db.clone();
+    let device_results = DeviceResults {
+        db: db.clone(),
+        bus: h.server().bus.clone(),
+        settings: Arc::new(Settings::default()),
+        metrics: Arc::default(),
+    };
+    let again = |id: &str, ti: Option<&str>| {
+        let mut fields = collected[1].fields.clone();
+        if let Some(ti) = ti {
+            fields.insert("task_identifier".into(), ti.into());
+            fields.insert("task_id".into(), format!("{ti}-task"));
+        }
+        StreamEntry {
+            id: id.into(),
+            fields,
+            deliveries: 1,
+        }
+    };
+    for _ in 0..2 {
+        let outcomes = device_results
+            .handle_batch(vec![again("a", None), again("b", None)])
+            .await;
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    }
+    assert_eq!(h.list("/api/stored-backups/").await.len(), 2);
+    assert_eq!(log.entries("storage:results").len(), 1);
+
+    // Another job of the device is queued: the same content is stored.
+    let far = devicevault_core::Timestamp::parse("2999-01-01T00:00:00Z").unwrap();
+    let now = devicevault_core::Timestamp::now();
+    assert!(
+        db.create_job("open", "open-job", ids[0], now, far)
+            .await
+            .unwrap()
+    );
+    let outcomes = device_results
+        .handle_batch(vec![again("c", Some("while-open"))])
+        .await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while log.entries("storage:results").len() < 2 {
+        assert!(Instant::now() < deadline, "the store task was sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    settle().await;
+    let rows = h.list("/api/stored-backups/").await;
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["task_identifier"], "while-open");
+    assert_eq!(rows[0]["changed"], true, "the worker compared the content");
+    assert_eq!(
+        git(&h.repo_path(), &["rev-list", "--count", "main"]).trim(),
+        "2"
+    );
+    h.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_collection_task_is_dispatched_again_after_its_deadline() {
     let mut h = Harness::start_with(Engine::Sqlite, sim(), |cfg| {

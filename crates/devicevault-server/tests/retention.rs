@@ -159,6 +159,7 @@ impl World {
                 log: "[]".into(),
                 collection_duration_ms: 5,
                 author: None,
+                change_key: None,
             })
             .await
             .unwrap();
@@ -390,6 +391,7 @@ async fn failed_results_and_finished_jobs_go_after_their_own_periods(t: TestDb) 
         log: "[]".into(),
         collection_duration_ms: 5,
         author: None,
+        change_key: None,
     };
     db.record_device_result(&failure("old", &day(1)))
         .await

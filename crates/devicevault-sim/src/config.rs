@@ -35,6 +35,21 @@ pub struct ConfigSpec<'a> {
     /// One line of this many bytes in the middle of the body (a banner or
     /// certificate pasted on one line); `None` for none.
     pub long_line: Option<usize>,
+    /// Reversibly encrypted secrets (FortiOS `ENC`) get a fresh salt in
+    /// every session, as the platform prints them.
+    pub reencrypt_secrets: bool,
+}
+
+/// The salt a session's re-encrypted secret starts with: 16 characters of
+/// the base64 alphabet FortiOS's `ENC` values are written in, a function of
+/// the device and the session.
+fn session_salt(seed: u64, counter: u64) -> String {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut rng = SplitMix(seed ^ counter.wrapping_mul(0xA076_1D64_78BD_642F) ^ 0x5A17);
+    let bits = rng.next() as u128 | (rng.next() as u128) << 64;
+    (0..16)
+        .map(|i| B64[((bits >> (6 * i)) & 63) as usize] as char)
+        .collect()
 }
 
 /// A small, fast, deterministic generator (splitmix64).
@@ -458,7 +473,14 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 "end".into(),
                 "config vpn ipsec phase1-interface".into(),
                 "    edit \"vpn1\"".into(),
-                format!("        set psksecret ENC {tok}"),
+                if spec.reencrypt_secrets {
+                    format!(
+                        "        set psksecret ENC {}{tok}",
+                        session_salt(spec.seed, st.counter)
+                    )
+                } else {
+                    format!("        set psksecret ENC {tok}")
+                },
                 "    next".into(),
                 "end".into(),
             ]);
@@ -1420,6 +1442,7 @@ mod tests {
             lines: 200,
             secret_token: "tok",
             long_line: None,
+            reencrypt_secrets: false,
         }
     }
 
@@ -1925,6 +1948,44 @@ mod tests {
                 "{style:?}: {v0:#?}"
             );
         }
+    }
+
+    #[test]
+    fn fortios_can_re_encrypt_its_enc_secrets_in_every_session() {
+        let psk = |reencrypt, counter| -> Vec<String> {
+            let spec = ConfigSpec {
+                reencrypt_secrets: reencrypt,
+                ..spec(&[])
+            };
+            generate_lines(Style::FortiOs, &spec, st(counter))
+                .into_iter()
+                .filter(|l| !l.volatile)
+                .map(|l| l.text)
+                .collect()
+        };
+        // Off: byte-identical bodies, the secret as it was.
+        assert_eq!(psk(false, 1), psk(false, 2));
+        assert!(psk(false, 1).contains(&"        set psksecret ENC tok".to_owned()));
+        // On: only the ENC line differs, still carrying the secret's token,
+        // and the same session prints the same salt.
+        let (a, b) = (psk(true, 1), psk(true, 2));
+        assert_eq!(a, psk(true, 1));
+        let differ: Vec<_> = a.iter().zip(&b).filter(|(x, y)| x != y).collect();
+        assert_eq!(differ.len(), 1, "{differ:?}");
+        let (x, y) = differ[0];
+        for l in [x, y] {
+            let value = l.strip_prefix("        set psksecret ENC ").unwrap();
+            assert!(value.ends_with("tok") && value.len() == 19, "{l}");
+        }
+        // Other platforms print the same with it on.
+        let ios = |reencrypt| {
+            let spec = ConfigSpec {
+                reencrypt_secrets: reencrypt,
+                ..spec(&[])
+            };
+            generate(Style::Ios, &spec, st(1))
+        };
+        assert_eq!(ios(true), ios(false));
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub(crate) struct Shared {
     pub config_lines: usize,
     pub seed: u64,
     pub clock: SimClock,
+    /// See [`SimDevice::set_reencrypt_secrets`].
+    pub reencrypt_secrets: std::sync::atomic::AtomicBool,
     pub state: Mutex<State>,
 }
 
@@ -125,6 +127,9 @@ impl Shared {
             lines: self.config_lines,
             secret_token: token,
             long_line,
+            reencrypt_secrets: self
+                .reencrypt_secrets
+                .load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
@@ -335,6 +340,21 @@ impl SimDevice {
         );
         Arc::make_mut(&mut s.changes).push(change.clone());
         change
+    }
+
+    /// Makes the device encrypt its reversible secrets with a fresh salt in
+    /// every session, as FortiOS does with its `ENC` values (oxidized
+    /// issues 1627, 1883 and 2320 show two `show`s of one configuration
+    /// differing in them): the encrypted value's text changes, what it
+    /// encrypts does not. Off by default, so that an unchanged device prints
+    /// byte-identical configurations; platforms without such secrets are
+    /// not affected. Those lines are not tagged volatile (a backup keeps
+    /// them), so with this on, [`SimDevice::stable_config_lines`] matches
+    /// only the session it was computed for.
+    pub fn set_reencrypt_secrets(&self, on: bool) {
+        self.shared
+            .reencrypt_secrets
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Every change since revision 0, oldest first.

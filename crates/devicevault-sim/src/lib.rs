@@ -399,6 +399,7 @@ fn new_shared(
         config_lines: device_lines(cfg, i),
         seed: (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
         clock: cfg.clock.clone(),
+        reencrypt_secrets: std::sync::atomic::AtomicBool::new(false),
         state: Mutex::new(device::State {
             faults: cfg.faults.clone(),
             key_generation: 0,

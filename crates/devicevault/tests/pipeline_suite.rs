@@ -84,6 +84,7 @@ suite! {
     telnet_legacy_only_and_key_only_devices_are_backed_up: 1;
     a_device_reachable_only_through_a_jump_host_is_backed_up: 1;
     a_collection_groups_max_sessions_bounds_its_sessions_at_once: 4;
+    a_re_encrypted_fortios_secret_alone_is_no_new_version_and_a_real_change_is: 1;
 }
 
 /// The state of `device` under the only compliance rule, once the
@@ -1589,4 +1590,135 @@ async fn a_collection_groups_max_sessions_bounds_its_sessions_at_once(h: &mut Ha
     assert_eq!(r.json()["max_sessions"], 4, "{}", r.json());
     let peak = peak_sessions(h, &ids).await;
     assert!(peak > 2, "a larger limit lets more run at once: {peak}");
+}
+
+/// Issue 19: FortiOS re-encrypts its `ENC` secrets with a fresh salt on
+/// every `show`; its driver stores those lines but ignores them for change
+/// (`ignore_for_change`), so a backup whose only difference is a
+/// re-encrypted secret is an unchanged confirmation of the previous version
+/// — no commit, no file, `changed: false`, one version in the history —
+/// at a git location and at an fs one, and a real change is still a version.
+async fn a_re_encrypted_fortios_secret_alone_is_no_new_version_and_a_real_change_is(
+    h: &mut Harness,
+) {
+    let (git_loc, _) = h.inventory().await;
+    let fs_base = h.dir.path().join("fs-fortios");
+    let fs_loc = h
+        .create(
+            "/api/backup-locations/",
+            json!({"name": "fs", "location_type": "fs", "config": {"base_path": fs_base}}),
+        )
+        .await;
+    let fleet = devicevault_sim::Simulator::start(SimConfig {
+        devices: 2,
+        platforms: vec!["fortinet_fortios".into()],
+        ..sim(2)
+    })
+    .await
+    .unwrap();
+    let cred = h
+        .create(
+            "/api/credentials/",
+            json!({"name": "fgt", "username": fleet.devices()[0].username(),
+                   "password": fleet.devices()[0].password()}),
+        )
+        .await;
+    for (fgt, loc) in [
+        (fleet.devices()[0].clone(), git_loc),
+        (fleet.devices()[1].clone(), fs_loc["id"].as_i64().unwrap()),
+    ] {
+        fgt.set_reencrypt_secrets(true);
+        let dev = h
+            .create(
+                "/api/devices/",
+                json!({"name": format!("fgt-{}", fgt.name()), "address": "127.0.0.1", "port": fgt.port(),
+                       "driver": "fortinet_fortios", "credential": cred["id"],
+                       "backup_location": loc}),
+            )
+            .await;
+        let id = dev["id"].as_i64().unwrap();
+        let stored = format!("/api/stored-backups/?device={id}");
+
+        let ti = h.backup_now(id).await;
+        assert_eq!(h.wait_job(&ti).await["state"], "stored");
+        let first = latest_config(h, id).await;
+        let psk = |config: &str| {
+            config
+                .lines()
+                .find(|l| l.trim_start().starts_with("set psksecret ENC "))
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("no ENC secret in {config}"))
+        };
+        let ti = h.backup_now(id).await;
+        let job = h.wait_job(&ti).await;
+        assert_eq!(job["state"], "stored", "{job}");
+        // The second session really printed another ciphertext: what a
+        // session numbered as the last one prints now.
+        assert_eq!(fgt.sessions(), 2);
+        assert_ne!(
+            psk(&first),
+            psk(&fgt.running_config()),
+            "the simulator re-encrypts"
+        );
+        let rows = h.list(&stored).await;
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[0]["task_identifier"], ti.as_str());
+        assert_eq!(rows[0]["changed"], false, "{}", rows[0]);
+        assert_eq!(rows[0]["status"], "success");
+        assert_eq!(rows[0]["storage_ref"], rows[1]["storage_ref"]);
+        assert_eq!(rows[0]["sha256"], rows[1]["sha256"]);
+        let log = rows[0]["log"].to_string();
+        assert!(log.contains("ignores for change"), "{log}");
+        // What is downloaded is the version that stands, restorable as the
+        // device printed it then.
+        assert_eq!(latest_config(h, id).await, first);
+        let versions = h.list(&format!("/api/devices/{id}/versions/")).await;
+        assert_eq!(versions.len(), 1, "{versions:?}");
+        assert_eq!(versions[0]["confirmations"], 2, "{}", versions[0]);
+        // Nothing new was written at the location.
+        if loc == git_loc {
+            assert_eq!(
+                git(&h.repo_path(), &["rev-list", "--count", "main"]).trim(),
+                "1"
+            );
+        } else {
+            let files = std::fs::read_dir(fs_base.join(id.to_string()))
+                .unwrap()
+                .count();
+            assert_eq!(files, 1, "no file for the confirmation");
+        }
+        // The device page shows one version, confirmed twice.
+        let (status, page) = h.web_page(&format!("/devices/{id}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(page.matches("data-version=").count(), 1, "{page}");
+        let row = &page[page
+            .find(&format!("data-version=\"{}\"", rows[1]["id"]))
+            .expect("the first backup is the version")..];
+        assert!(
+            row[..row.find("</tr>").unwrap()].contains("<td class=\"num\">2</td>"),
+            "confirmed twice: {row}"
+        );
+
+        // A real change (and a re-encryption) is a new version.
+        fgt.change_config();
+        let ti = h.backup_now(id).await;
+        assert_eq!(h.wait_job(&ti).await["state"], "stored");
+        let rows = h.list(&stored).await;
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0]["changed"], true, "{}", rows[0]);
+        assert_ne!(rows[0]["storage_ref"], rows[1]["storage_ref"]);
+        let changed = latest_config(h, id).await;
+        assert!(changed.contains("link-0 rev1"), "{changed}");
+        assert_ne!(psk(&changed), psk(&first));
+        let versions = h.list(&format!("/api/devices/{id}/versions/")).await;
+        assert_eq!(versions.len(), 2, "{versions:?}");
+        if loc == git_loc {
+            assert_eq!(
+                git(&h.repo_path(), &["rev-list", "--count", "main"]).trim(),
+                "2"
+            );
+        }
+        let results = h.list(&format!("/api/backup-results/?device={id}")).await;
+        assert_eq!(results.len(), 3, "one result per backup: {results:?}");
+    }
 }

@@ -261,6 +261,7 @@ fn partial_result(arg: &serde_json::Value, reason: &str) -> Option<DeviceResult>
         initiated_at: now,
         is_binary: false,
         author: None,
+        change_key: None,
     })
 }
 
@@ -362,10 +363,11 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
         }
     };
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let mut author = None;
+    let (mut author, mut change_key) = (None, None);
     let (status, device_config, is_binary) = match outcome {
         Ok(collected) => {
             author = collected.author;
+            change_key = collected.change_key;
             log.push(LogEntry::new(
                 SOURCE,
                 Severity::Info,
@@ -401,6 +403,7 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
         initiated_at: job.initiated_at,
         is_binary,
         author,
+        change_key,
     }
 }
 

@@ -2,6 +2,16 @@
 //! (`DeviceBackupResult`) and, for a success, sends `storage.store` to the
 //! queue of the device's backup location (`storage.git` / `storage.fs`).
 //!
+//! A collection whose driver ignores some lines for change (a result with a
+//! `change_key`) and whose key equals the one of the device's latest stored
+//! version at its location stores nothing new: no `storage.store` is sent,
+//! and the stored backup is recorded here, in the same transaction as the
+//! result, as an unchanged confirmation of that version (its `storage_ref`,
+//! size and SHA-256, `changed` false), exactly the row an unchanged store
+//! makes. Only when nothing else can become the latest version first: the
+//! job has no store on the way and the device has no other unfinished job;
+//! otherwise the store runs as for any result.
+//!
 //! A read batch of results is handled together: the lookups entry by entry,
 //! then every entry's writes (result, job state, storage target) in one
 //! transaction, then the store tasks, which are published only once the
@@ -13,9 +23,13 @@ use std::sync::Arc;
 
 use devicevault_core::bus::{StreamEntry, Task, TaskBus};
 use devicevault_core::{
-    DeviceResult, RelPath, Status, StorageBackendKind, StorageRef, StoreTask, Timestamp,
+    DeviceResult, LogEntry, RelPath, Severity, Status, StorageBackendKind, StorageRef, StoreTask,
+    Timestamp,
 };
-use devicevault_db::{Db, DbError, Device, IndexBatch, JobState, JobTarget, NewDeviceResult};
+use devicevault_db::{
+    BackupLocation, Db, DbError, Device, IndexBatch, JobState, JobTarget, NewDeviceResult,
+    NewStoredBackup,
+};
 
 use super::{HandleError, new_task_id};
 use crate::Settings;
@@ -23,6 +37,9 @@ use crate::metrics::{IndexStream, Metrics};
 
 /// The task name of a store.
 pub const STORE_TASK: &str = "storage.store";
+
+/// The log source of what this consumer records itself.
+const SOURCE: &str = "device-results";
 
 /// What the consumer needs.
 #[derive(Debug, Clone)]
@@ -77,6 +94,14 @@ pub async fn run<B: TaskBus, L: devicevault_core::bus::ResultLog>(
         async move { c.handle_batch(entries).await }
     })
     .await;
+}
+
+/// What a successful collection becomes.
+enum Storing {
+    /// A store task for the location's queue.
+    Task(StorageBackendKind, Task),
+    /// Nothing to store: the stored backup that confirms the latest version.
+    Unchanged(Box<NewStoredBackup>),
 }
 
 /// What one entry needs written, then published, and its outcome.
@@ -227,6 +252,10 @@ impl<B: TaskBus> DeviceResults<B> {
                 .author
                 .clone()
                 .filter(|a| devicevault_core::is_author_name(a)),
+            change_key: result
+                .change_key
+                .clone()
+                .filter(|k| devicevault_core::is_change_key(k)),
         });
         if result.status == Status::Failure {
             let reason = failure_reason(&result.log);
@@ -234,20 +263,36 @@ impl<B: TaskBus> DeviceResults<B> {
             tracing::info!(device_id = result.device_id, task_identifier = ti, reason = %reason, "Collection failed; no storage task");
             return Planned::done(writes, Ok(()));
         }
-        match self.db.job(ti).await {
+        // A job already `collected` had its store task published by an
+        // earlier handling of this result (or of a dispatch again): that
+        // store decides, so it is never confirmed here.
+        let store_published = match self.db.job(ti).await {
             Ok(job) if job.state.is_final() => return Planned::done(writes, Ok(())),
-            Ok(_) | Err(DbError::NotFound { .. }) => {}
+            Ok(job) => job.state == JobState::Collected,
+            Err(DbError::NotFound { .. }) => false,
             Err(e) => return Planned::done(IndexBatch::new(), Err(db_error(e))),
-        }
+        };
         writes.advance_job(ti, JobState::Collected, None);
-        match self.store_task(&result).await {
-            Ok((target, kind, task)) => {
+        match self.store_task(&result, store_published).await {
+            Ok((target, Storing::Task(kind, task))) => {
                 writes.set_job_target(ti, target);
                 Planned {
                     writes,
                     store: Some((kind, task, result)),
                     outcome: Ok(()),
                 }
+            }
+            Ok((target, Storing::Unchanged(stored))) => {
+                writes.set_job_target(ti, target);
+                tracing::info!(
+                    storage_backend = stored.storage_backend.as_str(),
+                    device_id = result.device_id,
+                    task_identifier = ti,
+                    "unchanged apart from lines its driver ignores for change; no storage task"
+                );
+                writes.record_stored_backup(*stored);
+                writes.advance_job(ti, JobState::Stored, None);
+                Planned::done(writes, Ok(()))
             }
             Err(e) if e.retry == devicevault_core::Retry::Permanent => {
                 writes.advance_job(ti, JobState::Failed, Some(&e.reason));
@@ -298,12 +343,93 @@ impl<B: TaskBus> DeviceResults<B> {
         )
     }
 
-    /// The store task of a collected configuration, its queue, and the
-    /// target to record on the job before it is published.
+    /// The stored backup that confirms the latest version of `device` at
+    /// `location`, when `result` differs from it only in lines its driver
+    /// ignores for change (equal `change_key`s) and nothing else can become
+    /// the latest version first; `None` when the result must be stored.
+    async fn unchanged_confirmation(
+        &self,
+        result: &DeviceResult,
+        device: &Device,
+        location: &BackupLocation,
+        rel_path: &RelPath,
+    ) -> Result<Option<NewStoredBackup>, HandleError> {
+        let Some(key) = result
+            .change_key
+            .as_deref()
+            .filter(|k| devicevault_core::is_change_key(k))
+        else {
+            return Ok(None);
+        };
+        if result.is_binary {
+            return Ok(None);
+        }
+        let kind = location.location_type;
+        let Some((latest, latest_key)) = self
+            .db
+            .latest_stored_with_change_key(device.id, location.id)
+            .await
+            .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        if latest_key.as_deref() != Some(key) || latest.storage_backend != kind || latest.is_binary
+        {
+            return Ok(None);
+        }
+        // Git keeps the device's file at one path: a renamed device's store
+        // moves it, which only the storage worker does.
+        if kind == StorageBackendKind::Git {
+            match StorageRef::parse(kind, &latest.storage_ref) {
+                Ok(r) if r.path() == rel_path => {}
+                _ => return Ok(None),
+            }
+        }
+        // Another job's store may be on the way and become the latest
+        // version before this one: comparing with the version it replaces
+        // would confirm the wrong one.
+        if self
+            .db
+            .has_other_unfinished_job(device.id, &result.task_identifier)
+            .await
+            .map_err(db_error)?
+        {
+            return Ok(None);
+        }
+        let log = [LogEntry::new(
+            SOURCE,
+            Severity::Info,
+            format!(
+                "unchanged since the previous backup apart from lines the driver ignores for change; nothing new written, the previous version stands: {kind}:{}",
+                latest.storage_ref
+            ),
+        )];
+        Ok(Some(NewStoredBackup {
+            task_id: new_task_id(),
+            task_identifier: result.task_identifier.clone(),
+            device_id: device.id,
+            storage_backend: kind,
+            storage_ref: latest.storage_ref,
+            status: Status::Success,
+            timestamp: Timestamp::now(),
+            log: serde_json::to_string(&log).expect("log entries serialize"),
+            location_id: Some(location.id),
+            size: latest.size,
+            sha256: latest.sha256,
+            changed: Some(false),
+            is_binary: false,
+        }))
+    }
+
+    /// What a collected configuration becomes — the store task for its
+    /// queue, or the confirmation of the unchanged latest version — and the
+    /// target to record on the job before a task is published.
+    /// `store_published`: a store task was published for this job already.
     async fn store_task(
         &self,
         result: &DeviceResult,
-    ) -> Result<(JobTarget, StorageBackendKind, Task), HandleError> {
+        store_published: bool,
+    ) -> Result<(JobTarget, Storing), HandleError> {
         let ti = result.task_identifier.as_str();
         let device = self.db.device(result.device_id).await.map_err(db_error)?;
         let location_id = device.fields.backup_location.ok_or_else(|| {
@@ -315,14 +441,21 @@ impl<B: TaskBus> DeviceResults<B> {
         let location = self.db.location(location_id).await.map_err(db_error)?;
         let kind = location.location_type;
         let rel_path = rel_path_for(kind, &device, ti).map_err(HandleError::permanent)?;
-        let previous = self
-            .previous_rel_path(&device, location.id, kind, &rel_path)
-            .await?;
-        let content = result.content().map_err(HandleError::permanent)?;
         let target = JobTarget {
             location_id: Some(location.id),
             is_binary: result.is_binary,
         };
+        if !store_published
+            && let Some(stored) = self
+                .unchanged_confirmation(result, &device, &location, &rel_path)
+                .await?
+        {
+            return Ok((target, Storing::Unchanged(Box::new(stored))));
+        }
+        let previous = self
+            .previous_rel_path(&device, location.id, kind, &rel_path)
+            .await?;
+        let content = result.content().map_err(HandleError::permanent)?;
         let task_id = new_task_id();
         let mut task = StoreTask::new(
             task_id.clone(),
@@ -345,6 +478,9 @@ impl<B: TaskBus> DeviceResults<B> {
             task.storage_previous_rel_path = Some(previous);
         }
         let body = serde_json::to_value(&task).expect("a store task serializes");
-        Ok((target, kind, Task::with_arg(task_id, STORE_TASK, body)))
+        Ok((
+            target,
+            Storing::Task(kind, Task::with_arg(task_id, STORE_TASK, body)),
+        ))
     }
 }
