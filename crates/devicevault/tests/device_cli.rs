@@ -147,7 +147,7 @@ fn drivers_lists_every_built_in_platform_with_its_inputs_masking_and_source_and_
     // A user driver without secret rules and without a source.
     let plain: String = ios
         .replace("name = \"cisco_ios\"", "name = \"acme_os\"")
-        .split("[[secrets]]")
+        .split("\n[[secrets]]")
         .next()
         .unwrap()
         .lines()
