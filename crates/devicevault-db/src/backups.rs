@@ -346,6 +346,54 @@ pub(crate) async fn record_stored_backup_in(
     Ok(inserted.is_some())
 }
 
+/// Inserts `rows` — `(task_id, task_identifier, device_id)` — as queued
+/// jobs, skipping those that conflict (a job open for the device, or the
+/// identifier taken); returns the devices whose job was inserted.
+async fn insert_queued(
+    tx: &mut notifications::Tx<'_>,
+    rows: &[(String, String, i64)],
+    queued: &str,
+    deadline: &str,
+) -> Result<std::collections::HashSet<i64>, DbError> {
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            let p = i * 7;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 6,
+                p + 7
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO backup_jobs (task_id, task_identifier, device_id, state, state_rank, \
+         queued_on, updated_at, deadline) VALUES {} ON CONFLICT DO NOTHING RETURNING device_id",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for (task_id, task_identifier, device_id) in rows {
+        q = q
+            .bind(task_id.as_str())
+            .bind(task_identifier.as_str())
+            .bind(*device_id)
+            .bind(JobState::Queued.as_str())
+            .bind(JobState::Queued.rank())
+            .bind(queued)
+            .bind(deadline);
+    }
+    Ok(q.fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("device_id"))
+        .collect::<Result<_, _>>()?)
+}
+
 const JOB_COLUMNS: &str = "id, task_id, task_identifier, device_id, state, reason, queued_on, updated_at, deadline, attempts";
 const RESULT_COLUMNS: &str =
     "id, task_id, task_identifier, device_id, status, timestamp, log, collection_duration_ms";
@@ -401,44 +449,7 @@ impl Db {
         let mut out = Vec::with_capacity(jobs.len());
         // 250 rows of 7 parameters stay far under every engine's limit.
         for chunk in jobs.chunks(250) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let p = i * 7;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4,
-                        p + 5,
-                        p + 6,
-                        p + 6,
-                        p + 7
-                    )
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO backup_jobs (task_id, task_identifier, device_id, state, state_rank, \
-                 queued_on, updated_at, deadline) VALUES {} ON CONFLICT DO NOTHING RETURNING device_id",
-                values.join(", ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (task_id, task_identifier, device_id) in chunk {
-                q = q
-                    .bind(task_id.as_str())
-                    .bind(task_identifier.as_str())
-                    .bind(*device_id)
-                    .bind(JobState::Queued.as_str())
-                    .bind(JobState::Queued.rank())
-                    .bind(queued.as_str())
-                    .bind(deadline.as_str());
-            }
-            let created: std::collections::HashSet<i64> = q
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get("device_id"))
-                .collect::<Result<_, _>>()?;
+            let created = insert_queued(&mut tx, chunk, &queued, &deadline).await?;
             let joined: Vec<i64> = chunk
                 .iter()
                 .map(|j| j.2)
@@ -457,7 +468,8 @@ impl Db {
                     open.insert(j.device_id, j);
                 }
             }
-            for (task_id, task_identifier, device_id) in chunk {
+            for row in chunk {
+                let (_, task_identifier, device_id) = row;
                 if created.contains(device_id) {
                     out.push(None);
                 } else if let Some(j) = open.remove(device_id) {
@@ -467,21 +479,10 @@ impl Db {
                     // transaction, on PostgreSQL): nothing runs now, so this
                     // request gets its own. Refused only if the identifier
                     // exists already (a replay) or the device came twice.
-                    let again = sqlx::query(
-                        "INSERT INTO backup_jobs (task_id, task_identifier, device_id, state, \
-                         state_rank, queued_on, updated_at, deadline) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(task_id.as_str())
-                    .bind(task_identifier.as_str())
-                    .bind(*device_id)
-                    .bind(JobState::Queued.as_str())
-                    .bind(JobState::Queued.rank())
-                    .bind(queued.as_str())
-                    .bind(deadline.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    if again.rows_affected() != 1 {
+                    let again =
+                        insert_queued(&mut tx, std::slice::from_ref(row), &queued, &deadline)
+                            .await?;
+                    if again.is_empty() {
                         return Err(DbError::Conflict(format!(
                             "job {task_identifier} of device {device_id} exists already"
                         )));
@@ -655,17 +656,10 @@ impl Db {
         device_id: i64,
         location_id: i64,
     ) -> Result<Option<StoredBackup>, DbError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {STORED_COLUMNS} FROM stored_backups \
-             WHERE device_id = $1 AND location_id = $2 AND status = $3 \
-             ORDER BY timestamp DESC, id DESC LIMIT 1"
-        )))
-        .bind(device_id)
-        .bind(location_id)
-        .bind(Status::Success.as_str())
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(stored_backup).transpose()
+        Ok(self
+            .latest_stored_with_change_key(device_id, location_id)
+            .await?
+            .map(|(stored, _)| stored))
     }
 
     /// The latest successful stored backup of `device_id` at `location_id`
