@@ -9,11 +9,12 @@
 //! state only moves forward, so a mark that lands after the result (or
 //! never, if the process dies first) changes nothing that matters.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use devicevault_core::Timestamp;
 use devicevault_core::bus::{BoxFuture, Task, TaskBus};
-use devicevault_db::{BackupJob, Db, DbError, Device, IndexBatch, JobState};
+use devicevault_db::{BackupJob, Db, DbError, Device, DeviceType, IndexBatch, JobState};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -113,6 +114,52 @@ async fn write_marks(db: Db, metrics: Arc<Metrics>, mut rx: mpsc::UnboundedRecei
     }
 }
 
+/// What building a collection task reads besides the device — its
+/// collection group, credentials and device type —, kept for one request:
+/// a bulk "backup now" reads each of them once, not once per device.
+#[derive(Default)]
+struct Lookups {
+    groups: HashMap<i64, (String, Option<u32>)>,
+    credentials: HashMap<i64, SealedCredential>,
+    types: HashMap<i64, Option<DeviceType>>,
+}
+
+impl Lookups {
+    /// The queue and the session limit of collection group `id`.
+    async fn group(&mut self, db: &Db, id: i64) -> Result<(String, Option<u32>), DbError> {
+        if let Some(g) = self.groups.get(&id) {
+            return Ok(g.clone());
+        }
+        let g = db.collection_group(id).await?;
+        let g = (g.queue(), u32::try_from(g.max_sessions).ok());
+        self.groups.insert(id, g.clone());
+        Ok(g)
+    }
+
+    async fn credential(&mut self, db: &Db, id: i64) -> Result<SealedCredential, DbError> {
+        if let Some(c) = self.credentials.get(&id) {
+            return Ok(c.clone());
+        }
+        let c = SealedCredential::of(&db.credential(id).await?);
+        self.credentials.insert(id, c.clone());
+        Ok(c)
+    }
+
+    /// Device type `id`; `None` for a type deleted since.
+    async fn device_type(&mut self, db: &Db, id: i64) -> Result<Option<DeviceType>, DbError> {
+        if let Some(t) = self.types.get(&id) {
+            return Ok(t.clone());
+        }
+        let t = match db.device_type(id).await {
+            Ok(t) => Some(t),
+            Err(DbError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        self.types.insert(id, t.clone());
+        Ok(t)
+    }
+}
+
 /// The task identifier of a "backup now" request.
 pub fn backup_now_identifier(device_id: i64, at: Timestamp) -> String {
     format!("backup_now:{device_id}:{at}")
@@ -209,17 +256,10 @@ impl<B: TaskBus> Dispatcher<B> {
             })
             .collect();
         let joined = self.db.create_jobs(&jobs, now, self.deadline(now)).await?;
-        let mut queues = std::collections::HashMap::new();
+        let mut lookups = Lookups::default();
         for ((&i, (task_id, task_identifier, _)), open) in ready.iter().zip(&jobs).zip(joined) {
             let device = &devices[i];
-            let queue = match queues.get(&device.fields.collection_group) {
-                Some(q) => String::clone(q),
-                None => {
-                    let q = self.queue_of(device).await?;
-                    queues.insert(device.fields.collection_group, q.clone());
-                    q
-                }
-            };
+            let queue = self.queue_of(device, &mut lookups).await?;
             out[i] = Ok(match open {
                 Some(job) => Accepted {
                     task_id: job.task_id,
@@ -230,7 +270,8 @@ impl<B: TaskBus> Dispatcher<B> {
                 },
                 None => {
                     self.metrics.job_moved(JobState::Queued);
-                    self.publish(device, task_id, task_identifier, now).await;
+                    self.publish(device, task_id, task_identifier, now, &mut lookups)
+                        .await;
                     Accepted {
                         task_id: task_id.clone(),
                         task_identifier: task_identifier.clone(),
@@ -279,21 +320,23 @@ impl<B: TaskBus> Dispatcher<B> {
             return Ok(Accepted {
                 task_id: job.task_id,
                 task_identifier: job.task_identifier,
-                queue: self.queue_of(device).await?,
+                queue: self.queue_of(device, &mut Lookups::default()).await?,
                 queued_at: Timestamp::parse(&job.queued_on).unwrap_or(now),
                 created: false,
             });
         }
         self.metrics.job_moved(JobState::Queued);
+        let mut lookups = Lookups::default();
         if let Err(e) = self.check_ready(device).await {
             self.fail_job(task_identifier, &e.to_string()).await?;
         } else {
-            self.publish(device, &task_id, task_identifier, now).await;
+            self.publish(device, &task_id, task_identifier, now, &mut lookups)
+                .await;
         }
         Ok(Accepted {
             task_id,
             task_identifier: task_identifier.to_owned(),
-            queue: self.queue_of(device).await?,
+            queue: self.queue_of(device, &mut lookups).await?,
             queued_at: now,
             created: true,
         })
@@ -301,9 +344,9 @@ impl<B: TaskBus> Dispatcher<B> {
 
     /// The queue a collection of `device` goes to: its collection group's,
     /// or the default group's.
-    async fn queue_of(&self, device: &Device) -> Result<String, DbError> {
+    async fn queue_of(&self, device: &Device, lookups: &mut Lookups) -> Result<String, DbError> {
         Ok(match device.fields.collection_group {
-            Some(id) => self.db.collection_group(id).await?.queue(),
+            Some(id) => lookups.group(&self.db, id).await?.0,
             None => format!("collector.group.{DEFAULT_GROUP_QUEUE_ID}"),
         })
     }
@@ -322,9 +365,10 @@ impl<B: TaskBus> Dispatcher<B> {
         task_id: &str,
         task_identifier: &str,
         initiated_at: Timestamp,
+        lookups: &mut Lookups,
     ) {
         match self
-            .collect_task(device, task_id, task_identifier, initiated_at)
+            .collect_task(device, task_id, task_identifier, initiated_at, lookups)
             .await
         {
             Ok((queue, task)) => match self.bus.publish(&queue, task).await {
@@ -352,26 +396,20 @@ impl<B: TaskBus> Dispatcher<B> {
         task_id: &str,
         task_identifier: &str,
         initiated_at: Timestamp,
+        lookups: &mut Lookups,
     ) -> Result<(String, Task), DispatchError> {
         let f = &device.fields;
         let (queue, max_sessions) = match f.collection_group {
-            Some(id) => {
-                let g = self.db.collection_group(id).await?;
-                (g.queue(), u32::try_from(g.max_sessions).ok())
-            }
+            Some(id) => lookups.group(&self.db, id).await?,
             None => (format!("collector.group.{DEFAULT_GROUP_QUEUE_ID}"), None),
         };
         let credential = match f.credential {
-            Some(id) => Some(SealedCredential::of(&self.db.credential(id).await?)),
+            Some(id) => Some(lookups.credential(&self.db, id).await?),
             None => None,
         };
+        // A type deleted since: no limit or profile of its own.
         let device_type = match f.device_type {
-            Some(id) => match self.db.device_type(id).await {
-                Ok(t) => Some(t),
-                // A type deleted since: no limit or profile of its own.
-                Err(DbError::NotFound { .. }) => None,
-                Err(e) => return Err(e.into()),
-            },
+            Some(id) => lookups.device_type(&self.db, id).await?,
             None => None,
         };
         let max_config_bytes = device_type
@@ -390,7 +428,7 @@ impl<B: TaskBus> Dispatcher<B> {
                 address: j.host.clone(),
                 port: j.port,
                 credential: match j.credential {
-                    Some(id) => Some(SealedCredential::of(&self.db.credential(id).await?)),
+                    Some(id) => Some(lookups.credential(&self.db, id).await?),
                     None => None,
                 },
             }),
@@ -480,7 +518,14 @@ impl<B: TaskBus> Dispatcher<B> {
             "job passed its deadline; dispatching it again"
         );
         let initiated = Timestamp::parse(&job.queued_on).unwrap_or(now);
-        self.publish(&device, &job.task_id, ti, initiated).await;
+        self.publish(
+            &device,
+            &job.task_id,
+            ti,
+            initiated,
+            &mut Lookups::default(),
+        )
+        .await;
         Ok(true)
     }
 }
