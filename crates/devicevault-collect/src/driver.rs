@@ -72,6 +72,18 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../drivers/ubiquiti_edgeos.toml"),
     ),
     ("vyos", include_str!("../drivers/vyos.toml")),
+    ("cisco_wlc", include_str!("../drivers/cisco_wlc.toml")),
+    ("f5_tmos", include_str!("../drivers/f5_tmos.toml")),
+    (
+        "checkpoint_gaia",
+        include_str!("../drivers/checkpoint_gaia.toml"),
+    ),
+    ("aruba_os", include_str!("../drivers/aruba_os.toml")),
+    (
+        "cisco_viptela",
+        include_str!("../drivers/cisco_viptela.toml"),
+    ),
+    ("cisco_ftd", include_str!("../drivers/cisco_ftd.toml")),
 ];
 
 /// The on-disk form of a driver. See `drivers/cisco_ios.toml` for a commented example.
@@ -900,7 +912,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_twenty_two_builtin_drivers_load_and_name_their_sources() {
+    fn all_builtin_drivers_load_and_name_their_sources() {
         let set = DriverSet::builtin();
         let names: Vec<_> = set.iter().map(|d| d.name.as_str()).collect();
         for p in [
@@ -926,10 +938,16 @@ mod tests {
             "alliedtelesis_awplus",
             "cisco_smb",
             "ubiquiti_edgeos",
+            "cisco_wlc",
+            "f5_tmos",
+            "checkpoint_gaia",
+            "aruba_os",
+            "cisco_viptela",
+            "cisco_ftd",
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 22);
+        assert_eq!(names.len(), BUILTIN.len());
         for d in set.iter() {
             assert!(
                 d.facts_source.as_deref().is_some_and(|s| s.len() > 20),
