@@ -259,6 +259,45 @@ const CASES: &[Case] = &[
         ],
         absent: &["ubnt@ER1:~$"],
     },
+    Case {
+        host: "A7210",
+        driver: "aruba_os",
+        nos: Nos::File("aruba_os.yaml"),
+        present: &[
+            "hostname \"A7210\"",
+            "key \"fakenosRadiusKey\"",
+            "description \"management\"",
+            "end",
+        ],
+        absent: &[
+            "(A7210) #",
+            "Building Configuration...",
+            "controller config 245",
+        ],
+    },
+    Case {
+        host: "GW1",
+        driver: "checkpoint_gaia",
+        nos: Nos::File("checkpoint_gaia.yaml"),
+        present: &[
+            "# Configuration of GW1",
+            "set hostname GW1",
+            "set user admin password-hash $6$fakenosAdminHash",
+        ],
+        absent: &["GW1> ", "# Exported by admin on"],
+    },
+    Case {
+        host: "FTD1",
+        driver: "cisco_ftd",
+        nos: Nos::File("cisco_ftd.yaml"),
+        present: &[
+            "NGFW Version 7.2.5",
+            "hostname FTD1",
+            " ikev2 remote-authentication pre-shared-key fakenosPSK",
+            ": end",
+        ],
+        absent: &["Cryptochecksum:", "show running-config"],
+    },
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
