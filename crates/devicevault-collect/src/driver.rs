@@ -84,6 +84,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../drivers/cisco_viptela.toml"),
     ),
     ("cisco_ftd", include_str!("../drivers/cisco_ftd.toml")),
+    (
+        "juniper_screenos",
+        include_str!("../drivers/juniper_screenos.toml"),
+    ),
 ];
 
 /// The on-disk form of a driver. See `drivers/cisco_ios.toml` for a commented example.
@@ -944,6 +948,7 @@ mod tests {
             "aruba_os",
             "cisco_viptela",
             "cisco_ftd",
+            "juniper_screenos",
         ] {
             assert!(names.contains(&p), "missing {p}");
         }

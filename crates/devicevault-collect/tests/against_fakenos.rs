@@ -298,6 +298,17 @@ const CASES: &[Case] = &[
         ],
         absent: &["Cryptochecksum:", "show running-config"],
     },
+    Case {
+        host: "SSG1",
+        driver: "juniper_screenos",
+        nos: Nos::File("juniper_screenos.yaml"),
+        present: &[
+            "set hostname SSG1",
+            "set address \"Trust\" \"net-0\" 10.1.1.0 255.255.255.0 \"office LAN\"",
+            "set admin password \"nKVUM2fakenosAdminHash\"",
+        ],
+        absent: &["Total Config size", "SSG1-> "],
+    },
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

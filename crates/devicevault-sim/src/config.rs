@@ -1256,6 +1256,52 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // ScreenOS `get config`: `Total Config size <n>:` (oxidized
+        // lib/oxidized/model/screenos.rb drops that first line), then `set`
+        // commands, virtual routers opened by `set vrouter` and closed by
+        // `exit`; secrets quoted (oxidized screenos.rb masks the admin
+        // password, `secret`, `password` and `preshare`). Each block is an
+        // interface and an address-book entry, whose comment is free text.
+        Style::ScreenOs => {
+            head.extend([
+                vol(format!("Total Config size {}:", 4000 + spec.lines * 37)),
+                "set clock timezone 0".into(),
+                "set vrouter trust-vr sharable".into(),
+                "set vrouter \"untrust-vr\"".into(),
+                "exit".into(),
+                "set vrouter \"trust-vr\"".into(),
+                "unset auto-route-export".into(),
+                "exit".into(),
+                "set auth-server \"Local\" id 0".into(),
+                "set auth-server \"Local\" server-name \"Local\"".into(),
+                "set admin name \"netscreen\"".into(),
+                format!("set admin password \"nKVUM2{hash}\""),
+                "set admin auth web timeout 10".into(),
+                "set admin format dos".into(),
+                "set zone \"Trust\" vrouter \"trust-vr\"".into(),
+                "set zone \"Untrust\" vrouter \"trust-vr\"".into(),
+            ]);
+            tail.extend([
+                format!("set hostname {h}"),
+                format!("set snmp community \"{tok}\" Read-Only Trap-on version v2c"),
+                "set ike gateway \"to-branch\" address 203.0.113.1 Main outgoing-interface \"ethernet0/0\" preshare \"".to_owned() + tok + "\" proposal \"pre-g2-aes128-sha\"",
+                "set policy id 1 from \"Trust\" to \"Untrust\"  \"Any\" \"Any\" \"ANY\" permit".into(),
+                "set policy id 1".into(),
+                "exit".into(),
+                "set vrouter \"trust-vr\"".into(),
+                "set route 0.0.0.0/0 interface ethernet0/0 gateway 10.0.0.1".into(),
+                "exit".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("set interface \"ethernet0/{i}\" zone \"Trust\""),
+                    format!("set interface ethernet0/{i} ip 10.{a}.{b}.1/24"),
+                    format!("set interface ethernet0/{i} route"),
+                    format!("set address \"Trust\" \"net-{i}\" 10.{a}.{b}.0 255.255.255.0 \"{d}\""),
+                ]
+            })
+        }
     };
     // The body's size is decided before the edits are spliced in, so an
     // edit adds its own lines and never pushes an interface out.
@@ -1873,6 +1919,19 @@ fn splice_edits(
                 })
                 .collect(),
         ),
+        Style::ScreenOs => (
+            Slot::Head(after(head, "set admin password")),
+            each_user(&|u, h| {
+                vec![format!(
+                    "set admin user \"{u}\" password \"nAbC{h}\" privilege \"all\""
+                )]
+            }),
+            // The hosts the firewall may be managed from.
+            Slot::Head(after(head, "set admin format")),
+            seq(1)
+                .map(|(_, s, _)| format!("set admin manager-ip {s} 255.255.255.255"))
+                .collect(),
+        ),
     };
     // The later slot first, so the earlier one's index still holds.
     let mut edits = [(user_slot, user_lines), (acl_slot, acl_lines)];
@@ -1941,7 +2000,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 28] = [
+    const STYLES: [Style; 29] = [
         Style::Ios,
         Style::Nxos,
         Style::Iosxr,
@@ -1970,6 +2029,7 @@ mod tests {
         Style::ArubaOs,
         Style::Viptela,
         Style::Ftd,
+        Style::ScreenOs,
     ];
 
     fn at(unix: u64, millis: u32, counter: u64) -> SessionStamp {
@@ -2389,6 +2449,14 @@ mod tests {
                 "username jdoe password ",
                 "access-list MGMT-IN extended permit tcp host 198.51.100.7 any eq ssh",
                 " description uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::ScreenOs,
+            &[
+                "set admin user \"jdoe\" password \"nAbC",
+                "set admin manager-ip 198.51.100.7 255.255.255.255",
+                "set address \"Trust\" \"net-1\" ",
             ],
         );
         // An added user's secret carries the token, like every secret.

@@ -288,6 +288,7 @@ pub(crate) fn interface_name(style: Style, i: usize) -> String {
         Style::ArubaOs => format!("vlan {}", i + 2),
         Style::Viptela => format!("ge0/{i}"),
         Style::Ftd => format!("Ethernet1/{}", i + 1),
+        Style::ScreenOs => format!("address net-{i}"),
     }
 }
 

@@ -66,6 +66,8 @@ pub enum Style {
     /// Cisco Firepower Threat Defense: the ASA engine's configuration
     /// under an `NGFW Version` header.
     Ftd,
+    /// Juniper (NetScreen) ScreenOS `get config`: `set` commands.
+    ScreenOs,
 }
 
 /// How a platform ends the lines it prints.
@@ -1065,6 +1067,39 @@ pub static PERSONALITIES: &[Personality] = &[
         line_breaks: LineBreaks::CrLf,
         style: Style::Ftd,
     },
+    Personality {
+        platform: "juniper_screenos",
+        ssh_version: "NetScreen",
+        banner: "",
+        press_any_key: false,
+        // `host-> ` (oxidized lib/oxidized/model/screenos.rb prompt
+        // /^[\w.:()-]+->\s?$/; netmiko juniper/juniper_screenos.py waits
+        // for `->`).
+        prompt: "{host}-> ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `set console page 0` (oxidized screenos.rb post_login, netmiko
+        // juniper_screenos.py disable_paging).
+        pager_off: &["set console page <n>"],
+        settings: &[],
+        pager_text: "--- more --- ",
+        config_command: "get config",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized screenos.rb reads `get system` too.
+        commands: &[(
+            "get system",
+            "Product Name: SSG5-Serial\nSerial Number: 0168102006001234, Control Number: 00000000\nHardware Version: 0710(0)-(00), FPGA checksum: 00000000, VLAN1 IP (0.0.0.0)\nSoftware Version: 6.3.0r27.0, Type: Firewall+VPN\n",
+        )],
+        // ScreenOS points at the word it does not know.
+        unknown_command: "          ^-----unknown keyword {word}",
+        ambiguous_command: "          ^-----ambiguous keyword {word}",
+        abbreviations: false,
+        exit_commands: &["exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::ScreenOs,
+    },
 ];
 
 impl Personality {
@@ -1087,7 +1122,7 @@ impl Personality {
             // netmiko cisco_wlc_ssh.py waits for `User:`.
             Style::CiscoWlc => "User: ",
             // Both run on Linux, whose `login` asks.
-            Style::Tmos | Style::Gaia => "login: ",
+            Style::Tmos | Style::Gaia | Style::ScreenOs => "login: ",
             _ => "Username: ",
         }
     }

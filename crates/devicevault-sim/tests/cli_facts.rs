@@ -641,3 +641,22 @@ async fn viptela_turns_pagination_off_with_paginate_false() {
     let out = sh.run("show running-configs", "r0001# ").await;
     assert!(out.contains("syntax error: unknown command"), "{out:?}");
 }
+
+#[tokio::test]
+async fn screenos_prints_get_config_with_its_size_first_and_points_at_unknown_words() {
+    // oxidized screenos.rb: `set console page 0`, `get config` whose first
+    // line (the size) it drops; netmiko juniper_screenos.py waits for `->`.
+    let s = sim("juniper_screenos").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"r0001-> ").await;
+    sh.run("set console page 0", "r0001-> ").await;
+    let out = sh.run("get config", "r0001-> ").await;
+    let first = out.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    assert!(
+        first.starts_with("Total Config size ") && first.ends_with(':'),
+        "{out:?}"
+    );
+    assert!(out.contains("\nset hostname r0001\n"), "{out:?}");
+    let out = sh.run("get confg", "r0001-> ").await;
+    assert!(out.contains("^-----unknown keyword confg"), "{out:?}");
+}
