@@ -88,6 +88,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "juniper_screenos",
         include_str!("../drivers/juniper_screenos.toml"),
     ),
+    (
+        "brocade_ironware",
+        include_str!("../drivers/brocade_ironware.toml"),
+    ),
 ];
 
 /// The on-disk form of a driver. See `drivers/cisco_ios.toml` for a commented example.
@@ -949,6 +953,7 @@ mod tests {
             "cisco_viptela",
             "cisco_ftd",
             "juniper_screenos",
+            "brocade_ironware",
         ] {
             assert!(names.contains(&p), "missing {p}");
         }

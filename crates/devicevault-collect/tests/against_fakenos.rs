@@ -309,6 +309,18 @@ const CASES: &[Case] = &[
         ],
         absent: &["Total Config size", "SSG1-> "],
     },
+    Case {
+        host: "MLX1",
+        driver: "brocade_ironware",
+        nos: Nos::File("brocade_netiron.yaml"),
+        present: &[
+            "hostname MLX1",
+            " port-name uplink to core",
+            " router-interface ve 10",
+            "end",
+        ],
+        absent: &["Current configuration:", "SSH@MLX1#"],
+    },
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,10 +355,11 @@ async fn the_collector_backs_up_every_platform_fakenos_emulates_with_its_builtin
             .spawn()
             .expect("fakenos starts"),
     );
-    // fakenos needs a few seconds to listen; wait for every port, bounded.
+    // fakenos needs a few seconds to listen, more with every host it starts
+    // on a loaded machine; wait for every port, bounded.
     for port in &ports {
         let mut up = false;
-        for _ in 0..300 {
+        for _ in 0..600 {
             if tokio::net::TcpStream::connect(("127.0.0.1", *port))
                 .await
                 .is_ok()
@@ -356,7 +369,7 @@ async fn the_collector_backs_up_every_platform_fakenos_emulates_with_its_builtin
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(up, "fakenos did not listen on {port} within 30 s");
+        assert!(up, "fakenos did not listen on {port} within 60 s");
     }
     // fakenos has no exec channel (PEERS.md): the Linux driver talks to its
     // shell instead, prompt, pager command and all.

@@ -226,6 +226,10 @@ async fn every_platform_with_an_enable_step_reports_its_own_refusal() {
         ("dell_os9", "% Error: Bad passwords"),
         ("alliedtelesis_awplus", "% Access denied"),
         ("aruba_os", "Invalid password"),
+        (
+            "brocade_ironware",
+            "Error - Incorrect username or password.",
+        ),
     ] {
         let s = sim(platform, 1).await;
         let d = &s.devices()[0];

@@ -1302,6 +1302,50 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // NetIron `show running-config`: `Current configuration:` (oxidized
+        // lib/oxidized/model/ironware.rb drops it), `ver`, the line cards,
+        // then `!`-separated blocks ending with `end`; VLAN port lists as
+        // `ethe 1/1 to 1/8` (fakenos platforms_yaml/brocade_netiron.yaml's
+        // `show running-config vlan`).
+        Style::NetIron => {
+            head.extend([
+                vol("Current configuration:".into()),
+                "!".into(),
+                "ver V5.8.0fT183".into(),
+                "module 1 cer-2024c-4x-dc-card".into(),
+                "!".into(),
+                "no spanning-tree".into(),
+                "!".into(),
+                "vlan 1 name DEFAULT-VLAN".into(),
+                " no untagged ethe 1/1 to 1/24".into(),
+                "!".into(),
+                "aaa authentication login default local".into(),
+                format!("enable super-user-password 8 $1$Xq2${hash}"),
+                format!("hostname {h}"),
+                format!("username admin password 8 $1$Tw3${hash}"),
+                format!("snmp-server community 1 $U2FsdGVk{tok} ro"),
+                "!".into(),
+                "interface management 1".into(),
+                " ip address 10.0.0.2/24".into(),
+                " enable".into(),
+                "!".into(),
+            ]);
+            tail.extend([
+                "ip route 0.0.0.0/0 10.0.0.1".into(),
+                "!".into(),
+                "end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface ethernet 1/{}", i + 1),
+                    format!(" port-name {d}"),
+                    " enable".into(),
+                    format!(" ip address 10.{a}.{b}.1/24"),
+                    "!".into(),
+                ]
+            })
+        }
     };
     // The body's size is decided before the edits are spliced in, so an
     // edit adds its own lines and never pushes an interface out.
@@ -1932,6 +1976,18 @@ fn splice_edits(
                 .map(|(_, s, _)| format!("set admin manager-ip {s} 255.255.255.255"))
                 .collect(),
         ),
+        Style::NetIron => (
+            Slot::Head(after(head, "username admin")),
+            each_user(&|u, h| vec![format!("username {u} password 8 $1$Tw3${h}")]),
+            Slot::Tail(0),
+            block(
+                &[format!("ip access-list extended {ACL_NAME}").as_str()],
+                seq(1)
+                    .map(|(_, s, p)| format!(" permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
     };
     // The later slot first, so the earlier one's index still holds.
     let mut edits = [(user_slot, user_lines), (acl_slot, acl_lines)];
@@ -2000,7 +2056,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 29] = [
+    const STYLES: [Style; 30] = [
         Style::Ios,
         Style::Nxos,
         Style::Iosxr,
@@ -2030,6 +2086,7 @@ mod tests {
         Style::Viptela,
         Style::Ftd,
         Style::ScreenOs,
+        Style::NetIron,
     ];
 
     fn at(unix: u64, millis: u32, counter: u64) -> SessionStamp {
@@ -2457,6 +2514,15 @@ mod tests {
                 "set admin user \"jdoe\" password \"nAbC",
                 "set admin manager-ip 198.51.100.7 255.255.255.255",
                 "set address \"Trust\" \"net-1\" ",
+            ],
+        );
+        has(
+            Style::NetIron,
+            &[
+                "username jdoe password 8 ",
+                "ip access-list extended MGMT-IN",
+                " permit tcp host 198.51.100.7 any eq 22",
+                " port-name uplink to core-sw2 CHG0004711",
             ],
         );
         // An added user's secret carries the token, like every secret.

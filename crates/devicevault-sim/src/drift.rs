@@ -289,6 +289,7 @@ pub(crate) fn interface_name(style: Style, i: usize) -> String {
         Style::Viptela => format!("ge0/{i}"),
         Style::Ftd => format!("Ethernet1/{}", i + 1),
         Style::ScreenOs => format!("address net-{i}"),
+        Style::NetIron => format!("ethernet 1/{}", i + 1),
     }
 }
 

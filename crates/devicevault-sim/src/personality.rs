@@ -68,6 +68,9 @@ pub enum Style {
     Ftd,
     /// Juniper (NetScreen) ScreenOS `get config`: `set` commands.
     ScreenOs,
+    /// Brocade / Extreme NetIron (MLX, CER, CES): FastIron's family,
+    /// `!`-separated blocks ending with `end`.
+    NetIron,
 }
 
 /// How a platform ends the lines it prints.
@@ -1099,6 +1102,39 @@ pub static PERSONALITIES: &[Personality] = &[
         ansi: false,
         line_breaks: LineBreaks::CrLf,
         style: Style::ScreenOs,
+    },
+    Personality {
+        platform: "brocade_ironware",
+        ssh_version: "RomSShell_5.40",
+        banner: "\n",
+        press_any_key: false,
+        // `SSH@host>`, `SSH@host#` after `enable` (oxidized
+        // lib/oxidized/model/ironware.rb prompt /^.*(telnet|ssh)\@.+[>#]\s?$/i;
+        // netmiko extreme/extreme_netiron.py waits for `[>#]`).
+        prompt: "SSH@{host}>",
+        privileged_prompt: Some("SSH@{host}#"),
+        // The FastIron family's refusal (netmiko ruckus_fastiron.py).
+        enable_denied: "Error - Incorrect username or password.",
+        // `skip-page-display` (oxidized ironware.rb, netmiko
+        // extreme_netiron.py session_preparation, which also sets the
+        // terminal width).
+        pager_off: &["skip-page-display"],
+        settings: &[("terminal width <n>", ""), ("terminal length <n>", "")],
+        pager_text: "--More--, next page: Space, next line: Return key, quit: Control-c",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "System: NetIron CER (Serial #: BVX3314J00B,  Part #: 40-1000372-10)\nIronWare : Version 5.8.0fT183 Copyright (c) 1996-2016 Brocade Communications Systems, Inc.\n",
+        )],
+        unknown_command: "Invalid input -> {cmd}\nType ? for a list",
+        ambiguous_command: "Ambiguous input -> {cmd}\nType ? for a list",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::NetIron,
     },
 ];
 

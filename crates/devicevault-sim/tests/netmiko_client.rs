@@ -199,6 +199,7 @@ const STOCK: &[(&str, &str, &str)] = &[
     ("aruba_os", "aruba_os", "show running-config"),
     ("cisco_viptela", "cisco_viptela", "show running-config"),
     ("juniper_screenos", "juniper_screenos", "get config"),
+    ("brocade_ironware", "brocade_netiron", "show running-config"),
     // cisco_ftd is not here: netmiko's cisco_ftd sends no pager command and
     // relies on the 1000-line terminal it asks for, while the simulator
     // pages at its own page length whatever the terminal's height.
