@@ -60,6 +60,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../drivers/mikrotik_routeros.toml"),
     ),
     (
+        "netgear_prosafe",
+        include_str!("../drivers/netgear_prosafe.toml"),
+    ),
+    (
         "paloalto_panos",
         include_str!("../drivers/paloalto_panos.toml"),
     ),
@@ -68,8 +72,16 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../drivers/ruckus_fastiron.toml"),
     ),
     (
+        "tplink_jetstream",
+        include_str!("../drivers/tplink_jetstream.toml"),
+    ),
+    (
         "ubiquiti_edgeos",
         include_str!("../drivers/ubiquiti_edgeos.toml"),
+    ),
+    (
+        "ubiquiti_edgeswitch",
+        include_str!("../drivers/ubiquiti_edgeswitch.toml"),
     ),
     ("vyos", include_str!("../drivers/vyos.toml")),
 ];
@@ -900,7 +912,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_twenty_two_builtin_drivers_load_and_name_their_sources() {
+    fn all_twenty_five_builtin_drivers_load_and_name_their_sources() {
         let set = DriverSet::builtin();
         let names: Vec<_> = set.iter().map(|d| d.name.as_str()).collect();
         for p in [
@@ -926,10 +938,13 @@ mod tests {
             "alliedtelesis_awplus",
             "cisco_smb",
             "ubiquiti_edgeos",
+            "ubiquiti_edgeswitch",
+            "netgear_prosafe",
+            "tplink_jetstream",
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 22);
+        assert_eq!(names.len(), 25);
         for d in set.iter() {
             assert!(
                 d.facts_source.as_deref().is_some_and(|s| s.len() > 20),

@@ -259,6 +259,22 @@ const CASES: &[Case] = &[
         ],
         absent: &["ubnt@ER1:~$"],
     },
+    Case {
+        host: "ES1",
+        driver: "ubiquiti_edgeswitch",
+        nos: Nos::File("ubiquiti_edgeswitch.yaml"),
+        present: &[
+            "!Current Configuration:",
+            "hostname \"ES1\"",
+            "description 'uplink to core'",
+            "exit",
+        ],
+        absent: &[
+            "(ES1) #",
+            "!System Up Time",
+            "!Current SNTP Synchronized Time:",
+        ],
+    },
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
