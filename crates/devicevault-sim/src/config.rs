@@ -348,8 +348,10 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
         // JetStream `show running-config`: the model on a `!` line, `#`
         // between blocks, block lines indented by two spaces, and `end`
         // (oxidized lib/oxidized/model/tplink.rb cuts after `end`; its
-        // spec/model/data/tplink#DS-P7001-08_1.0.0 capture). No date or
-        // counter in it.
+        // spec/model/data/tplink#DS-P7001-08_1.0.0 capture; a published
+        // TL-SG3210 configuration, Yasen6275/openfest-network-2024
+        // switch-configs: the quoted community and its view, `description`
+        // inside the interface block). No date or counter in it.
         Style::JetStream => {
             head.extend([
                 "!T2600G-28TS".into(),
@@ -367,7 +369,7 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 "#".into(),
                 "ip ssh server".into(),
                 "#".into(),
-                format!("snmp-server community {tok} read-only \"viewDefault\""),
+                format!("snmp-server community \"{tok}\" read-only \"viewDefault\""),
                 "#".into(),
             ]);
             tail.extend([
@@ -390,6 +392,66 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                     format!("  switchport general allowed vlan {v} untagged"),
                     format!("  switchport pvid {v}"),
                     "#".into(),
+                ]
+            })
+        }
+        // D-Link `show config current_config`: the `Command:` line every
+        // reply opens with, a `#`-ruled banner with the model and firmware,
+        // `# SECTION` comments over flat `config`/`create`/`enable` commands,
+        // and a ruled `End of configuration file` footer (oxidized
+        // lib/oxidized/model/dlink.rb drops the first lines and masks
+        // `create snmp community`/`create snmp group`; DGS-3120 CLI
+        // reference: `create account <level> <user> encrypt sha_1 <hash>`,
+        // `config ports <list> description <text>`).
+        Style::DlinkDs => {
+            let rule = "#-------------------------------------------------------------------";
+            head.extend([
+                vol("Command: show config current_config".into()),
+                String::new(),
+                rule.into(),
+                "#                       DGS-3120-24TC Gigabit Ethernet Switch".into(),
+                "#                                Configuration".into(),
+                "#".into(),
+                "#                          Firmware: Build 3.00.015".into(),
+                "#           Copyright(C) 2012 D-Link Corporation. All rights reserved.".into(),
+                rule.into(),
+                String::new(),
+                "# BASIC".into(),
+                String::new(),
+                "config serial_port baud_rate 115200 auto_logout 10_minutes".into(),
+                "enable ssh".into(),
+                "disable telnet".into(),
+                String::new(),
+                "# ACCOUNT LIST".into(),
+                String::new(),
+                format!("create account admin admin encrypt sha_1 *@&{hash}"),
+                String::new(),
+                "# SNMP".into(),
+                String::new(),
+                format!("create snmp community {tok} view CommunityView read_only"),
+                format!("config snmp system_name {h}"),
+                String::new(),
+                "# PORT".into(),
+                String::new(),
+            ]);
+            tail.extend([
+                String::new(),
+                "# ROUTE".into(),
+                String::new(),
+                "create iproute default 192.0.2.1 1 primary".into(),
+                String::new(),
+                rule.into(),
+                "#             End of configuration file for DGS-3120-24TC".into(),
+                rule.into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let (n, v) = (i + 1, i + 2);
+                vec![
+                    format!("config ports 1:{n} description \"{d}\""),
+                    format!("create vlan v{v} tag {v}"),
+                    format!("config vlan v{v} add untagged 1:{n}"),
+                    format!("create ipif if{v} 10.{a}.{b}.1/24 v{v} state enable"),
                 ]
             })
         }
@@ -1213,6 +1275,27 @@ fn splice_edits(
                 &["#"],
             ),
         ),
+        Style::DlinkDs => (
+            Slot::Head(after(head, "create account admin admin")),
+            each_user(&|u, h| vec![format!("create account admin {u} encrypt sha_1 *@&{h}")]),
+            Slot::Tail(0),
+            block(
+                &[
+                    "",
+                    "# ACL",
+                    "",
+                    format!("create access_profile profile_id 10 profile_name {ACL_NAME} ip source_ip_mask 255.255.255.255 tcp dst_port_mask 0xFFFF").as_str(),
+                ],
+                seq(1)
+                    .map(|(n, s, p)| {
+                        format!(
+                            "config access_profile profile_id 10 add access_id {n} ip source_ip {s} tcp dst_port {p} port all permit"
+                        )
+                    })
+                    .collect(),
+                &[],
+            ),
+        ),
         Style::Nxos => (
             Slot::Head(after(head, "username admin")),
             each_user(&|u, h| vec![format!("username {u} password 5 $5$KQJ{h}  role network-admin")]),
@@ -1646,11 +1729,12 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 25] = [
+    const STYLES: [Style; 26] = [
         Style::Ios,
         Style::EdgeSwitch,
         Style::ProSafe,
         Style::JetStream,
+        Style::DlinkDs,
         Style::Nxos,
         Style::Iosxr,
         Style::Asa,
@@ -2047,6 +2131,14 @@ mod tests {
                 ],
             );
         }
+        has(
+            Style::DlinkDs,
+            &[
+                "create account admin jdoe encrypt sha_1 *@&",
+                "config access_profile profile_id 10 add access_id 1 ip source_ip 198.51.100.7 tcp dst_port 22 port all permit",
+                "config ports 1:2 description \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
         has(
             Style::JetStream,
             &[

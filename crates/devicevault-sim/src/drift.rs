@@ -265,6 +265,7 @@ pub(crate) fn interface_name(style: Style, i: usize) -> String {
         Style::EdgeSwitch => format!("0/{}", i + 1),
         Style::ProSafe => format!("1/0/{}", i + 1),
         Style::JetStream => format!("gigabitEthernet 1/0/{}", i + 1),
+        Style::DlinkDs => format!("1:{}", i + 1),
         Style::Nxos => format!("Ethernet1/{i}"),
         Style::Iosxr => format!("GigabitEthernet0/0/0/{i}"),
         Style::Asa => format!("GigabitEthernet1/{i}"),

@@ -17,6 +17,9 @@ pub enum Style {
     ProSafe,
     /// TP-Link JetStream (`#`-separated, two-space indented blocks, `end`).
     JetStream,
+    /// D-Link DES/DGS (`# SECTION` comments over flat commands, a ruled
+    /// `End of configuration file` footer).
+    DlinkDs,
     /// Cisco NX-OS.
     Nxos,
     /// Cisco IOS XR.
@@ -315,6 +318,49 @@ pub static PERSONALITIES: &[Personality] = &[
         ansi: false,
         line_breaks: LineBreaks::CrLf,
         style: Style::JetStream,
+    },
+    Personality {
+        platform: "dlink_ds",
+        ssh_version: "OpenSSH_5.8",
+        banner: "\n                   DGS-3120-24TC Gigabit Ethernet Switch\n                        Command Line Interface\n\n                       Firmware: Build 3.00.015\n          Copyright(C) 2012 D-Link Corporation. All rights reserved.\n\n",
+        press_any_key: false,
+        // `DGS-3120-24TC:admin#`: the switch's prompt string, a colon, the
+        // account (oxidized lib/oxidized/model/dlink.rb prompt
+        // /[\w.@()\/:-]+[#>]\s?$/; netmiko dlink/dlink_ds.py waits for `#`).
+        // No enable step (netmiko's DlinkDS is NoEnable).
+        prompt: "{host}:{user}#",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `disable clipaging` (oxidized dlink.rb post_login, netmiko
+        // dlink_ds.py); netmiko turns it back on before `logout`. Every
+        // reply opens with `Command: <command>` (fakenos
+        // platforms_yaml/dlink_ds.yaml: "Command: disable clipaging ... Success.").
+        pager_off: &["disable clipaging"],
+        settings: &[
+            (
+                "disable clipaging",
+                "Command: disable clipaging\n\nSuccess.",
+            ),
+            ("enable clipaging", "Command: enable clipaging\n\nSuccess."),
+        ],
+        pager_text: "CTRL+C ESC q Quit SPACE n Next Page ENTER Next Entry a All",
+        config_command: "show config current_config",
+        config_filters: &[],
+        // oxidized dlink.rb runs `show config current`.
+        config_aliases: &["show config current"],
+        // oxidized dlink.rb runs `show switch` (and drops its uptime and
+        // time lines) and `show vlan`.
+        commands: &[(
+            "show switch",
+            "Command: show switch\n\nDevice Type                : DGS-3120-24TC Gigabit Ethernet Switch\nMAC Address                : 00-1E-58-A1-B2-C3\nIP Address                 : 192.0.2.20 (Manual)\nVLAN Name                  : default\nSubnet Mask                : 255.255.255.0\nDefault Gateway            : 192.0.2.1\nBoot PROM Version          : Build 1.00.012\nFirmware Version           : Build 3.00.015\nHardware Version           : A1\nSystem Name                : {host}\nSystem Time                : 28/11/2026 10:00:01\nSystem Uptime              : 12 days, 3 hours, 4 minutes, 5 seconds\n",
+        )],
+        unknown_command: "Available commands:\n..              ?               cable_diag      clear\nconfig          create          delete          dir\ndisable         download        enable          logout\nping            reboot          save            show\nupload",
+        ambiguous_command: "Next possible completions:",
+        abbreviations: false,
+        exit_commands: &["logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::DlinkDs,
     },
     Personality {
         platform: "cisco_nxos",
@@ -970,6 +1016,8 @@ impl Personality {
             Style::EdgeSwitch | Style::ProSafe => "User:",
             // oxidized tplink.rb: /^User ?[nN]ame:/.
             Style::JetStream => "User Name:",
+            // oxidized dlink.rb: /([Uu]ser[Nn]ame|[Ll]ogin):/.
+            Style::DlinkDs => "UserName:",
             _ => "Username: ",
         }
     }

@@ -599,3 +599,31 @@ async fn jetstream_takes_enable_admin_and_pages_with_press_any_key() {
     assert!(!out.contains("Press any key"), "{out:?}");
     assert!(out.ends_with("\n#\nend\nr0001#"), "{out:?}");
 }
+
+#[tokio::test]
+async fn dlink_opens_every_reply_with_the_command_it_answers() {
+    // fakenos platforms_yaml/dlink_ds.yaml: "Command: disable clipaging"
+    // then "Success."; oxidized lib/oxidized/model/dlink.rb drops the first
+    // lines of every output and runs the abbreviated `show config current`.
+    let s = sim("dlink_ds").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"r0001:admin#").await;
+    let out = sh.run("disable clipaging", "r0001:admin#").await;
+    assert_eq!(
+        out, "\nCommand: disable clipaging\n\nSuccess.\nr0001:admin#",
+        "{out:?}"
+    );
+    let out = sh.run("show config current", "r0001:admin#").await;
+    assert!(
+        out.starts_with("\nCommand: show config current_config\n\n#---"),
+        "{out:?}"
+    );
+    assert!(
+        out.ends_with(
+            "End of configuration file for DGS-3120-24TC\n#-------------------------------------------------------------------\nr0001:admin#"
+        ),
+        "{out:?}"
+    );
+    let bad = sh.run("show nothing", "r0001:admin#").await;
+    assert!(bad.starts_with("\nAvailable commands:"), "{bad:?}");
+}

@@ -175,6 +175,8 @@ const STOCK: &[(&str, &str, &str)] = &[
         "tplink_jetstream",
         "show running-config",
     ),
+    // netmiko dlink/dlink_ds.py: no enable, `disable clipaging`.
+    ("dlink_ds", "dlink_ds", "show config current_config"),
     ("cisco_nxos", "cisco_nxos", "show running-config"),
     ("cisco_iosxr", "cisco_xr", "show running-config"),
     ("cisco_asa", "cisco_asa", "show running-config"),
