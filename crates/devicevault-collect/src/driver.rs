@@ -42,6 +42,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("cisco_smb", include_str!("../drivers/cisco_smb.toml")),
     ("dell_os10", include_str!("../drivers/dell_os10.toml")),
     ("dell_os9", include_str!("../drivers/dell_os9.toml")),
+    ("dlink_ds", include_str!("../drivers/dlink_ds.toml")),
     ("extreme_exos", include_str!("../drivers/extreme_exos.toml")),
     (
         "fortinet_fortios",
@@ -912,7 +913,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_twenty_five_builtin_drivers_load_and_name_their_sources() {
+    fn all_twenty_six_builtin_drivers_load_and_name_their_sources() {
         let set = DriverSet::builtin();
         let names: Vec<_> = set.iter().map(|d| d.name.as_str()).collect();
         for p in [
@@ -941,10 +942,11 @@ mod tests {
             "ubiquiti_edgeswitch",
             "netgear_prosafe",
             "tplink_jetstream",
+            "dlink_ds",
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 25);
+        assert_eq!(names.len(), 26);
         for d in set.iter() {
             assert!(
                 d.facts_source.as_deref().is_some_and(|s| s.len() > 20),

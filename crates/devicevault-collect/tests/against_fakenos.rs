@@ -275,6 +275,17 @@ const CASES: &[Case] = &[
             "!Current SNTP Synchronized Time:",
         ],
     },
+    Case {
+        host: "DGS1",
+        driver: "dlink_ds",
+        nos: Nos::File("dlink_ds.yaml"),
+        present: &[
+            "config snmp system_name DGS1",
+            "config ports 1:1 description \"uplink to core\"",
+            "#             End of configuration file for DGS-3120-24TC",
+        ],
+        absent: &["DGS1:admin#", "Command: show config"],
+    },
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
