@@ -455,6 +455,56 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // IPOS `show configuration`: `Building configuration...`, `Current
+        // configuration:`, the last change by a user and by the system with
+        // their dates (oxidized lib/oxidized/model/ipos.rb drops the first
+        // two and the system user's line, which "is touched regularly"),
+        // then `config`, contexts with one-space indents, `!` between
+        // blocks and `end`.
+        Style::Ipos => {
+            head.extend([
+                vol("Building configuration...".into()),
+                String::new(),
+                vol("Current configuration:".into()),
+                vol(format!(
+                    "! Configuration last changed by user '{by}' at {}",
+                    c.ctime()
+                )),
+                vol(format!(
+                    "! Configuration last changed by system user 'ism' at {}",
+                    c.ctime()
+                )),
+                "!".into(),
+                "config".into(),
+                "!".into(),
+                format!("system hostname {h}"),
+                "!".into(),
+                "timezone UTC".into(),
+                "!".into(),
+                "context local".into(),
+                "!".into(),
+                " no ip domain-lookup".into(),
+                "!".into(),
+                format!(" administrator admin encrypted 1 $1$Xp7${hash}"),
+                "!".into(),
+            ]);
+            tail.extend([
+                " ip route 0.0.0.0/0 192.0.2.254".into(),
+                "!".into(),
+                format!("snmp community {tok} all-contexts read-only"),
+                "!".into(),
+                "end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!(" interface link{i}"),
+                    format!("  description {d}"),
+                    format!("  ip address 10.{a}.{b}.1/24"),
+                    "!".into(),
+                ]
+            })
+        }
         Style::Nxos => {
             head.extend([
                 vol("!Command: show running-config".into()),
@@ -1296,6 +1346,18 @@ fn splice_edits(
                 &[],
             ),
         ),
+        Style::Ipos => (
+            Slot::Head(after(head, " administrator admin")),
+            each_user(&|u, h| vec![format!(" administrator {u} encrypted 1 $1$Xp7${h}")]),
+            Slot::Tail(0),
+            block(
+                &[format!(" ip access-list {ACL_NAME}").as_str()],
+                seq(10)
+                    .map(|(n, s, p)| format!("  seq {n} permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
         Style::Nxos => (
             Slot::Head(after(head, "username admin")),
             each_user(&|u, h| vec![format!("username {u} password 5 $5$KQJ{h}  role network-admin")]),
@@ -1729,12 +1791,13 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 26] = [
+    const STYLES: [Style; 27] = [
         Style::Ios,
         Style::EdgeSwitch,
         Style::ProSafe,
         Style::JetStream,
         Style::DlinkDs,
+        Style::Ipos,
         Style::Nxos,
         Style::Iosxr,
         Style::Asa,
@@ -1840,6 +1903,10 @@ mod tests {
         has(
             Style::Exos,
             "# Summit X440G2-48p-10G4 Configuration generated Fri Mar  5 04:05:06 2027",
+        );
+        has(
+            Style::Ipos,
+            "! Configuration last changed by user 'admin' at Fri Mar  5 04:05:06 2027",
         );
         for style in [Style::EdgeSwitch, Style::ProSafe] {
             has(
@@ -2131,6 +2198,14 @@ mod tests {
                 ],
             );
         }
+        has(
+            Style::Ipos,
+            &[
+                " administrator jdoe encrypted 1 $1$Xp7$",
+                "  seq 10 permit tcp host 198.51.100.7 any eq 22",
+                "  description uplink to core-sw2 CHG0004711",
+            ],
+        );
         has(
             Style::DlinkDs,
             &[

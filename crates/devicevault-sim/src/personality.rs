@@ -20,6 +20,8 @@ pub enum Style {
     /// D-Link DES/DGS (`# SECTION` comments over flat commands, a ruled
     /// `End of configuration file` footer).
     DlinkDs,
+    /// Ericsson IPOS / Redback SEOS (`config`, contexts, `end`).
+    Ipos,
     /// Cisco NX-OS.
     Nxos,
     /// Cisco IOS XR.
@@ -361,6 +363,41 @@ pub static PERSONALITIES: &[Personality] = &[
         ansi: false,
         line_breaks: LineBreaks::CrLf,
         style: Style::DlinkDs,
+    },
+    Personality {
+        platform: "ericsson_ipos",
+        ssh_version: "OpenSSH_7.4",
+        banner: "\n",
+        press_any_key: false,
+        // `[context]host#` (oxidized lib/oxidized/model/ipos.rb prompt
+        // /^([\[\]\w.@-]+[#:>]\s?)$/; fakenos platforms_yaml/ericsson_ipos.yaml);
+        // an administrator lands in the privileged exec mode, and
+        // oxidized's `enable` is optional.
+        prompt: "[local]{host}#",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `terminal length 0` (oxidized ipos.rb) and `terminal width 512`
+        // (netmiko ericsson/ericsson_ipos.py).
+        pager_off: CISCO_PAGER_OFF,
+        settings: CISCO_SETTINGS,
+        // Clients turn the pager off first; its text is not in the sources.
+        pager_text: "--More--",
+        config_command: "show configuration",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized ipos.rb runs `show release` beside the configuration.
+        commands: &[(
+            "show release",
+            "------------------------------------------------------------------------\nInstalled releases\n------------------------------------------------------------------------\n  IPOS-v19.2.1.0.212-Release\n    Built by sysbuild@lxbld0123 on Mon Jun 21 12:00:00 2021\n    Image: /flash/IPOS-v19.2.1.0.212-Release\n",
+        )],
+        unknown_command: "% Invalid input at '^' marker.",
+        ambiguous_command: "% Ambiguous command: \"{word}\"",
+        abbreviations: false,
+        // oxidized ipos.rb leaves with `exit` (and `n` to a save offer).
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Ipos,
     },
     Personality {
         platform: "cisco_nxos",
@@ -1018,6 +1055,8 @@ impl Personality {
             Style::JetStream => "User Name:",
             // oxidized dlink.rb: /([Uu]ser[Nn]ame|[Ll]ogin):/.
             Style::DlinkDs => "UserName:",
+            // oxidized ipos.rb: /^login:/.
+            Style::Ipos => "login: ",
             _ => "Username: ",
         }
     }

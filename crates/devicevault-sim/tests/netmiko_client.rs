@@ -177,6 +177,7 @@ const STOCK: &[(&str, &str, &str)] = &[
     ),
     // netmiko dlink/dlink_ds.py: no enable, `disable clipaging`.
     ("dlink_ds", "dlink_ds", "show config current_config"),
+    ("ericsson_ipos", "ericsson_ipos", "show configuration"),
     ("cisco_nxos", "cisco_nxos", "show running-config"),
     ("cisco_iosxr", "cisco_xr", "show running-config"),
     ("cisco_asa", "cisco_asa", "show running-config"),
