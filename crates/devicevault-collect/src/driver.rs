@@ -43,6 +43,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("dell_os10", include_str!("../drivers/dell_os10.toml")),
     ("dell_os9", include_str!("../drivers/dell_os9.toml")),
     ("dlink_ds", include_str!("../drivers/dlink_ds.toml")),
+    (
+        "ericsson_ipos",
+        include_str!("../drivers/ericsson_ipos.toml"),
+    ),
     ("extreme_exos", include_str!("../drivers/extreme_exos.toml")),
     (
         "fortinet_fortios",
@@ -913,7 +917,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_twenty_six_builtin_drivers_load_and_name_their_sources() {
+    fn all_twenty_seven_builtin_drivers_load_and_name_their_sources() {
         let set = DriverSet::builtin();
         let names: Vec<_> = set.iter().map(|d| d.name.as_str()).collect();
         for p in [
@@ -943,10 +947,11 @@ mod tests {
             "netgear_prosafe",
             "tplink_jetstream",
             "dlink_ds",
+            "ericsson_ipos",
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 26);
+        assert_eq!(names.len(), 27);
         for d in set.iter() {
             assert!(
                 d.facts_source.as_deref().is_some_and(|s| s.len() > 20),
@@ -1156,6 +1161,16 @@ ends_with = '^end$'
             )
             .as_deref(),
             Some("admin")
+        );
+        // IPOS names the user, and separately the system's own writes:
+        // only the user's line counts.
+        assert_eq!(
+            author(
+                "ericsson_ipos",
+                "Current configuration:\n! Configuration last changed by user 'jdoe' at Mon Dec  7 03:12:44 2026\n! Configuration last changed by system user 'ism' at Mon Dec  7 03:14:02 2026\n"
+            )
+            .as_deref(),
+            Some("jdoe")
         );
         assert_eq!(
             author("cisco_nxos", "!Command: show running-config\n"),

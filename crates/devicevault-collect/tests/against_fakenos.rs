@@ -286,6 +286,21 @@ const CASES: &[Case] = &[
         ],
         absent: &["DGS1:admin#", "Command: show config"],
     },
+    Case {
+        host: "SSR1",
+        driver: "ericsson_ipos",
+        nos: Nos::File("ericsson_ipos.yaml"),
+        present: &[
+            "system hostname SSR1",
+            "  description uplink to core",
+            "end",
+        ],
+        absent: &[
+            "[local]SSR1#",
+            "Building configuration...",
+            "Configuration last changed by",
+        ],
+    },
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
