@@ -42,6 +42,11 @@ const BUILTIN: &[(&str, &str)] = &[
     ("cisco_smb", include_str!("../drivers/cisco_smb.toml")),
     ("dell_os10", include_str!("../drivers/dell_os10.toml")),
     ("dell_os9", include_str!("../drivers/dell_os9.toml")),
+    ("dlink_ds", include_str!("../drivers/dlink_ds.toml")),
+    (
+        "ericsson_ipos",
+        include_str!("../drivers/ericsson_ipos.toml"),
+    ),
     ("extreme_exos", include_str!("../drivers/extreme_exos.toml")),
     (
         "fortinet_fortios",
@@ -60,6 +65,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../drivers/mikrotik_routeros.toml"),
     ),
     (
+        "netgear_prosafe",
+        include_str!("../drivers/netgear_prosafe.toml"),
+    ),
+    (
         "paloalto_panos",
         include_str!("../drivers/paloalto_panos.toml"),
     ),
@@ -68,8 +77,16 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../drivers/ruckus_fastiron.toml"),
     ),
     (
+        "tplink_jetstream",
+        include_str!("../drivers/tplink_jetstream.toml"),
+    ),
+    (
         "ubiquiti_edgeos",
         include_str!("../drivers/ubiquiti_edgeos.toml"),
+    ),
+    (
+        "ubiquiti_edgeswitch",
+        include_str!("../drivers/ubiquiti_edgeswitch.toml"),
     ),
     ("vyos", include_str!("../drivers/vyos.toml")),
     ("cisco_wlc", include_str!("../drivers/cisco_wlc.toml")),
@@ -954,6 +971,11 @@ mod tests {
             "cisco_ftd",
             "juniper_screenos",
             "brocade_ironware",
+            "ubiquiti_edgeswitch",
+            "netgear_prosafe",
+            "tplink_jetstream",
+            "dlink_ds",
+            "ericsson_ipos",
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
@@ -1167,6 +1189,16 @@ ends_with = '^end$'
             )
             .as_deref(),
             Some("admin")
+        );
+        // IPOS names the user, and separately the system's own writes:
+        // only the user's line counts.
+        assert_eq!(
+            author(
+                "ericsson_ipos",
+                "Current configuration:\n! Configuration last changed by user 'jdoe' at Mon Dec  7 03:12:44 2026\n! Configuration last changed by system user 'ism' at Mon Dec  7 03:14:02 2026\n"
+            )
+            .as_deref(),
+            Some("jdoe")
         );
         assert_eq!(
             author("cisco_nxos", "!Command: show running-config\n"),

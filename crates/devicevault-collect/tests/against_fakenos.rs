@@ -332,6 +332,47 @@ const CASES: &[Case] = &[
         ],
         absent: &["Current configuration:", "SSH@MLX1#"],
     },
+        host: "ES1",
+        driver: "ubiquiti_edgeswitch",
+        nos: Nos::File("ubiquiti_edgeswitch.yaml"),
+        present: &[
+            "!Current Configuration:",
+            "hostname \"ES1\"",
+            "description 'uplink to core'",
+            "exit",
+        ],
+        absent: &[
+            "(ES1) #",
+            "!System Up Time",
+            "!Current SNTP Synchronized Time:",
+        ],
+    },
+    Case {
+        host: "DGS1",
+        driver: "dlink_ds",
+        nos: Nos::File("dlink_ds.yaml"),
+        present: &[
+            "config snmp system_name DGS1",
+            "config ports 1:1 description \"uplink to core\"",
+            "#             End of configuration file for DGS-3120-24TC",
+        ],
+        absent: &["DGS1:admin#", "Command: show config"],
+    },
+    Case {
+        host: "SSR1",
+        driver: "ericsson_ipos",
+        nos: Nos::File("ericsson_ipos.yaml"),
+        present: &[
+            "system hostname SSR1",
+            "  description uplink to core",
+            "end",
+        ],
+        absent: &[
+            "[local]SSR1#",
+            "Building configuration...",
+            "Configuration last changed by",
+        ],
+    },
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -256,6 +256,255 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // FASTPATH (EdgeSwitch, Netgear M-series) `show running-config`:
+        // a `!`-commented header with the firmware, the uptime and the SNTP
+        // time (oxidized lib/oxidized/model/edgeswitch.rb and netgear.rb drop
+        // or blank `System Up Time` and `Current SNTP Synchronized Time`),
+        // then unindented commands, each block closed by `exit`, all inside
+        // `configure` ... `exit` (Netgear M4100/M4300 CLI reference: `username
+        // <name> password <hash> level <n> encrypted`).
+        Style::EdgeSwitch | Style::ProSafe => {
+            let (description, version, packages) = if style == Style::EdgeSwitch {
+                (
+                    "EdgeSwitch 24-Port 250W, 1.8.0.5106045, Linux 3.6.5-1b505fb7, 0.0.0.0000000",
+                    "1.8.0.5106045",
+                    "QOS,IPv6 Management,Routing",
+                )
+            } else {
+                (
+                    "M4300-52G ProSAFE 48-port 1G and 4-port 10G Stackable Managed Switch, 12.0.9.3, B1.0.0.17",
+                    "12.0.9.3",
+                    "BGP-4,QOS,Multicast,IPv6,Routing,Data Center",
+                )
+            };
+            let up = st.unix % 9_000_000;
+            head.extend([
+                "!Current Configuration:".into(),
+                "!".into(),
+                format!("!System Description \"{description}\""),
+                format!("!System Software Version \"{version}\""),
+                vol(format!(
+                    "!System Up Time          \"{} days {} hrs {} mins {} secs\"",
+                    up / 86_400,
+                    up / 3600 % 24,
+                    up / 60 % 60,
+                    up % 60
+                )),
+                format!("!Additional Packages     {packages}"),
+                vol(format!(
+                    "!Current SNTP Synchronized Time: {} {:>2} {:02}:{:02}:{:02} {} UTC",
+                    c.mon(),
+                    c.d,
+                    c.h,
+                    c.mi,
+                    c.s,
+                    c.y
+                )),
+                "!".into(),
+                "vlan database".into(),
+                "vlan 2-250".into(),
+                "exit".into(),
+                String::new(),
+                "configure".into(),
+                format!("hostname \"{h}\""),
+                "sntp client mode unicast".into(),
+                "sntp server \"192.0.2.123\"".into(),
+                format!("username \"admin\" password {hash} level 15 encrypted"),
+                format!("snmp-server community \"{tok}\" ro"),
+                String::new(),
+            ]);
+            tail.extend([
+                "line console".into(),
+                "exit".into(),
+                String::new(),
+                "line ssh".into(),
+                "exit".into(),
+                String::new(),
+                "exit".into(),
+            ]);
+            let slot = if style == Style::EdgeSwitch {
+                "0/"
+            } else {
+                "1/0/"
+            };
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let v = i + 2;
+                vec![
+                    format!("interface {slot}{}", i + 1),
+                    format!("description '{d}'"),
+                    format!("vlan pvid {v}"),
+                    format!("vlan participation include {v}"),
+                    "exit".into(),
+                    String::new(),
+                    format!("interface vlan {v}"),
+                    "routing".into(),
+                    format!("ip address 10.{a}.{b}.1 255.255.255.0"),
+                    "exit".into(),
+                    String::new(),
+                ]
+            })
+        }
+        // JetStream `show running-config`: the model on a `!` line, `#`
+        // between blocks, block lines indented by two spaces, and `end`
+        // (oxidized lib/oxidized/model/tplink.rb cuts after `end`; its
+        // spec/model/data/tplink#DS-P7001-08_1.0.0 capture; a published
+        // TL-SG3210 configuration, Yasen6275/openfest-network-2024
+        // switch-configs: the quoted community and its view, `description`
+        // inside the interface block). No date or counter in it.
+        Style::JetStream => {
+            head.extend([
+                "!T2600G-28TS".into(),
+                "#".into(),
+                format!("hostname \"{h}\""),
+                "location \"Rack 4\"".into(),
+                "contact-info \"noc@example.net\"".into(),
+                "#".into(),
+                "system-time ntp UTC+00:00 192.0.2.123 192.0.2.124 12".into(),
+                "#".into(),
+                format!("user name admin privilege admin secret 5 $1$J7e${hash}"),
+                "no service reset-disable".into(),
+                "#".into(),
+                format!("enable secret 5 $1$Qx2${hash}"),
+                "#".into(),
+                "ip ssh server".into(),
+                "#".into(),
+                format!("snmp-server community \"{tok}\" read-only \"viewDefault\""),
+                "#".into(),
+            ]);
+            tail.extend([
+                "ip route 0.0.0.0 0.0.0.0 192.0.2.1".into(),
+                "#".into(),
+                "end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let v = i + 2;
+                vec![
+                    format!("vlan {v}"),
+                    format!("  name \"v{v}\""),
+                    "#".into(),
+                    format!("interface vlan {v}"),
+                    format!("  ip address 10.{a}.{b}.1 255.255.255.0"),
+                    "#".into(),
+                    format!("interface gigabitEthernet 1/0/{}", i + 1),
+                    format!("  description \"{d}\""),
+                    format!("  switchport general allowed vlan {v} untagged"),
+                    format!("  switchport pvid {v}"),
+                    "#".into(),
+                ]
+            })
+        }
+        // D-Link `show config current_config`: the `Command:` line every
+        // reply opens with, a `#`-ruled banner with the model and firmware,
+        // `# SECTION` comments over flat `config`/`create`/`enable` commands,
+        // and a ruled `End of configuration file` footer (oxidized
+        // lib/oxidized/model/dlink.rb drops the first lines and masks
+        // `create snmp community`/`create snmp group`; DGS-3120 CLI
+        // reference: `create account <level> <user> encrypt sha_1 <hash>`,
+        // `config ports <list> description <text>`).
+        Style::DlinkDs => {
+            let rule = "#-------------------------------------------------------------------";
+            head.extend([
+                vol("Command: show config current_config".into()),
+                String::new(),
+                rule.into(),
+                "#                       DGS-3120-24TC Gigabit Ethernet Switch".into(),
+                "#                                Configuration".into(),
+                "#".into(),
+                "#                          Firmware: Build 3.00.015".into(),
+                "#           Copyright(C) 2012 D-Link Corporation. All rights reserved.".into(),
+                rule.into(),
+                String::new(),
+                "# BASIC".into(),
+                String::new(),
+                "config serial_port baud_rate 115200 auto_logout 10_minutes".into(),
+                "enable ssh".into(),
+                "disable telnet".into(),
+                String::new(),
+                "# ACCOUNT LIST".into(),
+                String::new(),
+                format!("create account admin admin encrypt sha_1 *@&{hash}"),
+                String::new(),
+                "# SNMP".into(),
+                String::new(),
+                format!("create snmp community {tok} view CommunityView read_only"),
+                format!("config snmp system_name {h}"),
+                String::new(),
+                "# PORT".into(),
+                String::new(),
+            ]);
+            tail.extend([
+                String::new(),
+                "# ROUTE".into(),
+                String::new(),
+                "create iproute default 192.0.2.1 1 primary".into(),
+                String::new(),
+                rule.into(),
+                "#             End of configuration file for DGS-3120-24TC".into(),
+                rule.into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let (n, v) = (i + 1, i + 2);
+                vec![
+                    format!("config ports 1:{n} description \"{d}\""),
+                    format!("create vlan v{v} tag {v}"),
+                    format!("config vlan v{v} add untagged 1:{n}"),
+                    format!("create ipif if{v} 10.{a}.{b}.1/24 v{v} state enable"),
+                ]
+            })
+        }
+        // IPOS `show configuration`: `Building configuration...`, `Current
+        // configuration:`, the last change by a user and by the system with
+        // their dates (oxidized lib/oxidized/model/ipos.rb drops the first
+        // two and the system user's line, which "is touched regularly"),
+        // then `config`, contexts with one-space indents, `!` between
+        // blocks and `end`.
+        Style::Ipos => {
+            head.extend([
+                vol("Building configuration...".into()),
+                String::new(),
+                vol("Current configuration:".into()),
+                vol(format!(
+                    "! Configuration last changed by user '{by}' at {}",
+                    c.ctime()
+                )),
+                vol(format!(
+                    "! Configuration last changed by system user 'ism' at {}",
+                    c.ctime()
+                )),
+                "!".into(),
+                "config".into(),
+                "!".into(),
+                format!("system hostname {h}"),
+                "!".into(),
+                "timezone UTC".into(),
+                "!".into(),
+                "context local".into(),
+                "!".into(),
+                " no ip domain-lookup".into(),
+                "!".into(),
+                format!(" administrator admin encrypted 1 $1$Xp7${hash}"),
+                "!".into(),
+            ]);
+            tail.extend([
+                " ip route 0.0.0.0/0 192.0.2.254".into(),
+                "!".into(),
+                format!("snmp community {tok} all-contexts read-only"),
+                "!".into(),
+                "end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!(" interface link{i}"),
+                    format!("  description {d}"),
+                    format!("  ip address 10.{a}.{b}.1/24"),
+                    "!".into(),
+                ]
+            })
+        }
         Style::Nxos => {
             head.extend([
                 vol("!Command: show running-config".into()),
@@ -1463,6 +1712,67 @@ fn splice_edits(
                 &["!"],
             ),
         ),
+        Style::EdgeSwitch | Style::ProSafe => (
+            Slot::Head(after(head, "username \"admin\"")),
+            each_user(&|u, h| vec![format!("username \"{u}\" password {h} level 15 encrypted")]),
+            Slot::Tail(0),
+            block(
+                &[format!("ip access-list {ACL_NAME}").as_str()],
+                seq(1)
+                    .map(|(_, s, p)| format!("permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["exit", ""],
+            ),
+        ),
+        Style::JetStream => (
+            Slot::Head(after(head, "user name admin")),
+            each_user(&|u, h| vec![format!("user name {u} privilege admin secret 5 $1$J7e${h}")]),
+            Slot::Tail(0),
+            block(
+                &[format!("access-list ip 500 name \"{ACL_NAME}\"").as_str()],
+                seq(10)
+                    .map(|(n, s, p)| {
+                        format!(
+                            "access-list ip 500 rule {n} permit logging disable sip {s} sip-mask 255.255.255.255 protocol 6 d-port {p} d-port-mask 65535"
+                        )
+                    })
+                    .collect(),
+                &["#"],
+            ),
+        ),
+        Style::DlinkDs => (
+            Slot::Head(after(head, "create account admin admin")),
+            each_user(&|u, h| vec![format!("create account admin {u} encrypt sha_1 *@&{h}")]),
+            Slot::Tail(0),
+            block(
+                &[
+                    "",
+                    "# ACL",
+                    "",
+                    format!("create access_profile profile_id 10 profile_name {ACL_NAME} ip source_ip_mask 255.255.255.255 tcp dst_port_mask 0xFFFF").as_str(),
+                ],
+                seq(1)
+                    .map(|(n, s, p)| {
+                        format!(
+                            "config access_profile profile_id 10 add access_id {n} ip source_ip {s} tcp dst_port {p} port all permit"
+                        )
+                    })
+                    .collect(),
+                &[],
+            ),
+        ),
+        Style::Ipos => (
+            Slot::Head(after(head, " administrator admin")),
+            each_user(&|u, h| vec![format!(" administrator {u} encrypted 1 $1$Xp7${h}")]),
+            Slot::Tail(0),
+            block(
+                &[format!(" ip access-list {ACL_NAME}").as_str()],
+                seq(10)
+                    .map(|(n, s, p)| format!("  seq {n} permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
         Style::Nxos => (
             Slot::Head(after(head, "username admin")),
             each_user(&|u, h| vec![format!("username {u} password 5 $5$KQJ{h}  role network-admin")]),
@@ -2056,8 +2366,13 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 30] = [
+    const STYLES: [Style; 35] = [
         Style::Ios,
+        Style::EdgeSwitch,
+        Style::ProSafe,
+        Style::JetStream,
+        Style::DlinkDs,
+        Style::Ipos,
         Style::Nxos,
         Style::Iosxr,
         Style::Asa,
@@ -2172,6 +2487,16 @@ mod tests {
             Style::Exos,
             "# Summit X440G2-48p-10G4 Configuration generated Fri Mar  5 04:05:06 2027",
         );
+        has(
+            Style::Ipos,
+            "! Configuration last changed by user 'admin' at Fri Mar  5 04:05:06 2027",
+        );
+        for style in [Style::EdgeSwitch, Style::ProSafe] {
+            has(
+                style,
+                "!Current SNTP Synchronized Time: Mar  5 04:05:06 2027 UTC",
+            );
+        }
         // The leap day and the turn of the year.
         assert!(dated(Style::Junos, 1_835_438_400)[0].contains("2028-02-29 12:00:00"));
         assert!(dated(Style::Nxos, 1_798_761_600)[1].ends_with("Fri Jan  1 00:00:00 2027"));
@@ -2442,6 +2767,42 @@ mod tests {
                 "username jdoe password encrypted ",
                 " permit tcp 198.51.100.7 0.0.0.0 any any 22 ace-priority 10",
                 " description \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        for (style, port) in [(Style::EdgeSwitch, "0/2"), (Style::ProSafe, "1/0/2")] {
+            has(
+                style,
+                &[
+                    "username \"jdoe\" password ",
+                    "ip access-list MGMT-IN",
+                    "permit tcp host 198.51.100.7 any eq 22",
+                    &format!("interface {port}"),
+                    "description 'uplink to core-sw2 CHG0004711'",
+                ],
+            );
+        }
+        has(
+            Style::Ipos,
+            &[
+                " administrator jdoe encrypted 1 $1$Xp7$",
+                "  seq 10 permit tcp host 198.51.100.7 any eq 22",
+                "  description uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::DlinkDs,
+            &[
+                "create account admin jdoe encrypt sha_1 *@&",
+                "config access_profile profile_id 10 add access_id 1 ip source_ip 198.51.100.7 tcp dst_port 22 port all permit",
+                "config ports 1:2 description \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::JetStream,
+            &[
+                "user name jdoe privilege admin secret 5 $1$J7e$",
+                "access-list ip 500 rule 10 permit logging disable sip 198.51.100.7 sip-mask 255.255.255.255 protocol 6 d-port 22 d-port-mask 65535",
+                "  description \"uplink to core-sw2 CHG0004711\"",
             ],
         );
         has(

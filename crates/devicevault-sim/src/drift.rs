@@ -262,6 +262,11 @@ pub(crate) fn described(style: Style, revision: u32, author: String, edit: Edit)
 pub(crate) fn interface_name(style: Style, i: usize) -> String {
     match style {
         Style::Ios => format!("GigabitEthernet0/{i}"),
+        Style::EdgeSwitch => format!("0/{}", i + 1),
+        Style::ProSafe => format!("1/0/{}", i + 1),
+        Style::JetStream => format!("gigabitEthernet 1/0/{}", i + 1),
+        Style::DlinkDs => format!("1:{}", i + 1),
+        Style::Ipos => format!("link{i}"),
         Style::Nxos => format!("Ethernet1/{i}"),
         Style::Iosxr => format!("GigabitEthernet0/0/0/{i}"),
         Style::Asa => format!("GigabitEthernet1/{i}"),

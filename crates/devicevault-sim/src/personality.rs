@@ -9,6 +9,19 @@
 pub enum Style {
     /// Cisco IOS / IOS-XE.
     Ios,
+    /// Ubiquiti EdgeSwitch (FASTPATH: `!`-commented header, blocks closed
+    /// by `exit`, the whole inside `configure` ... `exit`).
+    EdgeSwitch,
+    /// Netgear ProSAFE M-series (FASTPATH, as EdgeSwitch with unit/slot/port
+    /// interfaces).
+    ProSafe,
+    /// TP-Link JetStream (`#`-separated, two-space indented blocks, `end`).
+    JetStream,
+    /// D-Link DES/DGS (`# SECTION` comments over flat commands, a ruled
+    /// `End of configuration file` footer).
+    DlinkDs,
+    /// Ericsson IPOS / Redback SEOS (`config`, contexts, `end`).
+    Ipos,
     /// Cisco NX-OS.
     Nxos,
     /// Cisco IOS XR.
@@ -210,6 +223,201 @@ pub static PERSONALITIES: &[Personality] = &[
         ansi: false,
         line_breaks: LineBreaks::CrLf,
         style: Style::Ios,
+    },
+    Personality {
+        platform: "ubiquiti_edgeswitch",
+        ssh_version: "OpenSSH_7.5",
+        banner: "\n",
+        press_any_key: false,
+        // `(host) >`, then `(host) #` after `enable` and its password
+        // (oxidized lib/oxidized/model/edgeswitch.rb prompt /\(.*\)\s[#>]/
+        // and post_login `enable`; netmiko ubiquiti/edge_ssh.py enables
+        // before anything else; fakenos platforms_yaml/ubiquiti_edgeswitch.yaml).
+        prompt: "({host}) >",
+        privileged_prompt: Some("({host}) #"),
+        // The refusal's wording is in none of the sources above; clients
+        // see the prompt stay at `>`.
+        enable_denied: "% Incorrect password.",
+        // `terminal length 0` (oxidized edgeswitch.rb; netmiko's
+        // disable_paging), `terminal width 511` (netmiko set_terminal_width).
+        pager_off: CISCO_PAGER_OFF,
+        settings: CISCO_SETTINGS,
+        // FASTPATH's pager (oxidized lib/oxidized/model/netgear.rb expects
+        // /^--More--(?: or \(q\)uit)?$/ on the same code base).
+        pager_text: "--More-- or (q)uit",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        // fakenos ubiquiti_edgeswitch.yaml's `show version` capture.
+        commands: &[(
+            "show version",
+            "\nSwitch: 1\n\nSystem Description............................. EdgeSwitch 24-Port 250W, 1.8.0.5106045, Linux 3.6.5-1b505fb7, 0.0.0.0000000\nMachine Type................................... EdgeSwitch 24-Port 250W\nMachine Model.................................. ES-24-250W\nSerial Number.................................. 788A20BE0E00\nSoftware Version............................... 1.8.0.5106045\n",
+        )],
+        unknown_command: "                                    ^\n% Invalid input detected at '^' marker.",
+        ambiguous_command: "% Ambiguous command \"{word}\"",
+        abbreviations: false,
+        // oxidized edgeswitch.rb leaves with `quit` (and answers `n` when
+        // unsaved changes are offered for saving); netmiko sends `exit`.
+        exit_commands: &["quit", "logout", "exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::EdgeSwitch,
+    },
+    Personality {
+        platform: "netgear_prosafe",
+        ssh_version: "OpenSSH_7.5",
+        banner: "\n",
+        press_any_key: false,
+        // `(host) >` then `(host) #` after `enable` (oxidized
+        // lib/oxidized/model/netgear.rb prompt /^\(?[\w \-+.]+\)? ?[#>] ?$/
+        // and its spec/model/data/netgear#generic#prompt.yaml: `(GS748Tv4) #`;
+        // netmiko netgear/netgear_prosafe_ssh.py: "ProSafe OS requires enable
+        // mode to disable paging").
+        prompt: "({host}) >",
+        privileged_prompt: Some("({host}) #"),
+        // As on EdgeSwitch, the wording is not in the sources.
+        enable_denied: "% Incorrect password.",
+        pager_off: CISCO_PAGER_OFF,
+        settings: CISCO_SETTINGS,
+        pager_text: "--More-- or (q)uit",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized netgear.rb runs `show version` and `show bootvar` too.
+        commands: &[
+            (
+                "show version",
+                "\nSwitch: 1\n\nSystem Description............................. M4300-52G ProSAFE 48-port 1G and 4-port 10G Stackable Managed Switch, 12.0.9.3, B1.0.0.17\nMachine Type................................... M4300-52G ProSAFE 48-port 1G and 4-port 10G Stackable Managed Switch\nMachine Model.................................. GSM4352S\nSerial Number.................................. 4VD1785FF0042\nPart Number.................................... 0x0012\nSoftware Version............................... 12.0.9.3\n",
+            ),
+            (
+                "show bootvar",
+                "\nImage Descriptions\n\n image1 : default image\n image2 :\n\n\n Images currently available on Flash\n\n--------------------------------------------------------------------\n unit      image1      image2     current-active        next-active\n--------------------------------------------------------------------\n\n    1    12.0.9.3    12.0.4.8              image1             image1\n",
+            ),
+        ],
+        unknown_command: "                                    ^\n% Invalid input detected at '^' marker.",
+        ambiguous_command: "% Ambiguous command \"{word}\"",
+        abbreviations: false,
+        // oxidized netgear.rb: `quit`, then `n` to "Would you like to save
+        // them now? (y/n)".
+        exit_commands: &["quit", "logout", "exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::ProSafe,
+    },
+    Personality {
+        platform: "tplink_jetstream",
+        ssh_version: "OpenSSH_6.6",
+        banner: "\n",
+        press_any_key: false,
+        // `host>` then `host#` after `enable` (oxidized
+        // lib/oxidized/model/tplink.rb prompt /^\r?([\w.@()-]+[#>]\s?)$/ and
+        // its spec/model/data/tplink#generic#prompt.yaml; netmiko
+        // tplink/tplink_jetstream.py sends `enable`, then `enable-admin`).
+        prompt: "{host}>",
+        privileged_prompt: Some("{host}#"),
+        enable_denied: "Error: Bad password.",
+        pager_off: CISCO_PAGER_OFF,
+        // netmiko sends `enable-admin` after `enable`; the switch accepts it
+        // at the privileged prompt.
+        settings: &[("enable-admin", "")],
+        // oxidized tplink.rb answers /Press\s?any\s?key\s?to\s?continue\s?\(Q\s?to\s?quit\)/.
+        pager_text: "Press any key to continue (Q to quit)",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized tplink.rb runs `show system-info`; the shape follows its
+        // spec/model/data/tplink#DS-P7001-08_1.0.0 capture.
+        commands: &[(
+            "show system-info",
+            " System Description   - JetStream 24-Port Gigabit L2+ Managed Switch with 4 SFP Slots\n System Name          - {host}\n System Location      - Rack 4\n Contact Information  - noc@example.net\n Hardware Version     - T2600G-28TS 3.0\n Software Version     - 3.0.0 Build 20210914 Rel.53817\n Bootloader Version   - TP-LINK BOOTUTIL(v1.0.0)\n Mac Address          - 00-0A-EB-13-7C-00\n Serial Number        - 2193083000123\n System Time          - 2026-11-28 10:00:01\n Running Time         - 12 day - 3 hour - 4 min - 5 sec\n",
+        )],
+        // oxidized's tplink prompt spec lists `Error: Bad command` as output.
+        unknown_command: "Error: Bad command",
+        ambiguous_command: "Error: Bad command",
+        abbreviations: false,
+        // oxidized tplink.rb leaves with `exit` then `logout`.
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::JetStream,
+    },
+    Personality {
+        platform: "dlink_ds",
+        ssh_version: "OpenSSH_5.8",
+        banner: "\n                   DGS-3120-24TC Gigabit Ethernet Switch\n                        Command Line Interface\n\n                       Firmware: Build 3.00.015\n          Copyright(C) 2012 D-Link Corporation. All rights reserved.\n\n",
+        press_any_key: false,
+        // `DGS-3120-24TC:admin#`: the switch's prompt string, a colon, the
+        // account (oxidized lib/oxidized/model/dlink.rb prompt
+        // /[\w.@()\/:-]+[#>]\s?$/; netmiko dlink/dlink_ds.py waits for `#`).
+        // No enable step (netmiko's DlinkDS is NoEnable).
+        prompt: "{host}:{user}#",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `disable clipaging` (oxidized dlink.rb post_login, netmiko
+        // dlink_ds.py); netmiko turns it back on before `logout`. Every
+        // reply opens with `Command: <command>` (fakenos
+        // platforms_yaml/dlink_ds.yaml: "Command: disable clipaging ... Success.").
+        pager_off: &["disable clipaging"],
+        settings: &[
+            (
+                "disable clipaging",
+                "Command: disable clipaging\n\nSuccess.",
+            ),
+            ("enable clipaging", "Command: enable clipaging\n\nSuccess."),
+        ],
+        pager_text: "CTRL+C ESC q Quit SPACE n Next Page ENTER Next Entry a All",
+        config_command: "show config current_config",
+        config_filters: &[],
+        // oxidized dlink.rb runs `show config current`.
+        config_aliases: &["show config current"],
+        // oxidized dlink.rb runs `show switch` (and drops its uptime and
+        // time lines) and `show vlan`.
+        commands: &[(
+            "show switch",
+            "Command: show switch\n\nDevice Type                : DGS-3120-24TC Gigabit Ethernet Switch\nMAC Address                : 00-1E-58-A1-B2-C3\nIP Address                 : 192.0.2.20 (Manual)\nVLAN Name                  : default\nSubnet Mask                : 255.255.255.0\nDefault Gateway            : 192.0.2.1\nBoot PROM Version          : Build 1.00.012\nFirmware Version           : Build 3.00.015\nHardware Version           : A1\nSystem Name                : {host}\nSystem Time                : 28/11/2026 10:00:01\nSystem Uptime              : 12 days, 3 hours, 4 minutes, 5 seconds\n",
+        )],
+        unknown_command: "Available commands:\n..              ?               cable_diag      clear\nconfig          create          delete          dir\ndisable         download        enable          logout\nping            reboot          save            show\nupload",
+        ambiguous_command: "Next possible completions:",
+        abbreviations: false,
+        exit_commands: &["logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::DlinkDs,
+    },
+    Personality {
+        platform: "ericsson_ipos",
+        ssh_version: "OpenSSH_7.4",
+        banner: "\n",
+        press_any_key: false,
+        // `[context]host#` (oxidized lib/oxidized/model/ipos.rb prompt
+        // /^([\[\]\w.@-]+[#:>]\s?)$/; fakenos platforms_yaml/ericsson_ipos.yaml);
+        // an administrator lands in the privileged exec mode, and
+        // oxidized's `enable` is optional.
+        prompt: "[local]{host}#",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `terminal length 0` (oxidized ipos.rb) and `terminal width 512`
+        // (netmiko ericsson/ericsson_ipos.py).
+        pager_off: CISCO_PAGER_OFF,
+        settings: CISCO_SETTINGS,
+        // Clients turn the pager off first; its text is not in the sources.
+        pager_text: "--More--",
+        config_command: "show configuration",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized ipos.rb runs `show release` beside the configuration.
+        commands: &[(
+            "show release",
+            "------------------------------------------------------------------------\nInstalled releases\n------------------------------------------------------------------------\n  IPOS-v19.2.1.0.212-Release\n    Built by sysbuild@lxbld0123 on Mon Jun 21 12:00:00 2021\n    Image: /flash/IPOS-v19.2.1.0.212-Release\n",
+        )],
+        unknown_command: "% Invalid input at '^' marker.",
+        ambiguous_command: "% Ambiguous command: \"{word}\"",
+        abbreviations: false,
+        // oxidized ipos.rb leaves with `exit` (and `n` to a save offer).
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Ipos,
     },
     Personality {
         platform: "cisco_nxos",
@@ -1159,6 +1367,15 @@ impl Personality {
             Style::CiscoWlc => "User: ",
             // Both run on Linux, whose `login` asks.
             Style::Tmos | Style::Gaia | Style::ScreenOs => "login: ",
+            // oxidized edgeswitch.rb: /User(name)?:\s?/; netgear.rb:
+            // /^(Username:|User:|...)/.
+            Style::EdgeSwitch | Style::ProSafe => "User:",
+            // oxidized tplink.rb: /^User ?[nN]ame:/.
+            Style::JetStream => "User Name:",
+            // oxidized dlink.rb: /([Uu]ser[Nn]ame|[Ll]ogin):/.
+            Style::DlinkDs => "UserName:",
+            // oxidized ipos.rb: /^login:/.
+            Style::Ipos => "login: ",
             _ => "Username: ",
         }
     }

@@ -659,4 +659,100 @@ async fn screenos_prints_get_config_with_its_size_first_and_points_at_unknown_wo
     assert!(out.contains("\nset hostname r0001\n"), "{out:?}");
     let out = sh.run("get confg", "r0001-> ").await;
     assert!(out.contains("^-----unknown keyword confg"), "{out:?}");
+async fn fastpath_switches_prompt_in_brackets_and_print_their_configuration_only_when_enabled() {
+    // oxidized lib/oxidized/model/edgeswitch.rb (/\(.*\)\s[#>]/) and
+    // netgear.rb (`(GS748Tv4) #`): the prompt string in brackets, `>`
+    // before `enable` and its password, `#` after; FASTPATH's pager is
+    // `--More-- or (q)uit` until `terminal length 0`.
+    for platform in ["ubiquiti_edgeswitch", "netgear_prosafe"] {
+        let s = sim(platform).await;
+        let d = &s.devices()[0];
+        let mut sh = Shell::open(d, "admin").await;
+        sh.read_until(0, b"(r0001) >").await;
+        let refused = sh.run("show running-config", "(r0001) >").await;
+        assert!(
+            refused.contains("% Invalid input detected at '^' marker."),
+            "{platform}: {refused:?}"
+        );
+        let from = sh.seen.len();
+        sh.send(b"enable\r").await;
+        sh.read_until(from, b"Password:").await;
+        sh.secret("en4ble", "(r0001) #").await;
+        let from = sh.seen.len();
+        sh.send(b"show running-config\r").await;
+        let page = sh.read_until(from, b"--More-- or (q)uit").await;
+        let page = String::from_utf8_lossy(&page).replace('\r', "");
+        assert!(
+            page.contains("\n!Current Configuration:\n!\n!System Description \""),
+            "{platform}: {page:?}"
+        );
+        sh.send(b"q").await;
+        sh.read_until(from, b"(r0001) #").await;
+        sh.run("terminal length 0", "(r0001) #").await;
+        let out = sh.run("show running-config", "(r0001) #").await;
+        assert!(!out.contains("--More--"), "{platform}: {out:?}");
+        assert!(out.ends_with("\nexit\n(r0001) #"), "{platform}: {out:?}");
+    }
+}
+
+#[tokio::test]
+async fn jetstream_takes_enable_admin_and_pages_with_press_any_key() {
+    // netmiko tplink/tplink_jetstream.py sends `enable`, then
+    // `enable-admin`; oxidized lib/oxidized/model/tplink.rb answers
+    // `Press any key to continue (Q to quit)` and reads up to `end`.
+    let s = sim("tplink_jetstream").await;
+    let d = &s.devices()[0];
+    let mut sh = Shell::open(d, "admin").await;
+    sh.read_until(0, b"r0001>").await;
+    let from = sh.seen.len();
+    sh.send(b"enable\r").await;
+    sh.read_until(from, b"Password:").await;
+    sh.secret("en4ble", "r0001#").await;
+    let out = sh.run("enable-admin", "r0001#").await;
+    assert_eq!(out, "\nr0001#", "{out:?}");
+    let bad = sh.run("show nothing", "r0001#").await;
+    assert!(bad.contains("Error: Bad command"), "{bad:?}");
+    let from = sh.seen.len();
+    sh.send(b"show running-config\r").await;
+    let page = sh
+        .read_until(from, b"Press any key to continue (Q to quit)")
+        .await;
+    assert!(
+        String::from_utf8_lossy(&page).contains("\n!T2600G-28TS\r\n#\r\n"),
+        "{page:?}"
+    );
+    sh.send(b"q").await;
+    sh.read_until(from, b"r0001#").await;
+    sh.run("terminal length 0", "r0001#").await;
+    let out = sh.run("show running-config", "r0001#").await;
+    assert!(!out.contains("Press any key"), "{out:?}");
+    assert!(out.ends_with("\n#\nend\nr0001#"), "{out:?}");
+}
+
+#[tokio::test]
+async fn dlink_opens_every_reply_with_the_command_it_answers() {
+    // fakenos platforms_yaml/dlink_ds.yaml: "Command: disable clipaging"
+    // then "Success."; oxidized lib/oxidized/model/dlink.rb drops the first
+    // lines of every output and runs the abbreviated `show config current`.
+    let s = sim("dlink_ds").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"r0001:admin#").await;
+    let out = sh.run("disable clipaging", "r0001:admin#").await;
+    assert_eq!(
+        out, "\nCommand: disable clipaging\n\nSuccess.\nr0001:admin#",
+        "{out:?}"
+    );
+    let out = sh.run("show config current", "r0001:admin#").await;
+    assert!(
+        out.starts_with("\nCommand: show config current_config\n\n#---"),
+        "{out:?}"
+    );
+    assert!(
+        out.ends_with(
+            "End of configuration file for DGS-3120-24TC\n#-------------------------------------------------------------------\nr0001:admin#"
+        ),
+        "{out:?}"
+    );
+    let bad = sh.run("show nothing", "r0001:admin#").await;
+    assert!(bad.starts_with("\nAvailable commands:"), "{bad:?}");
 }

@@ -162,6 +162,22 @@ async fn netmiko_reports_an_authentication_failure_for_a_wrong_password() {
 /// that prints its configuration there.
 const STOCK: &[(&str, &str, &str)] = &[
     ("cisco_ios", "cisco_ios", "show running-config"),
+    // netmiko ubiquiti/edge_ssh.py, netgear/netgear_prosafe_ssh.py and
+    // tplink/tplink_jetstream.py enable in their session preparation.
+    (
+        "ubiquiti_edgeswitch",
+        "ubiquiti_edgeswitch",
+        "show running-config",
+    ),
+    ("netgear_prosafe", "netgear_prosafe", "show running-config"),
+    (
+        "tplink_jetstream",
+        "tplink_jetstream",
+        "show running-config",
+    ),
+    // netmiko dlink/dlink_ds.py: no enable, `disable clipaging`.
+    ("dlink_ds", "dlink_ds", "show config current_config"),
+    ("ericsson_ipos", "ericsson_ipos", "show configuration"),
     ("cisco_nxos", "cisco_nxos", "show running-config"),
     ("cisco_iosxr", "cisco_xr", "show running-config"),
     ("cisco_asa", "cisco_asa", "show running-config"),
