@@ -332,6 +332,7 @@ const CASES: &[Case] = &[
         ],
         absent: &["Current configuration:", "SSH@MLX1#"],
     },
+    Case {
         host: "ES1",
         driver: "ubiquiti_edgeswitch",
         nos: Nos::File("ubiquiti_edgeswitch.yaml"),

@@ -659,6 +659,9 @@ async fn screenos_prints_get_config_with_its_size_first_and_points_at_unknown_wo
     assert!(out.contains("\nset hostname r0001\n"), "{out:?}");
     let out = sh.run("get confg", "r0001-> ").await;
     assert!(out.contains("^-----unknown keyword confg"), "{out:?}");
+}
+
+#[tokio::test]
 async fn fastpath_switches_prompt_in_brackets_and_print_their_configuration_only_when_enabled() {
     // oxidized lib/oxidized/model/edgeswitch.rb (/\(.*\)\s[#>]/) and
     // netgear.rb (`(GS748Tv4) #`): the prompt string in brackets, `>`
