@@ -630,6 +630,258 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // VOSS `show running-config`: the command's own `Preparing to
+        // Display Configuration...`, a `#` header with the date, box type,
+        // software version and CLI mode, then `config terminal` and
+        // sections headed `# <NAME> CONFIGURATION`, ACLI commands not
+        // indented, each interface context closed by `exit`, the whole
+        // ending with `end` (a VSP-8404C capture in a public TextFSM
+        // script; oxidized lib/oxidized/model/voss.rb drops the prompt and
+        // comments the rest with `# `).
+        Style::Voss => {
+            head.extend([
+                vol("Preparing to Display Configuration...".into()),
+                "#".into(),
+                vol(format!(
+                    "# {} {} {:02} {:02}:{:02}:{:02} {} UTC",
+                    c.wd,
+                    c.mon(),
+                    c.d,
+                    c.h,
+                    c.mi,
+                    c.s,
+                    c.y
+                )),
+                "# box type             : VSP-4450GSX-PWR+".into(),
+                "# software version     : 8.1.0.0".into(),
+                "# cli mode             : ECLI".into(),
+                "#".into(),
+                String::new(),
+                "config terminal".into(),
+                String::new(),
+                "#".into(),
+                "# BOOT CONFIGURATION".into(),
+                "#".into(),
+                String::new(),
+                "boot config flags sshd".into(),
+                String::new(),
+                "#".into(),
+                "# SYSTEM CONFIGURATION".into(),
+                "#".into(),
+                String::new(),
+                format!("sys name \"{h}\""),
+                "sys contact \"noc@example.net\"".into(),
+                String::new(),
+                "#".into(),
+                "# SNMP CONFIGURATION".into(),
+                "#".into(),
+                String::new(),
+                format!("snmp-server community \"{tok}\" index first secname \"readview\""),
+                format!("snmp-server user admin sha \"{hash}\" aes \"{hash}\""),
+                String::new(),
+                "#".into(),
+                "# RADIUS CONFIGURATION".into(),
+                "#".into(),
+                String::new(),
+                format!("radius server host 192.0.2.5 key \"{tok}\" used-by cli"),
+                String::new(),
+                "#".into(),
+                "# VLAN CONFIGURATION".into(),
+                "#".into(),
+                String::new(),
+            ]);
+            tail.extend([
+                String::new(),
+                "#".into(),
+                "# SSH CONFIGURATION".into(),
+                "#".into(),
+                String::new(),
+                "ssh".into(),
+                String::new(),
+                "end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let v = i + 2;
+                vec![
+                    format!("vlan create {v} name \"v{v}\" type port-mstprstp 0"),
+                    format!("vlan members {v} 1/{} portmember", i + 1),
+                    format!("interface GigabitEthernet 1/{}", i + 1),
+                    format!("name \"{d}\""),
+                    "exit".into(),
+                    format!("interface Vlan {v}"),
+                    format!("ip address 10.{a}.{b}.1 255.255.255.0 {}", i + 1),
+                    "exit".into(),
+                ]
+            })
+        }
+        // OS6 `show running-config`: three `!` lines naming the model and
+        // the firmware (what oxidized lib/oxidized/model/os6.rb drops),
+        // then one `configure` block whose contexts close with `exit`, and
+        // the block's own closing `exit`. No date is printed.
+        Style::Os6 => {
+            head.extend([
+                "!Current Configuration:".into(),
+                "!System Description \"Dell EMC Networking N3048EP-ON, 6.7.1.20, Linux 4.14.174\""
+                    .into(),
+                "!System Software Version 6.7.1.20".into(),
+                "!Cut-through mode is configured as disabled".into(),
+                "!".into(),
+                "configure".into(),
+                format!("hostname \"{h}\""),
+                "slot 1/0 1    ! Dell EMC Networking N3048EP-ON".into(),
+                "stack".into(),
+                "member 1 1    ! N3048EP-ON".into(),
+                "exit".into(),
+                "ip ssh server".into(),
+                format!("enable password {hash} encrypted"),
+                format!("username \"admin\" password {hash} privilege 15 encrypted"),
+                format!("snmp-server community \"{tok}\" ro"),
+                "!".into(),
+            ]);
+            tail.extend(["exit".into()]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let v = i + 2;
+                vec![
+                    format!("interface vlan {v}"),
+                    format!("ip address 10.{a}.{b}.1 255.255.255.0"),
+                    "exit".into(),
+                    format!("interface Gi1/0/{}", i + 1),
+                    format!("description \"{d}\""),
+                    format!("switchport access vlan {v}"),
+                    "exit".into(),
+                ]
+            })
+        }
+        // SonicOS CLI `show current-config`: contexts indented by four
+        // spaces and closed by `exit`; every secret written `<n>,<value>`
+        // (the forms oxidized lib/oxidized/model/sonicos.rb masks:
+        // `password 1,...`, `shared-secret 1,...`); the `checksum` line it
+        // drops changes with every session.
+        Style::SonicOs => {
+            head.extend([
+                "administration".into(),
+                format!("    firewall-name {h}"),
+                "    admin name admin".into(),
+                format!("    admin password 1,{hash}"),
+                "    idle-logout-time 5".into(),
+                "    exit".into(),
+                "radius".into(),
+                "    server 192.0.2.5".into(),
+                format!("        shared-secret 1,{tok}"),
+                "        exit".into(),
+                "    exit".into(),
+                "user local".into(),
+                "    exit".into(),
+            ]);
+            tail.extend([
+                "ssh-server".into(),
+                "    port 22".into(),
+                "    exit".into(),
+                vol(format!("checksum {}", 1_000_000 + st.counter % 8_999_999)),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface X{i}"),
+                    "    ip-assignment LAN static".into(),
+                    format!("        ip 10.{a}.{b}.1 netmask 255.255.255.0"),
+                    "        exit".into(),
+                    format!("    comment \"{d}\""),
+                    "    exit".into(),
+                ]
+            })
+        }
+        // ACOS `show running-config`: `!Current configuration`, the last
+        // update and save (what oxidized lib/oxidized/model/acos.rb
+        // blanks), `!version`, IOS-like blocks indented by two spaces,
+        // `end`, then the partition's commit point.
+        Style::Acos => {
+            head.extend([
+                vol(format!(
+                    "!Current configuration: {} bytes",
+                    4000 + target * 30 + (st.counter as usize % 97)
+                )),
+                vol(format!("!Configuration last updated at {}", c.cisco())),
+                vol(format!("!Configuration last saved at {}", c.cisco())),
+                "!version 5.2.1-p5, build 114 (Feb-10-2022,11:04)".into(),
+                "!".into(),
+                format!("hostname {h}"),
+                "!".into(),
+                "timezone UTC".into(),
+                "!".into(),
+                format!("admin admin password encrypted {hash}"),
+                "  privilege write".into(),
+                "!".into(),
+                format!("tacacs-server host 192.0.2.49 secret encrypted {tok}"),
+                "!".into(),
+                "snmp-server SNMPv1-v2c user ro-user".into(),
+                format!("  community read encrypted {tok}"),
+                "!".into(),
+            ]);
+            tail.extend([
+                "ip route 0.0.0.0 /0 192.0.2.1".into(),
+                "!".into(),
+                "end".into(),
+                "!Current config commit point for partition 0 is 0 & config mode is classical-mode"
+                    .into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface ethernet {}", i + 1),
+                    format!("  name \"{d}\""),
+                    "  enable".into(),
+                    format!("  ip address 10.{a}.{b}.1 255.255.255.0"),
+                    "!".into(),
+                ]
+            })
+        }
+        // Fireware's configuration profile: one XML document, `<profile>`
+        // holding the version it is for, the model, the system parameters,
+        // the accounts and the interfaces, indented by two spaces per
+        // level; no date in it (oxidized lib/oxidized/model/firewareos.rb
+        // keeps `export config to console` as it is). Secret elements
+        // hold the profile's encrypted values.
+        Style::Fireware => {
+            head.extend([
+                "<?xml version=\"1.0\"?>".into(),
+                "<profile>".into(),
+                "  <for-version>12.10.3</for-version>".into(),
+                "  <base-model>T40</base-model>".into(),
+                format!("  <name>{h}</name>"),
+                "  <system-parameters>".into(),
+                "    <device-conf>".into(),
+                format!("      <system-name>{h}</system-name>"),
+                "      <contact-person>noc@example.net</contact-person>".into(),
+                "    </device-conf>".into(),
+                "    <snmp>".into(),
+                format!("      <community>{tok}</community>"),
+                "    </snmp>".into(),
+                "  </system-parameters>".into(),
+                "  <account-list>".into(),
+                "    <account>".into(),
+                "      <name>admin</name>".into(),
+                format!("      <password>{hash}</password>"),
+                "      <role>Device Administrator</role>".into(),
+                "    </account>".into(),
+                "  </account-list>".into(),
+                "  <interface-list>".into(),
+            ]);
+            tail.extend(["  </interface-list>".into(), "</profile>".into()]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    "    <interface>".into(),
+                    format!("      <name>eth{i}</name>"),
+                    format!("      <description>{d}</description>"),
+                    format!("      <ip>10.{a}.{b}.1</ip>"),
+                    "      <netmask>255.255.255.0</netmask>".into(),
+                    "    </interface>".into(),
+                ]
+            })
+        }
         // oxidized spec/model/data/aoscx#6100-48G_PL.10.10.1090 capture:
         // `Current configuration:`, `!Version ArubaOS-CX ...`,
         // `!export-password: default`, then the body; no closing line.
@@ -1279,6 +1531,120 @@ fn splice_edits(
                 })
                 .collect(),
         ),
+        Style::Voss => (
+            Slot::Head(after(head, "snmp-server user admin")),
+            each_user(&|u, h| vec![format!("snmp-server user {u} sha \"{h}\" aes \"{h}\"")]),
+            Slot::Tail(0),
+            block(
+                &[
+                    "#",
+                    "# FILTER CONFIGURATION",
+                    "#",
+                    format!("filter acl 1 enable name \"{ACL_NAME}\"").as_str(),
+                ],
+                seq(1)
+                    .flat_map(|(n, s, p)| {
+                        vec![
+                            format!("filter acl ace 1 {n}"),
+                            format!("filter acl ace action 1 {n} permit"),
+                            format!("filter acl ace ip 1 {n} src-ip eq {s}"),
+                            format!("filter acl ace tcp 1 {n} dst-port eq {p}"),
+                            format!("filter acl ace 1 {n} enable"),
+                        ]
+                    })
+                    .collect(),
+                &[],
+            ),
+        ),
+        Style::Os6 => (
+            Slot::Head(after(head, "username \"admin\"")),
+            each_user(&|u, h| {
+                vec![format!(
+                    "username \"{u}\" password {h} privilege 15 encrypted"
+                )]
+            }),
+            Slot::Head(head.len()),
+            block(
+                &[format!("ip access-list {ACL_NAME}").as_str()],
+                seq(1)
+                    .map(|(_, s, p)| format!("permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["exit"],
+            ),
+        ),
+        Style::SonicOs => (
+            Slot::Head(after(head, "user local")),
+            users
+                .iter()
+                .flat_map(|u| {
+                    vec![
+                        format!("    user {u}"),
+                        format!("        password 1,{}", hash(u)),
+                        "        exit".into(),
+                    ]
+                })
+                .collect(),
+            Slot::Tail(0),
+            seq(1)
+                .flat_map(|(n, s, p)| {
+                    vec![
+                        format!("address-object ipv4 \"{ACL_NAME}-{n}\" host {s} zone LAN"),
+                        format!(
+                            "access-rule ipv4 from LAN to LAN action allow source address name \"{ACL_NAME}-{n}\" service name \"TCP {p}\""
+                        ),
+                    ]
+                })
+                .collect(),
+        ),
+        Style::Acos => (
+            Slot::Head(after(head, "  privilege write")),
+            users
+                .iter()
+                .flat_map(|u| {
+                    vec![
+                        format!("admin {u} password encrypted {}", hash(u)),
+                        "  privilege write".into(),
+                    ]
+                })
+                .collect(),
+            Slot::Tail(0),
+            block(
+                &[format!("ip access-list {ACL_NAME}").as_str()],
+                seq(10)
+                    .map(|(n, s, p)| format!("  {n} permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
+        Style::Fireware => (
+            Slot::Head(after(head, "    </account>")),
+            users
+                .iter()
+                .flat_map(|u| {
+                    vec![
+                        "    <account>".into(),
+                        format!("      <name>{u}</name>"),
+                        format!("      <password>{}</password>", hash(u)),
+                        "      <role>Device Administrator</role>".into(),
+                        "    </account>".into(),
+                    ]
+                })
+                .collect(),
+            Slot::Tail(1),
+            block(
+                &[
+                    "  <address-group-list>",
+                    "    <address-group>",
+                    format!("      <name>{ACL_NAME}</name>").as_str(),
+                ],
+                seq(1)
+                    .map(|(_, s, p)| {
+                        format!("      <member><host-ip-addr>{s}</host-ip-addr><port>{p}</port></member>")
+                    })
+                    .collect(),
+                &["    </address-group>", "  </address-group-list>"],
+            ),
+        ),
         Style::AosCx => (
             Slot::Head(after(head, "user admin")),
             each_user(&|u, h| {
@@ -1481,7 +1847,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 22] = [
+    const STYLES: [Style; 27] = [
         Style::Ios,
         Style::Nxos,
         Style::Iosxr,
@@ -1496,6 +1862,11 @@ mod tests {
         Style::Os10,
         Style::Vyos,
         Style::Linux,
+        Style::Voss,
+        Style::Os6,
+        Style::SonicOs,
+        Style::Acos,
+        Style::Fireware,
         Style::AosCx,
         Style::Comware,
         Style::FastIron,
@@ -1588,6 +1959,13 @@ mod tests {
         has(
             Style::Exos,
             "# Summit X440G2-48p-10G4 Configuration generated Fri Mar  5 04:05:06 2027",
+        );
+        // VOSS pads the day with a zero (a VSP-8404C capture:
+        // `# Thu Aug 08 11:05:02 2024 EDT`).
+        has(Style::Voss, "# Fri Mar 05 04:05:06 2027 UTC");
+        has(
+            Style::Acos,
+            "!Configuration last updated at 04:05:06 UTC Fri Mar 5 2027",
         );
         // The leap day and the turn of the year.
         assert!(dated(Style::Junos, 1_835_438_400)[0].contains("2028-02-29 12:00:00"));
@@ -1800,6 +2178,53 @@ mod tests {
         has(
             Style::Linux,
             &["    post-up iptables -A INPUT -p tcp -s 198.51.100.7 --dport 22 -j ACCEPT"],
+        );
+        has(
+            Style::Voss,
+            &[
+                "snmp-server user jdoe sha \"",
+                "filter acl 1 enable name \"MGMT-IN\"",
+                "filter acl ace ip 1 1 src-ip eq 198.51.100.7",
+                "filter acl ace tcp 1 1 dst-port eq 22",
+                "name \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::Os6,
+            &[
+                "username \"jdoe\" password ",
+                "ip access-list MGMT-IN",
+                "permit tcp host 198.51.100.7 any eq 22",
+                "description \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::SonicOs,
+            &[
+                "    user jdoe",
+                "        password 1,",
+                "address-object ipv4 \"MGMT-IN-1\" host 198.51.100.7 zone LAN",
+                "    comment \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::Fireware,
+            &[
+                "      <name>jdoe</name>",
+                "      <password>",
+                "      <name>MGMT-IN</name>",
+                "      <member><host-ip-addr>198.51.100.7</host-ip-addr><port>22</port></member>",
+                "      <description>uplink to core-sw2 CHG0004711</description>",
+            ],
+        );
+        has(
+            Style::Acos,
+            &[
+                "admin jdoe password encrypted ",
+                "ip access-list MGMT-IN",
+                "  10 permit tcp host 198.51.100.7 any eq 22",
+                "  name \"uplink to core-sw2 CHG0004711\"",
+            ],
         );
         has(
             Style::AosCx,

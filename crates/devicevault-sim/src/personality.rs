@@ -35,6 +35,21 @@ pub enum Style {
     Vyos,
     /// A Linux host's `/etc/network/interfaces`.
     Linux,
+    /// Extreme VOSS (VSP): `#`-headed sections of ACLI commands under
+    /// `config terminal`.
+    Voss,
+    /// Dell EMC Networking OS6 (N-series, PowerConnect heritage): a
+    /// `configure` block whose sub-blocks close with `exit`.
+    Os6,
+    /// SonicWall SonicOS 6.5/7 CLI: indented blocks closed by `exit`,
+    /// secrets written `<n>,<ciphertext>`.
+    SonicOs,
+    /// A10 Networks ACOS (Thunder/AX): `!`-headed, IOS-like, ending with
+    /// `end` and the partition's commit point.
+    Acos,
+    /// WatchGuard Fireware: the XML configuration profile
+    /// (`export config to console`).
+    Fireware,
     /// HPE Aruba AOS-CX.
     AosCx,
     /// HPE Comware / H3C (`#`-separated sections ending with `return`).
@@ -567,6 +582,185 @@ pub static PERSONALITIES: &[Personality] = &[
         style: Style::Linux,
     },
     Personality {
+        platform: "extreme_voss",
+        ssh_version: "OpenSSH_7.9",
+        banner: "\n  Copyright(c) 2010-2021 Extreme Networks.\n  All Rights Reserved.\n  VSP Operating System Software Build 8.1.0.0\n\n",
+        press_any_key: false,
+        // `host:1>` then `host:1#` after `enable`, no space after the
+        // sign (oxidized lib/oxidized/model/voss.rb prompt
+        // /^[^\s#>]+[#>]$/; netmiko extreme/extreme_vsp_ssh.py waits for
+        // `[>#]`). The `1` is the slot of the CPU the session runs on.
+        prompt: "{host}:1>",
+        privileged_prompt: Some("{host}:1#"),
+        // `enable` asks for no secret: the login's access level decides
+        // (oxidized voss.rb sends a bare `enable` after login). See
+        // `Personality::enable_asks_secret`.
+        // What an account below read-write-all sees (no capture in the
+        // sources above; the driver's `enable.failure` names it).
+        enable_denied: "% Permission denied",
+        // `terminal more disable` (netmiko extreme_vsp_ssh.py
+        // disable_paging, oxidized voss.rb post_login).
+        pager_off: &["terminal more disable"],
+        settings: &[],
+        pager_text: "----More (q=Quit, space/return=Continue)----",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show sys-info",
+            "General Info :\n\n\tSysDescr     : VSP-4450GSX-PWR+ (8.1.0.0)\n\tSysName      : {host}\n\tSysUpTime    : 12 day(s), 03:04:05\n\tSysContact   : noc@example.net\n\tSysLocation  : rack 4\n",
+        )],
+        unknown_command: "                ^\n% Invalid input detected at '^' marker.",
+        ambiguous_command: "% Ambiguous command: \"{word}\"",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Voss,
+    },
+    Personality {
+        platform: "dell_os6",
+        ssh_version: "OpenSSH_7.4",
+        banner: "\n",
+        press_any_key: false,
+        // `host>` then `host#` after `enable` and its secret (netmiko
+        // dell/dell_dnos6.py: `[>#]`, `enable()`; oxidized
+        // lib/oxidized/model/os6.rb sends `enable` and its secret).
+        prompt: "{host}>",
+        privileged_prompt: Some("{host}#"),
+        // No capture of the refusal in the sources above: a text of the
+        // platform's `% ` family, which the driver does not rely on.
+        enable_denied: "% Incorrect password.",
+        // `terminal length 0` (netmiko dell_dnos6.py, oxidized os6.rb);
+        // netmiko also sets the width; PowerConnect heritage
+        // `terminal datadump` is accepted (netmiko dell_powerconnect.py).
+        pager_off: &["terminal length <n>", "terminal datadump"],
+        settings: &[("terminal width <n>", "")],
+        // oxidized lib/oxidized/model/powerconnect.rb answers
+        // /\n\s*--More--\s+.*/.
+        pager_text: "--More-- or (q)uit",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "Machine Description............... Dell EMC Networking Switch\nSystem Model ID................... N3048EP-ON\nMachine Type...................... Dell EMC Networking N3048EP-ON\nSerial Number..................... CN0XXXXX282980ABC12\nSystem Up Time.................... 12 days 03h:04m:05s\n\nunit active      backup      current-active next-active\n---- ----------- ----------- -------------- --------------\n1    6.7.1.20    6.6.3.10    6.7.1.20       6.7.1.20\n",
+        )],
+        // oxidized os6.rb removes `% Invalid input detected at '^'
+        // marker.` and the caret line above it.
+        unknown_command: "                ^\n% Invalid input detected at '^' marker.",
+        ambiguous_command: "% Ambiguous command.",
+        abbreviations: false,
+        exit_commands: &["exit", "logout", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Os6,
+    },
+    Personality {
+        platform: "sonicwall_sonicos",
+        ssh_version: "SonicWALL",
+        banner: "Copyright (c) 2024 SonicWall\n\n",
+        press_any_key: false,
+        // `user@host> ` (oxidized lib/oxidized/model/sonicos.rb prompt
+        // /^\w+@[\w-]+>\(?.+\)?\s?/, spec/model/data/sonicos#generic#prompt:
+        // `admin@012345> `, `admin@host-with-minus> `).
+        prompt: "{user}@{host}> ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `no cli pager session` (oxidized sonicos.rb post_login; its
+        // sonicos#snippets#simulation.yaml echoes it and prints nothing).
+        pager_off: &["no cli pager session"],
+        settings: &[],
+        pager_text: "--MORE--",
+        config_command: "show current-config",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized sonicos.rb reads `show version` and drops its
+        // `system-time` and `system-uptime` lines (the uptime's shape from
+        // its simulation file, issue 2699).
+        commands: &[(
+            "show version",
+            "firmware-version \"SonicOS Enhanced 6.5.4.10-95n\"\nrom-version \"SonicROM 6.6.0.4\"\nmodel \"NSA 4650\"\nserial-number 0040103F1234\nsystem-time \"11/28/2026 10:00:01.000\"\nsystem-uptime \"1 Day, 23 Hours, 32 Minutes, 10 Seconds\"\n",
+        )],
+        unknown_command: "% Unknown command: {word}",
+        ambiguous_command: "% Ambiguous command: {word}",
+        abbreviations: false,
+        exit_commands: &["exit", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::SonicOs,
+    },
+    Personality {
+        platform: "a10_acos",
+        ssh_version: "OpenSSH_7.4",
+        banner: "ACOS system is ready now.\n\n[type ? for help]\n\n",
+        press_any_key: false,
+        // `host-Active>` then `host-Active#`: the VRRP-A state follows the
+        // host name (oxidized lib/oxidized/model/acos.rb prompt
+        // /^([-\w.\/:?\[\]()]+[#>]\s?)$/; netmiko a10/a10_ssh.py waits for
+        // `[>#]` and runs `enable()` first: "A10 requires to be enable mode
+        // to disable paging").
+        prompt: "{host}-Active>",
+        privileged_prompt: Some("{host}-Active#"),
+        // No capture of the refusal in the sources above: a text of the
+        // platform's `% ` family (the driver's `enable.failure` names it).
+        enable_denied: "% Incorrect password",
+        // `terminal length 0` (netmiko a10_ssh.py, oxidized acos.rb).
+        pager_off: &["terminal length <n>"],
+        settings: &[],
+        pager_text: "--MORE--",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "Thunder Series Unified Application Service Gateway TH1030\n  Copyright 2007-2022 by A10 Networks, Inc.  All A10 Networks products are\n  protected by one or more of the following US patents:\n\n          64-bit Advanced Core OS (ACOS) version 5.2.1-p5, build 114 (Feb-10-2022,11:04)\n          Booted from Hard Disk primary image\n          Serial Number: TH10301234567890\n          Current time is Nov-28-2026, 10:00\n          The system has been up 12 days, 3 hours, 4 minutes\n",
+        )],
+        unknown_command: "                ^\n% Unrecognized command.\t\tInvalid input detected at '^' marker.",
+        ambiguous_command: "% Ambiguous command.",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Acos,
+    },
+    Personality {
+        platform: "watchguard_fireware",
+        ssh_version: "OpenSSH_7.4",
+        banner: "--\n-- WatchGuard Fireware OS Version 12.10.3.B705293\n-- Support: https://www.watchguard.com/support\n-- Copyright (C) 1996-2024 WatchGuard Technologies Inc.\n--\n",
+        press_any_key: false,
+        // `WG#` for a Device Administrator, `WG>` read-only, whatever the
+        // device's name; `[FAULT]` and `<managed-by-wsm><master>` may come
+        // first (oxidized lib/oxidized/model/firewareos.rb prompt
+        // /^\[?\w*\]?\w*?(?:<[\w-]+>)*(#|>)\s*$/ and
+        // spec/model/data/firewareos#generic#prompt.yaml).
+        prompt: "WG#",
+        privileged_prompt: None,
+        enable_denied: "",
+        // No pager: neither oxidized firewareos.rb nor netmiko
+        // watchguard/fireware_ssh.py turns one off.
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        config_command: "export config to console",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized firewareos.rb reads `show sysinfo` and drops its time,
+        // memory and CPU lines.
+        commands: &[(
+            "show sysinfo",
+            "serial_number     : 80D1234567890\nsystem_name       : {host}\nmodel             : T40\nversion           : 12.10.3.B705293\nsystem_time       : 2026-11-28 10:00:01\nup_time           : 12 days 03:04\nmemory_usage      : 41%\ncpu_usage         : 3%\n",
+        )],
+        // No capture of the error in the sources above.
+        unknown_command: "% Invalid command: {cmd}",
+        ambiguous_command: "% Ambiguous command: {cmd}",
+        abbreviations: false,
+        exit_commands: &["exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Fireware,
+    },
+    Personality {
         platform: "aruba_aoscx",
         ssh_version: "OpenSSH_8.4",
         banner: "\nLast login: 2026-11-28 09:12:01 from 10.0.0.9\nUser \"admin\" has logged in 12 times in the past 30 days\n",
@@ -835,6 +1029,8 @@ impl Personality {
     pub fn telnet_username_prompt(&self) -> &'static str {
         match self.style {
             Style::Linux | Style::Vyos | Style::Junos | Style::EdgeOs => "login: ",
+            // oxidized lib/oxidized/model/voss.rb /Login: $/, os6.rb /^Login:/.
+            Style::Voss | Style::Os6 => "Login: ",
             // oxidized lib/oxidized/model/ciscosmb.rb: /^User ?[nN]ame:/.
             Style::CiscoSmb => "User Name:",
             // oxidized lib/oxidized/model/ftos.rb: /^Login:/.
@@ -849,6 +1045,13 @@ impl Personality {
     /// password-auth`: netmiko cisco/cisco_s300.py, oxidized ciscosmb.rb).
     pub fn inband_login(&self) -> bool {
         self.style == Style::CiscoSmb
+    }
+
+    /// Whether `enable` asks for a secret. VOSS enters privileged mode
+    /// without one: the account's access level decides (oxidized
+    /// lib/oxidized/model/voss.rb sends a bare `enable`).
+    pub fn enable_asks_secret(&self) -> bool {
+        self.style != Style::Voss
     }
 }
 

@@ -176,6 +176,17 @@ const STOCK: &[(&str, &str, &str)] = &[
     ("dell_os10", "dell_os10", "show running-configuration"),
     ("vyos", "vyos", "show configuration commands"),
     ("linux", "linux", "cat /etc/network/interfaces"),
+    // netmiko extreme/extreme_vsp_ssh.py; `enable()` sends no secret
+    // unless the switch asks.
+    ("extreme_voss", "extreme_vsp", "show running-config"),
+    ("dell_os6", "dell_os6", "show running-config"),
+    // sonicwall_sonicos is not here: netmiko has no SonicOS device type.
+    ("a10_acos", "a10", "show running-config"),
+    (
+        "watchguard_fireware",
+        "watchguard_fireware",
+        "export config to console",
+    ),
     ("aruba_aoscx", "aruba_aoscx", "show running-config"),
     ("hp_comware", "hp_comware", "display current-configuration"),
     ("ruckus_fastiron", "ruckus_fastiron", "show running-config"),
