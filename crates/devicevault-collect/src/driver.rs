@@ -55,6 +55,17 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../drivers/juniper_junos.toml"),
     ),
     ("linux", include_str!("../drivers/linux.toml")),
+    ("extreme_voss", include_str!("../drivers/extreme_voss.toml")),
+    ("dell_os6", include_str!("../drivers/dell_os6.toml")),
+    (
+        "sonicwall_sonicos",
+        include_str!("../drivers/sonicwall_sonicos.toml"),
+    ),
+    ("a10_acos", include_str!("../drivers/a10_acos.toml")),
+    (
+        "watchguard_fireware",
+        include_str!("../drivers/watchguard_fireware.toml"),
+    ),
     (
         "mikrotik_routeros",
         include_str!("../drivers/mikrotik_routeros.toml"),
@@ -900,7 +911,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_twenty_two_builtin_drivers_load_and_name_their_sources() {
+    fn every_builtin_driver_loads_and_names_its_source() {
         let set = DriverSet::builtin();
         let names: Vec<_> = set.iter().map(|d| d.name.as_str()).collect();
         for p in [
@@ -918,6 +929,11 @@ mod tests {
             "dell_os10",
             "vyos",
             "linux",
+            "extreme_voss",
+            "dell_os6",
+            "sonicwall_sonicos",
+            "a10_acos",
+            "watchguard_fireware",
             "aruba_aoscx",
             "hp_comware",
             "ruckus_fastiron",
@@ -929,7 +945,7 @@ mod tests {
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 22);
+        assert_eq!(names.len(), 27);
         for d in set.iter() {
             assert!(
                 d.facts_source.as_deref().is_some_and(|s| s.len() > 20),

@@ -225,6 +225,9 @@ async fn every_platform_with_an_enable_step_reports_its_own_refusal() {
         ("ruckus_fastiron", "Error - Incorrect username or password."),
         ("dell_os9", "% Error: Bad passwords"),
         ("alliedtelesis_awplus", "% Access denied"),
+        ("a10_acos", "% Incorrect password"),
+        // VOSS asks for no secret: its refusal is the account's level.
+        ("extreme_voss", "% Permission denied"),
     ] {
         let s = sim(platform, 1).await;
         let d = &s.devices()[0];
@@ -473,8 +476,10 @@ async fn transient_failures_are_retried_three_times_and_permanent_ones_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mixed_fleet_in_one_simulator_is_collected_concurrently() {
+    // Two devices of every simulated platform.
+    let fleet = 2 * devicevault_sim::platforms().len();
     let s = Simulator::start(SimConfig {
-        devices: 44,
+        devices: fleet,
         password: "pa55word".into(),
         enable_secret: "en4ble".into(),
         ..SimConfig::default()
@@ -496,10 +501,10 @@ async fn a_mixed_fleet_in_one_simulator_is_collected_concurrently() {
         assert!(String::from_utf8(c.config).unwrap().contains("link-0 rev0"));
         ok += 1;
     }
-    assert_eq!(ok, 44);
+    assert_eq!(ok, fleet);
     let platforms: std::collections::BTreeSet<_> =
         s.devices().iter().map(|d| d.platform()).collect();
-    assert_eq!(platforms.len(), 22);
+    assert_eq!(platforms.len(), devicevault_sim::platforms().len());
 }
 
 fn client_key(seed: u8) -> russh::keys::PrivateKey {
