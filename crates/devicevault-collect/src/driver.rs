@@ -66,6 +66,8 @@ const BUILTIN: &[(&str, &str)] = &[
         "watchguard_fireware",
         include_str!("../drivers/watchguard_fireware.toml"),
     ),
+    ("nvidia_onyx", include_str!("../drivers/nvidia_onyx.toml")),
+    ("nokia_sros", include_str!("../drivers/nokia_sros.toml")),
     (
         "mikrotik_routeros",
         include_str!("../drivers/mikrotik_routeros.toml"),
@@ -934,6 +936,8 @@ mod tests {
             "sonicwall_sonicos",
             "a10_acos",
             "watchguard_fireware",
+            "nvidia_onyx",
+            "nokia_sros",
             "aruba_aoscx",
             "hp_comware",
             "ruckus_fastiron",
@@ -945,7 +949,7 @@ mod tests {
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 27);
+        assert_eq!(names.len(), 29);
         for d in set.iter() {
             assert!(
                 d.facts_source.as_deref().is_some_and(|s| s.len() > 20),
@@ -957,8 +961,8 @@ mod tests {
 
     #[test]
     fn unknown_driver_is_a_permanent_error_naming_it() {
-        let err = DriverSet::builtin().get("nokia_sros").unwrap_err();
-        assert!(err.to_string().contains("nokia_sros"));
+        let err = DriverSet::builtin().get("nokia_srl").unwrap_err();
+        assert!(err.to_string().contains("nokia_srl"));
         assert!(!devicevault_core::RetryClass::is_transient(&err));
     }
 

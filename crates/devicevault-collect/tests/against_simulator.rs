@@ -226,8 +226,9 @@ async fn every_platform_with_an_enable_step_reports_its_own_refusal() {
         ("dell_os9", "% Error: Bad passwords"),
         ("alliedtelesis_awplus", "% Access denied"),
         ("a10_acos", "% Incorrect password"),
-        // VOSS asks for no secret: its refusal is the account's level.
+        // VOSS and Onyx ask for no secret: a refusal is the account's level.
         ("extreme_voss", "% Permission denied"),
+        ("nvidia_onyx", "% Permission denied"),
     ] {
         let s = sim(platform, 1).await;
         let d = &s.devices()[0];
@@ -402,7 +403,7 @@ async fn a_closed_port_is_a_transient_connect_error() {
 
 #[tokio::test]
 async fn an_unknown_driver_fails_before_connecting() {
-    let t = DeviceTarget::password("127.0.0.1", 1, "admin", "x", "nokia_sros");
+    let t = DeviceTarget::password("127.0.0.1", 1, "admin", "x", "nokia_srl");
     let err = collect(&t, &DriverSet::builtin(), &opts())
         .await
         .unwrap_err();

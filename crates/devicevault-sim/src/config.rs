@@ -882,6 +882,139 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // Onyx `show running-config` (oxidized
+        // spec/model/data/mlnxos#Onyx_3.9.2504): a `##` header naming the
+        // database, the generation time (what oxidized mlnxos.rb drops),
+        // the host and the release; `##`-headed sections of flat commands
+        // indented by three spaces; the persistent prefix-mode setting last.
+        Style::Onyx => {
+            head.extend([
+                "##".into(),
+                "## Running database \"initial\"".into(),
+                vol(format!(
+                    "## Generated at {}/{:02}/{:02} {:02}:{:02}:{:02} +0000",
+                    c.y, c.mo, c.d, c.h, c.mi, c.s
+                )),
+                format!("## Hostname: {h}"),
+                "## Product release: 3.9.2504".into(),
+                "##".into(),
+                String::new(),
+                "##".into(),
+                "## Running-config temporary prefix mode setting".into(),
+                "##".into(),
+                "no cli default prefix-modes enable".into(),
+                String::new(),
+                "##".into(),
+                "## Interface Ethernet configuration".into(),
+                "##".into(),
+            ]);
+            tail.extend([
+                String::new(),
+                "##".into(),
+                "## Network management configuration".into(),
+                "##".into(),
+                format!("   hostname {h}"),
+                "   ntp server 192.0.2.123".into(),
+                String::new(),
+                "##".into(),
+                "## SNMP configuration".into(),
+                "##".into(),
+                format!("   snmp-server community {tok} ro"),
+                String::new(),
+                "##".into(),
+                "## Local user account configuration".into(),
+                "##".into(),
+                format!("   username admin password 7 $6${hash}"),
+                String::new(),
+                "##".into(),
+                "## Persistent prefix mode setting".into(),
+                "##".into(),
+                "cli default prefix-modes enable".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let n = i + 1;
+                vec![
+                    format!("   interface ethernet 1/{n} no switchport force"),
+                    format!("   interface ethernet 1/{n} description \"{d}\""),
+                    format!("   interface ethernet 1/{n} ip address 10.{a}.{b}.1/24 primary"),
+                ]
+            })
+        }
+        // SR OS classic `admin display-config`: the TiMOS banner as `#`
+        // comments, `# Generated <date>`, then `exit all`, `configure` and
+        // sections titled by `echo` between dashed lines, contexts indented
+        // by four spaces and closed by `exit`, the whole closed by `exit
+        // all` and `# Finished <date>` (the two dates oxidized
+        // lib/oxidized/model/sros.rb removes); dates in capitals.
+        Style::Sros => {
+            let stamp = format!(
+                "{} {} {:02} {:02}:{:02}:{:02} {} UTC",
+                c.wd.to_uppercase(),
+                c.mon().to_uppercase(),
+                c.d,
+                c.h,
+                c.mi,
+                c.s,
+                c.y
+            );
+            let rule = "#--------------------------------------------------";
+            head.extend([
+                "# TiMOS-B-20.10.R1 both/x86_64 Nokia 7750 SR Copyright (c) 2000-2020 Nokia.".into(),
+                "# All rights reserved. All use subject to applicable license agreements.".into(),
+                "# Built on Wed Oct 28 11:48:34 PDT 2020 by builder in /builds/c/2010B/R1/panos/main/sros".into(),
+                "# Configuration format version 20.10 revision 0".into(),
+                String::new(),
+                vol(format!("# Generated {stamp}")),
+                String::new(),
+                "exit all".into(),
+                "configure".into(),
+                rule.into(),
+                "echo \"System Configuration\"".into(),
+                rule.into(),
+                "    system".into(),
+                format!("        name \"{h}\""),
+                "        security".into(),
+                "            user \"admin\"".into(),
+                format!("                password \"$2y$10${hash}\""),
+                "                access console".into(),
+                "                console".into(),
+                "                    member \"administrative\"".into(),
+                "                exit".into(),
+                "            exit".into(),
+                "            snmp".into(),
+                format!("                community \"{tok}\" hash2 r version both"),
+                "            exit".into(),
+                "        exit".into(),
+                "    exit".into(),
+                rule.into(),
+                "echo \"Port Configuration\"".into(),
+                rule.into(),
+            ]);
+            tail.extend([
+                rule.into(),
+                "echo \"Router (Network Side) Configuration\"".into(),
+                rule.into(),
+                "    router Base".into(),
+                "        interface \"system\"".into(),
+                "            address 192.0.2.255/32".into(),
+                "            no shutdown".into(),
+                "        exit".into(),
+                "    exit".into(),
+                String::new(),
+                "exit all".into(),
+                vol(format!("# Finished {stamp}")),
+            ]);
+            Box::new(move |i, _a, _b| {
+                let d = descs.description(i);
+                vec![
+                    format!("    port 1/1/{}", i + 1),
+                    format!("        description \"{d}\""),
+                    "        no shutdown".into(),
+                    "    exit".into(),
+                ]
+            })
+        }
         // oxidized spec/model/data/aoscx#6100-48G_PL.10.10.1090 capture:
         // `Current configuration:`, `!Version ArubaOS-CX ...`,
         // `!export-password: default`, then the body; no closing line.
@@ -1645,6 +1778,61 @@ fn splice_edits(
                 &["    </address-group>", "  </address-group-list>"],
             ),
         ),
+        Style::Onyx => (
+            Slot::Tail(after(tail, "   username admin")),
+            each_user(&|u, h| vec![format!("   username {u} password 7 $6${h}")]),
+            Slot::Tail(0),
+            block(
+                &[
+                    "",
+                    "##",
+                    "## ACL configuration",
+                    "##",
+                    format!("   ipv4 access-list {ACL_NAME}").as_str(),
+                ],
+                seq(10)
+                    .map(|(n, s, p)| {
+                        format!(
+                            "   ipv4 access-list {ACL_NAME} seq-number {n} permit tcp {s} mask 255.255.255.255 any dest-port {p}"
+                        )
+                    })
+                    .collect(),
+                &[],
+            ),
+        ),
+        Style::Sros => (
+            Slot::Head(after(head, "            exit")),
+            users
+                .iter()
+                .flat_map(|u| {
+                    vec![
+                        format!("            user \"{u}\""),
+                        format!("                password \"$2y$10${}\"", hash(u)),
+                        "                access console".into(),
+                        "                console".into(),
+                        "                    member \"administrative\"".into(),
+                        "                exit".into(),
+                        "            exit".into(),
+                    ]
+                })
+                .collect(),
+            Slot::Head(after(head, "                community") + 1),
+            block(
+                &["            management-access-filter", "                ip-filter"],
+                seq(10)
+                    .flat_map(|(n, s, p)| {
+                        vec![
+                            format!("                    entry {n}"),
+                            format!("                        src-ip {s}/32"),
+                            format!("                        dst-port {p} 65535"),
+                            "                        action accept".into(),
+                            "                    exit".into(),
+                        ]
+                    })
+                    .collect(),
+                &["                exit", "            exit"],
+            ),
+        ),
         Style::AosCx => (
             Slot::Head(after(head, "user admin")),
             each_user(&|u, h| {
@@ -1847,7 +2035,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 27] = [
+    const STYLES: [Style; 29] = [
         Style::Ios,
         Style::Nxos,
         Style::Iosxr,
@@ -1867,6 +2055,8 @@ mod tests {
         Style::SonicOs,
         Style::Acos,
         Style::Fireware,
+        Style::Onyx,
+        Style::Sros,
         Style::AosCx,
         Style::Comware,
         Style::FastIron,
@@ -1963,6 +2153,9 @@ mod tests {
         // VOSS pads the day with a zero (a VSP-8404C capture:
         // `# Thu Aug 08 11:05:02 2024 EDT`).
         has(Style::Voss, "# Fri Mar 05 04:05:06 2027 UTC");
+        has(Style::Onyx, "## Generated at 2027/03/05 04:05:06 +0000");
+        has(Style::Sros, "# Generated FRI MAR 05 04:05:06 2027 UTC");
+        has(Style::Sros, "# Finished FRI MAR 05 04:05:06 2027 UTC");
         has(
             Style::Acos,
             "!Configuration last updated at 04:05:06 UTC Fri Mar 5 2027",
@@ -2215,6 +2408,26 @@ mod tests {
                 "      <name>MGMT-IN</name>",
                 "      <member><host-ip-addr>198.51.100.7</host-ip-addr><port>22</port></member>",
                 "      <description>uplink to core-sw2 CHG0004711</description>",
+            ],
+        );
+        has(
+            Style::Onyx,
+            &[
+                "   username jdoe password 7 $6$",
+                "   ipv4 access-list MGMT-IN",
+                "   ipv4 access-list MGMT-IN seq-number 10 permit tcp 198.51.100.7 mask 255.255.255.255 any dest-port 22",
+                "   interface ethernet 1/2 description \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::Sros,
+            &[
+                "            user \"jdoe\"",
+                "                password \"$2y$10$",
+                "            management-access-filter",
+                "                        src-ip 198.51.100.7/32",
+                "                        dst-port 22 65535",
+                "        description \"uplink to core-sw2 CHG0004711\"",
             ],
         );
         has(

@@ -50,6 +50,13 @@ pub enum Style {
     /// WatchGuard Fireware: the XML configuration profile
     /// (`export config to console`).
     Fireware,
+    /// NVIDIA (Mellanox) Onyx: `##`-headed sections of flat commands,
+    /// indented by three spaces, ending with the prefix-mode setting.
+    Onyx,
+    /// Nokia SR OS classic CLI: `admin display-config`, `echo`-titled
+    /// sections of indented contexts closed by `exit`, between the
+    /// `# Generated` and `# Finished` lines.
+    Sros,
     /// HPE Aruba AOS-CX.
     AosCx,
     /// HPE Comware / H3C (`#`-separated sections ending with `return`).
@@ -761,6 +768,80 @@ pub static PERSONALITIES: &[Personality] = &[
         style: Style::Fireware,
     },
     Personality {
+        platform: "nvidia_onyx",
+        ssh_version: "OpenSSH_7.4",
+        // oxidized spec/model/data/mlnxos#Onyx_3.9.2504#simulation.yaml.
+        banner: "Last login: Sat Nov 28 09:12:01 UTC 2026 from 10.0.0.9 on pts/0\nNumber of total successful connections since last 1 days: 12\n\nMellanox Switch\n\n",
+        press_any_key: false,
+        // `host [standalone: master] > `, `#` after `enable`, a space after
+        // the sign (oxidized lib/oxidized/model/mlnxos.rb prompt
+        // /^\r?\S* \[\S+: (master|standby)\] [#>] $/ and the Onyx 3.9.2504
+        // capture above).
+        prompt: "{host} [standalone: master] > ",
+        privileged_prompt: Some("{host} [standalone: master] # "),
+        // `enable` asks for no secret (the capture; netmiko
+        // mellanox/mellanox_mlnxos_ssh.py sends none). See
+        // `Personality::enable_asks_secret`. No capture of a refusal in
+        // the sources above (the driver's `enable.failure` names it).
+        enable_denied: "% Permission denied",
+        // `no cli session paging enable` (oxidized mlnxos.rb, netmiko
+        // mellanox_mlnxos_ssh.py disable_paging); netmiko's Cisco-style
+        // session preparation sends `terminal width 511`.
+        pager_off: &["no cli session paging enable"],
+        settings: &[("terminal width <n>", "")],
+        // oxidized mlnxos.rb: "lines 183-204 ", the last "lines 256-269/269 (END) ".
+        pager_text: "lines 1-24 ",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "Product name:      Onyx\nProduct release:   3.9.2504\nBuild ID:          #1-dev\nBuild date:        2021-04-29 06:31:55\nTarget arch:       x86_64\nTarget hw:         x86_64\nVersion summary:   X86_64 3.9.2504 2021-04-29 06:31:55 x86_64\n\nProduct model:     x86onie\n\nUptime:            103d 15h 38m 24.640s\nCPU load averages: 0.03 / 0.06 / 0.07\nNumber of CPUs:    2\nSystem memory:     2792 MB used / 4997 MB free / 7789 MB total\n",
+        )],
+        // No capture of an error in the sources above.
+        unknown_command: "% Unrecognized command \"{word}\".\nType \"?\" for help.",
+        ambiguous_command: "% Ambiguous command \"{word}\".\nType \"?\" for help.",
+        abbreviations: false,
+        exit_commands: &["exit", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Onyx,
+    },
+    Personality {
+        platform: "nokia_sros",
+        ssh_version: "OpenSSH_7.4",
+        banner: "\n\n",
+        press_any_key: false,
+        // `A:host# ` on the active CPM, `*` in front while the
+        // configuration is unsaved (oxidized lib/oxidized/model/sros.rb
+        // prompt /^([-\w.:>*]+\s?[#>]\s?)$/; netmiko nokia/nokia_sros.py
+        // strips `*` and `>...` from it; no `@`: the classic CLI).
+        prompt: "A:{host}# ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `environment no more` (oxidized sros.rb post_login, netmiko
+        // nokia_sros.py); netmiko also sends `//environment more false`,
+        // which a node in mixed mode runs in its MD-CLI and answers with
+        // nothing.
+        pager_off: &["environment no more"],
+        settings: &[("//environment more false", "")],
+        pager_text: "Press any key to continue (Q to quit)",
+        config_command: "admin display-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show system information",
+            "\n===============================================================================\nSystem Information\n===============================================================================\nSystem Name            : {host}\nSystem Type            : 7750 SR-1\nChassis Topology       : Standalone\nSystem Version         : B-20.10.R1\nSystem Up Time         : 12 days, 03:04:05.67 (hr:min:sec)\n",
+        )],
+        unknown_command: "Error: Bad command.",
+        ambiguous_command: "Error: Ambiguous command.",
+        abbreviations: false,
+        exit_commands: &["logout", "exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Sros,
+    },
+    Personality {
         platform: "aruba_aoscx",
         ssh_version: "OpenSSH_8.4",
         banner: "\nLast login: 2026-11-28 09:12:01 from 10.0.0.9\nUser \"admin\" has logged in 12 times in the past 30 days\n",
@@ -1031,6 +1112,8 @@ impl Personality {
             Style::Linux | Style::Vyos | Style::Junos | Style::EdgeOs => "login: ",
             // oxidized lib/oxidized/model/voss.rb /Login: $/, os6.rb /^Login:/.
             Style::Voss | Style::Os6 => "Login: ",
+            // oxidized lib/oxidized/model/sros.rb: /^Login: /.
+            Style::Sros => "Login: ",
             // oxidized lib/oxidized/model/ciscosmb.rb: /^User ?[nN]ame:/.
             Style::CiscoSmb => "User Name:",
             // oxidized lib/oxidized/model/ftos.rb: /^Login:/.
@@ -1047,11 +1130,12 @@ impl Personality {
         self.style == Style::CiscoSmb
     }
 
-    /// Whether `enable` asks for a secret. VOSS enters privileged mode
-    /// without one: the account's access level decides (oxidized
-    /// lib/oxidized/model/voss.rb sends a bare `enable`).
+    /// Whether `enable` asks for a secret. VOSS and Onyx enter privileged
+    /// mode without one: the account's level decides (oxidized
+    /// lib/oxidized/model/voss.rb sends a bare `enable`; the Onyx 3.9.2504
+    /// capture in oxidized spec/model/data shows no secret asked).
     pub fn enable_asks_secret(&self) -> bool {
-        self.style != Style::Voss
+        !matches!(self.style, Style::Voss | Style::Onyx)
     }
 }
 

@@ -187,6 +187,9 @@ const STOCK: &[(&str, &str, &str)] = &[
         "watchguard_fireware",
         "export config to console",
     ),
+    // netmiko mellanox/mellanox_mlnxos_ssh.py: `enable()` sends no secret.
+    ("nvidia_onyx", "mellanox_mlnxos", "show running-config"),
+    ("nokia_sros", "nokia_sros", "admin display-config"),
     ("aruba_aoscx", "aruba_aoscx", "show running-config"),
     ("hp_comware", "hp_comware", "display current-configuration"),
     ("ruckus_fastiron", "ruckus_fastiron", "show running-config"),
