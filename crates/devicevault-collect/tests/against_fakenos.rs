@@ -247,6 +247,17 @@ const CASES: &[Case] = &[
         absent: &["N2048#", "Invalid input"],
     },
     Case {
+        host: "SR1",
+        driver: "nokia_sros",
+        nos: Nos::File("nokia_sros.yaml"),
+        present: &[
+            "        name \"SR1\"",
+            "        description \"uplink\"",
+            "exit all",
+        ],
+        absent: &["A:SR1#", "# Generated THU", "# Finished THU"],
+    },
+    Case {
         host: "F10",
         driver: "dell_os9",
         nos: Nos::File("dell_force10.yaml"),
