@@ -69,6 +69,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("nvidia_onyx", include_str!("../drivers/nvidia_onyx.toml")),
     ("nokia_sros", include_str!("../drivers/nokia_sros.toml")),
     (
+        "citrix_netscaler",
+        include_str!("../drivers/citrix_netscaler.toml"),
+    ),
+    (
         "mikrotik_routeros",
         include_str!("../drivers/mikrotik_routeros.toml"),
     ),
@@ -938,6 +942,7 @@ mod tests {
             "watchguard_fireware",
             "nvidia_onyx",
             "nokia_sros",
+            "citrix_netscaler",
             "aruba_aoscx",
             "hp_comware",
             "ruckus_fastiron",
@@ -949,7 +954,7 @@ mod tests {
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 29);
+        assert_eq!(names.len(), 30);
         for d in set.iter() {
             assert!(
                 d.facts_source.as_deref().is_some_and(|s| s.len() > 20),

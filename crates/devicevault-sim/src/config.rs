@@ -1015,6 +1015,43 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // NetScaler `show ns runningConfig`: `#NS<release> Build <n>`, the
+        // last save's date, then one `set`/`add`/`bind` command per line,
+        // closed by the CLI's ` Done` (netmiko citrix/netscaler_ssh.py
+        // strips it); secrets are written `<value> -encrypted` (the form
+        // oxidized lib/oxidized/model/netscaler.rb masks), SNMP
+        // communities in clear.
+        Style::NetScaler => {
+            head.extend([
+                "#NS13.1 Build 49.13".into(),
+                vol(format!("# Last modified by `save config`, {}", c.ctime())),
+                "set ns config -IPAddress 192.0.2.10 -netmask 255.255.255.0".into(),
+                "enable ns feature LB CS SSL".into(),
+                "enable ns mode FR L3 Edge USNIP PMTUD".into(),
+                format!("set ns hostName {h}"),
+                format!("set system user nsroot {hash} -encrypted -hashmethod SHA512"),
+                format!("add snmp community {tok} GET"),
+                format!(
+                    "add authentication radiusAction rad1 -serverIP 192.0.2.5 -radKey {tok} -encrypted -encryptmethod ENCMTHD_3"
+                ),
+            ]);
+            tail.extend([
+                "add route 0.0.0.0 0.0.0.0 192.0.2.1".into(),
+                "set ssl service nsrnatsip-127.0.0.1-5061 -sslProfile ns_default_ssl_profile_backend".into(),
+                vol(" Done".into()),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let n = i + 1;
+                let v = i + 2;
+                vec![
+                    format!("set interface 1/{n} -ifAlias \"{d}\""),
+                    format!("add vlan {v}"),
+                    format!("bind vlan {v} -ifnum 1/{n}"),
+                    format!("add ns ip 10.{a}.{b}.1 255.255.255.0 -vServer DISABLED"),
+                ]
+            })
+        }
         // oxidized spec/model/data/aoscx#6100-48G_PL.10.10.1090 capture:
         // `Current configuration:`, `!Version ArubaOS-CX ...`,
         // `!export-password: default`, then the body; no closing line.
@@ -1833,6 +1870,22 @@ fn splice_edits(
                 &["                exit", "            exit"],
             ),
         ),
+        Style::NetScaler => (
+            Slot::Head(after(head, "set system user nsroot")),
+            each_user(&|u, h| {
+                vec![format!(
+                    "add system user {u} {h} -encrypted -hashmethod SHA512"
+                )]
+            }),
+            Slot::Tail(0),
+            seq(1)
+                .map(|(n, s, p)| {
+                    format!(
+                        "add ns acl {ACL_NAME}-{n} ALLOW -srcIP = {s} -destPort = {p} -protocol TCP"
+                    )
+                })
+                .collect(),
+        ),
         Style::AosCx => (
             Slot::Head(after(head, "user admin")),
             each_user(&|u, h| {
@@ -2035,7 +2088,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 29] = [
+    const STYLES: [Style; 30] = [
         Style::Ios,
         Style::Nxos,
         Style::Iosxr,
@@ -2057,6 +2110,7 @@ mod tests {
         Style::Fireware,
         Style::Onyx,
         Style::Sros,
+        Style::NetScaler,
         Style::AosCx,
         Style::Comware,
         Style::FastIron,
@@ -2428,6 +2482,14 @@ mod tests {
                 "                        src-ip 198.51.100.7/32",
                 "                        dst-port 22 65535",
                 "        description \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::NetScaler,
+            &[
+                "add system user jdoe ",
+                "add ns acl MGMT-IN-1 ALLOW -srcIP = 198.51.100.7 -destPort = 22 -protocol TCP",
+                "set interface 1/2 -ifAlias \"uplink to core-sw2 CHG0004711\"",
             ],
         );
         has(

@@ -57,6 +57,9 @@ pub enum Style {
     /// sections of indented contexts closed by `exit`, between the
     /// `# Generated` and `# Finished` lines.
     Sros,
+    /// Citrix NetScaler (ADC): flat `set`/`add`/`bind` commands under a
+    /// `#NS` header, closed by the CLI's ` Done`.
+    NetScaler,
     /// HPE Aruba AOS-CX.
     AosCx,
     /// HPE Comware / H3C (`#`-separated sections ending with `return`).
@@ -840,6 +843,42 @@ pub static PERSONALITIES: &[Personality] = &[
         ansi: false,
         line_breaks: LineBreaks::CrLf,
         style: Style::Sros,
+    },
+    Personality {
+        platform: "citrix_netscaler",
+        ssh_version: "OpenSSH_6.1",
+        banner: "###############################################################################\n#                                                                             #\n#        WARNING: Access to this system is for authorized users only          #\n#                                                                             #\n###############################################################################\n\n",
+        press_any_key: false,
+        // ` > `: the CLI shows no host name by default (netmiko
+        // citrix/netscaler_ssh.py: "Netscaler has only '>' for the prompt",
+        // the base prompt empty; oxidized lib/oxidized/model/netscaler.rb
+        // prompt /^(.*[\w.-]*>\s?)$/).
+        prompt: " > ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `set cli mode -page OFF` (netmiko netscaler_ssh.py); every
+        // command that succeeds answers ` Done` (netmiko strips it from
+        // the output's last line).
+        pager_off: &["set cli mode -page OFF"],
+        settings: &[("set cli mode -page OFF", " Done")],
+        pager_text: "--More--",
+        config_command: "show ns runningConfig",
+        config_filters: &[],
+        // The saved configuration prints in the same shape (oxidized
+        // netscaler.rb runs `show ns ns.conf`).
+        config_aliases: &["show ns ns.conf"],
+        commands: &[(
+            "show version",
+            "\tNetScaler NS13.1: Build 49.13.nc, Date: Jul 10 2023, 07:54:55   (64-bit)\n Done\n",
+        )],
+        // No capture of the error in the sources above.
+        unknown_command: "ERROR: No such command",
+        ambiguous_command: "ERROR: Ambiguous command",
+        abbreviations: false,
+        exit_commands: &["exit", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::NetScaler,
     },
     Personality {
         platform: "aruba_aoscx",

@@ -190,6 +190,7 @@ const STOCK: &[(&str, &str, &str)] = &[
     // netmiko mellanox/mellanox_mlnxos_ssh.py: `enable()` sends no secret.
     ("nvidia_onyx", "mellanox_mlnxos", "show running-config"),
     ("nokia_sros", "nokia_sros", "admin display-config"),
+    ("citrix_netscaler", "netscaler", "show ns runningConfig"),
     ("aruba_aoscx", "aruba_aoscx", "show running-config"),
     ("hp_comware", "hp_comware", "display current-configuration"),
     ("ruckus_fastiron", "ruckus_fastiron", "show running-config"),
@@ -323,6 +324,12 @@ async fn netmiko_backs_up_every_simulated_platform_with_its_stock_device_type() 
         // another date than the session netmiko saw, so only its place counts.
         let mut held = d.running_config_lines();
         while held.last().is_some_and(|l| l.text.is_empty()) {
+            held.pop();
+        }
+        // netmiko citrix/netscaler_ssh.py strips the ` Done` that ends
+        // every NetScaler command's output ("Strip 'Done' from command
+        // output").
+        if *device_type == "netscaler" && held.last().is_some_and(|l| l.text.trim() == "Done") {
             held.pop();
         }
         let mut got_trimmed = got.clone();
