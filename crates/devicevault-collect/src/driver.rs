@@ -72,6 +72,7 @@ const BUILTIN: &[(&str, &str)] = &[
         "citrix_netscaler",
         include_str!("../drivers/citrix_netscaler.toml"),
     ),
+    ("cumulus_nvue", include_str!("../drivers/cumulus_nvue.toml")),
     (
         "mikrotik_routeros",
         include_str!("../drivers/mikrotik_routeros.toml"),
@@ -943,6 +944,7 @@ mod tests {
             "nvidia_onyx",
             "nokia_sros",
             "citrix_netscaler",
+            "cumulus_nvue",
             "aruba_aoscx",
             "hp_comware",
             "ruckus_fastiron",
@@ -954,7 +956,7 @@ mod tests {
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 30);
+        assert_eq!(names.len(), 31);
         for d in set.iter() {
             assert!(
                 d.facts_source.as_deref().is_some_and(|s| s.len() > 20),

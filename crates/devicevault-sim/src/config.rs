@@ -1052,6 +1052,37 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // Cumulus Linux 5 `nv config show -o commands`: the applied
+        // configuration as `nv set` commands, values with spaces in single
+        // quotes; the local users' `hashed-password` and the SNMP
+        // community are its secrets (oxidized lib/oxidized/model/cumulus.rb
+        // masks `password <value>`). No date is printed.
+        Style::Cumulus => {
+            head.extend([
+                "nv set interface eth0 ip address 192.0.2.20/24".into(),
+                "nv set interface eth0 ip vrf mgmt".into(),
+                "nv set interface eth0 type eth".into(),
+            ]);
+            tail.extend([
+                "nv set router bgp autonomous-system 65432".into(),
+                "nv set router bgp enable on".into(),
+                "nv set service snmp-server enable on".into(),
+                "nv set service snmp-server listening-address localhost".into(),
+                format!("nv set service snmp-server readonly-community {tok} access any"),
+                format!("nv set system aaa user cumulus hashed-password '$6${hash}'"),
+                "nv set system aaa user cumulus role system-admin".into(),
+                format!("nv set system hostname {h}"),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let n = i + 1;
+                vec![
+                    format!("nv set interface swp{n} description '{d}'"),
+                    format!("nv set interface swp{n} ip address 10.{a}.{b}.1/24"),
+                    format!("nv set interface swp{n} type swp"),
+                ]
+            })
+        }
         // oxidized spec/model/data/aoscx#6100-48G_PL.10.10.1090 capture:
         // `Current configuration:`, `!Version ArubaOS-CX ...`,
         // `!export-password: default`, then the body; no closing line.
@@ -1886,6 +1917,32 @@ fn splice_edits(
                 })
                 .collect(),
         ),
+        Style::Cumulus => (
+            Slot::Tail(after(tail, "nv set system aaa user cumulus role")),
+            users
+                .iter()
+                .flat_map(|u| {
+                    vec![
+                        format!(
+                            "nv set system aaa user {u} hashed-password '$6${}'",
+                            hash(u)
+                        ),
+                        format!("nv set system aaa user {u} role system-admin"),
+                    ]
+                })
+                .collect(),
+            Slot::Head(0),
+            seq(10)
+                .flat_map(|(n, s, p)| {
+                    let rule = format!("nv set acl {ACL_NAME} rule {n}");
+                    vec![
+                        format!("{rule} action permit"),
+                        format!("{rule} match ip source-ip {s}/32"),
+                        format!("{rule} match ip tcp dest-port {p}"),
+                    ]
+                })
+                .collect(),
+        ),
         Style::AosCx => (
             Slot::Head(after(head, "user admin")),
             each_user(&|u, h| {
@@ -2088,7 +2145,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 30] = [
+    const STYLES: [Style; 31] = [
         Style::Ios,
         Style::Nxos,
         Style::Iosxr,
@@ -2111,6 +2168,7 @@ mod tests {
         Style::Onyx,
         Style::Sros,
         Style::NetScaler,
+        Style::Cumulus,
         Style::AosCx,
         Style::Comware,
         Style::FastIron,
@@ -2490,6 +2548,15 @@ mod tests {
                 "add system user jdoe ",
                 "add ns acl MGMT-IN-1 ALLOW -srcIP = 198.51.100.7 -destPort = 22 -protocol TCP",
                 "set interface 1/2 -ifAlias \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::Cumulus,
+            &[
+                "nv set system aaa user jdoe hashed-password '$6$",
+                "nv set acl MGMT-IN rule 10 match ip source-ip 198.51.100.7/32",
+                "nv set acl MGMT-IN rule 10 match ip tcp dest-port 22",
+                "nv set interface swp2 description 'uplink to core-sw2 CHG0004711'",
             ],
         );
         has(

@@ -60,6 +60,8 @@ pub enum Style {
     /// Citrix NetScaler (ADC): flat `set`/`add`/`bind` commands under a
     /// `#NS` header, closed by the CLI's ` Done`.
     NetScaler,
+    /// NVIDIA Cumulus Linux 5 (NVUE): `nv set` commands, one per line.
+    Cumulus,
     /// HPE Aruba AOS-CX.
     AosCx,
     /// HPE Comware / H3C (`#`-separated sections ending with `return`).
@@ -881,6 +883,39 @@ pub static PERSONALITIES: &[Personality] = &[
         style: Style::NetScaler,
     },
     Personality {
+        platform: "cumulus_nvue",
+        ssh_version: "OpenSSH_8.4p1 Debian-5+deb11u3",
+        banner: "Linux {host} 5.10.0-cl-1-amd64 #1 SMP Debian 5.10.179-1+cl5.9.2u1 x86_64\n\nUNAUTHORIZED USE OF THIS SYSTEM IS STRICTLY PROHIBITED!\n",
+        press_any_key: false,
+        // `user@host:mgmt:~$ ` when logged in over the management VRF
+        // (oxidized lib/oxidized/model/cumulus.rb prompt
+        // /^[\w.-]+@[\w.-]+(:mgmt)?:?~[#$] ?$/ and
+        // spec/model/data/cumulus#generic#prompt.yaml `cumulus@cumulus:mgmt:~$ `).
+        prompt: "{user}@{host}:mgmt:~$ ",
+        privileged_prompt: None,
+        enable_denied: "",
+        pager_off: &[],
+        settings: &[("export PAGER=cat TERM=dumb", "")],
+        pager_text: "",
+        // NVUE's configuration as the commands that rebuild it (oxidized
+        // cumulus.rb runs `nv config show --color off` with
+        // cumulus_use_nvue; `-o commands` prints the same as `nv set` lines).
+        config_command: "nv config show -o commands",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "nv show system",
+            "                operational          applied\n--------------  -------------------  -------\nhostname        {host}               {host}\nbuild           Cumulus Linux 5.9.2\nuptime          12 days, 3:04:05\ntimezone        Etc/UTC\n",
+        )],
+        unknown_command: "-bash: {word}: command not found",
+        ambiguous_command: "-bash: {word}: command not found",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Cumulus,
+    },
+    Personality {
         platform: "aruba_aoscx",
         ssh_version: "OpenSSH_8.4",
         banner: "\nLast login: 2026-11-28 09:12:01 from 10.0.0.9\nUser \"admin\" has logged in 12 times in the past 30 days\n",
@@ -1141,7 +1176,7 @@ impl Personality {
     /// Whether the platform runs commands on SSH exec channels (the Unix
     /// ones do; network OSes refuse them).
     pub fn supports_exec(&self) -> bool {
-        self.style == Style::Linux
+        matches!(self.style, Style::Linux | Style::Cumulus)
     }
 
     /// The first login prompt over Telnet: Unix-like systems ask `login:`,
@@ -1149,6 +1184,7 @@ impl Personality {
     pub fn telnet_username_prompt(&self) -> &'static str {
         match self.style {
             Style::Linux | Style::Vyos | Style::Junos | Style::EdgeOs => "login: ",
+            Style::Cumulus => "login: ",
             // oxidized lib/oxidized/model/voss.rb /Login: $/, os6.rb /^Login:/.
             Style::Voss | Style::Os6 => "Login: ",
             // oxidized lib/oxidized/model/sros.rb: /^Login: /.

@@ -191,6 +191,11 @@ const STOCK: &[(&str, &str, &str)] = &[
     ("nvidia_onyx", "mellanox_mlnxos", "show running-config"),
     ("nokia_sros", "nokia_sros", "admin display-config"),
     ("citrix_netscaler", "netscaler", "show ns runningConfig"),
+    (
+        "cumulus_nvue",
+        "cumulus_linux",
+        "nv config show -o commands",
+    ),
     ("aruba_aoscx", "aruba_aoscx", "show running-config"),
     ("hp_comware", "hp_comware", "display current-configuration"),
     ("ruckus_fastiron", "ruckus_fastiron", "show running-config"),
