@@ -73,6 +73,7 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../drivers/citrix_netscaler.toml"),
     ),
     ("cumulus_nvue", include_str!("../drivers/cumulus_nvue.toml")),
+    ("alcatel_aos", include_str!("../drivers/alcatel_aos.toml")),
     (
         "mikrotik_routeros",
         include_str!("../drivers/mikrotik_routeros.toml"),
@@ -945,6 +946,7 @@ mod tests {
             "nokia_sros",
             "citrix_netscaler",
             "cumulus_nvue",
+            "alcatel_aos",
             "aruba_aoscx",
             "hp_comware",
             "ruckus_fastiron",
@@ -956,7 +958,7 @@ mod tests {
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 31);
+        assert_eq!(names.len(), 32);
         for d in set.iter() {
             assert!(
                 d.facts_source.as_deref().is_some_and(|s| s.len() > 20),

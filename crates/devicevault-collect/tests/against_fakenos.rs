@@ -258,6 +258,17 @@ const CASES: &[Case] = &[
         absent: &["A:SR1#", "# Generated THU", "# Finished THU"],
     },
     Case {
+        host: "OS6860",
+        driver: "alcatel_aos",
+        nos: Nos::File("alcatel_aos.yaml"),
+        present: &[
+            "system name \"OS6860\"",
+            "interfaces 1/1/1 alias \"uplink\"",
+            "! SNMP:",
+        ],
+        absent: &["-> ", "Please wait..."],
+    },
+    Case {
         host: "F10",
         driver: "dell_os9",
         nos: Nos::File("dell_force10.yaml"),

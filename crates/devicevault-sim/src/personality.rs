@@ -62,6 +62,9 @@ pub enum Style {
     NetScaler,
     /// NVIDIA Cumulus Linux 5 (NVUE): `nv set` commands, one per line.
     Cumulus,
+    /// Alcatel-Lucent Enterprise OmniSwitch AOS 8: the configuration
+    /// snapshot, one `! <Module>:` comment per module.
+    AlcatelAos,
     /// HPE Aruba AOS-CX.
     AosCx,
     /// HPE Comware / H3C (`#`-separated sections ending with `return`).
@@ -916,6 +919,40 @@ pub static PERSONALITIES: &[Personality] = &[
         style: Style::Cumulus,
     },
     Personality {
+        platform: "alcatel_aos",
+        ssh_version: "OpenSSH_7.4",
+        banner: "\nWelcome to the Alcatel-Lucent Enterprise OS6860E-24 8.7.354.R01 GA, December 08, 2020.\n\nCopyright(c), 1994-2020 ALE USA Inc. All Rights Reserved.\n\n",
+        press_any_key: false,
+        // `-> `, the default whatever the system name (oxidized
+        // lib/oxidized/model/aos.rb has no prompt of its own: its default
+        // /^([\w.@-]+[#>]\s?)$/ matches it; netmiko
+        // alcatel/alcatel_aos_ssh.py: "Prompt can be anything, but best
+        // practice is to end with > or #").
+        prompt: "-> ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // No pager command in oxidized aos.rb or netmiko; the CLI pages
+        // only with `more` asked for.
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        config_command: "show configuration snapshot",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show system",
+            "System:\n  Description:  Alcatel-Lucent Enterprise OS6860E-24 8.7.354.R01 GA, December 08, 2020.,\n  Object ID:    1.3.6.1.4.1.6486.801.1.1.2.1.11.1.5,\n  Up Time:      12 days 3 hours 4 minutes and 5 seconds,\n  Contact:      noc@example.net,\n  Name:         {host},\n",
+        )],
+        // No capture of the error in the sources above.
+        unknown_command: "ERROR: Invalid entry: \"{word}\"",
+        ambiguous_command: "ERROR: Ambiguous entry: \"{word}\"",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::AlcatelAos,
+    },
+    Personality {
         platform: "aruba_aoscx",
         ssh_version: "OpenSSH_8.4",
         banner: "\nLast login: 2026-11-28 09:12:01 from 10.0.0.9\nUser \"admin\" has logged in 12 times in the past 30 days\n",
@@ -1185,6 +1222,8 @@ impl Personality {
         match self.style {
             Style::Linux | Style::Vyos | Style::Junos | Style::EdgeOs => "login: ",
             Style::Cumulus => "login: ",
+            // oxidized lib/oxidized/model/aos.rb: /^login : /.
+            Style::AlcatelAos => "login : ",
             // oxidized lib/oxidized/model/voss.rb /Login: $/, os6.rb /^Login:/.
             Style::Voss | Style::Os6 => "Login: ",
             // oxidized lib/oxidized/model/sros.rb: /^Login: /.
