@@ -75,6 +75,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("cumulus_nvue", include_str!("../drivers/cumulus_nvue.toml")),
     ("alcatel_aos", include_str!("../drivers/alcatel_aos.toml")),
     (
+        "nokia_sros_md",
+        include_str!("../drivers/nokia_sros_md.toml"),
+    ),
+    (
         "mikrotik_routeros",
         include_str!("../drivers/mikrotik_routeros.toml"),
     ),
@@ -947,6 +951,7 @@ mod tests {
             "citrix_netscaler",
             "cumulus_nvue",
             "alcatel_aos",
+            "nokia_sros_md",
             "aruba_aoscx",
             "hp_comware",
             "ruckus_fastiron",
@@ -958,7 +963,7 @@ mod tests {
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 32);
+        assert_eq!(names.len(), 33);
         for d in set.iter() {
             assert!(
                 d.facts_source.as_deref().is_some_and(|s| s.len() > 20),

@@ -682,3 +682,21 @@ async fn a_stalled_output_reports_its_last_lines_with_secrets_masked() {
         }
     }
 }
+
+#[tokio::test]
+async fn sros_md_names_who_committed_the_configuration_and_drops_its_context_line() {
+    // The MD-CLI prints `#   Committed <time> by <user> (MD-CLI) from ...`
+    // and its context `[/]` above the prompt.
+    let s = sim("nokia_sros_md", 1).await;
+    let d = &s.devices()[0];
+    let drivers = DriverSet::builtin();
+    let first = collect(&target(d), &drivers, &opts()).await.unwrap();
+    assert_eq!(first.author.as_deref(), Some("admin"));
+    d.drift_by("jdoe").unwrap();
+    let c = collect(&target(d), &drivers, &opts()).await.unwrap();
+    assert_eq!(c.author.as_deref(), Some("jdoe"));
+    let text = String::from_utf8(c.config).unwrap();
+    assert!(!text.contains("[/]"), "{text}");
+    assert!(!text.contains("Committed"), "{text}");
+    assert!(text.trim_end().ends_with('}'), "{text}");
+}

@@ -1131,6 +1131,66 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // SR OS MD-CLI `admin show configuration`: the TiMOS banner, when
+        // and by whom it was generated, the commit it shows and who made
+        // it, then `configure { ... }` in braces indented by four spaces,
+        // and `# Finished` (oxidized lib/oxidized/model/srosmd.rb removes
+        // the `# Generated` and `# Finished` lines).
+        Style::SrosMd => {
+            let stamp = format!(
+                "{}-{:02}-{:02}T{:02}:{:02}:{:02}.{}+00:00",
+                c.y,
+                c.mo,
+                c.d,
+                c.h,
+                c.mi,
+                c.s,
+                c.ms / 100
+            );
+            head.extend([
+                "# TiMOS-B-21.10.R1 both/x86_64 Nokia 7750 SR Copyright (c) 2000-2021 Nokia.".into(),
+                "# All rights reserved. All use subject to applicable license agreements.".into(),
+                "# Built on Thu Oct 28 12:05:06 PDT 2021 by builder in /builds/c/2110B/R1/panos/main/sros".into(),
+                "# Configuration format version 21.10 revision 0".into(),
+                String::new(),
+                vol(format!("# Generated {stamp} by admin from 192.0.2.9")),
+                vol(format!("# Commit ID {}", 100 + st.counter)),
+                vol(format!("#   Committed {stamp} by {by} (MD-CLI) from 192.0.2.9")),
+                String::new(),
+                "configure {".into(),
+                "    system {".into(),
+                format!("        name \"{h}\""),
+                "        security {".into(),
+                "            user-params {".into(),
+                "                local-user {".into(),
+                "                    user \"admin\" {".into(),
+                format!("                        password \"$2y$10${hash}\""),
+                "                        access {".into(),
+                "                            console true".into(),
+                "                        }".into(),
+                "                    }".into(),
+                "                }".into(),
+                "            }".into(),
+                "            snmp {".into(),
+                format!("                community \"{tok}\" {{"),
+                "                    access-permissions r".into(),
+                "                    version v2c".into(),
+                "                }".into(),
+                "            }".into(),
+                "        }".into(),
+                "    }".into(),
+            ]);
+            tail.extend(["}".into(), vol(format!("# Finished {stamp}"))]);
+            Box::new(move |i, _a, _b| {
+                let d = descs.description(i);
+                vec![
+                    format!("    port 1/1/{} {{", i + 1),
+                    "        admin-state enable".into(),
+                    format!("        description \"{d}\""),
+                    "    }".into(),
+                ]
+            })
+        }
         // oxidized spec/model/data/aoscx#6100-48G_PL.10.10.1090 capture:
         // `Current configuration:`, `!Version ArubaOS-CX ...`,
         // `!export-password: default`, then the body; no closing line.
@@ -2009,6 +2069,39 @@ fn splice_edits(
                 })
                 .collect(),
         ),
+        Style::SrosMd => (
+            Slot::Head(after(head, "                    }")),
+            users
+                .iter()
+                .flat_map(|u| {
+                    vec![
+                        format!("                    user \"{u}\" {{"),
+                        format!("                        password \"$2y$10${}\"", hash(u)),
+                        "                        access {".into(),
+                        "                            console true".into(),
+                        "                        }".into(),
+                        "                    }".into(),
+                    ]
+                })
+                .collect(),
+            Slot::Head(after(head, "                    version v2c") + 2),
+            block(
+                &["            management-access-filter {", "                ip-filter {"],
+                seq(10)
+                    .flat_map(|(n, s, p)| {
+                        vec![
+                            format!("                    entry {n} {{"),
+                            "                        action { accept }".into(),
+                            format!(
+                                "                        match {{ src-ip {{ address {s}/32 }} dst-port {{ port {p} }} }}"
+                            ),
+                            "                    }".into(),
+                        ]
+                    })
+                    .collect(),
+                &["                }", "            }"],
+            ),
+        ),
         Style::AosCx => (
             Slot::Head(after(head, "user admin")),
             each_user(&|u, h| {
@@ -2211,7 +2304,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 32] = [
+    const STYLES: [Style; 33] = [
         Style::Ios,
         Style::Nxos,
         Style::Iosxr,
@@ -2236,6 +2329,7 @@ mod tests {
         Style::NetScaler,
         Style::Cumulus,
         Style::AlcatelAos,
+        Style::SrosMd,
         Style::AosCx,
         Style::Comware,
         Style::FastIron,
@@ -2632,6 +2726,15 @@ mod tests {
                 "policy condition MGMT-IN-1 source ip 198.51.100.7 mask 255.255.255.255 destination tcp-port 22",
                 "policy rule MGMT-IN-1 condition MGMT-IN-1 action MGMT-IN-1",
                 "interfaces 1/1/2 alias \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::SrosMd,
+            &[
+                "                    user \"jdoe\" {",
+                "            management-access-filter {",
+                "                        match { src-ip { address 198.51.100.7/32 } dst-port { port 22 } }",
+                "        description \"uplink to core-sw2 CHG0004711\"",
             ],
         );
         has(

@@ -287,6 +287,7 @@ pub(crate) fn interface_name(style: Style, i: usize) -> String {
         Style::NetScaler => format!("1/{}", i + 1),
         Style::Cumulus => format!("swp{}", i + 1),
         Style::AlcatelAos => format!("1/1/{}", i + 1),
+        Style::SrosMd => format!("port 1/1/{}", i + 1),
         Style::AosCx => format!("1/1/{}", i + 1),
         Style::Comware => format!("GigabitEthernet1/0/{}", i + 1),
         Style::FastIron => format!("ethernet 1/1/{}", i + 1),

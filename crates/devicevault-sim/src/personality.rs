@@ -65,6 +65,8 @@ pub enum Style {
     /// Alcatel-Lucent Enterprise OmniSwitch AOS 8: the configuration
     /// snapshot, one `! <Module>:` comment per module.
     AlcatelAos,
+    /// Nokia SR OS model-driven CLI: `admin show configuration`, braces.
+    SrosMd,
     /// HPE Aruba AOS-CX.
     AosCx,
     /// HPE Comware / H3C (`#`-separated sections ending with `return`).
@@ -953,6 +955,41 @@ pub static PERSONALITIES: &[Personality] = &[
         style: Style::AlcatelAos,
     },
     Personality {
+        platform: "nokia_sros_md",
+        ssh_version: "OpenSSH_7.4",
+        banner: "\n\n",
+        press_any_key: false,
+        // The context `[/]` on its own line above `A:user@host# ` (netmiko
+        // nokia/nokia_sros.py: "@" in the prompt "indicates model-driven
+        // CLI"; oxidized lib/oxidized/model/srosmd.rb prompt
+        // /^([-\w.@:>*]+\s?[#>]\s?)$/ matches the second line).
+        prompt: "[/]\r\nA:{user}@{host}# ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `environment more false` (netmiko nokia_sros.py for the MD-CLI,
+        // which also turns completion on space off, widens the console and
+        // sends the classic `//environment no more`).
+        pager_off: &["environment more false"],
+        settings: &[
+            ("environment command-completion space false", ""),
+            ("environment console width <n>", ""),
+            ("//environment no more", ""),
+        ],
+        pager_text: "Press Q to quit, Enter to print next line or any other key to print next page.",
+        config_command: "admin show configuration",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[],
+        // No capture of the error in the sources above.
+        unknown_command: "MINOR: CLI #2069: Unknown element - '{word}'",
+        ambiguous_command: "MINOR: CLI #2070: Ambiguous element - '{word}'",
+        abbreviations: false,
+        exit_commands: &["logout", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::SrosMd,
+    },
+    Personality {
         platform: "aruba_aoscx",
         ssh_version: "OpenSSH_8.4",
         banner: "\nLast login: 2026-11-28 09:12:01 from 10.0.0.9\nUser \"admin\" has logged in 12 times in the past 30 days\n",
@@ -1227,7 +1264,7 @@ impl Personality {
             // oxidized lib/oxidized/model/voss.rb /Login: $/, os6.rb /^Login:/.
             Style::Voss | Style::Os6 => "Login: ",
             // oxidized lib/oxidized/model/sros.rb: /^Login: /.
-            Style::Sros => "Login: ",
+            Style::Sros | Style::SrosMd => "Login: ",
             // oxidized lib/oxidized/model/ciscosmb.rb: /^User ?[nN]ame:/.
             Style::CiscoSmb => "User Name:",
             // oxidized lib/oxidized/model/ftos.rb: /^Login:/.

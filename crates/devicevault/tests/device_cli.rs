@@ -290,7 +290,7 @@ fn drivers_check_passes_every_built_in_driver_file() {
     assert!(ok, "{stdout}{stderr}");
     assert_eq!(
         stdout.lines().filter(|l| l.ends_with(": ok")).count(),
-        32,
+        33,
         "{stdout}"
     );
 }
