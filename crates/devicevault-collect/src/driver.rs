@@ -60,6 +60,29 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../drivers/juniper_junos.toml"),
     ),
     ("linux", include_str!("../drivers/linux.toml")),
+    ("extreme_voss", include_str!("../drivers/extreme_voss.toml")),
+    ("dell_os6", include_str!("../drivers/dell_os6.toml")),
+    (
+        "sonicwall_sonicos",
+        include_str!("../drivers/sonicwall_sonicos.toml"),
+    ),
+    ("a10_acos", include_str!("../drivers/a10_acos.toml")),
+    (
+        "watchguard_fireware",
+        include_str!("../drivers/watchguard_fireware.toml"),
+    ),
+    ("nvidia_onyx", include_str!("../drivers/nvidia_onyx.toml")),
+    ("nokia_sros", include_str!("../drivers/nokia_sros.toml")),
+    (
+        "citrix_netscaler",
+        include_str!("../drivers/citrix_netscaler.toml"),
+    ),
+    ("cumulus_nvue", include_str!("../drivers/cumulus_nvue.toml")),
+    ("alcatel_aos", include_str!("../drivers/alcatel_aos.toml")),
+    (
+        "nokia_sros_md",
+        include_str!("../drivers/nokia_sros_md.toml"),
+    ),
     (
         "mikrotik_routeros",
         include_str!("../drivers/mikrotik_routeros.toml"),
@@ -955,6 +978,17 @@ mod tests {
             "dell_os10",
             "vyos",
             "linux",
+            "extreme_voss",
+            "dell_os6",
+            "sonicwall_sonicos",
+            "a10_acos",
+            "watchguard_fireware",
+            "nvidia_onyx",
+            "nokia_sros",
+            "citrix_netscaler",
+            "cumulus_nvue",
+            "alcatel_aos",
+            "nokia_sros_md",
             "aruba_aoscx",
             "hp_comware",
             "ruckus_fastiron",
@@ -991,8 +1025,8 @@ mod tests {
 
     #[test]
     fn unknown_driver_is_a_permanent_error_naming_it() {
-        let err = DriverSet::builtin().get("nokia_sros").unwrap_err();
-        assert!(err.to_string().contains("nokia_sros"));
+        let err = DriverSet::builtin().get("nokia_srl").unwrap_err();
+        assert!(err.to_string().contains("nokia_srl"));
         assert!(!devicevault_core::RetryClass::is_transient(&err));
     }
 

@@ -228,6 +228,58 @@ const CASES: &[Case] = &[
         absent: &["XOS1.1 # ", "Configuration generated"],
     },
     Case {
+        host: "VSP1",
+        driver: "extreme_voss",
+        nos: Nos::File("extreme_voss.yaml"),
+        present: &[
+            "sys name \"VSP1\"",
+            "ip address 10.10.10.1 255.255.255.0 1",
+            "# box type             : VSP-8404C",
+            "end",
+        ],
+        absent: &[
+            "VSP1:1#",
+            "Preparing to Display",
+            "Command Execution Time",
+            "*****",
+            "# Thu Nov 26 14:02:11 2026 UTC",
+        ],
+    },
+    Case {
+        host: "N2048",
+        driver: "dell_os6",
+        nos: Nos::File("dell_os6.yaml"),
+        present: &[
+            "!Current Configuration:",
+            "hostname \"N2048\"",
+            "description \"uplink\"",
+            "exit",
+        ],
+        absent: &["N2048#", "Invalid input"],
+    },
+    Case {
+        host: "SR1",
+        driver: "nokia_sros",
+        nos: Nos::File("nokia_sros.yaml"),
+        present: &[
+            "        name \"SR1\"",
+            "        description \"uplink\"",
+            "exit all",
+        ],
+        absent: &["A:SR1#", "# Generated THU", "# Finished THU"],
+    },
+    Case {
+        host: "OS6860",
+        driver: "alcatel_aos",
+        nos: Nos::File("alcatel_aos.yaml"),
+        present: &[
+            "system name \"OS6860\"",
+            "interfaces 1/1/1 alias \"uplink\"",
+            "! SNMP:",
+        ],
+        absent: &["-> ", "Please wait..."],
+    },
+    Case {
         host: "F10",
         driver: "dell_os9",
         nos: Nos::File("dell_force10.yaml"),

@@ -230,6 +230,10 @@ async fn every_platform_with_an_enable_step_reports_its_own_refusal() {
             "brocade_ironware",
             "Error - Incorrect username or password.",
         ),
+        ("a10_acos", "% Incorrect password"),
+        // VOSS and Onyx ask for no secret: a refusal is the account's level.
+        ("extreme_voss", "% Permission denied"),
+        ("nvidia_onyx", "% Permission denied"),
     ] {
         let s = sim(platform, 1).await;
         let d = &s.devices()[0];
@@ -404,7 +408,7 @@ async fn a_closed_port_is_a_transient_connect_error() {
 
 #[tokio::test]
 async fn an_unknown_driver_fails_before_connecting() {
-    let t = DeviceTarget::password("127.0.0.1", 1, "admin", "x", "nokia_sros");
+    let t = DeviceTarget::password("127.0.0.1", 1, "admin", "x", "nokia_srl");
     let err = collect(&t, &DriverSet::builtin(), &opts())
         .await
         .unwrap_err();
@@ -743,4 +747,22 @@ async fn a_wireless_controller_reached_with_a_key_says_its_login_needs_a_passwor
     assert!(matches!(err, CollectError::BadKey { .. }), "{err}");
     assert!(!err.is_transient());
     assert_no_session_left(d).await;
+}
+
+#[tokio::test]
+async fn sros_md_names_who_committed_the_configuration_and_drops_its_context_line() {
+    // The MD-CLI prints `#   Committed <time> by <user> (MD-CLI) from ...`
+    // and its context `[/]` above the prompt.
+    let s = sim("nokia_sros_md", 1).await;
+    let d = &s.devices()[0];
+    let drivers = DriverSet::builtin();
+    let first = collect(&target(d), &drivers, &opts()).await.unwrap();
+    assert_eq!(first.author.as_deref(), Some("admin"));
+    d.drift_by("jdoe").unwrap();
+    let c = collect(&target(d), &drivers, &opts()).await.unwrap();
+    assert_eq!(c.author.as_deref(), Some("jdoe"));
+    let text = String::from_utf8(c.config).unwrap();
+    assert!(!text.contains("[/]"), "{text}");
+    assert!(!text.contains("Committed"), "{text}");
+    assert!(text.trim_end().ends_with('}'), "{text}");
 }

@@ -172,10 +172,13 @@ impl Applied {
 }
 
 /// How many local users a platform's configuration can gain: Linux's
-/// `/etc/network/interfaces` has none, a ProCurve one operator account.
-fn max_users(style: Style) -> usize {
+/// `/etc/network/interfaces` has none, a ProCurve one operator account;
+/// an OmniSwitch keeps its accounts in its user database, outside the
+/// configuration snapshot.
+pub(crate) fn max_users(style: Style) -> usize {
     match style {
         Style::Linux => 0,
+        Style::AlcatelAos => 0,
         Style::ProCurve => 1,
         _ => USERS.len(),
     }
@@ -279,6 +282,17 @@ pub(crate) fn interface_name(style: Style, i: usize) -> String {
         Style::ProCurve => format!("vlan {}", i + 2),
         Style::Os10 => format!("ethernet1/1/{}", i + 1),
         Style::Vyos | Style::Linux | Style::EdgeOs => format!("eth{i}"),
+        Style::Voss => format!("GigabitEthernet 1/{}", i + 1),
+        Style::Os6 => format!("Gi1/0/{}", i + 1),
+        Style::SonicOs => format!("X{i}"),
+        Style::Acos => format!("ethernet {}", i + 1),
+        Style::Fireware => format!("eth{i}"),
+        Style::Onyx => format!("ethernet 1/{}", i + 1),
+        Style::Sros => format!("port 1/1/{}", i + 1),
+        Style::NetScaler => format!("1/{}", i + 1),
+        Style::Cumulus => format!("swp{}", i + 1),
+        Style::AlcatelAos => format!("1/1/{}", i + 1),
+        Style::SrosMd => format!("port 1/1/{}", i + 1),
         Style::AosCx => format!("1/1/{}", i + 1),
         Style::Comware => format!("GigabitEthernet1/0/{}", i + 1),
         Style::FastIron => format!("ethernet 1/1/{}", i + 1),

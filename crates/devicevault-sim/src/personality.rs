@@ -48,6 +48,38 @@ pub enum Style {
     Vyos,
     /// A Linux host's `/etc/network/interfaces`.
     Linux,
+    /// Extreme VOSS (VSP): `#`-headed sections of ACLI commands under
+    /// `config terminal`.
+    Voss,
+    /// Dell EMC Networking OS6 (N-series, PowerConnect heritage): a
+    /// `configure` block whose sub-blocks close with `exit`.
+    Os6,
+    /// SonicWall SonicOS 6.5/7 CLI: indented blocks closed by `exit`,
+    /// secrets written `<n>,<ciphertext>`.
+    SonicOs,
+    /// A10 Networks ACOS (Thunder/AX): `!`-headed, IOS-like, ending with
+    /// `end` and the partition's commit point.
+    Acos,
+    /// WatchGuard Fireware: the XML configuration profile
+    /// (`export config to console`).
+    Fireware,
+    /// NVIDIA (Mellanox) Onyx: `##`-headed sections of flat commands,
+    /// indented by three spaces, ending with the prefix-mode setting.
+    Onyx,
+    /// Nokia SR OS classic CLI: `admin display-config`, `echo`-titled
+    /// sections of indented contexts closed by `exit`, between the
+    /// `# Generated` and `# Finished` lines.
+    Sros,
+    /// Citrix NetScaler (ADC): flat `set`/`add`/`bind` commands under a
+    /// `#NS` header, closed by the CLI's ` Done`.
+    NetScaler,
+    /// NVIDIA Cumulus Linux 5 (NVUE): `nv set` commands, one per line.
+    Cumulus,
+    /// Alcatel-Lucent Enterprise OmniSwitch AOS 8: the configuration
+    /// snapshot, one `! <Module>:` comment per module.
+    AlcatelAos,
+    /// Nokia SR OS model-driven CLI: `admin show configuration`, braces.
+    SrosMd,
     /// HPE Aruba AOS-CX.
     AosCx,
     /// HPE Comware / H3C (`#`-separated sections ending with `return`).
@@ -795,6 +827,397 @@ pub static PERSONALITIES: &[Personality] = &[
         style: Style::Linux,
     },
     Personality {
+        platform: "extreme_voss",
+        ssh_version: "OpenSSH_7.9",
+        banner: "\n  Copyright(c) 2010-2021 Extreme Networks.\n  All Rights Reserved.\n  VSP Operating System Software Build 8.1.0.0\n\n",
+        press_any_key: false,
+        // `host:1>` then `host:1#` after `enable`, no space after the
+        // sign (oxidized lib/oxidized/model/voss.rb prompt
+        // /^[^\s#>]+[#>]$/; netmiko extreme/extreme_vsp_ssh.py waits for
+        // `[>#]`). The `1` is the slot of the CPU the session runs on.
+        prompt: "{host}:1>",
+        privileged_prompt: Some("{host}:1#"),
+        // `enable` asks for no secret: the login's access level decides
+        // (oxidized voss.rb sends a bare `enable` after login). See
+        // `Personality::enable_asks_secret`.
+        // What an account below read-write-all sees (no capture in the
+        // sources above; the driver's `enable.failure` names it).
+        enable_denied: "% Permission denied",
+        // `terminal more disable` (netmiko extreme_vsp_ssh.py
+        // disable_paging, oxidized voss.rb post_login).
+        pager_off: &["terminal more disable"],
+        settings: &[],
+        pager_text: "----More (q=Quit, space/return=Continue)----",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show sys-info",
+            "General Info :\n\n\tSysDescr     : VSP-4450GSX-PWR+ (8.1.0.0)\n\tSysName      : {host}\n\tSysUpTime    : 12 day(s), 03:04:05\n\tSysContact   : noc@example.net\n\tSysLocation  : rack 4\n",
+        )],
+        unknown_command: "                ^\n% Invalid input detected at '^' marker.",
+        ambiguous_command: "% Ambiguous command: \"{word}\"",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Voss,
+    },
+    Personality {
+        platform: "dell_os6",
+        ssh_version: "OpenSSH_7.4",
+        banner: "\n",
+        press_any_key: false,
+        // `host>` then `host#` after `enable` and its secret (netmiko
+        // dell/dell_dnos6.py: `[>#]`, `enable()`; oxidized
+        // lib/oxidized/model/os6.rb sends `enable` and its secret).
+        prompt: "{host}>",
+        privileged_prompt: Some("{host}#"),
+        // No capture of the refusal in the sources above: a text of the
+        // platform's `% ` family, which the driver does not rely on.
+        enable_denied: "% Incorrect password.",
+        // `terminal length 0` (netmiko dell_dnos6.py, oxidized os6.rb);
+        // netmiko also sets the width; PowerConnect heritage
+        // `terminal datadump` is accepted (netmiko dell_powerconnect.py).
+        pager_off: &["terminal length <n>", "terminal datadump"],
+        settings: &[("terminal width <n>", "")],
+        // oxidized lib/oxidized/model/powerconnect.rb answers
+        // /\n\s*--More--\s+.*/.
+        pager_text: "--More-- or (q)uit",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "Machine Description............... Dell EMC Networking Switch\nSystem Model ID................... N3048EP-ON\nMachine Type...................... Dell EMC Networking N3048EP-ON\nSerial Number..................... CN0XXXXX282980ABC12\nSystem Up Time.................... 12 days 03h:04m:05s\n\nunit active      backup      current-active next-active\n---- ----------- ----------- -------------- --------------\n1    6.7.1.20    6.6.3.10    6.7.1.20       6.7.1.20\n",
+        )],
+        // oxidized os6.rb removes `% Invalid input detected at '^'
+        // marker.` and the caret line above it.
+        unknown_command: "                ^\n% Invalid input detected at '^' marker.",
+        ambiguous_command: "% Ambiguous command.",
+        abbreviations: false,
+        exit_commands: &["exit", "logout", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Os6,
+    },
+    Personality {
+        platform: "sonicwall_sonicos",
+        ssh_version: "SonicWALL",
+        banner: "Copyright (c) 2024 SonicWall\n\n",
+        press_any_key: false,
+        // `user@host> ` (oxidized lib/oxidized/model/sonicos.rb prompt
+        // /^\w+@[\w-]+>\(?.+\)?\s?/, spec/model/data/sonicos#generic#prompt:
+        // `admin@012345> `, `admin@host-with-minus> `).
+        prompt: "{user}@{host}> ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `no cli pager session` (oxidized sonicos.rb post_login; its
+        // sonicos#snippets#simulation.yaml echoes it and prints nothing).
+        pager_off: &["no cli pager session"],
+        settings: &[],
+        pager_text: "--MORE--",
+        config_command: "show current-config",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized sonicos.rb reads `show version` and drops its
+        // `system-time` and `system-uptime` lines (the uptime's shape from
+        // its simulation file, issue 2699).
+        commands: &[(
+            "show version",
+            "firmware-version \"SonicOS Enhanced 6.5.4.10-95n\"\nrom-version \"SonicROM 6.6.0.4\"\nmodel \"NSA 4650\"\nserial-number 0040103F1234\nsystem-time \"11/28/2026 10:00:01.000\"\nsystem-uptime \"1 Day, 23 Hours, 32 Minutes, 10 Seconds\"\n",
+        )],
+        unknown_command: "% Unknown command: {word}",
+        ambiguous_command: "% Ambiguous command: {word}",
+        abbreviations: false,
+        exit_commands: &["exit", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::SonicOs,
+    },
+    Personality {
+        platform: "a10_acos",
+        ssh_version: "OpenSSH_7.4",
+        banner: "ACOS system is ready now.\n\n[type ? for help]\n\n",
+        press_any_key: false,
+        // `host-Active>` then `host-Active#`: the VRRP-A state follows the
+        // host name (oxidized lib/oxidized/model/acos.rb prompt
+        // /^([-\w.\/:?\[\]()]+[#>]\s?)$/; netmiko a10/a10_ssh.py waits for
+        // `[>#]` and runs `enable()` first: "A10 requires to be enable mode
+        // to disable paging").
+        prompt: "{host}-Active>",
+        privileged_prompt: Some("{host}-Active#"),
+        // No capture of the refusal in the sources above: a text of the
+        // platform's `% ` family (the driver's `enable.failure` names it).
+        enable_denied: "% Incorrect password",
+        // `terminal length 0` (netmiko a10_ssh.py, oxidized acos.rb).
+        pager_off: &["terminal length <n>"],
+        settings: &[],
+        pager_text: "--MORE--",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "Thunder Series Unified Application Service Gateway TH1030\n  Copyright 2007-2022 by A10 Networks, Inc.  All A10 Networks products are\n  protected by one or more of the following US patents:\n\n          64-bit Advanced Core OS (ACOS) version 5.2.1-p5, build 114 (Feb-10-2022,11:04)\n          Booted from Hard Disk primary image\n          Serial Number: TH10301234567890\n          Current time is Nov-28-2026, 10:00\n          The system has been up 12 days, 3 hours, 4 minutes\n",
+        )],
+        unknown_command: "                ^\n% Unrecognized command.\t\tInvalid input detected at '^' marker.",
+        ambiguous_command: "% Ambiguous command.",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Acos,
+    },
+    Personality {
+        platform: "watchguard_fireware",
+        ssh_version: "OpenSSH_7.4",
+        banner: "--\n-- WatchGuard Fireware OS Version 12.10.3.B705293\n-- Support: https://www.watchguard.com/support\n-- Copyright (C) 1996-2024 WatchGuard Technologies Inc.\n--\n",
+        press_any_key: false,
+        // `WG#` for a Device Administrator, `WG>` read-only, whatever the
+        // device's name; `[FAULT]` and `<managed-by-wsm><master>` may come
+        // first (oxidized lib/oxidized/model/firewareos.rb prompt
+        // /^\[?\w*\]?\w*?(?:<[\w-]+>)*(#|>)\s*$/ and
+        // spec/model/data/firewareos#generic#prompt.yaml).
+        prompt: "WG#",
+        privileged_prompt: None,
+        enable_denied: "",
+        // No pager: neither oxidized firewareos.rb nor netmiko
+        // watchguard/fireware_ssh.py turns one off.
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        config_command: "export config to console",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized firewareos.rb reads `show sysinfo` and drops its time,
+        // memory and CPU lines.
+        commands: &[(
+            "show sysinfo",
+            "serial_number     : 80D1234567890\nsystem_name       : {host}\nmodel             : T40\nversion           : 12.10.3.B705293\nsystem_time       : 2026-11-28 10:00:01\nup_time           : 12 days 03:04\nmemory_usage      : 41%\ncpu_usage         : 3%\n",
+        )],
+        // No capture of the error in the sources above.
+        unknown_command: "% Invalid command: {cmd}",
+        ambiguous_command: "% Ambiguous command: {cmd}",
+        abbreviations: false,
+        exit_commands: &["exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Fireware,
+    },
+    Personality {
+        platform: "nvidia_onyx",
+        ssh_version: "OpenSSH_7.4",
+        // oxidized spec/model/data/mlnxos#Onyx_3.9.2504#simulation.yaml.
+        banner: "Last login: Sat Nov 28 09:12:01 UTC 2026 from 10.0.0.9 on pts/0\nNumber of total successful connections since last 1 days: 12\n\nMellanox Switch\n\n",
+        press_any_key: false,
+        // `host [standalone: master] > `, `#` after `enable`, a space after
+        // the sign (oxidized lib/oxidized/model/mlnxos.rb prompt
+        // /^\r?\S* \[\S+: (master|standby)\] [#>] $/ and the Onyx 3.9.2504
+        // capture above).
+        prompt: "{host} [standalone: master] > ",
+        privileged_prompt: Some("{host} [standalone: master] # "),
+        // `enable` asks for no secret (the capture; netmiko
+        // mellanox/mellanox_mlnxos_ssh.py sends none). See
+        // `Personality::enable_asks_secret`. No capture of a refusal in
+        // the sources above (the driver's `enable.failure` names it).
+        enable_denied: "% Permission denied",
+        // `no cli session paging enable` (oxidized mlnxos.rb, netmiko
+        // mellanox_mlnxos_ssh.py disable_paging); netmiko's Cisco-style
+        // session preparation sends `terminal width 511`.
+        pager_off: &["no cli session paging enable"],
+        settings: &[("terminal width <n>", "")],
+        // oxidized mlnxos.rb: "lines 183-204 ", the last "lines 256-269/269 (END) ".
+        pager_text: "lines 1-24 ",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "Product name:      Onyx\nProduct release:   3.9.2504\nBuild ID:          #1-dev\nBuild date:        2021-04-29 06:31:55\nTarget arch:       x86_64\nTarget hw:         x86_64\nVersion summary:   X86_64 3.9.2504 2021-04-29 06:31:55 x86_64\n\nProduct model:     x86onie\n\nUptime:            103d 15h 38m 24.640s\nCPU load averages: 0.03 / 0.06 / 0.07\nNumber of CPUs:    2\nSystem memory:     2792 MB used / 4997 MB free / 7789 MB total\n",
+        )],
+        // No capture of an error in the sources above.
+        unknown_command: "% Unrecognized command \"{word}\".\nType \"?\" for help.",
+        ambiguous_command: "% Ambiguous command \"{word}\".\nType \"?\" for help.",
+        abbreviations: false,
+        exit_commands: &["exit", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Onyx,
+    },
+    Personality {
+        platform: "nokia_sros",
+        ssh_version: "OpenSSH_7.4",
+        banner: "\n\n",
+        press_any_key: false,
+        // `A:host# ` on the active CPM, `*` in front while the
+        // configuration is unsaved (oxidized lib/oxidized/model/sros.rb
+        // prompt /^([-\w.:>*]+\s?[#>]\s?)$/; netmiko nokia/nokia_sros.py
+        // strips `*` and `>...` from it; no `@`: the classic CLI).
+        prompt: "A:{host}# ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `environment no more` (oxidized sros.rb post_login, netmiko
+        // nokia_sros.py); netmiko also sends `//environment more false`,
+        // which a node in mixed mode runs in its MD-CLI and answers with
+        // nothing.
+        pager_off: &["environment no more"],
+        settings: &[("//environment more false", "")],
+        pager_text: "Press any key to continue (Q to quit)",
+        config_command: "admin display-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show system information",
+            "\n===============================================================================\nSystem Information\n===============================================================================\nSystem Name            : {host}\nSystem Type            : 7750 SR-1\nChassis Topology       : Standalone\nSystem Version         : B-20.10.R1\nSystem Up Time         : 12 days, 03:04:05.67 (hr:min:sec)\n",
+        )],
+        unknown_command: "Error: Bad command.",
+        ambiguous_command: "Error: Ambiguous command.",
+        abbreviations: false,
+        exit_commands: &["logout", "exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Sros,
+    },
+    Personality {
+        platform: "citrix_netscaler",
+        ssh_version: "OpenSSH_6.1",
+        banner: "###############################################################################\n#                                                                             #\n#        WARNING: Access to this system is for authorized users only          #\n#                                                                             #\n###############################################################################\n\n",
+        press_any_key: false,
+        // ` > `: the CLI shows no host name by default (netmiko
+        // citrix/netscaler_ssh.py: "Netscaler has only '>' for the prompt",
+        // the base prompt empty; oxidized lib/oxidized/model/netscaler.rb
+        // prompt /^(.*[\w.-]*>\s?)$/).
+        prompt: " > ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `set cli mode -page OFF` (netmiko netscaler_ssh.py); every
+        // command that succeeds answers ` Done` (netmiko strips it from
+        // the output's last line).
+        pager_off: &["set cli mode -page OFF"],
+        settings: &[("set cli mode -page OFF", " Done")],
+        pager_text: "--More--",
+        config_command: "show ns runningConfig",
+        config_filters: &[],
+        // The saved configuration prints in the same shape (oxidized
+        // netscaler.rb runs `show ns ns.conf`).
+        config_aliases: &["show ns ns.conf"],
+        commands: &[(
+            "show version",
+            "\tNetScaler NS13.1: Build 49.13.nc, Date: Jul 10 2023, 07:54:55   (64-bit)\n Done\n",
+        )],
+        // No capture of the error in the sources above.
+        unknown_command: "ERROR: No such command",
+        ambiguous_command: "ERROR: Ambiguous command",
+        abbreviations: false,
+        exit_commands: &["exit", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::NetScaler,
+    },
+    Personality {
+        platform: "cumulus_nvue",
+        ssh_version: "OpenSSH_8.4p1 Debian-5+deb11u3",
+        banner: "Linux {host} 5.10.0-cl-1-amd64 #1 SMP Debian 5.10.179-1+cl5.9.2u1 x86_64\n\nUNAUTHORIZED USE OF THIS SYSTEM IS STRICTLY PROHIBITED!\n",
+        press_any_key: false,
+        // `user@host:mgmt:~$ ` when logged in over the management VRF
+        // (oxidized lib/oxidized/model/cumulus.rb prompt
+        // /^[\w.-]+@[\w.-]+(:mgmt)?:?~[#$] ?$/ and
+        // spec/model/data/cumulus#generic#prompt.yaml `cumulus@cumulus:mgmt:~$ `).
+        prompt: "{user}@{host}:mgmt:~$ ",
+        privileged_prompt: None,
+        enable_denied: "",
+        pager_off: &[],
+        settings: &[("export PAGER=cat TERM=dumb", "")],
+        pager_text: "",
+        // NVUE's configuration as the commands that rebuild it (oxidized
+        // cumulus.rb runs `nv config show --color off` with
+        // cumulus_use_nvue; `-o commands` prints the same as `nv set` lines).
+        config_command: "nv config show -o commands",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "nv show system",
+            "                operational          applied\n--------------  -------------------  -------\nhostname        {host}               {host}\nbuild           Cumulus Linux 5.9.2\nuptime          12 days, 3:04:05\ntimezone        Etc/UTC\n",
+        )],
+        unknown_command: "-bash: {word}: command not found",
+        ambiguous_command: "-bash: {word}: command not found",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Cumulus,
+    },
+    Personality {
+        platform: "alcatel_aos",
+        ssh_version: "OpenSSH_7.4",
+        banner: "\nWelcome to the Alcatel-Lucent Enterprise OS6860E-24 8.7.354.R01 GA, December 08, 2020.\n\nCopyright(c), 1994-2020 ALE USA Inc. All Rights Reserved.\n\n",
+        press_any_key: false,
+        // `-> `, the default whatever the system name (oxidized
+        // lib/oxidized/model/aos.rb has no prompt of its own: its default
+        // /^([\w.@-]+[#>]\s?)$/ matches it; netmiko
+        // alcatel/alcatel_aos_ssh.py: "Prompt can be anything, but best
+        // practice is to end with > or #").
+        prompt: "-> ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // No pager command in oxidized aos.rb or netmiko; the CLI pages
+        // only with `more` asked for.
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        config_command: "show configuration snapshot",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show system",
+            "System:\n  Description:  Alcatel-Lucent Enterprise OS6860E-24 8.7.354.R01 GA, December 08, 2020.,\n  Object ID:    1.3.6.1.4.1.6486.801.1.1.2.1.11.1.5,\n  Up Time:      12 days 3 hours 4 minutes and 5 seconds,\n  Contact:      noc@example.net,\n  Name:         {host},\n",
+        )],
+        // No capture of the error in the sources above.
+        unknown_command: "ERROR: Invalid entry: \"{word}\"",
+        ambiguous_command: "ERROR: Ambiguous entry: \"{word}\"",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::AlcatelAos,
+    },
+    Personality {
+        platform: "nokia_sros_md",
+        ssh_version: "OpenSSH_7.4",
+        banner: "\n\n",
+        press_any_key: false,
+        // The context `[/]` on its own line above `A:user@host# ` (netmiko
+        // nokia/nokia_sros.py: "@" in the prompt "indicates model-driven
+        // CLI"; oxidized lib/oxidized/model/srosmd.rb prompt
+        // /^([-\w.@:>*]+\s?[#>]\s?)$/ matches the second line).
+        prompt: "[/]\r\nA:{user}@{host}# ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `environment more false` (netmiko nokia_sros.py for the MD-CLI,
+        // which also turns completion on space off, widens the console and
+        // sends the classic `//environment no more`).
+        pager_off: &["environment more false"],
+        settings: &[
+            ("environment command-completion space false", ""),
+            ("environment console width <n>", ""),
+            ("//environment no more", ""),
+        ],
+        pager_text: "Press Q to quit, Enter to print next line or any other key to print next page.",
+        config_command: "admin show configuration",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[],
+        // No capture of the error in the sources above.
+        unknown_command: "MINOR: CLI #2069: Unknown element - '{word}'",
+        ambiguous_command: "MINOR: CLI #2070: Ambiguous element - '{word}'",
+        abbreviations: false,
+        exit_commands: &["logout", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::SrosMd,
+    },
+    Personality {
         platform: "aruba_aoscx",
         ssh_version: "OpenSSH_8.4",
         banner: "\nLast login: 2026-11-28 09:12:01 from 10.0.0.9\nUser \"admin\" has logged in 12 times in the past 30 days\n",
@@ -1350,7 +1773,7 @@ impl Personality {
     /// Whether the platform runs commands on SSH exec channels (the Unix
     /// ones do; network OSes refuse them).
     pub fn supports_exec(&self) -> bool {
-        self.style == Style::Linux
+        matches!(self.style, Style::Linux | Style::Cumulus)
     }
 
     /// The first login prompt over Telnet: Unix-like systems ask `login:`,
@@ -1358,6 +1781,13 @@ impl Personality {
     pub fn telnet_username_prompt(&self) -> &'static str {
         match self.style {
             Style::Linux | Style::Vyos | Style::Junos | Style::EdgeOs => "login: ",
+            Style::Cumulus => "login: ",
+            // oxidized lib/oxidized/model/aos.rb: /^login : /.
+            Style::AlcatelAos => "login : ",
+            // oxidized lib/oxidized/model/voss.rb /Login: $/, os6.rb /^Login:/.
+            Style::Voss | Style::Os6 => "Login: ",
+            // oxidized lib/oxidized/model/sros.rb: /^Login: /.
+            Style::Sros | Style::SrosMd => "Login: ",
             // oxidized lib/oxidized/model/ciscosmb.rb: /^User ?[nN]ame:/.
             Style::CiscoSmb => "User Name:",
             // oxidized lib/oxidized/model/ftos.rb: /^Login:/.
@@ -1396,6 +1826,14 @@ impl Personality {
             Style::CiscoWlc => "\n",
             _ => "\n% Authentication Failed\n\n",
         }
+    }
+
+    /// Whether `enable` asks for a secret. VOSS and Onyx enter privileged
+    /// mode without one: the account's level decides (oxidized
+    /// lib/oxidized/model/voss.rb sends a bare `enable`; the Onyx 3.9.2504
+    /// capture in oxidized spec/model/data shows no secret asked).
+    pub fn enable_asks_secret(&self) -> bool {
+        !matches!(self.style, Style::Voss | Style::Onyx)
     }
 }
 

@@ -759,3 +759,68 @@ async fn dlink_opens_every_reply_with_the_command_it_answers() {
     let bad = sh.run("show nothing", "r0001:admin#").await;
     assert!(bad.starts_with("\nAvailable commands:"), "{bad:?}");
 }
+
+#[tokio::test]
+async fn voss_enables_without_a_secret_and_refuses_the_configuration_before() {
+    // oxidized lib/oxidized/model/voss.rb sends a bare `enable`; the
+    // prompt has no space after its sign (/^[^\s#>]+[#>]$/).
+    let s = sim("extreme_voss").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"r0001:1>").await;
+    let out = sh.run("show running-config", "r0001:1>").await;
+    assert!(out.contains("% Invalid input"), "{out:?}");
+    let from = sh.seen.len();
+    sh.send(b"enable\r").await;
+    let got = sh.read_until(from, b"r0001:1#").await;
+    assert!(
+        !String::from_utf8_lossy(&got).contains("Password"),
+        "{got:?}"
+    );
+    sh.run("terminal more disable", "r0001:1#").await;
+    let out = sh.run("show running-config", "r0001:1#").await;
+    assert!(
+        out.contains("Preparing to Display Configuration...\n#\n"),
+        "{out:?}"
+    );
+    assert!(out.contains("\nconfig terminal\n"), "{out:?}");
+    assert!(out.contains("\nsys name \"r0001\"\n"), "{out:?}");
+    assert!(out.trim_end().ends_with("end\nr0001:1#"), "{out:?}");
+}
+
+#[tokio::test]
+async fn sonicos_prompts_with_user_and_host_and_pages_until_told_not_to() {
+    // oxidized lib/oxidized/model/sonicos.rb: `admin@012345> `, and
+    // `no cli pager session` before `show current-config`.
+    let s = sim("sonicwall_sonicos").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"admin@r0001> ").await;
+    let from = sh.seen.len();
+    sh.send(b"show current-config\r").await;
+    sh.read_until(from, b"--MORE--").await;
+    sh.send(b"q").await;
+    sh.read_until(from, b"admin@r0001> ").await;
+    sh.run("no cli pager session", "admin@r0001> ").await;
+    let out = sh.run("show current-config", "admin@r0001> ").await;
+    assert!(!out.contains("--MORE--"), "{out:?}");
+    assert!(
+        out.contains("\nadministration\n    firewall-name r0001\n"),
+        "{out:?}"
+    );
+    assert!(out.contains("\nchecksum "), "{out:?}");
+}
+
+#[tokio::test]
+async fn fireware_exports_its_profile_as_one_xml_document_at_the_wg_prompt() {
+    // oxidized lib/oxidized/model/firewareos.rb: `WG#`, `export config to
+    // console`.
+    let s = sim("watchguard_fireware").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"WG#").await;
+    let out = sh.run("export config to console", "WG#").await;
+    let body = out.trim_start_matches("\n");
+    assert!(
+        body.starts_with("<?xml version=\"1.0\"?>\n<profile>\n"),
+        "{out:?}"
+    );
+    assert!(out.trim_end().ends_with("</profile>\nWG#"), "{out:?}");
+}

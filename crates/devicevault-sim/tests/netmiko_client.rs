@@ -192,6 +192,26 @@ const STOCK: &[(&str, &str, &str)] = &[
     ("dell_os10", "dell_os10", "show running-configuration"),
     ("vyos", "vyos", "show configuration commands"),
     ("linux", "linux", "cat /etc/network/interfaces"),
+    // netmiko extreme/extreme_vsp_ssh.py; `enable()` sends no secret
+    // unless the switch asks.
+    ("extreme_voss", "extreme_vsp", "show running-config"),
+    ("dell_os6", "dell_os6", "show running-config"),
+    // sonicwall_sonicos is not here: netmiko has no SonicOS device type.
+    ("a10_acos", "a10", "show running-config"),
+    (
+        "watchguard_fireware",
+        "watchguard_fireware",
+        "export config to console",
+    ),
+    // netmiko mellanox/mellanox_mlnxos_ssh.py: `enable()` sends no secret.
+    ("nvidia_onyx", "mellanox_mlnxos", "show running-config"),
+    ("nokia_sros", "nokia_sros", "admin display-config"),
+    ("citrix_netscaler", "netscaler", "show ns runningConfig"),
+    (
+        "cumulus_nvue",
+        "cumulus_linux",
+        "nv config show -o commands",
+    ),
     ("aruba_aoscx", "aruba_aoscx", "show running-config"),
     ("hp_comware", "hp_comware", "display current-configuration"),
     ("ruckus_fastiron", "ruckus_fastiron", "show running-config"),
@@ -337,6 +357,12 @@ async fn netmiko_backs_up_every_simulated_platform_with_its_stock_device_type() 
         // another date than the session netmiko saw, so only its place counts.
         let mut held = d.running_config_lines();
         while held.last().is_some_and(|l| l.text.is_empty()) {
+            held.pop();
+        }
+        // netmiko citrix/netscaler_ssh.py strips the ` Done` that ends
+        // every NetScaler command's output ("Strip 'Done' from command
+        // output").
+        if *device_type == "netscaler" && held.last().is_some_and(|l| l.text.trim() == "Done") {
             held.pop();
         }
         let mut got_trimmed = got.clone();
