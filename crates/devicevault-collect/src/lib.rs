@@ -34,6 +34,7 @@
 pub mod driver;
 mod driver_check;
 mod error;
+mod files;
 mod keys;
 pub mod known_hosts;
 mod retry;
@@ -48,7 +49,10 @@ use std::time::{Duration, Instant};
 
 use devicevault_core::RetryClass;
 
-pub use driver::{Completeness, Driver, DriverSet, DriverSource};
+pub use driver::{
+    Completeness, DEFAULT_FILE_HEADER, Driver, DriverSet, DriverSource, FileInput, FileProtocol,
+    Input,
+};
 pub use driver_check::{DriverProblem, FileReport, check_driver_dir, check_driver_text};
 pub use error::CollectError;
 pub use keys::{KeyError, key_fingerprint};
@@ -303,6 +307,16 @@ async fn collect_inner(
     // prompt the driver does not recognise must not wait for the (longer)
     // command timeout.
     let started = tokio::time::Instant::now();
+    if let driver::Input::Files(files) = &driver.input {
+        if device.transport != Transport::Ssh {
+            return Err(CollectError::Unsupported {
+                target: device.display(),
+                reason: format!("`input = \"{}\"` over Telnet", files.protocol.name()),
+            });
+        }
+        let raw = files::fetch(device, driver, files, opts).await?;
+        return finish(device, driver, &raw);
+    }
     let link = match device.transport {
         Transport::Ssh if driver.exec => return collect_exec(device, driver, opts).await,
         Transport::Ssh => {
@@ -394,7 +408,10 @@ fn finish(device: &DeviceTarget, driver: &Driver, out: &str) -> Result<Finished,
     if let Err(reason) = driver.check_complete(out) {
         return Err(CollectError::Incomplete {
             target: device.display(),
-            command: driver.commands.join("; "),
+            command: match &driver.input {
+                driver::Input::Files(f) => format!("{} {}", f.protocol.name(), f.paths.join(" ")),
+                _ => driver.commands.join("; "),
+            },
             reason,
             last_lines: driver.masked_tail(out),
         });
