@@ -1657,7 +1657,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 22] = [
+    const STYLES: [Style; 25] = [
         Style::Ios,
         Style::Nxos,
         Style::Iosxr,
@@ -1668,6 +1668,9 @@ mod tests {
         Style::FortiOs,
         Style::PanOs,
         Style::Vrp,
+        Style::PfSense,
+        Style::OpnSense,
+        Style::ApcNmc,
         Style::ProCurve,
         Style::Os10,
         Style::Vyos,
@@ -2044,6 +2047,28 @@ mod tests {
                 "set system login user jdoe level admin",
                 "set firewall name MGMT-IN rule 10 source address 198.51.100.7",
                 "set interfaces ethernet eth1 description 'uplink to core-sw2 CHG0004711'",
+            ],
+        );
+        has(
+            Style::PfSense,
+            &[
+                "\t\t\t<name>jdoe</name>",
+                "\t\t\t<bcrypt-hash>$2y$10$",
+                "\t\t\t<address>198.51.100.7</address>",
+                "\t\t\t<descr><![CDATA[uplink to core-sw2 CHG0004711]]></descr>",
+            ],
+        );
+        has(
+            Style::OpnSense,
+            &["\t\t\t<name>jdoe</name>", "\t\t\t<password>$2y$10$"],
+        );
+        has(
+            Style::ApcNmc,
+            &[
+                "User_jdoe_Access=Administrator",
+                "User_jdoe_Password=",
+                "AccessControl2NMSIP=198.51.100.7",
+                "Name=uplink to core-sw2 CHG0004711",
             ],
         );
         // An added user's secret carries the token, like every secret.

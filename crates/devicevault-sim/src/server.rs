@@ -97,6 +97,7 @@ where
         channel: None,
         faults: dev.lock().faults.clone(),
         login: LoginOptions::default(),
+        sftp: None,
     };
     tokio::spawn(async move {
         let Ok(running) = server::run_stream(config, stream, handler).await else {
@@ -120,6 +121,8 @@ struct DeviceHandler {
     faults: Faults,
     /// Console options given with the login name (RouterOS `admin+ct`).
     login: LoginOptions,
+    /// The channel running the `sftp` subsystem, if any.
+    sftp: Option<ChannelId>,
 }
 
 /// RouterOS console options appended to the login name after a `+`
@@ -307,11 +310,29 @@ impl server::Handler for DeviceHandler {
             return session.channel_failure(channel);
         };
         session.channel_success(channel)?;
+        self.sftp = Some(channel);
         tokio::spawn(crate::files::sftp(
             self.dev.clone(),
             self.faults.clone(),
             ch,
         ));
+        Ok(())
+    }
+
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // The SFTP client is done: the server process exits, as OpenSSH's
+        // sftp-server does, and its exit status goes to the client (OpenSSH's
+        // `scp`, in its SFTP mode, fails on a session without one).
+        if self.sftp == Some(channel) {
+            self.sftp = None;
+            session.exit_status_request(channel, 0)?;
+            session.eof(channel)?;
+            session.close(channel)?;
+        }
         Ok(())
     }
 
