@@ -1093,6 +1093,82 @@ mod tests {
         }
     }
 
+    fn files_driver(extra: &str) -> Result<Driver, CollectError> {
+        Driver::from_toml(
+            &format!(
+                "name = \"f\"\ndescription = \"f\"\n{extra}\n[complete]\ncheck = false\nreason = \"test\"\n"
+            ),
+            DriverSource::BuiltIn,
+        )
+    }
+
+    #[test]
+    fn a_file_input_reads_absolute_paths_with_a_header_and_refuses_cli_keys() {
+        let d = files_driver("input = \"scp\"\nfiles = [\"/config.ini\", \"/event.txt\"]").unwrap();
+        assert_eq!(
+            d.input,
+            Input::Files(FileInput {
+                protocol: FileProtocol::Scp,
+                paths: vec!["/config.ini".into(), "/event.txt".into()],
+                header: DEFAULT_FILE_HEADER.into(),
+            })
+        );
+        assert_eq!(d.input.name(), "scp");
+        let d = files_driver("input = \"sftp\"\nfiles = [\"/a\"]\nfile_header = \"--- {path}\"")
+            .unwrap();
+        assert!(matches!(&d.input, Input::Files(f) if f.header == "--- {path}"));
+        for (extra, why) in [
+            ("input = \"sftp\"\nfiles = []", "`files` is empty"),
+            ("input = \"sftp\"\nfiles = [\"a.xml\"]", "is not absolute"),
+            ("input = \"sftp\"\nfiles = [\"/a/../b\"]", "contains `..`"),
+            ("input = \"scp\"\nfiles = [\"/a'; reboot; '\"]", "a quote"),
+            ("input = \"scp\"\nfiles = [\"/conf/\"]", "names a directory"),
+            (
+                "input = \"sftp\"\nfiles = [\"/a\"]\ncommands = [\"show\"]",
+                "cannot be combined",
+            ),
+            (
+                "input = \"sftp\"\nfiles = [\"/a\"]\nexec = true",
+                "cannot be combined",
+            ),
+            (
+                "input = \"sftp\"\nfiles = [\"/a\"]\nfile_header = \"no path\"",
+                "`file_header`",
+            ),
+            (
+                "prompt = '>'\ncommands = [\"show\"]\nfiles = [\"/a\"]",
+                "needs a file input",
+            ),
+            ("commands = [\"show\"]", "`prompt` is missing"),
+            ("input = \"tftp\"\nfiles = [\"/a\"]", "`input` is `tftp`"),
+        ] {
+            let err = files_driver(extra).unwrap_err().to_string();
+            assert!(err.contains(why), "{extra}: {err}");
+        }
+        // The CLI stays the default.
+        let d = files_driver("prompt = '>'\ncommands = [\"show\"]").unwrap();
+        assert_eq!(d.input, Input::Cli);
+        assert_eq!(d.input.name(), "cli");
+    }
+
+    #[test]
+    fn pfsense_drops_its_revision_block_and_masks_its_hashes() {
+        let d = DriverSet::builtin().get("pfsense").unwrap();
+        let raw = "<?xml version=\"1.0\"?>\n<pfsense>\n\t<system>\n\t\t<bcrypt-hash>$2y$10$abc</bcrypt-hash>\n\t</system>\n\t<revision>\n\t\t<time>1733500800</time>\n\t\t<description><![CDATA[x]]></description>\n\t\t<username><![CDATA[jdoe@192.0.2.10 (Local Database)]]></username>\n\t</revision>\n</pfsense>\n";
+        assert_eq!(d.check_complete(raw), Ok(()));
+        assert_eq!(d.author(raw).as_deref(), Some("jdoe"));
+        let out = d.filter(raw, true);
+        assert!(
+            !out.contains("revision") && !out.contains("1733500800"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<bcrypt-hash><removed></bcrypt-hash>"),
+            "{out}"
+        );
+        assert!(d.check_complete(&raw[..raw.len() - 11]).is_err());
+    }
+
     #[test]
     fn unknown_driver_is_a_permanent_error_naming_it() {
         let err = DriverSet::builtin().get("nokia_sros").unwrap_err();
