@@ -9,6 +9,10 @@
 //!   channels, and a shell is what the platforms' CLIs are built for. A
 //!   driver may ask for **exec channels** (`exec = true`, e.g. `linux`):
 //!   one channel per command, no prompt guessing, the exit status decides.
+//! - **Files are an input of their own** ([`driver::Input`]): a driver
+//!   with `input = "sftp"` or `"scp"` reads its `files` over the same SSH
+//!   connection (jump host, pins, login: `ssh::connect`) and the result
+//!   goes through the same completeness check and filters as CLI output.
 //! - **Telnet is the same dialogue over another byte stream** ([`Transport`]):
 //!   the session engine reads and writes a `Link`, SSH or Telnet; Telnet
 //!   adds option negotiation and answers the device's login prompts.

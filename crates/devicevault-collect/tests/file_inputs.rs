@@ -296,6 +296,29 @@ async fn a_file_that_never_ends_is_cut_off_at_the_limit_while_it_is_read() {
 }
 
 #[tokio::test]
+async fn a_transfer_cut_off_midway_is_a_transient_connection_loss_over_sftp_and_scp() {
+    let s = sim("pfsense").await;
+    let d = &s.devices()[0];
+    d.set_faults(Faults {
+        disconnect_after_bytes: Some(2000),
+        ..Faults::default()
+    });
+    let scp = file_driver("cut_scp", "scp", &["/cf/conf/config.xml"], "");
+    let (_dir, drivers) = with_user_drivers(&[("cut_scp", &scp)]);
+    for driver in ["pfsense", "cut_scp"] {
+        let err = collect(&target(d, driver), &drivers, &opts())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CollectError::ConnectionLost { .. }),
+            "{driver}: {err}"
+        );
+        assert!(err.is_transient(), "{driver}");
+        assert!(err.to_string().contains("/cf/conf/config.xml"), "{err}");
+    }
+}
+
+#[tokio::test]
 async fn a_wrong_password_fails_authentication_before_any_file_is_read() {
     let s = sim("apc_nmc").await;
     let d = &s.devices()[0];

@@ -226,6 +226,14 @@ impl russh_sftp::server::Handler for SftpFiles {
             None => b"# endless\n".iter().copied().cycle().take(len).collect(),
             Some(b) => {
                 let start = usize::try_from(offset).unwrap_or(usize::MAX);
+                if self
+                    .faults
+                    .disconnect_after_bytes
+                    .is_some_and(|n| start + len > n)
+                {
+                    // The link broke in the middle of the file.
+                    return Err(StatusCode::ConnectionLost);
+                }
                 if start >= b.len() {
                     return Err(StatusCode::Eof);
                 }
@@ -358,6 +366,11 @@ async fn serve_scp(
     let bytes = content(dev, faults, true);
     let header = format!("C0644 {} {name}\n", bytes.len());
     if ch.data(header.as_bytes()).await.is_err() || client_byte(ch, pending).await != Some(0) {
+        return 1;
+    }
+    if let Some(n) = faults.disconnect_after_bytes.filter(|&n| n < bytes.len()) {
+        // The link broke in the middle of the file: the channel ends.
+        let _ = ch.data(&bytes[..n]).await;
         return 1;
     }
     if ch.data_bytes(bytes).await.is_err() || ch.data(&b"\0"[..]).await.is_err() {
