@@ -13,4 +13,4 @@ pub mod redis;
 
 pub use amqp::{AmqpBus, AmqpConsumer};
 pub use local::{LocalBus, LocalLog};
-pub use redis::{RedisLog, RedisLogOptions};
+pub use redis::{RedisLog, RedisLogOptions, Trimmed};

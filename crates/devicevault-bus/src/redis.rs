@@ -21,10 +21,17 @@
 //!   appended before the first consumer started are processed. A group that
 //!   vanished (a Redis restarted without persistence, a deleted stream) is
 //!   created again on the next read.
-//! - **Bounded history.** `XADD … MAXLEN ~ n` trims the oldest entries
-//!   whether or not a group still holds them pending (unlike [`LocalLog`],
-//!   which never drops a pending entry). Reclaim skips an entry trimmed or
-//!   deleted meanwhile, so keep `max_len` far above any backlog.
+//! - **Bounded history, never at the cost of an entry.** `XADD` does not
+//!   trim (`MAXLEN` would drop the oldest entries whether or not a group
+//!   still needs them). Every `max_len / 16` appends (at most 1,000) a
+//!   stream's length is checked in the background, and when it is over
+//!   `max_len` it is trimmed with `XTRIM … MINID` below the oldest entry a
+//!   group still needs: the oldest one it holds pending or, with nothing
+//!   pending, the first one after its last delivered ([`RedisLog::trim`]).
+//!   An unacknowledged or undelivered entry is never trimmed, so a stream
+//!   can stay over `max_len` while its consumers are behind (logged); a
+//!   stream no group reads is never trimmed. Only the dead-letter streams,
+//!   which no group reads, are capped by `XADD … MAXLEN ~`, as before.
 //! - **Entries that cannot be decoded** (a field that is not UTF-8, an odd
 //!   number of items) are never handed to a consumer, where they would fail
 //!   forever, nor dropped: they are moved to `<stream>:dead` byte for byte
@@ -57,7 +64,9 @@ const MAX_RECLAIM_ROUNDS: usize = 8;
 /// Settings of a [`RedisLog`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisLogOptions {
-    /// `MAXLEN ~` of every `XADD`: about how many entries a stream keeps.
+    /// About how many entries a stream keeps: past it, the entries every
+    /// group has acknowledged are trimmed (see [`RedisLog::trim`]); the
+    /// `MAXLEN ~` of the dead-letter streams.
     pub max_len: usize,
     /// How long a command may wait for its reply (a blocking read: on top
     /// of its block time) before the server counts as unavailable.
@@ -91,6 +100,9 @@ struct Inner {
     readers: Mutex<Vec<MultiplexedConnection>>,
     /// `(stream, group)` pairs known to exist, to skip `XGROUP CREATE`.
     groups: Mutex<HashSet<(String, String)>>,
+    /// Appends per stream since its length was last checked, and whether a
+    /// trim of it is running.
+    trims: Mutex<HashMap<String, (u64, bool)>>,
     options: RedisLogOptions,
     /// The URL with its password replaced, for `Debug` and errors.
     url: String,
@@ -140,6 +152,7 @@ impl RedisLog {
                 shared,
                 readers: Mutex::default(),
                 groups: Mutex::default(),
+                trims: Mutex::default(),
                 options: RedisLogOptions {
                     max_len: options.max_len.max(1),
                     ..options
@@ -310,7 +323,7 @@ impl RedisLog {
         reason: &str,
     ) -> Result<(), BusError> {
         let dead = dead_stream(stream);
-        let mut xadd = self.xadd(&dead);
+        let mut xadd = self.xadd_dead(&dead);
         for (k, v) in entry.items.chunks_exact(2).map(|p| (&p[0], &p[1])) {
             xadd.arg(k.as_slice()).arg(v.as_slice());
         }
@@ -343,14 +356,134 @@ impl RedisLog {
             .map_err(|e| bus_error("dead-letter", stream, &e))
     }
 
-    fn xadd(&self, stream: &str) -> Cmd {
+    /// `XADD <dead> MAXLEN ~ max_len *`: a dead-letter stream, which no
+    /// group reads, keeps about `max_len` entries.
+    fn xadd_dead(&self, dead: &str) -> Cmd {
         let mut cmd = redis::cmd("XADD");
-        cmd.arg(stream)
+        cmd.arg(dead)
             .arg("MAXLEN")
             .arg("~")
             .arg(self.inner.options.max_len)
             .arg("*");
         cmd
+    }
+
+    /// Whether `stream`'s length is due for a check (every `max_len / 16`
+    /// appends, between 1 and 1,000) and no trim of it is running; marks
+    /// one running if so.
+    fn trim_due(&self, stream: &str) -> bool {
+        let every = (self.inner.options.max_len as u64 / 16).clamp(1, 1_000);
+        let mut trims = lock(&self.inner.trims);
+        let (appends, running) = trims.entry(stream.to_owned()).or_default();
+        *appends += 1;
+        if *running || *appends < every {
+            return false;
+        }
+        *appends = 0;
+        *running = true;
+        true
+    }
+
+    /// Trims `stream` down towards `max_len` entries through the entries
+    /// every group of it has acknowledged, never further: below the oldest
+    /// entry a group holds pending, or — nothing pending — the first one
+    /// after the last it was handed. A stream no group reads is not
+    /// trimmed (nobody has read anything). Safe beside readers and
+    /// writers: an entry delivered or appended while this runs is newer
+    /// than the bound it computed.
+    pub async fn trim(&self, stream: &str) -> Result<Trimmed, BusError> {
+        let max_len = self.inner.options.max_len as u64;
+        let length = self.xlen(stream).await?;
+        if length <= max_len {
+            return Ok(Trimmed { length, removed: 0 });
+        }
+        let Some(floor) = self.oldest_needed(stream).await? else {
+            return Ok(Trimmed { length, removed: 0 });
+        };
+        let mut cmd = redis::cmd("XTRIM");
+        cmd.arg(stream).arg("MINID").arg(floor.to_string());
+        let reply = self
+            .query(&cmd)
+            .await
+            .map_err(|e| bus_error("XTRIM", stream, &e))?;
+        let removed = integer(&reply)
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| BusError::Malformed(format!("XTRIM of {stream} replied {reply:?}")))?;
+        Ok(Trimmed {
+            length: length.saturating_sub(removed),
+            removed,
+        })
+    }
+
+    async fn xlen(&self, stream: &str) -> Result<u64, BusError> {
+        let mut cmd = redis::cmd("XLEN");
+        cmd.arg(stream);
+        let reply = self
+            .query(&cmd)
+            .await
+            .map_err(|e| bus_error("XLEN", stream, &e))?;
+        integer(&reply)
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| BusError::Malformed(format!("XLEN of {stream} replied {reply:?}")))
+    }
+
+    /// The oldest entry of `stream` some group still needs (`None`: no
+    /// group).
+    async fn oldest_needed(&self, stream: &str) -> Result<Option<EntryId>, BusError> {
+        let mut cmd = redis::cmd("XINFO");
+        cmd.arg("GROUPS").arg(stream);
+        let reply = self
+            .query(&cmd)
+            .await
+            .map_err(|e| bus_error("XINFO GROUPS", stream, &e))?;
+        let mut floor: Option<EntryId> = None;
+        for group in items(reply).unwrap_or_default() {
+            let (mut name, mut pending, mut delivered) = (None, 0, None);
+            for pair in items(group).unwrap_or_default().chunks(2) {
+                let [k, v] = pair else { continue };
+                match text(k).as_deref() {
+                    Some("name") => name = text(v),
+                    Some("pending") => pending = integer(v).unwrap_or(0),
+                    Some("last-delivered-id") => delivered = text(v),
+                    _ => {}
+                }
+            }
+            let (Some(name), Some(delivered)) = (name, delivered) else {
+                return Err(BusError::Malformed(format!(
+                    "XINFO GROUPS of {stream}: a group without a name or last-delivered-id"
+                )));
+            };
+            let delivered = EntryId::parse(&delivered).ok_or_else(|| {
+                BusError::Malformed(format!("XINFO GROUPS of {stream}: id {delivered:?}"))
+            })?;
+            // Read after the group's state: a pending entry acked meanwhile
+            // leaves no minimum, and the bound after the last delivered
+            // entry above is then the safe one.
+            let oldest_pending = if pending > 0 {
+                self.oldest_pending(stream, &name).await?
+            } else {
+                None
+            };
+            let needed = oldest_pending.unwrap_or(delivered.next());
+            floor = Some(floor.map_or(needed, |f| f.min(needed)));
+        }
+        Ok(floor)
+    }
+
+    /// The smallest id `group` holds pending (`XPENDING` summary).
+    async fn oldest_pending(&self, stream: &str, group: &str) -> Result<Option<EntryId>, BusError> {
+        let mut cmd = redis::cmd("XPENDING");
+        cmd.arg(stream).arg(group);
+        let reply = self
+            .query(&cmd)
+            .await
+            .map_err(|e| bus_error("XPENDING", stream, &e))?;
+        // [count, smallest id, greatest id, consumers]; nils when none.
+        Ok(items(reply)
+            .unwrap_or_default()
+            .get(1)
+            .and_then(text)
+            .and_then(|id| EntryId::parse(&id)))
     }
 
     /// Delivery counts of `ids` in `group`'s pending list (absent: no longer
@@ -408,7 +541,8 @@ impl ResultLog for RedisLog {
                 "a record for {stream} needs at least one field"
             )));
         }
-        let mut cmd = self.xadd(stream);
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(stream).arg("*");
         for (k, v) in &fields {
             cmd.arg(*k).arg(v);
         }
@@ -416,9 +550,31 @@ impl ResultLog for RedisLog {
             .query(&cmd)
             .await
             .map_err(|e| bus_error("XADD", stream, &e))?;
-        text(&reply).ok_or_else(|| {
+        let id = text(&reply).ok_or_else(|| {
             BusError::Malformed(format!("XADD to {stream} replied {reply:?}, not an id"))
-        })
+        })?;
+        if self.trim_due(stream) {
+            let (log, stream) = (self.clone(), stream.to_owned());
+            tokio::spawn(async move {
+                match log.trim(&stream).await {
+                    Ok(t) if t.length > log.inner.options.max_len as u64 => tracing::warn!(
+                        stream,
+                        length = t.length,
+                        removed = t.removed,
+                        max_len = log.inner.options.max_len,
+                        "the stream is longer than max_len: its consumers have not acknowledged the rest, which is kept"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(stream, error = %e, "trimming the stream failed; the next check tries again")
+                    }
+                }
+                if let Some((_, running)) = lock(&log.inner.trims).get_mut(&stream) {
+                    *running = false;
+                }
+            });
+        }
+        Ok(id)
     }
 
     async fn read(
@@ -531,7 +687,7 @@ impl ResultLog for RedisLog {
             ("dead_entry_id", entry.id.as_str()),
             ("dead_group", group),
         ]);
-        let mut xadd = self.xadd(&dead_stream(stream));
+        let mut xadd = self.xadd_dead(&dead_stream(stream));
         for (k, v) in fields {
             xadd.arg(k).arg(v);
         }
@@ -615,6 +771,40 @@ impl StreamStats for RedisLog {
                 })
                 .collect())
         })
+    }
+}
+
+/// What a [`RedisLog::trim`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trimmed {
+    /// The stream's length afterwards.
+    pub length: u64,
+    /// Entries removed (every one acknowledged by every group).
+    pub removed: u64,
+}
+
+/// A stream entry id, `<ms>-<seq>`, ordered as Redis orders them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct EntryId(u64, u64);
+
+impl EntryId {
+    fn parse(id: &str) -> Option<Self> {
+        let (ms, seq) = id.split_once('-')?;
+        Some(Self(ms.parse().ok()?, seq.parse().ok()?))
+    }
+
+    /// The smallest id after this one.
+    fn next(self) -> Self {
+        match self.1.checked_add(1) {
+            Some(seq) => Self(self.0, seq),
+            None => Self(self.0.saturating_add(1), 0),
+        }
+    }
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.0, self.1)
     }
 }
 

@@ -186,20 +186,132 @@ async fn a_deleted_stream_and_its_group_come_back_on_the_next_read() {
     assert_eq!(got[0].fields["n"], "2");
 }
 
-#[tokio::test]
-async fn appends_keep_about_max_len_entries() {
-    let t = LogUnderTest::redis_with(RedisLogOptions {
-        max_len: 10,
+fn xlen(stream: &str) -> u64 {
+    redis::cmd("XLEN").arg(stream).query(&mut raw()).unwrap()
+}
+
+/// The ids the stream still holds, oldest first.
+fn ids(stream: &str) -> Vec<String> {
+    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(stream)
+        .arg("-")
+        .arg("+")
+        .query(&mut raw())
+        .unwrap();
+    entries.into_iter().map(|(id, _)| id).collect()
+}
+
+fn small(max_len: usize) -> RedisLogOptions {
+    RedisLogOptions {
+        max_len,
         ..RedisLogOptions::default()
-    })
-    .await;
+    }
+}
+
+#[tokio::test]
+async fn trimming_never_removes_an_entry_a_group_still_needs() {
+    let t = LogUnderTest::redis_with(small(10)).await;
     let (log, s) = (&t.log, &t.stream("trim"));
-    for i in 0..1_000 {
+    // The group exists before the appends (a read of nothing makes it).
+    assert!(
+        log.read(s, "g", "c", 0, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut appended = Vec::new();
+    for i in 0..100 {
+        appended.push(log.append(s, vec![("n", i.to_string())]).await.unwrap());
+    }
+    let got = log.read(s, "g", "c", 60, Duration::ZERO).await.unwrap();
+    assert_eq!(got.len(), 60);
+    // The first 30 acknowledged, except the sixth.
+    for e in got.iter().take(30).filter(|e| e.id != appended[5]) {
+        log.ack(s, "g", &e.id).await.unwrap();
+    }
+    let trimmed = log.trim(s).await.unwrap();
+    assert_eq!(trimmed.removed, 5, "only below the oldest pending entry");
+    assert_eq!(
+        ids(s),
+        appended[5..],
+        "the pending entry and everything after it kept"
+    );
+
+    log.ack(s, "g", &appended[5]).await.unwrap();
+    assert_eq!(log.trim(s).await.unwrap().removed, 25);
+    assert_eq!(ids(s), appended[30..]);
+
+    // Everything delivered acknowledged: the 40 never delivered stay,
+    // though the stream is four times max_len.
+    for e in &got[30..] {
+        log.ack(s, "g", &e.id).await.unwrap();
+    }
+    let trimmed = log.trim(s).await.unwrap();
+    assert_eq!(
+        trimmed,
+        devicevault_bus::Trimmed {
+            length: 40,
+            removed: 30
+        }
+    );
+    assert_eq!(ids(s), appended[60..]);
+
+    // A second group that has read nothing holds everything.
+    assert!(
+        log.read(s, "late", "c", 0, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all = log.read(s, "g", "c", 40, Duration::ZERO).await.unwrap();
+    for e in &all {
+        log.ack(s, "g", &e.id).await.unwrap();
+    }
+    assert_eq!(log.trim(s).await.unwrap().removed, 0);
+    assert_eq!(xlen(s), 40);
+    // Still every one handed to the late group.
+    let late = log.read(s, "late", "c", 100, Duration::ZERO).await.unwrap();
+    assert_eq!(late.len(), 40);
+}
+
+#[tokio::test]
+async fn a_stream_no_group_reads_is_never_trimmed() {
+    let t = LogUnderTest::redis_with(small(10)).await;
+    let (log, s) = (&t.log, &t.stream("nobody"));
+    for i in 0..300 {
         log.append(s, vec![("n", i.to_string())]).await.unwrap();
     }
-    let len: u64 = redis::cmd("XLEN").arg(s).query(&mut raw()).unwrap();
-    // `MAXLEN ~` trims whole nodes of (by default) 100 entries.
-    assert!((10..=200).contains(&len), "{len} entries kept");
+    assert_eq!(log.trim(s).await.unwrap().removed, 0);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(xlen(s), 300, "nobody has read anything: nothing goes");
+}
+
+#[tokio::test]
+async fn appends_trim_what_the_consumers_acknowledged_in_the_background() {
+    let t = LogUnderTest::redis_with(small(32)).await;
+    let (log, s) = (&t.log, &t.stream("background"));
+    assert!(
+        log.read(s, "g", "c", 0, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for i in 0..500 {
+        log.append(s, vec![("n", i.to_string())]).await.unwrap();
+        // A consumer a few entries behind.
+        if i % 8 == 7 {
+            for e in log.read(s, "g", "c", 8, Duration::ZERO).await.unwrap() {
+                log.ack(s, "g", &e.id).await.unwrap();
+            }
+        }
+    }
+    // One more than the consumer has seen: the trim it starts keeps it.
+    let last = log.append(s, vec![("n", "last".into())]).await.unwrap();
+    // Trims start every other append and only past 32 entries.
+    wait_for(|| xlen(s) <= 40).await;
+    assert!(ids(s).contains(&last), "the undelivered entry is kept");
+    let rest = log.read(s, "g", "c", 100, Duration::ZERO).await.unwrap();
+    assert_eq!(rest.last().map(|e| e.id.as_str()), Some(last.as_str()));
 }
 
 #[tokio::test]

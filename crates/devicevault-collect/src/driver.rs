@@ -75,6 +75,26 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../drivers/ubiquiti_edgeos.toml"),
     ),
     ("vyos", include_str!("../drivers/vyos.toml")),
+    ("cisco_wlc", include_str!("../drivers/cisco_wlc.toml")),
+    ("f5_tmos", include_str!("../drivers/f5_tmos.toml")),
+    (
+        "checkpoint_gaia",
+        include_str!("../drivers/checkpoint_gaia.toml"),
+    ),
+    ("aruba_os", include_str!("../drivers/aruba_os.toml")),
+    (
+        "cisco_viptela",
+        include_str!("../drivers/cisco_viptela.toml"),
+    ),
+    ("cisco_ftd", include_str!("../drivers/cisco_ftd.toml")),
+    (
+        "juniper_screenos",
+        include_str!("../drivers/juniper_screenos.toml"),
+    ),
+    (
+        "brocade_ironware",
+        include_str!("../drivers/brocade_ironware.toml"),
+    ),
 ];
 
 /// The on-disk form of a driver. See `drivers/cisco_ios.toml` for a commented example.
@@ -1051,7 +1071,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_builtin_driver_loads_and_names_its_sources() {
+    fn all_builtin_drivers_load_and_name_their_sources() {
         let set = DriverSet::builtin();
         let names: Vec<_> = set.iter().map(|d| d.name.as_str()).collect();
         for p in [
@@ -1077,13 +1097,21 @@ mod tests {
             "alliedtelesis_awplus",
             "cisco_smb",
             "ubiquiti_edgeos",
+            "cisco_wlc",
+            "f5_tmos",
+            "checkpoint_gaia",
+            "aruba_os",
+            "cisco_viptela",
+            "cisco_ftd",
+            "juniper_screenos",
+            "brocade_ironware",
             "pfsense",
             "opnsense",
             "apc_nmc",
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 25);
+        assert_eq!(names.len(), BUILTIN.len());
         for d in set.iter() {
             assert!(
                 d.facts_source.as_deref().is_some_and(|s| s.len() > 20),
@@ -1670,6 +1698,150 @@ reason = "test"
             !d.error_patterns.iter().any(
                 |p| p.is_match("set interfaces ethernet eth0 description 'Invalid command: x'")
             )
+        );
+    }
+
+    /// The builtin driver `name`'s filters on `lines`, masked or not.
+    fn filtered(name: &str, lines: &[&str], remove_secrets: bool) -> Vec<String> {
+        let d = DriverSet::builtin().get(name).unwrap();
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        d.filter(&text, remove_secrets)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn aireos_drops_the_rogue_entries_but_not_the_rogue_settings() {
+        let got = filtered(
+            "cisco_wlc",
+            &[
+                "config rogue adhoc alert 02:1a:2b:3c:4d:5e",
+                "config rogue client alert 6a:00:11:22:33:44",
+                "config rogue ap timeout 1200",
+                "config snmp community create c0mmun1ty",
+                "config snmp community accessmode ro c0mmun1ty",
+                "config snmp community ipaddr 10.0.0.0 255.0.0.0 c0mmun1ty",
+                "config sysname wlc1",
+            ],
+            true,
+        );
+        assert_eq!(
+            got,
+            [
+                "config rogue ap timeout 1200",
+                "config snmp community create <removed>",
+                "config snmp community accessmode ro <removed>",
+                "config snmp community ipaddr 10.0.0.0 255.0.0.0 <removed>",
+                "config sysname wlc1",
+            ]
+        );
+    }
+
+    #[test]
+    fn tmos_drops_a_members_monitor_state_but_keeps_one_set_by_hand() {
+        let lines = [
+            "        /Common/192.0.2.21:80 {",
+            "            state up",
+            "        }",
+            "        /Common/192.0.2.22:80 {",
+            "            state user-down",
+            "        }",
+            "    encrypted-password $6$abc",
+            "    communities {",
+            "            community-name s3cret",
+        ];
+        let got = filtered("f5_tmos", &lines, true);
+        assert!(!got.iter().any(|l| l == "            state up"), "{got:#?}");
+        assert!(got.iter().any(|l| l == "            state user-down"));
+        assert!(got.iter().any(|l| l == "    encrypted-password <removed>"));
+        assert!(got.iter().any(|l| l == "    communities {"));
+        assert!(
+            got.iter()
+                .any(|l| l == "            community-name <removed>")
+        );
+        let plain = filtered("f5_tmos", &lines, false);
+        assert!(plain.iter().any(|l| l.ends_with("community-name s3cret")));
+    }
+
+    #[test]
+    fn arubaos_masks_keys_and_communities_but_not_the_words_of_a_description() {
+        let got = filtered(
+            "aruba_os",
+            &[
+                "key \"r4dius\"",
+                "pre-shared-key \"s7ate\"",
+                "snmp-server community \"c0mm\"",
+                "peer-ip-address 10.42.0.3 ipsec s3cret",
+                "authentication pre-share",
+                "description \"key server\"",
+                "mgmt-user admin root ********************",
+            ],
+            true,
+        );
+        assert_eq!(
+            got,
+            [
+                "key <removed>",
+                "pre-shared-key <removed>",
+                "snmp-server community <removed>",
+                "peer-ip-address 10.42.0.3 ipsec <removed>",
+                "authentication pre-share",
+                "description \"key server\"",
+                "mgmt-user admin root <removed>",
+            ]
+        );
+    }
+
+    #[test]
+    fn gaia_viptela_and_screenos_mask_their_secret_lines_only() {
+        assert_eq!(
+            filtered(
+                "checkpoint_gaia",
+                &[
+                    "# Exported by admin on Sat Nov 28 10:00:01 2026",
+                    "set snmp community publ1c read-only",
+                    "set user admin password-hash $6$abc",
+                    "set interface eth1 comments \"password reset desk\"",
+                ],
+                true,
+            ),
+            [
+                "set snmp community <removed> read-only",
+                "set user admin password-hash <removed>",
+                "set interface eth1 comments \"password reset desk\"",
+            ]
+        );
+        assert_eq!(
+            filtered(
+                "cisco_viptela",
+                &[
+                    "   password $6$abc",
+                    " community publ1c",
+                    "  description \"password reset desk\"",
+                ],
+                true,
+            ),
+            [
+                "   password <removed>",
+                " community <removed>",
+                "  description \"password reset desk\"",
+            ]
+        );
+        assert_eq!(
+            filtered(
+                "juniper_screenos",
+                &[
+                    "Total Config size 3410:",
+                    "set admin password \"nKVUM2abc\"",
+                    "set ike gateway \"gw\" address 203.0.113.1 Main outgoing-interface \"ethernet0/0\" preshare \"k3y\" proposal \"pre-g2-aes128-sha\"",
+                ],
+                true,
+            ),
+            [
+                "set admin password <removed>",
+                "set ike gateway \"gw\" address 203.0.113.1 Main outgoing-interface \"ethernet0/0\" preshare \"<removed>\" proposal \"pre-g2-aes128-sha\"",
+            ]
         );
     }
 }

@@ -224,8 +224,19 @@ impl<'a> CliSession<'a> {
                 }
                 for l in &driver.login {
                     if l.expect.is_match(tail) {
+                        // A CLI that logs in again in band (AireOS, Small
+                        // Business switches) asks for the user or the
+                        // password again when it rejected the password it
+                        // was given: a wrong password, not a reason to
+                        // answer until it hangs up.
+                        let asks_credentials =
+                            l.send.contains("{username}") || l.send.contains("{password}");
+                        if asks_credentials && passwords_sent > 0 {
+                            return Step::Fail(auth_failed());
+                        }
                         let mut answer = l.send.replace("{username}", &username);
                         if answer.contains("{password}") {
+                            passwords_sent += 1;
                             let Some(p) = &password else {
                                 return Step::Fail(CollectError::BadKey {
                                     target: target.clone(),

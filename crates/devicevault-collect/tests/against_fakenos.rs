@@ -34,12 +34,23 @@ fn fakenos_binary() -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `n` distinct ports free now, below Linux's ephemeral range (32768 and
+/// up): a port the kernel handed out for a bind to port 0 and released can
+/// be handed to another test's listener before fakenos binds it, and
+/// fakenos then stops ("Port ... already in use"). Where the search starts
+/// depends on the process, so two test processes rarely look at the same
+/// ports.
+fn free_ports(n: usize) -> Vec<u16> {
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    let start = std::process::id() * 97 % SPAN;
+    let ports: Vec<u16> = (0..SPAN)
+        .map(|i| (LOW + (start + i) % SPAN) as u16)
+        .filter(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .take(n)
+        .collect();
+    assert_eq!(ports.len(), n, "no {n} free ports below 32000");
+    ports
 }
 
 /// One host per platform fakenos emulates that a built-in driver covers:
@@ -259,6 +270,68 @@ const CASES: &[Case] = &[
         ],
         absent: &["ubnt@ER1:~$"],
     },
+    Case {
+        host: "A7210",
+        driver: "aruba_os",
+        nos: Nos::File("aruba_os.yaml"),
+        present: &[
+            "hostname \"A7210\"",
+            "key \"fakenosRadiusKey\"",
+            "description \"management\"",
+            "end",
+        ],
+        absent: &[
+            "(A7210) #",
+            "Building Configuration...",
+            "controller config 245",
+        ],
+    },
+    Case {
+        host: "GW1",
+        driver: "checkpoint_gaia",
+        nos: Nos::File("checkpoint_gaia.yaml"),
+        present: &[
+            "# Configuration of GW1",
+            "set hostname GW1",
+            "set user admin password-hash $6$fakenosAdminHash",
+        ],
+        absent: &["GW1> ", "# Exported by admin on"],
+    },
+    Case {
+        host: "FTD1",
+        driver: "cisco_ftd",
+        nos: Nos::File("cisco_ftd.yaml"),
+        present: &[
+            "NGFW Version 7.2.5",
+            "hostname FTD1",
+            " ikev2 remote-authentication pre-shared-key fakenosPSK",
+            ": end",
+        ],
+        absent: &["Cryptochecksum:", "show running-config"],
+    },
+    Case {
+        host: "SSG1",
+        driver: "juniper_screenos",
+        nos: Nos::File("juniper_screenos.yaml"),
+        present: &[
+            "set hostname SSG1",
+            "set address \"Trust\" \"net-0\" 10.1.1.0 255.255.255.0 \"office LAN\"",
+            "set admin password \"nKVUM2fakenosAdminHash\"",
+        ],
+        absent: &["Total Config size", "SSG1-> "],
+    },
+    Case {
+        host: "MLX1",
+        driver: "brocade_ironware",
+        nos: Nos::File("brocade_netiron.yaml"),
+        present: &[
+            "hostname MLX1",
+            " port-name uplink to core",
+            " router-interface ve 10",
+            "end",
+        ],
+        absent: &["Current configuration:", "SSH@MLX1#"],
+    },
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,7 +340,7 @@ async fn the_collector_backs_up_every_platform_fakenos_emulates_with_its_builtin
     let nos_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fakenos");
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("inventory.yaml");
-    let ports: Vec<u16> = CASES.iter().map(|_| free_port()).collect();
+    let ports = free_ports(CASES.len());
     let mut inv = String::from(
         "default:\n  username: admin\n  password: admin\n  server: {plugin: ParamikoSshServer, configuration: {address: 127.0.0.1, timeout: 1}}\nhosts:\n",
     );
@@ -284,19 +357,23 @@ async fn the_collector_backs_up_every_platform_fakenos_emulates_with_its_builtin
         }
     }
     std::fs::write(&inventory, inv).unwrap();
+    // fakenos's log, shown when a host never listens.
+    let log_path = dir.path().join("fakenos.log");
+    let log = std::fs::File::create(&log_path).unwrap();
     let _peer = Fakenos(
         Command::new(&bin)
             .arg("-i")
             .arg(&inventory)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("fakenos starts"),
     );
-    // fakenos needs a few seconds to listen; wait for every port, bounded.
+    // fakenos needs a few seconds to listen, more with every host it starts
+    // on a loaded machine; wait for every port, bounded.
     for port in &ports {
         let mut up = false;
-        for _ in 0..300 {
+        for _ in 0..600 {
             if tokio::net::TcpStream::connect(("127.0.0.1", *port))
                 .await
                 .is_ok()
@@ -306,7 +383,14 @@ async fn the_collector_backs_up_every_platform_fakenos_emulates_with_its_builtin
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(up, "fakenos did not listen on {port} within 30 s");
+        if !up {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect::<Vec<_>>();
+            panic!(
+                "fakenos did not listen on {port} within 60 s; its log ends with:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
     }
     // fakenos has no exec channel (PEERS.md): the Linux driver talks to its
     // shell instead, prompt, pager command and all.

@@ -225,6 +225,11 @@ async fn every_platform_with_an_enable_step_reports_its_own_refusal() {
         ("ruckus_fastiron", "Error - Incorrect username or password."),
         ("dell_os9", "% Error: Bad passwords"),
         ("alliedtelesis_awplus", "% Access denied"),
+        ("aruba_os", "Invalid password"),
+        (
+            "brocade_ironware",
+            "Error - Incorrect username or password.",
+        ),
     ] {
         let s = sim(platform, 1).await;
         let d = &s.devices()[0];
@@ -473,8 +478,10 @@ async fn transient_failures_are_retried_three_times_and_permanent_ones_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mixed_fleet_in_one_simulator_is_collected_concurrently() {
+    // Two devices of every simulated platform.
+    let platforms = devicevault_sim::personality::platforms().len();
     let s = Simulator::start(SimConfig {
-        devices: 44,
+        devices: 2 * platforms,
         password: "pa55word".into(),
         enable_secret: "en4ble".into(),
         ..SimConfig::default()
@@ -496,10 +503,9 @@ async fn a_mixed_fleet_in_one_simulator_is_collected_concurrently() {
         assert!(String::from_utf8(c.config).unwrap().contains("link-0 rev0"));
         ok += 1;
     }
-    assert_eq!(ok, 44);
-    let platforms: std::collections::BTreeSet<_> =
-        s.devices().iter().map(|d| d.platform()).collect();
-    assert_eq!(platforms.len(), devicevault_sim::platforms().len());
+    assert_eq!(ok, 2 * platforms);
+    let seen: std::collections::BTreeSet<_> = s.devices().iter().map(|d| d.platform()).collect();
+    assert_eq!(seen.len(), platforms);
 }
 
 fn client_key(seed: u8) -> russh::keys::PrivateKey {
@@ -675,4 +681,66 @@ async fn a_stalled_output_reports_its_last_lines_with_secrets_masked() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn a_wireless_controller_is_logged_in_again_in_band_after_ssh() {
+    // AireOS asks `User:` and `Password:` after the SSH login; the driver
+    // answers both, and the prompt is the controller's system name.
+    let s = sim("cisco_wlc", 1).await;
+    let d = &s.devices()[0];
+    let got = collect(&target(d), &DriverSet::builtin(), &opts())
+        .await
+        .unwrap();
+    let text = String::from_utf8(got.config).unwrap();
+    assert!(
+        text.starts_with(&format!("config sysname {}\n", d.name())),
+        "{text}"
+    );
+    assert!(!text.contains("rogue"), "a rogue line was kept:\n{text}");
+    assert!(!text.contains("User:") && !text.contains(") >"), "{text}");
+    assert_eq!(d.sessions(), 1);
+    assert_no_session_left(d).await;
+}
+
+#[tokio::test]
+async fn a_wrong_in_band_password_is_a_permanent_authentication_failure_at_once() {
+    // The SSH login succeeds; the password given to the controller's own
+    // `Password:` is refused and it asks for the user again. That is a
+    // wrong password (permanent), not a connection lost when the
+    // controller gives up after three tries (transient).
+    let s = sim("cisco_wlc", 1).await;
+    let d = &s.devices()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = include_str!("../drivers/cisco_wlc.toml");
+    let wrong = builtin.replace("send = \"{password}\\n\"", "send = \"{password}x\\n\"");
+    assert_ne!(wrong, builtin);
+    std::fs::write(dir.path().join("cisco_wlc.toml"), wrong).unwrap();
+    let drivers = DriverSet::with_user_dir(dir.path()).unwrap();
+    let started = Instant::now();
+    let err = collect(&target(d), &drivers, &opts()).await.unwrap_err();
+    assert!(matches!(err, CollectError::AuthFailed { .. }), "{err}");
+    assert_eq!(err.retry(), Retry::Permanent);
+    assert!(!err.to_string().contains(d.password()), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_no_session_left(d).await;
+}
+
+#[tokio::test]
+async fn a_wireless_controller_reached_with_a_key_says_its_login_needs_a_password() {
+    // The SSH login with a key works, but the controller's own login asks
+    // for a password the credential does not have: a permanent error that
+    // says so, not a wait for a prompt that never comes.
+    let s = sim("cisco_wlc", 1).await;
+    let d = &s.devices()[0];
+    let key = client_key(9);
+    d.authorize_key(key.public_key().clone());
+    let mut t = target(d);
+    t.credential = key_credential(&key);
+    let err = collect(&t, &DriverSet::builtin(), &opts())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CollectError::BadKey { .. }), "{err}");
+    assert!(!err.is_transient());
+    assert_no_session_left(d).await;
 }

@@ -1058,6 +1058,421 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // AireOS `show run-config commands`: one `config ...` command per
+        // line, the secrets the controller itself prints as `****` (the
+        // management users' and RADIUS secrets) and the SNMP communities
+        // in clear; the rogue devices the radios saw lately are listed
+        // among them and come and go (oxidized lib/oxidized/model/aireos.rb
+        // drops /rogue (adhoc|client) (alert|Unknown) [\da-f]{2}:/ and the
+        // blank lines). Each block is a dynamic interface and an access
+        // point whose location is free text.
+        Style::CiscoWlc => {
+            let rogue = |k: u64| {
+                let m = SplitMix(spec.seed ^ st.counter.wrapping_mul(0x9E37) ^ k).next();
+                let b = m.to_be_bytes();
+                format!(
+                    "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                    b[0] & 0xfe,
+                    b[1],
+                    b[2],
+                    b[3],
+                    b[4],
+                    b[5]
+                )
+            };
+            head.extend([
+                format!("config sysname {h}"),
+                "config network ssh enable".into(),
+                "config network telnet disable".into(),
+                "config network webmode disable".into(),
+                "config network secureweb enable".into(),
+                "config interface address management 10.0.0.10 255.255.255.0 10.0.0.1".into(),
+                "config interface vlan management 10".into(),
+                "config mgmtuser add admin **** read-write".into(),
+                "config radius auth add 1 192.0.2.10 1812 ascii ****".into(),
+                "config radius auth enable 1".into(),
+                format!("config snmp community create {tok}"),
+                format!("config snmp community accessmode ro {tok}"),
+                format!("config snmp community ipaddr 10.0.0.0 255.0.0.0 {tok}"),
+                format!("config snmp community mode enable {tok}"),
+                vol(format!("config rogue adhoc alert {}", rogue(1))),
+                vol(format!("config rogue client alert {}", rogue(2))),
+                "config wlan create 1 corp corp".into(),
+                "config wlan interface 1 management".into(),
+                "config wlan enable 1".into(),
+            ]);
+            tail.extend([
+                "config time ntp server 1 192.0.2.123".into(),
+                "config country DE".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let v = i + 20;
+                vec![
+                    format!("config interface create vlan{v} {v}"),
+                    format!(
+                        "config interface address dynamic-interface vlan{v} 10.{a}.{b}.2 255.255.255.0 10.{a}.{b}.1"
+                    ),
+                    format!("config ap location \"{d}\" ap-{i:03}"),
+                ]
+            })
+        }
+        // tmsh `show running-config`: `module object { ... }` blocks,
+        // sorted by module and name, four spaces a level; a pool member's
+        // `state` is its health monitor's verdict of the moment (oxidized
+        // lib/oxidized/model/tmos.rb drops `state (up|down|checking|
+        // irule-down)` and masks `password`, `encrypted`, `community-name`
+        // values). Each block is a VLAN whose description is free text.
+        Style::Tmos => {
+            let state = ["up", "down", "checking"][(st.counter % 3) as usize];
+            head.extend([
+                "apm report default-report {".into(),
+                "    report-name sessionReports/sessionSummary".into(),
+                "    user /Common/admin".into(),
+                "}".into(),
+                "auth user admin {".into(),
+                "    description \"Admin User\"".into(),
+                format!("    encrypted-password $6$lJ1RPcT3${hash}"),
+                "    partition Common".into(),
+                "    partition-access {".into(),
+                "        all-partitions {".into(),
+                "            role admin".into(),
+                "        }".into(),
+                "    }".into(),
+                "    shell tmsh".into(),
+                "}".into(),
+                "ltm pool /Common/web-pool {".into(),
+                "    members {".into(),
+                "        /Common/192.0.2.21:80 {".into(),
+                "            address 192.0.2.21".into(),
+                "            session monitor-enabled".into(),
+                vol(format!("            state {state}")),
+                "        }".into(),
+                "    }".into(),
+                "    monitor /Common/http".into(),
+                "}".into(),
+                "net self /Common/internal-self {".into(),
+                "    address 10.0.0.5/24".into(),
+                "    traffic-group /Common/traffic-group-local-only".into(),
+                "    vlan /Common/internal".into(),
+                "}".into(),
+            ]);
+            tail.extend([
+                "sys global-settings {".into(),
+                format!("    hostname {h}.example.net"),
+                "}".into(),
+                "sys ntp {".into(),
+                "    servers { 192.0.2.123 }".into(),
+                "    timezone UTC".into(),
+                "}".into(),
+                "sys snmp {".into(),
+                "    communities {".into(),
+                "        /Common/comm-ro {".into(),
+                format!("            community-name {tok}"),
+                "            source 10.0.0.0/8".into(),
+                "        }".into(),
+                "    }".into(),
+                "}".into(),
+            ]);
+            Box::new(move |i, _a, _b| {
+                let d = descs.description(i);
+                let v = i + 20;
+                vec![
+                    format!("net vlan /Common/vlan{v} {{"),
+                    format!("    description \"{d}\""),
+                    "    interfaces {".into(),
+                    format!("        1.{} {{ }}", i % 8 + 1),
+                    "    }".into(),
+                    format!("    tag {v}"),
+                    "}".into(),
+                ]
+            })
+        }
+        // Gaia clish `show configuration`: a `#` header with the host, the
+        // language version and who exported it when (oxidized
+        // lib/oxidized/model/gaiaos.rb blanks the `# Exported by` line and
+        // masks `password-hash`, `expert-password-hash` and the SNMP
+        // community), then `set`/`add` commands by feature. Each block is
+        // an interface with a free-text comment.
+        Style::Gaia => {
+            head.extend([
+                "#".into(),
+                format!("# Configuration of {h}"),
+                "# Language version: 15.1v1".into(),
+                "#".into(),
+                vol(format!("# Exported by admin on {}", c.ctime())),
+                "#".into(),
+                "set installer policy check-for-updates-period 3".into(),
+                "set installer policy periodically-self-update on".into(),
+                "set snmp agent on".into(),
+                "set snmp agent-version any".into(),
+                format!("set snmp community {tok} read-only"),
+                format!("set hostname {h}"),
+                "set timezone Etc / GMT".into(),
+                "set ntp active on".into(),
+                "set ntp server primary 192.0.2.123 version 4".into(),
+                format!("set expert-password-hash $6$Wm3ab${hash}"),
+                "set user admin shell /etc/cli.sh".into(),
+                format!("set user admin password-hash $6$Zq1cd${hash}"),
+                "set web session-timeout 10".into(),
+                "set web ssl-port 443".into(),
+            ]);
+            tail.extend([
+                "set static-route default nexthop gateway address 10.0.0.1 on".into(),
+                "set inactivity-timeout 10".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("set interface eth{} comments \"{d}\"", i + 1),
+                    format!("set interface eth{} state on", i + 1),
+                    format!(
+                        "set interface eth{} ipv4-address 10.{a}.{b}.1 mask-length 24",
+                        i + 1
+                    ),
+                ]
+            })
+        }
+        // ArubaOS `show running-config`: `Building Configuration...`, the
+        // `controller config <n>` counter every save moves (oxidized
+        // lib/oxidized/model/aosw.rb drops both), `!`-separated
+        // sections with their lines unindented, ending with `end`; the
+        // management users' passwords are printed as stars, keys in clear
+        // after `encrypt disable` (the capture spec/model/data
+        // aosw#Aruba7210_8.10.0.7). Each block is a VLAN interface.
+        Style::ArubaOs => {
+            head.extend([
+                vol("Building Configuration...".into()),
+                "version 8.10".into(),
+                vol(format!("controller config {}", 200 + st.counter)),
+                format!("hostname \"{h}\""),
+                "clock timezone UTC 0 0".into(),
+                "!".into(),
+                format!("snmp-server community \"{tok}\""),
+                "mgmt-user admin root ********************".into(),
+                "!".into(),
+                "aaa authentication-server radius \"radius1\"".into(),
+                "host \"192.0.2.14\"".into(),
+                format!("key \"{tok}\""),
+                "!".into(),
+                "country DE".into(),
+                "!".into(),
+            ]);
+            tail.extend(["!".into(), "end".into()]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface vlan {}", i + 2),
+                    format!("ip address 10.{a}.{b}.1 255.255.255.0"),
+                    format!("description \"{d}\""),
+                    "!".into(),
+                ]
+            })
+        }
+        // Viptela `show running-config`: ConfD's indented blocks, one space
+        // a level, each closed by `!` (oxidized lib/oxidized/model/viptela.rb
+        // keeps the output whole and masks `password`, `secret-key`,
+        // `auth-password`, `priv-password` and `community`). Each block is
+        // a transport interface of VPN 0.
+        Style::Viptela => {
+            head.extend([
+                "system".into(),
+                format!(" host-name               {h}"),
+                " system-ip               10.255.0.1".into(),
+                " site-id                 100".into(),
+                " organization-name       \"Example Org\"".into(),
+                " clock timezone UTC".into(),
+                " vbond 192.0.2.10".into(),
+                " aaa".into(),
+                "  auth-order local".into(),
+                "  usergroup netadmin".into(),
+                "  !".into(),
+                "  user admin".into(),
+                format!("   password $6${hash}"),
+                "  !".into(),
+                " !".into(),
+                "!".into(),
+                "policy".into(),
+                format!(" access-list {ACL_NAME}"),
+                "  default-action drop".into(),
+                " !".into(),
+                "!".into(),
+                "snmp".into(),
+                " no shutdown".into(),
+                " view v2".into(),
+                "  oid 1.3.6.1".into(),
+                " !".into(),
+                format!(" community {tok}"),
+                "  view          v2".into(),
+                "  authorization read-only".into(),
+                " !".into(),
+                "!".into(),
+                "vpn 0".into(),
+            ]);
+            tail.extend([
+                " ip route 0.0.0.0/0 10.0.0.1".into(),
+                "!".into(),
+                "vpn 512".into(),
+                " interface eth0".into(),
+                "  ip dhcp-client".into(),
+                "  no shutdown".into(),
+                " !".into(),
+                "!".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!(" interface ge0/{i}"),
+                    format!("  description \"{d}\""),
+                    format!("  ip address 10.{a}.{b}.1/24"),
+                    "  no shutdown".into(),
+                    " !".into(),
+                ]
+            })
+        }
+        // FTD `show running-config`: the ASA engine's (LINA) configuration
+        // under `NGFW Version`, `: ` comment lines at the top, the
+        // checksum and `: end` at the bottom (oxidized
+        // lib/oxidized/model/firelinuxos.rb drops the `: ` lines and masks
+        // `enable password`, `username ... password`, pre-shared keys and
+        // SNMP communities).
+        Style::Ftd => {
+            head.extend([
+                ": Saved".into(),
+                ":".into(),
+                ": Serial Number: JMX2233X0AB".into(),
+                ": Hardware:   FPR-2120, 13701 MB RAM, CPU MIPS 1200 MHz, 1 CPU (12 cores)".into(),
+                ":".into(),
+                "NGFW Version 7.2.5".into(),
+                "!".into(),
+                format!("hostname {h}"),
+                format!("enable password {hash} encrypted"),
+                "strong-encryption-disable".into(),
+                "service-module 0 keepalive-timeout 4".into(),
+                "names".into(),
+                "no mac-address auto".into(),
+                "!".into(),
+            ]);
+            tail.extend([
+                "ftp mode passive".into(),
+                "ngips conn-match vlan-id".into(),
+                "tunnel-group 203.0.113.1 type ipsec-l2l".into(),
+                "tunnel-group 203.0.113.1 ipsec-attributes".into(),
+                format!(" ikev2 remote-authentication pre-shared-key {tok}"),
+                format!("snmp-server host inside0 192.0.2.5 community {tok} version 2c"),
+                vol(format!(
+                    "Cryptochecksum:{:032x}",
+                    u128::from(spec.seed) << 64
+                        | u128::from(rev) << 8
+                        | u128::from(st.counter as u8)
+                )),
+                ": end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface Ethernet1/{}", i + 1),
+                    format!(" description {d}"),
+                    format!(" nameif inside{i}"),
+                    " cts manual".into(),
+                    "  propagate sgt preserve-untag".into(),
+                    "  policy static sgt disabled trusted".into(),
+                    " security-level 0".into(),
+                    format!(" ip address 10.{a}.{b}.1 255.255.255.0"),
+                    "!".into(),
+                ]
+            })
+        }
+        // ScreenOS `get config`: `Total Config size <n>:` (oxidized
+        // lib/oxidized/model/screenos.rb drops that first line), then `set`
+        // commands, virtual routers opened by `set vrouter` and closed by
+        // `exit`; secrets quoted (oxidized screenos.rb masks the admin
+        // password, `secret`, `password` and `preshare`). Each block is an
+        // interface and an address-book entry, whose comment is free text.
+        Style::ScreenOs => {
+            head.extend([
+                vol(format!("Total Config size {}:", 4000 + spec.lines * 37)),
+                "set clock timezone 0".into(),
+                "set vrouter trust-vr sharable".into(),
+                "set vrouter \"untrust-vr\"".into(),
+                "exit".into(),
+                "set vrouter \"trust-vr\"".into(),
+                "unset auto-route-export".into(),
+                "exit".into(),
+                "set auth-server \"Local\" id 0".into(),
+                "set auth-server \"Local\" server-name \"Local\"".into(),
+                "set admin name \"netscreen\"".into(),
+                format!("set admin password \"nKVUM2{hash}\""),
+                "set admin auth web timeout 10".into(),
+                "set admin format dos".into(),
+                "set zone \"Trust\" vrouter \"trust-vr\"".into(),
+                "set zone \"Untrust\" vrouter \"trust-vr\"".into(),
+            ]);
+            tail.extend([
+                format!("set hostname {h}"),
+                format!("set snmp community \"{tok}\" Read-Only Trap-on version v2c"),
+                "set ike gateway \"to-branch\" address 203.0.113.1 Main outgoing-interface \"ethernet0/0\" preshare \"".to_owned() + tok + "\" proposal \"pre-g2-aes128-sha\"",
+                "set policy id 1 from \"Trust\" to \"Untrust\"  \"Any\" \"Any\" \"ANY\" permit".into(),
+                "set policy id 1".into(),
+                "exit".into(),
+                "set vrouter \"trust-vr\"".into(),
+                "set route 0.0.0.0/0 interface ethernet0/0 gateway 10.0.0.1".into(),
+                "exit".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("set interface \"ethernet0/{i}\" zone \"Trust\""),
+                    format!("set interface ethernet0/{i} ip 10.{a}.{b}.1/24"),
+                    format!("set interface ethernet0/{i} route"),
+                    format!("set address \"Trust\" \"net-{i}\" 10.{a}.{b}.0 255.255.255.0 \"{d}\""),
+                ]
+            })
+        }
+        // NetIron `show running-config`: `Current configuration:` (oxidized
+        // lib/oxidized/model/ironware.rb drops it), `ver`, the line cards,
+        // then `!`-separated blocks ending with `end`; VLAN port lists as
+        // `ethe 1/1 to 1/8` (fakenos platforms_yaml/brocade_netiron.yaml's
+        // `show running-config vlan`).
+        Style::NetIron => {
+            head.extend([
+                vol("Current configuration:".into()),
+                "!".into(),
+                "ver V5.8.0fT183".into(),
+                "module 1 cer-2024c-4x-dc-card".into(),
+                "!".into(),
+                "no spanning-tree".into(),
+                "!".into(),
+                "vlan 1 name DEFAULT-VLAN".into(),
+                " no untagged ethe 1/1 to 1/24".into(),
+                "!".into(),
+                "aaa authentication login default local".into(),
+                format!("enable super-user-password 8 $1$Xq2${hash}"),
+                format!("hostname {h}"),
+                format!("username admin password 8 $1$Tw3${hash}"),
+                format!("snmp-server community 1 $U2FsdGVk{tok} ro"),
+                "!".into(),
+                "interface management 1".into(),
+                " ip address 10.0.0.2/24".into(),
+                " enable".into(),
+                "!".into(),
+            ]);
+            tail.extend([
+                "ip route 0.0.0.0/0 10.0.0.1".into(),
+                "!".into(),
+                "end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface ethernet 1/{}", i + 1),
+                    format!(" port-name {d}"),
+                    " enable".into(),
+                    format!(" ip address 10.{a}.{b}.1/24"),
+                    "!".into(),
+                ]
+            })
+        }
     };
     // The body's size is decided before the edits are spliced in, so an
     // edit adds its own lines and never pushes an interface out.
@@ -1589,6 +2004,166 @@ fn splice_edits(
                 })
                 .collect(),
         ),
+        Style::CiscoWlc => (
+            // The controller prints every management user's password as
+            // `****`.
+            Slot::Head(after(head, "config mgmtuser add admin")),
+            each_user(&|u, _| vec![format!("config mgmtuser add {u} **** read-write")]),
+            Slot::Head(after(head, "config radius auth enable")),
+            block(
+                &[format!("config acl create {ACL_NAME}").as_str()],
+                seq(1)
+                    .flat_map(|(n, s, p)| {
+                        vec![
+                            format!("config acl rule add {ACL_NAME} {n}"),
+                            format!("config acl rule action {ACL_NAME} {n} permit"),
+                            format!("config acl rule protocol {ACL_NAME} {n} 6"),
+                            format!(
+                                "config acl rule source address {ACL_NAME} {n} {s} 255.255.255.255"
+                            ),
+                            format!("config acl rule destination port range {ACL_NAME} {n} {p} {p}"),
+                        ]
+                    })
+                    .collect(),
+                &[],
+            ),
+        ),
+        Style::Tmos => (
+            // After the admin's `auth user` block, in name order as tmsh
+            // lists them.
+            Slot::Head(after(head, "    shell tmsh") + 1),
+            each_user(&|u, h| {
+                vec![
+                    format!("auth user {u} {{"),
+                    format!("    encrypted-password $6$lJ1RPcT3${h}"),
+                    "    partition-access {".into(),
+                    "        all-partitions {".into(),
+                    "            role admin".into(),
+                    "        }".into(),
+                    "    }".into(),
+                    "    shell tmsh".into(),
+                    "}".into(),
+                ]
+            }),
+            // Packet filters sort before the self IPs.
+            Slot::Head(head.iter().position(|l| l.starts_with("net self")).unwrap_or(head.len())),
+            seq(10)
+                .flat_map(|(n, s, p)| {
+                    vec![
+                        format!("net packet-filter /Common/{ACL_NAME}-{n} {{"),
+                        "    action accept".into(),
+                        format!("    order {n}"),
+                        format!("    rule \"( src host {s} ) and ( dst port {p} )\""),
+                        "}".into(),
+                    ]
+                })
+                .collect(),
+        ),
+        Style::Gaia => (
+            Slot::Head(after(head, "set user admin password-hash")),
+            each_user(&|u, h| {
+                vec![
+                    format!("add user {u} uid 0 homedir /home/{u}"),
+                    format!("set user {u} gid 100 shell /etc/cli.sh"),
+                    format!("set user {u} password-hash $6$Zq1cd${h}"),
+                    format!("add rba user {u} roles adminRole"),
+                ]
+            }),
+            // Gaia's management access list: the hosts allowed to reach it.
+            Slot::Head(after(head, "set web ssl-port")),
+            block(
+                &["delete allowed-client host any-host"],
+                seq(1)
+                    .map(|(_, s, _)| format!("add allowed-client host ipv4-address {s}"))
+                    .collect(),
+                &[],
+            ),
+        ),
+        Style::ArubaOs => (
+            // The controller prints every management user's password as
+            // stars.
+            Slot::Head(after(head, "mgmt-user admin")),
+            each_user(&|u, _| vec![format!("mgmt-user {u} root ********************")]),
+            Slot::Head(head.len()),
+            block(
+                &[format!("ip access-list session {ACL_NAME}").as_str()],
+                seq(1)
+                    .map(|(_, s, p)| format!("host {s} any tcp {p} permit"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
+        Style::Viptela => (
+            // Inside `aaa`, after the admin's block.
+            Slot::Head(after(head, "   password ") + 1),
+            each_user(&|u, h| {
+                vec![
+                    format!("  user {u}"),
+                    format!("   password $6${h}"),
+                    "   group    netadmin".into(),
+                    "  !".into(),
+                ]
+            }),
+            // The management access list's sequences, before its default.
+            Slot::Head(
+                head.iter()
+                    .position(|l| l == "  default-action drop")
+                    .unwrap_or(head.len()),
+            ),
+            seq(10)
+                    .flat_map(|(n, s, p)| {
+                        vec![
+                            format!("  sequence {n}"),
+                            "   match".into(),
+                            format!("    source-ip        {s}/32"),
+                            format!("    destination-port {p}"),
+                            "    protocol         6".into(),
+                            "   !".into(),
+                            "   action accept".into(),
+                            "   !".into(),
+                            "  !".into(),
+                        ]
+                    })
+                    .collect(),
+        ),
+        Style::Ftd => (
+            Slot::Head(after(head, "enable password")),
+            each_user(&|u, h| vec![format!("username {u} password {h} encrypted privilege 15")]),
+            Slot::Tail(0),
+            seq(1)
+                .map(|(_, s, p)| {
+                    format!(
+                        "access-list {ACL_NAME} extended permit tcp host {s} any eq {}",
+                        named(p)
+                    )
+                })
+                .collect(),
+        ),
+        Style::ScreenOs => (
+            Slot::Head(after(head, "set admin password")),
+            each_user(&|u, h| {
+                vec![format!(
+                    "set admin user \"{u}\" password \"nAbC{h}\" privilege \"all\""
+                )]
+            }),
+            // The hosts the firewall may be managed from.
+            Slot::Head(after(head, "set admin format")),
+            seq(1)
+                .map(|(_, s, _)| format!("set admin manager-ip {s} 255.255.255.255"))
+                .collect(),
+        ),
+        Style::NetIron => (
+            Slot::Head(after(head, "username admin")),
+            each_user(&|u, h| vec![format!("username {u} password 8 $1$Tw3${h}")]),
+            Slot::Tail(0),
+            block(
+                &[format!("ip access-list extended {ACL_NAME}").as_str()],
+                seq(1)
+                    .map(|(_, s, p)| format!(" permit tcp host {s} any eq {p}"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
     };
     // The later slot first, so the earlier one's index still holds.
     let mut edits = [(user_slot, user_lines), (acl_slot, acl_lines)];
@@ -1657,7 +2232,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 25] = [
+    const STYLES: [Style; 33] = [
         Style::Ios,
         Style::Nxos,
         Style::Iosxr,
@@ -1683,6 +2258,14 @@ mod tests {
         Style::AwPlus,
         Style::CiscoSmb,
         Style::EdgeOs,
+        Style::CiscoWlc,
+        Style::Tmos,
+        Style::Gaia,
+        Style::ArubaOs,
+        Style::Viptela,
+        Style::Ftd,
+        Style::ScreenOs,
+        Style::NetIron,
     ];
 
     fn at(unix: u64, millis: u32, counter: u64) -> SessionStamp {
@@ -2071,6 +2654,78 @@ mod tests {
                 "Name=uplink to core-sw2 CHG0004711",
             ],
         );
+        has(
+            Style::CiscoWlc,
+            &[
+                "config mgmtuser add jdoe **** read-write",
+                "config acl create MGMT-IN",
+                "config acl rule source address MGMT-IN 1 198.51.100.7 255.255.255.255",
+                "config acl rule destination port range MGMT-IN 1 22 22",
+                "config ap location \"uplink to core-sw2 CHG0004711\" ap-001",
+            ],
+        );
+        has(
+            Style::Tmos,
+            &[
+                "auth user jdoe {",
+                "    encrypted-password $6$",
+                "net packet-filter /Common/MGMT-IN-10 {",
+                "    rule \"( src host 198.51.100.7 ) and ( dst port 22 )\"",
+                "    description \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::Gaia,
+            &[
+                "add user jdoe uid 0 homedir /home/jdoe",
+                "set user jdoe password-hash $6$",
+                "add allowed-client host ipv4-address 198.51.100.7",
+                "set interface eth2 comments \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::ArubaOs,
+            &[
+                "mgmt-user jdoe root ********************",
+                "ip access-list session MGMT-IN",
+                "host 198.51.100.7 any tcp 22 permit",
+                "description \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::Viptela,
+            &[
+                "  user jdoe",
+                " access-list MGMT-IN",
+                "    source-ip        198.51.100.7/32",
+                "  description \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
+            Style::Ftd,
+            &[
+                "username jdoe password ",
+                "access-list MGMT-IN extended permit tcp host 198.51.100.7 any eq ssh",
+                " description uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::ScreenOs,
+            &[
+                "set admin user \"jdoe\" password \"nAbC",
+                "set admin manager-ip 198.51.100.7 255.255.255.255",
+                "set address \"Trust\" \"net-1\" ",
+            ],
+        );
+        has(
+            Style::NetIron,
+            &[
+                "username jdoe password 8 ",
+                "ip access-list extended MGMT-IN",
+                " permit tcp host 198.51.100.7 any eq 22",
+                " port-name uplink to core-sw2 CHG0004711",
+            ],
+        );
         // An added user's secret carries the token, like every secret.
         for style in STYLES {
             let secrets = |h: &[Change]| {
@@ -2079,7 +2734,11 @@ mod tests {
                     .filter(|l| l.contains("tok"))
                     .count()
             };
-            let added = usize::from(style != Style::Linux);
+            // AireOS and ArubaOS print a management user's password as stars.
+            let added = usize::from(!matches!(
+                style,
+                Style::Linux | Style::CiscoWlc | Style::ArubaOs
+            ));
             assert_eq!(secrets(&history[..1]), secrets(&[]) + added, "{style:?}");
         }
     }

@@ -283,6 +283,15 @@ pub(crate) fn interface_name(style: Style, i: usize) -> String {
         Style::Os9 => format!("TenGigabitEthernet 1/{}", i + 1),
         Style::AwPlus => format!("vlan{}", i + 2),
         Style::CiscoSmb => format!("GigabitEthernet1/0/{}", i + 1),
+        // The free text of a controller's block is its access point's location.
+        Style::CiscoWlc => format!("access point ap-{i:03}"),
+        Style::Tmos => format!("vlan{}", i + 20),
+        Style::Gaia => format!("eth{}", i + 1),
+        Style::ArubaOs => format!("vlan {}", i + 2),
+        Style::Viptela => format!("ge0/{i}"),
+        Style::Ftd => format!("Ethernet1/{}", i + 1),
+        Style::ScreenOs => format!("address net-{i}"),
+        Style::NetIron => format!("ethernet 1/{}", i + 1),
     }
 }
 

@@ -57,6 +57,26 @@ pub enum Style {
     CiscoSmb,
     /// Ubiquiti EdgeOS `set` commands.
     EdgeOs,
+    /// Cisco AireOS wireless LAN controllers (`show run-config commands`:
+    /// one `config ...` command per line).
+    CiscoWlc,
+    /// F5 BIG-IP TMOS, tmsh `show running-config` (`module object { ... }`).
+    Tmos,
+    /// Check Point Gaia clish `show configuration` (`set`/`add` commands).
+    Gaia,
+    /// ArubaOS mobility controllers (`!`-separated, ending with `end`).
+    ArubaOs,
+    /// Cisco SD-WAN (Viptela) vEdge/vSmart, ConfD-style indented blocks
+    /// closed by `!`.
+    Viptela,
+    /// Cisco Firepower Threat Defense: the ASA engine's configuration
+    /// under an `NGFW Version` header.
+    Ftd,
+    /// Juniper (NetScreen) ScreenOS `get config`: `set` commands.
+    ScreenOs,
+    /// Brocade / Extreme NetIron (MLX, CER, CES): FastIron's family,
+    /// `!`-separated blocks ending with `end`.
+    NetIron,
 }
 
 /// How a platform ends the lines it prints.
@@ -912,6 +932,301 @@ pub static PERSONALITIES: &[Personality] = &[
         line_breaks: LineBreaks::CrLf,
         style: Style::EdgeOs,
     },
+    Personality {
+        platform: "cisco_wlc",
+        // What nmap and ssh-keyscan read from AireOS controllers.
+        ssh_version: "CISCO_WLC",
+        // The controller's own login follows the SSH one: `(Cisco
+        // Controller)`, then `User:` and `Password:` in band (netmiko
+        // cisco/cisco_wlc_ssh.py special_login_handler: "WLC presents with
+        // the following on login ... (Cisco Controller) User: ...
+        // Password:"; oxidized lib/oxidized/model/aireos.rb answers
+        // /^User:\s*/ and /^Password:\s*/ over SSH too). See
+        // `Personality::inband_login`.
+        banner: "\n(Cisco Controller)\n",
+        press_any_key: false,
+        // `(system name) >` (oxidized aireos.rb prompt /^\([^)]+\)\s>/;
+        // netmiko cisco_wlc_ssh.py prompt_pattern `[>#]\s*$`).
+        prompt: "({host}) >",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `config paging disable` (oxidized aireos.rb post_login, netmiko
+        // cisco_wlc_ssh.py session_preparation); it prints nothing.
+        pager_off: &["config paging disable"],
+        settings: &[("config paging enable", "")],
+        pager_text: "--More-- or (q)uit",
+        config_command: "show run-config commands",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized aireos.rb also runs `show udi` and `show boot`; netmiko
+        // users read `show sysinfo` first.
+        commands: &[
+            (
+                "show sysinfo",
+                "Manufacturer's Name.............................. Cisco Systems Inc.\nProduct Name..................................... Cisco Controller\nProduct Version.................................. 8.10.185.0\nSystem Name...................................... {host}\n",
+            ),
+            (
+                "show udi",
+                "Name : \"Chassis\"   , Desc : \"Cisco 3504 Wireless Controller\"\nPID : AIR-CT3504-K9, VID : V01, SN : FCW2233M0AB\n",
+            ),
+            (
+                "show boot",
+                "Primary Boot Image............................... 8.10.185.0 (active)\nBackup Boot Image................................ 8.10.151.0\n",
+            ),
+        ],
+        unknown_command: "\nIncorrect usage. Use the '?' or <TAB> key to list commands.",
+        ambiguous_command: "\nIncorrect usage. Use the '?' or <TAB> key to list commands.",
+        abbreviations: false,
+        // `logout` ends the session (oxidized aireos.rb pre_logout,
+        // netmiko cisco_wlc_ssh.py cleanup).
+        exit_commands: &["logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::CiscoWlc,
+    },
+    Personality {
+        platform: "f5_tmos",
+        ssh_version: "OpenSSH_7.4",
+        banner: "Last login: Sat Nov 28 09:12:01 2026 from 10.0.0.9\n",
+        press_any_key: false,
+        // A user whose shell is tmsh lands in it: `user@(host)(cfg-sync
+        // state)(failover state)(/partition)(tmos)# ` (netmiko
+        // f5/f5_tmsh_ssh.py waits for `tmos.*#`).
+        prompt: "{user}@({host})(cfg-sync Standalone)(Active)(/Common)(tmos)# ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // netmiko f5_tmsh_ssh.py session_preparation: `modify cli
+        // preference pager disabled display-threshold 0`, and the terminal
+        // width through `run /util bash -c "stty cols 255"`.
+        pager_off: &["modify cli preference pager disabled display-threshold <n>"],
+        settings: &[("run /util bash -c \"stty cols 255\"", "")],
+        pager_text: "---(less 50%)---",
+        config_command: "show running-config",
+        config_filters: &[],
+        // `list` prints the same objects (oxidized lib/oxidized/model/tmos.rb
+        // runs `tmsh -q list`).
+        config_aliases: &["list"],
+        commands: &[(
+            "show sys version",
+            "\nSys::Version\nMain Package\n  Product     BIG-IP\n  Version     17.1.1.3\n  Build       0.0.5\n  Edition     Point Release 3\n  Date        Mon Mar 25 09:27:47 PDT 2024\n\n",
+        )],
+        // tmsh names the word it does not know.
+        unknown_command: "Syntax Error: \"{word}\" unknown property",
+        ambiguous_command: "Syntax Error: \"{word}\" is ambiguous",
+        abbreviations: false,
+        // `quit` leaves tmsh, which ends a tmsh-shell login (netmiko
+        // f5_tmsh_ssh.py exit_tmsh).
+        exit_commands: &["quit", "exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Tmos,
+    },
+    Personality {
+        platform: "checkpoint_gaia",
+        ssh_version: "OpenSSH_7.8",
+        banner: "\nThis system is for authorized use only.\n",
+        press_any_key: false,
+        // clish: `host> ` (oxidized lib/oxidized/model/gaiaos.rb prompt
+        // /^([\[\]\w.@:-]+[#>]\s?)$/; netmiko checkpoint/checkpoint_gaia_ssh.py
+        // waits for `[>#]`).
+        prompt: "{host}> ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `set clienv rows 0` (oxidized gaiaos.rb post_login, netmiko
+        // checkpoint_gaia_ssh.py disable_paging).
+        pager_off: &["set clienv rows <n>"],
+        settings: &[],
+        pager_text: "-- More --",
+        config_command: "show configuration",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized gaiaos.rb reads `show vsx`, `show asset all` and `show
+        // version all` before the configuration.
+        commands: &[
+            ("show vsx", "VSX Disabled\n"),
+            (
+                "show version all",
+                "Product version Check Point Gaia R81.20\nOS build 631\nOS kernel version 3.10.0-957.21.3cpx86_64\nOS edition 64-bit\n",
+            ),
+            (
+                "show asset all",
+                "Platform: VMware Virtual Platform\nModel: Check Point Open Server\nCPU Model: Intel(R) Xeon(R) Gold 6248\nNumber of Cores: 4\n",
+            ),
+        ],
+        // Gaia's clish names its errors with a code.
+        unknown_command: "CLINFR0329  Invalid command:'{cmd}'.",
+        ambiguous_command: "CLINFR0329  Invalid command:'{cmd}'.",
+        abbreviations: false,
+        exit_commands: &["exit", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Gaia,
+    },
+    Personality {
+        platform: "aruba_os",
+        ssh_version: "OpenSSH_7.4",
+        banner: "\n",
+        press_any_key: false,
+        // `(host) >`, then `(host) #` after `enable` (oxidized
+        // lib/oxidized/model/aosw.rb prompt
+        // /^\(?[\w:.@-]+\)? ?[*^]?(\[[\w\/]+\] ?)?[#>] ?$/; netmiko
+        // aruba/aruba_os.py: "Aruba OS requires enable mode to disable
+        // paging").
+        prompt: "({host}) >",
+        privileged_prompt: Some("({host}) #"),
+        enable_denied: "Invalid password",
+        // `no paging` (netmiko aruba_os.py, oxidized aosw.rb); `encrypt
+        // disable` prints the keys in clear (oxidized aosw.rb post_login).
+        pager_off: &["no paging"],
+        settings: &[("encrypt disable", ""), ("encrypt enable", "")],
+        pager_text: "--More-- (q) quit (u) pageup (/) search (n) repeat",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        // The oxidized capture spec/model/data/aosw#Aruba7210_8.10.0.7.
+        commands: &[(
+            "show version",
+            "Aruba Operating System Software.\nArubaOS (MODEL: Aruba7210), Version 8.10.0.7 LSR\nWebsite: http://www.arubanetworks.com\n(c) Copyright 2023 Hewlett Packard Enterprise Development LP.\n",
+        )],
+        // oxidized aosw.rb recognises `Invalid input detected at '^'
+        // marker` and `Parse error` as refusals.
+        unknown_command: "              ^\n% Invalid input detected at '^' marker.",
+        ambiguous_command: "% Parse error",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::ArubaOs,
+    },
+    Personality {
+        platform: "cisco_viptela",
+        ssh_version: "OpenSSH_7.4",
+        banner: "viptela 20.9.4\n\n",
+        press_any_key: false,
+        // `host# ` (oxidized lib/oxidized/model/viptela.rb prompt
+        // /[-\w]+#\s$/; netmiko cisco/cisco_viptela.py waits for `[>#]`).
+        prompt: "{host}# ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `paginate false` (oxidized viptela.rb post_login, netmiko
+        // cisco_viptela.py disable_paging).
+        pager_off: &["paginate false"],
+        settings: &[("paginate true", ""), ("screen-width <n>", "")],
+        pager_text: "--More--",
+        config_command: "show running-config",
+        config_filters: &["nomore"],
+        config_aliases: &[],
+        // oxidized viptela.rb reads `show version` too.
+        commands: &[("show version", "20.9.4\n")],
+        // The ConfD CLI under Viptela's names the word it does not know.
+        unknown_command: "-----------^\nsyntax error: unknown command",
+        ambiguous_command: "-----------^\nsyntax error: ambiguous command",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Viptela,
+    },
+    Personality {
+        platform: "cisco_ftd",
+        ssh_version: "OpenSSH_8.0",
+        banner: "\nCopyright 2004-2023, Cisco and/or its affiliates. All rights reserved.\nCisco is a registered trademark of Cisco Systems, Inc.\nAll other trademarks are property of their respective owners.\n\nCisco Firepower Extensible Operating System (FX-OS) v2.12.0 (build 499)\nCisco Firepower 2120 Threat Defense v7.2.5 (build 208)\n\n",
+        press_any_key: false,
+        // The FTD CLI's `> ` (oxidized lib/oxidized/model/firelinuxos.rb
+        // prompt /^[#>]\(?.+\)? ?$/; netmiko cisco/cisco_ftd_ssh.py waits
+        // for `[>#]` and has no enable step).
+        prompt: "> ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // Neither oxidized nor netmiko turns a pager off here: the ASA
+        // engine's `<--- More --->` is answered.
+        pager_off: &[],
+        settings: &[],
+        pager_text: "<--- More --->",
+        config_command: "show running-config",
+        config_filters: &[],
+        // oxidized firelinuxos.rb runs `show running-config all`.
+        config_aliases: &[],
+        commands: &[(
+            "show version system",
+            "---------------------[ {host} ]---------------------\nModel                     : Cisco Firepower 2120 Threat Defense (77) Version 7.2.5 (Build 208)\n",
+        )],
+        // oxidized firelinuxos.rb answers the FTD CLI's `Syntax error: `
+        // lines and drops the ASA engine's `% Invalid input` ones.
+        unknown_command: "Syntax error: Illegal parameter",
+        ambiguous_command: "Syntax error: Ambiguous command",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Ftd,
+    },
+    Personality {
+        platform: "juniper_screenos",
+        ssh_version: "NetScreen",
+        banner: "",
+        press_any_key: false,
+        // `host-> ` (oxidized lib/oxidized/model/screenos.rb prompt
+        // /^[\w.:()-]+->\s?$/; netmiko juniper/juniper_screenos.py waits
+        // for `->`).
+        prompt: "{host}-> ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `set console page 0` (oxidized screenos.rb post_login, netmiko
+        // juniper_screenos.py disable_paging).
+        pager_off: &["set console page <n>"],
+        settings: &[],
+        pager_text: "--- more --- ",
+        config_command: "get config",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized screenos.rb reads `get system` too.
+        commands: &[(
+            "get system",
+            "Product Name: SSG5-Serial\nSerial Number: 0168102006001234, Control Number: 00000000\nHardware Version: 0710(0)-(00), FPGA checksum: 00000000, VLAN1 IP (0.0.0.0)\nSoftware Version: 6.3.0r27.0, Type: Firewall+VPN\n",
+        )],
+        // ScreenOS points at the word it does not know.
+        unknown_command: "          ^-----unknown keyword {word}",
+        ambiguous_command: "          ^-----ambiguous keyword {word}",
+        abbreviations: false,
+        exit_commands: &["exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::ScreenOs,
+    },
+    Personality {
+        platform: "brocade_ironware",
+        ssh_version: "RomSShell_5.40",
+        banner: "\n",
+        press_any_key: false,
+        // `SSH@host>`, `SSH@host#` after `enable` (oxidized
+        // lib/oxidized/model/ironware.rb prompt /^.*(telnet|ssh)\@.+[>#]\s?$/i;
+        // netmiko extreme/extreme_netiron.py waits for `[>#]`).
+        prompt: "SSH@{host}>",
+        privileged_prompt: Some("SSH@{host}#"),
+        // The FastIron family's refusal (netmiko ruckus_fastiron.py).
+        enable_denied: "Error - Incorrect username or password.",
+        // `skip-page-display` (oxidized ironware.rb, netmiko
+        // extreme_netiron.py session_preparation, which also sets the
+        // terminal width).
+        pager_off: &["skip-page-display"],
+        settings: &[("terminal width <n>", ""), ("terminal length <n>", "")],
+        pager_text: "--More--, next page: Space, next line: Return key, quit: Control-c",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "show version",
+            "System: NetIron CER (Serial #: BVX3314J00B,  Part #: 40-1000372-10)\nIronWare : Version 5.8.0fT183 Copyright (c) 1996-2016 Brocade Communications Systems, Inc.\n",
+        )],
+        unknown_command: "Invalid input -> {cmd}\nType ? for a list",
+        ambiguous_command: "Ambiguous input -> {cmd}\nType ? for a list",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::NetIron,
+    },
 ];
 
 impl Personality {
@@ -943,15 +1258,30 @@ impl Personality {
             // oxidized lib/oxidized/model/ftos.rb: /^Login:/.
             Style::Os9 => "Login: ",
             Style::Exos => "login: ",
+            // netmiko cisco_wlc_ssh.py waits for `User:`.
+            Style::CiscoWlc => "User: ",
+            // Both run on Linux, whose `login` asks.
+            Style::Tmos | Style::Gaia | Style::ScreenOs => "login: ",
             _ => "Username: ",
         }
     }
 
     /// Whether the CLI asks for the user name and password again after the
     /// SSH login (Cisco Small Business switches without `ip ssh
-    /// password-auth`: netmiko cisco/cisco_s300.py, oxidized ciscosmb.rb).
+    /// password-auth`: netmiko cisco/cisco_s300.py, oxidized ciscosmb.rb;
+    /// AireOS controllers always: netmiko cisco/cisco_wlc_ssh.py).
     pub fn inband_login(&self) -> bool {
-        self.style == Style::CiscoSmb
+        matches!(self.style, Style::CiscoSmb | Style::CiscoWlc)
+    }
+
+    /// What the CLI prints when its in-band login is refused, before it
+    /// asks again: a Small Business switch says so, an AireOS controller
+    /// only asks for the user again.
+    pub fn inband_login_refused(&self) -> &'static str {
+        match self.style {
+            Style::CiscoWlc => "\n",
+            _ => "\n% Authentication Failed\n\n",
+        }
     }
 }
 

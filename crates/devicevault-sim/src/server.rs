@@ -811,7 +811,7 @@ impl Cli {
             {
                 return Ok(true);
             }
-            self.write("\n% Authentication Failed\n\n").await?;
+            self.write(p.inband_login_refused()).await?;
         }
         Ok(false)
     }

@@ -528,3 +528,135 @@ async fn cisco_smb_asks_for_the_user_again_after_the_ssh_login_and_refuses_a_wro
     let out = sh.run("show running-config", "r0001#").await;
     assert!(out.contains("config-file-header\n"), "{out:?}");
 }
+
+#[tokio::test]
+async fn cisco_wlc_asks_for_the_user_in_band_and_prompts_with_its_system_name() {
+    // netmiko cisco/cisco_wlc_ssh.py: "(Cisco Controller)", then `User:`
+    // and `Password:` after the SSH login; oxidized aireos.rb's prompt
+    // /^\([^)]+\)\s>/; `config paging disable`; an unknown command is
+    // answered with a usage hint.
+    let s = sim("cisco_wlc").await;
+    let d = &s.devices()[0];
+    let mut sh = Shell::open(d, "admin").await;
+    sh.read_until(0, b"(Cisco Controller)").await;
+    let from = sh.seen.len();
+    sh.read_until(from, b"User: ").await;
+    sh.send(b"admin\r").await;
+    sh.read_until(from, b"Password:").await;
+    sh.secret("wrong", "User: ").await;
+    let from = sh.seen.len();
+    sh.send(b"admin\r").await;
+    sh.read_until(from, b"Password:").await;
+    sh.secret(d.password(), "(r0001) >").await;
+    let out = sh.run("config paging disable", "(r0001) >").await;
+    assert_eq!(out.trim(), "(r0001) >", "{out:?}");
+    let out = sh.run("show run-config commands", "(r0001) >").await;
+    assert!(out.contains("config sysname r0001\n"), "{out:?}");
+    assert!(out.contains("config rogue adhoc alert "), "{out:?}");
+    let out = sh.run("show running-config", "(r0001) >").await;
+    assert!(out.contains("Incorrect usage."), "{out:?}");
+}
+
+#[tokio::test]
+async fn f5_tmsh_prompts_with_its_states_and_turns_its_pager_off_as_netmiko_asks() {
+    // netmiko f5/f5_tmsh_ssh.py waits for `tmos.*#`, sends `run /util bash
+    // -c "stty cols 255"` and `modify cli preference pager disabled
+    // display-threshold 0`; tmsh names a word it does not know.
+    let s = sim("f5_tmos").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    let p = "admin@(r0001)(cfg-sync Standalone)(Active)(/Common)(tmos)# ";
+    sh.read_until(0, p.as_bytes()).await;
+    let out = sh.run("run /util bash -c \"stty cols 255\"", p).await;
+    assert!(!out.contains("Syntax Error"), "{out:?}");
+    let out = sh
+        .run(
+            "modify cli preference pager disabled display-threshold 0",
+            p,
+        )
+        .await;
+    assert!(!out.contains("Syntax Error"), "{out:?}");
+    let out = sh.run("show running-config", p).await;
+    assert!(out.contains("net vlan /Common/vlan20 {\n"), "{out:?}");
+    assert!(!out.contains("---(less"), "the pager stayed on: {out:?}");
+    let out = sh.run("show runing-config", p).await;
+    assert!(
+        out.contains("Syntax Error: \"runing-config\" unknown property"),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn gaia_clish_prompts_with_the_host_and_exports_with_a_dated_header() {
+    // oxidized gaiaos.rb: `set clienv rows 0`, `show configuration` headed
+    // by `# Exported by <user> on <date>`; clish errors carry a code.
+    let s = sim("checkpoint_gaia").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"r0001> ").await;
+    sh.run("set clienv rows 0", "r0001> ").await;
+    let out = sh.run("show configuration", "r0001> ").await;
+    assert!(out.contains("\n# Configuration of r0001\n"), "{out:?}");
+    assert!(out.contains("\n# Exported by admin on "), "{out:?}");
+    let out = sh.run("show configurationz", "r0001> ").await;
+    assert!(out.contains("CLINFR0329  Invalid command:"), "{out:?}");
+}
+
+#[tokio::test]
+async fn arubaos_prints_its_configuration_only_once_enabled() {
+    // netmiko aruba/aruba_os.py: "Aruba OS requires enable mode to disable
+    // paging"; oxidized aosw.rb: `no paging`, `encrypt disable`, and the
+    // `Building Configuration...` line it drops.
+    let s = sim("aruba_os").await;
+    let d = &s.devices()[0];
+    let mut sh = Shell::open(d, "admin").await;
+    sh.read_until(0, b"(r0001) >").await;
+    let out = sh.run("show running-config", "(r0001) >").await;
+    assert!(
+        out.contains("% Invalid input detected at '^' marker."),
+        "{out:?}"
+    );
+    sh.run("enable", "Password:").await;
+    sh.secret("en4ble", "(r0001) #").await;
+    sh.run("no paging", "(r0001) #").await;
+    sh.run("encrypt disable", "(r0001) #").await;
+    let out = sh.run("show running-config", "(r0001) #").await;
+    assert!(out.contains("\nBuilding Configuration...\n"), "{out:?}");
+    assert!(out.contains("\nhostname \"r0001\"\n"), "{out:?}");
+    assert!(out.trim_end().ends_with("end\n(r0001) #"), "{out:?}");
+}
+
+#[tokio::test]
+async fn viptela_turns_pagination_off_with_paginate_false() {
+    // oxidized viptela.rb and netmiko cisco_viptela.py send `paginate
+    // false`; the ConfD CLI refuses an unknown word with a syntax error.
+    let s = sim("cisco_viptela").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"r0001# ").await;
+    sh.run("paginate false", "r0001# ").await;
+    let out = sh.run("show running-config", "r0001# ").await;
+    assert!(
+        out.contains("\n host-name               r0001\n"),
+        "{out:?}"
+    );
+    assert!(!out.contains("--More--"), "{out:?}");
+    let out = sh.run("show running-configs", "r0001# ").await;
+    assert!(out.contains("syntax error: unknown command"), "{out:?}");
+}
+
+#[tokio::test]
+async fn screenos_prints_get_config_with_its_size_first_and_points_at_unknown_words() {
+    // oxidized screenos.rb: `set console page 0`, `get config` whose first
+    // line (the size) it drops; netmiko juniper_screenos.py waits for `->`.
+    let s = sim("juniper_screenos").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    sh.read_until(0, b"r0001-> ").await;
+    sh.run("set console page 0", "r0001-> ").await;
+    let out = sh.run("get config", "r0001-> ").await;
+    let first = out.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    assert!(
+        first.starts_with("Total Config size ") && first.ends_with(':'),
+        "{out:?}"
+    );
+    assert!(out.contains("\nset hostname r0001\n"), "{out:?}");
+    let out = sh.run("get confg", "r0001-> ").await;
+    assert!(out.contains("^-----unknown keyword confg"), "{out:?}");
+}

@@ -191,6 +191,18 @@ const STOCK: &[(&str, &str, &str)] = &[
         "ubiquiti_edgerouter",
         "show configuration commands",
     ),
+    // netmiko answers the controller's in-band `User:` and `Password:`.
+    ("cisco_wlc", "cisco_wlc", "show run-config commands"),
+    // netmiko enters tmsh (`tmsh`) and sets the width through bash first.
+    ("f5_tmos", "f5_tmsh", "show running-config"),
+    ("checkpoint_gaia", "checkpoint_gaia", "show configuration"),
+    ("aruba_os", "aruba_os", "show running-config"),
+    ("cisco_viptela", "cisco_viptela", "show running-config"),
+    ("juniper_screenos", "juniper_screenos", "get config"),
+    ("brocade_ironware", "brocade_netiron", "show running-config"),
+    // cisco_ftd is not here: netmiko's cisco_ftd sends no pager command and
+    // relies on the 1000-line terminal it asks for, while the simulator
+    // pages at its own page length whatever the terminal's height.
     // cisco_smb is not here: netmiko's cisco_s300 needs `ip ssh
     // password-auth` on the switch, i.e. no second, in-band login
     // (netmiko cisco/cisco_s300.py), and the simulator asks for it as the
