@@ -55,6 +55,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("hp_comware", include_str!("../drivers/hp_comware.toml")),
     ("hp_procurve", include_str!("../drivers/hp_procurve.toml")),
     ("huawei_vrp", include_str!("../drivers/huawei_vrp.toml")),
+    ("pfsense", include_str!("../drivers/pfsense.toml")),
+    ("opnsense", include_str!("../drivers/opnsense.toml")),
+    ("apc_nmc", include_str!("../drivers/apc_nmc.toml")),
     (
         "juniper_junos",
         include_str!("../drivers/juniper_junos.toml"),
@@ -140,7 +143,8 @@ const BUILTIN: &[(&str, &str)] = &[
 struct DriverFile {
     name: String,
     description: String,
-    prompt: String,
+    #[serde(default)]
+    prompt: Option<String>,
     #[serde(default)]
     privileged_prompt: Option<String>,
     #[serde(default)]
@@ -151,7 +155,14 @@ struct DriverFile {
     pager_disable: Vec<String>,
     #[serde(default)]
     pager: Vec<ExpectSendFile>,
+    #[serde(default)]
     commands: Vec<String>,
+    #[serde(default)]
+    input: Option<String>,
+    #[serde(default)]
+    files: Vec<String>,
+    #[serde(default)]
+    file_header: Option<String>,
     #[serde(default)]
     error_patterns: Vec<String>,
     #[serde(default)]
@@ -262,6 +273,147 @@ pub enum DriverSource {
     BuiltIn,
     /// Loaded from this file of the user driver directory.
     User(std::path::PathBuf),
+}
+
+/// Where a driver's configuration comes from (`input = "..."`). The CLI
+/// is the default; every other input is a variant of its own with what it
+/// needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Input {
+    /// The CLI dialogue: `commands` over a shell, or over exec channels
+    /// when the driver sets `exec` (`input = "cli"`, the default).
+    Cli,
+    /// Files read over the device's SSH login (`input = "sftp"` or
+    /// `"scp"`, with `files`).
+    Files(FileInput),
+}
+
+impl Input {
+    /// The name a driver file gives it: `cli`, `sftp`, `scp`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Input::Cli => "cli",
+            Input::Files(f) => f.protocol.name(),
+        }
+    }
+}
+
+/// `input = "sftp"` or `"scp"`: which files, how, and how they are joined.
+///
+/// One file: the configuration is the file's bytes. Several: each is
+/// preceded by a header line, `file_header` with `{path}` replaced
+/// (default [`DEFAULT_FILE_HEADER`]: `### file: /conf/config.xml`), in the
+/// order of `files`. Filters, completeness and `max_config_bytes` (the
+/// files together) apply to the result as to a CLI output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInput {
+    /// SFTP or SCP.
+    pub protocol: FileProtocol,
+    /// Absolute paths on the device, without `..`.
+    pub paths: Vec<String>,
+    /// The header line before each file when there are several.
+    pub header: String,
+}
+
+/// The header line before each of several files; `{path}` is the file's path.
+pub const DEFAULT_FILE_HEADER: &str = "### file: {path}";
+
+/// How files are read over SSH.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileProtocol {
+    /// The `sftp` subsystem (SSH File Transfer Protocol).
+    Sftp,
+    /// `scp -f <path>` on an exec channel (the SCP source protocol).
+    Scp,
+}
+
+impl FileProtocol {
+    /// `sftp` or `scp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileProtocol::Sftp => "sftp",
+            FileProtocol::Scp => "scp",
+        }
+    }
+}
+
+/// Parses `input`, `files` and `file_header`, refusing a file input with
+/// `commands` (or `exec`) and `files` with the CLI.
+fn input(n: &str, f: &DriverFile) -> Result<Input, CollectError> {
+    let invalid = |reason: String| CollectError::InvalidDriver {
+        name: n.to_owned(),
+        reason,
+    };
+    let protocol = match f.input.as_deref() {
+        None | Some("cli") => {
+            if !f.files.is_empty() || f.file_header.is_some() {
+                return Err(invalid(
+                    "`files` needs a file input (`input = \"sftp\"` or `input = \"scp\"`); \
+                     the CLI input runs `commands`"
+                        .into(),
+                ));
+            }
+            if f.prompt.is_none() {
+                return Err(invalid(
+                    "`prompt` is missing: the CLI input needs it".into(),
+                ));
+            }
+            if f.commands.is_empty() {
+                return Err(invalid("`commands` is empty".into()));
+            }
+            return Ok(Input::Cli);
+        }
+        Some("sftp") => FileProtocol::Sftp,
+        Some("scp") => FileProtocol::Scp,
+        Some(other) => {
+            return Err(invalid(format!(
+                "`input` is `{other}`: it is `cli` (the default), `sftp` or `scp`"
+            )));
+        }
+    };
+    let name = protocol.name();
+    if !f.commands.is_empty() || f.exec {
+        return Err(invalid(format!(
+            "`commands` cannot be combined with `input = \"{name}\"`: a file input reads `files`, \
+             and `exec` is for the CLI"
+        )));
+    }
+    if f.files.is_empty() {
+        return Err(invalid(format!(
+            "`files` is empty: `input = \"{name}\"` needs at least one path"
+        )));
+    }
+    for p in &f.files {
+        let bad = if !p.starts_with('/') {
+            Some("is not absolute")
+        } else if p.split('/').any(|c| c == "..") {
+            Some("contains `..`")
+        } else if p.chars().any(|c| c.is_control() || c == '\'') {
+            Some("contains a control character or a quote")
+        } else if p.ends_with('/') {
+            Some("names a directory")
+        } else {
+            None
+        };
+        if let Some(why) = bad {
+            return Err(invalid(format!("`files`: `{p}` {why}")));
+        }
+    }
+    let header = f
+        .file_header
+        .clone()
+        .unwrap_or_else(|| DEFAULT_FILE_HEADER.to_owned());
+    if header.contains(['\n', '\r']) || !header.contains("{path}") {
+        return Err(invalid(
+            "`file_header` must be one line naming `{path}`".into(),
+        ));
+    }
+    Ok(Input::Files(FileInput {
+        protocol,
+        paths: f.files.clone(),
+        header,
+    }))
 }
 
 /// How to enter privileged mode.
@@ -479,7 +631,9 @@ pub struct Driver {
     pub pager_disable: Vec<String>,
     /// Pager prompts answered while output is read, for devices where paging cannot be disabled.
     pub pager: Vec<ExpectSend>,
-    /// Commands whose output, concatenated, is the backup.
+    /// Where the configuration comes from: the CLI or files.
+    pub input: Input,
+    /// Commands whose output, concatenated, is the backup (CLI input).
     pub commands: Vec<String>,
     /// Output lines that mean the device rejected a command.
     pub error_patterns: Vec<Regex>,
@@ -597,12 +751,7 @@ impl Driver {
             reason: e.to_string(),
         })?;
         let n = f.name.as_str();
-        if f.commands.is_empty() {
-            return Err(CollectError::InvalidDriver {
-                name: n.to_owned(),
-                reason: "`commands` is empty".into(),
-            });
-        }
+        let input = input(n, &f)?;
         let expect_send =
             |what: &str, v: &[ExpectSendFile]| -> Result<Vec<ExpectSend>, CollectError> {
                 v.iter()
@@ -628,7 +777,8 @@ impl Driver {
             name: f.name.clone(),
             description: f.description.clone(),
             source,
-            prompt: compile(n, "prompt", &f.prompt)?,
+            // A file input has no prompt; this one never matches.
+            prompt: compile(n, "prompt", f.prompt.as_deref().unwrap_or(r"[^\s\S]"))?,
             privileged_prompt: f
                 .privileged_prompt
                 .as_deref()
@@ -652,6 +802,7 @@ impl Driver {
             login: expect_send("login", &f.login)?,
             pager_disable: f.pager_disable.clone(),
             pager: expect_send("pager", &f.pager)?,
+            input,
             commands: f.commands.clone(),
             error_patterns: all("error_patterns", &f.error_patterns)?,
             remove_lines: all("remove_lines", &f.remove_lines)?,
@@ -1010,6 +1161,9 @@ mod tests {
             "tplink_jetstream",
             "dlink_ds",
             "ericsson_ipos",
+            "pfsense",
+            "opnsense",
+            "apc_nmc",
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
@@ -1021,6 +1175,82 @@ mod tests {
                 d.name
             );
         }
+    }
+
+    fn files_driver(extra: &str) -> Result<Driver, CollectError> {
+        Driver::from_toml(
+            &format!(
+                "name = \"f\"\ndescription = \"f\"\n{extra}\n[complete]\ncheck = false\nreason = \"test\"\n"
+            ),
+            DriverSource::BuiltIn,
+        )
+    }
+
+    #[test]
+    fn a_file_input_reads_absolute_paths_with_a_header_and_refuses_cli_keys() {
+        let d = files_driver("input = \"scp\"\nfiles = [\"/config.ini\", \"/event.txt\"]").unwrap();
+        assert_eq!(
+            d.input,
+            Input::Files(FileInput {
+                protocol: FileProtocol::Scp,
+                paths: vec!["/config.ini".into(), "/event.txt".into()],
+                header: DEFAULT_FILE_HEADER.into(),
+            })
+        );
+        assert_eq!(d.input.name(), "scp");
+        let d = files_driver("input = \"sftp\"\nfiles = [\"/a\"]\nfile_header = \"--- {path}\"")
+            .unwrap();
+        assert!(matches!(&d.input, Input::Files(f) if f.header == "--- {path}"));
+        for (extra, why) in [
+            ("input = \"sftp\"\nfiles = []", "`files` is empty"),
+            ("input = \"sftp\"\nfiles = [\"a.xml\"]", "is not absolute"),
+            ("input = \"sftp\"\nfiles = [\"/a/../b\"]", "contains `..`"),
+            ("input = \"scp\"\nfiles = [\"/a'; reboot; '\"]", "a quote"),
+            ("input = \"scp\"\nfiles = [\"/conf/\"]", "names a directory"),
+            (
+                "input = \"sftp\"\nfiles = [\"/a\"]\ncommands = [\"show\"]",
+                "cannot be combined",
+            ),
+            (
+                "input = \"sftp\"\nfiles = [\"/a\"]\nexec = true",
+                "cannot be combined",
+            ),
+            (
+                "input = \"sftp\"\nfiles = [\"/a\"]\nfile_header = \"no path\"",
+                "`file_header`",
+            ),
+            (
+                "prompt = '>'\ncommands = [\"show\"]\nfiles = [\"/a\"]",
+                "needs a file input",
+            ),
+            ("commands = [\"show\"]", "`prompt` is missing"),
+            ("input = \"tftp\"\nfiles = [\"/a\"]", "`input` is `tftp`"),
+        ] {
+            let err = files_driver(extra).unwrap_err().to_string();
+            assert!(err.contains(why), "{extra}: {err}");
+        }
+        // The CLI stays the default.
+        let d = files_driver("prompt = '>'\ncommands = [\"show\"]").unwrap();
+        assert_eq!(d.input, Input::Cli);
+        assert_eq!(d.input.name(), "cli");
+    }
+
+    #[test]
+    fn pfsense_drops_its_revision_block_and_masks_its_hashes() {
+        let d = DriverSet::builtin().get("pfsense").unwrap();
+        let raw = "<?xml version=\"1.0\"?>\n<pfsense>\n\t<system>\n\t\t<bcrypt-hash>$2y$10$abc</bcrypt-hash>\n\t</system>\n\t<revision>\n\t\t<time>1733500800</time>\n\t\t<description><![CDATA[x]]></description>\n\t\t<username><![CDATA[jdoe@192.0.2.10 (Local Database)]]></username>\n\t</revision>\n</pfsense>\n";
+        assert_eq!(d.check_complete(raw), Ok(()));
+        assert_eq!(d.author(raw).as_deref(), Some("jdoe"));
+        let out = d.filter(raw, true);
+        assert!(
+            !out.contains("revision") && !out.contains("1733500800"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<bcrypt-hash><removed></bcrypt-hash>"),
+            "{out}"
+        );
+        assert!(d.check_complete(&raw[..raw.len() - 11]).is_err());
     }
 
     #[test]

@@ -292,6 +292,28 @@ mod tests {
     }
 
     #[test]
+    fn file_input_mistakes_land_on_the_key_they_name() {
+        const FILES: &str = "name = \"x\"\ndescription = \"x\"\ninput = \"sftp\"\nfiles = [\"/conf/config.xml\"]\n[complete]\nends_with = '^</x>$'\n";
+        assert_eq!(check(FILES), vec![]);
+        // `commands` with a file input: on the `commands` line.
+        let p = check(&FILES.replace("input", "commands = [\"show\"]\ninput"));
+        assert_eq!(p[0].line, Some(3), "{p:#?}");
+        assert!(p[0].message.contains("cannot be combined"), "{p:#?}");
+        // A relative path, a `..`, an empty list: on the `files` line.
+        for bad in ["\"conf/config.xml\"", "\"/conf/../etc/passwd\"", ""] {
+            let p = check(&FILES.replace("\"/conf/config.xml\"", bad));
+            assert_eq!(p[0].line, Some(4), "{bad}: {p:#?}");
+            assert!(p[0].message.starts_with("`files`"), "{p:#?}");
+        }
+        // `files` with the CLI input, and an unknown input.
+        let p = check(&GOOD.replace("commands", "files = [\"/a\"]\ncommands"));
+        assert_eq!(p[0].line, Some(4), "{p:#?}");
+        let p = check(&FILES.replace("\"sftp\"", "\"ftp\""));
+        assert_eq!(p[0].line, Some(3), "{p:#?}");
+        assert!(p[0].message.contains("`sftp` or `scp`"), "{p:#?}");
+    }
+
+    #[test]
     fn the_file_name_must_be_the_driver_name() {
         let p = check_driver_text(GOOD, "y", Path::new("y.toml"));
         assert_eq!(p.len(), 1);

@@ -168,6 +168,47 @@ pub enum CollectError {
         /// Why.
         reason: String,
     },
+    /// A file the driver names is not on the device (SFTP `No such file`,
+    /// SCP `No such file or directory`). Permanent: the driver names the
+    /// wrong path for this device, or the platform keeps it elsewhere.
+    #[error("{target} has no file {path} ({input}: {reason})")]
+    FileMissing {
+        /// `user@host:port`
+        target: String,
+        /// The path.
+        path: String,
+        /// `sftp` or `scp`.
+        input: String,
+        /// What the device said.
+        reason: String,
+    },
+    /// The device refused to send a file, or answered in a way the
+    /// protocol does not allow (permission denied, a directory, a malformed
+    /// SCP header, a file that is not text). Permanent: it answers the same
+    /// next time.
+    #[error("{target} did not send {path} over {input}: {reason}")]
+    FileRefused {
+        /// `user@host:port`
+        target: String,
+        /// The path.
+        path: String,
+        /// `sftp` or `scp`.
+        input: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The device refused the file transfer itself: the `sftp` subsystem or
+    /// the `scp` exec request was denied. Permanent: it is not enabled
+    /// (or not offered) on the device.
+    #[error("{target} refused {input}: {reason}")]
+    FileInputRefused {
+        /// `user@host:port`
+        target: String,
+        /// `sftp` or `scp`.
+        input: String,
+        /// What the SSH layer said.
+        reason: String,
+    },
     /// The target asks for a combination this engine does not do.
     #[error("{target}: {reason} is not supported")]
     Unsupported {
@@ -211,6 +252,9 @@ impl RetryClass for CollectError {
             | CollectError::ShellRefused { .. }
             | CollectError::BadKey { .. }
             | CollectError::Unsupported { .. }
+            | CollectError::FileMissing { .. }
+            | CollectError::FileRefused { .. }
+            | CollectError::FileInputRefused { .. }
             | CollectError::Incomplete { .. }
             | CollectError::OutputTooLarge { .. } => Retry::Permanent,
         }

@@ -9,6 +9,10 @@
 //!   channels, and a shell is what the platforms' CLIs are built for. A
 //!   driver may ask for **exec channels** (`exec = true`, e.g. `linux`):
 //!   one channel per command, no prompt guessing, the exit status decides.
+//! - **Files are an input of their own** ([`driver::Input`]): a driver
+//!   with `input = "sftp"` or `"scp"` reads its `files` over the same SSH
+//!   connection (jump host, pins, login: `ssh::connect`) and the result
+//!   goes through the same completeness check and filters as CLI output.
 //! - **Telnet is the same dialogue over another byte stream** ([`Transport`]):
 //!   the session engine reads and writes a `Link`, SSH or Telnet; Telnet
 //!   adds option negotiation and answers the device's login prompts.
@@ -34,6 +38,7 @@
 pub mod driver;
 mod driver_check;
 mod error;
+mod files;
 mod keys;
 pub mod known_hosts;
 mod retry;
@@ -48,7 +53,10 @@ use std::time::{Duration, Instant};
 
 use devicevault_core::RetryClass;
 
-pub use driver::{Completeness, Driver, DriverSet, DriverSource};
+pub use driver::{
+    Completeness, DEFAULT_FILE_HEADER, Driver, DriverSet, DriverSource, FileInput, FileProtocol,
+    Input,
+};
 pub use driver_check::{DriverProblem, FileReport, check_driver_dir, check_driver_text};
 pub use error::CollectError;
 pub use keys::{KeyError, key_fingerprint};
@@ -303,6 +311,16 @@ async fn collect_inner(
     // prompt the driver does not recognise must not wait for the (longer)
     // command timeout.
     let started = tokio::time::Instant::now();
+    if let driver::Input::Files(files) = &driver.input {
+        if device.transport != Transport::Ssh {
+            return Err(CollectError::Unsupported {
+                target: device.display(),
+                reason: format!("`input = \"{}\"` over Telnet", files.protocol.name()),
+            });
+        }
+        let raw = files::fetch(device, driver, files, opts).await?;
+        return finish(device, driver, &raw);
+    }
     let link = match device.transport {
         Transport::Ssh if driver.exec => return collect_exec(device, driver, opts).await,
         Transport::Ssh => {
@@ -394,7 +412,10 @@ fn finish(device: &DeviceTarget, driver: &Driver, out: &str) -> Result<Finished,
     if let Err(reason) = driver.check_complete(out) {
         return Err(CollectError::Incomplete {
             target: device.display(),
-            command: driver.commands.join("; "),
+            command: match &driver.input {
+                driver::Input::Files(f) => format!("{} {}", f.protocol.name(), f.paths.join(" ")),
+                _ => driver.commands.join("; "),
+            },
             reason,
             last_lines: driver.masked_tail(out),
         });

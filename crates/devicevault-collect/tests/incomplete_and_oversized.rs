@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use devicevault_collect::{
-    CollectError, CollectOptions, DeviceTarget, DriverSet, KnownHosts, RetryPolicy, Transport,
-    collect, collect_with_retry,
+    CollectError, CollectOptions, DeviceTarget, DriverSet, Input, KnownHosts, RetryPolicy,
+    Transport, collect, collect_with_retry,
 };
 use devicevault_core::{Retry, RetryClass};
 use devicevault_sim::{Faults, SimConfig, SimDevice, Simulator};
@@ -98,9 +98,10 @@ async fn a_refusal_no_pattern_knows_is_incomplete_on_every_platform_that_checks(
             ..Faults::default()
         });
         let r = collect(&target(d), &drivers, &opts()).await;
-        if drivers.get(name).unwrap().exec {
-            // Exec channels run the command itself; the refusal fault is a
-            // shell's.
+        let driver = drivers.get(name).unwrap();
+        if driver.exec || driver.input != Input::Cli {
+            // Exec channels run the command itself, and a file input runs no
+            // command: the refusal fault is a shell's.
             assert!(r.is_ok(), "{name}");
             continue;
         }

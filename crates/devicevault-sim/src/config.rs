@@ -794,6 +794,133 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // pfSense and OPNsense: `config.xml`, tab-indented, the interfaces
+        // as `<optN>` elements; the `<revision>` element records the last
+        // write (oxidized lib/oxidized/model/pfsense.rb and opnsense.rb
+        // strip it, and `last_rule_upd_time`; pfsense.rb masks
+        // `<bcrypt-hash>` and `<password>`). Every line of the revision
+        // is volatile here: a backup drops the whole block.
+        Style::PfSense | Style::OpnSense => {
+            let pf = style == Style::PfSense;
+            let root = if pf { "pfsense" } else { "opnsense" };
+            let hash_tag = if pf { "bcrypt-hash" } else { "password" };
+            head.extend([
+                "<?xml version=\"1.0\"?>".to_owned(),
+                format!("<{root}>"),
+                format!("\t<version>{}</version>", if pf { "23.3" } else { "1.9" }),
+                "\t<system>".into(),
+                format!("\t\t<hostname>{h}</hostname>"),
+                "\t\t<domain>home.arpa</domain>".into(),
+                "\t\t<timezone>Etc/UTC</timezone>".into(),
+                "\t\t<user>".into(),
+                format!("\t\t\t<name>{}</name>", if pf { "admin" } else { "root" }),
+                "\t\t\t<descr><![CDATA[System Administrator]]></descr>".into(),
+                "\t\t\t<scope>system</scope>".into(),
+                "\t\t\t<groupname>admins</groupname>".into(),
+                format!("\t\t\t<{hash_tag}>$2y$10${hash}</{hash_tag}>"),
+                "\t\t\t<uid>0</uid>".into(),
+                "\t\t</user>".into(),
+                "\t</system>".into(),
+                "\t<interfaces>".into(),
+            ]);
+            let mut rev = vec![
+                "\t<notifications>".to_owned(),
+                "\t\t<smtp>".into(),
+                "\t\t\t<username>alerts</username>".into(),
+                format!("\t\t\t<password>{tok}</password>"),
+                "\t\t</smtp>".into(),
+                "\t</notifications>".into(),
+                "\t<filter>".into(),
+                vol(format!(
+                    "\t\t<last_rule_upd_time>{}</last_rule_upd_time>",
+                    st.unix
+                )),
+                "\t</filter>".into(),
+                vol("\t<revision>".into()),
+            ];
+            if pf {
+                rev.extend([
+                    vol(format!("\t\t<time>{}</time>", st.unix)),
+                    vol(format!("\t\t<description><![CDATA[{by}@192.0.2.10 (Local Database): Updated configuration]]></description>")),
+                    vol(format!("\t\t<username><![CDATA[{by}@192.0.2.10 (Local Database)]]></username>")),
+                ]);
+            } else {
+                rev.extend([
+                    vol(format!("\t\t<username>{by}@192.0.2.10</username>")),
+                    vol(format!("\t\t<time>{}.{:04}</time>", st.unix, st.millis)),
+                    vol(
+                        "\t\t<description>/system_advanced_admin.php made changes</description>"
+                            .into(),
+                    ),
+                ]);
+            }
+            rev.push(vol("\t</revision>".into()));
+            tail.extend([
+                "\t</interfaces>".to_owned(),
+                "\t<snmpd>".into(),
+                "\t\t<syslocation>rack 1</syslocation>".into(),
+                format!("\t\t<rocommunity>{tok}</rocommunity>"),
+                "\t</snmpd>".into(),
+            ]);
+            tail.extend(rev);
+            tail.push(format!("</{root}>"));
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("\t\t<opt{}>", i + 1),
+                    format!("\t\t\t<descr><![CDATA[{d}]]></descr>"),
+                    format!("\t\t\t<if>vtnet{}</if>", i + 1),
+                    "\t\t\t<enable></enable>".into(),
+                    format!("\t\t\t<ipaddr>10.{a}.{b}.1</ipaddr>"),
+                    "\t\t\t<subnet>24</subnet>".into(),
+                    format!("\t\t</opt{}>", i + 1),
+                ]
+            })
+        }
+        // APC network management card `config.ini`: `;` comments, the
+        // first of them naming the card, one dated when the file was
+        // generated (oxidized lib/oxidized/model/apc_aos.rb drops `;
+        // Configuration file, generated on ...`), then INI sections.
+        Style::ApcNmc => {
+            head.extend([
+                "; Schneider Electric".to_owned(),
+                "; Network Management Card AOS v6.9.6".into(),
+                "; Smart-UPS APP v6.9.6".into(),
+                "; (c)Copyright 2020 All Rights Reserved".into(),
+                vol(format!(
+                    "; Configuration file, generated on {:02}/{:02}/{} at {:02}:{:02}:{:02}",
+                    c.mo, c.d, c.y, c.h, c.mi, c.s
+                )),
+                String::new(),
+                "[NetworkTCP/IP]".into(),
+                "SystemIP=10.0.0.10".into(),
+                "SubnetMask=255.255.255.0".into(),
+                "DefaultGateway=10.0.0.1".into(),
+                format!("HostName={h}"),
+                "[SystemID]".into(),
+                format!("Name={h}"),
+                "Contact=noc".into(),
+                "[SystemUserManager]".into(),
+                "AdminUserName=apc".into(),
+                format!("AdminPassword={hash}"),
+            ]);
+            tail.extend([
+                "[NetworkSNMP]".to_owned(),
+                "Access=enabled".into(),
+                format!("AccessControl1Community={tok}"),
+                "AccessControl1AccessType=read".into(),
+                "AccessControl1NMSIP=0.0.0.0".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                vec![
+                    format!("[Outlet{}]", i + 1),
+                    format!("Name={d}"),
+                    format!("Trap=10.{a}.{b}.1"),
+                    "PowerOnDelay=0".into(),
+                ]
+            })
+        }
         Style::ProCurve => {
             head.extend([
                 vol("Running configuration:".into()),
@@ -2503,6 +2630,55 @@ fn splice_edits(
                 &["#"],
             ),
         ),
+        Style::PfSense | Style::OpnSense => {
+            let tag = if style == Style::PfSense {
+                "bcrypt-hash"
+            } else {
+                "password"
+            };
+            // pfSense's aliases keep their hosts on one line, space-separated.
+            let hosts: Vec<String> = seq(1).map(|(_, s, _)| s.to_string()).collect();
+            (
+                Slot::Head(after(head, "\t\t</user>")),
+                each_user(&|u, h| {
+                    vec![
+                        "\t\t<user>".into(),
+                        format!("\t\t\t<name>{u}</name>"),
+                        "\t\t\t<scope>user</scope>".into(),
+                        "\t\t\t<groupname>admins</groupname>".into(),
+                        format!("\t\t\t<{tag}>$2y$10${h}</{tag}>"),
+                        "\t\t</user>".into(),
+                    ]
+                }),
+                Slot::Tail(after(tail, "\t</snmpd>")),
+                if hosts.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![
+                        "\t<aliases>".into(),
+                        "\t\t<alias>".into(),
+                        format!("\t\t\t<name>{}</name>", ACL_NAME.replace('-', "_")),
+                        "\t\t\t<type>host</type>".into(),
+                        format!("\t\t\t<address>{}</address>", hosts.join(" ")),
+                        "\t\t</alias>".into(),
+                        "\t</aliases>".into(),
+                    ]
+                },
+            )
+        }
+        Style::ApcNmc => (
+            Slot::Head(after(head, "AdminPassword=")),
+            each_user(&|u, h| {
+                vec![
+                    format!("User_{u}_Access=Administrator"),
+                    format!("User_{u}_Password={h}"),
+                ]
+            }),
+            Slot::Tail(tail.len()),
+            seq(1)
+                .map(|(n, s, _)| format!("AccessControl{}NMSIP={s}", n + 1))
+                .collect(),
+        ),
         Style::ProCurve => (
             Slot::Tail(tail.len()),
             each_user(&|u, h| vec![format!("password operator user-name \"{u}\" sha1 \"{h}\"")]),
@@ -3189,7 +3365,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 46] = [
+    const STYLES: [Style; 49] = [
         Style::Ios,
         Style::EdgeSwitch,
         Style::ProSafe,
@@ -3205,6 +3381,9 @@ mod tests {
         Style::FortiOs,
         Style::PanOs,
         Style::Vrp,
+        Style::PfSense,
+        Style::OpnSense,
+        Style::ApcNmc,
         Style::ProCurve,
         Style::Os10,
         Style::Vyos,
@@ -3757,6 +3936,28 @@ mod tests {
                 "set system login user jdoe level admin",
                 "set firewall name MGMT-IN rule 10 source address 198.51.100.7",
                 "set interfaces ethernet eth1 description 'uplink to core-sw2 CHG0004711'",
+            ],
+        );
+        has(
+            Style::PfSense,
+            &[
+                "\t\t\t<name>jdoe</name>",
+                "\t\t\t<bcrypt-hash>$2y$10$",
+                "\t\t\t<address>198.51.100.7</address>",
+                "\t\t\t<descr><![CDATA[uplink to core-sw2 CHG0004711]]></descr>",
+            ],
+        );
+        has(
+            Style::OpnSense,
+            &["\t\t\t<name>jdoe</name>", "\t\t\t<password>$2y$10$"],
+        );
+        has(
+            Style::ApcNmc,
+            &[
+                "User_jdoe_Access=Administrator",
+                "User_jdoe_Password=",
+                "AccessControl2NMSIP=198.51.100.7",
+                "Name=uplink to core-sw2 CHG0004711",
             ],
         );
         has(

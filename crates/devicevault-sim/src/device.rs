@@ -233,6 +233,12 @@ impl SimDevice {
         self.shared.lock().telnet_negotiation.clone()
     }
 
+    /// The paths the device serves its configuration at over SFTP and
+    /// `scp -f` (empty for a platform read on its CLI).
+    pub fn served_files(&self) -> &'static [&'static str] {
+        self.shared.personality.served_files()
+    }
+
     /// Lines of configuration it prints (volatile lines included).
     pub fn config_lines(&self) -> usize {
         self.shared.config_lines

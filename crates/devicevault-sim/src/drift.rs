@@ -279,6 +279,8 @@ pub(crate) fn interface_name(style: Style, i: usize) -> String {
         Style::FortiOs => format!("port{i}"),
         Style::PanOs => format!("ethernet1/{i}"),
         Style::Vrp => format!("GigabitEthernet0/0/{i}"),
+        Style::PfSense | Style::OpnSense => format!("opt{}", i + 1),
+        Style::ApcNmc => format!("Outlet{}", i + 1),
         Style::ProCurve => format!("vlan {}", i + 2),
         Style::Os10 => format!("ethernet1/1/{}", i + 1),
         Style::Vyos | Style::Linux | Style::EdgeOs => format!("eth{i}"),

@@ -25,6 +25,7 @@ pub mod config;
 pub mod control;
 mod device;
 pub mod drift;
+mod files;
 mod jump;
 pub mod personality;
 mod server;

@@ -40,6 +40,12 @@ pub enum Style {
     PanOs,
     /// Huawei VRP.
     Vrp,
+    /// pfSense `config.xml` (root `<pfsense>`), read as a file.
+    PfSense,
+    /// OPNsense `config.xml` (root `<opnsense>`), read as a file.
+    OpnSense,
+    /// APC network management card `config.ini` (INI sections), read as a file.
+    ApcNmc,
     /// HPE ProCurve.
     ProCurve,
     /// Dell OS10.
@@ -727,6 +733,91 @@ pub static PERSONALITIES: &[Personality] = &[
         ansi: false,
         line_breaks: LineBreaks::CrLf,
         style: Style::Vrp,
+    },
+    // pfSense: FreeBSD's OpenSSH serves the `sftp` subsystem and `scp`;
+    // the configuration is /cf/conf/config.xml (/conf is a symlink to
+    // /cf/conf; oxidized lib/oxidized/model/pfsense.rb runs `cat
+    // /cf/conf/config.xml` over exec). A shell account lands in tcsh with
+    // pfSense's `[version][user@host]/root: ` prompt.
+    Personality {
+        platform: "pfsense",
+        ssh_version: "OpenSSH_9.6",
+        banner: "",
+        press_any_key: false,
+        prompt: "[2.7.2-RELEASE][{user}@{host}]/root: ",
+        privileged_prompt: None,
+        enable_denied: "",
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        config_command: "cat /cf/conf/config.xml",
+        config_filters: &[],
+        config_aliases: &["cat /conf/config.xml"],
+        commands: &[("cat /etc/version", "2.7.2-RELEASE\n")],
+        unknown_command: "{word}: Command not found.",
+        ambiguous_command: "{word}: Command not found.",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::PfSense,
+    },
+    // OPNsense: /conf/config.xml (oxidized lib/oxidized/model/opnsense.rb
+    // `cat /conf/config.xml`, "must enable SSH and password-based SSH
+    // access"); FreeBSD's OpenSSH with sftp and scp.
+    Personality {
+        platform: "opnsense",
+        ssh_version: "OpenSSH_9.7",
+        banner: "",
+        press_any_key: false,
+        prompt: "root@{host}:~ # ",
+        privileged_prompt: None,
+        enable_denied: "",
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        config_command: "cat /conf/config.xml",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[("opnsense-version", "OPNsense 24.7.9 (amd64)\n")],
+        unknown_command: "{word}: Command not found.",
+        ambiguous_command: "{word}: Command not found.",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::OpnSense,
+    },
+    // APC network management card (NMC2/NMC3): an `apc>` CLI over SSH,
+    // and `config.ini` at the root of its file system, fetched with FTP
+    // or SCP (oxidized lib/oxidized/model/apc_aos.rb reads `config.ini`;
+    // the NMC user's guide transfers it with `scp`). The CLI cannot print
+    // the configuration; it is a file only.
+    Personality {
+        platform: "apc_nmc",
+        ssh_version: "cryptlib",
+        banner: "\nSchneider Electric                      Network Management Card AOS      v6.9.6\n(c)Copyright 2020 All Rights Reserved   Smart-UPS APP                    v6.9.6\n-------------------------------------------------------------------------------\nName      : {host}                                      Date : 12/06/2026\n",
+        press_any_key: false,
+        prompt: "apc>",
+        privileged_prompt: None,
+        enable_denied: "",
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        config_command: "",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "about",
+            "Hardware Factory\n---------------\nModel Number:           AP9641\n",
+        )],
+        unknown_command: "E101: Command Not Found",
+        ambiguous_command: "E101: Command Not Found",
+        abbreviations: false,
+        exit_commands: &["exit", "quit", "bye"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::ApcNmc,
     },
     Personality {
         platform: "hp_procurve",
@@ -1774,6 +1865,18 @@ impl Personality {
     /// ones do; network OSes refuse them).
     pub fn supports_exec(&self) -> bool {
         matches!(self.style, Style::Linux | Style::Cumulus)
+    }
+
+    /// The files the platform serves over SFTP and `scp -f` (each holds
+    /// the configuration); empty for the platforms read on their CLI.
+    pub fn served_files(&self) -> &'static [&'static str] {
+        match self.style {
+            // /conf is a symlink to /cf/conf: both paths read the one file.
+            Style::PfSense => &["/cf/conf/config.xml", "/conf/config.xml"],
+            Style::OpnSense => &["/conf/config.xml"],
+            Style::ApcNmc => &["/config.ini"],
+            _ => &[],
+        }
     }
 
     /// The first login prompt over Telnet: Unix-like systems ask `login:`,

@@ -97,6 +97,7 @@ where
         channel: None,
         faults: dev.lock().faults.clone(),
         login: LoginOptions::default(),
+        sftp: None,
     };
     tokio::spawn(async move {
         let Ok(running) = server::run_stream(config, stream, handler).await else {
@@ -120,6 +121,8 @@ struct DeviceHandler {
     faults: Faults,
     /// Console options given with the login name (RouterOS `admin+ct`).
     login: LoginOptions,
+    /// The channel running the `sftp` subsystem, if any.
+    sftp: Option<ChannelId>,
 }
 
 /// RouterOS console options appended to the login name after a `+`
@@ -292,12 +295,65 @@ impl server::Handler for DeviceHandler {
         Ok(())
     }
 
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // Only the platforms that serve files run an SFTP server; the
+        // others refuse the subsystem, as a device without it does.
+        let Some(ch) = self
+            .channel
+            .take_if(|_| name == "sftp" && !self.dev.personality.served_files().is_empty())
+        else {
+            return session.channel_failure(channel);
+        };
+        session.channel_success(channel)?;
+        self.sftp = Some(channel);
+        tokio::spawn(crate::files::sftp(
+            self.dev.clone(),
+            self.faults.clone(),
+            ch,
+        ));
+        Ok(())
+    }
+
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // The SFTP client is done: the server process exits, as OpenSSH's
+        // sftp-server does, and its exit status goes to the client (OpenSSH's
+        // `scp`, in its SFTP mode, fails on a session without one).
+        if self.sftp == Some(channel) {
+            self.sftp = None;
+            session.exit_status_request(channel, 0)?;
+            session.eof(channel)?;
+            session.close(channel)?;
+        }
+        Ok(())
+    }
+
     async fn exec_request(
         &mut self,
         channel: ChannelId,
         data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if let Some(path) = crate::files::scp_source_path(&self.dev, data)
+            && let Some(ch) = self.channel.take()
+        {
+            session.channel_success(channel)?;
+            tokio::spawn(crate::files::scp(
+                self.dev.clone(),
+                self.faults.clone(),
+                ch,
+                path,
+            ));
+            return Ok(());
+        }
         // Like most network OSes, only an interactive shell is offered,
         // except by the platforms that are Unix underneath.
         let Some(ch) = self
@@ -793,6 +849,8 @@ impl Cli {
         if p.style == Style::FortiOs {
             templates.extend(["config system console", "get system console"]);
         }
+        // A platform read only as a file prints no configuration here.
+        templates.retain(|t| !t.is_empty());
         let others: &[&str] = if p.abbreviations {
             CISCO_EXEC_WORDS
         } else {

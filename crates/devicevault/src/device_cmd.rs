@@ -350,13 +350,13 @@ enum DriversAction {
     },
 }
 
-/// A driver's inputs: the SSH and Telnet CLI dialogue, or SSH exec
-/// channels (with the CLI dialogue over Telnet).
+/// A driver's inputs: the SSH and Telnet CLI dialogue, SSH exec channels
+/// (with the CLI dialogue over Telnet), or files over SSH (`sftp`, `scp`).
 fn inputs(d: &devicevault_collect::Driver) -> &'static str {
-    if d.exec {
-        "ssh-exec,telnet"
-    } else {
-        "ssh,telnet"
+    match &d.input {
+        devicevault_collect::Input::Cli if d.exec => "ssh-exec,telnet",
+        devicevault_collect::Input::Cli => "ssh,telnet",
+        other => other.name(),
     }
 }
 

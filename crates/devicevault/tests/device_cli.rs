@@ -211,6 +211,22 @@ fn drivers_lists_every_built_in_platform_with_its_inputs_masking_and_source_and_
     // The Unix host runs its commands on exec channels over SSH.
     let (linux, _) = row("linux");
     assert_eq!(linux.split_whitespace().nth(1), Some("ssh-exec,telnet"));
+    // The file inputs read over the SSH login.
+    for (name, input) in [
+        ("pfsense", "sftp"),
+        ("opnsense", "sftp"),
+        ("apc_nmc", "scp"),
+    ] {
+        let (line, _) = row(name);
+        assert_eq!(line.split_whitespace().nth(1), Some(input), "{line}");
+        assert!(
+            line.split_whitespace()
+                .nth(2)
+                .unwrap()
+                .starts_with("masks:"),
+            "{line}"
+        );
+    }
     let (ios_line, ios_source) = row("cisco_ios");
     assert!(ios_line.contains("masks:5"), "{ios_line}");
     assert!(ios_source.contains("oxidized"), "{ios_source}");
