@@ -47,6 +47,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "fortinet_fortios",
         include_str!("../drivers/fortinet_fortios.toml"),
     ),
+    (
+        "fortinet_fortios_api",
+        include_str!("../drivers/fortinet_fortios_api.toml"),
+    ),
     ("hp_comware", include_str!("../drivers/hp_comware.toml")),
     ("hp_procurve", include_str!("../drivers/hp_procurve.toml")),
     ("huawei_vrp", include_str!("../drivers/huawei_vrp.toml")),
@@ -62,6 +66,10 @@ const BUILTIN: &[(&str, &str)] = &[
     (
         "paloalto_panos",
         include_str!("../drivers/paloalto_panos.toml"),
+    ),
+    (
+        "paloalto_panos_api",
+        include_str!("../drivers/paloalto_panos_api.toml"),
     ),
     (
         "ruckus_fastiron",
@@ -80,6 +88,10 @@ const BUILTIN: &[(&str, &str)] = &[
 struct DriverFile {
     name: String,
     description: String,
+    #[serde(default)]
+    input: InputKind,
+    /// Required for the CLI input (checked by the loader).
+    #[serde(default)]
     prompt: String,
     #[serde(default)]
     privileged_prompt: Option<String>,
@@ -91,7 +103,12 @@ struct DriverFile {
     pager_disable: Vec<String>,
     #[serde(default)]
     pager: Vec<ExpectSendFile>,
+    #[serde(default)]
     commands: Vec<String>,
+    #[serde(default)]
+    requests: Vec<crate::https::RequestFile>,
+    #[serde(default)]
+    ca_file: Option<std::path::PathBuf>,
     #[serde(default)]
     error_patterns: Vec<String>,
     #[serde(default)]
@@ -122,6 +139,37 @@ struct DriverFile {
     source: Option<String>,
     #[serde(default)]
     prompt_counts_commands: bool,
+}
+
+/// `input`: where a driver reads the configuration from.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum InputKind {
+    #[default]
+    Cli,
+    Https,
+}
+
+/// Where a driver reads the configuration from (its `input`). New inputs
+/// are new variants; everything after the reading — the completeness rule,
+/// the filters, `change_key`, `max_config_bytes` — is the same for all.
+#[derive(Debug, Clone, Default)]
+pub enum Input {
+    /// The CLI over SSH or Telnet: `commands` (the default).
+    #[default]
+    Cli,
+    /// The device's HTTPS API, on the device's port: `[[requests]]`.
+    Https(crate::https::HttpsInput),
+}
+
+impl Input {
+    /// `cli`, `https`: as a driver file writes it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Input::Cli => "cli",
+            Input::Https(_) => "https",
+        }
+    }
 }
 
 /// `[complete]`: how a whole configuration of the platform looks.
@@ -421,6 +469,8 @@ pub struct Driver {
     pub pager: Vec<ExpectSend>,
     /// Commands whose output, concatenated, is the backup.
     pub commands: Vec<String>,
+    /// Where the configuration is read from: the CLI, or an HTTPS API.
+    pub input: Input,
     /// Output lines that mean the device rejected a command.
     pub error_patterns: Vec<Regex>,
     /// Lines removed before storing (volatile counters, timestamps).
@@ -461,7 +511,7 @@ pub struct Driver {
     pub prompt_counts_commands: bool,
 }
 
-fn compile(driver: &str, what: &str, pattern: &str) -> Result<Regex, CollectError> {
+pub(crate) fn compile(driver: &str, what: &str, pattern: &str) -> Result<Regex, CollectError> {
     RegexBuilder::new(pattern)
         .multi_line(true)
         .build()
@@ -537,12 +587,28 @@ impl Driver {
             reason: e.to_string(),
         })?;
         let n = f.name.as_str();
-        if f.commands.is_empty() {
-            return Err(CollectError::InvalidDriver {
-                name: n.to_owned(),
-                reason: "`commands` is empty".into(),
-            });
-        }
+        let invalid = |reason: String| CollectError::InvalidDriver {
+            name: n.to_owned(),
+            reason,
+        };
+        let input = match f.input {
+            InputKind::Cli if f.prompt.is_empty() => {
+                return Err(invalid("`prompt` is missing: a CLI driver needs it".into()));
+            }
+            InputKind::Cli if f.commands.is_empty() => {
+                return Err(invalid("`commands` is empty".into()));
+            }
+            InputKind::Cli if !f.requests.is_empty() || f.ca_file.is_some() => {
+                return Err(invalid(
+                    "`requests` and `ca_file` belong to `input = \"https\"`".into(),
+                ));
+            }
+            InputKind::Cli => Input::Cli,
+            InputKind::Https => Input::Https(
+                crate::https::HttpsInput::from_file(n, &f.requests, f.ca_file.as_deref())
+                    .map_err(invalid)?,
+            ),
+        };
         let expect_send =
             |what: &str, v: &[ExpectSendFile]| -> Result<Vec<ExpectSend>, CollectError> {
                 v.iter()
@@ -593,6 +659,7 @@ impl Driver {
             pager_disable: f.pager_disable.clone(),
             pager: expect_send("pager", &f.pager)?,
             commands: f.commands.clone(),
+            input,
             error_patterns: all("error_patterns", &f.error_patterns)?,
             remove_lines: all("remove_lines", &f.remove_lines)?,
             remove_blocks: f
@@ -654,6 +721,15 @@ impl Driver {
                 .map(str::to_owned),
             prompt_counts_commands: f.prompt_counts_commands,
         })
+    }
+
+    /// What the backup runs, for messages: the commands, or the requests
+    /// of an HTTPS input (method and path).
+    pub fn backup_steps(&self) -> String {
+        match &self.input {
+            Input::Cli => self.commands.join("; "),
+            Input::Https(api) => api.labels(),
+        }
     }
 
     /// Who last changed the configuration, as the raw output of the backup
@@ -900,7 +976,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_twenty_two_builtin_drivers_load_and_name_their_sources() {
+    fn all_twenty_four_builtin_drivers_load_and_name_their_sources() {
         let set = DriverSet::builtin();
         let names: Vec<_> = set.iter().map(|d| d.name.as_str()).collect();
         for p in [
@@ -926,10 +1002,12 @@ mod tests {
             "alliedtelesis_awplus",
             "cisco_smb",
             "ubiquiti_edgeos",
+            "paloalto_panos_api",
+            "fortinet_fortios_api",
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
-        assert_eq!(names.len(), 22);
+        assert_eq!(names.len(), 24);
         for d in set.iter() {
             assert!(
                 d.facts_source.as_deref().is_some_and(|s| s.len() > 20),

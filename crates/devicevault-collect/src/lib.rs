@@ -9,6 +9,11 @@
 //!   channels, and a shell is what the platforms' CLIs are built for. A
 //!   driver may ask for **exec channels** (`exec = true`, e.g. `linux`):
 //!   one channel per command, no prompt guessing, the exit status decides.
+//! - **A driver may read an HTTPS API instead of the CLI** (`input =
+//!   "https"`, [`Input`]): a sequence of requests whose last answer is the
+//!   configuration; the device's certificate is pinned on first use in the
+//!   same [`KnownHosts`] store as host keys. Everything after the reading —
+//!   completeness, filters, `change_key`, the size limit — is the same.
 //! - **Telnet is the same dialogue over another byte stream** ([`Transport`]):
 //!   the session engine reads and writes a `Link`, SSH or Telnet; Telnet
 //!   adds option negotiation and answers the device's login prompts.
@@ -34,6 +39,7 @@
 pub mod driver;
 mod driver_check;
 mod error;
+mod https;
 mod keys;
 pub mod known_hosts;
 mod retry;
@@ -48,9 +54,10 @@ use std::time::{Duration, Instant};
 
 use devicevault_core::RetryClass;
 
-pub use driver::{Completeness, Driver, DriverSet, DriverSource};
+pub use driver::{Completeness, Driver, DriverSet, DriverSource, Input};
 pub use driver_check::{DriverProblem, FileReport, check_driver_dir, check_driver_text};
 pub use error::CollectError;
+pub use https::{ApiRequest, HttpsInput, Pick, cert_fingerprint};
 pub use keys::{KeyError, key_fingerprint};
 pub use known_hosts::{HostKeyCheck, KnownHosts};
 pub use retry::{RetryPolicy, retry};
@@ -303,6 +310,10 @@ async fn collect_inner(
     // prompt the driver does not recognise must not wait for the (longer)
     // command timeout.
     let started = tokio::time::Instant::now();
+    if let driver::Input::Https(api) = &driver.input {
+        let raw = https::fetch(device, driver, api, opts).await?;
+        return finish(device, driver, &raw);
+    }
     let link = match device.transport {
         Transport::Ssh if driver.exec => return collect_exec(device, driver, opts).await,
         Transport::Ssh => {
@@ -394,7 +405,7 @@ fn finish(device: &DeviceTarget, driver: &Driver, out: &str) -> Result<Finished,
     if let Err(reason) = driver.check_complete(out) {
         return Err(CollectError::Incomplete {
             target: device.display(),
-            command: driver.commands.join("; "),
+            command: driver.backup_steps(),
             reason,
             last_lines: driver.masked_tail(out),
         });

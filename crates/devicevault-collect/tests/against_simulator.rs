@@ -474,7 +474,7 @@ async fn transient_failures_are_retried_three_times_and_permanent_ones_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mixed_fleet_in_one_simulator_is_collected_concurrently() {
     let s = Simulator::start(SimConfig {
-        devices: 44,
+        devices: 48,
         password: "pa55word".into(),
         enable_secret: "en4ble".into(),
         ..SimConfig::default()
@@ -496,10 +496,10 @@ async fn a_mixed_fleet_in_one_simulator_is_collected_concurrently() {
         assert!(String::from_utf8(c.config).unwrap().contains("link-0 rev0"));
         ok += 1;
     }
-    assert_eq!(ok, 44);
+    assert_eq!(ok, 48);
     let platforms: std::collections::BTreeSet<_> =
         s.devices().iter().map(|d| d.platform()).collect();
-    assert_eq!(platforms.len(), 22);
+    assert_eq!(platforms.len(), 24);
 }
 
 fn client_key(seed: u8) -> russh::keys::PrivateKey {
