@@ -353,10 +353,10 @@ enum DriversAction {
 /// A driver's inputs: the SSH and Telnet CLI dialogue, or SSH exec
 /// channels (with the CLI dialogue over Telnet).
 fn inputs(d: &devicevault_collect::Driver) -> &'static str {
-    if d.exec {
-        "ssh-exec,telnet"
-    } else {
-        "ssh,telnet"
+    match &d.input {
+        devicevault_collect::Input::Https(_) => "https",
+        _ if d.exec => "ssh-exec,telnet",
+        _ => "ssh,telnet",
     }
 }
 

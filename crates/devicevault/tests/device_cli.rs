@@ -211,6 +211,19 @@ fn drivers_lists_every_built_in_platform_with_its_inputs_masking_and_source_and_
     // The Unix host runs its commands on exec channels over SSH.
     let (linux, _) = row("linux");
     assert_eq!(linux.split_whitespace().nth(1), Some("ssh-exec,telnet"));
+    // The API drivers read the device's HTTPS API.
+    for name in ["paloalto_panos_api", "fortinet_fortios_api"] {
+        let (line, source) = row(name);
+        assert_eq!(line.split_whitespace().nth(1), Some("https"), "{line}");
+        assert!(
+            line.split_whitespace()
+                .nth(2)
+                .unwrap()
+                .starts_with("masks:"),
+            "{line}"
+        );
+        assert!(source.contains("API"), "{name}: {source}");
+    }
     let (ios_line, ios_source) = row("cisco_ios");
     assert!(ios_line.contains("masks:5"), "{ios_line}");
     assert!(ios_source.contains("oxidized"), "{ios_source}");
