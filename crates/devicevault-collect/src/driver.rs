@@ -52,6 +52,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "fortinet_fortios",
         include_str!("../drivers/fortinet_fortios.toml"),
     ),
+    (
+        "fortinet_fortios_api",
+        include_str!("../drivers/fortinet_fortios_api.toml"),
+    ),
     ("hp_comware", include_str!("../drivers/hp_comware.toml")),
     ("hp_procurve", include_str!("../drivers/hp_procurve.toml")),
     ("huawei_vrp", include_str!("../drivers/huawei_vrp.toml")),
@@ -97,6 +101,10 @@ const BUILTIN: &[(&str, &str)] = &[
     (
         "paloalto_panos",
         include_str!("../drivers/paloalto_panos.toml"),
+    ),
+    (
+        "paloalto_panos_api",
+        include_str!("../drivers/paloalto_panos_api.toml"),
     ),
     (
         "ruckus_fastiron",
@@ -163,6 +171,10 @@ struct DriverFile {
     files: Vec<String>,
     #[serde(default)]
     file_header: Option<String>,
+    #[serde(default)]
+    requests: Vec<crate::https::RequestFile>,
+    #[serde(default)]
+    ca_file: Option<std::path::PathBuf>,
     #[serde(default)]
     error_patterns: Vec<String>,
     #[serde(default)]
@@ -278,7 +290,7 @@ pub enum DriverSource {
 /// Where a driver's configuration comes from (`input = "..."`). The CLI
 /// is the default; every other input is a variant of its own with what it
 /// needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Input {
     /// The CLI dialogue: `commands` over a shell, or over exec channels
@@ -287,15 +299,24 @@ pub enum Input {
     /// Files read over the device's SSH login (`input = "sftp"` or
     /// `"scp"`, with `files`).
     Files(FileInput),
+    /// The device's HTTPS API, on the device's port (`input = "https"`,
+    /// with `[[requests]]`).
+    Https(crate::https::HttpsInput),
 }
 
 impl Input {
-    /// The name a driver file gives it: `cli`, `sftp`, `scp`.
+    /// The name a driver file gives it: `cli`, `sftp`, `scp`, `https`.
     pub fn name(&self) -> &'static str {
         match self {
             Input::Cli => "cli",
             Input::Files(f) => f.protocol.name(),
+            Input::Https(_) => "https",
         }
+    }
+
+    /// Whether it is the CLI dialogue.
+    pub fn is_cli(&self) -> bool {
+        matches!(self, Input::Cli)
     }
 }
 
@@ -345,7 +366,24 @@ fn input(n: &str, f: &DriverFile) -> Result<Input, CollectError> {
         name: n.to_owned(),
         reason,
     };
+    if f.input.as_deref() != Some("https") && (!f.requests.is_empty() || f.ca_file.is_some()) {
+        return Err(invalid(
+            "`requests` and `ca_file` belong to `input = \"https\"`".into(),
+        ));
+    }
     let protocol = match f.input.as_deref() {
+        Some("https") => {
+            if !f.commands.is_empty() || f.exec || !f.files.is_empty() || f.file_header.is_some() {
+                return Err(invalid(
+                    "`commands`, `exec`, `files` and `file_header` cannot be combined with \
+                     `input = \"https\"`: it sends `[[requests]]`"
+                        .into(),
+                ));
+            }
+            return crate::https::HttpsInput::from_file(n, &f.requests, f.ca_file.as_deref())
+                .map(Input::Https)
+                .map_err(invalid);
+        }
         None | Some("cli") => {
             if !f.files.is_empty() || f.file_header.is_some() {
                 return Err(invalid(
@@ -368,7 +406,7 @@ fn input(n: &str, f: &DriverFile) -> Result<Input, CollectError> {
         Some("scp") => FileProtocol::Scp,
         Some(other) => {
             return Err(invalid(format!(
-                "`input` is `{other}`: it is `cli` (the default), `sftp` or `scp`"
+                "`input` is `{other}`: it is `cli` (the default), `sftp`, `scp` or `https`"
             )));
         }
     };
@@ -631,7 +669,7 @@ pub struct Driver {
     pub pager_disable: Vec<String>,
     /// Pager prompts answered while output is read, for devices where paging cannot be disabled.
     pub pager: Vec<ExpectSend>,
-    /// Where the configuration comes from: the CLI or files.
+    /// Where the configuration comes from: the CLI, files or an HTTPS API.
     pub input: Input,
     /// Commands whose output, concatenated, is the backup (CLI input).
     pub commands: Vec<String>,
@@ -675,7 +713,7 @@ pub struct Driver {
     pub prompt_counts_commands: bool,
 }
 
-fn compile(driver: &str, what: &str, pattern: &str) -> Result<Regex, CollectError> {
+pub(crate) fn compile(driver: &str, what: &str, pattern: &str) -> Result<Regex, CollectError> {
     RegexBuilder::new(pattern)
         .multi_line(true)
         .build()
@@ -865,6 +903,17 @@ impl Driver {
                 .map(str::to_owned),
             prompt_counts_commands: f.prompt_counts_commands,
         })
+    }
+
+    /// What the backup runs, for messages: the commands, the files read
+    /// (protocol and paths), or the requests of an HTTPS input (method and
+    /// path).
+    pub fn backup_steps(&self) -> String {
+        match &self.input {
+            Input::Cli => self.commands.join("; "),
+            Input::Files(f) => format!("{} {}", f.protocol.name(), f.paths.join(" ")),
+            Input::Https(api) => api.labels(),
+        }
     }
 
     /// Who last changed the configuration, as the raw output of the backup
@@ -1164,6 +1213,8 @@ mod tests {
             "pfsense",
             "opnsense",
             "apc_nmc",
+            "paloalto_panos_api",
+            "fortinet_fortios_api",
         ] {
             assert!(names.contains(&p), "missing {p}");
         }
@@ -1189,14 +1240,14 @@ mod tests {
     #[test]
     fn a_file_input_reads_absolute_paths_with_a_header_and_refuses_cli_keys() {
         let d = files_driver("input = \"scp\"\nfiles = [\"/config.ini\", \"/event.txt\"]").unwrap();
-        assert_eq!(
-            d.input,
-            Input::Files(FileInput {
+        assert!(matches!(
+            &d.input,
+            Input::Files(f) if *f == FileInput {
                 protocol: FileProtocol::Scp,
                 paths: vec!["/config.ini".into(), "/event.txt".into()],
                 header: DEFAULT_FILE_HEADER.into(),
-            })
-        );
+            }
+        ));
         assert_eq!(d.input.name(), "scp");
         let d = files_driver("input = \"sftp\"\nfiles = [\"/a\"]\nfile_header = \"--- {path}\"")
             .unwrap();
@@ -1231,7 +1282,7 @@ mod tests {
         }
         // The CLI stays the default.
         let d = files_driver("prompt = '>'\ncommands = [\"show\"]").unwrap();
-        assert_eq!(d.input, Input::Cli);
+        assert!(d.input.is_cli());
         assert_eq!(d.input.name(), "cli");
     }
 

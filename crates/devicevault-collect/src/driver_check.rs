@@ -54,6 +54,8 @@ const REGEX_KEYS: &[&[&str]] = &[
     &["secrets", "pattern"],
     &["complete", "ends_with"],
     &["complete", "starts_with"],
+    &["requests", "extract", "regex"],
+    &["requests", "config", "regex"],
 ];
 
 /// 1-based line of byte `offset` of `text`.
@@ -310,7 +312,31 @@ mod tests {
         assert_eq!(p[0].line, Some(4), "{p:#?}");
         let p = check(&FILES.replace("\"sftp\"", "\"ftp\""));
         assert_eq!(p[0].line, Some(3), "{p:#?}");
-        assert!(p[0].message.contains("`sftp` or `scp`"), "{p:#?}");
+        assert!(p[0].message.contains("`sftp`, `scp` or `https`"), "{p:#?}");
+    }
+
+    #[test]
+    fn https_requests_are_checked_where_they_are_written() {
+        let api = "name = \"x\"\ndescription = \"x\"\ninput = \"https\"\n\
+                   [[requests]]\npath = \"/api/\"\nquery = { key = \"{key}\" }\n\
+                   [complete]\nends_with = '^end$'\n";
+        let p = check(api);
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert_eq!(p[0].line, Some(4), "{p:#?}");
+        assert!(p[0].message.contains("`{key}`"), "{p:#?}");
+        let p = check(&api.replace(
+            "query = { key = \"{key}\" }",
+            "extract = { name = \"k\", regex = '(' }",
+        ));
+        assert_eq!(p[0].line, Some(6), "{p:#?}");
+        assert!(p[0].message.contains("invalid regex"), "{p:#?}");
+        let p = check(&api.replace("input = \"https\"\n", ""));
+        assert!(
+            p[0].message.contains("prompt"),
+            "a CLI driver needs a prompt: {p:#?}"
+        );
+        let p = check(&api.replace("\"https\"", "\"ftp\""));
+        assert_eq!(p[0].line, Some(3), "{p:#?}");
     }
 
     #[test]

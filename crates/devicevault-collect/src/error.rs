@@ -61,6 +61,54 @@ pub enum CollectError {
         /// The known-hosts file holding the pin.
         known_hosts: String,
     },
+    /// The device presented a TLS certificate different from the pinned one.
+    #[error(
+        "TLS certificate of {host} changed: pinned SHA-256 {pinned}, offered SHA-256 {offered}; \
+         if the certificate was replaced on purpose, remove its `tls-sha256` line from {known_hosts}"
+    )]
+    CertificateMismatch {
+        /// `host:port`
+        host: String,
+        /// Fingerprint of the pinned certificate.
+        pinned: String,
+        /// Fingerprint of the certificate the device offered.
+        offered: String,
+        /// The known-hosts file holding the pin.
+        known_hosts: String,
+    },
+    /// The TLS handshake was refused: a certificate the driver's CA does
+    /// not vouch for, no protocol in common, a bad CA file.
+    #[error("TLS with {target} failed: {reason}")]
+    Tls {
+        /// `user@host:port`
+        target: String,
+        /// What rustls said.
+        reason: String,
+    },
+    /// An HTTPS API answered with a status other than 2xx.
+    #[error("{target} answered {status} to {request}: {reason}; the answer begins: {answer}")]
+    HttpStatus {
+        /// `user@host:port`
+        target: String,
+        /// `GET /api/`: the method and path, never the query.
+        request: String,
+        /// The HTTP status.
+        status: u16,
+        /// What it means, in words.
+        reason: String,
+        /// The start of the answer, what was sent and extracted masked.
+        answer: String,
+    },
+    /// An HTTPS API's answer lacks what the driver takes from it.
+    #[error("the answer of {target} to {request} is not what the driver expects: {reason}")]
+    ApiAnswer {
+        /// `user@host:port`
+        target: String,
+        /// `GET /api/`
+        request: String,
+        /// What is missing, and the start of the answer, masked.
+        reason: String,
+    },
     /// The known-hosts file could not be read or written.
     #[error("known-hosts file {path}: {reason}")]
     KnownHosts {
@@ -241,6 +289,16 @@ impl RetryClass for CollectError {
             | CollectError::Timeout { .. }
             | CollectError::ConnectionLost { .. }
             | CollectError::Handshake { .. } => Retry::Transient,
+            // A device that is busy or failing inside may answer next time.
+            CollectError::HttpStatus { status, .. }
+                if *status >= 500 || *status == 408 || *status == 429 =>
+            {
+                Retry::Transient
+            }
+            CollectError::HttpStatus { .. }
+            | CollectError::CertificateMismatch { .. }
+            | CollectError::Tls { .. }
+            | CollectError::ApiAnswer { .. } => Retry::Permanent,
             CollectError::AuthFailed { .. }
             | CollectError::HostKeyMismatch { .. }
             | CollectError::KnownHosts { .. }
@@ -308,5 +366,31 @@ mod tests {
         assert_eq!(big.retry(), Retry::Permanent);
         assert!(big.to_string().contains("16777216 bytes (16 MiB)"), "{big}");
         assert!(big.to_string().contains("max_config_bytes"), "{big}");
+    }
+
+    #[test]
+    fn http_statuses_are_transient_only_when_the_device_may_answer_later() {
+        let status = |status| CollectError::HttpStatus {
+            target: "admin@10.0.0.1:443".into(),
+            request: "GET /api/".into(),
+            status,
+            reason: "r".into(),
+            answer: "a".into(),
+        };
+        for s in [500, 502, 503, 408, 429] {
+            assert!(status(s).is_transient(), "{s}");
+        }
+        for s in [400, 401, 403, 404] {
+            assert_eq!(status(s).retry(), Retry::Permanent, "{s}");
+        }
+        let m = CollectError::CertificateMismatch {
+            host: "10.0.0.1:443".into(),
+            pinned: "AA:BB".into(),
+            offered: "CC:DD".into(),
+            known_hosts: "/var/lib/devicevault/known_hosts".into(),
+        };
+        assert_eq!(m.retry(), Retry::Permanent);
+        let text = m.to_string();
+        assert!(text.contains("AA:BB") && text.contains("CC:DD"), "{text}");
     }
 }

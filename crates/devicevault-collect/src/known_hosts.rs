@@ -1,8 +1,12 @@
-//! Host keys pinned on first use.
+//! Host keys, and the TLS certificates of HTTPS API inputs, pinned on
+//! first use.
 //!
 //! The file has the OpenSSH `known_hosts` layout (`[host]:port algo base64`),
 //! so an engineer can read it, and remove a line when a device was replaced on
-//! purpose. Many collections run at once in one process: the pins live in
+//! purpose. A TLS pin is a line of its own kind, `[host]:port tls-sha256
+//! AB:CD:…` (the certificate's SHA-256 as `openssl x509 -fingerprint
+//! -sha256` prints it), so the SSH and TLS pins of one `host:port` never
+//! replace each other, and a file without TLS lines reads as before. Many collections run at once in one process: the pins live in
 //! memory behind a mutex and each new pin is appended to the file under it.
 
 use std::collections::HashMap;
@@ -18,8 +22,18 @@ use crate::error::CollectError;
 #[derive(Debug)]
 pub struct KnownHosts {
     path: Option<PathBuf>,
-    pins: Mutex<HashMap<String, PublicKey>>,
+    pins: Mutex<Pins>,
 }
+
+/// The pins by `[host]:port`, one map per kind.
+#[derive(Debug, Default)]
+struct Pins {
+    ssh: HashMap<String, PublicKey>,
+    tls: HashMap<String, String>,
+}
+
+/// The key type word of a TLS pin line.
+const TLS_KIND: &str = "tls-sha256";
 
 /// The verdict on a presented host key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +66,7 @@ impl KnownHosts {
     pub fn in_memory() -> KnownHosts {
         KnownHosts {
             path: None,
-            pins: Mutex::new(HashMap::new()),
+            pins: Mutex::new(Pins::default()),
         }
     }
 
@@ -62,7 +76,7 @@ impl KnownHosts {
             path: path.display().to_string(),
             reason,
         };
-        let mut pins = HashMap::new();
+        let mut pins = Pins::default();
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 for (n, line) in text.lines().enumerate() {
@@ -73,9 +87,17 @@ impl KnownHosts {
                     let Some((host, key)) = line.split_once(' ') else {
                         return Err(err(format!("line {}: expected `host key`", n + 1)));
                     };
+                    if let Some(fp) = key
+                        .trim()
+                        .strip_prefix(TLS_KIND)
+                        .and_then(|r| r.strip_prefix(' '))
+                    {
+                        pins.tls.insert(host.to_owned(), fp.trim().to_owned());
+                        continue;
+                    }
                     let key = PublicKey::from_openssh(key.trim())
                         .map_err(|e| err(format!("line {}: {e}", n + 1)))?;
-                    pins.insert(host.to_owned(), key);
+                    pins.ssh.insert(host.to_owned(), key);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -95,14 +117,68 @@ impl KnownHosts {
     /// The fingerprint pinned for `host:port`, if any.
     pub fn pinned_fingerprint(&self, host: &str, port: u16) -> Option<String> {
         let pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
-        pins.get(&host_pattern(host, port)).map(fingerprint)
+        pins.ssh.get(&host_pattern(host, port)).map(fingerprint)
+    }
+
+    /// The TLS certificate fingerprint pinned for `host:port`, if any.
+    pub fn pinned_certificate(&self, host: &str, port: u16) -> Option<String> {
+        let pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
+        pins.tls.get(&host_pattern(host, port)).cloned()
+    }
+
+    /// Checks a TLS certificate's fingerprint (`AB:CD:…`) for `host:port`;
+    /// pins it on first use, beside (never over) an SSH pin of the same
+    /// `host:port`.
+    pub fn check_tls(
+        &self,
+        host: &str,
+        port: u16,
+        fingerprint: &str,
+    ) -> Result<HostKeyCheck, CollectError> {
+        let pattern = host_pattern(host, port);
+        let mut pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(pinned) = pins.tls.get(&pattern) {
+            return Ok(if pinned == fingerprint {
+                HostKeyCheck::Known
+            } else {
+                HostKeyCheck::Mismatch {
+                    pinned: pinned.clone(),
+                    offered: fingerprint.to_owned(),
+                }
+            });
+        }
+        self.append(&format!("{pattern} {TLS_KIND} {fingerprint}"))?;
+        pins.tls.insert(pattern, fingerprint.to_owned());
+        Ok(HostKeyCheck::Pinned)
+    }
+
+    /// Appends one pin line to the file (nothing in memory only), synced.
+    fn append(&self, line: &str) -> Result<(), CollectError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let err = |reason: String| CollectError::KnownHosts {
+            path: path.display().to_string(),
+            reason,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| err(e.to_string()))?;
+        writeln!(f, "{line}").map_err(|e| err(e.to_string()))?;
+        f.sync_data().map_err(|e| err(e.to_string()))
     }
 
     /// The verdict for a host already pinned, from memory; `None` on first
     /// contact (then [`KnownHosts::check`] pins, which writes the file).
     pub fn lookup(&self, host: &str, port: u16, key: &PublicKey) -> Option<HostKeyCheck> {
         let pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
-        pins.get(&host_pattern(host, port))
+        pins.ssh
+            .get(&host_pattern(host, port))
             .map(|pinned| verdict(pinned, key))
     }
 
@@ -116,29 +192,22 @@ impl KnownHosts {
     ) -> Result<HostKeyCheck, CollectError> {
         let pattern = host_pattern(host, port);
         let mut pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(pinned) = pins.get(&pattern) {
+        if let Some(pinned) = pins.ssh.get(&pattern) {
             return Ok(verdict(pinned, key));
         }
-        if let Some(path) = &self.path {
-            let err = |reason: String| CollectError::KnownHosts {
-                path: path.display().to_string(),
-                reason,
-            };
-            let mut key_only = key.clone();
-            key_only.set_comment("");
-            let line = key_only.to_openssh().map_err(|e| err(e.to_string()))?;
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-            }
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| err(e.to_string()))?;
-            writeln!(f, "{pattern} {}", line.trim()).map_err(|e| err(e.to_string()))?;
-            f.sync_data().map_err(|e| err(e.to_string()))?;
-        }
-        pins.insert(pattern, key.clone());
+        let mut key_only = key.clone();
+        key_only.set_comment("");
+        let line = key_only
+            .to_openssh()
+            .map_err(|e| CollectError::KnownHosts {
+                path: self
+                    .path
+                    .as_ref()
+                    .map_or_else(|| "(in memory)".into(), |p| p.display().to_string()),
+                reason: e.to_string(),
+            })?;
+        self.append(&format!("{pattern} {}", line.trim()))?;
+        pins.ssh.insert(pattern, key.clone());
         Ok(HostKeyCheck::Pinned)
     }
 }
@@ -207,5 +276,53 @@ mod tests {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("[10.0.0.1]:22 ssh-ed25519 "), "{text}");
+    }
+
+    #[test]
+    fn tls_pins_live_beside_ssh_pins_of_the_same_port_and_survive_a_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        let kh = KnownHosts::open(&path).unwrap();
+        assert_eq!(
+            kh.check("10.0.0.1", 443, &key(1)).unwrap(),
+            HostKeyCheck::Pinned
+        );
+        assert_eq!(
+            kh.check_tls("10.0.0.1", 443, "AA:BB").unwrap(),
+            HostKeyCheck::Pinned,
+            "an SSH pin of the port is no TLS pin"
+        );
+        assert_eq!(
+            kh.check_tls("10.0.0.1", 443, "AA:BB").unwrap(),
+            HostKeyCheck::Known
+        );
+        let reloaded = KnownHosts::open(&path).unwrap();
+        assert_eq!(
+            reloaded.check_tls("10.0.0.1", 443, "CC:DD").unwrap(),
+            HostKeyCheck::Mismatch {
+                pinned: "AA:BB".into(),
+                offered: "CC:DD".into()
+            }
+        );
+        assert_eq!(
+            reloaded.check("10.0.0.1", 443, &key(1)).unwrap(),
+            HostKeyCheck::Known,
+            "the SSH pin is untouched"
+        );
+        assert_eq!(
+            reloaded.pinned_certificate("10.0.0.1", 443).as_deref(),
+            Some("AA:BB")
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("[10.0.0.1]:443 tls-sha256 AA:BB\n"), "{text}");
+        // An old file, SSH pins only, reads as before.
+        let old = dir.path().join("old");
+        std::fs::write(&old, text.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            KnownHosts::open(&old)
+                .unwrap()
+                .pinned_certificate("10.0.0.1", 443),
+            None
+        );
     }
 }

@@ -13,6 +13,11 @@
 //!   with `input = "sftp"` or `"scp"` reads its `files` over the same SSH
 //!   connection (jump host, pins, login: `ssh::connect`) and the result
 //!   goes through the same completeness check and filters as CLI output.
+//! - **A driver may read an HTTPS API instead of the CLI** (`input =
+//!   "https"`, [`Input`]): a sequence of requests whose last answer is the
+//!   configuration; the device's certificate is pinned on first use in the
+//!   same [`KnownHosts`] store as host keys. Everything after the reading —
+//!   completeness, filters, `change_key`, the size limit — is the same.
 //! - **Telnet is the same dialogue over another byte stream** ([`Transport`]):
 //!   the session engine reads and writes a `Link`, SSH or Telnet; Telnet
 //!   adds option negotiation and answers the device's login prompts.
@@ -39,6 +44,7 @@ pub mod driver;
 mod driver_check;
 mod error;
 mod files;
+mod https;
 mod keys;
 pub mod known_hosts;
 mod retry;
@@ -59,6 +65,7 @@ pub use driver::{
 };
 pub use driver_check::{DriverProblem, FileReport, check_driver_dir, check_driver_text};
 pub use error::CollectError;
+pub use https::{ApiRequest, HttpsInput, Pick, cert_fingerprint};
 pub use keys::{KeyError, key_fingerprint};
 pub use known_hosts::{HostKeyCheck, KnownHosts};
 pub use retry::{RetryPolicy, retry};
@@ -311,6 +318,10 @@ async fn collect_inner(
     // prompt the driver does not recognise must not wait for the (longer)
     // command timeout.
     let started = tokio::time::Instant::now();
+    if let driver::Input::Https(api) = &driver.input {
+        let raw = https::fetch(device, driver, api, opts).await?;
+        return finish(device, driver, &raw);
+    }
     if let driver::Input::Files(files) = &driver.input {
         if device.transport != Transport::Ssh {
             return Err(CollectError::Unsupported {
@@ -412,10 +423,7 @@ fn finish(device: &DeviceTarget, driver: &Driver, out: &str) -> Result<Finished,
     if let Err(reason) = driver.check_complete(out) {
         return Err(CollectError::Incomplete {
             target: device.display(),
-            command: match &driver.input {
-                driver::Input::Files(f) => format!("{} {}", f.protocol.name(), f.paths.join(" ")),
-                _ => driver.commands.join("; "),
-            },
+            command: driver.backup_steps(),
             reason,
             last_lines: driver.masked_tail(out),
         });

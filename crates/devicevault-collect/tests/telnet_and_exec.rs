@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use devicevault_collect::{
-    CollectError, CollectOptions, Credential, DeviceTarget, Driver, DriverSet, DriverSource, Input,
+    CollectError, CollectOptions, Credential, DeviceTarget, Driver, DriverSet, DriverSource,
     KnownHosts, Transport, collect,
 };
 use devicevault_core::{Retry, RetryClass};
@@ -75,8 +75,9 @@ async fn cisco_ios_is_collected_over_telnet_with_login_enable_and_negotiation() 
 async fn every_builtin_driver_collects_over_telnet() {
     let drivers = DriverSet::builtin();
     for name in DriverSet::builtin_names() {
-        if drivers.get(name).unwrap().input != Input::Cli {
-            // A file input is read over SSH only.
+        if !drivers.get(name).unwrap().input.is_cli() {
+            // A file input is read over SSH only, and an HTTPS API is no
+            // CLI: neither has Telnet.
             continue;
         }
         let s = sim(name).await;

@@ -760,6 +760,69 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                 ]
             })
         }
+        // The running configuration as PAN-OS exports it through the XML API
+        // (`type=export&category=configuration`): one `<config>` element,
+        // the same tree as the `set` rendering above (mgt-config users,
+        // deviceconfig system, network interfaces), indented by two spaces.
+        Style::PanOsXml => {
+            head.extend([
+                "<?xml version=\"1.0\"?>".into(),
+                "<config version=\"10.1.0\" urldb=\"paloaltonetworks\" detail-version=\"10.1.9\">"
+                    .into(),
+                "  <mgt-config>".into(),
+                "    <users>".into(),
+                "      <entry name=\"admin\">".into(),
+                format!("        <phash>$1${hash}</phash>"),
+                "        <permissions>".into(),
+                "          <role-based>".into(),
+                "            <superuser>yes</superuser>".into(),
+                "          </role-based>".into(),
+                "        </permissions>".into(),
+                "      </entry>".into(),
+                "    </users>".into(),
+                "  </mgt-config>".into(),
+                "  <devices>".into(),
+                "    <entry name=\"localhost.localdomain\">".into(),
+                "      <deviceconfig>".into(),
+                "        <system>".into(),
+                format!("          <hostname>{h}</hostname>"),
+                "          <snmp-setting>".into(),
+                "            <access-setting>".into(),
+                "              <version>".into(),
+                "                <v2c>".into(),
+                format!("                  <snmp-community-string>{tok}</snmp-community-string>"),
+                "                </v2c>".into(),
+                "              </version>".into(),
+                "            </access-setting>".into(),
+                "          </snmp-setting>".into(),
+                "        </system>".into(),
+                "      </deviceconfig>".into(),
+                "      <network>".into(),
+                "        <interface>".into(),
+                "          <ethernet>".into(),
+            ]);
+            tail.extend([
+                "          </ethernet>".into(),
+                "        </interface>".into(),
+                "      </network>".into(),
+                "    </entry>".into(),
+                "  </devices>".into(),
+                "</config>".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = xml_escape(&descs.description(i));
+                vec![
+                    format!("            <entry name=\"ethernet1/{i}\">"),
+                    "              <layer3>".into(),
+                    "                <ip>".into(),
+                    format!("                  <entry name=\"10.{a}.{b}.1/24\"/>"),
+                    "                </ip>".into(),
+                    "              </layer3>".into(),
+                    format!("              <comment>{d}</comment>"),
+                    "            </entry>".into(),
+                ]
+            })
+        }
         Style::Vrp => {
             head.extend([
                 vol("!Software Version V200R010C00SPC600".into()),
@@ -2326,6 +2389,14 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
     }
 }
 
+/// `text` as XML character data or an attribute value.
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// A local user's password hash: distinct per user, with the device's
 /// secret token in it like every secret of the configuration.
 fn user_hash(seed: u64, name: &str, tok: &str) -> String {
@@ -2610,6 +2681,33 @@ fn splice_edits(
             seq(1)
                 .map(|(_, s, _)| format!("set deviceconfig system permitted-ip {s}/32"))
                 .collect(),
+        ),
+        Style::PanOsXml => (
+            Slot::Head(
+                head.iter()
+                    .position(|l| l == "    </users>")
+                    .unwrap_or(head.len()),
+            ),
+            each_user(&|u, h| {
+                vec![
+                    format!("      <entry name=\"{u}\">"),
+                    format!("        <phash>$1${h}</phash>"),
+                    "        <permissions>".into(),
+                    "          <role-based>".into(),
+                    "            <superuser>yes</superuser>".into(),
+                    "          </role-based>".into(),
+                    "        </permissions>".into(),
+                    "      </entry>".into(),
+                ]
+            }),
+            Slot::Head(after(head, "          <hostname>")),
+            block(
+                &["          <permitted-ip>"],
+                seq(1)
+                    .map(|(_, s, _)| format!("            <entry name=\"{s}/32\"/>"))
+                    .collect(),
+                &["          </permitted-ip>"],
+            ),
         ),
         Style::Vrp => (
             Slot::Head(after(head, " local-user admin privilege")),
@@ -3365,7 +3463,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 49] = [
+    const STYLES: [Style; 50] = [
         Style::Ios,
         Style::EdgeSwitch,
         Style::ProSafe,
@@ -3380,6 +3478,7 @@ mod tests {
         Style::RouterOs,
         Style::FortiOs,
         Style::PanOs,
+        Style::PanOsXml,
         Style::Vrp,
         Style::PfSense,
         Style::OpnSense,
@@ -3698,6 +3797,14 @@ mod tests {
             &[
                 "set mgt-config users jdoe phash ",
                 "set deviceconfig system permitted-ip 198.51.100.7/32",
+            ],
+        );
+        has(
+            Style::PanOsXml,
+            &[
+                "      <entry name=\"jdoe\">",
+                "            <entry name=\"198.51.100.7/32\"/>",
+                "              <comment>uplink to core-sw2 CHG0004711</comment>",
             ],
         );
         has(

@@ -41,6 +41,9 @@ pub struct Faults {
     /// Put one line of this many bytes (no line break in it) in the
     /// middle of the configuration.
     pub single_line_bytes: Option<usize>,
+    /// A device serving an HTTPS API answers every request with this HTTP
+    /// status (500: an internal error) and a short HTML page.
+    pub http_status: Option<u16>,
 }
 
 #[derive(Debug)]
@@ -56,6 +59,8 @@ pub(crate) struct State {
     pub telnet_negotiation: Vec<String>,
     /// Public keys that log in as the device's user.
     pub authorized_keys: Vec<russh::keys::PublicKey>,
+    /// The certificate of a device serving an HTTPS API.
+    pub tls: Option<crate::https::TlsIdentity>,
 }
 
 #[derive(Debug)]
@@ -290,6 +295,28 @@ impl SimDevice {
         self.shared.lock().key_generation += 1;
     }
 
+    /// Replaces the TLS certificate (and its key) of a device serving an
+    /// HTTPS API with a fresh self-signed one, as a re-imaged device or a
+    /// renewed certificate does; applies to the next connection. Nothing
+    /// for an SSH device.
+    pub fn rotate_certificate(&self) {
+        let mut s = self.shared.lock();
+        if s.tls.is_some() {
+            s.tls = Some(crate::https::TlsIdentity::generate(&self.shared.name));
+        }
+    }
+
+    /// The DER of the TLS certificate a device serving an HTTPS API
+    /// presents now; `None` for an SSH device.
+    pub fn certificate_der(&self) -> Option<Vec<u8>> {
+        self.shared.lock().tls.as_ref().map(|t| t.cert_der.to_vec())
+    }
+
+    /// The same certificate in PEM, e.g. for `curl --cacert`.
+    pub fn certificate_pem(&self) -> Option<String> {
+        self.shared.lock().tls.as_ref().map(|t| t.cert_pem.clone())
+    }
+
     /// The SHA-256 fingerprint of the current host key.
     pub fn host_key_fingerprint(&self) -> String {
         let generation = self.shared.lock().key_generation;
@@ -382,7 +409,8 @@ impl SimDevice {
         self.shared.lock().changes.len() as u32
     }
 
-    /// How many SSH sessions reached the shell.
+    /// How many SSH sessions reached the shell (for a device serving an
+    /// HTTPS API: how many configurations it answered).
     pub fn sessions(&self) -> u64 {
         self.shared.lock().sessions
     }

@@ -277,7 +277,7 @@ pub(crate) fn interface_name(style: Style, i: usize) -> String {
         Style::Junos => format!("ge-0/0/{i}"),
         Style::RouterOs => format!("ether{i}"),
         Style::FortiOs => format!("port{i}"),
-        Style::PanOs => format!("ethernet1/{i}"),
+        Style::PanOs | Style::PanOsXml => format!("ethernet1/{i}"),
         Style::Vrp => format!("GigabitEthernet0/0/{i}"),
         Style::PfSense | Style::OpnSense => format!("opt{}", i + 1),
         Style::ApcNmc => format!("Outlet{}", i + 1),

@@ -16,6 +16,10 @@
 //!   entry, a local user, a few lines in the platform's syntax, each picked
 //!   from the seed and the revision; the lines that name the last change's
 //!   author name whoever made it.
+//! - **A platform backed up through its management API serves HTTPS on its
+//!   port instead of SSH** ([`HttpsApi`]): a self-signed certificate made
+//!   once per simulator (rcgen), which a test replaces on one device with
+//!   [`SimDevice::rotate_certificate`].
 //! - **Misbehaviours on demand** ([`Faults`]) and state changes
 //!   ([`SimDevice::rotate_host_key`], [`SimDevice::change_config`]) are set
 //!   from the test through a [`SimDevice`] handle.
@@ -26,6 +30,7 @@ pub mod control;
 mod device;
 pub mod drift;
 mod files;
+mod https;
 mod jump;
 pub mod personality;
 mod server;
@@ -44,7 +49,7 @@ pub use control::OnChange;
 pub use device::{DATE_BOUNDARIES, Faults, SimClock, SimDevice};
 pub use drift::{Change, Edit, InvalidAuthor};
 pub use jump::JumpHost;
-pub use personality::{LineBreaks, Personality, platforms};
+pub use personality::{HttpsApi, LineBreaks, Personality, platforms};
 
 /// Why the simulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +187,12 @@ impl Simulator {
             }
         }
         let (shutdown, rx) = watch::channel(false);
+        // One certificate for the simulator's HTTPS devices, made only when
+        // the fleet has one (a key pair costs a few milliseconds).
+        let tls = names
+            .iter()
+            .any(|p| p.https_api().is_some())
+            .then(|| https::TlsIdentity::generate("devicevault-sim"));
         let mut devices = Vec::with_capacity(cfg.devices);
         let mut listeners = Vec::with_capacity(cfg.devices);
         let mut telnet_listeners = Vec::new();
@@ -189,7 +200,7 @@ impl Simulator {
             if hidden {
                 let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 255, 0, i as u8 + 1)), 22);
                 devices.push(SimDevice {
-                    shared: new_shared(&cfg, &names, i, addr, None),
+                    shared: new_shared(&cfg, &names, i, addr, None, tls.as_ref()),
                 });
                 continue;
             }
@@ -224,14 +235,17 @@ impl Simulator {
                     Some(bound)
                 }
             };
-            let shared = new_shared(&cfg, &names, i, addr, telnet_addr);
+            let shared = new_shared(&cfg, &names, i, addr, telnet_addr, tls.as_ref());
             devices.push(SimDevice { shared });
             listeners.push(listener);
         }
         let mut tasks: Vec<JoinHandle<()>> = devices
             .iter()
             .zip(listeners)
-            .map(|(d, l)| tokio::spawn(server::serve(d.shared.clone(), l, rx.clone())))
+            .map(|(d, l)| match d.shared.personality.https_api() {
+                Some(api) => tokio::spawn(https::serve(d.shared.clone(), api, l, rx.clone())),
+                None => tokio::spawn(server::serve(d.shared.clone(), l, rx.clone())),
+            })
             .collect();
         for (i, l) in telnet_listeners {
             let shared = devices[i].shared.clone();
@@ -387,8 +401,10 @@ fn new_shared(
     i: usize,
     addr: SocketAddr,
     telnet_addr: Option<SocketAddr>,
+    tls: Option<&https::TlsIdentity>,
 ) -> Arc<device::Shared> {
     let personality = names[i % names.len()];
+    let tls = tls.filter(|_| personality.https_api().is_some()).cloned();
     Arc::new(device::Shared {
         name: format!("r{:04}", i + 1),
         personality,
@@ -409,6 +425,7 @@ fn new_shared(
             open_shells: 0,
             telnet_negotiation: Vec::new(),
             authorized_keys: Vec::new(),
+            tls,
         }),
     })
 }

@@ -38,6 +38,8 @@ pub enum Style {
     FortiOs,
     /// PAN-OS in `set` format.
     PanOs,
+    /// PAN-OS's XML configuration file (the XML API's export).
+    PanOsXml,
     /// Huawei VRP.
     Vrp,
     /// pfSense `config.xml` (root `<pfsense>`), read as a file.
@@ -710,6 +712,54 @@ pub static PERSONALITIES: &[Personality] = &[
         ansi: false,
         line_breaks: LineBreaks::CrLf,
         style: Style::PanOs,
+    },
+    // Served over HTTPS on the device's port instead of SSH ([`HttpsApi`]);
+    // the CLI fields are never used.
+    Personality {
+        platform: "paloalto_panos_api",
+        ssh_version: "",
+        banner: "",
+        press_any_key: false,
+        prompt: "{user}@{host}> ",
+        privileged_prompt: None,
+        enable_denied: "",
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        config_command: "",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[],
+        unknown_command: "",
+        ambiguous_command: "",
+        abbreviations: false,
+        exit_commands: &[],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::PanOsXml,
+    },
+    Personality {
+        platform: "fortinet_fortios_api",
+        ssh_version: "",
+        banner: "",
+        press_any_key: false,
+        prompt: "{host} # ",
+        privileged_prompt: None,
+        enable_denied: "",
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        config_command: "",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[],
+        unknown_command: "",
+        ambiguous_command: "",
+        abbreviations: false,
+        exit_commands: &[],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::FortiOs,
     },
     Personality {
         platform: "huawei_vrp",
@@ -1860,7 +1910,27 @@ pub static PERSONALITIES: &[Personality] = &[
     },
 ];
 
+/// A management API a personality serves over HTTPS on its port, instead
+/// of an SSH CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpsApi {
+    /// PAN-OS's XML API: `/api/?type=keygen`, then `type=export`.
+    PanOsXml,
+    /// FortiOS's REST API: `/api/v2/monitor/system/config/backup` with a
+    /// bearer token.
+    FortiOsRest,
+}
+
 impl Personality {
+    /// The HTTPS API the platform serves instead of SSH, if it does.
+    pub fn https_api(&self) -> Option<HttpsApi> {
+        match self.platform {
+            "paloalto_panos_api" => Some(HttpsApi::PanOsXml),
+            "fortinet_fortios_api" => Some(HttpsApi::FortiOsRest),
+            _ => None,
+        }
+    }
+
     /// Whether the platform runs commands on SSH exec channels (the Unix
     /// ones do; network OSes refuse them).
     pub fn supports_exec(&self) -> bool {

@@ -211,13 +211,16 @@ fn drivers_lists_every_built_in_platform_with_its_inputs_masking_and_source_and_
     // The Unix host runs its commands on exec channels over SSH.
     let (linux, _) = row("linux");
     assert_eq!(linux.split_whitespace().nth(1), Some("ssh-exec,telnet"));
-    // The file inputs read over the SSH login.
+    // The file inputs read over the SSH login, the API drivers the
+    // device's HTTPS API.
     for (name, input) in [
         ("pfsense", "sftp"),
         ("opnsense", "sftp"),
         ("apc_nmc", "scp"),
+        ("paloalto_panos_api", "https"),
+        ("fortinet_fortios_api", "https"),
     ] {
-        let (line, _) = row(name);
+        let (line, source) = row(name);
         assert_eq!(line.split_whitespace().nth(1), Some(input), "{line}");
         assert!(
             line.split_whitespace()
@@ -226,6 +229,9 @@ fn drivers_lists_every_built_in_platform_with_its_inputs_masking_and_source_and_
                 .starts_with("masks:"),
             "{line}"
         );
+        if input == "https" {
+            assert!(source.contains("API"), "{name}: {source}");
+        }
     }
     let (ios_line, ios_source) = row("cisco_ios");
     assert!(ios_line.contains("masks:5"), "{ios_line}");
