@@ -366,6 +366,15 @@ fn input(n: &str, f: &DriverFile) -> Result<Input, CollectError> {
         name: n.to_owned(),
         reason,
     };
+    if let Some(other) = f
+        .input
+        .as_deref()
+        .filter(|i| !["cli", "sftp", "scp", "https"].contains(i))
+    {
+        return Err(invalid(format!(
+            "`input` is `{other}`: it is `cli` (the default), `sftp`, `scp` or `https`"
+        )));
+    }
     if f.input.as_deref() != Some("https") && (!f.requests.is_empty() || f.ca_file.is_some()) {
         return Err(invalid(
             "`requests` and `ca_file` belong to `input = \"https\"`".into(),

@@ -330,10 +330,12 @@ mod tests {
         ));
         assert_eq!(p[0].line, Some(6), "{p:#?}");
         assert!(p[0].message.contains("invalid regex"), "{p:#?}");
+        // Without `input = "https"` it is a CLI driver, which sends no
+        // requests.
         let p = check(&api.replace("input = \"https\"\n", ""));
         assert!(
-            p[0].message.contains("prompt"),
-            "a CLI driver needs a prompt: {p:#?}"
+            p[0].message.contains("belong to `input = \"https\"`"),
+            "{p:#?}"
         );
         let p = check(&api.replace("\"https\"", "\"ftp\""));
         assert_eq!(p[0].line, Some(3), "{p:#?}");
