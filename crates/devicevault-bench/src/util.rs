@@ -129,3 +129,31 @@ pub fn devicevault_exe() -> anyhow::Result<std::path::PathBuf> {
         })?;
     Ok(exe)
 }
+
+/// A runtime on a thread of its own, for a client that must not be timed
+/// behind the tasks of the runtime it is started from; stopped without
+/// waiting when dropped (a runtime cannot be dropped in async code).
+pub struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl OwnRuntime {
+    pub fn new(name: &str) -> std::io::Result<Self> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name(name)
+            .enable_all()
+            .build()
+            .map(|rt| Self(Some(rt)))
+    }
+
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        self.0.as_ref().expect("taken only when dropped").handle()
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}

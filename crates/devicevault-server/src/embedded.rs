@@ -97,6 +97,8 @@ pub enum ServeError {
     },
     #[error(transparent)]
     Tls(#[from] devicevault_http::http_server::TlsError),
+    #[error("cannot start the API's threads: {0}")]
+    ApiRuntime(std::io::Error),
 }
 
 /// A running embedded server.
@@ -115,6 +117,8 @@ pub struct Embedded {
     pub search: Arc<SearchIndex>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
+    /// The API's own threads (see [`api_runtime`]).
+    api: Option<tokio::runtime::Runtime>,
 }
 
 const CONSUMER: &str = "embedded";
@@ -287,12 +291,25 @@ impl Embedded {
             addr: cfg.http_addr,
             source,
         })?;
-        tasks.spawn(devicevault_http::serve(
-            state,
-            listener,
-            http,
-            shutdown.clone(),
-        ));
+        // The API answers on threads of its own: on the pipeline's runtime a
+        // request waits behind every SSH session and consumer task ready to
+        // run, and its socket's readiness behind that runtime's busy workers.
+        let api = api_runtime().map_err(ServeError::ApiRuntime)?;
+        let listener = listener
+            .into_std()
+            .map_err(|source| ServeError::Listen { addr, source })?;
+        let served = api.spawn({
+            let stop = shutdown.clone();
+            async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => devicevault_http::serve(state, listener, http, stop).await,
+                    Err(e) => tracing::error!(error = %e, "the API cannot take its listener"),
+                }
+            }
+        });
+        tasks.spawn(async move {
+            let _ = served.await;
+        });
         tracing::info!(%addr, database = %devicevault_db::redact_url(&url), "DeviceVault is serving");
         Ok(Self {
             addr,
@@ -304,6 +321,7 @@ impl Embedded {
             search,
             shutdown,
             tasks,
+            api: Some(api),
         })
     }
 
@@ -324,8 +342,33 @@ impl Embedded {
             tracing::warn!("work still running after the grace period; stopping it");
             self.tasks.abort_all();
         }
+        if let Some(api) = self.api.take() {
+            api.shutdown_background();
+        }
         self.db.close().await;
     }
+}
+
+impl Drop for Embedded {
+    /// A runtime cannot be dropped where blocking is not allowed (an async
+    /// test that never called [`Embedded::stop`]): its threads are told to
+    /// stop instead.
+    fn drop(&mut self) {
+        if let Some(api) = self.api.take() {
+            api.shutdown_background();
+        }
+    }
+}
+
+/// The API's runtime: two worker threads of its own, so that the operating
+/// system, not the pipeline's task queue, shares the cores between a
+/// person's request and the pipeline's work.
+fn api_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("devicevault-api")
+        .enable_all()
+        .build()
 }
 
 /// Starts a collector for every collection group's queue, and for groups
