@@ -61,8 +61,17 @@ const MAINTENANCE_LOCK_FILE: &str = "devicevault-maintenance.lock";
 /// and scaled up (git samples one; sixteen keep small repositories exact
 /// enough for a low threshold).
 const SAMPLED_FANOUT_DIRS: u64 = 16;
-/// Past this many packs, a repack merges them all into one.
+/// Past this many packs, a geometric repack merges the small ones.
 const MAX_PACKS: usize = 16;
+/// At this many packs, group commits write loose objects again until
+/// maintenance has rolled the packs up (it failed, or another process holds
+/// its lock): readers search every pack's index, and the object database
+/// has a fixed number of index slots ([`INDEX_SLOTS`]).
+const PACK_WRITE_LIMIT: usize = 64;
+/// The index slots of an open repository: room for [`PACK_WRITE_LIMIT`]
+/// packs and those a repack writes beside them, more if the repository
+/// already has more packs when it is opened.
+const INDEX_SLOTS: usize = 256;
 const MAX_CAS_ATTEMPTS: u32 = 8;
 
 /// Configuration of a Git location (the keys of the seed, plus optional
@@ -385,6 +394,20 @@ impl Backend for GitBackend {
     ) -> Result<Vec<Result<Stored, StorageError>>, StorageError> {
         let cfg = &self.config;
         let repo = open_or_create(&cfg.repo_path, &cfg.branch)?;
+        // A batch's objects are kept in memory, then written as one pack
+        // (see `pack.rs`) before the branch moves: when the repository is
+        // maintained (the packs are rolled up), for more than one store, and
+        // while the packs are few enough for maintenance to be keeping up.
+        // Otherwise each object is a loose file, as git writes them.
+        let objects_dir = repo.common_dir().join("objects");
+        let packed = cfg.pack_loose_objects > 0
+            && items.len() > 1
+            && count_packs(&objects_dir)? < PACK_WRITE_LIMIT;
+        let repo = if packed {
+            repo.with_object_memory()
+        } else {
+            repo
+        };
         let _lock = FileLock::acquire(
             &repo.git_dir().join(LOCK_FILE),
             Duration::from_millis(cfg.lock_timeout_ms),
@@ -405,7 +428,15 @@ impl Backend for GitBackend {
                     Ok(self.stored(item, written))
                 })
                 .collect();
+            let written = repo.objects.reset_object_memory().unwrap_or_default();
             if let Some(new_tip) = tip.filter(|_| tip != start) {
+                crate::pack::write_pack(
+                    &objects_dir.join("pack"),
+                    written
+                        .iter()
+                        .map(|(id, (kind, data))| (id, *kind, data.as_slice())),
+                    cfg.fsync,
+                )?;
                 if let Err(e) = self.move_branch(&repo, start, new_tip, commits) {
                     // Something that does not take our lock (a person running
                     // `git commit`) moved the branch: rebuild on its tip.
@@ -477,12 +508,13 @@ impl Backend for GitBackend {
 
 impl GitBackend {
     /// Packs loose objects with `git repack -d` once about
-    /// `pack_loose_objects` of them have accumulated (all packs into one
-    /// with `-a` once there are more than [`MAX_PACKS`]). Runs beside stores
-    /// and reads: git writes the new pack before removing the loose copies,
-    /// and a reader that misses an object looks for new packs; unreachable
-    /// objects are left alone (a batch being written may not be on the
-    /// branch yet).
+    /// `pack_loose_objects` of them have accumulated (a person's `git
+    /// commit`, an older DeviceVault: stores write packs), and rolls the
+    /// small packs up geometrically once there are more than
+    /// [`MAX_PACKS`]. Runs beside stores and reads: git writes the new pack
+    /// before removing what it replaces, and a reader that misses an object
+    /// looks for new packs; unreachable objects are left alone (a batch
+    /// being written may not be on the branch yet).
     fn repack(&self) -> Result<Maintenance, StorageError> {
         let threshold = self.config.pack_loose_objects;
         if threshold == 0 {
@@ -497,7 +529,8 @@ impl GitBackend {
         let git_dir = repo.common_dir().to_owned();
         let objects = git_dir.join("objects");
         let loose_before = estimate_loose_objects(&objects)?;
-        if loose_before < threshold {
+        let packs = count_packs(&objects)?;
+        if loose_before < threshold && packs <= MAX_PACKS {
             return Ok(Maintenance::NotNeeded);
         }
         let _lock = match FileLock::acquire(&git_dir.join(MAINTENANCE_LOCK_FILE), Duration::ZERO) {
@@ -506,7 +539,6 @@ impl GitBackend {
             Err(e) => return Err(e),
         };
         let started = Instant::now();
-        let all = count_packs(&objects)? > MAX_PACKS;
         let mut git = Command::new("git");
         // As isolated as the repository is opened: no system or user
         // configuration, no GIT_* variables of whoever runs the worker.
@@ -523,8 +555,13 @@ impl GitBackend {
             // version resolves its root tree's chain, ~300 KB per link at
             // 10,000 devices.
             .args(["-c", "pack.threads=1", "repack", "-d", "-q", "--depth=10"]);
-        if all {
-            git.arg("-a");
+        if packs > MAX_PACKS {
+            // Rolls the small packs (one per group commit) into larger ones
+            // whose sizes grow geometrically, loose objects included: every
+            // object of a rolled-up pack is kept, reachable or not, so a
+            // batch whose pack is written but whose branch has not moved
+            // yet loses nothing (`-a` would drop it).
+            git.arg("--geometric=2");
         }
         let out = git.output().map_err(|e| StorageError::Git {
             context: "run git repack (is git installed?)".into(),
@@ -776,7 +813,12 @@ fn remember(path: &Path, repo: gix::ThreadSafeRepository) -> gix::Repository {
 fn open_options() -> gix::open::Options {
     // Isolated: the repository's behaviour must not depend on the
     // environment or the global git configuration of whoever runs us.
-    gix::open::Options::isolated()
+    gix::open::Options::isolated().object_store_slots(
+        gix::odb::store::init::Slots::AsNeededByDiskState {
+            multiplier: 1.1,
+            minimum: INDEX_SLOTS,
+        },
+    )
 }
 
 fn open_existing(path: &Path) -> Result<gix::Repository, StorageError> {

@@ -26,6 +26,7 @@ mod error;
 pub mod fs;
 pub mod git;
 mod lock;
+mod pack;
 mod roots;
 
 use std::path::PathBuf;

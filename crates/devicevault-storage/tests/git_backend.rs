@@ -538,7 +538,77 @@ fn count_objects(repo: &std::path::Path) -> std::collections::HashMap<String, u6
 }
 
 #[test]
-fn loose_objects_are_packed_once_past_the_threshold_and_every_version_still_reads() {
+fn a_group_commit_writes_one_pack_and_no_loose_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let b = backend(json!({ "repo_path": repo, "fsync": true }));
+    // Two batches (25 and 15 stores): two packs, nothing loose.
+    let stored = fill(&b, 40, 0);
+    let counts = count_objects(&repo);
+    assert_eq!(counts["count"], 0, "{counts:?}");
+    assert_eq!(counts["packs"], 2, "{counts:?}");
+    assert_eq!(counts["garbage"], 0, "no temporary file left: {counts:?}");
+    // git reads the packs and their indexes as its own: every object of
+    // each pack is listed whole, 4 per store (blob, device tree, root
+    // tree, commit).
+    let mut objects = 0;
+    for entry in std::fs::read_dir(repo.join("objects/pack")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "idx") {
+            let listing = git(&repo, &["verify-pack", "-v", p.to_str().unwrap()]);
+            objects += listing
+                .lines()
+                .filter(|l| {
+                    [" blob ", " tree ", " commit "]
+                        .iter()
+                        .any(|k| l.contains(k))
+                })
+                .count();
+        }
+    }
+    assert_eq!(objects, 160);
+    fsck(&repo);
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "40");
+    // This handle (its cached repository) and another one read every
+    // version, and git shows the content.
+    let fresh = backend(json!({ "repo_path": repo }));
+    for (r, content) in &stored {
+        assert_eq!(&b.read(r).unwrap(), content, "{r}");
+        assert_eq!(&fresh.read(r).unwrap(), content, "{r}");
+    }
+    assert_eq!(
+        git(&repo, &["show", "main:7/r7.cfg"]),
+        "hostname r7\n! round 0\n"
+    );
+    // An unchanged batch writes no pack.
+    fill(&b, 40, 0);
+    assert_eq!(count_objects(&repo)["packs"], 2);
+}
+
+#[test]
+fn single_stores_and_batches_past_64_packs_write_loose_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let b = backend(json!({ "repo_path": repo, "fsync": false, "pack_loose_objects": 1_000_000 }));
+    b.store(b"one\n", &path("1/r1.cfg")).unwrap();
+    assert_eq!(count_objects(&repo)["packs"], 0);
+    assert_eq!(count_objects(&repo)["count"], 4);
+    // Maintenance never ran: at 64 packs, batches stop adding packs.
+    let mut stored = fill(&b, 64 * 25, 0);
+    assert_eq!(count_objects(&repo)["packs"], 64);
+    stored.extend(fill(&b, 50, 1));
+    let counts = count_objects(&repo);
+    assert_eq!(counts["packs"], 64, "{counts:?}");
+    assert_eq!(counts["count"], 4 + 200, "{counts:?}");
+    let fresh = backend(json!({ "repo_path": repo }));
+    for (r, content) in stored.iter().step_by(37) {
+        assert_eq!(&fresh.read(r).unwrap(), content, "{r}");
+    }
+    fsck(&repo);
+}
+
+#[test]
+fn small_packs_are_rolled_up_past_the_limit_and_every_version_still_reads() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("r.git");
     let b = backend(json!({ "repo_path": repo, "fsync": false, "pack_loose_objects": 400 }));
@@ -547,13 +617,53 @@ fn loose_objects_are_packed_once_past_the_threshold_and_every_version_still_read
         Maintenance::NotNeeded,
         "no repository yet"
     );
-    let mut stored = fill(&b, 40, 0);
-    // 4 objects per commit (blob, device tree, root tree, commit): ~160.
+    // 16 batches: 16 packs, not yet too many.
+    let mut stored = fill(&b, 400, 0);
+    assert_eq!(count_objects(&repo)["packs"], 16);
     assert_eq!(b.maintain().unwrap(), Maintenance::NotNeeded);
-    assert_eq!(count_objects(&repo)["packs"], 0);
-    stored.extend(fill(&b, 200, 1));
-    let loose = count_objects(&repo)["count"];
-    assert!(loose >= 900, "{loose} loose objects");
+    stored.extend(fill(&b, 50, 1));
+    assert_eq!(count_objects(&repo)["packs"], 18);
+    assert!(matches!(b.maintain().unwrap(), Maintenance::Packed { .. }));
+    let counts = count_objects(&repo);
+    assert!(counts["packs"] < 18, "rolled up: {counts:?}");
+    assert_eq!(counts["count"], 0, "{counts:?}");
+    assert_eq!(b.maintain().unwrap(), Maintenance::NotNeeded);
+    for (r, content) in &stored {
+        assert_eq!(&b.read(r).unwrap(), content, "{r}");
+    }
+    let (r, content) = &stored[17];
+    let fresh = backend(json!({ "repo_path": repo }));
+    assert_eq!(&fresh.read(r).unwrap(), content);
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "450");
+    fsck(&repo);
+    // Stores go on after the repack.
+    b.store(b"after\n", &path("1/r1.cfg")).unwrap();
+    fsck(&repo);
+}
+
+#[test]
+fn loose_objects_written_by_others_are_packed_past_the_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r.git");
+    let b = backend(json!({ "repo_path": repo, "fsync": false, "pack_loose_objects": 400 }));
+    let stored = fill(&b, 10, 0);
+    // A person (or an older DeviceVault) commits loose objects on another
+    // branch: 1,000 files in one tree.
+    let other = gix::open(&repo).unwrap();
+    let entries = (0..1000)
+        .map(|i| gix::objs::tree::Entry {
+            mode: gix::objs::tree::EntryKind::Blob.into(),
+            filename: format!("f{i:04}").into(),
+            oid: other.write_blob(format!("blob {i}\n")).unwrap().detach(),
+        })
+        .collect();
+    let tree = other
+        .write_object(gix::objs::Tree { entries })
+        .unwrap()
+        .to_string();
+    let commit = git(&repo, &["commit-tree", &tree, "-m", "by hand"]);
+    git(&repo, &["update-ref", "refs/heads/other", commit.trim()]);
+    assert!(count_objects(&repo)["count"] >= 1000);
     match b.maintain().unwrap() {
         Maintenance::Packed {
             loose_before,
@@ -565,25 +675,9 @@ fn loose_objects_are_packed_once_past_the_threshold_and_every_version_still_read
         }
         other => panic!("expected a repack, got {other:?}"),
     }
-    let counts = count_objects(&repo);
-    assert_eq!(
-        counts["count"], 0,
-        "every reachable object packed: {counts:?}"
-    );
-    assert_eq!(counts["packs"], 1);
-    assert_eq!(b.maintain().unwrap(), Maintenance::NotNeeded);
-    // The same handle (its cached repository) and a fresh process both
-    // read every version; history and fsck are intact.
     for (r, content) in &stored {
         assert_eq!(&b.read(r).unwrap(), content, "{r}");
     }
-    let (r, content) = &stored[17];
-    let fresh = backend(json!({ "repo_path": repo }));
-    assert_eq!(&fresh.read(r).unwrap(), content);
-    assert_eq!(git(&repo, &["rev-list", "--count", "main"]).trim(), "240");
-    fsck(&repo);
-    // Stores go on after the repack.
-    b.store(b"after\n", &path("1/r1.cfg")).unwrap();
     fsck(&repo);
 }
 
@@ -592,7 +686,10 @@ fn packing_is_off_at_zero_and_skipped_while_another_process_packs() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("r.git");
     let off = backend(json!({ "repo_path": repo, "fsync": false, "pack_loose_objects": 0 }));
+    // Unmaintained: loose objects, as git writes them.
     fill(&off, 100, 0);
+    assert_eq!(count_objects(&repo)["packs"], 0);
+    assert!(count_objects(&repo)["count"] >= 400);
     assert_eq!(off.maintain().unwrap(), Maintenance::NotNeeded);
     let on = backend(json!({ "repo_path": repo, "fsync": false, "pack_loose_objects": 50 }));
     let held = std::fs::File::create(repo.join("devicevault-maintenance.lock")).unwrap();
