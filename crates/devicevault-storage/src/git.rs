@@ -61,18 +61,22 @@ const MAINTENANCE_LOCK_FILE: &str = "devicevault-maintenance.lock";
 /// and scaled up (git samples one; sixteen keep small repositories exact
 /// enough for a low threshold).
 const SAMPLED_FANOUT_DIRS: u64 = 16;
-/// Past this many packs, a geometric repack merges the small ones.
-const MAX_PACKS: usize = 16;
+/// Past this many packs, a geometric repack merges the small ones (git's
+/// own `gc.autoPackLimit`): each rollup computes the deltas of what it
+/// merges, so it is kept rare.
+const MAX_PACKS: usize = 50;
 /// At this many packs, group commits write loose objects again until
 /// maintenance has rolled the packs up (it failed, or another process holds
 /// its lock): readers search every pack's index, and the object database
 /// has a fixed number of index slots ([`INDEX_SLOTS`]).
-const PACK_WRITE_LIMIT: usize = 64;
+const PACK_WRITE_LIMIT: usize = 128;
 /// The index slots of an open repository: room for [`PACK_WRITE_LIMIT`]
 /// packs and those a repack writes beside them, more if the repository
 /// already has more packs when it is opened.
-const INDEX_SLOTS: usize = 256;
+const INDEX_SLOTS: usize = 512;
 const MAX_CAS_ATTEMPTS: u32 = 8;
+/// The priority `git repack` runs at.
+const REPACK_NICE: i32 = 19;
 
 /// Configuration of a Git location (the keys of the seed, plus optional
 /// commit metadata).
@@ -563,10 +567,22 @@ impl GitBackend {
             // yet loses nothing (`-a` would drop it).
             git.arg("--geometric=2");
         }
-        let out = git.output().map_err(|e| StorageError::Git {
+        let spawn_error = |e: io::Error| StorageError::Git {
             context: "run git repack (is git installed?)".into(),
             message: e.to_string(),
-        })?;
+        };
+        let child = git
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(spawn_error)?;
+        // Maintenance nobody waits on: the cores go to stores and reads
+        // first. (A failure leaves it at the worker's priority.)
+        let _ = rustix::process::setpriority_process(
+            rustix::process::Pid::from_child(&child).into(),
+            REPACK_NICE,
+        );
+        let out = child.wait_with_output().map_err(spawn_error)?;
         if !out.status.success() {
             return Err(StorageError::Git {
                 context: format!("git repack in {}", git_dir.display()),

@@ -503,6 +503,16 @@ fn a_previous_path_in_another_directory_is_refused_and_nothing_is_removed() {
 /// Stores `n` devices' configurations in batches of 25, returning each
 /// store's ref and content.
 fn fill(b: &GitBackend, n: usize, round: usize) -> Vec<(devicevault_core::StorageRef, Vec<u8>)> {
+    fill_in(b, n, round, 25)
+}
+
+/// [`fill`] in batches of `batch`.
+fn fill_in(
+    b: &GitBackend,
+    n: usize,
+    round: usize,
+    batch: usize,
+) -> Vec<(devicevault_core::StorageRef, Vec<u8>)> {
     let items: Vec<(RelPath, Vec<u8>)> = (0..n)
         .map(|i| {
             (
@@ -512,7 +522,7 @@ fn fill(b: &GitBackend, n: usize, round: usize) -> Vec<(devicevault_core::Storag
         })
         .collect();
     let mut out = Vec::new();
-    for chunk in items.chunks(25) {
+    for chunk in items.chunks(batch) {
         let batch: Vec<StoreItem<'_>> = chunk
             .iter()
             .map(|(rel_path, content)| StoreItem {
@@ -586,19 +596,19 @@ fn a_group_commit_writes_one_pack_and_no_loose_object() {
 }
 
 #[test]
-fn single_stores_and_batches_past_64_packs_write_loose_objects() {
+fn single_stores_and_batches_past_128_packs_write_loose_objects() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("r.git");
     let b = backend(json!({ "repo_path": repo, "fsync": false, "pack_loose_objects": 1_000_000 }));
     b.store(b"one\n", &path("1/r1.cfg")).unwrap();
     assert_eq!(count_objects(&repo)["packs"], 0);
     assert_eq!(count_objects(&repo)["count"], 4);
-    // Maintenance never ran: at 64 packs, batches stop adding packs.
-    let mut stored = fill(&b, 64 * 25, 0);
-    assert_eq!(count_objects(&repo)["packs"], 64);
-    stored.extend(fill(&b, 50, 1));
+    // Maintenance never ran: at 128 packs, batches stop adding packs.
+    let mut stored = fill_in(&b, 128 * 2, 0, 2);
+    assert_eq!(count_objects(&repo)["packs"], 128);
+    stored.extend(fill_in(&b, 50, 1, 2));
     let counts = count_objects(&repo);
-    assert_eq!(counts["packs"], 64, "{counts:?}");
+    assert_eq!(counts["packs"], 128, "{counts:?}");
     assert_eq!(counts["count"], 4 + 200, "{counts:?}");
     let fresh = backend(json!({ "repo_path": repo }));
     for (r, content) in stored.iter().step_by(37) {
@@ -617,15 +627,15 @@ fn small_packs_are_rolled_up_past_the_limit_and_every_version_still_reads() {
         Maintenance::NotNeeded,
         "no repository yet"
     );
-    // 16 batches: 16 packs, not yet too many.
-    let mut stored = fill(&b, 400, 0);
-    assert_eq!(count_objects(&repo)["packs"], 16);
+    // 50 batches: 50 packs, not yet too many.
+    let mut stored = fill_in(&b, 100, 0, 2);
+    assert_eq!(count_objects(&repo)["packs"], 50);
     assert_eq!(b.maintain().unwrap(), Maintenance::NotNeeded);
-    stored.extend(fill(&b, 50, 1));
-    assert_eq!(count_objects(&repo)["packs"], 18);
+    stored.extend(fill_in(&b, 350, 1, 175));
+    assert_eq!(count_objects(&repo)["packs"], 52);
     assert!(matches!(b.maintain().unwrap(), Maintenance::Packed { .. }));
     let counts = count_objects(&repo);
-    assert!(counts["packs"] < 18, "rolled up: {counts:?}");
+    assert!(counts["packs"] < 52, "rolled up: {counts:?}");
     assert_eq!(counts["count"], 0, "{counts:?}");
     assert_eq!(b.maintain().unwrap(), Maintenance::NotNeeded);
     for (r, content) in &stored {
@@ -727,7 +737,8 @@ fn stores_and_reads_go_on_while_the_repository_is_packed() {
         .collect();
     let writer = {
         let b = b.clone();
-        std::thread::spawn(move || fill(&b, 300, 1))
+        // Batches of 5: 60 more packs, past the rollup limit.
+        std::thread::spawn(move || fill_in(&b, 300, 1, 5))
     };
     // A second worker process's handle packs, concurrently with both.
     let packer = backend(config);
