@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -494,6 +494,51 @@ pub struct SecretRule {
     pub replace: String,
 }
 
+/// A driver's substitutions of one kind (`secrets` or `replace`), in their
+/// order, with a [`RegexSet`] of all their patterns: a line none of them
+/// matches is left as it is after one scan, instead of one search (and its
+/// capture slots) per rule. A line no rule matches is one no rule changes,
+/// so the result is the same as applying every rule in turn.
+#[derive(Debug, Clone, Default)]
+pub struct Substitutions {
+    rules: Vec<SecretRule>,
+    /// `None` when the set would be too large to compile: every rule is
+    /// then tried on every line.
+    any: Option<RegexSet>,
+}
+
+impl Substitutions {
+    pub fn new(rules: Vec<SecretRule>) -> Self {
+        let any = RegexSetBuilder::new(rules.iter().map(|r| r.pattern.as_str()))
+            .multi_line(true)
+            .build()
+            .ok();
+        Self { rules, any }
+    }
+
+    /// `line` with every rule applied in turn (borrowed when none matched).
+    pub fn apply<'a>(&self, line: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(line);
+        if self.rules.is_empty() || self.any.as_ref().is_some_and(|set| !set.is_match(line)) {
+            return out;
+        }
+        for s in &self.rules {
+            if let Cow::Owned(o) = s.pattern.replace_all(&out, s.replace.as_str()) {
+                out = Cow::Owned(o);
+            }
+        }
+        out
+    }
+}
+
+impl std::ops::Deref for Substitutions {
+    type Target = [SecretRule];
+
+    fn deref(&self) -> &[SecretRule] {
+        &self.rules
+    }
+}
+
 /// A volatile block of lines: from a line matching `begin` to the next
 /// line matching `end`.
 ///
@@ -690,12 +735,12 @@ pub struct Driver {
     pub remove_blocks: Vec<BlockRule>,
     /// Substitutions applied to every kept line, whatever the device asked
     /// (`replace`): a line stays, a rotating value in it is blanked.
-    pub replace: Vec<SecretRule>,
+    pub replace: Substitutions,
     /// Lines stored as they are but left out of [`Driver::change_key`]:
     /// a difference only in them is no new version (`ignore_for_change`).
     pub ignore_for_change: Vec<Regex>,
     /// Secret substitutions, applied only on request.
-    pub secrets: Vec<SecretRule>,
+    pub secrets: Substitutions,
     /// What ends a command line.
     pub newline: String,
     /// Whether to offer legacy SSH algorithms to this platform.
@@ -864,27 +909,29 @@ impl Driver {
                     })
                 })
                 .collect::<Result<_, CollectError>>()?,
-            replace: f
-                .replace
-                .iter()
-                .map(|s| {
-                    Ok(SecretRule {
-                        pattern: compile(n, "replace", &s.pattern)?,
-                        replace: s.replace.clone(),
+            replace: Substitutions::new(
+                f.replace
+                    .iter()
+                    .map(|s| {
+                        Ok(SecretRule {
+                            pattern: compile(n, "replace", &s.pattern)?,
+                            replace: s.replace.clone(),
+                        })
                     })
-                })
-                .collect::<Result<_, CollectError>>()?,
+                    .collect::<Result<_, CollectError>>()?,
+            ),
             ignore_for_change: all("ignore_for_change", &f.ignore_for_change)?,
-            secrets: f
-                .secrets
-                .iter()
-                .map(|s| {
-                    Ok(SecretRule {
-                        pattern: compile(n, "secrets", &s.pattern)?,
-                        replace: s.replace.clone(),
+            secrets: Substitutions::new(
+                f.secrets
+                    .iter()
+                    .map(|s| {
+                        Ok(SecretRule {
+                            pattern: compile(n, "secrets", &s.pattern)?,
+                            replace: s.replace.clone(),
+                        })
                     })
-                })
-                .collect::<Result<_, CollectError>>()?,
+                    .collect::<Result<_, CollectError>>()?,
+            ),
             newline: f.newline.clone(),
             legacy_algorithms: f.legacy_algorithms,
             exit: f.exit.clone(),
@@ -968,13 +1015,7 @@ impl Driver {
     }
 
     fn mask_cut(&self, line: &str, max_chars: usize) -> String {
-        let mut masked = line.trim_end().to_owned();
-        for s in &self.secrets {
-            masked = s
-                .pattern
-                .replace_all(&masked, s.replace.as_str())
-                .into_owned();
-        }
+        let mut masked = self.secrets.apply(line.trim_end()).into_owned();
         // Masked first, cut after: a cut must not hide a secret from the
         // rule that would have masked it.
         if masked.chars().count() > max_chars {
@@ -999,12 +1040,12 @@ impl Driver {
             {
                 continue;
             }
-            let mut kept = Cow::Borrowed(*line);
-            substitute(&mut kept, &self.replace);
+            let kept = self.replace.apply(line);
             if remove_secrets {
-                substitute(&mut kept, &self.secrets);
+                out.push_str(&self.secrets.apply(&kept));
+            } else {
+                out.push_str(&kept);
             }
-            out.push_str(&kept);
             out.push('\n');
         }
         out
@@ -1077,14 +1118,6 @@ impl Driver {
 }
 
 /// Applies `rules` to `line` in their order, allocating only when one matches.
-fn substitute(line: &mut Cow<'_, str>, rules: &[SecretRule]) {
-    for s in rules {
-        if let Cow::Owned(o) = s.pattern.replace_all(line, s.replace.as_str()) {
-            *line = Cow::Owned(o);
-        }
-    }
-}
-
 /// The drivers available to a collector: the built-in ones, plus or overridden
 /// by those of a user directory.
 #[derive(Debug, Clone)]
@@ -1318,6 +1351,32 @@ mod tests {
         let err = DriverSet::builtin().get("nokia_srl").unwrap_err();
         assert!(err.to_string().contains("nokia_srl"));
         assert!(!devicevault_core::RetryClass::is_transient(&err));
+    }
+
+    #[test]
+    fn substitutions_skip_unmatched_lines_and_apply_every_rule_in_order() {
+        let rule = |p: &str, r: &str| SecretRule {
+            pattern: compile("t", "secrets", p).unwrap(),
+            replace: r.into(),
+        };
+        // The second rule only matches what the first one wrote.
+        let subs = Substitutions::new(vec![
+            rule(r"^(password) \S+", "$1 FIRST"),
+            rule(r"FIRST$", "<removed>"),
+            rule(r"^(snmp community) \S+", "$1 <removed>"),
+        ]);
+        assert!(matches!(
+            subs.apply("hostname r1"),
+            Cow::Borrowed("hostname r1")
+        ));
+        assert_eq!(subs.apply("password s3cr3t"), "password <removed>");
+        assert_eq!(
+            subs.apply("snmp community public"),
+            "snmp community <removed>"
+        );
+        assert_eq!(subs.len(), 3);
+        let none = Substitutions::new(Vec::new());
+        assert!(matches!(none.apply("x"), Cow::Borrowed("x")));
     }
 
     #[test]

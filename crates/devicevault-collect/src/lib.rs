@@ -61,7 +61,7 @@ use devicevault_core::RetryClass;
 
 pub use driver::{
     Completeness, DEFAULT_FILE_HEADER, Driver, DriverSet, DriverSource, FileInput, FileProtocol,
-    Input,
+    Input, Substitutions,
 };
 pub use driver_check::{DriverProblem, FileReport, check_driver_dir, check_driver_text};
 pub use error::CollectError;

@@ -141,15 +141,7 @@ pub fn mask(driver: &Driver, text: &str) -> String {
             Some(b) => (b, "\n"),
             None => (line, ""),
         };
-        let mut masked = std::borrow::Cow::Borrowed(body);
-        for rule in &driver.secrets {
-            if let std::borrow::Cow::Owned(o) =
-                rule.pattern.replace_all(&masked, rule.replace.as_str())
-            {
-                masked = std::borrow::Cow::Owned(o);
-            }
-        }
-        out.push_str(&masked);
+        out.push_str(&driver.secrets.apply(body));
         out.push_str(end);
     }
     out
