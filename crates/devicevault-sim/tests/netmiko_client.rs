@@ -177,10 +177,9 @@ const STOCK: &[(&str, &str, &str)] = &[
     // netmiko has no airOS device type; its linux one drives BusyBox's
     // shell as it drives bash.
     ("ubiquiti_airos", "linux", "cat /tmp/system.cfg"),
-    // zyxel_os is not here: netmiko's zyxel_os is written for Zyxel's VMG
-    // gateways (fakenos's zyxel_os NOS answers `sys atsh` and `cfg ...
-    // get`) and keeps the `ESC 7` a ZyNOS switch prints after its prompt
-    // (oxidized zynoscli.rb), so it never finds a prompt ending in `#`.
+    // netmiko zyxel/zyxel_ssh.py: no enable, no pager command; it finds
+    // the base prompt before the `ESC 7` ZyNOS prints after it.
+    ("zyxel_os", "zyxel_os", "show running-config"),
     // netmiko ciena/ciena_saos.py turns the session's pager off.
     ("ciena_saos", "ciena_saos", "configuration show"),
     ("netgear_prosafe", "netgear_prosafe", "show running-config"),
