@@ -122,6 +122,17 @@ const BUILTIN: &[(&str, &str)] = &[
         "ubiquiti_edgeswitch",
         include_str!("../drivers/ubiquiti_edgeswitch.toml"),
     ),
+    (
+        "aruba_instant",
+        include_str!("../drivers/aruba_instant.toml"),
+    ),
+    ("brocade_fos", include_str!("../drivers/brocade_fos.toml")),
+    (
+        "ubiquiti_airos",
+        include_str!("../drivers/ubiquiti_airos.toml"),
+    ),
+    ("zyxel_os", include_str!("../drivers/zyxel_os.toml")),
+    ("ciena_saos", include_str!("../drivers/ciena_saos.toml")),
     ("vyos", include_str!("../drivers/vyos.toml")),
     ("cisco_wlc", include_str!("../drivers/cisco_wlc.toml")),
     ("f5_tmos", include_str!("../drivers/f5_tmos.toml")),
@@ -1248,6 +1259,11 @@ mod tests {
             "juniper_screenos",
             "brocade_ironware",
             "ubiquiti_edgeswitch",
+            "aruba_instant",
+            "brocade_fos",
+            "ubiquiti_airos",
+            "zyxel_os",
+            "ciena_saos",
             "netgear_prosafe",
             "tplink_jetstream",
             "dlink_ds",
@@ -2026,6 +2042,113 @@ reason = "test"
             [
                 "set admin password <removed>",
                 "set ike gateway \"gw\" address 203.0.113.1 Main outgoing-interface \"ethernet0/0\" preshare \"<removed>\" proposal \"pre-g2-aes128-sha\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn iap_fos_airos_zynos_and_saos_drop_their_volatile_lines_and_mask_secrets_only() {
+        // Lines of the oxidized IAP 515 capture, a FOS configupload file and
+        // a SAOS 6.18 capture; airOS and ZyNOS lines as oxidized masks them.
+        assert_eq!(
+            filtered(
+                "aruba_instant",
+                &[
+                    "virtual-controller-key AAAAAAAAAABBBBBBBBBBCCCCCCCCCC",
+                    "snmp-server host 10.10.42.12 version 2c AAAAAAAAAABBBBBBBBBBCCCCCCCCCC inform",
+                    "hash-mgmt-user rocks password hash AAAAAAAAAABBBBBBBBBBCCCCCCCCCC usertype read-only",
+                    " wpa-passphrase AAAAAAAAAABBBBBBBBBBCCCCCCCCCC",
+                    " essid key west",
+                ],
+                true,
+            ),
+            [
+                "virtual-controller-key <removed>",
+                "snmp-server host 10.10.42.12 version 2c <removed> inform",
+                "hash-mgmt-user rocks password hash <removed> usertype read-only",
+                " wpa-passphrase <removed>",
+                " essid key west",
+            ]
+        );
+        assert_eq!(
+            filtered(
+                "brocade_fos",
+                &[
+                    "date = Mon Nov 12 11:21:58 2012",
+                    "FOS version = v7.0.1.0",
+                    "snmp.snmpv1Community.0.name:Secret C0de",
+                    "portName.3:community uplink",
+                ],
+                true,
+            ),
+            [
+                "FOS version = v7.0.1.0",
+                "snmp.snmpv1Community.0.name:<removed>",
+                "portName.3:community uplink",
+            ]
+        );
+        assert_eq!(
+            filtered(
+                "ubiquiti_airos",
+                &[
+                    "snmp.community=public",
+                    "snmp.contact=noc@example.net",
+                    "users.1.password=VvpvCwhccFv6Q",
+                ],
+                true,
+            ),
+            [
+                "snmp.community=<removed>",
+                "snmp.contact=noc@example.net",
+                "users.1.password=<removed>",
+            ]
+        );
+        assert_eq!(
+            filtered(
+                "zyxel_os",
+                &[
+                    "Building configuration...",
+                    "",
+                    "Current configuration:",
+                    "admin-password 2fe57b0e cipher",
+                    "logins username noc password 8a0f77 cipher privilege 14",
+                    "snmp-server get-community publ1c",
+                    "  name password reset desk",
+                ],
+                true,
+            ),
+            [
+                "",
+                "admin-password <removed> cipher",
+                "logins username noc password <removed> cipher privilege 14",
+                "snmp-server get-community <removed>",
+                "  name password reset desk",
+            ]
+        );
+        assert_eq!(
+            filtered(
+                "ciena_saos",
+                &[
+                    "! 3916 Configuration File",
+                    "! Created: Fri Oct 13 20:21:17 2023",
+                    "! Created by: CLI",
+                    "! On terminal: ",
+                    "tacacs set secret #A#cU3zqaSJSyab9rExYEZ5Fp1zRbO0s",
+                    "user create user netmgr access-level super secret $6$nhGTbIC.jG/0LVRe$zkeLQ9",
+                    "user set user su access-level super max-session-limit 0 secret $6$5CikC9aXo9FbsEr.$SO",
+                    "snmp create community-index Read community d1XiE4puB sec-name Read-User transport-tag ReadTag",
+                    "port set port 6 max-frame-size 9216 description \"NNI secret 1/1/38\"",
+                ],
+                true,
+            ),
+            [
+                "! 3916 Configuration File",
+                "! Created by: CLI",
+                "tacacs set secret <removed>",
+                "user create user netmgr access-level super secret <removed>",
+                "user set user su access-level super max-session-limit 0 secret <removed>",
+                "snmp create community-index Read community <removed> sec-name Read-User transport-tag ReadTag",
+                "port set port 6 max-frame-size 9216 description \"NNI secret 1/1/38\"",
             ]
         );
     }

@@ -401,6 +401,47 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        host: "IAP1",
+        driver: "aruba_instant",
+        nos: Nos::File("aruba_instant.yaml"),
+        present: &[
+            "version 8.10.0.0-8.10.0",
+            "virtual-controller-key fakenosVcKey",
+            " essid uplink to core",
+            " key fakenosTacacsKey",
+        ],
+        absent: &["IAP1# "],
+    },
+    Case {
+        host: "XGS1",
+        driver: "zyxel_os",
+        nos: Nos::File("zyxel_os.yaml"),
+        present: &[
+            "hostname XGS1",
+            "logins username noc password fakenosNocHash cipher privilege 14",
+            "  name uplink to core",
+            "exit",
+        ],
+        absent: &[
+            "XGS1#",
+            "\x1b",
+            "Building configuration...",
+            "Current configuration:",
+        ],
+    },
+    Case {
+        host: "CN1",
+        driver: "ciena_saos",
+        nos: Nos::File("ciena_saos.yaml"),
+        present: &[
+            "! 3916 Configuration File",
+            "system set host-name CN1",
+            "port set port 1 max-frame-size 9216 description \"uplink to core\"",
+            "user create user netmgr access-level super secret $6$fakenosNetmgrHash",
+        ],
+        absent: &["CN1>", "! Created: ", "! On terminal:"],
+    },
+    Case {
         host: "DGS1",
         driver: "dlink_ds",
         nos: Nos::File("dlink_ds.yaml"),

@@ -766,3 +766,30 @@ async fn sros_md_names_who_committed_the_configuration_and_drops_its_context_lin
     assert!(!text.contains("Committed"), "{text}");
     assert!(text.trim_end().ends_with('}'), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iap_fos_airos_zynos_and_saos_back_up_identically_until_a_change() {
+    // The dated lines (Fabric OS's `date = `, SAOS's `! Created:`) differ
+    // between the two sessions and are filtered; an engineer's edit shows.
+    let drivers = DriverSet::builtin();
+    for name in [
+        "aruba_instant",
+        "brocade_fos",
+        "ubiquiti_airos",
+        "zyxel_os",
+        "ciena_saos",
+    ] {
+        let s = sim(name, 1).await;
+        let d = &s.devices()[0];
+        let o = opts();
+        let first = collect(&target(d), &drivers, &o).await.unwrap().config;
+        d.clock()
+            .set(SimClock::at("2027-03-05T04:05:06Z").unwrap().now());
+        let again = collect(&target(d), &drivers, &o).await.unwrap().config;
+        assert_eq!(first, again, "{name}");
+        d.change_config();
+        let changed = collect(&target(d), &drivers, &o).await.unwrap().config;
+        assert_ne!(first, changed, "{name}");
+        assert_no_session_left(d).await;
+    }
+}

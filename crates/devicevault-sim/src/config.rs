@@ -194,6 +194,29 @@ pub fn generate_lines(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp) -> 
 }
 
 fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn FnMut(&str, bool)) {
+    if style == Style::AirOs {
+        // airOS's `system.cfg` is kept in sorted order (byte order, as
+        // BusyBox `sort` prints it: oxidized airos.rb reads it through
+        // `sort`), whatever order its sections were generated in.
+        let mut lines: Vec<(String, bool)> = Vec::new();
+        render_in_order(style, spec, st, &mut |l: &str, v: bool| {
+            lines.push((l.to_owned(), v));
+        });
+        lines.sort();
+        for (l, v) in &lines {
+            emit(l, *v);
+        }
+        return;
+    }
+    render_in_order(style, spec, st, emit);
+}
+
+fn render_in_order(
+    style: Style,
+    spec: &ConfigSpec<'_>,
+    st: SessionStamp,
+    emit: &mut dyn FnMut(&str, bool),
+) {
     let c = Clock::new(st);
     let h = spec.host;
     let tok = spec.secret_token;
@@ -343,6 +366,274 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
                     "exit".into(),
                     String::new(),
                 ]
+            })
+        }
+        // Aruba Instant `show running-config no-encrypt`: unindented
+        // settings, then profiles whose lines are indented by one space,
+        // each followed by a blank line, the keys in clear (oxidized
+        // spec/model/data/arubainstant#IAP515_8.10.0.6_VWLC capture). No
+        // date or counter in it. Each block is an SSID.
+        Style::ArubaInstant => {
+            head.extend([
+                "version 8.10.0.0-8.10.0".into(),
+                "syslocation Rack 4".into(),
+                "virtual-controller-country DE".into(),
+                format!("virtual-controller-key {tok}"),
+                format!("name {h}"),
+                "organization Example".into(),
+                "virtual-controller-ip 192.0.2.254".into(),
+                "terminal-access".into(),
+                "ntp-server 192.0.2.123".into(),
+                "clock timezone UTC 00 00".into(),
+                "rf-band all".into(),
+                String::new(),
+                "allow-new-aps".into(),
+                String::new(),
+                format!("snmp-server community {tok}"),
+                format!("snmp-server host 192.0.2.12 version 2c {tok} inform"),
+                String::new(),
+                "hash-mgmt-password".into(),
+                format!("hash-mgmt-user admin password hash {hash}"),
+                String::new(),
+                "wlan access-rule default_wired_port_profile".into(),
+                " index 0".into(),
+                " rule any any match any any any permit".into(),
+                String::new(),
+            ]);
+            tail.extend([
+                "mgmt-auth-server tacacs1".into(),
+                String::new(),
+                "wlan tacacs-server tacacs1".into(),
+                " ip 192.0.2.21".into(),
+                format!(" key {tok}"),
+                " timeout 5".into(),
+                " session-authorization".into(),
+            ]);
+            Box::new(move |i, _, _| {
+                let d = descs.description(i);
+                vec![
+                    format!("wlan ssid-profile ssid-{i}"),
+                    " enable".into(),
+                    format!(" index {i}"),
+                    " type employee".into(),
+                    format!(" essid {d}"),
+                    " opmode wpa2-aes".into(),
+                    format!(" vlan {}", i + 2),
+                    String::new(),
+                ]
+            })
+        }
+        // Fabric OS `configshow -all`: `key = value` upload information
+        // (its `date = ` line the time of the command: oxidized
+        // lib/oxidized/model/fabricos.rb drops every `date = ` line), then
+        // the logical switch between `[Switch Configuration Begin : 0]` and
+        // `[Switch Configuration End : 0]`, `[Section]` headers over
+        // `key:value` lines, `[End]` last (a configupload file of FOS
+        // 7.0.1 in a public script's README; netmeld's Brocade parser:
+        // `boot.ipa:`, `boot.gateway.ipa:`, `fc4.fcp.vendorId:`,
+        // `ts.clockServer:`). The spelling of the SNMP and port-name keys
+        // is not in those sources. Each block is a port's name.
+        Style::FabricOs => {
+            head.extend([
+                "[Configuration upload Information]".into(),
+                "Configuration Format = 2.0".into(),
+                "Minimum Compatible Format = 2.0".into(),
+                "Excluding Format = 0".into(),
+                vol(format!("date = {}", c.ctime())),
+                "FOS version = v9.1.1b".into(),
+                "Number of LS = 1".into(),
+                "[Chassis Configuration Begin]".into(),
+                "[fcRouting]".into(),
+                "fcRoute.backboneFabricId:128".into(),
+                "[Chassis Configuration End]".into(),
+                "[Switch Configuration Begin : 0]".into(),
+                format!("SwitchName = {h}"),
+                "Fabric ID = 128".into(),
+                String::new(),
+                "[Boot Parameters]".into(),
+                format!("boot.name:{h}"),
+                "boot.ipa:192.0.2.30".into(),
+                "boot.mac:10:00:c4:f5:7c:00:00:01".into(),
+                "boot.device:eth0".into(),
+                "boot.gateway.ipa:192.0.2.1".into(),
+                String::new(),
+                "[Configuration]".into(),
+                "fc4.fcp.vendorId:BROCADE".into(),
+                format!("snmp.snmpv1Community.0.name:{tok}"),
+                "snmp.snmpv1Community.0.access:rw".into(),
+                "ts.clockServer:192.0.2.123".into(),
+            ]);
+            tail.extend([
+                String::new(),
+                "[Zoning]".into(),
+                "cfg.fabric_a:host1_array1".into(),
+                "zone.host1_array1:host1_hba0;array1_spa".into(),
+                "alias.array1_spa:50:06:01:60:08:60:12:34".into(),
+                "alias.host1_hba0:10:00:00:90:fa:00:00:01".into(),
+                "defzone:noaccess".into(),
+                "enable:fabric_a".into(),
+                String::new(),
+                "[Defined Security policies]".into(),
+                String::new(),
+                "[Banner]".into(),
+                String::new(),
+                "[End]".into(),
+                "[Switch Configuration End : 0]".into(),
+            ]);
+            Box::new(move |i, _, _| vec![format!("portName.{i}:{}", descs.description(i))])
+        }
+        // airOS `/tmp/system.cfg`: `key=value` lines, numbered entries as
+        // `<section>.<n>.<key>`, no comment, date or counter; the local
+        // users' crypt hashes and the SNMP community are its secrets
+        // (oxidized lib/oxidized/model/airos.rb masks `users.<n>.password`
+        // and `snmp.community`). [`render`] prints it sorted. Each block is
+        // a static route, whose comment is its free text.
+        Style::AirOs => {
+            head.extend([
+                "aaa.status=disabled".into(),
+                "bridge.1.devname=br0".into(),
+                "bridge.1.port.1.devname=eth0".into(),
+                "bridge.1.port.2.devname=ath0".into(),
+                "bridge.status=enabled".into(),
+                "httpd.https.status=enabled".into(),
+                "iptables.status=enabled".into(),
+                "netconf.1.devname=br0".into(),
+                "netconf.1.ip=192.0.2.50".into(),
+                "netconf.1.netmask=255.255.255.0".into(),
+                "netconf.1.status=enabled".into(),
+                "netconf.status=enabled".into(),
+                "ntpclient.1.server=192.0.2.123".into(),
+                "ntpclient.status=enabled".into(),
+                "radio.1.countrycode=276".into(),
+                format!("resolv.host.1.name={h}"),
+                "resolv.nameserver.1.ip=192.0.2.53".into(),
+                "route.status=enabled".into(),
+                format!("snmp.community={tok}"),
+                "snmp.status=enabled".into(),
+                "sshd.port=22".into(),
+                "sshd.status=enabled".into(),
+                "users.1.name=admin".into(),
+                format!("users.1.password=$1$Zx4Qp7Lm${hash}"),
+                "users.1.status=enabled".into(),
+                "users.status=enabled".into(),
+                format!("wireless.1.ssid={h}-ptp"),
+                "wireless.status=enabled".into(),
+                format!("wpasupplicant.profile.1.network.1.psk={tok}"),
+                "wpasupplicant.status=enabled".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let n = i + 1;
+                vec![
+                    format!("route.{n}.comment={d}"),
+                    format!("route.{n}.devname=br0"),
+                    format!("route.{n}.gateway=192.0.2.1"),
+                    format!("route.{n}.ip=10.{a}.{b}.0"),
+                    format!("route.{n}.netmask=255.255.255.0"),
+                    format!("route.{n}.status=enabled"),
+                ]
+            })
+        }
+        // ZyNOS `show running-config`: three lines of the command's own
+        // (oxidized lib/oxidized/model/zynos.rb cuts them with the echo),
+        // then commands, blocks indented by two spaces and closed by
+        // `exit`; `admin-password`, `logins username ... password` and the
+        // SNMP communities are its secrets (oxidized zynos.rb). No date.
+        // Each block is a port with its name.
+        Style::ZyNos => {
+            head.extend([
+                vol("Building configuration...".into()),
+                String::new(),
+                vol("Current configuration:".into()),
+                "vlan 1".into(),
+                "  name 1".into(),
+                "  normal \"\"".into(),
+                "  fixed 1-28".into(),
+                "  forbidden \"\"".into(),
+                "  untagged 1-28".into(),
+                "  ip address default-management 192.0.2.60 255.255.255.0".into(),
+                "  ip address default-gateway 192.0.2.1".into(),
+                "exit".into(),
+                format!("hostname {h}"),
+                format!("admin-password {hash} cipher"),
+                format!("snmp-server get-community {tok}"),
+                format!("snmp-server set-community {tok}"),
+                "timesync server 192.0.2.123".into(),
+                "timesync ntp".into(),
+            ]);
+            Box::new(move |i, _, _| {
+                let d = descs.description(i);
+                vec![
+                    format!("interface port-channel {}", i + 1),
+                    format!("  name {d}"),
+                    "exit".into(),
+                ]
+            })
+        }
+        // SAOS 6 `configuration show`: a `!` header with the time of the
+        // command (`! Created:`) and the terminal (`! On terminal:`), both
+        // dropped by oxidized lib/oxidized/model/saos.rb and RANCID, then
+        // sections, each a rule of thirty `!`, its `! TITLE` and `!`-closed
+        // flat commands; port descriptions quoted; users' `secret $6$...`,
+        // the TACACS+ secret and the SNMP communities are its secrets; no
+        // closing line (a SAOS 6.18 capture in a public Java example;
+        // RANCID's ciena module: "SAOS cienas lack a definitive end of
+        // config marker"). Each block is a port.
+        Style::Saos => {
+            const RULE: &str = "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!";
+            head.extend([
+                "! 3930 Configuration File".into(),
+                "! Chassis MAC: 2c:39:c1:00:00:01".into(),
+                format!("! Host Name: {h}"),
+                vol(format!("! Created: {}", c.ctime())),
+                "! Created by: CLI".into(),
+                vol("! On terminal: ".into()),
+                "! SW Package: Slot 1 - saos-06-18-00-0183".into(),
+                "! Defaults: Suppressed".into(),
+                "! Encoding: US-ASCII".into(),
+                "!".into(),
+                RULE.into(),
+                "! SYSTEM CONFIG:".into(),
+                "!".into(),
+                format!("system set host-name {h}"),
+                "!".into(),
+                RULE.into(),
+                "! PORT CONFIG: ports".into(),
+                "!".into(),
+            ]);
+            tail.extend([
+                "!".into(),
+                RULE.into(),
+                "! ACL RULE CONFIG:".into(),
+                "!".into(),
+                "!".into(),
+                RULE.into(),
+                "! TACACS CONFIG:".into(),
+                "!".into(),
+                format!("tacacs set secret #A#{tok}"),
+                "!".into(),
+                RULE.into(),
+                "! SECURITY CONFIG:".into(),
+                "!".into(),
+                format!("user set user admin access-level super secret $6$Pq8Rs2Tu${hash}"),
+                "!".into(),
+                RULE.into(),
+                "! SNMP".into(),
+                "!".into(),
+                format!(
+                    "snmp create community-index Read community {tok} sec-name Read-User transport-tag ReadTag"
+                ),
+                "!".into(),
+                RULE.into(),
+                "! DHCP L3 RELAY".into(),
+                "!".into(),
+            ]);
+            Box::new(move |i, _, _| {
+                let d = descs.description(i);
+                vec![format!(
+                    "port set port {} max-frame-size 9216 description \"{d}\"",
+                    i + 1
+                )]
             })
         }
         // JetStream `show running-config`: the model on a `!` line, `#`
@@ -2365,6 +2656,7 @@ fn render(style: Style, spec: &ConfigSpec<'_>, st: SessionStamp, emit: &mut dyn 
         // text only has to be one line. Set-format platforms keep `set`.
         let prefix = match style {
             Style::Vyos | Style::PanOs | Style::EdgeOs => "set system description x",
+            Style::AirOs => "snmp.location=",
             _ => "",
         };
         let mut line = String::with_capacity(len);
@@ -2482,6 +2774,101 @@ fn splice_edits(
                     .collect(),
                 &["exit", ""],
             ),
+        ),
+        Style::ArubaInstant => (
+            Slot::Head(after(head, "hash-mgmt-user admin")),
+            each_user(&|u, h| {
+                vec![format!(
+                    "hash-mgmt-user {u} password hash {h} usertype read-only"
+                )]
+            }),
+            Slot::Head(head.len()),
+            block(
+                &[format!("wlan access-rule {ACL_NAME}").as_str(), " index 9"],
+                seq(1)
+                    .map(|(_, s, p)| format!(" rule {s} 255.255.255.255 match tcp {p} {p} permit"))
+                    .collect(),
+                &[""],
+            ),
+        ),
+        // FOS's IP filter policy (`ipfilter --addrule`); the key spelling
+        // in `configshow` is not in the sources.
+        Style::FabricOs => (
+            Slot::Tail(0),
+            Vec::new(),
+            Slot::Tail(0),
+            block(
+                &[format!("ipfilter.{ACL_NAME}.type:ipv4").as_str()],
+                seq(1)
+                    .map(|(n, s, p)| format!("ipfilter.{ACL_NAME}.rule.{n}:{s},tcp,{p},permit"))
+                    .collect(),
+                &[],
+            ),
+        ),
+        // [`render`] sorts the lines, so where they go does not matter.
+        // The firewall entries' key spelling is not in the sources.
+        Style::AirOs => (
+            Slot::Head(head.len()),
+            users
+                .iter()
+                .enumerate()
+                .flat_map(|(k, u)| {
+                    let n = k + 2;
+                    vec![
+                        format!("users.{n}.name={u}"),
+                        format!("users.{n}.password=$1$Zx4Qp7Lm${}", hash(u.as_str())),
+                        format!("users.{n}.status=enabled"),
+                    ]
+                })
+                .collect(),
+            Slot::Head(head.len()),
+            seq(1)
+                .flat_map(|(n, s, p)| {
+                    vec![
+                        format!("iptables.{n}.cmd=-A FIREWALL -p tcp -s {s} --dport {p} -j ACCEPT"),
+                        format!("iptables.{n}.comment={ACL_NAME}"),
+                        format!("iptables.{n}.status=enabled"),
+                    ]
+                })
+                .collect(),
+        ),
+        // ZyNOS's secured clients (`remote-management <index> start-addr
+        // ... end-addr ... service ...`) name services, not ports.
+        Style::ZyNos => (
+            Slot::Head(after(head, "admin-password")),
+            each_user(&|u, h| {
+                vec![format!(
+                    "logins username {u} password {h} cipher privilege 14"
+                )]
+            }),
+            Slot::Tail(0),
+            seq(1)
+                .map(|(n, s, p)| {
+                    let service = match p {
+                        22 => "ssh",
+                        443 => "https",
+                        _ => "ssh https",
+                    };
+                    format!("remote-management {n} start-addr {s} end-addr {s} service {service}")
+                })
+                .collect(),
+        ),
+        // The ACL rule's syntax is not in the sources.
+        Style::Saos => (
+            Slot::Tail(after(tail, "user set user admin")),
+            each_user(&|u, h| {
+                vec![format!(
+                    "user create user {u} access-level super secret $6$Pq8Rs2Tu${h}"
+                )]
+            }),
+            Slot::Tail(after(tail, "! ACL RULE CONFIG:") + 1),
+            seq(1)
+                .map(|(n, s, p)| {
+                    format!(
+                        "access-list add profile {ACL_NAME} rule r{n} precedence {n} filter-action allow src-ip {s}/32 dst-port {p}"
+                    )
+                })
+                .collect(),
         ),
         Style::JetStream => (
             Slot::Head(after(head, "user name admin")),
@@ -3463,9 +3850,14 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 50] = [
+    const STYLES: [Style; 55] = [
         Style::Ios,
         Style::EdgeSwitch,
+        Style::ArubaInstant,
+        Style::FabricOs,
+        Style::AirOs,
+        Style::ZyNos,
+        Style::Saos,
         Style::ProSafe,
         Style::JetStream,
         Style::DlinkDs,
@@ -3609,6 +4001,11 @@ mod tests {
                 "!Current SNTP Synchronized Time: Mar  5 04:05:06 2027 UTC",
             );
         }
+        // Fabric OS and SAOS print C's `ctime` (a configupload file's
+        // `date = Mon Nov 12 11:21:58 2012`; a SAOS 6.18 capture's
+        // `! Created: Fri Oct 13 20:21:17 2023`).
+        has(Style::FabricOs, "date = Fri Mar  5 04:05:06 2027");
+        has(Style::Saos, "! Created: Fri Mar  5 04:05:06 2027");
         // VOSS pads the day with a zero (a VSP-8404C capture:
         // `# Thu Aug 08 11:05:02 2024 EDT`).
         has(Style::Voss, "# Fri Mar 05 04:05:06 2027 UTC");
@@ -3623,6 +4020,17 @@ mod tests {
         assert!(dated(Style::Junos, 1_835_438_400)[0].contains("2028-02-29 12:00:00"));
         assert!(dated(Style::Nxos, 1_798_761_600)[1].ends_with("Fri Jan  1 00:00:00 2027"));
         assert!(dated(Style::RouterOs, 1_798_761_599)[0].starts_with("# 2026-12-31 23:59:59"));
+    }
+
+    #[test]
+    fn airos_keeps_its_system_cfg_sorted_whatever_was_edited() {
+        // oxidized airos.rb reads the file through `sort`: the simulated
+        // file is already in that order, drifts included.
+        let lines = stable(Style::AirOs, &drifted(Style::AirOs, 24));
+        let mut sorted = lines.clone();
+        sorted.sort();
+        assert_eq!(lines, sorted);
+        assert!(lines.iter().all(|l| l.contains('=')), "{lines:#?}");
     }
 
     fn stable(style: Style, changes: &[Change]) -> Vec<String> {
@@ -4012,6 +4420,48 @@ mod tests {
                 ],
             );
         }
+        has(
+            Style::ArubaInstant,
+            &[
+                "hash-mgmt-user jdoe password hash ",
+                "wlan access-rule MGMT-IN",
+                " rule 198.51.100.7 255.255.255.255 match tcp 22 22 permit",
+                " essid uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::FabricOs,
+            &[
+                "ipfilter.MGMT-IN.type:ipv4",
+                "ipfilter.MGMT-IN.rule.1:198.51.100.7,tcp,22,permit",
+                "portName.1:uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::AirOs,
+            &[
+                "users.2.name=jdoe",
+                "users.2.password=$1$",
+                "iptables.1.cmd=-A FIREWALL -p tcp -s 198.51.100.7 --dport 22 -j ACCEPT",
+                "route.2.comment=uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::ZyNos,
+            &[
+                "logins username jdoe password ",
+                "remote-management 1 start-addr 198.51.100.7 end-addr 198.51.100.7 service ssh",
+                "  name uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::Saos,
+            &[
+                "user create user jdoe access-level super secret $6$",
+                "access-list add profile MGMT-IN rule r1 precedence 1 filter-action allow src-ip 198.51.100.7/32 dst-port 22",
+                "port set port 2 max-frame-size 9216 description \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
         has(
             Style::Ipos,
             &[

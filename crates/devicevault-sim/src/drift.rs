@@ -178,6 +178,10 @@ impl Applied {
 pub(crate) fn max_users(style: Style) -> usize {
     match style {
         Style::Linux => 0,
+        // Fabric OS keeps its accounts out of `configshow`; airOS has one
+        // read-only account beside the administrator.
+        Style::FabricOs => 0,
+        Style::AirOs => 1,
         Style::AlcatelAos => 0,
         Style::ProCurve => 1,
         _ => USERS.len(),
@@ -266,6 +270,13 @@ pub(crate) fn interface_name(style: Style, i: usize) -> String {
     match style {
         Style::Ios => format!("GigabitEthernet0/{i}"),
         Style::EdgeSwitch => format!("0/{}", i + 1),
+        // The free text of an IAP's block is its SSID.
+        Style::ArubaInstant => format!("ssid-profile ssid-{i}"),
+        Style::FabricOs => format!("port {i}"),
+        // The free text of airOS's blocks is a static route's comment.
+        Style::AirOs => format!("route {}", i + 1),
+        Style::ZyNos => format!("port-channel {}", i + 1),
+        Style::Saos => format!("port {}", i + 1),
         Style::ProSafe => format!("1/0/{}", i + 1),
         Style::JetStream => format!("gigabitEthernet 1/0/{}", i + 1),
         Style::DlinkDs => format!("1:{}", i + 1),

@@ -12,6 +12,21 @@ pub enum Style {
     /// Ubiquiti EdgeSwitch (FASTPATH: `!`-commented header, blocks closed
     /// by `exit`, the whole inside `configure` ... `exit`).
     EdgeSwitch,
+    /// HPE Aruba Instant (IAP) virtual controller: unindented commands,
+    /// one-space indented profile blocks separated by blank lines.
+    ArubaInstant,
+    /// Brocade Fabric OS `configshow -all`: `[Section]` headers over
+    /// `key:value` lines, between `[Configuration upload Information]` and
+    /// `[Switch Configuration End : 0]`.
+    FabricOs,
+    /// Ubiquiti airOS `/tmp/system.cfg`: `key=value` lines in sorted order.
+    AirOs,
+    /// Zyxel ZyNOS switches (XGS/GS series): blocks indented by two
+    /// spaces and closed by `exit`.
+    ZyNos,
+    /// Ciena SAOS 6 `configuration show`: `!`-commented sections of flat
+    /// commands, no closing line.
+    Saos,
     /// Netgear ProSAFE M-series (FASTPATH, as EdgeSwitch with unit/slot/port
     /// interfaces).
     ProSafe,
@@ -302,6 +317,196 @@ pub static PERSONALITIES: &[Personality] = &[
         ansi: false,
         line_breaks: LineBreaks::CrLf,
         style: Style::EdgeSwitch,
+    },
+    Personality {
+        platform: "aruba_instant",
+        ssh_version: "OpenSSH_7.4",
+        // The hint an IAP prints before its first prompt (oxidized
+        // spec/model/data/arubainstant#IAP515_8.10.0.6_VWLC#simulation.yaml).
+        banner: "\nshow tech-support and show tech-support supplemental are the two most useful outputs to collect for any kind of troubleshooting session.\n\n",
+        press_any_key: false,
+        // `host# `, the trailing space part of it (oxidized
+        // lib/oxidized/model/arubainstant.rb prompt /^ ?[\w:.@-]+[#>] $/
+        // and arubainstant#generic#prompt.yaml `AAAA-AP123456# `); the
+        // administrator lands at `#`, no enable step.
+        prompt: "{host}# ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // oxidized arubainstant.rb sends no pager command and its capture
+        // reads every reply whole: nothing pages.
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        // `no-encrypt` prints the keys in clear, so a backup restores them
+        // (oxidized arubainstant.rb).
+        config_command: "show running-config no-encrypt",
+        config_filters: &[],
+        config_aliases: &[],
+        // The IAP 515 capture's replies.
+        commands: &[
+            (
+                "show version",
+                "Aruba Operating System Software.\nArubaOS (MODEL: 515), Version 8.10.0.6 LSR\nWebsite: http://www.arubanetworks.com\n(c) Copyright 2023 Hewlett Packard Enterprise Development LP.\nCompiled on 2023-02-14 at 18:20:29 PST (build 86193) by jenkins\nFIPS Mode :disabled\n",
+            ),
+            (
+                "show activate status",
+                "\nIAP MAC Address          :54:d7:e3:00:11:22\nIAP Serial Number        :CNQHAAAAAM\nActivate Server          :device.arubanetworks.com\n",
+            ),
+        ],
+        // The capture shows no refusal; the wording is ArubaOS's
+        // (oxidized aosw.rb), assumed for the IAP's CLI.
+        unknown_command: "              ^\n% Invalid input detected at '^' marker.",
+        ambiguous_command: "% Parse error",
+        abbreviations: false,
+        // oxidized arubainstant.rb leaves with `exit`.
+        exit_commands: &["exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::ArubaInstant,
+    },
+    Personality {
+        platform: "brocade_fos",
+        ssh_version: "OpenSSH_7.4",
+        banner: "",
+        press_any_key: false,
+        // `switch:admin> `: the switch name and the user (oxidized
+        // lib/oxidized/model/fabricos.rb prompt /^(\w+:+\w+>\s)$/; netmiko
+        // brocade/brocade_fos_ssh.py waits for `>` and has no enable step).
+        prompt: "{host}:{user}> ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // Neither oxidized nor netmiko turns a pager off: `configshow`
+        // prints everything at once.
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        // oxidized fabricos.rb runs `configShow -all` (FOS's commands are
+        // case-insensitive), on an exec channel as well as in the shell.
+        config_command: "configshow -all",
+        config_filters: &[],
+        config_aliases: &["configShow -all"],
+        commands: &[],
+        // The FOS shell is a restricted bash.
+        unknown_command: "rbash: {word}: command not found",
+        ambiguous_command: "rbash: {word}: command not found",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::FabricOs,
+    },
+    Personality {
+        platform: "ubiquiti_airos",
+        // airOS runs Dropbear.
+        ssh_version: "dropbear_2019.78",
+        banner: "\n\nBusyBox v1.25.1 () built-in shell (ash)\nEnter 'help' for a list of built-in commands.\n\n",
+        press_any_key: false,
+        // BusyBox ash's `<board>.v<version># `, the same on every unit
+        // (oxidized lib/oxidized/model/airos.rb prompt /^[^#]+# /).
+        prompt: "WA.v8.7.11# ",
+        privileged_prompt: None,
+        enable_denied: "",
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        // The configuration is the file `/tmp/system.cfg`; oxidized
+        // airos.rb reads it through `sort` (so its order never matters),
+        // on exec channels. The simulated file is kept in sorted order, so
+        // `cat` and `sort` print the same.
+        config_command: "cat /tmp/system.cfg",
+        config_filters: &[],
+        config_aliases: &["sort /tmp/system.cfg"],
+        // oxidized airos.rb reads these two files as well.
+        commands: &[
+            (
+                "cat /etc/board.info",
+                "board.sysid=0xe7fa\nboard.name=NanoStation 5AC loco\nboard.shortname=LOCO5AC\nboard.hwaddr=F09FC2000001\nboard.netmodes=31\n",
+            ),
+            ("cat /etc/version", "WA.v8.7.11\n"),
+        ],
+        // BusyBox ash's refusal.
+        unknown_command: "-sh: {word}: not found",
+        ambiguous_command: "-sh: {word}: not found",
+        abbreviations: false,
+        exit_commands: &["exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::AirOs,
+    },
+    Personality {
+        platform: "zyxel_os",
+        ssh_version: "OpenSSH_7.4",
+        // ZyNOS greets with its copyright line before the first prompt
+        // (oxidized lib/oxidized/model/zynos.rb waits past /^(Copyright .*)/).
+        banner: "Copyright (c) 1994 - 2021 Zyxel Communications Corp.\n",
+        press_any_key: false,
+        // `XGS4600# ` followed by `ESC 7` (save cursor): oxidized
+        // lib/oxidized/model/zynoscli.rb prompt /^([\w.@()-]+[#>]\s\e7)$/
+        // and its `cmd :all` cutting everything up to `\e7`. The
+        // administrator logs in at `#`.
+        prompt: "{host}# \x1b7",
+        privileged_prompt: None,
+        enable_denied: "",
+        // netmiko zyxel/zyxel_ssh.py: "No paging on Zyxel"; zynoscli.rb
+        // answers no pager either.
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized zynoscli.rb runs `show stacking` and `show version`.
+        commands: &[(
+            "show version",
+            " Current ZyNOS version: V4.80(ABBH.3) | 12/14/2021\n",
+        )],
+        // The refusal's wording is not in the sources.
+        unknown_command: "Invalid command: {cmd}",
+        ambiguous_command: "Invalid command: {cmd}",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::ZyNos,
+    },
+    Personality {
+        platform: "ciena_saos",
+        ssh_version: "OpenSSH_6.6",
+        banner: "\n",
+        press_any_key: false,
+        // `host> ` (a SAOS 6.18 capture ends with `va-wdst-att-cvs-ciena1> `;
+        // oxidized lib/oxidized/model/saos.rb /^[\w-]+\*?>\s?/, `*` while
+        // changes are unsaved; netmiko ciena/ciena_saos.py: no enable).
+        prompt: "{host}> ",
+        privileged_prompt: None,
+        enable_denied: "",
+        // netmiko ciena_saos.py sends `system shell session set more off`;
+        // oxidized saos.rb sends it after `system shell set more off`.
+        pager_off: &[
+            "system shell session set more off",
+            "system shell set more off",
+        ],
+        settings: &[],
+        // The pager's wording is not in the sources; clients turn it off.
+        pager_text: "--More--",
+        config_command: "configuration show",
+        config_filters: &[],
+        config_aliases: &[],
+        // fakenos platforms_yaml/ciena_saos.yaml's capture, its first part.
+        commands: &[(
+            "software show",
+            "+------------------------------------------------------------------------------+\n| Installed Package   : saos-06-18-00-0183                                     |\n| Running Package     : saos-06-18-00-0183                                     |\n| Application Build   : 17502                                                  |\n| Running MIB Version : 04-18-00-0027                                          |\n| Release Status      : GA                                                     |\n+------------------------------------------------------------------------------+\n",
+        )],
+        // oxidized saos.rb ignores `SHELL PARSER FAILURE` lines; the rest
+        // of the wording is not in the sources.
+        unknown_command: "SHELL PARSER FAILURE: '{cmd}' - invalid input",
+        ambiguous_command: "SHELL PARSER FAILURE: '{cmd}' - ambiguous input",
+        abbreviations: false,
+        // oxidized saos.rb leaves with `exit`.
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Saos,
     },
     Personality {
         platform: "netgear_prosafe",
@@ -1934,7 +2139,12 @@ impl Personality {
     /// Whether the platform runs commands on SSH exec channels (the Unix
     /// ones do; network OSes refuse them).
     pub fn supports_exec(&self) -> bool {
-        matches!(self.style, Style::Linux | Style::Cumulus)
+        // Fabric OS and airOS run commands on exec channels too (oxidized
+        // fabricos.rb and airos.rb use nothing else).
+        matches!(
+            self.style,
+            Style::Linux | Style::Cumulus | Style::FabricOs | Style::AirOs
+        )
     }
 
     /// The files the platform serves over SFTP and `scp -f` (each holds
@@ -1973,6 +2183,13 @@ impl Personality {
             // oxidized edgeswitch.rb: /User(name)?:\s?/; netgear.rb:
             // /^(Username:|User:|...)/.
             Style::EdgeSwitch | Style::ProSafe => "User:",
+            // oxidized arubainstant.rb: /^User:\s*/.
+            Style::ArubaInstant => "User: ",
+            // Fabric OS and airOS are Linux and BusyBox underneath, whose
+            // `login` asks; oxidized saos.rb: /login:/.
+            Style::FabricOs | Style::AirOs | Style::Saos => "login: ",
+            // oxidized zynoscli.rb and zynos.rb: /^User name:/i.
+            Style::ZyNos => "User name: ",
             // oxidized tplink.rb: /^User ?[nN]ame:/.
             Style::JetStream => "User Name:",
             // oxidized dlink.rb: /([Uu]ser[Nn]ame|[Ll]ogin):/.

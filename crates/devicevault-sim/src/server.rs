@@ -386,7 +386,9 @@ impl server::Handler for DeviceHandler {
 async fn exec(dev: Arc<Shared>, faults: Faults, ch: Channel<Msg>, command: String, counter: u64) {
     let p = dev.personality;
     let cmd = command.trim();
-    if cmd == p.config_command && faults.endless_output {
+    // airOS's `sort /tmp/system.cfg` prints the file as its `cat` does.
+    let config = cmd == p.config_command || p.config_aliases.contains(&cmd);
+    if config && faults.endless_output {
         // Until the client closes the channel.
         let changes = dev.lock().changes.clone();
         let text = dev.render(&changes, counter, None);
@@ -409,13 +411,16 @@ async fn exec(dev: Arc<Shared>, faults: Faults, ch: Channel<Msg>, command: Strin
         dev.lock().open_shells -= 1;
         return;
     }
-    let (out, err, status) = if cmd == p.config_command {
+    let (out, err, status) = if config {
         let rev = dev.lock().changes.clone();
-        (
-            dev.render(&rev, counter, faults.single_line_bytes),
-            String::new(),
-            0,
-        )
+        let mut text = dev.render(&rev, counter, faults.single_line_bytes);
+        if let Some(n) = faults.truncate_after_bytes {
+            // Cut at a line end, and the command still exits 0: only the
+            // output's shape can tell (Fabric OS's closing section).
+            let cut = text[..n.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+            text.truncate(cut);
+        }
+        (text, String::new(), 0)
     } else if let Some((_, out)) = p.commands.iter().find(|(c, _)| *c == cmd) {
         ((*out).to_owned(), String::new(), 0)
     } else {

@@ -824,3 +824,185 @@ async fn fireware_exports_its_profile_as_one_xml_document_at_the_wg_prompt() {
     );
     assert!(out.trim_end().ends_with("</profile>\nWG#"), "{out:?}");
 }
+
+/// Runs `command` on an SSH exec channel: what it printed on stdout and
+/// its exit status.
+async fn exec(d: &SimDevice, command: &str) -> (String, Option<u32>) {
+    let mut handle = connect(d).await;
+    let auth = handle
+        .authenticate_password("admin", d.password())
+        .await
+        .unwrap();
+    assert!(auth.success());
+    let mut channel = handle.channel_open_session().await.unwrap();
+    channel.exec(true, command).await.unwrap();
+    let (mut out, mut status) = (Vec::new(), None);
+    let read = async {
+        loop {
+            match channel.wait().await {
+                Some(ChannelMsg::Data { data }) => out.extend_from_slice(&data),
+                Some(ChannelMsg::ExitStatus { exit_status }) => status = Some(exit_status),
+                Some(ChannelMsg::Close) | None => break,
+                Some(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .expect("the exec channel closes");
+    (String::from_utf8(out).unwrap(), status)
+}
+
+#[tokio::test]
+async fn aruba_instant_lands_privileged_after_its_hint_and_prints_keys_in_clear() {
+    // oxidized spec/model/data/arubainstant#IAP515_8.10.0.6_VWLC: the
+    // troubleshooting hint, then `host# ` with its space; `show
+    // running-config no-encrypt` opens with the version and pages nothing.
+    let s = sim("aruba_instant").await;
+    let d = &s.devices()[0];
+    let mut sh = Shell::open(d, "admin").await;
+    let greeting = sh.read_until(0, b"r0001# ").await;
+    let greeting = String::from_utf8_lossy(&greeting).replace('\r', "");
+    assert!(
+        greeting.contains("\nshow tech-support and show tech-support supplemental are the two most useful outputs to collect for any kind of troubleshooting session.\n\nr0001# "),
+        "{greeting:?}"
+    );
+    let out = sh.run("show running-config no-encrypt", "r0001# ").await;
+    assert!(out.starts_with("\nversion 8.10.0.0-8.10.0\n"), "{out:?}");
+    assert!(
+        out.contains(&format!("\nvirtual-controller-key {}\n", d.secret_token())),
+        "{out:?}"
+    );
+    assert!(
+        out.contains("\nwlan ssid-profile ssid-0\n enable\n"),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn fabric_os_prompts_with_switch_and_user_and_runs_configshow_on_exec_channels() {
+    // oxidized lib/oxidized/model/fabricos.rb: `switch:admin> `, and
+    // `configShow -all` on an exec channel; netmiko brocade_fos_ssh.py
+    // waits for `>` in the shell. A configupload file opens with its
+    // upload information and closes the logical switch last.
+    let s = sim("brocade_fos").await;
+    let d = &s.devices()[0];
+    let mut sh = Shell::open(d, "admin").await;
+    sh.read_until(0, b"r0001:admin> ").await;
+    let shell = sh.run("configshow -all", "r0001:admin> ").await;
+    let body = shell.trim_start_matches('\n');
+    assert!(
+        body.starts_with("[Configuration upload Information]\nConfiguration Format = 2.0\n"),
+        "{shell:?}"
+    );
+    assert!(
+        body.ends_with("[End]\n[Switch Configuration End : 0]\nr0001:admin> "),
+        "{shell:?}"
+    );
+    let bad = sh.run("frobnicate now", "r0001:admin> ").await;
+    assert!(
+        bad.contains("rbash: frobnicate: command not found"),
+        "{bad:?}"
+    );
+    let (out, status) = exec(d, "configShow -all").await;
+    assert_eq!(status, Some(0));
+    assert!(
+        out.starts_with("[Configuration upload Information]\n"),
+        "{out:?}"
+    );
+    assert!(out.contains("\nSwitchName = r0001\n"), "{out:?}");
+    assert!(
+        out.ends_with("\n[Switch Configuration End : 0]\n"),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn airos_sorts_its_system_cfg_on_an_exec_channel_as_cat_prints_it() {
+    // oxidized lib/oxidized/model/airos.rb: `sort /tmp/system.cfg` on an
+    // exec channel, the BusyBox `# ` prompt in the shell.
+    let s = sim("ubiquiti_airos").await;
+    let d = &s.devices()[0];
+    let (sorted, status) = exec(d, "sort /tmp/system.cfg").await;
+    assert_eq!(status, Some(0));
+    let lines: Vec<&str> = sorted.lines().collect();
+    let mut again = lines.clone();
+    again.sort();
+    assert_eq!(lines, again, "not in sorted order");
+    assert!(
+        sorted.contains("\nresolv.host.1.name=r0001\n"),
+        "{sorted:?}"
+    );
+    assert!(
+        sorted.contains(&format!("\nsnmp.community={}\n", d.secret_token())),
+        "{sorted:?}"
+    );
+    let mut sh = Shell::open(d, "admin").await;
+    sh.read_until(0, b"WA.v8.7.11# ").await;
+    let cat = sh.run("cat /tmp/system.cfg", "WA.v8.7.11# ").await;
+    assert_eq!(
+        cat.trim_start_matches('\n'),
+        format!("{sorted}WA.v8.7.11# ")
+    );
+    let bad = sh.run("vi /tmp/system.cfg", "WA.v8.7.11# ").await;
+    assert!(bad.contains("-sh: vi: not found"), "{bad:?}");
+}
+
+#[tokio::test]
+async fn zynos_greets_with_its_copyright_and_saves_the_cursor_after_its_prompt() {
+    // oxidized lib/oxidized/model/zynos.rb waits past the `Copyright`
+    // line; zynoscli.rb's prompt is `XGS4600# ` followed by `ESC 7`, and
+    // `show running-config` opens with three lines of its own (zynos.rb
+    // cuts them).
+    let s = sim("zyxel_os").await;
+    let d = &s.devices()[0];
+    let mut sh = Shell::open(d, "admin").await;
+    let greeting = sh.read_until(0, b"r0001# \x1b7").await;
+    assert!(
+        String::from_utf8_lossy(&greeting)
+            .starts_with("Copyright (c) 1994 - 2021 Zyxel Communications Corp.\r\n"),
+        "{greeting:?}"
+    );
+    let out = sh.run("show running-config", "r0001# \x1b7").await;
+    assert!(
+        out.starts_with("\nBuilding configuration...\n\nCurrent configuration:\nvlan 1\n"),
+        "{out:?}"
+    );
+    assert!(
+        out.contains("\ninterface port-channel 1\n  name link-0 rev0\nexit\n"),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn saos_pages_until_its_session_pager_is_off_and_names_parser_failures() {
+    // oxidized lib/oxidized/model/saos.rb and netmiko ciena_saos.py:
+    // `host> `, `system shell session set more off`, `configuration show`
+    // with its `! <model> Configuration File` header; oxidized drops
+    // `SHELL PARSER FAILURE` lines.
+    let s = sim("ciena_saos").await;
+    let d = &s.devices()[0];
+    let mut sh = Shell::open(d, "admin").await;
+    sh.read_until(0, b"r0001> ").await;
+    let from = sh.seen.len();
+    sh.send(b"configuration show\r").await;
+    let page = sh.read_until(from, b"--More--").await;
+    let page = String::from_utf8_lossy(&page).replace('\r', "");
+    assert!(
+        page.contains("\n! 3930 Configuration File\n! Chassis MAC: "),
+        "{page:?}"
+    );
+    sh.send(b"q").await;
+    sh.read_until(from, b"r0001> ").await;
+    let bad = sh.run("show running-config", "r0001> ").await;
+    assert!(bad.contains("SHELL PARSER FAILURE"), "{bad:?}");
+    sh.run("system shell session set more off", "r0001> ").await;
+    let out = sh.run("configuration show", "r0001> ").await;
+    assert!(!out.contains("--More--"), "{out:?}");
+    assert!(out.contains("\n! Created: "), "{out:?}");
+    assert!(
+        out.contains("\nport set port 1 max-frame-size 9216 description \"link-0 rev0\"\n"),
+        "{out:?}"
+    );
+    assert!(out.ends_with("\n! DHCP L3 RELAY\n!\nr0001> "), "{out:?}");
+}

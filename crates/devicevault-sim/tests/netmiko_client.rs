@@ -169,6 +169,19 @@ const STOCK: &[(&str, &str, &str)] = &[
         "ubiquiti_edgeswitch",
         "show running-config",
     ),
+    // aruba_instant is not here: netmiko has no device type for Instant
+    // APs (its aruba_os is the controllers', which sends `no paging`, a
+    // command oxidized never sends to an IAP).
+    // netmiko brocade/brocade_fos_ssh.py: no enable, no pager command.
+    ("brocade_fos", "brocade_fos", "configshow -all"),
+    // netmiko has no airOS device type; its linux one drives BusyBox's
+    // shell as it drives bash.
+    ("ubiquiti_airos", "linux", "cat /tmp/system.cfg"),
+    // netmiko zyxel/zyxel_ssh.py: no enable, no pager command; it finds
+    // the base prompt before the `ESC 7` ZyNOS prints after it.
+    ("zyxel_os", "zyxel_os", "show running-config"),
+    // netmiko ciena/ciena_saos.py turns the session's pager off.
+    ("ciena_saos", "ciena_saos", "configuration show"),
     ("netgear_prosafe", "netgear_prosafe", "show running-config"),
     (
         "tplink_jetstream",
