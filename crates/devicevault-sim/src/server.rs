@@ -411,11 +411,15 @@ async fn exec(dev: Arc<Shared>, faults: Faults, ch: Channel<Msg>, command: Strin
     }
     let (out, err, status) = if cmd == p.config_command {
         let rev = dev.lock().changes.clone();
-        (
-            dev.render(&rev, counter, faults.single_line_bytes),
-            String::new(),
-            0,
-        )
+        let mut text = dev.render(&rev, counter, faults.single_line_bytes);
+        if let Some(n) = faults.truncate_after_bytes
+            && n < text.len()
+        {
+            // Cut at a line end, and a clean exit status as if complete.
+            let cut = text[..n].rfind('\n').map_or(0, |i| i + 1);
+            text.truncate(cut);
+        }
+        (text, String::new(), 0)
     } else if let Some((_, out)) = p.commands.iter().find(|(c, _)| *c == cmd) {
         ((*out).to_owned(), String::new(), 0)
     } else {
