@@ -453,6 +453,13 @@ const CASES: &[Case] = &[
         absent: &["DGS1:admin#", "Command: show config"],
     },
     Case {
+        host: "ECS1",
+        driver: "edgecore",
+        nos: Nos::File("edgecore.yaml"),
+        present: &["hostname ECS1", " description uplink to core", "end"],
+        absent: &["ECS1#", "Building running configuration"],
+    },
+    Case {
         host: "SSR1",
         driver: "ericsson_ipos",
         nos: Nos::File("ericsson_ipos.yaml"),

@@ -132,7 +132,9 @@ async fn every_builtin_driver_collects_from_its_platform_with_filters_applied() 
         let token = d.secret_token();
         let text =
             String::from_utf8(collect(&target(d), &drivers, &o).await.unwrap().config).unwrap();
-        if name != "linux" {
+        // A platform whose driver masks nothing prints no secret (a Linux
+        // file; FXOS, which never prints one back).
+        if !drivers.get(name).unwrap().secrets.is_empty() {
             assert!(
                 text.contains(&token),
                 "{name}: secrets masked although not asked"

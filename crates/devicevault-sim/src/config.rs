@@ -746,6 +746,214 @@ fn render_in_order(
                 ]
             })
         }
+        // EdgeCOS `show running-config`: `Building running configuration.
+        // Please wait...` first (oxidized lib/oxidized/model/edgecos.rb
+        // removes it), the stacking database comments, `!`-separated
+        // IOS-like blocks with one-space indents, `username <name> password
+        // 7 <hash>` and `enable password level 15 7 <hash>` (oxidized
+        // edgecos.rb masks `password <n> <hash>` and communities), `end`.
+        // No date is printed.
+        Style::EdgeCos => {
+            head.extend([
+                vol("Building running configuration. Please wait...".into()),
+                "!<stackingDB>00</stackingDB>".into(),
+                "!<stackingMac>01_70-72-cf-a1-b2-c3_01</stackingMac>".into(),
+                "!".into(),
+                format!("hostname {h}"),
+                "!".into(),
+                format!("snmp-server community {tok} ro"),
+                "snmp-server location Rack 4".into(),
+                "!".into(),
+                "sntp server 192.0.2.123".into(),
+                "sntp client".into(),
+                "clock timezone UTC hours 0 minute 0 after-UTC".into(),
+                "!".into(),
+                "username admin access-level 15".into(),
+                format!("username admin password 7 {hash}"),
+                format!("enable password level 15 7 {hash}"),
+                "!".into(),
+                "vlan database".into(),
+                " VLAN 1 name DefaultVlan media ethernet".into(),
+                " VLAN 2-250 media ethernet state active".into(),
+                "!".into(),
+            ]);
+            tail.extend([
+                "interface vlan 1".into(),
+                " ip address dhcp".into(),
+                "!".into(),
+                "ip route 0.0.0.0 0.0.0.0 192.0.2.1".into(),
+                "!".into(),
+                "line console".into(),
+                "!".into(),
+                "line vty".into(),
+                "!".into(),
+                "end".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let v = i + 2;
+                vec![
+                    format!("interface ethernet 1/{}", i + 1),
+                    format!(" description {d}"),
+                    format!(" switchport allowed vlan add {v} untagged"),
+                    format!(" switchport native vlan {v}"),
+                    "!".into(),
+                    format!("interface vlan {v}"),
+                    format!(" ip address 10.{a}.{b}.1 255.255.255.0"),
+                    "!".into(),
+                ]
+            })
+        }
+        // Opengear `config -g config`: the configuration tree, one
+        // `config.<key> <value>` line per setting (oxidized
+        // lib/oxidized/model/opengear.rb keeps it as it is and masks
+        // `password <value>`; Opengear ZTP and Ansible scripts on GitHub
+        // read and set `config.system.name`, `config.interfaces.wan.*`,
+        // `config.users.user1.password` with its `$1$` hash and
+        // `config.ports.port<n>.label`). Each serial port's label is the
+        // free text a drift edits. No date is printed.
+        Style::Opengear => {
+            head.extend([
+                format!("config.system.name {h}"),
+                "config.system.model IM7216-2-24E".into(),
+                "config.system.location Rack 4".into(),
+                "config.system.contact noc@example.net".into(),
+                "config.system.timezone UTC".into(),
+                "config.interfaces.wan.mode static".into(),
+                "config.interfaces.wan.address 192.0.2.30".into(),
+                "config.interfaces.wan.netmask 255.255.255.0".into(),
+                "config.interfaces.wan.gateway 192.0.2.1".into(),
+                "config.interfaces.wan.dns1 192.0.2.53".into(),
+                "config.ntp.enabled on".into(),
+                "config.ntp.servers.server1.address 192.0.2.123".into(),
+                "config.services.ssh.enabled on".into(),
+                "config.services.https.enabled on".into(),
+                // Counts the accounts, the added ones too.
+                format!("config.users.total {}", applied.users.len() + 1),
+                "config.users.user1.username admin".into(),
+                "config.users.user1.description Administrator".into(),
+                "config.users.user1.groups.group1 admin".into(),
+                "config.users.user1.groups.total 1".into(),
+                format!("config.users.user1.password $1$Og7${hash}"),
+            ]);
+            tail.extend([
+                "config.console.speed 115200".into(),
+                "config.system.idletimeout 20".into(),
+            ]);
+            Box::new(move |i, _, _| {
+                let d = descs.description(i);
+                let port = format!("config.ports.port{}", i + 1);
+                vec![
+                    format!("{port}.label {d}"),
+                    format!("{port}.mode portmanager"),
+                    format!("{port}.protocol RS232"),
+                    format!("{port}.speed 9600"),
+                    format!("{port}.charsize 8"),
+                    format!("{port}.parity None"),
+                    format!("{port}.stop 1"),
+                    format!("{port}.flowcontrol None"),
+                    format!("{port}.ssh on"),
+                ]
+            })
+        }
+        // NCLU `net show configuration commands`: `net del all`, the
+        // `net add` commands by object, `net commit` (NVIDIA Cumulus Linux
+        // 4.x documentation's examples: aliases unquoted, `readonly-community
+        // <name> access any`, `net add routing password <password>`;
+        // oxidized lib/oxidized/model/cumulus.rb masks `password <value>`).
+        // No date is printed; accounts are Linux's, not NCLU's.
+        Style::CumulusNclu => {
+            head.extend([
+                "net del all".into(),
+                "net add dns nameserver ipv4 192.0.2.53 vrf mgmt".into(),
+                "net add time ntp server 192.0.2.123 iburst".into(),
+                "net add time ntp source eth0".into(),
+                "net add snmp-server listening-address localhost".into(),
+                format!("net add snmp-server readonly-community {tok} access any"),
+                "net add bgp autonomous-system 65432".into(),
+                "net add bgp router-id 192.0.2.20".into(),
+                format!("net add routing password {hash}"),
+                "net add routing log file /var/log/frr/bgpd.log".into(),
+                "net add time zone Etc/UTC".into(),
+                format!("net add hostname {h}"),
+                "net add interface eth0 ip address 192.0.2.20/24".into(),
+                "net add interface eth0 vrf mgmt".into(),
+            ]);
+            tail.extend([
+                "net add loopback lo ip address 10.255.0.1/32".into(),
+                "net add vrf mgmt ip address 127.0.0.1/8".into(),
+                "net add vrf mgmt vrf-table auto".into(),
+                "net commit".into(),
+            ]);
+            Box::new(move |i, a, b| {
+                let d = descs.description(i);
+                let n = i + 1;
+                vec![
+                    format!("net add interface swp{n} alias {d}"),
+                    format!("net add interface swp{n} ip address 10.{a}.{b}.1/24"),
+                ]
+            })
+        }
+        // FXOS `show configuration`: the command modes of the FXOS CLI
+        // configuration guide (`scope system`/`scope services` with the
+        // management `ip-block`s, `scope security` with `enter local-user`,
+        // `scope eth-uplink`/`scope fabric a` with `enter interface`, `scope
+        // monitoring`), each mode's `set` lines indented under it and closed
+        // by `exit`, in the layout of the UCS Manager CLI FXOS derives from
+        // (a space before a top-level scope, four more per level). A
+        // password, community or key is asked for without echo and never
+        // printed. An interface's free text is a `user-label`, as on UCS
+        // Manager's objects (no FXOS capture in the sources shows one). No
+        // date is printed.
+        Style::Fxos => {
+            head.extend([
+                " scope system".into(),
+                format!("     set name {h}"),
+                "     scope services".into(),
+                "         enable ssh-server".into(),
+                "         disable telnet-server".into(),
+                "         enable https".into(),
+                "         set https port 443".into(),
+                "         enter ip-block 0.0.0.0 0 https".into(),
+                "         exit".into(),
+                "         enter ip-block 0.0.0.0 0 ssh".into(),
+                "         exit".into(),
+                "         enter ntp-server 192.0.2.123".into(),
+                "         exit".into(),
+                "         set timezone UTC".into(),
+                "     exit".into(),
+                " exit".into(),
+                " scope security".into(),
+                "     enter local-user admin".into(),
+                "         set account-status active".into(),
+                "         enter role admin".into(),
+                "         exit".into(),
+                "     exit".into(),
+                "     enable enforce-strong-password".into(),
+                " exit".into(),
+                " scope eth-uplink".into(),
+                "     scope fabric a".into(),
+            ]);
+            tail.extend([
+                "     exit".into(),
+                " exit".into(),
+                " scope monitoring".into(),
+                "     enable snmp".into(),
+                "     set snmp syscontact noc@example.net".into(),
+                "     set snmp syslocation \"Rack 4\"".into(),
+                " exit".into(),
+            ]);
+            Box::new(move |i, _, _| {
+                let d = descs.description(i);
+                vec![
+                    format!("         enter interface Ethernet1/{}", i + 1),
+                    "             enable".into(),
+                    "             set port-type data".into(),
+                    format!("             set user-label \"{d}\""),
+                    "         exit".into(),
+                ]
+            })
+        }
         // IPOS `show configuration`: `Building configuration...`, `Current
         // configuration:`, the last change by a user and by the system with
         // their dates (oxidized lib/oxidized/model/ipos.rb drops the first
@@ -2907,6 +3115,102 @@ fn splice_edits(
                 &[],
             ),
         ),
+        Style::EdgeCos => (
+            Slot::Head(after(head, "enable password level")),
+            each_user(&|u, h| {
+                vec![
+                    format!("username {u} access-level 15"),
+                    format!("username {u} password 7 {h}"),
+                ]
+            }),
+            Slot::Tail(0),
+            block(
+                &[format!("access-list ip extended {ACL_NAME}").as_str()],
+                seq(1)
+                    .map(|(_, s, p)| format!(" permit tcp host {s} any destination-port {p}"))
+                    .collect(),
+                &["!"],
+            ),
+        ),
+        // Added accounts after the admin's, `config.users.total` counting
+        // them (printed by the generator); the management ACL as the trusted
+        // networks the console server takes connections from.
+        Style::Opengear => (
+            Slot::Head(after(head, "config.users.user1.password")),
+            users
+                .iter()
+                .zip(2..)
+                .flat_map(|(u, n)| {
+                    let key = format!("config.users.user{n}");
+                    vec![
+                        format!("{key}.username {u}"),
+                        format!("{key}.groups.group1 admin"),
+                        format!("{key}.groups.total 1"),
+                        format!("{key}.password $1$Og7${}", hash(u)),
+                    ]
+                })
+                .collect(),
+            Slot::Tail(0),
+            block(
+                &[format!("config.trustednets.total {}", acl.len()).as_str()],
+                seq(1)
+                    .flat_map(|(n, s, p)| {
+                        let key = format!("config.trustednets.trustednet{n}");
+                        vec![
+                            format!("{key}.address {s}"),
+                            format!("{key}.netmask 255.255.255.255"),
+                            format!("{key}.description {ACL_NAME} tcp/{p}"),
+                        ]
+                    })
+                    .collect(),
+                &[],
+            ),
+        ),
+        // No accounts in NCLU's commands (`drift::max_users`).
+        Style::CumulusNclu => (
+            Slot::Tail(0),
+            Vec::new(),
+            Slot::Head(head.len()),
+            seq(10)
+                .map(|(n, s, p)| {
+                    format!(
+                        "net add acl ipv4 {ACL_NAME} priority {n} accept tcp source-ip {s}/32 source-port any dest-ip any dest-port {p}"
+                    )
+                })
+                .collect(),
+        ),
+        // A user and its role under `scope security`; the management access
+        // list as `ip-block`s under `scope services`, which name only the
+        // https, snmp and ssh services (another port is shown as snmp).
+        Style::Fxos => (
+            Slot::Head(after(head, "     enable enforce-strong-password") - 1),
+            users
+                .iter()
+                .flat_map(|u| {
+                    vec![
+                        format!("     enter local-user {u}"),
+                        "         set account-status active".into(),
+                                "         enter role admin".into(),
+                        "         exit".into(),
+                        "     exit".into(),
+                    ]
+                })
+                .collect(),
+            Slot::Head(after(head, "         enter ip-block 0.0.0.0 0 ssh") + 1),
+            seq(1)
+                .flat_map(|(_, s, p)| {
+                    let service = match p {
+                        22 => "ssh",
+                        443 => "https",
+                        _ => "snmp",
+                    };
+                    vec![
+                        format!("         enter ip-block {s} 32 {service}"),
+                        "         exit".into(),
+                    ]
+                })
+                .collect(),
+        ),
         Style::Ipos => (
             Slot::Head(after(head, " administrator admin")),
             each_user(&|u, h| vec![format!(" administrator {u} encrypted 1 $1$Xp7${h}")]),
@@ -3850,7 +4154,7 @@ mod tests {
         assert!(a.lines().count() >= 200);
     }
 
-    const STYLES: [Style; 55] = [
+    const STYLES: [Style; 59] = [
         Style::Ios,
         Style::EdgeSwitch,
         Style::ArubaInstant,
@@ -3861,6 +4165,10 @@ mod tests {
         Style::ProSafe,
         Style::JetStream,
         Style::DlinkDs,
+        Style::EdgeCos,
+        Style::Opengear,
+        Style::CumulusNclu,
+        Style::Fxos,
         Style::Ipos,
         Style::Nxos,
         Style::Iosxr,
@@ -4479,6 +4787,41 @@ mod tests {
             ],
         );
         has(
+            Style::EdgeCos,
+            &[
+                "username jdoe access-level 15",
+                "username jdoe password 7 ",
+                "access-list ip extended MGMT-IN",
+                " permit tcp host 198.51.100.7 any destination-port 22",
+                " description uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::Opengear,
+            &[
+                "config.users.total 2",
+                "config.users.user2.username jdoe",
+                "config.users.user2.password $1$",
+                "config.trustednets.trustednet1.address 198.51.100.7",
+                "config.ports.port2.label uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::CumulusNclu,
+            &[
+                "net add acl ipv4 MGMT-IN priority 10 accept tcp source-ip 198.51.100.7/32 source-port any dest-ip any dest-port 22",
+                "net add interface swp2 alias uplink to core-sw2 CHG0004711",
+            ],
+        );
+        has(
+            Style::Fxos,
+            &[
+                "     enter local-user jdoe",
+                "         enter ip-block 198.51.100.7 32 ssh",
+                "             set user-label \"uplink to core-sw2 CHG0004711\"",
+            ],
+        );
+        has(
             Style::JetStream,
             &[
                 "user name jdoe privilege admin secret 5 $1$J7e$",
@@ -4598,9 +4941,11 @@ mod tests {
                     .count()
             };
             // AireOS and ArubaOS print a management user's password as
-            // stars; an OmniSwitch keeps its users out of the snapshot.
+            // stars, FXOS not at all; an OmniSwitch keeps its users out of
+            // the snapshot.
             let added = usize::from(
-                drift::max_users(style) > 0 && !matches!(style, Style::CiscoWlc | Style::ArubaOs),
+                drift::max_users(style) > 0
+                    && !matches!(style, Style::CiscoWlc | Style::ArubaOs | Style::Fxos),
             );
             assert_eq!(secrets(&history[..1]), secrets(&[]) + added, "{style:?}");
         }

@@ -172,7 +172,8 @@ impl Applied {
 }
 
 /// How many local users a platform's configuration can gain: Linux's
-/// `/etc/network/interfaces` has none, a ProCurve one operator account;
+/// `/etc/network/interfaces` and NCLU's commands have none, a ProCurve one
+/// operator account;
 /// an OmniSwitch keeps its accounts in its user database, outside the
 /// configuration snapshot.
 pub(crate) fn max_users(style: Style) -> usize {
@@ -182,6 +183,9 @@ pub(crate) fn max_users(style: Style) -> usize {
         // read-only account beside the administrator.
         Style::FabricOs => 0,
         Style::AirOs => 1,
+        // NCLU configures no accounts: they are Linux's, outside `net show
+        // configuration commands`.
+        Style::CumulusNclu => 0,
         Style::AlcatelAos => 0,
         Style::ProCurve => 1,
         _ => USERS.len(),
@@ -280,6 +284,11 @@ pub(crate) fn interface_name(style: Style, i: usize) -> String {
         Style::ProSafe => format!("1/0/{}", i + 1),
         Style::JetStream => format!("gigabitEthernet 1/0/{}", i + 1),
         Style::DlinkDs => format!("1:{}", i + 1),
+        Style::EdgeCos => format!("ethernet 1/{}", i + 1),
+        // A console server's free text is its serial port's label.
+        Style::Opengear => format!("serial port {}", i + 1),
+        Style::CumulusNclu => format!("swp{}", i + 1),
+        Style::Fxos => format!("Ethernet1/{}", i + 1),
         Style::Ipos => format!("link{i}"),
         Style::Nxos => format!("Ethernet1/{i}"),
         Style::Iosxr => format!("GigabitEthernet0/0/0/{i}"),

@@ -35,6 +35,17 @@ pub enum Style {
     /// D-Link DES/DGS (`# SECTION` comments over flat commands, a ruled
     /// `End of configuration file` footer).
     DlinkDs,
+    /// Edgecore (Accton) EdgeCOS: IOS-like, `!`-separated, ending with `end`.
+    EdgeCos,
+    /// Opengear console servers: `config -g config`, one `config.<key>
+    /// <value>` line per setting.
+    Opengear,
+    /// NVIDIA Cumulus Linux 3/4 (NCLU): `net add` commands between `net del
+    /// all` and `net commit`.
+    CumulusNclu,
+    /// Cisco Firepower 4100/9300 FXOS supervisor: `scope`/`enter` blocks of
+    /// `set` lines closed by `exit`.
+    Fxos,
     /// Ericsson IPOS / Redback SEOS (`config`, contexts, `end`).
     Ipos,
     /// Cisco NX-OS.
@@ -628,6 +639,144 @@ pub static PERSONALITIES: &[Personality] = &[
         ansi: false,
         line_breaks: LineBreaks::CrLf,
         style: Style::DlinkDs,
+    },
+    Personality {
+        platform: "edgecore",
+        ssh_version: "OpenSSH_5.2",
+        // What EdgeCOS prints when a CLI session opens.
+        banner: "\n      CLI session with the ECS4120-28Fv2-I is opened.\n      To end the CLI session, enter [Exit].\n\n",
+        press_any_key: false,
+        // `Console#`: the host name and `#`, an access-level-15 account
+        // lands in privileged mode (oxidized lib/oxidized/model/edgecos.rb
+        // keeps the default prompt /^([\w.@-]+[#>]\s?)$/ and sends `enable`
+        // only when told to).
+        prompt: "{host}#",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `terminal length 0` and `terminal width 300` (oxidized edgecos.rb
+        // post_login).
+        pager_off: CISCO_PAGER_OFF,
+        settings: CISCO_SETTINGS,
+        // oxidized edgecos.rb answers /^---More---.*$/ (ES3526XA-V2).
+        pager_text: "---More---",
+        config_command: "show running-config",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized edgecos.rb reads `show system` and `show version` too
+        // (and drops their uptime and temperature lines).
+        commands: &[(
+            "show version",
+            " Unit 1\n  Serial Number          : EC2011000123\n  Hardware Version       : R01\n  EPLD Version           : 0.05\n  Number of Ports        : 28\n  Main Power Status      : Up\n  Role                   : Master\n  Loader Version         : 1.0.0.5\n  Linux Kernel Version   : 2.6.22.18\n  Operation Code Version : 1.2.2.15\n",
+        )],
+        // oxidized edgecos.rb drops the refusal and its caret line.
+        unknown_command: "                ^\n% Invalid input detected at '^' marker.",
+        ambiguous_command: "% Ambiguous command",
+        abbreviations: false,
+        exit_commands: &["exit", "quit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::EdgeCos,
+    },
+    Personality {
+        platform: "opengear",
+        ssh_version: "OpenSSH_8.4",
+        banner: "",
+        press_any_key: false,
+        // `$ ` (oxidized lib/oxidized/model/opengear.rb prompt /^(\$\s)$/):
+        // the shell of an admin-group account.
+        prompt: "$ ",
+        privileged_prompt: None,
+        enable_denied: "",
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        // The whole configuration tree, one `config.<key> <value>` line per
+        // setting (oxidized opengear.rb; Opengear's `config -s
+        // '<key>=<value>'` sets one back).
+        config_command: "config -g config",
+        config_filters: &[],
+        config_aliases: &[],
+        // oxidized opengear.rb reads the firmware version and, on older
+        // firmware, the serial number.
+        commands: &[
+            (
+                "cat /etc/version",
+                "OpenGear/IM72xx Version 4.13.6 4d1e3c8f -- Wed Sep 20 11:25:41 UTC 2023\n",
+            ),
+            ("showserial", "22071234567890\n"),
+        ],
+        // oxidized opengear.rb looks for "showserial: command not found".
+        unknown_command: "-bash: {word}: command not found",
+        ambiguous_command: "-bash: {word}: command not found",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Opengear,
+    },
+    Personality {
+        platform: "cumulus_nclu",
+        ssh_version: "OpenSSH_7.9p1 Debian-10+deb10u2",
+        banner: "Linux {host} 4.19.0-cl-1-amd64 #1 SMP Cumulus 4.19.149-1+cl4.4u1 x86_64\n\nWelcome to NVIDIA Cumulus (R) Linux (R)\n",
+        press_any_key: false,
+        // As on Cumulus Linux 5 (oxidized lib/oxidized/model/cumulus.rb
+        // prompt /^[\w.-]+@[\w.-]+(:mgmt)?:?~[#$] ?$/).
+        prompt: "{user}@{host}:mgmt:~$ ",
+        privileged_prompt: None,
+        enable_denied: "",
+        pager_off: &[],
+        settings: &[("export PAGER=cat TERM=dumb", "")],
+        pager_text: "",
+        // NCLU's configuration as the commands that rebuild it (oxidized
+        // cumulus.rb with cumulus_use_nclu).
+        config_command: "net show configuration commands",
+        config_filters: &[],
+        config_aliases: &[],
+        commands: &[(
+            "net show system",
+            "Cumulus VX\nCumulus Linux 4.4.5\nBuild: Cumulus Linux 4.4.5\nUptime: 12 days, 3:04:05\n\nHostname: {host}\n",
+        )],
+        unknown_command: "-bash: {word}: command not found",
+        ambiguous_command: "-bash: {word}: command not found",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::CumulusNclu,
+    },
+    Personality {
+        platform: "cisco_fxos",
+        ssh_version: "OpenSSH_7.4",
+        banner: "Cisco Firepower Extensible Operating System (FX-OS) Software\nTAC support: http://www.cisco.com/tac\nCopyright (c) 2009-2023, Cisco Systems, Inc. All rights reserved.\n\n",
+        press_any_key: false,
+        // `FPR9K-1-A#`: the system name and the fabric interconnect, `A`
+        // (the FXOS CLI configuration guide's `Firepower-chassis#`; oxidized
+        // lib/oxidized/model/ucs.rb /^(\r?[\w.@_()-]+\#\s?)$/ for the UCS
+        // Manager CLI it derives from). No enable step.
+        prompt: "{host}-A#",
+        privileged_prompt: None,
+        enable_denied: "",
+        // `terminal length 0` (oxidized ucs.rb post_login).
+        pager_off: CISCO_PAGER_OFF,
+        settings: CISCO_SETTINGS,
+        pager_text: "--More--",
+        config_command: "show configuration",
+        // oxidized ucs.rb pipes it through `no-more`.
+        config_filters: &["no-more"],
+        config_aliases: &[],
+        // oxidized ucs.rb reads `show version brief` and `show chassis
+        // detail` beside the configuration.
+        commands: &[(
+            "show version brief",
+            "Version: 2.12(0.498)\nStartup-Vers: 2.12(0.498)\n",
+        )],
+        unknown_command: "       ^\n% Invalid Command at '^' marker",
+        ambiguous_command: "       ^\n% Ambiguous Command at '^' marker",
+        abbreviations: false,
+        exit_commands: &["exit"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Fxos,
     },
     Personality {
         platform: "ericsson_ipos",
@@ -2140,10 +2289,16 @@ impl Personality {
     /// ones do; network OSes refuse them).
     pub fn supports_exec(&self) -> bool {
         // Fabric OS and airOS run commands on exec channels too (oxidized
-        // fabricos.rb and airos.rb use nothing else).
+        // fabricos.rb and airos.rb use nothing else), as do Opengear's shell
+        // and NCLU.
         matches!(
             self.style,
-            Style::Linux | Style::Cumulus | Style::FabricOs | Style::AirOs
+            Style::Linux
+                | Style::Cumulus
+                | Style::FabricOs
+                | Style::AirOs
+                | Style::Opengear
+                | Style::CumulusNclu
         )
     }
 
@@ -2194,6 +2349,11 @@ impl Personality {
             Style::JetStream => "User Name:",
             // oxidized dlink.rb: /([Uu]ser[Nn]ame|[Ll]ogin):/.
             Style::DlinkDs => "UserName:",
+            // oxidized edgecos.rb: /^Username:/.
+            Style::EdgeCos => "Username: ",
+            // Opengear and Cumulus run Linux, whose `login` asks; FXOS asks
+            // as UCS Manager does (oxidized ucs.rb: /^login:/).
+            Style::Opengear | Style::CumulusNclu | Style::Fxos => "login: ",
             // oxidized ipos.rb: /^login:/.
             Style::Ipos => "login: ",
             _ => "Username: ",

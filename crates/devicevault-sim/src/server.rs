@@ -414,10 +414,11 @@ async fn exec(dev: Arc<Shared>, faults: Faults, ch: Channel<Msg>, command: Strin
     let (out, err, status) = if config {
         let rev = dev.lock().changes.clone();
         let mut text = dev.render(&rev, counter, faults.single_line_bytes);
-        if let Some(n) = faults.truncate_after_bytes {
-            // Cut at a line end, and the command still exits 0: only the
-            // output's shape can tell (Fabric OS's closing section).
-            let cut = text[..n.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+        if let Some(n) = faults.truncate_after_bytes
+            && n < text.len()
+        {
+            // Cut at a line end, and a clean exit status as if complete.
+            let cut = text[..n].rfind('\n').map_or(0, |i| i + 1);
             text.truncate(cut);
         }
         (text, String::new(), 0)

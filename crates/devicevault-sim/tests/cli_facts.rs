@@ -761,6 +761,154 @@ async fn dlink_opens_every_reply_with_the_command_it_answers() {
 }
 
 #[tokio::test]
+async fn edgecos_pages_with_more_and_builds_its_configuration_before_printing_it() {
+    // oxidized lib/oxidized/model/edgecos.rb: the `---More---` pager
+    // (ES3526XA-V2), `terminal length 0` and `terminal width 300`, the
+    // `Building running configuration` line it removes, the refusal it
+    // drops; an access-level-15 account starts privileged.
+    let s = sim("edgecore").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    let banner = sh.read_until(0, b"r0001#").await;
+    assert!(
+        String::from_utf8_lossy(&banner).contains("CLI session with the "),
+        "{banner:?}"
+    );
+    let from = sh.seen.len();
+    sh.send(b"show running-config\r").await;
+    let page = sh.read_until(from, b"---More---").await;
+    let page = String::from_utf8_lossy(&page).replace('\r', "");
+    assert!(
+        page.contains(
+            "\nBuilding running configuration. Please wait...\n!<stackingDB>00</stackingDB>\n"
+        ),
+        "{page:?}"
+    );
+    sh.send(b"q").await;
+    sh.read_until(from, b"r0001#").await;
+    assert_eq!(sh.run("terminal length 0", "r0001#").await, "\nr0001#");
+    assert_eq!(sh.run("terminal width 300", "r0001#").await, "\nr0001#");
+    let out = sh.run("show running-config", "r0001#").await;
+    assert!(!out.contains("---More---"), "{out:?}");
+    assert!(out.ends_with("\n!\nend\nr0001#"), "{out:?}");
+    let bad = sh.run("show nothing", "r0001#").await;
+    assert!(
+        bad.ends_with("^\n% Invalid input detected at '^' marker.\nr0001#"),
+        "{bad:?}"
+    );
+}
+
+/// Runs `command` on an SSH exec channel: stdout, stderr, exit status.
+async fn exec(d: &SimDevice, command: &str) -> (String, String, Option<u32>) {
+    let mut handle = connect(d).await;
+    let auth = handle
+        .authenticate_password(d.username(), d.password())
+        .await
+        .unwrap();
+    assert!(auth.success());
+    let mut ch = handle.channel_open_session().await.unwrap();
+    ch.exec(true, command).await.unwrap();
+    let (mut out, mut err, mut status) = (Vec::new(), Vec::new(), None);
+    while let Some(msg) = ch.wait().await {
+        match msg {
+            ChannelMsg::Data { data } => out.extend_from_slice(&data),
+            ChannelMsg::ExtendedData { data, .. } => err.extend_from_slice(&data),
+            ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+            _ => {}
+        }
+    }
+    (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+        status,
+    )
+}
+
+#[tokio::test]
+async fn opengear_and_nclu_answer_on_exec_channels_as_their_linux_does() {
+    // oxidized lib/oxidized/model/opengear.rb runs `config -g config` on an
+    // exec channel and prints `config.<key> <value>` lines; NVIDIA's NCLU
+    // examples open `net show configuration commands` with `net del all`
+    // and close it with `net commit`. An unknown command is bash's.
+    let s = sim("opengear").await;
+    let (out, err, status) = exec(&s.devices()[0], "config -g config").await;
+    assert_eq!((err.as_str(), status), ("", Some(0)));
+    assert!(out.starts_with("config.system.name r0001\n"), "{out:?}");
+    assert!(out.lines().all(|l| l.starts_with("config.")), "{out:?}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("config.users.user1.password $1$")),
+        "{out:?}"
+    );
+    let (out, err, status) = exec(&s.devices()[0], "showserial").await;
+    assert_eq!(
+        (out.as_str(), err.as_str(), status),
+        ("22071234567890\n", "", Some(0))
+    );
+    let (_, err, status) = exec(&s.devices()[0], "ogcli export").await;
+    assert_eq!(status, Some(127));
+    assert!(err.contains("ogcli: command not found"), "{err:?}");
+
+    let s = sim("cumulus_nclu").await;
+    let (out, err, status) = exec(&s.devices()[0], "net show configuration commands").await;
+    assert_eq!((err.as_str(), status), ("", Some(0)));
+    assert!(out.starts_with("net del all\n"), "{out:?}");
+    assert!(out.ends_with("\nnet commit\n"), "{out:?}");
+    assert!(out.contains("\nnet add hostname r0001\n"), "{out:?}");
+}
+
+#[tokio::test]
+async fn opengear_prompts_with_a_dollar_over_telnet() {
+    // oxidized lib/oxidized/model/opengear.rb: /^(\$\s)$/, after Linux's
+    // `login:`.
+    let s = sim("opengear").await;
+    let d = &s.devices()[0];
+    let port = d.telnet_port().unwrap();
+    let mut sock = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    telnet_until(&mut sock, &mut seen, b"login: ").await;
+    sock.write_all(b"admin\r\n").await.unwrap();
+    telnet_until(&mut sock, &mut seen, b"Password:").await;
+    sock.write_all(b"pa55word\r\n").await.unwrap();
+    telnet_until(&mut sock, &mut seen, b"\r\n$ ").await;
+}
+
+#[tokio::test]
+async fn fxos_prompts_with_its_fabric_and_shows_its_configuration_by_scope() {
+    // The FXOS CLI configuration guide: `Firepower-chassis#` at the top of
+    // the mode hierarchy, `scope`/`enter` modes whose `set` lines `exit`
+    // closes; oxidized lib/oxidized/model/ucs.rb (the UCS Manager CLI FXOS
+    // derives from): `terminal length 0`, `show configuration`, `| no-more`.
+    let s = sim("cisco_fxos").await;
+    let mut sh = Shell::open(&s.devices()[0], "admin").await;
+    let banner = sh.read_until(0, b"r0001-A#").await;
+    assert!(
+        String::from_utf8_lossy(&banner).contains("(FX-OS) Software"),
+        "{banner:?}"
+    );
+    let from = sh.seen.len();
+    sh.send(b"show configuration\r").await;
+    let page = sh.read_until(from, b"--More--").await;
+    let page = String::from_utf8_lossy(&page).replace('\r', "");
+    assert!(
+        page.contains("\n scope system\n     set name r0001\n     scope services\n"),
+        "{page:?}"
+    );
+    sh.send(b"q").await;
+    sh.read_until(from, b"r0001-A#").await;
+    sh.run("terminal length 0", "r0001-A#").await;
+    let out = sh.run("show configuration | no-more", "r0001-A#").await;
+    assert!(!out.contains("--More--"), "{out:?}");
+    assert!(out.ends_with("\n scope monitoring\n     enable snmp\n     set snmp syscontact noc@example.net\n     set snmp syslocation \"Rack 4\"\n exit\nr0001-A#"), "{out:?}");
+    let bad = sh.run("show nothing", "r0001-A#").await;
+    assert!(
+        bad.ends_with("% Invalid Command at '^' marker\nr0001-A#"),
+        "{bad:?}"
+    );
+}
+
+#[tokio::test]
 async fn voss_enables_without_a_secret_and_refuses_the_configuration_before() {
     // oxidized lib/oxidized/model/voss.rb sends a bare `enable`; the
     // prompt has no space after its sign (/^[^\s#>]+[#>]$/).

@@ -190,6 +190,14 @@ const STOCK: &[(&str, &str, &str)] = &[
     ),
     // netmiko dlink/dlink_ds.py: no enable, `disable clipaging`.
     ("dlink_ds", "dlink_ds", "show config current_config"),
+    // edgecore, opengear and cisco_fxos are not here: netmiko has no
+    // EdgeCOS device type (its edgecore_sonic is SONiC), none for Opengear's
+    // classic firmware and none for FXOS.
+    (
+        "cumulus_nclu",
+        "cumulus_linux",
+        "net show configuration commands",
+    ),
     ("ericsson_ipos", "ericsson_ipos", "show configuration"),
     ("cisco_nxos", "cisco_nxos", "show running-config"),
     ("cisco_iosxr", "cisco_xr", "show running-config"),

@@ -173,6 +173,13 @@ const BUILTIN_MAP: &[(&str, &str)] = &[
     ("netgear", "netgear_prosafe"),
     ("tplink", "tplink_jetstream"),
     ("dlink", "dlink_ds"),
+    ("edgecos", "edgecore"),
+    ("opengear", "opengear"),
+    // oxidized's `cumulus` model reads NCLU's `net show configuration
+    // commands` with `cumulus_use_nclu` (Cumulus Linux 3/4), NVUE's with
+    // `cumulus_use_nvue`, the files otherwise: a Cumulus Linux 5 fleet maps
+    // it to `cumulus_nvue` in the mapping file.
+    ("cumulus", "cumulus_nclu"),
     ("ipos", "ericsson_ipos"),
     ("voss", "extreme_voss"),
     ("os6", "dell_os6"),
@@ -1085,6 +1092,9 @@ mod tests {
         assert_eq!(map.driver("arista_eos", &drivers).unwrap(), "arista_eos");
         assert_eq!(map.driver("aoscx", &drivers).unwrap(), "aruba_aoscx");
         assert_eq!(map.driver("xos", &drivers).unwrap(), "extreme_exos");
+        assert_eq!(map.driver("edgecos", &drivers).unwrap(), "edgecore");
+        assert_eq!(map.driver("opengear", &drivers).unwrap(), "opengear");
+        assert_eq!(map.driver("cumulus", &drivers).unwrap(), "cumulus_nclu");
         assert!(map.driver("ciscoish", &drivers).is_err());
         let map = DriverMap::with_file_text("[drivers]\nmy-ios = \"cisco_ios\"\nbad = \"nope\"\n")
             .unwrap();
