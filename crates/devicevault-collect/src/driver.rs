@@ -140,6 +140,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("vyos", include_str!("../drivers/vyos.toml")),
     ("cisco_wlc", include_str!("../drivers/cisco_wlc.toml")),
     ("f5_tmos", include_str!("../drivers/f5_tmos.toml")),
+    ("f5_tmos_ucs", include_str!("../drivers/f5_tmos_ucs.toml")),
     (
         "checkpoint_gaia",
         include_str!("../drivers/checkpoint_gaia.toml"),
@@ -186,6 +187,12 @@ struct DriverFile {
     files: Vec<String>,
     #[serde(default)]
     file_header: Option<String>,
+    #[serde(default)]
+    prepare: Vec<String>,
+    #[serde(default)]
+    archive: Option<String>,
+    #[serde(default)]
+    binary: bool,
     #[serde(default)]
     requests: Vec<crate::https::RequestFile>,
     #[serde(default)]
@@ -340,16 +347,37 @@ impl Input {
 /// One file: the configuration is the file's bytes. Several: each is
 /// preceded by a header line, `file_header` with `{path}` replaced
 /// (default [`DEFAULT_FILE_HEADER`]: `### file: /conf/config.xml`), in the
-/// order of `files`. Filters, completeness and `max_config_bytes` (the
-/// files together) apply to the result as to a CLI output.
+/// order of `files`, or, with `archive = "tar"`, each is a member of one
+/// tar archive (a binary configuration). Filters, completeness and
+/// `max_config_bytes` (the files together) apply to a text result as to a
+/// CLI output.
+///
+/// `prepare` commands run first, each on an exec channel of the same
+/// connection, and must exit 0; their output is not part of the
+/// configuration. They are for a platform that writes its backup file on
+/// request (F5 BIG-IP's `tmsh save /sys ucs <path>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileInput {
     /// SFTP or SCP.
     pub protocol: FileProtocol,
     /// Absolute paths on the device, without `..`.
     pub paths: Vec<String>,
-    /// The header line before each file when there are several.
+    /// The header line before each file when there are several (text).
     pub header: String,
+    /// Commands run on exec channels before the files are read.
+    pub prepare: Vec<String>,
+    /// How several files become one binary configuration, if they do.
+    pub archive: Option<Archive>,
+}
+
+/// How the files of a file input are stored as one binary configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Archive {
+    /// A POSIX tar archive (`archive = "tar"`): one member per file, named
+    /// by its path without the leading `/`, in the order of `files`, with
+    /// fixed owner, mode and time so that the same files give the same
+    /// bytes (the archive's bytes decide whether it is a new version).
+    Tar,
 }
 
 /// The header line before each of several files; `{path}` is the file's path.
@@ -471,11 +499,117 @@ fn input(n: &str, f: &DriverFile) -> Result<Input, CollectError> {
             "`file_header` must be one line naming `{path}`".into(),
         ));
     }
+    for c in &f.prepare {
+        if c.trim().is_empty() || c.chars().any(char::is_control) {
+            return Err(invalid(format!(
+                "`prepare`: `{}` is not one command line",
+                c.escape_debug()
+            )));
+        }
+    }
+    let archive = match f.archive.as_deref() {
+        None => None,
+        Some("tar") => Some(Archive::Tar),
+        Some(other) => {
+            return Err(invalid(format!(
+                "`archive` is `{other}`: the one archive format is `tar`"
+            )));
+        }
+    };
+    if archive.is_some() && f.file_header.is_some() {
+        return Err(invalid(
+            "`file_header` joins text files; with `archive` each file is a member named by its path"
+                .into(),
+        ));
+    }
+    if f.binary && archive.is_none() && f.files.len() > 1 {
+        return Err(invalid(
+            "`files`: several files of a binary configuration are stored as one archive: \
+             add `archive = \"tar\"`"
+                .into(),
+        ));
+    }
     Ok(Input::Files(FileInput {
         protocol,
         paths: f.files.clone(),
         header,
+        prepare: f.prepare.clone(),
+        archive,
     }))
+}
+
+/// Refuses what cannot apply to a binary configuration (`binary = true`,
+/// or `archive`, which implies it): the CLI input, whose output is text,
+/// and every rule that reads text — the filters, `secrets`,
+/// `ignore_for_change`, `author`, an HTTPS `config` pick and the text
+/// shapes of `[complete]` (its `min_bytes` applies, on the bytes). Binary
+/// bytes are stored as they arrive; whether a backup is a new version is
+/// decided by comparing them.
+fn binary_rules(n: &str, f: &DriverFile, input: &Input) -> Result<(), CollectError> {
+    let invalid = |reason: String| CollectError::InvalidDriver {
+        name: n.to_owned(),
+        reason,
+    };
+    if !f.prepare.is_empty() && !matches!(input, Input::Files(_)) {
+        return Err(invalid(
+            "`prepare` runs commands before a file input reads its `files`: it needs \
+             `input = \"sftp\"` or `input = \"scp\"`"
+                .into(),
+        ));
+    }
+    if f.archive.is_some() && !matches!(input, Input::Files(_)) {
+        return Err(invalid(
+            "`archive` stores the `files` of a file input: it needs `input = \"sftp\"` or \
+             `input = \"scp\"`"
+                .into(),
+        ));
+    }
+    if !f.binary && f.archive.is_none() {
+        return Ok(());
+    }
+    let why =
+        "the configuration is binary (`binary = true` or `archive`) and is stored byte for byte";
+    match input {
+        Input::Cli => {
+            return Err(invalid(format!(
+                "`binary = true` needs a file input (`input = \"sftp\"` or `\"scp\"`) or \
+                 `input = \"https\"`: the CLI input's output is text ({why})"
+            )));
+        }
+        Input::Https(api) if api.requests.iter().any(|r| r.config.is_some()) => {
+            return Err(invalid(format!(
+                "`requests.config` picks text out of an answer, and {why}: the last answer is the configuration"
+            )));
+        }
+        _ => {}
+    }
+    let text_rules: [(&str, bool); 9] = [
+        ("remove_lines", !f.remove_lines.is_empty()),
+        ("remove_blocks", !f.remove_blocks.is_empty()),
+        ("replace", !f.replace.is_empty()),
+        ("secrets", !f.secrets.is_empty()),
+        ("ignore_for_change", !f.ignore_for_change.is_empty()),
+        ("author", f.author.is_some()),
+        (
+            "complete.ends_with",
+            f.complete.as_ref().is_some_and(|c| c.ends_with.is_some()),
+        ),
+        (
+            "complete.starts_with",
+            f.complete.as_ref().is_some_and(|c| c.starts_with.is_some()),
+        ),
+        (
+            "complete.balanced_braces",
+            f.complete.as_ref().is_some_and(|c| c.balanced_braces),
+        ),
+    ];
+    if let Some((key, _)) = text_rules.iter().find(|(_, set)| *set) {
+        return Err(invalid(format!(
+            "`{key}` reads text, and {why}: only `[complete]`'s `min_bytes` (with a `reason`) \
+             applies to it"
+        )));
+    }
+    Ok(())
 }
 
 /// How to enter privileged mode.
@@ -780,6 +914,10 @@ pub struct Driver {
     /// `host.5 # `): the learned prompt then matches with any number in
     /// place of each of its numbers.
     pub prompt_counts_commands: bool,
+    /// The configuration is binary (`binary = true`, or a file input's
+    /// `archive`): stored byte for byte, never filtered, masked, searched
+    /// or diffed as text; the bytes decide whether it is a new version.
+    pub binary: bool,
 }
 
 pub(crate) fn compile(driver: &str, what: &str, pattern: &str) -> Result<Regex, CollectError> {
@@ -859,6 +997,7 @@ impl Driver {
         })?;
         let n = f.name.as_str();
         let input = input(n, &f)?;
+        binary_rules(n, &f, &input)?;
         let expect_send =
             |what: &str, v: &[ExpectSendFile]| -> Result<Vec<ExpectSend>, CollectError> {
                 v.iter()
@@ -973,6 +1112,7 @@ impl Driver {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned),
             prompt_counts_commands: f.prompt_counts_commands,
+            binary: f.binary || f.archive.is_some(),
         })
     }
 
@@ -999,6 +1139,19 @@ impl Driver {
     /// not a complete configuration of the platform.
     pub fn check_complete(&self, text: &str) -> Result<(), String> {
         self.complete.check(text)
+    }
+
+    /// `Err(why)` when `bytes`, a binary configuration, is smaller than the
+    /// driver's `[complete] min_bytes` (the one rule that applies to bytes).
+    pub fn check_complete_bytes(&self, bytes: &[u8]) -> Result<(), String> {
+        if self.complete.check && bytes.len() < self.complete.min_bytes {
+            return Err(format!(
+                "only {} bytes arrived and a configuration of this platform has at least {}",
+                bytes.len(),
+                self.complete.min_bytes
+            ));
+        }
+        Ok(())
     }
 
     /// The last few non-blank lines of `text` for an error message: the
@@ -1256,6 +1409,7 @@ mod tests {
             "ubiquiti_edgeos",
             "cisco_wlc",
             "f5_tmos",
+            "f5_tmos_ucs",
             "checkpoint_gaia",
             "aruba_os",
             "cisco_viptela",
@@ -1312,6 +1466,8 @@ mod tests {
                 protocol: FileProtocol::Scp,
                 paths: vec!["/config.ini".into(), "/event.txt".into()],
                 header: DEFAULT_FILE_HEADER.into(),
+                prepare: vec![],
+                archive: None,
             }
         ));
         assert_eq!(d.input.name(), "scp");
@@ -1350,6 +1506,131 @@ mod tests {
         let d = files_driver("prompt = '>'\ncommands = [\"show\"]").unwrap();
         assert!(d.input.is_cli());
         assert_eq!(d.input.name(), "cli");
+    }
+
+    #[test]
+    fn a_binary_driver_reads_files_or_https_and_refuses_every_text_rule() {
+        let d = files_driver("input = \"sftp\"\nbinary = true\nfiles = [\"/a.ucs\"]\nprepare = [\"tmsh save /sys ucs /a.ucs\"]").unwrap();
+        assert!(d.binary);
+        assert!(matches!(
+            &d.input,
+            Input::Files(f) if f.prepare == ["tmsh save /sys ucs /a.ucs"] && f.archive.is_none()
+        ));
+        // An archive of several files implies binary.
+        let d =
+            files_driver("input = \"scp\"\narchive = \"tar\"\nfiles = [\"/a\", \"/b\"]").unwrap();
+        assert!(d.binary);
+        assert!(matches!(&d.input, Input::Files(f) if f.archive == Some(Archive::Tar)));
+        // Text drivers stay text.
+        assert!(
+            !files_driver("input = \"sftp\"\nfiles = [\"/a\"]")
+                .unwrap()
+                .binary
+        );
+        let api = "input = \"https\"\nbinary = true\n[[requests]]\npath = \"/backup\"";
+        assert!(files_driver(api).unwrap().binary);
+        let bin = "input = \"sftp\"\nbinary = true\nfiles = [\"/a\"]";
+        for (extra, why) in [
+            (
+                "prompt = '>'\ncommands = [\"show\"]\nbinary = true",
+                "`binary = true` needs a file input",
+            ),
+            (
+                "prompt = '>'\ncommands = [\"show\"]\narchive = \"tar\"",
+                "`archive` stores the `files`",
+            ),
+            (
+                "prompt = '>'\ncommands = [\"show\"]\nprepare = [\"x\"]",
+                "`prepare` runs commands",
+            ),
+            (
+                &format!("{bin}\nremove_lines = ['^x']"),
+                "`remove_lines` reads text",
+            ),
+            (
+                &format!("{bin}\nauthor = 'by (\\S+)'"),
+                "`author` reads text",
+            ),
+            (
+                &format!("{bin}\nignore_for_change = ['^x']"),
+                "`ignore_for_change` reads text",
+            ),
+            (
+                &format!("{bin}\n[[secrets]]\npattern = 'x'\nreplace = 'y'"),
+                "`secrets` reads text",
+            ),
+            (
+                &format!("{bin}\n[[replace]]\npattern = 'x'\nreplace = 'y'"),
+                "`replace` reads text",
+            ),
+            (
+                &format!("{bin}\n[[remove_blocks]]\nbegin = 'x'\nend = 'y'"),
+                "`remove_blocks` reads text",
+            ),
+            (
+                "input = \"sftp\"\nbinary = true\nfiles = [\"/a\", \"/b\"]",
+                "add `archive = \"tar\"`",
+            ),
+            (
+                "input = \"sftp\"\narchive = \"zip\"\nfiles = [\"/a\"]",
+                "`archive` is `zip`",
+            ),
+            (
+                "input = \"sftp\"\narchive = \"tar\"\nfile_header = \"# {path}\"\nfiles = [\"/a\"]",
+                "`file_header` joins text",
+            ),
+            (
+                "input = \"sftp\"\nfiles = [\"/a\"]\nprepare = [\"a\\nb\"]",
+                "`prepare`: ",
+            ),
+            (
+                "input = \"https\"\nbinary = true\n[[requests]]\npath = \"/x\"\nconfig = { json = \"/config\" }",
+                "`requests.config` picks text",
+            ),
+        ] {
+            let err = files_driver(extra).unwrap_err().to_string();
+            assert!(err.contains(why), "{extra}: {err}");
+        }
+        // The text shapes of `[complete]` do not apply to bytes; `min_bytes` does.
+        let complete = |rule: &str| {
+            Driver::from_toml(
+                &format!(
+                    "name = \"f\"\ndescription = \"f\"\n{bin}\n[complete]\nreason = \"binary\"\n{rule}\n"
+                ),
+                DriverSource::BuiltIn,
+            )
+        };
+        for rule in [
+            "ends_with = '^end$'",
+            "starts_with = '^x'",
+            "balanced_braces = true",
+        ] {
+            let err = complete(rule).unwrap_err().to_string();
+            assert!(err.contains("reads text"), "{rule}: {err}");
+        }
+        let d = complete("min_bytes = 4").unwrap();
+        assert!(d.check_complete_bytes(b"\x1f\x8b\x08\x00").is_ok());
+        assert!(
+            d.check_complete_bytes(b"\x1f\x8b")
+                .unwrap_err()
+                .contains("only 2 bytes")
+        );
+    }
+
+    #[test]
+    fn the_f5_ucs_driver_saves_the_archive_then_reads_it_as_binary() {
+        let d = DriverSet::builtin().get("f5_tmos_ucs").unwrap();
+        assert!(d.binary);
+        let Input::Files(f) = &d.input else {
+            panic!("a file input")
+        };
+        assert_eq!(f.protocol, FileProtocol::Sftp);
+        assert_eq!(f.paths, ["/var/local/ucs/devicevault.ucs"]);
+        assert_eq!(
+            f.prepare,
+            ["tmsh save /sys ucs /var/local/ucs/devicevault.ucs"]
+        );
+        assert!(d.secrets.is_empty() && d.author.is_none());
     }
 
     #[test]

@@ -316,6 +316,24 @@ mod tests {
     }
 
     #[test]
+    fn binary_mistakes_land_on_the_key_they_name() {
+        const BIN: &str = "name = \"x\"\ndescription = \"x\"\ninput = \"sftp\"\nbinary = true\nfiles = [\"/a.ucs\"]\n[complete]\nreason = \"binary\"\nmin_bytes = 100\n";
+        assert_eq!(check(BIN), vec![]);
+        // `binary` with the CLI input: on the `binary` line.
+        let p = check(&GOOD.replace("commands", "binary = true\ncommands"));
+        assert_eq!(p[0].line, Some(4), "{p:#?}");
+        assert!(p[0].message.contains("needs a file input"), "{p:#?}");
+        // A text filter on a binary driver: on its own line.
+        let p = check(&BIN.replace("files", "remove_lines = ['^x']\nfiles"));
+        assert_eq!(p[0].line, Some(5), "{p:#?}");
+        assert!(p[0].message.contains("reads text"), "{p:#?}");
+        // A text rule of `[complete]`: on that rule's line.
+        let p = check(&BIN.replace("min_bytes = 100", "ends_with = '^end$'"));
+        assert_eq!(p[0].line, Some(8), "{p:#?}");
+        assert!(p[0].message.starts_with("`complete.ends_with`"), "{p:#?}");
+    }
+
+    #[test]
     fn https_requests_are_checked_where_they_are_written() {
         let api = "name = \"x\"\ndescription = \"x\"\ninput = \"https\"\n\
                    [[requests]]\npath = \"/api/\"\nquery = { key = \"{key}\" }\n\

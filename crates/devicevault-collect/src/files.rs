@@ -9,6 +9,13 @@
 //! status byte). The size limit is enforced while the bytes arrive: the
 //! SFTP size or the SCP header announcing too much stops the transfer
 //! before it starts, and a file that keeps growing is cut off at the limit.
+//!
+//! A driver's `prepare` commands run first, each on an exec channel of the
+//! same connection (a platform that writes its backup file on request:
+//! BIG-IP's `tmsh save /sys ucs <path>`); one that does not exit 0 fails the
+//! backup with what it printed. A binary driver's file is kept byte for
+//! byte; with `archive = "tar"` its files become the members of one tar
+//! archive, written so that the same files always give the same bytes.
 
 use russh::ChannelMsg;
 use russh::client::{self, Msg};
@@ -18,7 +25,7 @@ use russh_sftp::protocol::StatusCode;
 use tokio::io::AsyncReadExt;
 
 use crate::CollectOptions;
-use crate::driver::{Driver, FileInput, FileProtocol};
+use crate::driver::{Archive, Driver, FileInput, FileProtocol};
 use crate::error::CollectError;
 use crate::ssh::{self, HostKeyVerifier, map_ssh_error};
 use crate::target::DeviceTarget;
@@ -29,14 +36,15 @@ const MAX_SCP_LINE: usize = 2048;
 /// The longest message of a device quoted in an error.
 const MAX_REASON_CHARS: usize = 200;
 
-/// Reads every file of `input` from `device`, in order, and joins them
-/// (one file: its bytes; several: each after its header line).
+/// Runs `input`'s `prepare` commands, then reads every file of `input`
+/// from `device`, in order, and joins them (one file: its bytes; several:
+/// each after its header line, or each a member of one archive).
 pub(crate) async fn fetch(
     device: &DeviceTarget,
     driver: &Driver,
     input: &FileInput,
     opts: &CollectOptions,
-) -> Result<String, CollectError> {
+) -> Result<Vec<u8>, CollectError> {
     let target = device.display();
     let legacy = device.legacy_algorithms || driver.legacy_algorithms;
     let deadline = tokio::time::Instant::now() + opts.connect_timeout;
@@ -49,7 +57,11 @@ pub(crate) async fn fetch(
     )
     .await?;
     let max = opts.max_config_bytes_for(device, driver);
-    let result = read_all(&handle, &target, input, opts, max).await;
+    let result = async {
+        prepare(&handle, &target, input, opts).await?;
+        read_all(&handle, &target, input, opts, max, driver.binary).await
+    }
+    .await;
     let _ = tokio::time::timeout(
         std::time::Duration::from_secs(2),
         handle.disconnect(russh::Disconnect::ByApplication, "backup done", "en"),
@@ -59,13 +71,88 @@ pub(crate) async fn fetch(
     result
 }
 
+/// The longest output of a `prepare` command that is read (it is only
+/// quoted in an error).
+const MAX_PREPARE_OUTPUT: usize = 64 * 1024;
+
+/// Runs each `prepare` command on an exec channel, in order; a command
+/// that does not exit 0, or a device that refuses exec, fails the backup.
+async fn prepare(
+    handle: &client::Handle<HostKeyVerifier>,
+    target: &str,
+    input: &FileInput,
+    opts: &CollectOptions,
+) -> Result<(), CollectError> {
+    for cmd in &input.prepare {
+        let r = tokio::time::timeout(
+            opts.command_timeout,
+            ssh::exec(handle, target, cmd, MAX_PREPARE_OUTPUT),
+        )
+        .await
+        .map_err(|_| CollectError::Timeout {
+            target: target.to_owned(),
+            stage: format!("waiting for `{cmd}` (prepare) to finish"),
+            elapsed: opts.command_timeout,
+        })?
+        .map_err(|e| match e {
+            CollectError::ShellRefused { .. } => CollectError::FileInputRefused {
+                target: target.to_owned(),
+                input: input.protocol.name().into(),
+                reason: format!("the exec request for `{cmd}` (prepare) was denied"),
+            },
+            e => e,
+        })?;
+        if r.status != Some(0) {
+            let status = r.status.map_or_else(
+                || "no exit status".to_owned(),
+                |s| format!("exit status {s}"),
+            );
+            let said = quoted(if r.stderr.iter().any(|b| !b.is_ascii_whitespace()) {
+                &r.stderr
+            } else {
+                &r.stdout
+            });
+            return Err(CollectError::CommandRejected {
+                target: target.to_owned(),
+                command: cmd.clone(),
+                reply: if said.is_empty() {
+                    status
+                } else {
+                    format!("{status}: {said}")
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A tar archive of `files` (path, bytes), in order: each member named by
+/// its path without the leading `/`, a regular file of mode 0644 owned by
+/// 0:0 with time 0, so the same files always make the same bytes.
+fn tar_archive(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+    let mut b = tar::Builder::new(Vec::new());
+    b.mode(tar::HeaderMode::Deterministic);
+    for (path, bytes) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        b.append_data(&mut h, path.trim_start_matches('/'), bytes.as_slice())?;
+    }
+    b.into_inner()
+}
+
 async fn read_all(
     handle: &client::Handle<HostKeyVerifier>,
     target: &str,
     input: &FileInput,
     opts: &CollectOptions,
     max: usize,
-) -> Result<String, CollectError> {
+    binary: bool,
+) -> Result<Vec<u8>, CollectError> {
     let proto = input.protocol;
     let timed_out = |stage: String| CollectError::Timeout {
         target: target.to_owned(),
@@ -81,6 +168,7 @@ async fn read_all(
         FileProtocol::Scp => None,
     };
     let mut out = String::new();
+    let mut members = Vec::new();
     let mut used = 0usize;
     let several = input.paths.len() > 1;
     for path in &input.paths {
@@ -96,6 +184,10 @@ async fn read_all(
             .await
             .map_err(|_| timed_out(format!("reading {path} over {}", proto.name())))??;
         used += bytes.len();
+        if binary {
+            members.push((path.clone(), bytes));
+            continue;
+        }
         let text = String::from_utf8(bytes).map_err(|e| CollectError::FileRefused {
             target: target.to_owned(),
             path: path.clone(),
@@ -117,7 +209,19 @@ async fn read_all(
     if let Some(s) = sftp {
         let _ = s.close().await;
     }
-    Ok(out)
+    if !binary {
+        return Ok(out.into_bytes());
+    }
+    match input.archive {
+        Some(Archive::Tar) => tar_archive(&members).map_err(|e| CollectError::FileRefused {
+            target: target.to_owned(),
+            path: input.paths.join(" "),
+            input: proto.name().into(),
+            reason: format!("the files cannot be made a tar archive: {e}"),
+        }),
+        // One file (the loader refuses several without an archive).
+        None => Ok(members.pop().map(|(_, b)| b).unwrap_or_default()),
+    }
 }
 
 /// The error of a file whose bytes went beyond the limit.

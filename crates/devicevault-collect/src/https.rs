@@ -457,16 +457,20 @@ impl Drop for AbortOnDrop {
 struct Answer {
     cookies: Vec<String>,
     body: String,
+    /// The body's bytes as they arrived, kept for a binary driver only
+    /// (`body` is their lossy text, for extraction and messages).
+    raw: Option<Vec<u8>>,
 }
 
-/// Runs `api`'s requests against `device` and returns the configuration
-/// text, before the driver's filters.
+/// Runs `api`'s requests against `device` and returns the configuration,
+/// before the driver's filters: text, or for a binary driver the last
+/// answer's bytes as they arrived.
 pub(crate) async fn fetch(
     device: &DeviceTarget,
     driver: &Driver,
     api: &HttpsInput,
     opts: &CollectOptions,
-) -> Result<String, CollectError> {
+) -> Result<Vec<u8>, CollectError> {
     let target = device.display();
     if device.jump.is_some() {
         return Err(CollectError::Unsupported {
@@ -490,7 +494,7 @@ pub(crate) async fn fetch(
         ("username".into(), Secret::new(device.username.clone())),
         ("password".into(), password),
     ];
-    let mut last = String::new();
+    let mut last = Vec::new();
     for req in &api.requests {
         let answer = tokio::time::timeout(
             opts.connect_timeout + opts.command_timeout,
@@ -516,9 +520,9 @@ pub(crate) async fn fetch(
             values.push((name.clone(), Secret::new(value)));
         }
         last = match &req.config {
-            None => answer.body,
-            Some(pick) => {
-                pick_value(pick, &answer, true).ok_or_else(|| CollectError::ApiAnswer {
+            None => answer.raw.unwrap_or_else(|| answer.body.into_bytes()),
+            Some(pick) => pick_value(pick, &answer, true)
+                .ok_or_else(|| CollectError::ApiAnswer {
                     target: target.clone(),
                     request: req.label(),
                     reason: format!(
@@ -527,7 +531,7 @@ pub(crate) async fn fetch(
                         excerpt(&answer.body, &values, driver)
                     ),
                 })?
-            }
+                .into_bytes(),
         };
     }
     Ok(last)
@@ -796,6 +800,7 @@ async fn send(
         }
     }
     let body = String::from_utf8_lossy(&bytes).into_owned();
+    let raw = driver.binary.then_some(bytes);
     if !status.is_success() {
         return Err(CollectError::HttpStatus {
             target: target.clone(),
@@ -805,7 +810,7 @@ async fn send(
             answer: excerpt(&body, values, driver),
         });
     }
-    Ok(Answer { cookies, body })
+    Ok(Answer { cookies, body, raw })
 }
 
 /// What a status means for a backup, in words.
@@ -898,6 +903,7 @@ extract = { name = "key", xml = "/response/result/key" }
         Answer {
             cookies: cookies.iter().map(|c| (*c).to_owned()).collect(),
             body: body.to_owned(),
+            raw: None,
         }
     }
 

@@ -13,6 +13,13 @@
 //!   with `input = "sftp"` or `"scp"` reads its `files` over the same SSH
 //!   connection (jump host, pins, login: `ssh::connect`) and the result
 //!   goes through the same completeness check and filters as CLI output.
+//! - **A configuration may be binary** (`binary = true`, or a file input's
+//!   `archive = "tar"` of several files): a UCS archive, a tarball. Its
+//!   bytes are [`Collected::config`] as they arrived, with
+//!   [`Collected::binary`] set so the pipeline never takes them for text
+//!   (a tar of text files is valid UTF-8): no filter, mask or author rule
+//!   applies, the driver loader refuses them on a binary driver, and the
+//!   bytes decide whether it is a new version.
 //! - **A driver may read an HTTPS API instead of the CLI** (`input =
 //!   "https"`, [`Input`]): a sequence of requests whose last answer is the
 //!   configuration; the device's certificate is pinned on first use in the
@@ -60,8 +67,8 @@ use std::time::{Duration, Instant};
 use devicevault_core::RetryClass;
 
 pub use driver::{
-    Completeness, DEFAULT_FILE_HEADER, Driver, DriverSet, DriverSource, FileInput, FileProtocol,
-    Input, Substitutions,
+    Archive, Completeness, DEFAULT_FILE_HEADER, Driver, DriverSet, DriverSource, FileInput,
+    FileProtocol, Input, Substitutions,
 };
 pub use driver_check::{DriverProblem, FileReport, check_driver_dir, check_driver_text};
 pub use error::CollectError;
@@ -123,8 +130,12 @@ impl CollectOptions {
 #[derive(Debug, Clone)]
 pub struct Collected {
     /// The filtered configuration: the output of the driver's commands,
-    /// volatile lines removed, secrets masked if the target asked.
+    /// volatile lines removed, secrets masked if the target asked; for a
+    /// binary driver, the bytes as they arrived.
     pub config: Vec<u8>,
+    /// The configuration is binary (the driver's `binary`): store it byte
+    /// for byte, whether or not it happens to be valid UTF-8.
+    pub binary: bool,
     /// The driver used.
     pub driver: String,
     /// Wall time of the collection.
@@ -262,7 +273,8 @@ async fn collect_once(
     };
     match done {
         Ok(done) => Ok(Collected {
-            config: done.config.into_bytes(),
+            config: done.config,
+            binary: driver.binary,
             driver: driver.name.clone(),
             duration: started.elapsed(),
             author: done.author,
@@ -320,7 +332,7 @@ async fn collect_inner(
     let started = tokio::time::Instant::now();
     if let driver::Input::Https(api) = &driver.input {
         let raw = https::fetch(device, driver, api, opts).await?;
-        return finish(device, driver, &raw);
+        return finish_bytes(device, driver, raw);
     }
     if let driver::Input::Files(files) = &driver.input {
         if device.transport != Transport::Ssh {
@@ -330,7 +342,7 @@ async fn collect_inner(
             });
         }
         let raw = files::fetch(device, driver, files, opts).await?;
-        return finish(device, driver, &raw);
+        return finish_bytes(device, driver, raw);
     }
     let link = match device.transport {
         Transport::Ssh if driver.exec => return collect_exec(device, driver, opts).await,
@@ -407,9 +419,36 @@ async fn collect_inner(
 
 /// A whole configuration, filtered, and who last changed it.
 struct Finished {
-    config: String,
+    config: Vec<u8>,
     author: Option<String>,
     change_key: Option<String>,
+}
+
+/// [`finish`] for what a file or HTTPS input read: a binary driver's bytes
+/// are checked for their size alone and kept as they are; a text driver's
+/// are text (the inputs refuse what is not UTF-8) and finished as a CLI
+/// output.
+fn finish_bytes(
+    device: &DeviceTarget,
+    driver: &Driver,
+    raw: Vec<u8>,
+) -> Result<Finished, CollectError> {
+    if !driver.binary {
+        return finish(device, driver, &String::from_utf8_lossy(&raw));
+    }
+    if let Err(reason) = driver.check_complete_bytes(&raw) {
+        return Err(CollectError::Incomplete {
+            target: device.display(),
+            command: driver.backup_steps(),
+            reason,
+            last_lines: format!("({} bytes of binary data)", raw.len()),
+        });
+    }
+    Ok(Finished {
+        config: raw,
+        author: None,
+        change_key: None,
+    })
 }
 
 /// Checks that `out`, the raw output of the backup commands, is a whole
@@ -431,7 +470,7 @@ fn finish(device: &DeviceTarget, driver: &Driver, out: &str) -> Result<Finished,
     let config = driver.filter(out, device.remove_secrets);
     Ok(Finished {
         change_key: driver.change_key(&config),
-        config,
+        config: config.into_bytes(),
         author: driver.author(out),
     })
 }

@@ -14,7 +14,7 @@
 
 use serde_json::{Value, json};
 
-use crate::event::{Event, one_line};
+use crate::event::{Event, EventKind, one_line};
 use crate::render::{MessageContext, digest_summary, headline, subject, summary, when};
 
 const SLACK_SECTION_MAX: usize = 3000;
@@ -193,7 +193,11 @@ fn plain_facts(e: &Event) -> Vec<(&'static str, String)> {
         f.push(("Changed by", one_line(a)));
     }
     if let Some(r) = &e.reason {
-        f.push(("Reason", one_line(r)));
+        let label = match e.kind {
+            EventKind::ConfigChanged => "Content",
+            _ => "Reason",
+        };
+        f.push((label, one_line(r)));
     }
     f
 }

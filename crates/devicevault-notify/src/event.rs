@@ -84,7 +84,9 @@ pub struct Event {
     /// For `config_changed`: the version it is compared with.
     #[serde(default)]
     pub previous_stored_backup_id: Option<i64>,
-    /// For `backup_failed`: why; for `compliance_changed`: what changed.
+    /// For `backup_failed`: why; for `compliance_changed`: what changed;
+    /// for `config_changed` of a binary configuration (which has no text
+    /// diff): what the new version is, `binary, N bytes, SHA-256 <hex>`.
     #[serde(default)]
     pub reason: Option<String>,
     /// For `config_changed`: the change, secrets already masked.

@@ -288,6 +288,8 @@ fn facts(e: &Event, ctx: &MessageContext) -> Vec<(&'static str, String)> {
     if let Some(r) = &e.reason {
         let label = match e.kind {
             EventKind::ComplianceChanged => "Change",
+            // A binary configuration's change: what the new version is.
+            EventKind::ConfigChanged => "Content",
             _ => "Reason",
         };
         f.push((label, one_line(r)));
@@ -518,6 +520,25 @@ mod tests {
             a.message_id
         );
         assert_eq!(a.body, b.body);
+    }
+
+    #[test]
+    fn a_binary_change_says_what_the_new_version_is_and_carries_no_diff() {
+        let mut e = change(43, "bigip1");
+        e.reason = Some("binary, 48213 bytes, SHA-256 9f86d081; no text diff".into());
+        let m = render_mail(std::slice::from_ref(&e), &ctx(), "example.com");
+        assert!(
+            m.body.contains("The configuration of bigip1 changed."),
+            "{}",
+            m.body
+        );
+        assert!(
+            m.body.lines().any(|l| l.starts_with("Content:")
+                && l.ends_with(" binary, 48213 bytes, SHA-256 9f86d081; no text diff")),
+            "{}",
+            m.body
+        );
+        assert!(!m.body.contains("@@"), "{}", m.body);
     }
 
     #[test]

@@ -66,6 +66,10 @@ enum ReaderView {
     /// The content could not be masked (not UTF-8, or no masking rules
     /// are known for the device), so readers do not search it.
     Unavailable,
+    /// The content is a binary configuration (a UCS archive, a tarball):
+    /// nobody searches it, not even with `view_secrets`, since a match in
+    /// compressed or packed bytes means nothing.
+    Binary,
 }
 
 /// A document's content as one audience sees it, borrowed.
@@ -113,6 +117,17 @@ impl Document {
             stored_at,
             content: content.into_boxed_slice(),
             reader: ReaderView::Unavailable,
+        }
+    }
+
+    /// A binary configuration: kept (a compliance rule reads it and says
+    /// it is binary) but never searched, whoever asks.
+    pub fn binary(stored_backup_id: i64, stored_at: Timestamp, content: Vec<u8>) -> Self {
+        Self {
+            stored_backup_id,
+            stored_at,
+            content: content.into_boxed_slice(),
+            reader: ReaderView::Binary,
         }
     }
 
@@ -171,7 +186,7 @@ impl Document {
     /// Approximately the heap and inline bytes this document holds.
     pub fn memory_bytes(&self) -> usize {
         let reader = match &self.reader {
-            ReaderView::Same | ReaderView::Unavailable => 0,
+            ReaderView::Same | ReaderView::Unavailable | ReaderView::Binary => 0,
             ReaderView::Lines { index, lines } => {
                 index.len() * size_of::<u32>()
                     + lines
@@ -186,6 +201,7 @@ impl Document {
 
     pub(crate) fn view(&self, audience: Audience) -> Option<View<'_>> {
         Some(match (audience, &self.reader) {
+            (_, ReaderView::Binary) => return None,
             (Audience::Everything, _) | (Audience::Masked, ReaderView::Same) => {
                 View::Plain(&self.content)
             }
@@ -207,6 +223,7 @@ impl fmt::Debug for Document {
             ReaderView::Lines { .. } => "masked lines",
             ReaderView::Whole(_) => "masked whole",
             ReaderView::Unavailable => "unavailable",
+            ReaderView::Binary => "binary",
         };
         f.debug_struct("Document")
             .field("stored_backup_id", &self.stored_backup_id)
@@ -292,6 +309,19 @@ mod tests {
         assert!(doc.text_for(Audience::Everything).is_some());
         let doc = Document::unmaskable(1, at(), b"x".to_vec());
         assert!(doc.text_for(Audience::Masked).is_none());
+    }
+
+    #[test]
+    fn binary_content_is_searched_by_nobody_but_kept() {
+        let doc = Document::binary(1, at(), b"\x1f\x8bhostname r1".to_vec());
+        assert!(doc.text_for(Audience::Everything).is_none());
+        assert!(doc.text_for(Audience::Masked).is_none());
+        assert_eq!(doc.content(), b"\x1f\x8bhostname r1");
+        assert!(
+            doc.relabeled(2, at())
+                .text_for(Audience::Everything)
+                .is_none()
+        );
     }
 
     #[test]

@@ -45,7 +45,8 @@ pub struct SearchResults {
     /// Devices searched (the candidates less the unsearchable ones).
     pub searched_devices: usize,
     /// Candidates the audience may not search: their configuration could
-    /// not be masked. They are neither "containing" nor "not containing".
+    /// not be masked, or is binary (searched by nobody). They are neither
+    /// "containing" nor "not containing".
     pub unsearchable_devices: usize,
     /// The page of selected devices, ordered by device name, then id.
     pub results: Vec<DeviceMatches>,

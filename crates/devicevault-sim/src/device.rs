@@ -61,6 +61,9 @@ pub(crate) struct State {
     pub authorized_keys: Vec<russh::keys::PublicKey>,
     /// The certificate of a device serving an HTTPS API.
     pub tls: Option<crate::https::TlsIdentity>,
+    /// Files the device wrote on request (BIG-IP's UCS archives), by
+    /// path: served over SFTP and `scp -f` beside its fixed files.
+    pub saved_files: std::collections::BTreeMap<String, Arc<Vec<u8>>>,
 }
 
 #[derive(Debug)]
@@ -117,6 +120,25 @@ impl Shared {
             &self.spec(changes, &token, long_line),
             self.clock.stamp(counter),
         )
+    }
+
+    /// The configuration's lines without the volatile ones: what a file
+    /// the device saves holds (its own chatter and the state of the moment
+    /// are not configuration).
+    pub(crate) fn render_stable(&self, changes: &[Change]) -> String {
+        let token = self.secret_token();
+        let mut out = String::new();
+        for l in config::generate_lines(
+            self.personality.style,
+            &self.spec(changes, &token, None),
+            self.clock.stamp(0),
+        ) {
+            if !l.volatile {
+                out.push_str(&l.text);
+                out.push('\n');
+            }
+        }
+        out
     }
 
     fn spec<'a>(
@@ -325,6 +347,16 @@ impl SimDevice {
             .public_key()
             .fingerprint(russh::keys::HashAlg::Sha256)
             .to_string()
+    }
+
+    /// A file the device wrote on request (BIG-IP's UCS archive after
+    /// `tmsh save /sys ucs`), byte for byte as it serves it.
+    pub fn saved_file(&self, path: &str) -> Option<Vec<u8>> {
+        self.shared
+            .lock()
+            .saved_files
+            .get(path)
+            .map(|b| b.as_ref().clone())
     }
 
     /// Changes the configuration the way tests rely on: interface 0's

@@ -3,8 +3,10 @@
 //! side of the SCP protocol, as OpenSSH's `scp` in its legacy mode, `-O`,
 //! asks it). Each path of [`Personality::served_files`] holds the
 //! generated configuration, rendered when it is opened (volatile lines
-//! and secrets included, as the CLI prints them); any other path is "No
-//! such file", read-only like a device's configuration store.
+//! and secrets included, as the CLI prints them); a file the device saved
+//! on request (BIG-IP's UCS archive, [`crate::ucs`]) holds the bytes it was
+//! saved with; any other path is "No such file", read-only like a
+//! device's configuration store.
 //!
 //! [`Personality::served_files`]: crate::personality::Personality::served_files
 
@@ -22,9 +24,18 @@ use crate::device::{Faults, Shared};
 /// What an endless file sends at a time.
 const CHUNK: usize = 32 * 1024;
 
-/// The configuration as a fresh session of `dev` prints it; `open`
-/// counts that session, a `stat` only looks at what it would print.
-fn content(dev: &Shared, faults: &Faults, open: bool) -> Vec<u8> {
+/// The bytes of `path` (a served file) for a fresh session of `dev`: a
+/// saved file's bytes, else the configuration as that session prints it;
+/// `open` counts that session, a `stat` only looks at what it would print.
+fn content(dev: &Shared, faults: &Faults, path: &str, open: bool) -> Vec<u8> {
+    let saved = dev.lock().saved_files.get(path).cloned();
+    if let Some(bytes) = saved {
+        let mut bytes = bytes.as_ref().clone();
+        if let Some(n) = faults.truncate_after_bytes {
+            bytes.truncate(n);
+        }
+        return bytes;
+    }
     let (changes, counter) = {
         let mut s = dev.lock();
         if open {
@@ -65,15 +76,17 @@ fn normalize(path: &str) -> String {
 }
 
 fn served(dev: &Shared, path: &str) -> bool {
-    dev.personality.served_files().contains(&path)
+    dev.personality.served_files().contains(&path) || dev.lock().saved_files.contains_key(path)
 }
 
 /// A directory that holds a served file (`/`, `/conf`, `/cf/conf`...).
 fn is_dir(dev: &Shared, path: &str) -> bool {
-    dev.personality.served_files().iter().any(|f| {
+    let holds = |f: &str| {
         f.strip_prefix(path)
             .is_some_and(|rest| path == "/" || rest.starts_with('/'))
-    })
+    };
+    dev.personality.served_files().iter().any(|f| holds(f))
+        || dev.lock().saved_files.keys().any(|f| holds(f))
 }
 
 fn file_attrs(size: u64) -> FileAttributes {
@@ -127,7 +140,7 @@ impl SftpFiles {
             let size = if self.faults.endless_output {
                 0
             } else {
-                content(&self.dev, &self.faults, false).len() as u64
+                content(&self.dev, &self.faults, &path, false).len() as u64
             };
             Ok(Attrs {
                 id,
@@ -197,7 +210,8 @@ impl russh_sftp::server::Handler for SftpFiles {
         }
         self.next += 1;
         let handle = format!("h{}", self.next);
-        let bytes = (!self.faults.endless_output).then(|| content(&self.dev, &self.faults, true));
+        let bytes =
+            (!self.faults.endless_output).then(|| content(&self.dev, &self.faults, &path, true));
         self.open.insert(handle.clone(), bytes);
         Ok(Handle { id, handle })
     }
@@ -265,7 +279,7 @@ pub(crate) struct ScpRequest {
 /// platform that serves files; `None` for anything else (the exec
 /// request is then the CLI's business).
 pub(crate) fn scp_source_path(dev: &Shared, command: &[u8]) -> Option<ScpRequest> {
-    if dev.personality.served_files().is_empty() {
+    if !dev.personality.serves_files() {
         return None;
     }
     let text = std::str::from_utf8(command).ok()?;
@@ -363,7 +377,7 @@ async fn serve_scp(
         while ch.data(&chunk[..]).await.is_ok() {}
         return 1;
     }
-    let bytes = content(dev, faults, true);
+    let bytes = content(dev, faults, &path, true);
     let header = format!("C0644 {} {name}\n", bytes.len());
     if ch.data(header.as_bytes()).await.is_err() || client_byte(ch, pending).await != Some(0) {
         return 1;

@@ -35,6 +35,7 @@ mod jump;
 pub mod personality;
 mod server;
 mod telnet;
+mod ucs;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -426,6 +427,7 @@ fn new_shared(
             telnet_negotiation: Vec::new(),
             authorized_keys: Vec::new(),
             tls,
+            saved_files: Default::default(),
         }),
     })
 }

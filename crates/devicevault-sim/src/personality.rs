@@ -2056,6 +2056,39 @@ pub static PERSONALITIES: &[Personality] = &[
         line_breaks: LineBreaks::CrLf,
         style: Style::Tmos,
     },
+    // The same BIG-IP seen by an account whose shell is the advanced shell
+    // (bash), which SFTP and SCP need (F5 K13132's UCS backups are run as
+    // such a user): exec channels run `tmsh ...` commands, and `tmsh save
+    // /sys ucs <name>` writes the UCS archive that is then fetched
+    // (`crate::ucs`). Its configuration is f5_tmos's.
+    Personality {
+        platform: "f5_tmos_ucs",
+        ssh_version: "OpenSSH_7.4",
+        banner: "Last login: Sat Nov 28 09:12:01 2026 from 10.0.0.9\n",
+        press_any_key: false,
+        // bash's prompt on BIG-IP: `[user@host:failover state:sync
+        // state] directory # `.
+        prompt: "[{user}@{host}:Active:Standalone] ~ # ",
+        privileged_prompt: None,
+        enable_denied: "",
+        pager_off: &[],
+        settings: &[],
+        pager_text: "",
+        config_command: "tmsh show running-config",
+        config_filters: &[],
+        config_aliases: &["tmsh list"],
+        commands: &[(
+            "tmsh show sys version",
+            "\nSys::Version\nMain Package\n  Product     BIG-IP\n  Version     17.1.1.3\n  Build       0.0.5\n  Edition     Point Release 3\n  Date        Mon Mar 25 09:27:47 PDT 2024\n\n",
+        )],
+        unknown_command: "-bash: {word}: command not found",
+        ambiguous_command: "-bash: {word}: command not found",
+        abbreviations: false,
+        exit_commands: &["exit", "logout"],
+        ansi: false,
+        line_breaks: LineBreaks::CrLf,
+        style: Style::Tmos,
+    },
     Personality {
         platform: "checkpoint_gaia",
         ssh_version: "OpenSSH_7.8",
@@ -2299,7 +2332,20 @@ impl Personality {
                 | Style::AirOs
                 | Style::Opengear
                 | Style::CumulusNclu
-        )
+        ) || self.saves_ucs()
+    }
+
+    /// Runs `tmsh save /sys ucs <name>` on an exec channel and serves the
+    /// archive it writes ([`crate::ucs`]): a BIG-IP account with the
+    /// advanced shell, which SFTP and SCP need.
+    pub fn saves_ucs(&self) -> bool {
+        self.platform == "f5_tmos_ucs"
+    }
+
+    /// Runs an SFTP server and answers `scp -f`: a platform with files of
+    /// its own, or one that saves them on request.
+    pub fn serves_files(&self) -> bool {
+        !self.served_files().is_empty() || self.saves_ucs()
     }
 
     /// The files the platform serves over SFTP and `scp -f` (each holds

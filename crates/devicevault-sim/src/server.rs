@@ -305,7 +305,7 @@ impl server::Handler for DeviceHandler {
         // others refuse the subsystem, as a device without it does.
         let Some(ch) = self
             .channel
-            .take_if(|_| name == "sftp" && !self.dev.personality.served_files().is_empty())
+            .take_if(|_| name == "sftp" && self.dev.personality.serves_files())
         else {
             return session.channel_failure(channel);
         };
@@ -422,6 +422,14 @@ async fn exec(dev: Arc<Shared>, faults: Faults, ch: Channel<Msg>, command: Strin
             text.truncate(cut);
         }
         (text, String::new(), 0)
+    } else if let Some(path) = crate::ucs::save_path(cmd).filter(|_| p.saves_ucs()) {
+        let bytes = std::sync::Arc::new(crate::ucs::archive(&dev));
+        dev.lock().saved_files.insert(path.clone(), bytes);
+        (
+            format!("Saving active configuration...\n{path} is saved.\n"),
+            String::new(),
+            0,
+        )
     } else if let Some((_, out)) = p.commands.iter().find(|(c, _)| *c == cmd) {
         ((*out).to_owned(), String::new(), 0)
     } else {

@@ -585,6 +585,60 @@ async fn f5_tmsh_prompts_with_its_states_and_turns_its_pager_off_as_netmiko_asks
     );
 }
 
+/// Runs `command` on an exec channel as `user`: stdout, stderr and the
+/// exit status.
+async fn exec_as(d: &SimDevice, user: &str, command: &str) -> (String, String, Option<u32>) {
+    let mut handle = connect(d).await;
+    let auth = handle
+        .authenticate_password(user, d.password())
+        .await
+        .unwrap();
+    assert!(auth.success(), "login as {user} refused");
+    let mut ch = handle.channel_open_session().await.unwrap();
+    ch.exec(true, command).await.unwrap();
+    let (mut out, mut err, mut status) = (Vec::new(), Vec::new(), None);
+    while let Some(msg) = tokio::time::timeout(Duration::from_secs(10), ch.wait())
+        .await
+        .unwrap()
+    {
+        match msg {
+            ChannelMsg::Data { data } => out.extend_from_slice(&data),
+            ChannelMsg::ExtendedData { data, .. } => err.extend_from_slice(&data),
+            ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+            ChannelMsg::Failure => panic!("exec refused"),
+            ChannelMsg::Close => break,
+            _ => {}
+        }
+    }
+    (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+        status,
+    )
+}
+
+#[tokio::test]
+async fn f5_advanced_shell_saves_a_ucs_archive_under_var_local_ucs() {
+    // F5 K13132: `tmsh save /sys ucs <name>` writes /var/local/ucs/<name>,
+    // `.ucs` added; backup scripts run it on an SSH exec channel as an
+    // advanced-shell (bash) user and fetch the file. tmsh says "Saving
+    // active configuration..." and "<path> is saved.".
+    let s = sim("f5_tmos_ucs").await;
+    let d = &s.devices()[0];
+    let (out, _, status) = exec_as(d, "admin", "tmsh save /sys ucs nightly").await;
+    assert_eq!(status, Some(0));
+    assert_eq!(
+        out,
+        "Saving active configuration...\n/var/local/ucs/nightly.ucs is saved.\n"
+    );
+    let ucs = d.saved_file("/var/local/ucs/nightly.ucs").unwrap();
+    assert_eq!(&ucs[..3], b"\x1f\x8b\x08", "gzip, deflate");
+    // bash answers what it does not know.
+    let (_, err, status) = exec_as(d, "admin", "show running-config").await;
+    assert_eq!(status, Some(127));
+    assert!(err.contains("show: command not found"), "{err:?}");
+}
+
 #[tokio::test]
 async fn gaia_clish_prompts_with_the_host_and_exports_with_a_dated_header() {
     // oxidized gaiaos.rb: `set clienv rows 0`, `show configuration` headed

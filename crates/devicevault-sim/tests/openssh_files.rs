@@ -217,3 +217,62 @@ async fn a_platform_read_on_its_cli_refuses_openssh_sftp_and_scp() {
     assert!(!out.status.success());
     assert!(stderr.contains("subsystem request failed"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssh_saves_a_bigip_ucs_and_fetches_it_as_a_gzipped_tar_with_bigip_conf() {
+    // What BIG-IP backup scripts do: `ssh ... tmsh save /sys ucs <path>`,
+    // then `scp` the archive; GNU tar reads it as a gzip'd tar.
+    require("ssh");
+    require("scp");
+    require("sshpass");
+    require("tar");
+    let s = sim("f5_tmos_ucs").await;
+    let d = s.devices()[0].clone();
+    let out = run(
+        "ssh",
+        d.port(),
+        vec![
+            "admin@127.0.0.1".into(),
+            "tmsh save /sys ucs /var/local/ucs/nightly.ucs".into(),
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("/var/local/ucs/nightly.ucs is saved."),
+        "{stdout}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for legacy in [true, false] {
+        let to = dir.path().join(format!("nightly-{legacy}.ucs"));
+        let out = scp_get(&d, legacy, "/var/local/ucs/nightly.ucs", &to).await;
+        assert!(
+            out.status.success(),
+            "scp (legacy {legacy}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            std::fs::read(&to).unwrap(),
+            d.saved_file("/var/local/ucs/nightly.ucs").unwrap(),
+            "legacy {legacy}"
+        );
+        let conf = Command::new("tar")
+            .args(["-xzOf", &to.display().to_string(), "config/bigip.conf"])
+            .output()
+            .unwrap();
+        assert!(
+            conf.status.success(),
+            "{}",
+            String::from_utf8_lossy(&conf.stderr)
+        );
+        let text = String::from_utf8(conf.stdout).unwrap();
+        assert!(text.contains(d.name()), "{text}");
+        // The monitor's verdict of the moment is not configuration.
+        assert!(!text.contains("            state "), "{text}");
+    }
+}

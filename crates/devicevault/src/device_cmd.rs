@@ -376,8 +376,11 @@ pub fn drivers(cmd: DriversCmd) -> anyhow::Result<()> {
             devicevault_collect::DriverSource::BuiltIn => "built-in".to_owned(),
             devicevault_collect::DriverSource::User(p) => format!("user: {}", p.display()),
         };
-        // Masked only when a device asks, and only by the driver's rules.
-        let secrets = if d.secrets.is_empty() {
+        // Masked only when a device asks, and only by the driver's rules;
+        // a binary configuration is never masked (nor shown to readers).
+        let secrets = if d.binary {
+            "binary".to_owned()
+        } else if d.secrets.is_empty() {
             "none".to_owned()
         } else {
             format!("masks:{}", d.secrets.len())

@@ -158,6 +158,34 @@ async fn device_config(h: &Harness, i: usize) -> Vec<u8> {
         .config
 }
 
+/// Lowercase hex SHA-256, as the stored backup records it.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `config/bigip.conf` of a BIG-IP UCS archive (a gzip'd tar).
+fn ucs_bigip_conf(ucs: &[u8]) -> String {
+    use std::io::Read as _;
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(ucs)
+        .read_to_end(&mut tar)
+        .unwrap();
+    let mut archive = tar::Archive::new(tar.as_slice());
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_str() == Some("config/bigip.conf") {
+            let mut text = String::new();
+            e.read_to_string(&mut text).unwrap();
+            return text;
+        }
+    }
+    panic!("a UCS without config/bigip.conf")
+}
+
 async fn backup_now_stores_and_downloads(h: &mut Harness) {
     let (_, ids) = h.inventory().await;
     let ti = h.backup_now(ids[0]).await;
@@ -261,8 +289,23 @@ async fn backup_now_stores_and_downloads(h: &mut Harness) {
             "{platform}: the download is what the device sent"
         );
         let name = h.sim.devices()[i].name().to_owned();
+        // A binary driver's backup (BIG-IP's UCS archive) is stored and
+        // downloaded byte for byte: its configuration is inside the archive.
+        let binary = platform == "f5_tmos_ucs";
+        assert_eq!(stored[0]["is_binary"], binary, "{platform}");
+        let text = if binary {
+            assert_eq!(dl.header("content-type"), Some("application/octet-stream"));
+            assert_eq!(stored[0]["size"], dl.body.len() as u64);
+            assert_eq!(
+                stored[0]["sha256"].as_str(),
+                Some(sha256_hex(&dl.body).as_str())
+            );
+            ucs_bigip_conf(&dl.body)
+        } else {
+            String::from_utf8_lossy(&dl.body).into_owned()
+        };
         assert!(
-            String::from_utf8_lossy(&dl.body).contains(&name),
+            text.contains(&name),
             "{platform}: the device's own configuration"
         );
     }

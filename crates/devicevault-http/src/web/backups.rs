@@ -88,6 +88,16 @@ fn size(s: &StoredBackup) -> String {
     s.size.map(html::bytes).unwrap_or_else(|| "—".into())
 }
 
+/// A version's size cell: its size, or for a binary version the line
+/// that stands for its content, `binary, N bytes, SHA-256 <hex>`.
+fn size_cell(s: &StoredBackup) -> Markup {
+    html! {
+        @if s.is_binary && s.status == Status::Success {
+            span class="mono small binary" { (reading::binary_summary(s)) }
+        } @else { (size(s)) }
+    }
+}
+
 fn short_stamp(ts: &str) -> String {
     ts.chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -382,7 +392,7 @@ fn version_row(s: &StoredBackup, default_a: Option<i64>, default_b: Option<i64>)
             td class="pick" { (radio("a", "Old version (A):", Some(s.id) == default_a)) }
             td class="pick" { (radio("b", "New version (B):", Some(s.id) == default_b)) }
             td class="nowrap" { (html::time(&s.timestamp)) " " span class="muted small" { (html::ago(&s.timestamp)) } }
-            td class="num" { (size(s)) }
+            td class="num" { (size_cell(s)) }
             td { (changed_cell(s)) }
             td { (html::state_badge(if usable { "stored" } else { "failed" })) }
             td { (s.storage_backend.as_str()) }
@@ -413,7 +423,7 @@ fn distinct_row(v: &Version, default_a: Option<i64>, default_b: Option<i64>) -> 
             td class="nowrap" { (html::time(&s.timestamp)) " " span class="muted small" { (html::ago(&s.timestamp)) } }
             td class="nowrap" { (html::time(&v.last_confirmed)) }
             td class="num" { (html::count(v.confirmations)) }
-            td class="num" { (size(s)) }
+            td class="num" { (size_cell(s)) }
             td {
                 @if v.previous.is_none() { span class="muted" { "first version" } }
                 @else { span class="badge chg" { "changed" } }
@@ -421,7 +431,8 @@ fn distinct_row(v: &Version, default_a: Option<i64>, default_b: Option<i64>) -> 
             }
             td class="row-actions" {
                 a href={ "/backups/" (s.id) } class="button small subtle" { "View" } " "
-                @if let Some(prev) = v.previous {
+                // Bytes have no line-by-line comparison.
+                @if let Some(prev) = v.previous.filter(|_| !s.is_binary) {
                     a href={ "/devices/" (s.device_id) "/compare?a=" (prev) "&b=" (s.id) } class="button small subtle" { "Compare with previous" } " "
                 }
                 a href={ "/backups/" (s.id) "/download" } class="button small subtle" download { "Download" } " "
@@ -444,7 +455,9 @@ fn stored_or_404(
 struct VersionPage {
     stored: StoredBackup,
     device: Device,
-    readable: Readable,
+    /// The content as the user may see it; `None` for a binary version,
+    /// which the page does not show (it is downloaded).
+    readable: Option<Readable>,
     previous: Option<i64>,
 }
 
@@ -456,7 +469,11 @@ async fn version(
     let s = stored_or_404(state.db.stored_backup(id).await, &ctx)?;
     check_visible(&state, &ctx, s.device_id, format!("stored backup {id}")).await?;
     let device = state.db.device(s.device_id).await?;
-    let readable = read(&state, &ctx, &s).await?;
+    let readable = if s.is_binary {
+        None
+    } else {
+        Some(read(&state, &ctx, &s).await?)
+    };
     // The version before this backup's own: an unchanged backup compared
     // with its predecessor would say "identical".
     let previous = state
@@ -480,12 +497,11 @@ async fn version(
 
 fn render_version(p: &VersionPage) -> Markup {
     let s = &p.stored;
-    let content = &p.readable.content;
     html! {
         (crumbs(&[("/devices", "Devices"), (&format!("/devices/{}", s.device_id), &p.device.fields.name)]))
         (heading(&format!("Version of {}", html::seconds_text(&s.timestamp)), html! {
             a class="button primary" href={ "/backups/" (s.id) "/download" } download { "Download" }
-            @if let Some(prev) = p.previous {
+            @if let Some(prev) = p.previous.filter(|_| !s.is_binary) {
                 " " a class="button" href={ "/devices/" (s.device_id) "/compare?a=" (prev) "&b=" (s.id) } { "Compare with previous" }
             }
             " " a class="button subtle" href=(job_href(&s.task_identifier)) { "Log" }
@@ -498,7 +514,25 @@ fn render_version(p: &VersionPage) -> Markup {
             div class="wide" { dt { "Reference" } dd class="mono small" { (s.storage_ref) } }
             div class="wide" { dt { "SHA-256" } dd class="mono small" { (s.sha256.as_deref().unwrap_or("—")) } }
         }
-        (masked_notice(p.readable.masked, "the stored backup is"))
+        @match &p.readable {
+            None => {
+                div class="notice info" role="status" {
+                    p {
+                        "This version is " span class="mono" { (reading::binary_summary(s)) } ": it is not shown or compared as text. "
+                        a href={ "/backups/" (s.id) "/download" } download { "Download it" } " to look at it."
+                    }
+                }
+            }
+            Some(readable) => { (render_text(s, readable)) }
+        }
+    }
+}
+
+/// A text version's lines (or why they are not shown).
+fn render_text(s: &StoredBackup, readable: &Readable) -> Markup {
+    let content = &readable.content;
+    html! {
+        (masked_notice(readable.masked, "the stored backup is"))
         @match std::str::from_utf8(content) {
             Ok(_) if content.len() > DISPLAY_CAP => {
                 div class="notice info" role="status" {
@@ -616,10 +650,29 @@ async fn pair(state: &Shared, ctx: &Ctx, id: i64, uri: &Uri) -> WebResult<Pair> 
     let v = engine::read_versions(state, &ctx.user, &a, &b)
         .await
         .map_err(|e| match e {
-            engine::CompareError::Binary => WebError::bad_request(
-                "Binary versions cannot be compared line by line; download them instead.",
-            )
-            .with_ctx(ctx.clone()),
+            engine::CompareError::Binary => {
+                let summary = |s: &StoredBackup| {
+                    if s.is_binary {
+                        reading::binary_summary(s)
+                    } else {
+                        "text".to_owned()
+                    }
+                };
+                let same = a.is_binary && b.is_binary && a.sha256.is_some() && a.sha256 == b.sha256;
+                WebError::new(
+                    StatusCode::CONFLICT,
+                    "Binary versions",
+                    format!(
+                        "These versions are binary and have no line-by-line comparison; download them instead. A (#{}): {}. B (#{}): {}. {}",
+                        a.id,
+                        summary(&a),
+                        b.id,
+                        summary(&b),
+                        if same { "Their bytes are identical." } else { "Their bytes differ." }
+                    ),
+                )
+                .with_ctx(ctx.clone())
+            }
             engine::CompareError::Read(e) => read_error(e, ctx),
         })?;
     Ok(Pair {
@@ -1079,10 +1132,10 @@ mod tests {
         let p = VersionPage {
             stored: stored(8, Some(true)),
             device: device(),
-            readable: Readable {
+            readable: Some(Readable {
                 content: b"hostname r1\nbanner motd ^<script>x</script>^\n".to_vec(),
                 masked: true,
-            },
+            }),
             previous: Some(7),
         };
         let h = render_version(&p).into_string();
@@ -1400,5 +1453,68 @@ mod tests {
             h.contains(r#"name="b" value="9""#) && h.contains("checked"),
             "{h}"
         );
+    }
+
+    const UCS_SHA256: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    fn binary_version(id: i64) -> StoredBackup {
+        StoredBackup {
+            size: Some(48_213),
+            sha256: Some(UCS_SHA256.into()),
+            is_binary: true,
+            ..stored(id, Some(true))
+        }
+    }
+
+    #[test]
+    fn the_history_shows_a_binary_version_as_its_size_and_sha256_without_a_text_comparison() {
+        let version = |stored: StoredBackup, previous: Option<i64>| Version {
+            last_confirmed: stored.timestamp.clone(),
+            stored,
+            confirmations: 1,
+            previous,
+        };
+        let rows = vec![
+            version(binary_version(9), Some(5)),
+            version(binary_version(5), None),
+        ];
+        let p = page_with(
+            History::Versions(Listed { rows, total: 2 }),
+            (Some(5), Some(9)),
+        );
+        let h = render_device(&test_ctx(false), &p).into_string();
+        let line = format!("binary, 48213 bytes, SHA-256 {UCS_SHA256}");
+        assert_eq!(h.matches(&line).count(), 2, "{h}");
+        // Bytes have no line-by-line comparison; each stays downloadable.
+        assert!(!h.contains("Compare with previous"), "{h}");
+        assert!(h.contains(r#"href="/backups/9/download""#), "{h}");
+        // Every backup on demand: the same line.
+        let p = page_with(
+            History::Backups(Listed {
+                rows: vec![binary_version(9)],
+                total: 1,
+            }),
+            (None, Some(9)),
+        );
+        let h = render_device(&test_ctx(false), &p).into_string();
+        assert!(h.contains(&line), "{h}");
+    }
+
+    #[test]
+    fn a_binary_version_page_shows_its_line_and_a_download_and_no_text() {
+        let p = VersionPage {
+            stored: binary_version(8),
+            device: device(),
+            readable: None,
+            previous: Some(7),
+        };
+        let h = render_version(&p).into_string();
+        assert!(
+            h.contains(&format!("binary, 48213 bytes, SHA-256 {UCS_SHA256}")),
+            "{h}"
+        );
+        assert!(h.contains(r#"href="/backups/8/download""#), "{h}");
+        assert!(!h.contains("compare?a=7"), "{h}");
+        assert!(!h.contains("lines"), "{h}");
     }
 }

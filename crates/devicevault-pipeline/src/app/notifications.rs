@@ -564,7 +564,10 @@ pub async fn event_for(app: &App, e: &OutboxEvent) -> Result<Event, EventError> 
         let new = app.db.stored_backup(new).await?;
         // Who changed it, as the device said.
         ev.author = new.author.clone();
-        if let Some(old) = e.previous_stored_backup_id {
+        if new.is_binary {
+            // No text diff of bytes: what the new version is instead.
+            ev.reason = Some(format!("{}; no text diff", reading::binary_summary(&new)));
+        } else if let Some(old) = e.previous_stored_backup_id {
             ev.diff = diff(app, e, app.db.stored_backup(old).await?, new).await?;
         }
     }

@@ -82,6 +82,18 @@ pub async fn read_stored_with(
         })
 }
 
+/// `binary, N bytes, SHA-256 <hex>`: how a binary version is shown
+/// wherever a text version would show its lines or its diff.
+pub fn binary_summary(s: &StoredBackup) -> String {
+    let size = s
+        .size
+        .map_or_else(|| "? bytes".to_owned(), |n| format!("{n} bytes"));
+    format!(
+        "binary, {size}, SHA-256 {}",
+        s.sha256.as_deref().unwrap_or("unknown")
+    )
+}
+
 /// The content of a stored backup as `user` may see it.
 pub async fn read_for(app: &App, user: &User, s: &StoredBackup) -> Result<Readable, ReadFailure> {
     if user.sees_secrets() {

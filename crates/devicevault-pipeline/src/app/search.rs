@@ -479,8 +479,11 @@ fn document(
 ) -> Document {
     let at = Timestamp::parse(&t.stored.timestamp)
         .unwrap_or_else(|_| Timestamp::from_datetime(time::OffsetDateTime::UNIX_EPOCH));
+    if t.stored.is_binary {
+        return Document::binary(t.stored.id, at, content);
+    }
     match driver {
-        Some(driver) if !t.stored.is_binary => Document::new(t.stored.id, at, content, |text| {
+        Some(driver) => Document::new(t.stored.id, at, content, |text| {
             let masked = mask(driver, text);
             if masked == text {
                 std::borrow::Cow::Borrowed(text)

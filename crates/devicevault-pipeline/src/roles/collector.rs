@@ -377,8 +377,16 @@ async fn collect_one<L: ResultLog>(c: &Collector<L>, job: &CollectJob) -> Device
                     collected.duration.as_millis()
                 ),
             ));
+            // A binary driver's bytes stay binary even when they happen to
+            // be UTF-8 (a tar of text files is): stored byte for byte,
+            // never read as text downstream.
             match String::from_utf8(collected.config) {
-                Ok(text) => (Status::Success, text, false),
+                Ok(text) if !collected.binary => (Status::Success, text, false),
+                Ok(text) => (
+                    Status::Success,
+                    base64::engine::general_purpose::STANDARD.encode(text.into_bytes()),
+                    true,
+                ),
                 Err(e) => (
                     Status::Success,
                     base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
