@@ -426,7 +426,7 @@ reason = "a key, not a configuration"
 }
 
 #[tokio::test]
-async fn a_jump_host_or_a_private_key_is_refused_for_an_https_device() {
+async fn a_jump_host_is_refused_and_a_key_credential_sends_only_its_api_key() {
     let s = sim("fortinet_fortios_api").await;
     let d = &s.devices()[0];
     let mut t = target(d);
