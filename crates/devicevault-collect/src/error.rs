@@ -257,6 +257,22 @@ pub enum CollectError {
         /// What the SSH layer said.
         reason: String,
     },
+    /// The device's credential lacks a secret the collection needs: an API
+    /// key a driver's request sends as `{api_key}`, a password a login or
+    /// a request sends. Permanent: the credential must be completed.
+    #[error(
+        "{target}: {credential} has no {secret}, which {needed_by} needs; set one on the credential"
+    )]
+    MissingSecret {
+        /// `user@host:port`
+        target: String,
+        /// credential `name` (or "the credential").
+        credential: String,
+        /// `API key`, `password`.
+        secret: String,
+        /// What sends it: "`{api_key}` in GET /api/v2/...", "the SSH login".
+        needed_by: String,
+    },
     /// The target asks for a combination this engine does not do.
     #[error("{target}: {reason} is not supported")]
     Unsupported {
@@ -310,6 +326,7 @@ impl RetryClass for CollectError {
             | CollectError::ShellRefused { .. }
             | CollectError::BadKey { .. }
             | CollectError::Unsupported { .. }
+            | CollectError::MissingSecret { .. }
             | CollectError::FileMissing { .. }
             | CollectError::FileRefused { .. }
             | CollectError::FileInputRefused { .. }

@@ -2,11 +2,17 @@
 //! in order to the device's port, the last answer being the configuration.
 //!
 //! A request is data: method, path, `query` and `form` tables, `headers`,
-//! and placeholders — `{username}`, `{password}` (the credential's secret,
-//! which for an API may be a token: `Authorization = "Bearer {password}"`)
-//! and the values earlier requests `extract` from their answers (an XML
-//! element, a JSON pointer, a regex's first group or a cookie). Every
-//! placeholder is checked when the driver loads.
+//! and placeholders — `{username}`, `{password}`, `{api_key}` (the
+//! credential's API key: `Authorization = "Bearer {api_key}"`) and the
+//! values earlier requests `extract` from their answers (an XML element, a
+//! JSON pointer, a regex's first group or a cookie). Every placeholder is
+//! checked when the driver loads; a request that sends a secret the
+//! credential lacks is a permanent error naming the credential, before
+//! anything is sent.
+//!
+//! A request whose `extract` is named `api_key` makes the key (PAN-OS's
+//! keygen): it runs only when the credential has no API key of its own, so
+//! a stored key is used as it is and a password makes one otherwise.
 //!
 //! TLS: the device's leaf certificate is pinned on first use, by its SHA-256
 //! fingerprint, in the same [`KnownHosts`](crate::KnownHosts) store as SSH
@@ -174,10 +180,28 @@ impl ApiRequest {
     pub fn label(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
+
+    /// Every text that may hold placeholders: the path, the query and form
+    /// values, the header values.
+    fn templates(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.path.as_str())
+            .chain(self.query.iter().map(|(_, v)| v.as_str()))
+            .chain(self.form.iter().map(|(_, v)| v.as_str()))
+            .chain(self.headers.iter().map(|(_, v)| v.as_str()))
+    }
+
+    /// Whether this request makes the API key (its `extract` is named
+    /// `api_key`): skipped when the credential has one.
+    fn makes_api_key(&self) -> bool {
+        self.extract.as_ref().is_some_and(|(n, _)| n == API_KEY)
+    }
 }
 
+/// The placeholder of the credential's API key.
+const API_KEY: &str = "api_key";
+
 /// The names a placeholder may have besides extracted values.
-const CREDENTIAL_PLACEHOLDERS: [&str; 2] = ["username", "password"];
+const CREDENTIAL_PLACEHOLDERS: [&str; 3] = ["username", "password", API_KEY];
 
 /// Every `{name}` of `template` (`name`: a letter or `_`, then letters,
 /// digits, `_`); other braces are text.
@@ -269,8 +293,8 @@ impl HttpsInput {
                 for name in placeholders(t) {
                     if !known.iter().any(|k| k == name) {
                         return Err(format!(
-                            "{at}: placeholder `{{{name}}}` is neither {{username}}, {{password}} \
-                             nor a value an earlier request extracts"
+                            "{at}: placeholder `{{{name}}}` is neither {{username}}, {{password}}, \
+                             {{api_key}} nor a value an earlier request extracts"
                         ));
                     }
                 }
@@ -284,11 +308,19 @@ impl HttpsInput {
                 None => None,
                 Some(e) => {
                     if placeholders(&format!("{{{}}}", e.name)).next().is_none()
-                        || CREDENTIAL_PLACEHOLDERS.contains(&e.name.as_str())
+                        || e.name == "username"
+                        || e.name == "password"
                     {
                         return Err(format!(
                             "{at}: extract name `{}` must be a plain name other than username and password",
                             e.name
+                        ));
+                    }
+                    if e.name == API_KEY && i + 1 == requests.len() {
+                        return Err(format!(
+                            "{at}: the request that extracts `api_key` is skipped when the \
+                             credential has one, so it cannot be the last (whose answer is \
+                             the configuration)"
                         ));
                     }
                     let pick = compile_pick(driver, &format!("{at}: extract"), &e.from())?;
@@ -478,24 +510,26 @@ pub(crate) async fn fetch(
             reason: "an HTTPS API input through an SSH jump host".into(),
         });
     }
-    let password = match &device.credential {
-        Credential::Password(p) => p.clone(),
-        Credential::Key { .. } => {
-            return Err(CollectError::Unsupported {
-                target,
-                reason: "a private key for an HTTPS API (it takes a password or an API token)"
-                    .into(),
-            });
-        }
-    };
     let tls = tls_config(&target, api.ca_file.as_deref())?;
     let max_bytes = opts.max_config_bytes_for(device, driver);
-    let mut values: Vec<(String, Secret)> = vec![
-        ("username".into(), Secret::new(device.username.clone())),
-        ("password".into(), password),
-    ];
+    // Only the secrets the credential has: a placeholder of another is
+    // refused by `check_secrets` before its request is sent.
+    let mut values: Vec<(String, Secret)> =
+        vec![("username".into(), Secret::new(device.username.clone()))];
+    if let Credential::Password(p) = &device.credential
+        && !p.expose().is_empty()
+    {
+        values.push(("password".into(), p.clone()));
+    }
+    if let Some(k) = device.api_key.as_ref().filter(|k| !k.expose().is_empty()) {
+        values.push((API_KEY.into(), k.clone()));
+    }
     let mut last = Vec::new();
     for req in &api.requests {
+        if req.makes_api_key() && values.iter().any(|(n, _)| n == API_KEY) {
+            continue;
+        }
+        check_secrets(device, req, &values)?;
         let answer = tokio::time::timeout(
             opts.connect_timeout + opts.command_timeout,
             send(device, api, &tls, req, &values, max_bytes, opts, driver),
@@ -535,6 +569,32 @@ pub(crate) async fn fetch(
         };
     }
     Ok(last)
+}
+
+/// Refuses `req` when it sends a credential secret that is not among
+/// `values`: the credential lacks it (an API key, or a password — a key or
+/// API-key-only credential has none).
+fn check_secrets(
+    device: &DeviceTarget,
+    req: &ApiRequest,
+    values: &[(String, Secret)],
+) -> Result<(), CollectError> {
+    for name in req.templates().flat_map(placeholders) {
+        let secret = match name {
+            "password" => "password",
+            API_KEY => "API key",
+            _ => continue,
+        };
+        if !values.iter().any(|(n, _)| n == name) {
+            return Err(CollectError::MissingSecret {
+                target: device.display(),
+                credential: device.credential_label(),
+                secret: secret.into(),
+                needed_by: format!("`{{{name}}}` in {}", req.label()),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The value `pick` names in `answer`; `whole`: the configuration (an XML
@@ -816,7 +876,7 @@ async fn send(
 /// What a status means for a backup, in words.
 fn status_reason(status: StatusCode) -> String {
     match status.as_u16() {
-        401 | 403 => "authentication refused: check the credential (user and password, or API token) and the account's API rights".into(),
+        401 | 403 => "authentication refused: check the credential (user and password, or API key) and the account's API rights".into(),
         404 => "the device has no such API path (another release or platform?)".into(),
         408 | 429 => "the device is busy".into(),
         s if s >= 500 => "the device had an internal error".into(),
@@ -846,6 +906,8 @@ fn tls_error(target: &str, e: std::io::Error) -> CollectError {
 
 #[cfg(test)]
 mod tests {
+    use devicevault_core::RetryClass as _;
+
     use super::*;
 
     fn req(toml_text: &str) -> Result<HttpsInput, String> {
@@ -896,6 +958,58 @@ extract = { name = "key", xml = "/response/result/key" }
         // Braces that are no placeholder are text.
         assert!(
             req("[[requests]]\npath = \"/a\"\nheaders = { X-Json = \"{ not one }\" }\n").is_ok()
+        );
+    }
+
+    #[test]
+    fn the_api_key_is_a_placeholder_and_the_request_making_it_is_never_the_last() {
+        let ok = req(r#"
+[[requests]]
+method = "POST"
+path = "/api/"
+form = { type = "keygen", user = "{username}", password = "{password}" }
+extract = { name = "api_key", xml = "/response/result/key" }
+[[requests]]
+path = "/api/"
+headers = { X-PAN-KEY = "{api_key}" }
+"#)
+        .unwrap();
+        assert!(ok.requests[0].makes_api_key() && !ok.requests[1].makes_api_key());
+        let err =
+            req("[[requests]]\npath = \"/\"\nextract = { name = \"api_key\", json = \"/k\" }\n")
+                .unwrap_err();
+        assert!(err.contains("cannot be the last"), "{err}");
+        let err = req("[[requests]]\npath = \"/{token}\"\n").unwrap_err();
+        assert!(err.contains("{api_key}"), "the message lists it: {err}");
+    }
+
+    #[test]
+    fn a_request_sending_a_secret_the_credential_lacks_names_the_credential() {
+        let api = req(r#"
+[[requests]]
+path = "/api/v2/monitor/system/config/backup"
+query = { scope = "global" }
+headers = { Authorization = "Bearer {api_key}" }
+"#)
+        .unwrap();
+        let mut t = DeviceTarget::password("10.0.0.9", 443, "api", "", "x");
+        t.credential_name = "fortigate-api".into();
+        let values = vec![("username".to_owned(), Secret::new("api"))];
+        let err = check_secrets(&t, &api.requests[0], &values).unwrap_err();
+        assert_eq!(err.retry(), devicevault_core::Retry::Permanent);
+        assert_eq!(
+            err.to_string(),
+            "api@10.0.0.9:443: credential `fortigate-api` has no API key, which `{api_key}` in \
+             GET /api/v2/monitor/system/config/backup needs; set one on the credential"
+        );
+        let mut with = values.clone();
+        with.push(("api_key".to_owned(), Secret::new("k")));
+        assert!(check_secrets(&t, &api.requests[0], &with).is_ok());
+        t.credential_name.clear();
+        let err = check_secrets(&t, &api.requests[0], &values).unwrap_err();
+        assert!(
+            err.to_string().contains("the credential has no API key"),
+            "{err}"
         );
     }
 

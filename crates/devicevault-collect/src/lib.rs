@@ -302,6 +302,7 @@ fn masked_output(
             Credential::Key { .. } => None,
         },
         device.enable_secret.as_ref().map(Secret::expose),
+        device.api_key.as_ref().map(Secret::expose),
     ]
     .into_iter()
     .flatten()
@@ -333,6 +334,21 @@ async fn collect_inner(
     if let driver::Input::Https(api) = &driver.input {
         let raw = https::fetch(device, driver, api, opts).await?;
         return finish_bytes(device, driver, raw);
+    }
+    // A credential with only an API key cannot log in to a CLI or a file
+    // transfer: say so rather than offer the device an empty password.
+    if let Credential::Password(p) = &device.credential
+        && p.expose().is_empty()
+    {
+        return Err(CollectError::MissingSecret {
+            target: device.display(),
+            credential: device.credential_label(),
+            secret: "password or private key".into(),
+            needed_by: match device.transport {
+                Transport::Ssh => "the SSH login".into(),
+                Transport::Telnet => "the Telnet login".into(),
+            },
+        });
     }
     if let driver::Input::Files(files) = &driver.input {
         if device.transport != Transport::Ssh {

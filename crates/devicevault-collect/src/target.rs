@@ -111,6 +111,13 @@ pub struct DeviceTarget {
     pub credential: Credential,
     /// Secret for privileged mode, when the platform has one.
     pub enable_secret: Option<Secret>,
+    /// The credential's API key: what an HTTPS driver's requests send as
+    /// `{api_key}` (a REST API token, a stored PAN-OS key).
+    pub api_key: Option<Secret>,
+    /// The name of the stored credential these secrets come from, so an
+    /// error can say which one lacks a secret (empty: none, as for
+    /// `devicevault collect`).
+    pub credential_name: String,
     /// Driver (platform) name, e.g. `cisco_ios`.
     pub driver: String,
     /// Mask secrets (community strings, password hashes, keys) before storing.
@@ -154,6 +161,8 @@ impl DeviceTarget {
             username: username.into(),
             credential: Credential::Password(password.into()),
             enable_secret: None,
+            api_key: None,
+            credential_name: String::new(),
             driver: driver.into(),
             remove_secrets: false,
             legacy_algorithms: false,
@@ -166,6 +175,16 @@ impl DeviceTarget {
     pub fn display(&self) -> String {
         format!("{}@{}:{}", self.username, self.host, self.port)
     }
+
+    /// How errors name the credential: credential `name`, or "the
+    /// credential" when it has none.
+    pub fn credential_label(&self) -> String {
+        if self.credential_name.is_empty() {
+            "the credential".to_owned()
+        } else {
+            format!("credential `{}`", self.credential_name)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -176,8 +195,12 @@ mod tests {
     fn debug_of_a_target_never_shows_the_password() {
         let mut t = DeviceTarget::password("10.0.0.1", 22, "admin", "hunter2", "cisco_ios");
         t.enable_secret = Some("s3cret".into());
+        t.api_key = Some("t0ken-9f".into());
         let dbg = format!("{t:?}");
-        assert!(!dbg.contains("hunter2") && !dbg.contains("s3cret"), "{dbg}");
+        assert!(
+            !dbg.contains("hunter2") && !dbg.contains("s3cret") && !dbg.contains("t0ken-9f"),
+            "{dbg}"
+        );
         assert_eq!(t.display(), "admin@10.0.0.1:22");
     }
 

@@ -53,6 +53,11 @@ fn target(d: &SimDevice) -> DeviceTarget {
         d.platform(),
     );
     t.enable_secret = Some(d.enable_secret().into());
+    // FortiOS's REST API takes the credential's API key (the simulator's
+    // token is its password).
+    if d.platform() == "fortinet_fortios_api" {
+        t.api_key = Some(d.password().into());
+    }
     t
 }
 

@@ -30,14 +30,20 @@ async fn sim(platform: &str) -> Simulator {
     .expect("simulator starts")
 }
 
+/// The device's login; FortiOS's REST API token (the simulator's is the
+/// device password) as the credential's API key.
 fn target(d: &SimDevice) -> DeviceTarget {
-    DeviceTarget::password(
+    let mut t = DeviceTarget::password(
         "127.0.0.1",
         d.port(),
         d.username(),
         d.password(),
         d.platform(),
-    )
+    );
+    if d.platform() == "fortinet_fortios_api" {
+        t.api_key = Some(d.password().into());
+    }
+    t
 }
 
 fn opts(kh: Arc<KnownHosts>) -> CollectOptions {
@@ -123,7 +129,11 @@ async fn a_wrong_password_or_token_is_refused_permanently_without_showing_it() {
         let s = sim(platform).await;
         let d = &s.devices()[0];
         let mut t = target(d);
-        t.credential = devicevault_collect::Credential::Password("Wr0ng-S3cret".into());
+        if t.api_key.is_some() {
+            t.api_key = Some("Wr0ng-S3cret".into());
+        } else {
+            t.credential = devicevault_collect::Credential::Password("Wr0ng-S3cret".into());
+        }
         let err = collect(&t, &DriverSet::builtin(), &memory())
             .await
             .unwrap_err();
@@ -315,7 +325,108 @@ async fn with_a_ca_file_the_certificate_is_verified_instead_of_pinned() {
 }
 
 #[tokio::test]
-async fn a_jump_host_or_a_private_key_is_refused_for_an_https_device() {
+async fn fortios_without_an_api_key_fails_permanently_naming_the_credential_before_any_request() {
+    let s = sim("fortinet_fortios_api").await;
+    let d = &s.devices()[0];
+    let mut t = target(d);
+    t.api_key = None;
+    t.credential_name = "fortigate-lab".into();
+    let kh = Arc::new(KnownHosts::in_memory());
+    let err = collect(&t, &DriverSet::builtin(), &opts(kh.clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CollectError::MissingSecret { .. }), "{err}");
+    assert_eq!(err.retry(), Retry::Permanent);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("credential `fortigate-lab` has no API key"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("`{api_key}` in GET /api/v2/monitor/system/config/backup"),
+        "{msg}"
+    );
+    assert!(!msg.contains(d.password()), "{msg}");
+    assert_eq!(
+        kh.pinned_certificate("127.0.0.1", d.port()),
+        None,
+        "no connection was made"
+    );
+    // An empty key is none.
+    t.api_key = Some("".into());
+    let err = collect(&t, &DriverSet::builtin(), &memory())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CollectError::MissingSecret { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn panos_uses_a_stored_api_key_instead_of_making_one() {
+    let s = sim("paloalto_panos_api").await;
+    let d = &s.devices()[0];
+    // The key the device's keygen makes for this user, fetched once as a
+    // person would (a user driver whose configuration is the key).
+    let dir = tempfile::tempdir().unwrap();
+    let keygen = user_drivers(
+        dir.path(),
+        "panos_keygen",
+        r#"name = "panos_keygen"
+description = "PAN-OS keygen only"
+input = "https"
+[[requests]]
+method = "POST"
+path = "/api/"
+form = { type = "keygen", user = "{username}", password = "{password}" }
+config = { xml = "/response/result/key" }
+[complete]
+check = false
+reason = "a key, not a configuration"
+"#,
+    );
+    let mut t = target(d);
+    t.driver = "panos_keygen".into();
+    let key = collect(&t, &keygen, &memory()).await.unwrap().config;
+    let key = String::from_utf8(key).unwrap().trim().to_owned();
+    assert!(key.starts_with("LUFRPT1"), "{key}");
+
+    // With the stored key, the password is not sent: a wrong one changes
+    // nothing, and a credential with no password at all works too.
+    let mut t = target(d);
+    t.api_key = Some(key.clone().into());
+    t.credential = devicevault_collect::Credential::Password("Wr0ng-S3cret".into());
+    let got = collect(&t, &DriverSet::builtin(), &memory()).await.unwrap();
+    let text = String::from_utf8(got.config).unwrap();
+    assert_eq!(text.lines().collect::<Vec<_>>(), d.stable_config_lines());
+    t.credential = devicevault_collect::Credential::Password("".into());
+    collect(&t, &DriverSet::builtin(), &memory()).await.unwrap();
+
+    // A stored key the device refuses is refused, without showing it.
+    t.api_key = Some("LUFRPT1-revoked".into());
+    let err = collect(&t, &DriverSet::builtin(), &memory())
+        .await
+        .unwrap_err();
+    let CollectError::HttpStatus { status, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(*status, 403, "{err}");
+    assert!(!err.to_string().contains("LUFRPT1-revoked"), "{err}");
+
+    // Neither a key nor a password: the keygen cannot run.
+    t.api_key = None;
+    t.credential_name = "panos-lab".into();
+    let err = collect(&t, &DriverSet::builtin(), &memory())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CollectError::MissingSecret { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("credential `panos-lab` has no password, which `{password}` in POST /api/"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_jump_host_is_refused_and_a_key_credential_sends_only_its_api_key() {
     let s = sim("fortinet_fortios_api").await;
     let d = &s.devices()[0];
     let mut t = target(d);
@@ -331,15 +442,23 @@ async fn a_jump_host_or_a_private_key_is_refused_for_an_https_device() {
     assert!(matches!(err, CollectError::Unsupported { .. }), "{err}");
     assert!(err.to_string().contains("jump host"), "{err}");
     assert_eq!(err.retry(), Retry::Permanent);
-    let mut t = target(d);
-    t.credential = devicevault_collect::Credential::Key {
+    // A key credential has no password to send; its API key alone is
+    // what the FortiOS driver needs.
+    let key = devicevault_collect::Credential::Key {
         pem: "-----BEGIN OPENSSH PRIVATE KEY-----".into(),
         passphrase: None,
     };
+    let mut t = target(d);
+    t.credential = key.clone();
+    collect(&t, &DriverSet::builtin(), &memory()).await.unwrap();
+    let p = sim("paloalto_panos_api").await;
+    let mut t = target(&p.devices()[0]);
+    t.credential = key;
     let err = collect(&t, &DriverSet::builtin(), &memory())
         .await
         .unwrap_err();
-    assert!(matches!(err, CollectError::Unsupported { .. }), "{err}");
+    assert!(matches!(err, CollectError::MissingSecret { .. }), "{err}");
+    assert!(err.to_string().contains("has no password"), "{err}");
 }
 
 #[tokio::test]

@@ -185,6 +185,7 @@ fn credential(row: &AnyRow) -> Result<Credential, sqlx::Error> {
         private_key_sealed: row.try_get("private_key_sealed")?,
         passphrase_sealed: row.try_get("passphrase_sealed")?,
         key_fingerprint: row.try_get("key_fingerprint")?,
+        api_key_sealed: row.try_get("api_key_sealed")?,
     })
 }
 
@@ -195,7 +196,7 @@ pub(crate) const USER_COLUMNS_U: &str = "u.id, u.username, u.password_hash, u.is
      u.view_secrets, u.created_at";
 const LOCATION_COLUMNS: &str = "id, name, location_type, config";
 const CREDENTIAL_COLUMNS: &str = "id, name, username, password_sealed, enable_secret_sealed, \
-     private_key_sealed, passphrase_sealed, key_fingerprint";
+     private_key_sealed, passphrase_sealed, key_fingerprint, api_key_sealed";
 const COLLECTION_GROUP_COLUMNS: &str = "id, name, rabbitmq_queue_id, max_sessions";
 const DEVICE_TYPE_COLUMNS: &str = "id, name, manufacturer_id, max_config_bytes, legacy_algorithms, \
      connect_timeout, command_timeout, job_timeout";
@@ -758,6 +759,7 @@ impl Db {
             private_key_sealed: None,
             passphrase_sealed: None,
             key_fingerprint: None,
+            api_key_sealed: None,
         })
         .await
     }
@@ -767,8 +769,8 @@ impl Db {
         let name = checked_name("credential name", &c.name)?;
         let row = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO credentials (name, username, password_sealed, enable_secret_sealed, \
-             private_key_sealed, passphrase_sealed, key_fingerprint) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {CREDENTIAL_COLUMNS}"
+             private_key_sealed, passphrase_sealed, key_fingerprint, api_key_sealed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {CREDENTIAL_COLUMNS}"
         )))
         .bind(&name)
         .bind(&c.username)
@@ -777,6 +779,7 @@ impl Db {
         .bind(c.private_key_sealed.as_deref())
         .bind(c.passphrase_sealed.as_deref())
         .bind(c.key_fingerprint.as_deref())
+        .bind(c.api_key_sealed.as_deref())
         .fetch_one(self.pool())
         .await?;
         Ok(credential(&row)?)
@@ -806,7 +809,7 @@ impl Db {
         let row = sqlx::query(AssertSqlSafe(format!(
             "UPDATE credentials SET name = $1, username = $2, password_sealed = $3, \
              enable_secret_sealed = $4, private_key_sealed = $5, passphrase_sealed = $6, \
-             key_fingerprint = $7 WHERE id = $8 RETURNING {CREDENTIAL_COLUMNS}"
+             key_fingerprint = $7, api_key_sealed = $8 WHERE id = $9 RETURNING {CREDENTIAL_COLUMNS}"
         )))
         .bind(&name)
         .bind(&c.username)
@@ -815,6 +818,7 @@ impl Db {
         .bind(c.private_key_sealed.as_deref())
         .bind(c.passphrase_sealed.as_deref())
         .bind(c.key_fingerprint.as_deref())
+        .bind(c.api_key_sealed.as_deref())
         .bind(id)
         .fetch_optional(self.pool())
         .await?

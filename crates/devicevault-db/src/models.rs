@@ -201,12 +201,21 @@ pub struct Credential {
     pub passphrase_sealed: Option<Vec<u8>>,
     /// The key's public fingerprint (`SHA256:...`), what people are shown.
     pub key_fingerprint: Option<String>,
+    /// An API key (a token an HTTPS API driver sends as `{api_key}`),
+    /// sealed. A credential may have only this: its password is then empty.
+    pub api_key_sealed: Option<Vec<u8>>,
 }
 
 impl Credential {
     /// Whether it logs in with a key (else with its password).
     pub fn is_key(&self) -> bool {
         self.private_key_sealed.is_some()
+    }
+
+    /// Whether it has a password to log in with (an API-key-only or a key
+    /// credential has none).
+    pub fn has_password(&self) -> bool {
+        !self.is_key() && !self.password_sealed.is_empty()
     }
 }
 

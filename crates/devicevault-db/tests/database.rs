@@ -764,6 +764,7 @@ async fn credentials_are_listed_updated_and_deleted_only_when_unused(t: TestDb) 
         private_key_sealed: Some(vec![9, 8, 7]),
         passphrase_sealed: Some(vec![6]),
         key_fingerprint: Some("SHA256:abc".into()),
+        api_key_sealed: None,
     };
     let updated = db.update_credential(a.id, &new).await.unwrap();
     assert_eq!(updated.id, a.id);
@@ -798,6 +799,51 @@ async fn credentials_are_listed_updated_and_deleted_only_when_unused(t: TestDb) 
         db.delete_credential(b.id).await,
         Err(DbError::NotFound { .. })
     ));
+}
+
+/// An API key is stored sealed beside the other secrets, may be a
+/// credential's only secret (its password then empty), and is removed by an
+/// update without it.
+async fn an_api_key_round_trips_and_may_be_a_credentials_only_secret(t: TestDb) {
+    let db = &t.db;
+    let only = devicevault_db::Credential {
+        id: 0,
+        name: "fortigate-api".into(),
+        username: "api".into(),
+        password_sealed: Vec::new(),
+        enable_secret_sealed: None,
+        private_key_sealed: None,
+        passphrase_sealed: None,
+        key_fingerprint: None,
+        api_key_sealed: Some(vec![0xa9, 0, 0xff, 4]),
+    };
+    let c = db.insert_credential(&only).await.unwrap();
+    assert_eq!(c.api_key_sealed, Some(vec![0xa9, 0, 0xff, 4]));
+    assert!(!c.has_password() && !c.is_key());
+    assert_eq!(db.credential(c.id).await.unwrap(), c);
+    let listed = db.list_credentials(Page::default()).await.unwrap();
+    assert_eq!(listed.rows, vec![c.clone()]);
+
+    // A password credential gains a key, then loses it.
+    let p = db
+        .create_credential("panos", "admin", b"sealed-p", None)
+        .await
+        .unwrap();
+    assert_eq!(p.api_key_sealed, None);
+    assert!(p.has_password());
+    let mut with = p.clone();
+    with.api_key_sealed = Some(b"sealed-key".to_vec());
+    let updated = db.update_credential(p.id, &with).await.unwrap();
+    assert_eq!(updated.api_key_sealed.as_deref(), Some(&b"sealed-key"[..]));
+    assert_eq!(updated.password_sealed, b"sealed-p");
+    assert_eq!(db.credential(p.id).await.unwrap(), updated);
+    let mut without = updated.clone();
+    without.api_key_sealed = None;
+    let cleared = db.update_credential(p.id, &without).await.unwrap();
+    assert_eq!(cleared.api_key_sealed, None);
+    // Debug never shows a secret.
+    let dbg = format!("{c:?}");
+    assert!(!dbg.contains("api_key") && !dbg.contains("169"), "{dbg}");
 }
 
 async fn collection_groups_are_ensured_once_updated_and_deleted(t: TestDb) {
@@ -1779,6 +1825,7 @@ both_engines!(
     results_and_stored_backups_are_recorded_once,
     locations_are_listed_updated_and_deleted_only_when_unused,
     credentials_are_listed_updated_and_deleted_only_when_unused,
+    an_api_key_round_trips_and_may_be_a_credentials_only_secret,
     collection_groups_are_ensured_once_updated_and_deleted,
     device_groups_types_and_manufacturers_are_managed,
     users_are_listed_changed_and_deleted_and_tokens_revoked,

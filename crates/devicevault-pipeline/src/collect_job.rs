@@ -61,7 +61,7 @@ pub struct JumpJob {
 
 /// A device credential with its secrets sealed (base64 of the sealed bytes).
 /// A key credential carries its sealed key (and passphrase) and an empty
-/// `password_sealed`.
+/// `password_sealed`, as does a credential with only an API key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedCredential {
     pub username: String,
@@ -72,6 +72,13 @@ pub struct SealedCredential {
     pub private_key_sealed: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passphrase_sealed: Option<String>,
+    /// The API key an HTTPS driver sends as `{api_key}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_sealed: Option<String>,
+    /// The credential's name, for the message of a missing secret (empty
+    /// in a job of an older dispatcher).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
 }
 
 impl std::fmt::Debug for SealedCredential {
@@ -91,6 +98,8 @@ impl SealedCredential {
             enable_secret_sealed: enable_sealed.map(|s| b64.encode(s)),
             private_key_sealed: None,
             passphrase_sealed: None,
+            api_key_sealed: None,
+            name: String::new(),
         }
     }
 
@@ -100,6 +109,8 @@ impl SealedCredential {
         Self {
             private_key_sealed: c.private_key_sealed.as_ref().map(|k| b64.encode(k)),
             passphrase_sealed: c.passphrase_sealed.as_ref().map(|p| b64.encode(p)),
+            api_key_sealed: c.api_key_sealed.as_ref().map(|k| b64.encode(k)),
+            name: c.name.clone(),
             ..Self::new(
                 &c.username,
                 &c.password_sealed,
@@ -135,6 +146,29 @@ mod tests {
         assert!(job.jump.is_none() && job.max_sessions.is_none());
         let cred = job.credential.unwrap();
         assert!(cred.private_key_sealed.is_none() && cred.passphrase_sealed.is_none());
+        assert!(cred.api_key_sealed.is_none() && cred.name.is_empty());
+    }
+
+    #[test]
+    fn a_stored_api_key_travels_sealed_with_the_credentials_name() {
+        let c = devicevault_db::Credential {
+            id: 4,
+            name: "fortigate-api".into(),
+            username: "api".into(),
+            password_sealed: Vec::new(),
+            enable_secret_sealed: None,
+            private_key_sealed: None,
+            passphrase_sealed: None,
+            key_fingerprint: None,
+            api_key_sealed: Some(b"sealed-key".to_vec()),
+        };
+        let sealed = SealedCredential::of(&c);
+        assert_eq!(sealed.name, "fortigate-api");
+        let key = sealed.api_key_sealed.as_deref().unwrap();
+        assert_eq!(decode_sealed(key).unwrap(), b"sealed-key");
+        assert_eq!(sealed.password_sealed, "");
+        let dbg = format!("{sealed:?}");
+        assert!(!dbg.contains(key), "{dbg}");
     }
 
     #[test]
@@ -142,7 +176,10 @@ mod tests {
         let mut cred = SealedCredential::new("u", b"sealed", None);
         let plain = serde_json::to_value(&cred).unwrap();
         assert!(plain.get("private_key_sealed").is_none(), "{plain}");
+        assert!(plain.get("api_key_sealed").is_none(), "{plain}");
         cred.private_key_sealed = Some("S0VZ".into());
+        cred.api_key_sealed = Some("QVBJ".into());
+        cred.name = "lab".into();
         let job = CollectJob {
             task_id: "t".into(),
             task_identifier: "ti".into(),

@@ -122,6 +122,11 @@ pub struct CollectArgs {
     /// Environment variable holding the enable secret.
     #[arg(long)]
     enable_env: Option<String>,
+    /// Environment variable holding the API key an HTTPS driver sends as
+    /// `{api_key}` (FortiOS's REST API token, a PAN-OS key); with it,
+    /// --password-env may be left out.
+    #[arg(long)]
+    api_key_env: Option<String>,
     /// Mask secrets (community strings, password hashes, keys) in the output.
     #[arg(long)]
     remove_secrets: bool,
@@ -289,8 +294,16 @@ fn secret_from_env(var: &Option<String>, what: &str) -> anyhow::Result<Option<Se
 pub fn collect(args: CollectArgs) -> anyhow::Result<()> {
     let drivers = args.drivers.load()?;
     drivers.get(&args.driver)?;
-    let password = secret_from_env(&args.password_env, "password")?
-        .context("--password-env is required (the variable holding the device password)")?;
+    let api_key = secret_from_env(&args.api_key_env, "API key")?;
+    let password = match secret_from_env(&args.password_env, "password")? {
+        Some(p) => p,
+        // An API key alone: a driver that needs a password says so.
+        None if api_key.is_some() => Secret::new(""),
+        None => bail!(
+            "--password-env is required (the variable holding the device password), \
+             or --api-key-env for an API driver"
+        ),
+    };
     let transport = if args.telnet {
         Transport::Telnet
     } else {
@@ -300,6 +313,7 @@ pub fn collect(args: CollectArgs) -> anyhow::Result<()> {
     let mut target = DeviceTarget::password(args.host, port, args.username, password, args.driver);
     target.transport = transport;
     target.enable_secret = secret_from_env(&args.enable_env, "enable secret")?;
+    target.api_key = api_key;
     target.remove_secrets = args.remove_secrets;
     target.legacy_algorithms = args.legacy;
     let known_hosts_path = args

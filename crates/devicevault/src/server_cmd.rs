@@ -431,8 +431,28 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
             .await?,
             "the credential",
         )?;
+        // FortiOS's REST API takes an API key (the simulator's token is its
+        // password): a credential of its own when the fleet has one.
+        const API_DRIVER: &str = "fortinet_fortios_api";
+        let api_credential = if sim.devices().iter().any(|d| d.platform() == API_DRIVER) {
+            created(
+                api.post(
+                    "/api/credentials/",
+                    &json!({"name": "Lab API", "username": d0.username(), "api_key": d0.password()}),
+                )
+                .await?,
+                "the API credential",
+            )?
+        } else {
+            Value::Null
+        };
         let mut ids = Vec::new();
         for d in sim.devices() {
+            let credential = if d.platform() == API_DRIVER {
+                &api_credential
+            } else {
+                &credential
+            };
             let device = created(
                 api.post(
                     "/api/devices/",

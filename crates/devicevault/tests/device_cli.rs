@@ -115,6 +115,37 @@ fn a_wrong_password_exits_non_zero_naming_the_device() {
     assert!(out.stdout.is_empty());
 }
 
+/// `devicevault collect` of a FortiOS REST API device: the token from
+/// --api-key-env (the simulator's is its password), no password needed; a
+/// password alone names the missing API key.
+#[test]
+fn collect_takes_an_api_key_from_the_environment_for_an_api_driver() {
+    let sim = start_sim("fortinet_fortios_api");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |secret_flag: &str| {
+        Command::new(env!("CARGO_BIN_EXE_devicevault"))
+            .args(["collect", "--host", "127.0.0.1", "--port"])
+            .arg(sim.port.to_string())
+            .args(["--driver", "fortinet_fortios_api", "--username", "netops"])
+            .args([secret_flag, "DV_TEST_SECRET", "--no-retry"])
+            .arg("--known-hosts")
+            .arg(dir.path().join("known_hosts"))
+            .env("DV_TEST_SECRET", "s3cret")
+            .output()
+            .unwrap()
+    };
+    let out = run("--api-key-env");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let config = String::from_utf8(out.stdout).unwrap();
+    assert!(config.trim_end().ends_with("end"), "{config}");
+    let out = run("--password-env");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the credential has no API key"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
 #[test]
 fn an_unknown_driver_is_refused_before_connecting() {
     let out = Command::new(env!("CARGO_BIN_EXE_devicevault"))

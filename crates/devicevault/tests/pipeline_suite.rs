@@ -151,6 +151,10 @@ async fn device_config(h: &Harness, i: usize) -> Vec<u8> {
         d.platform(),
     );
     t.enable_secret = Some(devicevault_collect::Secret::new(d.enable_secret()));
+    // FortiOS's REST API token, as the harness's API credential holds it.
+    if d.platform() == "fortinet_fortios_api" {
+        t.api_key = Some(devicevault_collect::Secret::new(d.password()));
+    }
     let opts = CollectOptions::new(Arc::new(KnownHosts::in_memory()));
     collect(&t, &DriverSet::builtin(), &opts)
         .await

@@ -455,7 +455,10 @@ async fn delete_location(_: Admin, State(state): State<Shared>, id: IdPath) -> A
 /// has a `password` or a `private_key` (OpenSSH or PEM text, with its
 /// `passphrase` if encrypted); setting one replaces the other. A key that
 /// cannot be opened is a 400 on `private_key`, a missing or wrong
-/// passphrase one on `passphrase`.
+/// passphrase one on `passphrase`. An `api_key` is what HTTPS drivers send
+/// as `{api_key}` (FortiOS's REST API token, a PAN-OS key); a credential may
+/// have only that (`"password": null` removes the password then), and
+/// `"api_key": null` removes it. Responses say `has_api_key`, never the key.
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(dead_code)]
 struct CredentialBody {
@@ -465,6 +468,7 @@ struct CredentialBody {
     enable_secret: Option<String>,
     private_key: Option<String>,
     passphrase: Option<String>,
+    api_key: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/credentials/", tag = "inventory", params(PageQuery),

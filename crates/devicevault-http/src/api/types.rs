@@ -142,13 +142,17 @@ pub struct CredentialOut {
     pub name: String,
     pub username: String,
     pub has_enable_secret: bool,
-    /// `password` or `key` (an SSH private key).
-    #[schema(value_type = String, pattern = "^(password|key)$")]
+    /// `password`, `key` (an SSH private key) or `api_key` (an API key
+    /// alone: no login for a CLI).
+    #[schema(value_type = String, pattern = "^(password|key|api_key)$")]
     pub kind: &'static str,
     /// The private key's public fingerprint (`SHA256:...`), never the key.
     pub key_fingerprint: Option<String>,
     /// Whether the private key has a passphrase.
     pub has_passphrase: bool,
+    /// Whether it has an API key (what HTTPS drivers send as `{api_key}`),
+    /// never the key.
+    pub has_api_key: bool,
 }
 
 impl From<&Credential> for CredentialOut {
@@ -158,9 +162,16 @@ impl From<&Credential> for CredentialOut {
             name: c.name.clone(),
             username: c.username.clone(),
             has_enable_secret: c.enable_secret_sealed.is_some(),
-            kind: if c.is_key() { "key" } else { "password" },
+            kind: if c.is_key() {
+                "key"
+            } else if c.has_password() {
+                "password"
+            } else {
+                "api_key"
+            },
             key_fingerprint: c.key_fingerprint.clone(),
             has_passphrase: c.passphrase_sealed.is_some(),
+            has_api_key: c.api_key_sealed.is_some(),
         }
     }
 }

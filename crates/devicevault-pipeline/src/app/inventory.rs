@@ -568,7 +568,9 @@ pub enum Change<T> {
 /// A credential as submitted. Secrets are write-only: left out, they keep
 /// their sealed value. A credential logs in with a password or with an SSH
 /// private key (OpenSSH or PEM, with its passphrase if encrypted), either
-/// with an optional enable secret; setting one clears the other.
+/// with an optional enable secret; setting one clears the other. It may
+/// also hold an API key, which HTTPS drivers send as `{api_key}`; a
+/// credential for an API alone may have only that (no password).
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct CredentialInput {
     pub name: Change<String>,
@@ -577,6 +579,7 @@ pub struct CredentialInput {
     pub enable_secret: Change<String>,
     pub private_key: Change<String>,
     pub passphrase: Change<String>,
+    pub api_key: Change<String>,
 }
 
 impl std::fmt::Debug for CredentialInput {
@@ -605,8 +608,10 @@ impl CredentialInput {
                 "enable_secret" => &mut input.enable_secret,
                 "private_key" => &mut input.private_key,
                 "passphrase" => &mut input.passphrase,
+                "api_key" => &mut input.api_key,
                 // What a GET shows, sent back unchanged.
-                "id" | "has_enable_secret" | "kind" | "key_fingerprint" | "has_passphrase" => {
+                "id" | "has_enable_secret" | "kind" | "key_fingerprint" | "has_passphrase"
+                | "has_api_key" => {
                     continue;
                 }
                 other => {
@@ -625,6 +630,7 @@ impl CredentialInput {
                             "password" => "password",
                             "private_key" => "private_key",
                             "passphrase" => "passphrase",
+                            "api_key" => "api_key",
                             _ => "enable_secret",
                         },
                         "must be a string",
@@ -642,6 +648,15 @@ impl CredentialInput {
     /// be used is an error on `private_key`, a missing or wrong passphrase
     /// one on `passphrase`.
     pub fn apply(&self, app: &App, base: Option<Credential>) -> Result<Credential, FieldErrors> {
+        self.apply_sealing(&app.key, base)
+    }
+
+    /// [`CredentialInput::apply`] with the sealing key alone.
+    pub fn apply_sealing(
+        &self,
+        key: &devicevault_core::SealingKey,
+        base: Option<Credential>,
+    ) -> Result<Credential, FieldErrors> {
         let creating = base.is_none();
         let mut c = base.unwrap_or(Credential {
             id: 0,
@@ -652,6 +667,7 @@ impl CredentialInput {
             private_key_sealed: None,
             passphrase_sealed: None,
             key_fingerprint: None,
+            api_key_sealed: None,
         });
         let mut e = FieldErrors::default();
         match &self.name {
@@ -673,13 +689,23 @@ impl CredentialInput {
             Change::Set(k) if !k.trim().is_empty() => Some(k),
             _ => None,
         };
+        // The API key first: whether one stays decides if a credential may
+        // go without a password.
+        match &self.api_key {
+            Change::Set(k) if !k.trim().is_empty() => {
+                c.api_key_sealed = Some(key.seal(k.trim().as_bytes()))
+            }
+            Change::Set(_) | Change::Clear => c.api_key_sealed = None,
+            Change::Keep => {}
+        }
+        let api_key_only = c.api_key_sealed.is_some() && new_key.is_none() && !c.is_key();
         match (new_password, new_key) {
             (Some(_), Some(_)) => e.add(
                 "private_key",
                 "a credential logs in with a password or a private key, not both",
             ),
             (Some(p), None) => {
-                c.password_sealed = app.key.seal(p.as_bytes());
+                c.password_sealed = key.seal(p.as_bytes());
                 c.private_key_sealed = None;
                 c.passphrase_sealed = None;
                 c.key_fingerprint = None;
@@ -692,10 +718,22 @@ impl CredentialInput {
                         "password",
                         "a password is required when the private key is removed",
                     );
+                } else if api_key_only && (creating || matches!(self.password, Change::Clear)) {
+                    // A credential for an API alone: no password.
+                    c.password_sealed = Vec::new();
                 } else if !c.is_key() && !matches!(self.password, Change::Keep) {
                     e.add("password", "may not be blank");
                 } else if creating {
-                    e.add("password", "a password or a private key is required");
+                    e.add(
+                        "password",
+                        "a password, a private key or an API key is required",
+                    );
+                } else if !c.is_key() && c.password_sealed.is_empty() && c.api_key_sealed.is_none()
+                {
+                    e.add(
+                        "api_key",
+                        "the credential's only secret: set a password or a private key to remove it",
+                    );
                 }
             }
         }
@@ -705,7 +743,7 @@ impl CredentialInput {
             let open = |sealed: &Option<Vec<u8>>| {
                 sealed
                     .as_ref()
-                    .and_then(|s| app.key.open(s).ok())
+                    .and_then(|s| key.open(s).ok())
                     .and_then(|b| String::from_utf8(b).ok())
             };
             let pem = new_key.cloned().or_else(|| open(&c.private_key_sealed));
@@ -724,8 +762,8 @@ impl CredentialInput {
                 Some(pem) => {
                     match devicevault_collect::key_fingerprint(&pem, passphrase.as_deref()) {
                         Ok(fp) => {
-                            c.private_key_sealed = Some(app.key.seal(pem.as_bytes()));
-                            c.passphrase_sealed = passphrase.map(|p| app.key.seal(p.as_bytes()));
+                            c.private_key_sealed = Some(key.seal(pem.as_bytes()));
+                            c.passphrase_sealed = passphrase.map(|p| key.seal(p.as_bytes()));
                             c.key_fingerprint = Some(fp);
                         }
                         Err(err) if err.is_about_the_passphrase() => {
@@ -743,7 +781,7 @@ impl CredentialInput {
         }
         match &self.enable_secret {
             Change::Set(s) if !s.is_empty() => {
-                c.enable_secret_sealed = Some(app.key.seal(s.as_bytes()))
+                c.enable_secret_sealed = Some(key.seal(s.as_bytes()))
             }
             Change::Set(_) | Change::Clear => c.enable_secret_sealed = None,
             Change::Keep => {}
@@ -1028,6 +1066,79 @@ mod tests {
             CredentialInput::from_json(&serde_json::json!({"password": 5, "x": 1})).unwrap_err();
         assert_eq!(e.of("password").collect::<Vec<_>>(), ["must be a string"]);
         assert_eq!(e.of("non_field_errors").count(), 1);
+    }
+
+    fn submit(json: serde_json::Value) -> CredentialInput {
+        CredentialInput::from_json(&json).unwrap()
+    }
+
+    #[test]
+    fn an_api_key_is_sealed_and_may_be_a_credentials_only_secret() {
+        let key = devicevault_core::SealingKey::generate();
+        let c =
+            submit(serde_json::json!({"name": "fgt", "username": "api", "api_key": " t0k3n\n"}))
+                .apply_sealing(&key, None)
+                .unwrap();
+        assert!(c.password_sealed.is_empty() && !c.is_key() && !c.has_password());
+        assert_eq!(
+            key.open(c.api_key_sealed.as_ref().unwrap()).unwrap(),
+            b"t0k3n"
+        );
+        // The web form sends an empty password with it.
+        submit(
+            serde_json::json!({"name": "fgt", "username": "api", "password": "", "api_key": "t"}),
+        )
+        .apply_sealing(&key, None)
+        .unwrap();
+        // Without any secret, the message names all three.
+        let e = submit(serde_json::json!({"name": "x", "username": "api"}))
+            .apply_sealing(&key, None)
+            .unwrap_err();
+        assert_eq!(
+            e.of("password").collect::<Vec<_>>(),
+            ["a password, a private key or an API key is required"]
+        );
+        // Its only secret cannot be removed; a password may then replace it.
+        let e = submit(serde_json::json!({"api_key": null}))
+            .apply_sealing(&key, Some(c.clone()))
+            .unwrap_err();
+        assert_eq!(e.of("api_key").count(), 1, "{e:?}");
+        let p = submit(serde_json::json!({"password": "pw", "api_key": null}))
+            .apply_sealing(&key, Some(c.clone()))
+            .unwrap();
+        assert!(p.has_password() && p.api_key_sealed.is_none());
+        // A password credential gains a key and keeps its password; with
+        // `"password": null` it becomes a credential for the API alone.
+        let both = submit(serde_json::json!({"api_key": "k2"}))
+            .apply_sealing(&key, Some(p.clone()))
+            .unwrap();
+        assert_eq!(both.password_sealed, p.password_sealed);
+        assert_eq!(
+            key.open(both.api_key_sealed.as_ref().unwrap()).unwrap(),
+            b"k2"
+        );
+        let only = submit(serde_json::json!({"password": null}))
+            .apply_sealing(&key, Some(both.clone()))
+            .unwrap();
+        assert!(!only.has_password() && only.api_key_sealed.is_some());
+        let e = submit(serde_json::json!({"password": null}))
+            .apply_sealing(&key, Some(p))
+            .unwrap_err();
+        assert_eq!(e.of("password").collect::<Vec<_>>(), ["may not be blank"]);
+        // A key left out keeps; an empty one removes.
+        let kept = submit(serde_json::json!({"username": "admin"}))
+            .apply_sealing(&key, Some(both.clone()))
+            .unwrap();
+        assert_eq!(kept.api_key_sealed, both.api_key_sealed);
+        let removed = submit(serde_json::json!({"api_key": ""}))
+            .apply_sealing(&key, Some(both))
+            .unwrap();
+        assert_eq!(removed.api_key_sealed, None);
+        let e = CredentialInput::from_json(&serde_json::json!({"api_key": 7})).unwrap_err();
+        assert_eq!(e.of("api_key").collect::<Vec<_>>(), ["must be a string"]);
+        // Debug never shows it.
+        let i = submit(serde_json::json!({"api_key": "t0k3n-secret"}));
+        assert!(!format!("{i:?}").contains("t0k3n-secret"));
     }
 
     #[test]

@@ -276,8 +276,12 @@ fn open_secret(key: &SealingKey, sealed: &str, what: &str) -> Result<Secret, Str
 }
 
 /// The login of a sealed credential: its key when it has one, else its
-/// password.
+/// password — empty for a credential with only an API key, which the
+/// collection refuses, naming the credential, wherever a password is needed.
 fn login(key: &SealingKey, cred: &SealedCredential) -> Result<Credential, String> {
+    if cred.private_key_sealed.is_none() && cred.password_sealed.is_empty() {
+        return Ok(Credential::Password(Secret::new("")));
+    }
     match &cred.private_key_sealed {
         Some(pem) => Ok(Credential::Key {
             pem: open_secret(key, pem, "private key")?,
@@ -310,6 +314,10 @@ fn target(c: &Collector<impl ResultLog>, job: &CollectJob) -> Result<DeviceTarge
     if let Some(s) = &cred.enable_secret_sealed {
         t.enable_secret = Some(open_secret(&c.key, s, "enable secret")?);
     }
+    if let Some(k) = &cred.api_key_sealed {
+        t.api_key = Some(open_secret(&c.key, k, "API key")?);
+    }
+    t.credential_name = cred.name.clone();
     t.transport = match job.transport {
         DeviceTransport::Ssh => Transport::Ssh,
         DeviceTransport::Telnet => Transport::Telnet,
@@ -318,6 +326,16 @@ fn target(c: &Collector<impl ResultLog>, job: &CollectJob) -> Result<DeviceTarge
     t.max_config_bytes = job.max_config_bytes.and_then(|n| usize::try_from(n).ok());
     if let Some(j) = &job.jump {
         let jc = j.credential.as_ref().unwrap_or(cred);
+        if jc.private_key_sealed.is_none() && jc.password_sealed.is_empty() {
+            return Err(format!(
+                "the jump host's credential{} has no password or private key (only an API key)",
+                if jc.name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" `{}`", jc.name)
+                }
+            ));
+        }
         t.jump = Some(JumpTarget {
             host: j.address.clone(),
             port: j.port,

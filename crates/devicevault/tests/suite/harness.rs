@@ -231,8 +231,26 @@ impl Harness {
             )
             .await;
         let devices: Vec<_> = self.sim.devices().to_vec();
+        // FortiOS's REST API takes the credential's API key (the
+        // simulator's token is its password): a credential of its own, made
+        // only when the fleet has such a device.
+        let api = "fortinet_fortios_api";
+        let api_cred = match devices.iter().any(|d| d.platform() == api) {
+            true => Some(
+                self.create(
+                    "/api/credentials/",
+                    json!({"name": "lab-api", "username": d0.username(), "api_key": d0.password()}),
+                )
+                .await,
+            ),
+            false => None,
+        };
         let mut ids = Vec::new();
         for d in devices {
+            let cred = match &api_cred {
+                Some(c) if d.platform() == api => c,
+                _ => &cred,
+            };
             let dev = self
                 .create(
                     "/api/devices/",

@@ -282,7 +282,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
             "No credential yet.",
             "Devices need one to log in: add it below.",
         ),
-        columns: &["Name", "Username", "Login", "Enable secret"],
+        columns: &["Name", "Username", "Login", "Enable secret", "API key"],
         fields: &[
             field("name", "Name", Spec::Input(Input::REQUIRED)),
             field(
@@ -295,7 +295,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
             )
             .hint("The login on the devices."),
             field("password", "Password", Spec::Input(Input::NEW_PASSWORD))
-                .hint("Stored sealed; never shown again. Or give a private key below instead.")
+                .hint("Stored sealed; never shown again. Or give a private key below instead, or only an API key.")
                 .edit_hint("Leave empty to keep the current one. Setting one replaces a private key."),
             field("private_key", "SSH private key", Spec::TextArea)
                 .hint("Instead of a password: the key in OpenSSH or PEM form (-----BEGIN …). Stored sealed; only its fingerprint is shown.")
@@ -322,6 +322,17 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                 only_if: Some("has_enable_secret"),
                 ..field("clear_enable", "Remove the enable secret", Spec::Checkbox)
             },
+            field(
+                "api_key",
+                "API key (optional)",
+                Spec::Input(Input::NEW_PASSWORD),
+            )
+            .hint("What HTTPS API drivers send as {api_key}: a FortiOS REST API token, a PAN-OS API key. Stored sealed; never shown again. A credential for an API alone needs no password.")
+            .edit_hint("Leave empty to keep the current one."),
+            FieldSpec {
+                only_if: Some("has_api_key"),
+                ..field("clear_api_key", "Remove the API key", Spec::Checkbox)
+            },
         ],
         delete_note: "A credential cannot be deleted while devices use it.",
         count: |s| Box::pin(async move { Ok(s.db.list_credentials(ONE).await?.total) }),
@@ -335,12 +346,17 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                             Some(_) => Cell::Muted("set (hidden)"),
                             None => Cell::Text("—".into()),
                         };
-                        let login = match c.key_fingerprint {
+                        let login = match &c.key_fingerprint {
                             Some(fp) => Cell::Mono(format!("key {fp}")),
-                            None => Cell::Muted("password (hidden)"),
+                            None if c.has_password() => Cell::Muted("password (hidden)"),
+                            None => Cell::Text("none (API key only)".into()),
+                        };
+                        let api_key = match c.api_key_sealed {
+                            Some(_) => Cell::Muted("set (hidden)"),
+                            None => Cell::Text("—".into()),
                         };
                         let name = name_cell(ctx, "credentials", c.id, c.name);
-                        Row(vec![name, Cell::Text(c.username), login, enable])
+                        Row(vec![name, Cell::Text(c.username), login, enable, api_key])
                     })
                     .collect())
             })
@@ -359,6 +375,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                     ("username", c.username),
                     ("has_enable_secret", has.into()),
                     ("has_passphrase", flag(c.passphrase_sealed.is_some())),
+                    ("has_api_key", flag(c.api_key_sealed.is_some())),
                 ];
                 Ok((c.name, values(v)))
             })
@@ -1350,6 +1367,11 @@ fn save_credential<'a>(
                 Change::Clear
             } else {
                 secret(f.get("passphrase"))
+            },
+            api_key: if f.checked("clear_api_key") {
+                Change::Clear
+            } else {
+                secret(f.get("api_key"))
             },
         };
         let base = match id {

@@ -150,6 +150,48 @@ fn a_credentials_edit_form_offers_to_remove_only_a_stored_enable_secret() {
 }
 
 #[test]
+fn a_credentials_form_takes_an_api_key_and_offers_to_remove_only_a_stored_one() {
+    let edit = |flag: &str| {
+        let stored = Form(vec![
+            ("name".into(), "fortigate-api".into()),
+            ("username".into(), "api".into()),
+            ("has_api_key".into(), flag.into()),
+        ]);
+        let page = EditPage {
+            kind: kind("credentials").unwrap(),
+            id: 4,
+            name: "fortigate-api".into(),
+            values: stored.clone(),
+            stored,
+            errors: FieldErrors::default(),
+            refusal: None,
+        };
+        render_edit(&test_ctx(true), &page).into_string()
+    };
+    let with = edit("yes");
+    assert!(with.contains(r#"name="api_key""#), "{with}");
+    assert!(with.contains(r#"name="clear_api_key""#), "{with}");
+    assert!(
+        !with.contains(r#"name="api_key" value"#),
+        "never shown: {with}"
+    );
+    let without = edit("");
+    assert!(without.contains(r#"name="api_key""#));
+    assert!(!without.contains("clear_api_key"));
+    let add = list_of(
+        "credentials",
+        Vec::new(),
+        FieldErrors::default(),
+        Form::default(),
+    );
+    assert!(add.contains(r#"name="api_key""#), "{add}");
+    assert!(
+        add.contains("{api_key}"),
+        "the hint names the placeholder: {add}"
+    );
+}
+
+#[test]
 fn token_rows_mark_this_session_and_offer_no_revoke_for_it() {
     let ctx = test_ctx(true);
     let t = |id, kind| TokenInfo {
