@@ -3,48 +3,16 @@
 //! over real SSH. Their happy path with filters and masking is also in
 //! `against_simulator.rs`'s every-driver test.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use devicevault_collect::{
-    CollectError, CollectOptions, Credential, DeviceTarget, DriverSet, JumpTarget, KnownHosts,
-    Transport, collect,
+    CollectError, Credential, DeviceTarget, DriverSet, JumpTarget, Transport, collect,
 };
 use devicevault_core::{Retry, RetryClass};
-use devicevault_sim::{Faults, JumpHost, SimConfig, SimDevice, Simulator};
+use devicevault_sim::{Faults, JumpHost, SimConfig, Simulator};
 
-async fn sim(platform: &str) -> Simulator {
-    Simulator::start(SimConfig {
-        devices: 1,
-        platforms: vec![platform.to_owned()],
-        password: "pa55word".into(),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator starts")
-}
-
-fn target(d: &SimDevice, driver: &str) -> DeviceTarget {
-    DeviceTarget::password("127.0.0.1", d.port(), d.username(), d.password(), driver)
-}
-
-fn opts() -> CollectOptions {
-    let mut o = CollectOptions::new(Arc::new(KnownHosts::in_memory()));
-    o.connect_timeout = Duration::from_secs(10);
-    o.command_timeout = Duration::from_secs(20);
-    o.job_timeout = Duration::from_secs(60);
-    o
-}
-
-/// The built-in drivers plus user drivers written from `files` (name, text).
-fn with_user_drivers(files: &[(&str, &str)]) -> (tempfile::TempDir, DriverSet) {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        std::fs::write(dir.path().join(format!("{name}.toml")), text).unwrap();
-    }
-    let set = DriverSet::with_user_dir(dir.path()).unwrap();
-    (dir, set)
-}
+mod common;
+use common::{opts, sim, target, with_user_drivers};
 
 /// A file driver reading `files` with `input`, with pfSense's completeness.
 fn file_driver(name: &str, input: &str, files: &[&str], extra: &str) -> String {

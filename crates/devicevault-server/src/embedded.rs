@@ -293,12 +293,13 @@ impl Embedded {
         })?;
         // The API answers on threads of its own: on the pipeline's runtime a
         // request waits behind every SSH session and consumer task ready to
-        // run, and its socket's readiness behind that runtime's busy workers.
+        // run, and its socket's readiness behind that runtime's busy workers
+        // (see docs/BENCHMARKS.md, issue 22).
         let api = api_runtime().map_err(ServeError::ApiRuntime)?;
         let listener = listener
             .into_std()
             .map_err(|source| ServeError::Listen { addr, source })?;
-        let served = api.spawn({
+        let serving = {
             let stop = shutdown.clone();
             async move {
                 match tokio::net::TcpListener::from_std(listener) {
@@ -306,7 +307,8 @@ impl Embedded {
                     Err(e) => tracing::error!(error = %e, "the API cannot take its listener"),
                 }
             }
-        });
+        };
+        let served = api.spawn(serving);
         tasks.spawn(async move {
             let _ = served.await;
         });

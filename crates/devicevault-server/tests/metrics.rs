@@ -176,7 +176,10 @@ async fn metrics_count_exactly_the_backups_that_ran_and_promtool_accepts_them() 
     );
     // Each backup is a blob, two trees and a commit: loose objects, or a
     // pack per group commit.
-    assert!(loose >= 4.0 * n || packs >= 1.0, "{loose} loose, {packs} packs");
+    assert!(
+        loose >= 4.0 * n || packs >= 1.0,
+        "{loose} loose, {packs} packs"
+    );
     let on_disk = walk_loose(&h.repo_path().join("objects"));
     assert_eq!(loose, on_disk as f64);
 

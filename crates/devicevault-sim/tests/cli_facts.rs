@@ -1027,34 +1027,6 @@ async fn fireware_exports_its_profile_as_one_xml_document_at_the_wg_prompt() {
     assert!(out.trim_end().ends_with("</profile>\nWG#"), "{out:?}");
 }
 
-/// Runs `command` on an SSH exec channel: what it printed on stdout and
-/// its exit status.
-async fn exec(d: &SimDevice, command: &str) -> (String, Option<u32>) {
-    let mut handle = connect(d).await;
-    let auth = handle
-        .authenticate_password("admin", d.password())
-        .await
-        .unwrap();
-    assert!(auth.success());
-    let mut channel = handle.channel_open_session().await.unwrap();
-    channel.exec(true, command).await.unwrap();
-    let (mut out, mut status) = (Vec::new(), None);
-    let read = async {
-        loop {
-            match channel.wait().await {
-                Some(ChannelMsg::Data { data }) => out.extend_from_slice(&data),
-                Some(ChannelMsg::ExitStatus { exit_status }) => status = Some(exit_status),
-                Some(ChannelMsg::Close) | None => break,
-                Some(_) => {}
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(5), read)
-        .await
-        .expect("the exec channel closes");
-    (String::from_utf8(out).unwrap(), status)
-}
-
 #[tokio::test]
 async fn aruba_instant_lands_privileged_after_its_hint_and_prints_keys_in_clear() {
     // oxidized spec/model/data/arubainstant#IAP515_8.10.0.6_VWLC: the
@@ -1106,7 +1078,7 @@ async fn fabric_os_prompts_with_switch_and_user_and_runs_configshow_on_exec_chan
         bad.contains("rbash: frobnicate: command not found"),
         "{bad:?}"
     );
-    let (out, status) = exec(d, "configShow -all").await;
+    let (out, _, status) = exec(d, "configShow -all").await;
     assert_eq!(status, Some(0));
     assert!(
         out.starts_with("[Configuration upload Information]\n"),
@@ -1125,7 +1097,7 @@ async fn airos_sorts_its_system_cfg_on_an_exec_channel_as_cat_prints_it() {
     // exec channel, the BusyBox `# ` prompt in the shell.
     let s = sim("ubiquiti_airos").await;
     let d = &s.devices()[0];
-    let (sorted, status) = exec(d, "sort /tmp/system.cfg").await;
+    let (sorted, _, status) = exec(d, "sort /tmp/system.cfg").await;
     assert_eq!(status, Some(0));
     let lines: Vec<&str> = sorted.lines().collect();
     let mut again = lines.clone();
