@@ -422,3 +422,63 @@ fn an_unknown_transport_is_rejected_by_name() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("rlogin"), "{stderr}");
 }
+
+/// The README's worked example, as a newcomer follows it: the driver file
+/// copied from the README's "Write a driver for your platform" section,
+/// checked with `drivers check`, listed, then used to back up a simulated
+/// `vyos` device with `collect --drivers-dir`.
+#[test]
+fn the_readme_worked_example_writes_checks_and_uses_a_driver() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let section = &readme[readme
+        .find("### Write a driver for your platform")
+        .expect("the README's worked example")..];
+    let start = section.find("```toml\n").expect("its driver file") + "```toml\n".len();
+    let end = start + section[start..].find("```").unwrap();
+    // The block is indented under its list item.
+    let toml: String = section[start..end]
+        .lines()
+        .map(|l| l.strip_prefix("   ").unwrap_or(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(toml.contains("name = \"my_router\""), "{toml}");
+    let dir = tempfile::tempdir().unwrap();
+    let drivers = dir.path().join("drivers");
+    std::fs::create_dir(&drivers).unwrap();
+    std::fs::write(drivers.join("my_router.toml"), &toml).unwrap();
+
+    let (ok, stdout, stderr) = drivers_check(&drivers);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("my_router.toml: ok"), "{stdout}");
+    let listed = Command::new(env!("CARGO_BIN_EXE_devicevault"))
+        .args(["drivers", "--drivers-dir"])
+        .arg(&drivers)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed.lines().any(|l| l.starts_with("my_router")),
+        "{listed}"
+    );
+
+    let sim = start_sim("vyos");
+    let out = Command::new(env!("CARGO_BIN_EXE_devicevault"))
+        .args(["collect", "--host", "127.0.0.1", "--port"])
+        .arg(sim.port.to_string())
+        .args(["--driver", "my_router", "--username", "netops"])
+        .args(["--password-env", "DEVICE_PW", "--no-retry", "--drivers-dir"])
+        .arg(&drivers)
+        .arg("--known-hosts")
+        .arg(dir.path().join("known_hosts"))
+        .env("DEVICE_PW", "s3cret")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let config = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        config.lines().count() > 10 && config.lines().all(|l| l.starts_with("set ")),
+        "{config}"
+    );
+}
