@@ -75,7 +75,11 @@ async fn client(server: &Embedded, name: &str, admin: bool) -> anyhow::Result<Ht
         Some(u) => u,
         None => {
             let hash = auth::hash_password("bench reader password")?;
-            db.create_user(name, &hash, admin).await?
+            db.create_user(
+                name,
+                &hash,
+                if admin { devicevault_core::Role::Admin } else { devicevault_core::Role::Reader },
+            ).await?
         }
     };
     let token = auth::issue_token(

@@ -190,7 +190,7 @@ impl Db {
             "SELECT {USER_COLUMNS_U}, {TOKEN_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_sha256 = $1 AND t.kind IN {kinds} \
              AND (t.expires_at IS NULL OR t.expires_at > $2) \
-             AND (t.kind <> 'login' OR t.last_used_at > $3)"
+             AND (t.kind <> 'login' OR t.last_used_at > $3) AND u.disabled_at IS NULL"
         )))
         .bind(digest)
         .bind(now.to_string())

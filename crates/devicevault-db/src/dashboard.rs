@@ -510,10 +510,10 @@ impl Db {
         Ok(row.map(|r| r.try_get("id")).transpose()?)
     }
 
-    /// Grants or removes the administrator role.
-    pub async fn set_user_admin(&self, id: i64, is_admin: bool) -> Result<(), DbError> {
-        let done = sqlx::query("UPDATE users SET is_admin = $1 WHERE id = $2")
-            .bind(i64::from(is_admin))
+    /// Sets a user's role.
+    pub async fn set_user_role(&self, id: i64, role: devicevault_core::Role) -> Result<(), DbError> {
+        let done = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
             .bind(id)
             .execute(self.pool())
             .await?;

@@ -89,10 +89,23 @@ pub(crate) fn user(row: &AnyRow) -> Result<User, sqlx::Error> {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         password_hash: row.try_get("password_hash")?,
-        is_admin: flag(row, "is_admin")?,
+        role: role(row)?,
         restricted: flag(row, "restricted")?,
         view_secrets: flag(row, "view_secrets")?,
         created_at: row.try_get("created_at")?,
+        source: row.try_get("source")?,
+        directory_checked_at: row.try_get("directory_checked_at")?,
+        disabled_at: row.try_get("disabled_at")?,
+    })
+}
+
+/// A user's `role` column; anything else than the three names is a
+/// corrupt row, not a reader.
+fn role(row: &AnyRow) -> Result<devicevault_core::Role, sqlx::Error> {
+    let text: String = row.try_get("role")?;
+    text.parse().map_err(|e| sqlx::Error::ColumnDecode {
+        index: "role".into(),
+        source: Box::new(e),
     })
 }
 
@@ -189,11 +202,11 @@ fn credential(row: &AnyRow) -> Result<Credential, sqlx::Error> {
     })
 }
 
-const USER_COLUMNS: &str =
-    "id, username, password_hash, is_admin, restricted, view_secrets, created_at";
+const USER_COLUMNS: &str = "id, username, password_hash, role, restricted, view_secrets, created_at, \
+     source, directory_checked_at, disabled_at";
 /// [`USER_COLUMNS`] of a query where `users` is aliased `u`.
-pub(crate) const USER_COLUMNS_U: &str = "u.id, u.username, u.password_hash, u.is_admin, u.restricted, \
-     u.view_secrets, u.created_at";
+pub(crate) const USER_COLUMNS_U: &str = "u.id, u.username, u.password_hash, u.role, u.restricted, \
+     u.view_secrets, u.created_at, u.source, u.directory_checked_at, u.disabled_at";
 const LOCATION_COLUMNS: &str = "id, name, location_type, config";
 const CREDENTIAL_COLUMNS: &str = "id, name, username, password_sealed, enable_secret_sealed, \
      private_key_sealed, passphrase_sealed, key_fingerprint, api_key_sealed";
@@ -298,18 +311,18 @@ impl Db {
         &self,
         username: &str,
         password_hash: &str,
-        is_admin: bool,
+        role: devicevault_core::Role,
     ) -> Result<User, DbError> {
         if username.trim().is_empty() {
             return Err(DbError::Invalid("username is empty".into()));
         }
-        let row = sqlx::query(
-            "INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id, username, password_hash, is_admin, restricted, view_secrets, created_at",
-        )
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING {USER_COLUMNS}"
+        )))
         .bind(username)
         .bind(password_hash)
-        .bind(i64::from(is_admin))
+        .bind(role.as_str())
         .bind(Timestamp::now().to_string())
         .fetch_one(self.pool())
         .await?;
@@ -354,7 +367,7 @@ impl Db {
 
     pub async fn count_admins(&self) -> Result<i64, DbError> {
         Ok(
-            sqlx::query("SELECT COUNT(*) AS n FROM users WHERE is_admin = 1")
+            sqlx::query( "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL")
                 .fetch_one(self.pool())
                 .await?
                 .try_get("n")?,

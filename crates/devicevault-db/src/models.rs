@@ -1,6 +1,6 @@
 //! Rows as the rest of DeviceVault sees them.
 
-use devicevault_core::{Status, StorageBackendKind};
+use devicevault_core::{Role, Status, StorageBackendKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -9,22 +9,45 @@ use serde_json::{Map, Value};
 pub struct User {
     pub id: i64,
     pub username: String,
-    /// Argon2 PHC string; never leaves the server.
+    /// Argon2 PHC string; never leaves the server. A directory account's
+    /// is a hash of nothing anyone knows: it signs in through its directory.
     pub password_hash: String,
-    pub is_admin: bool,
+    /// What kind of change the user may make (`app::rights` decides which
+    /// action each role allows).
+    pub role: Role,
     /// Sees only the devices of its device groups (see [`crate::Scope`]).
     pub restricted: bool,
     /// May see device secrets in configurations (admins always may).
     pub view_secrets: bool,
     pub created_at: String,
+    /// Where the account comes from: `local`, `ldap` or `oidc:<provider>`.
+    pub source: String,
+    /// When its directory last confirmed a directory account.
+    pub directory_checked_at: Option<String>,
+    /// When its directory said the account was disabled or gone: it signs
+    /// in nowhere and its tokens do not work.
+    pub disabled_at: Option<String>,
 }
 
 impl User {
+    /// Whether this user is an administrator.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
     /// Whether configurations are shown to this user with their secrets.
     pub fn sees_secrets(&self) -> bool {
-        self.is_admin || self.view_secrets
+        self.is_admin() || self.view_secrets
+    }
+
+    /// Whether the account's password is kept here (not a directory's).
+    pub fn is_local(&self) -> bool {
+        self.source == LOCAL_SOURCE
     }
 }
+
+/// The `source` of an account whose password DeviceVault keeps.
+pub const LOCAL_SOURCE: &str = "local";
 
 /// A collection group: devices whose collection runs on the collectors
 /// that consume `collector.group.<rabbitmq_queue_id>`.

@@ -79,7 +79,7 @@ pub(crate) fn id_list(ids: &[i64]) -> String {
 impl Db {
     /// The scope of `user`'s requests.
     pub async fn scope_of(&self, user: &User) -> Result<Scope, DbError> {
-        if user.is_admin {
+        if user.is_admin() {
             return Ok(Scope::Admin);
         }
         if !user.restricted {

@@ -1,5 +1,6 @@
 //! One suite, run against SQLite and PostgreSQL.
 
+use devicevault_core::Role;
 use devicevault_core::{QueueId, Status, StorageBackendKind, Timestamp};
 use devicevault_db::{
     DbError, DeviceFields, DeviceFilter, IndexBatch, JobState, JobTarget, NewDeviceResult,
@@ -57,9 +58,9 @@ async fn migrations_are_applied_once_and_reconnecting_is_harmless(t: TestDb) {
 
 async fn users_are_unique_and_tokens_find_their_user(t: TestDb) {
     let db = &t.db;
-    let alice = db.create_user("alice", "$argon2id$x", true).await.unwrap();
+    let alice = db.create_user("alice", "$argon2id$x", Role::Admin).await.unwrap();
     assert!(matches!(
-        db.create_user("alice", "h", false).await,
+        db.create_user("alice", "h", Role::Reader).await,
         Err(DbError::Conflict(_))
     ));
     db.add_token(named(alice.id, &"ab".repeat(32)))
@@ -997,8 +998,8 @@ async fn device_groups_types_and_manufacturers_are_managed(t: TestDb) {
 
 async fn users_are_listed_changed_and_deleted_and_tokens_revoked(t: TestDb) {
     let db = &t.db;
-    let alice = db.create_user("alice", "h1", true).await.unwrap();
-    let bob = db.create_user("bob", "h2", false).await.unwrap();
+    let alice = db.create_user("alice", "h1", Role::Admin).await.unwrap();
+    let bob = db.create_user("bob", "h2", Role::Reader).await.unwrap();
     assert_eq!(
         db.list_users().await.unwrap(),
         vec![alice.clone(), bob.clone()]
@@ -1313,8 +1314,8 @@ async fn schedule_targets_are_enabled_devices_once_by_id(t: TestDb) {
 
 async fn a_users_scope_is_every_device_or_exactly_their_device_groups(t: TestDb) {
     let db = &t.db;
-    let admin = db.create_user("admin", "h", true).await.unwrap();
-    let reader = db.create_user("reader", "h", false).await.unwrap();
+    let admin = db.create_user("admin", "h", Role::Admin).await.unwrap();
+    let reader = db.create_user("reader", "h", Role::Reader).await.unwrap();
     assert!(!reader.restricted);
     assert_eq!(db.scope_of(&reader).await.unwrap(), Scope::All);
     let core = db.create_device_group("core").await.unwrap();
@@ -1360,7 +1361,7 @@ async fn a_users_scope_is_every_device_or_exactly_their_device_groups(t: TestDb)
 
 async fn tokens_work_where_their_kind_belongs_expire_and_go_with_a_password_change(t: TestDb) {
     let db = &t.db;
-    let u = db.create_user("carol", "h", false).await.unwrap();
+    let u = db.create_user("carol", "h", Role::Reader).await.unwrap();
     let policy = TokenPolicy::default();
     let add = |kind, digest: &'static str, expires: Option<Timestamp>| NewToken {
         user_id: u.id,
@@ -1436,7 +1437,7 @@ async fn tokens_work_where_their_kind_belongs_expire_and_go_with_a_password_chan
         Err(DbError::NotFound { .. })
     ));
     // Another user's token is not found for a non-admin revoke.
-    let other = db.create_user("dave", "h", false).await.unwrap();
+    let other = db.create_user("dave", "h", Role::Reader).await.unwrap();
     assert!(matches!(
         db.delete_token(Some(other.id), script.id).await,
         Err(DbError::NotFound { .. })

@@ -32,29 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::IdentityError;
 
-/// A DeviceVault role. The order is the precedence: `Reader < Operator <
-/// Admin`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Sees the devices and backups of its scope.
-    Reader,
-    /// A reader who may also change devices and start backups in its scope.
-    Operator,
-    /// Everything, everywhere.
-    Admin,
-}
-
-impl Role {
-    /// The role's name in the configuration (`"reader"`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Reader => "reader",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-}
+pub use devicevault_core::Role;
 
 /// The device group name that stands for every device group.
 pub const ALL_DEVICE_GROUPS: &str = "*";

@@ -4,6 +4,7 @@
 //! storage worker, consumers, dispatcher and application, so the two
 //! deployments cannot drift apart.
 
+use devicevault_core::Role;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -272,7 +273,7 @@ pub async fn create_first_admin(db: &Db) -> Result<Option<(String, String)>, Ass
     let password = auth::new_password();
     let hash =
         auth::hash_password(&password).map_err(|e| AssemblyError::FirstAdmin(e.to_string()))?;
-    match db.create_user("admin", &hash, true).await {
+    match db.create_user("admin", &hash, Role::Admin).await {
         Ok(_) => Ok(Some(("admin".into(), password))),
         // Another process created it first.
         Err(DbError::Conflict(_)) => Ok(None),

@@ -5,6 +5,7 @@
 
 mod common;
 
+use devicevault_core::Role;
 use common::browser::Browser;
 use common::{Engine, Harness};
 use devicevault_client::HttpClient;
@@ -64,7 +65,7 @@ async fn changes_sign_ins_and_reads_are_recorded_with_who_and_what(engine: Engin
     assert_eq!(bad.status, 401);
     let db = h.server().db.clone();
     let hash = auth::hash_password("reader password 1").unwrap();
-    let reader = db.create_user("rita", &hash, false).await.unwrap();
+    let reader = db.create_user("rita", &hash, Role::Reader).await.unwrap();
     let token = auth::issue_token(
         &db,
         reader.id,

@@ -5,6 +5,7 @@
 
 mod common;
 
+use devicevault_core::Role;
 use common::browser::Browser;
 use common::{Engine, Harness};
 use devicevault_client::HttpClient;
@@ -139,7 +140,7 @@ async fn bulk_through_the_api(engine: Engine) {
     // and change nothing.
     let db = h.server().db.clone();
     let hash = auth::hash_password("reader password 1").unwrap();
-    let u = db.create_user("rita", &hash, false).await.unwrap();
+    let u = db.create_user("rita", &hash, Role::Reader).await.unwrap();
     db.set_user_scope(u.id, Some(&[core])).await.unwrap();
     let token = auth::issue_token(&db, u.id, devicevault_db::TokenKind::Named, Some("t"), None)
         .await

@@ -8,6 +8,7 @@
 
 mod common;
 
+use devicevault_core::Role;
 use std::sync::Arc;
 
 use common::browser::Browser;
@@ -88,7 +89,7 @@ async fn reader(h: &Harness, name: &str, groups: Option<&[i64]>) -> (HttpClient,
     let db = &h.server().db;
     let password = "reader password 1";
     let hash = auth::hash_password(password).unwrap();
-    let u = db.create_user(name, &hash, false).await.unwrap();
+    let u = db.create_user(name, &hash, Role::Reader).await.unwrap();
     if let Some(groups) = groups {
         db.set_user_scope(u.id, Some(groups)).await.unwrap();
     }

@@ -7,6 +7,7 @@
 
 mod common;
 
+use devicevault_core::Role;
 use common::{Engine, Harness};
 use devicevault_client::HttpClient;
 use devicevault_pipeline::app::auth;
@@ -18,7 +19,7 @@ use serde_json::Value;
 async fn reader(h: &Harness, name: &str, groups: Option<&[i64]>) -> HttpClient {
     let db = &h.server().db;
     let hash = auth::hash_password("reader password 1").unwrap();
-    let u = db.create_user(name, &hash, false).await.unwrap();
+    let u = db.create_user(name, &hash, Role::Reader).await.unwrap();
     if let Some(groups) = groups {
         db.set_user_scope(u.id, Some(groups)).await.unwrap();
     }

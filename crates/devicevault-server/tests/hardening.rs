@@ -5,6 +5,7 @@
 
 mod common;
 
+use devicevault_core::Role;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -66,7 +67,7 @@ async fn login(h: &Harness, user: &str, password: &str) -> devicevault_client::H
 async fn reader(h: &Harness, name: &str, groups: Option<&[i64]>) -> (HttpClient, i64) {
     let db = &h.server().db;
     let hash = auth::hash_password("reader password 1").unwrap();
-    let u = db.create_user(name, &hash, false).await.unwrap();
+    let u = db.create_user(name, &hash, Role::Reader).await.unwrap();
     if let Some(g) = groups {
         db.set_user_scope(u.id, Some(g)).await.unwrap();
     }

@@ -4,6 +4,7 @@
 
 mod common;
 
+use devicevault_core::Role;
 use common::browser::Browser;
 use common::{Engine, Harness};
 use devicevault_core::Timestamp;
@@ -250,7 +251,7 @@ async fn readers_may_back_up_but_not_post_administration_forms() {
     let (location, ids) = h.inventory().await;
     let db = h.server().db.clone();
     let hash = auth::hash_password("reader password 1").unwrap();
-    db.create_user("rita", &hash, false).await.unwrap();
+    db.create_user("rita", &hash, Role::Reader).await.unwrap();
     let mut b = Browser::new(h.server().addr);
     b.login("rita", "reader password 1").await;
 
@@ -851,7 +852,7 @@ async fn a_reader_restricted_to_a_device_group_sees_only_its_devices() {
 
     let db = h.server().db.clone();
     let hash = auth::hash_password("reader password 1").unwrap();
-    let rita = db.create_user("rita", &hash, false).await.unwrap();
+    let rita = db.create_user("rita", &hash, Role::Reader).await.unwrap();
     // The administrator restricts her to "core" on her user page.
     let mut a = admin(&h).await;
     let page = a.get(&format!("/admin/users/{}", rita.id)).await;

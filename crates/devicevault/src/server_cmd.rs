@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use devicevault_client::HttpClient;
+use devicevault_core::Role;
 use devicevault_db::{Db, DbError};
 use devicevault_pipeline::app::auth;
 use devicevault_pipeline::app::users::{NewPassword, UserInput};
@@ -96,11 +97,17 @@ pub enum UserCommand {
         /// Name of the environment variable that holds the password.
         #[arg(long)]
         password_env: String,
-        /// May change the inventory (otherwise read-only plus "backup now").
-        #[arg(long)]
+        /// What the user may do: `admin` (everything), `operator` (change
+        /// the devices of its device groups, their schedules and
+        /// notification rules, import) or `reader` (read and "backup now").
+        #[arg(long, value_name = "ROLE", default_value = "reader", value_parser = parse_role)]
+        role: Role,
+        /// The same as `--role admin`.
+        #[arg(long, conflicts_with = "role")]
         admin: bool,
-        /// Restrict a reader to the devices of this device group (by name;
-        /// repeat for several). Without it, a reader sees every device.
+        /// Restrict an operator or a reader to the devices of this device
+        /// group (by name; repeat for several). Without it, they reach
+        /// every device.
         #[arg(long = "device-group", value_name = "NAME", conflicts_with = "admin")]
         device_groups: Vec<String>,
         #[command(flatten)]
@@ -115,6 +122,10 @@ pub enum UserCommand {
         #[command(flatten)]
         db: ConfigArgs,
     },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse().map_err(|e: devicevault_core::UnknownRole| e.to_string())
 }
 
 /// The password in the environment variable `var`, checked by the
@@ -135,10 +146,15 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
             UserCommand::Create {
                 username,
                 password_env,
+                role,
                 admin,
                 device_groups,
                 db,
             } => {
+                let role = if admin { Role::Admin } else { role };
+                if role == Role::Admin && !device_groups.is_empty() {
+                    bail!("an administrator reaches every device: --device-group is for operators and readers");
+                }
                 let password = password_from(&password_env)?;
                 let (username, password) = UserInput {
                     username,
@@ -146,7 +162,7 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                         password,
                         confirm: None,
                     },
-                    is_admin: admin,
+                    role,
                 }
                 .validate()
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -177,7 +193,7 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                         }
                     }
                 }
-                let u = match db.create_user(&username, &hash, admin).await {
+                let u = match db.create_user(&username, &hash, role).await {
                     Ok(u) => u,
                     Err(DbError::Conflict(_)) => bail!("user {username:?} exists already"),
                     Err(e) => return Err(e.into()),
@@ -194,15 +210,15 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                     "users.create",
                     "users",
                     Some(u.id),
-                    json!({"username": u.username, "is_admin": admin,
+                    json!({"username": u.username, "role": role.as_str(),
                            "device_groups": device_groups, "password": "set"}),
                 )
                 .await;
                 println!(
-                    "created user {} (id {}, admin: {}{})",
+                    "created user {} (id {}, role: {}{})",
                     u.username,
                     u.id,
-                    u.is_admin,
+                    u.role,
                     if group_ids.is_empty() {
                         String::new()
                     } else {

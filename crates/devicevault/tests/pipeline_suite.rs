@@ -5,6 +5,7 @@
 
 mod suite;
 
+use devicevault_core::Role;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -838,7 +839,7 @@ async fn validation_not_found_conflict_and_permissions(h: &mut Harness) {
     // 403: a read-only user reads, cannot change.
     let db = h.db.clone();
     let hash = devicevault_pipeline::app::auth::hash_password("viewer-password").unwrap();
-    db.create_user("viewer", &hash, false).await.unwrap();
+    db.create_user("viewer", &hash, Role::Reader).await.unwrap();
     let r = h
         .call(
             "POST",

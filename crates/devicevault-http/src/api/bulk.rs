@@ -43,7 +43,7 @@ async fn bulk_devices(
 ) -> ApiResult<Json<BulkOutcome>> {
     let input: BulkInput = parse_body(&body)?;
     Ok(Json(
-        bulk::run(&state, &auth.scope, auth.user.is_admin, &input).await?,
+        bulk::run(&state, &auth.scope, auth.user.is_admin(), &input).await?,
     ))
 }
 

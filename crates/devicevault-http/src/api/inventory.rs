@@ -180,7 +180,7 @@ async fn list_devices(
 ) -> ApiResult<Json<Paginated<DeviceOut>>> {
     let q = query_of(q)?;
     let archived = bool_param(&q, "archived")?.unwrap_or(false);
-    if archived && !auth.user.is_admin {
+    if archived && !auth.user.is_admin() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "permission_denied",

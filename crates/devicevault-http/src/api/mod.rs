@@ -225,7 +225,7 @@ impl FromRequestParts<Shared> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
         let a = Authed::from_request_parts(parts, state).await?;
-        if a.user.is_admin {
+        if a.user.is_admin() {
             Ok(Self(a))
         } else {
             Err(ApiError::new(
@@ -486,7 +486,7 @@ async fn login(State(state): State<Shared>, parts: Parts, body: axum::body::Byte
     Json(types::LoginOut {
         token,
         username: user.username,
-        is_admin: user.is_admin,
+        is_admin: user.is_admin(),
         expires_after_idle_s: state.tokens.login_idle.as_secs(),
     })
     .into_response()

@@ -153,7 +153,7 @@ async fn list(
 ) -> ApiResult<Json<Paginated<TokenOut>>> {
     let q = query_of(q)?;
     let user = int_param(&q, "user")?;
-    let owner = if auth.user.is_admin {
+    let owner = if auth.user.is_admin() {
         user
     } else {
         // A reader sees its own tokens only, whatever it asks for.
@@ -182,7 +182,7 @@ async fn list(
     responses((status = 204, description = "revoked"), (status = 404, body = ErrorBody)))]
 async fn revoke(auth: Authed, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
     let id = id_of(id)?;
-    let owner = (!auth.user.is_admin).then_some(auth.user.id);
+    let owner = (!auth.user.is_admin()).then_some(auth.user.id);
     let t = state.db.delete_token(owner, id).await?;
     tracing::info!(user = %auth.user.username, token = t.id, owner = %t.username, "token revoked");
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -162,7 +162,7 @@ fn render(ctx: &Ctx, p: &AccountPage) -> Markup {
         @if let Some(t) = &p.new_token { (new_token_notice(&me.username, t)) }
         p {
             "Signed in as " strong { (me.username) } ", "
-            (if me.is_admin { "an administrator" } else { "a reader" })
+            (if me.is_admin() { "an administrator" } else { "a reader" })
             (if me.sees_secrets() { ", shown configurations with their secrets" }
                 else { ", shown configurations with their secrets masked" }) "."
         }

@@ -86,7 +86,7 @@ impl CompliancePage {
         Ok(Self {
             form,
             page,
-            is_admin: ctx.user.is_admin,
+            is_admin: ctx.user.is_admin(),
             rules,
             groups,
             errors,

@@ -254,7 +254,7 @@ async fn list(Session(ctx): Session, State(state): State<Shared>, uri: Uri) -> W
         state.db.list_device_types(ALL),
         state.db.list_device_groups(ALL),
     )?;
-    let bulk_values = if ctx.user.is_admin {
+    let bulk_values = if ctx.user.is_admin() {
         bulk_value_options(&state, &groups.rows).await?
     } else {
         Vec::new()
@@ -321,7 +321,7 @@ fn render_list(ctx: &Ctx, v: &ListView) -> Markup {
     };
     html! {
         (heading("Devices", html! {
-            @if ctx.user.is_admin { a class="button primary" href="/devices/new" { "Add device" } }
+            @if ctx.user.is_admin() { a class="button primary" href="/devices/new" { "Add device" } }
         }))
         (html::flash(v.flash))
         // Filters: a GET form, so every filtered view is a link.
@@ -347,7 +347,7 @@ fn render_list(ctx: &Ctx, v: &ListView) -> Markup {
                 (html::empty("No device matches these filters.", html! {
                     a href="/devices" { "Clear the filters" } " to see every device."
                 }))
-            } @else if ctx.user.is_admin {
+            } @else if ctx.user.is_admin() {
                 (html::empty("No devices yet.", html! {
                     a href="/devices/new" { "Add the first device" } ". It needs a "
                     a href="/admin/locations" { "backup location" } " and a "
@@ -447,7 +447,7 @@ async fn bulk_value_options(
 fn bulk_form(ctx: &Ctx, v: &ListView) -> Markup {
     let p = &v.params;
     let mut actions: Vec<(BulkAction, &str)> = vec![(BulkAction::BackupNow, "Back up now")];
-    if ctx.user.is_admin {
+    if ctx.user.is_admin() {
         actions.extend([
             (BulkAction::Enable, "Enable"),
             (BulkAction::Disable, "Disable"),
@@ -474,7 +474,7 @@ fn bulk_form(ctx: &Ctx, v: &ListView) -> Markup {
             select id="bulk-action" name="action" {
                 @for (a, label) in &actions { option value=(a.as_str()) { (label) } }
             }
-            @if ctx.user.is_admin {
+            @if ctx.user.is_admin() {
                 " "
                 label for="bulk-value" class="sr-only" { "Value to set" }
                 select id="bulk-value" name="value" {
@@ -533,7 +533,7 @@ async fn bulk(State(state): State<Shared>, p: Posted) -> WebResult<Response> {
         all_matching,
         value,
     };
-    let outcome = match app_bulk::run(&state, &p.ctx.scope, p.ctx.user.is_admin, &input).await {
+    let outcome = match app_bulk::run(&state, &p.ctx.scope, p.ctx.user.is_admin(), &input).await {
         Ok(o) => o,
         Err(BulkError::Invalid(errors)) => {
             return Err(WebError::bad_request(errors.to_string()).with_ctx(p.ctx));
@@ -634,7 +634,7 @@ fn device_row(ctx: &Ctx, row: &DeviceRow, back: &str) -> Markup {
             }
             td class="row-actions" {
                 (backup_button(ctx, d))
-                @if ctx.user.is_admin {
+                @if ctx.user.is_admin() {
                     " " a href={ "/devices/" (d.id) "/edit" } class="button small subtle" { "Edit" } " "
                     (post_button(ctx, &format!("/devices/{}/enabled", d.id),
                         if f.enabled { "Disable" } else { "Enable" }, "small subtle", None,

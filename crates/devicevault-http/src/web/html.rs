@@ -93,9 +93,9 @@ pub fn page(ctx: Option<&Ctx>, theme: Option<&str>, title: &str, nav: Nav, body:
                         div class="who" {
                             (toggle)
                             a class="user" href="/account"
-                                title={ "Your account (" (if c.user.is_admin { "administrator" } else { "reader" }) ")" } {
+                                title={ "Your account (" (if c.user.is_admin() { "administrator" } else { "reader" }) ")" } {
                                 (c.user.username)
-                                @if c.user.is_admin { " " span class="tag" { "admin" } }
+                                @if c.user.is_admin() { " " span class="tag" { "admin" } }
                             }
                             form method="post" action="/logout" {
                                 (c.csrf_field())

@@ -51,7 +51,7 @@ impl SearchPage {
         let db = &state.db;
         let (groups, types) =
             tokio::try_join!(db.list_device_groups(ALL), db.list_device_types(ALL))?;
-        let locations = if ctx.user.is_admin {
+        let locations = if ctx.user.is_admin() {
             let l = db.list_locations(ALL).await?;
             Some(
                 l.rows

@@ -204,7 +204,7 @@ impl FromRequestParts<Shared> for AdminSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
         let Session(ctx) = Session::from_request_parts(parts, state).await?;
-        if ctx.user.is_admin {
+        if ctx.user.is_admin() {
             Ok(Self(ctx))
         } else {
             Err(forbidden(ctx))
@@ -335,7 +335,7 @@ impl FromRequest<Shared> for AdminPosted {
 
     async fn from_request(req: Request, state: &Shared) -> Result<Self, Response> {
         let Posted { ctx, form } = Posted::from_request(req, state).await?;
-        if ctx.user.is_admin {
+        if ctx.user.is_admin() {
             Ok(Self { ctx, form })
         } else {
             Err(forbidden(ctx))

@@ -294,7 +294,13 @@ impl LoginGuard {
                 retry_after: Duration::from_secs(1),
             });
         };
-        let user = db.user_by_name(username).await?;
+        // A directory account or a disabled one never signs in with a
+        // password kept here; it is verified against the dummy hash like an
+        // unknown user, so the answer and its time are the same.
+        let user = db
+            .user_by_name(username)
+            .await?
+            .filter(|u| u.is_local() && u.disabled_at.is_none());
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.clone())

@@ -1,6 +1,8 @@
 //! Accounts: the rules of a new user and of a new password, for every front
 //! end that makes or changes one (the web UI's forms, the CLI).
 
+use devicevault_core::Role;
+
 use super::auth;
 use super::inventory::FieldErrors;
 
@@ -38,7 +40,7 @@ impl NewPassword {
 pub struct UserInput {
     pub username: String,
     pub password: NewPassword,
-    pub is_admin: bool,
+    pub role: Role,
 }
 
 impl UserInput {
@@ -79,7 +81,7 @@ mod tests {
                 password: "long enough".into(),
                 confirm: Some("long enough".into()),
             },
-            is_admin: false,
+            role: Role::Reader,
         };
         assert_eq!(
             ok.validate().unwrap(),
@@ -91,7 +93,7 @@ mod tests {
                 password: "long enough".into(),
                 confirm: Some("other".into()),
             },
-            is_admin: false,
+            role: Role::Reader,
         };
         let e = bad.validate().unwrap_err();
         assert_eq!(e.of("username").count(), 1);

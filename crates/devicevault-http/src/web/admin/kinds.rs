@@ -815,7 +815,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                             note: (u.id == ctx.user.id).then_some("(you)"),
                             text: u.username,
                         };
-                        let role = if u.is_admin {
+                        let role = if u.is_admin() {
                             Cell::Tag("admin")
                         } else {
                             Cell::Text("reader".into())
@@ -1191,7 +1191,7 @@ impl Form {
 /// The name of an object, a link to its edit page for administrators.
 fn name_cell(ctx: &Ctx, slug: &str, id: i64, name: String) -> Cell {
     Cell::Name {
-        href: ctx.user.is_admin.then(|| format!("/admin/{slug}/{id}")),
+        href: ctx.user.is_admin().then(|| format!("/admin/{slug}/{id}")),
         text: name,
         note: None,
     }
@@ -1289,7 +1289,7 @@ fn location_rows<'a>(s: &'a Shared, ctx: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Ro
                 (None, Some(d)) => format!("{d} days"),
                 (Some(n), Some(d)) => format!("last {n} or {d} days"),
             };
-            let retention = if ctx.user.is_admin {
+            let retention = if ctx.user.is_admin() {
                 Cell::Actions(vec![Action::Link {
                     href: format!("/admin/locations/{}/retention", l.id),
                     label: if r.keeps_everything() {
@@ -1470,14 +1470,21 @@ fn save_user<'a>(s: &'a Shared, _: Option<i64>, f: &'a Form) -> Fut<'a, Result<i
                 password: f.get("password").into(),
                 confirm: Some(f.get("password_confirm").into()),
             },
-            is_admin: f.checked("is_admin"),
+            role: match f.get("role").parse() {
+                Ok(role) => role,
+                Err(e) => {
+                    let mut errors = FieldErrors::default();
+                    errors.add("role", e.to_string());
+                    return Ok(Err(errors));
+                }
+            },
         };
         let (username, password) = match input.validate() {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };
         let hash = super::super::account::hash(password).await?;
-        match s.db.create_user(&username, &hash, input.is_admin).await {
+        match s.db.create_user(&username, &hash, input.role).await {
             Ok(u) => Ok(Ok(u.id)),
             Err(DbError::Conflict(_)) => Ok(Err(username_taken())),
             Err(other) => Err(other.into()),
@@ -1494,7 +1501,7 @@ fn delete_user<'a>(s: &'a Shared, ctx: &'a Ctx, id: i64) -> Fut<'a, ()> {
                 "Ask another administrator.",
             ));
         }
-        if u.is_admin && s.db.count_admins().await? <= 1 {
+        if u.is_admin() && s.db.count_admins().await? <= 1 {
             return Err(super::refuse(
                 "The last administrator",
                 "Make another user an administrator first.",

@@ -91,10 +91,10 @@ pub(super) fn refuse(title: &str, detail: &str) -> WebError {
 fn admin_page(ctx: &Ctx, current: &str, status: StatusCode, title: &str, body: Markup) -> Response {
     let tabs = html! {
         nav class="tabs" aria-label="Administration" {
-            @for k in KINDS.iter().filter(|k| ctx.user.is_admin || !k.admins_only) {
+            @for k in KINDS.iter().filter(|k| ctx.user.is_admin() || !k.admins_only) {
                 a href={ "/admin/" (k.slug) } aria-current=[(k.slug == current).then_some("page")] { (k.title) }
             }
-            @if ctx.user.is_admin {
+            @if ctx.user.is_admin() {
                 a href="/admin/audit" aria-current=[(current == "audit").then_some("page")] { "Audit log" }
                 a href="/admin/import" aria-current=[(current == "import").then_some("page")] { "Import" }
             }
@@ -217,7 +217,7 @@ fn render_list(ctx: &Ctx, p: &ListPage<'_>) -> Markup {
         } @else {
             (table(ctx, k.columns, &p.rows))
         }
-        @if let (Some((title, submit)), true) = (k.add, ctx.user.is_admin) {
+        @if let (Some((title, submit)), true) = (k.add, ctx.user.is_admin()) {
             (form_panel(ctx, &format!("/admin/{}", k.slug), title, &p.errors,
                 kind_fields(k, &p.values, None, &p.errors), submit, None))
         }
@@ -267,7 +267,7 @@ fn delete_section(ctx: &Ctx, action: &str, what: &str, name: &str, note: &str) -
 // ---- handlers ----------------------------------------------------------------------------
 
 fn visible(ctx: &Ctx, kind: &Kind) -> WebResult<()> {
-    if kind.admins_only && !ctx.user.is_admin {
+    if kind.admins_only && !ctx.user.is_admin() {
         return Err(super::session::admins_only(ctx));
     }
     Ok(())
@@ -275,7 +275,7 @@ fn visible(ctx: &Ctx, kind: &Kind) -> WebResult<()> {
 
 async fn overview(Session(ctx): Session, State(state): State<Shared>) -> WebResult<Response> {
     let mut cards = Vec::new();
-    for k in KINDS.iter().filter(|k| ctx.user.is_admin || !k.admins_only) {
+    for k in KINDS.iter().filter(|k| ctx.user.is_admin() || !k.admins_only) {
         if let Some(hint) = k.card {
             cards.push((k, hint, (k.count)(&state).await?));
         }
@@ -291,7 +291,7 @@ async fn overview(Session(ctx): Session, State(state): State<Shared>) -> WebResu
                 }
             }
         }
-        @if !ctx.user.is_admin {
+        @if !ctx.user.is_admin() {
             (notice("info", "You may read these lists; an administrator changes them."))
         }
     };
@@ -574,7 +574,7 @@ fn render_user(ctx: &Ctx, p: &UserPage) -> Markup {
         .collect();
     html! {
         (crumbs(&[("/admin/users", "Users")]))
-        (heading(&u.username, html! { @if u.is_admin { span class="tag" { "admin" } } }))
+        (heading(&u.username, html! { @if u.is_admin() { span class="tag" { "admin" } } }))
         (html::flash(p.flash))
         @if let Some(t) = &p.new_token { (super::account::new_token_notice(&u.username, t)) }
         (form_panel(ctx, &format!("{base}/password"), "Change the password", &p.errors,
@@ -586,16 +586,16 @@ fn render_user(ctx: &Ctx, p: &UserPage) -> Markup {
             h2 { "Role" }
             p {
                 (u.username) " is "
-                (if u.is_admin { "an administrator" } else {
+                (if u.is_admin() { "an administrator" } else {
                     "a reader (reads and presses “Backup now” on the devices below, changes nothing)"
                 }) "."
             }
             (post_button(ctx, &format!("{base}/role"),
-                if u.is_admin { "Make reader" } else { "Make administrator" }, "", None,
-                &[("is_admin", if u.is_admin { "no" } else { "yes" })]))
+                if u.is_admin() { "Make reader" } else { "Make administrator" }, "", None,
+                &[("is_admin", if u.is_admin() { "no" } else { "yes" })]))
         }
         (form_panel(ctx, &format!("{base}/scope"), "Devices", &FieldErrors::default(), html! {
-            @if u.is_admin {
+            @if u.is_admin() {
                 p class="small muted" { "Administrators see every device whatever is chosen here; it applies if this user becomes a reader." }
             }
             fieldset {
@@ -613,11 +613,11 @@ fn render_user(ctx: &Ctx, p: &UserPage) -> Markup {
         section class="panel" {
             h2 { "Secrets in configurations" }
             p {
-                @if u.is_admin { "Administrators always see configurations whole, secrets included." }
+                @if u.is_admin() { "Administrators always see configurations whole, secrets included." }
                 @else if u.view_secrets { "This user sees configurations whole, secrets included (enable secrets, SNMP communities, keys)." }
                 @else { "This user sees configurations with their secrets masked by the device driver's rules (the default for readers)." }
             }
-            @if !u.is_admin {
+            @if !u.is_admin() {
                 (post_button(ctx, &format!("{base}/secrets"),
                     if u.view_secrets { "Mask secrets for this user" } else { "Let this user see secrets" }, "", None,
                     &[("view_secrets", if u.view_secrets { "no" } else { "yes" })]))
@@ -681,7 +681,7 @@ async fn user_role(
 ) -> WebResult<Response> {
     let u = state.db.user(id).await?;
     let admin = p.form.get("is_admin") == "yes";
-    if u.is_admin && !admin && state.db.count_admins().await? <= 1 {
+    if u.is_admin() && !admin && state.db.count_admins().await? <= 1 {
         return Err(refuse(
             "The last administrator",
             "Make another user an administrator first.",
