@@ -79,6 +79,7 @@ async fn bench(args: ImportBench) -> anyhow::Result<()> {
         drivers: &drivers,
         key: Some(&key),
         mapping: &mapping,
+        by: None,
     };
     let input = router_db(args.lines);
     println!(

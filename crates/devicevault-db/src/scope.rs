@@ -110,40 +110,41 @@ impl Db {
         groups: Option<&[i64]>,
     ) -> Result<(), DbError> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("UPDATE users SET restricted = $1 WHERE id = $2")
-            .bind(i64::from(groups.is_some()))
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(crate::inventory::not_found(format!("user {user_id}")));
-        }
-        sqlx::query("DELETE FROM user_device_groups WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        for g in groups.unwrap_or_default() {
-            let known = sqlx::query(AssertSqlSafe(
-                "SELECT COUNT(*) AS n FROM device_groups WHERE id = $1".to_owned(),
-            ))
-            .bind(*g)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get::<i64, _>("n")?;
-            if known == 0 {
-                return Err(DbError::Invalid(format!("device group {g} does not exist")));
-            }
-            sqlx::query(
-                "INSERT INTO user_device_groups (user_id, device_group_id) VALUES ($1, $2) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(user_id)
-            .bind(*g)
-            .execute(&mut *tx)
-            .await?;
-        }
+        set_scope_in(&mut tx, user_id, groups).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A new user with its role, its scope (as [`Db::set_user_scope`]) and
+    /// its `view_secrets`, in one transaction: never a moment when a
+    /// restricted user could see every device.
+    pub async fn create_user_with(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: devicevault_core::Role,
+        groups: Option<&[i64]>,
+        view_secrets: bool,
+    ) -> Result<User, DbError> {
+        if username.trim().is_empty() {
+            return Err(DbError::Invalid("username is empty".into()));
+        }
+        let mut tx = self.pool().begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO users (username, password_hash, role, view_secrets, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(i64::from(view_secrets))
+        .bind(devicevault_core::Timestamp::now().to_string())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        set_scope_in(&mut tx, id, groups).await?;
+        tx.commit().await?;
+        self.user(id).await
     }
 }
 
@@ -183,4 +184,72 @@ impl Db {
             .filter(|i| visible.contains(i))
             .collect())
     }
+
+    /// Where the devices `ids` are: `(id, device group, archived)` of each
+    /// that exists, by id (what a change reaches, for `app::rights`).
+    pub async fn device_placements(
+        &self,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Option<i64>, bool)>, DbError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, device_group_id, archived_at FROM devices WHERE id IN ({}) ORDER BY id",
+            id_list(ids)
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let archived: Option<String> = r.try_get("archived_at")?;
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("device_group_id")?,
+                    archived.is_some(),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// [`Db::set_user_scope`] inside a transaction.
+pub(crate) async fn set_scope_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: i64,
+    groups: Option<&[i64]>,
+) -> Result<(), DbError> {
+    let done = sqlx::query("UPDATE users SET restricted = $1 WHERE id = $2")
+        .bind(i64::from(groups.is_some()))
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(crate::inventory::not_found(format!("user {user_id}")));
+    }
+    sqlx::query("DELETE FROM user_device_groups WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    for g in groups.unwrap_or_default() {
+        let known = sqlx::query(AssertSqlSafe(
+            "SELECT COUNT(*) AS n FROM device_groups WHERE id = $1".to_owned(),
+        ))
+        .bind(*g)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get::<i64, _>("n")?;
+        if known == 0 {
+            return Err(DbError::Invalid(format!("device group {g} does not exist")));
+        }
+        sqlx::query(
+            "INSERT INTO user_device_groups (user_id, device_group_id) VALUES ($1, $2) \
+         ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(*g)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -48,6 +48,7 @@ impl World {
             drivers: &self.drivers,
             key: Some(&self.key),
             mapping: &self.mapping,
+            by: None,
         };
         let parsed = import::parse_source(format, input.as_bytes(), options).unwrap();
         import::run(ctx, format, parsed, options).await.unwrap()
@@ -158,6 +159,7 @@ async fn an_unknown_default_refuses_the_whole_run(t: TestDb) {
         drivers: &w.drivers,
         key: Some(&w.key),
         mapping: &w.mapping,
+        by: None,
     };
     let options = ImportOptions {
         defaults: [("credential".to_owned(), "nope".to_owned())].into(),
@@ -301,7 +303,9 @@ async fn export_then_import_is_unchanged_even_for_formula_looking_names(t: TestD
         \"sw, floor 2\",192.0.2.2,,arista_eos,,main,,false\r\n";
     let r = w.run(Format::Csv, csv, &opts(true)).await;
     assert_eq!(r.counts.create, 2, "{r:?}");
-    let exported = import::export_csv(w.db()).await.unwrap();
+    let exported = import::export_csv(w.db(), &devicevault_db::Scope::Admin)
+        .await
+        .unwrap();
     let mut lines = exported.lines();
     assert_eq!(
         lines.next().unwrap(),

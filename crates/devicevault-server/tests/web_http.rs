@@ -4,9 +4,9 @@
 
 mod common;
 
-use devicevault_core::Role;
 use common::browser::Browser;
 use common::{Engine, Harness};
+use devicevault_core::Role;
 use devicevault_core::Timestamp;
 use devicevault_db::{DeviceFields, JobState};
 use devicevault_pipeline::app::auth;
@@ -273,7 +273,12 @@ async fn readers_may_back_up_but_not_post_administration_forms() {
     ] {
         let r = b.get(path).await;
         assert_eq!(r.status, 403, "GET {path}");
-        assert!(r.body.contains("Administrators only"), "{path}");
+        let refusal = if path.starts_with("/devices") {
+            "Operators and administrators only"
+        } else {
+            "Administrators only"
+        };
+        assert!(r.body.contains(refusal), "{path}");
     }
     let loc = location.to_string();
     let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
@@ -318,7 +323,7 @@ async fn readers_may_back_up_but_not_post_administration_forms() {
                 ("username", "mallory"),
                 ("password", "long enough pw"),
                 ("password_confirm", "long enough pw"),
-                ("is_admin", "on"),
+                ("role", "admin"),
             ],
         ),
         (

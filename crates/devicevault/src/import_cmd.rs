@@ -195,6 +195,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<bool> {
             drivers: &drivers,
             key: key.as_ref(),
             mapping: &config.settings.import_mapping,
+            by: None,
         };
         let report = import::run(ctx, args.format, parsed, &options).await?;
         if report.applied {
@@ -280,7 +281,7 @@ fn changes_of(l: &import::ReportLine) -> Vec<String> {
 pub fn export(args: ExportArgs) -> anyhow::Result<()> {
     crate::server_cmd::runtime()?.block_on(async {
         let db = crate::server_cmd::connect(&args.db).await?;
-        let csv = import::export_csv(&db).await?;
+        let csv = import::export_csv(&db, &devicevault_db::Scope::Admin).await?;
         use std::io::Write as _;
         let mut out = std::io::stdout().lock();
         out.write_all(csv.as_bytes()).context("write the CSV")?;

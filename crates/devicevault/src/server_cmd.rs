@@ -9,9 +9,9 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use devicevault_client::HttpClient;
 use devicevault_core::Role;
-use devicevault_db::{Db, DbError};
+use devicevault_db::Db;
 use devicevault_pipeline::app::auth;
-use devicevault_pipeline::app::users::{NewPassword, UserInput};
+use devicevault_pipeline::app::users::{self, NewPassword, UserInput};
 use devicevault_server::embedded::{Embedded, ServeConfig};
 use serde_json::{Value, json};
 
@@ -125,7 +125,8 @@ pub enum UserCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse().map_err(|e: devicevault_core::UnknownRole| e.to_string())
+    s.parse()
+        .map_err(|e: devicevault_core::UnknownRole| e.to_string())
 }
 
 /// The password in the environment variable `var`, checked by the
@@ -156,17 +157,6 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                     bail!("an administrator reaches every device: --device-group is for operators and readers");
                 }
                 let password = password_from(&password_env)?;
-                let (username, password) = UserInput {
-                    username,
-                    password: NewPassword {
-                        password,
-                        confirm: None,
-                    },
-                    role,
-                }
-                .validate()
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-                let hash = auth::hash_password(&password)?;
                 let db = connect(&db).await?;
                 // Resolved before the user exists: a typo must not leave a
                 // user who sees every device.
@@ -193,18 +183,24 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
                         }
                     }
                 }
-                let u = match db.create_user(&username, &hash, role).await {
+                let input = UserInput {
+                    username,
+                    password: NewPassword {
+                        password,
+                        confirm: None,
+                    },
+                    role,
+                    device_groups: (!group_ids.is_empty()).then(|| group_ids.clone()),
+                    view_secrets: false,
+                };
+                let u = match users::create(&db, &input).await {
                     Ok(u) => u,
-                    Err(DbError::Conflict(_)) => bail!("user {username:?} exists already"),
+                    Err(users::UserError::Invalid(e)) if e.of("username").next().is_some() => {
+                        bail!("user {:?} exists already", input.username.trim())
+                    }
+                    Err(users::UserError::Invalid(e)) => bail!("{e}"),
                     Err(e) => return Err(e.into()),
                 };
-                if !group_ids.is_empty()
-                    && let Err(e) = db.set_user_scope(u.id, Some(&group_ids)).await
-                {
-                    // Never leave behind a user who would see every device.
-                    let _ = db.delete_user(u.id).await;
-                    return Err(anyhow::Error::from(e).context("restrict the new user"));
-                }
                 crate::audit_cmd::record(
                     &db,
                     "users.create",

@@ -727,8 +727,21 @@ async fn malformed_tasks_and_entries_are_dead_lettered_and_roles_keep_running() 
     let url = format!("amqp://guest:guest@127.0.0.1:5672/{name}");
     // Raw AMQP messages a Celery client could never have sent.
     let script = r#"
-import sys, kombu
+import sys, time, kombu
 with kombu.Connection(sys.argv[1]) as conn:
+    # The roles declare their exchanges as they start: wait for both (a
+    # failed passive declare closes only its channel).
+    for q in ["storage.git", "collector.group.default"]:
+        for attempt in range(600):
+            ch = conn.channel()
+            try:
+                ch.exchange_declare(q, "direct", passive=True)
+                ch.close()
+                break
+            except Exception:
+                time.sleep(0.1)
+        else:
+            sys.exit("exchange " + q + " never appeared")
     p = conn.Producer()
     for q in ["storage.git", "collector.group.default"]:
         p.publish(b"not json {", exchange=q, routing_key=q, content_type="application/json",

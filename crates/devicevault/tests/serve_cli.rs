@@ -256,6 +256,88 @@ fn first_start_creates_an_admin_and_users_and_tokens_work() {
         &[("DV_PW", "correct horse battery")],
     );
     assert!(!out.status.success(), "an admin sees every device");
+
+    // An operator of core: changes core's devices, not the other one; an
+    // unknown role is refused before anything is created.
+    let out = run(
+        &[
+            "user",
+            "create",
+            "--username",
+            "olga",
+            "--password-env",
+            "DV_PW",
+            "--role",
+            "operator",
+            "--device-group",
+            "core",
+        ],
+        &data,
+        &[("DV_PW", "operator password 1")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("role: operator, devices of: core"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = run(
+        &[
+            "user",
+            "create",
+            "--username",
+            "x2",
+            "--password-env",
+            "DV_PW",
+            "--role",
+            "root",
+        ],
+        &data,
+        &[("DV_PW", "operator password 1")],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role \"root\""));
+    rt.block_on(async {
+        let mut api = HttpClient::new(s.addr);
+        let r = api
+            .post(
+                "/api/auth/login/",
+                &json!({"username": "olga", "password": "operator password 1"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.json()["role"], "operator");
+        api.token = Some(r.json()["token"].as_str().unwrap().to_owned());
+        let devices = api.get("/api/devices/").await.unwrap().json();
+        let r1 = devices["results"][0]["id"].as_i64().unwrap();
+        let r = api
+            .request(
+                "PATCH",
+                &format!("/api/devices/{r1}/"),
+                Some(&json!({"address": "192.0.2.7"})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let r = api
+            .request(
+                "PATCH",
+                &format!("/api/devices/{r1}/"),
+                Some(&json!({"device_group": null})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status,
+            403,
+            "out of core: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    });
 }
 
 /// kill -9 in the middle of 200 backups: after a restart every accepted

@@ -3,7 +3,6 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use devicevault_pipeline::app::bulk::{self, BulkError, BulkInput, BulkOutcome};
@@ -19,9 +18,7 @@ impl From<BulkError> for ApiError {
     fn from(e: BulkError) -> Self {
         match e {
             BulkError::Invalid(errors) => errors.into(),
-            BulkError::Forbidden => {
-                ApiError::new(StatusCode::FORBIDDEN, "permission_denied", e.to_string())
-            }
+            BulkError::Denied(e) => e.into(),
             BulkError::Db(e) => e.into(),
         }
     }
@@ -43,7 +40,7 @@ async fn bulk_devices(
 ) -> ApiResult<Json<BulkOutcome>> {
     let input: BulkInput = parse_body(&body)?;
     Ok(Json(
-        bulk::run(&state, &auth.scope, auth.user.is_admin(), &input).await?,
+        bulk::run(&state, &auth.user, &auth.scope, &input).await?,
     ))
 }
 

@@ -57,6 +57,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         super::retention::Doc::openapi(),
         super::search::Doc::openapi(),
         super::tokens::Doc::openapi(),
+        super::users::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::types::ErrorBody;
-use super::{Admin, ApiError, ApiResult, Shared, parse_body};
+use super::{ApiError, ApiResult, Operator, Shared, parse_body};
 
 /// The largest request body (the audit middleware, which reads a change's
 /// body first, allows this route as much).
@@ -67,6 +67,7 @@ impl From<ImportError> for ApiError {
             }
             ImportError::Source(m) => ApiError::bad_request(m),
             ImportError::Db(e) => e.into(),
+            ImportError::Denied(e) => e.into(),
         }
     }
 }
@@ -80,7 +81,7 @@ impl From<ImportError> for ApiError {
               (status = 403, body = ErrorBody),
               (status = 413, body = ErrorBody, description = "the body is over 24 MiB or the content over 20 MiB")))]
 async fn import_devices(
-    Admin(admin): Admin,
+    Operator(auth): Operator,
     State(state): State<Shared>,
     headers: HeaderMap,
     body: Body,
@@ -121,9 +122,15 @@ async fn import_devices(
     };
     let parsed = import::parse_source(req.format, req.content.as_bytes(), &options)?;
     drop(req.content);
-    let report = import::run(state.import_context(), req.format, parsed, &options).await?;
+    let report = import::run(
+        state.import_context_for(&auth.user, &auth.scope),
+        req.format,
+        parsed,
+        &options,
+    )
+    .await?;
     tracing::info!(
-        admin = %admin.user.username,
+        user = %auth.user.username,
         format = req.format.as_str(),
         applied = report.applied,
         create = report.counts.create,
@@ -142,8 +149,11 @@ async fn import_devices(
 #[utoipa::path(get, path = "/api/devices/export/", tag = "devices",
     responses((status = 200, content_type = "text/csv", body = String),
               (status = 403, body = ErrorBody)))]
-async fn export_devices(_: Admin, State(state): State<Shared>) -> ApiResult<Response> {
-    let csv = import::export_csv(&state.db).await?;
+async fn export_devices(
+    Operator(auth): Operator,
+    State(state): State<Shared>,
+) -> ApiResult<Response> {
+    let csv = import::export_csv(&state.db, &auth.scope).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -27,9 +27,11 @@ use super::types::{
     CollectionGroupOut, CredentialOut, DeviceGroupOut, DeviceOut, DeviceTypeOut, ErrorBody,
     LocationOut, NamedOut, Paginated, PurgedOut,
 };
+use devicevault_pipeline::app::rights::{self, Right};
+
 use super::{
-    Admin, ApiError, ApiResult, Authed, Shared, bool_param, id_of, int_param, merge_patch,
-    parse_body, query_of,
+    Admin, ApiError, ApiResult, Authed, Operator, Shared, bool_param, id_of, int_param,
+    merge_patch, parse_body, query_of,
 };
 
 type IdPath = Result<Path<i64>, PathRejection>;
@@ -200,8 +202,22 @@ async fn list_devices(
 }
 
 /// Validates a device body and stores it as device `id` (or a new one).
-async fn save_device(state: &Shared, id: Option<i64>, input: DeviceInput) -> ApiResult<DeviceOut> {
+/// The user must be allowed to put it where the body says.
+async fn save_device(
+    state: &Shared,
+    auth: &Authed,
+    id: Option<i64>,
+    input: DeviceInput,
+) -> ApiResult<DeviceOut> {
     let fields = input.validate(state).await??;
+    rights::require_device_change(
+        &state.db,
+        &auth.user,
+        &auth.scope,
+        id,
+        Some(fields.device_group),
+    )
+    .await??;
     let saved = match id {
         None => state.db.create_device(&fields).await,
         Some(id) => state.db.update_device(id, &fields).await,
@@ -216,9 +232,13 @@ async fn save_device(state: &Shared, id: Option<i64>, input: DeviceInput) -> Api
 #[utoipa::path(post, path = "/api/devices/", tag = "devices", request_body = DeviceInput,
     responses((status = 201, body = DeviceOut), (status = 400, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
-async fn create_device(_: Admin, State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
+async fn create_device(
+    Operator(auth): Operator,
+    State(state): State<Shared>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let input = parse_body(&body)?;
-    Ok(created(save_device(&state, None, input).await?))
+    Ok(created(save_device(&state, &auth, None, input).await?))
 }
 
 #[utoipa::path(get, path = "/api/devices/{id}/", tag = "devices", params(("id" = i64, Path)),
@@ -250,15 +270,16 @@ async fn live_device(state: &Shared, id: i64) -> ApiResult<devicevault_db::Devic
     responses((status = 200, body = DeviceOut), (status = 400, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn put_device(
-    _: Admin,
+    Operator(auth): Operator,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
 ) -> ApiResult<Json<DeviceOut>> {
     let id = id_of(id)?;
+    auth.check_device(&state, id).await?;
     live_device(&state, id).await?;
     let input = input(parse_body(&body)?, DEVICE_READ_ONLY)?;
-    Ok(Json(save_device(&state, Some(id), input).await?))
+    Ok(Json(save_device(&state, &auth, Some(id), input).await?))
 }
 
 #[utoipa::path(patch, path = "/api/devices/{id}/", tag = "devices", params(("id" = i64, Path)),
@@ -266,17 +287,18 @@ async fn put_device(
     responses((status = 200, body = DeviceOut), (status = 400, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn patch_device(
-    _: Admin,
+    Operator(auth): Operator,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
 ) -> ApiResult<Json<DeviceOut>> {
     let id = id_of(id)?;
+    auth.check_device(&state, id).await?;
     let current = DeviceInput::of(&live_device(&state, id).await?.fields);
     let current =
         serde_json::to_value(current).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let input = input(merge_patch(current, &body)?, DEVICE_READ_ONLY)?;
-    Ok(Json(save_device(&state, Some(id), input).await?))
+    Ok(Json(save_device(&state, &auth, Some(id), input).await?))
 }
 
 /// `?purge=true` destroys the device's records.
@@ -294,7 +316,7 @@ struct DeleteQuery {
     responses((status = 204, description = "archived"), (status = 200, body = PurgedOut),
               (status = 404, body = ErrorBody)))]
 async fn delete_device(
-    Admin(admin): Admin,
+    Operator(auth): Operator,
     State(state): State<Shared>,
     id: IdPath,
     q: QueryMap,
@@ -302,10 +324,11 @@ async fn delete_device(
     let id = id_of(id)?;
     let q = query_of(q)?;
     if bool_param(&q, "purge")?.unwrap_or(false) {
+        rights::require(&auth.user, Right::Administer)?;
         let d = state.db.device(id).await?;
         let purged = state.db.purge_device(id).await?;
         tracing::warn!(
-            admin = %admin.user.username, device_id = id, device = %d.fields.name,
+            admin = %auth.user.username, device_id = id, device = %d.fields.name,
             stored_backups = purged.stored_backups, results = purged.results, jobs = purged.jobs,
             "device purged with its history"
         );
@@ -317,8 +340,10 @@ async fn delete_device(
         })
         .into_response());
     }
+    auth.check_device(&state, id).await?;
+    rights::require_device_change(&state.db, &auth.user, &auth.scope, Some(id), None).await??;
     let d = state.db.archive_device(id).await?;
-    tracing::info!(admin = %admin.user.username, device_id = id, device = %d.fields.name, "device archived");
+    tracing::info!(user = %auth.user.username, device_id = id, device = %d.fields.name, "device archived");
     Ok(no_content())
 }
 

@@ -1,5 +1,6 @@
 //! The REST API (axum, JSON). Every route but login and health needs
-//! `Authorization: Token <token>`; changes to the inventory need an admin.
+//! `Authorization: Token <token>`; what each role may change is decided by
+//! `app::rights` (the [`Admin`] and [`Operator`] extractors ask it).
 //! Errors are `{"error": "<code>", "detail": ...}`.
 
 mod audit;
@@ -16,6 +17,7 @@ mod schedules;
 mod search;
 mod tokens;
 pub mod types;
+mod users;
 
 use std::collections::HashMap;
 
@@ -53,6 +55,7 @@ pub fn routes() -> Router<Shared> {
         .merge(retention::routes())
         .merge(search::routes())
         .merge(tokens::routes())
+        .merge(users::routes())
         .merge(docs::routes())
 }
 
@@ -149,6 +152,8 @@ pub async fn not_found_route(uri: Uri) -> ApiError {
 
 // ---- authentication ----------------------------------------------------------
 
+use devicevault_pipeline::app::rights::{self, Denied, Right};
+
 /// The user a request's token belongs to, what it may see, and the token.
 #[derive(Debug, Clone)]
 pub struct Authed {
@@ -225,14 +230,34 @@ impl FromRequestParts<Shared> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
         let a = Authed::from_request_parts(parts, state).await?;
-        if a.user.is_admin() {
-            Ok(Self(a))
-        } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "permission_denied",
-                format!("{} may read but not change the inventory", a.user.username),
-            ))
+        rights::require(&a.user, Right::Administer)?;
+        Ok(Self(a))
+    }
+}
+
+/// An authenticated user who may change devices, schedules and
+/// notification rules (an operator or an administrator); what it may reach
+/// is checked by the handler with [`rights::require_reach`].
+#[derive(Debug, Clone)]
+pub struct Operator(pub Authed);
+
+impl FromRequestParts<Shared> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let a = Authed::from_request_parts(parts, state).await?;
+        rights::require(&a.user, Right::Operate)?;
+        Ok(Self(a))
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(e: Denied) -> Self {
+        match e {
+            Denied::Hidden { .. } => Self::not_found(e.to_string()),
+            Denied::Role { .. } | Denied::Reach { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "permission_denied", e.to_string())
+            }
         }
     }
 }
@@ -485,8 +510,9 @@ async fn login(State(state): State<Shared>, parts: Parts, body: axum::body::Byte
     tracing::info!(user = %user.username, address = %addr, "login");
     Json(types::LoginOut {
         token,
-        username: user.username,
         is_admin: user.is_admin(),
+        role: user.role.as_str().to_owned(),
+        username: user.username,
         expires_after_idle_s: state.tokens.login_idle.as_secs(),
     })
     .into_response()

@@ -20,7 +20,8 @@ use serde_json::Value;
 
 use super::types::{ChannelOut, ErrorBody, NotificationOut, Paginated, RuleOut, TestOut};
 use super::{
-    Admin, ApiError, ApiResult, Shared, id_of, int_param, merge_patch, parse_body, query_of,
+    Admin, ApiError, ApiResult, Authed, Operator, Shared, id_of, int_param, merge_patch,
+    parse_body, query_of,
 };
 
 type IdPath = Result<Path<i64>, PathRejection>;
@@ -93,7 +94,7 @@ fn channel_out(state: &Shared, c: &devicevault_db::NotificationChannel) -> Chann
 #[utoipa::path(get, path = "/api/notification-channels/", tag = "notifications", params(PageQuery),
     responses((status = 200, body = Paginated<ChannelOut>), (status = 400, body = ErrorBody)))]
 async fn list_channels(
-    _: Admin,
+    _: Operator,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
@@ -125,7 +126,7 @@ async fn create_channel(_: Admin, State(state): State<Shared>, body: Bytes) -> A
     params(("id" = i64, Path)),
     responses((status = 200, body = ChannelOut), (status = 404, body = ErrorBody)))]
 async fn get_channel(
-    _: Admin,
+    _: Operator,
     State(state): State<Shared>,
     id: IdPath,
 ) -> ApiResult<Json<ChannelOut>> {
@@ -222,7 +223,7 @@ async fn test_channel(
 #[utoipa::path(get, path = "/api/notification-rules/", tag = "notifications", params(PageQuery),
     responses((status = 200, body = Paginated<RuleOut>), (status = 400, body = ErrorBody)))]
 async fn list_rules(
-    _: Admin,
+    _: Operator,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
@@ -242,8 +243,14 @@ async fn list_rules(
     request_body = RuleInput,
     responses((status = 201, body = RuleOut), (status = 400, body = ErrorBody),
               (status = 409, body = ErrorBody)))]
-async fn create_rule(_: Admin, State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
+async fn create_rule(
+    Operator(auth): Operator,
+    State(state): State<Shared>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let input: RuleInput = input(parse_body(&body)?, &RULE_READ_ONLY)?;
+    app_notifications::require_rule_change(&state, &auth.user, &auth.scope, None, Some(&input))
+        .await??;
     let fields = input.validate(&state).await??;
     let id = state.db.create_rule(&fields).await?;
     let r = state.db.rule(id).await?;
@@ -253,12 +260,22 @@ async fn create_rule(_: Admin, State(state): State<Shared>, body: Bytes) -> ApiR
 #[utoipa::path(get, path = "/api/notification-rules/{id}/", tag = "notifications",
     params(("id" = i64, Path)),
     responses((status = 200, body = RuleOut), (status = 404, body = ErrorBody)))]
-async fn get_rule(_: Admin, State(state): State<Shared>, id: IdPath) -> ApiResult<Json<RuleOut>> {
+async fn get_rule(
+    _: Operator,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Json<RuleOut>> {
     Ok(Json(RuleOut::from(&state.db.rule(id_of(id)?).await?)))
 }
 
-async fn update_rule(state: &Shared, id: i64, input: &RuleInput) -> ApiResult<RuleOut> {
-    state.db.rule(id).await?;
+async fn update_rule(
+    state: &Shared,
+    auth: &Authed,
+    id: i64,
+    input: &RuleInput,
+) -> ApiResult<RuleOut> {
+    app_notifications::require_rule_change(state, &auth.user, &auth.scope, Some(id), Some(input))
+        .await??;
     let fields = input.validate(state).await??;
     state.db.update_rule(id, &fields).await?;
     Ok(RuleOut::from(&state.db.rule(id).await?))
@@ -269,14 +286,14 @@ async fn update_rule(state: &Shared, id: i64, input: &RuleInput) -> ApiResult<Ru
     responses((status = 200, body = RuleOut), (status = 400, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn put_rule(
-    _: Admin,
+    Operator(auth): Operator,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
 ) -> ApiResult<Json<RuleOut>> {
     let id = id_of(id)?;
     let input: RuleInput = input(parse_body(&body)?, &RULE_READ_ONLY)?;
-    Ok(Json(update_rule(&state, id, &input).await?))
+    Ok(Json(update_rule(&state, &auth, id, &input).await?))
 }
 
 #[utoipa::path(patch, path = "/api/notification-rules/{id}/", tag = "notifications",
@@ -284,7 +301,7 @@ async fn put_rule(
     responses((status = 200, body = RuleOut), (status = 400, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn patch_rule(
-    _: Admin,
+    Operator(auth): Operator,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
@@ -293,14 +310,21 @@ async fn patch_rule(
     let current = serde_json::to_value(RuleInput::of(&state.db.rule(id).await?))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let input: RuleInput = input(merge_patch(current, &body)?, &RULE_READ_ONLY)?;
-    Ok(Json(update_rule(&state, id, &input).await?))
+    Ok(Json(update_rule(&state, &auth, id, &input).await?))
 }
 
 #[utoipa::path(delete, path = "/api/notification-rules/{id}/", tag = "notifications",
     params(("id" = i64, Path)),
     responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
-async fn delete_rule(_: Admin, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
-    state.db.delete_rule(id_of(id)?).await?;
+async fn delete_rule(
+    Operator(auth): Operator,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Response> {
+    let id = id_of(id)?;
+    app_notifications::require_rule_change(&state, &auth.user, &auth.scope, Some(id), None)
+        .await??;
+    state.db.delete_rule(id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -327,7 +351,7 @@ struct NotificationQuery {
 #[utoipa::path(get, path = "/api/notifications/", tag = "notifications", params(NotificationQuery),
     responses((status = 200, body = Paginated<NotificationOut>), (status = 400, body = ErrorBody)))]
 async fn list_notifications(
-    _: Admin,
+    _: Operator,
     State(state): State<Shared>,
     q: QueryMap,
     uri: Uri,
@@ -362,7 +386,7 @@ async fn list_notifications(
     params(("id" = i64, Path)),
     responses((status = 200, body = NotificationOut), (status = 404, body = ErrorBody)))]
 async fn get_notification(
-    _: Admin,
+    _: Operator,
     State(state): State<Shared>,
     id: IdPath,
 ) -> ApiResult<Json<NotificationOut>> {

@@ -18,7 +18,9 @@ use serde_json::Value;
 
 use super::types::{ErrorBody, Paginated, ScheduleOut};
 
-use super::{Admin, ApiError, ApiResult, Authed, Shared, id_of, merge_patch, parse_body, query_of};
+use super::{
+    ApiError, ApiResult, Authed, Operator, Shared, id_of, merge_patch, parse_body, query_of,
+};
 
 type IdPath = Result<Path<i64>, PathRejection>;
 type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -86,11 +88,13 @@ async fn list(
     responses((status = 201, body = ScheduleOut), (status = 400, body = ErrorBody),
               (status = 409, body = ErrorBody)))]
 async fn create(
-    Admin(auth): Admin,
+    Operator(auth): Operator,
     State(state): State<Shared>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let s = app_schedules::create(&state, &input(parse_body(&body)?)?).await??;
+    let input = input(parse_body(&body)?)?;
+    app_schedules::require_change(&state, &auth.user, &auth.scope, None, Some(&input)).await??;
+    let s = app_schedules::create(&state, &input).await??;
     Ok((StatusCode::CREATED, Json(visible(&state, &auth, &s).await?)).into_response())
 }
 
@@ -126,12 +130,15 @@ fn input(v: Value) -> ApiResult<ScheduleInput> {
     responses((status = 200, body = ScheduleOut), (status = 400, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn put(
-    Admin(auth): Admin,
+    Operator(auth): Operator,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
 ) -> ApiResult<Json<ScheduleOut>> {
-    let s = app_schedules::update(&state, id_of(id)?, &input(parse_body(&body)?)?).await??;
+    let (id, input) = (id_of(id)?, input(parse_body(&body)?)?);
+    app_schedules::require_change(&state, &auth.user, &auth.scope, Some(id), Some(&input))
+        .await??;
+    let s = app_schedules::update(&state, id, &input).await??;
     Ok(Json(visible(&state, &auth, &s).await?))
 }
 
@@ -140,7 +147,7 @@ async fn put(
     responses((status = 200, body = ScheduleOut), (status = 400, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn patch(
-    Admin(auth): Admin,
+    Operator(auth): Operator,
     State(state): State<Shared>,
     id: IdPath,
     body: Bytes,
@@ -148,15 +155,24 @@ async fn patch(
     let id = id_of(id)?;
     let current = serde_json::to_value(ScheduleInput::of(&state.db.schedule(id).await?))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let s = app_schedules::update(&state, id, &input(merge_patch(current, &body)?)?).await??;
+    let input = input(merge_patch(current, &body)?)?;
+    app_schedules::require_change(&state, &auth.user, &auth.scope, Some(id), Some(&input))
+        .await??;
+    let s = app_schedules::update(&state, id, &input).await??;
     Ok(Json(visible(&state, &auth, &s).await?))
 }
 
 #[utoipa::path(delete, path = "/api/backup-schedules/{id}/", tag = "schedules",
     params(("id" = i64, Path)),
     responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
-async fn delete(_: Admin, State(state): State<Shared>, id: IdPath) -> ApiResult<Response> {
-    state.db.delete_schedule(id_of(id)?).await?;
+async fn delete(
+    Operator(auth): Operator,
+    State(state): State<Shared>,
+    id: IdPath,
+) -> ApiResult<Response> {
+    let id = id_of(id)?;
+    app_schedules::require_change(&state, &auth.user, &auth.scope, Some(id), None).await??;
+    state.db.delete_schedule(id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

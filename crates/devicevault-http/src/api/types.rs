@@ -548,6 +548,8 @@ pub struct LoginOut {
     pub token: String,
     pub username: String,
     pub is_admin: bool,
+    /// `admin`, `operator` or `reader`.
+    pub role: String,
     /// The token dies after this many seconds unused.
     pub expires_after_idle_s: u64,
 }

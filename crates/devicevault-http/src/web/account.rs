@@ -162,7 +162,11 @@ fn render(ctx: &Ctx, p: &AccountPage) -> Markup {
         @if let Some(t) = &p.new_token { (new_token_notice(&me.username, t)) }
         p {
             "Signed in as " strong { (me.username) } ", "
-            (if me.is_admin() { "an administrator" } else { "a reader" })
+            (match me.role {
+                devicevault_core::Role::Admin => "an administrator",
+                devicevault_core::Role::Operator => "an operator",
+                devicevault_core::Role::Reader => "a reader",
+            })
             (if me.sees_secrets() { ", shown configurations with their secrets" }
                 else { ", shown configurations with their secrets masked" }) "."
         }

@@ -255,7 +255,7 @@ fn render_device(ctx: &Ctx, p: &DevicePage) -> Markup {
         html! {
             @if let Some(v) = v { (v) } @else {
                 span class="warn" { "none — it cannot be backed up" }
-                @if ctx.user.is_admin() { " (" a href=(edit) { "set a " (what) } ")" }
+                @if ctx.may(devicevault_pipeline::app::rights::Right::Operate) { " (" a href=(edit) { "set a " (what) } ")" }
             }
         }
     };
@@ -265,7 +265,7 @@ fn render_device(ctx: &Ctx, p: &DevicePage) -> Markup {
         (crumbs(&[("/devices", "Devices")]))
         (heading(&f.name, html! {
             (backup_button(ctx, d))
-            @if ctx.user.is_admin() { " " a class="button" href=(edit) { "Edit" } }
+            @if ctx.may(devicevault_pipeline::app::rights::Right::Operate) { " " a class="button" href=(edit) { "Edit" } }
         }))
         (html::flash(p.flash))
         dl class="summary" {
@@ -283,7 +283,7 @@ fn render_device(ctx: &Ctx, p: &DevicePage) -> Markup {
             } }
             div { dt { "Next scheduled run" } dd {
                 @if let Some(at) = &p.next_run { (html::time(at)) }
-                @else { span class="muted" { "none" } @if ctx.user.is_admin() { " (" a href="/admin/schedules" { "schedules" } ")" } }
+                @else { span class="muted" { "none" } @if ctx.may(devicevault_pipeline::app::rights::Right::Operate) { " (" a href="/admin/schedules" { "schedules" } ")" } }
             } }
             div { dt { "Last change" } dd {
                 @if let Some(at) = &d.health.last_change_at { (html::time(at)) } @else { span class="muted" { "—" } }

@@ -20,9 +20,13 @@ use super::html::{
     self, Control, Ctx, Input, Nav, checkbox, crumbs, enc, error_summary, field, heading, link,
     post_button, sort_th,
 };
-use super::session::{AdminPosted, AdminSession, Form, Posted, Session, check_device, wants_json};
+use super::session::{
+    AdminPosted, AdminSession, Form, OperatorPosted, OperatorSession, Posted, Session,
+    check_device, wants_json,
+};
 use super::{WebError, WebResult, form_status, html_page, query};
 use crate::Shared;
+use devicevault_pipeline::app::rights::{self, Right};
 use devicevault_pipeline::roles::dispatcher::DispatchError;
 
 pub(super) fn routes() -> Router<Shared> {
@@ -254,7 +258,7 @@ async fn list(Session(ctx): Session, State(state): State<Shared>, uri: Uri) -> W
         state.db.list_device_types(ALL),
         state.db.list_device_groups(ALL),
     )?;
-    let bulk_values = if ctx.user.is_admin() {
+    let bulk_values = if ctx.may(Right::Operate) {
         bulk_value_options(&state, &groups.rows).await?
     } else {
         Vec::new()
@@ -321,7 +325,7 @@ fn render_list(ctx: &Ctx, v: &ListView) -> Markup {
     };
     html! {
         (heading("Devices", html! {
-            @if ctx.user.is_admin() { a class="button primary" href="/devices/new" { "Add device" } }
+            @if ctx.may(Right::Operate) { a class="button primary" href="/devices/new" { "Add device" } }
         }))
         (html::flash(v.flash))
         // Filters: a GET form, so every filtered view is a link.
@@ -347,7 +351,7 @@ fn render_list(ctx: &Ctx, v: &ListView) -> Markup {
                 (html::empty("No device matches these filters.", html! {
                     a href="/devices" { "Clear the filters" } " to see every device."
                 }))
-            } @else if ctx.user.is_admin() {
+            } @else if ctx.may(Right::Operate) {
                 (html::empty("No devices yet.", html! {
                     a href="/devices/new" { "Add the first device" } ". It needs a "
                     a href="/admin/locations" { "backup location" } " and a "
@@ -447,7 +451,7 @@ async fn bulk_value_options(
 fn bulk_form(ctx: &Ctx, v: &ListView) -> Markup {
     let p = &v.params;
     let mut actions: Vec<(BulkAction, &str)> = vec![(BulkAction::BackupNow, "Back up now")];
-    if ctx.user.is_admin() {
+    if ctx.may(Right::Operate) {
         actions.extend([
             (BulkAction::Enable, "Enable"),
             (BulkAction::Disable, "Disable"),
@@ -474,7 +478,7 @@ fn bulk_form(ctx: &Ctx, v: &ListView) -> Markup {
             select id="bulk-action" name="action" {
                 @for (a, label) in &actions { option value=(a.as_str()) { (label) } }
             }
-            @if ctx.user.is_admin() {
+            @if ctx.may(Right::Operate) {
                 " "
                 label for="bulk-value" class="sr-only" { "Value to set" }
                 select id="bulk-value" name="value" {
@@ -533,18 +537,16 @@ async fn bulk(State(state): State<Shared>, p: Posted) -> WebResult<Response> {
         all_matching,
         value,
     };
-    let outcome = match app_bulk::run(&state, &p.ctx.scope, p.ctx.user.is_admin(), &input).await {
+    let outcome = match app_bulk::run(&state, &p.ctx.user, &p.ctx.scope, &input).await {
         Ok(o) => o,
         Err(BulkError::Invalid(errors)) => {
             return Err(WebError::bad_request(errors.to_string()).with_ctx(p.ctx));
         }
-        Err(BulkError::Forbidden) => {
-            return Err(WebError::new(
-                StatusCode::FORBIDDEN,
-                "Not allowed",
-                "Only administrators change devices in bulk; you may back them up.",
-            )
-            .with_ctx(p.ctx));
+        Err(BulkError::Denied(denied)) => {
+            return Err(
+                WebError::new(StatusCode::FORBIDDEN, "Not allowed", denied.to_string())
+                    .with_ctx(p.ctx),
+            );
         }
         Err(BulkError::Db(e)) => return Err(WebError::from(e).with_ctx(p.ctx)),
     };
@@ -634,7 +636,7 @@ fn device_row(ctx: &Ctx, row: &DeviceRow, back: &str) -> Markup {
             }
             td class="row-actions" {
                 (backup_button(ctx, d))
-                @if ctx.user.is_admin() {
+                @if ctx.may(Right::Operate) {
                     " " a href={ "/devices/" (d.id) "/edit" } class="button small subtle" { "Edit" } " "
                     (post_button(ctx, &format!("/devices/{}/enabled", d.id),
                         if f.enabled { "Disable" } else { "Enable" }, "small subtle", None,
@@ -938,7 +940,7 @@ fn render_form(ctx: &Ctx, title: &str, v: &FormView) -> Markup {
 }
 
 async fn new_form(
-    AdminSession(ctx): AdminSession,
+    OperatorSession(ctx): OperatorSession,
     State(state): State<Shared>,
 ) -> WebResult<Response> {
     let values = Form(vec![
@@ -970,6 +972,15 @@ async fn save(
     let input = device_input(&form);
     let errors = match input.validate(state).await? {
         Ok(fields) => {
+            rights::require_device_change(
+                &state.db,
+                &ctx.user,
+                &ctx.scope,
+                device.as_ref().map(|d| d.id),
+                Some(fields.device_group),
+            )
+            .await?
+            .map_err(|e| WebError::from(e).with_ctx(ctx.clone()))?;
             let saved = match &device {
                 None => state.db.create_device(&fields).await,
                 Some(d) => state.db.update_device(d.id, &fields).await,
@@ -992,26 +1003,37 @@ async fn save(
         .into_response(ctx))
 }
 
-async fn create(State(state): State<Shared>, p: AdminPosted) -> WebResult<Response> {
+async fn create(State(state): State<Shared>, p: OperatorPosted) -> WebResult<Response> {
     save(&state, &p.ctx, None, p.form).await
 }
 
 async fn edit_form(
-    AdminSession(ctx): AdminSession,
+    OperatorSession(ctx): OperatorSession,
     State(state): State<Shared>,
     Path(id): Path<i64>,
 ) -> WebResult<Response> {
+    changeable(&state, &ctx, id).await?;
     let d = state.db.device(id).await?;
     let values = values_of(&DeviceInput::of(&d.fields));
     let view = FormView::load(&state, Some(d), values, FieldErrors::default()).await?;
     Ok(view.into_response(&ctx))
 }
 
+/// Refuses a change of device `id` the user may not make where it is
+/// (a device outside its scope is not found).
+async fn changeable(state: &Shared, ctx: &Ctx, id: i64) -> WebResult<()> {
+    check_device(state, ctx, id).await?;
+    rights::require_device_change(&state.db, &ctx.user, &ctx.scope, Some(id), None)
+        .await?
+        .map_err(|e| WebError::from(e).with_ctx(ctx.clone()))
+}
+
 async fn update(
     State(state): State<Shared>,
     Path(id): Path<i64>,
-    p: AdminPosted,
+    p: OperatorPosted,
 ) -> WebResult<Response> {
+    changeable(&state, &p.ctx, id).await?;
     let d = state.db.device(id).await?;
     save(&state, &p.ctx, Some(d), p.form).await
 }
@@ -1029,8 +1051,9 @@ fn back_to(form: &Form, default: &str) -> String {
 async fn set_enabled(
     State(state): State<Shared>,
     Path(id): Path<i64>,
-    p: AdminPosted,
+    p: OperatorPosted,
 ) -> WebResult<Response> {
+    changeable(&state, &p.ctx, id).await?;
     let d = state.db.device(id).await?;
     let enabled = match p.form.get("enabled") {
         "yes" => true,
@@ -1054,14 +1077,15 @@ async fn set_enabled(
 async fn delete(
     State(state): State<Shared>,
     Path(id): Path<i64>,
-    p: AdminPosted,
+    p: OperatorPosted,
 ) -> WebResult<Response> {
+    changeable(&state, &p.ctx, id).await?;
     let d = state
         .db
         .archive_device(id)
         .await
         .map_err(|e| WebError::from(e).with_ctx(p.ctx.clone()))?;
-    tracing::info!(admin = %p.ctx.user.username, device_id = id, device = %d.fields.name, "device archived from the web UI");
+    tracing::info!(user = %p.ctx.user.username, device_id = id, device = %d.fields.name, "device archived from the web UI");
     Ok(Redirect::to("/devices?flash=deleted").into_response())
 }
 

@@ -44,6 +44,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Whether this user's role holds `right` (what a page offers; the
+    /// handler asks `app::rights` again).
+    pub fn may(&self, right: devicevault_pipeline::app::rights::Right) -> bool {
+        devicevault_pipeline::app::rights::allows(self.user.role, right)
+    }
+
     /// The hidden form field carrying the CSRF token.
     pub fn csrf_field(&self) -> Markup {
         html! { input type="hidden" name="csrf" value=(self.csrf); }
@@ -93,9 +99,9 @@ pub fn page(ctx: Option<&Ctx>, theme: Option<&str>, title: &str, nav: Nav, body:
                         div class="who" {
                             (toggle)
                             a class="user" href="/account"
-                                title={ "Your account (" (if c.user.is_admin() { "administrator" } else { "reader" }) ")" } {
+                                title={ "Your account (" (c.user.role.as_str()) ")" } {
                                 (c.user.username)
-                                @if c.user.is_admin() { " " span class="tag" { "admin" } }
+                                @if c.user.role != devicevault_core::Role::Reader { " " span class="tag" { (c.user.role.as_str()) } }
                             }
                             form method="post" action="/logout" {
                                 (c.csrf_field())
@@ -521,10 +527,17 @@ pub fn test_ctx(admin: bool) -> Ctx {
             id: 1,
             username: if admin { "ada" } else { "rita" }.into(),
             password_hash: String::new(),
-            is_admin: admin,
+            role: if admin {
+                devicevault_core::Role::Admin
+            } else {
+                devicevault_core::Role::Reader
+            },
             restricted: false,
             view_secrets: false,
             created_at: "2026-01-01T00:00:00.000000Z".into(),
+            source: devicevault_db::LOCAL_SOURCE.into(),
+            directory_checked_at: None,
+            disabled_at: None,
         },
         scope: if admin {
             devicevault_db::Scope::Admin

@@ -171,6 +171,26 @@ impl From<DbError> for WebError {
     }
 }
 
+impl From<devicevault_pipeline::app::rights::Denied> for WebError {
+    fn from(e: devicevault_pipeline::app::rights::Denied) -> Self {
+        use devicevault_pipeline::app::rights::Denied;
+        match e {
+            Denied::Hidden { .. } => Self::not_found(format!("{e}.")),
+            Denied::Role { needed, .. } => Self::new(
+                StatusCode::FORBIDDEN,
+                match needed {
+                    devicevault_core::Role::Admin => "Administrators only",
+                    _ => "Operators and administrators only",
+                },
+                format!("{e}."),
+            ),
+            Denied::Reach { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "Not allowed", format!("{e}."))
+            }
+        }
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         // Rendered by `error_pages`, which knows the reader and where they

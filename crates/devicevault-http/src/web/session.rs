@@ -23,11 +23,12 @@ use devicevault_core::Timestamp;
 use devicevault_db::{NewToken, TokenKind, TokenUse};
 use sha2::Digest as _;
 
-use super::WebError;
 use super::html::{self, Ctx, Nav};
+use super::{WebError, WebResult};
 use crate::Shared;
 use devicevault_pipeline::app::auth;
 use devicevault_pipeline::app::login::LoginError;
+use devicevault_pipeline::app::rights::{self, Right};
 
 pub const SESSION_COOKIE: &str = "dv_session";
 const LOGIN_COOKIE: &str = "dv_login";
@@ -182,21 +183,10 @@ impl FromRequestParts<Shared> for Session {
     }
 }
 
-/// The answer to a reader asking for an administrator's page or form.
-pub fn admins_only(ctx: &Ctx) -> WebError {
-    WebError::new(
-        StatusCode::FORBIDDEN,
-        "Administrators only",
-        format!(
-            "{} may read and press “Backup now”, but only an administrator may change the inventory.",
-            ctx.user.username
-        ),
-    )
-    .with_ctx(ctx.clone())
-}
-
-fn forbidden(ctx: Ctx) -> Response {
-    admins_only(&ctx).into_response()
+/// The answer to a user whose role does not hold `right` (`app::rights`
+/// decides; this only renders its refusal).
+pub fn refuse_unless(ctx: &Ctx, right: Right) -> WebResult<()> {
+    rights::require(&ctx.user, right).map_err(|e| WebError::from(e).with_ctx(ctx.clone()))
 }
 
 impl FromRequestParts<Shared> for AdminSession {
@@ -204,10 +194,25 @@ impl FromRequestParts<Shared> for AdminSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
         let Session(ctx) = Session::from_request_parts(parts, state).await?;
-        if ctx.user.is_admin() {
-            Ok(Self(ctx))
-        } else {
-            Err(forbidden(ctx))
+        match refuse_unless(&ctx, Right::Administer) {
+            Ok(()) => Ok(Self(ctx)),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// A signed-in operator or administrator (`app::rights`' `Operate`).
+#[derive(Debug, Clone)]
+pub struct OperatorSession(pub Ctx);
+
+impl FromRequestParts<Shared> for OperatorSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        let Session(ctx) = Session::from_request_parts(parts, state).await?;
+        match refuse_unless(&ctx, Right::Operate) {
+            Ok(()) => Ok(Self(ctx)),
+            Err(e) => Err(e.into_response()),
         }
     }
 }
@@ -291,6 +296,13 @@ pub struct AdminPosted {
     pub form: Form,
 }
 
+/// A POST from an operator or an administrator, its CSRF token checked.
+#[derive(Debug, Clone)]
+pub struct OperatorPosted {
+    pub ctx: Ctx,
+    pub form: Form,
+}
+
 impl FromRequest<Shared> for Posted {
     type Rejection = Response;
 
@@ -335,10 +347,21 @@ impl FromRequest<Shared> for AdminPosted {
 
     async fn from_request(req: Request, state: &Shared) -> Result<Self, Response> {
         let Posted { ctx, form } = Posted::from_request(req, state).await?;
-        if ctx.user.is_admin() {
-            Ok(Self { ctx, form })
-        } else {
-            Err(forbidden(ctx))
+        match refuse_unless(&ctx, Right::Administer) {
+            Ok(()) => Ok(Self { ctx, form }),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+impl FromRequest<Shared> for OperatorPosted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, Response> {
+        let Posted { ctx, form } = Posted::from_request(req, state).await?;
+        match refuse_unless(&ctx, Right::Operate) {
+            Ok(()) => Ok(Self { ctx, form }),
+            Err(e) => Err(e.into_response()),
         }
     }
 }

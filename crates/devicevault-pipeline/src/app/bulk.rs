@@ -11,7 +11,7 @@
 //! readers may back up the devices they see.
 
 use devicevault_db::dashboard::{DeviceQuery, LastStatus};
-use devicevault_db::{BulkChange, DbError, DeviceFilter, Page, Scope};
+use devicevault_db::{BulkChange, DbError, DeviceFilter, Page, Scope, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -138,9 +138,10 @@ pub struct BulkRefusal {
 pub enum BulkError {
     #[error("{0}")]
     Invalid(FieldErrors),
-    /// Only administrators change devices.
-    #[error("only administrators change devices in bulk")]
-    Forbidden,
+    /// The user may not make this change (a reader), or not there (a
+    /// device group outside its scope).
+    #[error(transparent)]
+    Denied(#[from] super::rights::Denied),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -148,12 +149,22 @@ pub enum BulkError {
 /// Runs `input` for a user of `scope` (`admin`: may change devices).
 pub async fn run(
     app: &App,
+    user: &User,
     scope: &Scope,
-    admin: bool,
     input: &BulkInput,
 ) -> Result<BulkOutcome, BulkError> {
-    if input.action != BulkAction::BackupNow && !admin {
-        return Err(BulkError::Forbidden);
+    use super::rights::{self, Denied, Right};
+    if input.action != BulkAction::BackupNow {
+        // The selection below holds only devices of the scope; moving
+        // them must keep them there.
+        rights::require(user, Right::Operate)?;
+        if input.action == BulkAction::SetDeviceGroup && !scope.allows(input.value, false) {
+            return Err(Denied::Reach {
+                user: user.username.clone(),
+                reason: "the devices would leave them".into(),
+            }
+            .into());
+        }
     }
     let mut e = FieldErrors::default();
     match (&input.all_matching, input.devices.len()) {

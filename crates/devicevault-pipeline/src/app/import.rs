@@ -38,6 +38,7 @@ use devicevault_collect::DriverSet;
 use devicevault_core::{Name, RetryClass, SealingKey};
 use devicevault_db::{
     Credential, Db, DbError, Device, DeviceFilter, InventoryChanges, NewCredential, Page, Scope,
+    User,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -455,6 +456,9 @@ pub enum ImportError {
     Source(String),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The person importing may not import (a reader).
+    #[error(transparent)]
+    Denied(#[from] super::rights::Denied),
 }
 
 impl ImportError {
@@ -475,6 +479,27 @@ pub struct ImportContext<'a> {
     /// there is no key yet (then such lines are errors).
     pub key: Option<&'a SealingKey>,
     pub mapping: &'a DriverMap,
+    /// Whose import it is: `None` for the host (the command line, which
+    /// acts with the host's authority); a person's role and scope limit it
+    /// — an operator's lines may only create and change devices of its
+    /// device groups, never create a credential, and `sync` archives only
+    /// the devices it reaches.
+    pub by: Option<(&'a User, &'a Scope)>,
+}
+
+impl ImportContext<'_> {
+    /// Whether the importer may put or keep a device in `device_group`.
+    fn reaches(&self, device_group: Option<i64>) -> bool {
+        self.by
+            .is_none_or(|(_, scope)| scope.allows(device_group, false))
+    }
+
+    /// Whether the importer may create credentials.
+    fn creates_credentials(&self) -> bool {
+        self.by.is_none_or(|(user, _)| {
+            super::rights::allows(user.role, super::rights::Right::Administer)
+        })
+    }
 }
 
 impl std::fmt::Debug for ImportContext<'_> {
@@ -490,6 +515,15 @@ impl super::App {
             drivers: &self.drivers,
             key: Some(&self.key),
             mapping: &self.import_mapping,
+            by: None,
+        }
+    }
+
+    /// The context of an import by `user`, limited by its role and scope.
+    pub fn import_context_for<'a>(&'a self, user: &'a User, scope: &'a Scope) -> ImportContext<'a> {
+        ImportContext {
+            by: Some((user, scope)),
+            ..self.import_context()
         }
     }
 }
@@ -725,6 +759,9 @@ struct Logins<'a> {
     existing: Vec<(i64, String, Option<Vec<u8>>)>,
     taken: HashSet<String>,
     new: Vec<(NewCredential, String)>,
+    /// Whether a login that matches no credential may create one (an
+    /// administrator's or the host's import).
+    may_create: bool,
 }
 
 impl<'a> Logins<'a> {
@@ -743,6 +780,7 @@ impl<'a> Logins<'a> {
                 .collect(),
             taken: credentials.iter().map(|c| c.name.clone()).collect(),
             new: Vec::new(),
+            may_create: true,
         }
     }
 
@@ -766,6 +804,11 @@ impl<'a> Logins<'a> {
             .position(|(c, p)| c.username == login.username && *p == login.password)
         {
             return Ok(Err(i));
+        }
+        if !self.may_create {
+            return Err(
+                "its login matches no credential, and only an administrator may create one".into(),
+            );
         }
         let base = Name::parse(&format!("import-{}", login.username))
             .map_err(|e| format!("username {:?}: {e}", login.username))?
@@ -797,6 +840,9 @@ pub async fn run(
     parsed: Parsed,
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
+    if let Some((user, _)) = ctx.by {
+        super::rights::require(user, super::rights::Right::Operate)?;
+    }
     let template = default_input();
     for k in options.defaults.keys() {
         if !DEVICE_COLUMNS.contains(&k.as_str()) || k == "name" {
@@ -835,6 +881,7 @@ pub async fn run(
     let skipped: HashMap<usize, String> = parsed.skipped.into_iter().collect();
 
     let mut logins = Logins::new(ctx.key, &credentials);
+    logins.may_create = ctx.creates_credentials();
     let mut changes = InventoryChanges::default();
     let mut lines: Vec<ReportLine> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -874,6 +921,13 @@ pub async fn run(
                     (None, Ok(_)) if archived_names.contains(name.as_str()) => {
                         Err("an archived device has this name: restore it or purge it first".into())
                     }
+                    (None, Ok(_))
+                        if live_by_name
+                            .get(name.as_str())
+                            .is_some_and(|d| !ctx.reaches(d.fields.device_group)) =>
+                    {
+                        Err("a device outside your device groups has this name".into())
+                    }
                     (None, Ok(row)) => plan_line(
                         ctx,
                         &names,
@@ -912,7 +966,7 @@ pub async fn run(
             );
         } else {
             for d in &live {
-                if !seen.contains_key(&d.fields.name) {
+                if !seen.contains_key(&d.fields.name) && ctx.reaches(d.fields.device_group) {
                     changes.archive.push(d.id);
                     lines.push(ReportLine {
                         line: None,
@@ -1005,6 +1059,9 @@ fn plan_line(
     if !errors.is_empty() {
         return Err(errors.to_string());
     }
+    if !ctx.reaches(fields.device_group) {
+        return Err("device_group: outside your device groups".into());
+    }
     let after = input_json(&DeviceInput::of(&fields));
     let Some(device) = existing else {
         changes.create.push((fields, new_credential));
@@ -1041,11 +1098,12 @@ fn plan_line(
 
 /// The live inventory as CSV: a header of [`DEVICE_COLUMNS`], a line per
 /// device by name, references by name, no secrets, formula-looking cells
-/// escaped. Importing it back reports every line unchanged.
-pub async fn export_csv(db: &Db) -> Result<String, DbError> {
+/// escaped. Importing it back reports every line unchanged. Only the
+/// devices in `scope` (an operator exports its device groups).
+pub async fn export_csv(db: &Db, scope: &Scope) -> Result<String, DbError> {
     let (names, _) = Names::load(db).await?;
     let devices = db
-        .list_devices(&DeviceFilter::default(), &Scope::Admin, ALL)
+        .list_devices(&DeviceFilter::default(), scope, ALL)
         .await?
         .rows;
     let mut out = String::with_capacity(64 * (devices.len() + 1));

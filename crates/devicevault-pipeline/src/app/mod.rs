@@ -14,6 +14,7 @@ pub mod login;
 pub mod notifications;
 pub mod reading;
 pub mod retention;
+pub mod rights;
 pub mod schedules;
 pub mod search;
 pub mod time_range;

@@ -25,6 +25,7 @@ use utoipa::ToSchema;
 use super::App;
 use super::inventory::{Checked, FieldErrors, TargetNames};
 use super::reading;
+use super::rights;
 use crate::background::BackgroundCpu;
 use crate::settings::{NotifySettings, SmtpSettings};
 
@@ -288,6 +289,40 @@ pub struct RuleInput {
     pub devices: Vec<i64>,
     #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+/// Refuses `user` a change of rule `id` (`None`: a new one) to `input`
+/// (`None`: deleting it) that reaches beyond its scope. A rule naming no
+/// device and no device group is about every device: beyond any
+/// restricted operator's reach.
+pub async fn require_rule_change(
+    app: &App,
+    user: &devicevault_db::User,
+    scope: &devicevault_db::Scope,
+    id: Option<i64>,
+    input: Option<&RuleInput>,
+) -> Result<Result<(), rights::Denied>, DbError> {
+    let current = match id {
+        Some(id) => Some(app.db.rule(id).await?),
+        None => None,
+    };
+    let what = id.map_or_else(|| "the new rule".to_owned(), |id| format!("rule {id}"));
+    rights::require_change(
+        &app.db,
+        user,
+        scope,
+        &what,
+        true,
+        current.as_ref().map(|r| rights::Targets {
+            devices: &r.fields.devices,
+            device_groups: &r.fields.device_groups,
+        }),
+        input.map(|i| rights::Targets {
+            devices: &i.devices,
+            device_groups: &i.device_groups,
+        }),
+    )
+    .await
 }
 
 impl RuleInput {

@@ -2,12 +2,13 @@
 //! to devices and device groups. One validator, for every front end.
 
 use devicevault_core::Timestamp;
-use devicevault_db::{DbError, Schedule, ScheduleFields};
+use devicevault_db::{DbError, Schedule, ScheduleFields, Scope, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::App;
 use super::inventory::{Checked, FieldErrors, TargetNames};
+use super::rights::{self, Denied, Targets};
 use crate::scheduler;
 
 fn yes() -> bool {
@@ -136,6 +137,41 @@ pub async fn update(app: &App, id: i64, input: &ScheduleInput) -> Checked<Schedu
         next
     };
     Ok(Ok(app.db.update_schedule(id, &f, next).await?))
+}
+
+/// Refuses `user` a change of schedule `id` (`None`: a new one) to
+/// `input` (`None`: deleting it) that reaches beyond its scope.
+pub async fn require_change(
+    app: &App,
+    user: &User,
+    scope: &Scope,
+    id: Option<i64>,
+    input: Option<&ScheduleInput>,
+) -> Result<Result<(), Denied>, DbError> {
+    let current = match id {
+        Some(id) => Some(app.db.schedule(id).await?),
+        None => None,
+    };
+    let what = id.map_or_else(
+        || "the new schedule".to_owned(),
+        |id| format!("schedule {id}"),
+    );
+    rights::require_change(
+        &app.db,
+        user,
+        scope,
+        &what,
+        false,
+        current.as_ref().map(|s| Targets {
+            devices: &s.fields.devices,
+            device_groups: &s.fields.device_groups,
+        }),
+        input.map(|i| Targets {
+            devices: &i.devices,
+            device_groups: &i.device_groups,
+        }),
+    )
+    .await
 }
 
 /// Stores `input` as a new schedule, its first slot from now.

@@ -15,7 +15,7 @@ use devicevault_pipeline::app::inventory::FieldErrors;
 use maud::{Markup, html};
 
 use super::super::html::{self, Control, Ctx, checkbox, field, heading};
-use super::super::session::{AdminPosted, AdminSession};
+use super::super::session::{OperatorPosted, OperatorSession};
 use super::super::{WebResult, form_status};
 use super::admin_page;
 use crate::Shared;
@@ -228,7 +228,7 @@ pub(super) fn render(ctx: &Ctx, p: &ImportPage) -> Markup {
     }
 }
 
-pub(super) async fn page(AdminSession(ctx): AdminSession) -> WebResult<Response> {
+pub(super) async fn page(OperatorSession(ctx): OperatorSession) -> WebResult<Response> {
     Ok(ImportPage {
         form: ImportForm::default(),
         errors: FieldErrors::default(),
@@ -237,7 +237,7 @@ pub(super) async fn page(AdminSession(ctx): AdminSession) -> WebResult<Response>
     .into_response(&ctx))
 }
 
-pub(super) async fn run(State(state): State<Shared>, p: AdminPosted) -> WebResult<Response> {
+pub(super) async fn run(State(state): State<Shared>, p: OperatorPosted) -> WebResult<Response> {
     let form = ImportForm {
         format: p.form.get("format").to_owned(),
         content: p.form.get("content").to_owned(),
@@ -258,13 +258,22 @@ pub(super) async fn run(State(state): State<Shared>, p: AdminPosted) -> WebResul
         }
     };
     let outcome = match import::parse_source(format, form.content.as_bytes(), &options) {
-        Ok(parsed) => import::run(state.import_context(), format, parsed, &options).await,
+        Ok(parsed) => {
+            import::run(
+                state.import_context_for(&p.ctx.user, &p.ctx.scope),
+                format,
+                parsed,
+                &options,
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     let mut errors = FieldErrors::default();
     let report = match outcome {
         Ok(r) => Some(r),
         Err(ImportError::Db(e)) => return Err(e.into()),
+        Err(ImportError::Denied(e)) => return Err(super::super::WebError::from(e).with_ctx(p.ctx)),
         Err(e @ ImportError::TooLarge { .. }) => {
             errors.add("content", e.to_string());
             None
@@ -299,12 +308,13 @@ pub(super) async fn run(State(state): State<Shared>, p: AdminPosted) -> WebResul
     .into_response(&p.ctx))
 }
 
-/// The inventory as CSV, for the signed-in administrator.
+/// The inventory as CSV, the devices the signed-in operator or
+/// administrator reaches.
 pub(super) async fn export(
-    AdminSession(_): AdminSession,
+    OperatorSession(ctx): OperatorSession,
     State(state): State<Shared>,
 ) -> WebResult<Response> {
-    let csv = import::export_csv(&state.db).await?;
+    let csv = import::export_csv(&state.db, &ctx.scope).await?;
     Ok((
         StatusCode::OK,
         [

@@ -6,15 +6,19 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use devicevault_core::Role;
 use devicevault_db::{DbError, DeviceFilter, NamedKind, Page, TokenInfo, TokenKind};
 use devicevault_pipeline::app::compliance::{self as app_compliance, ComplianceRuleForm};
 use devicevault_pipeline::app::inventory::{
     Change, CollectionGroupInput, CredentialInput, DeviceGroupInput, DeviceTypeInput, FieldErrors,
     LocationForm, NamedInput, TargetNames,
 };
-use devicevault_pipeline::app::notifications::{ChannelInput, ChannelView, RuleForm};
+use devicevault_pipeline::app::notifications::{
+    self as app_notifications, ChannelInput, ChannelView, RuleForm,
+};
+use devicevault_pipeline::app::rights::{self, Right};
 use devicevault_pipeline::app::schedules::{self as app_schedules, ScheduleForm};
-use devicevault_pipeline::app::users::{NewPassword, UserInput, username_taken};
+use devicevault_pipeline::app::users::{self as app_users, NewPassword, UserError, UserInput};
 use maud::PreEscaped;
 
 use super::super::html::{Ctx, Input};
@@ -30,7 +34,8 @@ pub(in crate::web) type Fut<'a, T> = Pin<Box<dyn Future<Output = WebResult<T>> +
 type Load = fn(&Shared, i64) -> Fut<'_, (String, Form)>;
 /// Saves a submitted form (a new object when the id is `None`); returns
 /// the object's id, or the field errors.
-type Save = for<'a> fn(&'a Shared, Option<i64>, &'a Form) -> Fut<'a, Result<i64, FieldErrors>>;
+type Save =
+    for<'a> fn(&'a Shared, &'a Ctx, Option<i64>, &'a Form) -> Fut<'a, Result<i64, FieldErrors>>;
 type Delete = for<'a> fn(&'a Shared, &'a Ctx, i64) -> Fut<'a, ()>;
 
 /// One administered resource.
@@ -47,7 +52,10 @@ pub(in crate::web) struct Kind {
     pub add: Option<(&'static str, &'static str)>,
     /// The overview card's line (`None`: no card).
     pub card: Option<&'static str>,
-    pub admins_only: bool,
+    /// Who sees its list (`app::rights`).
+    pub read: Right,
+    /// Who may add, change and delete one.
+    pub write: Right,
     /// A line above the list.
     pub intro: &'static str,
     /// The empty list's title and hint (trusted markup).
@@ -115,6 +123,21 @@ impl FieldSpec {
     }
 }
 
+/// The roles a user may have, for a select (`app::rights` says what each
+/// allows).
+pub(in crate::web) const ROLE_CHOICES: &[(&str, &str)] = &[
+    ("reader", "Reader: reads and presses “Backup now”"),
+    (
+        "operator",
+        "Operator: also changes devices, their schedules and notification rules",
+    ),
+    ("admin", "Administrator: everything"),
+];
+
+/// What the roles mean, in a form's hint.
+const ROLE_HINT: &str =
+    "An operator or a reader may be restricted to some device groups on the user's page.";
+
 /// A kind with its names only: nothing listed, nothing to add, edit or
 /// delete, readable by everyone.
 const fn named(slug: &'static str, title: &'static str, one: &'static str) -> Kind {
@@ -125,7 +148,8 @@ const fn named(slug: &'static str, title: &'static str, one: &'static str) -> Ki
         one,
         add: None,
         card: None,
-        admins_only: false,
+        read: Right::Read,
+        write: Right::Administer,
         intro: "",
         empty: ("", ""),
         columns: &[],
@@ -150,6 +174,7 @@ fn no_rows<'a>(_: &'a Shared, _: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Row>> {
 
 fn nothing_to_add<'a>(
     _: &'a Shared,
+    _: &'a Ctx,
     _: Option<i64>,
     _: &'a Form,
 ) -> Fut<'a, Result<i64, FieldErrors>> {
@@ -440,7 +465,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                 ))
             })
         }),
-        save: |s, id, f| {
+        save: |s, _, id, f| {
             Box::pin(async move {
                 let mut e = FieldErrors::default();
                 let max_sessions = form_int(&mut e, f, "max_sessions").unwrap_or(32);
@@ -531,7 +556,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                 ))
             })
         }),
-        save: |s, id, f| {
+        save: |s, _, id, f| {
             Box::pin(async move {
                 // Anything but a whole number becomes 0 hours, which the
                 // validator refuses.
@@ -592,7 +617,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                 Ok((m.name.clone(), values([("name", m.name)])))
             })
         }),
-        save: |s, id, f| {
+        save: |s, _, id, f| {
             Box::pin(async move {
                 let input = NamedInput {
                     name: f.get("name").into(),
@@ -711,7 +736,8 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
     Kind {
         add: Some(("Add a schedule", "Add schedule")),
         card: Some("When devices are backed up"),
-        admins_only: true,
+        read: Right::Operate,
+        write: Right::Operate,
         intro: "A schedule backs up the devices it names, and those of its device groups, at the times of its cron expression in its time zone.",
         empty: (
             "No schedule yet.",
@@ -759,14 +785,19 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
             })
         }),
         save: save_schedule,
-        delete: Some(|s, _, id| Box::pin(async move { Ok(s.db.delete_schedule(id).await?) })),
+        delete: Some(|s, ctx, id| {
+            Box::pin(async move {
+                app_schedules::require_change(s, &ctx.user, &ctx.scope, Some(id), None).await??;
+                Ok(s.db.delete_schedule(id).await?)
+            })
+        }),
         ..named("schedules", "Schedules", "schedule")
     },
     Kind {
         heading: "Users and tokens",
         add: Some(("Add a user", "Add user")),
         card: Some("Who may sign in, API tokens"),
-        admins_only: true,
+        read: Right::Administer,
         empty: ("No users.", ""),
         columns: &["Username", "Role", "Since"],
         fields: &[
@@ -795,11 +826,11 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                     ..Input::NEW_PASSWORD
                 }),
             ),
-            field(
-                "is_admin",
-                "Administrator (may change the inventory and users)",
-                Spec::Checkbox,
-            ),
+            FieldSpec {
+                default: "reader",
+                ..field("role", "Role", Spec::Select(ROLE_CHOICES))
+            }
+            .hint(ROLE_HINT),
         ],
         delete_note: "Its tokens and sessions end with it.",
         created_opens_it: true,
@@ -815,10 +846,9 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                             note: (u.id == ctx.user.id).then_some("(you)"),
                             text: u.username,
                         };
-                        let role = if u.is_admin() {
-                            Cell::Tag("admin")
-                        } else {
-                            Cell::Text("reader".into())
+                        let role = match u.role {
+                            Role::Admin => Cell::Tag("admin"),
+                            other => Cell::Text(other.as_str().into()),
                         };
                         Row(vec![name, role, Cell::Time(Some(u.created_at))])
                     })
@@ -831,7 +861,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
     },
     Kind {
         heading: "Tokens and sessions",
-        admins_only: true,
+        read: Right::Administer,
         intro: "Every API token, API login and web session of every user. Revoking one refuses its client at once; to make a token, open the user's page.",
         empty: ("No tokens.", ""),
         columns: TOKEN_COLUMNS_WITH_USER,
@@ -852,7 +882,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
     Kind {
         add: Some(("Add a notification channel", "Add channel")),
         card: Some("Where notifications go: mail, signed webhooks, Slack, Teams"),
-        admins_only: true,
+        read: Right::Operate,
         intro: "Mail goes through the installation's SMTP server ([smtp] in the configuration). Secrets and Slack/Teams URLs are stored sealed and never shown again.",
         empty: (
             "No notification channel yet.",
@@ -927,7 +957,8 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
     Kind {
         add: Some(("Add a notification rule", "Add rule")),
         card: Some("Which events are sent where"),
-        admins_only: true,
+        read: Right::Operate,
+        write: Right::Operate,
         intro: "A rule sends the events it picks, about the devices it names (none named: every device), to one channel.",
         empty: (
             "No notification rule yet.",
@@ -970,7 +1001,13 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
             })
         }),
         save: save_rule,
-        delete: Some(|s, _, id| Box::pin(async move { Ok(s.db.delete_rule(id).await?) })),
+        delete: Some(|s, ctx, id| {
+            Box::pin(async move {
+                app_notifications::require_rule_change(s, &ctx.user, &ctx.scope, Some(id), None)
+                    .await??;
+                Ok(s.db.delete_rule(id).await?)
+            })
+        }),
         ..named(
             "notification-rules",
             "Notification rules",
@@ -980,7 +1017,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
     Kind {
         add: Some(("Add a compliance rule", "Add rule")),
         card: Some("What every configuration must, or must not, contain"),
-        admins_only: true,
+        read: Right::Administer,
         intro: "A compliance rule is a saved search with an expectation, evaluated on the latest configuration of each device of its groups (none named: every device) whenever a new version is stored. A change of state is a compliance_changed event for the notification rules.",
         empty: (
             "No compliance rule yet.",
@@ -1042,7 +1079,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
     },
     Kind {
         card: Some("Deliveries: sent, retrying, or dead with their last error"),
-        admins_only: true,
+        read: Right::Operate,
         intro: "Each event a rule picked, per channel, newest first. A failed delivery is tried again with growing waits, and is dead after the last attempt.",
         empty: (
             "No notification yet.",
@@ -1070,7 +1107,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
         ..named("notifications", "Notifications", "notification")
     },
     Kind {
-        admins_only: true,
+        read: Right::Administer,
         intro: "Deleted devices are archived: not backed up, not in lists or schedules, their history kept. Open one to read its versions.",
         empty: ("No archived devices.", "Deleting a device archives it."),
         columns: &["Name", "Address", "Archived", "Actions"],
@@ -1191,7 +1228,9 @@ impl Form {
 /// The name of an object, a link to its edit page for administrators.
 fn name_cell(ctx: &Ctx, slug: &str, id: i64, name: String) -> Cell {
     Cell::Name {
-        href: ctx.user.is_admin().then(|| format!("/admin/{slug}/{id}")),
+        href: kind(slug)
+            .is_ok_and(|k| rights::allows(ctx.user.role, k.write))
+            .then(|| format!("/admin/{slug}/{id}")),
         text: name,
         note: None,
     }
@@ -1315,6 +1354,7 @@ fn location_rows<'a>(s: &'a Shared, ctx: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Ro
 
 fn save_location<'a>(
     s: &'a Shared,
+    _: &'a Ctx,
     id: Option<i64>,
     f: &'a Form,
 ) -> Fut<'a, Result<i64, FieldErrors>> {
@@ -1340,6 +1380,7 @@ fn save_location<'a>(
 
 fn save_credential<'a>(
     s: &'a Shared,
+    _: &'a Ctx,
     id: Option<i64>,
     f: &'a Form,
 ) -> Fut<'a, Result<i64, FieldErrors>> {
@@ -1392,6 +1433,7 @@ fn save_credential<'a>(
 
 fn save_device_type<'a>(
     s: &'a Shared,
+    _: &'a Ctx,
     id: Option<i64>,
     f: &'a Form,
 ) -> Fut<'a, Result<i64, FieldErrors>> {
@@ -1462,53 +1504,56 @@ fn save_device_type<'a>(
     })
 }
 
-fn save_user<'a>(s: &'a Shared, _: Option<i64>, f: &'a Form) -> Fut<'a, Result<i64, FieldErrors>> {
+fn save_user<'a>(
+    s: &'a Shared,
+    _: &'a Ctx,
+    _: Option<i64>,
+    f: &'a Form,
+) -> Fut<'a, Result<i64, FieldErrors>> {
     Box::pin(async move {
+        let role: Role = match f.get("role").parse() {
+            Ok(role) => role,
+            Err(e) => {
+                let mut errors = FieldErrors::default();
+                errors.add("role", e.to_string());
+                return Ok(Err(errors));
+            }
+        };
         let input = UserInput {
             username: f.get("username").into(),
             password: NewPassword {
                 password: f.get("password").into(),
                 confirm: Some(f.get("password_confirm").into()),
             },
-            role: match f.get("role").parse() {
-                Ok(role) => role,
-                Err(e) => {
-                    let mut errors = FieldErrors::default();
-                    errors.add("role", e.to_string());
-                    return Ok(Err(errors));
-                }
-            },
+            role,
+            ..UserInput::default()
         };
-        let (username, password) = match input.validate() {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(e)),
-        };
-        let hash = super::super::account::hash(password).await?;
-        match s.db.create_user(&username, &hash, input.role).await {
+        match app_users::create(&s.db, &input).await {
             Ok(u) => Ok(Ok(u.id)),
-            Err(DbError::Conflict(_)) => Ok(Err(username_taken())),
-            Err(other) => Err(other.into()),
+            Err(UserError::Invalid(e)) => Ok(Err(e)),
+            Err(e) => Err(user_error(e)),
         }
     })
 }
 
+/// A refused change of a user, as a page.
+pub(in crate::web) fn user_error(e: UserError) -> WebError {
+    match e {
+        UserError::Db(e) => e.into(),
+        UserError::LastAdmin(_) => super::refuse("The last administrator", &format!("{e}.")),
+        other => WebError::bad_request(other.to_string()),
+    }
+}
+
 fn delete_user<'a>(s: &'a Shared, ctx: &'a Ctx, id: i64) -> Fut<'a, ()> {
     Box::pin(async move {
-        let u = s.db.user(id).await?;
-        if u.id == ctx.user.id {
+        if id == ctx.user.id {
             return Err(super::refuse(
                 "You cannot delete yourself",
                 "Ask another administrator.",
             ));
         }
-        if u.is_admin() && s.db.count_admins().await? <= 1 {
-            return Err(super::refuse(
-                "The last administrator",
-                "Make another user an administrator first.",
-            ));
-        }
-        s.db.delete_user(id).await?;
-        Ok(())
+        app_users::delete(&s.db, id).await.map_err(user_error)
     })
 }
 
@@ -1568,6 +1613,7 @@ fn split_list(s: &str) -> Vec<String> {
 
 fn save_channel<'a>(
     s: &'a Shared,
+    _: &'a Ctx,
     id: Option<i64>,
     f: &'a Form,
 ) -> Fut<'a, Result<i64, FieldErrors>> {
@@ -1627,6 +1673,7 @@ fn schedule_rows<'a>(s: &'a Shared, ctx: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Ro
 
 fn save_schedule<'a>(
     s: &'a Shared,
+    ctx: &'a Ctx,
     id: Option<i64>,
     f: &'a Form,
 ) -> Fut<'a, Result<i64, FieldErrors>> {
@@ -1645,6 +1692,7 @@ fn save_schedule<'a>(
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };
+        app_schedules::require_change(s, &ctx.user, &ctx.scope, id, Some(&input)).await??;
         let saved = match id {
             None => app_schedules::create(s, &input).await,
             Some(id) => app_schedules::update(s, id, &input).await,
@@ -1685,6 +1733,7 @@ fn compliance_rows<'a>(s: &'a Shared, ctx: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<
 
 fn save_compliance_rule<'a>(
     s: &'a Shared,
+    _: &'a Ctx,
     id: Option<i64>,
     f: &'a Form,
 ) -> Fut<'a, Result<i64, FieldErrors>> {
@@ -1745,7 +1794,12 @@ fn rule_rows<'a>(s: &'a Shared, ctx: &'a Ctx, _: &'a Form) -> Fut<'a, Vec<Row>> 
     })
 }
 
-fn save_rule<'a>(s: &'a Shared, id: Option<i64>, f: &'a Form) -> Fut<'a, Result<i64, FieldErrors>> {
+fn save_rule<'a>(
+    s: &'a Shared,
+    ctx: &'a Ctx,
+    id: Option<i64>,
+    f: &'a Form,
+) -> Fut<'a, Result<i64, FieldErrors>> {
     Box::pin(async move {
         let form = RuleForm {
             name: f.get("name").into(),
@@ -1759,6 +1813,8 @@ fn save_rule<'a>(s: &'a Shared, id: Option<i64>, f: &'a Form) -> Fut<'a, Result<
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };
+        app_notifications::require_rule_change(s, &ctx.user, &ctx.scope, id, Some(&input))
+            .await??;
         let fields = match input.validate(s).await? {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),

@@ -16,18 +16,20 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use devicevault_core::Role;
 use devicevault_db::{DeviceGroup, TokenInfo, User};
 use devicevault_pipeline::app::inventory::FieldErrors;
 use devicevault_pipeline::app::tokens::make_named_token;
-use devicevault_pipeline::app::users::NewPassword;
+use devicevault_pipeline::app::users::{self as app_users, NewPassword, RightsChange};
 use maud::{Markup, html};
 
 use super::html::{
     self, Control, Ctx, Nav, checkbox, crumbs, field, form_panel, heading, notice, post_button,
 };
-use super::session::{AdminPosted, AdminSession, Form, Session};
+use super::session::{AdminPosted, AdminSession, Form, Posted, Session};
 use super::{WebError, WebResult, form_status, html_page, query};
 use crate::Shared;
+use devicevault_pipeline::app::rights;
 use kinds::{Action, Cell, KINDS, Kind, Row, Spec, TOKEN_COLUMNS, kind, token_row};
 
 pub(super) fn routes() -> Router<Shared> {
@@ -91,11 +93,13 @@ pub(super) fn refuse(title: &str, detail: &str) -> WebError {
 fn admin_page(ctx: &Ctx, current: &str, status: StatusCode, title: &str, body: Markup) -> Response {
     let tabs = html! {
         nav class="tabs" aria-label="Administration" {
-            @for k in KINDS.iter().filter(|k| ctx.user.is_admin() || !k.admins_only) {
+            @for k in KINDS.iter().filter(|k| rights::allows(ctx.user.role, k.read)) {
                 a href={ "/admin/" (k.slug) } aria-current=[(k.slug == current).then_some("page")] { (k.title) }
             }
             @if ctx.user.is_admin() {
                 a href="/admin/audit" aria-current=[(current == "audit").then_some("page")] { "Audit log" }
+            }
+            @if ctx.may(rights::Right::Operate) {
                 a href="/admin/import" aria-current=[(current == "import").then_some("page")] { "Import" }
             }
         }
@@ -217,7 +221,7 @@ fn render_list(ctx: &Ctx, p: &ListPage<'_>) -> Markup {
         } @else {
             (table(ctx, k.columns, &p.rows))
         }
-        @if let (Some((title, submit)), true) = (k.add, ctx.user.is_admin()) {
+        @if let (Some((title, submit)), true) = (k.add, rights::allows(ctx.user.role, k.write)) {
             (form_panel(ctx, &format!("/admin/{}", k.slug), title, &p.errors,
                 kind_fields(k, &p.values, None, &p.errors), submit, None))
         }
@@ -267,15 +271,15 @@ fn delete_section(ctx: &Ctx, action: &str, what: &str, name: &str, note: &str) -
 // ---- handlers ----------------------------------------------------------------------------
 
 fn visible(ctx: &Ctx, kind: &Kind) -> WebResult<()> {
-    if kind.admins_only && !ctx.user.is_admin() {
-        return Err(super::session::admins_only(ctx));
-    }
-    Ok(())
+    super::session::refuse_unless(ctx, kind.read)
 }
 
 async fn overview(Session(ctx): Session, State(state): State<Shared>) -> WebResult<Response> {
     let mut cards = Vec::new();
-    for k in KINDS.iter().filter(|k| ctx.user.is_admin() || !k.admins_only) {
+    for k in KINDS
+        .iter()
+        .filter(|k| rights::allows(ctx.user.role, k.read))
+    {
         if let Some(hint) = k.card {
             cards.push((k, hint, (k.count)(&state).await?));
         }
@@ -292,7 +296,7 @@ async fn overview(Session(ctx): Session, State(state): State<Shared>) -> WebResu
             }
         }
         @if !ctx.user.is_admin() {
-            (notice("info", "You may read these lists; an administrator changes them."))
+            (notice("info", "You may read these lists; an administrator changes them — an operator changes schedules and notification rules too."))
         }
     };
     Ok(admin_page(&ctx, "", StatusCode::OK, "Administration", body))
@@ -346,11 +350,15 @@ async fn list(
 async fn create(
     State(state): State<Shared>,
     Path(slug): Path<String>,
-    p: AdminPosted,
+    p: Posted,
 ) -> WebResult<Response> {
     let with_ctx = |e: WebError| e.with_ctx(p.ctx.clone());
     let kind = kind(&slug).map_err(with_ctx)?;
-    match (kind.save)(&state, None, &p.form).await.map_err(with_ctx)? {
+    super::session::refuse_unless(&p.ctx, kind.write)?;
+    match (kind.save)(&state, &p.ctx, None, &p.form)
+        .await
+        .map_err(with_ctx)?
+    {
         Ok(id) if kind.created_opens_it => {
             Ok(Redirect::to(&format!("/admin/{slug}/{id}?flash=created")).into_response())
         }
@@ -367,6 +375,7 @@ async fn editable(
     id: i64,
 ) -> WebResult<(&'static Kind, String, Form)> {
     let kind = kind(slug).map_err(|e| e.with_ctx(ctx.clone()))?;
+    super::session::refuse_unless(ctx, kind.write)?;
     let Some(load) = kind.load else {
         return Err(
             WebError::not_found(format!("There is no page at /admin/{slug}/{id}."))
@@ -378,7 +387,7 @@ async fn editable(
 }
 
 async fn edit(
-    AdminSession(ctx): AdminSession,
+    Session(ctx): Session,
     State(state): State<Shared>,
     Path((slug, id)): Path<(String, i64)>,
 ) -> WebResult<Response> {
@@ -404,10 +413,13 @@ async fn edit(
 async fn update(
     State(state): State<Shared>,
     Path((slug, id)): Path<(String, i64)>,
-    p: AdminPosted,
+    p: Posted,
 ) -> WebResult<Response> {
     let (kind, name, stored) = editable(&state, &p.ctx, &slug, id).await?;
-    match (kind.save)(&state, Some(id), &p.form).await? {
+    match (kind.save)(&state, &p.ctx, Some(id), &p.form)
+        .await
+        .map_err(|e| e.with_ctx(p.ctx.clone()))?
+    {
         Ok(_) => Ok(Redirect::to(&format!("/admin/{slug}?flash=saved")).into_response()),
         Err(errors) => {
             let page = EditPage {
@@ -433,10 +445,11 @@ async fn update(
 async fn delete(
     State(state): State<Shared>,
     Path((slug, id)): Path<(String, i64)>,
-    p: AdminPosted,
+    p: Posted,
 ) -> WebResult<Response> {
     let with_ctx = |e: WebError| e.with_ctx(p.ctx.clone());
     let kind = kind(&slug).map_err(with_ctx)?;
+    super::session::refuse_unless(&p.ctx, kind.write)?;
     let Some(delete) = kind.delete else {
         return Err(with_ctx(WebError::not_found(format!(
             "There is nothing to delete at /admin/{slug}/{id}."
@@ -574,7 +587,7 @@ fn render_user(ctx: &Ctx, p: &UserPage) -> Markup {
         .collect();
     html! {
         (crumbs(&[("/admin/users", "Users")]))
-        (heading(&u.username, html! { @if u.is_admin() { span class="tag" { "admin" } } }))
+        (heading(&u.username, html! { span class="tag" { (u.role.as_str()) } }))
         (html::flash(p.flash))
         @if let Some(t) = &p.new_token { (super::account::new_token_notice(&u.username, t)) }
         (form_panel(ctx, &format!("{base}/password"), "Change the password", &p.errors,
@@ -582,18 +595,22 @@ fn render_user(ctx: &Ctx, p: &UserPage) -> Markup {
                 "At least {} characters. Every session and API token of the user ends (yours stays if it is your account).",
                 devicevault_pipeline::app::auth::MIN_PASSWORD_CHARS)),
             "Change password", None))
-        section class="panel" {
-            h2 { "Role" }
+        (form_panel(ctx, &format!("{base}/role"), "Role", &FieldErrors::default(), html! {
             p {
                 (u.username) " is "
-                (if u.is_admin() { "an administrator" } else {
-                    "a reader (reads and presses “Backup now” on the devices below, changes nothing)"
+                (match u.role {
+                    Role::Admin => "an administrator: everything, on every device",
+                    Role::Operator => "an operator: reads, backs up and changes the devices below, their schedules and notification rules; uses credentials without seeing them",
+                    Role::Reader => "a reader: reads and presses “Backup now” on the devices below, changes nothing",
                 }) "."
             }
-            (post_button(ctx, &format!("{base}/role"),
-                if u.is_admin() { "Make reader" } else { "Make administrator" }, "", None,
-                &[("is_admin", if u.is_admin() { "no" } else { "yes" })]))
-        }
+            (field("role", "Role", html! {}, Control::Select {
+                options: &role_options(),
+                selected: u.role.as_str(),
+                none: None,
+                class: None,
+            }, &FieldErrors::default()))
+        }, "Change role", None))
         (form_panel(ctx, &format!("{base}/scope"), "Devices", &FieldErrors::default(), html! {
             @if u.is_admin() {
                 p class="small muted" { "Administrators see every device whatever is chosen here; it applies if this user becomes a reader." }
@@ -638,6 +655,14 @@ fn render_user(ctx: &Ctx, p: &UserPage) -> Markup {
     }
 }
 
+/// [`kinds::ROLE_CHOICES`] as a select's options.
+fn role_options() -> Vec<(String, String)> {
+    kinds::ROLE_CHOICES
+        .iter()
+        .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
+        .collect()
+}
+
 async fn user_page(
     AdminSession(ctx): AdminSession,
     State(state): State<Shared>,
@@ -679,17 +704,21 @@ async fn user_role(
     Path(id): Path<i64>,
     p: AdminPosted,
 ) -> WebResult<Response> {
-    let u = state.db.user(id).await?;
-    let admin = p.form.get("is_admin") == "yes";
-    if u.is_admin() && !admin && state.db.count_admins().await? <= 1 {
-        return Err(refuse(
-            "The last administrator",
-            "Make another user an administrator first.",
-        )
-        .with_ctx(p.ctx));
-    }
-    state.db.set_user_admin(id, admin).await?;
-    tracing::info!(by = %p.ctx.user.username, user = %u.username, is_admin = admin, "role changed from the web UI");
+    let role: Role = p
+        .form
+        .get("role")
+        .parse()
+        .map_err(|e: devicevault_core::UnknownRole| {
+            WebError::bad_request(format!("{e}.")).with_ctx(p.ctx.clone())
+        })?;
+    let change = RightsChange {
+        role: Some(role),
+        ..RightsChange::default()
+    };
+    let u = app_users::change_rights(&state.db, id, &change)
+        .await
+        .map_err(|e| kinds::user_error(e).with_ctx(p.ctx.clone()))?;
+    tracing::info!(by = %p.ctx.user.username, user = %u.username, role = %role, "role changed from the web UI");
     Ok(Redirect::to(&format!("/admin/users/{id}?flash=role")).into_response())
 }
 
