@@ -676,6 +676,9 @@ async fn matrix(engine: Engine) {
     h.stop().await;
 }
 
+/// A web form: its path, the right it needs, its fields.
+type WebCase = (&'static str, Need, Vec<(&'static str, String)>);
+
 /// The web UI's forms of the same rights: a new device, a schedule and a
 /// user, by each role.
 async fn web_matrix(h: &mut Harness, w: &mut World, failures: &mut Vec<String>) {
@@ -686,7 +689,7 @@ async fn web_matrix(h: &mut Harness, w: &mut World, failures: &mut Vec<String>) 
         let mut b = Browser::new(h.server().addr);
         b.login(&name, "matrix password 1").await;
         let csrf = b.get("/").await.csrf();
-        let cases: [(&str, Need, Vec<(&str, String)>); 3] = [
+        let cases: [WebCase; 3] = [
             (
                 "/devices/new",
                 Need::Operate,
