@@ -285,6 +285,25 @@ access to *
         panic!("slapd did not start");
     }
 
+    /// The configuration of a directory at `url` (one of this slapd's)
+    /// trusting the test CA, searching as the service account, with `extra`
+    /// TOML lines.
+    pub fn config(&self, url: &str, extra: &str) -> devicevault_identity::LdapConfig {
+        toml::from_str(&format!(
+            r#"
+            url = "{url}"
+            ca_file = "{ca}"
+            bind_dn = "{SERVICE_DN}"
+            bind_password = "{SERVICE_PASSWORD}"
+            user_base = "ou=people,{SUFFIX}"
+            group_base = "ou=groups,{SUFFIX}"
+            {extra}
+            "#,
+            ca = self.certs.ca.display(),
+        ))
+        .expect("an LDAP configuration")
+    }
+
     /// A slapd with the default configuration.
     pub fn start() -> Slapd {
         Slapd::start_with(&[])
