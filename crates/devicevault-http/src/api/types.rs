@@ -548,6 +548,8 @@ pub struct LoginOut {
     pub token: String,
     pub username: String,
     pub is_admin: bool,
+    /// Where the account comes from: `local`, `ldap` or `oidc:<provider>`.
+    pub source: String,
     /// The token dies after this many seconds unused.
     pub expires_after_idle_s: u64,
 }
