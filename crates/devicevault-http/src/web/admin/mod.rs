@@ -97,6 +97,7 @@ fn admin_page(ctx: &Ctx, current: &str, status: StatusCode, title: &str, body: M
             @if ctx.user.is_admin() {
                 a href="/admin/audit" aria-current=[(current == "audit").then_some("page")] { "Audit log" }
                 a href="/admin/import" aria-current=[(current == "import").then_some("page")] { "Import" }
+                a href="/admin/sign-in" { "Sign-in" }
             }
         }
         (body)
@@ -504,6 +505,8 @@ struct UserPage {
     /// A token just made, shown once.
     new_token: Option<String>,
     token_name: String,
+    /// Why a directory account has its rights.
+    grant: Option<devicevault_db::GrantRecord>,
 }
 
 impl UserPage {
@@ -526,6 +529,7 @@ impl UserPage {
             errors: FieldErrors::default(),
             new_token: None,
             token_name: String::new(),
+            grant: state.db.directory_grant(id).await?,
         })
     }
 
@@ -576,6 +580,7 @@ fn render_user(ctx: &Ctx, p: &UserPage) -> Markup {
         (crumbs(&[("/admin/users", "Users")]))
         (heading(&u.username, html! { @if u.is_admin() { span class="tag" { "admin" } } }))
         (html::flash(p.flash))
+        (super::sign_in::user_panel(u, p.grant.as_ref()))
         @if let Some(t) = &p.new_token { (super::account::new_token_notice(&u.username, t)) }
         (form_panel(ctx, &format!("{base}/password"), "Change the password", &p.errors,
             password_fields(&p.errors, &format!(
