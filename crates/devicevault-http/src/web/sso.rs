@@ -128,9 +128,8 @@ fn failure_page(
 
 async fn start(State(state): State<Shared>, Path(name): Path<String>, parts: Parts) -> Response {
     let headers = &parts.headers;
-    let addr = crate::http_server::client_addr(&parts).ip();
-    if let Some(wait) = state.login.address_wait(addr) {
-        return throttled(&state, headers, wait.as_secs().max(1));
+    if let (_, Some(refused)) = client_address(&state, &parts) {
+        return refused;
     }
     let provider = match state.identity.oidc(&name).await {
         Ok(p) => p,
@@ -170,6 +169,18 @@ async fn start(State(state): State<Shared>, Path(name): Path<String>, parts: Par
         ),
     );
     r
+}
+
+/// The client's address, and the answer to give it instead when it failed
+/// to sign in too often lately (the login guard's per-address limit,
+/// shared with the password form).
+fn client_address(state: &Shared, parts: &Parts) -> (std::net::IpAddr, Option<Response>) {
+    let addr = crate::http_server::client_addr(parts).ip();
+    let refused = state
+        .login
+        .address_wait(addr)
+        .map(|wait| throttled(state, &parts.headers, wait.as_secs().max(1)));
+    (addr, refused)
 }
 
 fn throttled(state: &Shared, headers: &HeaderMap, secs: u64) -> Response {
@@ -221,10 +232,10 @@ fn message(provider: &str, e: &DirectoryError) -> String {
 
 async fn callback(State(state): State<Shared>, Path(name): Path<String>, parts: Parts) -> Response {
     let headers = &parts.headers;
-    let addr = crate::http_server::client_addr(&parts).ip();
-    if let Some(wait) = state.login.address_wait(addr) {
-        return throttled(&state, headers, wait.as_secs().max(1));
-    }
+    let addr = match client_address(&state, &parts) {
+        (_, Some(refused)) => return refused,
+        (addr, None) => addr,
+    };
     let secure = secure(&state, headers);
     let clear_pending =
         format!("{PENDING_COOKIE}=; Path=/login/oidc; HttpOnly; SameSite=Lax; Max-Age=0{secure}");
