@@ -6,12 +6,12 @@
 //! ends (a panic, or nextest killing a test that hangs).
 
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::certs::{self, TestCerts};
+use crate::peers::free_port;
 
 pub const SUFFIX: &str = "dc=example,dc=org";
 pub const SERVICE_DN: &str = "cn=devicevault,ou=services,dc=example,dc=org";
@@ -155,14 +155,6 @@ fn running(pid: u32) -> bool {
             Some(state != 'Z' && state != 'X')
         })
         .unwrap_or(false)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Slapd {
