@@ -4,7 +4,7 @@
 //! check is due.
 
 use devicevault_core::{Role, Timestamp};
-use devicevault_db::{DirectoryGrant, NewToken, TokenKind};
+use devicevault_db::{Db, DirectoryGrant, NewToken, Provisioned, TokenKind};
 use devicevault_testkit::both_engines;
 use devicevault_testkit::db::TestDb;
 
@@ -22,22 +22,31 @@ fn grant<'a>(
     }
 }
 
+/// Provisions `username` of `source` with `grant`, now.
+async fn provision(
+    db: &Db,
+    username: &str,
+    source: &str,
+    grant: DirectoryGrant<'_>,
+) -> Provisioned {
+    db.provision_directory_user(username, source, &grant, "!directory", Timestamp::now())
+        .await
+        .unwrap()
+}
+
 async fn an_account_is_created_then_refreshed_with_its_rights(t: TestDb) {
     let db = &t.db;
     let core = db.create_device_group("core").await.unwrap().id;
     let edge = db.create_device_group("edge").await.unwrap().id;
     let names = ["core".to_owned(), "missing".to_owned()];
     let rows = ["netops".to_owned()];
-    let first = db
-        .provision_directory_user(
-            "alice",
-            "ldap",
-            &grant(Role::Operator, Some(&names), &rows),
-            "!ldap",
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    let first = provision(
+        db,
+        "alice",
+        "ldap",
+        grant(Role::Operator, Some(&names), &rows),
+    )
+    .await;
     assert!(first.created);
     assert_eq!(first.missing_groups, ["missing"]);
     let u = &first.user;
@@ -54,16 +63,7 @@ async fn an_account_is_created_then_refreshed_with_its_rights(t: TestDb) {
     );
 
     let names = ["edge".to_owned()];
-    let again = db
-        .provision_directory_user(
-            "alice",
-            "ldap",
-            &grant(Role::Reader, Some(&names), &[]),
-            "!ldap",
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    let again = provision(db, "alice", "ldap", grant(Role::Reader, Some(&names), &[])).await;
     assert!(!again.created);
     assert_eq!(again.user.id, u.id);
     assert_eq!(
@@ -72,16 +72,7 @@ async fn an_account_is_created_then_refreshed_with_its_rights(t: TestDb) {
     );
     assert_eq!(db.user_device_groups(u.id).await.unwrap(), [edge]);
 
-    let all = db
-        .provision_directory_user(
-            "alice",
-            "ldap",
-            &grant(Role::Admin, None, &[]),
-            "!ldap",
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    let all = provision(db, "alice", "ldap", grant(Role::Admin, None, &[])).await;
     assert!(!all.user.restricted);
 }
 
@@ -103,15 +94,7 @@ async fn a_local_account_is_never_taken_over(t: TestDb) {
     assert!(err.to_string().contains("local"), "{err}");
     let admin = db.user_by_name("admin").await.unwrap().unwrap();
     assert!(admin.is_local() && admin.role == Role::Admin);
-    db.provision_directory_user(
-        "bob",
-        "ldap",
-        &grant(Role::Reader, None, &[]),
-        "!ldap",
-        Timestamp::now(),
-    )
-    .await
-    .unwrap();
+    provision(db, "bob", "ldap", grant(Role::Reader, None, &[])).await;
     let err = db
         .provision_directory_user(
             "bob",
@@ -132,16 +115,8 @@ async fn a_local_account_is_never_taken_over(t: TestDb) {
 
 async fn disabling_an_account_revokes_every_token_and_session(t: TestDb) {
     let db = &t.db;
-    let u = db
-        .provision_directory_user(
-            "alice",
-            "ldap",
-            &grant(Role::Reader, None, &[]),
-            "!ldap",
-            Timestamp::now(),
-        )
+    let u = provision(db, "alice", "ldap", grant(Role::Reader, None, &[]))
         .await
-        .unwrap()
         .user;
     for (digest, kind) in [
         ("a".repeat(64), TokenKind::Named),
@@ -182,16 +157,8 @@ async fn disabling_an_account_revokes_every_token_and_session(t: TestDb) {
         "a disabled account is not checked"
     );
     // The directory vouches for it again: enabled.
-    let back = db
-        .provision_directory_user(
-            "alice",
-            "ldap",
-            &grant(Role::Reader, None, &[]),
-            "!ldap",
-            Timestamp::now(),
-        )
+    let back = provision(db, "alice", "ldap", grant(Role::Reader, None, &[]))
         .await
-        .unwrap()
         .user;
     assert!(back.disabled_at.is_none());
 }
