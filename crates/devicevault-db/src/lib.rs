@@ -30,6 +30,8 @@ pub use compliance::{
     DueCompliance, Evaluated, NewCompliance, Recorded, RuleSummary,
 };
 pub mod dashboard;
+mod directory;
+pub use directory::{DirectoryGrant, GrantRecord, Provisioned, SOURCE_LDAP, oidc_source};
 mod error;
 mod gate;
 pub use gate::WritePriority;

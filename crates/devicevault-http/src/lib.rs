@@ -140,7 +140,14 @@ pub async fn serve(
         state.app.clone(),
         stop.clone(),
     ));
+    // Directory accounts: checked again every `refresh_interval_secs`.
+    let directory = tokio::spawn(devicevault_pipeline::app::directory::keep_checking(
+        state.db.clone(),
+        state.app.identity.clone(),
+        stop.clone(),
+    ));
     crate::http_server::serve(listener, router(state), opts, stop).await;
+    let _ = directory.await;
     let _ = housekeeping.await;
     let _ = search.await;
 }

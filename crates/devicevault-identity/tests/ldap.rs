@@ -1,10 +1,7 @@
 //! Sign-in against a real OpenLDAP slapd (Debian's), started by each test
 //! with its own configuration, TLS certificate and directory.
 
-#[path = "support/certs.rs"]
-mod certs;
-#[path = "support/slapd.rs"]
-mod slapd;
+use devicevault_testkit::identity::slapd;
 
 use devicevault_core::RetryClass as _;
 use devicevault_identity::{
@@ -15,24 +12,10 @@ use slapd::Slapd;
 
 /// The configuration the tests start from: ldaps:// trusting the test CA.
 fn config(slapd: &Slapd) -> LdapConfig {
-    toml::from_str(&format!(
-        r#"
-        url = "{url}"
-        ca_file = "{ca}"
-        bind_dn = "{service}"
-        bind_password = "{password}"
-        user_base = "ou=people,{suffix}"
-        group_base = "ou=groups,{suffix}"
-        connect_timeout_secs = 5
-        timeout_secs = 10
-        "#,
-        url = slapd.ldaps_url,
-        ca = slapd.certs.ca.display(),
-        service = slapd::SERVICE_DN,
-        password = slapd::SERVICE_PASSWORD,
-        suffix = slapd::SUFFIX,
-    ))
-    .unwrap()
+    slapd.config(
+        &slapd.ldaps_url,
+        "connect_timeout_secs = 5\ntimeout_secs = 10",
+    )
 }
 
 fn directory(cfg: LdapConfig) -> LdapDirectory {
@@ -354,24 +337,20 @@ async fn an_account_disabled_or_removed_after_sign_in_is_noticed_at_the_next_che
 async fn directory_groups_map_to_rights_by_name_or_dn() {
     let slapd = Slapd::start();
     let directory = directory(config(&slapd));
-    let table: Vec<GroupMapping> = toml::from_str::<toml::Table>(
+    let table: Vec<GroupMapping> = devicevault_testkit::identity::group_mappings(
         r#"
-        [[mapping]]
+        [[group_mapping]]
         group = "readers"
         role = "reader"
         device_groups = ["campus"]
 
-        [[mapping]]
+        [[group_mapping]]
         group = "cn=netops,ou=groups,dc=example,dc=org"
         role = "operator"
         device_groups = ["core"]
         view_secrets = true
         "#,
-    )
-    .unwrap()["mapping"]
-        .clone()
-        .try_into()
-        .unwrap();
+    );
 
     let alice = directory
         .authenticate("alice", "alice-password")

@@ -2,10 +2,7 @@
 //! `oidc-provider` under Node), started by each test, driven through its
 //! sign-in and consent pages with plain HTTP requests.
 
-#[path = "support/certs.rs"]
-mod certs;
-#[path = "support/oidc_peer.rs"]
-mod oidc_peer;
+use devicevault_testkit::identity::oidc_peer;
 
 use base64::Engine as _;
 use devicevault_core::RetryClass as _;
@@ -13,20 +10,8 @@ use devicevault_identity::{
     Callback, GroupMapping, IdTokenCheck, IdentityError, OidcConfig, OidcProvider, OidcUser,
     PendingLogin, Role, resolve_rights,
 };
-use oidc_peer::{OidcPeer, PeerClient, REDIRECT_URL, SIGNED_OUT_URL};
+use oidc_peer::{DEVICEVAULT, OTHER_APP, OidcPeer, PeerClient, REDIRECT_URL, SIGNED_OUT_URL};
 
-const DEVICEVAULT: PeerClient = PeerClient {
-    id: "devicevault",
-    secret: "devicevault-client-secret",
-    id_token_ttl: None,
-    id_token_alg: None,
-};
-const OTHER_APP: PeerClient = PeerClient {
-    id: "other-app",
-    secret: "other-app-secret",
-    id_token_ttl: None,
-    id_token_alg: None,
-};
 const SHORT_LIVED: PeerClient = PeerClient {
     id: "short-lived",
     secret: "short-lived-secret",
@@ -42,23 +27,7 @@ const SYMMETRIC: PeerClient = PeerClient {
 };
 
 fn config(peer: &OidcPeer, client: &PeerClient) -> OidcConfig {
-    toml::from_str(&format!(
-        r#"
-        name = "test-sso"
-        issuer_url = "{issuer}"
-        client_id = "{id}"
-        client_secret = "{secret}"
-        redirect_url = "{REDIRECT_URL}"
-        scopes = ["profile", "email", "groups"]
-        ca_file = "{ca}"
-        clock_skew_secs = 0
-        "#,
-        issuer = peer.issuer,
-        id = client.id,
-        secret = client.secret,
-        ca = peer.certs.ca.display(),
-    ))
-    .unwrap()
+    peer.config("test-sso", client, REDIRECT_URL, "")
 }
 
 async fn provider(peer: &OidcPeer, client: &PeerClient) -> OidcProvider {

@@ -100,6 +100,9 @@ pub struct Settings {
     /// `DEVICEVAULT_NETBOX_TOKEN`: the API token `devicevault import
     /// --format netbox` sends to NetBox.
     pub netbox_token: Option<Secret>,
+    /// `[ldap]`, `[[oidc]]` and `[[group_mapping]]`: who signs in through a
+    /// directory or a single sign-on provider, with which rights.
+    pub identity: crate::app::directory::IdentitySettings,
 }
 
 /// The SMTP server of every e-mail channel (a channel names only its
@@ -229,6 +232,7 @@ impl Default for Settings {
             import_mapping_file: None,
             import_mapping: std::sync::Arc::default(),
             netbox_token: None,
+            identity: Default::default(),
         }
     }
 }

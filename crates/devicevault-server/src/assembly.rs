@@ -20,6 +20,7 @@ use devicevault_pipeline::Settings;
 use devicevault_pipeline::app::App;
 use devicevault_pipeline::app::auth;
 use devicevault_pipeline::app::compliance::Evaluator;
+use devicevault_pipeline::app::directory::Identity;
 use devicevault_pipeline::app::login::LoginGuard;
 use devicevault_pipeline::app::notifications::Sender;
 use devicevault_pipeline::app::search::SearchIndex;
@@ -42,6 +43,8 @@ pub enum AssemblyError {
     FirstAdmin(String),
     #[error("notifications: {0}")]
     Notify(String),
+    #[error("sign-in through a directory or provider: {0}")]
+    Identity(#[from] devicevault_pipeline::app::directory::DirectoryError),
     #[error("cannot listen for the metrics on {addr}: {source}")]
     MetricsListen {
         addr: std::net::SocketAddr,
@@ -191,6 +194,7 @@ pub fn app<B: TaskBus>(
         settings.notify.clone(),
         settings.public_url.as_deref(),
     );
+    let identity = Arc::new(Identity::new(&settings.identity)?);
     Ok(Arc::new(App {
         pipeline: Arc::new(BusPipeline {
             dispatcher: dispatcher(db.clone(), bus.clone(), settings, metrics),
@@ -200,7 +204,7 @@ pub fn app<B: TaskBus>(
         db,
         key,
         drivers,
-        login: LoginGuard::new(settings.login_concurrency),
+        login: LoginGuard::new(settings.login_concurrency).with_identity(identity.clone()),
         tokens: TokenPolicy {
             login_idle: settings.login_token_ttl,
             ..TokenPolicy::default()
@@ -214,7 +218,15 @@ pub fn app<B: TaskBus>(
         retention: settings.retention.clone(),
         metrics: metrics.clone(),
         import_mapping: settings.import_mapping.clone(),
+        identity,
     }))
+}
+
+/// Discovers the configured OpenID providers before the API serves: a
+/// configuration a provider refuses stops the start (an unreachable
+/// provider is tried again at its first sign-in).
+pub async fn check_identity(app: &App) -> Result<(), AssemblyError> {
+    Ok(app.identity.discover_all().await?)
 }
 
 /// The compliance evaluator of a process without an [`App`] (the

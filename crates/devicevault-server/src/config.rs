@@ -20,6 +20,8 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+mod identity;
+
 use devicevault_notify::SmtpSecurity;
 use devicevault_pipeline::settings::{Settings, TlsFiles};
 
@@ -49,6 +51,9 @@ pub struct Config {
     pub settings: Settings,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    /// `[ldap]`, `[[oidc]]` and `[[group_mapping]]` as `config show` prints
+    /// them: secrets hidden, with where they came from.
+    identity_shown: Option<String>,
 }
 
 impl Default for Config {
@@ -67,6 +72,7 @@ impl Default for Config {
             settings: Settings::default(),
             tls_cert: None,
             tls_key: None,
+            identity_shown: None,
         }
     }
 }
@@ -874,8 +880,11 @@ pub fn load(
     let file = file
         .map(Path::to_path_buf)
         .or_else(|| non_empty(env("DEVICEVAULT_CONFIG")).map(PathBuf::from));
+    let mut identity = toml::Table::new();
     if let Some(path) = &file {
-        for (name, value) in read_file(path)? {
+        let (settings, sections) = read_file(path)?;
+        identity = sections;
+        for (name, value) in settings {
             let k = key(&name).ok_or_else(|| ConfigError::UnknownKey {
                 hint: suggest(&name),
                 key: name.clone(),
@@ -910,6 +919,9 @@ pub fn load(
             &mut sources,
         )?;
     }
+    if let Some(path) = &file {
+        identity::load(&mut config, identity, path, env)?;
+    }
     finish(&mut config, &sources)?;
     Ok(Loaded {
         config,
@@ -930,6 +942,7 @@ pub fn load_from_env(
         .filter(|k| {
             k.starts_with("DEVICEVAULT_")
                 && k != "DEVICEVAULT_CONFIG"
+                && !identity::is_secret_variable(k)
                 && !keys().iter().any(|key| key.env == k)
         })
         .collect();
@@ -1011,18 +1024,26 @@ fn finish(c: &mut Config, sources: &HashMap<&'static str, Source>) -> Result<(),
 }
 
 /// The file's settings as `(section.name, value)`; values as the
-/// environment would give them (a list joined with `:`).
-fn read_file(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
+/// environment would give them (a list joined with `:`). The sections of
+/// [`identity::SECTIONS`] are structured (nested tables, arrays of
+/// tables): they come back apart, as they are.
+fn read_file(path: &Path) -> Result<(Vec<(String, String)>, toml::Table), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| ConfigError::Syntax {
-            path: path.to_owned(),
-            message: e.message().to_owned(),
-        })?;
+    let mut table: toml::Table =
+        text.parse()
+            .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                path: path.to_owned(),
+                message: e.message().to_owned(),
+            })?;
+    let mut identity = toml::Table::new();
+    for section in identity::SECTIONS {
+        if let Some(v) = table.remove(section) {
+            identity.insert(section.to_owned(), v);
+        }
+    }
     let mut out = Vec::new();
     let scalar = |name: &str, v: &toml::Value| -> Result<String, ConfigError> {
         let invalid = |reason: &str| ConfigError::Invalid {
@@ -1062,7 +1083,7 @@ fn read_file(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
             v => out.push((name.clone(), scalar(name, v)?)),
         }
     }
-    Ok(out)
+    Ok((out, identity))
 }
 
 /// ", did you mean `x`?" for a key a letter or two away from a known one.
@@ -1100,13 +1121,18 @@ fn suggest(name: &str) -> String {
 /// The effective configuration as a file, secrets hidden, each value
 /// followed by where it came from (`devicevault config show`).
 pub fn show(loaded: &Loaded) -> String {
-    by_section(|out, k| {
+    let mut out = by_section(|out, k| {
         let source = loaded.sources.get(k.name).unwrap_or(&Source::Default);
         match k.render(&loaded.config, true) {
             Some(v) => writeln!(out, "{} = {v}  # {source}", k.leaf()),
             None => writeln!(out, "#{} =  # unset", k.leaf()),
         }
-    })
+    });
+    if let Some(identity) = &loaded.config.identity_shown {
+        out.push('\n');
+        out.push_str(identity);
+    }
+    out
 }
 
 /// A commented file of every setting at its default, except those given
@@ -1137,6 +1163,7 @@ pub fn default_file(set: &Loaded) -> String {
             None => writeln!(out, "#{} =", k.leaf()),
         }
     }));
+    out.push_str(identity::EXAMPLE);
     out
 }
 

@@ -253,6 +253,7 @@ impl Embedded {
             search.clone(),
             &metrics,
         )?;
+        assembly::check_identity(&app).await?;
 
         // The notifier: delivers the outbox beside the pipeline, never on
         // its path.

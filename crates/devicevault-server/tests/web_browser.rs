@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use common::{Engine, Harness};
 use devicevault_sim::SimConfig;
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -80,42 +79,20 @@ async fn answer(h: &mut Harness, request: &str) -> String {
 /// answering its requests; panics unless it exits 0.
 async fn run_script(h: &mut Harness, script: &str, outdir: &Path, env: &[(&str, String)]) {
     let (user, password) = h.server().first_admin.clone().unwrap();
-    let mut child = tokio::process::Command::new("node")
-        .arg(browser_dir().join(script))
-        .arg(format!("http://{}", h.server().addr))
-        .arg(user)
-        .arg(password)
-        .arg(outdir)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs (apt-get install nodejs)");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let dialogue = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            eprintln!("[{script}] {line}");
-            if let Some(request) = line.strip_prefix("ASK ") {
-                let reply = answer(h, request).await;
-                stdin
-                    .write_all(format!("{reply}\n").as_bytes())
-                    .await
-                    .unwrap();
-                stdin.flush().await.unwrap();
-            }
-        }
-        child.wait().await.unwrap()
-    };
-    let status = tokio::time::timeout(Duration::from_secs(300), dialogue)
-        .await
-        .unwrap_or_else(|_| panic!("{script} did not finish in 5 minutes"));
-    assert!(
-        status.success(),
-        "{script} failed ({status}); see its output above"
-    );
+    let args = [
+        format!("http://{}", h.server().addr),
+        user,
+        password,
+        outdir.display().to_string(),
+    ];
+    common::browser::run_node_script(
+        &browser_dir().join(script),
+        &args,
+        env,
+        Duration::from_secs(300),
+        async |request| answer(h, request).await,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,8 @@
 //!   Redis streams of its own, removed afterwards;
 //! - [`peers`]: receivers of notifications — aiosmtpd and a webhook
 //!   receiver;
+//! - [`identity`]: a real slapd and a real OpenID provider, with their
+//!   test certificates (issue 20);
 //! - [`promtool`]: `promtool check metrics` on an exposition, and its
 //!   samples;
 //! - [`configs`]: generated device configurations, the same on every run;
@@ -18,6 +20,7 @@
 pub mod configs;
 pub mod db;
 pub mod deployment;
+pub mod identity;
 pub mod peers;
 pub mod promtool;
 

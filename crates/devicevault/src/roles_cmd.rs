@@ -386,6 +386,7 @@ async fn api(services: &Services, settings: Arc<Settings>) -> anyhow::Result<()>
         search,
         &services.metrics,
     )?;
+    assembly::check_identity(&app).await?;
     services.serve_metrics(Some(db)).await?;
     let state = assembly::http_state(app, &settings);
     let http_addr = services.config.http_addr;

@@ -456,6 +456,11 @@ impl From<LoginError> for ApiError {
             LoginError::Busy { .. } => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
             }
+            LoginError::DirectoryUnavailable { .. } => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "directory_unavailable",
+                e.to_string(),
+            ),
             LoginError::Db(e) => e.into(),
         }
     }
@@ -489,7 +494,7 @@ async fn login(State(state): State<Shared>, parts: Parts, body: axum::body::Byte
     let addr = crate::http_server::client_addr(&parts).ip();
     let user = match state
         .login
-        .check(&state.db, &username, &password, addr, "api")
+        .sign_in(&state.db, &username, &password, addr, "api")
         .await
     {
         Ok(u) => u,
@@ -513,6 +518,7 @@ async fn login(State(state): State<Shared>, parts: Parts, body: axum::body::Byte
         is_admin: user.is_admin(),
         role: user.role.as_str().to_owned(),
         username: user.username,
+        source: user.source,
         expires_after_idle_s: state.tokens.login_idle.as_secs(),
     })
     .into_response()

@@ -550,6 +550,8 @@ pub struct LoginOut {
     pub is_admin: bool,
     /// `admin`, `operator` or `reader`.
     pub role: String,
+    /// Where the account comes from: `local`, `ldap` or `oidc:<provider>`.
+    pub source: String,
     /// The token dies after this many seconds unused.
     pub expires_after_idle_s: u64,
 }

@@ -41,6 +41,8 @@ pub mod html;
 mod results;
 mod search;
 pub mod session;
+mod sign_in;
+mod sso;
 pub mod zone;
 
 use std::time::Instant;
@@ -71,7 +73,9 @@ pub fn routes() -> Router<Shared> {
         .merge(search::routes())
         .merge(compliance::routes())
         .merge(admin::routes())
-        .merge(account::routes());
+        .merge(account::routes())
+        .merge(sso::routes())
+        .merge(sign_in::routes());
     Router::new().merge(pages)
 }
 

@@ -95,7 +95,7 @@ pub(crate) fn secure(state: &Shared, headers: &HeaderMap) -> &'static str {
     }
 }
 
-fn set_cookie(r: &mut Response, value: String) {
+pub(crate) fn set_cookie(r: &mut Response, value: String) {
     if let Ok(v) = HeaderValue::from_str(&value) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -379,7 +379,7 @@ pub fn is_local_path(path: &str) -> bool {
 }
 
 /// Only a local path may follow a login, never another site.
-fn safe_next(next: &str) -> &str {
+pub(crate) fn safe_next(next: &str) -> &str {
     if is_local_path(next) && !next.starts_with("/login") {
         next
     } else {
@@ -415,7 +415,7 @@ fn render_login(token: &str, next: &str, username: &str, error: Option<&str>) ->
     }
 }
 
-fn login_page(
+pub(crate) fn login_page(
     state: &Shared,
     headers: &HeaderMap,
     next: &str,
@@ -423,7 +423,10 @@ fn login_page(
     error: Option<&str>,
 ) -> Response {
     let token = auth::random_hex(16);
-    let body = render_login(&token, next, username, error);
+    let body = maud::html! {
+        (render_login(&token, next, username, error))
+        (super::sso::buttons(state, next))
+    };
     let status = if error.is_some() {
         StatusCode::UNAUTHORIZED
     } else {
@@ -469,7 +472,7 @@ pub async fn login(State(state): State<Shared>, parts: Parts, body: Bytes) -> Re
     let addr = crate::http_server::client_addr(&parts).ip();
     let checked = state
         .login
-        .check(&state.db, &username, form.get("password"), addr, "web")
+        .sign_in(&state.db, &username, form.get("password"), addr, "web")
         .await;
     let user = match checked {
         Ok(u) => u,
@@ -489,6 +492,10 @@ pub async fn login(State(state): State<Shared>, parts: Parts, body: Bytes) -> Re
             // Retry-After a script would read.
             let retry = e.retry_after_secs().unwrap_or(1);
             let (status, message) = match e {
+                LoginError::DirectoryUnavailable { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("The directory cannot be reached. Wait {retry} s and sign in again."),
+                ),
                 LoginError::Busy { .. } => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     format!(
@@ -511,41 +518,51 @@ pub async fn login(State(state): State<Shared>, parts: Parts, body: Bytes) -> Re
             return r;
         }
     };
-    let token = auth::random_hex(32);
-    let digest = sha256_hex(&token);
-    let expires = Timestamp::from_datetime(Timestamp::now().as_datetime() + SESSION_LIFETIME);
-    let added = state
-        .db
-        .add_token(NewToken {
-            user_id: user.id,
-            digest: &digest,
-            kind: TokenKind::Session,
-            name: None,
-            expires_at: Some(expires),
-        })
-        .await;
-    if let Err(e) = added {
-        return WebError::from(e).into_response();
-    }
-    // Dead sessions and tokens of everyone go when someone signs in.
-    if let Err(e) = state.db.prune_tokens(Timestamp::now(), &state.tokens).await {
-        tracing::warn!(error = %e, "forgetting expired tokens failed");
-    }
+    let session = match start_session(&state, headers, user.id).await {
+        Ok(cookie) => cookie,
+        Err(e) => return e.into_response(),
+    };
     tracing::info!(user = %user.username, address = %addr, "web login");
     let mut r = Redirect::to(safe_next(&next)).into_response();
     let secure = secure(&state, headers);
-    set_cookie(
-        &mut r,
-        format!(
-            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-            SESSION_LIFETIME.as_secs()
-        ),
-    );
+    set_cookie(&mut r, session);
     set_cookie(
         &mut r,
         format!("{LOGIN_COOKIE}=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
     );
     r
+}
+
+/// Starts a web session for `user_id`: its row, and the `Set-Cookie`
+/// value that hands it to the browser (the password form and single
+/// sign-on alike).
+pub(crate) async fn start_session(
+    state: &Shared,
+    headers: &HeaderMap,
+    user_id: i64,
+) -> Result<String, WebError> {
+    let token = auth::random_hex(32);
+    let digest = sha256_hex(&token);
+    let expires = Timestamp::from_datetime(Timestamp::now().as_datetime() + SESSION_LIFETIME);
+    state
+        .db
+        .add_token(NewToken {
+            user_id,
+            digest: &digest,
+            kind: TokenKind::Session,
+            name: None,
+            expires_at: Some(expires),
+        })
+        .await?;
+    // Dead sessions and tokens of everyone go when someone signs in.
+    if let Err(e) = state.db.prune_tokens(Timestamp::now(), &state.tokens).await {
+        tracing::warn!(error = %e, "forgetting expired tokens failed");
+    }
+    Ok(format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        SESSION_LIFETIME.as_secs(),
+        secure(state, headers)
+    ))
 }
 
 pub async fn logout(State(state): State<Shared>, headers: HeaderMap, p: Posted) -> Response {
@@ -557,7 +574,10 @@ pub async fn logout(State(state): State<Shared>, headers: HeaderMap, p: Posted) 
         return WebError::from(e).into_response();
     }
     tracing::info!(user = %p.ctx.user.username, "web logout");
-    let mut r = Redirect::to("/login").into_response();
+    // A single sign-on user also leaves the provider, when it can say so.
+    let mut r = super::sso::end_session(&state, &headers, &p.ctx.user.username)
+        .await
+        .unwrap_or_else(|| Redirect::to("/login").into_response());
     set_cookie(
         &mut r,
         format!(

@@ -36,6 +36,8 @@ use devicevault_db::{Db, DbError, NewAudit, User};
 use tokio::sync::Semaphore;
 
 use super::auth;
+use super::directory::{self, DirectoryError, Identity};
+use devicevault_core::RetryClass as _;
 
 /// Consecutive failures of one username before it is locked.
 pub const LOCK_AFTER: i64 = 5;
@@ -60,6 +62,10 @@ pub enum LoginError {
     /// Every password verification slot is busy.
     #[error("the server is busy checking other logins; try again in {} s", retry_after.as_secs().max(1))]
     Busy { retry_after: Duration },
+    /// The directory could not be reached or did not answer: nothing was
+    /// decided about the password (not counted as a failure).
+    #[error("the directory cannot be reached; try again in {} s", retry_after.as_secs().max(1))]
+    DirectoryUnavailable { retry_after: Duration },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -68,7 +74,9 @@ impl LoginError {
     /// Seconds for a `Retry-After` header, when the client should retry.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Self::Throttled { retry_after } | Self::Busy { retry_after } => {
+            Self::Throttled { retry_after }
+            | Self::Busy { retry_after }
+            | Self::DirectoryUnavailable { retry_after } => {
                 Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
             }
             _ => None,
@@ -159,6 +167,9 @@ pub struct LoginGuard {
     slots: Arc<Semaphore>,
     addresses: Arc<AddressFailures>,
     verifiers: Verifiers,
+    /// The directory names that are not local accounts sign in at
+    /// ([`LoginGuard::sign_in`]), when `[ldap]` is configured.
+    identity: Arc<Identity>,
 }
 
 /// A password and the hash to check it against, and where the answer goes.
@@ -220,7 +231,42 @@ impl LoginGuard {
             slots: Arc::new(Semaphore::new(concurrency)),
             addresses: Arc::default(),
             verifiers: Verifiers::start(concurrency),
+            identity: Arc::new(Identity::none()),
         }
+    }
+
+    /// Signs names that are not local accounts in at `identity`'s directory
+    /// (when it has one).
+    pub fn with_identity(mut self, identity: Arc<Identity>) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    /// Failed sign-ins recorded against `addr` (the web UI's single
+    /// sign-on callback counts its failures here too, so one address
+    /// cannot try callbacks without limit), or how long it must wait.
+    pub fn address_wait(&self, addr: IpAddr) -> Option<Duration> {
+        self.addresses.wait(addr, Instant::now())
+    }
+
+    /// Counts a failed sign-in from `addr` that did not go through
+    /// [`LoginGuard::sign_in`] (a single sign-on callback).
+    pub fn record_address_failure(&self, addr: IpAddr) {
+        self.addresses.record(addr, Instant::now());
+    }
+
+    /// A sign-in: [`LoginGuard::check`], and for a name that is no local
+    /// account, the directory when one is configured (see
+    /// [`super::directory`]). The same limits and audit rows apply.
+    pub async fn sign_in(
+        &self,
+        db: &Db,
+        username: &str,
+        password: &str,
+        addr: IpAddr,
+        via: &str,
+    ) -> Result<User, LoginError> {
+        self.audited(db, username, password, addr, via, true).await
     }
 
     /// The default concurrency: twice the cores.
@@ -239,7 +285,21 @@ impl LoginGuard {
         addr: IpAddr,
         via: &str,
     ) -> Result<User, LoginError> {
-        let result = self.verify(db, username, password, addr, via).await;
+        self.audited(db, username, password, addr, via, false).await
+    }
+
+    async fn audited(
+        &self,
+        db: &Db,
+        username: &str,
+        password: &str,
+        addr: IpAddr,
+        via: &str,
+        directory: bool,
+    ) -> Result<User, LoginError> {
+        let result = self
+            .verify(db, username, password, addr, via, directory)
+            .await;
         let outcome = match &result {
             Ok(_) => "login.success",
             Err(LoginError::Invalid) => "login.failure",
@@ -273,6 +333,7 @@ impl LoginGuard {
         password: &str,
         addr: IpAddr,
         via: &str,
+        directory: bool,
     ) -> Result<User, LoginError> {
         if let Some(wait) = self.addresses.wait(addr, Instant::now()) {
             tracing::warn!(user = %username, address = %addr, via, "login refused: too many failures from this address");
@@ -294,21 +355,44 @@ impl LoginGuard {
                 retry_after: Duration::from_secs(1),
             });
         };
-        // A directory account or a disabled one never signs in with a
-        // password kept here; it is verified against the dummy hash like an
-        // unknown user, so the answer and its time are the same.
-        let user = db
-            .user_by_name(username)
-            .await?
-            .filter(|u| u.is_local() && u.disabled_at.is_none());
-        let hash = user
-            .as_ref()
-            .map(|u| u.password_hash.clone())
-            .unwrap_or_else(|| auth::dummy_hash().to_owned());
-        let password = password.to_owned();
-        let ok = self.verifiers.verify(password, hash).await;
-        match user {
-            Some(user) if ok => {
+        let found = db.user_by_name(username).await?;
+        // A local account signs in here, always (the break-glass
+        // administrator); another name goes to the directory, if any.
+        let ask_directory = directory
+            && self.identity.ldap().is_some()
+            && found
+                .as_ref()
+                .is_none_or(|u| u.source == devicevault_db::SOURCE_LDAP);
+        let signed_in = if ask_directory {
+            match directory::ldap_sign_in(db, &self.identity, username, password).await {
+                Ok(user) => Some(user),
+                Err(DirectoryError::Db(e)) => return Err(e.into()),
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(user = %username, address = %addr, via, error = %e, "login not decided: the directory cannot be reached");
+                    return Err(LoginError::DirectoryUnavailable {
+                        retry_after: Duration::from_secs(5),
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(user = %username, address = %addr, via, reason = %e, "directory sign-in refused");
+                    None
+                }
+            }
+        } else {
+            // A directory account or a disabled one never signs in with a
+            // password kept here; it is verified against the dummy hash like
+            // an unknown user, so the answer and its time are the same.
+            let user = found.filter(|u| u.is_local() && u.disabled_at.is_none());
+            let hash = user
+                .as_ref()
+                .map(|u| u.password_hash.clone())
+                .unwrap_or_else(|| auth::dummy_hash().to_owned());
+            let password = password.to_owned();
+            let ok = self.verifiers.verify(password, hash).await;
+            user.filter(|_| ok)
+        };
+        match signed_in {
+            Some(user) => {
                 db.clear_login_failures(username).await?;
                 Ok(user)
             }

@@ -8,6 +8,7 @@ pub mod backups;
 pub mod bulk;
 pub mod compliance;
 pub mod diff;
+pub mod directory;
 pub mod import;
 pub mod inventory;
 pub mod login;
@@ -59,6 +60,9 @@ pub struct App {
     /// The import's table of models to drivers (built in, and the user's
     /// `import.mapping_file`).
     pub import_mapping: Arc<import::DriverMap>,
+    /// `[ldap]`, `[[oidc]]` and `[[group_mapping]]`: sign-in through a
+    /// directory or a single sign-on provider (`directory`).
+    pub identity: Arc<directory::Identity>,
 }
 
 impl std::fmt::Debug for App {

@@ -157,3 +157,51 @@ impl Browser {
         assert!(self.cookies.contains_key("dv_session"));
     }
 }
+
+/// Runs `node <script> <args…>` to its end with `env`, answering each
+/// `ASK <request>` line it prints with `answer`'s one line; panics unless it
+/// exits 0 within `limit`. Its other lines are echoed, prefixed with its
+/// name.
+pub async fn run_node_script(
+    script: &std::path::Path,
+    args: &[String],
+    env: &[(&str, String)],
+    limit: std::time::Duration,
+    mut answer: impl AsyncFnMut(&str) -> String,
+) {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+    let name = script.file_name().unwrap().to_string_lossy().into_owned();
+    let mut child = tokio::process::Command::new("node")
+        .arg(script)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs (apt-get install nodejs)");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let dialogue = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            eprintln!("[{name}] {line}");
+            if let Some(request) = line.strip_prefix("ASK ") {
+                let reply = answer(request).await;
+                stdin
+                    .write_all(format!("{reply}\n").as_bytes())
+                    .await
+                    .unwrap();
+                stdin.flush().await.unwrap();
+            }
+        }
+        child.wait().await.unwrap()
+    };
+    let status = tokio::time::timeout(limit, dialogue)
+        .await
+        .unwrap_or_else(|_| panic!("{name} did not finish in {limit:?}"));
+    assert!(
+        status.success(),
+        "{name} failed ({status}); see its output above"
+    );
+}

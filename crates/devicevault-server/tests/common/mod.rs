@@ -233,6 +233,24 @@ impl Harness {
     }
 
     /// The list of a paginated route (first page of up to 1000).
+    /// The audit log's rows of `action` (or of a prefix ending in `.`).
+    pub async fn audit_rows(&self, action: &str) -> Vec<devicevault_db::AuditRecord> {
+        let filter = devicevault_db::AuditFilter {
+            action: Some(action.into()),
+            ..devicevault_db::AuditFilter::default()
+        };
+        let page = devicevault_db::Page {
+            limit: 1000,
+            offset: 0,
+        };
+        self.server()
+            .db
+            .audit_list(&filter, page)
+            .await
+            .unwrap()
+            .rows
+    }
+
     pub async fn list(&mut self, path: &str) -> Vec<Value> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let r = self

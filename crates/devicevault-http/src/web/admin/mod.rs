@@ -101,6 +101,7 @@ fn admin_page(ctx: &Ctx, current: &str, status: StatusCode, title: &str, body: M
             }
             @if ctx.may(rights::Right::Operate) {
                 a href="/admin/import" aria-current=[(current == "import").then_some("page")] { "Import" }
+                a href="/admin/sign-in" { "Sign-in" }
             }
         }
         (body)
@@ -517,6 +518,8 @@ struct UserPage {
     /// A token just made, shown once.
     new_token: Option<String>,
     token_name: String,
+    /// Why a directory account has its rights.
+    grant: Option<devicevault_db::GrantRecord>,
 }
 
 impl UserPage {
@@ -539,6 +542,7 @@ impl UserPage {
             errors: FieldErrors::default(),
             new_token: None,
             token_name: String::new(),
+            grant: state.db.directory_grant(id).await?,
         })
     }
 
@@ -589,6 +593,7 @@ fn render_user(ctx: &Ctx, p: &UserPage) -> Markup {
         (crumbs(&[("/admin/users", "Users")]))
         (heading(&u.username, html! { span class="tag" { (u.role.as_str()) } }))
         (html::flash(p.flash))
+        (super::sign_in::user_panel(u, p.grant.as_ref()))
         @if let Some(t) = &p.new_token { (super::account::new_token_notice(&u.username, t)) }
         (form_panel(ctx, &format!("{base}/password"), "Change the password", &p.errors,
             password_fields(&p.errors, &format!(

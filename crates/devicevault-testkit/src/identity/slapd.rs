@@ -6,12 +6,12 @@
 //! ends (a panic, or nextest killing a test that hangs).
 
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::certs::{self, TestCerts};
+use crate::peers::free_port;
 
 pub const SUFFIX: &str = "dc=example,dc=org";
 pub const SERVICE_DN: &str = "cn=devicevault,ou=services,dc=example,dc=org";
@@ -157,14 +157,6 @@ fn running(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Slapd {
     /// Starts a slapd with the directory above. `allow` adds slapd's
     /// `allow` features (such as `bind_anon_dn`, which makes it accept a DN
@@ -283,6 +275,25 @@ access to *
             dir = slapd.stop();
         }
         panic!("slapd did not start");
+    }
+
+    /// The configuration of a directory at `url` (one of this slapd's)
+    /// trusting the test CA, searching as the service account, with `extra`
+    /// TOML lines.
+    pub fn config(&self, url: &str, extra: &str) -> devicevault_identity::LdapConfig {
+        toml::from_str(&format!(
+            r#"
+            url = "{url}"
+            ca_file = "{ca}"
+            bind_dn = "{SERVICE_DN}"
+            bind_password = "{SERVICE_PASSWORD}"
+            user_base = "ou=people,{SUFFIX}"
+            group_base = "ou=groups,{SUFFIX}"
+            {extra}
+            "#,
+            ca = self.certs.ca.display(),
+        ))
+        .expect("an LDAP configuration")
     }
 
     /// A slapd with the default configuration.

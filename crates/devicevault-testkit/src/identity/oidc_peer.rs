@@ -31,6 +31,23 @@ pub struct PeerClient {
     pub id_token_alg: Option<&'static str>,
 }
 
+/// DeviceVault as a client of the test provider.
+pub const DEVICEVAULT: PeerClient = PeerClient {
+    id: "devicevault",
+    secret: "devicevault-client-secret",
+    id_token_ttl: None,
+    id_token_alg: None,
+};
+
+/// Another application at the same provider (its tokens have another
+/// audience).
+pub const OTHER_APP: PeerClient = PeerClient {
+    id: "other-app",
+    secret: "other-app-secret",
+    id_token_ttl: None,
+    id_token_alg: None,
+};
+
 /// A running provider.
 #[derive(Debug)]
 pub struct OidcPeer {
@@ -41,14 +58,27 @@ pub struct OidcPeer {
     pub certs: TestCerts,
 }
 
-fn peer_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc-provider")
+/// devicevault-identity's `tests/oidc-provider` (provider.mjs and its
+/// `node_modules`, installed by `scripts/services.sh`).
+pub fn peer_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../devicevault-identity/tests/oidc-provider")
 }
 
 impl OidcPeer {
     /// Starts the provider with these clients and two accounts: alice (in
     /// netops and readers) and bob (in no group).
     pub fn start(clients: &[PeerClient]) -> OidcPeer {
+        OidcPeer::start_for(clients, &[], &[])
+    }
+
+    /// [`OidcPeer::start`] with more redirect URIs registered for every
+    /// client (besides [`REDIRECT_URL`] and [`SIGNED_OUT_URL`]): a
+    /// DeviceVault server's callbacks and its page after logout.
+    pub fn start_for(
+        clients: &[PeerClient],
+        redirect_uris: &[String],
+        post_logout_redirect_uris: &[String],
+    ) -> OidcPeer {
         let script_dir = peer_dir();
         assert!(
             script_dir.join("node_modules/oidc-provider").is_dir(),
@@ -63,8 +93,12 @@ impl OidcPeer {
                 json!({
                     "client_id": c.id,
                     "client_secret": c.secret,
-                    "redirect_uris": [REDIRECT_URL],
-                    "post_logout_redirect_uris": [SIGNED_OUT_URL],
+                    "redirect_uris": std::iter::once(REDIRECT_URL.to_owned())
+                        .chain(redirect_uris.iter().cloned())
+                        .collect::<Vec<_>>(),
+                    "post_logout_redirect_uris": std::iter::once(SIGNED_OUT_URL.to_owned())
+                        .chain(post_logout_redirect_uris.iter().cloned())
+                        .collect::<Vec<_>>(),
                     "id_token_ttl": c.id_token_ttl,
                     "id_token_signed_response_alg": c.id_token_alg.unwrap_or("RS256"),
                 })
@@ -126,6 +160,35 @@ impl OidcPeer {
             node,
             certs,
         }
+    }
+
+    /// The configuration of provider `name` for `client`, sent back to
+    /// `redirect_url`, trusting the test CA, with `extra` TOML lines.
+    pub fn config(
+        &self,
+        name: &str,
+        client: &PeerClient,
+        redirect_url: &str,
+        extra: &str,
+    ) -> devicevault_identity::OidcConfig {
+        toml::from_str(&format!(
+            r#"
+            name = "{name}"
+            issuer_url = "{issuer}"
+            client_id = "{id}"
+            client_secret = "{secret}"
+            redirect_url = "{redirect_url}"
+            scopes = ["profile", "email", "groups"]
+            ca_file = "{ca}"
+            clock_skew_secs = 0
+            {extra}
+            "#,
+            issuer = self.issuer,
+            id = client.id,
+            secret = client.secret,
+            ca = self.certs.ca.display(),
+        ))
+        .expect("an OpenID provider configuration")
     }
 
     /// A user agent that trusts the provider's certificate.
