@@ -13,6 +13,9 @@
 //! the fields.
 //!
 //! - [`session`]: sign-in, the session cookie and CSRF checks on every POST;
+//! - [`sso`]: single sign-on with OpenID Connect (a button per provider on
+//!   the sign-in page, the redirect and the callback, logout at the
+//!   provider); [`sign_in`]: `/admin/sign-in`, how people sign in;
 //! - [`devices`]: the device list (filters, sorting and pagination in SQL),
 //!   the device form, enable/disable and "Backup now";
 //! - [`backups`]: a device's versions, one version, downloads, the
