@@ -18,7 +18,7 @@ use devicevault_pipeline::app::reading::{self, ReadFailure};
 use super::types::{
     AcceptedOut, ErrorBody, JobOut, Paginated, ResultOut, StoredBackupOut, VersionOut,
 };
-use super::{ApiError, ApiResult, Authed, Shared, id_of, int_param, query_of};
+use super::{ApiError, ApiResult, Authed, PageQuery, Shared, id_of, int_param, query_of};
 
 pub(super) type IdPath = Result<Path<i64>, PathRejection>;
 type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -63,17 +63,6 @@ struct ResultQuery {
     /// Collected before: RFC 3339, `2026-03-02T06:00` (UTC) or a date (to
     /// the end of that day).
     until: Option<String>,
-    #[param(minimum = 1)]
-    page: Option<i64>,
-    #[param(minimum = 1, maximum = 1000)]
-    page_size: Option<i64>,
-}
-
-/// Paging of a device's versions.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct PageQuery {
     #[param(minimum = 1)]
     page: Option<i64>,
     #[param(minimum = 1, maximum = 1000)]

@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use super::types::{ComplianceRuleOut, ComplianceStateOut, ErrorBody, Paginated};
 use super::{
-    Admin, ApiError, ApiResult, Authed, Paging, Shared, id_of, merge_patch, paginated, parse_body,
-    query_of,
+    Admin, ApiError, ApiResult, Authed, PageQuery, Paging, Shared, id_of, merge_patch, paginated,
+    parse_body, query_of,
 };
 
 type IdPath = Result<Path<i64>, PathRejection>;
@@ -33,17 +33,6 @@ pub(super) fn routes() -> Router<Shared> {
             "/api/compliance-rules/{id}/",
             get(get_one).put(put).patch(patch).delete(delete),
         )
-}
-
-/// A list's paging.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct PageQuery {
-    #[param(minimum = 1)]
-    page: Option<i64>,
-    #[param(minimum = 1, maximum = 1000)]
-    page_size: Option<i64>,
 }
 
 /// The filters of the states.

@@ -30,7 +30,7 @@ use super::types::{
 use devicevault_pipeline::app::rights::{self, Right};
 
 use super::{
-    Admin, ApiError, ApiResult, Authed, Operator, Shared, bool_param, id_of, int_param,
+    Admin, ApiError, ApiResult, Authed, Operator, PageQuery, Shared, bool_param, id_of, int_param,
     merge_patch, parse_body, query_of,
 };
 
@@ -362,17 +362,6 @@ async fn restore_device(
 }
 
 // ---- backup locations ------------------------------------------------------------
-
-/// A list's paging.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct PageQuery {
-    #[param(minimum = 1)]
-    page: Option<i64>,
-    #[param(minimum = 1, maximum = 1000)]
-    page_size: Option<i64>,
-}
 
 #[utoipa::path(get, path = "/api/backup-locations/", tag = "inventory", params(PageQuery),
     responses((status = 200, body = Paginated<LocationOut>), (status = 400, body = ErrorBody)))]

@@ -282,6 +282,17 @@ pub fn merge_patch(mut current: Value, body: &[u8]) -> ApiResult<Value> {
     Ok(current)
 }
 
+/// A list's paging, for the OpenAPI document (read by [`Paging`]).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(super) struct PageQuery {
+    #[param(minimum = 1)]
+    page: Option<i64>,
+    #[param(minimum = 1, maximum = 1000)]
+    page_size: Option<i64>,
+}
+
 /// The id of a `/{id}/` route; a non-numeric id names nothing.
 pub fn id_of(path: Result<Path<i64>, PathRejection>) -> ApiResult<i64> {
     path.map(|Path(id)| id)

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::types::{ChannelOut, ErrorBody, NotificationOut, Paginated, RuleOut, TestOut};
 use super::{
-    Admin, ApiError, ApiResult, Authed, Operator, Shared, id_of, int_param, merge_patch,
+    Admin, ApiError, ApiResult, Authed, Operator, PageQuery, Shared, id_of, int_param, merge_patch,
     parse_body, query_of,
 };
 
@@ -54,17 +54,6 @@ pub(super) fn routes() -> Router<Shared> {
         )
         .route("/api/notifications/", get(list_notifications))
         .route("/api/notifications/{id}/", get(get_notification))
-}
-
-/// A list's paging.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct PageQuery {
-    #[param(minimum = 1)]
-    page: Option<i64>,
-    #[param(minimum = 1, maximum = 1000)]
-    page_size: Option<i64>,
 }
 
 /// The body as an input, ignoring the read-only fields a GET shows.

@@ -19,7 +19,8 @@ use serde_json::Value;
 use super::types::{ErrorBody, Paginated, ScheduleOut};
 
 use super::{
-    ApiError, ApiResult, Authed, Operator, Shared, id_of, merge_patch, parse_body, query_of,
+    ApiError, ApiResult, Authed, Operator, PageQuery, Shared, id_of, merge_patch, parse_body,
+    query_of,
 };
 
 type IdPath = Result<Path<i64>, PathRejection>;
@@ -42,17 +43,6 @@ async fn visible(state: &Shared, auth: &Authed, s: &Schedule) -> ApiResult<Sched
         .devices_in_scope(&auth.scope, &s.fields.devices)
         .await?;
     Ok(ScheduleOut::of(s, devices))
-}
-
-/// A list's paging.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct PageQuery {
-    #[param(minimum = 1)]
-    page: Option<i64>,
-    #[param(minimum = 1, maximum = 1000)]
-    page_size: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/backup-schedules/", tag = "schedules", params(PageQuery),

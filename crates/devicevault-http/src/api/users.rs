@@ -20,7 +20,7 @@ use devicevault_pipeline::app::users::{
 use serde::{Deserialize, Serialize};
 
 use super::types::{ErrorBody, Paginated};
-use super::{Admin, ApiError, ApiResult, Shared, id_of, parse_body, query_of};
+use super::{Admin, ApiError, ApiResult, PageQuery, Shared, id_of, parse_body, query_of};
 
 type IdPath = Result<Path<i64>, PathRejection>;
 type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -119,17 +119,6 @@ impl From<UserError> for ApiError {
             UserError::Hash(_) => ApiError::internal("hash_failed", e.to_string()),
         }
     }
-}
-
-/// A list's paging.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct PageQuery {
-    #[param(minimum = 1)]
-    page: Option<i64>,
-    #[param(minimum = 1, maximum = 1000)]
-    page_size: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/users/", tag = "users", params(PageQuery),

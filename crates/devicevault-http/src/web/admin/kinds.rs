@@ -799,7 +799,7 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
         card: Some("Who may sign in, API tokens"),
         read: Right::Administer,
         empty: ("No users.", ""),
-        columns: &["Username", "Role", "Since"],
+        columns: &["Username", "Role", "Signs in with", "Since"],
         fields: &[
             field(
                 "username",
@@ -850,7 +850,11 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                             Role::Admin => Cell::Tag("admin"),
                             other => Cell::Text(other.as_str().into()),
                         };
-                        Row(vec![name, role, Cell::Time(Some(u.created_at))])
+                        let source = match &u.disabled_at {
+                            Some(_) => Cell::Text(format!("{} (disabled)", u.source)),
+                            None => Cell::Text(u.source),
+                        };
+                        Row(vec![name, role, source, Cell::Time(Some(u.created_at))])
                     })
                     .collect())
             })
