@@ -10,10 +10,14 @@ use serde::{Deserialize, Serialize};
 
 /// A DeviceVault role. The order is the precedence: `Reader < Operator <
 /// Admin` (a directory user in several mapped groups gets the highest).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Reads the devices and backups of its scope and starts backups.
+    /// Reads the devices and backups of its scope and starts backups. The
+    /// default: the least a new account may do (as the `users.role` column).
+    #[default]
     Reader,
     /// A reader who may also change the devices of its scope, their
     /// schedules and notification rules, and import devices into it; uses

@@ -485,8 +485,8 @@ async fn login(State(state): State<Shared>, parts: Parts, body: axum::body::Byte
     tracing::info!(user = %user.username, address = %addr, "login");
     Json(types::LoginOut {
         token,
-        username: user.username,
         is_admin: user.is_admin(),
+        username: user.username,
         expires_after_idle_s: state.tokens.login_idle.as_secs(),
     })
     .into_response()

@@ -521,10 +521,17 @@ pub fn test_ctx(admin: bool) -> Ctx {
             id: 1,
             username: if admin { "ada" } else { "rita" }.into(),
             password_hash: String::new(),
-            is_admin: admin,
+            role: if admin {
+                devicevault_core::Role::Admin
+            } else {
+                devicevault_core::Role::Reader
+            },
             restricted: false,
             view_secrets: false,
             created_at: "2026-01-01T00:00:00.000000Z".into(),
+            source: "local".into(),
+            directory_checked_at: None,
+            disabled_at: None,
         },
         scope: if admin {
             devicevault_db::Scope::Admin

@@ -810,12 +810,13 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                 Ok(rows
                     .into_iter()
                     .map(|u| {
+                        let is_admin = u.is_admin();
                         let name = Cell::Name {
                             href: Some(format!("/admin/users/{}", u.id)),
                             note: (u.id == ctx.user.id).then_some("(you)"),
                             text: u.username,
                         };
-                        let role = if u.is_admin() {
+                        let role = if is_admin {
                             Cell::Tag("admin")
                         } else {
                             Cell::Text("reader".into())

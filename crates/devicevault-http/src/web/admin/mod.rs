@@ -688,7 +688,12 @@ async fn user_role(
         )
         .with_ctx(p.ctx));
     }
-    state.db.set_user_admin(id, admin).await?;
+    let role = if admin {
+        devicevault_core::Role::Admin
+    } else {
+        devicevault_core::Role::Reader
+    };
+    state.db.set_user_role(id, role).await?;
     tracing::info!(by = %p.ctx.user.username, user = %u.username, is_admin = admin, "role changed from the web UI");
     Ok(Redirect::to(&format!("/admin/users/{id}?flash=role")).into_response())
 }
