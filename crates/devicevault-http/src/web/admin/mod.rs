@@ -275,7 +275,10 @@ fn visible(ctx: &Ctx, kind: &Kind) -> WebResult<()> {
 
 async fn overview(Session(ctx): Session, State(state): State<Shared>) -> WebResult<Response> {
     let mut cards = Vec::new();
-    for k in KINDS.iter().filter(|k| ctx.user.is_admin() || !k.admins_only) {
+    for k in KINDS
+        .iter()
+        .filter(|k| ctx.user.is_admin() || !k.admins_only)
+    {
         if let Some(hint) = k.card {
             cards.push((k, hint, (k.count)(&state).await?));
         }
