@@ -94,9 +94,7 @@ impl RetryClass for StorageError {
             Self::LockTimeout { .. }
             | Self::RefContention { .. }
             | Self::Git { .. }
-            | Self::LayoutMigrationUnfinished { .. } => {
-                Retry::Transient
-            }
+            | Self::LayoutMigrationUnfinished { .. } => Retry::Transient,
             Self::Io { source, .. } => match source.kind() {
                 io::ErrorKind::PermissionDenied
                 | io::ErrorKind::ReadOnlyFilesystem

@@ -55,8 +55,8 @@ use serde_json::{Map, Value};
 use crate::lock::FileLock;
 
 mod migrate;
-pub use migrate::{LayoutMigration, ShardMove};
 use crate::{Backend, Maintenance, ObjectCounts, StorageError, StoreItem, Stored, sha256_hex};
+pub use migrate::{LayoutMigration, ShardMove};
 
 const LOCK_FILE: &str = "devicevault.lock";
 /// The layout the repository's files are in (`flat` or `fanout`), one

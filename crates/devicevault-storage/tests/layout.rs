@@ -41,11 +41,16 @@ fn a_fanout_location_stores_each_device_under_its_shard() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("r.git");
     let b = backend(&repo, Some("fanout"));
-    let stored = b.store(b"hostname core-1\n", &path("1234/core-1.cfg")).unwrap();
+    let stored = b
+        .store(b"hostname core-1\n", &path("1234/core-1.cfg"))
+        .unwrap();
     assert_eq!(stored.storage_ref.path().as_str(), "d2/04/1234/core-1.cfg");
     assert_eq!(
         stored.storage_ref.to_string(),
-        format!("main:d2/04/1234/core-1.cfg@{}", git(&repo, &["rev-parse", "main"]).trim()),
+        format!(
+            "main:d2/04/1234/core-1.cfg@{}",
+            git(&repo, &["rev-parse", "main"]).trim()
+        ),
         "the storage_ref format is unchanged: branch:path@commit"
     );
     // A path already placed stays where it is: the same file.
@@ -53,7 +58,8 @@ fn a_fanout_location_stores_each_device_under_its_shard() {
         .store(b"hostname core-1\n", &path("d2/04/1234/core-1.cfg"))
         .unwrap();
     assert!(!again.changed);
-    b.store(b"hostname edge-7\n", &path("7/edge-7.cfg")).unwrap();
+    b.store(b"hostname edge-7\n", &path("7/edge-7.cfg"))
+        .unwrap();
     assert_eq!(
         tree_paths(&repo, "main"),
         ["07/00/7/edge-7.cfg", "d2/04/1234/core-1.cfg"]
@@ -99,8 +105,12 @@ fn a_fanout_group_commit_writes_one_pack_and_moves_a_renamed_devices_file() {
     let packs_before = std::fs::read_dir(repo.join("objects/pack"))
         .map(|d| d.count())
         .unwrap_or(0);
-    let contents: Vec<Vec<u8>> = (0..20).map(|i| format!("device {i}\n").into_bytes()).collect();
-    let paths: Vec<RelPath> = (0..20).map(|i| path(&format!("{}/d{i}.cfg", 1000 + i))).collect();
+    let contents: Vec<Vec<u8>> = (0..20)
+        .map(|i| format!("device {i}\n").into_bytes())
+        .collect();
+    let paths: Vec<RelPath> = (0..20)
+        .map(|i| path(&format!("{}/d{i}.cfg", 1000 + i)))
+        .collect();
     let (new, old) = (path("300/new-name.cfg"), path("300/old-name.cfg"));
     let mut items: Vec<StoreItem<'_>> = contents
         .iter()
@@ -134,11 +144,20 @@ fn a_fanout_group_commit_writes_one_pack_and_moves_a_renamed_devices_file() {
             format!("{}/{id}/d{i}.cfg", shard_of(id))
         );
     }
-    let packs_after = std::fs::read_dir(repo.join("objects/pack")).unwrap().count();
+    let packs_after = std::fs::read_dir(repo.join("objects/pack"))
+        .unwrap()
+        .count();
     assert_eq!(packs_after, packs_before + 2, "one pack and its index");
     let follow = git(
         &repo,
-        &["log", "--follow", "--format=%H", "main", "--", "2c/01/300/new-name.cfg"],
+        &[
+            "log",
+            "--follow",
+            "--format=%H",
+            "main",
+            "--",
+            "2c/01/300/new-name.cfg",
+        ],
     );
     assert_eq!(follow.lines().count(), 2, "{follow}");
     fsck(&repo);
@@ -218,7 +237,10 @@ fn migrate_layout_moves_every_device_one_commit_per_shard_with_its_history() {
         git(&repo, &["rev-list", "--count", &format!("{start}..main")]).trim(),
         tops.len().to_string()
     );
-    assert_eq!(report.tip.as_deref(), Some(git(&repo, &["rev-parse", "main"]).trim()));
+    assert_eq!(
+        report.tip.as_deref(),
+        Some(git(&repo, &["rev-parse", "main"]).trim())
+    );
     assert_eq!(layout_file(&repo).trim(), "fanout");
 
     // Every commit of the migration holds every file exactly once, each at
@@ -249,8 +271,16 @@ fn migrate_layout_moves_every_device_one_commit_per_shard_with_its_history() {
             .lines()
             .count()
     };
-    assert_eq!(follow("d2/04/1234/dev-1234.cfg"), 3, "two versions and the move");
-    assert_eq!(follow("f4/01/500/dev-500.cfg"), 3, "old.cfg, the rename, the move");
+    assert_eq!(
+        follow("d2/04/1234/dev-1234.cfg"),
+        3,
+        "two versions and the move"
+    );
+    assert_eq!(
+        follow("f4/01/500/dev-500.cfg"),
+        3,
+        "old.cfg, the rename, the move"
+    );
     // Every ref handed out before the migration still reads.
     for (r, content) in &refs {
         assert_eq!(&b.read(r).unwrap(), content, "{r}");
@@ -260,7 +290,10 @@ fn migrate_layout_moves_every_device_one_commit_per_shard_with_its_history() {
     // A store whose task still names the flat path (a config from before
     // the migration) lands in fanout.
     let stored = b.store(b"round 2\n", &path("1234/dev-1234.cfg")).unwrap();
-    assert_eq!(stored.storage_ref.path().as_str(), "d2/04/1234/dev-1234.cfg");
+    assert_eq!(
+        stored.storage_ref.path().as_str(),
+        "d2/04/1234/dev-1234.cfg"
+    );
     assert_eq!(follow("d2/04/1234/dev-1234.cfg"), 4);
 
     // Twice: nothing to do.
@@ -307,7 +340,10 @@ fn an_interrupted_migration_stops_the_stores_and_a_rerun_finishes_it() {
     )
     .unwrap();
     let err = b.store(b"new\n", &path("1/dev-1.cfg")).unwrap_err();
-    assert!(matches!(err, StorageError::LayoutMigrationUnfinished { .. }), "{err}");
+    assert!(
+        matches!(err, StorageError::LayoutMigrationUnfinished { .. }),
+        "{err}"
+    );
     assert_eq!(err.retry(), Retry::Transient, "the worker retries: {err}");
     assert!(err.to_string().contains("migrate-layout"), "{err}");
     let report = b.migrate_to_fanout(Duration::from_secs(5)).unwrap();
@@ -344,11 +380,18 @@ fn migrating_a_repository_with_nothing_stored_records_fanout() {
     let err = b.migrate_to_fanout(Duration::from_secs(1)).unwrap_err();
     assert!(matches!(err, StorageError::NotFound { .. }), "{err}");
     assert!(!repo.exists());
-    git(dir.path(), &["init", "-q", "--bare", repo.to_str().unwrap()]);
+    git(
+        dir.path(),
+        &["init", "-q", "--bare", repo.to_str().unwrap()],
+    );
     let report = b.migrate_to_fanout(Duration::from_secs(1)).unwrap();
     assert_eq!(report.devices(), 0);
     assert_eq!(
-        b.store(b"x\n", &path("3/r.cfg")).unwrap().storage_ref.path().as_str(),
+        b.store(b"x\n", &path("3/r.cfg"))
+            .unwrap()
+            .storage_ref
+            .path()
+            .as_str(),
         "03/00/3/r.cfg"
     );
 }

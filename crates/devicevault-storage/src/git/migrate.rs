@@ -102,7 +102,10 @@ impl GitBackend {
     /// place (`<shard>/<id>/`), one commit per top-level shard, and records
     /// the fanout layout; see the module's documentation. Waits up to
     /// `lock_timeout` for the stores in progress.
-    pub fn migrate_to_fanout(&self, lock_timeout: Duration) -> Result<LayoutMigration, StorageError> {
+    pub fn migrate_to_fanout(
+        &self,
+        lock_timeout: Duration,
+    ) -> Result<LayoutMigration, StorageError> {
         let cfg = &self.config;
         let repo = open_existing(&cfg.repo_path)?;
         let git_dir = repo.git_dir().to_owned();
@@ -127,7 +130,11 @@ impl GitBackend {
             // Stores were refused since, so only the interrupted run (or a
             // person's `git commit`, on top of it) moved the branch.
             Some(Recorded::Migrating(from)) if report.tip.as_ref() != Some(from) => {
-                record_layout(&git_dir, &Recorded::Layout(StorageLayout::Fanout), cfg.fsync)?;
+                record_layout(
+                    &git_dir,
+                    &Recorded::Layout(StorageLayout::Fanout),
+                    cfg.fsync,
+                )?;
                 report.finished_interrupted = true;
                 return Ok(report);
             }
@@ -135,14 +142,17 @@ impl GitBackend {
         }
         let Some(start) = start else {
             // Nothing stored yet: the first store writes in fanout.
-            record_layout(&git_dir, &Recorded::Layout(StorageLayout::Fanout), cfg.fsync)?;
+            record_layout(
+                &git_dir,
+                &Recorded::Layout(StorageLayout::Fanout),
+                cfg.fsync,
+            )?;
             return Ok(report);
         };
         let tip_tree = commit_tree(&repo, start)?;
         let (flat, others) = flat_devices(&repo, tip_tree)?;
         report.left = others.len();
-        let mut remaining: BTreeMap<i64, ObjectId> =
-            flat.iter().map(|d| (d.id, d.tree)).collect();
+        let mut remaining: BTreeMap<i64, ObjectId> = flat.iter().map(|d| (d.id, d.tree)).collect();
         // Each commit: the devices of one top-level shard, and before them
         // any flat directory that has the name of a shard it needs.
         let mut batches: Vec<(String, Vec<FlatDevice>)> = Vec::new();
@@ -182,7 +192,11 @@ impl GitBackend {
             }
         }
         if batches.is_empty() {
-            record_layout(&git_dir, &Recorded::Layout(StorageLayout::Fanout), cfg.fsync)?;
+            record_layout(
+                &git_dir,
+                &Recorded::Layout(StorageLayout::Fanout),
+                cfg.fsync,
+            )?;
             return Ok(report);
         }
         record_layout(
@@ -254,7 +268,11 @@ impl GitBackend {
         if cfg.fsync {
             sync_filesystem(&git_dir)?;
         }
-        record_layout(&git_dir, &Recorded::Layout(StorageLayout::Fanout), cfg.fsync)?;
+        record_layout(
+            &git_dir,
+            &Recorded::Layout(StorageLayout::Fanout),
+            cfg.fsync,
+        )?;
         report.tip = Some(tip.to_hex().to_string());
         report.packs = count_packs(&objects_dir)?;
         Ok(report)
@@ -264,7 +282,9 @@ impl GitBackend {
 /// The top-level shard directory of a device.
 fn top_shard(id: i64) -> String {
     let shard = shard_of(id);
-    shard.split_once('/').map_or(shard.clone(), |(t, _)| t.to_owned())
+    shard
+        .split_once('/')
+        .map_or(shard.clone(), |(t, _)| t.to_owned())
 }
 
 /// The root's device directories in the flat layout (`<id>`, a tree), and
