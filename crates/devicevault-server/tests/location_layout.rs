@@ -180,3 +180,24 @@ async fn a_fanout_location_stores_under_the_shard_and_the_download_works() {
     git(&repo, &["fsck", "--strict"]);
     h.stop().await;
 }
+
+/// The layout is a key of the location's JSON config: PostgreSQL keeps it
+/// as SQLite does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_keeps_the_layout_of_a_location() {
+    let mut h = Harness::start(Engine::Postgres, sim()).await;
+    let dir = h.dir.path().to_owned();
+    let new = location(&mut h, "new", json!({"repo_path": dir.join("new.git")})).await;
+    assert_eq!(new["config"]["layout"], "fanout");
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/backup-locations/{}/", new["id"]),
+            Some(json!({"name": "renamed"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let stored = h.server().db.location(new["id"].as_i64().unwrap()).await.unwrap();
+    assert_eq!(stored.config["layout"], "fanout");
+    h.stop().await;
+}
