@@ -197,7 +197,12 @@ async fn postgres_keeps_the_layout_of_a_location() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let stored = h.server().db.location(new["id"].as_i64().unwrap()).await.unwrap();
+    let stored = h
+        .server()
+        .db
+        .location(new["id"].as_i64().unwrap())
+        .await
+        .unwrap();
     assert_eq!(stored.config["layout"], "fanout");
     h.stop().await;
 }
