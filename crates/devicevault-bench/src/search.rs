@@ -78,13 +78,8 @@ async fn client(server: &Embedded, name: &str, admin: bool) -> anyhow::Result<Ht
             db.create_user(
                 name,
                 &hash,
-                if admin {
-                    devicevault_core::Role::Admin
-                } else {
-                    devicevault_core::Role::Reader
-                },
-            )
-            .await?
+                if admin { devicevault_core::Role::Admin } else { devicevault_core::Role::Reader },
+            ).await?
         }
     };
     let token = auth::issue_token(

@@ -511,11 +511,7 @@ impl Db {
     }
 
     /// Sets a user's role.
-    pub async fn set_user_role(
-        &self,
-        id: i64,
-        role: devicevault_core::Role,
-    ) -> Result<(), DbError> {
+    pub async fn set_user_role(&self, id: i64, role: devicevault_core::Role) -> Result<(), DbError> {
         let done = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
             .bind(role.as_str())
             .bind(id)

@@ -366,12 +366,12 @@ impl Db {
     }
 
     pub async fn count_admins(&self) -> Result<i64, DbError> {
-        Ok(sqlx::query(
-            "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL",
+        Ok(
+            sqlx::query( "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL")
+                .fetch_one(self.pool())
+                .await?
+                .try_get("n")?,
         )
-        .fetch_one(self.pool())
-        .await?
-        .try_get("n")?)
     }
 
     pub async fn count_users(&self) -> Result<i64, DbError> {

@@ -58,10 +58,7 @@ async fn migrations_are_applied_once_and_reconnecting_is_harmless(t: TestDb) {
 
 async fn users_are_unique_and_tokens_find_their_user(t: TestDb) {
     let db = &t.db;
-    let alice = db
-        .create_user("alice", "$argon2id$x", Role::Admin)
-        .await
-        .unwrap();
+    let alice = db.create_user("alice", "$argon2id$x", Role::Admin).await.unwrap();
     assert!(matches!(
         db.create_user("alice", "h", Role::Reader).await,
         Err(DbError::Conflict(_))

@@ -5,9 +5,9 @@
 
 mod common;
 
+use devicevault_core::Role;
 use common::{Engine, Harness};
 use devicevault_client::HttpClient;
-use devicevault_core::Role;
 use devicevault_pipeline::app::auth;
 use devicevault_sim::SimConfig;
 use serde_json::{Value, json};

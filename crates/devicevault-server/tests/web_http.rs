@@ -4,9 +4,9 @@
 
 mod common;
 
+use devicevault_core::Role;
 use common::browser::Browser;
 use common::{Engine, Harness};
-use devicevault_core::Role;
 use devicevault_core::Timestamp;
 use devicevault_db::{DeviceFields, JobState};
 use devicevault_pipeline::app::auth;

@@ -125,8 +125,7 @@ pub enum UserCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse()
-        .map_err(|e: devicevault_core::UnknownRole| e.to_string())
+    s.parse().map_err(|e: devicevault_core::UnknownRole| e.to_string())
 }
 
 /// The password in the environment variable `var`, checked by the
