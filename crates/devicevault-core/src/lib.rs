@@ -22,6 +22,7 @@
 
 pub mod bus;
 mod error;
+pub mod layout;
 mod name;
 mod names;
 mod queue_id;
@@ -33,6 +34,7 @@ mod time_fmt;
 mod wire;
 
 pub use error::{Retry, RetryClass};
+pub use layout::{StorageLayout, UnknownLayout, shard_of};
 pub use name::{MAX_NAME_CHARS, Name, NameError};
 pub use names::{BranchName, BranchNameError, CommitId, CommitIdError};
 pub use queue_id::{MAX_QUEUE_ID_BYTES, QueueId, QueueIdError};

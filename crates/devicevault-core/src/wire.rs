@@ -247,7 +247,8 @@ pub struct StoreTask {
     pub is_binary: bool,
     /// The path of the device's previous version, to be removed by the same
     /// commit that writes `storage_rel_path`. Always under the device's own
-    /// directory (`<device_id>/`), as is `storage_rel_path` then:
+    /// directory (`<device_id>/`, or `<shard>/<device_id>/` in a fanout
+    /// location), as is `storage_rel_path` then:
     /// [`StoreTask::from_json`] refuses anything else, so a task can never
     /// remove another device's file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -289,23 +290,25 @@ impl StoreTask {
     }
 
     /// A move stays inside the device's directory: the previous path and
-    /// the new one (when the task names it) are both under `<device_id>/`.
+    /// the new one (when the task names it) are both under `<device_id>/`
+    /// or, in a fanout location, `<shard>/<device_id>/`
+    /// ([`crate::layout::device_dirs`]).
     fn check_previous_rel_path(&self) -> Result<(), WireError> {
         let Some(previous) = &self.storage_previous_rel_path else {
             return Ok(());
         };
-        let dir = self.device_id.to_string();
+        let dirs = crate::layout::device_dirs(self.device_id);
         let outside = [Some(previous), self.storage_rel_path.as_ref()]
             .into_iter()
             .flatten()
-            .find(|p| !p.is_under(&dir));
+            .find(|p| !dirs.iter().any(|d| p.is_under(d)));
         match outside {
             None => Ok(()),
             Some(p) => Err(WireError::InvalidField {
                 field: "storage_previous_rel_path",
                 reason: format!(
-                    "{p} is not under device {}'s directory {dir}/; a store moves only its own device's file",
-                    self.device_id
+                    "{p} is not under device {}'s directory ({}/ or {}/); a store moves only its own device's file",
+                    self.device_id, dirs[0], dirs[1]
                 ),
             }),
         }

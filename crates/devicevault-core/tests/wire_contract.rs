@@ -281,6 +281,21 @@ fn a_store_task_names_the_previous_path_of_a_renamed_device() {
 }
 
 #[test]
+fn a_store_task_may_move_a_file_within_its_devices_fanout_directory() {
+    // 123 = 0x7b: its fanout directory is 7b/00/123.
+    for (rel_path, previous) in [
+        ("7b/00/123/core-new.cfg", "7b/00/123/core-old.cfg"),
+        ("123/core-new.cfg", "7b/00/123/core-old.cfg"),
+        ("7b/00/123/core-new.cfg", "123/core-old.cfg"),
+    ] {
+        let mut raw = fixture("storage_store_payload_git.json");
+        raw["storage_rel_path"] = json!(rel_path);
+        raw["storage_previous_rel_path"] = json!(previous);
+        StoreTask::from_json(raw).unwrap();
+    }
+}
+
+#[test]
 fn a_store_task_cannot_move_a_file_outside_its_devices_directory() {
     for (rel_path, previous) in [
         (Some("123/r1.cfg"), "124/r1.cfg"),
@@ -288,6 +303,11 @@ fn a_store_task_cannot_move_a_file_outside_its_devices_directory() {
         (Some("123/r1.cfg"), "r1.cfg"),
         (Some("124/r1.cfg"), "123/r1.cfg"),
         (None, "12/r1.cfg"),
+        // Fanout: another device's shard directory, or the right shard
+        // with another device's id.
+        (Some("123/r1.cfg"), "7c/00/124/r1.cfg"),
+        (Some("123/r1.cfg"), "7b/00/124/r1.cfg"),
+        (Some("7b/00/124/r1.cfg"), "123/r1.cfg"),
     ] {
         let mut raw = fixture("storage_store_payload_git.json");
         if let Some(p) = rel_path {

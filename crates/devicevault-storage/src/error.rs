@@ -39,6 +39,11 @@ pub enum StorageError {
     LockTimeout { path: PathBuf, waited_ms: u64 },
     #[error("branch {branch} kept moving under us: gave up after {attempts} attempts")]
     RefContention { branch: String, attempts: u32 },
+    #[error(
+        "the layout migration of {} did not finish: run `devicevault storage migrate-layout` again; stores wait until it has",
+        repository.display()
+    )]
+    LayoutMigrationUnfinished { repository: PathBuf },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -86,9 +91,10 @@ pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
 impl RetryClass for StorageError {
     fn retry(&self) -> Retry {
         match self {
-            Self::LockTimeout { .. } | Self::RefContention { .. } | Self::Git { .. } => {
-                Retry::Transient
-            }
+            Self::LockTimeout { .. }
+            | Self::RefContention { .. }
+            | Self::Git { .. }
+            | Self::LayoutMigrationUnfinished { .. } => Retry::Transient,
             Self::Io { source, .. } => match source.kind() {
                 io::ErrorKind::PermissionDenied
                 | io::ErrorKind::ReadOnlyFilesystem

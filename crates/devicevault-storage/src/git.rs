@@ -44,16 +44,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use devicevault_core::{BranchName, CommitId, RelPath, StorageBackendKind, StorageRef};
+use devicevault_core::{
+    BranchName, CommitId, RelPath, StorageBackendKind, StorageLayout, StorageRef,
+};
 use gix::ObjectId;
 use gix::objs::tree::{EntryKind, EntryMode};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::lock::FileLock;
+
+mod migrate;
 use crate::{Backend, Maintenance, ObjectCounts, StorageError, StoreItem, Stored, sha256_hex};
+pub use migrate::{LayoutMigration, ShardMove};
 
 const LOCK_FILE: &str = "devicevault.lock";
+/// The layout the repository's files are in (`flat` or `fanout`), one
+/// word, written under [`LOCK_FILE`] by the first store and by
+/// `migrate-layout`.
+const LAYOUT_FILE: &str = "devicevault-layout";
 /// Held while the repository is repacked, so that two workers of one
 /// repository do not pack the same objects at once.
 const MAINTENANCE_LOCK_FILE: &str = "devicevault-maintenance.lock";
@@ -108,6 +117,13 @@ pub struct GitConfig {
     /// trees as deltas. The default is git's own `gc.auto`.
     #[serde(default = "default_pack_loose_objects")]
     pub pack_loose_objects: u64,
+    /// Where a device's files go (issue 21): `flat` (`<id>/…`, what a
+    /// config without the key has) or `fanout` (`<shard>/<id>/…`). The
+    /// repository records the layout it was written in (see
+    /// [`GitBackend::repository_layout`]), and that record wins: this
+    /// setting only chooses the layout of a repository's first commit.
+    #[serde(default)]
+    pub layout: StorageLayout,
 }
 
 fn default_author_name() -> String {
@@ -157,6 +173,7 @@ impl GitConfig {
             fsync: true,
             lock_timeout_ms: default_lock_timeout_ms(),
             pack_loose_objects: default_pack_loose_objects(),
+            layout: StorageLayout::Flat,
         }
     }
 
@@ -417,6 +434,38 @@ impl Backend for GitBackend {
             Duration::from_millis(cfg.lock_timeout_ms),
         )?;
         let full_ref = cfg.branch.full_ref();
+        // The layout is read under the lock: a store queued before a
+        // migration, with the flat layout in its config, still lands where
+        // the repository's files are now.
+        let layout = settle_layout(
+            repo.git_dir(),
+            branch_tip(&repo, &full_ref)?.is_some(),
+            cfg.layout,
+            cfg.fsync,
+        )?;
+        let placed: Vec<Result<(RelPath, Option<RelPath>), devicevault_core::RelPathError>> = items
+            .iter()
+            .map(|item| {
+                Ok((
+                    layout.place(item.rel_path)?,
+                    item.previous_rel_path
+                        .map(|p| layout.place(p))
+                        .transpose()?,
+                ))
+            })
+            .collect();
+        let items: Vec<Result<StoreItem<'_>, (&RelPath, String)>> = items
+            .iter()
+            .zip(&placed)
+            .map(|(item, placed)| match placed {
+                Ok((rel_path, previous)) => Ok(StoreItem {
+                    rel_path,
+                    previous_rel_path: previous.as_ref(),
+                    ..*item
+                }),
+                Err(e) => Err((item.rel_path, e.to_string())),
+            })
+            .collect();
         for _ in 0..MAX_CAS_ATTEMPTS {
             let start = branch_tip(&repo, &full_ref)?;
             let mut tip = start;
@@ -424,6 +473,15 @@ impl Backend for GitBackend {
             let results: Vec<_> = items
                 .iter()
                 .map(|item| {
+                    let item = match item {
+                        Ok(item) => item,
+                        Err((rel_path, e)) => {
+                            return Err(StorageError::Conflict {
+                                rel_path: rel_path.to_string(),
+                                reason: format!("it has no place in the {layout} layout: {e}"),
+                            });
+                        }
+                    };
                     let written = self.write_commit(&repo, tip, item)?;
                     if written.committed {
                         tip = Some(written.commit);
@@ -935,4 +993,97 @@ fn sync_filesystem(dir: &Path) -> Result<(), StorageError> {
     let f = fs::File::open(dir).map_err(StorageError::io(format!("open {}", dir.display())))?;
     rustix::fs::syncfs(&f)
         .map_err(|e| StorageError::io(format!("syncfs {}", dir.display()))(e.into()))
+}
+
+/// What a repository's [`LAYOUT_FILE`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    /// Its files are in this layout.
+    Layout(StorageLayout),
+    /// A migration to fanout started from this commit and has not finished
+    /// (it was interrupted, or it is running: it holds the lock then).
+    Migrating(String),
+}
+
+const MIGRATING: &str = "migrating-to-fanout-from";
+
+/// What the repository in `git_dir` records ([`LAYOUT_FILE`]), `None` when
+/// it records nothing (written before layouts existed, or never stored
+/// to).
+pub(crate) fn recorded_layout(git_dir: &Path) -> Result<Option<Recorded>, StorageError> {
+    let path = git_dir.join(LAYOUT_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StorageError::io(format!("read {}", path.display()))(e)),
+    };
+    let text = text.trim();
+    if let Some(commit) = text.strip_prefix(MIGRATING) {
+        return Ok(Some(Recorded::Migrating(commit.trim().to_owned())));
+    }
+    text.parse()
+        .map(|l| Some(Recorded::Layout(l)))
+        .map_err(|e: devicevault_core::UnknownLayout| StorageError::Unsafe {
+            path,
+            reason: e.to_string(),
+        })
+}
+
+/// Records `what` in `git_dir` (a temporary file renamed into place, so a
+/// reader sees the old word or the new one). Called under [`LOCK_FILE`].
+pub(crate) fn record_layout(
+    git_dir: &Path,
+    what: &Recorded,
+    fsync: bool,
+) -> Result<(), StorageError> {
+    let path = git_dir.join(LAYOUT_FILE);
+    let tmp = git_dir.join(format!("{LAYOUT_FILE}.tmp"));
+    let text = match what {
+        Recorded::Layout(l) => format!("{l}\n"),
+        Recorded::Migrating(commit) => format!("{MIGRATING} {commit}\n"),
+    };
+    let write = || -> io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        io::Write::write_all(&mut f, text.as_bytes())?;
+        if fsync {
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, &path)?;
+        if fsync {
+            fs::File::open(git_dir)?.sync_all()?;
+        }
+        Ok(())
+    };
+    write().map_err(StorageError::io(format!("write {}", path.display())))
+}
+
+/// The layout a store writes in, under [`LOCK_FILE`]: the one the
+/// repository records; for a repository that records none, the configured
+/// one when nothing is stored yet, else flat (its files were written before
+/// layouts existed, so they are flat whatever the config now says: a
+/// location changes layout only through `migrate-layout`). A repository
+/// without a record gets one. During an interrupted migration nothing is
+/// stored (a transient error) until it is run again: the branch holds
+/// either layout then, and a store in the wrong one would mix them.
+fn settle_layout(
+    git_dir: &Path,
+    has_commits: bool,
+    configured: StorageLayout,
+    fsync: bool,
+) -> Result<StorageLayout, StorageError> {
+    match recorded_layout(git_dir)? {
+        Some(Recorded::Layout(layout)) => Ok(layout),
+        Some(Recorded::Migrating(_)) => Err(StorageError::LayoutMigrationUnfinished {
+            repository: git_dir.to_owned(),
+        }),
+        None => {
+            let layout = if has_commits {
+                StorageLayout::Flat
+            } else {
+                configured
+            };
+            record_layout(git_dir, &Recorded::Layout(layout), fsync)?;
+            Ok(layout)
+        }
+    }
 }

@@ -68,8 +68,9 @@ pub struct StoreItem<'a> {
     /// (a renamed device): the Git backend removes it in the commit that
     /// writes `rel_path`, so `git log --follow` keeps the history, and
     /// `changed` compares with the version there. It must be in the same
-    /// directory as `rel_path`; a path with no file is no error (a plain
-    /// store). Ignored by backends that keep one file per backup (fs).
+    /// directory as `rel_path` once both are placed in the repository's
+    /// layout (a flat `<id>/…` and a fanout `<shard>/<id>/…` path of one
+    /// device are); a path with no file is no error (a plain store). Ignored by backends that keep one file per backup (fs).
     pub previous_rel_path: Option<&'a RelPath>,
 }
 
@@ -78,7 +79,9 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// Which backend this is.
     fn kind(&self) -> StorageBackendKind;
 
-    /// Persists `content` at `rel_path` and returns where it lives.
+    /// Persists `content` at `rel_path` — the Git backend at its place in
+    /// the repository's layout ([`devicevault_core::StorageLayout::place`])
+    /// — and returns where it lives.
     fn store(&self, content: &[u8], rel_path: &RelPath) -> Result<Stored, StorageError>;
 
     /// Stores several backups, each exactly as [`Backend::store`] would, with

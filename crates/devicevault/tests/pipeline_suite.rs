@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use devicevault_collect::{CollectOptions, DeviceTarget, DriverSet, KnownHosts, collect};
+use devicevault_core::layout::shard_of;
 use devicevault_core::{StorageBackendKind, Timestamp};
 use devicevault_sim::{Faults, SimConfig};
 use serde_json::{Value, json};
@@ -225,8 +226,10 @@ async fn backup_now_stores_and_downloads(h: &mut Harness) {
     assert_eq!(s["storage_backend"], "git");
     assert_eq!(s["changed"], true);
     let sref = s["storage_ref"].as_str().unwrap();
+    // A new location is fanout (issue 21): `<shard>/<device id>/…`.
     assert!(
-        sref.starts_with(&format!("main:{}/", ids[0])) && sref.contains(".cfg@"),
+        sref.starts_with(&format!("main:{}/{}/", shard_of(ids[0]), ids[0]))
+            && sref.contains(".cfg@"),
         "{sref}"
     );
     for field in [
@@ -434,7 +437,7 @@ async fn renaming_a_device_moves_its_git_file_in_one_commit_that_keeps_its_histo
         ref_path(&stored[1]["storage_ref"]),
         ref_path(&stored[0]["storage_ref"]),
     );
-    assert_eq!(new, format!("{id}/core_renamed.cfg"));
+    assert_eq!(new, format!("{}/{id}/core_renamed.cfg", shard_of(id)));
     assert_ne!(old, new);
     assert_eq!(
         stored[0]["changed"], false,

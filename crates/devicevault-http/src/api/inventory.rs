@@ -14,7 +14,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use devicevault_db::{DbError, DeviceFilter, NamedKind};
+use devicevault_db::{BackupLocation, DbError, DeviceFilter, NamedKind};
 use devicevault_pipeline::app::inventory::{
     CollectionGroupInput, CredentialInput, DeviceGroupInput, DeviceInput, DeviceTypeInput,
     LocationInput, NamedInput, device_name_taken,
@@ -376,15 +376,19 @@ async fn list_locations(
     super::list_page(&state, &q, &uri, list, |l| LocationOut::from(&l)).await
 }
 
-async fn save_location(state: &Shared, id: Option<i64>, v: Value) -> ApiResult<LocationOut> {
+async fn save_location(
+    state: &Shared,
+    current: Option<&BackupLocation>,
+    v: Value,
+) -> ApiResult<LocationOut> {
     let input: LocationInput = input(v, &["id"])?;
-    let f = input.validate(state)?;
-    let l = match id {
+    let f = input.validate(state, current)?;
+    let l = match current {
         None => state.db.create_location(&f.name, f.kind, &f.config).await?,
-        Some(id) => {
+        Some(current) => {
             state
                 .db
-                .update_location(id, &f.name, f.kind, &f.config)
+                .update_location(current.id, &f.name, f.kind, &f.config)
                 .await?
         }
     };
@@ -428,10 +432,9 @@ async fn put_location(
     id: IdPath,
     body: Bytes,
 ) -> ApiResult<Json<LocationOut>> {
-    let id = id_of(id)?;
-    state.db.location(id).await?;
+    let current = state.db.location(id_of(id)?).await?;
     Ok(Json(
-        save_location(&state, Some(id), parse_body(&body)?).await?,
+        save_location(&state, Some(&current), parse_body(&body)?).await?,
     ))
 }
 
@@ -445,11 +448,11 @@ async fn patch_location(
     id: IdPath,
     body: Bytes,
 ) -> ApiResult<Json<LocationOut>> {
-    let id = id_of(id)?;
-    let current = serde_json::to_value(LocationOut::from(&state.db.location(id).await?))
+    let location = state.db.location(id_of(id)?).await?;
+    let current = serde_json::to_value(LocationOut::from(&location))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(Json(
-        save_location(&state, Some(id), merge_patch(current, &body)?).await?,
+        save_location(&state, Some(&location), merge_patch(current, &body)?).await?,
     ))
 }
 

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use devicevault_core::{BranchName, Name, QueueId, StorageBackendKind};
+use devicevault_core::{BranchName, Name, QueueId, StorageBackendKind, StorageLayout};
 use devicevault_db::{
     BackupLocation, ConnectionProfile, Credential, DbError, DeviceFields, DeviceTransport,
     DeviceType, JumpHost, Timeouts,
@@ -384,8 +384,9 @@ pub struct LocationInput {
     pub name: String,
     /// `git` or `fs`.
     pub location_type: String,
-    /// The backend's settings: `repo_path`, `branch`, … for git; `base_path`
-    /// for fs.
+    /// The backend's settings: `repo_path`, `branch`, `layout` (`fanout` —
+    /// what a new git location gets when it names none — or `flat`), … for
+    /// git; `base_path` for fs.
     #[schema(value_type = Object)]
     pub config: Value,
 }
@@ -401,19 +402,25 @@ pub struct LocationFields {
 impl LocationInput {
     /// Checks the name, the type, and the config as the storage worker will
     /// read it: an absolute path, under the storage roots when this process
-    /// knows them.
-    pub fn validate(&self, app: &App) -> Result<LocationFields, FieldErrors> {
+    /// knows them, and the layout ([`settle_layout`]). `current` is the
+    /// stored location an update replaces, `None` for a new one.
+    pub fn validate(
+        &self,
+        app: &App,
+        current: Option<&BackupLocation>,
+    ) -> Result<LocationFields, FieldErrors> {
         let mut e = FieldErrors::default();
         let name = name(&mut e, "name", &self.name);
         let kind = location_kind(&mut e, &self.location_type);
-        let config = match &self.config {
+        let mut config = match &self.config {
             Value::Object(m) => Some(m.clone()),
             _ => {
                 e.add("config", "must be a JSON object");
                 None
             }
         };
-        if let (Some(kind), Some(config)) = (kind, &config) {
+        if let (Some(kind), Some(config)) = (kind, &mut config) {
+            settle_layout(&mut e, kind, config, current, "config");
             check_config(app, &mut e, kind, config, ["config", "config"]);
         }
         e.or(())?;
@@ -459,8 +466,61 @@ fn check_config(
     }
 }
 
+/// The one rule of a location's layout (issue 21), for the API and the
+/// form: a new git location that names none gets
+/// [`StorageLayout::DEFAULT_FOR_NEW`] written into its config; an update
+/// that names none keeps the stored one; an update that names another is
+/// refused, since it would leave every device's files behind —
+/// `devicevault storage migrate-layout` moves them and switches the
+/// setting. An fs location has no layout (its config refuses the key).
+fn settle_layout(
+    e: &mut FieldErrors,
+    kind: StorageBackendKind,
+    config: &mut Map<String, Value>,
+    current: Option<&BackupLocation>,
+    field: &'static str,
+) {
+    if kind != StorageBackendKind::Git {
+        return;
+    }
+    let key = StorageLayout::CONFIG_KEY;
+    if let Err(err) = StorageLayout::of_config(config) {
+        e.add(field, err.to_string());
+        return;
+    }
+    let current = current.filter(|c| c.location_type == StorageBackendKind::Git);
+    let Some(current) = current else {
+        config
+            .entry(key)
+            .or_insert_with(|| StorageLayout::DEFAULT_FOR_NEW.as_str().into());
+        return;
+    };
+    // A stored value that is not a layout: the backend refuses the config
+    // too, and the new value is checked above.
+    let Ok(now) = StorageLayout::of_config(&current.config) else {
+        return;
+    };
+    match config.get(key) {
+        None => {
+            if let Some(v) = current.config.get(key) {
+                config.insert(key.into(), v.clone());
+            }
+        }
+        Some(_) => match StorageLayout::of_config(config) {
+            Ok(wanted) if wanted != now => e.add(
+                field,
+                format!(
+                    "the location's layout is {now}: changing it here would leave every device's files behind; `devicevault storage migrate-layout --location {}` moves them to fanout and switches the setting",
+                    current.id
+                ),
+            ),
+            _ => {}
+        },
+    }
+}
+
 /// The config keys a location form shows in fields of their own.
-const LOCATION_FORM_KEYS: [&str; 4] = ["repo_path", "branch", "base_path", "path"];
+const LOCATION_FORM_KEYS: [&str; 5] = ["repo_path", "branch", "base_path", "path", "layout"];
 
 /// A location as a form asks for it: the path and the branch in fields of
 /// their own, the rest of the config as JSON text. Its problems are
@@ -471,6 +531,9 @@ pub struct LocationForm {
     pub location_type: String,
     pub path: String,
     pub branch: String,
+    /// Git only: `fanout` or `flat`; empty means the default of a new
+    /// location, or the stored layout of an existing one.
+    pub layout: String,
     pub extra: String,
 }
 
@@ -494,6 +557,12 @@ impl LocationForm {
             location_type: l.location_type.as_str().to_owned(),
             path: path.to_owned(),
             branch: s("branch").to_owned(),
+            layout: match l.location_type {
+                StorageBackendKind::Git => StorageLayout::of_config(&l.config)
+                    .map(|l| l.as_str().to_owned())
+                    .unwrap_or_else(|_| s("layout").to_owned()),
+                StorageBackendKind::Fs => String::new(),
+            },
             extra: if extra.is_empty() {
                 String::new()
             } else {
@@ -504,7 +573,11 @@ impl LocationForm {
 
     /// The checks of [`LocationInput::validate`], on the config this form
     /// builds.
-    pub fn validate(&self, app: &App) -> Result<LocationFields, FieldErrors> {
+    pub fn validate(
+        &self,
+        app: &App,
+        current: Option<&BackupLocation>,
+    ) -> Result<LocationFields, FieldErrors> {
         let mut e = FieldErrors::default();
         let name = name(&mut e, "name", &self.name);
         let kind = location_kind(&mut e, &self.location_type);
@@ -540,8 +613,19 @@ impl LocationForm {
         if kind == StorageBackendKind::Git && !branch.is_empty() {
             config.insert("branch".into(), branch.into());
         }
+        let layout = self.layout.trim();
+        if kind == StorageBackendKind::Git && !layout.is_empty() {
+            match layout.parse::<StorageLayout>() {
+                Ok(l) => {
+                    config.insert(StorageLayout::CONFIG_KEY.into(), l.as_str().into());
+                }
+                Err(err) => e.add("layout", err.to_string()),
+            }
+        }
+        settle_layout(&mut e, kind, &mut config, current, "layout");
         if e.of("path")
             .chain(e.of("branch"))
+            .chain(e.of("layout"))
             .chain(e.of("extra"))
             .count()
             == 0

@@ -52,7 +52,10 @@ pub struct DeviceResults<B> {
 
 /// Where a backup of `device` goes in a location of `kind`: git keeps one
 /// file per device (its history is the device's history), fs one file per
-/// backup.
+/// backup. This is the contract's *suggested* path, `<device_id>/<file>`:
+/// the Git backend places it in the repository's layout
+/// ([`devicevault_core::StorageLayout::place`], the one place a layout is
+/// applied), so a task queued before a `migrate-layout` still lands right.
 pub fn rel_path_for(
     kind: StorageBackendKind,
     device: &Device,
@@ -65,6 +68,17 @@ pub fn rel_path_for(
         StorageBackendKind::Fs => format!("{}.txt", RelPath::sanitize_segment(task_identifier)),
     };
     RelPath::parse(&format!("{}/{file}", device.id)).map_err(|e| e.to_string())
+}
+
+/// The file name of a path directly in `device_id`'s directory of either
+/// layout (`<id>/<file>`, `<shard>/<id>/<file>`), `None` for any other
+/// path.
+fn device_file(device_id: i64, path: &RelPath) -> Option<&str> {
+    let parent = path.parent()?;
+    devicevault_core::layout::device_dirs(device_id)
+        .iter()
+        .any(|d| d == parent)
+        .then(|| path.file_name())
 }
 
 fn db_error(e: DbError) -> HandleError {
@@ -336,11 +350,12 @@ impl<B: TaskBus> DeviceResults<B> {
             }
         };
         // A file outside the device's directory (stored by another
-        // producer) is never the device's to move.
-        Ok(
-            (&previous != rel_path && previous.is_under(&device.id.to_string()))
-                .then_some(previous),
-        )
+        // producer) is never the device's to move. In either layout the
+        // file name tells the device's files apart; the backend places both
+        // paths in the repository's layout.
+        Ok((device_file(device.id, &previous).is_some()
+            && device_file(device.id, &previous) != device_file(device.id, rel_path))
+        .then_some(previous))
     }
 
     /// The stored backup that confirms the latest version of `device` at
@@ -381,7 +396,10 @@ impl<B: TaskBus> DeviceResults<B> {
         // moves it, which only the storage worker does.
         if kind == StorageBackendKind::Git {
             match StorageRef::parse(kind, &latest.storage_ref) {
-                Ok(r) if r.path() == rel_path => {}
+                Ok(r)
+                    if device_file(device.id, r.path()).is_some()
+                        && device_file(device.id, r.path()) == device_file(device.id, rel_path) => {
+                }
                 _ => return Ok(None),
             }
         }

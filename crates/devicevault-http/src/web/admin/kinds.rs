@@ -228,6 +228,7 @@ const PATH_HINT: &str =
     "Absolute path on the server: the repository (created bare when missing) or the directory.";
 const EXTRA_HINT: &str =
     "e.g. {\"fsync\": true, \"commit_message\": \"Backup {rel_path}\"}; unknown keys are refused.";
+const LAYOUT_HINT: &str = "Git only: where each device's file goes. Fan-out keeps every commit small however many devices there are. An existing location keeps its layout: <code>devicevault storage migrate-layout</code> moves a flat one to fan-out.";
 const QUEUE_HINT: &str = "Its collectors consume <code>collector.group.&lt;queue id&gt;</code>.";
 const STALE_HINT: &str = "Its devices are stale (a device_stale notification, the dashboard) after this many hours without a successful backup. Empty: the installation's threshold (25 h by default).";
 const MAX_CONFIG_HINT: &str = "A device sending more fails its backup for good. Empty: the driver's or the installation's limit (16 MiB by default).";
@@ -274,6 +275,18 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                 }),
             )
             .hint("Git only; default main."),
+            FieldSpec {
+                default: "fanout",
+                ..field(
+                    "layout",
+                    "Layout",
+                    Spec::Select(&[
+                        ("fanout", "Fan-out: <shard>/<device id>/… (any fleet size)"),
+                        ("flat", "Flat: <device id>/… (one root entry per device)"),
+                    ]),
+                )
+            }
+            .hint(LAYOUT_HINT),
             field("extra", "Other settings (JSON, optional)", Spec::TextArea).hint(EXTRA_HINT),
         ],
         delete_note: "A location cannot be deleted while devices or stored backups refer to it.",
@@ -290,7 +303,11 @@ pub(in crate::web) static KINDS: [Kind; 14] = [
                 ];
                 Ok((
                     l.name,
-                    values(v).and([("branch", f.branch), ("extra", f.extra)]),
+                    values(v).and([
+                        ("branch", f.branch),
+                        ("layout", f.layout),
+                        ("extra", f.extra),
+                    ]),
                 ))
             })
         }),
@@ -1368,9 +1385,14 @@ fn save_location<'a>(
             location_type: f.get("location_type").into(),
             path: f.get("path").into(),
             branch: f.get("branch").into(),
+            layout: f.get("layout").into(),
             extra: f.get("extra").into(),
         };
-        let l = match form.validate(s) {
+        let current = match id {
+            None => None,
+            Some(id) => Some(s.db.location(id).await?),
+        };
+        let l = match form.validate(s, current.as_ref()) {
             Ok(l) => l,
             Err(e) => return Ok(Err(e)),
         };
