@@ -63,6 +63,10 @@ pub struct WebBench {
     /// Keep the run's data directory instead of deleting it.
     #[arg(long)]
     keep: bool,
+    /// Run the server on PostgreSQL (a fresh database on the local server,
+    /// `DEVICEVAULT_TEST_PG_URL`'s, dropped at the end) instead of SQLite.
+    #[arg(long)]
+    postgres: bool,
 }
 
 const COMPARE_TARGET_MS: f64 = 300.0;
@@ -104,8 +108,42 @@ pub fn run(args: WebBench) -> anyhow::Result<()> {
 }
 
 async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
-    let cfg = ServeConfig::new(work.join("data"), "127.0.0.1:0".parse()?);
-    let server = Embedded::start(cfg).await.context("start the server")?;
+    let mut cfg = ServeConfig::new(work.join("data"), "127.0.0.1:0".parse()?);
+    let pg = if args.postgres {
+        let (name, url) = devicevault_testkit::db::create_pg_database("dvbench_web").await;
+        cfg.database_url = Some(url);
+        Some(name)
+    } else {
+        None
+    };
+    let url = cfg.database_url();
+    println!(
+        "database: {}",
+        match &pg {
+            Some(name) => format!("PostgreSQL, a fresh database {name} (dropped at the end)"),
+            None => "SQLite in the work dir".into(),
+        }
+    );
+    let outcome = match Embedded::start(cfg).await {
+        Ok(server) => {
+            let outcome = pages(args, &server, work, &url).await;
+            server.stop(Duration::from_secs(5)).await;
+            outcome
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("start the server")),
+    };
+    if let Some(name) = pg {
+        devicevault_testkit::db::drop_pg_database(&name).await;
+    }
+    outcome
+}
+
+async fn pages(
+    args: &WebBench,
+    server: &Embedded,
+    work: &std::path::Path,
+    url: &str,
+) -> anyhow::Result<()> {
     let db = server.db.clone();
     let admin = db
         .user_by_name("admin")
@@ -232,7 +270,7 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
 
     // ---- a device's history ----------------------------------------------------------
     let started = Instant::now();
-    let night = fill_history(work, d, args.backups).await?;
+    let night = fill_history(url, d, args.backups).await?;
     println!(
         "({} backups and collection results of one device inserted in {:.1} s)",
         thousands(args.backups),
@@ -276,7 +314,7 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
 
     // ---- the device list ------------------------------------------------------------
     let started = Instant::now();
-    fill_devices(work, args.devices, args.history).await?;
+    fill_devices(url, args.devices, args.history).await?;
     println!(
         "({} devices, their types and groups, and {} jobs of history each inserted in {:.1} s)",
         thousands(args.devices),
@@ -310,6 +348,21 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
             "/devices?status=failed".into(),
         ),
         (
+            format!(
+                "devices, sorted by last success, oldest first, page {}",
+                last_page / 2
+            ),
+            format!("/devices?sort=last_success&page={}", last_page / 2),
+        ),
+        (
+            "devices, sorted by last change, newest first, last page".into(),
+            format!("/devices?sort=last_change&dir=desc&page={last_page}"),
+        ),
+        (
+            "devices, filtered: stale".into(),
+            "/devices?stale=yes".into(),
+        ),
+        (
             "devices, filtered: name contains \"sw-1\", type, enabled".into(),
             "/devices?name=sw-1&type=3&enabled=yes".into(),
         ),
@@ -333,7 +386,7 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
     // ---- the results of the whole fleet ---------------------------------------------
     if args.results > 0 {
         let started = Instant::now();
-        let night = fill_results(work, args.results, &backend, location.id).await?;
+        let night = fill_results(url, args.results, &backend, location.id).await?;
         println!(
             "({} collection results with their jobs and stored backups inserted in {:.1} s)",
             thousands(args.results),
@@ -380,7 +433,6 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
         )
         .await?;
     }
-    server.stop(Duration::from_secs(5)).await;
     Ok(())
 }
 
@@ -391,13 +443,12 @@ async fn bench(args: &WebBench, work: &std::path::Path) -> anyhow::Result<()> {
 /// cache reads each device's latest once, as on a live server).
 /// Returns a night's range (UTC, `since`, `until`) in their middle.
 async fn fill_results(
-    work: &std::path::Path,
+    url: &str,
     n: usize,
     backend: &FsBackend,
     location: i64,
 ) -> anyhow::Result<(String, String)> {
-    let url = format!("sqlite:{}", work.join("data/devicevault.sqlite3").display());
-    let mut db = AnyConnection::connect(&url).await?;
+    let mut db = AnyConnection::connect(url).await?;
     let (first, count): (i64, i64) = {
         let r =
             sqlx::query("SELECT MIN(id) AS f, COUNT(*) AS n FROM devices WHERE name LIKE 'sw-%'")
@@ -418,14 +469,25 @@ async fn fill_results(
     let end = Timestamp::now().as_datetime() - Duration::from_secs(60);
     let end_ms = end.unix_timestamp() * 1000 + i64::from(end.millisecond());
     let start_ms = end_ms - step_ms * n as i64;
+    // Both engines' results are written as `Timestamp` writes them.
+    let series = if is_postgres(&db) {
+        format!(
+            "SELECT i, 'bench-result-' || i AS ti, {first} + i % {count} AS device, \
+             to_char(to_timestamp(({start_ms} + i * {step_ms}) / 1000.0) AT TIME ZONE 'UTC', \
+             'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS at, i % 50 = 49 AS failed \
+             FROM generate_series(0, {last}) AS k(i)",
+            last = n - 1,
+        )
+    } else {
+        format!(
+            "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < {last}) \
+             SELECT i, 'bench-result-' || i AS ti, {first} + i % {count} AS device, \
+             strftime('%Y-%m-%dT%H:%M:%fZ', ({start_ms} + i * {step_ms}) / 1000.0, 'unixepoch') AS at, \
+             i % 50 = 49 AS failed FROM k",
+            last = n - 1,
+        )
+    };
     let mut tx = db.begin().await?;
-    let series = format!(
-        "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < {last}) \
-         SELECT i, 'bench-result-' || i AS ti, {first} + i % {count} AS device, \
-         strftime('%Y-%m-%dT%H:%M:%fZ', ({start_ms} + i * {step_ms}) / 1000.0, 'unixepoch') AS at, \
-         i % 50 = 49 AS failed FROM k",
-        last = n - 1,
-    );
     for insert in [
         "INSERT INTO backup_jobs (task_id, task_identifier, device_id, state, state_rank, reason, \
          queued_on, updated_at, deadline, attempts) \
@@ -447,7 +509,7 @@ async fn fill_results(
         "INSERT INTO stored_backups (task_id, task_identifier, device_id, storage_backend, storage_ref, \
          status, timestamp, log, location_id, size, changed, is_binary) \
          SELECT ti, ti, device, 'fs', device || '/fill.cfg', 'success', at, '[]', {location}, 60, \
-         i % 24 = 0, 0 FROM ({series}) s WHERE NOT failed"
+         CASE WHEN i % 24 = 0 THEN 1 ELSE 0 END, 0 FROM ({series}) s WHERE NOT failed"
     )))
     .execute(&mut *tx)
     .await?;
@@ -645,13 +707,8 @@ fn edited(text: &str, every: usize) -> String {
 /// collection result: a change every 24th, one in 50 failed (collection
 /// failed, nothing stored). Returns a night's range (UTC, `since`, `until`)
 /// in the middle of the history, for the results page.
-async fn fill_history(
-    work: &std::path::Path,
-    device: i64,
-    n: usize,
-) -> anyhow::Result<(String, String)> {
-    let url = format!("sqlite:{}", work.join("data/devicevault.sqlite3").display());
-    let mut db = AnyConnection::connect(&url).await?;
+async fn fill_history(url: &str, device: i64, n: usize) -> anyhow::Result<(String, String)> {
+    let mut db = AnyConnection::connect(url).await?;
     let mut tx = db.begin().await?;
     let now = Timestamp::now().as_datetime();
     let hour =
@@ -704,9 +761,8 @@ async fn fill_history(
     Ok((hour(mid).to_string(), hour(mid + 12).to_string()))
 }
 
-async fn fill_devices(work: &std::path::Path, n: usize, history: usize) -> anyhow::Result<()> {
-    let url = format!("sqlite:{}", work.join("data/devicevault.sqlite3").display());
-    let mut db = AnyConnection::connect(&url).await?;
+async fn fill_devices(url: &str, n: usize, history: usize) -> anyhow::Result<()> {
+    let mut db = AnyConnection::connect(url).await?;
     let mut tx = db.begin().await?;
     for t in 0..20 {
         sqlx::query("INSERT INTO device_types (name) VALUES ($1)")
@@ -771,18 +827,36 @@ async fn fill_devices(work: &std::path::Path, n: usize, history: usize) -> anyho
             .await?;
         }
     }
+    // Their health, as the pipeline would have kept it: the stored ones
+    // succeeded at their last job (one in three with a change), one in 20
+    // is stale.
+    for update in [
+        "UPDATE devices SET last_success_at = last_queued_on WHERE last_status_rank = 2",
+        "UPDATE devices SET last_change_at = last_queued_on WHERE last_status_rank = 2 AND id % 3 = 0",
+        "UPDATE devices SET stale_since = created_at WHERE id % 20 = 5",
+    ] {
+        sqlx::query(update).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
     checkpoint_and_close(db).await
 }
 
-/// Moves a bulk insert out of the WAL, as SQLite's automatic checkpoints
-/// do over time on a live server, and closes the connection.
+/// Moves a bulk insert out of SQLite's WAL, as its automatic checkpoints
+/// do over time on a live server, or has PostgreSQL gather the statistics
+/// its autovacuum would, and closes the connection.
 async fn checkpoint_and_close(mut db: AnyConnection) -> anyhow::Result<()> {
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&mut db)
-        .await?;
+    let settle = if is_postgres(&db) {
+        "ANALYZE"
+    } else {
+        "PRAGMA wal_checkpoint(TRUNCATE)"
+    };
+    sqlx::query(settle).execute(&mut db).await?;
     db.close().await?;
     Ok(())
+}
+
+fn is_postgres(db: &AnyConnection) -> bool {
+    db.backend_name() == "PostgreSQL"
 }
 
 /// One GET per connection with the session cookie, like a browser tab.

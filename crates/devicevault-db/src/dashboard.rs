@@ -13,10 +13,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::inventory::{DEVICE_COLUMNS, check_page, device, not_found};
-use crate::{
-    Db, DbError, Device, DeviceBackupResult, DeviceFilter, JobState, Listed, Outcome, Page,
-    ResultFilter, Scope,
-};
+use crate::{Db, DbError, Device, DeviceBackupResult, DeviceFilter, JobState, Listed, Page, Scope};
 
 /// A device with the names of its type and group and its last job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,9 +35,10 @@ pub struct LastJob {
 }
 
 /// Devices by the state of their last job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LastStatus {
     /// No job yet.
+    #[default]
     Never,
     /// Queued, collecting or collected.
     Running,
@@ -62,6 +60,26 @@ impl LastStatus {
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// `devices.last_status_rank` (migration 0035), which orders the list:
+    /// failed 0, running 1, stored 2, never 3.
+    pub(crate) fn rank(self) -> i64 {
+        match self {
+            Self::Failed => 0,
+            Self::Running => 1,
+            Self::Stored => 2,
+            Self::Never => 3,
+        }
+    }
+
+    pub(crate) fn from_rank(rank: i64) -> Self {
+        match rank {
+            0 => Self::Failed,
+            1 => Self::Running,
+            2 => Self::Stored,
+            _ => Self::Never,
+        }
     }
 
     /// The status of a device whose last job is `job`.
@@ -129,23 +147,29 @@ impl DeviceSort {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 
-    fn needs_last_job(self) -> bool {
-        matches!(self, Self::LastStatus | Self::LastBackup)
+    /// Whether choosing a page in this order needs the type and group
+    /// names.
+    fn needs_joins(self) -> bool {
+        matches!(self, Self::DeviceType | Self::DeviceGroup)
     }
 
-    /// The ORDER BY expression, NULLs last in both directions and engines.
+    /// The ORDER BY expression, NULLs last in both directions and engines,
+    /// ties by name. The last status, last backup, last success and last
+    /// change orders are those of migration 0035's indexes, expression for
+    /// expression, so that a page walks an index instead of sorting every
+    /// device.
     fn order(self, desc: bool) -> String {
         let dir = if desc { "DESC" } else { "ASC" };
         let nulls_last = |col: &str| format!("({col} IS NULL), {col} {dir}");
         let key = match self {
-            Self::Name => format!("d.name {dir}"),
+            Self::Name => return format!("d.name {dir}, d.id {dir}"),
             Self::Address => format!("d.address {dir}"),
             Self::Driver => format!("d.driver {dir}"),
             Self::DeviceType => nulls_last("t.name"),
             Self::DeviceGroup => nulls_last("g.name"),
             Self::Enabled => format!("d.enabled {dir}"),
-            Self::LastStatus => format!("{STATUS_RANK} {dir}"),
-            Self::LastBackup => nulls_last("j.queued_on"),
+            Self::LastStatus => format!("d.last_status_rank {dir}"),
+            Self::LastBackup => nulls_last("d.last_queued_on"),
             Self::LastSuccess => nulls_last("d.last_success_at"),
             Self::LastChange => nulls_last("d.last_change_at"),
         };
@@ -153,13 +177,9 @@ impl DeviceSort {
     }
 }
 
-/// Failed 0, running 1, stored 2, never 3.
-const STATUS_RANK: &str = "(CASE WHEN j.state IS NULL THEN 3 WHEN j.state = 'failed' THEN 0 \
-     WHEN j.state = 'stored' THEN 2 ELSE 1 END)";
-
-/// The newest job of device `d`.
-const LAST_JOB_JOIN: &str = "LEFT JOIN backup_jobs j ON j.id = (SELECT jj.id FROM backup_jobs jj \
-     WHERE jj.device_id = d.id ORDER BY jj.queued_on DESC, jj.id DESC LIMIT 1)";
+/// The newest job of device `d`, kept on the device by migration 0035's
+/// triggers (one primary-key probe).
+const LAST_JOB_JOIN: &str = "LEFT JOIN backup_jobs j ON j.id = d.last_job_id";
 
 /// Which devices a web list shows, and in which order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -168,6 +188,85 @@ pub struct DeviceQuery {
     pub last_status: Option<LastStatus>,
     pub sort: DeviceSort,
     pub descending: bool,
+}
+
+impl DeviceQuery {
+    /// The SQL of [`Db::device_rows`] for this query in `scope`. The
+    /// parameters are numbered in the order the filter's conditions are
+    /// added — name, device group, device type, enabled — then the page's
+    /// limit and offset (the count has no limit nor offset).
+    pub fn sql(&self, scope: &Scope) -> DeviceListSql {
+        let q = self;
+        // The scope's and the archive's conditions have no parameters.
+        let mut conditions = vec![
+            scope.on_group("d.device_group_id"),
+            q.filter.on_archived(scope, "d."),
+        ];
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        let f = &q.filter;
+        if f.name.is_some() {
+            conditions.push(format!("LOWER(d.name) LIKE {}", next()));
+        }
+        if f.device_group.is_some() {
+            conditions.push(format!("d.device_group_id = {}", next()));
+        }
+        if f.device_type.is_some() {
+            conditions.push(format!("d.device_type_id = {}", next()));
+        }
+        if f.enabled.is_some() {
+            conditions.push(format!("d.enabled = {}", next()));
+        }
+        conditions.extend(f.on_stale("d."));
+        if let Some(s) = q.last_status {
+            conditions.push(format!("d.last_status_rank = {}", s.rank()));
+        }
+        let limit = next();
+        let offset = next();
+        let where_ = format!("WHERE {}", conditions.join(" AND "));
+        let joins = "LEFT JOIN device_types t ON t.id = d.device_type_id \
+                 LEFT JOIN device_groups g ON g.id = d.device_group_id";
+        let columns = DEVICE_COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let order = q.sort.order(q.descending);
+        // The page's ids first, from the devices (and an index in the
+        // list's order) alone; then the rows of those 50 with their type,
+        // group and last job. Only the type and group sorts need the
+        // joins to choose the page.
+        let page_joins = if q.sort.needs_joins() { joins } else { "" };
+        let page_ids = format!(
+            "SELECT d.id FROM devices d {page_joins} {where_} \
+         ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        );
+        DeviceListSql {
+            rows: format!(
+                "SELECT {columns}, t.name AS type_name, g.name AS group_name, {LAST_JOB_COLUMNS} \
+             FROM ({page_ids}) p JOIN devices d ON d.id = p.id {joins} {LAST_JOB_JOIN} \
+             ORDER BY {order}"
+            ),
+            count: format!("SELECT COUNT(*) AS n FROM devices d {where_}"),
+            page_ids,
+        }
+    }
+}
+
+/// The statements of one page of the device list.
+#[derive(Debug, Clone)]
+pub struct DeviceListSql {
+    /// The ids of the page's devices, in the list's order: from the
+    /// devices alone (and an index in that order) unless the order is by
+    /// type or group.
+    pub page_ids: String,
+    /// The page's rows with their type, group and last job.
+    pub rows: String,
+    /// How many devices match.
+    pub count: String,
 }
 
 /// Counts and rates for the dashboard.
@@ -252,9 +351,11 @@ fn device_row(row: &AnyRow) -> Result<DeviceRow, DbError> {
 impl Db {
     /// One page of devices with their type, group and last job.
     ///
-    /// Without a status filter or sort, the page is chosen first and only
-    /// its devices' last jobs are looked up; otherwise every matching
-    /// device's last job is (one index probe each).
+    /// The page is chosen from `devices` alone — the last status and last
+    /// backup are the summary columns of migration 0035, and each list order
+    /// but address, driver, type, group and enabled walks a partial index of
+    /// the live devices — then only its rows are joined to their type,
+    /// group and last job.
     pub async fn device_rows(
         &self,
         q: &DeviceQuery,
@@ -262,76 +363,12 @@ impl Db {
         page: Page,
     ) -> Result<Listed<DeviceRow>, DbError> {
         check_page(page)?;
-        // The scope's and the archive's conditions have no parameters.
-        let mut conditions = vec![
-            scope.on_group("d.device_group_id"),
-            q.filter.on_archived(scope, "d."),
-        ];
-        let mut n = 0;
-        let mut next = || {
-            n += 1;
-            format!("${n}")
-        };
         let f = &q.filter;
-        if f.name.is_some() {
-            conditions.push(format!("LOWER(d.name) LIKE {}", next()));
-        }
-        if f.device_group.is_some() {
-            conditions.push(format!("d.device_group_id = {}", next()));
-        }
-        if f.device_type.is_some() {
-            conditions.push(format!("d.device_type_id = {}", next()));
-        }
-        if f.enabled.is_some() {
-            conditions.push(format!("d.enabled = {}", next()));
-        }
-        conditions.extend(f.on_stale("d."));
-        if let Some(s) = q.last_status {
-            conditions.push(
-                match s {
-                    LastStatus::Never => "j.id IS NULL",
-                    LastStatus::Running => "j.state_rank < 3",
-                    LastStatus::Stored => "j.state = 'stored'",
-                    LastStatus::Failed => "j.state = 'failed'",
-                }
-                .to_owned(),
-            );
-        }
-        let limit = next();
-        let offset = next();
-        let where_ = format!("WHERE {}", conditions.join(" AND "));
-        let joins = "LEFT JOIN device_types t ON t.id = d.device_type_id \
-                     LEFT JOIN device_groups g ON g.id = d.device_group_id";
-        let columns = DEVICE_COLUMNS
-            .split(", ")
-            .map(|c| format!("d.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let order = q.sort.order(q.descending);
-        let needs_job = q.last_status.is_some() || q.sort.needs_last_job();
-        let sql = if needs_job {
-            format!(
-                "SELECT {columns}, t.name AS type_name, g.name AS group_name, {LAST_JOB_COLUMNS} \
-                 FROM devices d {joins} {LAST_JOB_JOIN} {where_} \
-                 ORDER BY {order} LIMIT {limit} OFFSET {offset}"
-            )
-        } else {
-            // The page first, then the last job of its devices only.
-            format!(
-                "SELECT p.*, {LAST_JOB_COLUMNS} FROM (\
-                   SELECT {columns}, t.name AS type_name, g.name AS group_name \
-                   FROM devices d {joins} {where_} ORDER BY {order} LIMIT {limit} OFFSET {offset}\
-                 ) p LEFT JOIN backup_jobs j ON j.id = (SELECT jj.id FROM backup_jobs jj \
-                   WHERE jj.device_id = p.id ORDER BY jj.queued_on DESC, jj.id DESC LIMIT 1) \
-                 ORDER BY {}",
-                order_outer(q.sort, q.descending)
-            )
-        };
-        let count_sql = if q.last_status.is_some() {
-            format!("SELECT COUNT(*) AS n FROM devices d {LAST_JOB_JOIN} {where_}")
-        } else {
-            format!("SELECT COUNT(*) AS n FROM devices d {where_}")
-        };
+        let DeviceListSql {
+            rows: sql,
+            count: count_sql,
+            ..
+        } = q.sql(scope);
         let mut rows = sqlx::query(AssertSqlSafe(sql));
         let mut count = sqlx::query(AssertSqlSafe(count_sql));
         if let Some(name) = &f.name {
@@ -389,7 +426,6 @@ impl Db {
         scope: &Scope,
     ) -> Result<DashboardStats, DbError> {
         let cut_off = since;
-        let since = since.to_string();
         let devices_in_scope = scope.on_group("device_group_id");
         let in_scope = scope.on_device("device_id");
         let counts = sqlx::query(AssertSqlSafe(format!(
@@ -411,13 +447,6 @@ impl Db {
         .iter()
         .map(|r| Ok((r.try_get("name")?, r.try_get("n")?)))
         .collect::<Result<Vec<_>, DbError>>()?;
-        let collected = sqlx::query(AssertSqlSafe(format!(
-            "SELECT CAST(AVG(collection_duration_ms) AS DOUBLE PRECISION) AS avg_ms \
-             FROM device_backup_results WHERE timestamp >= $1 AND {in_scope}"
-        )))
-        .bind(&since)
-        .fetch_one(self.pool())
-        .await?;
         let running = sqlx::query(AssertSqlSafe(format!(
             "SELECT COUNT(*) AS n FROM backup_jobs WHERE state_rank < 3 AND {in_scope}"
         )))
@@ -425,26 +454,17 @@ impl Db {
         .await?
         .try_get("n")?;
         // The cards' counts are the row counts of the results lists they
-        // open: the same filter through the same function.
-        let outcome_since = |outcome| ResultFilter {
-            outcome: Some(outcome),
-            since: Some(cut_off),
-            ..ResultFilter::default()
-        };
-        let succeeded = self
-            .count_backup_results(&outcome_since(Outcome::Stored), scope)
-            .await?;
-        let failed = self
-            .count_backup_results(&outcome_since(Outcome::Failed), scope)
-            .await?;
+        // open (`outcome_totals` counts as those lists do).
+        let totals = self.outcome_totals(cut_off, scope).await?;
         Ok(DashboardStats {
             devices: counts.try_get("n")?,
             enabled_devices: counts.try_get("enabled")?,
             stale: counts.try_get("stale")?,
             by_type,
-            succeeded,
-            failed,
-            avg_duration_ms: collected.try_get("avg_ms")?,
+            succeeded: totals.stored,
+            failed: totals.failed,
+            avg_duration_ms: (totals.collections > 0)
+                .then(|| totals.duration_ms as f64 / totals.collections as f64),
             running,
         })
     }
@@ -526,24 +546,4 @@ impl Db {
         }
         Ok(())
     }
-}
-
-/// The outer ORDER BY of the page-first query: same keys, on the page's
-/// columns.
-fn order_outer(sort: DeviceSort, desc: bool) -> String {
-    let dir = if desc { "DESC" } else { "ASC" };
-    let nulls_last = |col: &str| format!("({col} IS NULL), {col} {dir}");
-    let key = match sort {
-        DeviceSort::Name => format!("p.name {dir}"),
-        DeviceSort::Address => format!("p.address {dir}"),
-        DeviceSort::Driver => format!("p.driver {dir}"),
-        DeviceSort::DeviceType => nulls_last("p.type_name"),
-        DeviceSort::DeviceGroup => nulls_last("p.group_name"),
-        DeviceSort::Enabled => format!("p.enabled {dir}"),
-        DeviceSort::LastSuccess => nulls_last("p.last_success_at"),
-        DeviceSort::LastChange => nulls_last("p.last_change_at"),
-        // Not used: these sorts take the other query.
-        DeviceSort::LastStatus | DeviceSort::LastBackup => format!("p.name {dir}"),
-    };
-    format!("{key}, p.name ASC, p.id ASC")
 }

@@ -408,16 +408,63 @@ impl Db {
     /// (days without any are absent): the results list's outcomes, counted
     /// as [`Db::count_backup_results`] counts them, so a day's bar holds
     /// what the list of that day and outcome shows.
+    ///
+    /// An administrator's (every device's) days are read from the hourly
+    /// counts of migration 0036, a few rows an hour, and only the part of
+    /// `since`'s hour after it from the results themselves.
     pub async fn outcomes_per_day(
         &self,
         since: Timestamp,
         scope: &Scope,
     ) -> Result<Vec<crate::dashboard::DayOutcomes>, DbError> {
-        let f = ResultFilter {
+        let mut f = ResultFilter {
             since: Some(since),
             ..ResultFilter::default()
         };
-        let (from, failed_jobs, _) = results_from(&f, scope, false);
+        if !matches!(scope, Scope::Admin) {
+            return self.outcomes_per_day_of_rows(&f, scope).await;
+        }
+        let whole = next_whole_hour(since);
+        let mut days = std::collections::BTreeMap::<String, (i64, i64)>::new();
+        if whole > since {
+            f.until = Some(whole);
+            for d in self.outcomes_per_day_of_rows(&f, scope).await? {
+                days.insert(d.day, (d.succeeded, d.failed));
+            }
+        }
+        let rows = sqlx::query(
+            "SELECT SUBSTR(hour, 1, 10) AS day, \
+             CAST(COALESCE(SUM(CASE WHEN kind = 'stored' THEN n END), 0) AS BIGINT) AS ok, \
+             CAST(COALESCE(SUM(CASE WHEN kind IN ('failed', 'failed_job') THEN n END), 0) AS BIGINT) AS ko \
+             FROM outcome_hours WHERE hour >= $1 GROUP BY SUBSTR(hour, 1, 10)",
+        )
+        .bind(hour_key(whole))
+        .fetch_all(self.pool())
+        .await?;
+        for r in &rows {
+            let day = days.entry(r.try_get("day")?).or_default();
+            day.0 += r.try_get::<i64, _>("ok")?;
+            day.1 += r.try_get::<i64, _>("ko")?;
+        }
+        Ok(days
+            .into_iter()
+            .filter(|(_, (ok, ko))| ok + ko > 0)
+            .map(|(day, (succeeded, failed))| crate::dashboard::DayOutcomes {
+                day,
+                succeeded,
+                failed,
+            })
+            .collect())
+    }
+
+    /// [`Db::outcomes_per_day`] counted from the result and job rows of
+    /// `f`'s time range.
+    async fn outcomes_per_day_of_rows(
+        &self,
+        f: &ResultFilter,
+        scope: &Scope,
+    ) -> Result<Vec<crate::dashboard::DayOutcomes>, DbError> {
+        let (from, failed_jobs, _) = results_from(f, scope, false);
         let jobs = failed_jobs
             .map(|from| {
                 format!(
@@ -433,7 +480,7 @@ impl Db {
                {from}{jobs}\
              ) x GROUP BY day HAVING SUM(ok) + SUM(ko) > 0 ORDER BY day"
         );
-        let rows = bind_filter(sqlx::query(AssertSqlSafe(sql)), &f)
+        let rows = bind_filter(sqlx::query(AssertSqlSafe(sql)), f)
             .fetch_all(self.pool())
             .await?;
         rows.iter()
@@ -466,5 +513,119 @@ impl Db {
             .fetch_one(self.pool())
             .await?
             .try_get("n")?)
+    }
+
+    /// What the dashboard's cards count since `since`: the results lists'
+    /// counts of stored and failed outcomes (as [`Db::count_backup_results`]
+    /// counts them), and the collections with their total duration.
+    ///
+    /// An administrator's (every device's) are read from the hourly counts
+    /// of migration 0036, and only the part of `since`'s hour after it from
+    /// the results themselves; anyone else's from the rows of their devices.
+    pub async fn outcome_totals(
+        &self,
+        since: Timestamp,
+        scope: &Scope,
+    ) -> Result<OutcomeTotals, DbError> {
+        if !matches!(scope, Scope::Admin) {
+            return self.outcome_totals_of_rows(since, None, scope).await;
+        }
+        let whole = next_whole_hour(since);
+        let mut totals = if whole > since {
+            self.outcome_totals_of_rows(since, Some(whole), scope)
+                .await?
+        } else {
+            OutcomeTotals::default()
+        };
+        let rows = sqlx::query(
+            "SELECT kind, CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(duration_ms) AS BIGINT) AS ms \
+             FROM outcome_hours WHERE hour >= $1 GROUP BY kind",
+        )
+        .bind(hour_key(whole))
+        .fetch_all(self.pool())
+        .await?;
+        for r in &rows {
+            let kind: String = r.try_get("kind")?;
+            let n: i64 = r.try_get("n")?;
+            match kind.as_str() {
+                "stored" => totals.stored += n,
+                "failed" | "failed_job" => totals.failed += n,
+                _ => {}
+            }
+            if kind != "failed_job" {
+                totals.collections += n;
+                totals.duration_ms += r.try_get::<i64, _>("ms")?;
+            }
+        }
+        Ok(totals)
+    }
+
+    /// [`Db::outcome_totals`] counted from the result and job rows.
+    async fn outcome_totals_of_rows(
+        &self,
+        since: Timestamp,
+        until: Option<Timestamp>,
+        scope: &Scope,
+    ) -> Result<OutcomeTotals, DbError> {
+        let f = |outcome| ResultFilter {
+            outcome,
+            since: Some(since),
+            until,
+            ..ResultFilter::default()
+        };
+        let (from, _, _) = results_from(&f(None), scope, false);
+        let collections = bind_filter(
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT COUNT(*) AS n, \
+                 CAST(COALESCE(SUM(r.collection_duration_ms), 0) AS BIGINT) AS ms {from}"
+            ))),
+            &f(None),
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(OutcomeTotals {
+            stored: self
+                .count_backup_results(&f(Some(Outcome::Stored)), scope)
+                .await?,
+            failed: self
+                .count_backup_results(&f(Some(Outcome::Failed)), scope)
+                .await?,
+            collections: collections.try_get("n")?,
+            duration_ms: collections.try_get("ms")?,
+        })
+    }
+}
+
+/// The dashboard's counts since a time ([`Db::outcome_totals`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeTotals {
+    /// Results whose backup was stored.
+    pub stored: i64,
+    /// Results that failed, in collection, storage or their job, and failed
+    /// jobs with no result.
+    pub failed: i64,
+    /// Collection results, whatever their outcome.
+    pub collections: i64,
+    /// Their collection durations, summed.
+    pub duration_ms: i64,
+}
+
+/// The `outcome_hours` key of `t`'s hour: `YYYY-MM-DDTHH`.
+fn hour_key(t: Timestamp) -> String {
+    let mut key = t.to_string();
+    key.truncate(13);
+    key
+}
+
+/// `t` when it starts an hour, else the start of the next hour.
+fn next_whole_hour(t: Timestamp) -> Timestamp {
+    let d = t.as_datetime();
+    let start = d
+        - time::Duration::seconds(i64::from(d.minute()) * 60 + i64::from(d.second()))
+        - time::Duration::nanoseconds(i64::from(d.nanosecond()));
+    if start == d {
+        t
+    } else {
+        Timestamp::from_datetime(start + time::Duration::hours(1))
     }
 }

@@ -168,6 +168,8 @@ pub(crate) fn device(row: &AnyRow) -> Result<Device, sqlx::Error> {
             last_change_at: row.try_get("last_change_at")?,
             failing_since: row.try_get("failing_since")?,
             stale_since: row.try_get("stale_since")?,
+            last_status: crate::dashboard::LastStatus::from_rank(row.try_get("last_status_rank")?),
+            last_backup_at: row.try_get("last_queued_on")?,
         },
     })
 }
@@ -217,7 +219,8 @@ const DEVICE_TYPE_COLUMNS: &str = "id, name, manufacturer_id, max_config_bytes, 
 pub(crate) const DEVICE_COLUMNS: &str = "id, name, address, port, driver, credential_id, backup_location_id, \
      collection_group_id, device_group_id, device_type_id, enabled, created_at, archived_at, \
      last_success_at, last_change_at, failing_since, stale_since, transport, legacy_algorithms, \
-     connect_timeout, command_timeout, job_timeout, jump_host, jump_port, jump_credential_id";
+     connect_timeout, command_timeout, job_timeout, jump_host, jump_port, jump_credential_id, \
+     last_status_rank, last_queued_on";
 
 /// One change [`Db::bulk_change_devices`] applies to many devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -36,7 +36,7 @@ mod error;
 mod gate;
 pub use gate::WritePriority;
 pub mod history;
-pub use history::{Outcome, ResultFilter, ResultRow, Version};
+pub use history::{Outcome, OutcomeTotals, ResultFilter, ResultRow, Version};
 mod inventory;
 mod jobs;
 pub use inventory::{BulkChange, DeviceFilter, InventoryChanges, NewCredential};

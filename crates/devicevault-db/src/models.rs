@@ -301,6 +301,10 @@ pub struct DeviceHealth {
     /// Since it went stale: no successful backup for longer than its
     /// threshold.
     pub stale_since: Option<String>,
+    /// How its newest job stands.
+    pub last_status: crate::dashboard::LastStatus,
+    /// When its newest job was queued.
+    pub last_backup_at: Option<String>,
 }
 
 /// One requested backup and how far it got.

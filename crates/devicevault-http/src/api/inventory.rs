@@ -14,6 +14,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use devicevault_db::dashboard::{DeviceQuery, DeviceSort, LastStatus};
 use devicevault_db::{BackupLocation, DbError, DeviceFilter, NamedKind};
 use devicevault_pipeline::app::inventory::{
     CollectionGroupInput, CredentialInput, DeviceGroupInput, DeviceInput, DeviceTypeInput,
@@ -146,6 +147,8 @@ const DEVICE_READ_ONLY: &[&str] = &[
     "last_change_at",
     "failing_since",
     "stale_since",
+    "last_status",
+    "last_backup_at",
 ];
 
 /// The query of the device list.
@@ -163,6 +166,14 @@ struct DeviceListQuery {
     /// Only stale devices (`true`: no successful backup for longer than
     /// their threshold), or only the others (`false`).
     stale: Option<bool>,
+    /// Only devices whose newest job stands so.
+    #[param(pattern = "^(failed|running|stored|never)$")]
+    last_status: Option<String>,
+    /// The order: `name` (the default), `address`, `driver`, `type`,
+    /// `group`, `enabled`, `status`, `last_backup`, `last_success` or
+    /// `last_change`; a leading `-` reverses it. Ties go by name; devices
+    /// with no such time come last either way.
+    ordering: Option<String>,
     /// From 1.
     #[param(minimum = 1)]
     page: Option<i64>,
@@ -189,16 +200,50 @@ async fn list_devices(
             "archived devices are listed for administrators only",
         ));
     }
-    let filter = DeviceFilter {
-        name: q.get("name").filter(|s| !s.is_empty()).cloned(),
-        device_group: int_param(&q, "device_group")?,
-        device_type: int_param(&q, "device_type")?,
-        enabled: bool_param(&q, "enabled")?,
-        archived,
-        stale: bool_param(&q, "stale")?,
+    let last_status = match q.get("last_status").map(String::as_str) {
+        None | Some("") => None,
+        Some(s) => Some(LastStatus::parse(s).ok_or_else(|| {
+            ApiError::fields(vec![(
+                "last_status",
+                format!("{s:?} is not failed, running, stored or never"),
+            )])
+        })?),
     };
-    let list = |p| state.db.list_devices(&filter, &auth.scope, p);
-    super::list_page(&state, &q, &uri, list, |d| DeviceOut::from(&d)).await
+    let (sort, descending) = match q.get("ordering").map(String::as_str) {
+        None | Some("") => (DeviceSort::Name, false),
+        Some(o) => {
+            let (key, descending) = match o.strip_prefix('-') {
+                Some(key) => (key, true),
+                None => (o, false),
+            };
+            let sort = DeviceSort::parse(key).ok_or_else(|| {
+                let known: Vec<_> = DeviceSort::ALL.iter().map(|s| s.as_str()).collect();
+                ApiError::fields(vec![(
+                    "ordering",
+                    format!(
+                        "{o:?} is none of {}, with or without a leading -",
+                        known.join(", ")
+                    ),
+                )])
+            })?;
+            (sort, descending)
+        }
+    };
+    let query = DeviceQuery {
+        filter: DeviceFilter {
+            name: q.get("name").filter(|s| !s.is_empty()).cloned(),
+            device_group: int_param(&q, "device_group")?,
+            device_type: int_param(&q, "device_type")?,
+            enabled: bool_param(&q, "enabled")?,
+            archived,
+            stale: bool_param(&q, "stale")?,
+        },
+        last_status,
+        sort,
+        descending,
+    };
+    let list = |p| state.db.device_rows(&query, &auth.scope, p);
+    super::list_page(&state, &q, &uri, list, |r| DeviceOut::from(&r.device)).await
 }
 
 /// Validates a device body and stores it as device `id` (or a new one).

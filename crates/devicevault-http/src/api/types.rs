@@ -55,6 +55,12 @@ pub struct DeviceOut {
     /// Since it went stale (no successful backup for longer than its
     /// threshold: its device group's, else `pipeline.stale_after`).
     pub stale_since: Option<String>,
+    /// How its newest job stands: `failed`, `running` (queued, collecting
+    /// or collected), `stored`, or `never` (no job yet).
+    #[schema(value_type = String, pattern = "^(failed|running|stored|never)$")]
+    pub last_status: String,
+    /// When its newest job was queued.
+    pub last_backup_at: Option<String>,
     /// `ssh` or `telnet`.
     #[schema(value_type = String, pattern = "^(ssh|telnet)$")]
     pub transport: String,
@@ -93,6 +99,8 @@ impl From<&Device> for DeviceOut {
             last_change_at: d.health.last_change_at.clone(),
             failing_since: d.health.failing_since.clone(),
             stale_since: d.health.stale_since.clone(),
+            last_status: d.health.last_status.as_str().to_owned(),
+            last_backup_at: d.health.last_backup_at.clone(),
             transport: f.profile.transport.as_str().to_owned(),
             legacy_algorithms: f.profile.legacy_algorithms,
             connect_timeout: f.profile.timeouts.connect,

@@ -1337,6 +1337,7 @@ mod tests {
                 last_change_at: Some("2026-11-26T09:00:00.000000Z".into()),
                 failing_since: Some("2026-11-28T10:00:00.000000Z".into()),
                 stale_since: Some("2026-11-28T11:00:00.000000Z".into()),
+                ..Default::default()
             }),
         )
         .into_string();
