@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use russh::keys::PrivateKey;
@@ -83,6 +83,10 @@ pub(crate) struct Fleet {
     pub generated: AtomicU64,
     /// The history of every device not yet changed.
     pub no_changes: Arc<Vec<Change>>,
+    /// The misbehaviours every device starts with.
+    pub faults: Faults,
+    /// The certificate every device serving an HTTPS API starts with.
+    pub tls: Option<Arc<crate::https::TlsIdentity>>,
 }
 
 #[derive(Debug)]
@@ -96,7 +100,26 @@ pub(crate) struct Shared {
     pub seed: u64,
     /// See [`SimDevice::set_reencrypt_secrets`].
     pub reencrypt_secrets: std::sync::atomic::AtomicBool,
-    pub state: Mutex<State>,
+    /// Made from the fleet's defaults on first use ([`Shared::lock`]): a
+    /// device nobody has contacted or steered holds none.
+    pub state: Mutex<Option<Box<State>>>,
+}
+
+/// A device's [`State`], locked.
+pub(crate) struct StateGuard<'a>(MutexGuard<'a, Option<Box<State>>>);
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        self.0.as_deref().expect("Shared::lock makes the state")
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.0.as_deref_mut().expect("Shared::lock makes the state")
+    }
 }
 
 /// A handle on one simulated device. Cheap to clone.
@@ -106,8 +129,26 @@ pub struct SimDevice {
 }
 
 impl Shared {
-    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    pub(crate) fn lock(&self) -> StateGuard<'_> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.is_none() {
+            let fleet = &self.fleet;
+            *state = Some(Box::new(State {
+                faults: fleet.faults.clone(),
+                key_generation: 0,
+                changes: fleet.no_changes.clone(),
+                sessions: 0,
+                open_shells: 0,
+                telnet_negotiation: Vec::new(),
+                authorized_keys: Vec::new(),
+                tls: fleet
+                    .tls
+                    .clone()
+                    .filter(|_| self.personality.https_api().is_some()),
+                saved_files: Default::default(),
+            }));
+        }
+        StateGuard(state)
     }
 
     pub(crate) fn host_key(&self, generation: u64) -> PrivateKey {

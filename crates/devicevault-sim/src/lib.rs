@@ -288,11 +288,12 @@ impl Simulator {
             clock: cfg.clock.clone(),
             generated: AtomicU64::new(0),
             no_changes: Arc::default(),
+            faults: cfg.faults.clone(),
+            tls,
         });
         let fleet = Fleet {
             cfg: &cfg,
             names: &names,
-            tls: tls.as_ref(),
             shared: &fleet,
         };
         if let Some(block) = block {
@@ -583,45 +584,28 @@ pub async fn run(
 struct Fleet<'a> {
     cfg: &'a SimConfig,
     names: &'a [&'static Personality],
-    tls: Option<&'a Arc<https::TlsIdentity>>,
     shared: &'a Arc<device::Fleet>,
 }
 
 impl Fleet<'_> {
-    /// Device `i` at `addr`. Allocates only its name: the rest is fixed
-    /// size or shared with the fleet (an unchanged device's history is the
-    /// fleet's empty one, copied on its first change).
+    /// Device `i` at `addr`. Allocates only itself and its name: its
+    /// state is made on first use, from the fleet's defaults.
     fn device(
         &self,
         i: usize,
         addr: SocketAddr,
         telnet_addr: Option<SocketAddr>,
     ) -> Arc<device::Shared> {
-        let personality = self.names[i % self.names.len()];
-        let tls = self
-            .tls
-            .filter(|_| personality.https_api().is_some())
-            .cloned();
         Arc::new(device::Shared {
             name: format!("r{:04}", i + 1),
-            personality,
+            personality: self.names[i % self.names.len()],
             addr,
             telnet_addr,
             fleet: self.shared.clone(),
             config_lines: device_lines(self.cfg, i),
             seed: (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             reencrypt_secrets: std::sync::atomic::AtomicBool::new(false),
-            state: Mutex::new(device::State {
-                faults: self.cfg.faults.clone(),
-                key_generation: 0,
-                changes: self.shared.no_changes.clone(),
-                sessions: 0,
-                open_shells: 0,
-                telnet_negotiation: Vec::new(),
-                authorized_keys: Vec::new(),
-                tls,
-                saved_files: Default::default(),
-            }),
+            state: Mutex::new(None),
         })
     }
 }
@@ -629,6 +613,32 @@ impl Fleet<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn without_state(sim: &Simulator) -> usize {
+        sim.devices()
+            .iter()
+            .filter(|d| d.shared.state.lock().unwrap().is_none())
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_device_holds_no_state_until_it_is_contacted_or_steered() {
+        let sim = Simulator::start(SimConfig {
+            devices: 500,
+            address_block: Some(ADDRESS_BLOCK_START),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(without_state(&sim), 500);
+        let d = &sim.devices()[7];
+        assert_eq!(d.name(), "r0008");
+        let _ = (d.addr(), d.platform(), d.username(), d.config_lines());
+        assert_eq!(without_state(&sim), 500, "reading its identity makes none");
+        assert_eq!(d.revision(), 0);
+        assert_eq!(without_state(&sim), 499);
+        assert_eq!(sim.configs_generated(), 0);
+    }
 
     #[test]
     fn per_device_sizes_cover_the_range_evenly_and_are_stable() {
