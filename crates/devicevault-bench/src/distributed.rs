@@ -40,7 +40,7 @@ use devicevault_sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Connection as _, Row as _};
 
-use crate::proc_stats::cpu_time;
+use crate::proc_stats::{cpu_time, status_bytes};
 use devicevault_server::limits::raise_nofile_limit;
 
 /// The reference worker's module, written into the work directory at run
@@ -109,6 +109,12 @@ pub struct DistributedBench {
     /// Keep the work directory (repository, role logs) instead of deleting it.
     #[arg(long)]
     keep: bool,
+    /// Serve the simulated fleet from one listener, each device at its own
+    /// loopback address from 127.1.0.1, even when one listener per device
+    /// would fit the open-files limit (a fleet that does not gets this
+    /// anyway).
+    #[arg(long)]
+    address_block: bool,
 }
 
 pub fn run(args: DistributedBench) -> anyhow::Result<()> {
@@ -135,9 +141,25 @@ pub fn run(args: DistributedBench) -> anyhow::Result<()> {
         );
     }
     let lines = parse_lines(&args.config_lines)?;
-    // One listener per device and the client end of every collection in
-    // flight live in this process.
-    raise_nofile_limit(args.devices as u64 + 4096)?;
+    // The simulator's listeners and the client end of every collection in
+    // flight live in this process: one listener per device while that fits
+    // the open-files limit (as the 10,000-device figures were measured),
+    // else the fleet in an address block behind one listener (issue 21).
+    let reserve = 4096;
+    let open_files = raise_nofile_limit(reserve)?;
+    let mut sim_config = SimConfig {
+        devices: args.devices,
+        platforms: args.platform.clone(),
+        config_lines: lines.0,
+        config_lines_max: lines.1,
+        address_block: args
+            .address_block
+            .then_some(devicevault_sim::ADDRESS_BLOCK_START),
+        ..SimConfig::default()
+    };
+    let too_many = sim_config.spread_if_needed(open_files, reserve);
+    let spread = sim_config.address_block.is_some();
+    raise_nofile_limit(sim_config.listening_sockets() + reserve)?;
     for tool in ["rabbitmqctl", "psql", "redis-cli", "git"] {
         ensure!(
             have(tool),
@@ -167,21 +189,28 @@ pub fn run(args: DistributedBench) -> anyhow::Result<()> {
     );
     print_machine(&work_path);
 
-    let base_port = free_port_range(args.devices)?;
+    if !spread {
+        sim_config.base_port = free_port_range(args.devices)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("start the async runtime")?;
+    let started = Instant::now();
     let sim = runtime
-        .block_on(Simulator::start(SimConfig {
-            devices: args.devices,
-            base_port,
-            platforms: args.platform.clone(),
-            config_lines: lines.0,
-            config_lines_max: lines.1,
-            ..SimConfig::default()
-        }))
+        .block_on(Simulator::start(sim_config))
         .context("start the simulated devices")?;
+    println!(
+        "simulator            {} in {:.1} s, this process's RSS {:.0} MB{}",
+        sim.summary().trim_start_matches("devicevault-sim: "),
+        started.elapsed().as_secs_f64(),
+        status_bytes("self", "VmRSS")? as f64 / 1e6,
+        if too_many {
+            " (one listener: the fleet does not fit one per device)"
+        } else {
+            ""
+        }
+    );
     let outcome = match Deployment::start(&work_path, &args) {
         Ok(mut deployment) => {
             let outcome = runtime.block_on(measure(

@@ -2,7 +2,8 @@
 //! its listener, its sessions and the test that steers it.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use russh::keys::PrivateKey;
@@ -59,11 +60,33 @@ pub(crate) struct State {
     pub telnet_negotiation: Vec<String>,
     /// Public keys that log in as the device's user.
     pub authorized_keys: Vec<russh::keys::PublicKey>,
-    /// The certificate of a device serving an HTTPS API.
-    pub tls: Option<crate::https::TlsIdentity>,
+    /// The certificate of a device serving an HTTPS API (shared by the
+    /// fleet until [`SimDevice::rotate_certificate`] gives it its own).
+    pub tls: Option<Arc<crate::https::TlsIdentity>>,
     /// Files the device wrote on request (BIG-IP's UCS archives), by
     /// path: served over SFTP and `scp -f` beside its fixed files.
     pub saved_files: std::collections::BTreeMap<String, Arc<Vec<u8>>>,
+}
+
+/// What every device of one simulator shares: held once, so that a device
+/// that is never contacted costs little (issue 21: 100,000 of them in one
+/// process).
+#[derive(Debug)]
+pub(crate) struct Fleet {
+    pub username: String,
+    pub password: String,
+    pub enable_secret: String,
+    pub clock: SimClock,
+    /// Configurations generated so far, by any device: none at start, one
+    /// per session that prints or saves one (each is generated when asked
+    /// for and dropped after, never kept per device).
+    pub generated: AtomicU64,
+    /// The history of every device not yet changed.
+    pub no_changes: Arc<Vec<Change>>,
+    /// The misbehaviours every device starts with.
+    pub faults: Faults,
+    /// The certificate every device serving an HTTPS API starts with.
+    pub tls: Option<Arc<crate::https::TlsIdentity>>,
 }
 
 #[derive(Debug)]
@@ -72,15 +95,31 @@ pub(crate) struct Shared {
     pub personality: &'static Personality,
     pub addr: SocketAddr,
     pub telnet_addr: Option<SocketAddr>,
-    pub username: String,
-    pub password: String,
-    pub enable_secret: String,
+    pub fleet: Arc<Fleet>,
     pub config_lines: usize,
     pub seed: u64,
-    pub clock: SimClock,
     /// See [`SimDevice::set_reencrypt_secrets`].
     pub reencrypt_secrets: std::sync::atomic::AtomicBool,
-    pub state: Mutex<State>,
+    /// Made from the fleet's defaults on first use ([`Shared::lock`]): a
+    /// device nobody has contacted or steered holds none.
+    pub state: Mutex<Option<Box<State>>>,
+}
+
+/// A device's [`State`], locked.
+pub(crate) struct StateGuard<'a>(MutexGuard<'a, Option<Box<State>>>);
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        self.0.as_deref().expect("Shared::lock makes the state")
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.0.as_deref_mut().expect("Shared::lock makes the state")
+    }
 }
 
 /// A handle on one simulated device. Cheap to clone.
@@ -90,8 +129,26 @@ pub struct SimDevice {
 }
 
 impl Shared {
-    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    pub(crate) fn lock(&self) -> StateGuard<'_> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.is_none() {
+            let fleet = &self.fleet;
+            *state = Some(Box::new(State {
+                faults: fleet.faults.clone(),
+                key_generation: 0,
+                changes: fleet.no_changes.clone(),
+                sessions: 0,
+                open_shells: 0,
+                telnet_negotiation: Vec::new(),
+                authorized_keys: Vec::new(),
+                tls: fleet
+                    .tls
+                    .clone()
+                    .filter(|_| self.personality.https_api().is_some()),
+                saved_files: Default::default(),
+            }));
+        }
+        StateGuard(state)
     }
 
     pub(crate) fn host_key(&self, generation: u64) -> PrivateKey {
@@ -118,7 +175,7 @@ impl Shared {
         config::generate(
             self.personality.style,
             &self.spec(changes, &token, long_line),
-            self.clock.stamp(counter),
+            self.fleet.clock.stamp(counter),
         )
     }
 
@@ -131,7 +188,7 @@ impl Shared {
         for l in config::generate_lines(
             self.personality.style,
             &self.spec(changes, &token, None),
-            self.clock.stamp(0),
+            self.fleet.clock.stamp(0),
         ) {
             if !l.volatile {
                 out.push_str(&l.text);
@@ -147,6 +204,8 @@ impl Shared {
         token: &'a str,
         long_line: Option<usize>,
     ) -> ConfigSpec<'a> {
+        // Every generation goes through here.
+        self.fleet.generated.fetch_add(1, Ordering::Relaxed);
         ConfigSpec {
             host: &self.name,
             seed: self.seed,
@@ -273,17 +332,17 @@ impl SimDevice {
 
     /// The login name it accepts.
     pub fn username(&self) -> &str {
-        &self.shared.username
+        &self.shared.fleet.username
     }
 
     /// The password it accepts.
     pub fn password(&self) -> &str {
-        &self.shared.password
+        &self.shared.fleet.password
     }
 
     /// The enable secret it accepts (for platforms with an enable step).
     pub fn enable_secret(&self) -> &str {
-        &self.shared.enable_secret
+        &self.shared.fleet.enable_secret
     }
 
     /// A string embedded in every secret of its configuration (community
@@ -294,7 +353,7 @@ impl SimDevice {
 
     /// The clock that dates its configurations (shared by the whole fleet).
     pub fn clock(&self) -> &SimClock {
-        &self.shared.clock
+        &self.shared.fleet.clock
     }
 
     /// The current misbehaviours.
@@ -324,7 +383,9 @@ impl SimDevice {
     pub fn rotate_certificate(&self) {
         let mut s = self.shared.lock();
         if s.tls.is_some() {
-            s.tls = Some(crate::https::TlsIdentity::generate(&self.shared.name));
+            s.tls = Some(Arc::new(crate::https::TlsIdentity::generate(
+                &self.shared.name,
+            )));
         }
     }
 
@@ -473,7 +534,7 @@ impl SimDevice {
         config::generate_lines(
             self.shared.personality.style,
             &self.shared.spec(&rev, &token, long),
-            self.shared.clock.stamp(n),
+            self.shared.fleet.clock.stamp(n),
         )
     }
 

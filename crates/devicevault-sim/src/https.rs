@@ -26,7 +26,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
@@ -91,28 +91,36 @@ pub(crate) async fn serve(
             _ = shutdown.changed() => return,
         };
         let Ok((socket, _)) = accepted else { continue };
-        let _ = socket.set_nodelay(true);
-        let dev = dev.clone();
-        let mut stop = shutdown.clone();
-        tokio::spawn(async move {
-            let Some(tls) = dev.lock().tls.clone() else {
-                return;
-            };
-            let Ok(stream) = TlsAcceptor::from(tls.config).accept(socket).await else {
-                return;
-            };
-            let service = hyper::service::service_fn(move |req| {
-                let dev = dev.clone();
-                async move { Ok::<_, Infallible>(answer(&dev, api, req).await) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                _ = conn => {}
-                _ = stop.changed() => {}
-            }
-        });
+        spawn_connection(dev.clone(), api, socket, shutdown.clone());
     }
+}
+
+/// Serves one HTTPS connection of `dev` until it ends or `stop` flips.
+pub(crate) fn spawn_connection(
+    dev: Arc<Shared>,
+    api: HttpsApi,
+    socket: TcpStream,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _ = socket.set_nodelay(true);
+    tokio::spawn(async move {
+        let Some(tls) = dev.lock().tls.clone() else {
+            return;
+        };
+        let Ok(stream) = TlsAcceptor::from(tls.config.clone()).accept(socket).await else {
+            return;
+        };
+        let service = hyper::service::service_fn(move |req| {
+            let dev = dev.clone();
+            async move { Ok::<_, Infallible>(answer(&dev, api, req).await) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service);
+        tokio::select! {
+            _ = conn => {}
+            _ = stop.changed() => {}
+        }
+    });
 }
 
 fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
@@ -204,7 +212,8 @@ async fn answer(dev: &Shared, api: HttpsApi, req: Request<Incoming>) -> Response
         params.extend(form_pairs(&String::from_utf8_lossy(&body.to_bytes())));
     }
     let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let password_ok = |p: Option<&str>| !faults.reject_password && p == Some(dev.password.as_str());
+    let password_ok =
+        |p: Option<&str>| !faults.reject_password && p == Some(dev.fleet.password.as_str());
     match api {
         HttpsApi::PanOsXml => {
             let xml = "application/xml; charset=UTF-8";
@@ -228,7 +237,7 @@ async fn answer(dev: &Shared, api: HttpsApi, req: Request<Incoming>) -> Response
             let key = panos_key(dev);
             match param("type") {
                 Some("keygen") => {
-                    if param("user") == Some(dev.username.as_str())
+                    if param("user") == Some(dev.fleet.username.as_str())
                         && password_ok(param("password"))
                     {
                         reply(
@@ -285,7 +294,7 @@ async fn answer(dev: &Shared, api: HttpsApi, req: Request<Incoming>) -> Response
 /// The API key PAN-OS gives the device's user: base64-like, a function of
 /// the device (a real key depends on the user, password and master key).
 fn panos_key(dev: &Shared) -> String {
-    format!("LUFRPT1{:016x}{:08x}=", dev.seed, dev.password.len())
+    format!("LUFRPT1{:016x}{:08x}=", dev.seed, dev.fleet.password.len())
 }
 
 #[cfg(test)]

@@ -6,6 +6,15 @@
 //!   Each connection gets a fresh russh server config built from the device's
 //!   current state, so a host-key change or a switch to legacy-only
 //!   algorithms takes effect on the next connection.
+//! - **Or one listener for the whole fleet** ([`SimConfig::address_block`],
+//!   issue 21): each device at its own loopback address, all on one port,
+//!   the device found from the address the client dialled — 100,000
+//!   devices in a process allowed 20,000 file descriptors.
+//! - **A device costs little until it is contacted**: its host key is
+//!   derived from its seed when a connection needs it, its configuration is
+//!   generated when a session prints it and dropped after (never held per
+//!   device; [`Simulator::configs_generated`] counts them), and what the
+//!   fleet shares (credentials, clock, the HTTPS certificate) is held once.
 //! - **Personalities are data** ([`personality::PERSONALITIES`]): banner,
 //!   prompts, enable, pager, commands. They are written independently of the
 //!   collector's drivers, so a disagreement shows up as a failing test.
@@ -24,6 +33,7 @@
 //!   ([`SimDevice::rotate_host_key`], [`SimDevice::change_config`]) are set
 //!   from the test through a [`SimDevice`] handle.
 
+mod block;
 mod cli;
 pub mod config;
 pub mod control;
@@ -38,6 +48,7 @@ mod telnet;
 mod ucs;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,6 +77,18 @@ pub enum SimError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// An address block that does not start at a loopback host address
+    /// (127.x.y.z, not .0 or .255) or does not fit in 127.0.0.0/8.
+    #[error(
+        "an address block of {devices} devices from {first} does not fit in 127.0.0.0/8 \
+         (it must start at a loopback address not ending in .0 or .255)"
+    )]
+    AddressBlock {
+        /// The first address asked for.
+        first: Ipv4Addr,
+        /// Number of devices.
+        devices: usize,
+    },
     /// The port range does not fit below 65536.
     #[error("{devices} devices from port {base_port} exceed port 65535")]
     PortRange {
@@ -81,10 +104,21 @@ pub enum SimError {
 pub struct SimConfig {
     /// Number of devices.
     pub devices: usize,
-    /// Address to listen on.
+    /// Address to listen on (not used with [`SimConfig::address_block`]).
     pub bind: IpAddr,
-    /// First port; device `i` listens on `base_port + i`. 0: any free port per device.
+    /// First port; device `i` listens on `base_port + i`. 0: any free port
+    /// per device. With [`SimConfig::address_block`]: the one port every
+    /// device listens on (0: any free port).
     pub base_port: u16,
+    /// Address-block mode: device `i` is at the `i`-th loopback address
+    /// from this one (127.1.0.1, 127.1.0.2, …, skipping every `.0` and
+    /// `.255`), all devices on the same port, served by one listener (one
+    /// more for Telnet) however large the fleet. The listener is bound to
+    /// 0.0.0.0 — a listener on one loopback address accepts only that
+    /// address — and closes, before sending a byte, every connection that
+    /// is not from a loopback peer to a device's address. `None` (the
+    /// default): one listener per device on `bind`.
+    pub address_block: Option<Ipv4Addr>,
     /// Platforms, assigned round-robin. Empty: every platform in turn.
     pub platforms: Vec<String>,
     /// Login name every device accepts.
@@ -100,7 +134,8 @@ pub struct SimConfig {
     /// (a function of `i`, so a device keeps its size across sessions).
     pub config_lines_max: Option<usize>,
     /// Also serve Telnet: device `i` listens on this port + `i` (0: any
-    /// free port per device). `None`: SSH only.
+    /// free port per device; with an address block, every device on this
+    /// one port). `None`: SSH only.
     pub telnet_base_port: Option<u16>,
     /// Misbehaviours every device starts with (e.g. a throttled fleet for
     /// benchmarks); tests change one device's with [`SimDevice::set_faults`].
@@ -116,6 +151,7 @@ impl Default for SimConfig {
             devices: 1,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             base_port: 0,
+            address_block: None,
             platforms: Vec::new(),
             username: "admin".into(),
             password: "admin".into(),
@@ -126,6 +162,52 @@ impl Default for SimConfig {
             faults: Faults::default(),
             clock: SimClock::system(),
         }
+    }
+}
+
+/// Where a fleet too large for one listener per device is spread
+/// ([`SimConfig::spread_if_needed`]): 127.1.0.1 onwards, clear of
+/// 127.0.0.1 where everything else listens.
+pub const ADDRESS_BLOCK_START: Ipv4Addr = Ipv4Addr::new(127, 1, 0, 1);
+
+impl SimConfig {
+    /// Listening sockets the fleet holds: one per device and protocol (SSH,
+    /// Telnet), or one per protocol with an address block.
+    pub fn listening_sockets(&self) -> u64 {
+        let protocols = if self.telnet_base_port.is_some() {
+            2
+        } else {
+            1
+        };
+        let per_protocol = if self.address_block.is_some() {
+            1
+        } else {
+            self.devices as u64
+        };
+        protocols * per_protocol
+    }
+
+    /// The one rule for choosing the mode: a fleet keeps one listener per
+    /// device while its listeners and `reserve` more descriptors (sessions,
+    /// clients) fit in `open_files` (the process's limit) and its ports fit
+    /// below 65536; otherwise it moves to an address block from
+    /// [`ADDRESS_BLOCK_START`] on `base_port`. Returns whether it did. A
+    /// block chosen before is kept, and a fleet bound to an address other
+    /// than loopback is never moved (its devices are meant to be reached
+    /// from elsewhere; it fails to start instead).
+    pub fn spread_if_needed(&mut self, open_files: u64, reserve: u64) -> bool {
+        if self.address_block.is_some() || !self.bind.is_loopback() {
+            return false;
+        }
+        let ports_fit = [Some(self.base_port), self.telnet_base_port]
+            .into_iter()
+            .flatten()
+            .all(|p| usize::from(p) + self.devices <= 65_536);
+        if ports_fit && self.listening_sockets().saturating_add(reserve) <= open_files {
+            return false;
+        }
+        self.address_block = Some(ADDRESS_BLOCK_START);
+        true
     }
 }
 
@@ -176,9 +258,14 @@ impl Simulator {
                 })
                 .collect::<Result<_, _>>()?
         };
+        let block = match cfg.address_block {
+            Some(first) if !hidden => Some(block::AddressBlock::new(first, cfg.devices)?),
+            _ => None,
+        };
         for base_port in [Some(cfg.base_port), cfg.telnet_base_port]
             .into_iter()
             .flatten()
+            .filter(|_| block.is_none())
         {
             if base_port != 0 && usize::from(base_port) + cfg.devices > 65_536 {
                 return Err(SimError::PortRange {
@@ -193,7 +280,25 @@ impl Simulator {
         let tls = names
             .iter()
             .any(|p| p.https_api().is_some())
-            .then(|| https::TlsIdentity::generate("devicevault-sim"));
+            .then(|| Arc::new(https::TlsIdentity::generate("devicevault-sim")));
+        let fleet = Arc::new(device::Fleet {
+            username: cfg.username.clone(),
+            password: cfg.password.clone(),
+            enable_secret: cfg.enable_secret.clone(),
+            clock: cfg.clock.clone(),
+            generated: AtomicU64::new(0),
+            no_changes: Arc::default(),
+            faults: cfg.faults.clone(),
+            tls,
+        });
+        let fleet = Fleet {
+            cfg: &cfg,
+            names: &names,
+            shared: &fleet,
+        };
+        if let Some(block) = block {
+            return Self::start_block(fleet, block, shutdown, rx).await;
+        }
         let mut devices = Vec::with_capacity(cfg.devices);
         let mut listeners = Vec::with_capacity(cfg.devices);
         let mut telnet_listeners = Vec::new();
@@ -201,7 +306,7 @@ impl Simulator {
             if hidden {
                 let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 255, 0, i as u8 + 1)), 22);
                 devices.push(SimDevice {
-                    shared: new_shared(&cfg, &names, i, addr, None, tls.as_ref()),
+                    shared: fleet.device(i, addr, None),
                 });
                 continue;
             }
@@ -236,7 +341,7 @@ impl Simulator {
                     Some(bound)
                 }
             };
-            let shared = new_shared(&cfg, &names, i, addr, telnet_addr, tls.as_ref());
+            let shared = fleet.device(i, addr, telnet_addr);
             devices.push(SimDevice { shared });
             listeners.push(listener);
         }
@@ -257,6 +362,75 @@ impl Simulator {
             shutdown,
             tasks: Mutex::new(tasks),
         })
+    }
+
+    /// The fleet at the addresses of `block`, behind one listener (and one
+    /// for Telnet) on 0.0.0.0 ([`SimConfig::address_block`]).
+    async fn start_block(
+        fleet: Fleet<'_>,
+        block: block::AddressBlock,
+        shutdown: watch::Sender<bool>,
+        rx: watch::Receiver<bool>,
+    ) -> Result<Simulator, SimError> {
+        async fn bind(port: u16) -> Result<(TcpListener, u16), SimError> {
+            let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| SimError::Bind { addr, source })?;
+            let port = listener
+                .local_addr()
+                .map_err(|source| SimError::Bind { addr, source })?
+                .port();
+            Ok((listener, port))
+        }
+        let (ssh, port) = bind(fleet.cfg.base_port).await?;
+        let telnet = match fleet.cfg.telnet_base_port {
+            Some(p) => Some(bind(p).await?),
+            None => None,
+        };
+        let devices: Vec<SimDevice> = (0..fleet.cfg.devices)
+            .map(|i| {
+                let ip = IpAddr::V4(block.addr(i));
+                SimDevice {
+                    shared: fleet.device(
+                        i,
+                        SocketAddr::new(ip, port),
+                        telnet.as_ref().map(|(_, t)| SocketAddr::new(ip, *t)),
+                    ),
+                }
+            })
+            .collect();
+        let table: Arc<[Arc<device::Shared>]> = devices.iter().map(|d| d.shared.clone()).collect();
+        let mut tasks = vec![tokio::spawn(block::serve(
+            block,
+            table.clone(),
+            block::Protocol::Ssh,
+            ssh,
+            rx.clone(),
+        ))];
+        if let Some((listener, _)) = telnet {
+            tasks.push(tokio::spawn(block::serve(
+                block,
+                table,
+                block::Protocol::Telnet,
+                listener,
+                rx,
+            )));
+        }
+        Ok(Simulator {
+            devices,
+            shutdown,
+            tasks: Mutex::new(tasks),
+        })
+    }
+
+    /// Configurations the fleet's devices have generated since the start
+    /// (each session that prints or saves one generates it then; nothing
+    /// is generated before a device is contacted).
+    pub fn configs_generated(&self) -> u64 {
+        self.devices
+            .first()
+            .map_or(0, |d| d.shared.fleet.generated.load(Ordering::Relaxed))
     }
 
     /// Every device, in port order.
@@ -331,6 +505,17 @@ impl Simulator {
 
     /// One line for the operator once everything listens.
     pub fn summary(&self) -> String {
+        if let (Some(first), Some(last)) = (self.devices.first(), self.devices.last())
+            && first.addr().ip() != last.addr().ip()
+        {
+            return format!(
+                "devicevault-sim: {} devices listening on {}-{} port {}",
+                self.devices.len(),
+                first.addr().ip(),
+                last.addr().ip(),
+                first.port()
+            );
+        }
         let first = self.devices.first().map_or(0, SimDevice::port);
         let last = self.devices.last().map_or(0, SimDevice::port);
         format!(
@@ -395,46 +580,65 @@ pub async fn run(
     Ok(())
 }
 
-/// Device `i` of `cfg` at `addr`.
-fn new_shared(
-    cfg: &SimConfig,
-    names: &[&'static Personality],
-    i: usize,
-    addr: SocketAddr,
-    telnet_addr: Option<SocketAddr>,
-    tls: Option<&https::TlsIdentity>,
-) -> Arc<device::Shared> {
-    let personality = names[i % names.len()];
-    let tls = tls.filter(|_| personality.https_api().is_some()).cloned();
-    Arc::new(device::Shared {
-        name: format!("r{:04}", i + 1),
-        personality,
-        addr,
-        telnet_addr,
-        username: cfg.username.clone(),
-        password: cfg.password.clone(),
-        enable_secret: cfg.enable_secret.clone(),
-        config_lines: device_lines(cfg, i),
-        seed: (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        clock: cfg.clock.clone(),
-        reencrypt_secrets: std::sync::atomic::AtomicBool::new(false),
-        state: Mutex::new(device::State {
-            faults: cfg.faults.clone(),
-            key_generation: 0,
-            changes: Arc::default(),
-            sessions: 0,
-            open_shells: 0,
-            telnet_negotiation: Vec::new(),
-            authorized_keys: Vec::new(),
-            tls,
-            saved_files: Default::default(),
-        }),
-    })
+/// What every device of a fleet being started is made from.
+struct Fleet<'a> {
+    cfg: &'a SimConfig,
+    names: &'a [&'static Personality],
+    shared: &'a Arc<device::Fleet>,
+}
+
+impl Fleet<'_> {
+    /// Device `i` at `addr`. Allocates only itself and its name: its
+    /// state is made on first use, from the fleet's defaults.
+    fn device(
+        &self,
+        i: usize,
+        addr: SocketAddr,
+        telnet_addr: Option<SocketAddr>,
+    ) -> Arc<device::Shared> {
+        Arc::new(device::Shared {
+            name: format!("r{:04}", i + 1),
+            personality: self.names[i % self.names.len()],
+            addr,
+            telnet_addr,
+            fleet: self.shared.clone(),
+            config_lines: device_lines(self.cfg, i),
+            seed: (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            reencrypt_secrets: std::sync::atomic::AtomicBool::new(false),
+            state: Mutex::new(None),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn without_state(sim: &Simulator) -> usize {
+        sim.devices()
+            .iter()
+            .filter(|d| d.shared.state.lock().unwrap().is_none())
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_device_holds_no_state_until_it_is_contacted_or_steered() {
+        let sim = Simulator::start(SimConfig {
+            devices: 500,
+            address_block: Some(ADDRESS_BLOCK_START),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(without_state(&sim), 500);
+        let d = &sim.devices()[7];
+        assert_eq!(d.name(), "r0008");
+        let _ = (d.addr(), d.platform(), d.username(), d.config_lines());
+        assert_eq!(without_state(&sim), 500, "reading its identity makes none");
+        assert_eq!(d.revision(), 0);
+        assert_eq!(without_state(&sim), 499);
+        assert_eq!(sim.configs_generated(), 0);
+    }
 
     #[test]
     fn per_device_sizes_cover_the_range_evenly_and_are_stable() {

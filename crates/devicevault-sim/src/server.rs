@@ -170,7 +170,7 @@ impl DeviceHandler {
     /// options are kept for the shell.
     fn user_ok(&mut self, user: &str) -> bool {
         match self.split_login(user) {
-            Some((name, opts)) if name == self.dev.username => {
+            Some((name, opts)) if name == self.dev.fleet.username => {
                 self.login = opts;
                 true
             }
@@ -183,7 +183,8 @@ impl server::Handler for DeviceHandler {
     type Error = russh::Error;
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
-        if !self.faults.reject_password && self.user_ok(user) && password == self.dev.password {
+        if !self.faults.reject_password && self.user_ok(user) && password == self.dev.fleet.password
+        {
             Ok(Auth::Accept)
         } else {
             Ok(rejected())
@@ -206,7 +207,7 @@ impl server::Handler for DeviceHandler {
         let answer = response.next();
         let ok = !self.faults.reject_password
             && self.user_ok(user)
-            && answer.is_some_and(|a| a.as_ref() == self.dev.password.as_bytes());
+            && answer.is_some_and(|a| a.as_ref() == self.dev.fleet.password.as_bytes());
         Ok(if ok { Auth::Accept } else { rejected() })
     }
 
@@ -671,7 +672,7 @@ impl Cli {
         };
         let text = tpl
             .replace("{host}", &self.dev.name)
-            .replace("{user}", &self.dev.username)
+            .replace("{user}", &self.dev.fleet.username)
             .replace("{seq}", &self.seq.to_string());
         if self.vt100() {
             // Redrawn on the bottom row, cursor shown again.
@@ -820,8 +821,8 @@ impl Cli {
             self.write("Password:").await?;
             let password = self.line(true).await?;
             if !self.faults.reject_password
-                && user.trim() == self.dev.username
-                && password == self.dev.password
+                && user.trim() == self.dev.fleet.username
+                && password == self.dev.fleet.password
             {
                 return Ok(true);
             }
@@ -970,7 +971,7 @@ impl Cli {
         }
         self.write("Password: ").await?;
         let secret = self.line(true).await?;
-        if self.faults.refuse_enable || secret != self.dev.enable_secret {
+        if self.faults.refuse_enable || secret != self.dev.fleet.enable_secret {
             let msg = format!("{}\n", p.enable_denied);
             self.write(&msg).await?;
         } else {

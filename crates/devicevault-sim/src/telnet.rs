@@ -127,16 +127,19 @@ pub(crate) async fn serve(
             _ = shutdown.changed() => return,
         };
         let Ok((socket, _)) = accepted else { continue };
-        let _ = socket.set_nodelay(true);
-        let mut stop = shutdown.clone();
-        let dev = dev.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = session(dev, socket) => {}
-                _ = stop.changed() => {}
-            }
-        });
+        spawn_session(dev.clone(), socket, shutdown.clone());
     }
+}
+
+/// Serves one Telnet connection of `dev` until it ends or `stop` flips.
+pub(crate) fn spawn_session(dev: Arc<Shared>, socket: TcpStream, mut stop: watch::Receiver<bool>) {
+    let _ = socket.set_nodelay(true);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = session(dev, socket) => {}
+            _ = stop.changed() => {}
+        }
+    });
 }
 
 async fn session(dev: Arc<Shared>, mut socket: TcpStream) {
@@ -181,7 +184,7 @@ async fn login(cli: &mut Cli, dev: &Shared, reject: bool) -> Result<bool, Gone> 
         let user = cli.line(false).await?;
         cli.write("Password: ").await?;
         let password = cli.line(true).await?;
-        if !reject && user.trim() == dev.username && password == dev.password {
+        if !reject && user.trim() == dev.fleet.username && password == dev.fleet.password {
             return Ok(true);
         }
         cli.write("% Login invalid\n\n").await?;

@@ -17,9 +17,18 @@ pub struct SimArgs {
     /// Number of simulated devices.
     #[arg(long, default_value_t = 1)]
     devices: usize,
-    /// Port of the first device; device i listens on base-port + i.
+    /// Port of the first device; device i listens on base-port + i. With
+    /// --address-block, the one port every device listens on.
     #[arg(long)]
     base_port: u16,
+    /// Serve the whole fleet from one listener, device i at the i-th
+    /// loopback address from FIRST (default 127.1.0.1; .0 and .255 are
+    /// skipped), every device on --base-port (and --telnet-base-port). A
+    /// fleet too large for one listener per device within the open-files
+    /// limit, or for the ports above --base-port, gets this mode anyway.
+    #[arg(long, value_name = "FIRST", num_args = 0..=1,
+          default_missing_value = "127.1.0.1")]
+    address_block: Option<std::net::Ipv4Addr>,
     /// Platforms, comma-separated, assigned in turn (default: every platform).
     #[arg(long, value_delimiter = ',')]
     platform: Vec<String>,
@@ -186,13 +195,6 @@ pub fn sim(args: SimArgs) -> anyhow::Result<()> {
     if args.devices == 0 {
         bail!("--devices must be at least 1");
     }
-    if usize::from(args.base_port) + args.devices - 1 > usize::from(u16::MAX) {
-        bail!(
-            "{} devices from port {} run past port 65535",
-            args.devices,
-            args.base_port
-        );
-    }
     let known = devicevault_sim::platforms();
     if let Some(bad) = args.platform.iter().find(|p| !known.contains(&p.as_str())) {
         bail!("unknown platform {bad:?}; known: {}", known.join(", "));
@@ -202,29 +204,18 @@ pub fn sim(args: SimArgs) -> anyhow::Result<()> {
     {
         bail!("--config-lines-max must be at least --config-lines");
     }
-    if let Some(telnet) = args.telnet_base_port
-        && usize::from(telnet) + args.devices - 1 > usize::from(u16::MAX)
-    {
-        bail!(
-            "{} devices from Telnet port {telnet} run past port 65535",
-            args.devices
-        );
-    }
-    // One or two listeners per device, plus the sessions.
-    let listeners = if args.telnet_base_port.is_some() {
-        2
-    } else {
-        1
-    };
-    devicevault_server::limits::raise_nofile_limit(args.devices as u64 * listeners + 64)?;
+    // The sessions' descriptors beside the listeners.
+    let reserve = 64;
+    let open_files = devicevault_server::limits::raise_nofile_limit(reserve)?;
     let clock = match &args.clock {
         Some(at) => devicevault_sim::SimClock::at(at).with_context(|| format!("--clock {at}"))?,
         None => devicevault_sim::SimClock::system(),
     };
-    let cfg = SimConfig {
+    let mut cfg = SimConfig {
         devices: args.devices,
         bind: args.bind,
         base_port: args.base_port,
+        address_block: args.address_block,
         platforms: args.platform,
         username: args.username,
         password: args.password,
@@ -240,6 +231,14 @@ pub fn sim(args: SimArgs) -> anyhow::Result<()> {
         },
         clock,
     };
+    if cfg.spread_if_needed(open_files, reserve) {
+        eprintln!(
+            "{} devices do not fit one listener each (open-files limit {open_files}, or ports \
+             past 65535): serving them from one listener, each at its own loopback address",
+            args.devices
+        );
+    }
+    devicevault_server::limits::raise_nofile_limit(cfg.listening_sockets() + reserve)?;
     if let Some(addr) = args.control_addr
         && !addr.ip().is_loopback()
     {
