@@ -119,13 +119,20 @@ pub fn collector<L: ResultLog>(
     }))
 }
 
-/// A storage worker writing results to `log`.
+/// A storage worker writing results to `log`; `search` is the search
+/// cache of the same process (embedded mode), handed each new version's
+/// content so it does not read it back.
 pub fn storage_worker<L: ResultLog>(
     log: L,
+    search: Option<Arc<SearchIndex>>,
     settings: &Arc<Settings>,
     metrics: &Arc<Metrics>,
 ) -> Arc<StorageWorker<L>> {
-    Arc::new(StorageWorker::new(log, settings.clone()).with_metrics(metrics.clone()))
+    let worker = StorageWorker::new(log, settings.clone()).with_metrics(metrics.clone());
+    Arc::new(match search {
+        Some(search) => worker.with_search(search),
+        None => worker,
+    })
 }
 
 /// The consumer of collection results.

@@ -163,13 +163,15 @@ impl Embedded {
         let log = LocalLog::new();
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
-        // The API's search cache, told of each version stored here.
+        // The API's search cache, told of each version stored here and
+        // handed its content.
         let search = Arc::new(SearchIndex::default());
         // One registry for every role of the process.
         let metrics = Arc::new(Metrics::new());
 
         // Storage workers.
-        let worker = assembly::storage_worker(log.clone(), &settings, &metrics);
+        let worker =
+            assembly::storage_worker(log.clone(), Some(search.clone()), &settings, &metrics);
         metrics.watch_repositories(worker.clone());
         metrics.watch_stream(Arc::new(log.clone()), &settings.results_stream);
         metrics.watch_stream(Arc::new(log.clone()), &settings.storage_results_stream);

@@ -283,7 +283,7 @@ pub fn run(role: Role) -> anyhow::Result<()> {
                 };
                 let bus = services.bus().await?;
                 let log = services.log().await?;
-                let worker = assembly::storage_worker(log, &settings, &metrics);
+                let worker = assembly::storage_worker(log, None, &settings, &metrics);
                 metrics.watch_repositories(worker.clone());
                 metrics.watch_queue(Arc::new(bus.clone()), kind.queue());
                 services.serve_metrics(None).await?;

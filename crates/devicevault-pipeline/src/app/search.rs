@@ -19,6 +19,22 @@
 //! cache (a poll not yet run, another API process's store) makes a search
 //! slower, never wrong.
 //!
+//! # The storage worker's hand-off (embedded mode)
+//!
+//! In embedded mode the content of a new version is in this process when
+//! it is stored, so the storage worker hands it to the index
+//! ([`SearchIndex::stored_content`]) before it publishes the result, and
+//! the refresh that follows builds the document from it instead of reading
+//! it back through storage (a location lookup, a `storage.read` task and
+//! git's read, per version). The document is made by the same [`document`]
+//! function from the same bytes — taken only for the stored backup the
+//! database names, the same task, `storage_ref` and SHA-256 —, so the
+//! cache holds what a read-back gives. The hand-off is bounded
+//! ([`HAND_OFF_BUDGET`]) and forgotten after [`HAND_OFF_TTL`]; a hand-off
+//! refused, forgotten or lost with the process leaves that version to be
+//! read back, as in distributed mode, where the storage worker is another
+//! process and hands nothing.
+//!
 //! # Secrets
 //!
 //! A document's reader view is masked with the device driver's `[[secrets]]`
@@ -30,8 +46,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use devicevault_core::Timestamp;
 use devicevault_db::{DbError, Scope, SearchFilter, SearchTarget, User};
@@ -64,6 +81,16 @@ pub const REFRESH_INTERVAL: Duration = Duration::from_secs(15);
 /// After a store in this process, wait this long for more to batch them.
 const REFRESH_BATCH: Duration = Duration::from_millis(500);
 
+/// At most this many bytes of content handed off by the storage worker
+/// wait for the refresh; beyond it a hand-off is refused (that version is
+/// read back).
+pub const HAND_OFF_BUDGET: usize = 64 << 20;
+
+/// Content handed off and not taken by a refresh within this time (its
+/// version was superseded before the refresh, or never recorded) is
+/// forgotten.
+pub const HAND_OFF_TTL: Duration = Duration::from_secs(60);
+
 /// The cache of each device's latest configuration, and what keeps it
 /// current. One per API process.
 #[derive(Debug)]
@@ -78,6 +105,47 @@ pub struct SearchIndex {
     stored: Notify,
     /// Likewise, for the compliance evaluator of this process.
     compliance: Notify,
+    /// The content the storage worker of this process just stored, by
+    /// device, until a refresh takes it (embedded mode).
+    handed: Mutex<HandOff>,
+    hand_off_stats: HandOffCounters,
+}
+
+/// Contents handed off by the storage worker, one per device (its latest
+/// store), within [`HAND_OFF_BUDGET`].
+#[derive(Debug, Default)]
+struct HandOff {
+    by_device: HashMap<i64, Handed>,
+    bytes: usize,
+}
+
+/// One stored version's content, and what identifies the version.
+#[derive(Debug)]
+struct Handed {
+    task_identifier: String,
+    storage_ref: String,
+    sha256: String,
+    content: Vec<u8>,
+    at: Instant,
+}
+
+#[derive(Debug, Default)]
+struct HandOffCounters {
+    received: AtomicU64,
+    used: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// What the storage worker's hand-off did (since the process started).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HandOffStats {
+    /// Contents handed off and kept.
+    pub received: u64,
+    /// Documents a refresh or a search made from a hand-off instead of a
+    /// read-back.
+    pub used: u64,
+    /// Contents refused: the hand-off was full.
+    pub refused: u64,
 }
 
 /// How a cached document was made.
@@ -101,7 +169,97 @@ impl SearchIndex {
             drivers: Mutex::default(),
             stored: Notify::new(),
             compliance: Notify::new(),
+            handed: Mutex::default(),
+            hand_off_stats: HandOffCounters::default(),
         }
+    }
+
+    /// The storage worker of this process stored `content` for
+    /// `device_id` in the task `task_identifier`, at `storage_ref`, with
+    /// SHA-256 `sha256`: the refresh that records it builds its document
+    /// from this content instead of reading it back. Called before the
+    /// result is published; replaces the device's previous hand-off;
+    /// refused (the version is then read back) beyond
+    /// [`HAND_OFF_BUDGET`].
+    pub fn stored_content(
+        &self,
+        device_id: i64,
+        task_identifier: &str,
+        storage_ref: &str,
+        sha256: &str,
+        content: Vec<u8>,
+    ) {
+        let mut handed = self.handed();
+        if let Some(old) = handed.by_device.remove(&device_id) {
+            handed.bytes -= old.content.len();
+        }
+        if handed.bytes + content.len() > HAND_OFF_BUDGET {
+            self.hand_off_stats.refused.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        handed.bytes += content.len();
+        handed.by_device.insert(
+            device_id,
+            Handed {
+                task_identifier: task_identifier.to_owned(),
+                storage_ref: storage_ref.to_owned(),
+                sha256: sha256.to_owned(),
+                content,
+                at: Instant::now(),
+            },
+        );
+        self.hand_off_stats.received.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The content handed off for exactly `t`'s stored backup (same
+    /// device, task, `storage_ref` and SHA-256), taken out of the
+    /// hand-off. A hand-off of another version stays: it may be a newer
+    /// one the database has not recorded yet.
+    fn take_handed(&self, t: &SearchTarget) -> Option<Vec<u8>> {
+        let s = &t.stored;
+        if s.status != devicevault_core::Status::Success || s.location_id.is_none() {
+            // A read-back refuses these; so does the hand-off.
+            return None;
+        }
+        let mut handed = self.handed();
+        let h = handed.by_device.get(&t.device_id)?;
+        let same = h.task_identifier == s.task_identifier
+            && h.storage_ref == s.storage_ref
+            && s.sha256.as_deref() == Some(h.sha256.as_str());
+        if !same {
+            return None;
+        }
+        let h = handed.by_device.remove(&t.device_id)?;
+        handed.bytes -= h.content.len();
+        self.hand_off_stats.used.fetch_add(1, Ordering::Relaxed);
+        Some(h.content)
+    }
+
+    /// Forgets the hand-offs older than `ttl`.
+    fn forget_handed(&self, ttl: Duration) {
+        let mut handed = self.handed();
+        let HandOff { by_device, bytes } = &mut *handed;
+        by_device.retain(|_, h| {
+            let keep = h.at.elapsed() < ttl;
+            if !keep {
+                *bytes -= h.content.len();
+            }
+            keep
+        });
+    }
+
+    /// What the storage worker's hand-off did.
+    pub fn hand_off_stats(&self) -> HandOffStats {
+        let c = &self.hand_off_stats;
+        HandOffStats {
+            received: c.received.load(Ordering::Relaxed),
+            used: c.used.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
+        }
+    }
+
+    fn handed(&self) -> std::sync::MutexGuard<'_, HandOff> {
+        self.handed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Tells the index a version was stored (the storage-results consumer
@@ -430,7 +588,8 @@ async fn gather(app: &Arc<App>, targets: Vec<SearchTarget>, cache_reads: bool) -
     }
 }
 
-/// Reads `targets` from storage, a few at a time, and prepares their
+/// Reads `targets` from storage (or takes the content the storage worker
+/// of this process handed off), a few at a time, and prepares their
 /// documents. Returns those read and how many failed (logged).
 async fn read_documents(
     app: &Arc<App>,
@@ -442,12 +601,16 @@ async fn read_documents(
         let (app, slots) = (Arc::clone(app), Arc::clone(&slots));
         tasks.spawn(async move {
             let _slot = slots.acquire_owned().await.ok()?;
-            let content = match read_stored(&app, &t.stored).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(device_id = t.device_id, stored_backup = t.stored.id, error = %e, "search could not read a version");
-                    return None;
-                }
+            let handed = app.search.take_handed(&t);
+            let content = match handed {
+                Some(c) => c,
+                None => match read_stored(&app, &t.stored).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(device_id = t.device_id, stored_backup = t.stored.id, error = %e, "search could not read a version");
+                        return None;
+                    }
+                },
             };
             let driver = app.drivers.get(&t.driver).ok();
             let doc = tokio::task::spawn_blocking(move || {
@@ -528,6 +691,7 @@ pub async fn refresh(app: &Arc<App>) -> Result<Refreshed, DbError> {
         app.search.cache.remove(*id);
     }
     let g = gather(app, targets, true).await;
+    app.search.forget_handed(HAND_OFF_TTL);
     Ok(Refreshed {
         read: g.read,
         failed: g.unreadable,
@@ -627,6 +791,55 @@ mod tests {
         let mut unknown = target(2, "aa", "cisco_ios");
         unknown.stored.sha256 = None;
         assert!(index.same_content(&unknown).is_none());
+    }
+
+    /// The storage worker's hand-off is taken only for exactly the version
+    /// it stored (same task, `storage_ref` and SHA-256), once; another
+    /// version's stays for the refresh that records it; a full hand-off
+    /// refuses, and what it refused or forgot is read back.
+    #[test]
+    fn a_hand_off_is_taken_only_for_the_stored_version_it_names() {
+        let index = SearchIndex::new(1 << 20);
+        let located = |id, sha: &str| {
+            let mut t = target(id, sha, "cisco_ios");
+            t.stored.location_id = Some(1);
+            t
+        };
+        index.stored_content(7, "t2", "ref", "bb", b"hostname r1\n".to_vec());
+        assert_eq!(index.take_handed(&located(1, "aa")), None, "an older row");
+        assert_eq!(
+            index.take_handed(&located(2, "cc")),
+            None,
+            "another content"
+        );
+        let mut elsewhere = located(2, "bb");
+        elsewhere.stored.storage_ref = "other".into();
+        assert_eq!(index.take_handed(&elsewhere), None, "another storage_ref");
+        assert_eq!(
+            index.take_handed(&target(2, "bb", "cisco_ios")),
+            None,
+            "a row without a location is not read back either"
+        );
+        assert_eq!(
+            index.take_handed(&located(2, "bb")).as_deref(),
+            Some(&b"hostname r1\n"[..])
+        );
+        assert_eq!(index.take_handed(&located(2, "bb")), None, "taken once");
+
+        index.stored_content(8, "big", "ref", "dd", vec![b'x'; HAND_OFF_BUDGET]);
+        index.stored_content(7, "t3", "ref", "ee", b"hostname r1 again\n".to_vec());
+        assert_eq!(index.take_handed(&located(3, "ee")), None, "refused: full");
+        index.forget_handed(Duration::ZERO);
+        index.stored_content(7, "t3", "ref", "ee", b"hostname r1 again\n".to_vec());
+        assert!(index.take_handed(&located(3, "ee")).is_some());
+        assert_eq!(
+            index.hand_off_stats(),
+            HandOffStats {
+                received: 3,
+                used: 2,
+                refused: 1
+            }
+        );
     }
 
     use super::*;

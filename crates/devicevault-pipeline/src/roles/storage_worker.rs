@@ -3,6 +3,10 @@
 //! one repository are group committed: while one batch is being written and
 //! flushed, the next one gathers, so a busy worker makes one branch move and
 //! one flush per batch instead of per backup.
+//!
+//! In embedded mode the worker also hands each new version's content to
+//! the search cache of the process ([`StorageWorker::with_search`]), so
+//! the cache does not read it back (see [`crate::app::search`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use super::HandleError;
 use super::device_results::STORE_TASK;
 use crate::Settings;
+use crate::app::search::SearchIndex;
 use crate::metrics::{Metrics, Stage};
 
 /// The task name of a read.
@@ -46,6 +51,9 @@ pub struct StorageWorker<L> {
     backends: Mutex<HashMap<String, Arc<dyn Backend>>>,
     writers: Mutex<HashMap<String, mpsc::Sender<WriteRequest>>>,
     metrics: Arc<Metrics>,
+    /// The search cache of the same process (embedded mode), handed each
+    /// new version's content.
+    search: Option<Arc<SearchIndex>>,
 }
 
 struct WriteRequest {
@@ -69,7 +77,17 @@ impl<L: ResultLog> StorageWorker<L> {
             backends: Mutex::default(),
             writers: Mutex::default(),
             metrics: Arc::default(),
+            search: None,
         }
+    }
+
+    /// Hands the content of each new version it stores to `search`, the
+    /// search cache of the same process (embedded mode only: another
+    /// process's cache reads versions back), before the result is
+    /// published.
+    pub fn with_search(mut self, search: Arc<SearchIndex>) -> Self {
+        self.search = Some(search);
+        self
     }
 
     /// Counts into `metrics` (the process's) rather than a registry of its own.
@@ -466,14 +484,32 @@ impl<L: ResultLog> StorageWorker<L> {
             None => default_rel_path(st.device_id, &st.task_identifier)
                 .map_err(HandleError::permanent)?,
         };
-        self.write(
-            st.storage_backend,
-            &st.storage_config,
-            content,
-            rel_path,
-            st.storage_previous_rel_path.clone(),
-        )
-        .await
+        // A copy for the search cache: a few microseconds beside the
+        // read-back it saves.
+        let handed = self.search.as_ref().map(|_| content.clone());
+        let stored = self
+            .write(
+                st.storage_backend,
+                &st.storage_config,
+                content,
+                rel_path,
+                st.storage_previous_rel_path.clone(),
+            )
+            .await?;
+        // An unchanged version is relabeled by the cache, not read: only a
+        // new one is handed off.
+        if let (Some(search), Some(content)) = (&self.search, handed)
+            && stored.changed
+        {
+            search.stored_content(
+                st.device_id,
+                &st.task_identifier,
+                &stored.storage_ref.to_string(),
+                &stored.sha256,
+                content,
+            );
+        }
+        Ok(stored)
     }
 
     async fn publish(&self, result: &StorageResult) -> Result<(), devicevault_core::bus::BusError> {
