@@ -369,6 +369,20 @@ impl Db {
         scope: &Scope,
         page: Page,
     ) -> Result<Listed<ResultRow>, DbError> {
+        let rows = self.result_rows(f, scope, page).await?;
+        let total = self.count_backup_results(f, scope).await?;
+        Ok(Listed { rows, total })
+    }
+
+    /// The rows of one page of [`Db::backup_results`] without their count:
+    /// what a list that shows no total (the dashboard's newest results)
+    /// reads, in time that does not grow with the results before it.
+    pub async fn result_rows(
+        &self,
+        f: &ResultFilter,
+        scope: &Scope,
+        page: Page,
+    ) -> Result<Vec<ResultRow>, DbError> {
         check_page(page)?;
         let (from, failed_jobs, n) = results_from(f, scope, true);
         // A compound ordered by the index order of both sides, so each
@@ -397,11 +411,7 @@ impl Db {
             .bind(page.offset)
             .fetch_all(self.pool())
             .await?;
-        let total = self.count_backup_results(f, scope).await?;
-        Ok(Listed {
-            rows: rows.iter().map(result_row).collect::<Result<_, _>>()?,
-            total,
-        })
+        rows.iter().map(result_row).collect()
     }
 
     /// Stored and failed results per UTC day since `since`, oldest first

@@ -50,8 +50,8 @@ impl Dashboard {
             state.db.outcomes_per_day(week_ts, &ctx.scope),
             state
                 .db
-                .backup_results(&failed_since, &ctx.scope, newest_failed),
-            state.db.backup_results(
+                .result_rows(&failed_since, &ctx.scope, newest_failed),
+            state.db.result_rows(
                 &everything,
                 &ctx.scope,
                 Page {
@@ -60,8 +60,8 @@ impl Dashboard {
                 }
             ),
         )?;
-        let failed = failed.rows.iter().map(activity).collect();
-        let recent = recent.rows.iter().map(activity).collect();
+        let failed = failed.iter().map(activity).collect();
+        let recent = recent.iter().map(activity).collect();
         let week = (0..7)
             .map(|i| {
                 let d = week_start + time::Duration::days(i);
