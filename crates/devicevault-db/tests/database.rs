@@ -3,30 +3,14 @@
 use devicevault_core::Role;
 use devicevault_core::{QueueId, Status, StorageBackendKind, Timestamp};
 use devicevault_db::{
-    DbError, DeviceFields, DeviceFilter, IndexBatch, JobState, JobTarget, NewDeviceResult,
-    NewStoredBackup, NewToken, Page, ScheduleFields, Scope, TokenKind, TokenPolicy, TokenUse,
+    DbError, DeviceFilter, IndexBatch, JobState, JobTarget, NewDeviceResult, NewStoredBackup,
+    NewToken, Page, ScheduleFields, Scope, TokenKind, TokenPolicy, TokenUse,
 };
 use serde_json::json;
 
 use devicevault_testkit::both_engines;
 
-use devicevault_testkit::db::TestDb;
-
-fn device_fields(name: &str) -> DeviceFields {
-    DeviceFields {
-        name: name.into(),
-        address: "192.0.2.10".into(),
-        port: 22,
-        driver: "cisco_ios".into(),
-        credential: None,
-        backup_location: None,
-        collection_group: None,
-        device_group: None,
-        device_type: None,
-        enabled: true,
-        profile: Default::default(),
-    }
-}
+use devicevault_testkit::db::{TestDb, device_fields};
 
 fn named(user_id: i64, digest: &str) -> NewToken<'_> {
     NewToken {

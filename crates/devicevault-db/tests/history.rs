@@ -4,27 +4,10 @@
 
 use devicevault_core::{Status, StorageBackendKind, Timestamp};
 use devicevault_db::{
-    Db, DeviceFields, IndexBatch, JobState, NewDeviceResult, NewStoredBackup, Outcome, Page,
-    ResultFilter, Scope,
+    Db, IndexBatch, JobState, NewDeviceResult, NewStoredBackup, Outcome, Page, ResultFilter, Scope,
 };
 use devicevault_testkit::both_engines;
-use devicevault_testkit::db::TestDb;
-
-fn device_fields(name: &str) -> DeviceFields {
-    DeviceFields {
-        name: name.into(),
-        address: "192.0.2.10".into(),
-        port: 22,
-        driver: "cisco_ios".into(),
-        credential: None,
-        backup_location: None,
-        collection_group: None,
-        device_group: None,
-        device_type: None,
-        enabled: true,
-        profile: Default::default(),
-    }
-}
+use devicevault_testkit::db::{TestDb, device_fields};
 
 fn ts(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap()

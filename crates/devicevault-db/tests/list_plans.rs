@@ -37,6 +37,17 @@ async fn plan_lines(conn: &mut AnyConnection, explain: &str, sql: &str) -> Vec<S
         .collect()
 }
 
+/// An empty table is cheapest to scan and sort; with scans and sorts
+/// priced out, a Sort left in a PostgreSQL plan means no index gives the
+/// order.
+async fn price_out_scans_and_sorts(conn: &mut AnyConnection) {
+    for off in ["enable_seqscan", "enable_bitmapscan", "enable_sort"] {
+        conn.execute(sqlx::AssertSqlSafe(format!("SET {off} = off")))
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test]
 async fn sqlite_pages_walk_an_index_in_list_order() {
     let t = TestDb::sqlite().await;
@@ -67,13 +78,7 @@ async fn sqlite_pages_walk_an_index_in_list_order() {
 async fn postgres_pages_walk_an_index_in_list_order() {
     let t = TestDb::postgres().await;
     let mut conn = AnyConnection::connect(&t.url).await.unwrap();
-    // An empty table is cheapest to scan and sort; with scans and sorts
-    // priced out, a Sort left in the plan means no index gives the order.
-    for off in ["enable_seqscan", "enable_bitmapscan", "enable_sort"] {
-        conn.execute(sqlx::AssertSqlSafe(format!("SET {off} = off")))
-            .await
-            .unwrap();
-    }
+    price_out_scans_and_sorts(&mut conn).await;
     for table in TABLES {
         for sql in page_queries(table) {
             let plan = plan_lines(&mut conn, "EXPLAIN", &sql).await;
@@ -130,11 +135,7 @@ async fn sqlite_versions_read_the_versions_index_alone() {
 async fn postgres_versions_walk_the_versions_index() {
     let t = TestDb::postgres().await;
     let mut conn = AnyConnection::connect(&t.url).await.unwrap();
-    for off in ["enable_seqscan", "enable_bitmapscan", "enable_sort"] {
-        conn.execute(sqlx::AssertSqlSafe(format!("SET {off} = off")))
-            .await
-            .unwrap();
-    }
+    price_out_scans_and_sorts(&mut conn).await;
     let [page, count] = version_queries();
     let text = plan_lines(&mut conn, "EXPLAIN", &page).await.join(" | ");
     assert!(
@@ -174,11 +175,7 @@ async fn sqlite_counts_an_outcome_from_the_outcome_index_alone() {
 async fn postgres_counts_an_outcome_from_the_outcome_index() {
     let t = TestDb::postgres().await;
     let mut conn = AnyConnection::connect(&t.url).await.unwrap();
-    for off in ["enable_seqscan", "enable_bitmapscan", "enable_sort"] {
-        conn.execute(sqlx::AssertSqlSafe(format!("SET {off} = off")))
-            .await
-            .unwrap();
-    }
+    price_out_scans_and_sorts(&mut conn).await;
     let text = plan_lines(&mut conn, "EXPLAIN", OUTCOME_COUNT)
         .await
         .join(" | ");
@@ -241,11 +238,7 @@ async fn sqlite_device_pages_walk_a_live_devices_index() {
 async fn postgres_device_pages_walk_a_live_devices_index() {
     let t = TestDb::postgres().await;
     let mut conn = AnyConnection::connect(&t.url).await.unwrap();
-    for off in ["enable_seqscan", "enable_bitmapscan", "enable_sort"] {
-        conn.execute(sqlx::AssertSqlSafe(format!("SET {off} = off")))
-            .await
-            .unwrap();
-    }
+    price_out_scans_and_sorts(&mut conn).await;
     for sql in device_page_queries() {
         let text = plan_lines(&mut conn, "EXPLAIN", &sql).await.join(" | ");
         assert!(text.contains("devices_live_"), "{sql}: {text}");

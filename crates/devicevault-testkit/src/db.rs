@@ -105,3 +105,21 @@ macro_rules! both_engines {
         }
     };
 }
+
+/// A live, enabled `cisco_ios` device named `name` at 192.0.2.10:22, with
+/// nothing else set: what the database's tests make devices of.
+pub fn device_fields(name: &str) -> devicevault_db::DeviceFields {
+    devicevault_db::DeviceFields {
+        name: name.into(),
+        address: "192.0.2.10".into(),
+        port: 22,
+        driver: "cisco_ios".into(),
+        credential: None,
+        backup_location: None,
+        collection_group: None,
+        device_group: None,
+        device_type: None,
+        enabled: true,
+        profile: Default::default(),
+    }
+}
