@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use devicevault_core::{Status, StorageBackendKind, Timestamp};
 use devicevault_db::{
-    ChannelFields, Db, DeliveryFilter, DeliveryOutcome, DeviceFields, JobState, NewStoredBackup,
-    Page, RuleFields,
+    ChannelFields, Db, DeliveryFilter, DeliveryOutcome, JobState, NewStoredBackup, Page, RuleFields,
 };
 use devicevault_testkit::both_engines;
-use devicevault_testkit::db::TestDb;
+use devicevault_testkit::db::{TestDb, device_fields};
 
 const ALL: Page = Page {
     limit: 1000,
@@ -19,22 +18,7 @@ const ALL: Page = Page {
 };
 
 async fn device(db: &Db, name: &str) -> i64 {
-    db.create_device(&DeviceFields {
-        name: name.into(),
-        address: "192.0.2.10".into(),
-        port: 22,
-        driver: "cisco_ios".into(),
-        credential: None,
-        backup_location: None,
-        collection_group: None,
-        device_group: None,
-        device_type: None,
-        enabled: true,
-        profile: Default::default(),
-    })
-    .await
-    .unwrap()
-    .id
+    db.create_device(&device_fields(name)).await.unwrap().id
 }
 
 fn stored(ti: &str, device_id: i64, changed: bool, at: &str) -> NewStoredBackup {
