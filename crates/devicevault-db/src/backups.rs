@@ -1,6 +1,7 @@
 //! The backup index: jobs, collection results and stored backups, all
 //! idempotent on `task_identifier`.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -684,6 +685,96 @@ impl Db {
         row.as_ref()
             .map(|r| Ok((stored_backup(r)?, r.try_get("change_key")?)))
             .transpose()
+    }
+
+    /// The jobs among `task_identifiers` that exist, by task identifier:
+    /// one query per 500 (a stream read's lookups, read together).
+    pub async fn jobs_by_identifiers(
+        &self,
+        task_identifiers: &[&str],
+    ) -> Result<HashMap<String, BackupJob>, DbError> {
+        let mut out = HashMap::with_capacity(task_identifiers.len());
+        for chunk in task_identifiers.chunks(500) {
+            let params = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT {JOB_COLUMNS} FROM backup_jobs WHERE task_identifier IN ({params})"
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for ti in chunk {
+                query = query.bind(*ti);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                let j = job(&row)?;
+                out.insert(j.task_identifier.clone(), j);
+            }
+        }
+        Ok(out)
+    }
+
+    /// For each `(device_id, location_id)` of `pairs`, what
+    /// [`Db::latest_stored_with_change_key`] answers, read in one query
+    /// per 500 pairs (each pair walks the `(device_id, timestamp, id)`
+    /// index once); pairs with no successful stored backup are absent.
+    pub async fn latest_stored_at(
+        &self,
+        pairs: &[(i64, i64)],
+    ) -> Result<HashMap<(i64, i64), (StoredBackup, Option<String>)>, DbError> {
+        let mut out = HashMap::with_capacity(pairs.len());
+        for chunk in pairs.chunks(500) {
+            // Ids only (i64), so they are written into the statement.
+            let values = chunk
+                .iter()
+                .map(|(d, l)| format!("({d}, {l})"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT {STORED_COLUMNS}, change_key FROM stored_backups WHERE id IN (\
+                 SELECT (SELECT s.id FROM stored_backups s \
+                 WHERE s.device_id = p.column1 AND s.location_id = p.column2 AND s.status = $1 \
+                 ORDER BY s.timestamp DESC, s.id DESC LIMIT 1) FROM (VALUES {values}) AS p)"
+            );
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .bind(Status::Success.as_str())
+                .fetch_all(self.pool())
+                .await?;
+            for r in &rows {
+                let stored = stored_backup(r)?;
+                let key = stored.location_id.map(|l| (stored.device_id, l));
+                if let Some(key) = key {
+                    out.insert(key, (stored, r.try_get("change_key")?));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The task identifiers of the jobs of `device_ids` that are not final
+    /// (see [`Db::has_other_unfinished_job`]), by device, in one query per
+    /// 500 devices.
+    pub async fn unfinished_jobs(
+        &self,
+        device_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<String>>, DbError> {
+        let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+        for chunk in device_ids.chunks(500) {
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT device_id, task_identifier FROM backup_jobs \
+                 WHERE device_id IN ({}) AND state_rank < $1",
+                crate::scope::id_list(chunk)
+            )))
+            .bind(JobState::Stored.rank())
+            .fetch_all(self.pool())
+            .await?;
+            for r in &rows {
+                out.entry(r.try_get("device_id")?)
+                    .or_default()
+                    .push(r.try_get("task_identifier")?);
+            }
+        }
+        Ok(out)
     }
 
     /// Whether `device_id` has a job other than `task_identifier` that is

@@ -1,8 +1,10 @@
 //! What the pipeline records about a job beyond its state: where its
 //! backup was sent.
 
+use std::collections::HashMap;
+
 use devicevault_core::Timestamp;
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::{Db, DbError};
 
@@ -47,6 +49,33 @@ impl Db {
             .map(|(t, _)| t))
     }
 
+    /// [`Db::job_target_and_queued_on`] of each of `task_identifiers`, by
+    /// task identifier (jobs that do not exist are absent): one query per
+    /// 500.
+    pub async fn job_targets_and_queued_on(
+        &self,
+        task_identifiers: &[&str],
+    ) -> Result<HashMap<String, (JobTarget, Option<Timestamp>)>, DbError> {
+        let mut out = HashMap::with_capacity(task_identifiers.len());
+        for chunk in task_identifiers.chunks(500) {
+            let params = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut query = sqlx::query(AssertSqlSafe(format!(
+                "SELECT task_identifier, location_id, is_binary, queued_on FROM backup_jobs \
+                 WHERE task_identifier IN ({params})"
+            )));
+            for ti in chunk {
+                query = query.bind(*ti);
+            }
+            for r in query.fetch_all(self.pool()).await? {
+                out.insert(r.try_get("task_identifier")?, target_and_queued_on(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// The target recorded for a job and when it was queued (`None` if
     /// that does not parse); `None` when no such job exists.
     pub async fn job_target_and_queued_on(
@@ -59,16 +88,19 @@ impl Db {
         .bind(task_identifier)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| {
-            let queued_on: String = r.try_get("queued_on")?;
-            Ok((
-                JobTarget {
-                    location_id: r.try_get("location_id")?,
-                    is_binary: r.try_get::<i64, _>("is_binary")? != 0,
-                },
-                Timestamp::parse(&queued_on).ok(),
-            ))
-        })
-        .transpose()
+        row.as_ref().map(target_and_queued_on).transpose()
     }
+}
+
+/// A job row's target and when it was queued (`None` if that does not
+/// parse).
+fn target_and_queued_on(r: &sqlx::any::AnyRow) -> Result<(JobTarget, Option<Timestamp>), DbError> {
+    let queued_on: String = r.try_get("queued_on")?;
+    Ok((
+        JobTarget {
+            location_id: r.try_get("location_id")?,
+            is_binary: r.try_get::<i64, _>("is_binary")? != 0,
+        },
+        Timestamp::parse(&queued_on).ok(),
+    ))
 }

@@ -60,6 +60,9 @@ pub use staleness::{HealthFigures, WentStale};
 use std::str::FromStr;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+
+/// A pooled PostgreSQL connection idle this long is pinged before use.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 use sqlx::{AnyPool, Connection as _, Executor};
 
 pub use backups::{JobState, NewDeviceResult, NewStoredBackup};
@@ -150,8 +153,20 @@ impl Db {
             // A SQLite connection is a file handle in this process: pinging
             // it before every checkout only adds a round trip to its worker
             // thread. A PostgreSQL connection can die with its server, so
-            // it is checked.
-            .test_before_acquire(engine == Engine::Postgres)
+            // one that sat idle for a second or more is pinged first; one
+            // in constant use (the pipeline's, under load) is not, which
+            // saves a round trip per statement (issue 22). A connection
+            // that died since its last use fails its statement with a
+            // transient error, retried like any other.
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if engine == Engine::Postgres && meta.idle_for >= PING_IF_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {

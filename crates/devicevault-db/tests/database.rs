@@ -590,6 +590,23 @@ async fn the_latest_stored_backup_is_the_newest_success_at_that_location(t: Test
         Some(format!("job-{}-2", a.id))
     );
     assert_eq!(latest(b.id, there.id).await, None);
+    // The batch read answers the same for every pair at once.
+    let pairs = [
+        (a.id, here.id),
+        (a.id, there.id),
+        (b.id, here.id),
+        (b.id, there.id),
+    ];
+    let batch = db.latest_stored_at(&pairs).await.unwrap();
+    for (device, location) in pairs {
+        assert_eq!(
+            batch.get(&(device, location)).map(|(s, _)| s.clone()),
+            db.latest_stored_backup(device, location).await.unwrap(),
+            "device {device} at location {location}"
+        );
+    }
+    assert_eq!(batch.len(), 3);
+    assert!(db.latest_stored_at(&[]).await.unwrap().is_empty());
 }
 
 /// Issue 19: the collection's `change_key` is kept on its result and copied
@@ -633,9 +650,43 @@ async fn the_change_key_follows_the_result_onto_its_stored_backup(t: TestDb) {
         assert_eq!(latest.task_identifier, format!("job-{}-{}", d.id, i.min(1)));
     }
 
+    let batch = db.latest_stored_at(&[(d.id, here.id)]).await.unwrap();
+    assert_eq!(
+        batch.get(&(d.id, here.id)),
+        db.latest_stored_with_change_key(d.id, here.id)
+            .await
+            .unwrap()
+            .as_ref()
+    );
+
     let now = Timestamp::now();
     assert!(db.create_job("t9", "job-9", d.id, now, now).await.unwrap());
     assert!(!db.has_other_unfinished_job(d.id, "job-9").await.unwrap());
+    let unfinished = db.unfinished_jobs(&[d.id, d.id + 1000]).await.unwrap();
+    assert_eq!(unfinished.get(&d.id), Some(&vec!["job-9".to_owned()]));
+    assert_eq!(unfinished.len(), 1);
+    // The jobs and their targets, read for a batch: absent ones left out.
+    let jobs = db
+        .jobs_by_identifiers(&["job-9", "job-none"])
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs["job-9"], db.job("job-9").await.unwrap());
+    let target = devicevault_db::JobTarget {
+        location_id: Some(here.id),
+        is_binary: true,
+    };
+    db.set_job_target("job-9", target).await.unwrap();
+    let targets = db
+        .job_targets_and_queued_on(&["job-9", "job-none"])
+        .await
+        .unwrap();
+    assert_eq!(targets.len(), 1);
+    assert_eq!(
+        Some(targets["job-9"]),
+        db.job_target_and_queued_on("job-9").await.unwrap()
+    );
+    assert_eq!(targets["job-9"].0, target);
     assert!(db.has_other_unfinished_job(d.id, "job-10").await.unwrap());
     db.advance_job("job-9", JobState::Collected, None)
         .await
@@ -648,6 +699,7 @@ async fn the_change_key_follows_the_result_onto_its_stored_backup(t: TestDb) {
         .await
         .unwrap();
     assert!(!db.has_other_unfinished_job(d.id, "job-10").await.unwrap());
+    assert!(db.unfinished_jobs(&[d.id]).await.unwrap().is_empty());
 }
 
 async fn locations_are_listed_updated_and_deleted_only_when_unused(t: TestDb) {
@@ -1824,3 +1876,27 @@ both_engines!(
     due_schedules_are_found_and_advanced_by_one_caller,
     schedule_targets_are_enabled_devices_once_by_id,
 );
+
+/// A PostgreSQL connection that died while idle in the pool (its server
+/// restarted, an administrator ended the session) is found out by the ping
+/// before its next use and replaced: the next statement succeeds. A
+/// connection in constant use is not pinged (issue 22).
+#[tokio::test]
+async fn a_postgres_connection_that_died_idle_is_replaced_before_use() {
+    let (name, url) = devicevault_testkit::db::create_pg_database("dv_idle_ping").await;
+    let db = devicevault_db::Db::connect(&url).await.unwrap();
+    db.ping().await.unwrap();
+    devicevault_testkit::db::exec(
+        &devicevault_testkit::pg_admin_url(),
+        format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    db.ping().await.expect("a dead idle connection is replaced");
+    assert!(db.list_locations(Page::default()).await.is_ok());
+    db.close().await;
+    devicevault_testkit::db::drop_pg_database(&name).await;
+}

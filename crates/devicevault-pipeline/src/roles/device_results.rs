@@ -12,13 +12,15 @@
 //! job has no store on the way and the device has no other unfinished job;
 //! otherwise the store runs as for any result.
 //!
-//! A read batch of results is handled together: the lookups entry by entry,
-//! then every entry's writes (result, job state, storage target) in one
+//! A read batch of results is handled together: the lookups for all its
+//! entries at once (a query per kind of row, [`Lookups`]), then every
+//! entry's writes (result, job state, storage target) in one
 //! transaction, then the store tasks, which are published only once the
 //! job rows say where they go. Should the transaction fail, each entry is
 //! handled again on its own, so one bad entry cannot hold up the others.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use devicevault_core::bus::{StreamEntry, Task, TaskBus};
@@ -27,8 +29,8 @@ use devicevault_core::{
     Timestamp,
 };
 use devicevault_db::{
-    BackupLocation, Db, DbError, Device, IndexBatch, JobState, JobTarget, NewDeviceResult,
-    NewStoredBackup,
+    BackupJob, BackupLocation, Db, DbError, Device, IndexBatch, JobState, JobTarget,
+    NewDeviceResult, NewStoredBackup, StoredBackup,
 };
 
 use super::{HandleError, new_task_id};
@@ -148,10 +150,18 @@ impl<B: TaskBus> DeviceResults<B> {
     /// then their store tasks. One outcome per entry, in order; idempotent,
     /// so a replayed batch (or part of one) changes nothing.
     pub async fn handle_batch(&self, entries: Vec<StreamEntry>) -> Vec<Result<(), HandleError>> {
-        let mut planned = Vec::with_capacity(entries.len());
-        for entry in &entries {
-            planned.push(self.plan(entry).await);
-        }
+        let parsed: Vec<Result<DeviceResult, String>> = entries
+            .iter()
+            .map(|e| DeviceResult::from_fields(&e.fields).map_err(|e| e.to_string()))
+            .collect();
+        let lookups = Lookups::read(&self.db, parsed.iter().filter_map(|r| r.as_ref().ok()))
+            .await
+            .map_err(db_error);
+        let mut planned: Vec<Planned> = entries
+            .iter()
+            .zip(parsed)
+            .map(|(entry, result)| plan(entry, result, &lookups))
+            .collect();
         let mut all = IndexBatch::new();
         for p in &planned {
             all.append(p.writes.clone());
@@ -193,31 +203,70 @@ impl<B: TaskBus> DeviceResults<B> {
                 }
             }
         }
-        let mut failed = IndexBatch::new();
-        for p in &mut planned {
+        // The store tasks are published together, each waiting for the
+        // broker's confirm: one after the other they made a batch of 64
+        // wait for 64 round trips (issue 21). A device's own stores (two
+        // of its jobs in one read) still go out in the order they came.
+        let mut by_device: HashMap<i64, Vec<(usize, StorageBackendKind, Task, DeviceResult)>> =
+            HashMap::new();
+        let mut unanswered = std::collections::BTreeSet::new();
+        for (i, p) in planned.iter_mut().enumerate() {
             let Some((kind, task, result)) = p.store.take() else {
                 continue;
             };
-            let ti = result.task_identifier.as_str();
-            let queue = kind.queue();
-            match self.bus.publish(queue, task).await {
-                Ok(()) => tracing::info!(
-                    storage_backend = kind.as_str(),
-                    device_id = result.device_id,
-                    task_identifier = ti,
-                    queue,
-                    "Storage task queued on {queue}"
-                ),
-                Err(e) => {
-                    let e = HandleError::from_class(e);
-                    if e.retry == devicevault_core::Retry::Permanent {
-                        tracing::error!(device_id = result.device_id, task_identifier = ti, reason = %e.reason, "cannot store the backup");
-                        failed.advance_job(ti, JobState::Failed, Some(&e.reason));
-                    } else {
-                        p.outcome = Err(e);
+            unanswered.insert(i);
+            by_device
+                .entry(result.device_id)
+                .or_default()
+                .push((i, kind, task, result));
+        }
+        let mut publishing = tokio::task::JoinSet::new();
+        for stores in by_device.into_values() {
+            let bus = self.bus.clone();
+            publishing.spawn(async move {
+                let mut out = Vec::with_capacity(stores.len());
+                for (i, kind, task, result) in stores {
+                    let published = bus.publish(kind.queue(), task).await;
+                    out.push((i, kind, result, published));
+                }
+                out
+            });
+        }
+        let mut failed = IndexBatch::new();
+        while let Some(joined) = publishing.join_next().await {
+            let Ok(published) = joined else {
+                continue;
+            };
+            for (i, kind, result, published) in published {
+                unanswered.remove(&i);
+                let ti = result.task_identifier.as_str();
+                let queue = kind.queue();
+                match published {
+                    Ok(()) => tracing::info!(
+                        storage_backend = kind.as_str(),
+                        device_id = result.device_id,
+                        task_identifier = ti,
+                        queue,
+                        "Storage task queued on {queue}"
+                    ),
+                    Err(e) => {
+                        let e = HandleError::from_class(e);
+                        if e.retry == devicevault_core::Retry::Permanent {
+                            tracing::error!(device_id = result.device_id, task_identifier = ti, reason = %e.reason, "cannot store the backup");
+                            failed.advance_job(ti, JobState::Failed, Some(&e.reason));
+                        } else {
+                            planned[i].outcome = Err(e);
+                        }
                     }
                 }
             }
+        }
+        // A publish that panicked: its entry stays pending and is handled
+        // again.
+        for i in unanswered {
+            planned[i].outcome = Err(HandleError::transient(
+                "publishing the store task failed; it is sent again",
+            ));
         }
         match self.db.apply(&failed).await {
             Ok(changed) => self
@@ -235,270 +284,355 @@ impl<B: TaskBus> DeviceResults<B> {
         }
         planned.into_iter().map(|p| p.outcome).collect()
     }
+}
 
-    /// Reads what `entry` needs and decides its writes.
-    async fn plan(&self, entry: &StreamEntry) -> Planned {
-        let mut writes = IndexBatch::new();
-        let result = match DeviceResult::from_fields(&entry.fields) {
-            Ok(r) => r,
-            Err(e) => {
-                let reason = format!("malformed collection result: {e}");
-                if let Some(ti) = entry.fields.get("task_identifier") {
-                    writes.advance_job(ti, JobState::Failed, Some(&reason));
-                }
-                return Planned::done(writes, Err(HandleError::permanent(reason)));
-            }
+/// What a batch's entries need read before their writes are decided, read
+/// together: a query per kind of row instead of a few per entry. Read
+/// before any of the batch's writes, as the entries' own lookups were.
+struct Lookups {
+    /// The jobs of the successful collections.
+    jobs: HashMap<String, BackupJob>,
+    devices: HashMap<i64, Device>,
+    locations: HashMap<i64, BackupLocation>,
+    /// Each device's latest successful stored backup at its location, with
+    /// its change key.
+    latest: HashMap<(i64, i64), (StoredBackup, Option<String>)>,
+    /// The unfinished jobs of the devices whose result has a change key.
+    unfinished: HashMap<i64, Vec<String>>,
+}
+
+impl Lookups {
+    async fn read<'a>(
+        db: &Db,
+        results: impl Iterator<Item = &'a DeviceResult>,
+    ) -> Result<Self, DbError> {
+        let successes: Vec<&DeviceResult> =
+            results.filter(|r| r.status == Status::Success).collect();
+        let mut lookups = Self {
+            jobs: HashMap::new(),
+            devices: HashMap::new(),
+            locations: HashMap::new(),
+            latest: HashMap::new(),
+            unfinished: HashMap::new(),
         };
-        let ti = result.task_identifier.as_str();
-        let log = serde_json::to_string(&result.log).expect("log entries serialize");
-        writes.record_device_result(NewDeviceResult {
-            task_id: result.task_id.clone(),
-            task_identifier: result.task_identifier.clone(),
-            device_id: result.device_id,
-            status: result.status,
-            timestamp: result.timestamp,
-            log,
-            collection_duration_ms: i64::try_from(result.collection_duration_ms)
-                .unwrap_or(i64::MAX),
-            // Whatever sent the record (a collector of another version,
-            // Celery's), only a user name is kept.
-            author: result
-                .author
-                .clone()
-                .filter(|a| devicevault_core::is_author_name(a)),
-            change_key: result
-                .change_key
-                .clone()
-                .filter(|k| devicevault_core::is_change_key(k)),
-        });
-        if result.status == Status::Failure {
-            let reason = failure_reason(&result.log);
-            writes.advance_job(ti, JobState::Failed, Some(&reason));
-            tracing::info!(device_id = result.device_id, task_identifier = ti, reason = %reason, "Collection failed; no storage task");
-            return Planned::done(writes, Ok(()));
+        if successes.is_empty() {
+            return Ok(lookups);
         }
-        // A job already `collected` had its store task published by an
-        // earlier handling of this result (or of a dispatch again): that
-        // store decides, so it is never confirmed here.
-        let store_published = match self.db.job(ti).await {
-            Ok(job) if job.state.is_final() => return Planned::done(writes, Ok(())),
-            Ok(job) => job.state == JobState::Collected,
-            Err(DbError::NotFound { .. }) => false,
-            Err(e) => return Planned::done(IndexBatch::new(), Err(db_error(e))),
-        };
-        writes.advance_job(ti, JobState::Collected, None);
-        match self.store_task(&result, store_published).await {
-            Ok((target, Storing::Task(kind, task))) => {
-                writes.set_job_target(ti, target);
-                Planned {
-                    writes,
-                    store: Some((kind, task, result)),
-                    outcome: Ok(()),
+        let tis: Vec<&str> = successes
+            .iter()
+            .map(|r| r.task_identifier.as_str())
+            .collect();
+        lookups.jobs = db.jobs_by_identifiers(&tis).await?;
+        let mut ids: Vec<i64> = successes.iter().map(|r| r.device_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        lookups.devices = db
+            .devices_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d))
+            .collect();
+        let mut pairs = Vec::new();
+        for d in lookups.devices.values() {
+            let Some(location_id) = d.fields.backup_location else {
+                continue;
+            };
+            if let Entry::Vacant(slot) = lookups.locations.entry(location_id) {
+                match db.location(location_id).await {
+                    Ok(l) => {
+                        slot.insert(l);
+                    }
+                    // Planning says so for each device of it.
+                    Err(DbError::NotFound { .. }) => continue,
+                    Err(e) => return Err(e),
                 }
             }
-            Ok((target, Storing::Unchanged(stored))) => {
-                writes.set_job_target(ti, target);
-                tracing::info!(
-                    storage_backend = stored.storage_backend.as_str(),
-                    device_id = result.device_id,
-                    task_identifier = ti,
-                    "unchanged apart from lines its driver ignores for change; no storage task"
-                );
-                writes.record_stored_backup(*stored);
-                writes.advance_job(ti, JobState::Stored, None);
-                Planned::done(writes, Ok(()))
-            }
-            Err(e) if e.retry == devicevault_core::Retry::Permanent => {
-                writes.advance_job(ti, JobState::Failed, Some(&e.reason));
-                tracing::error!(device_id = result.device_id, task_identifier = ti, reason = %e.reason, "cannot store the backup");
-                Planned::done(writes, Ok(()))
-            }
-            Err(e) => Planned::done(writes, Err(e)),
+            pairs.push((d.id, location_id));
         }
+        lookups.latest = db.latest_stored_at(&pairs).await?;
+        let mut keyed: Vec<i64> = successes
+            .iter()
+            .filter(|r| r.change_key.is_some())
+            .map(|r| r.device_id)
+            .collect();
+        keyed.sort_unstable();
+        keyed.dedup();
+        if !keyed.is_empty() {
+            lookups.unfinished = db.unfinished_jobs(&keyed).await?;
+        }
+        Ok(lookups)
     }
 
-    /// Where the location holds the device's previous version, when that is
-    /// not `rel_path` (the device was renamed since): the path of its newest
-    /// successful stored backup there. Only git keeps one file per device;
-    /// an fs backup is a file of its own, so nothing ever moves there.
-    async fn previous_rel_path(
-        &self,
-        device: &Device,
-        location_id: i64,
-        kind: StorageBackendKind,
-        rel_path: &RelPath,
-    ) -> Result<Option<RelPath>, HandleError> {
-        if kind != StorageBackendKind::Git {
-            return Ok(None);
-        }
-        let Some(latest) = self
-            .db
-            .latest_stored_backup(device.id, location_id)
-            .await
-            .map_err(db_error)?
-        else {
-            return Ok(None);
-        };
-        if latest.storage_backend != kind {
-            return Ok(None);
-        }
-        let previous = match StorageRef::parse(kind, &latest.storage_ref) {
-            Ok(r) => r.path().clone(),
-            Err(e) => {
-                tracing::warn!(device_id = device.id, stored_backup = latest.id, error = %e, "the latest stored backup's ref does not parse; storing without a move");
-                return Ok(None);
-            }
-        };
-        // A file outside the device's directory (stored by another
-        // producer) is never the device's to move. In either layout the
-        // file name tells the device's files apart; the backend places both
-        // paths in the repository's layout.
-        Ok((device_file(device.id, &previous).is_some()
-            && device_file(device.id, &previous) != device_file(device.id, rel_path))
-        .then_some(previous))
+    fn device(&self, id: i64) -> Result<&Device, HandleError> {
+        self.devices.get(&id).ok_or_else(|| {
+            db_error(DbError::NotFound {
+                what: format!("device {id}"),
+            })
+        })
     }
 
-    /// The stored backup that confirms the latest version of `device` at
-    /// `location`, when `result` differs from it only in lines its driver
-    /// ignores for change (equal `change_key`s) and nothing else can become
-    /// the latest version first; `None` when the result must be stored.
-    async fn unchanged_confirmation(
-        &self,
-        result: &DeviceResult,
-        device: &Device,
-        location: &BackupLocation,
-        rel_path: &RelPath,
-    ) -> Result<Option<NewStoredBackup>, HandleError> {
-        let Some(key) = result
+    fn location(&self, id: i64) -> Result<&BackupLocation, HandleError> {
+        self.locations.get(&id).ok_or_else(|| {
+            db_error(DbError::NotFound {
+                what: format!("backup location {id}"),
+            })
+        })
+    }
+
+    /// Whether `device_id` has a job other than `task_identifier` that is
+    /// not final: its outcome may yet become the device's latest version.
+    fn has_other_unfinished_job(&self, device_id: i64, task_identifier: &str) -> bool {
+        self.unfinished
+            .get(&device_id)
+            .is_some_and(|jobs| jobs.iter().any(|t| t != task_identifier))
+    }
+}
+
+/// Decides what `entry` (parsed as `result`) writes, from `lookups` (a
+/// malformed entry or a failed collection needs none; should they not have
+/// been read, a success writes nothing and is handled again later).
+fn plan(
+    entry: &StreamEntry,
+    result: Result<DeviceResult, String>,
+    lookups: &Result<Lookups, HandleError>,
+) -> Planned {
+    let mut writes = IndexBatch::new();
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let reason = format!("malformed collection result: {e}");
+            if let Some(ti) = entry.fields.get("task_identifier") {
+                writes.advance_job(ti, JobState::Failed, Some(&reason));
+            }
+            return Planned::done(writes, Err(HandleError::permanent(reason)));
+        }
+    };
+    let ti = result.task_identifier.as_str();
+    let log = serde_json::to_string(&result.log).expect("log entries serialize");
+    writes.record_device_result(NewDeviceResult {
+        task_id: result.task_id.clone(),
+        task_identifier: result.task_identifier.clone(),
+        device_id: result.device_id,
+        status: result.status,
+        timestamp: result.timestamp,
+        log,
+        collection_duration_ms: i64::try_from(result.collection_duration_ms).unwrap_or(i64::MAX),
+        // Whatever sent the record (a collector of another version,
+        // Celery's), only a user name is kept.
+        author: result
+            .author
+            .clone()
+            .filter(|a| devicevault_core::is_author_name(a)),
+        change_key: result
             .change_key
-            .as_deref()
-            .filter(|k| devicevault_core::is_change_key(k))
-        else {
-            return Ok(None);
-        };
-        if result.is_binary {
-            return Ok(None);
-        }
-        let kind = location.location_type;
-        let Some((latest, latest_key)) = self
-            .db
-            .latest_stored_with_change_key(device.id, location.id)
-            .await
-            .map_err(db_error)?
-        else {
-            return Ok(None);
-        };
-        if latest_key.as_deref() != Some(key) || latest.storage_backend != kind || latest.is_binary
-        {
-            return Ok(None);
-        }
-        // Git keeps the device's file at one path: a renamed device's store
-        // moves it, which only the storage worker does.
-        if kind == StorageBackendKind::Git {
-            match StorageRef::parse(kind, &latest.storage_ref) {
-                Ok(r)
-                    if device_file(device.id, r.path()).is_some()
-                        && device_file(device.id, r.path()) == device_file(device.id, rel_path) => {
-                }
-                _ => return Ok(None),
+            .clone()
+            .filter(|k| devicevault_core::is_change_key(k)),
+    });
+    if result.status == Status::Failure {
+        let reason = failure_reason(&result.log);
+        writes.advance_job(ti, JobState::Failed, Some(&reason));
+        tracing::info!(device_id = result.device_id, task_identifier = ti, reason = %reason, "Collection failed; no storage task");
+        return Planned::done(writes, Ok(()));
+    }
+    let lookups = match lookups {
+        Ok(l) => l,
+        Err(e) => return Planned::done(IndexBatch::new(), Err(e.clone())),
+    };
+    // A job already `collected` had its store task published by an
+    // earlier handling of this result (or of a dispatch again): that
+    // store decides, so it is never confirmed here.
+    let store_published = match lookups.jobs.get(ti) {
+        Some(job) if job.state.is_final() => return Planned::done(writes, Ok(())),
+        Some(job) => job.state == JobState::Collected,
+        None => false,
+    };
+    writes.advance_job(ti, JobState::Collected, None);
+    match store_task(&result, store_published, lookups) {
+        Ok((target, Storing::Task(kind, task))) => {
+            writes.set_job_target(ti, target);
+            Planned {
+                writes,
+                store: Some((kind, task, result)),
+                outcome: Ok(()),
             }
         }
-        // Another job's store may be on the way and become the latest
-        // version before this one: comparing with the version it replaces
-        // would confirm the wrong one.
-        if self
-            .db
-            .has_other_unfinished_job(device.id, &result.task_identifier)
-            .await
-            .map_err(db_error)?
-        {
-            return Ok(None);
-        }
-        let log = [LogEntry::new(
-            SOURCE,
-            Severity::Info,
-            format!(
-                "unchanged since the previous backup apart from lines the driver ignores for change; nothing new written, the previous version stands: {kind}:{}",
-                latest.storage_ref
-            ),
-        )];
-        Ok(Some(NewStoredBackup {
-            task_id: new_task_id(),
-            task_identifier: result.task_identifier.clone(),
-            device_id: device.id,
-            storage_backend: kind,
-            storage_ref: latest.storage_ref,
-            status: Status::Success,
-            timestamp: Timestamp::now(),
-            log: serde_json::to_string(&log).expect("log entries serialize"),
-            location_id: Some(location.id),
-            size: latest.size,
-            sha256: latest.sha256,
-            changed: Some(false),
-            is_binary: false,
-        }))
-    }
-
-    /// What a collected configuration becomes — the store task for its
-    /// queue, or the confirmation of the unchanged latest version — and the
-    /// target to record on the job before a task is published.
-    /// `store_published`: a store task was published for this job already.
-    async fn store_task(
-        &self,
-        result: &DeviceResult,
-        store_published: bool,
-    ) -> Result<(JobTarget, Storing), HandleError> {
-        let ti = result.task_identifier.as_str();
-        let device = self.db.device(result.device_id).await.map_err(db_error)?;
-        let location_id = device.fields.backup_location.ok_or_else(|| {
-            HandleError::permanent(format!(
-                "device {} has no backup location; nothing stored",
-                device.id
-            ))
-        })?;
-        let location = self.db.location(location_id).await.map_err(db_error)?;
-        let kind = location.location_type;
-        let rel_path = rel_path_for(kind, &device, ti).map_err(HandleError::permanent)?;
-        let target = JobTarget {
-            location_id: Some(location.id),
-            is_binary: result.is_binary,
-        };
-        if !store_published
-            && let Some(stored) = self
-                .unchanged_confirmation(result, &device, &location, &rel_path)
-                .await?
-        {
-            return Ok((target, Storing::Unchanged(Box::new(stored))));
-        }
-        let previous = self
-            .previous_rel_path(&device, location.id, kind, &rel_path)
-            .await?;
-        let content = result.content().map_err(HandleError::permanent)?;
-        let task_id = new_task_id();
-        let mut task = StoreTask::new(
-            task_id.clone(),
-            result.task_identifier.clone(),
-            device.id,
-            kind,
-            location.config.clone(),
-            Some(rel_path),
-            &content,
-            result.is_binary,
-        )
-        .map_err(HandleError::permanent)?;
-        if let Some(previous) = previous {
+        Ok((target, Storing::Unchanged(stored))) => {
+            writes.set_job_target(ti, target);
             tracing::info!(
-                device_id = device.id,
+                storage_backend = stored.storage_backend.as_str(),
+                device_id = result.device_id,
                 task_identifier = ti,
-                from = %previous,
-                "the device's file moved (renamed); the store moves it in the same commit"
+                "unchanged apart from lines its driver ignores for change; no storage task"
             );
-            task.storage_previous_rel_path = Some(previous);
+            writes.record_stored_backup(*stored);
+            writes.advance_job(ti, JobState::Stored, None);
+            Planned::done(writes, Ok(()))
         }
-        let body = serde_json::to_value(&task).expect("a store task serializes");
-        Ok((
-            target,
-            Storing::Task(kind, Task::with_arg(task_id, STORE_TASK, body)),
-        ))
+        Err(e) if e.retry == devicevault_core::Retry::Permanent => {
+            writes.advance_job(ti, JobState::Failed, Some(&e.reason));
+            tracing::error!(device_id = result.device_id, task_identifier = ti, reason = %e.reason, "cannot store the backup");
+            Planned::done(writes, Ok(()))
+        }
+        Err(e) => Planned::done(writes, Err(e)),
     }
+}
+
+/// Where the location holds the device's previous version, when that is
+/// not `rel_path` (the device was renamed since): the path of its newest
+/// successful stored backup there. Only git keeps one file per device;
+/// an fs backup is a file of its own, so nothing ever moves there.
+fn previous_rel_path(
+    device: &Device,
+    latest: Option<&StoredBackup>,
+    kind: StorageBackendKind,
+    rel_path: &RelPath,
+) -> Option<RelPath> {
+    if kind != StorageBackendKind::Git {
+        return None;
+    }
+    let latest = latest?;
+    if latest.storage_backend != kind {
+        return None;
+    }
+    let previous = match StorageRef::parse(kind, &latest.storage_ref) {
+        Ok(r) => r.path().clone(),
+        Err(e) => {
+            tracing::warn!(device_id = device.id, stored_backup = latest.id, error = %e, "the latest stored backup's ref does not parse; storing without a move");
+            return None;
+        }
+    };
+    // A file outside the device's directory (stored by another producer)
+    // is never the device's to move. In either layout the file name tells
+    // the device's files apart; the backend places both paths in the
+    // repository's layout.
+    (device_file(device.id, &previous).is_some()
+        && device_file(device.id, &previous) != device_file(device.id, rel_path))
+    .then_some(previous)
+}
+
+/// The stored backup that confirms the latest version of `device` at
+/// `location`, when `result` differs from it only in lines its driver
+/// ignores for change (equal `change_key`s) and nothing else can become the
+/// latest version first; `None` when the result must be stored.
+fn unchanged_confirmation(
+    result: &DeviceResult,
+    device: &Device,
+    location: &BackupLocation,
+    rel_path: &RelPath,
+    lookups: &Lookups,
+) -> Option<NewStoredBackup> {
+    let key = result
+        .change_key
+        .as_deref()
+        .filter(|k| devicevault_core::is_change_key(k))?;
+    if result.is_binary {
+        return None;
+    }
+    let kind = location.location_type;
+    let (latest, latest_key) = lookups.latest.get(&(device.id, location.id))?;
+    if latest_key.as_deref() != Some(key) || latest.storage_backend != kind || latest.is_binary {
+        return None;
+    }
+    // Git keeps the device's file at one path: a renamed device's store
+    // moves it, which only the storage worker does.
+    if kind == StorageBackendKind::Git {
+        match StorageRef::parse(kind, &latest.storage_ref) {
+            Ok(r)
+                if device_file(device.id, r.path()).is_some()
+                    && device_file(device.id, r.path()) == device_file(device.id, rel_path) => {}
+            _ => return None,
+        }
+    }
+    // Another job's store may be on the way and become the latest version
+    // before this one: comparing with the version it replaces would
+    // confirm the wrong one.
+    if lookups.has_other_unfinished_job(device.id, &result.task_identifier) {
+        return None;
+    }
+    let log = [LogEntry::new(
+        SOURCE,
+        Severity::Info,
+        format!(
+            "unchanged since the previous backup apart from lines the driver ignores for change; nothing new written, the previous version stands: {kind}:{}",
+            latest.storage_ref
+        ),
+    )];
+    Some(NewStoredBackup {
+        task_id: new_task_id(),
+        task_identifier: result.task_identifier.clone(),
+        device_id: device.id,
+        storage_backend: kind,
+        storage_ref: latest.storage_ref.clone(),
+        status: Status::Success,
+        timestamp: Timestamp::now(),
+        log: serde_json::to_string(&log).expect("log entries serialize"),
+        location_id: Some(location.id),
+        size: latest.size,
+        sha256: latest.sha256.clone(),
+        changed: Some(false),
+        is_binary: false,
+    })
+}
+
+/// What a collected configuration becomes — the store task for its queue,
+/// or the confirmation of the unchanged latest version — and the target to
+/// record on the job before a task is published. `store_published`: a
+/// store task was published for this job already.
+fn store_task(
+    result: &DeviceResult,
+    store_published: bool,
+    lookups: &Lookups,
+) -> Result<(JobTarget, Storing), HandleError> {
+    let ti = result.task_identifier.as_str();
+    let device = lookups.device(result.device_id)?;
+    let location_id = device.fields.backup_location.ok_or_else(|| {
+        HandleError::permanent(format!(
+            "device {} has no backup location; nothing stored",
+            device.id
+        ))
+    })?;
+    let location = lookups.location(location_id)?;
+    let kind = location.location_type;
+    let rel_path = rel_path_for(kind, device, ti).map_err(HandleError::permanent)?;
+    let target = JobTarget {
+        location_id: Some(location.id),
+        is_binary: result.is_binary,
+    };
+    if !store_published
+        && let Some(stored) = unchanged_confirmation(result, device, location, &rel_path, lookups)
+    {
+        return Ok((target, Storing::Unchanged(Box::new(stored))));
+    }
+    let latest = lookups
+        .latest
+        .get(&(device.id, location.id))
+        .map(|(stored, _)| stored);
+    let previous = previous_rel_path(device, latest, kind, &rel_path);
+    let content = result.content().map_err(HandleError::permanent)?;
+    let task_id = new_task_id();
+    let mut task = StoreTask::new(
+        task_id.clone(),
+        result.task_identifier.clone(),
+        device.id,
+        kind,
+        location.config.clone(),
+        Some(rel_path),
+        &content,
+        result.is_binary,
+    )
+    .map_err(HandleError::permanent)?;
+    if let Some(previous) = previous {
+        tracing::info!(
+            device_id = device.id,
+            task_identifier = ti,
+            from = %previous,
+            "the device's file moved (renamed); the store moves it in the same commit"
+        );
+        task.storage_previous_rel_path = Some(previous);
+    }
+    let body = serde_json::to_value(&task).expect("a store task serializes");
+    Ok((
+        target,
+        Storing::Task(kind, Task::with_arg(task_id, STORE_TASK, body)),
+    ))
 }

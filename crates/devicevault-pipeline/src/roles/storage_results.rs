@@ -7,7 +7,7 @@ use devicevault_core::bus::StreamEntry;
 use std::collections::HashMap;
 
 use devicevault_core::{Operation, Status, StorageResult, Timestamp};
-use devicevault_db::{Db, DbError, IndexBatch, JobState, NewStoredBackup};
+use devicevault_db::{Db, DbError, IndexBatch, JobState, JobTarget, NewStoredBackup};
 
 use super::HandleError;
 use super::device_results::failure_reason;
@@ -63,9 +63,25 @@ impl StorageResults {
     /// One outcome per entry, in order; idempotent, so a replayed batch (or
     /// part of one) changes nothing.
     pub async fn handle_batch(&self, entries: Vec<StreamEntry>) -> Vec<Result<(), HandleError>> {
+        let parsed: Vec<Result<StorageResult, String>> = entries
+            .iter()
+            .map(|e| StorageResult::from_fields(&e.fields).map_err(|e| e.to_string()))
+            .collect();
+        // The jobs' targets for all the batch's stores, in one query.
+        let tis: Vec<&str> = parsed
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .filter(|r| r.operation != Operation::Read)
+            .map(|r| r.task_identifier.as_str())
+            .collect();
+        let targets = self
+            .db
+            .job_targets_and_queued_on(&tis)
+            .await
+            .map_err(HandleError::from_class);
         let mut planned = Vec::with_capacity(entries.len());
-        for entry in &entries {
-            planned.push(self.plan(entry).await);
+        for (entry, result) in entries.iter().zip(parsed) {
+            planned.push(self.plan(entry, result, &targets).await);
         }
         let mut all = IndexBatch::new();
         let mut offsets = Vec::with_capacity(planned.len());
@@ -132,8 +148,14 @@ impl StorageResults {
         planned.into_iter().map(|p| p.outcome).collect()
     }
 
-    /// Reads what `entry` needs and decides its writes.
-    async fn plan(&self, entry: &StreamEntry) -> Planned {
+    /// Decides what `entry` (parsed as `result`) writes, given the jobs'
+    /// `targets` read for the batch.
+    async fn plan(
+        &self,
+        entry: &StreamEntry,
+        result: Result<StorageResult, String>,
+        targets: &Result<HashMap<String, (JobTarget, Option<Timestamp>)>, HandleError>,
+    ) -> Planned {
         let mut writes = IndexBatch::new();
         let done = |writes, outcome| Planned {
             writes,
@@ -141,7 +163,7 @@ impl StorageResults {
             queued: None,
             outcome,
         };
-        let r = match StorageResult::from_fields(&entry.fields) {
+        let r = match result {
             Ok(r) => r,
             Err(e) => {
                 let reason = format!("malformed storage result: {e}");
@@ -156,10 +178,13 @@ impl StorageResults {
             return done(writes, Ok(()));
         }
         let ti = r.task_identifier.as_str();
-        let (target, queued_on) = match self.db.job_target_and_queued_on(ti).await {
-            Ok(Some((t, queued_on))) => (Some(t), queued_on),
-            Ok(None) => (None, None),
-            Err(e) => return done(writes, Err(HandleError::from_class(e))),
+        let (target, queued_on) = match targets {
+            Ok(targets) => match targets.get(ti) {
+                Some((t, queued_on)) => (Some(*t), *queued_on),
+                None => (None, None),
+            },
+            // Nothing is written: the entry is handled again later.
+            Err(e) => return done(IndexBatch::new(), Err(e.clone())),
         };
         let location_id = match target.and_then(|t| t.location_id) {
             Some(id) => Some(id),
