@@ -35,6 +35,10 @@ pub struct Settings {
     pub storage_concurrency: usize,
     /// Most items written in one group commit.
     pub storage_batch: usize,
+    /// `DEVICEVAULT_SEARCH_CACHE_MB`: the memory the API process's search
+    /// cache may hold (each device's latest configuration, masked); past
+    /// it a search reads what the cache does not hold. 0: no cache.
+    pub search_cache_mb: usize,
     /// `storage.read` request/reply timeout (the seed's 60 seconds).
     pub read_timeout: Duration,
     /// Stream entries left pending this long by a consumer are taken over.
@@ -196,6 +200,13 @@ impl Default for NotifySettings {
     }
 }
 
+impl Settings {
+    /// The search cache's budget in bytes.
+    pub fn search_cache_bytes(&self) -> usize {
+        self.search_cache_mb.saturating_mul(1 << 20)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -207,6 +218,7 @@ impl Default for Settings {
             collector_concurrency: 256,
             storage_concurrency: 64,
             storage_batch: 64,
+            search_cache_mb: devicevault_search::DEFAULT_MEMORY_BUDGET >> 20,
             read_timeout: Duration::from_secs(60),
             reclaim_idle: Duration::from_secs(60),
             max_deliveries: 5,

@@ -715,6 +715,14 @@ pub fn keys() -> &'static [Key] {
                 1,
                 |c| &mut c.settings.storage_batch,
             ),
+            Key::number(
+                "search.cache_mb",
+                "DEVICEVAULT_SEARCH_CACHE_MB",
+                "Memory (MiB) the API's search cache may hold: each device's latest configuration; \
+                 past it a search reads the rest. 0: no cache.",
+                0,
+                |c| &mut c.settings.search_cache_mb,
+            ),
             Key::duration(
                 "pipeline.read_timeout",
                 "DEVICEVAULT_READ_TIMEOUT",
@@ -1218,6 +1226,24 @@ mod tests {
         let f = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(f.path(), text).unwrap();
         f
+    }
+
+    /// The search cache's budget: 1,024 MiB unless set, in the file or
+    /// the environment; 0 turns the cache off.
+    #[test]
+    fn the_search_cache_budget_is_a_setting() {
+        let l = load(None, &env(&[]), &[]).unwrap();
+        assert_eq!(l.config.settings.search_cache_bytes(), 1 << 30);
+        let f = file("[search]\ncache_mb = 128\n");
+        let l = load(Some(f.path()), &env(&[]), &[]).unwrap();
+        assert_eq!(l.config.settings.search_cache_bytes(), 128 << 20);
+        let l = load(
+            Some(f.path()),
+            &env(&[("DEVICEVAULT_SEARCH_CACHE_MB", "0")]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(l.config.settings.search_cache_mb, 0);
     }
 
     #[test]

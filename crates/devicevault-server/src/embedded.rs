@@ -165,7 +165,7 @@ impl Embedded {
         let mut tasks = JoinSet::new();
         // The API's search cache, told of each version stored here and
         // handed its content.
-        let search = Arc::new(SearchIndex::default());
+        let search = Arc::new(SearchIndex::new(settings.search_cache_bytes()));
         // One registry for every role of the process.
         let metrics = Arc::new(Metrics::new());
 

@@ -376,7 +376,9 @@ async fn api(services: &Services, settings: Arc<Settings>) -> anyhow::Result<()>
     let drivers = assembly::drivers(services.config.drivers_dir.as_deref())?;
     // Another process stores versions: the API's search cache polls the
     // database (`app::search::keep_current`).
-    let search = Arc::new(devicevault_pipeline::app::search::SearchIndex::default());
+    let search = Arc::new(devicevault_pipeline::app::search::SearchIndex::new(
+        settings.search_cache_bytes(),
+    ));
     let app = assembly::app(
         db.clone(),
         bus,

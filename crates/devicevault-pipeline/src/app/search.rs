@@ -570,6 +570,11 @@ async fn gather(app: &Arc<App>, targets: Vec<SearchTarget>, cache_reads: bool) -
             None => Some(t),
         })
         .collect();
+    let missing = if cache_reads {
+        within_room(&app.search.cache, missing)
+    } else {
+        missing
+    };
     let (docs, unreadable) = read_documents(app, missing).await;
     let read = docs.len();
     for (t, doc) in relabeled.into_iter().chain(docs) {
@@ -586,6 +591,36 @@ async fn gather(app: &Arc<App>, targets: Vec<SearchTarget>, cache_reads: bool) -
         read,
         unreadable,
     }
+}
+
+/// What a refresh reads of `targets`: each device the cache holds an older
+/// version of (the new one replaces it), and the devices it does not hold
+/// only while their documents (estimated from the stored size, with room
+/// for a masked view) fit what is left of the budget. Past the budget the
+/// cache refuses new documents, and reading them again at every refresh
+/// would keep the storage workers busy for nothing at a fleet larger than
+/// the cache (issue 21); a search reads what the cache does not hold.
+fn within_room(cache: &ContentCache, targets: Vec<SearchTarget>) -> Vec<SearchTarget> {
+    let stats = cache.stats();
+    let mut room = stats.memory_budget.saturating_sub(stats.memory_bytes);
+    targets
+        .into_iter()
+        .filter(|t| {
+            if cache.get(t.device_id).is_some() {
+                return true;
+            }
+            let size = t
+                .stored
+                .size
+                .map_or(0, |s| usize::try_from(s).unwrap_or(usize::MAX));
+            let estimate = size.saturating_add(size / 2);
+            if estimate > room {
+                return false;
+            }
+            room -= estimate;
+            true
+        })
+        .collect()
 }
 
 /// Reads `targets` from storage (or takes the content the storage worker
@@ -764,6 +799,44 @@ mod tests {
                 author: None,
             },
         }
+    }
+
+    /// A refresh reads the new versions of devices the cache holds, and
+    /// devices it does not hold only while they fit the budget's room: a
+    /// fleet larger than the cache is not read again at every refresh.
+    #[test]
+    fn a_refresh_reads_only_what_the_cache_has_room_for() {
+        let index = SearchIndex::new(4_000);
+        let of = |device_id: i64, id: i64, size: i64| {
+            let mut t = target(id, "aa", "cisco_ios");
+            t.device_id = device_id;
+            t.stored.device_id = device_id;
+            t.stored.size = Some(size);
+            t
+        };
+        // Device 1 is cached (about 1,000 bytes of the 4,000).
+        let held = of(1, 1, 1_000);
+        let doc = Document::new(1, Timestamp::now(), vec![b'x'; 1_000], |t| {
+            std::borrow::Cow::Borrowed(t)
+        });
+        index.admit(&held, Arc::new(doc));
+        let picked: Vec<i64> = within_room(
+            &index.cache,
+            vec![
+                of(1, 2, 50_000), // held: read whatever its size
+                of(2, 3, 1_500),  // 2,250 estimated: fits
+                of(3, 4, 1_500),  // would not fit after device 2
+                of(4, 5, 200),    // 300: still fits
+                of(5, 6, 0),
+            ],
+        )
+        .iter()
+        .map(|t| t.device_id)
+        .collect();
+        assert_eq!(picked, [1, 2, 4, 5]);
+        let none = SearchIndex::new(0);
+        let picked = within_room(&none.cache, vec![of(2, 3, 10)]);
+        assert!(picked.is_empty(), "no cache: a refresh reads nothing new");
     }
 
     /// A version stored unchanged (same SHA-256, same driver) reuses the

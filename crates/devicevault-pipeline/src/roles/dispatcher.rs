@@ -68,6 +68,10 @@ pub struct Dispatcher<B> {
     metrics: Arc<Metrics>,
 }
 
+/// Collection tasks of a bulk "backup now" waiting for the broker's
+/// confirm at once.
+const PUBLISH_CONCURRENCY: usize = 64;
+
 /// Most jobs marked `collecting` in one transaction.
 const MARK_BATCH: usize = 256;
 
@@ -257,6 +261,7 @@ impl<B: TaskBus> Dispatcher<B> {
             .collect();
         let joined = self.db.create_jobs(&jobs, now, self.deadline(now)).await?;
         let mut lookups = Lookups::default();
+        let mut tasks = Vec::new();
         for ((&i, (task_id, task_identifier, _)), open) in ready.iter().zip(&jobs).zip(joined) {
             let device = &devices[i];
             let queue = self.queue_of(device, &mut lookups).await?;
@@ -270,8 +275,15 @@ impl<B: TaskBus> Dispatcher<B> {
                 },
                 None => {
                     self.metrics.job_moved(JobState::Queued);
-                    self.publish(device, task_id, task_identifier, now, &mut lookups)
-                        .await;
+                    match self
+                        .collect_task(device, task_id, task_identifier, now, &mut lookups)
+                        .await
+                    {
+                        Ok((queue, task)) => {
+                            tasks.push((device.id, task_identifier.clone(), queue, task));
+                        }
+                        Err(e) => self.cannot_dispatch(device.id, task_identifier, e).await,
+                    }
                     Accepted {
                         task_id: task_id.clone(),
                         task_identifier: task_identifier.clone(),
@@ -282,7 +294,31 @@ impl<B: TaskBus> Dispatcher<B> {
                 }
             });
         }
+        self.send_all(tasks).await;
         Ok(out)
+    }
+
+    /// Publishes collection tasks, [`PUBLISH_CONCURRENCY`] at a time: each
+    /// publish waits for the broker's confirm, so one after the other a
+    /// bulk request of 1,000 devices took 1.5 s on RabbitMQ (issue 21).
+    async fn send_all(&self, tasks: Vec<(i64, String, String, Task)>) {
+        let mut tasks = tasks.into_iter();
+        let mut running = tokio::task::JoinSet::new();
+        loop {
+            while running.len() < PUBLISH_CONCURRENCY {
+                let Some((device_id, task_identifier, queue, task)) = tasks.next() else {
+                    break;
+                };
+                let me = self.clone();
+                running.spawn(async move {
+                    me.send_collect(device_id, &task_identifier, &queue, task)
+                        .await;
+                });
+            }
+            if running.join_next().await.is_none() {
+                break;
+            }
+        }
     }
 
     /// Creates the job `task_identifier` for `device` and publishes it,
@@ -371,22 +407,35 @@ impl<B: TaskBus> Dispatcher<B> {
             .collect_task(device, task_id, task_identifier, initiated_at, lookups)
             .await
         {
-            Ok((queue, task)) => match self.bus.publish(&queue, task).await {
-                Ok(()) => {
-                    tracing::info!(device_id = device.id, task_identifier, queue = %queue, "Collection task queued on {queue}");
-                    self.marks.mark(&self.db, &self.metrics, task_identifier);
-                }
-                Err(e) => {
-                    tracing::warn!(device_id = device.id, task_identifier, queue = %queue, error = %e, "publishing the collection failed; the deadline sweep will dispatch it again");
-                }
-            },
-            Err(e) => {
-                let reason = e.to_string();
-                tracing::warn!(device_id = device.id, task_identifier, reason = %reason, "the job cannot be dispatched");
-                if let Err(e) = self.fail_job(task_identifier, &reason).await {
-                    tracing::warn!(task_identifier, error = %e, "failing the job failed");
-                }
+            Ok((queue, task)) => {
+                self.send_collect(device.id, task_identifier, &queue, task)
+                    .await;
             }
+            Err(e) => self.cannot_dispatch(device.id, task_identifier, e).await,
+        }
+    }
+
+    /// Publishes a queued job's collection task; once the broker has it,
+    /// the job is marked `collecting` (in a batch). A failure is logged and
+    /// left to the deadline sweep.
+    async fn send_collect(&self, device_id: i64, task_identifier: &str, queue: &str, task: Task) {
+        match self.bus.publish(queue, task).await {
+            Ok(()) => {
+                tracing::info!(device_id, task_identifier, queue = %queue, "Collection task queued on {queue}");
+                self.marks.mark(&self.db, &self.metrics, task_identifier);
+            }
+            Err(e) => {
+                tracing::warn!(device_id, task_identifier, queue = %queue, error = %e, "publishing the collection failed; the deadline sweep will dispatch it again");
+            }
+        }
+    }
+
+    /// Fails a job whose collection task cannot be made.
+    async fn cannot_dispatch(&self, device_id: i64, task_identifier: &str, e: DispatchError) {
+        let reason = e.to_string();
+        tracing::warn!(device_id, task_identifier, reason = %reason, "the job cannot be dispatched");
+        if let Err(e) = self.fail_job(task_identifier, &reason).await {
+            tracing::warn!(task_identifier, error = %e, "failing the job failed");
         }
     }
 
