@@ -695,10 +695,7 @@ impl Db {
     ) -> Result<HashMap<String, BackupJob>, DbError> {
         let mut out = HashMap::with_capacity(task_identifiers.len());
         for chunk in task_identifiers.chunks(500) {
-            let params = (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let params = crate::scope::placeholders(chunk.len());
             let sql = format!(
                 "SELECT {JOB_COLUMNS} FROM backup_jobs WHERE task_identifier IN ({params})"
             );

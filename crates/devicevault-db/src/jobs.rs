@@ -58,10 +58,7 @@ impl Db {
     ) -> Result<HashMap<String, (JobTarget, Option<Timestamp>)>, DbError> {
         let mut out = HashMap::with_capacity(task_identifiers.len());
         for chunk in task_identifiers.chunks(500) {
-            let params = (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let params = crate::scope::placeholders(chunk.len());
             let mut query = sqlx::query(AssertSqlSafe(format!(
                 "SELECT task_identifier, location_id, is_binary, queued_on FROM backup_jobs \
                  WHERE task_identifier IN ({params})"

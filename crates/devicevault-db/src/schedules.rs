@@ -323,10 +323,7 @@ impl Db {
             .enumerate()
             .map(|(i, s)| (s.id, i))
             .collect();
-        let params = (1..=schedules.len())
-            .map(|n| format!("${n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let params = crate::scope::placeholders(schedules.len());
         for (table, column) in [
             ("backup_schedule_devices", "device_id"),
             ("backup_schedule_device_groups", "device_group_id"),

@@ -69,6 +69,14 @@ impl Scope {
     }
 }
 
+/// `$1, $2, …, $n`: the placeholders of `n` bound values.
+pub(crate) fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn id_list(ids: &[i64]) -> String {
     ids.iter()
         .map(i64::to_string)
