@@ -9,6 +9,16 @@
 //! NOTHING`, a job's state only moves forward), so a batch replayed after a
 //! crash (before the entries were acked) changes nothing, and a batch that
 //! fails leaves nothing behind for its entries to be handled one by one.
+//!
+//! A batch made of parts ([`IndexBatch::append`], one per stream entry) is
+//! all or none per part. On SQLite, whose one writer a batch holds for its
+//! whole transaction, a person's request waiting for the writer (a backup
+//! asked for, a line of the audit log) is let in between two parts: the
+//! parts so far are committed, the request writes, and the batch goes on in
+//! a new transaction. Under load a batch of 64 entries held the writer for
+//! tens of milliseconds, and "backup now" waited for all of it (issue 22).
+//! A part committed before a later one failed is written again, one by one,
+//! like the rest — and changes nothing, being idempotent.
 
 use devicevault_core::Timestamp;
 
@@ -37,6 +47,8 @@ enum Write {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexBatch {
     writes: Vec<Write>,
+    /// Where each appended part after the first begins, in order.
+    parts: Vec<usize>,
 }
 
 impl IndexBatch {
@@ -85,10 +97,16 @@ impl IndexBatch {
         })
     }
 
-    /// Appends `other`'s writes after this batch's; returns the index its
-    /// first write now has.
+    /// Appends `other`'s writes after this batch's, as a part of its own
+    /// (see the module's documentation); returns the index its first write
+    /// now has.
     pub fn append(&mut self, other: IndexBatch) -> usize {
         let offset = self.writes.len();
+        if offset > 0 && !other.is_empty() {
+            self.parts.push(offset);
+        }
+        self.parts
+            .extend(other.parts.iter().map(|start| offset + start));
         self.writes.extend(other.writes);
         offset
     }
@@ -113,19 +131,30 @@ impl IndexBatch {
 }
 
 impl Db {
-    /// Applies every write of `batch` in order, in one transaction: all of
-    /// them or none. Returns, for each write, whether it changed a row (a
+    /// Applies every write of `batch` in order, in one transaction — all of
+    /// them or none — except that on SQLite a person's request waiting for
+    /// the writer is let in between two of its parts (see the module's
+    /// documentation). Returns, for each write, whether it changed a row (a
     /// result or stored backup inserted, a job moved); a replayed write
     /// returns `false`, as its single-row method would.
     pub async fn apply(&self, batch: &IndexBatch) -> Result<Vec<bool>, DbError> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let _gate = self.write_gate().await;
+        let mut gate = self.write_gate().await;
         let mut tx = self.pool().begin().await?;
         let now = Timestamp::now();
         let mut changed = Vec::with_capacity(batch.len());
-        for w in &batch.writes {
+        let mut parts = batch.parts.iter().copied().peekable();
+        for (i, w) in batch.writes.iter().enumerate() {
+            if parts.next_if_eq(&i).is_some()
+                && self.more_urgent_waiting(crate::WritePriority::Pipeline)
+            {
+                tx.commit().await?;
+                drop(gate);
+                gate = self.write_gate().await;
+                tx = self.pool().begin().await?;
+            }
             // Stored backups and job moves go through the same functions as
             // their single-row methods, so their events are written here too.
             let done = match w {
@@ -167,6 +196,39 @@ impl Db {
             changed.push(done);
         }
         tx.commit().await?;
+        drop(gate);
         Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(writes: usize) -> IndexBatch {
+        let mut b = IndexBatch::new();
+        for i in 0..writes {
+            b.set_job_target(
+                &format!("job-{i}"),
+                JobTarget {
+                    location_id: None,
+                    is_binary: false,
+                },
+            );
+        }
+        b
+    }
+
+    #[test]
+    fn each_appended_batch_is_a_part_and_keeps_its_own() {
+        let mut all = IndexBatch::new();
+        assert_eq!(all.append(part(2)), 0);
+        assert_eq!(all.append(IndexBatch::new()), 2, "an empty part is no part");
+        let mut nested = part(1);
+        nested.append(part(2));
+        assert_eq!(all.append(nested), 2);
+        assert_eq!(all.append(part(1)), 5);
+        assert_eq!(all.len(), 6);
+        assert_eq!(all.parts, [2, 3, 5]);
     }
 }

@@ -122,6 +122,14 @@ impl WriteGate {
         GateGuard { gate: self }
     }
 
+    /// Whether a writer more urgent than `priority` is waiting for the
+    /// turn: a long writer checks it between its parts and hands the turn
+    /// over (see `Db::apply`).
+    pub(crate) fn more_urgent_waiting(&self, priority: WritePriority) -> bool {
+        let s = self.lock();
+        s.waiting[..priority as usize].iter().any(|q| !q.is_empty())
+    }
+
     fn release(&self) {
         let mut s = self.lock();
         let now = Instant::now();
@@ -201,6 +209,37 @@ mod tests {
         )
         .await
         .expect("the gate was left closed");
+    }
+
+    #[tokio::test]
+    async fn a_holder_sees_a_more_urgent_waiter_only() {
+        let gate = Arc::new(WriteGate::default());
+        let held = gate.enter(WritePriority::Pipeline).await;
+        assert!(!gate.more_urgent_waiting(WritePriority::Pipeline));
+        let background = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                let _turn = gate.enter(WritePriority::Background).await;
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(
+            !gate.more_urgent_waiting(WritePriority::Pipeline),
+            "background work waits for the pipeline"
+        );
+        let request = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                let _turn = gate.enter(WritePriority::Request).await;
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(gate.more_urgent_waiting(WritePriority::Pipeline));
+        assert!(!gate.more_urgent_waiting(WritePriority::Request));
+        drop(held);
+        request.await.unwrap();
+        background.await.unwrap();
+        assert!(!gate.more_urgent_waiting(WritePriority::Background));
     }
 
     #[test]

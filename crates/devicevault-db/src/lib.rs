@@ -233,6 +233,14 @@ impl Db {
             None => None,
         }
     }
+
+    /// Whether a writer more urgent than `priority` waits at SQLite's gate
+    /// (never on PostgreSQL, which has no gate).
+    pub(crate) fn more_urgent_waiting(&self, priority: WritePriority) -> bool {
+        self.write_gate
+            .as_ref()
+            .is_some_and(|gate| gate.more_urgent_waiting(priority))
+    }
 }
 
 /// The URL without its password, for messages.

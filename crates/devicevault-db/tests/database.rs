@@ -1900,3 +1900,60 @@ async fn a_postgres_connection_that_died_idle_is_replaced_before_use() {
     db.close().await;
     devicevault_testkit::db::drop_pg_database(&name).await;
 }
+
+/// On SQLite a batch holds the one writer: a person's request waiting for
+/// it (here a line of the audit log) is let in between two of the batch's
+/// parts instead of waiting for the whole batch (issue 22). Without that,
+/// the request could only write before the batch or after all of it, and
+/// would never see a part of it committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_waiting_for_sqlites_writer_is_let_in_between_a_batchs_parts() {
+    const PARTS: u32 = 3000;
+    let t = TestDb::sqlite().await;
+    let db = t.db.clone();
+    let d = db.create_device(&device_fields("r1")).await.unwrap();
+    let mut batch = IndexBatch::new();
+    for i in 0..PARTS {
+        let mut part = IndexBatch::new();
+        part.record_device_result(result_of(d.id, i));
+        batch.append(part);
+    }
+    let applying = tokio::spawn({
+        let db = db.clone();
+        async move { db.apply(&batch).await }
+    });
+    let mut between = None;
+    while !applying.is_finished() && between.is_none() {
+        db.audit(&devicevault_db::NewAudit {
+            actor: "alice".into(),
+            via: "web".into(),
+            action: "devices.backup_now".into(),
+            fields: "{}".into(),
+            outcome: "ok".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let recorded = db
+            .device_results(None, &Scope::All, Page::default())
+            .await
+            .unwrap()
+            .total;
+        if recorded > 0 && recorded < i64::from(PARTS) {
+            between = Some(recorded);
+        }
+    }
+    let changed = applying.await.unwrap().unwrap();
+    assert_eq!(changed.len(), PARTS as usize);
+    assert!(changed.iter().all(|c| *c), "every part written once");
+    let recorded = db
+        .device_results(None, &Scope::All, Page::default())
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(recorded, i64::from(PARTS));
+    assert!(
+        between.is_some(),
+        "the request only ever wrote before or after the whole batch"
+    );
+}
