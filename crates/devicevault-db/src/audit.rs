@@ -18,6 +18,7 @@ use devicevault_core::Timestamp;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
+use tokio::sync::oneshot;
 
 use crate::{Db, DbError, Listed, Page};
 
@@ -149,49 +150,166 @@ fn record(row: &AnyRow) -> Result<AuditRecord, sqlx::Error> {
     })
 }
 
+/// The appends waiting to be written.
+#[derive(Debug, Default)]
+pub(crate) struct AuditQueue {
+    state: std::sync::Mutex<QueueState>,
+}
+
+type Waiter = (NewAudit, oneshot::Sender<Result<i64, DbError>>);
+
+#[derive(Debug, Default)]
+struct QueueState {
+    /// A writer task is running.
+    writing: bool,
+    /// Appends not yet written, in order.
+    pending: Vec<Waiter>,
+}
+
+impl AuditQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        // Every change below leaves the state whole.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues an append; `true` if no writer runs and one is to start.
+    fn join(&self, e: NewAudit, reply: oneshot::Sender<Result<i64, DbError>>) -> bool {
+        let mut s = self.lock();
+        s.pending.push((e, reply));
+        !std::mem::replace(&mut s.writing, true)
+    }
+
+    /// The next group — every append waiting — or `None`, and the writer
+    /// stops, when none waits.
+    fn take(&self) -> Option<Vec<Waiter>> {
+        let mut s = self.lock();
+        if s.pending.is_empty() {
+            s.writing = false;
+            return None;
+        }
+        Some(std::mem::take(&mut s.pending))
+    }
+}
+
+/// Held by the writer task: dropped before it finished (its runtime shut
+/// down), it lets the next append start another writer.
+struct Writing<'a> {
+    queue: &'a AuditQueue,
+    finished: bool,
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.queue.lock().writing = false;
+        }
+    }
+}
+
 /// Rows verified per query.
 const VERIFY_BATCH: i64 = 2000;
 
 impl Db {
-    /// Appends `e` at the end of the chain; returns its id.
+    /// Appends `e` at the end of the chain; returns its id once it is
+    /// committed.
+    ///
+    /// Appends are group committed: while a group is written, the appends
+    /// that arrive wait, and are then written together in one transaction —
+    /// one turn at the `audit_head` row and one commit for the group — by a
+    /// task of their own, which no cancelled request can stop half-way. One
+    /// at a time, concurrent requests took turns at that row, a commit each:
+    /// about 80 a second on PostgreSQL (issue 21).
     pub async fn audit(&self, e: &NewAudit) -> Result<i64, DbError> {
+        let (reply, written) = oneshot::channel();
+        if self.audit_queue.join(e.clone(), reply) {
+            let db = self.clone();
+            tokio::spawn(async move { db.write_audits().await });
+        }
+        written.await.unwrap_or_else(|_| {
+            Err(DbError::Invalid(
+                "the audit log's writer stopped before this line was written".into(),
+            ))
+        })
+    }
+
+    /// Writes the waiting appends, a group at a time, until none waits.
+    async fn write_audits(&self) {
+        // Stopped half-way (its runtime shut down), the writer lets the
+        // next append start another.
+        let mut writing = Writing {
+            queue: &self.audit_queue,
+            finished: false,
+        };
+        loop {
+            let Some(group) = self.audit_queue.take() else {
+                writing.finished = true;
+                return;
+            };
+            let entries: Vec<&NewAudit> = group.iter().map(|(e, _)| e).collect();
+            let results: Vec<Result<i64, DbError>> = match self.append_audits(&entries).await {
+                Ok(ids) => ids.into_iter().map(Ok).collect(),
+                // Each alone, so each gets its own answer (and one that
+                // cannot be written does not hold the others back).
+                Err(_) if entries.len() > 1 => {
+                    let mut results = Vec::with_capacity(entries.len());
+                    for e in &entries {
+                        results.push(self.append_audits(&[e]).await.map(|ids| ids[0]));
+                    }
+                    results
+                }
+                Err(e) => vec![Err(e)],
+            };
+            for ((_, reply), result) in group.into_iter().zip(results) {
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    /// Appends `entries` in order in one transaction; returns their ids.
+    async fn append_audits(&self, entries: &[&NewAudit]) -> Result<Vec<i64>, DbError> {
         let _gate = self.write_gate_for(crate::WritePriority::Request).await;
         let mut tx = self.pool().begin().await?;
         let head = sqlx::query(
-            "UPDATE audit_head SET last_id = last_id + 1 WHERE one = 1 \
+            "UPDATE audit_head SET last_id = last_id + $1 WHERE one = 1 \
              RETURNING last_id, last_hash",
         )
+        .bind(entries.len() as i64)
         .fetch_one(&mut *tx)
         .await?;
-        let id: i64 = head.try_get("last_id")?;
-        let prev: String = head.try_get("last_hash")?;
+        let last: i64 = head.try_get("last_id")?;
+        let mut prev: String = head.try_get("last_hash")?;
         let at = Timestamp::now().to_string();
-        let hash = row_hash(&prev, id, &at, e);
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, actor, via, address, action, object_type, \
-             object_id, fields, outcome, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(id)
-        .bind(&at)
-        .bind(&e.actor)
-        .bind(&e.via)
-        .bind(e.address.clone())
-        .bind(&e.action)
-        .bind(e.object_type.clone())
-        .bind(e.object_id.clone())
-        .bind(&e.fields)
-        .bind(&e.outcome)
-        .bind(&prev)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE one = 1")
+        let mut ids = Vec::with_capacity(entries.len());
+        for (id, e) in (last - entries.len() as i64 + 1..).zip(entries) {
+            let hash = row_hash(&prev, id, &at, e);
+            sqlx::query(
+                "INSERT INTO audit_log (id, at, actor, via, address, action, object_type, \
+                 object_id, fields, outcome, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(id)
+            .bind(&at)
+            .bind(&e.actor)
+            .bind(&e.via)
+            .bind(e.address.clone())
+            .bind(&e.action)
+            .bind(e.object_type.clone())
+            .bind(e.object_id.clone())
+            .bind(&e.fields)
+            .bind(&e.outcome)
+            .bind(&prev)
             .bind(&hash)
             .execute(&mut *tx)
             .await?;
+            ids.push(id);
+            prev = hash;
+        }
+        sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE one = 1")
+            .bind(&prev)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(ids)
     }
 
     /// A page of the audit log, newest first.

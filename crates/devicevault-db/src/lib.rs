@@ -87,6 +87,8 @@ pub struct Db {
     /// SQLite's busy handler. PostgreSQL writers run side by side: no
     /// gate.
     write_gate: Option<std::sync::Arc<gate::WriteGate>>,
+    /// Audit appends waiting for the one being written (see `audit`).
+    audit_queue: std::sync::Arc<audit::AuditQueue>,
 }
 
 /// A page of a list: `limit` rows after skipping `offset`.
@@ -194,6 +196,7 @@ impl Db {
             pool,
             engine,
             write_gate,
+            audit_queue: Default::default(),
         })
     }
 

@@ -234,7 +234,47 @@ async fn pruning_leaves_a_signed_checkpoint_and_the_rest_verifies(t: TestDb) {
     );
 }
 
+/// Appends that arrive while a group is written wait and are written
+/// together, in one transaction: the rows of a group share its time. One
+/// transaction each, 64 appends at once would have 64 times.
+async fn appends_arriving_together_are_written_in_groups(t: TestDb) {
+    let db = &t.db;
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(64));
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let (db, start) = (db.clone(), start.clone());
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            (i, db.audit(&entry("alice", "devices.backup_now", i)).await)
+        }));
+    }
+    let mut answered = std::collections::BTreeMap::new();
+    for t in tasks {
+        let (i, id) = t.await.unwrap();
+        answered.insert(id.unwrap(), i.to_string());
+    }
+    let v = db.audit_verify().await.unwrap();
+    assert_eq!(v.rows, 64);
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    let all = db.audit_list(&AuditFilter::default(), ALL).await.unwrap();
+    let written: std::collections::BTreeMap<i64, String> = all
+        .rows
+        .iter()
+        .map(|r| (r.id, r.entry.object_id.clone().unwrap()))
+        .collect();
+    assert_eq!(
+        written, answered,
+        "each append answered with its own row's id"
+    );
+    let times: std::collections::BTreeSet<&str> = all.rows.iter().map(|r| r.at.as_str()).collect();
+    assert!(
+        times.len() < 64,
+        "64 appends at once were written one transaction each"
+    );
+}
+
 both_engines!(
+    appends_arriving_together_are_written_in_groups,
     concurrent_appends_make_one_chain_that_verifies,
     the_log_is_filtered_by_actor_action_object_and_time,
     an_altered_or_deleted_row_is_named_by_verify,
