@@ -174,3 +174,69 @@ async fn hourly_counts_equal_the_rows(t: TestDb) {
 }
 
 both_engines!(hourly_counts_equal_the_rows);
+
+/// Two sessions recording results of the same hour do not wait for each
+/// other's commit on PostgreSQL (migration 0037): each adds to its own
+/// slot of the hour, and the counts are their sum. Before, the second
+/// insert waited for the first transaction's row lock on the hour — the
+/// result consumers took turns (issue 22).
+#[tokio::test]
+async fn two_sessions_count_results_of_one_hour_without_waiting_for_each_other() {
+    use sqlx::{Connection, Row};
+    let (name, url) = devicevault_testkit::db::create_pg_database("dv_hour_slots").await;
+    let db = Db::connect(&url).await.unwrap();
+    let device = db.create_device(&device_fields("r1")).await.unwrap().id;
+    async fn session(url: &str) -> (sqlx::PgConnection, i32) {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        let pid: i32 = sqlx::query("SELECT pg_backend_pid() AS pid")
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+            .get("pid");
+        (c, pid)
+    }
+    let (mut a, a_pid) = session(&url).await;
+    // A second session in another slot (one in 64 shares the first's).
+    let mut b = loop {
+        let (c, pid) = session(&url).await;
+        if pid % 64 != a_pid % 64 {
+            break c;
+        }
+    };
+    let insert = |ti: &'static str| {
+        sqlx::query(
+            "INSERT INTO device_backup_results (task_id, task_identifier, device_id, status, \
+             timestamp, log, collection_duration_ms, outcome) \
+             VALUES ($1, $1, $2, 'success', $3, '[]', 40, 'pending')",
+        )
+        .bind(ti)
+        .bind(device)
+        .bind(format!("2026-03-04T05:{}:00.000000Z", &ti[ti.len() - 2..]))
+    };
+    sqlx::query("BEGIN").execute(&mut a).await.unwrap();
+    insert("slot-10").execute(&mut a).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut b).await.unwrap();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        insert("slot-20").execute(&mut b),
+    )
+    .await
+    .expect("the second session waited for the first one's transaction")
+    .unwrap();
+    sqlx::query("COMMIT").execute(&mut b).await.unwrap();
+    sqlx::query("COMMIT").execute(&mut a).await.unwrap();
+    let counts = sqlx::query(
+        "SELECT CAST(SUM(n) AS BIGINT) AS n, CAST(SUM(duration_ms) AS BIGINT) AS ms, \
+         COUNT(*) AS slots FROM outcome_hours WHERE hour = '2026-03-04T05' AND kind = 'pending'",
+    )
+    .fetch_one(&mut a)
+    .await
+    .unwrap();
+    assert_eq!(counts.get::<i64, _>("n"), 2);
+    assert_eq!(counts.get::<i64, _>("ms"), 80);
+    assert_eq!(counts.get::<i64, _>("slots"), 2, "one row per session");
+    let _ = a.close().await;
+    let _ = b.close().await;
+    db.close().await;
+    devicevault_testkit::db::drop_pg_database(&name).await;
+}
