@@ -9,7 +9,7 @@ use devicevault_db::{
     Recorded,
 };
 use devicevault_testkit::both_engines;
-use devicevault_testkit::db::TestDb;
+use devicevault_testkit::db::{TestDb, device_fields};
 
 const ALL: Page = Page {
     limit: 1000,
@@ -18,17 +18,8 @@ const ALL: Page = Page {
 
 async fn device(db: &Db, name: &str, group: Option<i64>) -> i64 {
     db.create_device(&DeviceFields {
-        name: name.into(),
-        address: "192.0.2.10".into(),
-        port: 22,
-        driver: "cisco_ios".into(),
-        credential: None,
-        backup_location: None,
-        collection_group: None,
         device_group: group,
-        device_type: None,
-        enabled: true,
-        profile: Default::default(),
+        ..device_fields(name)
     })
     .await
     .unwrap()

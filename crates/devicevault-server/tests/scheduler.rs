@@ -94,17 +94,9 @@ fn ts(s: &str) -> Timestamp {
 
 fn device_fields(name: &str, group: Option<i64>, enabled: bool) -> DeviceFields {
     DeviceFields {
-        name: name.into(),
-        address: "192.0.2.10".into(),
-        port: 22,
-        driver: "cisco_ios".into(),
-        credential: None,
-        backup_location: None,
-        collection_group: None,
         device_group: group,
-        device_type: None,
         enabled,
-        profile: Default::default(),
+        ..devicevault_testkit::db::device_fields(name)
     }
 }
 
