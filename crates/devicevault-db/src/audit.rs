@@ -217,8 +217,8 @@ impl Db {
     /// that arrive wait, and are then written together in one transaction —
     /// one turn at the `audit_head` row and one commit for the group — by a
     /// task of their own, which no cancelled request can stop half-way. One
-    /// at a time, concurrent requests took turns at that row, a commit each:
-    /// about 80 a second on PostgreSQL (issue 21).
+    /// at a time, concurrent requests took turns at that row, a commit each
+    /// (issue 21: the distributed bench's POSTs were its limit).
     pub async fn audit(&self, e: &NewAudit) -> Result<i64, DbError> {
         let (reply, written) = oneshot::channel();
         if self.audit_queue.join(e.clone(), reply) {
