@@ -39,10 +39,9 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use devicevault_core::{
     BranchName, CommitId, RelPath, StorageBackendKind, StorageLayout, StorageRef,
@@ -54,8 +53,10 @@ use serde_json::{Map, Value};
 
 use crate::lock::FileLock;
 
+mod maintain;
 mod migrate;
 use crate::{Backend, Maintenance, ObjectCounts, StorageError, StoreItem, Stored, sha256_hex};
+use maintain::loose_objects_in;
 pub use migrate::{LayoutMigration, ShardMove};
 
 const LOCK_FILE: &str = "devicevault.lock";
@@ -63,17 +64,6 @@ const LOCK_FILE: &str = "devicevault.lock";
 /// word, written under [`LOCK_FILE`] by the first store and by
 /// `migrate-layout`.
 const LAYOUT_FILE: &str = "devicevault-layout";
-/// Held while the repository is repacked, so that two workers of one
-/// repository do not pack the same objects at once.
-const MAINTENANCE_LOCK_FILE: &str = "devicevault-maintenance.lock";
-/// Loose objects are counted in this many of the 256 fan-out directories
-/// and scaled up (git samples one; sixteen keep small repositories exact
-/// enough for a low threshold).
-const SAMPLED_FANOUT_DIRS: u64 = 16;
-/// Past this many packs, a geometric repack merges the small ones (git's
-/// own `gc.autoPackLimit`): each rollup computes the deltas of what it
-/// merges, so it is kept rare.
-const MAX_PACKS: usize = 50;
 /// At this many packs, group commits write loose objects again until
 /// maintenance has rolled the packs up (it failed, or another process holds
 /// its lock): readers search every pack's index, and the object database
@@ -89,13 +79,6 @@ const INDEX_SLOTS: usize = 512;
 /// file opened, mapped and unmapped each time (issue 22's profile).
 const OBJECT_CACHE_BYTES: usize = 8 << 20;
 const MAX_CAS_ATTEMPTS: u32 = 8;
-/// The priority `git repack` runs at when it only packs loose objects
-/// (written by someone else: stores write packs). A rollup of the packs runs
-/// at the worker's own priority: at nice 19 it got no CPU while a 100,000
-/// device pass kept both cores busy — one ran 22 minutes for 18 s of CPU —,
-/// the packs reached [`PACK_WRITE_LIMIT`] and every store after wrote
-/// loose objects again, 2.6 GB of them (issue 21).
-const REPACK_NICE: i32 = 19;
 
 /// Configuration of a Git location (the keys of the seed, plus optional
 /// commit metadata).
@@ -579,102 +562,6 @@ impl Backend for GitBackend {
     }
 }
 
-impl GitBackend {
-    /// Packs loose objects with `git repack -d` once about
-    /// `pack_loose_objects` of them have accumulated (a person's `git
-    /// commit`, an older DeviceVault: stores write packs), and rolls the
-    /// small packs up geometrically once there are more than
-    /// [`MAX_PACKS`]. Runs beside stores and reads: git writes the new pack
-    /// before removing what it replaces, and a reader that misses an object
-    /// looks for new packs; unreachable objects are left alone (a batch
-    /// being written may not be on the branch yet).
-    fn repack(&self) -> Result<Maintenance, StorageError> {
-        let threshold = self.config.pack_loose_objects;
-        if threshold == 0 {
-            return Ok(Maintenance::NotNeeded);
-        }
-        let repo = match open_existing(&self.config.repo_path) {
-            Ok(repo) => repo,
-            // Nothing stored yet.
-            Err(StorageError::NotFound { .. }) => return Ok(Maintenance::NotNeeded),
-            Err(e) => return Err(e),
-        };
-        let git_dir = repo.common_dir().to_owned();
-        let objects = git_dir.join("objects");
-        let loose_before = estimate_loose_objects(&objects)?;
-        let packs = count_packs(&objects)?;
-        if loose_before < threshold && packs <= MAX_PACKS {
-            return Ok(Maintenance::NotNeeded);
-        }
-        let _lock = match FileLock::acquire(&git_dir.join(MAINTENANCE_LOCK_FILE), Duration::ZERO) {
-            Ok(lock) => lock,
-            Err(StorageError::LockTimeout { .. }) => return Ok(Maintenance::Busy),
-            Err(e) => return Err(e),
-        };
-        let started = Instant::now();
-        let mut git = Command::new("git");
-        // As isolated as the repository is opened: no system or user
-        // configuration, no GIT_* variables of whoever runs the worker.
-        git.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .arg("--git-dir")
-            .arg(&git_dir)
-            .arg("-c")
-            .arg(format!("safe.directory={}", git_dir.display()))
-            // One core: stores and reads go on beside it. Delta chains of
-            // at most 10 (git's default is 50): every read of an old
-            // version resolves its root tree's chain, ~300 KB per link at
-            // 10,000 devices.
-            .args(["-c", "pack.threads=1", "repack", "-d", "-q", "--depth=10"]);
-        if packs > MAX_PACKS {
-            // Rolls the small packs (one per group commit) into larger ones
-            // whose sizes grow geometrically, loose objects included: every
-            // object of a rolled-up pack is kept, reachable or not, so a
-            // batch whose pack is written but whose branch has not moved
-            // yet loses nothing (`-a` would drop it).
-            git.arg("--geometric=2");
-        }
-        let spawn_error = |e: io::Error| StorageError::Git {
-            context: "run git repack (is git installed?)".into(),
-            message: e.to_string(),
-        };
-        let child = git
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .map_err(spawn_error)?;
-        // Packing loose objects is maintenance nobody waits on: the cores
-        // go to stores and reads first. (A failure leaves it at the
-        // worker's priority.) A rollup keeps the group commits writing
-        // packs, so it is part of what a store costs: it runs at the
-        // worker's priority, on one core (`pack.threads=1`).
-        if packs <= MAX_PACKS {
-            let _ = rustix::process::setpriority_process(
-                rustix::process::Pid::from_child(&child).into(),
-                REPACK_NICE,
-            );
-        }
-        let out = child.wait_with_output().map_err(spawn_error)?;
-        if !out.status.success() {
-            return Err(StorageError::Git {
-                context: format!("git repack in {}", git_dir.display()),
-                message: format!(
-                    "{}: {}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            });
-        }
-        Ok(Maintenance::Packed {
-            loose_before,
-            loose_after: estimate_loose_objects(&objects)?,
-            took: started.elapsed(),
-        })
-    }
-}
-
 /// Runs `write` (of one object) up to three times. A loose object write can
 /// lose a race with a concurrent `git repack`, whose prune-packed removes a
 /// fan-out directory the moment it is empty: between gix creating the
@@ -693,35 +580,6 @@ fn write_retrying<T, E: std::error::Error>(
             Err(e) => return Err(StorageError::git(what)(e)),
         }
     }
-}
-
-/// Loose objects in `objects`, estimated from the first
-/// [`SAMPLED_FANOUT_DIRS`] fan-out directories (object ids are uniformly
-/// distributed).
-fn estimate_loose_objects(objects: &Path) -> Result<u64, StorageError> {
-    Ok(loose_objects_in(objects, 0..SAMPLED_FANOUT_DIRS)? * (256 / SAMPLED_FANOUT_DIRS))
-}
-
-/// Loose objects in the fan-out directories `dirs` (`00` to `ff`).
-fn loose_objects_in(objects: &Path, dirs: std::ops::Range<u64>) -> Result<u64, StorageError> {
-    let mut sampled = 0u64;
-    for dir in dirs {
-        let path = objects.join(format!("{dir:02x}"));
-        let entries = match fs::read_dir(&path) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(StorageError::io(format!("list {}", path.display()))(e)),
-        };
-        sampled += entries
-            .filter_map(Result::ok)
-            .filter(|e| {
-                let name = e.file_name();
-                let name = name.to_string_lossy();
-                name.len() >= 38 && name.bytes().all(|b| b.is_ascii_hexdigit())
-            })
-            .count() as u64;
-    }
-    Ok(sampled)
 }
 
 fn count_packs(objects: &Path) -> Result<usize, StorageError> {

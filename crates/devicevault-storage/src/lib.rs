@@ -155,11 +155,14 @@ pub enum Maintenance {
     NotNeeded,
     /// Another process is maintaining the same store.
     Busy,
-    /// Loose objects were packed: about `loose_before` of them (an estimate
-    /// from a sample of the object directories, as git makes it), in `took`.
+    /// The store was packed: about `loose_before` loose objects (an
+    /// estimate from a sample of the object directories, as git makes it),
+    /// and `packs_before` packs rolled or merged into fewer, in `took`.
     Packed {
         loose_before: u64,
         loose_after: u64,
+        packs_before: u64,
+        packs_after: u64,
         took: std::time::Duration,
     },
 }

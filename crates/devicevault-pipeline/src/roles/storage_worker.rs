@@ -225,13 +225,17 @@ fn maintain_in_background(backend: &Arc<dyn Backend>, running: &Arc<AtomicBool>)
             Ok(Maintenance::Packed {
                 loose_before,
                 loose_after,
+                packs_before,
+                packs_after,
                 took,
             }) => tracing::info!(
                 storage_backend,
                 loose_before,
                 loose_after,
+                packs_before,
+                packs_after,
                 took_ms = took.as_millis() as u64,
-                "Packed the repository's loose objects"
+                "Packed the repository"
             ),
             Ok(Maintenance::Busy) => {
                 tracing::debug!(storage_backend, "another worker is packing the repository")
