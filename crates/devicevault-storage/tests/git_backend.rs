@@ -521,6 +521,16 @@ fn fill_in(
             )
         })
         .collect();
+    store_in(b, &items, batch)
+}
+
+/// Stores `items` in batches of `batch` (one group commit each); returns
+/// each one's ref and content.
+fn store_in(
+    b: &GitBackend,
+    items: &[(RelPath, Vec<u8>)],
+    batch: usize,
+) -> Vec<(devicevault_core::StorageRef, Vec<u8>)> {
     let mut out = Vec::new();
     for chunk in items.chunks(batch) {
         let batch: Vec<StoreItem<'_>> = chunk
@@ -691,22 +701,12 @@ fn a_roll_stores_similar_configurations_as_deltas() {
         text.push_str(&format!("hostname r{i}\n"));
         (path(&format!("{i}/r{i}.cfg")), text.into_bytes())
     };
-    let mut stored = Vec::new();
-    for f in 0..8 {
-        let items: Vec<(RelPath, Vec<u8>)> = (0..4).map(|m| config(f, m)).collect();
-        let batch: Vec<StoreItem<'_>> = items
-            .iter()
-            .map(|(rel_path, content)| StoreItem {
-                content,
-                rel_path,
-                message: None,
-                previous_rel_path: None,
-            })
-            .collect();
-        for (r, (_, content)) in b.store_many(&batch).unwrap().into_iter().zip(&items) {
-            stored.push((r.unwrap().storage_ref, content.clone()));
-        }
-    }
+    // One family per batch: eight packs.
+    let items: Vec<(RelPath, Vec<u8>)> = (0..8)
+        .flat_map(|f| (0..4).map(move |m| (f, m)))
+        .map(|(f, m)| config(f, m))
+        .collect();
+    let stored = store_in(&b, &items, 4);
     let before = count_objects(&repo);
     assert_eq!(before["packs"], 8, "{before:?}");
     assert!(matches!(b.maintain().unwrap(), Maintenance::Packed { .. }));
