@@ -29,8 +29,16 @@
 //! Which packs are rolled is recorded in [`ROLLED_FILE`]: a pack it does not
 //! name is rolled (once) whoever wrote it. Packs with a `.keep` file are
 //! left alone, as git leaves them. Loose objects (written by someone else,
-//! or by stores while the packs were at their limit) are packed first with
-//! `git repack -d`, at low priority.
+//! or by single stores) are packed first with `git repack -d`, without a
+//! delta search (the roll searches them).
+//!
+//! Everything runs at the worker's own priority, on one core: maintenance
+//! keeps the group commits writing packs, so it is part of what a store
+//! costs. At nice 19 a rollup got no CPU while a 100,000-device pass kept
+//! both cores busy, the packs reached `PACK_WRITE_LIMIT` and every store
+//! after wrote loose objects, 2.6 GB of them; the packing of loose objects,
+//! left at nice 19, later held the maintenance lock for minutes with 3 s of
+//! CPU, no roll could run, and the same happened again (issue 21).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -66,14 +74,6 @@ const DELTA_DEPTH: u32 = 10;
 /// Rolled packs are merged while they do not grow by this factor each
 /// (git's `--geometric=2`): a repository keeps O(log n) packs.
 const GEOMETRIC_FACTOR: u64 = 2;
-/// The priority `git repack` runs at when it only packs loose objects.
-/// Rolls and merges run at the worker's own priority: they keep the group
-/// commits writing packs, so they are part of what a store costs — at nice
-/// 19 a rollup got no CPU while a 100,000-device pass kept both cores busy,
-/// the packs reached `PACK_WRITE_LIMIT` and every store after wrote loose
-/// objects again, 2.6 GB of them (issue 21).
-const REPACK_NICE: i32 = 19;
-
 impl GitBackend {
     /// Packs loose objects once about `pack_loose_objects` of them have
     /// accumulated, rolls the packs not yet rolled once there are
@@ -111,7 +111,7 @@ impl GitBackend {
             // No delta search here: the new pack is rolled with the others.
             let mut git = git(&git_dir);
             git.args(["repack", "-d", "-q", "--window=0"]);
-            run(git, None, Some(REPACK_NICE), "git repack")?;
+            run(git, None, "git repack")?;
         }
         // Listed again under the lock: another worker may have maintained
         // the repository since.
@@ -279,7 +279,7 @@ fn pack_objects(git_dir: &Path, inputs: &[String], search: bool) -> Result<Pack,
     }
     git.arg(pack_dir.join("pack"));
     let stdin: String = inputs.iter().map(|n| format!("{n}.pack\n")).collect();
-    let out = run(git, Some(stdin), None, "git pack-objects")?;
+    let out = run(git, Some(stdin), "git pack-objects")?;
     let hash = out.trim();
     if hash.is_empty() || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(StorageError::Git {
@@ -311,14 +311,8 @@ fn git(git_dir: &Path) -> Command {
     git
 }
 
-/// Runs `git` to its end, `stdin` written to it, at `nice` when given;
-/// returns what it printed.
-fn run(
-    mut git: Command,
-    stdin: Option<String>,
-    nice: Option<i32>,
-    what: &str,
-) -> Result<String, StorageError> {
+/// Runs `git` to its end, `stdin` written to it; returns what it printed.
+fn run(mut git: Command, stdin: Option<String>, what: &str) -> Result<String, StorageError> {
     let spawn_error = |e: io::Error| StorageError::Git {
         context: format!("run {what} (is git installed?)"),
         message: e.to_string(),
@@ -333,13 +327,6 @@ fn run(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(spawn_error)?;
-    if let Some(nice) = nice {
-        // A failure leaves it at the worker's priority.
-        let _ = rustix::process::setpriority_process(
-            rustix::process::Pid::from_child(&child).into(),
-            nice,
-        );
-    }
     if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
         // A few lines: they fit the pipe, git reads them before writing.
         pipe.write_all(input.as_bytes()).map_err(spawn_error)?;
