@@ -173,22 +173,24 @@ impl Packs {
             }
             Err(e) => return Err(StorageError::io(format!("list {}", dir.display()))(e)),
         };
+        // One listing, run after every batch: a file's presence is read
+        // from it, and only a rolled pack (a few) is asked for its size.
+        let files: BTreeSet<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
         let recorded = read_rolled(git_dir)?;
         let (mut rolled, mut unrolled, mut kept) = (Vec::new(), Vec::new(), 0);
-        for entry in entries.filter_map(Result::ok) {
-            let file = entry.file_name();
-            let Some(name) = file.to_str().and_then(|f| f.strip_suffix(".idx")) else {
-                continue;
-            };
-            if !name.starts_with("pack-") {
+        for name in files.iter().filter_map(|f| f.strip_suffix(".idx")) {
+            if !name.starts_with("pack-") || !files.contains(&format!("{name}.pack")) {
                 continue;
             }
-            let Ok(meta) = fs::metadata(dir.join(format!("{name}.pack"))) else {
-                continue;
-            };
-            if dir.join(format!("{name}.keep")).exists() {
+            if files.contains(&format!("{name}.keep")) {
                 kept += 1;
             } else if recorded.contains(name) {
+                let Ok(meta) = fs::metadata(dir.join(format!("{name}.pack"))) else {
+                    continue;
+                };
                 rolled.push(Pack {
                     name: name.to_owned(),
                     size: meta.len(),
@@ -198,7 +200,6 @@ impl Packs {
             }
         }
         rolled.sort_by(|a, b| a.size.cmp(&b.size).then_with(|| a.name.cmp(&b.name)));
-        unrolled.sort();
         Ok(Self {
             git_dir: git_dir.to_owned(),
             rolled,
